@@ -1,0 +1,1 @@
+"""Xingdong (星动): an open-source engagement task platform."""

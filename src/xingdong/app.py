@@ -1,0 +1,80 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from xingdong.core.logging import configure_logging, get_logger
+from xingdong.core.runtime import Runtime, build_runtime, resolve_database_url
+from xingdong.core.settings import Settings, get_settings
+from xingdong.web.middleware import BodySizeLimit, request_context
+from xingdong.web.problems import install_error_handlers
+from xingdong.web.templating import PACKAGE_DIR
+
+log = get_logger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def _in_process_worker(runtime: Runtime) -> AsyncIterator[None]:
+    """Run a job worker inside the server process (``serve``/``demo``)."""
+    from xingdong.core.jobs import build_job_app
+
+    job_app = build_job_app(runtime.db.url)
+    async with job_app.open_async():
+        worker = asyncio.create_task(
+            job_app.run_worker_async(
+                concurrency=runtime.settings.worker_concurrency,
+                install_signal_handlers=False,
+                name="in-process",
+            )
+        )
+        try:
+            yield
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(level=settings.log_level, as_json=settings.log_json)
+    runtime = build_runtime(settings, database_url or resolve_database_url(settings))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.run_worker_in_process:
+                await stack.enter_async_context(_in_process_worker(runtime))
+            log.info("app_started", worker_in_process=settings.run_worker_in_process)
+            yield
+        await runtime.db.dispose()
+
+    app = FastAPI(
+        title="Xingdong (星动)",
+        version="0.1.0",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.middleware("http")(request_context)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
+
+    from xingdong.identity import api as identity_api
+    from xingdong.identity import pages as identity_pages
+    from xingdong.web import ops, pages
+
+    app.include_router(ops.router)
+    app.include_router(identity_api.router)
+    app.include_router(pages.router)
+    app.include_router(identity_pages.router)
+    return app

@@ -1,0 +1,245 @@
+"""The ``xingdong`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import webbrowser
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from xingdong.core.errors import XingdongError
+from xingdong.core.settings import Settings, get_settings
+
+app = typer.Typer(help="Xingdong (星动): the engagement task platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+admin_app = typer.Typer(help="Staff accounts and roles.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr and a non-zero exit."""
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=1)
+
+
+def _database_url(settings: Settings) -> str:
+    from xingdong.core.runtime import resolve_database_url
+
+    try:
+        return resolve_database_url(settings)
+    except Exception as exc:  # noqa: BLE001 - reported as one line, whatever failed
+        fail(f"cannot start or reach the database: {exc}")
+
+
+async def _with_session(url: str, action: object) -> object:
+    from xingdong.core.db import Database
+
+    database = Database(url, pool_size=2)
+    try:
+        async with database.session_scope() as session:
+            return await action(session)  # type: ignore[operator]
+    finally:
+        await database.dispose()
+
+
+def _run(url: str, action: object) -> object:
+    try:
+        return asyncio.run(_with_session(url, action))
+    except XingdongError as exc:
+        fail(exc.detail.format(**exc.extra) if exc.detail else exc.title)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from xingdong.core.migrate import upgrade
+
+    url = _database_url(get_settings())
+    upgrade(url, revision)
+    console.print(f"database at revision {revision}")
+
+
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("--message", "-m", help="What the change does")],
+    empty: bool = typer.Option(False, help="Do not compare models with the database"),
+) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    from xingdong.core.migrate import revision
+
+    revision(_database_url(get_settings()), message, autogenerate=not empty)
+
+
+@admin_app.command("create-staff")
+def admin_create_staff(
+    phone: Annotated[str, typer.Option(help="Mobile number, the sign-in name")],
+    role: Annotated[str, typer.Option(help="reviewer, operator or admin")],
+    name: Annotated[str, typer.Option(help="Name shown to others")] = "",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Create a staff account and grant it a role."""
+    from xingdong.identity import service
+
+    async def action(session: object) -> None:
+        await service.create_person_directly(
+            session,  # type: ignore[arg-type]
+            phone=phone,
+            password=password,
+            display_name=name,
+        )
+        await service.grant_staff_role(session, phone=phone, role=role, granted_by=None)  # type: ignore[arg-type]
+
+    _run(_database_url(get_settings()), action)
+    console.print(f"created {phone} with role {role}")
+
+
+@admin_app.command("grant")
+def admin_grant(
+    phone: Annotated[str, typer.Option(help="Mobile number of an existing account")],
+    role: Annotated[str, typer.Option(help="reviewer, operator or admin")],
+) -> None:
+    """Grant a staff role to an existing account."""
+    from xingdong.identity import service
+
+    async def action(session: object) -> bool:
+        return await service.grant_staff_role(session, phone=phone, role=role, granted_by=None)  # type: ignore[arg-type]
+
+    added = _run(_database_url(get_settings()), action)
+    console.print(f"{phone}: {role} {'granted' if added else 'was already held'}")
+
+
+@admin_app.command("revoke")
+def admin_revoke(
+    phone: Annotated[str, typer.Option(help="Mobile number of an existing account")],
+    role: Annotated[str, typer.Option(help="reviewer, operator or admin")],
+) -> None:
+    """Take a staff role away."""
+    from xingdong.identity import service
+
+    async def action(session: object) -> bool:
+        return await service.revoke_staff_role(session, phone=phone, role=role, revoked_by=None)  # type: ignore[arg-type]
+
+    removed = _run(_database_url(get_settings()), action)
+    console.print(f"{phone}: {role} {'revoked' if removed else 'was not held'}")
+
+
+def _serve(settings: Settings, url: str, host: str, port: int) -> None:
+    import uvicorn
+
+    from xingdong.app import create_app
+
+    application = create_app(settings, database_url=url)
+    config = uvicorn.Config(
+        application, host=host, port=port, proxy_headers=True, log_config=None, lifespan="on"
+    )
+    uvicorn.Server(config).run()
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+    no_worker: bool = typer.Option(False, help="Do not run a job worker in this process"),
+) -> None:
+    """Run the web server (with a job worker inside, unless --no-worker)."""
+    settings = get_settings()
+    if no_worker:
+        settings = settings.model_copy(update={"run_worker_in_process": False})
+    _serve(settings, _database_url(settings), host, port)
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(4, help="Jobs run at once by this worker"),
+    queues: str = typer.Option("", help="Comma-separated queues (default: all)"),
+) -> None:
+    """Run a dedicated job worker (any number of them, on any hosts)."""
+    from xingdong.core.jobs import build_job_app
+    from xingdong.core.logging import configure_logging
+    from xingdong.core.runtime import build_runtime
+
+    settings = get_settings()
+    configure_logging(level=settings.log_level, as_json=settings.log_json)
+    url = _database_url(settings)
+    runtime = build_runtime(settings, url)
+
+    async def run() -> None:
+        job_app = build_job_app(url)
+        async with job_app.open_async():
+            await job_app.run_worker_async(
+                concurrency=concurrency,
+                queues=[q for q in queues.split(",") if q] or None,  # type: ignore[typeddict-item]
+            )
+        await runtime.db.dispose()
+
+    asyncio.run(run())
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+    data_dir: Path | None = typer.Option(None, help="Where the embedded database lives"),
+    fresh: bool = typer.Option(False, help="Start from an empty database"),
+    no_browser: bool = typer.Option(False, help="Do not open a browser"),
+) -> None:
+    """Start a complete demo: database, migrations, demo data, server and worker."""
+    from xingdong.core.migrate import upgrade
+    from xingdong.demo.seed import DEMO_PASSWORD, seed_demo
+
+    overrides: dict[str, object] = {"sms_reveal_codes": True, "log_json": False}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    settings = get_settings().model_copy(update=overrides)
+    console.print("[bold]星动 Xingdong demo[/bold] — starting the database …")
+    url = _database_url(settings)
+    if fresh:
+        asyncio.run(_reset_schema(url))
+    console.print("applying migrations …")
+    upgrade(url)
+
+    async def action(session: object) -> object:
+        return await seed_demo(session, settings)  # type: ignore[arg-type]
+
+    logins = _run(url, action)
+    table = Table(title=f"Demo logins (password: {DEMO_PASSWORD})")
+    table.add_column("role")
+    table.add_column("phone")
+    table.add_column("name")
+    for login in logins:  # type: ignore[attr-defined]
+        table.add_row(login.role, login.phone, login.name)
+    console.print(table)
+    address = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    console.print(f"Open [bold]{address}[/bold]  (Ctrl+C stops the demo)")
+    if not no_browser:
+        webbrowser.open(address)
+    _serve(settings, url, host, port)
+
+
+async def _reset_schema(url: str) -> None:
+    from sqlalchemy import text
+
+    from xingdong.core.db import Database
+
+    database = Database(url, pool_size=1)
+    async with database.engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await database.dispose()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

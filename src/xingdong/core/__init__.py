@@ -1,0 +1,1 @@
+"""Shared building blocks: settings, database, ids, errors, security, i18n, jobs."""

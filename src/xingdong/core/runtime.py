@@ -1,0 +1,52 @@
+"""What one process holds: settings, the database, rate limits and outside services.
+
+Built once by the app factory or the worker command; jobs reach it through
+:func:`current_runtime` because procrastinate calls them without our arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xingdong.core.db import Database
+from xingdong.core.ratelimit import RateLimits
+from xingdong.core.settings import Settings
+from xingdong.core.sms import SmsSender, build_sms_sender
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    limits: RateLimits
+    sms: SmsSender
+
+
+_current: Runtime | None = None
+
+
+def build_runtime(settings: Settings, database_url: str) -> Runtime:
+    global _current
+    runtime = Runtime(
+        settings=settings,
+        db=Database(database_url),
+        limits=RateLimits(settings.redis_url),
+        sms=build_sms_sender(settings.sms_sender),
+    )
+    _current = runtime
+    return runtime
+
+
+def current_runtime() -> Runtime:
+    if _current is None:
+        raise RuntimeError("no runtime: build_runtime() has not been called in this process")
+    return _current
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The configured URL, or an embedded PostgreSQL started in the data folder."""
+    if settings.database_url:
+        return settings.database_url
+    from xingdong.core.embedded_db import start_embedded_postgres
+
+    return start_embedded_postgres(settings.data_dir)

@@ -1,0 +1,71 @@
+"""Settings read from the environment (prefix ``XINGDONG_``) or a ``.env`` file.
+
+Every field is documented in docs/configuration.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("xingdong", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XINGDONG_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL. Unset: an embedded PostgreSQL is started in data_dir.",
+    )
+    data_dir: Path = Field(default_factory=default_data_dir)
+    redis_url: str | None = Field(
+        default=None, description="When set, rate limits are shared through this Redis."
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr("dev-insecure-secret-change-me"),
+        description="Signs CSRF tokens and hashes one-time codes. Set a long random value.",
+    )
+    base_url: str = "http://127.0.0.1:8000"
+    default_locale: Literal["zh_CN", "en"] = "zh_CN"
+
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto", description="auto: Secure cookies when the request came over HTTPS."
+    )
+    session_ttl_hours: int = Field(default=72, ge=1)
+    api_token_ttl_days: int = Field(default=30, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    sms_sender: Literal["console"] = "console"
+    sms_code_ttl_seconds: int = Field(default=300, ge=30)
+    sms_code_max_attempts: int = Field(default=5, ge=1)
+    sms_reveal_codes: bool = Field(
+        default=False, description="Show one-time codes on the page (demo only)."
+    )
+
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_base_seconds: int = Field(default=60, ge=1)
+    login_lockout_max_seconds: int = Field(default=3600, ge=1)
+    rate_limit_login: str = "10/minute"
+    rate_limit_sms_phone: str = "1/minute;5/hour"
+    rate_limit_sms_ip: str = "30/hour"
+
+    agreement_version: str = "2026-11"
+    min_age_for_paid_tasks: int = 18
+
+    run_worker_in_process: bool = True
+    worker_concurrency: int = Field(default=4, ge=1)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

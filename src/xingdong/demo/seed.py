@@ -1,0 +1,129 @@
+"""Demo data: a brand with two members, an agency, five workers, a reviewer, an operator.
+
+Idempotent: seeding a database that already has the demo people changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.core.policy import Actor, OrgRole
+from xingdong.core.settings import Settings
+from xingdong.identity import repository as identity_repo
+from xingdong.identity import service as identity
+
+DEMO_PASSWORD = "xingdong2026"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    phone: str
+    name: str
+
+
+@dataclass(frozen=True)
+class _Worker:
+    phone: str
+    name: str
+    birth_year: int
+    region: str
+    interests: list[str]
+    handle: str
+    followers: int
+
+
+WORKERS = (
+    _Worker("13800000011", "小林", 1998, "广东", ["美妆", "时尚"], "xiaolin_daily", 320),
+    _Worker("13800000012", "阿杰", 1994, "浙江", ["数码", "游戏"], "ajie_tech", 5_400),
+    _Worker("13800000013", "王姐", 1988, "四川", ["母婴", "美食"], "wangjie_mama", 48_000),
+    _Worker("13800000014", "小周", 2001, "北京", ["运动", "旅行"], "zhou_runs", 120),
+    _Worker("13800000015", "陈老师", 1979, "湖南", ["教育", "三农"], "chen_teaches", 260_000),
+)
+
+BRAND_OWNER = ("13800000001", "品牌负责人 李薇")
+BRAND_MEMBER = ("13800000002", "品牌运营 赵磊")
+AGENCY_OWNER = ("13800000003", "机构经理 孙婷")
+REVIEWER = ("13800000021", "审核员 周敏")
+OPERATOR = ("13800000022", "运营 吴刚")
+
+
+async def _person(session: AsyncSession, phone: str, name: str) -> tuple[object, bool]:
+    existing = await identity_repo.person_by_phone(session, "+86" + phone)
+    if existing is not None:
+        return existing, False
+    person = await identity.create_person_directly(
+        session, phone=phone, password=DEMO_PASSWORD, display_name=name
+    )
+    return person, True
+
+
+async def seed_demo(session: AsyncSession, settings: Settings) -> list[DemoLogin]:
+    from xingdong.identity.models import Person
+
+    logins: list[DemoLogin] = []
+
+    owner, created = await _person(session, *BRAND_OWNER)
+    member, _ = await _person(session, *BRAND_MEMBER)
+    agency_owner, _ = await _person(session, *AGENCY_OWNER)
+    assert isinstance(owner, Person) and isinstance(member, Person)
+    assert isinstance(agency_owner, Person)
+    if created:
+        brand = await identity.create_organisation(
+            session, actor=Actor(person_id=owner.id), kind="brand", name="星动美妆旗舰店"
+        )
+        owner_actor = Actor(person_id=owner.id, memberships={brand.id: OrgRole.OWNER})
+        invitation = await identity.invite_member(
+            session, actor=owner_actor, org_id=brand.id, phone=BRAND_MEMBER[0], role="member"
+        )
+        await identity.answer_invitation(
+            session, person=member, invitation_id=invitation.id, accept=True
+        )
+        await identity.create_organisation(
+            session, actor=Actor(person_id=agency_owner.id), kind="agency", name="星光 MCN 机构"
+        )
+    logins += [
+        DemoLogin("brand owner 品牌负责人", BRAND_OWNER[0], BRAND_OWNER[1]),
+        DemoLogin("brand member 品牌成员", BRAND_MEMBER[0], BRAND_MEMBER[1]),
+        DemoLogin("agency owner 机构", AGENCY_OWNER[0], AGENCY_OWNER[1]),
+    ]
+
+    for worker in WORKERS:
+        person, new = await _person(session, worker.phone, worker.name)
+        assert isinstance(person, Person)
+        if new:
+            actor = Actor(person_id=person.id)
+            await identity.update_profile(
+                session,
+                actor=actor,
+                person_id=person.id,
+                changes=identity.ProfileChanges(
+                    birth_year=worker.birth_year,
+                    region=worker.region,
+                    interests=worker.interests,
+                ),
+            )
+            await identity.accept_agreement(
+                session,
+                person=person,
+                version=settings.agreement_version,
+                settings=settings,
+                ip=None,
+                user_agent="demo-seed",
+            )
+            await identity.bind_platform_account(
+                session,
+                person=person,
+                platform="sandbox",
+                handle=worker.handle,
+                followers=worker.followers,
+            )
+        logins.append(DemoLogin("worker 做任务者", worker.phone, worker.name))
+
+    for (phone, name), role in ((REVIEWER, "reviewer"), (OPERATOR, "operator")):
+        await _person(session, phone, name)
+        await identity.grant_staff_role(session, phone=phone, role=role, granted_by=None)
+        logins.append(DemoLogin(f"{role} {'审核员' if role == 'reviewer' else '运营'}", phone, name))
+    return logins

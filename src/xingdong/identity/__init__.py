@@ -1,0 +1,1 @@
+"""People, organisations, memberships, auth, bound platform accounts and consents."""

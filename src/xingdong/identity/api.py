@@ -1,0 +1,341 @@
+"""REST endpoints of the identity domain, under ``/api/v1``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from xingdong.core.pagination import Page
+from xingdong.identity import service
+from xingdong.identity.models import Person
+from xingdong.identity.schemas import (
+    ConsentOut,
+    ConsentRequest,
+    InvitationAnswer,
+    InvitationIn,
+    InvitationOut,
+    LoginRequest,
+    MemberOut,
+    MeOut,
+    OrganisationIn,
+    OrganisationOut,
+    PersonOut,
+    PlatformAccountIn,
+    PlatformAccountOut,
+    ProfileUpdate,
+    RegisterRequest,
+    RoleChange,
+    SmsCodeIssued,
+    SmsCodeRequest,
+    TokenOut,
+)
+from xingdong.web.deps import (
+    ApiActor,
+    ApiPerson,
+    ApiTokenDep,
+    DbSession,
+    RuntimeDep,
+    client_ip,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["identity"])
+
+SearchQuery = Annotated[str | None, Query(max_length=80, description="Filter by name")]
+CursorQuery = Annotated[str | None, Query(max_length=200)]
+LimitQuery = Annotated[int, Query(ge=1, le=100)]
+
+
+@router.post("/auth/sms-codes", status_code=status.HTTP_201_CREATED)
+async def send_sms_code(
+    body: SmsCodeRequest, request: Request, session: DbSession, runtime: RuntimeDep
+) -> SmsCodeIssued:
+    """Send a one-time code to a phone number (registration)."""
+    issued = await service.request_sms_code(
+        session,
+        phone=body.phone,
+        purpose=body.purpose,
+        settings=runtime.settings,
+        sender=runtime.sms,
+        limits=runtime.limits,
+        ip=client_ip(request),
+    )
+    return SmsCodeIssued.model_validate(issued)
+
+
+async def _token_for(
+    session: DbSession, runtime: RuntimeDep, person: Person, name: str
+) -> TokenOut:
+    token, row = await service.issue_api_token(
+        session, person=person, name=name, settings=runtime.settings
+    )
+    return TokenOut(access_token=token, expires_at=row.expires_at)
+
+
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED)
+async def register(body: RegisterRequest, session: DbSession, runtime: RuntimeDep) -> TokenOut:
+    """Create an account with the code sent by SMS; answers with an API token."""
+    person = await service.register_person(
+        session,
+        phone=body.phone,
+        code=body.code,
+        password=body.password,
+        display_name=body.display_name,
+        settings=runtime.settings,
+    )
+    return await _token_for(session, runtime, person, "register")
+
+
+@router.post("/auth/tokens", status_code=status.HTTP_201_CREATED)
+async def login(
+    body: LoginRequest, request: Request, session: DbSession, runtime: RuntimeDep
+) -> TokenOut:
+    """Sign in with phone and password; answers with a bearer token."""
+    person = await service.authenticate(
+        session,
+        phone=body.phone,
+        password=body.password,
+        settings=runtime.settings,
+        limits=runtime.limits,
+        ip=client_ip(request),
+    )
+    return await _token_for(session, runtime, person, body.token_name)
+
+
+@router.delete("/auth/tokens/current", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(token: ApiTokenDep, session: DbSession) -> Response:
+    """Revoke the token this request was made with."""
+    await service.revoke_api_token(session, token_row=token[1])
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _me(session: DbSession, runtime: RuntimeDep, person: Person, actor: ApiActor) -> MeOut:
+    accepted = await service.has_current_consent(
+        session, person=person, settings=runtime.settings
+    )
+    return MeOut(
+        **PersonOut.model_validate(person).model_dump(),
+        staff_roles=sorted(actor.staff_roles),
+        agreement_version=runtime.settings.agreement_version,
+        has_accepted_agreement=accepted,
+    )
+
+
+@router.get("/me")
+async def read_me(
+    person: ApiPerson, actor: ApiActor, session: DbSession, runtime: RuntimeDep
+) -> MeOut:
+    return await _me(session, runtime, person, actor)
+
+
+@router.patch("/me")
+async def update_me(
+    body: ProfileUpdate,
+    person: ApiPerson,
+    actor: ApiActor,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> MeOut:
+    """Change profile fields; fields left out stay as they are, ``null`` clears the
+    birth year."""
+    sent = body.model_fields_set
+    changes = service.ProfileChanges(
+        display_name=body.display_name,
+        birth_year=body.birth_year,
+        region=body.region,
+        interests=body.interests,
+        locale=body.locale,
+        clear_birth_year="birth_year" in sent and body.birth_year is None,
+    )
+    person = await service.update_profile(
+        session, actor=actor, person_id=person.id, changes=changes
+    )
+    return await _me(session, runtime, person, actor)
+
+
+@router.post("/me/consents", status_code=status.HTTP_201_CREATED)
+async def accept_agreement(
+    body: ConsentRequest,
+    request: Request,
+    person: ApiPerson,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> list[ConsentOut]:
+    """Accept the current user agreement version (recorded with time and address)."""
+    await service.accept_agreement(
+        session,
+        person=person,
+        version=body.version,
+        settings=runtime.settings,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    rows = await service.consents(session, person=person)
+    return [ConsentOut.model_validate(row) for row in rows]
+
+
+@router.get("/me/platform-accounts")
+async def list_platform_accounts(person: ApiPerson, session: DbSession) -> list[PlatformAccountOut]:
+    rows = await service.platform_accounts(session, person=person)
+    return [PlatformAccountOut.model_validate(row) for row in rows]
+
+
+@router.put("/me/platform-accounts", status_code=status.HTTP_200_OK)
+async def bind_platform_account(
+    body: PlatformAccountIn, person: ApiPerson, session: DbSession
+) -> PlatformAccountOut:
+    """Bind (or replace) the account on one platform."""
+    row = await service.bind_platform_account(
+        session,
+        person=person,
+        platform=body.platform,
+        handle=body.handle,
+        followers=body.followers,
+    )
+    return PlatformAccountOut.model_validate(row)
+
+
+@router.delete("/me/platform-accounts/{platform}", status_code=status.HTTP_204_NO_CONTENT)
+async def unbind_platform_account(platform: str, person: ApiPerson, session: DbSession) -> Response:
+    await service.unbind_platform_account(session, person=person, platform=platform)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me/invitations")
+async def my_invitations(person: ApiPerson, session: DbSession) -> list[InvitationOut]:
+    rows = await service.my_invitations(session, person=person)
+    return [
+        InvitationOut.model_validate(inv).model_copy(update={"org_name": org.name})
+        for inv, org in rows
+    ]
+
+
+@router.post("/me/invitations/{invitation_id}")
+async def answer_invitation(
+    invitation_id: UUID, body: InvitationAnswer, person: ApiPerson, session: DbSession
+) -> InvitationOut:
+    """Accept or decline an invitation to an organisation."""
+    invitation = await service.answer_invitation(
+        session, person=person, invitation_id=invitation_id, accept=body.accept
+    )
+    return InvitationOut.model_validate(invitation)
+
+
+@router.get("/orgs")
+async def list_organisations(
+    actor: ApiActor,
+    session: DbSession,
+    q: SearchQuery = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 20,
+) -> Page[OrganisationOut]:
+    """The organisations the caller belongs to."""
+    page = await service.my_organisations(
+        session, actor=actor, search=q, cursor=cursor, limit=limit
+    )
+    return Page[OrganisationOut](
+        items=[
+            OrganisationOut.model_validate(org).model_copy(update={"my_role": role})
+            for org, role in page.items
+        ],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.post("/orgs", status_code=status.HTTP_201_CREATED)
+async def create_organisation(
+    body: OrganisationIn, actor: ApiActor, session: DbSession
+) -> OrganisationOut:
+    org = await service.create_organisation(session, actor=actor, kind=body.kind, name=body.name)
+    return OrganisationOut.model_validate(org).model_copy(update={"my_role": "owner"})
+
+
+@router.get("/orgs/{org_id}")
+async def read_organisation(org_id: UUID, actor: ApiActor, session: DbSession) -> OrganisationOut:
+    org = await service.get_organisation(session, actor=actor, org_id=org_id)
+    role = actor.memberships.get(org_id)
+    return OrganisationOut.model_validate(org).model_copy(
+        update={"my_role": role.value if role else None}
+    )
+
+
+@router.get("/orgs/{org_id}/members")
+async def list_members(
+    org_id: UUID,
+    actor: ApiActor,
+    session: DbSession,
+    q: SearchQuery = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 20,
+) -> Page[MemberOut]:
+    page = await service.organisation_members(
+        session, actor=actor, org_id=org_id, search=q, cursor=cursor, limit=limit
+    )
+    return Page[MemberOut](
+        items=[
+            MemberOut(
+                person_id=p.id,
+                display_name=p.display_name,
+                phone=p.phone,
+                role=m.role,
+                joined_at=m.created_at,
+            )
+            for m, p in page.items
+        ],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.post("/orgs/{org_id}/invitations", status_code=status.HTTP_201_CREATED)
+async def invite_member(
+    org_id: UUID, body: InvitationIn, actor: ApiActor, session: DbSession
+) -> InvitationOut:
+    """Invite a phone number to join (owners only). The invitee accepts after signing in."""
+    invitation = await service.invite_member(
+        session, actor=actor, org_id=org_id, phone=body.phone, role=body.role
+    )
+    return InvitationOut.model_validate(invitation)
+
+
+@router.get("/orgs/{org_id}/invitations")
+async def list_org_invitations(
+    org_id: UUID, actor: ApiActor, session: DbSession
+) -> list[InvitationOut]:
+    rows = await service.pending_invitations(session, actor=actor, org_id=org_id)
+    return [InvitationOut.model_validate(row) for row in rows]
+
+
+@router.delete("/orgs/{org_id}/invitations/{invitation_id}", status_code=204)
+async def revoke_invitation(
+    org_id: UUID, invitation_id: UUID, actor: ApiActor, session: DbSession
+) -> Response:
+    await service.revoke_invitation(
+        session, actor=actor, org_id=org_id, invitation_id=invitation_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.patch("/orgs/{org_id}/members/{person_id}")
+async def change_member_role(
+    org_id: UUID, person_id: UUID, body: RoleChange, actor: ApiActor, session: DbSession
+) -> dict[str, str]:
+    member = await service.change_member_role(
+        session, actor=actor, org_id=org_id, person_id=person_id, role=body.role
+    )
+    return {"person_id": str(member.person_id), "role": member.role}
+
+
+@router.delete("/orgs/{org_id}/members/{person_id}", status_code=204)
+async def remove_member(
+    org_id: UUID, person_id: UUID, actor: ApiActor, session: DbSession
+) -> Response:
+    await service.remove_member(session, actor=actor, org_id=org_id, person_id=person_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/people/{person_id}")
+async def read_person(person_id: UUID, actor: ApiActor, session: DbSession) -> PersonOut:
+    """A person's profile: oneself, or anyone for operators."""
+    person = await service.get_person(session, actor=actor, person_id=person_id)
+    return PersonOut.model_validate(person)

@@ -1,0 +1,55 @@
+"""Errors of the identity domain."""
+
+from __future__ import annotations
+
+from xingdong.core.errors import Conflict, NotAuthenticated, ValidationFailed, XingdongError
+from xingdong.core.i18n import N_
+
+
+class PhoneAlreadyRegistered(Conflict):
+    code = "phone_already_registered"
+    title = N_("This phone number is already registered")
+
+
+class InvalidCode(ValidationFailed):
+    code = "invalid_code"
+    title = N_("The verification code is wrong or has expired")
+    keeps_changes = True
+
+
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_credentials"
+    title = N_("Wrong phone number or password")
+    keeps_changes = True
+
+
+class AccountLocked(XingdongError):
+    status = 423
+    code = "account_locked"
+    title = N_("Too many failed sign-ins; the account is locked for a while")
+    keeps_changes = True
+
+
+class SessionExpired(NotAuthenticated):
+    code = "session_expired"
+    title = N_("Your session has expired; please sign in again")
+
+
+class HandleAlreadyBound(Conflict):
+    code = "handle_already_bound"
+    title = N_("This account is already bound by someone else")
+
+
+class LastOwner(Conflict):
+    code = "last_owner"
+    title = N_("An organisation needs at least one owner")
+
+
+class AlreadyMember(Conflict):
+    code = "already_member"
+    title = N_("This person is already a member")
+
+
+class InvitationNotPending(Conflict):
+    code = "invitation_not_pending"
+    title = N_("This invitation has already been answered")

@@ -1,0 +1,26 @@
+"""Background jobs of the identity domain."""
+
+from __future__ import annotations
+
+import procrastinate
+
+from xingdong.core.logging import get_logger
+
+NAMESPACE = "identity"
+blueprint = procrastinate.Blueprint()
+log = get_logger(__name__)
+
+
+@blueprint.periodic(cron="*/10 * * * *")
+@blueprint.task(name="purge_expired_sms_codes")
+async def purge_expired_sms_codes(timestamp: int | None = None) -> int:
+    """Delete one-time codes that expired or were used. Idempotent; also deferred for
+    each code at its expiry, and run every ten minutes as a sweep."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.identity import service
+
+    runtime = current_runtime()
+    async with runtime.db.session_scope() as session:
+        removed = await service.purge_expired_sms_codes(session)
+    log.info("sms_codes_purged", removed=removed)
+    return removed

@@ -1,0 +1,506 @@
+"""Web pages of the identity domain: sign-in, registration, profile, organisations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from xingdong.core.clock import utcnow
+from xingdong.core.errors import XingdongError
+from xingdong.core.i18n import N_
+from xingdong.core.policy import Action, can
+from xingdong.identity import service
+from xingdong.identity.validation import INTERESTS, REGIONS
+from xingdong.web.deps import (
+    SESSION_COOKIE,
+    CsrfChecked,
+    DbSession,
+    OptionalPageActor,
+    PageActor,
+    PagePerson,
+    RuntimeDep,
+    attempt,
+    client_ip,
+)
+from xingdong.web.middleware import cookie_is_secure
+from xingdong.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+FormStr = Annotated[str, Form()]
+OptionalFormStr = Annotated[str, Form()]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, so the sign-in page cannot redirect elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+def _redirect(path: str, done: str | None = None) -> RedirectResponse:
+    if done:
+        path += ("&" if "?" in path else "?") + "done=" + quote(done)
+    return RedirectResponse(path, status_code=303)
+
+
+# --- sign in / out -------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, actor: OptionalPageActor, next: str = "/") -> Response:
+    if actor is not None:
+        return _redirect(_safe_next(next))
+    expired = request.query_params.get("expired") == "1" or getattr(
+        request.state, "session_expired", False
+    )
+    return render(request, "login.html", {"next": _safe_next(next), "expired": expired})
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+async def login_submit(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    phone: FormStr = "",
+    password: FormStr = "",
+    next: FormStr = "/",
+) -> Response:
+    try:
+        person = await attempt(
+            session,
+            lambda: service.authenticate(
+                session,
+                phone=phone,
+                password=password,
+                settings=runtime.settings,
+                limits=runtime.limits,
+                ip=client_ip(request),
+            ),
+        )
+    except XingdongError as exc:
+        return render(
+            request, "login.html", {"next": _safe_next(next), "phone": phone}, error=exc
+        )
+    return await _signed_in(request, session, runtime, person, _safe_next(next))
+
+
+async def _signed_in(
+    request: Request, session: DbSession, runtime: RuntimeDep, person: object, target: str
+) -> Response:
+    from xingdong.identity.models import Person
+
+    assert isinstance(person, Person)
+    token = await service.open_web_session(
+        session,
+        person=person,
+        settings=runtime.settings,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    response = _redirect(target)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=runtime.settings.session_ttl_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=cookie_is_secure(request, runtime.settings.cookie_secure),
+    )
+    return response
+
+
+@router.post("/logout", dependencies=[CsrfChecked])
+async def logout(request: Request, session: DbSession) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await service.close_web_session(session, token=token)
+    response = _redirect("/login", N_("You have signed out."))
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+# --- registration ---------------------------------------------------------------------
+
+
+@router.get("/register", response_class=HTMLResponse)
+async def register_page(request: Request, actor: OptionalPageActor) -> Response:
+    if actor is not None:
+        return _redirect("/")
+    return render(request, "register.html", {})
+
+
+@router.post("/register/code", dependencies=[CsrfChecked])
+async def register_send_code(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    phone: FormStr = "",
+    display_name: OptionalFormStr = "",
+) -> Response:
+    context: dict[str, object] = {"phone": phone, "display_name": display_name}
+    try:
+        issued = await attempt(
+            session,
+            lambda: service.request_sms_code(
+                session,
+                phone=phone,
+                purpose="register",
+                settings=runtime.settings,
+                sender=runtime.sms,
+                limits=runtime.limits,
+                ip=client_ip(request),
+            ),
+        )
+    except XingdongError as exc:
+        return render(request, "register.html", context, error=exc)
+    context.update(code_sent=True, demo_code=issued.code, phone=issued.phone)
+    return render(request, "register.html", context)
+
+
+@router.post("/register", dependencies=[CsrfChecked])
+async def register_submit(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    phone: FormStr = "",
+    code: OptionalFormStr = "",
+    password: FormStr = "",
+    display_name: OptionalFormStr = "",
+) -> Response:
+    try:
+        person = await attempt(
+            session,
+            lambda: service.register_person(
+                session,
+                phone=phone,
+                code=code,
+                password=password,
+                display_name=display_name,
+                settings=runtime.settings,
+            ),
+        )
+    except XingdongError as exc:
+        context = {"phone": phone, "display_name": display_name, "code_sent": True}
+        return render(request, "register.html", context, error=exc)
+    return await _signed_in(request, session, runtime, person, "/profile?welcome=1")
+
+
+# --- profile --------------------------------------------------------------------------
+
+
+async def _profile_context(
+    session: DbSession, runtime: RuntimeDep, person: PagePerson
+) -> dict[str, object]:
+    return {
+        "person": person,
+        "regions": REGIONS,
+        "interests": INTERESTS,
+        "this_year": utcnow().year,
+        "agreement_version": runtime.settings.agreement_version,
+        "has_consent": await service.has_current_consent(
+            session, person=person, settings=runtime.settings
+        ),
+        "accounts": await service.platform_accounts(session, person=person),
+    }
+
+
+@router.get("/profile", response_class=HTMLResponse)
+async def profile_page(
+    request: Request, session: DbSession, runtime: RuntimeDep, person: PagePerson
+) -> Response:
+    context = await _profile_context(session, runtime, person)
+    context["welcome"] = request.query_params.get("welcome") == "1"
+    return render(request, "profile.html", context)
+
+
+@router.post("/profile", dependencies=[CsrfChecked])
+async def profile_submit(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+    person: PagePerson,
+) -> Response:
+    form = await request.form()
+    birth_year_raw = str(form.get("birth_year", "")).strip()
+    changes = service.ProfileChanges(
+        display_name=str(form.get("display_name", "")),
+        birth_year=int(birth_year_raw) if birth_year_raw.isdigit() else None,
+        clear_birth_year=not birth_year_raw,
+        region=str(form.get("region", "")),
+        interests=[str(v) for v in form.getlist("interests")],
+        locale=str(form.get("locale", "")),
+    )
+    try:
+        if birth_year_raw and not birth_year_raw.isdigit():
+            from xingdong.core.errors import FieldError, ValidationFailed
+
+            raise ValidationFailed(
+                detail=N_("Please correct the marked fields."),
+                fields=[FieldError("birth_year", N_("Enter a year as four digits."))],
+            )
+        await attempt(
+            session,
+            lambda: service.update_profile(
+                session, actor=actor, person_id=person.id, changes=changes
+            ),
+        )
+    except XingdongError as exc:
+        await session.refresh(person)
+        context = await _profile_context(session, runtime, person)
+        context["form"] = form
+        return render(request, "profile.html", context, error=exc)
+    response = _redirect("/profile", N_("Your profile is saved."))
+    if changes.locale:
+        response.set_cookie("xd_lang", changes.locale, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.post("/profile/consent", dependencies=[CsrfChecked])
+async def consent_submit(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    person: PagePerson,
+    version: FormStr = "",
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: service.accept_agreement(
+                session,
+                person=person,
+                version=version,
+                settings=runtime.settings,
+                ip=client_ip(request),
+                user_agent=request.headers.get("user-agent"),
+            ),
+        )
+    except XingdongError as exc:
+        return render(
+            request, "profile.html", await _profile_context(session, runtime, person), error=exc
+        )
+    return _redirect("/profile", N_("Thank you: your acceptance is recorded."))
+
+
+@router.post("/profile/platform", dependencies=[CsrfChecked])
+async def bind_submit(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    person: PagePerson,
+    handle: FormStr = "",
+    followers: FormStr = "",
+) -> Response:
+    try:
+        if not followers.strip().isdigit():
+            from xingdong.core.errors import FieldError, ValidationFailed
+
+            raise ValidationFailed(
+                detail=N_("Please correct the marked fields."),
+                fields=[FieldError("followers", N_("Enter a whole number."))],
+            )
+        await attempt(
+            session,
+            lambda: service.bind_platform_account(
+                session,
+                person=person,
+                platform="sandbox",
+                handle=handle,
+                followers=int(followers),
+            ),
+        )
+    except XingdongError as exc:
+        context = await _profile_context(session, runtime, person)
+        context.update(handle=handle, followers=followers)
+        return render(request, "profile.html", context, error=exc)
+    return _redirect("/profile", N_("Your account is bound."))
+
+
+@router.post("/profile/platform/unbind", dependencies=[CsrfChecked])
+async def unbind_submit(
+    request: Request, session: DbSession, runtime: RuntimeDep, person: PagePerson
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: service.unbind_platform_account(session, person=person, platform="sandbox"),
+        )
+    except XingdongError as exc:
+        return render(
+            request, "profile.html", await _profile_context(session, runtime, person), error=exc
+        )
+    return _redirect("/profile", N_("Your account is unbound."))
+
+
+# --- organisations --------------------------------------------------------------------
+
+
+@router.get("/orgs", response_class=HTMLResponse)
+async def orgs_page(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    person: PagePerson,
+    q: str = "",
+    cursor: str | None = None,
+) -> Response:
+    page = await service.my_organisations(session, actor=actor, search=q or None, cursor=cursor)
+    invitations = await service.my_invitations(session, person=person)
+    return render(
+        request, "orgs.html", {"page": page, "q": q, "invitations": invitations, "form": {}}
+    )
+
+
+@router.post("/orgs", dependencies=[CsrfChecked])
+async def orgs_create(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    person: PagePerson,
+    kind: FormStr = "",
+    name: FormStr = "",
+) -> Response:
+    try:
+        org = await attempt(
+            session, lambda: service.create_organisation(session, actor=actor, kind=kind, name=name)
+        )
+    except XingdongError as exc:
+        page = await service.my_organisations(session, actor=actor)
+        invitations = await service.my_invitations(session, person=person)
+        context = {
+            "page": page,
+            "q": "",
+            "invitations": invitations,
+            "form": {"kind": kind, "name": name},
+        }
+        return render(request, "orgs.html", context, error=exc)
+    return _redirect(f"/orgs/{org.id}", N_("The organisation is created."))
+
+
+@router.post("/invitations/{invitation_id}", dependencies=[CsrfChecked])
+async def invitation_answer(
+    invitation_id: UUID, session: DbSession, person: PagePerson, answer: FormStr = ""
+) -> Response:
+    invitation = await service.answer_invitation(
+        session, person=person, invitation_id=invitation_id, accept=answer == "accept"
+    )
+    if invitation.status == "accepted":
+        return _redirect(f"/orgs/{invitation.org_id}", N_("You have joined."))
+    return _redirect("/orgs", N_("Invitation declined."))
+
+
+async def _org_context(
+    session: DbSession, actor: PageActor, org_id: UUID, q: str, cursor: str | None
+) -> dict[str, object]:
+    org = await service.get_organisation(session, actor=actor, org_id=org_id)
+    members = await service.organisation_members(
+        session, actor=actor, org_id=org_id, search=q or None, cursor=cursor
+    )
+    manage = can(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id)
+    invitations = await service.pending_invitations(session, actor=actor, org_id=org_id)
+    return {
+        "org": org,
+        "members": members,
+        "q": q,
+        "can_manage": manage,
+        "invitations": invitations,
+        "form": {},
+    }
+
+
+@router.get("/orgs/{org_id}", response_class=HTMLResponse)
+async def org_page(
+    request: Request,
+    org_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    q: str = "",
+    cursor: str | None = None,
+) -> Response:
+    return render(request, "org.html", await _org_context(session, actor, org_id, q, cursor))
+
+
+@router.post("/orgs/{org_id}/invitations", dependencies=[CsrfChecked])
+async def org_invite(
+    request: Request,
+    org_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    phone: FormStr = "",
+    role: FormStr = "member",
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: service.invite_member(
+                session, actor=actor, org_id=org_id, phone=phone, role=role
+            ),
+        )
+    except XingdongError as exc:
+        context = await _org_context(session, actor, org_id, "", None)
+        context["form"] = {"phone": phone, "role": role}
+        return render(request, "org.html", context, error=exc)
+    return _redirect(f"/orgs/{org_id}", N_("Invitation sent."))
+
+
+@router.post("/orgs/{org_id}/invitations/{invitation_id}/revoke", dependencies=[CsrfChecked])
+async def org_revoke_invitation(
+    org_id: UUID, invitation_id: UUID, session: DbSession, actor: PageActor
+) -> Response:
+    await service.revoke_invitation(
+        session, actor=actor, org_id=org_id, invitation_id=invitation_id
+    )
+    return _redirect(f"/orgs/{org_id}", N_("Invitation withdrawn."))
+
+
+@router.post("/orgs/{org_id}/members/{person_id}/role", dependencies=[CsrfChecked])
+async def org_change_role(
+    request: Request,
+    org_id: UUID,
+    person_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    role: FormStr = "",
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: service.change_member_role(
+                session, actor=actor, org_id=org_id, person_id=person_id, role=role
+            ),
+        )
+    except XingdongError as exc:
+        return render(
+            request, "org.html", await _org_context(session, actor, org_id, "", None), error=exc
+        )
+    return _redirect(f"/orgs/{org_id}", N_("The role is changed."))
+
+
+@router.post("/orgs/{org_id}/members/{person_id}/remove", dependencies=[CsrfChecked])
+async def org_remove_member(
+    request: Request,
+    org_id: UUID,
+    person_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: service.remove_member(
+                session, actor=actor, org_id=org_id, person_id=person_id
+            ),
+        )
+    except XingdongError as exc:
+        return render(
+            request, "org.html", await _org_context(session, actor, org_id, "", None), error=exc
+        )
+    if person_id == actor.person_id:
+        return _redirect("/orgs", N_("You have left the organisation."))
+    return _redirect(f"/orgs/{org_id}", N_("The member is removed."))

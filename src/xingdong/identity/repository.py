@@ -1,0 +1,330 @@
+"""Every query on the identity tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy import Select, case, delete, func, literal_column, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.core.pagination import decode_cursor
+from xingdong.identity.models import (
+    ApiToken,
+    Consent,
+    Invitation,
+    Membership,
+    Organisation,
+    Person,
+    PlatformAccount,
+    SmsCode,
+    StaffGrant,
+    WebSession,
+)
+
+
+_ONE_SECOND = literal_column("interval '1 second'")
+
+Q = TypeVar("Q", bound=Select[Any])
+
+
+def _after_cursor(query: Q, created_at_col: Any, id_col: Any, cursor: str | None) -> Q:
+    position = decode_cursor(cursor)
+    if position is None:
+        return query
+    return query.where(tuple_(created_at_col, id_col) > tuple_(*position))
+
+
+async def person_by_phone(session: AsyncSession, phone: str) -> Person | None:
+    result = await session.execute(select(Person).where(Person.phone == phone))
+    return result.scalar_one_or_none()
+
+
+async def person_by_id(session: AsyncSession, person_id: UUID) -> Person | None:
+    return await session.get(Person, person_id)
+
+
+async def insert_person(session: AsyncSession, person: Person) -> bool:
+    """Insert unless the phone is taken; False when it was (no check-then-act race)."""
+    values = {
+        "id": person.id,
+        "phone": person.phone,
+        "password_hash": person.password_hash,
+        "display_name": person.display_name,
+    }
+    result = await session.execute(
+        insert(Person).values(**values).on_conflict_do_nothing(index_elements=["phone"])
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def count_failed_login(
+    session: AsyncSession, person_id: UUID, *, max_failures: int, base_s: int, max_s: int
+) -> tuple[int, datetime | None]:
+    """Add one failed sign-in and, past the limit, lock with doubling back-off."""
+    count_after = Person.failed_login_count + 1
+    lock_seconds = func.least(
+        base_s * func.power(2, func.greatest(count_after - max_failures, 0)), max_s
+    )
+    result = await session.execute(
+        update(Person)
+        .where(Person.id == person_id)
+        .values(
+            failed_login_count=count_after,
+            locked_until=case(
+                (count_after >= max_failures, func.now() + lock_seconds * _ONE_SECOND),
+                else_=Person.locked_until,
+            ),
+        )
+        .returning(Person.failed_login_count, Person.locked_until)
+    )
+    count, locked_until = result.one()
+    return count, locked_until
+
+
+async def latest_sms_code(session: AsyncSession, phone: str, purpose: str) -> SmsCode | None:
+    result = await session.execute(
+        select(SmsCode)
+        .where(SmsCode.phone == phone, SmsCode.purpose == purpose, SmsCode.consumed_at.is_(None))
+        .order_by(SmsCode.created_at.desc(), SmsCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def delete_expired_sms_codes(session: AsyncSession, now: datetime) -> int:
+    result = await session.execute(
+        delete(SmsCode).where(or_(SmsCode.expires_at <= now, SmsCode.consumed_at.is_not(None)))
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def web_session_by_digest(session: AsyncSession, digest: str) -> WebSession | None:
+    result = await session.execute(select(WebSession).where(WebSession.token_digest == digest))
+    return result.scalar_one_or_none()
+
+
+async def delete_web_session(session: AsyncSession, digest: str) -> None:
+    await session.execute(delete(WebSession).where(WebSession.token_digest == digest))
+
+
+async def api_token_by_digest(session: AsyncSession, digest: str) -> ApiToken | None:
+    result = await session.execute(select(ApiToken).where(ApiToken.token_digest == digest))
+    return result.scalar_one_or_none()
+
+
+async def staff_roles(session: AsyncSession, person_id: UUID) -> list[str]:
+    result = await session.execute(
+        select(StaffGrant.role).where(StaffGrant.person_id == person_id)
+    )
+    return list(result.scalars())
+
+
+async def memberships_of(session: AsyncSession, person_id: UUID) -> dict[UUID, str]:
+    result = await session.execute(
+        select(Membership.org_id, Membership.role).where(Membership.person_id == person_id)
+    )
+    return {org_id: role for org_id, role in result.tuples()}
+
+
+async def upsert_staff_grant(
+    session: AsyncSession, person_id: UUID, role: str, granted_by: UUID | None
+) -> bool:
+    result = await session.execute(
+        insert(StaffGrant)
+        .values(person_id=person_id, role=role, granted_by=granted_by)
+        .on_conflict_do_nothing()
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def delete_staff_grant(session: AsyncSession, person_id: UUID, role: str) -> bool:
+    result = await session.execute(
+        delete(StaffGrant).where(StaffGrant.person_id == person_id, StaffGrant.role == role)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def consent_exists(session: AsyncSession, person_id: UUID, version: str) -> bool:
+    result = await session.execute(
+        select(Consent.id).where(
+            Consent.person_id == person_id, Consent.agreement_version == version
+        )
+    )
+    return result.first() is not None
+
+
+async def insert_consent(session: AsyncSession, consent: Consent) -> bool:
+    result = await session.execute(
+        insert(Consent)
+        .values(
+            id=consent.id,
+            person_id=consent.person_id,
+            agreement_version=consent.agreement_version,
+            ip=consent.ip,
+            user_agent=consent.user_agent,
+        )
+        .on_conflict_do_nothing()
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def consents_of(session: AsyncSession, person_id: UUID) -> list[Consent]:
+    result = await session.execute(
+        select(Consent).where(Consent.person_id == person_id).order_by(Consent.created_at)
+    )
+    return list(result.scalars())
+
+
+async def platform_accounts_of(session: AsyncSession, person_id: UUID) -> list[PlatformAccount]:
+    result = await session.execute(
+        select(PlatformAccount)
+        .where(PlatformAccount.person_id == person_id)
+        .order_by(PlatformAccount.platform)
+    )
+    return list(result.scalars())
+
+
+async def platform_account_by_handle(
+    session: AsyncSession, platform: str, handle: str
+) -> PlatformAccount | None:
+    result = await session.execute(
+        select(PlatformAccount).where(
+            PlatformAccount.platform == platform, PlatformAccount.handle == handle
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def delete_platform_account(session: AsyncSession, person_id: UUID, platform: str) -> bool:
+    result = await session.execute(
+        delete(PlatformAccount).where(
+            PlatformAccount.person_id == person_id, PlatformAccount.platform == platform
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def organisations_page(
+    session: AsyncSession,
+    *,
+    person_id: UUID | None,
+    search: str | None,
+    cursor: str | None,
+    limit: int,
+) -> list[tuple[Organisation, str | None]]:
+    """Organisations with the person's role; all of them (role None) when no person."""
+    if person_id is None:
+        query = select(Organisation, func.cast(None, Membership.role.type))
+    else:
+        query = select(Organisation, Membership.role).join(
+            Membership,
+            (Membership.org_id == Organisation.id) & (Membership.person_id == person_id),
+        )
+    if search:
+        query = query.where(Organisation.name.ilike(f"%{_escape_like(search)}%", escape="\\"))
+    query = _after_cursor(query, Organisation.created_at, Organisation.id, cursor)
+    query = query.order_by(Organisation.created_at, Organisation.id).limit(limit + 1)
+    result = await session.execute(query)
+    return [(org, role) for org, role in result.tuples()]
+
+
+async def members_page(
+    session: AsyncSession, *, org_id: UUID, search: str | None, cursor: str | None, limit: int
+) -> list[tuple[Membership, Person]]:
+    query = (
+        select(Membership, Person)
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.org_id == org_id)
+    )
+    if search:
+        pattern = f"%{_escape_like(search)}%"
+        query = query.where(
+            or_(
+                Person.display_name.ilike(pattern, escape="\\"),
+                Person.phone.ilike(pattern, escape="\\"),
+            )
+        )
+    query = _after_cursor(query, Membership.created_at, Membership.person_id, cursor)
+    query = query.order_by(Membership.created_at, Membership.person_id).limit(limit + 1)
+    result = await session.execute(query)
+    return [(m, p) for m, p in result.tuples()]
+
+
+async def membership(session: AsyncSession, org_id: UUID, person_id: UUID) -> Membership | None:
+    return await session.get(Membership, (org_id, person_id), with_for_update=True)
+
+
+async def lock_owners(session: AsyncSession, org_id: UUID) -> list[UUID]:
+    """Lock the organisation's owner rows (in id order) so two owners cannot demote each
+    other at once and leave none."""
+    result = await session.execute(
+        select(Membership.person_id)
+        .where(Membership.org_id == org_id, Membership.role == "owner")
+        .order_by(Membership.person_id)
+        .with_for_update()
+    )
+    return list(result.scalars())
+
+
+async def pending_invitations_for_phone(session: AsyncSession, phone: str) -> list[Invitation]:
+    result = await session.execute(
+        select(Invitation)
+        .where(Invitation.phone == phone, Invitation.status == "pending")
+        .order_by(Invitation.created_at)
+    )
+    return list(result.scalars())
+
+
+async def pending_invitations_of_org(session: AsyncSession, org_id: UUID) -> list[Invitation]:
+    result = await session.execute(
+        select(Invitation)
+        .where(Invitation.org_id == org_id, Invitation.status == "pending")
+        .order_by(Invitation.created_at)
+    )
+    return list(result.scalars())
+
+
+async def insert_invitation(session: AsyncSession, invitation: Invitation) -> bool:
+    result = await session.execute(
+        insert(Invitation)
+        .values(
+            id=invitation.id,
+            org_id=invitation.org_id,
+            phone=invitation.phone,
+            role=invitation.role,
+            invited_by=invitation.invited_by,
+        )
+        .on_conflict_do_nothing(
+            index_elements=["org_id", "phone"], index_where=Invitation.status == "pending"
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def invitation_for_update(session: AsyncSession, invitation_id: UUID) -> Invitation | None:
+    return await session.get(Invitation, invitation_id, with_for_update=True)
+
+
+async def people_page(
+    session: AsyncSession, *, search: str | None, cursor: str | None, limit: int
+) -> list[Person]:
+    query = select(Person)
+    if search:
+        pattern = f"%{_escape_like(search)}%"
+        query = query.where(
+            or_(
+                Person.display_name.ilike(pattern, escape="\\"),
+                Person.phone.ilike(pattern, escape="\\"),
+            )
+        )
+    query = _after_cursor(query, Person.created_at, Person.id, cursor)
+    result = await session.execute(query.order_by(Person.created_at, Person.id).limit(limit + 1))
+    return list(result.scalars())
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

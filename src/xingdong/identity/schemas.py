@@ -1,0 +1,138 @@
+"""Request and response bodies of the identity API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=200)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class SmsCodeRequest(Input):
+    phone: str
+    purpose: Literal["register"] = "register"
+
+
+class SmsCodeIssued(Output):
+    phone: str
+    expires_at: datetime
+    code: str | None = Field(default=None, description="Only in demo deployments.")
+
+
+class RegisterRequest(Input):
+    phone: str
+    code: str = Field(max_length=12)
+    password: str = Field(max_length=128)
+    display_name: str | None = Field(default=None, max_length=40)
+
+
+class LoginRequest(Input):
+    phone: str
+    password: str = Field(max_length=128)
+    token_name: str = Field(default="api", max_length=60)
+
+
+class TokenOut(Output):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+
+
+class PersonOut(Output):
+    id: UUID
+    phone: str
+    display_name: str
+    birth_year: int | None
+    region: str | None
+    interests: list[str]
+    locale: str | None
+    created_at: datetime
+
+
+class MeOut(PersonOut):
+    staff_roles: list[str]
+    agreement_version: str
+    has_accepted_agreement: bool
+
+
+class ProfileUpdate(Input):
+    display_name: str | None = Field(default=None, max_length=40)
+    birth_year: int | None = None
+    region: str | None = Field(default=None, max_length=20)
+    interests: list[str] | None = Field(default=None, max_length=20)
+    locale: Literal["zh_CN", "en", ""] | None = None
+
+
+class ConsentRequest(Input):
+    version: str = Field(max_length=20)
+
+
+class ConsentOut(Output):
+    agreement_version: str
+    created_at: datetime
+
+
+class PlatformAccountIn(Input):
+    platform: Literal["sandbox"] = "sandbox"
+    handle: str = Field(max_length=40)
+    followers: int = Field(ge=0, le=1_000_000_000)
+
+
+class PlatformAccountOut(Output):
+    platform: str
+    handle: str
+    followers: int
+    created_at: datetime
+
+
+class OrganisationIn(Input):
+    kind: Literal["brand", "agency"]
+    name: str = Field(max_length=80)
+
+
+class OrganisationOut(Output):
+    id: UUID
+    kind: str
+    name: str
+    created_at: datetime
+    my_role: str | None = None
+
+
+class MemberOut(Output):
+    person_id: UUID
+    display_name: str
+    phone: str
+    role: str
+    joined_at: datetime
+
+
+class InvitationIn(Input):
+    phone: str
+    role: Literal["owner", "member"] = "member"
+
+
+class InvitationOut(Output):
+    id: UUID
+    org_id: UUID
+    phone: str
+    role: str
+    status: str
+    created_at: datetime
+    org_name: str | None = None
+
+
+class RoleChange(Input):
+    role: Literal["owner", "member"]
+
+
+class InvitationAnswer(Input):
+    accept: bool

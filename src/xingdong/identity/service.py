@@ -1,0 +1,783 @@
+"""The rules of the identity domain. Functions take the session first and the rest by
+keyword; they flush but never commit (the caller owns the transaction)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.core import security
+from xingdong.core.audit import record_audit
+from xingdong.core.clock import utcnow
+from xingdong.core.errors import FieldError, NotFound, ValidationFailed
+from xingdong.core.i18n import N_, SUPPORTED_LOCALES
+from xingdong.core.ids import new_id
+from xingdong.core.jobs import defer_in_transaction
+from xingdong.core.pagination import clamp_limit, next_cursor
+from xingdong.core.policy import Action, Actor, OrgRole, StaffRole, require
+from xingdong.core.ratelimit import RateLimits
+from xingdong.core.settings import Settings
+from xingdong.identity import repository as repo
+from xingdong.identity.errors import (
+    AccountLocked,
+    AlreadyMember,
+    HandleAlreadyBound,
+    InvalidCode,
+    InvalidCredentials,
+    InvitationNotPending,
+    LastOwner,
+    PhoneAlreadyRegistered,
+    SessionExpired,
+)
+from xingdong.identity.models import (
+    ApiToken,
+    Consent,
+    Invitation,
+    Membership,
+    Organisation,
+    Person,
+    PlatformAccount,
+    SmsCode,
+    WebSession,
+)
+from xingdong.core.sms import SmsSender
+from xingdong.identity.validation import (
+    INTERESTS,
+    MAX_INTERESTS,
+    REGIONS,
+    handle_problem,
+    normalise_phone,
+    password_problem,
+    phone_error,
+)
+from xingdong.platforms.connector import get_connector
+
+SMS_PURPOSES = ("register",)
+
+
+def _require_phone(raw: str, field: str = "phone") -> str:
+    phone, error = phone_error(raw, field)
+    if error:
+        raise ValidationFailed(detail=error.message, fields=[error])
+    assert phone is not None
+    return phone
+
+
+# --- one-time codes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    phone: str
+    expires_at: datetime
+    code: str | None
+    """The code itself, only when the ``sms_reveal_codes`` setting is on (demo)."""
+
+
+async def request_sms_code(
+    session: AsyncSession,
+    *,
+    phone: str,
+    purpose: str,
+    settings: Settings,
+    sender: SmsSender,
+    limits: RateLimits,
+    ip: str,
+) -> IssuedCode:
+    if purpose not in SMS_PURPOSES:
+        raise ValidationFailed(
+            detail=N_("Unknown code purpose."),
+            fields=[FieldError("purpose", N_("Unknown code purpose."))],
+        )
+    normalised = _require_phone(phone)
+    if purpose == "register" and await repo.person_by_phone(session, normalised):
+        raise PhoneAlreadyRegistered(
+            detail=N_("This phone number is already registered. Sign in instead."),
+            fields=[FieldError("phone", N_("This phone number is already registered."))],
+        )
+    await limits.hit(settings.rate_limit_sms_phone, "sms-phone", normalised)
+    await limits.hit(settings.rate_limit_sms_ip, "sms-ip", ip)
+    code = security.new_numeric_code()
+    secret = settings.secret_key.get_secret_value()
+    expires_at = utcnow() + timedelta(seconds=settings.sms_code_ttl_seconds)
+    row = SmsCode(
+        phone=normalised,
+        purpose=purpose,
+        code_digest=security.keyed_digest(secret, f"{normalised}:{purpose}:{code}"),
+        expires_at=expires_at,
+    )
+    session.add(row)
+    await session.flush()
+    # Delete the code soon after it expires: a stored code is useless once expired.
+    await defer_in_transaction(
+        session,
+        "identity:purge_expired_sms_codes",
+        scheduled_at=expires_at + timedelta(seconds=1),
+        queueing_lock=None,
+    )
+    await sender.send(phone=normalised, text=f"【星动】验证码 {code}，5 分钟内有效。")
+    return IssuedCode(
+        phone=normalised, expires_at=expires_at, code=code if settings.sms_reveal_codes else None
+    )
+
+
+async def _consume_sms_code(
+    session: AsyncSession, *, phone: str, purpose: str, code: str, settings: Settings
+) -> None:
+    row = await repo.latest_sms_code(session, phone, purpose)
+    wrong = InvalidCode(
+        detail=N_("The verification code is wrong or has expired. Request a new one."),
+        fields=[FieldError("code", N_("Wrong or expired code."), "invalid_code")],
+    )
+    if row is None or row.expires_at <= utcnow() or row.attempts >= settings.sms_code_max_attempts:
+        raise wrong
+    row.attempts += 1
+    secret = settings.secret_key.get_secret_value()
+    expected = security.keyed_digest(secret, f"{phone}:{purpose}:{code.strip()}")
+    if not security.digests_match(expected, row.code_digest):
+        await session.flush()
+        raise wrong
+    row.consumed_at = utcnow()
+
+
+# --- registration and sign-in ---------------------------------------------------------
+
+
+async def register_person(
+    session: AsyncSession,
+    *,
+    phone: str,
+    code: str,
+    password: str,
+    display_name: str | None,
+    settings: Settings,
+) -> Person:
+    errors: list[FieldError] = []
+    normalised, phone_problem = phone_error(phone)
+    if phone_problem:
+        errors.append(phone_problem)
+    weak = password_problem(password, normalised)
+    if weak:
+        errors.append(FieldError("password", weak, "weak_password"))
+    name = (display_name or "").strip()
+    if len(name) > 40:
+        errors.append(FieldError("display_name", N_("Use at most 40 characters.")))
+    if not code.strip():
+        errors.append(FieldError("code", N_("Enter the code we sent you."), "missing_code"))
+    if errors:
+        raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
+    assert normalised is not None
+    if await repo.person_by_phone(session, normalised):
+        raise PhoneAlreadyRegistered(
+            detail=N_("This phone number is already registered. Sign in instead."),
+            fields=[FieldError("phone", N_("This phone number is already registered."))],
+        )
+    await _consume_sms_code(
+        session, phone=normalised, purpose="register", code=code, settings=settings
+    )
+    person = Person(
+        id=new_id(),
+        phone=normalised,
+        password_hash=security.hash_password(password),
+        display_name=name or "用户" + normalised[-4:],
+    )
+    if not await repo.insert_person(session, person):
+        raise PhoneAlreadyRegistered(
+            detail=N_("This phone number is already registered. Sign in instead."),
+            fields=[FieldError("phone", N_("This phone number is already registered."))],
+        )
+    created = await repo.person_by_id(session, person.id)
+    assert created is not None
+    return created
+
+
+async def authenticate(
+    session: AsyncSession,
+    *,
+    phone: str,
+    password: str,
+    settings: Settings,
+    limits: RateLimits,
+    ip: str,
+) -> Person:
+    normalised = normalise_phone(phone) or phone.strip()
+    await limits.hit(settings.rate_limit_login, "login-ip", ip)
+    await limits.hit(settings.rate_limit_login, "login-phone", normalised)
+    person = await repo.person_by_phone(session, normalised)
+    now = utcnow()
+    if person is not None and person.locked_until and person.locked_until > now:
+        raise AccountLocked(
+            detail=N_("Too many failed sign-ins. Try again in {seconds} seconds."),
+            extra={"seconds": int((person.locked_until - now).total_seconds()) + 1},
+        )
+    password_ok = security.verify_password(person.password_hash if person else None, password)
+    if person is None or not password_ok or not person.is_active:
+        if person is not None:
+            await repo.count_failed_login(
+                session,
+                person.id,
+                max_failures=settings.login_max_failures,
+                base_s=settings.login_lockout_base_seconds,
+                max_s=settings.login_lockout_max_seconds,
+            )
+        raise InvalidCredentials(detail=N_("Wrong phone number or password."))
+    person.failed_login_count = 0
+    person.locked_until = None
+    person.last_login_at = now
+    if security.password_needs_rehash(person.password_hash):
+        person.password_hash = security.hash_password(password)
+    await session.flush()
+    return person
+
+
+async def open_web_session(
+    session: AsyncSession,
+    *,
+    person: Person,
+    settings: Settings,
+    ip: str | None,
+    user_agent: str | None,
+) -> str:
+    token = security.new_token()
+    session.add(
+        WebSession(
+            token_digest=security.token_digest(token),
+            person_id=person.id,
+            expires_at=utcnow() + timedelta(hours=settings.session_ttl_hours),
+            ip=ip,
+            user_agent=(user_agent or "")[:255] or None,
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def person_for_web_session(session: AsyncSession, *, token: str) -> Person:
+    row = await repo.web_session_by_digest(session, security.token_digest(token))
+    if row is None or row.expires_at <= utcnow():
+        raise SessionExpired(detail=N_("Your session has expired; please sign in again."))
+    person = await repo.person_by_id(session, row.person_id)
+    if person is None or not person.is_active:
+        raise SessionExpired(detail=N_("Your session has expired; please sign in again."))
+    return person
+
+
+async def close_web_session(session: AsyncSession, *, token: str) -> None:
+    await repo.delete_web_session(session, security.token_digest(token))
+
+
+async def issue_api_token(
+    session: AsyncSession, *, person: Person, name: str, settings: Settings
+) -> tuple[str, ApiToken]:
+    token = security.new_token()
+    row = ApiToken(
+        token_digest=security.token_digest(token),
+        person_id=person.id,
+        name=name[:60] or "api",
+        expires_at=utcnow() + timedelta(days=settings.api_token_ttl_days),
+    )
+    session.add(row)
+    await session.flush()
+    return token, row
+
+
+async def person_for_api_token(session: AsyncSession, *, token: str) -> tuple[Person, ApiToken]:
+    row = await repo.api_token_by_digest(session, security.token_digest(token))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        raise SessionExpired(detail=N_("The token is not valid or has expired."))
+    person = await repo.person_by_id(session, row.person_id)
+    if person is None or not person.is_active:
+        raise SessionExpired(detail=N_("The token is not valid or has expired."))
+    return person, row
+
+
+async def revoke_api_token(session: AsyncSession, *, token_row: ApiToken) -> None:
+    token_row.revoked_at = utcnow()
+    await session.flush()
+
+
+async def actor_for(session: AsyncSession, *, person: Person) -> Actor:
+    roles = await repo.staff_roles(session, person.id)
+    memberships = await repo.memberships_of(session, person.id)
+    return Actor(
+        person_id=person.id,
+        staff_roles=frozenset(StaffRole(role) for role in roles),
+        memberships={org_id: OrgRole(role) for org_id, role in memberships.items()},
+    )
+
+
+# --- profile, consent, platform accounts ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileChanges:
+    display_name: str | None = None
+    birth_year: int | None = None
+    region: str | None = None
+    interests: list[str] | None = None
+    locale: str | None = None
+    clear_birth_year: bool = False
+
+
+async def update_profile(
+    session: AsyncSession, *, actor: Actor, person_id: UUID, changes: ProfileChanges
+) -> Person:
+    require(actor, Action.PERSON_EDIT, person_id=person_id)
+    person = await repo.person_by_id(session, person_id)
+    if person is None:
+        raise NotFound(detail=N_("No such person."))
+    errors: list[FieldError] = []
+    this_year = utcnow().year
+    if changes.display_name is not None:
+        name = changes.display_name.strip()
+        if not 1 <= len(name) <= 40:
+            errors.append(FieldError("display_name", N_("Use 1 to 40 characters.")))
+    if changes.birth_year is not None and not (this_year - 100 <= changes.birth_year <= this_year):
+        errors.append(
+            FieldError("birth_year", N_("Enter a year between {low} and {high}."), "out_of_range")
+        )
+    if changes.region is not None and changes.region and changes.region not in REGIONS:
+        errors.append(FieldError("region", N_("Choose a region from the list.")))
+    if changes.interests is not None:
+        unknown = [i for i in changes.interests if i not in INTERESTS]
+        if unknown:
+            errors.append(FieldError("interests", N_("Choose interests from the list.")))
+        elif len(set(changes.interests)) > MAX_INTERESTS:
+            errors.append(FieldError("interests", N_("Choose at most 8 interests.")))
+    if changes.locale is not None and changes.locale and changes.locale not in SUPPORTED_LOCALES:
+        errors.append(FieldError("locale", N_("Choose a language from the list.")))
+    if errors:
+        raise ValidationFailed(
+            detail=N_("Please correct the marked fields."),
+            fields=errors,
+            extra={"low": this_year - 100, "high": this_year},
+        )
+    if changes.display_name is not None:
+        person.display_name = changes.display_name.strip()
+    if changes.birth_year is not None:
+        person.birth_year = changes.birth_year
+    elif changes.clear_birth_year:
+        person.birth_year = None
+    if changes.region is not None:
+        person.region = changes.region or None
+    if changes.interests is not None:
+        person.interests = sorted(set(changes.interests), key=list(INTERESTS).index)
+    if changes.locale is not None:
+        person.locale = changes.locale or None
+    await session.flush()
+    return person
+
+
+def age_in(person: Person, year: int) -> int | None:
+    return None if person.birth_year is None else year - person.birth_year
+
+
+async def accept_agreement(
+    session: AsyncSession,
+    *,
+    person: Person,
+    version: str,
+    settings: Settings,
+    ip: str | None,
+    user_agent: str | None,
+) -> bool:
+    """Record consent to the current agreement; False when it was already recorded."""
+    if version != settings.agreement_version:
+        raise ValidationFailed(
+            detail=N_("This is not the current version of the agreement; reload the page."),
+            fields=[FieldError("version", N_("Not the current version."))],
+        )
+    return await repo.insert_consent(
+        session,
+        Consent(
+            id=new_id(),
+            person_id=person.id,
+            agreement_version=version,
+            ip=ip,
+            user_agent=(user_agent or "")[:255] or None,
+        ),
+    )
+
+
+async def has_current_consent(session: AsyncSession, *, person: Person, settings: Settings) -> bool:
+    return await repo.consent_exists(session, person.id, settings.agreement_version)
+
+
+async def consents(session: AsyncSession, *, person: Person) -> list[Consent]:
+    return await repo.consents_of(session, person.id)
+
+
+async def platform_accounts(session: AsyncSession, *, person: Person) -> list[PlatformAccount]:
+    return await repo.platform_accounts_of(session, person.id)
+
+
+async def bind_platform_account(
+    session: AsyncSession, *, person: Person, platform: str, handle: str, followers: int
+) -> PlatformAccount:
+    connector = get_connector(platform)
+    handle = handle.strip().lstrip("@")
+    errors: list[FieldError] = []
+    problem = handle_problem(handle)
+    if problem:
+        errors.append(FieldError("handle", problem))
+    if followers < 0 or followers > 10**9:
+        errors.append(FieldError("followers", N_("Enter a number from 0 to 1,000,000,000.")))
+    if errors:
+        raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
+    existing = await repo.platform_account_by_handle(session, platform, handle)
+    if existing is not None and existing.person_id != person.id:
+        raise HandleAlreadyBound(
+            detail=N_("This account is already bound by someone else."),
+            fields=[FieldError("handle", N_("Already bound by someone else."))],
+        )
+    info = await connector.describe_account(handle, declared_followers=followers)
+    await repo.delete_platform_account(session, person.id, platform)
+    account = PlatformAccount(
+        person_id=person.id, platform=platform, handle=info.handle, followers=info.followers
+    )
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def unbind_platform_account(session: AsyncSession, *, person: Person, platform: str) -> None:
+    if not await repo.delete_platform_account(session, person.id, platform):
+        raise NotFound(detail=N_("No account is bound on this platform."))
+
+
+# --- organisations --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrgPage:
+    items: list[tuple[Organisation, str | None]]
+    next_cursor: str | None
+
+
+async def create_organisation(
+    session: AsyncSession, *, actor: Actor, kind: str, name: str
+) -> Organisation:
+    errors: list[FieldError] = []
+    name = name.strip()
+    if kind not in ("brand", "agency"):
+        errors.append(FieldError("kind", N_("Choose brand or agency.")))
+    if not 2 <= len(name) <= 80:
+        errors.append(FieldError("name", N_("Use 2 to 80 characters.")))
+    if errors:
+        raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
+    org = Organisation(id=new_id(), kind=kind, name=name, created_by=actor.person_id)
+    session.add(org)
+    await session.flush()
+    session.add(Membership(org_id=org.id, person_id=actor.person_id, role=OrgRole.OWNER))
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="identity.organisation_created",
+        object_type="organisation",
+        object_id=org.id,
+        data={"kind": kind, "name": name},
+    )
+    await session.flush()
+    return org
+
+
+async def my_organisations(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    search: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> OrgPage:
+    size = clamp_limit(limit)
+    rows = await repo.organisations_page(
+        session, person_id=actor.person_id, search=search, cursor=cursor, limit=size
+    )
+    return OrgPage(items=rows[:size], next_cursor=next_cursor([o for o, _ in rows], size))
+
+
+async def get_organisation(session: AsyncSession, *, actor: Actor, org_id: UUID) -> Organisation:
+    require(actor, Action.ORG_READ, org_id=org_id)
+    org = await session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound(detail=N_("No such organisation."))
+    return org
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    items: list[tuple[Membership, Person]]
+    next_cursor: str | None
+
+
+async def organisation_members(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    org_id: UUID,
+    search: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> MemberPage:
+    require(actor, Action.ORG_READ, org_id=org_id)
+    size = clamp_limit(limit)
+    rows = await repo.members_page(
+        session, org_id=org_id, search=search, cursor=cursor, limit=size
+    )
+    cursor_rows = [_MemberCursor(m.created_at, m.person_id) for m, _ in rows]
+    return MemberPage(items=rows[:size], next_cursor=next_cursor(cursor_rows, size))
+
+
+@dataclass(frozen=True)
+class _MemberCursor:
+    created_at: datetime
+    id: UUID
+
+
+async def invite_member(
+    session: AsyncSession, *, actor: Actor, org_id: UUID, phone: str, role: str
+) -> Invitation:
+    require(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id)
+    normalised = _require_phone(phone)
+    if role not in (OrgRole.OWNER, OrgRole.MEMBER):
+        raise ValidationFailed(
+            detail=N_("Choose owner or member."),
+            fields=[FieldError("role", N_("Choose owner or member."))],
+        )
+    invitee = await repo.person_by_phone(session, normalised)
+    if invitee is not None and await repo.membership(session, org_id, invitee.id):
+        raise AlreadyMember(
+            detail=N_("This person is already a member."),
+            fields=[FieldError("phone", N_("Already a member."))],
+        )
+    invitation = Invitation(
+        id=new_id(), org_id=org_id, phone=normalised, role=role, invited_by=actor.person_id
+    )
+    if not await repo.insert_invitation(session, invitation):
+        raise AlreadyMember(
+            detail=N_("An invitation to this number is already waiting for an answer."),
+            fields=[FieldError("phone", N_("Already invited."))],
+        )
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="identity.member_invited",
+        object_type="organisation",
+        object_id=org_id,
+        data={"phone": normalised, "role": role},
+    )
+    await session.flush()
+    row = await session.get(Invitation, invitation.id)
+    assert row is not None
+    return row
+
+
+async def pending_invitations(session: AsyncSession, *, actor: Actor, org_id: UUID) -> list[Invitation]:
+    require(actor, Action.ORG_READ, org_id=org_id)
+    return await repo.pending_invitations_of_org(session, org_id)
+
+
+async def my_invitations(session: AsyncSession, *, person: Person) -> list[tuple[Invitation, Organisation]]:
+    invitations = await repo.pending_invitations_for_phone(session, person.phone)
+    result = []
+    for invitation in invitations:
+        org = await session.get(Organisation, invitation.org_id)
+        if org is not None:
+            result.append((invitation, org))
+    return result
+
+
+async def answer_invitation(
+    session: AsyncSession, *, person: Person, invitation_id: UUID, accept: bool
+) -> Invitation:
+    invitation = await repo.invitation_for_update(session, invitation_id)
+    if invitation is None or invitation.phone != person.phone:
+        raise NotFound(detail=N_("No such invitation."))
+    if invitation.status != "pending":
+        raise InvitationNotPending(detail=N_("This invitation has already been answered."))
+    invitation.status = "accepted" if accept else "declined"
+    invitation.responded_at = utcnow()
+    if accept and await repo.membership(session, invitation.org_id, person.id) is None:
+        session.add(Membership(org_id=invitation.org_id, person_id=person.id, role=invitation.role))
+    await record_audit(
+        session,
+        actor_id=person.id,
+        action="identity.invitation_" + invitation.status,
+        object_type="organisation",
+        object_id=invitation.org_id,
+        data={"invitation": str(invitation.id)},
+    )
+    await session.flush()
+    return invitation
+
+
+async def revoke_invitation(
+    session: AsyncSession, *, actor: Actor, org_id: UUID, invitation_id: UUID
+) -> None:
+    require(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id)
+    invitation = await repo.invitation_for_update(session, invitation_id)
+    if invitation is None or invitation.org_id != org_id:
+        raise NotFound(detail=N_("No such invitation."))
+    if invitation.status != "pending":
+        raise InvitationNotPending(detail=N_("This invitation has already been answered."))
+    invitation.status = "revoked"
+    invitation.responded_at = utcnow()
+    await session.flush()
+
+
+async def change_member_role(
+    session: AsyncSession, *, actor: Actor, org_id: UUID, person_id: UUID, role: str
+) -> Membership:
+    require(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id)
+    if role not in (OrgRole.OWNER, OrgRole.MEMBER):
+        raise ValidationFailed(
+            detail=N_("Choose owner or member."),
+            fields=[FieldError("role", N_("Choose owner or member."))],
+        )
+    owners = await repo.lock_owners(session, org_id)
+    member = await repo.membership(session, org_id, person_id)
+    if member is None:
+        raise NotFound(detail=N_("This person is not a member."))
+    if member.role == OrgRole.OWNER and role != OrgRole.OWNER and owners == [person_id]:
+        raise LastOwner(detail=N_("An organisation needs at least one owner."))
+    previous = member.role
+    member.role = role
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="identity.member_role_changed",
+        object_type="organisation",
+        object_id=org_id,
+        data={"person": str(person_id), "from": previous, "to": role},
+    )
+    await session.flush()
+    return member
+
+
+async def remove_member(
+    session: AsyncSession, *, actor: Actor, org_id: UUID, person_id: UUID
+) -> None:
+    leaving_by_choice = person_id == actor.person_id and org_id in actor.memberships
+    if not leaving_by_choice:
+        require(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id)
+    owners = await repo.lock_owners(session, org_id)
+    member = await repo.membership(session, org_id, person_id)
+    if member is None:
+        raise NotFound(detail=N_("This person is not a member."))
+    if member.role == OrgRole.OWNER and owners == [person_id]:
+        raise LastOwner(detail=N_("An organisation needs at least one owner."))
+    await session.delete(member)
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="identity.member_removed",
+        object_type="organisation",
+        object_id=org_id,
+        data={"person": str(person_id)},
+    )
+    await session.flush()
+
+
+# --- staff ----------------------------------------------------------------------------
+
+
+async def create_person_directly(
+    session: AsyncSession, *, phone: str, password: str, display_name: str
+) -> Person:
+    """Create an account without an SMS code: for operators at the command line and for
+    seeding the demo."""
+    normalised = _require_phone(phone)
+    weak = password_problem(password, normalised)
+    if weak:
+        raise ValidationFailed(detail=weak, fields=[FieldError("password", weak)])
+    person = Person(
+        id=new_id(),
+        phone=normalised,
+        password_hash=security.hash_password(password),
+        display_name=display_name.strip()[:40] or "用户" + normalised[-4:],
+    )
+    if not await repo.insert_person(session, person):
+        raise PhoneAlreadyRegistered(detail=N_("This phone number is already registered."))
+    created = await repo.person_by_id(session, person.id)
+    assert created is not None
+    return created
+
+
+async def grant_staff_role(
+    session: AsyncSession, *, phone: str, role: str, granted_by: Actor | None
+) -> bool:
+    """Grant a staff role; ``granted_by`` None means the command line (trusted)."""
+    if granted_by is not None:
+        require(granted_by, Action.STAFF_GRANT)
+    if role not in {r.value for r in StaffRole}:
+        raise ValidationFailed(detail=N_("Role must be reviewer, operator or admin."))
+    person = await repo.person_by_phone(session, _require_phone(phone))
+    if person is None:
+        raise NotFound(detail=N_("No account has this phone number."))
+    added = await repo.upsert_staff_grant(
+        session, person.id, role, granted_by.person_id if granted_by else None
+    )
+    await record_audit(
+        session,
+        actor_id=granted_by.person_id if granted_by else None,
+        action="identity.staff_granted",
+        object_type="person",
+        object_id=person.id,
+        data={"role": role, "new": added},
+    )
+    return added
+
+
+async def revoke_staff_role(
+    session: AsyncSession, *, phone: str, role: str, revoked_by: Actor | None
+) -> bool:
+    if revoked_by is not None:
+        require(revoked_by, Action.STAFF_GRANT)
+    person = await repo.person_by_phone(session, _require_phone(phone))
+    if person is None:
+        raise NotFound(detail=N_("No account has this phone number."))
+    removed = await repo.delete_staff_grant(session, person.id, role)
+    await record_audit(
+        session,
+        actor_id=revoked_by.person_id if revoked_by else None,
+        action="identity.staff_revoked",
+        object_type="person",
+        object_id=person.id,
+        data={"role": role, "was_held": removed},
+    )
+    return removed
+
+
+@dataclass(frozen=True)
+class PeoplePage:
+    items: list[Person]
+    next_cursor: str | None
+
+
+async def search_people(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    search: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> PeoplePage:
+    require(actor, Action.STAFF_CONSOLE)
+    size = clamp_limit(limit)
+    rows = await repo.people_page(session, search=search, cursor=cursor, limit=size)
+    return PeoplePage(items=rows[:size], next_cursor=next_cursor(rows, size))
+
+
+async def purge_expired_sms_codes(session: AsyncSession) -> int:
+    return await repo.delete_expired_sms_codes(session, utcnow())
+
+
+async def get_person(session: AsyncSession, *, actor: Actor, person_id: UUID) -> Person:
+    require(actor, Action.PERSON_READ, person_id=person_id)
+    person = await repo.person_by_id(session, person_id)
+    if person is None:
+        raise NotFound(detail=N_("No such person."))
+    return person

@@ -1,0 +1,113 @@
+"""Checks on what people type: phone numbers, passwords, handles, profile choices."""
+
+from __future__ import annotations
+
+import re
+
+from xingdong.core.errors import FieldError
+from xingdong.core.i18n import N_
+
+_CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_HANDLE = re.compile(r"^[A-Za-z0-9_.\u4e00-\u9fff]{2,30}$")
+
+# Passwords seen most often in leaked lists; length and variety alone let these through.
+_COMMON_PASSWORDS = frozenset(
+    {
+        "password1",
+        "password123",
+        "qwerty123",
+        "abc12345",
+        "abcd1234",
+        "a1234567",
+        "1qaz2wsx",
+        "qwer1234",
+        "woaini1314",
+        "iloveyou1",
+        "admin123",
+        "passw0rd",
+        "zxcvbn123",
+        "asdf1234",
+        "aa123456",
+        "qq123456",
+    }
+)
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 128
+
+
+def normalise_phone(raw: str) -> str | None:
+    """Return the E.164 form of a mainland China mobile number, or None if it is not one.
+
+    Accepts spaces, dashes and a ``+86``/``0086``/``86`` prefix.
+    """
+    digits = re.sub(r"[\s\-()]", "", raw or "")
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix) :]
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    if not _CN_MOBILE.match(digits):
+        return None
+    return "+86" + digits
+
+
+def phone_error(raw: str, field: str = "phone") -> tuple[str | None, FieldError | None]:
+    phone = normalise_phone(raw)
+    if phone is None:
+        return None, FieldError(
+            field, N_("Enter an 11-digit mainland China mobile number."), "invalid_phone"
+        )
+    return phone, None
+
+
+def password_problem(password: str, phone: str | None = None) -> str | None:
+    """Why the password is too weak, or None if it is acceptable."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return N_("Use at least 8 characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return N_("Use at most 128 characters.")
+    if not (re.search(r"[A-Za-z]", password) and re.search(r"\d", password)):
+        return N_("Use both letters and digits.")
+    if password.lower() in _COMMON_PASSWORDS:
+        return N_("This password is too common.")
+    if phone and phone[-8:] in password:
+        return N_("Do not use your phone number in the password.")
+    return None
+
+
+def handle_problem(handle: str) -> str | None:
+    if not _HANDLE.match(handle):
+        return N_("2 to 30 letters, digits, Chinese characters, _ or .")
+    return None
+
+
+REGIONS = (
+    "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏",
+    "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "广西",
+    "海南", "重庆", "四川", "贵州", "云南", "西藏", "陕西", "甘肃", "青海", "宁夏",
+    "新疆", "香港", "澳门", "台湾",
+)  # fmt: skip
+
+INTERESTS = {
+    "美妆": "Beauty",
+    "母婴": "Parenting",
+    "美食": "Food",
+    "游戏": "Games",
+    "运动": "Sports",
+    "旅行": "Travel",
+    "数码": "Tech",
+    "时尚": "Fashion",
+    "宠物": "Pets",
+    "汽车": "Cars",
+    "教育": "Education",
+    "音乐": "Music",
+    "影视": "Film & TV",
+    "家居": "Home",
+    "三农": "Rural life",
+    "搞笑": "Comedy",
+}
+MAX_INTERESTS = 8
+
+# Stored values shown translated on pages.
+LABELS = (N_("owner"), N_("member"), N_("brand"), N_("agency"), N_("sandbox"))

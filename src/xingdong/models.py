@@ -1,0 +1,8 @@
+"""Imports every domain's models so that the metadata is complete (migrations, tests)."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    import xingdong.core.audit
+    import xingdong.identity.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Connectors to short-video platforms, behind one interface."""

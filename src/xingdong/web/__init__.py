@@ -1,0 +1,1 @@
+"""The web layer: app-wide dependencies, middleware, error rendering, layout and assets."""

@@ -1,0 +1,162 @@
+"""FastAPI dependencies shared by every domain's API and pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.core.context import current_locale
+from xingdong.core.errors import CsrfFailed, NotAuthenticated, XingdongError
+from xingdong.core.i18n import N_
+from xingdong.core.policy import Actor
+from xingdong.core.runtime import Runtime
+from xingdong.core.security import csrf_token_matches
+from xingdong.core.settings import Settings
+from xingdong.identity import service as identity
+from xingdong.identity.models import ApiToken, Person
+
+SESSION_COOKIE = "xd_session"
+T = TypeVar("T")
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_settings(request: Request) -> Settings:
+    return get_runtime(request).settings
+
+
+async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the handler succeeds, rolled back when
+    it fails (except for errors whose writes must stand, such as a counted failed sign-in)."""
+    async with get_runtime(request).db.sessionmaker() as session:
+        try:
+            yield session
+        except XingdongError as exc:
+            if exc.keeps_changes:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+async def attempt(session: AsyncSession, action: Callable[[], Awaitable[T]]) -> T:
+    """Run a service call in a savepoint, for pages that catch its error to show it next to
+    the form: a failed call leaves nothing half-written behind."""
+    savepoint = await session.begin_nested()
+    try:
+        result = await action()
+    except XingdongError as exc:
+        if exc.keeps_changes:
+            await savepoint.commit()
+        else:
+            await savepoint.rollback()
+        raise
+    except BaseException:
+        await savepoint.rollback()
+        raise
+    await savepoint.commit()
+    return result
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+DbSession = Annotated[AsyncSession, Depends(get_db_session)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def _remember(request: Request, session: AsyncSession, person: Person) -> Actor:
+    actor = await identity.actor_for(session, person=person)
+    request.state.person = person
+    request.state.actor = actor
+    if person.locale and not request.state.locale_explicit:
+        current_locale.set(person.locale)
+    return actor
+
+
+# --- pages (cookie session + CSRF) ---------------------------------------------------
+
+
+async def optional_page_actor(request: Request, session: DbSession) -> Actor | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        person = await identity.person_for_web_session(session, token=token)
+    except NotAuthenticated:
+        request.state.session_expired = True
+        return None
+    return await _remember(request, session, person)
+
+
+async def page_actor(
+    request: Request, actor: Annotated[Actor | None, Depends(optional_page_actor)]
+) -> Actor:
+    if actor is None:
+        raise NotAuthenticated(detail=N_("Please sign in."))
+    return actor
+
+
+def page_person(request: Request, actor: Annotated[Actor, Depends(page_actor)]) -> Person:
+    person: Person = request.state.person
+    return person
+
+
+async def verify_csrf(request: Request) -> None:
+    """Pages' POSTs must carry the token rendered into the form (or the header)."""
+    submitted = request.headers.get("x-csrf-token")
+    if submitted is None:
+        form = await request.form()
+        value = form.get("csrf_token")
+        submitted = value if isinstance(value, str) else None
+    secret = get_settings(request).secret_key.get_secret_value()
+    if not csrf_token_matches(secret, request.cookies.get("xd_csrf"), submitted):
+        raise CsrfFailed(detail=N_("The form expired or was not sent by this site; please try again."))
+
+
+OptionalPageActor = Annotated[Actor | None, Depends(optional_page_actor)]
+PageActor = Annotated[Actor, Depends(page_actor)]
+PagePerson = Annotated[Person, Depends(page_person)]
+CsrfChecked = Depends(verify_csrf)
+
+
+# --- API (bearer tokens) --------------------------------------------------------------
+
+
+async def api_token(request: Request, session: DbSession) -> tuple[Person, ApiToken]:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated(detail=N_("Send an Authorization: Bearer <token> header."))
+    person, row = await identity.person_for_api_token(session, token=token.strip())
+    await _remember(request, session, person)
+    return person, row
+
+
+async def api_actor(
+    request: Request, _token: Annotated[tuple[Person, ApiToken], Depends(api_token)]
+) -> Actor:
+    actor: Actor = request.state.actor
+    return actor
+
+
+def api_person(_token: Annotated[tuple[Person, ApiToken], Depends(api_token)]) -> Person:
+    return _token[0]
+
+
+ApiActor = Annotated[Actor, Depends(api_actor)]
+ApiPerson = Annotated[Person, Depends(api_person)]
+ApiTokenDep = Annotated[tuple[Person, ApiToken], Depends(api_token)]

@@ -1,0 +1,135 @@
+"""Request plumbing: body size limit, request id, locale, CSRF cookie, logs and metrics."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+from fastapi import Request, Response
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from xingdong.core import security
+from xingdong.core.context import current_locale
+from xingdong.core.errors import PayloadTooLarge
+from xingdong.core.i18n import from_accept_language, normalise_locale
+from xingdong.core.logging import get_logger
+
+log = get_logger("xingdong.http")
+
+REQUESTS = Counter(
+    "xingdong_http_requests_total", "HTTP requests served", ["method", "route", "status"]
+)
+LATENCY = Histogram("xingdong_http_request_seconds", "Time to serve a request", ["route"])
+
+LANG_COOKIE = "xd_lang"
+CSRF_COOKIE = "xd_csrf"
+
+
+class BodySizeLimit:
+    """Refuse bodies over ``max_bytes``: at once when Content-Length says so, otherwise as
+    soon as the streamed body passes the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise PayloadTooLarge(detail=f"The limit is {self.max_bytes} bytes.")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Answer through the normal error handler so the refusal is problem+json too.
+        from xingdong.web.problems import handle_domain_error
+
+        request = Request(scope, receive)
+        request.state.request_id = secrets.token_hex(8)
+        response = await handle_domain_error(
+            request, PayloadTooLarge(detail=f"The limit is {self.max_bytes} bytes.")
+        )
+        await response(scope, receive, send)
+
+
+def negotiate_locale(request: Request, default: str) -> str:
+    return (
+        normalise_locale(request.query_params.get("lang"))
+        or normalise_locale(request.cookies.get(LANG_COOKIE))
+        or from_accept_language(request.headers.get("accept-language"))
+        or default
+    )
+
+
+def cookie_is_secure(request: Request, setting: str) -> bool:
+    if setting == "always":
+        return True
+    if setting == "never":
+        return False
+    return request.url.scheme == "https"
+
+
+async def request_context(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    settings = request.app.state.runtime.settings
+    request_id = request.headers.get("x-request-id", "")[:64] or secrets.token_hex(8)
+    request.state.request_id = request_id
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    locale = negotiate_locale(request, settings.default_locale)
+    request.state.locale_explicit = bool(
+        request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    )
+    current_locale.set(locale)
+    csrf_cookie = request.cookies.get(CSRF_COOKIE)
+    new_csrf_cookie = None
+    if not csrf_cookie:
+        csrf_cookie = new_csrf_cookie = secrets.token_urlsafe(24)
+    request.state.csrf_cookie = csrf_cookie
+    request.state.csrf_token = security.csrf_token_for(
+        settings.secret_key.get_secret_value(), csrf_cookie
+    )
+    started = time.perf_counter()
+    response = await call_next(request)
+    elapsed = time.perf_counter() - started
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    LATENCY.labels(route).observe(elapsed)
+    response.headers["X-Request-ID"] = request_id
+    secure = cookie_is_secure(request, settings.cookie_secure)
+    if new_csrf_cookie:
+        response.set_cookie(
+            CSRF_COOKIE, new_csrf_cookie, httponly=True, samesite="lax", secure=secure
+        )
+    chosen = normalise_locale(request.query_params.get("lang"))
+    if chosen:
+        response.set_cookie(
+            LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax", secure=secure
+        )
+    if route not in ("/metrics", "/healthz", "/readyz"):
+        log.info(
+            "request",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            ms=round(elapsed * 1000, 1),
+        )
+    return response

@@ -1,0 +1,34 @@
+"""Pages that belong to no single domain: the home page and the staff landing pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from xingdong.core.policy import Action, require
+from xingdong.identity import service as identity
+from xingdong.web.deps import DbSession, OptionalPageActor, PageActor
+from xingdong.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, actor: OptionalPageActor) -> Response:
+    return render(request, "home.html", {})
+
+
+@router.get("/ops/people", response_class=HTMLResponse)
+async def ops_people(
+    request: Request, session: DbSession, actor: PageActor, q: str = "", cursor: str | None = None
+) -> Response:
+    """Operators look people up by name or phone."""
+    page = await identity.search_people(session, actor=actor, search=q or None, cursor=cursor)
+    return render(request, "ops_people.html", {"page": page, "q": q})
+
+
+@router.get("/review", response_class=HTMLResponse)
+async def review_queue(request: Request, actor: PageActor) -> Response:
+    """The reviewers' workbench. Evidence arrives here once campaigns run."""
+    require(actor, Action.REVIEW_QUEUE)
+    return render(request, "review.html", {"items": []})

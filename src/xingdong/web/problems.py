@@ -1,0 +1,144 @@
+"""Errors as RFC 9457 problem+json for the API, and as a readable page for browsers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from xingdong.core.context import current_locale
+from xingdong.core.errors import NotAuthenticated, XingdongError
+from xingdong.core.i18n import N_, translate
+from xingdong.core.logging import get_logger
+
+log = get_logger(__name__)
+
+PROBLEM_TYPE_BASE = "https://xingdong.dev/problems/"
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.url.path,
+        "request_id": getattr(request.state, "request_id", None),
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update({k: v for k, v in extra.items() if k not in body})
+    headers = {}
+    if status == 429 and extra and "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def _page_error(request: Request, status: int, title: str, detail: str) -> Response:
+    from xingdong.web.templating import render
+
+    return render(request, "error.html", {"title": title, "detail": detail}, status_code=status)
+
+
+async def handle_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, XingdongError)
+    locale = current_locale.get()
+    title = translate(locale, exc.title)
+    detail = translate(locale, exc.detail or exc.title, **exc.extra)
+    if is_api(request):
+        return problem_response(
+            request,
+            status=exc.status,
+            code=exc.code,
+            title=title,
+            detail=detail,
+            errors=[
+                {"field": f.field, "code": f.code, "message": translate(locale, f.message, **exc.extra)}
+                for f in exc.fields
+            ],
+            extra=exc.extra,
+        )
+    if isinstance(exc, NotAuthenticated):
+        return RedirectResponse(f"/login?next={request.url.path}&expired=1", status_code=303)
+    return _page_error(request, exc.status, title, detail)
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or "body"
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    locale = current_locale.get()
+    errors = [
+        {"field": _location(e["loc"]), "code": e["type"], "message": e["msg"]}
+        for e in exc.errors()
+    ]
+    title = translate(locale, N_("Some fields are not valid"))
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    if is_api(request):
+        return problem_response(
+            request, status=422, code="validation_failed", title=title, detail=detail, errors=errors
+        )
+    return _page_error(request, 422, title, detail)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    locale = current_locale.get()
+    titles = {
+        404: N_("Not found"),
+        405: N_("Method not allowed"),
+        413: N_("The request body is too large"),
+    }
+    title = translate(locale, titles.get(exc.status_code, N_("Request failed")))
+    detail = translate(locale, str(exc.detail)) if exc.detail else title
+    if is_api(request):
+        return problem_response(
+            request,
+            status=exc.status_code,
+            code={404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+                exc.status_code, "http_error"
+            ),
+            title=title,
+            detail=detail,
+        )
+    return _page_error(request, exc.status_code, title, detail)
+
+
+async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled_error", path=request.url.path)
+    locale = current_locale.get()
+    title = translate(locale, N_("Something went wrong on our side"))
+    detail = translate(locale, N_("The error has been logged. Please try again later."))
+    if is_api(request):
+        return problem_response(
+            request, status=500, code="internal_error", title=title, detail=detail
+        )
+    return _page_error(request, 500, title, detail)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, handle_unexpected_error)
+    app.add_exception_handler(XingdongError, handle_domain_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)

@@ -1,0 +1,30 @@
+// Small enhancements; every page also works without scripts.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) {
+      if (typeof field.form.requestSubmit === "function") {
+        field.form.requestSubmit();
+      } else {
+        field.form.submit();
+      }
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-nav-toggle]");
+    if (!toggle) {
+      return;
+    }
+    var nav = document.querySelector("[data-nav]");
+    var open = nav.classList.toggle("open");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+})();

@@ -1,0 +1,99 @@
+"""Jinja2 templates with Babel translations; every domain's ``templates/`` folder is on
+the search path, and the layout (``base.html``) is shared by all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from xingdong.core.context import current_locale
+from xingdong.core.errors import FieldError, XingdongError
+from xingdong.core.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, translate, translations
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+TEMPLATE_DIRS = [
+    PACKAGE_DIR / "web" / "templates",
+    PACKAGE_DIR / "identity" / "templates",
+]
+
+
+def _gettext(message: str, **params: Any) -> str:
+    return translate(current_locale.get(), message, **params)
+
+
+def _ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
+    text = translations(current_locale.get()).ngettext(singular, plural, n)
+    return text.format(n=n, **params)
+
+
+def build_environment() -> Environment:
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(path)) for path in TEMPLATE_DIRS]),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["LOCALE_NAMES"] = LOCALE_NAMES
+    env.globals["SUPPORTED_LOCALES"] = SUPPORTED_LOCALES
+    return env
+
+
+ENVIRONMENT = build_environment()
+
+
+def field_messages(error: XingdongError | None) -> dict[str, str]:
+    """Translated messages by field name, for showing next to each input."""
+    if error is None:
+        return {}
+    locale = current_locale.get()
+    result: dict[str, str] = {}
+    for item in error.fields:
+        result.setdefault(item.field, translate(locale, item.message, **error.extra))
+    return result
+
+
+def error_summary(error: XingdongError | None) -> str | None:
+    if error is None:
+        return None
+    return translate(current_locale.get(), error.detail or error.title, **error.extra)
+
+
+def _known_flash(message: str | None) -> str | None:
+    """Only messages of our own catalog are shown, so a link cannot put words on a page."""
+    if message and message in translations("zh_CN")._catalog:  # noqa: SLF001
+        return message
+    return None
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    error: XingdongError | None = None,
+) -> HTMLResponse:
+    ctx: dict[str, Any] = {
+        "request": request,
+        "locale": current_locale.get(),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "me": getattr(request.state, "person", None),
+        "actor": getattr(request.state, "actor", None),
+        "reveal_codes": request.app.state.runtime.settings.sms_reveal_codes,
+        "errors": field_messages(error),
+        "error_summary": error_summary(error),
+        "flash": _known_flash(request.query_params.get("done")),
+    }
+    ctx.update(context or {})
+    html = ENVIRONMENT.get_template(template).render(ctx)
+    status = error.status if error is not None and status_code == 200 else status_code
+    return HTMLResponse(html, status_code=status)
+
+
+__all__ = ["FieldError", "render"]
