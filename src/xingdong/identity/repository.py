@@ -55,9 +55,12 @@ async def insert_person(session: AsyncSession, person: Person) -> bool:
         "display_name": person.display_name,
     }
     result = await session.execute(
-        insert(Person).values(**values).on_conflict_do_nothing(index_elements=["phone"])
+        insert(Person)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["phone"])
+        .returning(Person.id)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return result.first() is not None
 
 
 async def count_failed_login(
@@ -127,7 +130,7 @@ async def memberships_of(session: AsyncSession, person_id: UUID) -> dict[UUID, s
     result = await session.execute(
         select(Membership.org_id, Membership.role).where(Membership.person_id == person_id)
     )
-    return {org_id: role for org_id, role in result.tuples()}
+    return {org_id: role for org_id, role in result.all()}
 
 
 async def upsert_staff_grant(
@@ -137,8 +140,9 @@ async def upsert_staff_grant(
         insert(StaffGrant)
         .values(person_id=person_id, role=role, granted_by=granted_by)
         .on_conflict_do_nothing()
+        .returning(StaffGrant.role)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return result.first() is not None
 
 
 async def delete_staff_grant(session: AsyncSession, person_id: UUID, role: str) -> bool:
@@ -168,8 +172,9 @@ async def insert_consent(session: AsyncSession, consent: Consent) -> bool:
             user_agent=consent.user_agent,
         )
         .on_conflict_do_nothing()
+        .returning(Consent.id)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return result.first() is not None
 
 
 async def consents_of(session: AsyncSession, person_id: UUID) -> list[Consent]:
@@ -229,7 +234,7 @@ async def organisations_page(
     query = _after_cursor(query, Organisation.created_at, Organisation.id, cursor)
     query = query.order_by(Organisation.created_at, Organisation.id).limit(limit + 1)
     result = await session.execute(query)
-    return [(org, role) for org, role in result.tuples()]
+    return [(org, role) for org, role in result.all()]
 
 
 async def members_page(
@@ -251,7 +256,7 @@ async def members_page(
     query = _after_cursor(query, Membership.created_at, Membership.person_id, cursor)
     query = query.order_by(Membership.created_at, Membership.person_id).limit(limit + 1)
     result = await session.execute(query)
-    return [(m, p) for m, p in result.tuples()]
+    return [(m, p) for m, p in result.all()]
 
 
 async def membership(session: AsyncSession, org_id: UUID, person_id: UUID) -> Membership | None:
@@ -301,8 +306,9 @@ async def insert_invitation(session: AsyncSession, invitation: Invitation) -> bo
         .on_conflict_do_nothing(
             index_elements=["org_id", "phone"], index_where=Invitation.status == "pending"
         )
+        .returning(Invitation.id)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return result.first() is not None
 
 
 async def invitation_for_update(session: AsyncSession, invitation_id: UUID) -> Invitation | None:

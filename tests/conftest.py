@@ -1,0 +1,80 @@
+"""Shared fixtures: a real, migrated PostgreSQL for the whole run, emptied between tests.
+
+The database comes from ``XINGDONG_TEST_DATABASE_URL`` (a server the test may create
+databases on), or else from an embedded PostgreSQL started for the run.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from xingdong.core.db import libpq_url
+from xingdong.core.migrate import upgrade
+
+TEST_DB_NAME = "xingdong_test"
+# Tables emptied between tests; procrastinate's and Alembic's keep their structure rows.
+KEEP_TABLES = {"alembic_version"}
+
+
+def _server_url() -> str:
+    configured = os.environ.get("XINGDONG_TEST_DATABASE_URL")
+    if configured:
+        return libpq_url(configured)
+    from xingdong.core.embedded_db import start_embedded_postgres
+
+    data_dir = Path(tempfile.mkdtemp(prefix="xingdong-test-pg-"))
+    return libpq_url(start_embedded_postgres(data_dir))
+
+
+def _with_database(url: str, name: str) -> str:
+    """The same server URL pointing at database ``name``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    server = _server_url()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"{TEST_DB_NAME}_{worker}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = _with_database(server, name)
+    upgrade(url)
+    yield url
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def empty_tables(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchall()
+            if row[0] not in KEEP_TABLES
+        ]
+        # Tests may empty the append-only audit log; production roles cannot.
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(
+            sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                sql.SQL(", ").join(sql.Identifier(t) for t in tables)
+            )
+        )
+
+
+@pytest.fixture
+def clean_db(database_url: str) -> Iterator[str]:
+    empty_tables(database_url)
+    yield database_url

@@ -1,0 +1,74 @@
+"""Jobs are enqueued in the transaction of the change that causes them, and run."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text
+
+from tests.factories import next_phone
+from xingdong.core.db import Database
+from xingdong.core.jobs import build_job_app, defer_in_transaction
+from xingdong.identity.models import SmsCode
+
+
+async def job_count(db: Database) -> int:
+    async with db.sessionmaker() as s:
+        return int((await s.execute(text("SELECT count(*) FROM procrastinate_jobs"))).scalar_one())
+
+
+async def test_a_code_request_enqueues_its_purge_at_expiry(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    await client.post("/api/v1/auth/sms-codes", json={"phone": next_phone()})
+    async with db.sessionmaker() as s:
+        row = (
+            await s.execute(
+                text(
+                    "SELECT task_name, scheduled_at, status FROM procrastinate_jobs"
+                )
+            )
+        ).one()
+        expires_at = (await s.execute(select(SmsCode.expires_at))).scalar_one()
+    assert row.task_name == "identity:purge_expired_sms_codes"
+    assert row.status == "todo"
+    assert 0 < (row.scheduled_at - expires_at).total_seconds() <= 2
+
+
+async def test_a_rolled_back_change_enqueues_nothing(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.session_scope() as s:
+            await defer_in_transaction(s, "identity:purge_expired_sms_codes")
+            raise RuntimeError("the change fails after deferring")
+    assert await job_count(db) == 0
+    async with db.session_scope() as s:
+        await defer_in_transaction(s, "identity:purge_expired_sms_codes")
+    assert await job_count(db) == 1
+
+
+async def test_the_worker_purges_expired_codes_and_keeps_live_ones(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    expired_phone, live_phone = next_phone(), next_phone()
+    await client.post("/api/v1/auth/sms-codes", json={"phone": expired_phone})
+    await client.post("/api/v1/auth/sms-codes", json={"phone": live_phone})
+    async with db.session_scope() as s:
+        await s.execute(
+            text("UPDATE sms_codes SET expires_at = now() - interval '1 minute' WHERE phone = :p"),
+            {"p": "+86" + expired_phone},
+        )
+        await s.execute(text("UPDATE procrastinate_jobs SET scheduled_at = now()"))
+    job_app = build_job_app(db.url)
+    async with job_app.open_async():
+        await job_app.run_worker_async(wait=False, install_signal_handlers=False)
+    async with db.sessionmaker() as s:
+        phones = (await s.execute(select(SmsCode.phone))).scalars().all()
+        statuses = (
+            await s.execute(text("SELECT status FROM procrastinate_jobs ORDER BY id"))
+        ).scalars().all()
+        remaining = (await s.execute(select(func.count()).select_from(SmsCode))).scalar_one()
+    assert phones == ["+86" + live_phone]
+    assert remaining == 1
+    # Both purges ran (the worker may also have started the periodic sweep).
+    assert len(statuses) >= 2
+    assert set(statuses) == {"succeeded"}

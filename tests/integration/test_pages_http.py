@@ -1,0 +1,162 @@
+"""Page behaviour that needs no browser: CSRF, sessions, redirects, staff pages."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from sqlalchemy import func, select, text
+
+from tests.factories import PASSWORD, register
+from xingdong.core.db import Database
+from xingdong.identity.models import WebSession
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, phone: str) -> httpx.Response:
+    page = await client.get("/login")
+    return await client.post(
+        "/login",
+        data={"phone": phone, "password": PASSWORD, "csrf_token": csrf_from(page.text)},
+    )
+
+
+async def test_sign_in_sets_a_protected_session_cookie(client: httpx.AsyncClient) -> None:
+    user = await register(client)
+    response = await sign_in(client, user.phone)
+    assert response.status_code == 303
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("xd_session="))
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    profile = await client.get("/profile")
+    assert profile.status_code == 200
+    assert user.phone[-4:] in profile.text
+
+
+async def test_cookies_are_secure_over_https(clean_db: str) -> None:
+    from tests.integration.conftest import make_settings
+    from xingdong.app import create_app
+
+    app = create_app(make_settings(), database_url=clean_db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:
+        page = await http.get("/login")
+    await app.state.runtime.db.dispose()
+    assert "Secure" in page.headers["set-cookie"]
+
+
+async def test_post_without_csrf_token_is_refused(client: httpx.AsyncClient, db: Database) -> None:
+    user = await register(client)
+    await client.get("/login")
+    response = await client.post("/login", data={"phone": user.phone, "password": PASSWORD})
+    assert response.status_code == 403
+    assert "text/html" in response.headers["content-type"]
+    async with db.sessionmaker() as s:
+        assert (await s.execute(select(func.count()).select_from(WebSession))).scalar_one() == 0
+
+
+async def test_forged_csrf_token_is_refused(client: httpx.AsyncClient) -> None:
+    user = await register(client)
+    await client.get("/login")
+    response = await client.post(
+        "/login", data={"phone": user.phone, "password": PASSWORD, "csrf_token": "0" * 64}
+    )
+    assert response.status_code == 403
+
+
+async def test_token_from_another_browser_is_refused(client: httpx.AsyncClient) -> None:
+    """A token is bound to its own browser's cookie: one copied from elsewhere fails."""
+    user = await register(client)
+    other_page = await client.get("/login")
+    stolen = csrf_from(other_page.text)
+    client.cookies.set("xd_csrf", "another-browser-cookie")
+    response = await client.post(
+        "/login", data={"phone": user.phone, "password": PASSWORD, "csrf_token": stolen}
+    )
+    assert response.status_code == 403
+
+
+async def test_expired_session_sends_the_person_to_sign_in(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await register(client)
+    await sign_in(client, user.phone)
+    async with db.session_scope() as s:
+        await s.execute(text("UPDATE web_sessions SET expires_at = now() - interval '1 second'"))
+    response = await client.get("/profile")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login?next=/profile&expired=1")
+    login = await client.get(response.headers["location"])
+    assert 'class="notice warn"' in login.text
+
+
+async def test_sign_out_ends_the_session(client: httpx.AsyncClient, db: Database) -> None:
+    user = await register(client)
+    await sign_in(client, user.phone)
+    profile = await client.get("/profile")
+    response = await client.post("/logout", data={"csrf_token": csrf_from(profile.text)})
+    assert response.status_code == 303
+    async with db.sessionmaker() as s:
+        assert (await s.execute(select(func.count()).select_from(WebSession))).scalar_one() == 0
+    assert (await client.get("/profile")).status_code == 303
+
+
+async def test_failed_page_sign_in_shows_the_error_and_counts(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await register(client)
+    page = await client.get("/login?lang=en")
+    response = await client.post(
+        "/login",
+        data={"phone": user.phone, "password": "wrong12345", "csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code == 401
+    assert "Wrong phone number or password." in response.text
+    async with db.sessionmaker() as s:
+        count = (await s.execute(text("SELECT failed_login_count FROM people"))).scalar_one()
+    assert count == 1
+
+
+async def test_redirect_after_sign_in_stays_on_this_site(client: httpx.AsyncClient) -> None:
+    user = await register(client)
+    page = await client.get("/login")
+    response = await client.post(
+        "/login",
+        data={
+            "phone": user.phone,
+            "password": PASSWORD,
+            "next": "//evil.example/steal",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
+    assert response.headers["location"] == "/"
+
+
+async def test_staff_pages_need_staff_roles(client: httpx.AsyncClient, db: Database) -> None:
+    user = await register(client)
+    await sign_in(client, user.phone)
+    assert (await client.get("/ops/people")).status_code == 403
+    assert (await client.get("/review")).status_code == 403
+    home = await client.get("/")
+    assert 'data-role-nav="operator"' not in home.text
+    async with db.session_scope() as s:
+        await s.execute(
+            text("INSERT INTO staff_grants (person_id, role) VALUES (:id, 'operator')"),
+            {"id": user.id},
+        )
+    people = await client.get(f"/ops/people?q={user.phone[-6:]}")
+    assert people.status_code == 200
+    assert user.phone in people.text
+    home = await client.get("/")
+    assert 'data-role-nav="operator"' in home.text
+    assert 'data-role-nav="reviewer"' not in home.text
+
+
+async def test_flash_messages_come_only_from_our_catalogue(client: httpx.AsyncClient) -> None:
+    page = await client.get("/login?done=Call%20555-0100%20to%20claim%20a%20prize")
+    assert "555-0100" not in page.text
