@@ -19,8 +19,9 @@ from xingdong.core.db import libpq_url
 from xingdong.core.migrate import upgrade
 
 TEST_DB_NAME = "xingdong_test"
-# Tables emptied between tests; procrastinate's and Alembic's keep their structure rows.
-KEEP_TABLES = {"alembic_version"}
+# Emptied between tests, except Alembic's version and the registered job workers (a running
+# server's worker must stay registered).
+KEEP_TABLES = {"alembic_version", "procrastinate_workers"}
 
 
 def _server_url() -> str:

@@ -314,3 +314,4 @@ async def test_problem_details_follow_the_request_language(client: httpx.AsyncCl
     assert en.json()["title"] == "Some fields are not valid"
     assert zh.json()["title"] != en.json()["title"]
     assert zh.json()["type"] == en.json()["type"]
+

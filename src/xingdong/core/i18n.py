@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -26,12 +27,22 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional name extractors lo
 
 
 @cache
-def translations(locale: str) -> Translations:
+def _catalog(locale: str) -> Catalog:
     po_path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
     if not po_path.exists():
-        return Translations()
+        return Catalog(locale=locale)
     with po_path.open("rb") as po_file:
-        catalog = read_po(po_file, locale=locale)
+        return read_po(po_file, locale=locale)
+
+
+def is_known_message(message: str) -> bool:
+    """Whether ``message`` is one of our own texts (a catalog entry)."""
+    return message in _catalog("zh_CN")
+
+
+@cache
+def translations(locale: str) -> Translations:
+    catalog = _catalog(locale)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)

@@ -73,7 +73,9 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-DbSession = Annotated[AsyncSession, Depends(get_db_session)]
+# "function" scope: commit before the response leaves, so a client that was told "done"
+# always finds the change, and a failed commit is an error response, not a silent loss.
+DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

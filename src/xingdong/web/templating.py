@@ -12,7 +12,13 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 
 from xingdong.core.context import current_locale
 from xingdong.core.errors import FieldError, XingdongError
-from xingdong.core.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, translate, translations
+from xingdong.core.i18n import (
+    LOCALE_NAMES,
+    SUPPORTED_LOCALES,
+    is_known_message,
+    translate,
+    translations,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
@@ -66,7 +72,7 @@ def error_summary(error: XingdongError | None) -> str | None:
 
 def _known_flash(message: str | None) -> str | None:
     """Only messages of our own catalog are shown, so a link cannot put words on a page."""
-    if message and message in translations("zh_CN")._catalog:  # noqa: SLF001
+    if message and is_known_message(message):
         return message
     return None
 

@@ -1,0 +1,5 @@
+"""``python -m xingdong`` runs the command line."""
+
+from xingdong.cli import main
+
+main()

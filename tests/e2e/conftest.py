@@ -1,0 +1,122 @@
+"""A real server process on the test database, and headless Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from tests.conftest import empty_tables
+
+CHROMIUM = os.environ.get("XINGDONG_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORTS = {
+    "phone": {"width": 390, "height": 844},
+    "desktop": {"width": 1280, "height": 800},
+}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str) -> Iterator[str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "XINGDONG_DATABASE_URL": database_url,
+        "XINGDONG_SMS_REVEAL_CODES": "true",
+        "XINGDONG_RATE_LIMIT_LOGIN": "1000/minute",
+        "XINGDONG_RATE_LIMIT_SMS_PHONE": "100/minute",
+        "XINGDONG_RATE_LIMIT_SMS_IP": "1000/hour",
+        "XINGDONG_LOG_JSON": "false",
+        "XINGDONG_LOG_LEVEL": "WARNING",
+        "XINGDONG_SECRET_KEY": "e2e-secret-key-0123456789",
+    }
+    log_path = ARTIFACTS / "e2e-server.log"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "xingdong", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited early; see {log_path}")
+        try:
+            if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("the server did not become ready in 60 s")
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is needed for browser tests: install it at {CHROMIUM}")
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def site(server: str, database_url: str) -> str:
+    empty_tables(database_url)
+    return server
+
+
+@pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
+def page(request: pytest.FixtureRequest, browser: Browser, site: str) -> Iterator[Page]:
+    context = browser.new_context(
+        viewport=VIEWPORTS[request.param],  # type: ignore[arg-type]
+        base_url=site,
+        locale="zh-CN",
+        is_mobile=request.param == "phone",
+        has_touch=request.param == "phone",
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.viewport_name = request.param  # type: ignore[attr-defined]
+    yield page
+    context.close()

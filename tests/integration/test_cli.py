@@ -1,0 +1,81 @@
+"""The ``xingdong`` command: staff accounts and clear one-line errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from xingdong.cli import app
+from xingdong.core.db import libpq_url
+from xingdong.core.settings import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_db(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("XINGDONG_DATABASE_URL", clean_db)
+    get_settings.cache_clear()
+    yield clean_db
+    get_settings.cache_clear()
+
+
+def staff_roles(url: str) -> list[tuple[str, str]]:
+    with psycopg.connect(libpq_url(url)) as conn:
+        rows = conn.execute(
+            "SELECT p.phone, g.role FROM staff_grants g JOIN people p ON p.id = g.person_id "
+            "ORDER BY g.role"
+        ).fetchall()
+    return [(phone, role) for phone, role in rows]
+
+
+def test_create_staff_grant_and_revoke(cli_db: str) -> None:
+    created = runner.invoke(
+        app,
+        ["admin", "create-staff", "--phone", "13700000001", "--role", "reviewer",
+         "--name", "审核员", "--password", "reviewPass1"],
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    granted = runner.invoke(app, ["admin", "grant", "--phone", "13700000001", "--role", "operator"])
+    assert granted.exit_code == 0
+    assert "granted" in granted.output
+    assert staff_roles(cli_db) == [("+8613700000001", "operator"), ("+8613700000001", "reviewer")]
+    again = runner.invoke(app, ["admin", "grant", "--phone", "13700000001", "--role", "operator"])
+    assert "already held" in again.output
+    revoked = runner.invoke(app, ["admin", "revoke", "--phone", "13700000001", "--role", "operator"])
+    assert revoked.exit_code == 0
+    assert staff_roles(cli_db) == [("+8613700000001", "reviewer")]
+    with psycopg.connect(libpq_url(cli_db)) as conn:
+        actions = [r[0] for r in conn.execute("SELECT action FROM audit_log ORDER BY id")]
+    assert actions == [
+        "identity.staff_granted",
+        "identity.staff_granted",
+        "identity.staff_granted",
+        "identity.staff_revoked",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["admin", "grant", "--phone", "123", "--role", "admin"], "mainland China mobile"),
+        (["admin", "grant", "--phone", "13700000009", "--role", "admin"], "No account"),
+        (["admin", "grant", "--phone", "13700000009", "--role", "boss"], "reviewer, operator"),
+        (["admin", "create-staff", "--phone", "13700000002", "--role", "admin",
+          "--password", "weak"], "at least 8"),
+    ],
+    ids=["bad-phone", "no-account", "bad-role", "weak-password"],
+)  # fmt: skip
+def test_bad_input_is_one_line_and_a_non_zero_exit(
+    cli_db: str, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert result.output.strip().count("\n") == 0
+    assert staff_roles(cli_db) == []
+    with psycopg.connect(libpq_url(cli_db)) as conn:
+        assert conn.execute("SELECT count(*) FROM people").fetchone() == (0,)

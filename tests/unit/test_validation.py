@@ -1,0 +1,46 @@
+"""Phone numbers and passwords."""
+
+from __future__ import annotations
+
+import pytest
+
+from xingdong.identity.validation import normalise_phone, password_problem
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("13800138000", "+8613800138000"),
+        ("138 0013 8000", "+8613800138000"),
+        ("138-0013-8000", "+8613800138000"),
+        ("+86 138 0013 8000", "+8613800138000"),
+        ("008613800138000", "+8613800138000"),
+        ("8613800138000", "+8613800138000"),
+        ("19912345678", "+8619912345678"),
+        ("12812345678", None),
+        ("1380013800", None),
+        ("138001380001", None),
+        ("+1 415 555 0100", None),
+        ("", None),
+        ("一三八", None),
+    ],
+)
+def test_normalise_phone(raw: str, expected: str | None) -> None:
+    assert normalise_phone(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("goodPass2026", None),
+        ("密码很长的abc123", None),
+        ("a1", "Use at least 8 characters."),
+        ("x1" * 65, "Use at most 128 characters."),
+        ("abcdefgh", "Use both letters and digits."),
+        ("12345678", "Use both letters and digits."),
+        ("Password123", "This password is too common."),
+        ("ab13800138000", "Do not use your phone number in the password."),
+    ],
+)
+def test_password_problem(password: str, problem: str | None) -> None:
+    assert password_problem(password, "+8613800138000") == problem
