@@ -20,7 +20,9 @@ target_metadata = Base.metadata
 EXTERNAL_TABLE_PREFIXES = ("procrastinate_",)
 
 
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     if type_ == "table" and name and name.startswith(EXTERNAL_TABLE_PREFIXES):
         return False
     table = getattr(obj, "table", None)

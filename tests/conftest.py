@@ -48,13 +48,17 @@ def database_url() -> Iterator[str]:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"{TEST_DB_NAME}_{worker}"
     with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = _with_database(server, name)
     upgrade(url)
     yield url
     with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def empty_tables(url: str) -> None:
@@ -76,6 +80,6 @@ def empty_tables(url: str) -> None:
 
 
 @pytest.fixture
-def clean_db(database_url: str) -> Iterator[str]:
+def clean_db(database_url: str) -> str:
     empty_tables(database_url)
-    yield database_url
+    return database_url

@@ -53,7 +53,9 @@ async def create_org(
     return org_id
 
 
-async def add_member(http: httpx.AsyncClient, org_id: str, owner: User, member: User, role: str = "member") -> None:
+async def add_member(
+    http: httpx.AsyncClient, org_id: str, owner: User, member: User, role: str = "member"
+) -> None:
     invited = await http.post(
         f"/api/v1/orgs/{org_id}/invitations",
         json={"phone": member.phone, "role": role},

@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     runtime = build_runtime(settings, database_url or resolve_database_url(settings))
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             if settings.run_worker_in_process:
                 await stack.enter_async_context(_in_process_worker(runtime))

@@ -176,10 +176,11 @@ def worker(
     async def run() -> None:
         job_app = build_job_app(url)
         async with job_app.open_async():
-            await job_app.run_worker_async(
-                concurrency=concurrency,
-                queues=[q for q in queues.split(",") if q] or None,  # type: ignore[typeddict-item]
-            )
+            chosen = [q for q in queues.split(",") if q]
+            if chosen:
+                await job_app.run_worker_async(concurrency=concurrency, queues=chosen)
+            else:
+                await job_app.run_worker_async(concurrency=concurrency)
         await runtime.db.dispose()
 
     asyncio.run(run())
@@ -219,7 +220,7 @@ def demo(
     for login in logins:  # type: ignore[attr-defined]
         table.add_row(login.role, login.phone, login.name)
     console.print(table)
-    address = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    address = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104 - compares only, to print an address a browser can open
     console.print(f"Open [bold]{address}[/bold]  (Ctrl+C stops the demo)")
     if not no_browser:
         webbrowser.open(address)

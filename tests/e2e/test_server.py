@@ -37,7 +37,9 @@ def test_the_in_process_worker_runs_jobs(site: str, database_url: str) -> None:
         conn.execute("UPDATE sms_codes SET expires_at = now() - interval '1 second'")
         conn.execute("UPDATE procrastinate_jobs SET scheduled_at = now()")
         # Wake the worker as a fresh deferral would.
-        conn.execute("SELECT pg_notify('procrastinate_any_queue_v1', '{\"type\": \"job_inserted\"}')")
+        conn.execute(
+            "SELECT pg_notify('procrastinate_any_queue_v1', '{\"type\": \"job_inserted\"}')"
+        )
         deadline = time.monotonic() + 15
         remaining = None
         while time.monotonic() < deadline:

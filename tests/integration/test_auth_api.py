@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -207,7 +208,7 @@ async def test_oversized_body_is_refused(client: httpx.AsyncClient, db: Database
 
 
 async def test_streamed_oversized_body_without_length_is_refused(client: httpx.AsyncClient) -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(40):
             yield b"x" * 65536
 
@@ -302,7 +303,9 @@ async def test_expired_token_is_refused(client: httpx.AsyncClient, db: Database)
 
 async def test_logout_revokes_the_token(client: httpx.AsyncClient) -> None:
     user = await register(client)
-    assert (await client.delete("/api/v1/auth/tokens/current", headers=user.auth)).status_code == 204
+    assert (
+        await client.delete("/api/v1/auth/tokens/current", headers=user.auth)
+    ).status_code == 204
     assert (await client.get("/api/v1/me", headers=user.auth)).status_code == 401
 
 
@@ -314,4 +317,3 @@ async def test_problem_details_follow_the_request_language(client: httpx.AsyncCl
     assert en.json()["title"] == "Some fields are not valid"
     assert zh.json()["title"] != en.json()["title"]
     assert zh.json()["type"] == en.json()["type"]
-

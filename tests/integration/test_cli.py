@@ -45,7 +45,9 @@ def test_create_staff_grant_and_revoke(cli_db: str) -> None:
     assert staff_roles(cli_db) == [("+8613700000001", "operator"), ("+8613700000001", "reviewer")]
     again = runner.invoke(app, ["admin", "grant", "--phone", "13700000001", "--role", "operator"])
     assert "already held" in again.output
-    revoked = runner.invoke(app, ["admin", "revoke", "--phone", "13700000001", "--role", "operator"])
+    revoked = runner.invoke(
+        app, ["admin", "revoke", "--phone", "13700000001", "--role", "operator"]
+    )
     assert revoked.exit_code == 0
     assert staff_roles(cli_db) == [("+8613700000001", "reviewer")]
     with psycopg.connect(libpq_url(cli_db)) as conn:

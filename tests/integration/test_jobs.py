@@ -23,11 +23,7 @@ async def test_a_code_request_enqueues_its_purge_at_expiry(
     await client.post("/api/v1/auth/sms-codes", json={"phone": next_phone()})
     async with db.sessionmaker() as s:
         row = (
-            await s.execute(
-                text(
-                    "SELECT task_name, scheduled_at, status FROM procrastinate_jobs"
-                )
-            )
+            await s.execute(text("SELECT task_name, scheduled_at, status FROM procrastinate_jobs"))
         ).one()
         expires_at = (await s.execute(select(SmsCode.expires_at))).scalar_one()
     assert row.task_name == "identity:purge_expired_sms_codes"
@@ -36,10 +32,13 @@ async def test_a_code_request_enqueues_its_purge_at_expiry(
 
 
 async def test_a_rolled_back_change_enqueues_nothing(db: Database) -> None:
-    with pytest.raises(RuntimeError):
+    async def change_that_fails() -> None:
         async with db.session_scope() as s:
             await defer_in_transaction(s, "identity:purge_expired_sms_codes")
             raise RuntimeError("the change fails after deferring")
+
+    with pytest.raises(RuntimeError):
+        await change_that_fails()
     assert await job_count(db) == 0
     async with db.session_scope() as s:
         await defer_in_transaction(s, "identity:purge_expired_sms_codes")
@@ -64,8 +63,10 @@ async def test_the_worker_purges_expired_codes_and_keeps_live_ones(
     async with db.sessionmaker() as s:
         phones = (await s.execute(select(SmsCode.phone))).scalars().all()
         statuses = (
-            await s.execute(text("SELECT status FROM procrastinate_jobs ORDER BY id"))
-        ).scalars().all()
+            (await s.execute(text("SELECT status FROM procrastinate_jobs ORDER BY id")))
+            .scalars()
+            .all()
+        )
         remaining = (await s.execute(select(func.count()).select_from(SmsCode))).scalar_one()
     assert phones == ["+86" + live_phone]
     assert remaining == 1

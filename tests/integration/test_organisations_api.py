@@ -30,9 +30,13 @@ async def test_create_organisation_makes_the_creator_its_owner(
 
 async def test_bad_organisation_input_is_refused(client: httpx.AsyncClient, db: Database) -> None:
     owner = await register(client)
-    bad_kind = await client.post("/api/v1/orgs", json={"kind": "bank", "name": "X公司"}, headers=owner.auth)
+    bad_kind = await client.post(
+        "/api/v1/orgs", json={"kind": "bank", "name": "X公司"}, headers=owner.auth
+    )
     assert bad_kind.status_code == 422
-    short = await client.post("/api/v1/orgs", json={"kind": "brand", "name": " A "}, headers=owner.auth)
+    short = await client.post(
+        "/api/v1/orgs", json={"kind": "brand", "name": " A "}, headers=owner.auth
+    )
     assert short.status_code == 422
     assert short.json()["errors"][0]["field"] == "name"
     async with db.sessionmaker() as s:
@@ -165,10 +169,14 @@ async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
     await add_member(client, org_id, first, second, role="owner")
     results = await asyncio.gather(
         client.patch(
-            f"/api/v1/orgs/{org_id}/members/{second.id}", json={"role": "member"}, headers=first.auth
+            f"/api/v1/orgs/{org_id}/members/{second.id}",
+            json={"role": "member"},
+            headers=first.auth,
         ),
         client.patch(
-            f"/api/v1/orgs/{org_id}/members/{first.id}", json={"role": "member"}, headers=second.auth
+            f"/api/v1/orgs/{org_id}/members/{first.id}",
+            json={"role": "member"},
+            headers=second.auth,
         ),
     )
     assert sorted(r.status_code for r in results) in ([200, 403], [200, 409])

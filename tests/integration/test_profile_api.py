@@ -43,8 +43,8 @@ async def test_profile_is_filled_and_read_back(client: httpx.AsyncClient) -> Non
         ({"birth_year": 2999}, "birth_year"),
         ({"region": "火星"}, "region"),
         ({"interests": ["炒股"]}, "interests"),
-        ({"interests": list("美妆母婴美食游戏运动旅行数码时尚宠物")[:0] + [
-            "美妆", "母婴", "美食", "游戏", "运动", "旅行", "数码", "时尚", "宠物"]}, "interests"),
+        ({"interests": ["美妆", "母婴", "美食", "游戏", "运动", "旅行", "数码", "时尚", "宠物"]},
+         "interests"),
         ({"display_name": "   "}, "display_name"),
         ({"locale": "fr"}, "locale"),
     ],
@@ -88,9 +88,13 @@ async def test_consent_is_recorded_with_version_time_and_address(
     assert me["has_accepted_agreement"] is True
 
 
-async def test_consent_to_an_old_version_is_refused(client: httpx.AsyncClient, db: Database) -> None:
+async def test_consent_to_an_old_version_is_refused(
+    client: httpx.AsyncClient, db: Database
+) -> None:
     user = await register(client)
-    response = await client.post("/api/v1/me/consents", json={"version": "2001-01"}, headers=user.auth)
+    response = await client.post(
+        "/api/v1/me/consents", json={"version": "2001-01"}, headers=user.auth
+    )
     assert response.status_code == 422
     async with db.sessionmaker() as s:
         assert (await s.execute(select(Consent))).first() is None

@@ -18,7 +18,9 @@ def test_models_and_migrations_agree(clean_db: str) -> None:
     import_all_models()
     engine = create_engine(clean_db.replace("postgresql://", "postgresql+psycopg://", 1))
 
-    def include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    def include(
+        obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+    ) -> bool:
         return not (name or "").startswith("procrastinate") and not getattr(
             getattr(obj, "table", None), "name", ""
         ).startswith("procrastinate")

@@ -37,7 +37,9 @@ def zh_catalog():  # type: ignore[no-untyped-def]
 
 
 def test_every_message_in_the_code_is_translated_to_chinese(zh_catalog) -> None:  # type: ignore[no-untyped-def]
-    missing = sorted(m for m in source_messages() if not (zh_catalog.get(m) and zh_catalog.get(m).string))
+    missing = sorted(
+        m for m in source_messages() if not (zh_catalog.get(m) and zh_catalog.get(m).string)
+    )
     assert missing == [], "run scripts/i18n and translate these"
 
 
@@ -47,7 +49,8 @@ def test_translations_keep_their_placeholders(zh_catalog) -> None:  # type: igno
         for message in zh_catalog
         if message.id
         and message.string
-        and sorted(PLACEHOLDER.findall(str(message.id))) != sorted(PLACEHOLDER.findall(str(message.string)))
+        and sorted(PLACEHOLDER.findall(str(message.id)))
+        != sorted(PLACEHOLDER.findall(str(message.string)))
     ]
     assert wrong == []
 

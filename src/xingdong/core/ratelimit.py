@@ -14,9 +14,7 @@ from xingdong.core.errors import RateLimited
 
 class RateLimits:
     def __init__(self, redis_url: str | None) -> None:
-        self.storage: Storage = (
-            _redis_storage(redis_url) if redis_url else MemoryStorage()
-        )
+        self.storage: Storage = _redis_storage(redis_url) if redis_url else MemoryStorage()
         self.limiter = MovingWindowRateLimiter(self.storage)
         self._parsed: dict[str, list[RateLimitItem]] = {}
 
@@ -38,7 +36,6 @@ class RateLimits:
     async def clear(self, spec: str, *identifiers: str) -> None:
         for item in self._items(spec):
             await self.limiter.clear(item, *identifiers)
-
 
 
 def _redis_storage(redis_url: str) -> Storage:

@@ -26,7 +26,7 @@ _current: Runtime | None = None
 
 
 def build_runtime(settings: Settings, database_url: str) -> Runtime:
-    global _current
+    global _current  # noqa: PLW0603 - one runtime per process, set once at start-up
     runtime = Runtime(
         settings=settings,
         db=Database(database_url),

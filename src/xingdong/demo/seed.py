@@ -68,7 +68,8 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[DemoLogin
     owner, created = await _person(session, *BRAND_OWNER)
     member, _ = await _person(session, *BRAND_MEMBER)
     agency_owner, _ = await _person(session, *AGENCY_OWNER)
-    assert isinstance(owner, Person) and isinstance(member, Person)
+    assert isinstance(owner, Person)
+    assert isinstance(member, Person)
     assert isinstance(agency_owner, Person)
     if created:
         brand = await identity.create_organisation(
@@ -125,5 +126,7 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[DemoLogin
     for (phone, name), role in ((REVIEWER, "reviewer"), (OPERATOR, "operator")):
         await _person(session, phone, name)
         await identity.grant_staff_role(session, phone=phone, role=role, granted_by=None)
-        logins.append(DemoLogin(f"{role} {'审核员' if role == 'reviewer' else '运营'}", phone, name))
+        logins.append(
+            DemoLogin(f"{role} {'审核员' if role == 'reviewer' else '运营'}", phone, name)
+        )
     return logins

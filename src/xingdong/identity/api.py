@@ -111,9 +111,7 @@ async def logout(token: ApiTokenDep, session: DbSession) -> Response:
 
 
 async def _me(session: DbSession, runtime: RuntimeDep, person: Person, actor: ApiActor) -> MeOut:
-    accepted = await service.has_current_consent(
-        session, person=person, settings=runtime.settings
-    )
+    accepted = await service.has_current_consent(session, person=person, settings=runtime.settings)
     return MeOut(
         **PersonOut.model_validate(person).model_dump(),
         staff_roles=sorted(actor.staff_roles),

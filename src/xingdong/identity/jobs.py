@@ -13,7 +13,8 @@ log = get_logger(__name__)
 
 @blueprint.periodic(cron="*/10 * * * *")
 @blueprint.task(name="purge_expired_sms_codes")
-async def purge_expired_sms_codes(timestamp: int | None = None) -> int:
+async def purge_expired_sms_codes(timestamp: int | None = None) -> int:  # noqa: ARG001
+    # procrastinate passes the periodic run's timestamp; the purge does not need it.
     """Delete one-time codes that expired or were used. Idempotent; also deferred for
     each code at its expiry, and run every ten minutes as a sweep."""
     from xingdong.core.runtime import current_runtime

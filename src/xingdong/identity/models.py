@@ -136,9 +136,7 @@ class WebSession(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "web_sessions"
 
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    person_id: Mapped[UUID] = mapped_column(
-        ForeignKey("people.id", ondelete="CASCADE"), index=True
-    )
+    person_id: Mapped[UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(255))
@@ -150,9 +148,7 @@ class ApiToken(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "api_tokens"
 
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    person_id: Mapped[UUID] = mapped_column(
-        ForeignKey("people.id", ondelete="CASCADE"), index=True
-    )
+    person_id: Mapped[UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(60))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -6,7 +6,7 @@ from typing import Annotated
 from urllib.parse import quote
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xingdong.core.clock import utcnow
@@ -52,13 +52,15 @@ def _redirect(path: str, done: str | None = None) -> RedirectResponse:
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request, actor: OptionalPageActor, next: str = "/") -> Response:
+async def login_page(
+    request: Request, actor: OptionalPageActor, target: Annotated[str, Query(alias="next")] = "/"
+) -> Response:
     if actor is not None:
-        return _redirect(_safe_next(next))
+        return _redirect(_safe_next(target))
     expired = request.query_params.get("expired") == "1" or getattr(
         request.state, "session_expired", False
     )
-    return render(request, "login.html", {"next": _safe_next(next), "expired": expired})
+    return render(request, "login.html", {"next": _safe_next(target), "expired": expired})
 
 
 @router.post("/login", dependencies=[CsrfChecked])
@@ -68,7 +70,7 @@ async def login_submit(
     runtime: RuntimeDep,
     phone: FormStr = "",
     password: FormStr = "",
-    next: FormStr = "/",
+    target: Annotated[str, Form(alias="next")] = "/",
 ) -> Response:
     try:
         person = await attempt(
@@ -84,9 +86,9 @@ async def login_submit(
         )
     except XingdongError as exc:
         return render(
-            request, "login.html", {"next": _safe_next(next), "phone": phone}, error=exc
+            request, "login.html", {"next": _safe_next(target), "phone": phone}, error=exc
         )
-    return await _signed_in(request, session, runtime, person, _safe_next(next))
+    return await _signed_in(request, session, runtime, person, _safe_next(target))
 
 
 async def _signed_in(
@@ -493,9 +495,7 @@ async def org_remove_member(
     try:
         await attempt(
             session,
-            lambda: service.remove_member(
-                session, actor=actor, org_id=org_id, person_id=person_id
-            ),
+            lambda: service.remove_member(session, actor=actor, org_id=org_id, person_id=person_id),
         )
     except XingdongError as exc:
         return render(

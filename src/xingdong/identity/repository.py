@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 from uuid import UUID
 
 from sqlalchemy import Select, case, delete, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import ColumnClause
 
 from xingdong.core.pagination import decode_cursor
 from xingdong.identity.models import (
@@ -24,10 +25,9 @@ from xingdong.identity.models import (
     WebSession,
 )
 
+_ONE_SECOND: ColumnClause[Any] = literal_column("interval '1 second'")
 
-_ONE_SECOND = literal_column("interval '1 second'")
-
-Q = TypeVar("Q", bound=Select[Any])
+Q = TypeVar("Q", bound="Select[Unpack[tuple[Any, ...]]]")
 
 
 def _after_cursor(query: Q, created_at_col: Any, id_col: Any, cursor: str | None) -> Q:
@@ -120,9 +120,7 @@ async def api_token_by_digest(session: AsyncSession, digest: str) -> ApiToken | 
 
 
 async def staff_roles(session: AsyncSession, person_id: UUID) -> list[str]:
-    result = await session.execute(
-        select(StaffGrant.role).where(StaffGrant.person_id == person_id)
-    )
+    result = await session.execute(select(StaffGrant.role).where(StaffGrant.person_id == person_id))
     return list(result.scalars())
 
 
@@ -130,7 +128,7 @@ async def memberships_of(session: AsyncSession, person_id: UUID) -> dict[UUID, s
     result = await session.execute(
         select(Membership.org_id, Membership.role).where(Membership.person_id == person_id)
     )
-    return {org_id: role for org_id, role in result.all()}
+    return {row.org_id: row.role for row in result}
 
 
 async def upsert_staff_grant(
@@ -216,19 +214,16 @@ async def delete_platform_account(session: AsyncSession, person_id: UUID, platfo
 async def organisations_page(
     session: AsyncSession,
     *,
-    person_id: UUID | None,
+    person_id: UUID,
     search: str | None,
     cursor: str | None,
     limit: int,
-) -> list[tuple[Organisation, str | None]]:
-    """Organisations with the person's role; all of them (role None) when no person."""
-    if person_id is None:
-        query = select(Organisation, func.cast(None, Membership.role.type))
-    else:
-        query = select(Organisation, Membership.role).join(
-            Membership,
-            (Membership.org_id == Organisation.id) & (Membership.person_id == person_id),
-        )
+) -> list[tuple[Organisation, str]]:
+    """The person's organisations, with the person's role in each."""
+    query = select(Organisation, Membership.role).join(
+        Membership,
+        (Membership.org_id == Organisation.id) & (Membership.person_id == person_id),
+    )
     if search:
         query = query.where(Organisation.name.ilike(f"%{_escape_like(search)}%", escape="\\"))
     query = _after_cursor(query, Organisation.created_at, Organisation.id, cursor)

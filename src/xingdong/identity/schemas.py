@@ -43,7 +43,7 @@ class LoginRequest(Input):
 
 class TokenOut(Output):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_at: datetime
 
 

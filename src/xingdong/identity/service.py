@@ -20,6 +20,7 @@ from xingdong.core.pagination import clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, OrgRole, StaffRole, require
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
+from xingdong.core.sms import SmsSender
 from xingdong.identity import repository as repo
 from xingdong.identity.errors import (
     AccountLocked,
@@ -43,7 +44,6 @@ from xingdong.identity.models import (
     SmsCode,
     WebSession,
 )
-from xingdong.core.sms import SmsSender
 from xingdong.identity.validation import (
     INTERESTS,
     MAX_INTERESTS,
@@ -322,6 +322,26 @@ class ProfileChanges:
     clear_birth_year: bool = False
 
 
+def _profile_errors(changes: ProfileChanges, this_year: int) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if changes.display_name is not None and not 1 <= len(changes.display_name.strip()) <= 40:
+        errors.append(FieldError("display_name", N_("Use 1 to 40 characters.")))
+    if changes.birth_year is not None and not (this_year - 100 <= changes.birth_year <= this_year):
+        errors.append(
+            FieldError("birth_year", N_("Enter a year between {low} and {high}."), "out_of_range")
+        )
+    if changes.region and changes.region not in REGIONS:
+        errors.append(FieldError("region", N_("Choose a region from the list.")))
+    if changes.interests is not None:
+        if any(i not in INTERESTS for i in changes.interests):
+            errors.append(FieldError("interests", N_("Choose interests from the list.")))
+        elif len(set(changes.interests)) > MAX_INTERESTS:
+            errors.append(FieldError("interests", N_("Choose at most 8 interests.")))
+    if changes.locale and changes.locale not in SUPPORTED_LOCALES:
+        errors.append(FieldError("locale", N_("Choose a language from the list.")))
+    return errors
+
+
 async def update_profile(
     session: AsyncSession, *, actor: Actor, person_id: UUID, changes: ProfileChanges
 ) -> Person:
@@ -329,26 +349,8 @@ async def update_profile(
     person = await repo.person_by_id(session, person_id)
     if person is None:
         raise NotFound(detail=N_("No such person."))
-    errors: list[FieldError] = []
     this_year = utcnow().year
-    if changes.display_name is not None:
-        name = changes.display_name.strip()
-        if not 1 <= len(name) <= 40:
-            errors.append(FieldError("display_name", N_("Use 1 to 40 characters.")))
-    if changes.birth_year is not None and not (this_year - 100 <= changes.birth_year <= this_year):
-        errors.append(
-            FieldError("birth_year", N_("Enter a year between {low} and {high}."), "out_of_range")
-        )
-    if changes.region is not None and changes.region and changes.region not in REGIONS:
-        errors.append(FieldError("region", N_("Choose a region from the list.")))
-    if changes.interests is not None:
-        unknown = [i for i in changes.interests if i not in INTERESTS]
-        if unknown:
-            errors.append(FieldError("interests", N_("Choose interests from the list.")))
-        elif len(set(changes.interests)) > MAX_INTERESTS:
-            errors.append(FieldError("interests", N_("Choose at most 8 interests.")))
-    if changes.locale is not None and changes.locale and changes.locale not in SUPPORTED_LOCALES:
-        errors.append(FieldError("locale", N_("Choose a language from the list.")))
+    errors = _profile_errors(changes, this_year)
     if errors:
         raise ValidationFailed(
             detail=N_("Please correct the marked fields."),
@@ -453,7 +455,7 @@ async def unbind_platform_account(session: AsyncSession, *, person: Person, plat
 
 @dataclass(frozen=True)
 class OrgPage:
-    items: list[tuple[Organisation, str | None]]
+    items: list[tuple[Organisation, str]]
     next_cursor: str | None
 
 
@@ -524,9 +526,7 @@ async def organisation_members(
 ) -> MemberPage:
     require(actor, Action.ORG_READ, org_id=org_id)
     size = clamp_limit(limit)
-    rows = await repo.members_page(
-        session, org_id=org_id, search=search, cursor=cursor, limit=size
-    )
+    rows = await repo.members_page(session, org_id=org_id, search=search, cursor=cursor, limit=size)
     cursor_rows = [_MemberCursor(m.created_at, m.person_id) for m, _ in rows]
     return MemberPage(items=rows[:size], next_cursor=next_cursor(cursor_rows, size))
 
@@ -575,12 +575,16 @@ async def invite_member(
     return row
 
 
-async def pending_invitations(session: AsyncSession, *, actor: Actor, org_id: UUID) -> list[Invitation]:
+async def pending_invitations(
+    session: AsyncSession, *, actor: Actor, org_id: UUID
+) -> list[Invitation]:
     require(actor, Action.ORG_READ, org_id=org_id)
     return await repo.pending_invitations_of_org(session, org_id)
 
 
-async def my_invitations(session: AsyncSession, *, person: Person) -> list[tuple[Invitation, Organisation]]:
+async def my_invitations(
+    session: AsyncSession, *, person: Person
+) -> list[tuple[Invitation, Organisation]]:
     invitations = await repo.pending_invitations_for_phone(session, person.phone)
     result = []
     for invitation in invitations:

@@ -104,15 +104,13 @@ async def optional_page_actor(request: Request, session: DbSession) -> Actor | N
     return await _remember(request, session, person)
 
 
-async def page_actor(
-    request: Request, actor: Annotated[Actor | None, Depends(optional_page_actor)]
-) -> Actor:
+async def page_actor(actor: Annotated[Actor | None, Depends(optional_page_actor)]) -> Actor:
     if actor is None:
         raise NotAuthenticated(detail=N_("Please sign in."))
     return actor
 
 
-def page_person(request: Request, actor: Annotated[Actor, Depends(page_actor)]) -> Person:
+def page_person(request: Request, _actor: Annotated[Actor, Depends(page_actor)]) -> Person:
     person: Person = request.state.person
     return person
 
@@ -126,7 +124,9 @@ async def verify_csrf(request: Request) -> None:
         submitted = value if isinstance(value, str) else None
     secret = get_settings(request).secret_key.get_secret_value()
     if not csrf_token_matches(secret, request.cookies.get("xd_csrf"), submitted):
-        raise CsrfFailed(detail=N_("The form expired or was not sent by this site; please try again."))
+        raise CsrfFailed(
+            detail=N_("The form expired or was not sent by this site; please try again.")
+        )
 
 
 OptionalPageActor = Annotated[Actor | None, Depends(optional_page_actor)]

@@ -132,9 +132,7 @@ async def request_context(
         )
     chosen = normalise_locale(request.query_params.get("lang"))
     if chosen:
-        response.set_cookie(
-            LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax", secure=secure
-        )
+        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax", secure=secure)
     if route not in ("/metrics", "/healthz", "/readyz"):
         log.info(
             "request",

@@ -24,7 +24,9 @@ async def readyz(request: Request) -> Response:
         async with runtime.db.engine.connect() as conn:
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     except Exception as exc:  # noqa: BLE001 - any failure means not ready; say which
-        return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "reason": type(exc).__name__}, status_code=503
+        )
     return JSONResponse({"status": "ready", "schema": version})
 
 

@@ -14,7 +14,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse)
-async def home(request: Request, actor: OptionalPageActor) -> Response:
+async def home(request: Request, _actor: OptionalPageActor) -> Response:
     return render(request, "home.html", {})
 
 

@@ -49,7 +49,9 @@ def problem_response(
     headers = {}
     if status == 429 and extra and "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
-    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
 
 
 def _page_error(request: Request, status: int, title: str, detail: str) -> Response:
@@ -71,7 +73,11 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
             title=title,
             detail=detail,
             errors=[
-                {"field": f.field, "code": f.code, "message": translate(locale, f.message, **exc.extra)}
+                {
+                    "field": f.field,
+                    "code": f.code,
+                    "message": translate(locale, f.message, **exc.extra),
+                }
                 for f in exc.fields
             ],
             extra=exc.extra,
@@ -90,8 +96,7 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     locale = current_locale.get()
     errors = [
-        {"field": _location(e["loc"]), "code": e["type"], "message": e["msg"]}
-        for e in exc.errors()
+        {"field": _location(e["loc"]), "code": e["type"], "message": e["msg"]} for e in exc.errors()
     ]
     title = translate(locale, N_("Some fields are not valid"))
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
@@ -125,7 +130,7 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
     return _page_error(request, exc.status_code, title, detail)
 
 
-async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
+async def handle_unexpected_error(request: Request, _exc: Exception) -> Response:
     log.exception("unhandled_error", path=request.url.path)
     locale = current_locale.get()
     title = translate(locale, N_("Something went wrong on our side"))
