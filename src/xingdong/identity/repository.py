@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import Select, case, delete, func, literal_column, or_, select, tuple_, update
@@ -27,7 +27,7 @@ from xingdong.identity.models import (
 
 _ONE_SECOND: ColumnClause[Any] = literal_column("interval '1 second'")
 
-Q = TypeVar("Q", bound="Select[Unpack[tuple[Any, ...]]]")
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
 
 def _after_cursor(query: Q, created_at_col: Any, id_col: Any, cursor: str | None) -> Q:
