@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import webbrowser
 from pathlib import Path
@@ -138,6 +139,9 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> None:
 
     from xingdong.app import create_app
 
+    # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through SystemExit
+    # instead lets exit handlers run, among them the one that stops an embedded database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     application = create_app(settings, database_url=url)
     config = uvicorn.Config(
         application, host=host, port=port, proxy_headers=True, log_config=None, lifespan="on"
