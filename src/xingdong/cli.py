@@ -32,12 +32,15 @@ def fail(message: str) -> NoReturn:
 
 
 def _database_url(settings: Settings) -> str:
+    from xingdong.core.db import async_url
     from xingdong.core.runtime import resolve_database_url
 
     try:
-        return resolve_database_url(settings)
+        url = resolve_database_url(settings)
+        async_url(url)
     except Exception as exc:  # noqa: BLE001 - reported as one line, whatever failed
         fail(f"cannot start or reach the database: {exc}")
+    return url
 
 
 async def _with_session(url: str, action: object) -> object:
@@ -52,19 +55,28 @@ async def _with_session(url: str, action: object) -> object:
 
 
 def _run(url: str, action: object) -> object:
+    from sqlalchemy.exc import OperationalError
+
     try:
         return asyncio.run(_with_session(url, action))
     except XingdongError as exc:
         fail(exc.detail.format(**exc.extra) if exc.detail else exc.title)
+    except OperationalError as exc:
+        fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
 
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
+    from sqlalchemy.exc import OperationalError
+
     from xingdong.core.migrate import upgrade
 
     url = _database_url(get_settings())
-    upgrade(url, revision)
+    try:
+        upgrade(url, revision)
+    except OperationalError as exc:
+        fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
     console.print(f"database at revision {revision}")
 
 

@@ -81,3 +81,51 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(
     assert staff_roles(cli_db) == []
     with psycopg.connect(libpq_url(cli_db)) as conn:
         assert conn.execute("SELECT count(*) FROM people").fetchone() == (0,)
+
+
+def test_db_upgrade_builds_an_empty_database(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urllib.parse import urlsplit, urlunsplit
+
+    from psycopg import sql
+
+    parts = urlsplit(database_url)
+    fresh = urlunsplit((parts.scheme, parts.netloc, "/xingdong_test_upgrade", parts.query, ""))
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS xingdong_test_upgrade WITH (FORCE)"))
+        conn.execute(sql.SQL("CREATE DATABASE xingdong_test_upgrade"))
+    monkeypatch.setenv("XINGDONG_DATABASE_URL", fresh)
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        with psycopg.connect(libpq_url(fresh)) as conn:
+            version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables")}
+        assert version is not None
+        assert {"people", "organisations", "procrastinate_jobs", "audit_log"} <= tables
+    finally:
+        get_settings.cache_clear()
+        with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS xingdong_test_upgrade WITH (FORCE)"))
+
+
+def test_unreachable_database_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XINGDONG_DATABASE_URL", "mysql://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["admin", "grant", "--phone", "13700000001", "--role", "admin"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "not a PostgreSQL URL" in result.output
+    monkeypatch.setenv("XINGDONG_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["admin", "grant", "--phone", "13700000001", "--role", "admin"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "cannot reach the database" in result.output
+    assert result.output.strip().count("\n") == 0
