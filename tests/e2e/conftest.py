@@ -83,7 +83,9 @@ def server(database_url: str) -> Iterator[str]:
         process.kill()
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's synchronous API keeps an event loop running in this thread
+# while it is open, which asyncio tests collected later could not start under.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is needed for browser tests: install it at {CHROMIUM}")
@@ -91,7 +93,7 @@ def playwright() -> Iterator[Playwright]:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(
         executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
