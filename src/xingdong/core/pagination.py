@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from xingdong.core.errors import ValidationFailed
+from xingdong.core.i18n import N_
 
 T = TypeVar("T")
 
@@ -36,7 +37,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
         created_at, row_id = json.loads(base64.urlsafe_b64decode(padded))
         return datetime.fromisoformat(created_at), UUID(row_id)
     except (ValueError, TypeError) as exc:
-        raise ValidationFailed(detail="The page cursor is not valid.") from exc
+        raise ValidationFailed(detail=N_("The page cursor is not valid.")) from exc
 
 
 def clamp_limit(limit: int | None, default: int = 20) -> int:

@@ -12,6 +12,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from xingdong.core.errors import Forbidden, NotFound
+from xingdong.core.i18n import N_
 
 
 class StaffRole(StrEnum):
@@ -80,5 +81,5 @@ def require(
     if can(actor, action, person_id=person_id, org_id=org_id):
         return
     if action in (Action.PERSON_READ, Action.ORG_READ):
-        raise NotFound(detail="No such object.")
-    raise Forbidden(detail="You are not allowed to do this.")
+        raise NotFound(detail=N_("No such object."))
+    raise Forbidden(detail=N_("You are not allowed to do this."))

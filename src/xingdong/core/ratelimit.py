@@ -10,6 +10,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from xingdong.core.errors import RateLimited
+from xingdong.core.i18n import N_
 
 
 class RateLimits:
@@ -29,7 +30,7 @@ class RateLimits:
             if not await self.limiter.hit(item, *identifiers):
                 stats = await self.limiter.get_window_stats(item, *identifiers)
                 raise RateLimited(
-                    detail="Too many attempts. Try again later.",
+                    detail=N_("Too many attempts. Try again later."),
                     extra={"retry_after": max(1, int(stats.reset_time - time.time()))},
                 )
 

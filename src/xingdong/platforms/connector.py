@@ -49,4 +49,4 @@ def get_connector(platform: str) -> PlatformConnector:
     try:
         return CONNECTORS[platform]
     except KeyError:
-        raise UnknownPlatform(detail="Supported platforms: sandbox.") from None
+        raise UnknownPlatform(detail=N_("Supported platforms: sandbox.")) from None
