@@ -66,6 +66,12 @@ async def test_invite_accept_and_list_members(client: httpx.AsyncClient) -> None
     assert again.status_code == 409
     members = (await client.get(f"/api/v1/orgs/{org_id}/members", headers=member.auth)).json()
     assert sorted(m["display_name"] for m in members["items"]) == ["员工", "老板"]
+    # A plain member sees colleagues' numbers masked; the owner sees them in full.
+    seen = {m["display_name"]: m["phone"] for m in members["items"]}
+    assert seen["员工"] == "+86" + member.phone
+    assert seen["老板"] == f"+86 {owner.phone[:3]}****{owner.phone[-4:]}"
+    by_owner = (await client.get(f"/api/v1/orgs/{org_id}/members", headers=owner.auth)).json()
+    assert {m["phone"] for m in by_owner["items"]} == {"+86" + member.phone, "+86" + owner.phone}
 
 
 async def test_invitation_to_someone_not_yet_registered_waits_for_them(

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response, status
 
 from xingdong.core.pagination import Page
+from xingdong.core.policy import Action, can
 from xingdong.identity import service
 from xingdong.identity.models import Person
 from xingdong.identity.schemas import (
@@ -31,6 +32,7 @@ from xingdong.identity.schemas import (
     SmsCodeRequest,
     TokenOut,
 )
+from xingdong.identity.validation import mask_phone
 from xingdong.web.deps import (
     ApiActor,
     ApiPerson,
@@ -267,15 +269,18 @@ async def list_members(
     cursor: CursorQuery = None,
     limit: LimitQuery = 20,
 ) -> Page[MemberOut]:
+    """Members of an organisation. Phone numbers are shown in full to those who manage
+    members, masked to everyone else."""
     page = await service.organisation_members(
         session, actor=actor, org_id=org_id, search=q, cursor=cursor, limit=limit
     )
+    full = can(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id)
     return Page[MemberOut](
         items=[
             MemberOut(
                 person_id=p.id,
                 display_name=p.display_name,
-                phone=p.phone,
+                phone=p.phone if full or p.id == actor.person_id else mask_phone(p.phone),
                 role=m.role,
                 joined_at=m.created_at,
             )

@@ -52,6 +52,12 @@ def normalise_phone(raw: str) -> str | None:
     return "+86" + digits
 
 
+def mask_phone(phone: str) -> str:
+    """``+8613800138000`` → ``+86 138****8000``: enough to recognise, not to call."""
+    local = phone.removeprefix("+86")
+    return f"+86 {local[:3]}****{local[-4:]}"
+
+
 def phone_error(raw: str, field: str = "phone") -> tuple[str | None, FieldError | None]:
     phone = normalise_phone(raw)
     if phone is None:

@@ -19,6 +19,7 @@ from xingdong.core.i18n import (
     translate,
     translations,
 )
+from xingdong.identity.validation import mask_phone
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
@@ -45,6 +46,7 @@ def build_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["mask_phone"] = mask_phone
     env.globals["LOCALE_NAMES"] = LOCALE_NAMES
     env.globals["SUPPORTED_LOCALES"] = SUPPORTED_LOCALES
     return env
