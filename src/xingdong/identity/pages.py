@@ -10,10 +10,11 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xingdong.core.clock import utcnow
-from xingdong.core.errors import XingdongError
+from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.policy import Action, can
 from xingdong.identity import service
+from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
 from xingdong.web.deps import (
     SESSION_COOKIE,
@@ -92,11 +93,8 @@ async def login_submit(
 
 
 async def _signed_in(
-    request: Request, session: DbSession, runtime: RuntimeDep, person: object, target: str
+    request: Request, session: DbSession, runtime: RuntimeDep, person: Person, target: str
 ) -> Response:
-    from xingdong.identity.models import Person
-
-    assert isinstance(person, Person)
     token = await service.open_web_session(
         session,
         person=person,
@@ -240,8 +238,6 @@ async def profile_submit(
     )
     try:
         if birth_year_raw and not birth_year_raw.isdigit():
-            from xingdong.core.errors import FieldError, ValidationFailed
-
             raise ValidationFailed(
                 detail=N_("Please correct the marked fields."),
                 fields=[FieldError("birth_year", N_("Enter a year as four digits."))],
@@ -301,8 +297,6 @@ async def bind_submit(
 ) -> Response:
     try:
         if not followers.strip().isdigit():
-            from xingdong.core.errors import FieldError, ValidationFailed
-
             raise ValidationFailed(
                 detail=N_("Please correct the marked fields."),
                 fields=[FieldError("followers", N_("Enter a whole number."))],

@@ -58,6 +58,13 @@ from xingdong.platforms.connector import get_connector
 SMS_PURPOSES = ("register",)
 
 
+def _phone_taken() -> PhoneAlreadyRegistered:
+    return PhoneAlreadyRegistered(
+        detail=N_("This phone number is already registered. Sign in instead."),
+        fields=[FieldError("phone", N_("This phone number is already registered."))],
+    )
+
+
 def _require_phone(raw: str, field: str = "phone") -> str:
     phone, error = phone_error(raw, field)
     if error:
@@ -94,10 +101,7 @@ async def request_sms_code(
         )
     normalised = _require_phone(phone)
     if purpose == "register" and await repo.person_by_phone(session, normalised):
-        raise PhoneAlreadyRegistered(
-            detail=N_("This phone number is already registered. Sign in instead."),
-            fields=[FieldError("phone", N_("This phone number is already registered."))],
-        )
+        raise _phone_taken()
     await limits.hit(settings.rate_limit_sms_phone, "sms-phone", normalised)
     await limits.hit(settings.rate_limit_sms_ip, "sms-ip", ip)
     code = security.new_numeric_code()
@@ -171,10 +175,7 @@ async def register_person(
         raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
     assert normalised is not None
     if await repo.person_by_phone(session, normalised):
-        raise PhoneAlreadyRegistered(
-            detail=N_("This phone number is already registered. Sign in instead."),
-            fields=[FieldError("phone", N_("This phone number is already registered."))],
-        )
+        raise _phone_taken()
     await _consume_sms_code(
         session, phone=normalised, purpose="register", code=code, settings=settings
     )
@@ -185,10 +186,7 @@ async def register_person(
         display_name=name or "用户" + normalised[-4:],
     )
     if not await repo.insert_person(session, person):
-        raise PhoneAlreadyRegistered(
-            detail=N_("This phone number is already registered. Sign in instead."),
-            fields=[FieldError("phone", N_("This phone number is already registered."))],
-        )
+        raise _phone_taken()
     created = await repo.person_by_id(session, person.id)
     assert created is not None
     return created
@@ -704,7 +702,7 @@ async def create_person_directly(
         display_name=display_name.strip()[:40] or "用户" + normalised[-4:],
     )
     if not await repo.insert_person(session, person):
-        raise PhoneAlreadyRegistered(detail=N_("This phone number is already registered."))
+        raise _phone_taken()
     created = await repo.person_by_id(session, person.id)
     assert created is not None
     return created
