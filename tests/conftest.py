@@ -45,8 +45,10 @@ def _with_database(url: str, name: str) -> str:
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     server = _server_url()
+    # A database per run, so runs sharing one server (two checkouts, parallel workers)
+    # never drop each other's tables.
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"{TEST_DB_NAME}_{worker}"
+    name = f"{TEST_DB_NAME}_{worker}_{os.getpid()}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
