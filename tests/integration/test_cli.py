@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import psycopg
@@ -90,11 +91,14 @@ def test_db_upgrade_builds_an_empty_database(
 
     from psycopg import sql
 
+    name = f"xingdong_test_upgrade_{os.getpid()}"
     parts = urlsplit(database_url)
-    fresh = urlunsplit((parts.scheme, parts.netloc, "/xingdong_test_upgrade", parts.query, ""))
+    fresh = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS xingdong_test_upgrade WITH (FORCE)"))
-        conn.execute(sql.SQL("CREATE DATABASE xingdong_test_upgrade"))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     monkeypatch.setenv("XINGDONG_DATABASE_URL", fresh)
     get_settings.cache_clear()
     try:
@@ -108,7 +112,9 @@ def test_db_upgrade_builds_an_empty_database(
     finally:
         get_settings.cache_clear()
         with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS xingdong_test_upgrade WITH (FORCE)"))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def test_unreachable_database_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
