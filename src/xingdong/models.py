@@ -5,4 +5,5 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     import xingdong.core.audit
-    import xingdong.identity.models  # noqa: F401
+    import xingdong.identity.models
+    import xingdong.ledger.models  # noqa: F401

@@ -1,0 +1,119 @@
+"""Ledger tables, modelled on TigerBeetle: accounts with four running totals, and
+immutable transfers. Amounts are integer minor units (fen for CNY)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xingdong.core.db import Base, CreatedAtMixin
+
+ASSETS = ("CNY", "PTS")
+
+
+class LedgerAccount(CreatedAtMixin, Base):
+    __tablename__ = "ledger_accounts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    """Sequence number; locks are always taken in ascending id order."""
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    """What the account is, as ``kind:owner`` (``org:<uuid>:available``, ``platform:revenue``)."""
+    asset: Mapped[str] = mapped_column(String(3))
+    no_overdraft: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    """Debits (posted and pending) may never exceed posted credits."""
+    no_credit_beyond_debits: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    """Credits (posted and pending) may never exceed posted debits (money owed back)."""
+    debits_posted: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    credits_posted: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    debits_pending: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    credits_pending: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+    __table_args__ = (
+        CheckConstraint("asset IN ('CNY', 'PTS')", "asset"),
+        CheckConstraint(
+            "debits_posted >= 0 AND credits_posted >= 0 AND debits_pending >= 0 "
+            "AND credits_pending >= 0",
+            "totals_not_negative",
+        ),
+        CheckConstraint(
+            "NOT no_overdraft OR debits_posted + debits_pending <= credits_posted",
+            "no_overdraft",
+        ),
+        CheckConstraint(
+            "NOT no_credit_beyond_debits OR credits_posted + credits_pending <= debits_posted",
+            "no_credit_beyond_debits",
+        ),
+    )
+
+
+class Transfer(CreatedAtMixin, Base):
+    """One immutable movement. ``kind`` says which:
+
+    - ``single``: posted at once;
+    - ``pending``: reserves ``amount`` (first phase);
+    - ``post``: settles a pending transfer for ``amount`` (at most what was reserved);
+    - ``void``: releases a pending transfer.
+
+    A pending transfer is resolved at most once: ``pending_id`` is unique among ``post``
+    and ``void`` rows.
+    """
+
+    __tablename__ = "ledger_transfers"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
+    """Chosen by the caller; retrying with the same key returns the first result."""
+    request_hash: Mapped[str] = mapped_column(String(64))
+    """Digest of the request, so the same key with a different request is refused."""
+    kind: Mapped[str] = mapped_column(String(8))
+    debit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
+    credit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    asset: Mapped[str] = mapped_column(String(3))
+    code: Mapped[str] = mapped_column(String(40))
+    """What kind of movement this is in business terms (``deposit``, ``escrow_fund`` …)."""
+    reference: Mapped[str | None] = mapped_column(String(120))
+    """The business object it belongs to (``campaign:<uuid>``)."""
+    pending_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfers.id"))
+    """For ``post`` and ``void``: the pending transfer they resolve."""
+    linked_id: Mapped[UUID | None] = mapped_column()
+    """Transfers applied together, all or none, share this id."""
+    timeout_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """For ``pending``: when an expiry job voids it if still unresolved."""
+    meta: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", "amount_positive"),
+        CheckConstraint("kind IN ('single', 'pending', 'post', 'void')", "kind"),
+        CheckConstraint("debit_account_id <> credit_account_id", "distinct_accounts"),
+        CheckConstraint(
+            "(kind IN ('post', 'void')) = (pending_id IS NOT NULL)", "resolution_has_pending"
+        ),
+        Index(
+            "uq_ledger_transfers_resolution",
+            "pending_id",
+            unique=True,
+            postgresql_where=text("pending_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_ledger_transfers_open_timeouts",
+            "timeout_at",
+            postgresql_where=text("kind = 'pending' AND timeout_at IS NOT NULL"),
+        ),
+        Index("ix_ledger_transfers_debit", "debit_account_id", "id"),
+        Index("ix_ledger_transfers_credit", "credit_account_id", "id"),
+    )
