@@ -71,10 +71,12 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     from xingdong.identity import api as identity_api
     from xingdong.identity import pages as identity_pages
+    from xingdong.ledger import api as ledger_api
     from xingdong.web import ops, pages
 
     app.include_router(ops.router)
     app.include_router(identity_api.router)
+    app.include_router(ledger_api.router)
     app.include_router(pages.router)
     app.include_router(identity_pages.router)
     return app

@@ -21,6 +21,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 admin_app = typer.Typer(help="Staff accounts and roles.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
+ledger_app = typer.Typer(help="The money ledger.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
 console = Console()
 err = Console(stderr=True)
 
@@ -144,6 +146,25 @@ def admin_revoke(
 
     removed = _run(_database_url(get_settings()), action)
     console.print(f"{phone}: {role} {'revoked' if removed else 'was not held'}")
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Check every ledger invariant; exit 1 and list the problems if any fails."""
+    from xingdong.ledger import service
+
+    async def action(session: object) -> object:
+        return await service.verify(session)  # type: ignore[arg-type]
+
+    report = _run(_database_url(get_settings()), action)
+    assert isinstance(report, service.VerifyReport)
+    console.print(f"{report.accounts} accounts, {report.transfers} transfers checked")
+    if report.ok:
+        console.print("[green]ledger OK[/green]: every invariant holds")
+        return
+    for problem in report.problems:
+        err.print(f"[red]problem:[/red] {problem}", highlight=False)
+    raise typer.Exit(code=1)
 
 
 def _serve(settings: Settings, url: str, host: str, port: int) -> None:

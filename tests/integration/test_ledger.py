@@ -97,7 +97,7 @@ async def test_the_same_key_with_a_different_request_is_refused(db: Database) ->
     [
         (TransferRequest("a", WORLD, BRAND, 0, "deposit"), InvalidTransfer),
         (TransferRequest("b", WORLD, BRAND, -5, "deposit"), InvalidTransfer),
-        (TransferRequest("c", WORLD, BRAND, True, "deposit"), InvalidTransfer),  # type: ignore[arg-type]
+        (TransferRequest("c", WORLD, BRAND, True, "deposit"), InvalidTransfer),
         (TransferRequest("d", WORLD, WORLD, 5, "deposit"), InvalidTransfer),
         (TransferRequest("e", WORLD, "org:nobody:available", 5, "deposit"), UnknownAccount),
         (TransferRequest("f", WORLD, "org:brand:points", 5, "deposit"), InvalidTransfer),
@@ -124,7 +124,7 @@ async def test_bad_transfers_are_refused_and_change_nothing(
 async def test_the_database_refuses_an_overdraft_even_past_the_service(db: Database) -> None:
     await setup_accounts(db, brand_funds=100)
     with psycopg.connect(libpq_url(db.url)) as conn, pytest.raises(psycopg.errors.CheckViolation):
-        conn.execute(f"UPDATE ledger_accounts SET debits_posted = 500 WHERE key = '{BRAND}'")
+        conn.execute("UPDATE ledger_accounts SET debits_posted = 500 WHERE key = %s", (BRAND,))
 
 
 async def test_transfers_cannot_be_edited_or_deleted(db: Database) -> None:
@@ -367,11 +367,13 @@ async def test_two_sweepers_and_a_late_post_settle_each_reservation_once(db: Dat
         return "posted"
 
     try:
-        results = await asyncio.gather(sweep(), sweep(), *(post(i) for i in ids[:10]))
+        sweeps, posts = await asyncio.gather(
+            asyncio.gather(sweep(), sweep()), asyncio.gather(*(post(i) for i in ids[:10]))
+        )
     finally:
         await parallel.dispose()
-    voided = results[0] + results[1]
-    posted = [r for r in results[2:] if r == "posted"]
+    voided = sum(sweeps)
+    posted = [r for r in posts if r == "posted"]
     assert voided + len(posted) == 20
     async with db.sessionmaker() as s:
         resolutions = (
@@ -388,7 +390,7 @@ async def test_verify_finds_a_tampered_balance(db: Database) -> None:
     await setup_accounts(db, brand_funds=100)
     await assert_ledger_sound(db)
     with psycopg.connect(libpq_url(db.url), autocommit=True) as conn:
-        conn.execute(f"UPDATE ledger_accounts SET credits_posted = 150 WHERE key = '{BRAND}'")
+        conn.execute("UPDATE ledger_accounts SET credits_posted = 150 WHERE key = %s", (BRAND,))
     async with db.sessionmaker() as s:
         report = await ledger.verify(s)
     assert any("CNY: balances sum to 50" in p for p in report.problems)

@@ -379,7 +379,9 @@ async def _resolve(
     ).scalar_one_or_none()
     if resolution is not None:
         raise PendingTransferResolved(
-            detail=N_("The reservation was already {state}."),
+            detail=N_("The reservation was already posted.")
+            if resolution == "post"
+            else N_("The reservation was already voided."),
             extra={"state": "posted" if resolution == "post" else "voided"},
         )
     moment = now or utcnow()
