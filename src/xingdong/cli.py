@@ -167,6 +167,43 @@ def ledger_verify() -> None:
     raise typer.Exit(code=1)
 
 
+bench_app = typer.Typer(help="Benchmarks, as ratios to a baseline of the same run.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("ledger")
+def bench_ledger(
+    seconds: float = typer.Option(10.0, help="Length of each measured phase"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object of the figures"),
+) -> None:
+    """Ledger transfers per second against pgbench's TPC-B on the same server."""
+    import json
+
+    from xingdong.bench import ledger as bench
+
+    url = _database_url(get_settings())
+    if not as_json:
+        err.print(f"measuring pgbench, then the ledger service, {seconds:g} s each …")
+    try:
+        figures = bench.run(url, seconds=seconds)
+    except (RuntimeError, OSError) as exc:
+        fail(str(exc).splitlines()[0])
+    if as_json:
+        print(json.dumps(figures.as_dict()))  # noqa: T201 - the command's output
+        return
+    table = Table(title=f"Ledger benchmark ({figures.clients} concurrent clients)")
+    table.add_column("measure")
+    table.add_column("per second", justify="right")
+    table.add_column("ratio to pgbench", justify="right")
+    table.add_row("pgbench TPC-B (baseline)", f"{figures.pgbench_tps:,.0f}", "1.00")
+    table.add_row("ledger.service, uniform", f"{figures.service_tps:,.0f}", f"{figures.ratio:.2f}")
+    table.add_row(
+        "ledger.service, hot account", f"{figures.service_hot_tps:,.0f}", f"{figures.hot_ratio:.2f}"
+    )
+    table.add_row("HTTP API, uniform / hot", "not measured yet", "")
+    console.print(table)
+
+
 def _serve(settings: Settings, url: str, host: str, port: int) -> None:
     import uvicorn
 

@@ -222,85 +222,74 @@ def _validate(request: TransferRequest) -> None:
         raise InvalidTransfer(detail=N_("The transfer is not valid."), fields=errors)
 
 
-def _check_limits(debit: LedgerAccount, credit: LedgerAccount, amount: int) -> None:
-    if (
-        debit.no_overdraft
-        and debit.debits_posted + debit.debits_pending + amount > debit.credits_posted
-    ):
-        raise InsufficientFunds(
-            detail=N_("Insufficient funds: {available} fen available, {amount} needed."),
-            extra={
-                "available": debit.credits_posted - debit.debits_posted - debit.debits_pending,
-                "amount": amount,
-                "account": debit.key,
-            },
-        )
-    if (
-        credit.no_credit_beyond_debits
-        and credit.credits_posted + credit.credits_pending + amount > credit.debits_posted
-    ):
-        raise CreditLimitExceeded(
-            detail=N_("The account cannot be credited beyond what it owes."),
-            extra={"account": credit.key},
-        )
+_APPLY_SQL = text(
+    "SELECT transfer_id, replayed, error, available FROM ledger_apply_transfer("
+    ":key, :hash, :kind, :debit, :credit, :amount, :asset, :code, :reference, :linked, "
+    ":timeout_at, CAST(:meta AS jsonb))"
+)
 
 
 async def _apply(
-    session: AsyncSession,
-    request: TransferRequest,
-    accounts: dict[str, LedgerAccount],
-    linked_id: UUID | None,
+    session: AsyncSession, request: TransferRequest, linked_id: UUID | None
 ) -> TransferResult:
+    """One movement in one database call (``ledger_apply_transfer``, see the migration):
+    it locks, checks idempotency and limits, inserts and updates the totals."""
     _validate(request)
-    payload = asdict(request)
-    request_hash = _digest(payload)
-    earlier = await _existing(session, request.idempotency_key, request_hash)
-    if earlier is not None:
-        return earlier
-    debit, credit = accounts[request.debit], accounts[request.credit]
-    if not debit.asset == credit.asset == request.asset:
-        raise InvalidTransfer(
-            detail=N_("Both accounts and the transfer must be in the same asset."),
-            fields=[FieldError("asset", N_("Assets do not match."))],
-        )
-    _check_limits(debit, credit, request.amount)
     kind = "pending" if request.pending else "single"
     timeout_at = (
         utcnow() + timedelta(seconds=request.timeout_seconds) if request.timeout_seconds else None
     )
-    inserted = await session.execute(
-        insert(Transfer)
-        .values(
-            idempotency_key=request.idempotency_key,
-            request_hash=request_hash,
-            kind=kind,
-            debit_account_id=debit.id,
-            credit_account_id=credit.id,
-            amount=request.amount,
-            asset=request.asset,
-            code=request.code,
-            reference=request.reference,
-            linked_id=linked_id,
-            timeout_at=timeout_at,
-            meta=request.meta,
+    row = (
+        await session.execute(
+            _APPLY_SQL,
+            {
+                "key": request.idempotency_key,
+                "hash": _digest(asdict(request)),
+                "kind": kind,
+                "debit": request.debit,
+                "credit": request.credit,
+                "amount": request.amount,
+                "asset": request.asset,
+                "code": request.code,
+                "reference": request.reference,
+                "linked": linked_id,
+                "timeout_at": timeout_at,
+                "meta": json.dumps(request.meta),
+            },
         )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(Transfer.id)
+    ).one()
+    if row.error is not None:
+        raise _transfer_error(row.error, request, row.available)
+    if row.replayed:
+        earlier = await session.get(Transfer, row.transfer_id)
+        assert earlier is not None
+        return TransferResult(
+            id=earlier.id, kind=earlier.kind, amount=earlier.amount, replayed=True
+        )
+    return TransferResult(id=row.transfer_id, kind=kind, amount=request.amount, replayed=False)
+
+
+def _transfer_error(error: str, request: TransferRequest, available: int | None) -> Exception:
+    if error == "unknown_account":
+        return UnknownAccount(detail=N_("No such ledger account."))
+    if error == "idempotency_key_reused":
+        return IdempotencyKeyReused(
+            detail=N_("This idempotency key was used for a different request.")
+        )
+    if error == "asset_mismatch":
+        return InvalidTransfer(
+            detail=N_("Both accounts and the transfer must be in the same asset."),
+            fields=[FieldError("asset", N_("Assets do not match."))],
+        )
+    if error == "insufficient_funds":
+        return InsufficientFunds(
+            detail=N_("Insufficient funds: {available} fen available, {amount} needed."),
+            extra={"available": available, "amount": request.amount, "account": request.debit},
+        )
+    return CreditLimitExceeded(
+        detail=N_("The account cannot be credited beyond what it owes."),
+        extra={"account": request.credit},
     )
-    transfer_id = inserted.scalar_one_or_none()
-    if transfer_id is None:
-        # Another transaction committed this key after we looked: answer with its result.
-        replay = await _existing(session, request.idempotency_key, request_hash)
-        assert replay is not None
-        return replay
-    if request.pending:
-        debit.debits_pending += request.amount
-        credit.credits_pending += request.amount
-    else:
-        debit.debits_posted += request.amount
-        credit.credits_posted += request.amount
-    await _store_totals(session, debit, credit)
-    return TransferResult(id=transfer_id, kind=kind, amount=request.amount, replayed=False)
 
 
 async def _store_totals(session: AsyncSession, *accounts: LedgerAccount) -> None:
@@ -320,9 +309,7 @@ async def _store_totals(session: AsyncSession, *accounts: LedgerAccount) -> None
 
 async def transfer(session: AsyncSession, request: TransferRequest) -> TransferResult:
     """Apply one movement (or return the earlier result for its idempotency key)."""
-    _validate(request)
-    accounts = await _lock_accounts(session, [request.debit, request.credit])
-    return await _apply(session, request, accounts, None)
+    return await _apply(session, request, None)
 
 
 async def transfer_linked(
@@ -334,16 +321,13 @@ async def transfer_linked(
     for request in requests:
         _validate(request)
     linked_id = new_id()
-    keys = [k for r in requests for k in (r.debit, r.credit)]
-    accounts = await _lock_accounts(session, keys)
+    # Every account of the batch is locked up front, in id order, before any movement.
+    await _lock_accounts(session, [k for r in requests for k in (r.debit, r.credit)])
     savepoint = await session.begin_nested()
     try:
-        results = [await _apply(session, r, accounts, linked_id) for r in requests]
+        results = [await _apply(session, r, linked_id) for r in requests]
     except BaseException:
         await savepoint.rollback()
-        # The in-memory totals may have moved before the failure; read them again.
-        for account in accounts.values():
-            await session.refresh(account)
         raise
     await savepoint.commit()
     return results

