@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 await stack.enter_async_context(_in_process_worker(runtime))
             log.info("app_started", worker_in_process=settings.run_worker_in_process)
             yield
+        await runtime.limits.aclose()
         await runtime.db.dispose()
 
     app = FastAPI(
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     from xingdong.identity import api as identity_api
     from xingdong.identity import pages as identity_pages
     from xingdong.ledger import api as ledger_api
+    from xingdong.ledger import pages as ledger_pages
     from xingdong.web import ops, pages
 
     app.include_router(ops.router)
@@ -79,4 +81,5 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(ledger_api.router)
     app.include_router(pages.router)
     app.include_router(identity_pages.router)
+    app.include_router(ledger_pages.router)
     return app

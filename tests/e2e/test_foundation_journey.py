@@ -184,3 +184,26 @@ def test_wrong_password_shows_a_message_on_the_form(page: Page, site: str) -> No
     page.locator('form[action="/login"] button[type=submit]').click()
     expect(page.locator(".notice.error")).to_have_text("Wrong phone number or password.")
     expect(page.locator("#phone")).to_have_value(phone)
+
+
+def test_a_brand_owner_tops_up_through_the_sandbox_provider(page: Page, site: str) -> None:
+    register_in_browser(page, str(next(_phones)), "充值的老板")
+    page.goto("/orgs")
+    page.fill("#org-name", "充值测试品牌")
+    page.locator('form[action="/orgs"] button').click()
+    expect(page.locator("[data-balance-fen]")).to_have_attribute("data-balance-fen", "0")
+    # A wrong amount is refused beside the field.
+    page.fill("#top-up-amount", "12.345")
+    page.locator('form[action$="/deposits"] button').click()
+    expect(page.locator('[data-error-for="amount"]')).to_be_visible()
+    page.fill("#top-up-amount", "500")
+    page.locator('form[action$="/deposits"] button').click()
+    expect(page.locator("[data-sandbox-checkout]")).to_be_visible()
+    checkout_url = page.url
+    page.locator('button[value="pay"]').click()
+    expect(page.locator("[data-balance-fen]")).to_have_attribute("data-balance-fen", "50000")
+    expect(page.locator('[data-deposit-status="paid"]')).to_have_count(1)
+    # The checkout page of a paid order no longer offers to pay.
+    page.goto(checkout_url)
+    expect(page.locator("[data-sandbox-checkout]")).to_be_visible()
+    expect(page.locator('button[value="pay"]')).to_have_count(0)

@@ -50,3 +50,5 @@ async def test_redis_limits_are_shared_between_processes() -> None:
     with pytest.raises(RateLimited):
         await first.hit("3/minute", "test", key)
     await first.clear("3/minute", "test", key)
+    await first.aclose()
+    await second.aclose()

@@ -31,6 +31,7 @@ class Action(StrEnum):
     PERSON_EDIT = "person.edit"
     ORG_READ = "org.read"
     ORG_MANAGE_MEMBERS = "org.manage_members"
+    ORG_MANAGE_FUNDS = "org.manage_funds"
     STAFF_CONSOLE = "staff.console"
     REVIEW_QUEUE = "review.queue"
     STAFF_GRANT = "staff.grant"
@@ -65,6 +66,8 @@ def can(  # noqa: PLR0911 - one case per action reads best
             )
         case Action.ORG_MANAGE_MEMBERS:
             return (org_id is not None and actor.memberships.get(org_id) == OrgRole.OWNER) or admin
+        case Action.ORG_MANAGE_FUNDS:
+            return org_id is not None and actor.memberships.get(org_id) == OrgRole.OWNER
         case Action.STAFF_CONSOLE:
             return actor.has_staff(StaffRole.OPERATOR, StaffRole.ADMIN)
         case Action.REVIEW_QUEUE:

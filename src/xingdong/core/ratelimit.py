@@ -34,6 +34,14 @@ class RateLimits:
                     extra={"retry_after": max(1, int(stats.reset_time - time.time()))},
                 )
 
+    async def aclose(self) -> None:
+        """Close Redis connections. ``limits`` offers no close call of its own, so this
+        reaches the client's pool through the storage's bridge."""
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        pool = getattr(client, "connection_pool", None)
+        if pool is not None:
+            pool.disconnect()
+
     async def clear(self, spec: str, *identifiers: str) -> None:
         for item in self._items(spec):
             await self.limiter.clear(item, *identifiers)

@@ -12,6 +12,7 @@ from xingdong.core.db import Database
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
 from xingdong.core.sms import SmsSender, build_sms_sender
+from xingdong.ledger.payments import PaymentProvider, build_payment_provider
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Runtime:
     db: Database
     limits: RateLimits
     sms: SmsSender
+    payments: PaymentProvider
 
 
 _current: Runtime | None = None
@@ -32,6 +34,9 @@ def build_runtime(settings: Settings, database_url: str) -> Runtime:
         db=Database(database_url),
         limits=RateLimits(settings.redis_url),
         sms=build_sms_sender(settings.sms_sender),
+        payments=build_payment_provider(
+            settings.payment_provider, settings.payment_sandbox_secret.get_secret_value()
+        ),
     )
     _current = runtime
     return runtime

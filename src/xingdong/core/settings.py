@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     rate_limit_sms_phone: str = "1/minute;5/hour"
     rate_limit_sms_ip: str = "30/hour"
 
+    payment_provider: Literal["sandbox"] = "sandbox"
+    payment_sandbox_secret: SecretStr = Field(
+        default=SecretStr("sandbox-payment-secret"),
+        description="Signs the sandbox payment provider's notifications.",
+    )
+    deposit_min_fen: int = Field(default=100, ge=1)
+    deposit_max_fen: int = Field(default=10_000_000, ge=1)
+
     agreement_version: str = "2026-11"
     min_age_for_paid_tasks: int = 18
 

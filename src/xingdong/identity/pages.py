@@ -12,10 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from xingdong.core.clock import utcnow
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
+from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, can
 from xingdong.identity import service
 from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
+from xingdong.ledger import deposits
 from xingdong.web.deps import (
     SESSION_COOKIE,
     CsrfChecked,
@@ -400,6 +402,7 @@ async def _org_context(
     )
     manage = can(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id)
     invitations = await service.pending_invitations(session, actor=actor, org_id=org_id)
+    funds = can(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
     return {
         "org": org,
         "members": members,
@@ -407,7 +410,20 @@ async def _org_context(
         "can_manage": manage,
         "invitations": invitations,
         "form": {},
+        "balance": await deposits.org_balance(session, org_id),
+        "can_fund": funds,
+        "deposits": await deposits.deposits_of(session, org_id) if funds else [],
+        "top_up_form_id": new_id(),
     }
+
+
+async def org_page_with_error(
+    request: Request, session: DbSession, actor: PageActor, org_id: UUID, error: XingdongError
+) -> Response:
+    """The organisation page again, with ``error`` shown beside the form it came from."""
+    return render(
+        request, "org.html", await _org_context(session, actor, org_id, "", None), error=error
+    )
 
 
 @router.get("/orgs/{org_id}", response_class=HTMLResponse)
@@ -472,9 +488,7 @@ async def org_change_role(
             ),
         )
     except XingdongError as exc:
-        return render(
-            request, "org.html", await _org_context(session, actor, org_id, "", None), error=exc
-        )
+        return await org_page_with_error(request, session, actor, org_id, exc)
     return _redirect(f"/orgs/{org_id}", N_("The role is changed."))
 
 
@@ -492,9 +506,7 @@ async def org_remove_member(
             lambda: service.remove_member(session, actor=actor, org_id=org_id, person_id=person_id),
         )
     except XingdongError as exc:
-        return render(
-            request, "org.html", await _org_context(session, actor, org_id, "", None), error=exc
-        )
+        return await org_page_with_error(request, session, actor, org_id, exc)
     if person_id == actor.person_id:
         return _redirect("/orgs", N_("You have left the organisation."))
     return _redirect(f"/orgs/{org_id}", N_("The member is removed."))

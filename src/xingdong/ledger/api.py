@@ -1,15 +1,20 @@
-"""Operator endpoints of the ledger, under ``/api/v1/ops/ledger``."""
+"""REST endpoints of the ledger: organisation balances and top-ups, the payment
+provider's notifications, and the operators' check."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from xingdong.core.policy import Action, require
-from xingdong.ledger import service
-from xingdong.web.deps import ApiActor, DbSession
+from xingdong.ledger import deposits, service
+from xingdong.web.deps import ApiActor, DbSession, RuntimeDep
 
-router = APIRouter(prefix="/api/v1/ops/ledger", tags=["ledger"])
+router = APIRouter(prefix="/api/v1", tags=["ledger"])
 
 
 class VerifyOut(BaseModel):
@@ -19,7 +24,29 @@ class VerifyOut(BaseModel):
     problems: list[str]
 
 
-@router.get("/verify")
+class BalanceOut(BaseModel):
+    currency: str
+    available_fen: int
+    reserved_fen: int
+
+
+class DepositIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount_fen: int = Field(gt=0, le=10**12)
+
+
+class DepositOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    org_id: UUID
+    amount: int
+    status: str
+    created_at: datetime
+    paid_at: datetime | None
+    checkout_url: str | None = None
+
+
+@router.get("/ops/ledger/verify", tags=["ops"])
 async def verify_ledger(actor: ApiActor, session: DbSession) -> VerifyOut:
     """Check every ledger invariant now (operators)."""
     require(actor, Action.STAFF_CONSOLE)
@@ -30,3 +57,68 @@ async def verify_ledger(actor: ApiActor, session: DbSession) -> VerifyOut:
         transfers=report.transfers,
         problems=report.problems,
     )
+
+
+@router.get("/orgs/{org_id}/balance")
+async def organisation_balance(org_id: UUID, actor: ApiActor, session: DbSession) -> BalanceOut:
+    """The organisation's balance: what it may spend, and what is reserved."""
+    require(actor, Action.ORG_READ, org_id=org_id)
+    balance = await deposits.org_balance(session, org_id)
+    return BalanceOut(
+        currency=balance.asset,
+        available_fen=balance.available,
+        reserved_fen=balance.debits_pending,
+    )
+
+
+@router.post("/orgs/{org_id}/deposits", status_code=status.HTTP_201_CREATED)
+async def create_deposit(
+    org_id: UUID,
+    body: DepositIn,
+    actor: ApiActor,
+    session: DbSession,
+    runtime: RuntimeDep,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", max_length=160)],
+) -> DepositOut:
+    """Start a top-up (owners). Answers with the provider's checkout address; the balance
+    grows when the provider confirms payment. Retrying with the same ``Idempotency-Key``
+    returns the same deposit."""
+    require(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
+    deposit = await deposits.request_deposit(
+        session,
+        org_id=org_id,
+        requested_by=actor.person_id,
+        amount=body.amount_fen,
+        idempotency_key=idempotency_key,
+        provider=runtime.payments.name,
+        min_amount=runtime.settings.deposit_min_fen,
+        max_amount=runtime.settings.deposit_max_fen,
+    )
+    out = DepositOut.model_validate(deposit)
+    if deposit.status == "created":
+        out.checkout_url = runtime.payments.checkout_url(
+            order_id=str(deposit.id), amount=deposit.amount
+        )
+    return out
+
+
+@router.get("/orgs/{org_id}/deposits/{deposit_id}")
+async def read_deposit(
+    org_id: UUID, deposit_id: UUID, actor: ApiActor, session: DbSession
+) -> DepositOut:
+    require(actor, Action.ORG_READ, org_id=org_id)
+    deposit = await deposits.get_deposit(session, deposit_id, org_id=org_id)
+    return DepositOut.model_validate(deposit)
+
+
+@router.post("/payments/{provider}/notify", include_in_schema=False)
+async def payment_notice(
+    provider: str, request: Request, session: DbSession, runtime: RuntimeDep
+) -> Response:
+    """Where the payment provider reports payments (signed)."""
+    if provider != runtime.payments.name:
+        return Response(status_code=status.HTTP_404_NOT_FOUND)
+    body = await request.body()
+    notice = runtime.payments.parse_notice(body=body, signature=request.headers.get("X-Signature"))
+    await deposits.record_payment_notice(session, notice=notice)
+    return Response("success", media_type="text/plain")

@@ -117,3 +117,28 @@ class Transfer(CreatedAtMixin, Base):
         Index("ix_ledger_transfers_debit", "debit_account_id", "id"),
         Index("ix_ledger_transfers_credit", "credit_account_id", "id"),
     )
+
+
+class Deposit(CreatedAtMixin, Base):
+    """A top-up of an organisation's balance through a payment provider."""
+
+    __tablename__ = "ledger_deposits"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    org_id: Mapped[UUID] = mapped_column(index=True)
+    """The organisation whose balance is topped up."""
+    requested_by: Mapped[UUID]
+    amount: Mapped[int] = mapped_column(BigInteger)
+    provider: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), server_default=text("'created'"))
+    """``created`` (waiting for the payer), ``paid`` (money in the balance), ``closed``."""
+    idempotency_key: Mapped[str] = mapped_column(String(160))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    provider_txn: Mapped[str | None] = mapped_column(String(80))
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", "amount_positive"),
+        CheckConstraint("status IN ('created', 'paid', 'closed')", "status"),
+        Index("uq_ledger_deposits_key", "requested_by", "idempotency_key", unique=True),
+    )

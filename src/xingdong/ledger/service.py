@@ -105,10 +105,10 @@ async def balance(session: AsyncSession, key: str) -> Balance:
     account = await account_by_key(session, key)
     if account is None:
         raise UnknownAccount(detail=N_("No such ledger account."))
-    return _balance_of(account)
+    return balance_of(account)
 
 
-def _balance_of(account: LedgerAccount) -> Balance:
+def balance_of(account: LedgerAccount) -> Balance:
     return Balance(
         key=account.key,
         asset=account.asset,
@@ -175,7 +175,8 @@ class TransferResult:
     """True when this is the answer to an earlier request with the same idempotency key."""
 
 
-def _digest(payload: dict[str, Any]) -> str:
+def request_digest(payload: dict[str, Any]) -> str:
+    """A stable digest of a request, stored beside its idempotency key."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -244,7 +245,7 @@ async def _apply(
             _APPLY_SQL,
             {
                 "key": request.idempotency_key,
-                "hash": _digest(asdict(request)),
+                "hash": request_digest(asdict(request)),
                 "kind": kind,
                 "debit": request.debit,
                 "credit": request.credit,
@@ -349,7 +350,7 @@ async def _resolve(
     if pending is None or pending.kind != "pending":
         raise UnknownPendingTransfer(detail=N_("No such reservation."))
     amount = pending.amount if post_amount is None else post_amount
-    request_hash = _digest(
+    request_hash = request_digest(
         {"resolve": kind, "pending_id": pending_id, "amount": amount, "key": idempotency_key}
     )
     accounts = await _lock_account_ids(

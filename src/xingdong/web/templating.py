@@ -25,6 +25,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
     PACKAGE_DIR / "web" / "templates",
     PACKAGE_DIR / "identity" / "templates",
+    PACKAGE_DIR / "ledger" / "templates",
 ]
 
 

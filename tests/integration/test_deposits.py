@@ -1,0 +1,155 @@
+"""Brand top-ups through the sandbox payment provider, with duplicate, out-of-order and
+forged notifications."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from sqlalchemy import func, select
+
+from tests.factories import User, add_member, create_org, register
+from xingdong.core.db import Database
+from xingdong.ledger import service as ledger
+from xingdong.ledger.models import Transfer
+from xingdong.ledger.payments import SandboxPaymentProvider
+
+
+def provider(client: httpx.AsyncClient) -> SandboxPaymentProvider:
+    sandbox = client.app.state.runtime.payments  # type: ignore[attr-defined]
+    assert isinstance(sandbox, SandboxPaymentProvider)
+    return sandbox
+
+
+async def start_deposit(
+    client: httpx.AsyncClient, owner: User, org_id: str, amount: int, key: str
+) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/orgs/{org_id}/deposits",
+        json={"amount_fen": amount},
+        headers={**owner.auth, "Idempotency-Key": key},
+    )
+
+
+async def notify(
+    client: httpx.AsyncClient, deposit_id: str, amount: int, status: str = "paid"
+) -> httpx.Response:
+    sandbox = provider(client)
+    body = sandbox.notice_body(order_id=deposit_id, amount=amount, status=status)
+    return await client.post(
+        "/api/v1/payments/sandbox/notify", content=body, headers={"X-Signature": sandbox.sign(body)}
+    )
+
+
+async def balance(client: httpx.AsyncClient, user: User, org_id: str) -> int:
+    response = await client.get(f"/api/v1/orgs/{org_id}/balance", headers=user.auth)
+    assert response.status_code == 200, response.text
+    value: int = response.json()["available_fen"]
+    return value
+
+
+async def test_a_top_up_credits_the_balance_once(client: httpx.AsyncClient, db: Database) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    assert await balance(client, owner, org_id) == 0
+    started = await start_deposit(client, owner, org_id, 50_000, "top-up-1")
+    assert started.status_code == 201
+    deposit = started.json()
+    assert deposit["status"] == "created"
+    assert deposit["checkout_url"] == f"/sandbox/pay/{deposit['id']}?amount=50000"
+    first = await notify(client, deposit["id"], 50_000)
+    assert first.status_code == 200
+    assert first.text == "success"
+    again = await notify(client, deposit["id"], 50_000)
+    assert again.status_code == 200
+    assert await balance(client, owner, org_id) == 50_000
+    read = await client.get(f"/api/v1/orgs/{org_id}/deposits/{deposit['id']}", headers=owner.auth)
+    assert read.json()["status"] == "paid"
+    async with db.sessionmaker() as s:
+        assert (await s.execute(select(func.count()).select_from(Transfer))).scalar_one() == 1
+        assert (await ledger.verify(s)).problems == []
+
+
+async def test_parallel_duplicate_notifications_credit_once(client: httpx.AsyncClient) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    deposit = (await start_deposit(client, owner, org_id, 12_345, "k")).json()
+    answers = await asyncio.gather(*(notify(client, deposit["id"], 12_345) for _ in range(8)))
+    assert {a.status_code for a in answers} == {200}
+    assert await balance(client, owner, org_id) == 12_345
+
+
+async def test_a_late_paid_notice_after_closed_still_credits(client: httpx.AsyncClient) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    deposit = (await start_deposit(client, owner, org_id, 800, "k")).json()
+    assert (await notify(client, deposit["id"], 800, status="closed")).status_code == 200
+    assert await balance(client, owner, org_id) == 0
+    assert (await notify(client, deposit["id"], 800)).status_code == 200
+    assert (await notify(client, deposit["id"], 800, status="closed")).status_code == 200
+    assert await balance(client, owner, org_id) == 800
+
+
+async def test_forged_or_altered_notifications_change_nothing(client: httpx.AsyncClient) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    deposit = (await start_deposit(client, owner, org_id, 1_000, "k")).json()
+    sandbox = provider(client)
+    body = sandbox.notice_body(order_id=deposit["id"], amount=1_000)
+    forged = await client.post(
+        "/api/v1/payments/sandbox/notify", content=body, headers={"X-Signature": "0" * 64}
+    )
+    assert forged.status_code == 400
+    assert forged.json()["code"] == "bad_signature"
+    unsigned = await client.post("/api/v1/payments/sandbox/notify", content=body)
+    assert unsigned.status_code == 400
+    altered = body.replace(b"1000", b"9000")
+    tampered = await client.post(
+        "/api/v1/payments/sandbox/notify",
+        content=altered,
+        headers={"X-Signature": sandbox.sign(body)},
+    )
+    assert tampered.status_code == 400
+    wrong_amount = await notify(client, deposit["id"], 999)
+    assert wrong_amount.status_code == 409
+    assert wrong_amount.json()["code"] == "amount_mismatch"
+    assert await balance(client, owner, org_id) == 0
+
+
+async def test_idempotency_key_returns_the_same_deposit_or_refuses_a_different_one(
+    client: httpx.AsyncClient,
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    first = await start_deposit(client, owner, org_id, 500, "same-key")
+    retry = await start_deposit(client, owner, org_id, 500, "same-key")
+    assert retry.status_code == 201
+    assert retry.json()["id"] == first.json()["id"]
+    different = await start_deposit(client, owner, org_id, 600, "same-key")
+    assert different.status_code == 409
+    assert different.json()["code"] == "idempotency_key_reused"
+    missing = await client.post(
+        f"/api/v1/orgs/{org_id}/deposits", json={"amount_fen": 500}, headers=owner.auth
+    )
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+async def test_bad_amounts_and_outsiders_are_refused(client: httpx.AsyncClient) -> None:
+    owner = await register(client)
+    member = await register(client)
+    outsider = await register(client)
+    org_id = await create_org(client, owner)
+    await add_member(client, org_id, owner, member)
+    assert (await start_deposit(client, owner, org_id, 0, "a")).status_code == 422
+    assert (await start_deposit(client, owner, org_id, -5, "b")).status_code == 422
+    too_small = await start_deposit(client, owner, org_id, 99, "c")
+    assert too_small.status_code == 422
+    assert too_small.json()["errors"][0]["code"] == "out_of_range"
+    assert (await start_deposit(client, owner, org_id, 10_000_001, "d")).status_code == 422
+    assert (await start_deposit(client, member, org_id, 500, "e")).status_code == 403
+    assert (await start_deposit(client, outsider, org_id, 500, "f")).status_code == 403
+    assert (
+        await client.get(f"/api/v1/orgs/{org_id}/balance", headers=outsider.auth)
+    ).status_code == 404
+    assert await balance(client, member, org_id) == 0
