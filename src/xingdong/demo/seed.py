@@ -13,6 +13,8 @@ from xingdong.core.policy import Actor, OrgRole
 from xingdong.core.settings import Settings
 from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
+from xingdong.ledger import deposits
+from xingdong.ledger.payments import PaymentNotice
 
 DEMO_PASSWORD = "xingdong2026"
 
@@ -84,6 +86,23 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[DemoLogin
         )
         await identity.create_organisation(
             session, actor=Actor(person_id=agency_owner.id), kind="agency", name="星光 MCN 机构"
+        )
+        # The brand starts with ¥20,000 topped up through the sandbox provider.
+        deposit = await deposits.request_deposit(
+            session,
+            org_id=brand.id,
+            requested_by=owner.id,
+            amount=2_000_000,
+            idempotency_key="demo-seed",
+            provider="sandbox",
+            min_amount=1,
+            max_amount=2_000_000,
+        )
+        await deposits.record_payment_notice(
+            session,
+            notice=PaymentNotice(
+                order_id=str(deposit.id), amount=deposit.amount, status="paid", provider_txn="demo"
+            ),
         )
     logins += [
         DemoLogin("brand owner 品牌负责人", BRAND_OWNER[0], BRAND_OWNER[1]),
