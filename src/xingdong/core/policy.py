@@ -33,6 +33,7 @@ class Action(StrEnum):
     ORG_MANAGE_MEMBERS = "org.manage_members"
     ORG_MANAGE_FUNDS = "org.manage_funds"
     STAFF_CONSOLE = "staff.console"
+    APPROVE_MONEY = "staff.approve_money"
     REVIEW_QUEUE = "review.queue"
     STAFF_GRANT = "staff.grant"
 
@@ -69,6 +70,8 @@ def can(  # noqa: PLR0911 - one case per action reads best
         case Action.ORG_MANAGE_FUNDS:
             return org_id is not None and actor.memberships.get(org_id) == OrgRole.OWNER
         case Action.STAFF_CONSOLE:
+            return actor.has_staff(StaffRole.OPERATOR, StaffRole.ADMIN)
+        case Action.APPROVE_MONEY:
             return actor.has_staff(StaffRole.OPERATOR, StaffRole.ADMIN)
         case Action.REVIEW_QUEUE:
             return actor.has_staff(StaffRole.REVIEWER, StaffRole.ADMIN)

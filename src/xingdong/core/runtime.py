@@ -12,7 +12,8 @@ from xingdong.core.db import Database
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
 from xingdong.core.sms import SmsSender, build_sms_sender
-from xingdong.ledger.payments import PaymentProvider, build_payment_provider
+from xingdong.ledger.payments import PaymentProvider, PayoutProvider, build_payment_provider
+from xingdong.ledger.sandbox_payouts import SandboxPayoutProvider
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Runtime:
     limits: RateLimits
     sms: SmsSender
     payments: PaymentProvider
+    payouts: PayoutProvider
 
 
 _current: Runtime | None = None
@@ -29,14 +31,16 @@ _current: Runtime | None = None
 
 def build_runtime(settings: Settings, database_url: str) -> Runtime:
     global _current  # noqa: PLW0603 - one runtime per process, set once at start-up
+    db = Database(database_url)
     runtime = Runtime(
         settings=settings,
-        db=Database(database_url),
+        db=db,
         limits=RateLimits(settings.redis_url),
         sms=build_sms_sender(settings.sms_sender),
         payments=build_payment_provider(
             settings.payment_provider, settings.payment_sandbox_secret.get_secret_value()
         ),
+        payouts=SandboxPayoutProvider(db),
     )
     _current = runtime
     return runtime

@@ -65,6 +65,17 @@ class Settings(BaseSettings):
     deposit_min_fen: int = Field(default=100, ge=1)
     deposit_max_fen: int = Field(default=10_000_000, ge=1)
 
+    payout_provider: Literal["sandbox"] = "sandbox"
+    withdrawal_min_fen: int = Field(default=1_000, ge=1)
+    withdrawal_fee_fen: int = Field(default=100, ge=0)
+    withdrawal_daily_limit_fen: int = Field(default=500_000, ge=1)
+    withdrawal_review_fen: int = Field(
+        default=200_000, ge=1, description="From this amount an operator must approve."
+    )
+    withdrawal_four_eyes_fen: int = Field(
+        default=1_000_000, ge=1, description="From this amount two different operators must."
+    )
+
     agreement_version: str = "2026-11"
     min_age_for_paid_tasks: int = 18
 

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from xingdong.core.policy import Action, require
-from xingdong.ledger import deposits, service
-from xingdong.web.deps import ApiActor, DbSession, RuntimeDep
+from xingdong.ledger import deposits, service, wallets, withdrawals
+from xingdong.web.deps import ApiActor, ApiPerson, DbSession, RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["ledger"])
 
@@ -122,3 +122,139 @@ async def payment_notice(
     notice = runtime.payments.parse_notice(body=body, signature=request.headers.get("X-Signature"))
     await deposits.record_payment_notice(session, notice=notice)
     return Response("success", media_type="text/plain")
+
+
+class MovementOut(BaseModel):
+    transfer_id: int
+    at: datetime
+    account: str
+    amount: int
+    asset: str
+    code: str
+    reference: str | None
+    state: str
+
+
+class WalletOut(BaseModel):
+    pending_fen: int
+    available_fen: int
+    reserved_fen: int
+    points: int
+    movements: list[MovementOut]
+
+
+class PayoutAccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(max_length=10)
+    number: str = Field(max_length=60)
+
+
+class PayoutAccountOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    kind: str
+    masked: str
+
+
+class WithdrawalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount_fen: int = Field(gt=0, le=10**12)
+
+
+class WithdrawalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    person_id: UUID
+    amount: int
+    fee: int
+    status: str
+    approvals_needed: int
+    review_reasons: list[str]
+    failure_reason: str | None
+    created_at: datetime
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(max_length=200)
+
+
+@router.get("/me/wallet")
+async def my_wallet(person: ApiPerson, session: DbSession) -> WalletOut:
+    """Balances (in hold, withdrawable, reserved for withdrawals, points) and movements."""
+    found = await wallets.wallet(session, person.id)
+    return WalletOut(
+        pending_fen=found.pending,
+        available_fen=found.available,
+        reserved_fen=found.reserved,
+        points=found.points,
+        movements=[MovementOut(**vars(m)) for m in found.movements],
+    )
+
+
+@router.put("/me/payout-account", status_code=status.HTTP_201_CREATED)
+async def bind_payout_account(
+    body: PayoutAccountIn, person: ApiPerson, session: DbSession, runtime: RuntimeDep
+) -> PayoutAccountOut:
+    """Bind the account withdrawals go to (once)."""
+    account = await withdrawals.bind_payout_account(
+        session, person_id=person.id, kind=body.kind, number=body.number, settings=runtime.settings
+    )
+    return PayoutAccountOut.model_validate(account)
+
+
+@router.post("/me/withdrawals", status_code=status.HTTP_201_CREATED)
+async def request_withdrawal(
+    body: WithdrawalIn,
+    person: ApiPerson,
+    session: DbSession,
+    runtime: RuntimeDep,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=160)],
+) -> WithdrawalOut:
+    """Withdraw to the bound payout account (fee included in the amount)."""
+    withdrawal = await withdrawals.request_withdrawal(
+        session,
+        person_id=person.id,
+        amount=body.amount_fen,
+        idempotency_key=idempotency_key,
+        settings=runtime.settings,
+    )
+    return WithdrawalOut.model_validate(withdrawal)
+
+
+@router.get("/me/withdrawals")
+async def my_withdrawals(person: ApiPerson, session: DbSession) -> list[WithdrawalOut]:
+    return [
+        WithdrawalOut.model_validate(w)
+        for w in await withdrawals.withdrawals_of(session, person.id)
+    ]
+
+
+@router.get("/ops/withdrawals", tags=["ops"])
+async def withdrawals_to_review(actor: ApiActor, session: DbSession) -> list[WithdrawalOut]:
+    """Withdrawals waiting for an operator (operators)."""
+    return [
+        WithdrawalOut.model_validate(w)
+        for w in await withdrawals.review_queue(session, actor=actor)
+    ]
+
+
+@router.post("/ops/withdrawals/{withdrawal_id}/approve", tags=["ops"])
+async def approve_withdrawal(
+    withdrawal_id: UUID, actor: ApiActor, session: DbSession
+) -> WithdrawalOut:
+    """Approve; above the four-eyes amount a second, different operator must too."""
+    withdrawal = await withdrawals.approve_withdrawal(
+        session, actor=actor, withdrawal_id=withdrawal_id
+    )
+    return WithdrawalOut.model_validate(withdrawal)
+
+
+@router.post("/ops/withdrawals/{withdrawal_id}/reject", tags=["ops"])
+async def reject_withdrawal(
+    withdrawal_id: UUID, body: RejectIn, actor: ApiActor, session: DbSession
+) -> WithdrawalOut:
+    """Reject with a reason; the money goes back to the wallet."""
+    withdrawal = await withdrawals.reject_withdrawal(
+        session, actor=actor, withdrawal_id=withdrawal_id, reason=body.reason
+    )
+    return WithdrawalOut.model_validate(withdrawal)

@@ -25,3 +25,33 @@ async def void_expired_reservations(timestamp: int | None = None) -> int:  # noq
     if voided:
         log.info("reservations_expired", voided=voided)
     return voided
+
+
+@blueprint.task(name="pay_out_withdrawal", retry=5)
+async def pay_out_withdrawal(withdrawal_id: str) -> str:
+    """Pay an approved withdrawal through the payout provider. Safe to retry: the provider
+    is called with the withdrawal id as its key."""
+    from uuid import UUID
+
+    from xingdong.core.runtime import current_runtime
+    from xingdong.ledger import withdrawals
+
+    runtime = current_runtime()
+    status = await withdrawals.execute_payout(runtime.db, runtime.payouts, UUID(withdrawal_id))
+    log.info("withdrawal_paid_out", withdrawal=withdrawal_id, status=status)
+    return status
+
+
+@blueprint.periodic(cron="* * * * *")
+@blueprint.task(name="settle_stuck_withdrawals")
+async def settle_stuck_withdrawals(timestamp: int | None = None) -> int:  # noqa: ARG001
+    # procrastinate passes the periodic run's timestamp; the sweep does not need it.
+    """Finish withdrawals a crash left half-way, asking the provider what happened."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.ledger import withdrawals
+
+    runtime = current_runtime()
+    settled = await withdrawals.settle_stuck_withdrawals(runtime.db, runtime.payouts)
+    if settled:
+        log.info("withdrawals_recovered", count=settled)
+    return settled

@@ -142,3 +142,80 @@ class Deposit(CreatedAtMixin, Base):
         CheckConstraint("status IN ('created', 'paid', 'closed')", "status"),
         Index("uq_ledger_deposits_key", "requested_by", "idempotency_key", unique=True),
     )
+
+
+class PayoutAccount(CreatedAtMixin, Base):
+    """Where a person's withdrawals go. Bound once; shown masked."""
+
+    __tablename__ = "ledger_payout_accounts"
+
+    person_id: Mapped[UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    """``alipay`` or ``bank``."""
+    masked: Mapped[str] = mapped_column(String(40))
+    """What pages show: the last four characters only."""
+    account_hash: Mapped[str] = mapped_column(String(64), index=True)
+    """Keyed hash of the account number: finds accounts shared between people."""
+    account_number: Mapped[str] = mapped_column(String(40))
+    """Sent to the payout provider; never shown."""
+
+    __table_args__ = (CheckConstraint("kind IN ('alipay', 'bank')", "kind"),)
+
+
+class Withdrawal(CreatedAtMixin, Base):
+    """Money a person takes out: requested → approved → processing → paid or failed
+    (money back), or rejected by an operator (money back)."""
+
+    __tablename__ = "ledger_withdrawals"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    person_id: Mapped[UUID] = mapped_column(index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    """What leaves the wallet, fee included."""
+    fee: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(12))
+    approvals_needed: Mapped[int] = mapped_column(server_default=text("0"))
+    """Operators who must approve: 0 (automatic), 1 (large or flagged), 2 (very large)."""
+    review_reasons: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    payout_reservation_id: Mapped[int] = mapped_column(BigInteger)
+    fee_reservation_id: Mapped[int | None] = mapped_column(BigInteger)
+    idempotency_key: Mapped[str] = mapped_column(String(160))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    provider_ref: Mapped[str | None] = mapped_column(String(80))
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+    __table_args__ = (
+        CheckConstraint("amount > 0 AND fee >= 0 AND fee < amount", "amounts"),
+        CheckConstraint(
+            "status IN ('requested', 'approved', 'processing', 'paid', 'failed', 'rejected')",
+            "status",
+        ),
+        Index("uq_ledger_withdrawals_key", "person_id", "idempotency_key", unique=True),
+        Index("ix_ledger_withdrawals_status", "status", "updated_at"),
+    )
+
+
+class WithdrawalApproval(CreatedAtMixin, Base):
+    """One operator's approval of a withdrawal (four eyes: two different operators)."""
+
+    __tablename__ = "ledger_withdrawal_approvals"
+
+    withdrawal_id: Mapped[UUID] = mapped_column(
+        ForeignKey("ledger_withdrawals.id"), primary_key=True
+    )
+    operator_id: Mapped[UUID] = mapped_column(primary_key=True)
+
+
+class SandboxPayout(CreatedAtMixin, Base):
+    """The sandbox payout provider's own records (it stands for a system outside ours):
+    one row per payout id, so paying the same withdrawal twice pays once."""
+
+    __tablename__ = "sandbox_payouts"
+
+    payout_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_number: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10))

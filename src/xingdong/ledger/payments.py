@@ -89,3 +89,23 @@ def build_payment_provider(name: str, secret: str) -> PaymentProvider:
     if name == "sandbox":
         return SandboxPaymentProvider(secret)
     raise ValueError(f"unknown payment provider {name!r}")
+
+
+@dataclass(frozen=True)
+class PayoutResult:
+    status: str
+    """``paid`` or ``failed``."""
+    reference: str
+    reason: str | None = None
+
+
+class PayoutProvider(Protocol):
+    name: str
+
+    async def pay(self, *, payout_id: str, account_number: str, amount: int) -> PayoutResult:
+        """Pay out, idempotently: the same ``payout_id`` pays at most once."""
+        ...
+
+    async def query(self, *, payout_id: str) -> PayoutResult | None:
+        """What became of a payout, or None if the provider never saw it."""
+        ...

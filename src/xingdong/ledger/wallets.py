@@ -1,0 +1,136 @@
+"""People's wallets: money earned and in hold (pending), money they may withdraw
+(available), and points; with every movement and its reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.ledger import service as ledger
+from xingdong.ledger.models import LedgerAccount, Transfer
+
+
+def pending_account(person_id: UUID) -> str:
+    return f"person:{person_id}:pending"
+
+
+def available_account(person_id: UUID) -> str:
+    return f"person:{person_id}:available"
+
+
+def points_account(person_id: UUID) -> str:
+    return f"person:{person_id}:points"
+
+
+async def open_wallet(session: AsyncSession, person_id: UUID) -> None:
+    for spec in (
+        ledger.AccountSpec(pending_account(person_id), no_overdraft=True),
+        ledger.AccountSpec(available_account(person_id), no_overdraft=True),
+        ledger.AccountSpec(points_account(person_id), asset="PTS", no_overdraft=True),
+    ):
+        await ledger.open_account(session, spec)
+
+
+@dataclass(frozen=True)
+class Movement:
+    transfer_id: int
+    at: datetime
+    account: str
+    """``pending``, ``available`` or ``points``."""
+    amount: int
+    """Positive into the wallet, negative out of it."""
+    asset: str
+    code: str
+    reference: str | None
+    state: str
+    """``posted``, ``reserved`` (a withdrawal waiting), ``released`` or ``settled``."""
+
+
+@dataclass(frozen=True)
+class Wallet:
+    pending: int
+    available: int
+    reserved: int
+    points: int
+    movements: list[Movement]
+
+
+async def wallet(session: AsyncSession, person_id: UUID, *, limit: int = 50) -> Wallet:
+    keys = {
+        pending_account(person_id): "pending",
+        available_account(person_id): "available",
+        points_account(person_id): "points",
+    }
+    accounts = {
+        a.id: a
+        for a in (
+            await session.execute(select(LedgerAccount).where(LedgerAccount.key.in_(keys)))
+        ).scalars()
+    }
+    by_key = {a.key: a for a in accounts.values()}
+    rows = []
+    if accounts:
+        rows = list(
+            (
+                await session.execute(
+                    select(Transfer)
+                    .where(
+                        or_(
+                            Transfer.debit_account_id.in_(accounts),
+                            Transfer.credit_account_id.in_(accounts),
+                        ),
+                        # A reservation is listed once, with its outcome as its state.
+                        Transfer.kind.in_(("single", "pending")),
+                    )
+                    .order_by(Transfer.id.desc())
+                    .limit(limit)
+                )
+            ).scalars()
+        )
+    resolved: dict[int, str] = {}
+    pending_ids = [r.id for r in rows if r.kind == "pending"]
+    if pending_ids:
+        found = await session.execute(
+            select(Transfer.pending_id, Transfer.kind).where(Transfer.pending_id.in_(pending_ids))
+        )
+        resolved = {pid: kind for pid, kind in found.all() if pid is not None}
+    movements = []
+    for row in rows:
+        inward = row.credit_account_id in accounts
+        account = accounts[row.credit_account_id if inward else row.debit_account_id]
+        if row.kind == "pending":
+            state = {"post": "settled", "void": "released"}.get(
+                resolved.get(row.id, ""), "reserved"
+            )
+        else:
+            state = "posted"
+        movements.append(
+            Movement(
+                transfer_id=row.id,
+                at=row.created_at,
+                account=keys[account.key],
+                amount=row.amount if inward else -row.amount,
+                asset=row.asset,
+                code=row.code,
+                reference=row.reference,
+                state=state,
+            )
+        )
+
+    def posted(key: str) -> int:
+        account = by_key.get(key)
+        return 0 if account is None else account.credits_posted - account.debits_posted
+
+    available = by_key.get(available_account(person_id))
+    return Wallet(
+        pending=posted(pending_account(person_id)),
+        available=posted(available_account(person_id))
+        - (available.debits_pending if available else 0),
+        reserved=available.debits_pending if available else 0,
+        points=posted(points_account(person_id)),
+        movements=movements,
+    )

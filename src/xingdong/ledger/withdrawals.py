@@ -1,0 +1,418 @@
+"""Withdrawals: a person takes money out of their wallet to a bound payout account.
+
+requested → approved → processing → paid, or failed (money back); a request that needs
+review waits for operators, who approve (two different ones above the four-eyes amount,
+never their own) or reject (money back). The money is reserved at the request and
+settled or released at the end, so it can be neither spent twice nor lost.
+
+The payout provider is called outside our transaction, keyed by the withdrawal id, so a
+crash between its answer and our settlement is repaired by asking it again
+(:func:`settle_stuck_withdrawals`): it pays at most once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.core import security
+from xingdong.core.audit import record_audit
+from xingdong.core.clock import utcnow
+from xingdong.core.db import Database
+from xingdong.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from xingdong.core.i18n import N_
+from xingdong.core.ids import new_id
+from xingdong.core.jobs import defer_in_transaction
+from xingdong.core.policy import Action, Actor, require
+from xingdong.core.settings import Settings
+from xingdong.ledger import service as ledger
+from xingdong.ledger.errors import IdempotencyKeyReused
+from xingdong.ledger.models import PayoutAccount, Withdrawal, WithdrawalApproval
+from xingdong.ledger.payments import PayoutProvider, PayoutResult
+from xingdong.ledger.wallets import available_account, open_wallet
+
+PAYOUTS_ACCOUNT = "external:payouts"
+REVENUE_ACCOUNT = "platform:revenue"
+PAY_OUT_JOB = "ledger:pay_out_withdrawal"
+
+
+class PayoutAccountRequired(ValidationFailed):
+    code = "payout_account_required"
+    title = N_("Bind a payout account first")
+
+
+class PayoutAccountAlreadyBound(Conflict):
+    code = "payout_account_already_bound"
+    title = N_("A payout account is already bound")
+
+
+class WithdrawalLimitReached(Conflict):
+    code = "withdrawal_limit_reached"
+    title = N_("The daily withdrawal limit is reached")
+
+
+class WithdrawalNotPending(Conflict):
+    code = "withdrawal_not_pending"
+    title = N_("This withdrawal is not waiting for review")
+
+
+class OwnWithdrawal(Forbidden):
+    code = "own_withdrawal"
+    title = N_("Nobody may approve their own withdrawal")
+
+
+class AlreadyApproved(Conflict):
+    code = "already_approved"
+    title = N_("You have already approved this withdrawal")
+
+
+REVIEW_REASONS = (N_("large_amount"), N_("shared_payout_account"))
+
+
+def mask_account(number: str) -> str:
+    return "**** " + number[-4:]
+
+
+async def payout_account(session: AsyncSession, person_id: UUID) -> PayoutAccount | None:
+    return await session.get(PayoutAccount, person_id)
+
+
+async def bind_payout_account(
+    session: AsyncSession, *, person_id: UUID, kind: str, number: str, settings: Settings
+) -> PayoutAccount:
+    """Bind the account withdrawals go to. Bound once: changing it goes through support."""
+    cleaned = number.replace(" ", "").replace("-", "")
+    errors = []
+    if kind not in ("alipay", "bank"):
+        errors.append(FieldError("kind", N_("Choose Alipay or a bank card.")))
+    if not (6 <= len(cleaned) <= 40) or not all(c.isalnum() or c in "@._" for c in cleaned):
+        errors.append(FieldError("number", N_("Enter the account number (6 to 40 characters).")))
+    if errors:
+        raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
+    inserted = await session.execute(
+        insert(PayoutAccount)
+        .values(
+            person_id=person_id,
+            kind=kind,
+            masked=mask_account(cleaned),
+            account_hash=security.keyed_digest(
+                settings.secret_key.get_secret_value(), "payout:" + cleaned
+            ),
+            account_number=cleaned,
+        )
+        .on_conflict_do_nothing(index_elements=["person_id"])
+        .returning(PayoutAccount.person_id)
+    )
+    if inserted.first() is None:
+        raise PayoutAccountAlreadyBound(
+            detail=N_("A payout account is already bound; contact support to change it.")
+        )
+    account = await session.get(PayoutAccount, person_id)
+    assert account is not None
+    return account
+
+
+async def _withdrawn_today(session: AsyncSession, person_id: UUID) -> int:
+    since = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    total = await session.execute(
+        select(func.coalesce(func.sum(Withdrawal.amount), 0)).where(
+            Withdrawal.person_id == person_id,
+            Withdrawal.created_at >= since,
+            Withdrawal.status.not_in(("failed", "rejected")),
+        )
+    )
+    return int(total.scalar_one())
+
+
+async def request_withdrawal(
+    session: AsyncSession,
+    *,
+    person_id: UUID,
+    amount: int,
+    idempotency_key: str,
+    settings: Settings,
+) -> Withdrawal:
+    request_hash = ledger.request_digest({"person": str(person_id), "amount": amount})
+    earlier = (
+        await session.execute(
+            select(Withdrawal).where(
+                Withdrawal.person_id == person_id, Withdrawal.idempotency_key == idempotency_key
+            )
+        )
+    ).scalar_one_or_none()
+    if earlier is not None:
+        if earlier.request_hash != request_hash:
+            raise IdempotencyKeyReused(
+                detail=N_("This idempotency key was used for a different request.")
+            )
+        return earlier
+    account = await payout_account(session, person_id)
+    if account is None:
+        raise PayoutAccountRequired(detail=N_("Bind a payout account before withdrawing."))
+    fee = settings.withdrawal_fee_fen
+    if amount < settings.withdrawal_min_fen or amount <= fee:
+        raise ValidationFailed(
+            detail=N_("The smallest withdrawal is {low} fen."),
+            fields=[FieldError("amount_fen", N_("Too small."), "out_of_range")],
+            extra={"low": max(settings.withdrawal_min_fen, fee + 1)},
+        )
+    # Serialise this person's withdrawals so two at once cannot both pass the daily limit.
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(str(person_id)))))
+    if await _withdrawn_today(session, person_id) + amount > settings.withdrawal_daily_limit_fen:
+        raise WithdrawalLimitReached(
+            detail=N_("Withdrawals are limited to {limit} fen a day."),
+            extra={"limit": settings.withdrawal_daily_limit_fen},
+        )
+    await open_wallet(session, person_id)
+    await ledger.open_account(session, ledger.AccountSpec(PAYOUTS_ACCOUNT))
+    await ledger.open_account(session, ledger.AccountSpec(REVENUE_ACCOUNT))
+    withdrawal_id = new_id()
+    movements = [
+        ledger.TransferRequest(
+            idempotency_key=f"withdrawal:{withdrawal_id}:payout",
+            debit=available_account(person_id),
+            credit=PAYOUTS_ACCOUNT,
+            amount=amount - fee,
+            code="withdrawal",
+            reference=f"withdrawal:{withdrawal_id}",
+            pending=True,
+        )
+    ]
+    if fee:
+        movements.append(
+            ledger.TransferRequest(
+                idempotency_key=f"withdrawal:{withdrawal_id}:fee",
+                debit=available_account(person_id),
+                credit=REVENUE_ACCOUNT,
+                amount=fee,
+                code="withdrawal_fee",
+                reference=f"withdrawal:{withdrawal_id}",
+                pending=True,
+            )
+        )
+    reserved = await ledger.transfer_linked(session, movements)
+    reasons = []
+    if amount >= settings.withdrawal_review_fen:
+        reasons.append("large_amount")
+    shared = await session.execute(
+        select(func.count())
+        .select_from(PayoutAccount)
+        .where(
+            PayoutAccount.account_hash == account.account_hash,
+            PayoutAccount.person_id != person_id,
+        )
+    )
+    if shared.scalar_one():
+        reasons.append("shared_payout_account")
+    needed = 2 if amount >= settings.withdrawal_four_eyes_fen else (1 if reasons else 0)
+    withdrawal = Withdrawal(
+        id=withdrawal_id,
+        person_id=person_id,
+        amount=amount,
+        fee=fee,
+        status="approved" if needed == 0 else "requested",
+        approvals_needed=needed,
+        review_reasons=reasons,
+        payout_reservation_id=reserved[0].id,
+        fee_reservation_id=reserved[1].id if fee else None,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+    )
+    session.add(withdrawal)
+    await session.flush()
+    if needed == 0:
+        await defer_in_transaction(session, PAY_OUT_JOB, args={"withdrawal_id": str(withdrawal_id)})
+    await record_audit(
+        session,
+        actor_id=person_id,
+        action="ledger.withdrawal_requested",
+        object_type="withdrawal",
+        object_id=withdrawal_id,
+        data={"amount": amount, "fee": fee, "review": reasons, "approvals_needed": needed},
+    )
+    return withdrawal
+
+
+async def _locked(session: AsyncSession, withdrawal_id: UUID) -> Withdrawal:
+    withdrawal = await session.get(Withdrawal, withdrawal_id, with_for_update=True)
+    if withdrawal is None:
+        raise NotFound(detail=N_("No such withdrawal."))
+    await session.refresh(withdrawal)
+    return withdrawal
+
+
+async def approve_withdrawal(
+    session: AsyncSession, *, actor: Actor, withdrawal_id: UUID
+) -> Withdrawal:
+    require(actor, Action.APPROVE_MONEY)
+    withdrawal = await _locked(session, withdrawal_id)
+    if withdrawal.person_id == actor.person_id:
+        raise OwnWithdrawal(detail=N_("Nobody may approve their own withdrawal."))
+    if withdrawal.status != "requested":
+        raise WithdrawalNotPending(detail=N_("This withdrawal is not waiting for review."))
+    added = await session.execute(
+        insert(WithdrawalApproval)
+        .values(withdrawal_id=withdrawal_id, operator_id=actor.person_id)
+        .on_conflict_do_nothing()
+        .returning(WithdrawalApproval.operator_id)
+    )
+    if added.first() is None:
+        raise AlreadyApproved(
+            detail=N_("You have already approved this withdrawal; another operator must.")
+        )
+    approvals = (
+        await session.execute(
+            select(func.count())
+            .select_from(WithdrawalApproval)
+            .where(WithdrawalApproval.withdrawal_id == withdrawal_id)
+        )
+    ).scalar_one()
+    if approvals >= withdrawal.approvals_needed:
+        withdrawal.status = "approved"
+        withdrawal.updated_at = utcnow()
+        await defer_in_transaction(session, PAY_OUT_JOB, args={"withdrawal_id": str(withdrawal_id)})
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="ledger.withdrawal_approved",
+        object_type="withdrawal",
+        object_id=withdrawal_id,
+        data={"approvals": approvals, "needed": withdrawal.approvals_needed},
+    )
+    await session.flush()
+    return withdrawal
+
+
+async def _release(session: AsyncSession, withdrawal: Withdrawal, tag: str) -> None:
+    for reservation in (withdrawal.payout_reservation_id, withdrawal.fee_reservation_id):
+        if reservation is not None:
+            await ledger.void_pending(
+                session,
+                idempotency_key=f"withdrawal:{withdrawal.id}:{tag}:{reservation}",
+                pending_id=reservation,
+            )
+
+
+async def reject_withdrawal(
+    session: AsyncSession, *, actor: Actor, withdrawal_id: UUID, reason: str
+) -> Withdrawal:
+    require(actor, Action.APPROVE_MONEY)
+    if not reason.strip():
+        raise ValidationFailed(
+            detail=N_("Say why the withdrawal is rejected."),
+            fields=[FieldError("reason", N_("Required."))],
+        )
+    withdrawal = await _locked(session, withdrawal_id)
+    if withdrawal.status != "requested":
+        raise WithdrawalNotPending(detail=N_("This withdrawal is not waiting for review."))
+    await _release(session, withdrawal, "reject")
+    withdrawal.status = "rejected"
+    withdrawal.failure_reason = reason.strip()[:200]
+    withdrawal.updated_at = utcnow()
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="ledger.withdrawal_rejected",
+        object_type="withdrawal",
+        object_id=withdrawal_id,
+        data={"reason": withdrawal.failure_reason},
+    )
+    await session.flush()
+    return withdrawal
+
+
+async def _settle(session: AsyncSession, withdrawal_id: UUID, result: PayoutResult) -> None:
+    withdrawal = await _locked(session, withdrawal_id)
+    if withdrawal.status != "processing":
+        return
+    if result.status == "paid":
+        for reservation in (withdrawal.payout_reservation_id, withdrawal.fee_reservation_id):
+            if reservation is not None:
+                await ledger.post_pending(
+                    session,
+                    idempotency_key=f"withdrawal:{withdrawal.id}:post:{reservation}",
+                    pending_id=reservation,
+                )
+        withdrawal.status = "paid"
+    else:
+        await _release(session, withdrawal, "fail")
+        withdrawal.status = "failed"
+        withdrawal.failure_reason = result.reason or "the payout failed"
+    withdrawal.provider_ref = result.reference
+    withdrawal.updated_at = utcnow()
+    await record_audit(
+        session,
+        actor_id=None,
+        action=f"ledger.withdrawal_{withdrawal.status}",
+        object_type="withdrawal",
+        object_id=withdrawal_id,
+        data={"reference": result.reference, "reason": result.reason},
+    )
+
+
+async def execute_payout(db: Database, provider: PayoutProvider, withdrawal_id: UUID) -> str:
+    """Pay an approved withdrawal: mark it processing, call the provider (outside any of
+    our transactions), then settle. Safe to run twice."""
+    async with db.session_scope() as session:
+        withdrawal = await _locked(session, withdrawal_id)
+        if withdrawal.status not in ("approved", "processing"):
+            return withdrawal.status
+        withdrawal.status = "processing"
+        withdrawal.updated_at = utcnow()
+        account = await payout_account(session, withdrawal.person_id)
+        assert account is not None
+        number, amount = account.account_number, withdrawal.amount - withdrawal.fee
+    result = await provider.pay(payout_id=str(withdrawal_id), account_number=number, amount=amount)
+    async with db.session_scope() as session:
+        await _settle(session, withdrawal_id, result)
+    return result.status
+
+
+async def settle_stuck_withdrawals(
+    db: Database, provider: PayoutProvider, *, older_than: timedelta = timedelta(minutes=2)
+) -> int:
+    """Finish withdrawals left in ``processing`` (the process died around the provider
+    call): ask the provider what happened and settle; pay if it never saw them."""
+    async with db.sessionmaker() as session:
+        stuck = (
+            (
+                await session.execute(
+                    select(Withdrawal.id).where(
+                        Withdrawal.status == "processing",
+                        Withdrawal.updated_at < utcnow() - older_than,
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    for withdrawal_id in stuck:
+        await execute_payout(db, provider, withdrawal_id)
+    return len(stuck)
+
+
+async def withdrawals_of(
+    session: AsyncSession, person_id: UUID, limit: int = 20
+) -> list[Withdrawal]:
+    result = await session.execute(
+        select(Withdrawal)
+        .where(Withdrawal.person_id == person_id)
+        .order_by(Withdrawal.created_at.desc())
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def review_queue(session: AsyncSession, *, actor: Actor, limit: int = 50) -> list[Withdrawal]:
+    require(actor, Action.APPROVE_MONEY)
+    result = await session.execute(
+        select(Withdrawal)
+        .where(Withdrawal.status == "requested")
+        .order_by(Withdrawal.created_at)
+        .limit(limit)
+    )
+    return list(result.scalars())
