@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
+from urllib.parse import quote
 from uuid import UUID
 
 import httpx
@@ -13,8 +14,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
+from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, require
-from xingdong.ledger import deposits
+from xingdong.ledger import deposits, service, wallets, withdrawals
 from xingdong.ledger.payments import SandboxPaymentProvider
 from xingdong.web.deps import CsrfChecked, DbSession, PageActor, RuntimeDep, attempt
 from xingdong.web.templating import render
@@ -112,5 +114,136 @@ async def sandbox_confirm(
     done = N_("Top-up received.") if answer.status_code == 200 and decision == "pay" else None
     target = f"/orgs/{deposit.org_id}"
     if done:
-        target += "?done=" + done.replace(" ", "%20")
+        target += "?done=" + quote(done)
     return RedirectResponse(target, status_code=303)
+
+
+@router.get("/wallet", response_class=HTMLResponse)
+async def wallet_page(
+    request: Request, session: DbSession, runtime: RuntimeDep, actor: PageActor
+) -> Response:
+    return render(request, "wallet.html", await _wallet_context(session, runtime, actor))
+
+
+async def _wallet_context(
+    session: DbSession, runtime: RuntimeDep, actor: PageActor
+) -> dict[str, object]:
+    return {
+        "wallet": await wallets.wallet(session, actor.person_id),
+        "payout": await withdrawals.payout_account(session, actor.person_id),
+        "withdrawals": await withdrawals.withdrawals_of(session, actor.person_id),
+        "settings": runtime.settings,
+        "form_id": new_id(),
+        "form": {},
+    }
+
+
+@router.post("/wallet/payout-account", dependencies=[CsrfChecked])
+async def wallet_bind(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+    kind: Annotated[str, Form()] = "",
+    number: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: withdrawals.bind_payout_account(
+                session,
+                person_id=actor.person_id,
+                kind=kind,
+                number=number,
+                settings=runtime.settings,
+            ),
+        )
+    except XingdongError as exc:
+        context = await _wallet_context(session, runtime, actor)
+        context["form"] = {"kind": kind}
+        return render(request, "wallet.html", context, error=exc)
+    return RedirectResponse("/wallet?done=" + quote(N_("Your payout account is bound.")), 303)
+
+
+@router.post("/wallet/withdrawals", dependencies=[CsrfChecked])
+async def wallet_withdraw(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+    amount: Annotated[str, Form()] = "",
+    form_id: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        withdrawal = await attempt(
+            session,
+            lambda: withdrawals.request_withdrawal(
+                session,
+                person_id=actor.person_id,
+                amount=yuan_to_fen(amount),
+                idempotency_key=f"page:{form_id}",
+                settings=runtime.settings,
+            ),
+        )
+    except XingdongError as exc:
+        context = await _wallet_context(session, runtime, actor)
+        context["form"] = {"amount": amount}
+        return render(request, "wallet.html", context, error=exc)
+    message = (
+        N_("Withdrawal requested; it is on its way.")
+        if withdrawal.status == "approved"
+        else N_("Withdrawal requested; an operator will review it.")
+    )
+    return RedirectResponse("/wallet?done=" + quote(message), 303)
+
+
+@router.get("/ops/money", response_class=HTMLResponse)
+async def ops_money(request: Request, session: DbSession, actor: PageActor) -> Response:
+    """Operators: money held by the platform, the ledger check, and withdrawals to review."""
+    require(actor, Action.APPROVE_MONEY)
+    return render(
+        request,
+        "ops_money.html",
+        {
+            "totals": await service.totals_by_kind(session),
+            "report": await service.verify(session),
+            "queue": await withdrawals.review_queue(session, actor=actor),
+            "reason_labels": withdrawals.REVIEW_REASON_LABELS,
+        },
+    )
+
+
+@router.post("/ops/withdrawals/{withdrawal_id}", dependencies=[CsrfChecked])
+async def ops_decide_withdrawal(
+    request: Request,
+    withdrawal_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    decision: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        if decision == "approve":
+            await attempt(
+                session,
+                lambda: withdrawals.approve_withdrawal(
+                    session, actor=actor, withdrawal_id=withdrawal_id
+                ),
+            )
+        else:
+            await attempt(
+                session,
+                lambda: withdrawals.reject_withdrawal(
+                    session, actor=actor, withdrawal_id=withdrawal_id, reason=reason
+                ),
+            )
+    except XingdongError as exc:
+        require(actor, Action.APPROVE_MONEY)
+        context = {
+            "totals": await service.totals_by_kind(session),
+            "report": await service.verify(session),
+            "queue": await withdrawals.review_queue(session, actor=actor),
+            "reason_labels": withdrawals.REVIEW_REASON_LABELS,
+        }
+        return render(request, "ops_money.html", context, error=exc)
+    return RedirectResponse("/ops/money?done=" + quote(N_("Decision recorded.")), 303)

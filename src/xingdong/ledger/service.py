@@ -567,3 +567,17 @@ async def _recompute_totals(session: AsyncSession) -> dict[int, tuple[int, int, 
         )
     )
     return {row[0]: (int(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in rows}
+
+
+async def totals_by_kind(session: AsyncSession) -> dict[str, int]:
+    """Posted balances summed by the kind of account (the key's first part and its last,
+    such as ``campaign:escrow`` or ``person:pending``), in CNY."""
+    rows = await session.execute(
+        text(
+            "SELECT split_part(key, ':', 1) || ':' || CASE WHEN key LIKE '%:%:%' "
+            "THEN split_part(key, ':', 3) ELSE split_part(key, ':', 2) END, "
+            "sum(credits_posted - debits_posted) FROM ledger_accounts WHERE asset = 'CNY' "
+            "GROUP BY 1 ORDER BY 1"
+        )
+    )
+    return {kind: int(total) for kind, total in rows.all()}

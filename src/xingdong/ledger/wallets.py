@@ -10,8 +10,29 @@ from uuid import UUID
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from xingdong.core.i18n import N_
 from xingdong.ledger import service as ledger
 from xingdong.ledger.models import LedgerAccount, Transfer
+
+# Movement codes and states shown on the wallet page.
+LABELS = (
+    N_("reward"),
+    N_("reward_released"),
+    N_("withdrawal"),
+    N_("withdrawal_fee"),
+    N_("clawback"),
+    N_("posted"),
+    N_("reserved"),
+    N_("released"),
+    N_("settled"),
+    N_("alipay"),
+    N_("bank"),
+    N_("requested"),
+    N_("approved"),
+    N_("processing"),
+    N_("failed"),
+    N_("rejected"),
+)
 
 
 def pending_account(person_id: UUID) -> str:

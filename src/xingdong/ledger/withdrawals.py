@@ -70,7 +70,10 @@ class AlreadyApproved(Conflict):
     title = N_("You have already approved this withdrawal")
 
 
-REVIEW_REASONS = (N_("large_amount"), N_("shared_payout_account"))
+REVIEW_REASON_LABELS = {
+    "large_amount": N_("Large amount"),
+    "shared_payout_account": N_("Payout account shared with another person"),
+}
 
 
 def mask_account(number: str) -> str:

@@ -1,0 +1,112 @@
+"""The wallet page and the operators' money page, over HTTP."""
+
+from __future__ import annotations
+
+import re
+from uuid import UUID
+
+import httpx
+from sqlalchemy import text
+
+from tests.factories import PASSWORD, register
+from tests.integration.test_withdrawals import fund
+from xingdong.core.db import Database
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def form_id_from(html: str) -> str:
+    match = re.search(r'name="form_id" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, phone: str) -> None:
+    page = await client.get("/login")
+    answer = await client.post(
+        "/login", data={"phone": phone, "password": PASSWORD, "csrf_token": csrf_from(page.text)}
+    )
+    assert answer.status_code == 303
+
+
+async def test_a_worker_binds_an_account_and_withdraws_from_the_wallet_page(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await register(client)
+    await fund(db, user, 20_000)
+    await sign_in(client, user.phone)
+    page = await client.get("/wallet")
+    assert 'data-available-fen="20000"' in page.text
+    bad = await client.post(
+        "/wallet/payout-account",
+        data={"kind": "bank", "number": "12", "csrf_token": csrf_from(page.text)},
+    )
+    assert bad.status_code == 422
+    assert 'data-error-for="number"' in bad.text
+    bound = await client.post(
+        "/wallet/payout-account",
+        data={"kind": "alipay", "number": "user@example.com", "csrf_token": csrf_from(page.text)},
+    )
+    assert bound.status_code == 303
+    page = await client.get("/wallet")
+    assert 'data-payout-masked="**** .com"' in page.text
+    form = {"amount": "50", "form_id": form_id_from(page.text), "csrf_token": csrf_from(page.text)}
+    first = await client.post("/wallet/withdrawals", data=form)
+    second = await client.post("/wallet/withdrawals", data=form)  # pressed twice
+    assert first.status_code == second.status_code == 303
+    page = await client.get("/wallet")
+    assert page.text.count("data-withdrawal-status=") == 1
+    assert 'data-available-fen="15000"' in page.text
+    too_much = await client.post(
+        "/wallet/withdrawals",
+        data={
+            "amount": "999",
+            "form_id": form_id_from(page.text),
+            "csrf_token": csrf_from(page.text),
+        },
+    )
+    assert too_much.status_code == 409
+    assert 'class="notice error"' in too_much.text
+
+
+async def test_operators_see_the_money_page_and_decide(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    worker = await register(client)
+    operator = await register(client)
+    await fund(db, worker, 500_000)
+    await client.put(
+        "/api/v1/me/payout-account",
+        json={"kind": "bank", "number": "6222000011112222"},
+        headers=worker.auth,
+    )
+    big = await client.post(
+        "/api/v1/me/withdrawals",
+        json={"amount_fen": 300_000},
+        headers={**worker.auth, "Idempotency-Key": "big"},
+    )
+    assert big.json()["status"] == "requested"
+    await sign_in(client, operator.phone)
+    assert (await client.get("/ops/money")).status_code == 403
+    async with db.session_scope() as s:
+        await s.execute(
+            text("INSERT INTO staff_grants (person_id, role) VALUES (:id, 'operator')"),
+            {"id": operator.id},
+        )
+    page = await client.get("/ops/money")
+    assert page.status_code == 200
+    assert "data-ledger-ok" in page.text
+    assert f'data-review-withdrawal="{big.json()["id"]}"' in page.text
+    assert 'data-total="person:available"' in page.text
+    decided = await client.post(
+        f"/ops/withdrawals/{big.json()['id']}",
+        data={"decision": "approve", "csrf_token": csrf_from(page.text)},
+    )
+    assert decided.status_code == 303
+    mine = (await client.get("/api/v1/me/withdrawals", headers=worker.auth)).json()
+    assert mine[0]["status"] == "approved"
+    assert UUID(mine[0]["id"])
