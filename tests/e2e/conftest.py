@@ -32,7 +32,7 @@ VIEWPORTS = {
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -41,7 +41,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def server(database_url: str) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "XINGDONG_DATABASE_URL": database_url,
