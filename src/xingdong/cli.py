@@ -204,6 +204,36 @@ def bench_ledger(
     console.print(table)
 
 
+@ledger_app.command("reconcile")
+def ledger_reconcile() -> None:
+    """Compare the payment and payout providers' records with the ledger; exit 1 and list
+    the differences if there are any."""
+    from xingdong.core.runtime import build_runtime
+    from xingdong.ledger import reconciliation
+
+    url = _database_url(get_settings())
+    runtime = build_runtime(get_settings(), url)
+
+    async def action(session: object) -> object:
+        report = await reconciliation.reconcile(
+            session,  # type: ignore[arg-type]
+            payments=runtime.payments,
+            payouts=runtime.payouts,
+        )
+        await runtime.db.dispose()
+        return report
+
+    report = _run(url, action)
+    assert isinstance(report, reconciliation.ReconciliationReport)
+    console.print(f"{report.checked} deposits and withdrawals compared")
+    if not report.differences:
+        console.print("[green]no differences[/green]")
+        return
+    for difference in report.differences:
+        err.print(f"[red]difference:[/red] {difference}", highlight=False)
+    raise typer.Exit(code=1)
+
+
 def _serve(settings: Settings, url: str, host: str, port: int) -> None:
     import uvicorn
 

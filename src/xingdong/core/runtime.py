@@ -38,7 +38,7 @@ def build_runtime(settings: Settings, database_url: str) -> Runtime:
         limits=RateLimits(settings.redis_url),
         sms=build_sms_sender(settings.sms_sender),
         payments=build_payment_provider(
-            settings.payment_provider, settings.payment_sandbox_secret.get_secret_value()
+            settings.payment_provider, settings.payment_sandbox_secret.get_secret_value(), db
         ),
         payouts=SandboxPayoutProvider(db),
     )

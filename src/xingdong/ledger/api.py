@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from xingdong.core.policy import Action, require
-from xingdong.ledger import deposits, service, wallets, withdrawals
+from xingdong.ledger import adjustments, deposits, reconciliation, service, wallets, withdrawals
 from xingdong.web.deps import ApiActor, ApiPerson, DbSession, RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["ledger"])
@@ -258,3 +258,85 @@ async def reject_withdrawal(
         session, actor=actor, withdrawal_id=withdrawal_id, reason=body.reason
     )
     return WithdrawalOut.model_validate(withdrawal)
+
+
+class AdjustmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account_key: str = Field(max_length=120)
+    amount_fen: int = Field(ge=-(10**12), le=10**12)
+    reason: str = Field(max_length=200)
+
+
+class AdjustmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    account_key: str
+    amount: int
+    reason: str
+    status: str
+    requested_by: UUID
+    approved_by: UUID | None
+    created_at: datetime
+
+
+class ReconciliationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    checked: int
+    differences: list[dict[str, object]]
+    created_at: datetime
+
+
+@router.get("/ops/adjustments", tags=["ops"])
+async def list_adjustments(actor: ApiActor, session: DbSession) -> list[AdjustmentOut]:
+    """Adjustments waiting for a second operator."""
+    rows = await adjustments.pending_adjustments(session, actor=actor)
+    return [AdjustmentOut.model_validate(a) for a in rows]
+
+
+@router.post("/ops/adjustments", tags=["ops"], status_code=status.HTTP_201_CREATED)
+async def request_adjustment(
+    body: AdjustmentIn, actor: ApiActor, session: DbSession
+) -> AdjustmentOut:
+    """Ask for a manual correction (positive credits the account); another operator must
+    approve it before money moves."""
+    adjustment = await adjustments.request_adjustment(
+        session,
+        actor=actor,
+        account_key=body.account_key,
+        amount=body.amount_fen,
+        reason=body.reason,
+    )
+    return AdjustmentOut.model_validate(adjustment)
+
+
+@router.post("/ops/adjustments/{adjustment_id}/approve", tags=["ops"])
+async def approve_adjustment(
+    adjustment_id: UUID, actor: ApiActor, session: DbSession
+) -> AdjustmentOut:
+    adjustment = await adjustments.approve_adjustment(
+        session, actor=actor, adjustment_id=adjustment_id
+    )
+    return AdjustmentOut.model_validate(adjustment)
+
+
+@router.post("/ops/adjustments/{adjustment_id}/reject", tags=["ops"])
+async def reject_adjustment(
+    adjustment_id: UUID, actor: ApiActor, session: DbSession
+) -> AdjustmentOut:
+    adjustment = await adjustments.reject_adjustment(
+        session, actor=actor, adjustment_id=adjustment_id
+    )
+    return AdjustmentOut.model_validate(adjustment)
+
+
+@router.post("/ops/reconciliation", tags=["ops"], status_code=status.HTTP_201_CREATED)
+async def run_reconciliation(
+    actor: ApiActor, session: DbSession, runtime: RuntimeDep
+) -> ReconciliationOut:
+    """Compare the providers' records with the ledger now (operators)."""
+    require(actor, Action.APPROVE_MONEY)
+    report = await reconciliation.reconcile(
+        session, payments=runtime.payments, payouts=runtime.payouts
+    )
+    return ReconciliationOut.model_validate(report)

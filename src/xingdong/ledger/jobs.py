@@ -55,3 +55,22 @@ async def settle_stuck_withdrawals(timestamp: int | None = None) -> int:  # noqa
     if settled:
         log.info("withdrawals_recovered", count=settled)
     return settled
+
+
+@blueprint.periodic(cron="17 * * * *")
+@blueprint.task(name="reconcile_providers")
+async def reconcile_providers(timestamp: int | None = None) -> int:  # noqa: ARG001
+    # procrastinate passes the periodic run's timestamp; the comparison does not need it.
+    """Compare the providers' records with the ledger every hour; differences go to the
+    operators' money page."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.ledger import reconciliation
+
+    runtime = current_runtime()
+    async with runtime.db.session_scope() as session:
+        report = await reconciliation.reconcile(
+            session, payments=runtime.payments, payouts=runtime.payouts
+        )
+    if report.differences:
+        log.warning("reconciliation_differences", count=len(report.differences))
+    return len(report.differences)

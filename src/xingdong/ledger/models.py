@@ -219,3 +219,47 @@ class SandboxPayout(CreatedAtMixin, Base):
     account_number: Mapped[str] = mapped_column(String(40))
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(10))
+
+
+class SandboxPayment(CreatedAtMixin, Base):
+    """The sandbox payment provider's own record of what payers paid (an outside system)."""
+
+    __tablename__ = "sandbox_payments"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10))
+
+
+class ReconciliationReport(CreatedAtMixin, Base):
+    """One comparison of the providers' records with the ledger."""
+
+    __tablename__ = "ledger_reconciliation_reports"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    checked: Mapped[int] = mapped_column(BigInteger)
+    """How many deposits and withdrawals were compared."""
+    differences: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    """Each: kind, object id, what the provider says, what the ledger says."""
+
+
+class Adjustment(CreatedAtMixin, Base):
+    """A manual correction of a balance, applied only when a second operator approves."""
+
+    __tablename__ = "ledger_adjustments"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(120))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    """Positive credits the account, negative debits it."""
+    reason: Mapped[str] = mapped_column(String(200))
+    requested_by: Mapped[UUID]
+    approved_by: Mapped[UUID | None]
+    status: Mapped[str] = mapped_column(String(10), server_default=text("'requested'"))
+    transfer_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        CheckConstraint("amount <> 0", "amount_not_zero"),
+        CheckConstraint("status IN ('requested', 'applied', 'rejected')", "status"),
+        CheckConstraint("approved_by IS NULL OR approved_by <> requested_by", "four_eyes"),
+    )

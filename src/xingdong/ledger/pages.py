@@ -16,7 +16,7 @@ from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, require
-from xingdong.ledger import deposits, service, wallets, withdrawals
+from xingdong.ledger import deposits, reconciliation, service, wallets, withdrawals
 from xingdong.ledger.payments import SandboxPaymentProvider
 from xingdong.web.deps import CsrfChecked, DbSession, PageActor, RuntimeDep, attempt
 from xingdong.web.templating import render
@@ -99,11 +99,9 @@ async def sandbox_confirm(
     signed notification, as a real provider would."""
     provider = _sandbox(runtime)
     deposit = await deposits.get_deposit(session, deposit_id)
-    body = provider.notice_body(
-        order_id=str(deposit.id),
-        amount=deposit.amount,
-        status="paid" if decision == "pay" else "closed",
-    )
+    status = "paid" if decision == "pay" else "closed"
+    await provider.record_payment(order_id=str(deposit.id), amount=deposit.amount, status=status)
+    body = provider.notice_body(order_id=str(deposit.id), amount=deposit.amount, status=status)
     transport = httpx.ASGITransport(app=request.app)
     async with httpx.AsyncClient(transport=transport, base_url=str(request.base_url)) as http:
         answer = await http.post(
@@ -209,6 +207,7 @@ async def ops_money(request: Request, session: DbSession, actor: PageActor) -> R
             "report": await service.verify(session),
             "queue": await withdrawals.review_queue(session, actor=actor),
             "reason_labels": withdrawals.REVIEW_REASON_LABELS,
+            "reconciliation": await reconciliation.latest_report(session),
         },
     )
 
@@ -244,6 +243,7 @@ async def ops_decide_withdrawal(
             "report": await service.verify(session),
             "queue": await withdrawals.review_queue(session, actor=actor),
             "reason_labels": withdrawals.REVIEW_REASON_LABELS,
+            "reconciliation": await reconciliation.latest_report(session),
         }
         return render(request, "ops_money.html", context, error=exc)
     return RedirectResponse("/ops/money?done=" + quote(N_("Decision recorded.")), 303)

@@ -13,8 +13,12 @@ import json
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy.dialects.postgresql import insert
+
+from xingdong.core.db import Database
 from xingdong.core.errors import XingdongError
 from xingdong.core.i18n import N_
+from xingdong.ledger.models import SandboxPayment
 
 
 class BadSignature(XingdongError):
@@ -34,6 +38,13 @@ class PaymentNotice:
     provider_txn: str
 
 
+@dataclass(frozen=True)
+class PaymentRecord:
+    order_id: str
+    amount: int
+    status: str
+
+
 class PaymentProvider(Protocol):
     name: str
 
@@ -45,6 +56,10 @@ class PaymentProvider(Protocol):
         """Verify and read a notification; raise :class:`BadSignature` if forged."""
         ...
 
+    async def query_order(self, *, order_id: str) -> PaymentRecord | None:
+        """What the provider recorded for an order, or None if it never saw it."""
+        ...
+
 
 class SandboxPaymentProvider:
     """A simulated payment provider built into Xingdong: its checkout page asks the
@@ -52,8 +67,29 @@ class SandboxPaymentProvider:
 
     name = "sandbox"
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, db: Database | None = None) -> None:
         self._secret = secret.encode()
+        self._db = db
+
+    async def record_payment(self, *, order_id: str, amount: int, status: str) -> None:
+        """The payer confirmed or cancelled at the checkout page: the provider's own record."""
+        if self._db is None:
+            return
+        async with self._db.session_scope() as session:
+            await session.execute(
+                insert(SandboxPayment)
+                .values(order_id=order_id, amount=amount, status=status)
+                .on_conflict_do_nothing(index_elements=["order_id"])
+            )
+
+    async def query_order(self, *, order_id: str) -> PaymentRecord | None:
+        if self._db is None:
+            return None
+        async with self._db.sessionmaker() as session:
+            row = await session.get(SandboxPayment, order_id)
+        if row is None:
+            return None
+        return PaymentRecord(order_id=row.order_id, amount=row.amount, status=row.status)
 
     def checkout_url(self, *, order_id: str, amount: int) -> str:
         return f"/sandbox/pay/{order_id}?amount={amount}"
@@ -85,9 +121,9 @@ class SandboxPaymentProvider:
             raise BadSignature(detail=N_("The notification could not be read.")) from exc
 
 
-def build_payment_provider(name: str, secret: str) -> PaymentProvider:
+def build_payment_provider(name: str, secret: str, db: Database) -> PaymentProvider:
     if name == "sandbox":
-        return SandboxPaymentProvider(secret)
+        return SandboxPaymentProvider(secret, db)
     raise ValueError(f"unknown payment provider {name!r}")
 
 

@@ -1,0 +1,134 @@
+"""Manual corrections of balances, under the four-eyes rule: one operator asks, a
+different operator approves, and only then does money move."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.core.audit import record_audit
+from xingdong.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from xingdong.core.i18n import N_
+from xingdong.core.ids import new_id
+from xingdong.core.policy import Action, Actor, require
+from xingdong.ledger import service as ledger
+from xingdong.ledger.errors import UnknownAccount
+from xingdong.ledger.models import Adjustment
+
+ADJUSTMENTS_ACCOUNT = "platform:adjustments"
+
+
+class OwnAdjustment(Forbidden):
+    code = "own_adjustment"
+    title = N_("Another operator must approve an adjustment")
+
+
+class AdjustmentNotPending(Conflict):
+    code = "adjustment_not_pending"
+    title = N_("This adjustment was already decided")
+
+
+async def request_adjustment(
+    session: AsyncSession, *, actor: Actor, account_key: str, amount: int, reason: str
+) -> Adjustment:
+    require(actor, Action.APPROVE_MONEY)
+    errors = []
+    if amount == 0:
+        errors.append(FieldError("amount_fen", N_("The amount cannot be zero.")))
+    if not reason.strip():
+        errors.append(FieldError("reason", N_("Required.")))
+    if errors:
+        raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
+    if await ledger.account_by_key(session, account_key) is None:
+        raise UnknownAccount(detail=N_("No such ledger account."))
+    adjustment = Adjustment(
+        id=new_id(),
+        account_key=account_key,
+        amount=amount,
+        reason=reason.strip()[:200],
+        requested_by=actor.person_id,
+    )
+    session.add(adjustment)
+    await session.flush()
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="ledger.adjustment_requested",
+        object_type="adjustment",
+        object_id=adjustment.id,
+        data={"account": account_key, "amount": amount, "reason": adjustment.reason},
+    )
+    return adjustment
+
+
+async def _locked(session: AsyncSession, adjustment_id: UUID) -> Adjustment:
+    adjustment = await session.get(Adjustment, adjustment_id, with_for_update=True)
+    if adjustment is None:
+        raise NotFound(detail=N_("No such adjustment."))
+    await session.refresh(adjustment)
+    if adjustment.status != "requested":
+        raise AdjustmentNotPending(detail=N_("This adjustment was already decided."))
+    return adjustment
+
+
+async def approve_adjustment(
+    session: AsyncSession, *, actor: Actor, adjustment_id: UUID
+) -> Adjustment:
+    require(actor, Action.APPROVE_MONEY)
+    adjustment = await _locked(session, adjustment_id)
+    if adjustment.requested_by == actor.person_id:
+        raise OwnAdjustment(detail=N_("Another operator must approve an adjustment."))
+    await ledger.open_account(session, ledger.AccountSpec(ADJUSTMENTS_ACCOUNT))
+    credit = adjustment.amount > 0
+    result = await ledger.transfer(
+        session,
+        ledger.TransferRequest(
+            idempotency_key=f"adjustment:{adjustment.id}",
+            debit=ADJUSTMENTS_ACCOUNT if credit else adjustment.account_key,
+            credit=adjustment.account_key if credit else ADJUSTMENTS_ACCOUNT,
+            amount=abs(adjustment.amount),
+            code="adjustment",
+            reference=f"adjustment:{adjustment.id}",
+        ),
+    )
+    adjustment.status = "applied"
+    adjustment.approved_by = actor.person_id
+    adjustment.transfer_id = result.id
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="ledger.adjustment_applied",
+        object_type="adjustment",
+        object_id=adjustment.id,
+        data={"transfer": result.id},
+    )
+    await session.flush()
+    return adjustment
+
+
+async def reject_adjustment(
+    session: AsyncSession, *, actor: Actor, adjustment_id: UUID
+) -> Adjustment:
+    require(actor, Action.APPROVE_MONEY)
+    adjustment = await _locked(session, adjustment_id)
+    adjustment.status = "rejected"
+    adjustment.approved_by = actor.person_id if actor.person_id != adjustment.requested_by else None
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="ledger.adjustment_rejected",
+        object_type="adjustment",
+        object_id=adjustment.id,
+    )
+    await session.flush()
+    return adjustment
+
+
+async def pending_adjustments(session: AsyncSession, *, actor: Actor) -> list[Adjustment]:
+    require(actor, Action.APPROVE_MONEY)
+    result = await session.execute(
+        select(Adjustment).where(Adjustment.status == "requested").order_by(Adjustment.created_at)
+    )
+    return list(result.scalars())

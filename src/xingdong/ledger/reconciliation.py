@@ -1,0 +1,73 @@
+"""Reconciliation: compare what the payment and payout providers recorded with what the
+ledger holds, and report every difference to operators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.ledger.models import Deposit, ReconciliationReport, Withdrawal
+
+__all__ = ["ReconciliationReport", "latest_report", "reconcile"]
+from xingdong.ledger.payments import PaymentProvider, PayoutProvider
+
+
+async def reconcile(
+    session: AsyncSession, *, payments: PaymentProvider, payouts: PayoutProvider
+) -> ReconciliationReport:
+    differences: list[dict[str, Any]] = []
+    deposits = (await session.execute(select(Deposit))).scalars().all()
+    for deposit in deposits:
+        record = await payments.query_order(order_id=str(deposit.id))
+        provider_paid = record is not None and record.status == "paid"
+        if provider_paid and deposit.status != "paid":
+            differences.append(
+                {"kind": "deposit_not_credited", "id": str(deposit.id), "amount": deposit.amount}
+            )
+        elif deposit.status == "paid" and not provider_paid:
+            differences.append(
+                {"kind": "deposit_without_payment", "id": str(deposit.id), "amount": deposit.amount}
+            )
+        elif record is not None and provider_paid and record.amount != deposit.amount:
+            differences.append(
+                {
+                    "kind": "deposit_amount_differs",
+                    "id": str(deposit.id),
+                    "provider": record.amount,
+                    "ledger": deposit.amount,
+                }
+            )
+    withdrawals = (await session.execute(select(Withdrawal))).scalars().all()
+    for withdrawal in withdrawals:
+        result = await payouts.query(payout_id=str(withdrawal.id))
+        provider_paid = result is not None and result.status == "paid"
+        if provider_paid and withdrawal.status != "paid":
+            differences.append(
+                {
+                    "kind": "payout_not_settled",
+                    "id": str(withdrawal.id),
+                    "status": withdrawal.status,
+                }
+            )
+        elif withdrawal.status == "paid" and not provider_paid:
+            differences.append(
+                {
+                    "kind": "settled_without_payout",
+                    "id": str(withdrawal.id),
+                    "amount": withdrawal.amount,
+                }
+            )
+    report = ReconciliationReport(checked=len(deposits) + len(withdrawals), differences=differences)
+    session.add(report)
+    await session.flush()
+    return report
+
+
+async def latest_report(session: AsyncSession) -> ReconciliationReport | None:
+    return (
+        await session.execute(
+            select(ReconciliationReport).order_by(ReconciliationReport.id.desc()).limit(1)
+        )
+    ).scalar_one_or_none()

@@ -1,0 +1,135 @@
+"""Manual adjustments under the four-eyes rule, and reconciliation with the providers."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import httpx
+from sqlalchemy import select, text
+
+from tests.factories import User, create_org, register
+from tests.integration.test_deposits import notify, start_deposit
+from tests.integration.test_withdrawals import bind, fund, make_operator, pay_out, withdraw
+from xingdong.core.db import Database
+from xingdong.ledger import service as ledger
+from xingdong.ledger.models import Transfer
+from xingdong.ledger.wallets import available_account
+
+
+async def two_operators(client: httpx.AsyncClient, db: Database) -> tuple[User, User]:
+    first, second = await register(client), await register(client)
+    await make_operator(db, first)
+    await make_operator(db, second)
+    return first, second
+
+
+async def test_an_adjustment_moves_money_only_after_a_second_operator(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    worker = await register(client)
+    await fund(db, worker, 1_000)
+    first, second = await two_operators(client, db)
+    key = available_account(UUID(worker.id))
+    asked = await client.post(
+        "/api/v1/ops/adjustments",
+        json={"account_key": key, "amount_fen": 250, "reason": "补发漏记的奖励"},
+        headers=first.auth,
+    )
+    assert asked.status_code == 201, asked.text
+    adjustment_id = asked.json()["id"]
+    async with db.sessionmaker() as s:
+        assert (await ledger.balance(s, key)).posted == 1_000  # nothing moved yet
+    own = await client.post(f"/api/v1/ops/adjustments/{adjustment_id}/approve", headers=first.auth)
+    assert own.status_code == 403
+    assert own.json()["code"] == "own_adjustment"
+    done = await client.post(
+        f"/api/v1/ops/adjustments/{adjustment_id}/approve", headers=second.auth
+    )
+    assert done.json()["status"] == "applied"
+    again = await client.post(
+        f"/api/v1/ops/adjustments/{adjustment_id}/approve", headers=second.auth
+    )
+    assert again.status_code == 409
+    async with db.sessionmaker() as s:
+        assert (await ledger.balance(s, key)).posted == 1_250
+        codes = (await s.execute(select(Transfer.code).order_by(Transfer.id))).scalars().all()
+        assert (await ledger.verify(s)).problems == []
+    assert codes == ["reward_released", "adjustment"]
+
+
+async def test_bad_adjustments_are_refused(client: httpx.AsyncClient, db: Database) -> None:
+    worker = await register(client)
+    first, second = await two_operators(client, db)
+    for body in (
+        {"account_key": "person:nobody:available", "amount_fen": 5, "reason": "x"},
+        {"account_key": available_account(UUID(worker.id)), "amount_fen": 0, "reason": "x"},
+    ):
+        response = await client.post("/api/v1/ops/adjustments", json=body, headers=first.auth)
+        assert response.status_code in (404, 422)
+    await fund(db, worker, 100)
+    key = available_account(UUID(worker.id))
+    no_reason = await client.post(
+        "/api/v1/ops/adjustments",
+        json={"account_key": key, "amount_fen": -50, "reason": " "},
+        headers=first.auth,
+    )
+    assert no_reason.status_code == 422
+    worker_try = await client.post(
+        "/api/v1/ops/adjustments",
+        json={"account_key": key, "amount_fen": 50, "reason": "自己加钱"},
+        headers=worker.auth,
+    )
+    assert worker_try.status_code == 403
+    overdraw = await client.post(
+        "/api/v1/ops/adjustments",
+        json={"account_key": key, "amount_fen": -500, "reason": "追回"},
+        headers=first.auth,
+    )
+    refused = await client.post(
+        f"/api/v1/ops/adjustments/{overdraw.json()['id']}/approve", headers=second.auth
+    )
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "insufficient_funds"
+    async with db.sessionmaker() as s:
+        assert (await ledger.balance(s, key)).posted == 100
+
+
+async def test_reconciliation_finds_what_the_ledger_and_providers_disagree_on(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    operator = await register(client)
+    await make_operator(db, operator)
+    org_id = await create_org(client, owner)
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    # A normal deposit: the provider recorded it and the notice arrived.
+    normal = (await start_deposit(client, owner, org_id, 1_000, "a")).json()
+    await runtime.payments.record_payment(order_id=normal["id"], amount=1_000, status="paid")
+    await notify(client, normal["id"], 1_000)
+    # The payer paid but the notice never arrived.
+    lost = (await start_deposit(client, owner, org_id, 2_000, "b")).json()
+    await runtime.payments.record_payment(order_id=lost["id"], amount=2_000, status="paid")
+    # A normal withdrawal, and one the provider paid but we never settled.
+    worker = await register(client)
+    await fund(db, worker, 50_000)
+    await bind(client, worker)
+    paid = (await withdraw(client, worker, 2_000, "w1")).json()
+    await pay_out(client, paid["id"])
+    stuck = (await withdraw(client, worker, 3_000, "w2")).json()
+    await runtime.payouts.pay(
+        payout_id=stuck["id"], account_number="6222000011112222", amount=2_900
+    )
+    async with db.session_scope() as s:
+        await s.execute(
+            text("UPDATE ledger_withdrawals SET status = 'processing' WHERE id = :id"),
+            {"id": stuck["id"]},
+        )
+    report = await client.post("/api/v1/ops/reconciliation", headers=operator.auth)
+    assert report.status_code == 201
+    kinds = sorted((d["kind"], d["id"]) for d in report.json()["differences"])
+    assert kinds == sorted(
+        [("deposit_not_credited", lost["id"]), ("payout_not_settled", stuck["id"])]
+    )
+    assert report.json()["checked"] == 4
+    refused = await client.post("/api/v1/ops/reconciliation", headers=owner.auth)
+    assert refused.status_code == 403
