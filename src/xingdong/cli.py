@@ -176,7 +176,8 @@ def bench_ledger(
     seconds: float = typer.Option(10.0, help="Length of each measured phase"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object of the figures"),
 ) -> None:
-    """Ledger transfers per second against pgbench's TPC-B on the same server."""
+    """Ledger transfers per second, in-process and through the HTTP API, against pgbench's
+    TPC-B on the same server."""
     import json
 
     from xingdong.bench import ledger as bench
@@ -200,7 +201,15 @@ def bench_ledger(
     table.add_row(
         "ledger.service, hot account", f"{figures.service_hot_tps:,.0f}", f"{figures.hot_ratio:.2f}"
     )
-    table.add_row("HTTP API, uniform / hot", "not measured yet", "")
+    as_dict = figures.as_dict()
+    table.add_row(
+        "HTTP API (2 workers), uniform", f"{figures.http_tps:,.0f}", f"{as_dict['http_ratio']:.2f}"
+    )
+    table.add_row(
+        "HTTP API (2 workers), hot",
+        f"{figures.http_hot_tps:,.0f}",
+        f"{as_dict['http_hot_ratio']:.2f}",
+    )
     console.print(table)
 
 
@@ -234,7 +243,9 @@ def ledger_reconcile() -> None:
     raise typer.Exit(code=1)
 
 
-def _serve(settings: Settings, url: str, host: str, port: int) -> None:
+def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:
+    import os
+
     import uvicorn
 
     from xingdong.app import create_app
@@ -242,6 +253,20 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through SystemExit
     # instead lets exit handlers run, among them the one that stops an embedded database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if workers > 1:
+        # Each worker process builds its own app from the environment.
+        os.environ["XINGDONG_DATABASE_URL"] = url
+        os.environ["XINGDONG_RUN_WORKER_IN_PROCESS"] = str(settings.run_worker_in_process)
+        uvicorn.run(
+            "xingdong.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            log_config=None,
+        )
+        return
     application = create_app(settings, database_url=url)
     config = uvicorn.Config(
         application, host=host, port=port, proxy_headers=True, log_config=None, lifespan="on"
@@ -254,12 +279,13 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port to listen on"),
     no_worker: bool = typer.Option(False, help="Do not run a job worker in this process"),
+    workers: int = typer.Option(1, min=1, help="Server processes (each with its own pool)"),
 ) -> None:
     """Run the web server (with a job worker inside, unless --no-worker)."""
     settings = get_settings()
     if no_worker:
         settings = settings.model_copy(update={"run_worker_in_process": False})
-    _serve(settings, _database_url(settings), host, port)
+    _serve(settings, _database_url(settings), host, port, workers)
 
 
 @app.command()

@@ -36,6 +36,8 @@ class LedgerFigures:
     pgbench_tps: float
     service_tps: float
     service_hot_tps: float
+    http_tps: float
+    http_hot_tps: float
     seconds: float
     clients: int = CLIENTS
 
@@ -52,12 +54,12 @@ class LedgerFigures:
             "pgbench_tps": round(self.pgbench_tps, 1),
             "service_tps": round(self.service_tps, 1),
             "service_hot_tps": round(self.service_hot_tps, 1),
-            "http_tps": None,
-            "http_hot_tps": None,
+            "http_tps": round(self.http_tps, 1),
+            "http_hot_tps": round(self.http_hot_tps, 1),
             "ratio": round(self.ratio, 3),
             "hot_ratio": round(self.hot_ratio, 3),
-            "http_ratio": None,
-            "http_hot_ratio": None,
+            "http_ratio": round(self.http_tps / self.pgbench_tps, 3),
+            "http_hot_ratio": round(self.http_hot_tps / self.pgbench_tps, 3),
             "clients": self.clients,
             "seconds_per_phase": self.seconds,
         }
@@ -181,6 +183,125 @@ def run(server_url: str, *, seconds: float = 10.0) -> LedgerFigures:
         _drop(server_url, "xingdong_bench_ledger")
     if problems:
         raise RuntimeError("the ledger failed verification after the run: " + "; ".join(problems))
+    http_uniform, http_hot = run_http(server_url, seconds)
     return LedgerFigures(
-        pgbench_tps=baseline, service_tps=uniform, service_hot_tps=hot, seconds=seconds
+        pgbench_tps=baseline,
+        service_tps=uniform,
+        service_hot_tps=hot,
+        http_tps=http_uniform,
+        http_hot_tps=http_hot,
+        seconds=seconds,
     )
+
+
+HTTP_SECRET = "bench-payment-secret"  # noqa: S105 - signs the benchmark's own notices
+HTTP_ORGS = 1_000
+
+
+def _prepare_http(url: str, count: int, *, hot: bool, tag: str) -> list[str]:
+    """Deposits waiting for payment, spread over many organisations or all in one."""
+    import uuid
+
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    orgs = [uuid.UUID(int=n + 1) for n in range(1 if hot else HTTP_ORGS)]
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO ledger_accounts (key, asset) VALUES ('external:deposits', 'CNY') "
+            "ON CONFLICT DO NOTHING"
+        )
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO ledger_accounts (key, asset, no_overdraft) VALUES (%s, 'CNY', true) "
+                "ON CONFLICT DO NOTHING",
+                [(f"org:{org}:available",) for org in orgs],
+            )
+            cursor.executemany(
+                "INSERT INTO ledger_deposits (id, org_id, requested_by, amount, provider, "
+                "idempotency_key, request_hash) VALUES (%s, %s, %s, 100, 'sandbox', %s, 'x')",
+                [
+                    (deposit_id, orgs[n % len(orgs)], orgs[0], f"{tag}-{n}")
+                    for n, deposit_id in enumerate(ids)
+                ],
+            )
+    return ids
+
+
+async def _drive_http(base: str, ids: list[str], seconds: float) -> float:
+    import httpx
+
+    from xingdong.ledger.payments import SandboxPaymentProvider
+
+    provider = SandboxPaymentProvider(HTTP_SECRET)
+    stop_at = time.perf_counter() + seconds
+    remaining = iter(ids)
+    done = 0
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal done
+        for deposit_id in remaining:
+            if time.perf_counter() >= stop_at:
+                return
+            body = provider.notice_body(order_id=deposit_id, amount=100)
+            answer = await http.post(
+                "/api/v1/payments/sandbox/notify",
+                content=body,
+                headers={"X-Signature": provider.sign(body)},
+            )
+            if answer.status_code != 200:
+                raise RuntimeError(f"the server answered {answer.status_code}: {answer.text}")
+            done += 1
+
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        await asyncio.gather(*(client(http) for _ in range(CLIENTS)))
+    return done / (time.perf_counter() - started)
+
+
+def run_http(server_url: str, seconds: float) -> tuple[float, float]:
+    """Payments through the HTTP API (the provider's notification: verify the signature,
+    lock the deposit, one ledger transfer, audit) with the server running 2 workers."""
+    import os
+    import socket
+    import sys
+
+    import httpx
+
+    target = _recreate(server_url, "xingdong_bench_http")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "XINGDONG_DATABASE_URL": target,
+        "XINGDONG_PAYMENT_SANDBOX_SECRET": HTTP_SECRET,
+        "XINGDONG_LOG_LEVEL": "WARNING",
+    }
+    try:
+        upgrade(target)
+        budget = int(seconds * 5_000)
+        uniform_ids = _prepare_http(target, budget, hot=False, tag="u")
+        hot_ids = _prepare_http(target, budget, hot=True, tag="h")
+        server = subprocess.Popen(  # noqa: S603 - our own command
+            [sys.executable, "-m", "xingdong", "serve", "--port", str(port), "--workers", "2",
+             "--no-worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            uniform = asyncio.run(_drive_http(base, uniform_ids, seconds))
+            hot = asyncio.run(_drive_http(base, hot_ids, seconds))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    finally:
+        _drop(server_url, "xingdong_bench_http")
+    return uniform, hot
