@@ -11,7 +11,15 @@ from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from xingdong.core.policy import Action, require
-from xingdong.ledger import adjustments, deposits, reconciliation, service, wallets, withdrawals
+from xingdong.ledger import (
+    adjustments,
+    deposits,
+    reconciliation,
+    refunds,
+    service,
+    wallets,
+    withdrawals,
+)
 from xingdong.web.deps import ApiActor, ApiPerson, DbSession, RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["ledger"])
@@ -340,3 +348,39 @@ async def run_reconciliation(
         session, payments=runtime.payments, payouts=runtime.payouts
     )
     return ReconciliationOut.model_validate(report)
+
+
+class RefundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount_fen: int = Field(gt=0, le=10**12)
+
+
+class RefundOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    deposit_id: UUID
+    amount: int
+    status: str
+    created_at: datetime
+
+
+@router.post("/orgs/{org_id}/deposits/{deposit_id}/refunds", status_code=status.HTTP_201_CREATED)
+async def refund_deposit(
+    org_id: UUID,
+    deposit_id: UUID,
+    body: RefundIn,
+    actor: ApiActor,
+    session: DbSession,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=160)],
+) -> RefundOut:
+    """Give unspent money back to the payer of a paid top-up (owners). The amount is
+    reserved now and refunded by the provider shortly after."""
+    refund = await refunds.request_refund(
+        session,
+        actor=actor,
+        org_id=org_id,
+        deposit_id=deposit_id,
+        amount=body.amount_fen,
+        idempotency_key=idempotency_key,
+    )
+    return RefundOut.model_validate(refund)

@@ -74,3 +74,27 @@ async def reconcile_providers(timestamp: int | None = None) -> int:  # noqa: ARG
     if report.differences:
         log.warning("reconciliation_differences", count=len(report.differences))
     return len(report.differences)
+
+
+@blueprint.task(name="execute_refund", retry=5)
+async def execute_refund(refund_id: str) -> str:
+    """Refund through the payment provider and settle. Safe to retry."""
+    from uuid import UUID
+
+    from xingdong.core.runtime import current_runtime
+    from xingdong.ledger import refunds
+
+    runtime = current_runtime()
+    return await refunds.execute_refund(runtime.db, runtime.payments, UUID(refund_id))
+
+
+@blueprint.periodic(cron="* * * * *")
+@blueprint.task(name="settle_stuck_refunds")
+async def settle_stuck_refunds(timestamp: int | None = None) -> int:  # noqa: ARG001
+    # procrastinate passes the periodic run's timestamp; the sweep does not need it.
+    """Finish refunds a crash left half-way, asking the provider what happened."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.ledger import refunds
+
+    runtime = current_runtime()
+    return await refunds.settle_stuck_refunds(runtime.db, runtime.payments)

@@ -263,3 +263,41 @@ class Adjustment(CreatedAtMixin, Base):
         CheckConstraint("status IN ('requested', 'applied', 'rejected')", "status"),
         CheckConstraint("approved_by IS NULL OR approved_by <> requested_by", "four_eyes"),
     )
+
+
+class Refund(CreatedAtMixin, Base):
+    """Money given back to a brand's payer, against a paid deposit:
+    requested (reserved) → processing → refunded, or failed (money back in the balance)."""
+
+    __tablename__ = "ledger_refunds"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    deposit_id: Mapped[UUID] = mapped_column(ForeignKey("ledger_deposits.id"), index=True)
+    org_id: Mapped[UUID] = mapped_column(index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(12))
+    requested_by: Mapped[UUID]
+    idempotency_key: Mapped[str] = mapped_column(String(160))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    reservation_id: Mapped[int] = mapped_column(BigInteger)
+    provider_ref: Mapped[str | None] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", "amount_positive"),
+        CheckConstraint("status IN ('requested', 'processing', 'refunded', 'failed')", "status"),
+        Index("uq_ledger_refunds_key", "requested_by", "idempotency_key", unique=True),
+    )
+
+
+class SandboxRefund(CreatedAtMixin, Base):
+    """The sandbox payment provider's record of refunds (an outside system)."""
+
+    __tablename__ = "sandbox_refunds"
+
+    refund_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10))

@@ -13,12 +13,13 @@ import json
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from xingdong.core.db import Database
 from xingdong.core.errors import XingdongError
 from xingdong.core.i18n import N_
-from xingdong.ledger.models import SandboxPayment
+from xingdong.ledger.models import SandboxPayment, SandboxRefund
 
 
 class BadSignature(XingdongError):
@@ -45,6 +46,13 @@ class PaymentRecord:
     status: str
 
 
+@dataclass(frozen=True)
+class RefundResult:
+    status: str
+    """``refunded`` or ``failed``."""
+    reference: str
+
+
 class PaymentProvider(Protocol):
     name: str
 
@@ -58,6 +66,14 @@ class PaymentProvider(Protocol):
 
     async def query_order(self, *, order_id: str) -> PaymentRecord | None:
         """What the provider recorded for an order, or None if it never saw it."""
+        ...
+
+    async def refund(self, *, order_id: str, refund_id: str, amount: int) -> RefundResult:
+        """Give money back to the payer of an order, idempotently by ``refund_id``."""
+        ...
+
+    async def query_refund(self, *, refund_id: str) -> RefundResult | None:
+        """What became of a refund, or None if the provider never saw it."""
         ...
 
 
@@ -81,6 +97,42 @@ class SandboxPaymentProvider:
                 .values(order_id=order_id, amount=amount, status=status)
                 .on_conflict_do_nothing(index_elements=["order_id"])
             )
+
+    async def refund(self, *, order_id: str, refund_id: str, amount: int) -> RefundResult:
+        """Refunds succeed while the order's paid amount covers them."""
+        if self._db is None:
+            return RefundResult(status="failed", reference="no-records")
+        async with self._db.session_scope() as session:
+            existing = await session.get(SandboxRefund, refund_id)
+            if existing is None:
+                payment = await session.get(SandboxPayment, order_id, with_for_update=True)
+                refunded = (
+                    await session.execute(
+                        select(func.coalesce(func.sum(SandboxRefund.amount), 0)).where(
+                            SandboxRefund.order_id == order_id, SandboxRefund.status == "refunded"
+                        )
+                    )
+                ).scalar_one()
+                covered = payment is not None and payment.status == "paid"
+                covered = covered and payment is not None and refunded + amount <= payment.amount
+                existing = SandboxRefund(
+                    refund_id=refund_id,
+                    order_id=order_id,
+                    amount=amount,
+                    status="refunded" if covered else "failed",
+                )
+                session.add(existing)
+            status = existing.status
+        return RefundResult(status=status, reference="sbx-r-" + refund_id[:12])
+
+    async def query_refund(self, *, refund_id: str) -> RefundResult | None:
+        if self._db is None:
+            return None
+        async with self._db.sessionmaker() as session:
+            row = await session.get(SandboxRefund, refund_id)
+        if row is None:
+            return None
+        return RefundResult(status=row.status, reference="sbx-r-" + refund_id[:12])
 
     async def query_order(self, *, order_id: str) -> PaymentRecord | None:
         if self._db is None:

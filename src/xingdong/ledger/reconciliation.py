@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from xingdong.ledger.models import Deposit, ReconciliationReport, Withdrawal
+from xingdong.ledger.models import Deposit, ReconciliationReport, Refund, Withdrawal
 
 __all__ = ["ReconciliationReport", "latest_report", "reconcile"]
 from xingdong.ledger.payments import PaymentProvider, PayoutProvider
@@ -59,7 +59,21 @@ async def reconcile(
                     "amount": withdrawal.amount,
                 }
             )
-    report = ReconciliationReport(checked=len(deposits) + len(withdrawals), differences=differences)
+    refunds = (await session.execute(select(Refund))).scalars().all()
+    for refund in refunds:
+        outcome = await payments.query_refund(refund_id=str(refund.id))
+        provider_refunded = outcome is not None and outcome.status == "refunded"
+        if provider_refunded and refund.status != "refunded":
+            differences.append(
+                {"kind": "refund_not_settled", "id": str(refund.id), "status": refund.status}
+            )
+        elif refund.status == "refunded" and not provider_refunded:
+            differences.append(
+                {"kind": "refund_without_provider", "id": str(refund.id), "amount": refund.amount}
+            )
+    report = ReconciliationReport(
+        checked=len(deposits) + len(withdrawals) + len(refunds), differences=differences
+    )
     session.add(report)
     await session.flush()
     return report

@@ -1,0 +1,183 @@
+"""Refunds: an organisation owner gives unspent money back to the payer of a paid
+top-up. The amount is reserved at once; the ``ledger:execute_refund`` job (enqueued in
+the same transaction) asks the payment provider, keyed by the refund id, and settles:
+refunded (the reservation is posted) or failed (released). A crash in between is
+repaired by asking the provider again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.core.audit import record_audit
+from xingdong.core.clock import utcnow
+from xingdong.core.db import Database
+from xingdong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from xingdong.core.i18n import N_
+from xingdong.core.ids import new_id
+from xingdong.core.jobs import defer_in_transaction
+from xingdong.core.policy import Action, Actor, require
+from xingdong.ledger import service as ledger
+from xingdong.ledger.deposits import DEPOSITS_ACCOUNT, org_account
+from xingdong.ledger.errors import IdempotencyKeyReused
+from xingdong.ledger.models import Deposit, Refund
+from xingdong.ledger.payments import PaymentProvider
+
+EXECUTE_JOB = "ledger:execute_refund"
+
+
+class NotRefundable(Conflict):
+    code = "not_refundable"
+    title = N_("This top-up cannot be refunded for that amount")
+
+
+async def request_refund(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    org_id: UUID,
+    deposit_id: UUID,
+    amount: int,
+    idempotency_key: str,
+) -> Refund:
+    require(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
+    request_hash = ledger.request_digest({"deposit": str(deposit_id), "amount": amount})
+    earlier = (
+        await session.execute(
+            select(Refund).where(
+                Refund.requested_by == actor.person_id, Refund.idempotency_key == idempotency_key
+            )
+        )
+    ).scalar_one_or_none()
+    if earlier is not None:
+        if earlier.request_hash != request_hash:
+            raise IdempotencyKeyReused(
+                detail=N_("This idempotency key was used for a different request.")
+            )
+        return earlier
+    deposit = await session.get(Deposit, deposit_id, with_for_update=True)
+    if deposit is None or deposit.org_id != org_id:
+        raise NotFound(detail=N_("No such deposit."))
+    if amount <= 0:
+        raise ValidationFailed(
+            detail=N_("Please correct the marked fields."),
+            fields=[FieldError("amount_fen", N_("Out of range."), "out_of_range")],
+        )
+    refunded = int(
+        (
+            await session.execute(
+                select(func.coalesce(func.sum(Refund.amount), 0)).where(
+                    Refund.deposit_id == deposit_id, Refund.status != "failed"
+                )
+            )
+        ).scalar_one()
+    )
+    if deposit.status != "paid" or refunded + amount > deposit.amount:
+        raise NotRefundable(
+            detail=N_("At most {left} fen of this top-up can still be refunded."),
+            extra={"left": max(0, deposit.amount - refunded) if deposit.status == "paid" else 0},
+        )
+    refund_id = new_id()
+    reservation = await ledger.transfer(
+        session,
+        ledger.TransferRequest(
+            idempotency_key=f"refund:{refund_id}",
+            debit=org_account(org_id),
+            credit=DEPOSITS_ACCOUNT,
+            amount=amount,
+            code="refund",
+            reference=f"deposit:{deposit_id}",
+            pending=True,
+        ),
+    )
+    refund = Refund(
+        id=refund_id,
+        deposit_id=deposit_id,
+        org_id=org_id,
+        amount=amount,
+        status="requested",
+        requested_by=actor.person_id,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        reservation_id=reservation.id,
+    )
+    session.add(refund)
+    await session.flush()
+    await defer_in_transaction(session, EXECUTE_JOB, args={"refund_id": str(refund_id)})
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="ledger.refund_requested",
+        object_type="organisation",
+        object_id=org_id,
+        data={"refund": str(refund_id), "deposit": str(deposit_id), "amount": amount},
+    )
+    return refund
+
+
+async def execute_refund(db: Database, provider: PaymentProvider, refund_id: UUID) -> str:
+    """Ask the provider to refund, then settle. Safe to run twice."""
+    async with db.session_scope() as session:
+        refund = await session.get(Refund, refund_id, with_for_update=True)
+        if refund is None:
+            raise NotFound(detail=N_("No such refund."))
+        await session.refresh(refund)
+        if refund.status not in ("requested", "processing"):
+            return refund.status
+        refund.status = "processing"
+        refund.updated_at = utcnow()
+        order_id, amount = str(refund.deposit_id), refund.amount
+    result = await provider.refund(order_id=order_id, refund_id=str(refund_id), amount=amount)
+    async with db.session_scope() as session:
+        refund = await session.get(Refund, refund_id, with_for_update=True)
+        assert refund is not None
+        await session.refresh(refund)
+        if refund.status != "processing":
+            return refund.status
+        if result.status == "refunded":
+            await ledger.post_pending(
+                session,
+                idempotency_key=f"refund:{refund_id}:post",
+                pending_id=refund.reservation_id,
+            )
+        else:
+            await ledger.void_pending(
+                session,
+                idempotency_key=f"refund:{refund_id}:void",
+                pending_id=refund.reservation_id,
+            )
+        refund.status = result.status
+        refund.provider_ref = result.reference
+        refund.updated_at = utcnow()
+        await record_audit(
+            session,
+            actor_id=None,
+            action=f"ledger.refund_{result.status}",
+            object_type="organisation",
+            object_id=refund.org_id,
+            data={"refund": str(refund_id), "reference": result.reference},
+        )
+        return refund.status
+
+
+async def settle_stuck_refunds(
+    db: Database, provider: PaymentProvider, *, older_than: timedelta = timedelta(minutes=2)
+) -> int:
+    async with db.sessionmaker() as session:
+        stuck = (
+            (
+                await session.execute(
+                    select(Refund.id).where(
+                        Refund.status == "processing", Refund.updated_at < utcnow() - older_than
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    for refund_id in stuck:
+        await execute_refund(db, provider, refund_id)
+    return len(stuck)
