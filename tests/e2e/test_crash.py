@@ -107,6 +107,23 @@ async def notify_all(base: str, ids: list[str], kill: subprocess.Popen[bytes] | 
     return succeeded
 
 
+def ledger_state(url: str, org_id: str) -> tuple[object, object, object]:
+    """Deposit transfers (count, sum), the organisation's balance, and the sum of all
+    balances."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        transfers = conn.execute(
+            "SELECT count(*), sum(amount) FROM ledger_transfers WHERE code = 'deposit'"
+        ).fetchone()
+        balance = conn.execute(
+            "SELECT credits_posted - debits_posted FROM ledger_accounts WHERE key = %s",
+            (f"org:{org_id}:available",),
+        ).fetchone()
+        total = conn.execute(
+            "SELECT sum(credits_posted - debits_posted) FROM ledger_accounts"
+        ).fetchone()
+    return transfers, balance, total
+
+
 def test_killing_the_server_mid_load_loses_and_duplicates_nothing(clean_db: str) -> None:
     clean = clean_db
     port = free_port()
@@ -133,17 +150,7 @@ def test_killing_the_server_mid_load_loses_and_duplicates_nothing(clean_db: str)
     finally:
         server.kill()
         server.wait(timeout=10)
-    with psycopg.connect(libpq_url(clean)) as conn:
-        transfers = conn.execute(
-            "SELECT count(*), sum(amount) FROM ledger_transfers WHERE code = 'deposit'"
-        ).fetchone()
-        balance = conn.execute(
-            "SELECT credits_posted - debits_posted FROM ledger_accounts WHERE key = %s",
-            (f"org:{org_id}:available",),
-        ).fetchone()
-        total = conn.execute(
-            "SELECT sum(credits_posted - debits_posted) FROM ledger_accounts"
-        ).fetchone()
+    transfers, balance, total = ledger_state(clean, org_id)
     assert transfers == (DEPOSITS, DEPOSITS * AMOUNT)
     assert balance == (DEPOSITS * AMOUNT,)
     assert total == (0,)
@@ -251,17 +258,7 @@ def test_killing_postgres_mid_load_loses_and_duplicates_nothing(tmp_path: Path) 
             if after == set(ids):
                 break
         assert after == set(ids)
-        with psycopg.connect(libpq_url(url)) as conn:
-            transfers = conn.execute(
-                "SELECT count(*), sum(amount) FROM ledger_transfers WHERE code = 'deposit'"
-            ).fetchone()
-            balance = conn.execute(
-                "SELECT credits_posted - debits_posted FROM ledger_accounts WHERE key = %s",
-                (f"org:{org_id}:available",),
-            ).fetchone()
-            total = conn.execute(
-                "SELECT sum(credits_posted - debits_posted) FROM ledger_accounts"
-            ).fetchone()
+        transfers, balance, total = ledger_state(url, org_id)
     finally:
         server.kill()
         server.wait(timeout=10)

@@ -198,18 +198,18 @@ async def wallet_withdraw(
 @router.get("/ops/money", response_class=HTMLResponse)
 async def ops_money(request: Request, session: DbSession, actor: PageActor) -> Response:
     """Operators: money held by the platform, the ledger check, and withdrawals to review."""
+    return render(request, "ops_money.html", await _money_context(session, actor))
+
+
+async def _money_context(session: DbSession, actor: PageActor) -> dict[str, object]:
     require(actor, Action.APPROVE_MONEY)
-    return render(
-        request,
-        "ops_money.html",
-        {
-            "totals": await service.totals_by_kind(session),
-            "report": await service.verify(session),
-            "queue": await withdrawals.review_queue(session, actor=actor),
-            "reason_labels": withdrawals.REVIEW_REASON_LABELS,
-            "reconciliation": await reconciliation.latest_report(session),
-        },
-    )
+    return {
+        "totals": await service.totals_by_kind(session),
+        "report": await service.verify(session),
+        "queue": await withdrawals.review_queue(session, actor=actor),
+        "reason_labels": withdrawals.REVIEW_REASON_LABELS,
+        "reconciliation": await reconciliation.latest_report(session),
+    }
 
 
 @router.post("/ops/withdrawals/{withdrawal_id}", dependencies=[CsrfChecked])
@@ -237,13 +237,5 @@ async def ops_decide_withdrawal(
                 ),
             )
     except XingdongError as exc:
-        require(actor, Action.APPROVE_MONEY)
-        context = {
-            "totals": await service.totals_by_kind(session),
-            "report": await service.verify(session),
-            "queue": await withdrawals.review_queue(session, actor=actor),
-            "reason_labels": withdrawals.REVIEW_REASON_LABELS,
-            "reconciliation": await reconciliation.latest_report(session),
-        }
-        return render(request, "ops_money.html", context, error=exc)
+        return render(request, "ops_money.html", await _money_context(session, actor), error=exc)
     return RedirectResponse("/ops/money?done=" + quote(N_("Decision recorded.")), 303)
