@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.app import create_app
 from xingdong.core.db import Database
 from xingdong.core.settings import Settings
-from xingdong.web.deps import get_runtime
 
 
 def make_settings(**overrides: object) -> Settings:
@@ -52,6 +51,3 @@ async def db(clean_db: str) -> AsyncIterator[Database]:
 async def session(db: Database) -> AsyncIterator[AsyncSession]:
     async with db.sessionmaker() as s:
         yield s
-
-
-__all__ = ["get_runtime", "make_settings"]

@@ -35,7 +35,6 @@ from xingdong.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 FormStr = Annotated[str, Form()]
-OptionalFormStr = Annotated[str, Form()]
 
 
 def _safe_next(target: str | None) -> str:
@@ -142,7 +141,7 @@ async def register_send_code(
     session: DbSession,
     runtime: RuntimeDep,
     phone: FormStr = "",
-    display_name: OptionalFormStr = "",
+    display_name: FormStr = "",
 ) -> Response:
     context: dict[str, object] = {"phone": phone, "display_name": display_name}
     try:
@@ -170,9 +169,9 @@ async def register_submit(
     session: DbSession,
     runtime: RuntimeDep,
     phone: FormStr = "",
-    code: OptionalFormStr = "",
+    code: FormStr = "",
     password: FormStr = "",
-    display_name: OptionalFormStr = "",
+    display_name: FormStr = "",
 ) -> Response:
     try:
         person = await attempt(

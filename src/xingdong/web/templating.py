@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from xingdong.core.context import current_locale
-from xingdong.core.errors import FieldError, XingdongError
+from xingdong.core.errors import XingdongError
 from xingdong.core.i18n import (
     LOCALE_NAMES,
     SUPPORTED_LOCALES,
@@ -103,6 +103,3 @@ def render(
     html = ENVIRONMENT.get_template(template).render(ctx)
     status = error.status if error is not None and status_code == 200 else status_code
     return HTMLResponse(html, status_code=status)
-
-
-__all__ = ["FieldError", "render"]
