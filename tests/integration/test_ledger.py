@@ -395,3 +395,79 @@ async def test_verify_finds_a_tampered_balance(db: Database) -> None:
         report = await ledger.verify(s)
     assert any("CNY: balances sum to 50" in p for p in report.problems)
     assert any(p.startswith(f"{BRAND}: cached totals") for p in report.problems)
+
+
+# --- transfers that are transactions of their own (grouped into batches) ---------------
+
+
+async def test_parallel_standalone_spends_stop_exactly_at_zero(db: Database) -> None:
+    """Three processes' worth of batchers, 60 spends of 10 from 200: exactly 20 win, and
+    a refused spend in a batch does not refuse the others."""
+    await setup_accounts(db, brand_funds=200)
+    processes = [Database(db.url, pool_size=4) for _ in range(3)]
+
+    async def spend(n: int) -> str:
+        try:
+            await ledger.transfer_alone(
+                processes[n % 3], TransferRequest(f"alone-{n}", BRAND, ESCROW, 10, "fund")
+            )
+        except InsufficientFunds:
+            return "refused"
+        return "ok"
+
+    try:
+        outcomes = await asyncio.gather(*(spend(n) for n in range(60)))
+    finally:
+        for process in processes:
+            await process.dispose()
+    assert outcomes.count("ok") == 20
+    assert outcomes.count("refused") == 40
+    assert await available(db, BRAND) == 0
+    assert await available(db, ESCROW) == 200
+    assert await transfer_count(db) == 21
+    await assert_ledger_sound(db)
+
+
+async def test_standalone_retries_in_one_batch_apply_once(db: Database) -> None:
+    await setup_accounts(db, brand_funds=1_000)
+    request = TransferRequest("alone-once", BRAND, ESCROW, 100, "fund")
+    results = await asyncio.gather(*(ledger.transfer_alone(db, request) for _ in range(20)))
+    assert [r.replayed for r in results].count(False) == 1
+    assert {r.id for r in results} == {results[0].id}
+    assert {(r.kind, r.amount) for r in results} == {("single", 100)}
+    assert await available(db, ESCROW) == 100
+    await assert_ledger_sound(db)
+
+
+async def test_a_movement_that_breaks_its_batch_fails_alone(db: Database) -> None:
+    """An amount beyond what the database can hold makes the whole batched call fail; the
+    batch is then applied one movement at a time and only that one fails."""
+    await setup_accounts(db, brand_funds=1_000)
+
+    async def attempt(n: int) -> str:
+        amount = 2**70 if n == 5 else 10
+        try:
+            await ledger.transfer_alone(
+                db, TransferRequest(f"mixed-{n}", BRAND, ESCROW, amount, "fund")
+            )
+        except psycopg.Error:
+            return "broken"
+        except UnknownAccount:
+            return "unknown"
+        return "ok"
+
+    async def unknown() -> str:
+        try:
+            await ledger.transfer_alone(
+                db, TransferRequest("mixed-unknown", BRAND, "campaign:nope:escrow", 10, "fund")
+            )
+        except UnknownAccount:
+            return "unknown"
+        return "ok"
+
+    outcomes = await asyncio.gather(*(attempt(n) for n in range(12)), unknown())
+    assert outcomes.count("broken") == 1
+    assert outcomes.count("unknown") == 1
+    assert outcomes.count("ok") == 11
+    assert await available(db, ESCROW) == 110
+    await assert_ledger_sound(db)

@@ -149,10 +149,9 @@ async def _drive(db: Database, seconds: float, *, hot: bool, tag: str) -> float:
                 if credit == debit:
                     continue
             serial += 1
-            async with db.session_scope() as s:
-                await ledger.transfer(
-                    s, TransferRequest(f"{tag}-{index}-{serial}", debit, credit, 1, "bench")
-                )
+            await ledger.transfer_alone(
+                db, TransferRequest(f"{tag}-{index}-{serial}", debit, credit, 1, "bench")
+            )
             counts[index] += 1
 
     started = time.perf_counter()
@@ -226,34 +225,80 @@ def _prepare_http(url: str, count: int, *, hot: bool, tag: str) -> list[str]:
     return ids
 
 
-async def _drive_http(base: str, ids: list[str], seconds: float) -> float:
-    import httpx
+class _KeepAliveConnection:
+    """A bare HTTP/1.1 keep-alive client: the load generator shares the machine with the
+    server, so it spends as little CPU per request as it can."""
 
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> _KeepAliveConnection:
+        reader, writer = await asyncio.open_connection(host, port)
+        return cls(reader, writer)
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(body)}\r\n"
+            f"{head}\r\n".encode()
+            + body
+        )
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return int(status_line.split()[1]), await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        self.writer.close()
+        await self.writer.wait_closed()
+
+
+HTTP_CONNECTIONS = 32
+"""Connections the load is spread over: the server's workers share one listening socket,
+so many connections land on both workers where a few could all land on one."""
+
+
+async def _drive_http(port: int, ids: list[str], seconds: float) -> float:
     from xingdong.ledger.payments import SandboxPaymentProvider
 
     provider = SandboxPaymentProvider(HTTP_SECRET)
+    connections = []
+    for _ in range(HTTP_CONNECTIONS):
+        connections.append(await _KeepAliveConnection.open("127.0.0.1", port))
+        await asyncio.sleep(0.005)
+    idle: asyncio.Queue[_KeepAliveConnection] = asyncio.Queue()
+    for connection in connections:
+        idle.put_nowait(connection)
     stop_at = time.perf_counter() + seconds
     remaining = iter(ids)
     done = 0
 
-    async def client(http: httpx.AsyncClient) -> None:
+    async def client() -> None:
         nonlocal done
         for deposit_id in remaining:
             if time.perf_counter() >= stop_at:
                 return
             body = provider.notice_body(order_id=deposit_id, amount=100)
-            answer = await http.post(
-                "/api/v1/payments/sandbox/notify",
-                content=body,
-                headers={"X-Signature": provider.sign(body)},
+            connection = await idle.get()
+            status, answer = await connection.post(
+                "/api/v1/payments/sandbox/notify", body, {"X-Signature": provider.sign(body)}
             )
-            if answer.status_code != 200:
-                raise RuntimeError(f"the server answered {answer.status_code}: {answer.text}")
+            idle.put_nowait(connection)
+            if status != 200:
+                raise RuntimeError(f"the server answered {status}: {answer[:300]!r}")
             done += 1
 
     started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        await asyncio.gather(*(client(http) for _ in range(CLIENTS)))
+    try:
+        await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    finally:
+        for connection in connections:
+            await connection.close()
     return done / (time.perf_counter() - started)
 
 
@@ -297,8 +342,8 @@ def run_http(server_url: str, seconds: float) -> tuple[float, float]:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.2)
-            uniform = asyncio.run(_drive_http(base, uniform_ids, seconds))
-            hot = asyncio.run(_drive_http(base, hot_ids, seconds))
+            uniform = asyncio.run(_drive_http(port, uniform_ids, seconds))
+            hot = asyncio.run(_drive_http(port, hot_ids, seconds))
         finally:
             server.terminate()
             server.wait(timeout=30)

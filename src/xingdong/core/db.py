@@ -1,16 +1,21 @@
 """Database engine, sessions and the declarative base.
 
 One transaction per request or job: :func:`session_scope` commits on success and rolls
-back on error; services only ``flush()``.
+back on error; services only ``flush()``. Work that is a single statement can instead run
+on :meth:`Database.statement_connection`, where the statement is its own transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -69,6 +74,9 @@ class Database:
             async_url(url), pool_size=pool_size, max_overflow=10, pool_pre_ping=True
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._statements: AsyncConnectionPool[AsyncConnection[Any]] | None = None
+        self._statements_size = pool_size
+        self._statements_lock = asyncio.Lock()
 
     @asynccontextmanager
     async def session_scope(self) -> AsyncIterator[AsyncSession]:
@@ -80,5 +88,31 @@ class Database:
                 await session.rollback()
                 raise
 
+    @asynccontextmanager
+    async def statement_connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A driver connection in autocommit mode: each statement is its own transaction.
+
+        For hot paths that are one database call (a ledger transfer is one PL/pgSQL
+        function): one round trip instead of BEGIN, the call and COMMIT, and none of the
+        ORM's bookkeeping. Anything that needs two statements to agree uses a session.
+        """
+        if self._statements is None:
+            async with self._statements_lock:
+                if self._statements is None:
+                    pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+                        libpq_url(self.url),
+                        min_size=1,
+                        max_size=self._statements_size,
+                        kwargs={"autocommit": True},
+                        open=False,
+                    )
+                    await pool.open(wait=True)
+                    self._statements = pool
+        async with self._statements.connection() as conn:
+            yield conn
+
     async def dispose(self) -> None:
+        if self._statements is not None:
+            await self._statements.close()
+            self._statements = None
         await self.engine.dispose()

@@ -26,9 +26,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.clock import utcnow
+from xingdong.core.db import Database
 from xingdong.core.errors import FieldError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
+from xingdong.ledger.batching import batcher_for
 from xingdong.ledger.errors import (
     CreditLimitExceeded,
     IdempotencyKeyReused,
@@ -223,11 +225,39 @@ def _validate(request: TransferRequest) -> None:
         raise InvalidTransfer(detail=N_("The transfer is not valid."), fields=errors)
 
 
+_APPLY_PARAMS = (
+    "key", "hash", "kind", "debit", "credit", "amount", "asset", "code", "reference",
+    "linked", "timeout_at", "meta",
+)  # fmt: skip
+_APPLY_COLUMNS = "SELECT transfer_id, replayed, error, available FROM ledger_apply_transfer"
 _APPLY_SQL = text(
-    "SELECT transfer_id, replayed, error, available FROM ledger_apply_transfer("
-    ":key, :hash, :kind, :debit, :credit, :amount, :asset, :code, :reference, :linked, "
-    ":timeout_at, CAST(:meta AS jsonb))"
+    f"{_APPLY_COLUMNS}({', '.join(':' + p for p in _APPLY_PARAMS[:-1])}, CAST(:meta AS jsonb))"
 )
+# The same call for a driver connection (psycopg's named placeholders).
+_APPLY_DRIVER_SQL = (
+    f"{_APPLY_COLUMNS}({', '.join(f'%({p})s' for p in _APPLY_PARAMS[:-1])}, %(meta)s::jsonb)"
+)
+
+
+def _apply_params(request: TransferRequest, linked_id: UUID | None) -> dict[str, Any]:
+    _validate(request)
+    timeout_at = (
+        utcnow() + timedelta(seconds=request.timeout_seconds) if request.timeout_seconds else None
+    )
+    return {
+        "key": request.idempotency_key,
+        "hash": request_digest(asdict(request)),
+        "kind": "pending" if request.pending else "single",
+        "debit": request.debit,
+        "credit": request.credit,
+        "amount": request.amount,
+        "asset": request.asset,
+        "code": request.code,
+        "reference": request.reference,
+        "linked": linked_id,
+        "timeout_at": timeout_at,
+        "meta": json.dumps(request.meta),
+    }
 
 
 async def _apply(
@@ -235,30 +265,8 @@ async def _apply(
 ) -> TransferResult:
     """One movement in one database call (``ledger_apply_transfer``, see the migration):
     it locks, checks idempotency and limits, inserts and updates the totals."""
-    _validate(request)
-    kind = "pending" if request.pending else "single"
-    timeout_at = (
-        utcnow() + timedelta(seconds=request.timeout_seconds) if request.timeout_seconds else None
-    )
-    row = (
-        await session.execute(
-            _APPLY_SQL,
-            {
-                "key": request.idempotency_key,
-                "hash": request_digest(asdict(request)),
-                "kind": kind,
-                "debit": request.debit,
-                "credit": request.credit,
-                "amount": request.amount,
-                "asset": request.asset,
-                "code": request.code,
-                "reference": request.reference,
-                "linked": linked_id,
-                "timeout_at": timeout_at,
-                "meta": json.dumps(request.meta),
-            },
-        )
-    ).one()
+    params = _apply_params(request, linked_id)
+    row = (await session.execute(_APPLY_SQL, params)).one()
     if row.error is not None:
         raise _transfer_error(row.error, request, row.available)
     if row.replayed:
@@ -267,7 +275,34 @@ async def _apply(
         return TransferResult(
             id=earlier.id, kind=earlier.kind, amount=earlier.amount, replayed=True
         )
-    return TransferResult(id=row.transfer_id, kind=kind, amount=request.amount, replayed=False)
+    return TransferResult(
+        id=row.transfer_id, kind=params["kind"], amount=request.amount, replayed=False
+    )
+
+
+async def transfer_alone(db: Database, request: TransferRequest) -> TransferResult:
+    """Apply one movement as a transaction of its own: the same rules and the same database
+    function as :func:`transfer`, on an autocommit connection, grouped with concurrent
+    callers into one commit (see :mod:`xingdong.ledger.batching`).
+
+    For callers with nothing else to write in the same transaction.
+    """
+    params = _apply_params(request, None)
+    transfer_id, replayed, error, available = await batcher_for(db, _APPLY_DRIVER_SQL).apply(params)
+    if error is not None:
+        raise _transfer_error(error, request, available)
+    if not replayed:
+        return TransferResult(
+            id=transfer_id, kind=params["kind"], amount=request.amount, replayed=False
+        )
+    async with db.statement_connection() as conn:
+        earlier = await (
+            await conn.execute(
+                "SELECT kind, amount FROM ledger_transfers WHERE id = %s", (transfer_id,)
+            )
+        ).fetchone()
+    assert earlier is not None
+    return TransferResult(id=transfer_id, kind=earlier[0], amount=earlier[1], replayed=True)
 
 
 def _transfer_error(error: str, request: TransferRequest, available: int | None) -> Exception:
