@@ -70,10 +70,12 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
 
+    from xingdong.evidence import pages as evidence_pages
     from xingdong.identity import api as identity_api
     from xingdong.identity import pages as identity_pages
     from xingdong.ledger import api as ledger_api
     from xingdong.ledger import pages as ledger_pages
+    from xingdong.platforms.sandbox import pages as sandbox_pages
     from xingdong.web import ops, pages
 
     app.include_router(ops.router)
@@ -82,4 +84,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(pages.router)
     app.include_router(identity_pages.router)
     app.include_router(ledger_pages.router)
+    app.include_router(sandbox_pages.router)
+    app.include_router(evidence_pages.router)
     return app

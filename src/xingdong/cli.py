@@ -326,6 +326,7 @@ def demo(
 ) -> None:
     """Start a complete demo: database, migrations, demo data, server and worker."""
     from xingdong.core.migrate import upgrade
+    from xingdong.core.runtime import build_runtime
     from xingdong.demo.seed import DEMO_PASSWORD, seed_demo
 
     overrides: dict[str, object] = {"sms_reveal_codes": True, "log_json": False}
@@ -339,8 +340,14 @@ def demo(
     console.print("applying migrations …")
     upgrade(url)
 
+    # Binding the workers' accounts asks the platform connectors, which live in the runtime.
+    runtime = build_runtime(settings, url)
+
     async def action(session: object) -> object:
-        return await seed_demo(session, settings)  # type: ignore[arg-type]
+        try:
+            return await seed_demo(session, settings)  # type: ignore[arg-type]
+        finally:
+            await runtime.db.dispose()
 
     logins = _run(url, action)
     table = Table(title=f"Demo logins (password: {DEMO_PASSWORD})")

@@ -5,5 +5,7 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     import xingdong.core.audit
+    import xingdong.evidence.models
     import xingdong.identity.models
-    import xingdong.ledger.models  # noqa: F401
+    import xingdong.ledger.models
+    import xingdong.platforms.sandbox.models  # noqa: F401

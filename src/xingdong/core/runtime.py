@@ -6,14 +6,16 @@ Built once by the app factory or the worker command; jobs reach it through
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xingdong.core.db import Database
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
 from xingdong.core.sms import SmsSender, build_sms_sender
+from xingdong.evidence.storage import EvidenceStorage, LocalFolderStorage
 from xingdong.ledger.payments import PaymentProvider, PayoutProvider, build_payment_provider
 from xingdong.ledger.sandbox_payouts import SandboxPayoutProvider
+from xingdong.platforms.connector import PlatformConnector, build_connectors
 
 
 @dataclass
@@ -24,6 +26,9 @@ class Runtime:
     sms: SmsSender
     payments: PaymentProvider
     payouts: PayoutProvider
+    evidence: EvidenceStorage
+    platforms: dict[str, PlatformConnector] = field(default_factory=dict)
+    """Short-video platform connectors by name (see :func:`platforms.connector.get_connector`)."""
 
 
 _current: Runtime | None = None
@@ -41,6 +46,8 @@ def build_runtime(settings: Settings, database_url: str) -> Runtime:
             settings.payment_provider, settings.payment_sandbox_secret.get_secret_value(), db
         ),
         payouts=SandboxPayoutProvider(db),
+        evidence=LocalFolderStorage(settings.evidence_dir),
+        platforms=build_connectors(db),
     )
     _current = runtime
     return runtime

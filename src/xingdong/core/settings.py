@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, FilePath, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         default=1_000_000, ge=1, description="From this amount two different operators must."
     )
 
+    evidence_dir: Path = Field(
+        default_factory=lambda data: data["data_dir"] / "evidence",
+        description="Where uploaded evidence files are kept (local folder storage).",
+    )
+    evidence_max_image_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    evidence_max_image_pixels: int = Field(default=40_000_000, ge=10_000)
+    evidence_max_video_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+
     agreement_version: str = "2026-11"
     min_age_for_paid_tasks: int = 18
 
@@ -83,6 +91,31 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=4, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
+
+    policy_profile: str = Field(
+        default="default",
+        description="The policy profile campaigns run under: default or strict.",
+    )
+    compliance_extra_words_file: FilePath | None = Field(
+        default=None, description="More words for the campaign copy check (docs/compliance.md)."
+    )
+
+    @field_validator("policy_profile")
+    @classmethod
+    def _known_policy_profile(cls, value: str) -> str:
+        from xingdong.campaigns.policy import get_profile
+
+        return get_profile(value).name
+
+    @field_validator("compliance_extra_words_file")
+    @classmethod
+    def _usable_words_file(cls, value: Path | None) -> Path | None:
+        # Read now, so that a mistake in the file stops start-up, not every campaign check.
+        if value is not None:
+            from xingdong.campaigns.compliance import load_word_list
+
+            load_word_list(value)
+        return value
 
 
 @lru_cache

@@ -15,6 +15,7 @@ from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.ledger import deposits
 from xingdong.ledger.payments import PaymentNotice
+from xingdong.platforms.sandbox.demo import seed_sandbox
 
 DEMO_PASSWORD = "xingdong2026"
 
@@ -110,6 +111,9 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[DemoLogin
         DemoLogin("agency owner 机构", AGENCY_OWNER[0], AGENCY_OWNER[1]),
     ]
 
+    # The brand's official account and some creators exist on the platform before the
+    # workers bind theirs.
+    await seed_sandbox(session)
     for worker in WORKERS:
         person, new = await _person(session, worker.phone, worker.name)
         assert isinstance(person, Person)

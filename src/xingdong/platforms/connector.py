@@ -1,22 +1,106 @@
 """The interface every short-video platform connector implements, and how one is chosen.
 
-Only the built-in ``sandbox`` platform exists so far; a real connector (Kuaishou …)
-implements the same protocol and is registered in :data:`CONNECTORS`.
+A connector is Xingdong's window on a platform that is not ours: it describes accounts,
+finds the targets of tasks, and checks whether a person really did an action (and whether
+it is still there later). Only the built-in ``sandbox`` platform exists so far; a real
+connector (Kuaishou …) implements :class:`PlatformConnector` and is added in
+:func:`build_connectors`. Code reaches a connector only through :func:`get_connector`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from xingdong.core.errors import ValidationFailed
 from xingdong.core.i18n import N_
+
+if TYPE_CHECKING:
+    from xingdong.core.db import Database
+
+TARGET_KINDS = ("account", "video", "live_room")
+ACTIONS = ("follow", "like", "comment", "share", "shoot", "live_visit")
+
+ACTION_TARGET_KIND: dict[str, str] = {
+    "follow": "account",
+    "like": "video",
+    "comment": "video",
+    "share": "video",
+    # A shoot task is done by posting one's own video that mentions the target account.
+    "shoot": "account",
+    "live_visit": "live_room",
+}
+"""Which kind of target each action is done to."""
+
+VerificationStatus = Literal["verified", "absent", "unknown"]
 
 
 @dataclass(frozen=True)
 class AccountInfo:
     handle: str
     followers: int
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """Something a task points at: an account, a video or a live room."""
+
+    platform: str
+    kind: str
+    """One of :data:`TARGET_KINDS`."""
+    ref: str
+    """The platform's own reference: the handle of an account, the id of a video or room."""
+    title: str
+    owner_handle: str
+    """The account the target belongs to (for an account, its own handle)."""
+    url: str
+    """Where a person goes to act on it."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What the platform shows about one person's action on one target."""
+
+    status: VerificationStatus
+    """``verified`` (the action is there and meets the conditions), ``absent`` (it is not,
+    or not in time, or too short) or ``unknown`` (the platform cannot tell, for instance
+    because the person's account or the target is not found)."""
+    observed_at: datetime | None
+    """When the action was made, as the platform recorded it; None when not verified."""
+    detail: str
+    """A short machine reason: ``follow_found``, ``no_follow``, ``watched_too_short`` …"""
+    watched_seconds: int | None = None
+    stayed_seconds: int | None = None
+    comment_text: str | None = None
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == "verified"
+
+
+class UnknownPlatform(ValidationFailed):
+    code = "unknown_platform"
+    title = N_("This platform is not supported")
+
+
+class TargetNotFound(ValidationFailed):
+    code = "target_not_found"
+    title = N_("The target was not found on the platform")
+
+
+class UnsupportedAction(ValidationFailed):
+    code = "unsupported_action"
+    title = N_("This action cannot be checked on this target")
+
+
+def require_action_on(action: str, kind: str) -> None:
+    """Refuse an unknown action, or one done to the wrong kind of target."""
+    if ACTION_TARGET_KIND.get(action) != kind:
+        raise UnsupportedAction(
+            detail=N_("The action {action} is not done to a {kind}."),
+            extra={"action": action, "kind": kind},
+        )
 
 
 class PlatformConnector(Protocol):
@@ -26,27 +110,48 @@ class PlatformConnector(Protocol):
         """What the platform says about the account a person wants to bind."""
         ...
 
+    async def resolve_target(self, kind: str, ref: str) -> TargetInfo:
+        """Find a target from what a brand typed: ``@handle``, a handle, an id, or the
+        target's URL on the platform. Raises :class:`TargetNotFound`."""
+        ...
 
-class SandboxConnector:
-    """The simulated platform built into Xingdong. It trusts what the person declares,
-    which is what a simulation is for; a real connector reads it from the platform."""
+    async def verify_action(
+        self,
+        action: str,
+        *,
+        actor_handle: str,
+        target: TargetInfo,
+        since: datetime,
+        min_watch_seconds: int = 0,
+        min_stay_seconds: int = 0,
+    ) -> Verification:
+        """Did ``actor_handle`` do ``action`` to ``target`` at or after ``since``, watching
+        (likes) or staying (live visits) at least as long as asked?"""
+        ...
 
-    name = "sandbox"
+    async def check_retention(
+        self, action: str, *, actor_handle: str, target: TargetInfo
+    ) -> Verification:
+        """Is the follow, like, comment, share or posted video still there now?"""
+        ...
 
-    async def describe_account(self, handle: str, *, declared_followers: int) -> AccountInfo:
-        return AccountInfo(handle=handle, followers=declared_followers)
+    async def public_stats(self, target: TargetInfo) -> dict[str, int]:
+        """Public counts: ``followers``/``videos`` for an account, ``views``/``likes``/
+        ``comments``/``shares`` for a video, ``visitors``/``live`` for a live room."""
+        ...
 
 
-CONNECTORS: dict[str, PlatformConnector] = {"sandbox": SandboxConnector()}
+def build_connectors(db: Database) -> dict[str, PlatformConnector]:
+    """Every platform this process can talk to, by name (built once, in the runtime)."""
+    from xingdong.platforms.sandbox.connector import SandboxConnector
 
-
-class UnknownPlatform(ValidationFailed):
-    code = "unknown_platform"
-    title = N_("This platform is not supported")
+    return {"sandbox": SandboxConnector(db)}
 
 
 def get_connector(platform: str) -> PlatformConnector:
+    from xingdong.core.runtime import current_runtime
+
     try:
-        return CONNECTORS[platform]
+        return current_runtime().platforms[platform]
     except KeyError:
         raise UnknownPlatform(detail=N_("Supported platforms: sandbox.")) from None

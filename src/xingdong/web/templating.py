@@ -26,6 +26,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "web" / "templates",
     PACKAGE_DIR / "identity" / "templates",
     PACKAGE_DIR / "ledger" / "templates",
+    PACKAGE_DIR / "platforms" / "sandbox" / "templates",
 ]
 
 

@@ -1,0 +1,1 @@
+"""Campaigns: what brands publish, its task types, targeting, pacing and compliance."""

@@ -1,0 +1,1 @@
+"""Evidence: uploaded proof (screenshots, short videos), checked, stored and hashed."""

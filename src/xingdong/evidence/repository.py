@@ -1,0 +1,58 @@
+"""Every query on the evidence tables."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import BigInteger, Integer, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import BIT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.evidence.models import EvidenceFile
+
+
+async def insert_file(session: AsyncSession, file: EvidenceFile) -> None:
+    session.add(file)
+    await session.flush()
+
+
+async def file_by_id(session: AsyncSession, file_id: UUID) -> EvidenceFile | None:
+    return await session.get(EvidenceFile, file_id)
+
+
+async def files_with_sha256(
+    session: AsyncSession, sha256: str, *, exclude_id: UUID | None
+) -> list[EvidenceFile]:
+    query = select(EvidenceFile).where(EvidenceFile.sha256 == sha256)
+    if exclude_id is not None:
+        query = query.where(EvidenceFile.id != exclude_id)
+    result = await session.execute(query.order_by(EvidenceFile.created_at, EvidenceFile.id))
+    return list(result.scalars())
+
+
+async def files_near_phash(
+    session: AsyncSession,
+    phash: int,
+    *,
+    max_distance: int,
+    limit: int,
+    exclude_id: UUID | None,
+) -> list[tuple[EvidenceFile, int]]:
+    """Files whose perceptual hash differs from ``phash`` in at most ``max_distance`` bits,
+    nearest first. The Hamming distance is computed by PostgreSQL (14+): XOR the two
+    bigints, view the result as 64 bits, count the ones. This reads every image row's hash;
+    an index for it (hash chunks, a BK-tree) is for when the table is large."""
+    distance = cast(
+        func.bit_count(cast(EvidenceFile.phash.op("#")(literal(phash, BigInteger)), BIT(64))),
+        Integer,
+    ).label("distance")
+    query = (
+        select(EvidenceFile, distance)
+        .where(EvidenceFile.phash.is_not(None), distance <= max_distance)
+        .order_by(distance, EvidenceFile.created_at, EvidenceFile.id)
+        .limit(limit)
+    )
+    if exclude_id is not None:
+        query = query.where(EvidenceFile.id != exclude_id)
+    result = await session.execute(query)
+    return [(file, distance) for file, distance in result]

@@ -1,0 +1,156 @@
+"""The rules of the evidence domain: accept an upload only after its bytes are checked,
+keep the original bytes, and find earlier files like it. Functions take the session first
+and flush but never commit (the caller owns the transaction)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.core.i18n import N_
+from xingdong.core.ids import new_id
+from xingdong.core.logging import get_logger
+from xingdong.core.settings import Settings, get_settings
+from xingdong.evidence import repository as repo
+from xingdong.evidence.errors import EvidenceNotFound
+from xingdong.evidence.models import EvidenceFile
+from xingdong.evidence.storage import EvidenceStorage
+from xingdong.evidence.validation import inspect_image, inspect_video
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class NearDuplicate:
+    file: EvidenceFile
+    distance: int
+    """Bits in which the two perceptual hashes differ (0 to 64)."""
+
+
+def storage_key_for(file_id: UUID, sha256: str) -> str:
+    """Keys start with content hash characters, so the storage's folders fill evenly
+    (a UUIDv7 starts with the time), and end with the id, so each row has its own bytes
+    even when two people upload the same file."""
+    return f"{sha256[:16]}-{file_id.hex}"
+
+
+async def _keep(
+    session: AsyncSession, storage: EvidenceStorage, file: EvidenceFile, data: bytes
+) -> EvidenceFile:
+    # Bytes first, row second: a failed write leaves no row pointing at nothing. Bytes
+    # whose transaction later rolls back stay behind unreferenced, which is harmless.
+    await storage.put(file.storage_key, data)
+    await repo.insert_file(session, file)
+    log.info(
+        "evidence_stored",
+        file_id=str(file.id),
+        kind=file.kind,
+        content_type=file.content_type,
+        byte_size=file.byte_size,
+    )
+    return file
+
+
+async def store_image(
+    session: AsyncSession,
+    storage: EvidenceStorage,
+    *,
+    owner_id: UUID,
+    data: bytes,
+    filename: str | None,
+    settings: Settings | None = None,
+) -> EvidenceFile:
+    """Check and keep a screenshot or photo: a still JPEG, PNG or WebP picture within the
+    limits of ``settings`` (the process's settings when not given). Raises the evidence
+    errors (``not_an_image``, ``unsupported_image_type``, ``file_too_large``,
+    ``image_too_large_in_pixels``, ``corrupt_image``); nothing is stored then."""
+    settings = settings or get_settings()
+    facts = await asyncio.to_thread(
+        inspect_image,
+        data,
+        max_bytes=settings.evidence_max_image_bytes,
+        max_pixels=settings.evidence_max_image_pixels,
+        filename=filename,
+    )
+    file_id = new_id()
+    file = EvidenceFile(
+        id=file_id,
+        owner_id=owner_id,
+        kind="image",
+        content_type=facts.content_type,
+        byte_size=len(data),
+        width=facts.width,
+        height=facts.height,
+        sha256=facts.sha256,
+        phash=facts.phash,
+        dhash=facts.dhash,
+        storage_key=storage_key_for(file_id, facts.sha256),
+    )
+    return await _keep(session, storage, file, data)
+
+
+async def store_video(
+    session: AsyncSession,
+    storage: EvidenceStorage,
+    *,
+    owner_id: UUID,
+    data: bytes,
+    filename: str | None,
+    settings: Settings | None = None,
+) -> EvidenceFile:
+    """Check and keep a video (MP4, QuickTime or WebM, judged by its magic bytes) within
+    the size limit. Raises ``file_too_large`` or ``not_a_video``; nothing is stored then."""
+    settings = settings or get_settings()
+    facts = await asyncio.to_thread(
+        inspect_video, data, max_bytes=settings.evidence_max_video_bytes, filename=filename
+    )
+    file_id = new_id()
+    file = EvidenceFile(
+        id=file_id,
+        owner_id=owner_id,
+        kind="video",
+        content_type=facts.content_type,
+        byte_size=len(data),
+        sha256=facts.sha256,
+        storage_key=storage_key_for(file_id, facts.sha256),
+    )
+    return await _keep(session, storage, file, data)
+
+
+async def get_file(session: AsyncSession, file_id: UUID) -> EvidenceFile:
+    file = await repo.file_by_id(session, file_id)
+    if file is None:
+        raise EvidenceNotFound(detail=N_("No such evidence file."))
+    return file
+
+
+async def read_bytes(storage: EvidenceStorage, file: EvidenceFile) -> bytes:
+    """The original bytes, exactly as uploaded."""
+    return await storage.get(file.storage_key)
+
+
+async def find_by_sha256(
+    session: AsyncSession, sha256: str, *, exclude_id: UUID | None = None
+) -> list[EvidenceFile]:
+    """Files with exactly these bytes, oldest first (evidence reuse: the same file
+    submitted again, by the same person or another)."""
+    return await repo.files_with_sha256(session, sha256.lower(), exclude_id=exclude_id)
+
+
+async def near_duplicates(
+    session: AsyncSession,
+    phash: int,
+    *,
+    max_distance: int = 6,
+    limit: int = 20,
+    exclude_id: UUID | None = None,
+) -> list[NearDuplicate]:
+    """Images whose perceptual hash is within ``max_distance`` bits of ``phash``, nearest
+    first: the same picture re-encoded, resized or lightly retouched."""
+    rows = await repo.files_near_phash(
+        session, phash, max_distance=max_distance, limit=limit, exclude_id=exclude_id
+    )
+    return [NearDuplicate(file=file, distance=distance) for file, distance in rows]

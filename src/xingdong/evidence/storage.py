@@ -1,0 +1,92 @@
+"""Where the bytes of evidence files live.
+
+The database keeps what a file is (its row in ``evidence_files``); an
+:class:`EvidenceStorage` keeps its bytes under an opaque key. The local folder storage
+serves development, the demo, tests and single-host deployments; an S3-compatible bucket
+for production is a later implementation of the same protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{7,119}")
+"""Keys are lower-case letters, digits, ``-`` and ``_`` only: no dots and no slashes, so a
+key can never name a path outside the storage's root."""
+
+
+class InvalidStorageKey(ValueError):
+    """A key outside :data:`KEY_PATTERN`: a programming error, never a user's input."""
+
+
+class EvidenceStorage(Protocol):
+    async def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key``, replacing what was there; all or nothing."""
+        ...
+
+    async def get(self, key: str) -> bytes:
+        """The bytes stored under ``key``; :class:`FileNotFoundError` when there are none."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key``; nothing happens when it is not there."""
+        ...
+
+
+def check_key(key: str) -> str:
+    if not KEY_PATTERN.fullmatch(key):
+        raise InvalidStorageKey(f"not a valid evidence storage key: {key!r}")
+    return key
+
+
+class LocalFolderStorage:
+    """Files in a folder, two levels of sub-folders named by the key's first characters
+    (``ab/cd/abcd…``), so no folder grows past a few thousand entries.
+
+    A write goes to a temporary file in the target folder, is flushed to disk, then
+    renamed over the final name: a reader sees the old bytes or the new, never half.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def path_for(self, key: str) -> Path:
+        check_key(key)
+        path = self.root / key[:2] / key[2:4] / key
+        # The pattern already rules out escaping the root; this states it outright.
+        if path.parent.parent.parent != self.root:
+            raise InvalidStorageKey(f"not a valid evidence storage key: {key!r}")
+        return path
+
+    async def put(self, key: str, data: bytes) -> None:
+        path = self.path_for(key)
+        await asyncio.to_thread(self._write, path, data)
+
+    async def get(self, key: str) -> bytes:
+        path = self.path_for(key)
+        return await asyncio.to_thread(path.read_bytes)
+
+    async def delete(self, key: str) -> None:
+        path = self.path_for(key)
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            Path(temporary).replace(path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                Path(temporary).unlink()
+            raise
