@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from xingdong.core.logging import configure_logging, get_logger
 from xingdong.core.runtime import Runtime, build_runtime, resolve_database_url
 from xingdong.core.settings import Settings, get_settings
-from xingdong.web.middleware import BodySizeLimit, request_context
+from xingdong.web.middleware import BodySizeLimit, RequestContext
 from xingdong.web.problems import install_error_handlers
 from xingdong.web.templating import PACKAGE_DIR
 
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.middleware("http")(request_context)
+    app.add_middleware(RequestContext)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
 

@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -65,6 +65,9 @@ def libpq_url(url: str) -> str:
     return "postgresql://" + async_url(url)[len("postgresql+psycopg://") :]
 
 
+STATEMENT_POOL_WAIT_SECONDS = 2.0
+
+
 class Database:
     """The engine and session factory of one process."""
 
@@ -96,20 +99,42 @@ class Database:
         function): one round trip instead of BEGIN, the call and COMMIT, and none of the
         ORM's bookkeeping. Anything that needs two statements to agree uses a session.
         """
-        if self._statements is None:
-            async with self._statements_lock:
-                if self._statements is None:
-                    pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
-                        libpq_url(self.url),
-                        min_size=1,
-                        max_size=self._statements_size,
-                        kwargs={"autocommit": True},
-                        open=False,
-                    )
-                    await pool.open(wait=True)
-                    self._statements = pool
-        async with self._statements.connection() as conn:
-            yield conn
+        pool = self._statements
+        if pool is None:
+            # No pool yet, or it was dropped because the server went away: connect
+            # directly first, which fails at once while the server is down (the caller
+            # answers 503) instead of waiting out the pool's reconnection back-off.
+            async with await AsyncConnection.connect(
+                libpq_url(self.url), autocommit=True
+            ) as direct:
+                await self._start_statement_pool()
+                yield direct
+            return
+        try:
+            async with pool.connection() as conn:
+                yield conn
+        except PoolTimeout:
+            if self._statements is pool:
+                self._statements = None
+                await pool.close(timeout=1)
+            raise
+
+    async def _start_statement_pool(self) -> None:
+        async with self._statements_lock:
+            if self._statements is None:
+                pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+                    libpq_url(self.url),
+                    min_size=1,
+                    max_size=self._statements_size,
+                    kwargs={"autocommit": True},
+                    # Checked when handed out, like the engine's pre-ping: after the
+                    # server restarts, a dead connection is replaced, not used.
+                    check=AsyncConnectionPool.check_connection,
+                    timeout=STATEMENT_POOL_WAIT_SECONDS,
+                    open=False,
+                )
+                await pool.open()
+                self._statements = pool
 
     async def dispose(self) -> None:
         if self._statements is not None:

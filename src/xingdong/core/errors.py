@@ -83,6 +83,12 @@ class PayloadTooLarge(XingdongError):
     title = N_("The request body is too large")
 
 
+class DatabaseUnavailable(XingdongError):
+    status = 503
+    code = "database_unavailable"
+    title = N_("The service is briefly unavailable; please try again")
+
+
 class CsrfFailed(XingdongError):
     status = 403
     code = "csrf_failed"

@@ -120,15 +120,14 @@ async def read_deposit(
 
 
 @router.post("/payments/{provider}/notify", include_in_schema=False)
-async def payment_notice(
-    provider: str, request: Request, session: DbSession, runtime: RuntimeDep
-) -> Response:
-    """Where the payment provider reports payments (signed)."""
+async def payment_notice(provider: str, request: Request, runtime: RuntimeDep) -> Response:
+    """Where the payment provider reports payments (signed). One database call, in a
+    transaction of its own: nothing else is written with it."""
     if provider != runtime.payments.name:
         return Response(status_code=status.HTTP_404_NOT_FOUND)
     body = await request.body()
     notice = runtime.payments.parse_notice(body=body, signature=request.headers.get("X-Signature"))
-    await deposits.record_payment_notice(session, notice=notice)
+    await deposits.record_payment_notice_alone(runtime.db, notice=notice)
     return Response("success", media_type="text/plain")
 
 

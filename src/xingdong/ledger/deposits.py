@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from xingdong.core.audit import record_audit
-from xingdong.core.clock import utcnow
+from xingdong.core.db import Database
 from xingdong.core.errors import Conflict, FieldError, NotFound
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
@@ -98,51 +97,61 @@ async def request_deposit(
     return deposit
 
 
-async def record_payment_notice(session: AsyncSession, *, notice: PaymentNotice) -> Deposit:
-    """Apply a verified provider notification. Safe to receive twice or out of order."""
+_PAYMENT_PARAMS = ("deposit", "amount", "status", "txn", "world")
+_RECORD_PAYMENT_CALL = "SELECT outcome, deposit_amount FROM ledger_record_payment({})"
+_RECORD_PAYMENT_SQL = text(_RECORD_PAYMENT_CALL.format(", ".join(f":{p}" for p in _PAYMENT_PARAMS)))
+# The same call for a driver connection (psycopg's named placeholders).
+_RECORD_PAYMENT_DRIVER_SQL = _RECORD_PAYMENT_CALL.format(
+    ", ".join(f"%({p})s" for p in _PAYMENT_PARAMS)
+)
+
+
+def _payment_params(notice: PaymentNotice) -> dict[str, object]:
     try:
         deposit_id = UUID(notice.order_id)
     except ValueError:
         raise NotFound(detail=N_("No such deposit.")) from None
-    deposit = await session.get(Deposit, deposit_id, with_for_update=True)
-    if deposit is None:
+    return {
+        "deposit": deposit_id,
+        "amount": notice.amount,
+        "status": notice.status,
+        "txn": notice.provider_txn,
+        "world": DEPOSITS_ACCOUNT,
+    }
+
+
+def _payment_outcome(outcome: str, deposit_amount: int | None, notice: PaymentNotice) -> str:
+    if outcome == "not_found":
         raise NotFound(detail=N_("No such deposit."))
-    if notice.amount != deposit.amount:
+    if outcome == "amount_mismatch":
         raise AmountMismatch(
             detail=N_("The provider reported {reported} fen for a deposit of {amount} fen."),
-            extra={"reported": notice.amount, "amount": deposit.amount},
+            extra={"reported": notice.amount, "amount": deposit_amount},
         )
-    if deposit.status == "paid":
-        return deposit
-    if notice.status == "closed":
-        deposit.status = "closed"
-        await session.flush()
-        return deposit
-    # Paid, also after a "closed": the money did arrive, so it is credited.
-    await ledger.transfer(
-        session,
-        ledger.TransferRequest(
-            idempotency_key=f"deposit:{deposit.id}",
-            debit=DEPOSITS_ACCOUNT,
-            credit=org_account(deposit.org_id),
-            amount=deposit.amount,
-            code="deposit",
-            reference=f"deposit:{deposit.id}",
-        ),
-    )
-    deposit.status = "paid"
-    deposit.paid_at = utcnow()
-    deposit.provider_txn = notice.provider_txn
-    await record_audit(
-        session,
-        actor_id=None,
-        action="ledger.deposit_paid",
-        object_type="organisation",
-        object_id=deposit.org_id,
-        data={"deposit": str(deposit.id), "amount": deposit.amount, "txn": notice.provider_txn},
-    )
-    await session.flush()
-    return deposit
+    if outcome not in ("paid", "already_paid", "closed"):
+        raise RuntimeError(f"ledger_record_payment refused the payment: {outcome}")
+    return outcome
+
+
+async def record_payment_notice(session: AsyncSession, *, notice: PaymentNotice) -> str:
+    """Apply a verified provider notification inside the caller's transaction. Safe to
+    receive twice or out of order. Answers ``paid``, ``already_paid`` or ``closed``.
+
+    The rules are one database function, ``ledger_record_payment`` (see its migration):
+    lock the deposit, check the amount, credit the organisation once (idempotency key
+    ``deposit:<id>``), mark the deposit paid and write the audit entry."""
+    row = (await session.execute(_RECORD_PAYMENT_SQL, _payment_params(notice))).one()
+    return _payment_outcome(row.outcome, row.deposit_amount, notice)
+
+
+async def record_payment_notice_alone(db: Database, *, notice: PaymentNotice) -> str:
+    """The same as :func:`record_payment_notice`, as a transaction of its own: a single
+    round trip on an autocommit connection (the provider's notification path)."""
+    params = _payment_params(notice)
+    async with db.statement_connection() as conn:
+        row = await (await conn.execute(_RECORD_PAYMENT_DRIVER_SQL, params)).fetchone()
+    assert row is not None
+    return _payment_outcome(row[0], row[1], notice)
 
 
 async def get_deposit(

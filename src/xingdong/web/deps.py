@@ -22,19 +22,27 @@ SESSION_COOKIE = "xd_session"
 T = TypeVar("T")
 
 
-def get_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_settings(request: Request) -> Settings:
-    return get_runtime(request).settings
+# Dependencies are coroutines even when they need not be: FastAPI runs a plain function
+# dependency in a worker thread, which costs more than the work itself.
+
+
+async def get_runtime(request: Request) -> Runtime:
+    return runtime_of(request)
+
+
+async def get_settings(request: Request) -> Settings:
+    return runtime_of(request).settings
 
 
 async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler succeeds, rolled back when
     it fails (except for errors whose writes must stand, such as a counted failed sign-in)."""
-    async with get_runtime(request).db.sessionmaker() as session:
+    async with runtime_of(request).db.sessionmaker() as session:
         try:
             yield session
         except XingdongError as exc:
@@ -110,7 +118,7 @@ async def page_actor(actor: Annotated[Actor | None, Depends(optional_page_actor)
     return actor
 
 
-def page_person(request: Request, _actor: Annotated[Actor, Depends(page_actor)]) -> Person:
+async def page_person(request: Request, _actor: Annotated[Actor, Depends(page_actor)]) -> Person:
     person: Person = request.state.person
     return person
 
@@ -122,7 +130,7 @@ async def verify_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get("csrf_token")
         submitted = value if isinstance(value, str) else None
-    secret = get_settings(request).secret_key.get_secret_value()
+    secret = runtime_of(request).settings.secret_key.get_secret_value()
     if not csrf_token_matches(secret, request.cookies.get("xd_csrf"), submitted):
         raise CsrfFailed(
             detail=N_("The form expired or was not sent by this site; please try again.")
@@ -155,7 +163,7 @@ async def api_actor(
     return actor
 
 
-def api_person(_token: Annotated[tuple[Person, ApiToken], Depends(api_token)]) -> Person:
+async def api_person(_token: Annotated[tuple[Person, ApiToken], Depends(api_token)]) -> Person:
     return _token[0]
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 
 import structlog
 from fastapi import Request, Response
 from prometheus_client import Counter, Histogram
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xingdong.core import security
@@ -97,48 +97,76 @@ def cookie_is_secure(request: Request, setting: str) -> bool:
     return request.url.scheme == "https"
 
 
-async def request_context(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    settings = request.app.state.runtime.settings
-    request_id = request.headers.get("x-request-id", "")[:64] or secrets.token_hex(8)
-    request.state.request_id = request_id
-    structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(request_id=request_id)
-    locale = negotiate_locale(request, settings.default_locale)
-    request.state.locale_explicit = bool(
-        request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
-    )
-    current_locale.set(locale)
-    csrf_cookie = request.cookies.get(CSRF_COOKIE)
-    new_csrf_cookie = None
-    if not csrf_cookie:
-        csrf_cookie = new_csrf_cookie = secrets.token_urlsafe(24)
-    request.state.csrf_cookie = csrf_cookie
-    request.state.csrf_token = security.csrf_token_for(
-        settings.secret_key.get_secret_value(), csrf_cookie
-    )
-    started = time.perf_counter()
-    response = await call_next(request)
-    elapsed = time.perf_counter() - started
-    route = getattr(request.scope.get("route"), "path", "unmatched")
-    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-    LATENCY.labels(route).observe(elapsed)
-    response.headers["X-Request-ID"] = request_id
-    secure = cookie_is_secure(request, settings.cookie_secure)
-    if new_csrf_cookie:
-        response.set_cookie(
-            CSRF_COOKIE, new_csrf_cookie, httponly=True, samesite="lax", secure=secure
+class RequestContext:
+    """Per request: an id (kept from ``X-Request-ID`` or made), the locale, the CSRF cookie
+    and token, a log line, metrics. A plain ASGI middleware: Starlette's
+    ``BaseHTTPMiddleware`` runs the app in a task of its own and costs more per request
+    than a simple endpoint does."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        settings = request.app.state.runtime.settings
+        request_id = request.headers.get("x-request-id", "")[:64] or secrets.token_hex(8)
+        state = request.state
+        state.request_id = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        chosen = normalise_locale(request.query_params.get("lang"))
+        current_locale.set(negotiate_locale(request, settings.default_locale))
+        state.locale_explicit = bool(chosen or request.cookies.get(LANG_COOKIE))
+        csrf_cookie = request.cookies.get(CSRF_COOKIE)
+        new_csrf_cookie = None
+        if not csrf_cookie:
+            csrf_cookie = new_csrf_cookie = secrets.token_urlsafe(24)
+        state.csrf_cookie = csrf_cookie
+        state.csrf_token = security.csrf_token_for(
+            settings.secret_key.get_secret_value(), csrf_cookie
         )
-    chosen = normalise_locale(request.query_params.get("lang"))
-    if chosen:
-        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax", secure=secure)
-    if route not in ("/metrics", "/healthz", "/readyz"):
-        log.info(
-            "request",
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            ms=round(elapsed * 1000, 1),
-        )
-    return response
+        status_code = 500
+
+        async def send_with_context(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                if new_csrf_cookie or chosen:
+                    secure = cookie_is_secure(request, settings.cookie_secure)
+                    cookies = Response()
+                    if new_csrf_cookie:
+                        cookies.set_cookie(
+                            CSRF_COOKIE, new_csrf_cookie, httponly=True, samesite="lax",
+                            secure=secure,
+                        )  # fmt: skip
+                    if chosen:
+                        cookies.set_cookie(
+                            LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax",
+                            secure=secure,
+                        )  # fmt: skip
+                    for name, value in cookies.raw_headers:
+                        if name == b"set-cookie":
+                            headers.append("set-cookie", value.decode("latin-1"))
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_with_context)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(request.method, route, str(status_code)).inc()
+            LATENCY.labels(route).observe(elapsed)
+            if route not in ("/metrics", "/healthz", "/readyz"):
+                log.info(
+                    "request",
+                    method=request.method,
+                    path=request.url.path,
+                    status=status_code,
+                    ms=round(elapsed * 1000, 1),
+                )

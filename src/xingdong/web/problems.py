@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from psycopg_pool import PoolTimeout
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xingdong.core.context import current_locale
-from xingdong.core.errors import NotAuthenticated, XingdongError
+from xingdong.core.errors import DatabaseUnavailable, NotAuthenticated, XingdongError
 from xingdong.core.i18n import N_, translate
 from xingdong.core.logging import get_logger
 
@@ -142,8 +145,25 @@ async def handle_unexpected_error(request: Request, _exc: Exception) -> Response
     return _page_error(request, 500, title, detail)
 
 
+async def handle_lost_database(request: Request, exc: Exception) -> Response:
+    """The database cannot be reached (down, restarting, pool exhausted): 503, so clients
+    and payment providers retry, instead of a 500 that says our code is wrong."""
+    if isinstance(exc, DBAPIError) and not (
+        exc.connection_invalidated or isinstance(exc.orig, psycopg.OperationalError)
+    ):
+        return await handle_unexpected_error(request, exc)
+    log.warning("database_unavailable", path=request.url.path, error=str(exc)[:200])
+    response = await handle_domain_error(
+        request, DatabaseUnavailable(detail=N_("Please try again in a few seconds."))
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, handle_unexpected_error)
+    for lost in (psycopg.OperationalError, PoolTimeout, DBAPIError):
+        app.add_exception_handler(lost, handle_lost_database)
     app.add_exception_handler(XingdongError, handle_domain_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
