@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from tests.factories import User, add_member, create_org, register
 from xingdong.core.db import Database
+from xingdong.core.settings import Settings
 from xingdong.ledger import service as ledger
 from xingdong.ledger.models import Transfer
 from xingdong.ledger.payments import SandboxPaymentProvider
@@ -153,3 +154,23 @@ async def test_bad_amounts_and_outsiders_are_refused(client: httpx.AsyncClient) 
         await client.get(f"/api/v1/orgs/{org_id}/balance", headers=outsider.auth)
     ).status_code == 404
     assert await balance(client, member, org_id) == 0
+
+
+async def test_a_notice_while_the_database_is_unreachable_answers_503(settings: Settings) -> None:
+    """The provider must retry: a 503 problem with Retry-After, not a 500."""
+    from xingdong.app import create_app
+
+    app = create_app(settings, database_url="postgresql://postgres@127.0.0.1:1/nowhere")
+    sandbox = SandboxPaymentProvider(settings.payment_sandbox_secret.get_secret_value())
+    body = sandbox.notice_body(order_id="01a23287-48c1-7137-b570-e13a9499bb2e", amount=100)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        answer = await http.post(
+            "/api/v1/payments/sandbox/notify",
+            content=body,
+            headers={"X-Signature": sandbox.sign(body)},
+        )
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.headers["retry-after"] == "5"
+    assert answer.json()["code"] == "database_unavailable"
