@@ -1,7 +1,7 @@
 """ledger: transfers in batches
 
 Revision ID: b7e4c2d9a104
-Revises: f1a9c3b70e03
+Revises: e7b2d4f60a02
 Created: 2026-12-01 16:55:00+00:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = 'b7e4c2d9a104'
-down_revision: str | None = 'f1a9c3b70e03'
+down_revision: str | None = 'e7b2d4f60a02'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 
 def import_all_models() -> None:
+    import xingdong.campaigns.models
     import xingdong.core.audit
     import xingdong.evidence.models
     import xingdong.identity.models
     import xingdong.ledger.models
-    import xingdong.platforms.sandbox.models  # noqa: F401
+    import xingdong.platforms.sandbox.models
+    import xingdong.work.models  # noqa: F401

@@ -84,6 +84,19 @@ class Settings(BaseSettings):
     evidence_max_image_pixels: int = Field(default=40_000_000, ge=10_000)
     evidence_max_video_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
 
+    platform_fee_percent: int = Field(
+        default=20, ge=0, le=90, description="The platform's share of a task's unit price."
+    )
+    campaign_min_unit_price_fen: int = Field(default=10, ge=1)
+    campaign_max_quantity: int = Field(default=100_000, ge=1)
+    claim_ttl_minutes: int = Field(
+        default=60, ge=1, description="How long a claimed task stays reserved for the worker."
+    )
+    hold_hours: int = Field(
+        default=72, ge=0, description="How long an approved reward stays pending before release."
+    )
+    appeal_days: int = Field(default=7, ge=1)
+
     agreement_version: str = "2026-11"
     min_age_for_paid_tasks: int = 18
 

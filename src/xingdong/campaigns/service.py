@@ -1,0 +1,476 @@
+"""Campaign rules: create (checked), fund into escrow, approve, pause, resume, close.
+
+Money: submitting moves ``quantity * unit_price`` from the organisation's balance into the
+campaign's escrow account; claims reserve from escrow (see ``work.service``); rejecting or
+closing returns what is not reserved or spent to the organisation at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.campaigns.compliance import CampaignCopy, Finding, check_copy
+from xingdong.campaigns.errors import (
+    CampaignInvalid,
+    CampaignNotFound,
+    CampaignStateConflict,
+    ComplianceBlocked,
+)
+from xingdong.campaigns.models import REVIEW_POLICIES, Campaign
+from xingdong.campaigns.policy import GuardrailInput, TaskType, check_guardrails, get_profile
+from xingdong.core.audit import record_audit
+from xingdong.core.clock import utcnow
+from xingdong.core.errors import FieldError
+from xingdong.core.i18n import N_
+from xingdong.core.ids import new_id
+from xingdong.core.policy import Action, Actor, require
+from xingdong.core.settings import Settings
+from xingdong.creators.tiers import TIERS
+from xingdong.identity.validation import INTERESTS, REGIONS
+from xingdong.ledger import service as ledger
+from xingdong.ledger.deposits import org_account
+from xingdong.platforms.connector import ACTION_TARGET_KIND, TargetNotFound, get_connector
+
+MAX_AGE = 120
+
+
+def escrow_account(campaign_id: UUID) -> str:
+    return f"campaign:{campaign_id}:escrow"
+
+
+def price_split(unit_price: int, fee_percent: int) -> tuple[int, int]:
+    """``(reward, fee)``: the platform keeps ``fee_percent`` of the unit price, rounded down."""
+    fee = unit_price * fee_percent // 100
+    return unit_price - fee, fee
+
+
+@dataclass(frozen=True)
+class CampaignDraft:
+    title: str
+    task_type: str
+    target: str
+    """What the connector resolves: ``@handle``, a video or room id, or its URL."""
+    brief: str
+    disclosure: str
+    quantity: int
+    unit_price: int
+    starts_at: datetime
+    ends_at: datetime
+    platform: str = "sandbox"
+    comment_guidance: str | None = None
+    per_person_limit: int = 1
+    min_age: int | None = None
+    max_age: int | None = None
+    regions: list[str] = field(default_factory=list)
+    interests: list[str] = field(default_factory=list)
+    tiers: list[str] = field(default_factory=list)
+    pacing_per_hour: int | None = None
+    min_watch_seconds: int = 0
+    min_stay_seconds: int = 0
+    review_policy: str = "auto_when_verified"
+
+
+def _draft_errors(  # noqa: PLR0912 - one check per field reads best
+    draft: CampaignDraft, settings: Settings, now: datetime
+) -> list[FieldError]:
+    errors: list[FieldError] = []
+
+    def bad(name: str, message: str) -> None:
+        errors.append(FieldError(name, message))
+
+    if not draft.title.strip() or len(draft.title) > 80:
+        bad("title", N_("Enter a title of 1 to 80 characters."))
+    if draft.task_type not in set(TaskType):
+        bad("task_type", N_("Choose a task type."))
+    if not draft.brief.strip():
+        bad("brief", N_("Describe what people should do."))
+    if not 1 <= draft.quantity <= settings.campaign_max_quantity:
+        bad("quantity", N_("The quantity must be at least 1 and at most the platform's maximum."))
+    reward, _fee = price_split(max(draft.unit_price, 0), settings.platform_fee_percent)
+    if draft.unit_price < settings.campaign_min_unit_price_fen or reward <= 0:
+        bad("unit_price", N_("The unit price is below the minimum."))
+    if draft.ends_at <= draft.starts_at:
+        bad("ends_at", N_("The end must be after the start."))
+    elif draft.ends_at <= now:
+        bad("ends_at", N_("The end is in the past."))
+    if draft.per_person_limit < 1:
+        bad("per_person_limit", N_("At least one per person."))
+    for name, age in (("min_age", draft.min_age), ("max_age", draft.max_age)):
+        if age is not None and not settings.min_age_for_paid_tasks <= age <= MAX_AGE:
+            bad(name, N_("Ages run from the adult age to 120."))
+    if draft.min_age is not None and draft.max_age is not None and draft.min_age > draft.max_age:
+        bad("max_age", N_("The age range is empty."))
+    if any(r not in REGIONS for r in draft.regions):
+        bad("regions", N_("Unknown region."))
+    if any(i not in INTERESTS for i in draft.interests):
+        bad("interests", N_("Unknown interest."))
+    if any(t not in TIERS for t in draft.tiers):
+        bad("tiers", N_("Unknown tier."))
+    if draft.pacing_per_hour is not None and draft.pacing_per_hour < 1:
+        bad("pacing_per_hour", N_("The pacing cap must be at least 1 per hour."))
+    if draft.min_watch_seconds < 0 or draft.min_stay_seconds < 0:
+        bad("min_watch_seconds", N_("Times cannot be negative."))
+    if draft.review_policy not in REVIEW_POLICIES:
+        bad("review_policy", N_("Choose a review policy."))
+    return errors
+
+
+def compliance_findings(campaign: Campaign, settings: Settings) -> list[Finding]:
+    profile = get_profile(settings.policy_profile)
+    findings = check_copy(
+        CampaignCopy(
+            task_type=campaign.task_type,
+            title=campaign.title,
+            brief=campaign.brief,
+            disclosure=campaign.disclosure,
+            comment_guidance=campaign.comment_guidance,
+        ),
+        extra_words_file=settings.compliance_extra_words_file,
+    )
+    findings += check_guardrails(
+        profile,
+        GuardrailInput(
+            task_type=campaign.task_type,
+            has_targeting=bool(
+                campaign.regions
+                or campaign.interests
+                or campaign.tiers
+                or campaign.min_age is not None
+                or campaign.max_age is not None
+            ),
+            pacing_per_hour=campaign.pacing_per_hour,
+            min_watch_seconds=campaign.min_watch_seconds if campaign.task_type == "like" else None,
+        ),
+    )
+    return findings
+
+
+def findings_as_json(findings: list[Finding]) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": str(f.code),
+            "severity": str(f.severity),
+            "field": f.field,
+            "excerpt": f.excerpt,
+            "message": f.message,
+            "limit": f.limit,
+        }
+        for f in findings
+    ]
+
+
+async def create_campaign(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    org_id: UUID,
+    draft: CampaignDraft,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Campaign:
+    """A draft: checked, its target resolved on the platform, not yet funded."""
+    if org_id not in actor.memberships:
+        require(actor, Action.ORG_READ, org_id=org_id)
+        raise CampaignInvalid(detail=N_("Only members of the organisation can create campaigns."))
+    moment = now or utcnow()
+    errors = _draft_errors(draft, settings, moment)
+    if errors:
+        raise CampaignInvalid(detail=N_("Please correct the marked fields."), fields=errors)
+    connector = get_connector(draft.platform)
+    try:
+        target = await connector.resolve_target(ACTION_TARGET_KIND[draft.task_type], draft.target)
+    except TargetNotFound:
+        raise CampaignInvalid(
+            detail=N_("The target does not exist on the platform."),
+            fields=[FieldError("target", N_("Not found on the platform."))],
+        ) from None
+    reward, fee = price_split(draft.unit_price, settings.platform_fee_percent)
+    campaign = Campaign(
+        id=new_id(),
+        org_id=org_id,
+        created_by=actor.person_id,
+        title=draft.title.strip(),
+        task_type=draft.task_type,
+        platform=draft.platform,
+        target_kind=target.kind,
+        target_ref=target.ref,
+        target_title=target.title[:120],
+        target_url=target.url,
+        brief=draft.brief.strip(),
+        disclosure=draft.disclosure.strip(),
+        comment_guidance=(draft.comment_guidance or "").strip() or None,
+        quantity=draft.quantity,
+        unit_price=draft.unit_price,
+        reward=reward,
+        fee=fee,
+        per_person_limit=draft.per_person_limit,
+        starts_at=draft.starts_at,
+        ends_at=draft.ends_at,
+        min_age=draft.min_age,
+        max_age=draft.max_age,
+        regions=list(draft.regions),
+        interests=list(draft.interests),
+        tiers=list(draft.tiers),
+        pacing_per_hour=draft.pacing_per_hour,
+        min_watch_seconds=draft.min_watch_seconds,
+        min_stay_seconds=draft.min_stay_seconds,
+        review_policy=draft.review_policy,
+        status="draft",
+        units_open=0,
+        units_done=0,
+        funding_round=0,
+    )
+    campaign.compliance = findings_as_json(compliance_findings(campaign, settings))
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+async def get_campaign(
+    session: AsyncSession, *, actor: Actor | None, campaign_id: UUID, lock: bool = False
+) -> Campaign:
+    """A campaign its organisation's members and staff can see (with ``actor``), or any
+    campaign for the work domain's rules (``actor=None``)."""
+    campaign = await session.get(Campaign, campaign_id, with_for_update=lock)
+    if campaign is None:
+        raise CampaignNotFound(detail=N_("No such campaign."))
+    if actor is not None:
+        require(actor, Action.ORG_READ, org_id=campaign.org_id)
+    return campaign
+
+
+def _state(campaign: Campaign, *allowed: str) -> None:
+    if campaign.status not in allowed:
+        raise CampaignStateConflict(
+            detail=N_("The campaign is {status}."), extra={"status": campaign.status}
+        )
+
+
+async def submit_campaign(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    campaign_id: UUID,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Campaign:
+    """Check the copy again, fund the escrow from the organisation's balance and ask an
+    operator to approve."""
+    campaign = await get_campaign(session, actor=actor, campaign_id=campaign_id, lock=True)
+    require(actor, Action.ORG_MANAGE_FUNDS, org_id=campaign.org_id)
+    _state(campaign, "draft", "rejected")
+    if campaign.ends_at <= (now or utcnow()):
+        raise CampaignInvalid(
+            detail=N_("The end is in the past."),
+            fields=[FieldError("ends_at", N_("The end is in the past."))],
+        )
+    findings = compliance_findings(campaign, settings)
+    campaign.compliance = findings_as_json(findings)
+    blocking = [f for f in findings if f.blocks]
+    if blocking:
+        raise ComplianceBlocked(
+            detail=N_("Fix what the compliance check found before submitting."),
+            fields=[FieldError(f.field, f.message) for f in blocking],
+            extra={"findings": findings_as_json(blocking)},
+        )
+    campaign.funding_round += 1
+    await ledger.open_account(
+        session, ledger.AccountSpec(escrow_account(campaign.id), no_overdraft=True)
+    )
+    await ledger.transfer(
+        session,
+        ledger.TransferRequest(
+            idempotency_key=f"campaign:{campaign.id}:fund:{campaign.funding_round}",
+            debit=org_account(campaign.org_id),
+            credit=escrow_account(campaign.id),
+            amount=campaign.quantity * campaign.unit_price,
+            code="campaign_fund",
+            reference=f"campaign:{campaign.id}",
+        ),
+    )
+    campaign.status = "pending_approval"
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="campaigns.submitted",
+        object_type="campaign",
+        object_id=campaign.id,
+        data={"funded": campaign.quantity * campaign.unit_price},
+    )
+    await session.flush()
+    return campaign
+
+
+async def return_unused_escrow(session: AsyncSession, campaign: Campaign) -> int:
+    """Move what escrow holds beyond its reservations back to the organisation."""
+    balance = await ledger.balance(session, escrow_account(campaign.id))
+    if balance.available <= 0:
+        return 0
+    await ledger.transfer(
+        session,
+        ledger.TransferRequest(
+            idempotency_key=f"campaign:{campaign.id}:return:{new_id()}",
+            debit=escrow_account(campaign.id),
+            credit=org_account(campaign.org_id),
+            amount=balance.available,
+            code="campaign_return",
+            reference=f"campaign:{campaign.id}",
+        ),
+    )
+    return balance.available
+
+
+async def decide_campaign(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    campaign_id: UUID,
+    approve: bool,
+    note: str,
+    now: datetime | None = None,
+) -> Campaign:
+    """An operator's compliance decision. A rejection returns the escrow at once."""
+    require(actor, Action.STAFF_CONSOLE)
+    campaign = await get_campaign(session, actor=None, campaign_id=campaign_id, lock=True)
+    _state(campaign, "pending_approval")
+    if not approve and not note.strip():
+        raise CampaignInvalid(
+            detail=N_("Say why the campaign is rejected."),
+            fields=[FieldError("note", N_("A reason is required."))],
+        )
+    campaign.status = "live" if approve else "rejected"
+    campaign.decided_by = actor.person_id
+    campaign.decision_note = note.strip() or None
+    campaign.decided_at = now or utcnow()
+    if not approve:
+        await return_unused_escrow(session, campaign)
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="campaigns.approved" if approve else "campaigns.rejected",
+        object_type="campaign",
+        object_id=campaign.id,
+        data={"note": note.strip()},
+    )
+    await session.flush()
+    return campaign
+
+
+async def pause_campaign(session: AsyncSession, *, actor: Actor, campaign_id: UUID) -> Campaign:
+    campaign = await get_campaign(session, actor=actor, campaign_id=campaign_id, lock=True)
+    require(actor, Action.ORG_MANAGE_FUNDS, org_id=campaign.org_id)
+    _state(campaign, "live")
+    campaign.status = "paused"
+    await session.flush()
+    return campaign
+
+
+async def resume_campaign(
+    session: AsyncSession, *, actor: Actor, campaign_id: UUID, now: datetime | None = None
+) -> Campaign:
+    campaign = await get_campaign(session, actor=actor, campaign_id=campaign_id, lock=True)
+    require(actor, Action.ORG_MANAGE_FUNDS, org_id=campaign.org_id)
+    _state(campaign, "paused")
+    if campaign.ends_at <= (now or utcnow()):
+        raise CampaignStateConflict(detail=N_("The campaign's window has ended; close it."))
+    campaign.status = "live"
+    await session.flush()
+    return campaign
+
+
+async def close_campaign(
+    session: AsyncSession, *, actor: Actor | None, campaign_id: UUID, now: datetime | None = None
+) -> tuple[Campaign, int]:
+    """Stop the campaign: open claims are released and unused escrow goes back to the
+    organisation at once. Submitted work is still reviewed and paid from what it
+    reserved. ``actor=None`` is the system (the window has ended)."""
+    from xingdong.work import service as work
+
+    campaign = await get_campaign(session, actor=actor, campaign_id=campaign_id, lock=True)
+    if actor is not None:
+        require(actor, Action.ORG_MANAGE_FUNDS, org_id=campaign.org_id)
+    _state(campaign, "draft", "pending_approval", "live", "paused", "rejected")
+    campaign.status = "closed"
+    campaign.closed_at = now or utcnow()
+    await work.release_open_claims(session, campaign=campaign)
+    returned = 0
+    if campaign.funding_round:
+        returned = await return_unused_escrow(session, campaign)
+    await record_audit(
+        session,
+        actor_id=actor.person_id if actor else None,
+        action="campaigns.closed",
+        object_type="campaign",
+        object_id=campaign.id,
+        data={"returned": returned},
+    )
+    await session.flush()
+    return campaign, returned
+
+
+async def close_ended_campaigns(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Close live and paused campaigns whose window has ended (a periodic job)."""
+    moment = now or utcnow()
+    due = (
+        await session.scalars(
+            select(Campaign.id).where(
+                Campaign.status.in_(("live", "paused")), Campaign.ends_at <= moment
+            )
+        )
+    ).all()
+    for campaign_id in due:
+        await close_campaign(session, actor=None, campaign_id=campaign_id, now=moment)
+    return len(due)
+
+
+async def campaigns_of_org(
+    session: AsyncSession, *, actor: Actor, org_id: UUID, status: str | None = None
+) -> list[Campaign]:
+    require(actor, Action.ORG_READ, org_id=org_id)
+    query = select(Campaign).where(Campaign.org_id == org_id)
+    if status:
+        query = query.where(Campaign.status == status)
+    return list((await session.scalars(query.order_by(Campaign.created_at.desc()))).all())
+
+
+async def awaiting_approval(session: AsyncSession, *, actor: Actor) -> list[Campaign]:
+    require(actor, Action.STAFF_CONSOLE)
+    return list(
+        (
+            await session.scalars(
+                select(Campaign)
+                .where(Campaign.status == "pending_approval")
+                .order_by(Campaign.created_at)
+            )
+        ).all()
+    )
+
+
+async def live_campaigns(session: AsyncSession, *, now: datetime | None = None) -> list[Campaign]:
+    """Live campaigns inside their window with units left (for the task feed)."""
+    moment = now or utcnow()
+    return list(
+        (
+            await session.scalars(
+                select(Campaign)
+                .where(
+                    Campaign.status == "live",
+                    Campaign.starts_at <= moment,
+                    Campaign.ends_at > moment,
+                    Campaign.units_open + Campaign.units_done < Campaign.quantity,
+                )
+                .order_by(Campaign.reward.desc(), Campaign.created_at)
+            )
+        ).all()
+    )
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Campaign.status, func.count()).group_by(Campaign.status))
+    return {row[0]: row[1] for row in rows}

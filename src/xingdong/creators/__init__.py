@@ -1,0 +1,1 @@
+"""Creators: tiers by audience, growth stages, agencies (MCN)."""

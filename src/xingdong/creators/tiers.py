@@ -1,0 +1,18 @@
+"""Creator tiers (新人 / 腰部 / 头部) from the audience of the bound account."""
+
+from __future__ import annotations
+
+from xingdong.core.i18n import N_
+
+TIERS = ("novice", "growing", "head")
+TIER_LABELS = {"novice": N_("novice"), "growing": N_("growing"), "head": N_("head")}
+GROWING_FROM = 1_000
+HEAD_FROM = 100_000
+
+
+def tier_for_followers(followers: int) -> str:
+    if followers >= HEAD_FROM:
+        return "head"
+    if followers >= GROWING_FROM:
+        return "growing"
+    return "novice"

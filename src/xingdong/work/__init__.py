@@ -1,0 +1,1 @@
+"""The work itself: claims, evidence submissions, reviews, holds, retention and disputes."""

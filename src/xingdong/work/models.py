@@ -1,0 +1,100 @@
+"""Assignments (one person doing one unit of a campaign) and disputes about them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xingdong.core.db import Base, CreatedAtMixin, IdMixin
+
+ASSIGNMENT_STATUSES = (
+    "claimed",
+    "submitted",
+    "approved",
+    "released",
+    "clawed_back",
+    "rejected",
+    "expired",
+    "disputed",
+)
+
+
+class Assignment(IdMixin, CreatedAtMixin, Base):
+    __tablename__ = "assignments"
+
+    campaign_id: Mapped[UUID] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    person_id: Mapped[UUID] = mapped_column(ForeignKey("people.id"), index=True)
+    actor_handle: Mapped[str] = mapped_column(String(40))
+    """The person's bound account on the campaign's platform when they claimed."""
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'claimed'"))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reward_reservation: Mapped[int] = mapped_column(BigInteger)
+    """The ledger's pending transfer of the reward (escrow → the worker's pending)."""
+    fee_reservation: Mapped[int | None] = mapped_column(BigInteger)
+    """The pending transfer of the platform fee (escrow → platform revenue), if any."""
+
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    evidence_file_id: Mapped[UUID | None] = mapped_column(ForeignKey("evidence_files.id"))
+    evidence_link: Mapped[str | None] = mapped_column(String(300))
+    evidence_note: Mapped[str | None] = mapped_column(String(500))
+    verification: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+    """What the platform connector said at submission (status, detail, seconds)."""
+    risk_score: Mapped[int] = mapped_column(server_default=text("0"))
+    risk_reasons: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'"))
+
+    reviewed_by: Mapped[UUID | None] = mapped_column(ForeignKey("people.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    review_reason: Mapped[str | None] = mapped_column(String(40))
+    review_note: Mapped[str | None] = mapped_column(String(500))
+    hold_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the reward was released to available or clawed back."""
+    settle_reason: Mapped[str | None] = mapped_column(String(40))
+    disputed_from: Mapped[str | None] = mapped_column(String(20))
+    """``rejected`` (the worker appeals) or ``approved`` (the brand contests)."""
+
+    __table_args__ = (
+        CheckConstraint(f"status IN {ASSIGNMENT_STATUSES}", "status"),
+        CheckConstraint(
+            "disputed_from IS NULL OR disputed_from IN ('rejected', 'approved')", "disputed_from"
+        ),
+        CheckConstraint("reviewed_by IS NULL OR reviewed_by <> person_id", "not_own_review"),
+        Index("ix_assignments_queue", "status", "risk_score", "submitted_at"),
+        Index("ix_assignments_expiry", "status", "expires_at"),
+        Index("ix_assignments_hold", "status", "hold_until"),
+    )
+
+
+class Dispute(IdMixin, CreatedAtMixin, Base):
+    """A worker appealing a rejection, or a brand contesting an approval."""
+
+    __tablename__ = "disputes"
+
+    assignment_id: Mapped[UUID] = mapped_column(ForeignKey("assignments.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    """``appeal`` (by the worker) or ``contest`` (by the brand)."""
+    raised_by: Mapped[UUID] = mapped_column(ForeignKey("people.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(10), server_default=text("'open'"))
+    """``open``, ``upheld`` (the complaint was right) or ``dismissed``."""
+    decided_by: Mapped[UUID | None] = mapped_column(ForeignKey("people.id"))
+    decision_note: Mapped[str | None] = mapped_column(String(500))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('appeal', 'contest')", "kind"),
+        CheckConstraint("status IN ('open', 'upheld', 'dismissed')", "status"),
+        CheckConstraint("decided_by IS NULL OR decided_by <> raised_by", "not_own_decision"),
+        Index(
+            "uq_disputes_one_open",
+            "assignment_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
+    )

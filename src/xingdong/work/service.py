@@ -1,0 +1,790 @@
+"""The task lifecycle and its money.
+
+::
+
+    claimed ──submit──▶ submitted ──approve──▶ approved ──hold ends, still there──▶ released
+       │                    │  (or auto-approved      │ └─hold ends, undone─▶ clawed_back
+       └─ttl/close─▶ expired │   when verified)        └─brand contests─▶ disputed
+                             └─reject─▶ rejected ──worker appeals──▶ disputed
+
+Money (ledger accounts): a claim reserves the reward (escrow → the worker's pending) and
+the fee (escrow → platform revenue) as two pending transfers; approval posts them,
+rejection and expiry void them; release moves the reward from pending to available;
+clawback moves it (and the fee) back to escrow. The campaign row is locked for every
+change of its unit counts, so a campaign never has more units open and done than its
+quantity (a CHECK constraint says so too) and escrow (no overdraft) never pays more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.campaigns import service as campaigns
+from xingdong.campaigns.models import Campaign
+from xingdong.campaigns.targeting import INELIGIBLE_REASONS, WorkerProfile, why_not_eligible
+from xingdong.core.audit import record_audit
+from xingdong.core.clock import utcnow
+from xingdong.core.errors import FieldError
+from xingdong.core.i18n import N_
+from xingdong.core.ids import new_id
+from xingdong.core.policy import Action, Actor, require
+from xingdong.core.settings import Settings
+from xingdong.creators.tiers import tier_for_followers
+from xingdong.identity import service as identity
+from xingdong.identity.models import Person
+from xingdong.ledger import service as ledger
+from xingdong.ledger import wallets
+from xingdong.ledger.errors import InsufficientFunds
+from xingdong.ledger.withdrawals import REVENUE_ACCOUNT
+from xingdong.platforms.connector import TargetInfo, Verification, get_connector
+from xingdong.work.errors import (
+    AssignmentNotFound,
+    AssignmentStateConflict,
+    CampaignNotOpen,
+    ClaimExpired,
+    ClaimLimitReached,
+    DisputeNotFound,
+    DisputeWindowClosed,
+    EvidenceRequired,
+    NoBudgetLeft,
+    NotEligible,
+    OwnWork,
+    PacingLimitReached,
+    SoldOut,
+)
+from xingdong.work.models import Assignment, Dispute
+
+REJECT_REASONS = {
+    "evidence_unclear": N_("The evidence does not show the action clearly"),
+    "wrong_target": N_("The action was done on another account or video"),
+    "action_not_done": N_("The action is not there"),
+    "duplicate_evidence": N_("The evidence was used before"),
+    "not_own_words": N_("The comment is not in the worker's own words"),
+    "requirements_not_met": N_("The task's requirements (time, content) are not met"),
+    "other": N_("Other (see the note)"),
+}
+APPROVE_REASONS = {
+    "meets_requirements": N_("Meets the requirements"),
+    "platform_verified": N_("The platform confirmed the action"),
+}
+FAST_SUBMIT_SECONDS = 5
+"""A submission this soon after the claim is faster than a person can act."""
+RETENTION_GRACE = timedelta(hours=24)
+"""When the platform cannot say whether the action is still there, ask again for this
+long after the hold ends; then release."""
+
+
+def _reward_key(assignment_id: UUID, step: str) -> str:
+    return f"assignment:{assignment_id}:{step}"
+
+
+async def worker_profile(
+    session: AsyncSession, *, person: Person, settings: Settings, now: datetime
+) -> WorkerProfile:
+    accounts = await identity.platform_accounts(session, person=person)
+    return WorkerProfile(
+        age=identity.age_in(person, now.year),
+        region=person.region,
+        interests=frozenset(person.interests or ()),
+        handles={a.platform: a.handle for a in accounts},
+        tiers={a.platform: tier_for_followers(a.followers) for a in accounts},
+        consented=await identity.has_current_consent(session, person=person, settings=settings),
+    )
+
+
+# --- claims ---------------------------------------------------------------------------
+
+
+async def _units_taken(session: AsyncSession, campaign_id: UUID, person_id: UUID) -> int:
+    taken = await session.scalar(
+        select(func.count())
+        .select_from(Assignment)
+        .where(
+            Assignment.campaign_id == campaign_id,
+            Assignment.person_id == person_id,
+            Assignment.status != "expired",
+        )
+    )
+    return int(taken or 0)
+
+
+async def _claims_last_hour_on_target(
+    session: AsyncSession, campaign: Campaign, now: datetime
+) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Assignment)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .where(
+            Campaign.platform == campaign.platform,
+            Campaign.target_kind == campaign.target_kind,
+            Campaign.target_ref == campaign.target_ref,
+            Assignment.claimed_at > now - timedelta(hours=1),
+            Assignment.status != "expired",
+        )
+    )
+    return int(count or 0)
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    person: Person,
+    campaign_id: UUID,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Assignment:
+    """Take one unit of a campaign: its budget is reserved for this person until the
+    claim expires. Claims on one campaign queue on its row, so none oversells."""
+    moment = now or utcnow()
+    campaign = await campaigns.get_campaign(session, actor=None, campaign_id=campaign_id, lock=True)
+    if campaign.status != "live" or not campaign.starts_at <= moment < campaign.ends_at:
+        raise CampaignNotOpen(detail=N_("This campaign is not taking claims now."))
+    who = await worker_profile(session, person=person, settings=settings, now=moment)
+    reason = why_not_eligible(campaign, who, min_age=settings.min_age_for_paid_tasks)
+    if reason is not None:
+        raise NotEligible(detail=INELIGIBLE_REASONS[reason], extra={"reason": reason})
+    if await _units_taken(session, campaign.id, person.id) >= campaign.per_person_limit:
+        raise ClaimLimitReached(
+            detail=N_("At most {limit} per person."), extra={"limit": campaign.per_person_limit}
+        )
+    if campaign.units_open + campaign.units_done >= campaign.quantity:
+        raise SoldOut(detail=N_("All of this campaign's tasks are taken."))
+    if campaign.pacing_per_hour is not None and (
+        await _claims_last_hour_on_target(session, campaign, moment) >= campaign.pacing_per_hour
+    ):
+        raise PacingLimitReached(
+            detail=N_("This target has had enough actions this hour; try later."),
+            extra={"retry_after": 600},
+        )
+    assignment_id = new_id()
+    await wallets.open_wallet(session, person.id)
+    await ledger.open_account(session, ledger.AccountSpec(REVENUE_ACCOUNT))
+    escrow = campaigns.escrow_account(campaign.id)
+    reward = await ledger.transfer(
+        session,
+        ledger.TransferRequest(
+            idempotency_key=_reward_key(assignment_id, "reserve-reward"),
+            debit=escrow,
+            credit=wallets.pending_account(person.id),
+            amount=campaign.reward,
+            code="task_reward",
+            reference=f"assignment:{assignment_id}",
+            pending=True,
+        ),
+    )
+    fee_id = None
+    if campaign.fee:
+        fee = await ledger.transfer(
+            session,
+            ledger.TransferRequest(
+                idempotency_key=_reward_key(assignment_id, "reserve-fee"),
+                debit=escrow,
+                credit=REVENUE_ACCOUNT,
+                amount=campaign.fee,
+                code="task_fee",
+                reference=f"assignment:{assignment_id}",
+                pending=True,
+            ),
+        )
+        fee_id = fee.id
+    campaign.units_open += 1
+    assignment = Assignment(
+        id=assignment_id,
+        campaign_id=campaign.id,
+        person_id=person.id,
+        actor_handle=who.handles[campaign.platform],
+        status="claimed",
+        claimed_at=moment,
+        expires_at=moment + timedelta(minutes=settings.claim_ttl_minutes),
+        reward_reservation=reward.id,
+        fee_reservation=fee_id,
+        verification={},
+        risk_score=0,
+        risk_reasons=[],
+    )
+    session.add(assignment)
+    await session.flush()
+    return assignment
+
+
+async def _void_reservations(session: AsyncSession, assignment: Assignment, step: str) -> None:
+    await ledger.void_pending(
+        session,
+        idempotency_key=_reward_key(assignment.id, f"{step}-reward"),
+        pending_id=assignment.reward_reservation,
+    )
+    if assignment.fee_reservation is not None:
+        await ledger.void_pending(
+            session,
+            idempotency_key=_reward_key(assignment.id, f"{step}-fee"),
+            pending_id=assignment.fee_reservation,
+        )
+
+
+async def _post_reservations(session: AsyncSession, assignment: Assignment) -> None:
+    await ledger.post_pending(
+        session,
+        idempotency_key=_reward_key(assignment.id, "post-reward"),
+        pending_id=assignment.reward_reservation,
+    )
+    if assignment.fee_reservation is not None:
+        await ledger.post_pending(
+            session,
+            idempotency_key=_reward_key(assignment.id, "post-fee"),
+            pending_id=assignment.fee_reservation,
+        )
+
+
+async def _after_budget_returned(session: AsyncSession, campaign: Campaign) -> None:
+    """Budget that comes back to a closed campaign goes on to the organisation."""
+    if campaign.status in ("closed", "rejected"):
+        await campaigns.return_unused_escrow(session, campaign)
+
+
+async def _expire(session: AsyncSession, assignment: Assignment, campaign: Campaign) -> None:
+    await _void_reservations(session, assignment, "expire")
+    assignment.status = "expired"
+    campaign.units_open -= 1
+
+
+async def expire_claims(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Release claims whose time ran out (a periodic job; safe to run twice at once)."""
+    moment = now or utcnow()
+    due = (
+        await session.execute(
+            select(Assignment.id, Assignment.campaign_id)
+            .where(Assignment.status == "claimed", Assignment.expires_at <= moment)
+            .order_by(Assignment.expires_at)
+            .limit(500)
+        )
+    ).all()
+    expired = 0
+    for assignment_id, campaign_id in due:
+        # The campaign first, then the assignment: the order claims and reviews use.
+        campaign = await campaigns.get_campaign(
+            session, actor=None, campaign_id=campaign_id, lock=True
+        )
+        assignment = await session.get(Assignment, assignment_id, with_for_update=True)
+        if assignment is None or assignment.status != "claimed":
+            continue
+        await _expire(session, assignment, campaign)
+        await _after_budget_returned(session, campaign)
+        expired += 1
+    await session.flush()
+    return expired
+
+
+async def release_open_claims(session: AsyncSession, *, campaign: Campaign) -> int:
+    """Expire a closing campaign's claims that have not been submitted (campaign locked)."""
+    open_claims = (
+        await session.scalars(
+            select(Assignment)
+            .where(Assignment.campaign_id == campaign.id, Assignment.status == "claimed")
+            .with_for_update()
+        )
+    ).all()
+    for assignment in open_claims:
+        await _expire(session, assignment, campaign)
+    await session.flush()
+    return len(open_claims)
+
+
+# --- submissions ----------------------------------------------------------------------
+
+
+async def _locked_assignment(session: AsyncSession, assignment_id: UUID) -> Assignment:
+    assignment = await session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise AssignmentNotFound(detail=N_("No such task."))
+    # Lock in the order everything else uses: campaign, then assignment.
+    await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id, lock=True)
+    await session.refresh(assignment, with_for_update=True)
+    return assignment
+
+
+def _state(assignment: Assignment, *allowed: str) -> None:
+    if assignment.status not in allowed:
+        raise AssignmentStateConflict(
+            detail=N_("The task is {status}."), extra={"status": assignment.status}
+        )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    file_id: UUID | None = None
+    link: str | None = None
+    note: str | None = None
+
+
+def _target_of(campaign: Campaign) -> TargetInfo:
+    return TargetInfo(
+        platform=campaign.platform,
+        kind=campaign.target_kind,
+        ref=campaign.target_ref,
+        title=campaign.target_title,
+        owner_handle=campaign.target_ref if campaign.target_kind == "account" else "",
+        url=campaign.target_url,
+    )
+
+
+def _verification_json(verification: Verification) -> dict[str, Any]:
+    return {
+        "status": verification.status,
+        "detail": verification.detail,
+        "observed_at": verification.observed_at.isoformat() if verification.observed_at else None,
+        "watched_seconds": verification.watched_seconds,
+        "stayed_seconds": verification.stayed_seconds,
+    }
+
+
+async def submit(
+    session: AsyncSession,
+    *,
+    person: Person,
+    assignment_id: UUID,
+    evidence: Evidence,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Assignment:
+    """Hand in the proof. The platform is asked at once; a verified action on a campaign
+    that allows it is approved without a reviewer, anything else joins the queue."""
+    moment = now or utcnow()
+    assignment = await _locked_assignment(session, assignment_id)
+    if assignment.person_id != person.id:
+        raise AssignmentNotFound(detail=N_("No such task."))
+    _state(assignment, "claimed")
+    if assignment.expires_at <= moment:
+        raise ClaimExpired(detail=N_("Your claim has expired; the task went back to the pool."))
+    campaign = await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id)
+    if evidence.file_id is None and not (evidence.link or "").strip():
+        raise EvidenceRequired(
+            detail=N_("Upload a screenshot or a video, or give a link."),
+            fields=[FieldError("evidence", N_("Evidence is required."))],
+        )
+    verification = await get_connector(campaign.platform).verify_action(
+        campaign.task_type,
+        actor_handle=assignment.actor_handle,
+        target=_target_of(campaign),
+        since=assignment.claimed_at,
+        min_watch_seconds=campaign.min_watch_seconds,
+        min_stay_seconds=campaign.min_stay_seconds,
+    )
+    reasons: list[str] = []
+    if (moment - assignment.claimed_at).total_seconds() < FAST_SUBMIT_SECONDS:
+        reasons.append("submitted_too_fast")
+    if verification.status == "absent":
+        reasons.append("platform_" + verification.detail)
+    assignment.submitted_at = moment
+    assignment.evidence_file_id = evidence.file_id
+    assignment.evidence_link = (evidence.link or "").strip()[:300] or None
+    assignment.evidence_note = (evidence.note or "").strip()[:500] or None
+    assignment.verification = _verification_json(verification)
+    assignment.risk_reasons = reasons
+    assignment.risk_score = 50 * len(reasons)
+    assignment.status = "submitted"
+    if (
+        campaign.review_policy == "auto_when_verified"
+        and verification.status == "verified"
+        and not reasons
+    ):
+        await _approve(
+            session, assignment, campaign, reviewer=None, reason="platform_verified", note=None,
+            settings=settings, now=moment,
+        )  # fmt: skip
+    await session.flush()
+    return assignment
+
+
+# --- review ---------------------------------------------------------------------------
+
+
+async def _approve(
+    session: AsyncSession,
+    assignment: Assignment,
+    campaign: Campaign,
+    *,
+    reviewer: UUID | None,
+    reason: str,
+    note: str | None,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    await _post_reservations(session, assignment)
+    assignment.status = "approved"
+    assignment.reviewed_by = reviewer
+    assignment.reviewed_at = now
+    assignment.review_reason = reason
+    assignment.review_note = note
+    assignment.hold_until = now + timedelta(hours=settings.hold_hours)
+    campaign.units_open -= 1
+    campaign.units_done += 1
+
+
+async def review(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    assignment_id: UUID,
+    approve: bool,
+    reason: str,
+    note: str | None,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Assignment:
+    """A reviewer's decision on a submission; each submission is decided once."""
+    require(actor, Action.REVIEW_QUEUE)
+    moment = now or utcnow()
+    assignment = await _locked_assignment(session, assignment_id)
+    if assignment.person_id == actor.person_id:
+        raise OwnWork(detail=N_("You cannot review your own work."))
+    _state(assignment, "submitted")
+    reasons = APPROVE_REASONS if approve else REJECT_REASONS
+    if reason not in reasons:
+        raise EvidenceRequired(
+            detail=N_("Choose a reason."), fields=[FieldError("reason", N_("Unknown reason."))]
+        )
+    if reason == "other" and not (note or "").strip():
+        raise EvidenceRequired(
+            detail=N_("Say why in the note."), fields=[FieldError("note", N_("Required."))]
+        )
+    campaign = await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id)
+    clean_note = (note or "").strip()[:500] or None
+    if approve:
+        await _approve(
+            session, assignment, campaign, reviewer=actor.person_id, reason=reason,
+            note=clean_note, settings=settings, now=moment,
+        )  # fmt: skip
+    else:
+        await _void_reservations(session, assignment, "reject")
+        assignment.status = "rejected"
+        assignment.reviewed_by = actor.person_id
+        assignment.reviewed_at = moment
+        assignment.review_reason = reason
+        assignment.review_note = clean_note
+        campaign.units_open -= 1
+        await _after_budget_returned(session, campaign)
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="work.approved" if approve else "work.rejected",
+        object_type="assignment",
+        object_id=assignment.id,
+        data={"reason": reason},
+    )
+    await session.flush()
+    return assignment
+
+
+async def review_queue(
+    session: AsyncSession, *, actor: Actor, limit: int = 50
+) -> list[tuple[Assignment, Campaign]]:
+    """Submissions waiting, riskiest and oldest first; never the reviewer's own."""
+    require(actor, Action.REVIEW_QUEUE)
+    rows = await session.execute(
+        select(Assignment, Campaign)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .where(Assignment.status == "submitted", Assignment.person_id != actor.person_id)
+        .order_by(Assignment.risk_score.desc(), Assignment.submitted_at)
+        .limit(limit)
+    )
+    return [(a, c) for a, c in rows.all()]
+
+
+# --- hold, retention, release, clawback -----------------------------------------------
+
+
+async def _clawback(
+    session: AsyncSession, assignment: Assignment, campaign: Campaign, *, reason: str, now: datetime
+) -> None:
+    escrow = campaigns.escrow_account(campaign.id)
+    movements = [
+        ledger.TransferRequest(
+            idempotency_key=_reward_key(assignment.id, "clawback-reward"),
+            debit=wallets.pending_account(assignment.person_id),
+            credit=escrow,
+            amount=campaign.reward,
+            code="task_clawback",
+            reference=f"assignment:{assignment.id}",
+        )
+    ]
+    if campaign.fee:
+        movements.append(
+            ledger.TransferRequest(
+                idempotency_key=_reward_key(assignment.id, "clawback-fee"),
+                debit=REVENUE_ACCOUNT,
+                credit=escrow,
+                amount=campaign.fee,
+                code="task_fee_refund",
+                reference=f"assignment:{assignment.id}",
+            )
+        )
+    await ledger.transfer_linked(session, movements)
+    assignment.status = "clawed_back"
+    assignment.settled_at = now
+    assignment.settle_reason = reason
+    campaign.units_done -= 1
+    await _after_budget_returned(session, campaign)
+
+
+async def _release(
+    session: AsyncSession, assignment: Assignment, campaign: Campaign, *, reason: str, now: datetime
+) -> None:
+    await ledger.transfer(
+        session,
+        ledger.TransferRequest(
+            idempotency_key=_reward_key(assignment.id, "release"),
+            debit=wallets.pending_account(assignment.person_id),
+            credit=wallets.available_account(assignment.person_id),
+            amount=campaign.reward,
+            code="task_release",
+            reference=f"assignment:{assignment.id}",
+        ),
+    )
+    assignment.status = "released"
+    assignment.settled_at = now
+    assignment.settle_reason = reason
+
+
+async def settle_holds(session: AsyncSession, *, now: datetime | None = None) -> dict[str, int]:
+    """After the hold: ask the platform whether the action is still there; release the
+    reward to available if it is, claw it back to escrow if it was undone (a job)."""
+    moment = now or utcnow()
+    due = (
+        (
+            await session.execute(
+                select(Assignment.id)
+                .where(Assignment.status == "approved", Assignment.hold_until <= moment)
+                .order_by(Assignment.hold_until)
+                .limit(200)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    outcome = {"released": 0, "clawed_back": 0, "waiting": 0}
+    for assignment_id in due:
+        assignment = await _locked_assignment(session, assignment_id)
+        if assignment.status != "approved" or assignment.hold_until is None:
+            continue
+        campaign = await campaigns.get_campaign(
+            session, actor=None, campaign_id=assignment.campaign_id
+        )
+        kept = await get_connector(campaign.platform).check_retention(
+            campaign.task_type, actor_handle=assignment.actor_handle, target=_target_of(campaign)
+        )
+        if kept.status == "verified":
+            await _release(session, assignment, campaign, reason="retained", now=moment)
+            outcome["released"] += 1
+        elif kept.status == "absent":
+            await _clawback(
+                session, assignment, campaign, reason="undone_" + kept.detail, now=moment
+            )
+            outcome["clawed_back"] += 1
+        elif moment >= assignment.hold_until + RETENTION_GRACE:
+            await _release(session, assignment, campaign, reason="retention_unknown", now=moment)
+            outcome["released"] += 1
+        else:
+            outcome["waiting"] += 1
+    await session.flush()
+    return outcome
+
+
+# --- disputes -------------------------------------------------------------------------
+
+
+async def appeal(
+    session: AsyncSession,
+    *,
+    person: Person,
+    assignment_id: UUID,
+    reason: str,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Dispute:
+    """The worker asks an operator to look at a rejection again."""
+    moment = now or utcnow()
+    assignment = await _locked_assignment(session, assignment_id)
+    if assignment.person_id != person.id:
+        raise AssignmentNotFound(detail=N_("No such task."))
+    _state(assignment, "rejected")
+    assert assignment.reviewed_at is not None
+    if moment > assignment.reviewed_at + timedelta(days=settings.appeal_days):
+        raise DisputeWindowClosed(
+            detail=N_("Appeals are possible for {days} days after the decision."),
+            extra={"days": settings.appeal_days},
+        )
+    return await _open_dispute(session, assignment, "appeal", person.id, reason)
+
+
+async def contest(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    assignment_id: UUID,
+    reason: str,
+    now: datetime | None = None,
+) -> Dispute:
+    """The brand says an approved completion is not genuine, while its reward is held."""
+    moment = now or utcnow()
+    assignment = await _locked_assignment(session, assignment_id)
+    campaign = await campaigns.get_campaign(
+        session, actor=actor, campaign_id=assignment.campaign_id
+    )
+    require(actor, Action.ORG_MANAGE_FUNDS, org_id=campaign.org_id)
+    _state(assignment, "approved")
+    if assignment.hold_until is None or moment >= assignment.hold_until:
+        raise DisputeWindowClosed(detail=N_("Completions can be contested until the hold ends."))
+    return await _open_dispute(session, assignment, "contest", actor.person_id, reason)
+
+
+async def _open_dispute(
+    session: AsyncSession, assignment: Assignment, kind: str, raised_by: UUID, reason: str
+) -> Dispute:
+    if not reason.strip():
+        raise EvidenceRequired(
+            detail=N_("Say why."), fields=[FieldError("reason", N_("A reason is required."))]
+        )
+    dispute = Dispute(
+        id=new_id(),
+        assignment_id=assignment.id,
+        kind=kind,
+        raised_by=raised_by,
+        reason=reason.strip()[:500],
+        status="open",
+    )
+    assignment.disputed_from = assignment.status
+    assignment.status = "disputed"
+    session.add(dispute)
+    await session.flush()
+    return dispute
+
+
+async def decide_dispute(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    dispute_id: UUID,
+    uphold: bool,
+    note: str,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Dispute:
+    """An operator's decision; the ledger follows it. Upholding an appeal pays the worker
+    from the campaign's escrow; upholding a contest claws the reward back."""
+    require(actor, Action.STAFF_CONSOLE)
+    moment = now or utcnow()
+    dispute = await session.get(Dispute, dispute_id, with_for_update=True)
+    if dispute is None:
+        raise DisputeNotFound(detail=N_("No such dispute."))
+    if dispute.status != "open":
+        raise AssignmentStateConflict(
+            detail=N_("The dispute was already decided."), extra={"status": dispute.status}
+        )
+    if not note.strip():
+        raise EvidenceRequired(
+            detail=N_("Say why."), fields=[FieldError("note", N_("A reason is required."))]
+        )
+    assignment = await _locked_assignment(session, dispute.assignment_id)
+    if actor.person_id in (dispute.raised_by, assignment.person_id):
+        raise OwnWork(detail=N_("You cannot decide a dispute you are part of."))
+    campaign = await campaigns.get_campaign(
+        session, actor=None, campaign_id=assignment.campaign_id, lock=True
+    )
+    if dispute.kind == "appeal" and uphold:
+        await _pay_after_appeal(session, assignment, campaign, settings=settings, now=moment)
+    elif dispute.kind == "appeal":
+        assignment.status = "rejected"
+    elif uphold:
+        await _clawback(session, assignment, campaign, reason="contest_upheld", now=moment)
+    else:
+        assignment.status = "approved"
+    assignment.disputed_from = None
+    dispute.status = "upheld" if uphold else "dismissed"
+    dispute.decided_by = actor.person_id
+    dispute.decision_note = note.strip()[:500]
+    dispute.decided_at = moment
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action=f"work.{dispute.kind}_{dispute.status}",
+        object_type="assignment",
+        object_id=assignment.id,
+        data={"dispute": str(dispute.id), "note": dispute.decision_note},
+    )
+    await session.flush()
+    return dispute
+
+
+async def _pay_after_appeal(
+    session: AsyncSession,
+    assignment: Assignment,
+    campaign: Campaign,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    if campaign.units_open + campaign.units_done >= campaign.quantity:
+        raise NoBudgetLeft(
+            detail=N_("Every unit of the campaign is taken or paid; it cannot pay for more.")
+        )
+    escrow = campaigns.escrow_account(campaign.id)
+    movements = [
+        ledger.TransferRequest(
+            idempotency_key=_reward_key(assignment.id, "appeal-reward"),
+            debit=escrow,
+            credit=wallets.pending_account(assignment.person_id),
+            amount=campaign.reward,
+            code="task_reward",
+            reference=f"assignment:{assignment.id}",
+        )
+    ]
+    if campaign.fee:
+        movements.append(
+            ledger.TransferRequest(
+                idempotency_key=_reward_key(assignment.id, "appeal-fee"),
+                debit=escrow,
+                credit=REVENUE_ACCOUNT,
+                amount=campaign.fee,
+                code="task_fee",
+                reference=f"assignment:{assignment.id}",
+            )
+        )
+    try:
+        await ledger.transfer_linked(session, movements)
+    except InsufficientFunds:
+        raise NoBudgetLeft(
+            detail=N_("The campaign's escrow no longer holds enough to pay for this.")
+        ) from None
+    assignment.status = "approved"
+    assignment.hold_until = now + timedelta(hours=settings.hold_hours)
+    campaign.units_done += 1
+
+
+async def assignments_of(
+    session: AsyncSession, *, person: Person
+) -> list[tuple[Assignment, Campaign]]:
+    rows = await session.execute(
+        select(Assignment, Campaign)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .where(Assignment.person_id == person.id)
+        .order_by(Assignment.claimed_at.desc())
+    )
+    return [(a, c) for a, c in rows.all()]
+
+
+async def open_disputes(session: AsyncSession, *, actor: Actor) -> list[Dispute]:
+    require(actor, Action.STAFF_CONSOLE)
+    return list(
+        (
+            await session.scalars(
+                select(Dispute).where(Dispute.status == "open").order_by(Dispute.created_at)
+            )
+        ).all()
+    )

@@ -1,0 +1,449 @@
+"""The task lifecycle on a real PostgreSQL and the sandbox platform: publish → claim →
+submit → review → hold → release or clawback, disputes, expiry, closing, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from tests.integration.conftest import make_settings
+from tests.lifecycle_world import (
+    World,
+    add_worker,
+    balance,
+    build_world,
+    draft,
+    follow_on_sandbox,
+    live_campaign,
+    unfollow_on_sandbox,
+)
+from xingdong.campaigns import service as campaigns
+from xingdong.campaigns.errors import CampaignInvalid, ComplianceBlocked
+from xingdong.campaigns.models import Campaign
+from xingdong.core.clock import utcnow
+from xingdong.identity.models import Person
+from xingdong.ledger import service as ledger
+from xingdong.ledger import wallets
+from xingdong.ledger.deposits import org_account
+from xingdong.ledger.errors import InsufficientFunds
+from xingdong.ledger.withdrawals import REVENUE_ACCOUNT
+from xingdong.work import service as work
+from xingdong.work.errors import (
+    AssignmentStateConflict,
+    ClaimExpired,
+    ClaimLimitReached,
+    DisputeWindowClosed,
+    NotEligible,
+    OwnWork,
+    SoldOut,
+)
+from xingdong.work.models import Assignment
+
+FUNDS = 1_000_000
+
+
+@pytest.fixture
+async def world(clean_db: str) -> AsyncIterator[World]:
+    built = await build_world(clean_db, make_settings(hold_hours=24), funds=FUNDS)
+    yield built
+    await built.db.dispose()
+
+
+async def campaign_row(world: World, campaign_id: object) -> Campaign:
+    async with world.db.sessionmaker() as s:
+        found = await s.get(Campaign, campaign_id)
+        assert found is not None
+        return found
+
+
+async def assignment_row(world: World, assignment_id: object) -> Assignment:
+    async with world.db.sessionmaker() as s:
+        found = await s.get(Assignment, assignment_id)
+        assert found is not None
+        return found
+
+
+async def claim(world: World, worker: Person, campaign: Campaign) -> Assignment:
+    async with world.db.session_scope() as s:
+        return await work.claim(s, person=worker, campaign_id=campaign.id, settings=world.settings)
+
+
+async def submit(
+    world: World, worker: Person, assignment: Assignment, *, seconds_after: int = 60
+) -> Assignment:
+    async with world.db.session_scope() as s:
+        return await work.submit(
+            s,
+            person=worker,
+            assignment_id=assignment.id,
+            evidence=work.Evidence(link="https://sandbox.example/proof"),
+            settings=world.settings,
+            now=assignment.claimed_at + timedelta(seconds=seconds_after),
+        )
+
+
+async def assert_sound(world: World) -> None:
+    async with world.db.sessionmaker() as s:
+        report = await ledger.verify(s)
+    assert report.ok, report.problems
+
+
+async def handle_of(world: World, person: Person) -> str:
+    async with world.db.sessionmaker() as s:
+        from xingdong.identity import service as identity
+
+        accounts = await identity.platform_accounts(s, person=person)
+    return accounts[0].handle
+
+
+async def test_a_verified_follow_is_paid_after_the_hold(world: World) -> None:
+    campaign = await live_campaign(world)
+    assert (campaign.reward, campaign.fee) == (80, 20)
+    escrow = campaigns.escrow_account(campaign.id)
+    assert (await balance(world.db, org_account(world.org_id))).available == FUNDS - 500
+    worker = world.workers[0]
+
+    assignment = await claim(world, worker, campaign)
+    assert (await balance(world.db, escrow)).available == 400
+    assert (await campaign_row(world, campaign.id)).units_open == 1
+
+    await follow_on_sandbox(await handle_of(world, worker), world.db)
+    done = await submit(world, worker, assignment)
+    assert done.status == "approved"
+    assert done.review_reason == "platform_verified"
+    assert done.verification["status"] == "verified"
+    assert (await balance(world.db, wallets.pending_account(worker.id))).posted == 80
+    assert (await balance(world.db, REVENUE_ACCOUNT)).posted == 20
+
+    async with world.db.session_scope() as s:
+        early = await work.settle_holds(s, now=utcnow())
+    assert early == {"released": 0, "clawed_back": 0, "waiting": 0}
+    assert done.hold_until is not None
+    async with world.db.session_scope() as s:
+        settled = await work.settle_holds(s, now=done.hold_until + timedelta(seconds=1))
+    assert settled["released"] == 1
+    assert (await balance(world.db, wallets.available_account(worker.id))).posted == 80
+    assert (await balance(world.db, wallets.pending_account(worker.id))).posted == 0
+    assert (await assignment_row(world, assignment.id)).status == "released"
+    await assert_sound(world)
+
+
+async def test_an_unfollow_during_the_hold_is_clawed_back_to_escrow(world: World) -> None:
+    campaign = await live_campaign(world)
+    worker = world.workers[0]
+    handle = await handle_of(world, worker)
+    assignment = await claim(world, worker, campaign)
+    await follow_on_sandbox(handle, world.db)
+    done = await submit(world, worker, assignment)
+    await unfollow_on_sandbox(handle, world.db)
+    assert done.hold_until is not None
+    async with world.db.session_scope() as s:
+        settled = await work.settle_holds(s, now=done.hold_until + timedelta(seconds=1))
+    assert settled["clawed_back"] == 1
+    row = await assignment_row(world, assignment.id)
+    assert row.status == "clawed_back"
+    assert row.settle_reason is not None and row.settle_reason.startswith("undone_")
+    assert (await balance(world.db, wallets.pending_account(worker.id))).posted == 0
+    assert (await balance(world.db, REVENUE_ACCOUNT)).posted == 0
+    assert (await balance(world.db, campaigns.escrow_account(campaign.id))).available == 500
+    assert (await campaign_row(world, campaign.id)).units_done == 0
+    await assert_sound(world)
+
+
+async def test_unverified_work_goes_to_a_reviewer_who_decides_once(world: World) -> None:
+    campaign = await live_campaign(world)
+    worker = world.workers[0]
+    assignment = await claim(world, worker, campaign)
+    # Not followed on the platform: the reviewer decides, with the platform's answer shown.
+    queued = await submit(world, worker, assignment)
+    assert queued.status == "submitted"
+    assert "platform_no_follow" in queued.risk_reasons
+    reviewer = await world.actor(world.reviewer)
+    async with world.db.sessionmaker() as s:
+        queue = await work.review_queue(s, actor=reviewer)
+    assert [a.id for a, _c in queue] == [assignment.id]
+
+    async def decide(approve: bool) -> str:
+        try:
+            async with world.db.session_scope() as s:
+                await work.review(
+                    s, actor=reviewer, assignment_id=assignment.id, approve=approve,
+                    reason="meets_requirements" if approve else "action_not_done", note=None,
+                    settings=world.settings,
+                )  # fmt: skip
+        except AssignmentStateConflict:
+            return "refused"
+        return "approved" if approve else "rejected"
+
+    outcomes = await asyncio.gather(decide(True), decide(False), decide(True))
+    assert outcomes.count("refused") == 2
+    row = await assignment_row(world, assignment.id)
+    assert row.status == ("approved" if "approved" in outcomes else "rejected")
+    paid = (await balance(world.db, wallets.pending_account(worker.id))).posted
+    assert paid == (80 if row.status == "approved" else 0)
+    await assert_sound(world)
+
+
+async def test_a_reviewer_cannot_review_their_own_work(world: World) -> None:
+    campaign = await live_campaign(world, review_policy="manual")
+    worker = world.workers[0]
+    async with world.db.session_scope() as s:
+        from sqlalchemy import text
+
+        await s.execute(
+            text("INSERT INTO staff_grants (person_id, role) VALUES (:id, 'reviewer')"),
+            {"id": worker.id},
+        )
+    assignment = await claim(world, worker, campaign)
+    await submit(world, worker, assignment)
+    as_reviewer = await world.actor(worker)
+    async with world.db.sessionmaker() as s:
+        assert await work.review_queue(s, actor=as_reviewer) == []
+    with pytest.raises(OwnWork):
+        async with world.db.session_scope() as s:
+            await work.review(
+                s, actor=as_reviewer, assignment_id=assignment.id, approve=True,
+                reason="meets_requirements", note=None, settings=world.settings,
+            )  # fmt: skip
+    assert (await assignment_row(world, assignment.id)).status == "submitted"
+
+
+async def test_rejection_then_an_upheld_appeal_pays_the_worker(world: World) -> None:
+    campaign = await live_campaign(world, review_policy="manual")
+    worker = world.workers[0]
+    assignment = await claim(world, worker, campaign)
+    await submit(world, worker, assignment)
+    reviewer = await world.actor(world.reviewer)
+    async with world.db.session_scope() as s:
+        await work.review(
+            s, actor=reviewer, assignment_id=assignment.id, approve=False,
+            reason="evidence_unclear", note="看不清", settings=world.settings,
+        )  # fmt: skip
+    escrow = campaigns.escrow_account(campaign.id)
+    assert (await balance(world.db, escrow)).available == 500
+    assert (await campaign_row(world, campaign.id)).units_open == 0
+    async with world.db.session_scope() as s:
+        dispute = await work.appeal(
+            s, person=worker, assignment_id=assignment.id, reason="我确实关注了",
+            settings=world.settings,
+        )  # fmt: skip
+    assert (await assignment_row(world, assignment.id)).status == "disputed"
+    operator = await world.actor(world.operator)
+    async with world.db.session_scope() as s:
+        await work.decide_dispute(
+            s, actor=operator, dispute_id=dispute.id, uphold=True, note="截图清楚",
+            settings=world.settings,
+        )  # fmt: skip
+    row = await assignment_row(world, assignment.id)
+    assert row.status == "approved"
+    assert (await balance(world.db, wallets.pending_account(worker.id))).posted == 80
+    assert (await balance(world.db, escrow)).available == 400
+    assert (await campaign_row(world, campaign.id)).units_done == 1
+    await assert_sound(world)
+
+
+async def test_a_contested_completion_is_clawed_back_when_upheld(world: World) -> None:
+    campaign = await live_campaign(world)
+    worker = world.workers[0]
+    assignment = await claim(world, worker, campaign)
+    await follow_on_sandbox(await handle_of(world, worker), world.db)
+    await submit(world, worker, assignment)
+    owner = await world.actor(world.owner)
+    async with world.db.session_scope() as s:
+        dispute = await work.contest(
+            s, actor=owner, assignment_id=assignment.id, reason="这是小号刷的"
+        )
+    # Disputed rewards are not released at the end of the hold.
+    async with world.db.session_scope() as s:
+        settled = await work.settle_holds(s, now=utcnow() + timedelta(days=30))
+    assert settled == {"released": 0, "clawed_back": 0, "waiting": 0}
+    operator = await world.actor(world.operator)
+    async with world.db.session_scope() as s:
+        await work.decide_dispute(
+            s, actor=operator, dispute_id=dispute.id, uphold=True, note="账号异常",
+            settings=world.settings,
+        )  # fmt: skip
+    assert (await assignment_row(world, assignment.id)).status == "clawed_back"
+    assert (await balance(world.db, wallets.pending_account(worker.id))).posted == 0
+    assert (await balance(world.db, campaigns.escrow_account(campaign.id))).available == 500
+    await assert_sound(world)
+
+
+async def test_claims_expire_and_their_budget_returns(world: World) -> None:
+    campaign = await live_campaign(world)
+    worker = world.workers[0]
+    assignment = await claim(world, worker, campaign)
+    later = assignment.expires_at + timedelta(seconds=1)
+    async with world.db.session_scope() as s:
+        assert await work.expire_claims(s, now=later) == 1
+    async with world.db.session_scope() as s:
+        assert await work.expire_claims(s, now=later) == 0
+    assert (await assignment_row(world, assignment.id)).status == "expired"
+    assert (await balance(world.db, campaigns.escrow_account(campaign.id))).available == 500
+    assert (await campaign_row(world, campaign.id)).units_open == 0
+    with pytest.raises(AssignmentStateConflict):
+        async with world.db.session_scope() as s:
+            await work.submit(
+                s, person=worker, assignment_id=assignment.id,
+                evidence=work.Evidence(link="https://x"), settings=world.settings, now=later,
+            )  # fmt: skip
+    await assert_sound(world)
+
+
+async def test_a_submission_after_the_claim_time_is_refused(world: World) -> None:
+    campaign = await live_campaign(world)
+    worker = world.workers[0]
+    assignment = await claim(world, worker, campaign)
+    with pytest.raises(ClaimExpired):
+        async with world.db.session_scope() as s:
+            await work.submit(
+                s, person=worker, assignment_id=assignment.id,
+                evidence=work.Evidence(link="https://x"), settings=world.settings,
+                now=assignment.expires_at + timedelta(seconds=1),
+            )  # fmt: skip
+    assert (await assignment_row(world, assignment.id)).status == "claimed"
+
+
+async def test_closing_releases_claims_and_returns_unused_escrow(world: World) -> None:
+    campaign = await live_campaign(world)
+    first, second = world.workers[:2]
+    paid = await claim(world, first, campaign)
+    await follow_on_sandbox(await handle_of(world, first), world.db)
+    await submit(world, first, paid)
+    waiting = await claim(world, second, campaign)
+    owner = await world.actor(world.owner)
+    async with world.db.session_scope() as s:
+        closed, returned = await campaigns.close_campaign(s, actor=owner, campaign_id=campaign.id)
+    assert closed.status == "closed"
+    assert returned == 400
+    assert (await assignment_row(world, waiting.id)).status == "expired"
+    assert (await balance(world.db, org_account(world.org_id))).available == FUNDS - 100
+    assert (await balance(world.db, campaigns.escrow_account(campaign.id))).available == 0
+    with pytest.raises(Exception, match="not taking claims"):
+        await claim(world, world.workers[2], campaign)
+    await assert_sound(world)
+
+
+async def test_eligibility_and_limits_are_enforced(world: World) -> None:
+    campaign = await live_campaign(world, quantity=2)
+    minor = await add_worker(world, birth_year=utcnow().year - 15, handle="minor_one")
+    unbound = await add_worker(world)
+    elsewhere = await add_worker(world, interests=("美食",), handle="foodie_one")
+    for person, reason in ((minor, "minor"), (unbound, "no_bound_account"),
+                           (elsewhere, "interests_not_targeted")):  # fmt: skip
+        with pytest.raises(NotEligible) as refused:
+            await claim(world, person, campaign)
+        assert refused.value.extra["reason"] == reason
+    first, second, third = world.workers
+    await claim(world, first, campaign)
+    with pytest.raises(ClaimLimitReached):
+        await claim(world, first, campaign)
+    await claim(world, second, campaign)
+    with pytest.raises(SoldOut):
+        await claim(world, third, campaign)
+    row = await campaign_row(world, campaign.id)
+    assert (row.units_open, row.units_done) == (2, 0)
+
+
+async def test_bad_campaigns_are_refused_and_nothing_is_written(world: World) -> None:
+    owner = await world.actor(world.owner)
+    past = utcnow() - timedelta(days=1)
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"target": "@nobody_here"}, "target"),
+        ({"quantity": 0}, "quantity"),
+        ({"unit_price": 1}, "unit_price"),
+        ({"starts_at": past - timedelta(days=1), "ends_at": past}, "ends_at"),
+        ({"regions": ["火星"]}, "regions"),
+    ]
+    for overrides, field in cases:
+        with pytest.raises(CampaignInvalid) as refused:
+            async with world.db.session_scope() as s:
+                await campaigns.create_campaign(
+                    s, actor=owner, org_id=world.org_id, draft=draft(**overrides),
+                    settings=world.settings,
+                )  # fmt: skip
+        assert field in [f.field for f in refused.value.fields]
+    async with world.db.sessionmaker() as s:
+        assert await campaigns.campaigns_of_org(s, actor=owner, org_id=world.org_id) == []
+
+    async with world.db.session_scope() as s:
+        too_big = await campaigns.create_campaign(
+            s, actor=owner, org_id=world.org_id, draft=draft(quantity=20_000, unit_price=100),
+            settings=world.settings,
+        )  # fmt: skip
+    with pytest.raises(InsufficientFunds):
+        async with world.db.session_scope() as s:
+            await campaigns.submit_campaign(
+                s, actor=owner, campaign_id=too_big.id, settings=world.settings
+            )
+    assert (await campaign_row(world, too_big.id)).status == "draft"
+    assert (await balance(world.db, org_account(world.org_id))).available == FUNDS
+
+    async with world.db.session_scope() as s:
+        boastful = await campaigns.create_campaign(
+            s, actor=owner, org_id=world.org_id, draft=draft(brief="全网最低价，关注我们"),
+            settings=world.settings,
+        )  # fmt: skip
+    assert any(f["code"] == "absolute_claim" for f in boastful.compliance)
+    with pytest.raises(ComplianceBlocked):
+        async with world.db.session_scope() as s:
+            await campaigns.submit_campaign(
+                s, actor=owner, campaign_id=boastful.id, settings=world.settings
+            )
+    assert (await campaign_row(world, boastful.id)).status == "draft"
+
+
+async def test_illegal_transitions_are_refused(world: World) -> None:
+    campaign = await live_campaign(world, review_policy="manual")
+    worker = world.workers[0]
+    reviewer = await world.actor(world.reviewer)
+    owner = await world.actor(world.owner)
+    assignment = await claim(world, worker, campaign)
+
+    async def attempt(action: str) -> None:
+        async with world.db.session_scope() as s:
+            if action == "review":
+                await work.review(
+                    s, actor=reviewer, assignment_id=assignment.id, approve=True,
+                    reason="meets_requirements", note=None, settings=world.settings,
+                )  # fmt: skip
+            elif action == "appeal":
+                await work.appeal(
+                    s, person=worker, assignment_id=assignment.id, reason="x",
+                    settings=world.settings,
+                )  # fmt: skip
+            elif action == "contest":
+                await work.contest(s, actor=owner, assignment_id=assignment.id, reason="x")
+            elif action == "submit":
+                await work.submit(
+                    s, person=worker, assignment_id=assignment.id,
+                    evidence=work.Evidence(link="https://x"), settings=world.settings,
+                    now=assignment.claimed_at + timedelta(seconds=60),
+                )  # fmt: skip
+
+    for action in ("review", "appeal", "contest"):  # claimed
+        with pytest.raises(AssignmentStateConflict):
+            await attempt(action)
+    await follow_on_sandbox(await handle_of(world, worker), world.db)
+    await attempt("submit")
+    for action in ("submit", "appeal", "contest"):  # submitted
+        with pytest.raises(AssignmentStateConflict):
+            await attempt(action)
+    await attempt("review")
+    for action in ("submit", "review", "appeal"):  # approved
+        with pytest.raises(AssignmentStateConflict):
+            await attempt(action)
+    row = await assignment_row(world, assignment.id)
+    assert row.hold_until is not None
+    async with world.db.session_scope() as s:
+        await work.settle_holds(s, now=row.hold_until + timedelta(days=2))
+    assert (await assignment_row(world, assignment.id)).status == "released"
+    for action in ("submit", "review", "appeal"):  # released
+        with pytest.raises(AssignmentStateConflict):
+            await attempt(action)
+    with pytest.raises((AssignmentStateConflict, DisputeWindowClosed)):
+        await attempt("contest")
+    await assert_sound(world)

@@ -1,0 +1,137 @@
+"""Real parallel transactions on the lifecycle: no campaign oversells, no one is paid
+twice, and a submission is decided once however many reviewers press at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+from sqlalchemy import func, select, text
+
+from tests.integration.conftest import make_settings
+from tests.lifecycle_world import World, balance, build_world, live_campaign
+from xingdong.campaigns import service as campaigns
+from xingdong.campaigns.models import Campaign
+from xingdong.core.db import Database
+from xingdong.core.ids import new_id
+from xingdong.identity.models import Person
+from xingdong.ledger import service as ledger
+from xingdong.ledger import wallets
+from xingdong.work import service as work
+from xingdong.work.errors import AssignmentStateConflict, SoldOut
+from xingdong.work.models import Assignment
+
+CLAIMERS = 200
+UNITS = 50
+
+
+@pytest.fixture
+async def world(clean_db: str) -> AsyncIterator[World]:
+    built = await build_world(clean_db, make_settings(), workers=0)
+    yield built
+    await built.db.dispose()
+
+
+async def many_workers(world: World, count: int) -> list[UUID]:
+    """Eligible adults with consent and a bound account, written in bulk."""
+    ids = [new_id() for _ in range(count)]
+    async with world.db.session_scope() as s:
+        for n, person_id in enumerate(ids):
+            await s.execute(
+                text(
+                    "INSERT INTO people (id, phone, password_hash, display_name, birth_year, "
+                    "region, interests) VALUES (:id, :phone, 'x', '众包用户', 1990, '浙江', "
+                    "ARRAY['美妆']::varchar[])"
+                ),
+                {"id": person_id, "phone": f"1360000{n:04d}"},
+            )
+            await s.execute(
+                text("INSERT INTO consents (id, person_id, agreement_version) VALUES (:c, :p, :v)"),
+                {"c": new_id(), "p": person_id, "v": world.settings.agreement_version},
+            )
+            await s.execute(
+                text(
+                    "INSERT INTO platform_accounts (id, person_id, platform, handle, followers) "
+                    "VALUES (:a, :p, 'sandbox', :h, 10)"
+                ),
+                {"a": new_id(), "p": person_id, "h": f"crowd_{n}"},
+            )
+    return ids
+
+
+async def test_200_claimers_on_50_units_reserve_exactly_50(world: World) -> None:
+    campaign = await live_campaign(
+        world, quantity=UNITS, review_policy="manual", pacing_per_hour=60
+    )
+    people = await many_workers(world, CLAIMERS)
+    parallel = Database(world.db.url, pool_size=20)
+
+    async def attempt(person_id: UUID) -> str:
+        try:
+            async with parallel.session_scope() as s:
+                person = await s.get(Person, person_id)
+                assert person is not None
+                await work.claim(s, person=person, campaign_id=campaign.id, settings=world.settings)
+        except SoldOut:
+            return "sold_out"
+        return "claimed"
+
+    try:
+        outcomes = await asyncio.gather(*(attempt(p) for p in people))
+    finally:
+        await parallel.dispose()
+    assert outcomes.count("claimed") == UNITS
+    assert outcomes.count("sold_out") == CLAIMERS - UNITS
+    async with world.db.sessionmaker() as s:
+        row = await s.get(Campaign, campaign.id)
+        assert row is not None and (row.units_open, row.units_done) == (UNITS, 0)
+        claimed = await s.scalar(select(func.count()).select_from(Assignment))
+    assert claimed == UNITS
+    escrow = await balance(world.db, campaigns.escrow_account(campaign.id))
+    assert escrow.debits_pending == UNITS * campaign.unit_price
+    assert escrow.available == 0
+
+    # Every submission is approved by two reviewers at once: each is decided once.
+    async with world.db.sessionmaker() as s:
+        assignments = list((await s.scalars(select(Assignment))).all())
+    for assignment in assignments:
+        async with world.db.session_scope() as s:
+            person = await s.get(Person, assignment.person_id)
+            assert person is not None
+            await work.submit(
+                s, person=person, assignment_id=assignment.id,
+                evidence=work.Evidence(link="https://sandbox.example/p"),
+                settings=world.settings, now=assignment.claimed_at + timedelta(seconds=30),
+            )  # fmt: skip
+    reviewers = [await world.actor(world.reviewer), await world.actor(world.reviewer2)]
+    deciding = Database(world.db.url, pool_size=20)
+
+    async def approve(assignment_id: UUID, reviewer_index: int) -> str:
+        try:
+            async with deciding.session_scope() as s:
+                await work.review(
+                    s, actor=reviewers[reviewer_index], assignment_id=assignment_id,
+                    approve=True, reason="meets_requirements", note=None,
+                    settings=world.settings,
+                )  # fmt: skip
+        except AssignmentStateConflict:
+            return "refused"
+        return "approved"
+
+    try:
+        decisions = await asyncio.gather(*(approve(a.id, n) for a in assignments for n in (0, 1)))
+    finally:
+        await deciding.dispose()
+    assert decisions.count("approved") == UNITS
+    assert decisions.count("refused") == UNITS
+    for assignment in assignments:
+        pending = await balance(world.db, wallets.pending_account(assignment.person_id))
+        assert pending.posted == campaign.reward
+    async with world.db.sessionmaker() as s:
+        row = await s.get(Campaign, campaign.id)
+        assert row is not None and (row.units_open, row.units_done) == (0, UNITS)
+        report = await ledger.verify(s)
+    assert report.ok, report.problems
