@@ -41,6 +41,20 @@ async def _in_process_worker(runtime: Runtime) -> AsyncIterator[None]:
                 await worker
 
 
+@contextlib.asynccontextmanager
+async def _simulated_crowd(runtime: Runtime) -> AsyncIterator[None]:
+    """The demo's crowd acting beside the app (``xingdong demo``)."""
+    from xingdong.demo.crowd import run_crowd
+
+    crowd = asyncio.create_task(run_crowd(runtime))
+    try:
+        yield
+    finally:
+        crowd.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await crowd
+
+
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, as_json=settings.log_json)
@@ -51,6 +65,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         async with contextlib.AsyncExitStack() as stack:
             if settings.run_worker_in_process:
                 await stack.enter_async_context(_in_process_worker(runtime))
+            if settings.demo_crowd:
+                await stack.enter_async_context(_simulated_crowd(runtime))
             log.info("app_started", worker_in_process=settings.run_worker_in_process)
             yield
         await runtime.limits.aclose()
@@ -67,9 +83,17 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.runtime = runtime
     install_error_handlers(app)
     app.add_middleware(RequestContext)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    from xingdong.work.api import SUBMISSION_PATHS, upload_limit
+
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        larger=[(SUBMISSION_PATHS, upload_limit(settings.evidence_max_video_bytes))],
+    )
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
 
+    from xingdong.campaigns import api as campaigns_api
+    from xingdong.campaigns import pages as campaigns_pages
     from xingdong.evidence import pages as evidence_pages
     from xingdong.identity import api as identity_api
     from xingdong.identity import pages as identity_pages
@@ -77,13 +101,19 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     from xingdong.ledger import pages as ledger_pages
     from xingdong.platforms.sandbox import pages as sandbox_pages
     from xingdong.web import ops, pages
+    from xingdong.work import api as work_api
+    from xingdong.work import pages as work_pages
 
     app.include_router(ops.router)
     app.include_router(identity_api.router)
     app.include_router(ledger_api.router)
+    app.include_router(campaigns_api.router)
+    app.include_router(work_api.router)
     app.include_router(pages.router)
     app.include_router(identity_pages.router)
     app.include_router(ledger_pages.router)
     app.include_router(sandbox_pages.router)
     app.include_router(evidence_pages.router)
+    app.include_router(campaigns_pages.router)
+    app.include_router(work_pages.router)
     return app

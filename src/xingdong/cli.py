@@ -329,7 +329,12 @@ def demo(
     from xingdong.core.runtime import build_runtime
     from xingdong.demo.seed import DEMO_PASSWORD, seed_demo
 
-    overrides: dict[str, object] = {"sms_reveal_codes": True, "log_json": False}
+    overrides: dict[str, object] = {
+        "sms_reveal_codes": True,
+        "log_json": False,
+        "demo_crowd": True,
+        "hold_hours": 1,
+    }
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     settings = get_settings().model_copy(update=overrides)

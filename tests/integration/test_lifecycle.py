@@ -447,3 +447,48 @@ async def test_illegal_transitions_are_refused(world: World) -> None:
     with pytest.raises((AssignmentStateConflict, DisputeWindowClosed)):
         await attempt("contest")
     await assert_sound(world)
+
+
+async def test_the_periodic_jobs_expire_settle_and_close(world: World) -> None:
+    from xingdong.work import jobs
+
+    now = utcnow()
+    campaign = await live_campaign(
+        world, starts_at=now - timedelta(hours=3), ends_at=now + timedelta(hours=1)
+    )
+    worker, other = world.workers[:2]
+    async with world.db.session_scope() as s:
+        stale = await work.claim(
+            s, person=worker, campaign_id=campaign.id, settings=world.settings,
+            now=now - timedelta(hours=2),
+        )  # fmt: skip
+    assert await jobs.expire_claims() == 1
+    assert (await assignment_row(world, stale.id)).status == "expired"
+
+    async with world.db.session_scope() as s:
+        held = await work.claim(s, person=other, campaign_id=campaign.id, settings=world.settings)
+    await follow_on_sandbox(await handle_of(world, other), world.db)
+    done = await submit(world, other, held)
+    assert done.status == "approved"
+    async with world.db.session_scope() as s:
+        from sqlalchemy import update
+
+        await s.execute(
+            update(Assignment)
+            .where(Assignment.id == held.id)
+            .values(hold_until=now - timedelta(minutes=1))
+        )
+    assert (await jobs.settle_holds())["released"] == 1
+
+    async with world.db.session_scope() as s:
+        from sqlalchemy import update
+
+        await s.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign.id)
+            .values(ends_at=now - timedelta(seconds=1))
+        )
+    assert await jobs.close_ended_campaigns() == 1
+    assert (await campaign_row(world, campaign.id)).status == "closed"
+    assert (await balance(world.db, org_account(world.org_id))).available == FUNDS - 100
+    await assert_sound(world)

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     min_age_for_paid_tasks: int = 18
 
     run_worker_in_process: bool = True
+    demo_crowd: bool = Field(
+        default=False,
+        description="Run the demo's simulated crowd in the server process (xingdong demo).",
+    )
     worker_concurrency: int = Field(default=4, ge=1)
     log_level: str = "INFO"
     log_json: bool = True

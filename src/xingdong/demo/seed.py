@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.policy import Actor, OrgRole
 from xingdong.core.settings import Settings
+from xingdong.demo.campaigns import seed_campaigns
+from xingdong.demo.crowd import seed_crowd
 from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.ledger import deposits
@@ -146,10 +148,17 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[DemoLogin
             )
         logins.append(DemoLogin("worker 做任务者", worker.phone, worker.name))
 
+    staff = {}
     for (phone, name), role in ((REVIEWER, "reviewer"), (OPERATOR, "operator")):
-        await _person(session, phone, name)
+        staff[role], _ = await _person(session, phone, name)
         await identity.grant_staff_role(session, phone=phone, role=role, granted_by=None)
         logins.append(
             DemoLogin(f"{role} {'审核员' if role == 'reviewer' else '运营'}", phone, name)
         )
+    await seed_crowd(session, settings, DEMO_PASSWORD)
+    # The platform connector reads the sandbox accounts through its own connection.
+    await session.commit()
+    operator = staff["operator"]
+    assert isinstance(operator, Person)
+    await seed_campaigns(session, settings=settings, owner=owner, operator=operator)
     return logins

@@ -1,0 +1,122 @@
+"""The demo brand's live campaigns, one of each kind, created through the real rules:
+checked, funded from the brand's balance into escrow and approved by the operator."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.campaigns import service as campaigns
+from xingdong.campaigns.models import Campaign
+from xingdong.core.clock import utcnow
+from xingdong.core.settings import Settings
+from xingdong.identity import service as identity
+from xingdong.identity.models import Person
+from xingdong.platforms.sandbox import service as sandbox
+from xingdong.platforms.sandbox.demo import BRAND_HANDLE
+
+DISCLOSURE = "广告｜本任务由星动美妆赞助，请如实体验"
+
+
+async def _brand_targets(session: AsyncSession) -> tuple[str, str, str]:
+    """The brand's newest video, another video, and its live room."""
+    view = await sandbox.profile(session, handle=BRAND_HANDLE, viewer=None)
+    videos = view.videos
+    room = view.live_rooms[0]
+    return str(videos[0].id), str(videos[min(1, len(videos) - 1)].id), str(room.id)
+
+
+def _specs(video: str, other_video: str, room: str) -> list[dict[str, Any]]:
+    adults = {"min_age": 18, "max_age": 60}
+    return [
+        {
+            "title": "关注星动美妆官方号，获取护肤干货",
+            "task_type": "follow",
+            "target": "@" + BRAND_HANDLE,
+            "brief": "打开星动美妆官方号主页，浏览两条视频后关注，并截图关注后的主页。",
+            "quantity": 200,
+            "unit_price": 100,
+            "pacing_per_hour": 60,
+            **adults,
+        },
+        {
+            "title": "看完新品实测视频后点赞",
+            "task_type": "like",
+            "target": video,
+            "brief": "完整观看视频（至少 20 秒）后点赞，并截图点赞状态。",
+            "quantity": 300,
+            "unit_price": 50,
+            "pacing_per_hour": 120,
+            "min_watch_seconds": 20,
+            "interests": ["美妆", "时尚", "母婴", "美食"],
+            **adults,
+        },
+        {
+            "title": "说说你的通勤妆心得",
+            "task_type": "comment",
+            "target": other_video,
+            "brief": "看完视频后用自己的话聊聊你的通勤妆习惯，真实体验即可。",
+            "comment_guidance": "可以聊聊底妆、眉形或口红色号，请用自己的话写真实感受。",
+            "quantity": 100,
+            "unit_price": 80,
+            "pacing_per_hour": 30,
+            "review_policy": "manual",
+        },
+        {
+            "title": "直播间看播 3 分钟",
+            "task_type": "live_visit",
+            "target": room,
+            "brief": "进入星动美妆直播间，停留至少 3 分钟，感受新品讲解。",
+            "quantity": 100,
+            "unit_price": 200,
+            "pacing_per_hour": 300,
+            "min_stay_seconds": 180,
+        },
+        {
+            "title": "拍一条新品体验短视频",
+            "task_type": "shoot",
+            "target": "@" + BRAND_HANDLE,
+            "brief": (
+                "用自己的方式拍一条 15–60 秒的新品体验视频，文案中 @xingdong_beauty 并标注广告。"
+            ),
+            "quantity": 20,
+            "unit_price": 3_000,
+            "review_policy": "manual",
+        },
+    ]
+
+
+async def seed_campaigns(
+    session: AsyncSession, *, settings: Settings, owner: Person, operator: Person
+) -> int:
+    """Create the demo campaigns once (none exist for the brand yet). The caller has
+    committed the sandbox accounts: the platform connector reads them on its own."""
+    if await session.scalar(select(Campaign.id).limit(1)) is not None:
+        return 0
+    owner_actor = await identity.actor_for(session, person=owner)
+    operator_actor = await identity.actor_for(session, person=operator)
+    (org_id,) = owner_actor.memberships
+    video, other_video, room = await _brand_targets(session)
+    now = utcnow()
+    made = 0
+    for spec in _specs(video, other_video, room):
+        draft = campaigns.CampaignDraft(
+            disclosure=DISCLOSURE,
+            starts_at=now - timedelta(minutes=5),
+            ends_at=now + timedelta(days=14),
+            **spec,
+        )
+        campaign = await campaigns.create_campaign(
+            session, actor=owner_actor, org_id=org_id, draft=draft, settings=settings
+        )
+        await campaigns.submit_campaign(
+            session, actor=owner_actor, campaign_id=campaign.id, settings=settings
+        )
+        await campaigns.decide_campaign(
+            session, actor=operator_actor, campaign_id=campaign.id, approve=True, note="演示数据"
+        )
+        made += 1
+    return made

@@ -1,0 +1,266 @@
+"""A simulated crowd for the demo: people who claim tasks, act on the sandbox platform,
+upload a phone screenshot and submit; a few cheat (submit without acting) or undo their
+follow later; a simulated reviewer decides what has waited a while, leaving fresh items
+for the person trying the reviewer workbench. Everything goes through the real services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.campaigns import service as campaigns
+from xingdong.campaigns.models import Campaign
+from xingdong.core.clock import utcnow
+from xingdong.core.errors import XingdongError
+from xingdong.core.logging import get_logger
+from xingdong.core.runtime import Runtime
+from xingdong.core.settings import Settings
+from xingdong.evidence import service as evidence
+from xingdong.evidence.screenshots import render_action_screenshot
+from xingdong.identity import repository as identity_repo
+from xingdong.identity import service as identity
+from xingdong.identity.models import Person
+from xingdong.identity.validation import INTERESTS, REGIONS
+from xingdong.platforms.sandbox import service as sandbox
+from xingdong.work import service as work
+from xingdong.work.models import Assignment
+
+log = get_logger(__name__)
+
+CROWD_SIZE = 30
+CROWD_PHONE_FROM = 13800001001
+SIM_REVIEWER = ("13800000023", "审核员 郑洁（模拟）")
+CROWD_PHONES = tuple(f"+86{CROWD_PHONE_FROM + n}" for n in range(CROWD_SIZE))
+"""As stored (normalised)."""
+REVIEW_AFTER_SECONDS = 90
+DONE_WORDS = {
+    "follow": "已关注",
+    "like": "已点赞",
+    "comment": "已评论",
+    "share": "已分享",
+    "live_visit": "直播中",
+    "shoot": "已发布",
+}
+COMMENTS = (
+    "我通勤一般只画底妆和眉毛，十分钟搞定",
+    "口红色号好看！想问下适合黄皮吗",
+    "最近换季皮肤干，这个教程来得及时",
+    "跟着做了一遍，手残党也能学会",
+    "底妆那一步讲得很细，收藏了",
+)
+
+
+async def seed_crowd(session: AsyncSession, settings: Settings, password: str) -> None:
+    """Crowd members (adults with profiles, consent and a bound sandbox account) and the
+    simulated reviewer; created once."""
+    rng = random.Random(7)  # noqa: S311 - demo data, not security
+    interests = list(INTERESTS)
+    for n in range(CROWD_SIZE):
+        phone = str(CROWD_PHONE_FROM + n)
+        if await identity_repo.person_by_phone(session, CROWD_PHONES[n]) is not None:
+            continue
+        person = await identity.create_person_directly(
+            session, phone=phone, password=password, display_name=f"众包用户{n + 1:02d}"
+        )
+        person.birth_year = rng.randint(1975, 2004)
+        person.region = rng.choice(REGIONS)
+        person.interests = rng.sample(interests, 2)
+        await identity.accept_agreement(
+            session, person=person, version=settings.agreement_version, settings=settings,
+            ip=None, user_agent="demo-crowd",
+        )  # fmt: skip
+        await identity.bind_platform_account(
+            session, person=person, platform="sandbox", handle=f"crowd_{n + 1:02d}",
+            followers=rng.choice((20, 150, 900, 3_000, 12_000)),
+        )  # fmt: skip
+    phone, name = SIM_REVIEWER
+    if await identity_repo.person_by_phone(session, "+86" + phone) is None:
+        await identity.create_person_directly(
+            session, phone=phone, password=password, display_name=name
+        )
+    await identity.grant_staff_role(session, phone=phone, role="reviewer", granted_by=None)
+
+
+@dataclass
+class Crowd:
+    runtime: Runtime
+    rng: random.Random = field(default_factory=random.Random)
+    review_after_seconds: float = REVIEW_AFTER_SECONDS
+    clock: Callable[[], datetime] = utcnow
+    """The crowd's time (tests pass a clock that moves faster than the wall)."""
+    visiting: dict[UUID, tuple[UUID, datetime]] = field(default_factory=dict)
+    """Live-room visits under way: assignment id → (visit id, when it began)."""
+
+    async def step(self) -> str:
+        """One action of one crowd member; returns what happened (for logs and tests)."""
+        db = self.runtime.db
+        async with db.session_scope() as session:
+            people = (
+                await session.scalars(select(Person).where(Person.phone.in_(CROWD_PHONES)))
+            ).all()
+            if not people:
+                return "no_crowd"
+            person = self.rng.choice(people)
+            open_claim = await session.scalar(
+                select(Assignment).where(
+                    Assignment.person_id == person.id, Assignment.status == "claimed"
+                )
+            )
+        if open_claim is not None:
+            return await self._act_and_submit(person, open_claim.id)
+        return await self._claim(person)
+
+    async def _claim(self, person: Person) -> str:
+        db = self.runtime.db
+        async with db.session_scope() as session:
+            live = await campaigns.live_campaigns(session)
+        self.rng.shuffle(live)
+        for campaign in live:
+            try:
+                async with db.session_scope() as session:
+                    await work.claim(
+                        session, person=person, campaign_id=campaign.id,
+                        settings=self.runtime.settings, now=self.clock(),
+                    )  # fmt: skip
+            except XingdongError:
+                continue
+            return f"claimed:{campaign.task_type}"
+        return "nothing_to_claim"
+
+    async def _act_and_submit(self, person: Person, assignment_id: UUID) -> str:
+        db = self.runtime.db
+        settings = self.runtime.settings
+        now = self.clock()
+        async with db.session_scope() as session:
+            assignment = await session.get(Assignment, assignment_id)
+            campaign = await session.get(Campaign, assignment.campaign_id) if assignment else None
+            if assignment is None or campaign is None:
+                return "gone"
+            cheat = self.rng.random() < 0.15
+            if not cheat:
+                waiting = await self._act(session, assignment, campaign, now)
+                if waiting:
+                    return "visiting"
+            shot = render_action_screenshot(
+                handle=campaign.target_ref
+                if campaign.target_kind == "account"
+                else assignment.actor_handle,
+                target_title=campaign.target_title,
+                done_word=DONE_WORDS.get(campaign.task_type, "已完成"),
+                clock=now,
+                seed=self.rng.randrange(1 << 30),
+            )
+            stored = await evidence.store_image(
+                session, self.runtime.evidence, owner_id=person.id, data=shot,
+                filename="screenshot.png", settings=settings,
+            )  # fmt: skip
+        try:
+            async with db.session_scope() as session:
+                done = await work.submit(
+                    session, person=person, assignment_id=assignment_id,
+                    evidence=work.Evidence(file_id=stored.id), settings=settings, now=now,
+                )  # fmt: skip
+        except XingdongError as exc:
+            return f"refused:{exc.code}"
+        return f"submitted:{done.status}:{'cheat' if cheat else 'honest'}"
+
+    async def _act(
+        self, session: AsyncSession, assignment: Assignment, campaign: Campaign, now: datetime
+    ) -> bool:
+        """Do the action on the sandbox; True while a live visit is still under way."""
+        me = await sandbox.get_account(session, handle=assignment.actor_handle)
+        kind = campaign.task_type
+        if kind == "follow":
+            target = await sandbox.get_account(session, handle=campaign.target_ref)
+            await sandbox.follow(session, account=me, target=target, now=now)
+        elif kind in ("like", "comment", "share"):
+            video = await sandbox.get_video(session, video_id=UUID(campaign.target_ref))
+            if kind == "like":
+                await sandbox.like(
+                    session, account=me, video=video,
+                    watched_seconds=campaign.min_watch_seconds + self.rng.randint(2, 40), now=now,
+                )  # fmt: skip
+            elif kind == "comment":
+                await sandbox.comment(
+                    session, account=me, video=video, text=self.rng.choice(COMMENTS), now=now
+                )
+            else:
+                await sandbox.share(session, account=me, video=video, channel="wechat", now=now)
+        elif kind == "shoot":
+            await sandbox.post_video(
+                session, account=me, title="新品体验来啦",
+                description=f"真实体验分享 @{campaign.target_ref} #广告", now=now,
+            )  # fmt: skip
+        elif kind == "live_visit":
+            room = await sandbox.get_live_room(session, room_id=UUID(campaign.target_ref))
+            visit = self.visiting.get(assignment.id)
+            if visit is None:
+                entered = await sandbox.enter_live_room(session, account=me, room=room, now=now)
+                self.visiting[assignment.id] = (entered.id, now)
+                return True
+            visit_id, began = visit
+            await sandbox.heartbeat(
+                session, account=me, room_id=room.id, visit_id=visit_id, now=now
+            )
+            if (now - began).total_seconds() < campaign.min_stay_seconds + 5:
+                return True
+            await sandbox.leave_live_room(
+                session, account=me, room_id=room.id, visit_id=visit_id, now=now
+            )
+            self.visiting.pop(assignment.id, None)
+        return False
+
+    async def review_waiting(self) -> int:
+        """The simulated reviewer decides submissions older than a minute and a half."""
+        db = self.runtime.db
+        async with db.session_scope() as session:
+            reviewer = await identity_repo.person_by_phone(session, "+86" + SIM_REVIEWER[0])
+            if reviewer is None:
+                return 0
+            actor = await identity.actor_for(session, person=reviewer)
+            queue = await work.review_queue(session, actor=actor, limit=20)
+        decided = 0
+        for assignment, _campaign in queue:
+            assert assignment.submitted_at is not None
+            waited = (self.clock() - assignment.submitted_at).total_seconds()
+            if waited < self.review_after_seconds:
+                continue
+            verified = assignment.verification.get("status") == "verified"
+            try:
+                async with db.session_scope() as session:
+                    await work.review(
+                        session, actor=actor, assignment_id=assignment.id, approve=verified,
+                        reason="meets_requirements" if verified else "action_not_done",
+                        note=None, settings=self.runtime.settings, now=self.clock(),
+                    )  # fmt: skip
+            except XingdongError as exc:
+                log.info("crowd_review_refused", assignment=str(assignment.id), code=exc.code)
+                continue
+            decided += 1
+        return decided
+
+
+async def run_crowd(runtime: Runtime, *, every_seconds: float = 2.0) -> None:
+    """Act until cancelled (the demo server runs this beside the app)."""
+    crowd = Crowd(runtime)
+    ticks = 0
+    while True:
+        try:
+            outcome = await crowd.step()
+            log.debug("crowd_step", outcome=outcome)
+            ticks += 1
+            if ticks % 10 == 0:
+                await crowd.review_waiting()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("crowd_step_failed")
+        await asyncio.sleep(every_seconds)

@@ -1,0 +1,54 @@
+"""Background jobs of the task lifecycle: expiry, hold release, closing ended campaigns."""
+
+from __future__ import annotations
+
+import procrastinate
+
+from xingdong.core.logging import get_logger
+
+NAMESPACE = "work"
+blueprint = procrastinate.Blueprint()
+log = get_logger(__name__)
+
+
+@blueprint.periodic(cron="* * * * *")
+@blueprint.task(name="expire_claims")
+async def expire_claims(timestamp: int | None = None) -> int:  # noqa: ARG001
+    # procrastinate passes the periodic run's timestamp; the sweep reads the clock itself.
+    """Release claims whose time ran out: their budget goes back to the campaign."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.work import service
+
+    async with current_runtime().db.session_scope() as session:
+        expired = await service.expire_claims(session)
+    if expired:
+        log.info("claims_expired", count=expired)
+    return expired
+
+
+@blueprint.periodic(cron="*/5 * * * *")
+@blueprint.task(name="settle_holds")
+async def settle_holds(timestamp: int | None = None) -> dict[str, int]:  # noqa: ARG001
+    """After the hold, check retention on the platform: release or claw back."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.work import service
+
+    async with current_runtime().db.session_scope() as session:
+        outcome = await service.settle_holds(session)
+    if outcome["released"] or outcome["clawed_back"]:
+        log.info("holds_settled", **outcome)
+    return outcome
+
+
+@blueprint.periodic(cron="* * * * *")
+@blueprint.task(name="close_ended_campaigns")
+async def close_ended_campaigns(timestamp: int | None = None) -> int:  # noqa: ARG001
+    """Close campaigns whose window has ended and return their unused escrow."""
+    from xingdong.campaigns import service
+    from xingdong.core.runtime import current_runtime
+
+    async with current_runtime().db.session_scope() as session:
+        closed = await service.close_ended_campaigns(session)
+    if closed:
+        log.info("campaigns_closed", count=closed)
+    return closed
