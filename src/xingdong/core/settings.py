@@ -96,6 +96,9 @@ class Settings(BaseSettings):
         default=72, ge=0, description="How long an approved reward stays pending before release."
     )
     appeal_days: int = Field(default=7, ge=1)
+    review_gold_rate: float = Field(
+        default=0.05, ge=0, le=0.5, description="Share of review items that are gold items."
+    )
 
     agreement_version: str = "2026-11"
     min_age_for_paid_tasks: int = 18

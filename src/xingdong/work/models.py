@@ -98,3 +98,32 @@ class Dispute(IdMixin, CreatedAtMixin, Base):
             postgresql_where=text("status = 'open'"),
         ),
     )
+
+
+class GoldItem(IdMixin, CreatedAtMixin, Base):
+    """A review item whose right answer is known, mixed into reviewers' queues to measure
+    their accuracy. Made by an operator from a decided submission."""
+
+    __tablename__ = "gold_items"
+
+    source_assignment_id: Mapped[UUID] = mapped_column(ForeignKey("assignments.id"))
+    expected_approve: Mapped[bool]
+    expected_reason: Mapped[str] = mapped_column(String(40))
+    created_by: Mapped[UUID] = mapped_column(ForeignKey("people.id"))
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
+
+    __table_args__ = (Index("uq_gold_items_source", "source_assignment_id", unique=True),)
+
+
+class GoldAnswer(IdMixin, CreatedAtMixin, Base):
+    """A reviewer's answer to a gold item (each reviewer answers an item once)."""
+
+    __tablename__ = "gold_answers"
+
+    gold_item_id: Mapped[UUID] = mapped_column(ForeignKey("gold_items.id"))
+    reviewer_id: Mapped[UUID] = mapped_column(ForeignKey("people.id"), index=True)
+    approve: Mapped[bool]
+    reason: Mapped[str] = mapped_column(String(40))
+    correct: Mapped[bool]
+
+    __table_args__ = (Index("uq_gold_answers_once", "gold_item_id", "reviewer_id", unique=True),)

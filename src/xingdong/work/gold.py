@@ -1,0 +1,142 @@
+"""Gold items: review items with a known answer, mixed into the queue at a set rate, so
+each reviewer's accuracy is measured on real-looking work.
+
+An operator turns a decided submission into a gold item (with the right decision). A
+reviewer meets each gold item at most once; their answer is compared with the known one
+and nothing else happens: no money moves, the source submission is not touched.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import case, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.campaigns.models import Campaign
+from xingdong.core.i18n import N_
+from xingdong.core.ids import new_id
+from xingdong.core.policy import Action, Actor, require
+from xingdong.work.errors import AssignmentNotFound, AssignmentStateConflict, EvidenceRequired
+from xingdong.work.models import Assignment, GoldAnswer, GoldItem
+
+DECIDED = ("approved", "released", "clawed_back", "rejected")
+
+
+async def make_gold_item(
+    session: AsyncSession, *, actor: Actor, assignment_id: UUID, approve: bool, reason: str
+) -> GoldItem:
+    """Use a decided submission, with evidence, as a gold item with this right answer."""
+    require(actor, Action.STAFF_CONSOLE)
+    assignment = await session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise AssignmentNotFound(detail=N_("No such task."))
+    if assignment.status not in DECIDED or assignment.submitted_at is None:
+        raise AssignmentStateConflict(
+            detail=N_("Only decided submissions can become gold items."),
+            extra={"status": assignment.status},
+        )
+    if not reason:
+        raise EvidenceRequired(detail=N_("Choose the right reason."))
+    existing = await session.scalar(
+        select(GoldItem).where(GoldItem.source_assignment_id == assignment_id)
+    )
+    if existing is not None:
+        existing.expected_approve = approve
+        existing.expected_reason = reason
+        existing.active = True
+        await session.flush()
+        return existing
+    item = GoldItem(
+        id=new_id(),
+        source_assignment_id=assignment_id,
+        expected_approve=approve,
+        expected_reason=reason,
+        created_by=actor.person_id,
+        active=True,
+    )
+    session.add(item)
+    await session.flush()
+    return item
+
+
+async def pick_gold_item(
+    session: AsyncSession, *, actor: Actor, rate: float, rng: random.Random
+) -> tuple[GoldItem, Assignment, Campaign] | None:
+    """With probability ``rate``, a gold item this reviewer has not answered (and that is
+    not their own work), shown like any queue item."""
+    require(actor, Action.REVIEW_QUEUE)
+    if rate <= 0 or rng.random() >= rate:
+        return None
+    answered = select(GoldAnswer.gold_item_id).where(GoldAnswer.reviewer_id == actor.person_id)
+    row = (
+        await session.execute(
+            select(GoldItem, Assignment, Campaign)
+            .join(Assignment, Assignment.id == GoldItem.source_assignment_id)
+            .join(Campaign, Campaign.id == Assignment.campaign_id)
+            .where(
+                GoldItem.active,
+                GoldItem.id.not_in(answered),
+                Assignment.person_id != actor.person_id,
+            )
+            .order_by(func.random())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def answer_gold_item(
+    session: AsyncSession, *, actor: Actor, gold_item_id: UUID, approve: bool, reason: str
+) -> bool:
+    """Record the reviewer's answer; True when it matches the known decision."""
+    require(actor, Action.REVIEW_QUEUE)
+    item = await session.get(GoldItem, gold_item_id)
+    if item is None or not item.active:
+        raise AssignmentNotFound(detail=N_("No such task."))
+    correct = approve == item.expected_approve and (approve or reason == item.expected_reason)
+    inserted = await session.execute(
+        insert(GoldAnswer)
+        .values(
+            id=new_id(),
+            gold_item_id=item.id,
+            reviewer_id=actor.person_id,
+            approve=approve,
+            reason=reason,
+            correct=correct,
+        )
+        .on_conflict_do_nothing(index_elements=["gold_item_id", "reviewer_id"])
+        .returning(GoldAnswer.id)
+    )
+    if inserted.first() is None:
+        raise AssignmentStateConflict(detail=N_("You already answered this item."))
+    return correct
+
+
+@dataclass(frozen=True)
+class ReviewerAccuracy:
+    reviewer_id: UUID
+    answered: int
+    correct: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+
+async def reviewer_accuracy(session: AsyncSession, *, actor: Actor) -> list[ReviewerAccuracy]:
+    """Each reviewer's answers to gold items and how many were right."""
+    require(actor, Action.STAFF_CONSOLE)
+    rows = await session.execute(
+        select(
+            GoldAnswer.reviewer_id,
+            func.count(),
+            func.sum(case((GoldAnswer.correct, 1), else_=0)),
+        )
+        .group_by(GoldAnswer.reviewer_id)
+        .order_by(GoldAnswer.reviewer_id)
+    )
+    return [ReviewerAccuracy(r[0], int(r[1]), int(r[2] or 0)) for r in rows]
