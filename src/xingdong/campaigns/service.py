@@ -15,6 +15,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from xingdong.campaigns import repository as repo
 from xingdong.campaigns.compliance import CampaignCopy, Finding, check_copy
 from xingdong.campaigns.errors import (
     CampaignInvalid,
@@ -24,18 +25,25 @@ from xingdong.campaigns.errors import (
 )
 from xingdong.campaigns.models import REVIEW_POLICIES, Campaign
 from xingdong.campaigns.policy import GuardrailInput, TaskType, check_guardrails, get_profile
-from xingdong.core.audit import record_audit
+from xingdong.core.audit import AuditEntry, record_audit
 from xingdong.core.clock import utcnow
 from xingdong.core.errors import FieldError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
+from xingdong.core.pagination import clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIERS
 from xingdong.identity.validation import INTERESTS, REGIONS
 from xingdong.ledger import service as ledger
 from xingdong.ledger.deposits import org_account
-from xingdong.platforms.connector import ACTION_TARGET_KIND, TargetNotFound, get_connector
+from xingdong.ledger.errors import IdempotencyKeyReused
+from xingdong.platforms.connector import (
+    ACTION_TARGET_KIND,
+    TargetInfo,
+    TargetNotFound,
+    get_connector,
+)
 
 MAX_AGE = 120
 
@@ -259,11 +267,20 @@ async def submit_campaign(
     campaign_id: UUID,
     settings: Settings,
     now: datetime | None = None,
+    request_key: str | None = None,
 ) -> Campaign:
     """Check the copy again, fund the escrow from the organisation's balance and ask an
-    operator to approve."""
+    operator to approve. With ``request_key``, a repeated request answers as the first
+    one did instead of failing on the changed state (see :func:`earlier_request`)."""
     campaign = await get_campaign(session, actor=actor, campaign_id=campaign_id, lock=True)
     require(actor, Action.ORG_MANAGE_FUNDS, org_id=campaign.org_id)
+    if request_key is not None:
+        earlier = await earlier_request(
+            session, actor=actor, action="campaigns.submitted", campaign_id=campaign.id,
+            request_key=request_key,
+        )  # fmt: skip
+        if earlier is not None:
+            return campaign
     _state(campaign, "draft", "rejected")
     if campaign.ends_at <= (now or utcnow()):
         raise CampaignInvalid(
@@ -301,7 +318,7 @@ async def submit_campaign(
         action="campaigns.submitted",
         object_type="campaign",
         object_id=campaign.id,
-        data={"funded": campaign.quantity * campaign.unit_price},
+        data=_with_key({"funded": campaign.quantity * campaign.unit_price}, request_key),
     )
     await session.flush()
     return campaign
@@ -385,16 +402,29 @@ async def resume_campaign(
 
 
 async def close_campaign(
-    session: AsyncSession, *, actor: Actor | None, campaign_id: UUID, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    actor: Actor | None,
+    campaign_id: UUID,
+    now: datetime | None = None,
+    request_key: str | None = None,
 ) -> tuple[Campaign, int]:
     """Stop the campaign: open claims are released and unused escrow goes back to the
     organisation at once. Submitted work is still reviewed and paid from what it
-    reserved. ``actor=None`` is the system (the window has ended)."""
+    reserved. ``actor=None`` is the system (the window has ended). With ``request_key``,
+    a repeated request answers as the first one did (the amount it returned)."""
     from xingdong.work import service as work
 
     campaign = await get_campaign(session, actor=actor, campaign_id=campaign_id, lock=True)
     if actor is not None:
         require(actor, Action.ORG_MANAGE_FUNDS, org_id=campaign.org_id)
+        if request_key is not None:
+            earlier = await earlier_request(
+                session, actor=actor, action="campaigns.closed", campaign_id=campaign.id,
+                request_key=request_key,
+            )  # fmt: skip
+            if earlier is not None:
+                return campaign, int(earlier.get("returned", 0))
     _state(campaign, "draft", "pending_approval", "live", "paused", "rejected")
     campaign.status = "closed"
     campaign.closed_at = now or utcnow()
@@ -408,7 +438,7 @@ async def close_campaign(
         action="campaigns.closed",
         object_type="campaign",
         object_id=campaign.id,
-        data={"returned": returned},
+        data=_with_key({"returned": returned}, request_key),
     )
     await session.flush()
     return campaign, returned
@@ -474,3 +504,215 @@ async def live_campaigns(session: AsyncSession, *, now: datetime | None = None) 
 async def count_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(Campaign.status, func.count()).group_by(Campaign.status))
     return {row[0]: row[1] for row in rows}
+
+
+# --- idempotent requests, lists, progress, previews ----------------------------------
+
+REQUEST_KEY_MAX = 160
+_KEYED_ACTIONS = ("campaigns.submitted", "campaigns.closed")
+
+
+def _with_key(data: dict[str, Any], request_key: str | None) -> dict[str, Any]:
+    if request_key is not None:
+        data["request_key"] = request_key
+    return data
+
+
+async def earlier_request(
+    session: AsyncSession, *, actor: Actor, action: str, campaign_id: UUID, request_key: str
+) -> dict[str, Any] | None:
+    """What an earlier request of ``actor`` with the same key recorded (its audit data),
+    when it did ``action`` to this campaign; None when the key is new. The key is kept
+    in the action's audit record, so it needs no table of its own; a key used for a
+    different request is refused. Callers hold the campaign's lock, so two requests with
+    one key cannot both act."""
+    if not request_key or len(request_key) > REQUEST_KEY_MAX:
+        raise CampaignInvalid(
+            detail=N_("Send an Idempotency-Key header of 1 to 160 characters."),
+            fields=[FieldError("Idempotency-Key", N_("Required."))],
+        )
+    rows = (
+        await session.execute(
+            select(AuditEntry.action, AuditEntry.object_id, AuditEntry.data)
+            .where(
+                AuditEntry.actor_id == actor.person_id,
+                AuditEntry.action.in_(_KEYED_ACTIONS),
+                AuditEntry.data.contains({"request_key": request_key}),
+            )
+            .order_by(AuditEntry.id)
+        )
+    ).all()
+    for found_action, object_id, data in rows:
+        if found_action == action and object_id == str(campaign_id):
+            return dict(data)
+    if rows:
+        raise IdempotencyKeyReused(
+            detail=N_("This idempotency key was used for a different request.")
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class CampaignPage:
+    items: list[Campaign]
+    next_cursor: str | None
+
+
+async def campaigns_page(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    org_id: UUID,
+    status: str | None = None,
+    search: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> CampaignPage:
+    """An organisation's campaigns, newest first, for its members and staff."""
+    require(actor, Action.ORG_READ, org_id=org_id)
+    size = clamp_limit(limit)
+    rows = await repo.campaigns_page(
+        session, org_id=org_id, status=status, search=search, cursor=cursor, limit=size,
+        newest_first=True,
+    )  # fmt: skip
+    return CampaignPage(items=rows[:size], next_cursor=next_cursor(rows, size))
+
+
+async def campaigns_for_operators(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    status: str = "pending_approval",
+    search: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> CampaignPage:
+    """Every organisation's campaigns in one status (operators). Those waiting for
+    approval come oldest first, like a queue; the others newest first."""
+    require(actor, Action.STAFF_CONSOLE)
+    size = clamp_limit(limit)
+    rows = await repo.campaigns_page(
+        session, org_id=None, status=status, search=search, cursor=cursor, limit=size,
+        newest_first=status != "pending_approval",
+    )  # fmt: skip
+    return CampaignPage(items=rows[:size], next_cursor=next_cursor(rows, size))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a campaign stands, in units and in fen."""
+
+    planned: int
+    open: int
+    """Claimed or submitted, waiting for a decision: budget reserved for them."""
+    done: int
+    """Approved: paid for (in hold or released)."""
+    left: int
+    budget: int
+    """What the whole campaign costs: quantity × unit price."""
+    spent: int
+    reserved: int
+    escrow: int
+    """What the campaign's escrow account holds now, reservations included."""
+
+    @property
+    def percent_done(self) -> int:
+        return self.done * 100 // self.planned if self.planned else 0
+
+
+async def progress_of(session: AsyncSession, campaign: Campaign) -> Progress:
+    account = await ledger.account_by_key(session, escrow_account(campaign.id))
+    escrow = ledger.balance_of(account).posted if account is not None else 0
+    return Progress(
+        planned=campaign.quantity,
+        open=campaign.units_open,
+        done=campaign.units_done,
+        left=max(campaign.quantity - campaign.units_open - campaign.units_done, 0),
+        budget=campaign.quantity * campaign.unit_price,
+        spent=campaign.units_done * campaign.unit_price,
+        reserved=campaign.units_open * campaign.unit_price,
+        escrow=escrow,
+    )
+
+
+async def check_target(*, platform: str, task_type: str, target: str) -> TargetInfo:
+    """Find what a campaign of ``task_type`` would point at, as the brand typed it."""
+    if task_type not in ACTION_TARGET_KIND:
+        raise CampaignInvalid(
+            detail=N_("Please correct the marked fields."),
+            fields=[FieldError("task_type", N_("Choose a task type."))],
+        )
+    if not target.strip():
+        raise CampaignInvalid(
+            detail=N_("Please correct the marked fields."),
+            fields=[FieldError("target", N_("Enter the account, video or live room."))],
+        )
+    try:
+        return await get_connector(platform).resolve_target(
+            ACTION_TARGET_KIND[task_type], target.strip()
+        )
+    except TargetNotFound:
+        raise CampaignInvalid(
+            detail=N_("The target does not exist on the platform."),
+            fields=[FieldError("target", N_("Not found on the platform."))],
+        ) from None
+
+
+@dataclass(frozen=True)
+class CampaignPreview:
+    """A draft as it would be created: its target, what the checks find, its prices."""
+
+    target: TargetInfo
+    findings: list[Finding]
+    reward: int
+    fee: int
+    total: int
+    """The escrow submitting it will take from the organisation's balance."""
+
+    @property
+    def is_blocked(self) -> bool:
+        return any(f.blocks for f in self.findings)
+
+
+async def preview_campaign(
+    *,
+    actor: Actor,
+    org_id: UUID,
+    draft: CampaignDraft,
+    settings: Settings,
+    now: datetime | None = None,
+) -> CampaignPreview:
+    """Check a draft as :func:`create_campaign` would, without creating it, and say what
+    the compliance check finds (the last step of the brand's form)."""
+    if org_id not in actor.memberships:
+        require(actor, Action.ORG_READ, org_id=org_id)
+        raise CampaignInvalid(detail=N_("Only members of the organisation can create campaigns."))
+    errors = _draft_errors(draft, settings, now or utcnow())
+    if errors:
+        raise CampaignInvalid(detail=N_("Please correct the marked fields."), fields=errors)
+    target = await check_target(
+        platform=draft.platform, task_type=draft.task_type, target=draft.target
+    )
+    # A campaign row that is never added to the session: only the checks read it.
+    unsaved = Campaign(
+        task_type=draft.task_type,
+        title=draft.title.strip(),
+        brief=draft.brief.strip(),
+        disclosure=draft.disclosure.strip(),
+        comment_guidance=(draft.comment_guidance or "").strip() or None,
+        regions=list(draft.regions),
+        interests=list(draft.interests),
+        tiers=list(draft.tiers),
+        min_age=draft.min_age,
+        max_age=draft.max_age,
+        pacing_per_hour=draft.pacing_per_hour,
+        min_watch_seconds=draft.min_watch_seconds,
+    )
+    reward, fee = price_split(draft.unit_price, settings.platform_fee_percent)
+    return CampaignPreview(
+        target=target,
+        findings=compliance_findings(unsaved, settings),
+        reward=reward,
+        fee=fee,
+        total=draft.quantity * draft.unit_price,
+    )

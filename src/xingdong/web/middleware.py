@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
+from collections.abc import Sequence
 
 import structlog
 from fastapi import Request, Response
@@ -30,19 +32,33 @@ CSRF_COOKIE = "xd_csrf"
 
 class BodySizeLimit:
     """Refuse bodies over ``max_bytes``: at once when Content-Length says so, otherwise as
-    soon as the streamed body passes the limit."""
+    soon as the streamed body passes the limit. ``larger`` lets some paths (uploads) have
+    a larger limit: ``(pattern, bytes)`` pairs, the first pattern matching the path wins."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        larger: Sequence[tuple[re.Pattern[str], int]] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = tuple(larger)
+
+    def limit_for(self, path: str) -> int:
+        for pattern, limit in self.larger:
+            if pattern.match(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope.get("path", ""))
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(scope, receive, send)
+            if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
+                await self._refuse(scope, receive, send, max_bytes)
                 return
         seen = 0
         refused = False
@@ -56,9 +72,9 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     refused = True
-                    await self._refuse(scope, receive, send)
+                    await self._refuse(scope, receive, send, max_bytes)
                     return {"type": "http.disconnect"}
             return message
 
@@ -68,14 +84,14 @@ class BodySizeLimit:
 
         await self.app(scope, limited_receive, guarded_send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         # Answer through the normal error handler so the refusal is problem+json too.
         from xingdong.web.problems import handle_domain_error
 
         request = Request(scope, receive)
         request.state.request_id = secrets.token_hex(8)
         response = await handle_domain_error(
-            request, PayloadTooLarge(detail=f"The limit is {self.max_bytes} bytes.")
+            request, PayloadTooLarge(detail=f"The limit is {max_bytes} bytes.")
         )
         await response(scope, receive, send)
 

@@ -1,11 +1,11 @@
-"""Pages that belong to no single domain: the home page and the staff landing pages."""
+"""Pages that belong to no single domain: the home page and the staff landing pages
+(the reviewers' workbench, ``/review``, is the work domain's: ``work/pages.py``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from xingdong.core.policy import Action, require
 from xingdong.identity import service as identity
 from xingdong.web.deps import DbSession, OptionalPageActor, PageActor
 from xingdong.web.templating import render
@@ -25,10 +25,3 @@ async def ops_people(
     """Operators look people up by name or phone."""
     page = await identity.search_people(session, actor=actor, search=q or None, cursor=cursor)
     return render(request, "ops_people.html", {"page": page, "q": q})
-
-
-@router.get("/review", response_class=HTMLResponse)
-async def review_queue(request: Request, actor: PageActor) -> Response:
-    """The reviewers' workbench. Evidence arrives here once campaigns run."""
-    require(actor, Action.REVIEW_QUEUE)
-    return render(request, "review.html", {"items": []})

@@ -27,6 +27,8 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "identity" / "templates",
     PACKAGE_DIR / "ledger" / "templates",
     PACKAGE_DIR / "platforms" / "sandbox" / "templates",
+    PACKAGE_DIR / "work" / "templates",
+    PACKAGE_DIR / "campaigns" / "templates",
 ]
 
 

@@ -20,29 +20,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from urllib.parse import urlsplit
+from uuid import UUID, uuid5
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import service as campaigns
+from xingdong.campaigns.errors import CampaignNotFound
 from xingdong.campaigns.models import Campaign
 from xingdong.campaigns.targeting import INELIGIBLE_REASONS, WorkerProfile, why_not_eligible
 from xingdong.core.audit import record_audit
 from xingdong.core.clock import utcnow
-from xingdong.core.errors import FieldError
+from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
+from xingdong.core.pagination import clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import tier_for_followers
+from xingdong.evidence import service as evidence
+from xingdong.evidence.models import EvidenceFile
+from xingdong.evidence.storage import EvidenceStorage
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
 from xingdong.ledger import service as ledger
 from xingdong.ledger import wallets
-from xingdong.ledger.errors import InsufficientFunds
+from xingdong.ledger.errors import IdempotencyKeyReused, InsufficientFunds
 from xingdong.ledger.withdrawals import REVENUE_ACCOUNT
 from xingdong.platforms.connector import TargetInfo, Verification, get_connector
+from xingdong.work import repository as repo
 from xingdong.work.errors import (
     AssignmentNotFound,
     AssignmentStateConflict,
@@ -58,7 +65,8 @@ from xingdong.work.errors import (
     PacingLimitReached,
     SoldOut,
 )
-from xingdong.work.models import Assignment, Dispute
+from xingdong.work.labels import FEED_REASONS
+from xingdong.work.models import ASSIGNMENT_STATUSES, Assignment, Dispute
 
 REJECT_REASONS = {
     "evidence_unclear": N_("The evidence does not show the action clearly"),
@@ -139,9 +147,11 @@ async def claim(
     campaign_id: UUID,
     settings: Settings,
     now: datetime | None = None,
+    assignment_id: UUID | None = None,
 ) -> Assignment:
     """Take one unit of a campaign: its budget is reserved for this person until the
-    claim expires. Claims on one campaign queue on its row, so none oversells."""
+    claim expires. Claims on one campaign queue on its row, so none oversells.
+    ``assignment_id`` is given by :func:`claim_once` (an id derived from a client's key)."""
     moment = now or utcnow()
     campaign = await campaigns.get_campaign(session, actor=None, campaign_id=campaign_id, lock=True)
     if campaign.status != "live" or not campaign.starts_at <= moment < campaign.ends_at:
@@ -163,7 +173,7 @@ async def claim(
             detail=N_("This target has had enough actions this hour; try later."),
             extra={"retry_after": 600},
         )
-    assignment_id = new_id()
+    assignment_id = assignment_id or new_id()
     await wallets.open_wallet(session, person.id)
     await ledger.open_account(session, ledger.AccountSpec(REVENUE_ACCOUNT))
     escrow = campaigns.escrow_account(campaign.id)
@@ -788,3 +798,404 @@ async def open_disputes(session: AsyncSession, *, actor: Actor) -> list[Dispute]
             )
         ).all()
     )
+
+
+# --- the worker's task feed and claims made through the API and pages ------------------
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    """A live campaign the person may claim a unit of now."""
+
+    campaign: Campaign
+    units_left: int
+    taken_by_me: int
+
+
+@dataclass(frozen=True)
+class TaskFeed:
+    tasks: list[OpenTask]
+    reasons: list[str]
+    """Why there is nothing to take (codes of ``labels.FEED_REASONS``, the profile's gaps
+    first); empty when there are tasks."""
+
+
+def _units_left(campaign: Campaign) -> int:
+    return max(campaign.quantity - campaign.units_open - campaign.units_done, 0)
+
+
+def _profile_gaps(who: WorkerProfile, min_age: int) -> list[str]:
+    """What keeps the person from every task, whatever the campaigns are."""
+    gaps = []
+    if not who.consented:
+        gaps.append("no_consent")
+    if who.age is None:
+        gaps.append("age_unknown")
+    elif who.age < min_age:
+        gaps.append("minor")
+    if not who.handles:
+        gaps.append("no_bound_account")
+    return gaps
+
+
+async def task_feed(
+    session: AsyncSession,
+    *,
+    person: Person,
+    settings: Settings,
+    task_type: str | None = None,
+    now: datetime | None = None,
+) -> TaskFeed:
+    """Live campaigns this person may claim now (optionally of one task type), best paid
+    first; when there are none, every reason why."""
+    moment = now or utcnow()
+    who = await worker_profile(session, person=person, settings=settings, now=moment)
+    live = await campaigns.live_campaigns(session, now=moment)
+    of_type = [c for c in live if task_type is None or c.task_type == task_type]
+    taken = await repo.units_taken_by(
+        session, person_id=person.id, campaign_ids=[c.id for c in of_type]
+    )
+    tasks: list[OpenTask] = []
+    found: set[str] = set()
+    for campaign in of_type:
+        reason = why_not_eligible(campaign, who, min_age=settings.min_age_for_paid_tasks)
+        if reason is None and taken.get(campaign.id, 0) >= campaign.per_person_limit:
+            reason = "all_taken"
+        if reason is None:
+            tasks.append(OpenTask(campaign, _units_left(campaign), taken.get(campaign.id, 0)))
+        else:
+            found.add(reason)
+    if tasks:
+        return TaskFeed(tasks=tasks, reasons=[])
+    reasons = _profile_gaps(who, settings.min_age_for_paid_tasks)
+    if not live:
+        reasons.append("no_live_tasks")
+    elif not of_type:
+        reasons.append("no_tasks_of_type")
+    reasons += [code for code in FEED_REASONS if code in found and code not in reasons]
+    return TaskFeed(tasks=[], reasons=reasons)
+
+
+@dataclass(frozen=True)
+class TaskView:
+    campaign: Campaign
+    units_left: int
+    taken_by_me: int
+    reason: str | None
+    """Why the person cannot claim it now (a code of ``labels.TASK_REASONS``), or None."""
+    open_claim: Assignment | None
+    """The person's claim on it that still waits for evidence."""
+
+
+VISIBLE_TO_WORKERS = ("live", "paused", "closed")
+"""Campaigns in other states (drafts, waiting for approval, rejected) are the brand's."""
+
+
+async def task_view(
+    session: AsyncSession,
+    *,
+    person: Person,
+    campaign_id: UUID,
+    settings: Settings,
+    now: datetime | None = None,
+) -> TaskView:
+    """One campaign as a worker sees it, with whether they can claim it now."""
+    moment = now or utcnow()
+    campaign = await campaigns.get_campaign(session, actor=None, campaign_id=campaign_id)
+    if campaign.status not in VISIBLE_TO_WORKERS:
+        raise CampaignNotFound(detail=N_("No such campaign."))
+    who = await worker_profile(session, person=person, settings=settings, now=moment)
+    taken = (
+        await repo.units_taken_by(session, person_id=person.id, campaign_ids=[campaign.id])
+    ).get(campaign.id, 0)
+    reason: str | None = None
+    if campaign.status != "live" or not campaign.starts_at <= moment < campaign.ends_at:
+        reason = "not_open"
+    else:
+        reason = why_not_eligible(campaign, who, min_age=settings.min_age_for_paid_tasks)
+    if reason is None and taken >= campaign.per_person_limit:
+        reason = "limit_reached"
+    if reason is None and _units_left(campaign) == 0:
+        reason = "sold_out"
+    open_claim = await repo.open_claim_on(session, person_id=person.id, campaign_id=campaign.id)
+    return TaskView(campaign, _units_left(campaign), taken, reason, open_claim)
+
+
+CLAIM_KEY_NAMESPACE = UUID("0b6f3f0e-7c1a-4d8e-9a52-6d1f2e3c4b5a")
+MAX_KEY_LENGTH = 160
+
+
+def claim_id_for_key(person_id: UUID, idempotency_key: str) -> UUID:
+    """The id of the claim a person makes with a client's ``Idempotency-Key``: a retry
+    computes the same id and finds the first claim. It is a name-based UUID, not a
+    time-ordered one; lists order assignments by ``created_at``."""
+    return uuid5(CLAIM_KEY_NAMESPACE, f"{person_id}:{idempotency_key}")
+
+
+async def claim_once(
+    session: AsyncSession,
+    *,
+    person: Person,
+    campaign_id: UUID,
+    idempotency_key: str | None,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Assignment:
+    """:func:`claim`, safe to retry: with a key, a retry (even one racing the first
+    attempt) answers with the first attempt's assignment instead of taking another unit.
+    The same key for another campaign is refused."""
+    if idempotency_key is None:
+        return await claim(
+            session, person=person, campaign_id=campaign_id, settings=settings, now=now
+        )
+    key = idempotency_key.strip()
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            detail=N_("Send an Idempotency-Key header of 1 to 160 characters."),
+            fields=[FieldError("Idempotency-Key", N_("Required."))],
+        )
+    assignment_id = claim_id_for_key(person.id, key)
+    # Attempts with one key wait here for each other; the later one finds the first's row.
+    lock_number = int.from_bytes(assignment_id.bytes[:8], "big", signed=True)
+    await session.execute(select(func.pg_advisory_xact_lock(lock_number)))
+    existing = await session.get(Assignment, assignment_id)
+    if existing is not None:
+        if existing.campaign_id != campaign_id:
+            raise IdempotencyKeyReused(
+                detail=N_("This idempotency key was used for a different request.")
+            )
+        return existing
+    return await claim(
+        session,
+        person=person,
+        campaign_id=campaign_id,
+        settings=settings,
+        now=now,
+        assignment_id=assignment_id,
+    )
+
+
+# --- the worker's assignments -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssignmentView:
+    assignment: Assignment
+    campaign: Campaign
+    dispute: Dispute | None
+    """The latest appeal or contest about it, if any."""
+    appeal_until: datetime | None
+    """Until when the worker may appeal (rejected assignments only)."""
+
+
+def appeal_deadline(assignment: Assignment, settings: Settings) -> datetime | None:
+    if assignment.status != "rejected" or assignment.reviewed_at is None:
+        return None
+    return assignment.reviewed_at + timedelta(days=settings.appeal_days)
+
+
+async def my_assignment(
+    session: AsyncSession, *, person: Person, assignment_id: UUID, settings: Settings
+) -> AssignmentView:
+    """One of the person's own assignments; anyone else's answers "not found"."""
+    found = await repo.assignment_with_campaign(session, assignment_id)
+    if found is None or found[0].person_id != person.id:
+        raise AssignmentNotFound(detail=N_("No such task."))
+    assignment, campaign = found
+    dispute = await repo.latest_dispute(session, assignment.id)
+    return AssignmentView(assignment, campaign, dispute, appeal_deadline(assignment, settings))
+
+
+@dataclass(frozen=True)
+class AssignmentPage:
+    items: list[tuple[Assignment, Campaign]]
+    next_cursor: str | None
+
+
+async def my_assignments(
+    session: AsyncSession,
+    *,
+    person: Person,
+    cursor: str | None = None,
+    limit: int | None = None,
+    status: str | None = None,
+) -> AssignmentPage:
+    """The person's assignments, newest first, a page at a time."""
+    if status is not None and status not in ASSIGNMENT_STATUSES:
+        raise ValidationFailed(
+            detail=N_("Please correct the marked fields."),
+            fields=[FieldError("status", N_("Unknown status."))],
+        )
+    size = clamp_limit(limit)
+    rows = await repo.assignments_page(
+        session, person_id=person.id, cursor=cursor, limit=size, status=status
+    )
+    return AssignmentPage(items=rows[:size], next_cursor=next_cursor([a for a, _ in rows], size))
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as it arrived in a request."""
+
+    data: bytes
+    filename: str | None
+    content_type: str | None
+
+
+MAX_LINK_LENGTH = 300
+MAX_NOTE_LENGTH = 500
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm")
+
+
+def _checked_link(link: str | None) -> str | None:
+    """A web address (``http``/``https``) or a path on this site, or None when empty."""
+    text = (link or "").strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    is_web = parts.scheme in ("http", "https") and bool(parts.netloc)
+    is_site_path = not parts.scheme and not parts.netloc and text.startswith("/")
+    if len(text) > MAX_LINK_LENGTH or not (is_web or is_site_path):
+        raise ValidationFailed(
+            detail=N_("The link must be a web address of at most 300 characters."),
+            fields=[FieldError("link", N_("Give an address starting with https:// or http://."))],
+        )
+    return text
+
+
+def _is_video(upload: Upload) -> bool:
+    declared = (upload.content_type or "").lower()
+    return declared.startswith("video/") or (upload.filename or "").lower().endswith(VIDEO_SUFFIXES)
+
+
+async def submit_evidence(
+    session: AsyncSession,
+    *,
+    person: Person,
+    assignment_id: UUID,
+    upload: Upload | None,
+    link: str | None,
+    note: str | None,
+    settings: Settings,
+    storage: EvidenceStorage,
+    now: datetime | None = None,
+) -> Assignment:
+    """A submission as the API and pages receive it: a file (a screenshot; a video too
+    for shoot tasks), a link, a note. The claim is checked before the file is stored, so
+    a late or misdirected submission stores nothing; :func:`submit` checks again under
+    the locks and asks the platform."""
+    moment = now or utcnow()
+    view = await my_assignment(
+        session, person=person, assignment_id=assignment_id, settings=settings
+    )
+    _state(view.assignment, "claimed")
+    if view.assignment.expires_at <= moment:
+        raise ClaimExpired(detail=N_("Your claim has expired; the task went back to the pool."))
+    clean_link = _checked_link(link)
+    if note is not None and len(note.strip()) > MAX_NOTE_LENGTH:
+        raise ValidationFailed(
+            detail=N_("Please correct the marked fields."),
+            fields=[FieldError("note", N_("At most 500 characters."))],
+        )
+    file_id = None
+    if upload is not None:
+        keep = (
+            evidence.store_video
+            if view.campaign.task_type == "shoot" and _is_video(upload)
+            else evidence.store_image
+        )
+        stored = await keep(
+            session,
+            storage,
+            owner_id=person.id,
+            data=upload.data,
+            filename=upload.filename,
+            settings=settings,
+        )
+        file_id = stored.id
+    return await submit(
+        session,
+        person=person,
+        assignment_id=assignment_id,
+        evidence=Evidence(file_id=file_id, link=clean_link, note=note),
+        settings=settings,
+        now=moment,
+    )
+
+
+# --- reviewers: bulk approval -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    assignment_id: UUID
+    approved: bool
+    code: str | None = None
+    """Why it was left for a reviewer's own look: ``not_verified``, ``has_risk_reasons``
+    or an error code (``assignment_not_found``, ``assignment_state``, ``own_work``)."""
+
+
+MAX_BULK = 100
+
+
+def _why_not_in_bulk(assignment: Assignment, actor: Actor) -> str | None:
+    if assignment.person_id == actor.person_id:
+        return OwnWork.code
+    if assignment.status != "submitted":
+        return AssignmentStateConflict.code
+    if assignment.verification.get("status") != "verified":
+        return "not_verified"
+    if assignment.risk_reasons:
+        return "has_risk_reasons"
+    return None
+
+
+async def approve_verified(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    assignment_ids: list[UUID],
+    settings: Settings,
+    now: datetime | None = None,
+) -> list[BulkResult]:
+    """Approve at once the submissions the platform verified and nothing flagged; every
+    other id is left alone and reported with the reason, in the order given."""
+    require(actor, Action.REVIEW_QUEUE)
+    moment = now or utcnow()
+    wanted = list(dict.fromkeys(assignment_ids))[:MAX_BULK]
+    campaign_of = await repo.campaigns_of_assignments(session, wanted)
+    results: dict[UUID, BulkResult] = {
+        missing: BulkResult(missing, approved=False, code=AssignmentNotFound.code)
+        for missing in wanted
+        if missing not in campaign_of
+    }
+    # Campaign rows are locked in id order, so two bulk approvals cannot deadlock.
+    for assignment_id in sorted(campaign_of, key=lambda a: (campaign_of[a], a)):
+        savepoint = await session.begin_nested()
+        try:
+            assignment = await _locked_assignment(session, assignment_id)
+            code = _why_not_in_bulk(assignment, actor)
+            if code is None:
+                await review(
+                    session, actor=actor, assignment_id=assignment_id, approve=True,
+                    reason="platform_verified", note=None, settings=settings, now=moment,
+                )  # fmt: skip
+        except XingdongError as exc:
+            await savepoint.rollback()
+            results[assignment_id] = BulkResult(assignment_id, approved=False, code=exc.code)
+            continue
+        await savepoint.commit()
+        results[assignment_id] = BulkResult(assignment_id, approved=code is None, code=code)
+    return [results[assignment_id] for assignment_id in wanted]
+
+
+# --- who else may see evidence -----------------------------------------------------------
+
+
+async def brand_may_view_evidence(session: AsyncSession, actor: Actor, file: EvidenceFile) -> bool:
+    """Members of an organisation may see the evidence submitted for its campaigns (a
+    rule added to the evidence pages' viewers)."""
+    if not actor.memberships:
+        return False
+    organisations = await repo.organisations_proved_by(session, file.id)
+    return any(org_id in actor.memberships for org_id in organisations)

@@ -1,0 +1,141 @@
+"""How campaigns read to people, shared by the API and the pages: labels for stored
+values, translated compliance findings, and errors reworded for the brand."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+from typing import Any
+from uuid import UUID
+
+from xingdong.campaigns.errors import ComplianceBlocked
+from xingdong.campaigns.models import Campaign
+from xingdong.core.context import current_locale
+from xingdong.core.errors import FieldError, XingdongError
+from xingdong.core.i18n import N_, translate
+from xingdong.creators.tiers import TIER_LABELS
+from xingdong.identity.validation import INTERESTS
+from xingdong.ledger.errors import InsufficientFunds
+
+CHINA_TIME = timezone(timedelta(hours=8), "UTC+8")
+"""Pages show and read campaign times in Beijing time (China has no daylight saving)."""
+
+STATUS_LABELS = {
+    "draft": N_("Draft"),
+    "pending_approval": N_("Waiting for approval"),
+    "live": N_("Live"),
+    "paused": N_("Paused"),
+    "rejected": N_("Rejected"),
+    "closed": N_("Closed"),
+}
+TASK_TYPE_LABELS = {
+    "follow": N_("Follow an account"),
+    "like": N_("Like a video"),
+    "comment": N_("Comment on a video"),
+    "share": N_("Share a video"),
+    "shoot": N_("Shoot a video about an account"),
+    "live_visit": N_("Visit a live room"),
+}
+TARGET_HINTS = {
+    "account": N_("An account: @handle or its address on the platform"),
+    "video": N_("A video: its id or its address on the platform"),
+    "live_room": N_("A live room: its id or its address on the platform"),
+}
+REVIEW_POLICY_LABELS = {
+    "auto_when_verified": N_("Approve at once when the platform confirms the action"),
+    "manual": N_("A reviewer looks at every submission"),
+}
+COMPLETION_LABELS = {
+    "claimed": N_("Claimed"),
+    "expired": N_("Expired"),
+    "submitted": N_("Waiting for review"),
+    "approved": N_("Approved, in hold"),
+    "released": N_("Paid out"),
+    "clawed_back": N_("Clawed back"),
+    "rejected": N_("Rejected"),
+    "disputed": N_("Disputed"),
+}
+DISPUTE_KIND_LABELS = {
+    "appeal": N_("A worker appeals a rejection"),
+    "contest": N_("A brand contests an approval"),
+}
+SEVERITY_LABELS = {"block": N_("Must be fixed"), "review": N_("An operator will look at this")}
+
+
+def finding_text(stored: dict[str, Any], locale: str) -> str:
+    """A stored finding's message in ``locale``, with its excerpt and limit filled in."""
+    return translate(
+        locale, str(stored["message"]), excerpt=stored.get("excerpt", ""), limit=stored.get("limit")
+    )
+
+
+def translated_findings(stored: list[dict[str, Any]], locale: str) -> list[dict[str, Any]]:
+    return [{**item, "message": finding_text(item, locale)} for item in stored]
+
+
+def audience(campaign: Campaign, locale: str) -> list[str]:
+    """Who a campaign is shown to, as short phrases (empty: everyone)."""
+    parts: list[str] = []
+    if campaign.min_age is not None or campaign.max_age is not None:
+        parts.append(
+            translate(
+                locale,
+                N_("Age {low}–{high}"),
+                low="" if campaign.min_age is None else campaign.min_age,
+                high="" if campaign.max_age is None else campaign.max_age,
+            )
+        )
+    if campaign.regions:
+        parts.append("、".join(campaign.regions))
+    if campaign.interests:
+        english = locale != "zh_CN"
+        parts.append(
+            (", " if english else "、").join(
+                INTERESTS.get(i, i) if english else i for i in campaign.interests
+            )
+        )
+    if campaign.tiers:
+        parts.append(", ".join(translate(locale, TIER_LABELS.get(t, t)) for t in campaign.tiers))
+    return parts
+
+
+def yuan(fen: int) -> str:
+    return f"{fen / 100:.2f}"
+
+
+def _literal(text: str) -> str:
+    """Text already translated, kept as it is by the error renderer's ``format``."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def readable_error(exc: XingdongError, *, org_id: UUID) -> XingdongError:
+    """The same error, said so that a brand can act on it.
+
+    A compliance block lists its findings with their excerpts (each finding has its own,
+    which one error's fields cannot carry untranslated); a lack of funds says the balance
+    and what is needed in yuan, and where to top up.
+    """
+    locale = current_locale.get()
+    if isinstance(exc, ComplianceBlocked):
+        findings = translated_findings(list(exc.extra.get("findings", [])), locale)
+        return ComplianceBlocked(
+            detail=exc.detail,
+            fields=[FieldError(f["field"], _literal(f["message"])) for f in findings],
+            extra={"findings": findings},
+        )
+    if isinstance(exc, InsufficientFunds) and "amount" in exc.extra:
+        available = int(exc.extra.get("available", 0))
+        needed = int(exc.extra["amount"])
+        return InsufficientFunds(
+            detail=N_(
+                "The organisation's balance is ¥{balance}, and this needs ¥{needed}. "
+                "Top up the balance, then try again."
+            ),
+            extra={
+                "balance": yuan(available),
+                "needed": yuan(needed),
+                "available_fen": available,
+                "needed_fen": needed,
+                "top_up": f"/orgs/{org_id}#balance",
+            },
+        )
+    return exc

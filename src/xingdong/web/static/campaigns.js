@@ -1,0 +1,169 @@
+// Campaign pages: the step-by-step form and the live progress. Without scripts the form
+// shows every step at once and the progress is as of the page load.
+(function () {
+  "use strict";
+
+  function toFen(text) {
+    var value = parseFloat(String(text).replace(/[,¥\s]/g, ""));
+    return isFinite(value) && value >= 0 ? Math.round(value * 100) : null;
+  }
+
+  function yuan(fen) {
+    return (fen / 100).toFixed(2);
+  }
+
+  function setupSteps(form) {
+    var steps = Array.prototype.slice.call(form.querySelectorAll("fieldset[data-step]"));
+    var labels = document.querySelectorAll("[data-step-label]");
+    var found = form.querySelector("[data-target-found]");
+    var problem = form.querySelector("[data-target-error]");
+    var taskType = form.querySelector("#task_type");
+    var target = form.querySelector("#target");
+
+    function show(number) {
+      steps.forEach(function (step) {
+        step.hidden = Number(step.getAttribute("data-step")) !== number;
+      });
+      Array.prototype.forEach.call(labels, function (label) {
+        if (Number(label.getAttribute("data-step-label")) === number) {
+          label.setAttribute("aria-current", "step");
+        } else {
+          label.removeAttribute("aria-current");
+        }
+      });
+      form.setAttribute("data-current-step", String(number));
+      var first = form.querySelector('fieldset[data-step="' + number + '"] input, fieldset[data-step="' + number + '"] select');
+      if (first && number !== 5 && form.getAttribute("data-started") === "yes") {
+        first.focus();
+      }
+      form.setAttribute("data-started", "yes");
+      window.scrollTo(0, 0);
+    }
+
+    function showHint() {
+      var option = taskType.options[taskType.selectedIndex];
+      var kind = option ? option.getAttribute("data-target-kind") : "";
+      Array.prototype.forEach.call(form.querySelectorAll("[data-hint-kind]"), function (hint) {
+        hint.hidden = hint.getAttribute("data-hint-kind") !== kind;
+      });
+    }
+
+    function checkTarget(then) {
+      var query = new URLSearchParams({ task_type: taskType.value, target: target.value });
+      problem.hidden = true;
+      fetch("/orgs/" + form.getAttribute("data-org") + "/campaigns/target?" + query, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      })
+        .then(function (response) { return response.json(); })
+        .then(function (answer) {
+          if (answer.found) {
+            found.hidden = false;
+            found.querySelector("[data-target-title]").textContent = answer.title;
+            found.querySelector("[data-target-link]").setAttribute("href", answer.url);
+            if (then) { then(); }
+          } else {
+            found.hidden = true;
+            problem.textContent = answer.message;
+            problem.hidden = false;
+            target.focus();
+          }
+        })
+        .catch(function () {
+          // The server will check again when the campaign is checked as a whole.
+          if (then) { then(); }
+        });
+    }
+
+    function showSplit() {
+      var price = toFen(form.querySelector("#unit_price").value);
+      var quantity = parseInt(form.querySelector("#quantity").value, 10);
+      var percent = Number(form.getAttribute("data-fee-percent"));
+      var reward = form.querySelector("[data-reward]");
+      var fee = form.querySelector("[data-fee]");
+      var total = form.querySelector("[data-total]");
+      if (price === null) {
+        reward.textContent = fee.textContent = total.textContent = "—";
+        return;
+      }
+      var cut = Math.floor((price * percent) / 100);
+      reward.textContent = yuan(price - cut);
+      fee.textContent = yuan(cut);
+      total.textContent = quantity > 0 ? yuan(price * quantity) : "—";
+    }
+
+    Array.prototype.forEach.call(form.querySelectorAll("[data-js-only]"), function (element) {
+      element.hidden = false;
+    });
+    form.addEventListener("click", function (event) {
+      var check = event.target.closest("[data-check-target]");
+      if (check) {
+        event.preventDefault();
+        checkTarget(null);
+        return;
+      }
+      var go = event.target.closest("[data-go]");
+      if (!go) {
+        return;
+      }
+      event.preventDefault();
+      var to = Number(go.getAttribute("data-go"));
+      var from = Number(form.getAttribute("data-current-step"));
+      if (from === 1 && to === 2) {
+        checkTarget(function () { show(2); });
+      } else {
+        show(to);
+      }
+    });
+    taskType.addEventListener("change", function () {
+      found.hidden = true;
+      showHint();
+    });
+    target.addEventListener("input", function () {
+      found.hidden = true;
+      problem.hidden = true;
+    });
+    form.querySelector("#unit_price").addEventListener("input", showSplit);
+    form.querySelector("#quantity").addEventListener("input", showSplit);
+    showHint();
+    showSplit();
+    show(Number(form.getAttribute("data-start-step")) || 1);
+  }
+
+  function setupProgress(box) {
+    var url = box.getAttribute("data-progress-url");
+    var bar = box.querySelector("[data-progress-bar]");
+    var status = document.querySelector("[data-status-label] [data-campaign-status]");
+    var timer = window.setInterval(function () {
+      if (document.hidden) {
+        return;
+      }
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (numbers) {
+          if (!numbers) {
+            return;
+          }
+          Array.prototype.forEach.call(box.querySelectorAll("[data-progress]"), function (cell) {
+            cell.textContent = numbers[cell.getAttribute("data-progress")];
+          });
+          bar.value = numbers.units_done;
+          if (status && status.getAttribute("data-campaign-status") !== numbers.status) {
+            // The status changed (approved, closed …): the actions on the page differ now.
+            window.clearInterval(timer);
+            window.location.reload();
+          }
+        })
+        .catch(function () {});
+    }, 10000);
+  }
+
+  var form = document.querySelector("form[data-steps]");
+  if (form) {
+    setupSteps(form);
+  }
+  var box = document.querySelector("[data-progress-url]");
+  if (box) {
+    setupProgress(box);
+  }
+})();

@@ -1,0 +1,66 @@
+// Keyboard shortcuts of the reviewers' workbench: A approve, R reject, 1–7 pick a reject
+// reason, J next, K previous. Every action is also a button or a link on the page.
+(function () {
+  "use strict";
+  function typing(target) {
+    var tag = target && target.tagName;
+    return tag === "TEXTAREA" || tag === "SELECT" || (tag === "INPUT" && target.type !== "radio") ||
+      (target && target.isContentEditable);
+  }
+  function press(selector) {
+    var element = document.querySelector(selector);
+    if (element) {
+      element.click();
+    }
+    return Boolean(element);
+  }
+  function go(selector) {
+    var link = document.querySelector(selector);
+    if (link) {
+      window.location.assign(link.href);
+    }
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) {
+      return;
+    }
+    if (!document.querySelector("[data-workbench]")) {
+      return;
+    }
+    var key = event.key.toLowerCase();
+    if (key === "a") {
+      event.preventDefault();
+      press("[data-approve]");
+    } else if (key === "r") {
+      event.preventDefault();
+      if (document.querySelector("[data-reject-reason]:checked")) {
+        press("[data-reject]");
+      } else {
+        var hint = document.querySelector("[data-reason-hint]");
+        if (hint) {
+          hint.hidden = false;
+        }
+        var first = document.querySelector("[data-reject-reason]");
+        if (first) {
+          first.focus();
+        }
+      }
+    } else if (/^[1-9]$/.test(key)) {
+      var reason = document.querySelector('[data-reject-reason="' + key + '"]');
+      if (reason) {
+        event.preventDefault();
+        reason.checked = true;
+        var shown = document.querySelector("[data-reason-hint]");
+        if (shown) {
+          shown.hidden = true;
+        }
+      }
+    } else if (key === "j") {
+      event.preventDefault();
+      go("[data-next]");
+    } else if (key === "k") {
+      event.preventDefault();
+      go("[data-prev]");
+    }
+  });
+})();

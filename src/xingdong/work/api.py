@@ -1,0 +1,281 @@
+"""REST endpoints of the work domain, under ``/api/v1``: workers find and claim tasks,
+hand in evidence and appeal; reviewers work the queue."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, File, Form, Header, Query, UploadFile
+from fastapi import status as http_status
+
+from xingdong.core.clock import utcnow
+from xingdong.core.context import current_locale
+from xingdong.core.pagination import Page
+from xingdong.web.deps import ApiActor, ApiPerson, DbSession, RuntimeDep
+from xingdong.work import labels, service
+from xingdong.work.schemas import (
+    AppealIn,
+    AssignmentOut,
+    AssignmentStatus,
+    BulkApproveIn,
+    BulkApproveOut,
+    BulkItemOut,
+    DecisionIn,
+    DecisionOut,
+    DisputeOut,
+    ReasonOut,
+    ReviewItemOut,
+    TaskDetailOut,
+    TaskFeedOut,
+    TaskOut,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["work"])
+
+SUBMISSION_PATHS = re.compile(r"^(?:/api/v1/me/assignments|/me/tasks)/[^/]+/submission$")
+"""The routes that take evidence uploads (API and page): their request bodies may be as
+large as a video (see ``web.middleware.BodySizeLimit``)."""
+MULTIPART_ALLOWANCE = 64 * 1024
+"""Room in an upload's body for the form's other fields and the multipart framing."""
+
+TaskTypeQuery = Annotated[
+    str | None, Query(alias="type", max_length=20, description="Only tasks of this type")
+]
+CursorQuery = Annotated[str | None, Query(max_length=200)]
+LimitQuery = Annotated[int, Query(ge=1, le=100)]
+ClaimKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=160,
+        description="A retry with the same key answers with the same assignment.",
+    ),
+]
+
+
+def upload_limit(max_video_bytes: int) -> int:
+    return max_video_bytes + MULTIPART_ALLOWANCE
+
+
+async def read_upload(file: UploadFile | None) -> service.Upload | None:
+    """The uploaded file, or None when the form's file field was left empty."""
+    if file is None:
+        return None
+    data = await file.read()
+    if not data and not file.filename:
+        return None
+    return service.Upload(data=data, filename=file.filename, content_type=file.content_type)
+
+
+# --- the worker ----------------------------------------------------------------------
+
+
+@router.get("/tasks")
+async def list_tasks(
+    person: ApiPerson, session: DbSession, runtime: RuntimeDep, task_type: TaskTypeQuery = None
+) -> TaskFeedOut:
+    """Live tasks you may claim now, best paid first. When there are none, ``reasons``
+    says why (a profile to complete, an account to bind, nothing open …)."""
+    now = utcnow()
+    locale = current_locale.get()
+    feed = await service.task_feed(
+        session, person=person, settings=runtime.settings, task_type=task_type, now=now
+    )
+    return TaskFeedOut(
+        items=[TaskOut.of_open(task, now=now, locale=locale) for task in feed.tasks],
+        reasons=[ReasonOut.of(code, labels.FEED_REASONS, locale) for code in feed.reasons],
+    )
+
+
+@router.get("/tasks/{campaign_id}")
+async def read_task(
+    campaign_id: UUID, person: ApiPerson, session: DbSession, runtime: RuntimeDep
+) -> TaskDetailOut:
+    """One task with its brief, disclosure and requirements, and whether you can claim it."""
+    now = utcnow()
+    locale = current_locale.get()
+    view = await service.task_view(
+        session, person=person, campaign_id=campaign_id, settings=runtime.settings, now=now
+    )
+    campaign = view.campaign
+    base = TaskOut.of(
+        campaign, units_left=view.units_left, taken_by_me=view.taken_by_me, now=now, locale=locale
+    )
+    return TaskDetailOut(
+        **base.model_dump(),
+        brief=campaign.brief,
+        disclosure=campaign.disclosure,
+        comment_guidance=campaign.comment_guidance,
+        min_watch_seconds=campaign.min_watch_seconds,
+        min_stay_seconds=campaign.min_stay_seconds,
+        claim_minutes=runtime.settings.claim_ttl_minutes,
+        hold_hours=runtime.settings.hold_hours,
+        can_claim=view.reason is None,
+        reason=None
+        if view.reason is None
+        else ReasonOut.of(view.reason, labels.TASK_REASONS, locale),
+        open_assignment_id=view.open_claim.id if view.open_claim else None,
+    )
+
+
+@router.post("/tasks/{campaign_id}/claims", status_code=http_status.HTTP_201_CREATED)
+async def claim_task(
+    campaign_id: UUID,
+    person: ApiPerson,
+    session: DbSession,
+    runtime: RuntimeDep,
+    idempotency_key: ClaimKey = None,
+) -> AssignmentOut:
+    """Claim one unit: its reward is reserved for you until ``expires_at``. With an
+    ``Idempotency-Key``, a retry answers with the same assignment."""
+    assignment = await service.claim_once(
+        session,
+        person=person,
+        campaign_id=campaign_id,
+        idempotency_key=idempotency_key,
+        settings=runtime.settings,
+    )
+    view = await service.my_assignment(
+        session, person=person, assignment_id=assignment.id, settings=runtime.settings
+    )
+    return AssignmentOut.of_view(view, locale=current_locale.get())
+
+
+@router.get("/me/assignments")
+async def my_assignments(
+    person: ApiPerson,
+    session: DbSession,
+    runtime: RuntimeDep,
+    status: AssignmentStatus | None = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 20,
+) -> Page[AssignmentOut]:
+    """Your assignments, newest first, with their status, deadlines and reasons."""
+    locale = current_locale.get()
+    page = await service.my_assignments(
+        session, person=person, cursor=cursor, limit=limit, status=status
+    )
+    return Page[AssignmentOut](
+        items=[
+            AssignmentOut.of(
+                assignment,
+                campaign,
+                locale=locale,
+                appeal_until=service.appeal_deadline(assignment, runtime.settings),
+            )
+            for assignment, campaign in page.items
+        ],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/me/assignments/{assignment_id}")
+async def my_assignment(
+    assignment_id: UUID, person: ApiPerson, session: DbSession, runtime: RuntimeDep
+) -> AssignmentOut:
+    view = await service.my_assignment(
+        session, person=person, assignment_id=assignment_id, settings=runtime.settings
+    )
+    return AssignmentOut.of_view(view, locale=current_locale.get())
+
+
+@router.post("/me/assignments/{assignment_id}/submission")
+async def submit_evidence(
+    assignment_id: UUID,
+    person: ApiPerson,
+    session: DbSession,
+    runtime: RuntimeDep,
+    file: Annotated[
+        UploadFile | None, File(description="A screenshot; a video for shoot tasks")
+    ] = None,
+    link: Annotated[str | None, Form()] = None,
+    note: Annotated[str | None, Form()] = None,
+) -> AssignmentOut:
+    """Hand in the evidence (multipart form): a ``file``, a ``link``, or both, and an
+    optional ``note``. The platform is asked at once: a confirmed action on a campaign that
+    allows it is approved immediately, anything else waits for a reviewer."""
+    await service.submit_evidence(
+        session,
+        person=person,
+        assignment_id=assignment_id,
+        upload=await read_upload(file),
+        link=link,
+        note=note,
+        settings=runtime.settings,
+        storage=runtime.evidence,
+    )
+    view = await service.my_assignment(
+        session, person=person, assignment_id=assignment_id, settings=runtime.settings
+    )
+    return AssignmentOut.of_view(view, locale=current_locale.get())
+
+
+@router.post("/me/assignments/{assignment_id}/appeal", status_code=http_status.HTTP_201_CREATED)
+async def appeal_rejection(
+    assignment_id: UUID, body: AppealIn, person: ApiPerson, session: DbSession, runtime: RuntimeDep
+) -> DisputeOut:
+    """Ask an operator to look at a rejection again, within ``appeal_until``."""
+    dispute = await service.appeal(
+        session,
+        person=person,
+        assignment_id=assignment_id,
+        reason=body.reason,
+        settings=runtime.settings,
+    )
+    return DisputeOut.model_validate(dispute)
+
+
+# --- reviewers -------------------------------------------------------------------------
+
+
+@router.get("/review/queue", tags=["review"])
+async def review_queue(
+    actor: ApiActor, session: DbSession, limit: Annotated[int, Query(ge=1, le=100)] = 50
+) -> list[ReviewItemOut]:
+    """Submissions waiting for a decision, riskiest and oldest first (reviewers); never
+    your own."""
+    locale = current_locale.get()
+    rows = await service.review_queue(session, actor=actor, limit=limit)
+    return [ReviewItemOut.of(assignment, campaign, locale=locale) for assignment, campaign in rows]
+
+
+@router.post("/review/{assignment_id}/decision", tags=["review"])
+async def decide(
+    assignment_id: UUID, body: DecisionIn, actor: ApiActor, session: DbSession, runtime: RuntimeDep
+) -> DecisionOut:
+    """Approve or reject a submission with a reason code (and a note; required with
+    ``other``). Each submission is decided once."""
+    assignment = await service.review(
+        session,
+        actor=actor,
+        assignment_id=assignment_id,
+        approve=body.approve,
+        reason=body.reason,
+        note=body.note,
+        settings=runtime.settings,
+    )
+    return DecisionOut(
+        assignment_id=assignment.id,
+        status=assignment.status,
+        review_reason=assignment.review_reason,
+        hold_until=assignment.hold_until,
+    )
+
+
+@router.post("/review/bulk-approve", tags=["review"])
+async def bulk_approve(
+    body: BulkApproveIn, actor: ApiActor, session: DbSession, runtime: RuntimeDep
+) -> BulkApproveOut:
+    """Approve those of ``ids`` the platform verified and nothing flagged; the answer says
+    for each id whether it was approved, and if not, why."""
+    locale = current_locale.get()
+    results = await service.approve_verified(
+        session, actor=actor, assignment_ids=body.ids, settings=runtime.settings
+    )
+    return BulkApproveOut(
+        approved=sum(1 for r in results if r.approved),
+        items=[BulkItemOut.of(result, locale) for result in results],
+    )

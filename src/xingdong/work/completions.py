@@ -1,0 +1,175 @@
+"""The brand's view of the work done for its campaigns, and the operators' dispute list.
+
+A brand sees each completion's status and times, never who did it: the worker appears as
+a pseudonym that is stable within one campaign (so repeated units by one person can be
+told apart) and unlinkable across campaigns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.campaigns import service as campaigns
+from xingdong.campaigns.models import Campaign
+from xingdong.core.clock import utcnow
+from xingdong.core.i18n import N_
+from xingdong.core.pagination import clamp_limit, decode_cursor, next_cursor
+from xingdong.core.policy import Action, Actor, require
+from xingdong.work import service
+from xingdong.work.errors import AssignmentNotFound
+from xingdong.work.models import Assignment, Dispute
+
+SUBMITTED_STATUSES = ("submitted", "approved", "released", "clawed_back", "rejected", "disputed")
+"""The statuses of work that was handed in (claims that expired or are open are not
+completions)."""
+
+
+def masked_worker(secret: str, campaign_id: UUID, person_id: UUID) -> str:
+    """The pseudonym a brand sees for the person who did a unit of its campaign."""
+    digest = hmac.new(
+        secret.encode(), f"{campaign_id}:{person_id}".encode(), hashlib.sha256
+    ).hexdigest()
+    return "W-" + digest[:8].upper()
+
+
+@dataclass(frozen=True)
+class Completion:
+    assignment: Assignment
+    worker: str
+    """The masked worker id."""
+    approved_at: datetime | None
+    can_contest: bool
+    """Approved and still in its hold: the brand may contest it now."""
+
+
+@dataclass(frozen=True)
+class CompletionPage:
+    items: list[Completion]
+    next_cursor: str | None
+
+
+def _completion(assignment: Assignment, *, secret: str, now: datetime) -> Completion:
+    approved = assignment.review_reason in service.APPROVE_REASONS
+    return Completion(
+        assignment=assignment,
+        worker=masked_worker(secret, assignment.campaign_id, assignment.person_id),
+        approved_at=assignment.reviewed_at if approved else None,
+        can_contest=assignment.status == "approved"
+        and assignment.hold_until is not None
+        and now < assignment.hold_until,
+    )
+
+
+async def completions_page(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    campaign_id: UUID,
+    secret: str,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+    now: datetime | None = None,
+) -> CompletionPage:
+    """The work handed in for a campaign, newest first (its members and staff)."""
+    await campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
+    size = clamp_limit(limit)
+    query = select(Assignment).where(
+        Assignment.campaign_id == campaign_id,
+        Assignment.status.in_((status,) if status else SUBMITTED_STATUSES),
+    )
+    position = decode_cursor(cursor)
+    if position is not None:
+        query = query.where(tuple_(Assignment.created_at, Assignment.id) < tuple_(*position))
+    query = query.order_by(Assignment.created_at.desc(), Assignment.id.desc()).limit(size + 1)
+    rows = list((await session.scalars(query)).all())
+    moment = now or utcnow()
+    return CompletionPage(
+        items=[_completion(a, secret=secret, now=moment) for a in rows[:size]],
+        next_cursor=next_cursor(rows, size),
+    )
+
+
+async def contest_completion(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    campaign_id: UUID,
+    assignment_id: UUID,
+    reason: str,
+    now: datetime | None = None,
+) -> Dispute:
+    """The brand contests one completion of this campaign (see :func:`service.contest`)."""
+    await campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
+    found = await session.scalar(
+        select(Assignment.campaign_id).where(Assignment.id == assignment_id)
+    )
+    if found != campaign_id:
+        raise AssignmentNotFound(detail=N_("No such task."))
+    return await service.contest(
+        session, actor=actor, assignment_id=assignment_id, reason=reason, now=now
+    )
+
+
+async def open_claims(session: AsyncSession, *, campaign_id: UUID) -> int:
+    """Claims of the campaign not yet handed in (closing releases them)."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Assignment)
+        .where(Assignment.campaign_id == campaign_id, Assignment.status == "claimed")
+    )
+    return int(count or 0)
+
+
+@dataclass(frozen=True)
+class DisputeCase:
+    dispute: Dispute
+    assignment: Assignment
+    campaign: Campaign
+
+
+@dataclass(frozen=True)
+class DisputeCasePage:
+    items: list[DisputeCase]
+    next_cursor: str | None
+
+
+async def dispute_cases(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    status: str = "open",
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> DisputeCasePage:
+    """Disputes with the work and the campaign they are about (operators). Open ones come
+    oldest first, like a queue; decided ones newest first."""
+    require(actor, Action.STAFF_CONSOLE)
+    size = clamp_limit(limit)
+    query = (
+        select(Dispute, Assignment, Campaign)
+        .join(Assignment, Assignment.id == Dispute.assignment_id)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .where(Dispute.status == status)
+    )
+    key = tuple_(Dispute.created_at, Dispute.id)
+    oldest_first = status == "open"
+    position = decode_cursor(cursor)
+    if position is not None:
+        query = query.where(key > tuple_(*position) if oldest_first else key < tuple_(*position))
+    if oldest_first:
+        query = query.order_by(Dispute.created_at, Dispute.id)
+    else:
+        query = query.order_by(Dispute.created_at.desc(), Dispute.id.desc())
+    rows = (await session.execute(query.limit(size + 1))).all()
+    cases = [DisputeCase(d, a, c) for d, a, c in rows]
+    return DisputeCasePage(
+        items=cases[:size], next_cursor=next_cursor([c.dispute for c in cases], size)
+    )

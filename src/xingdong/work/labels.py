@@ -1,0 +1,125 @@
+"""Readable words for the work domain's codes (statuses, task types, reasons), shared by
+the API (as ``message``) and the pages. Each is an English message id, translated where
+the locale is known."""
+
+from __future__ import annotations
+
+from xingdong.campaigns.targeting import INELIGIBLE_REASONS
+from xingdong.core.i18n import N_
+
+STATUS_LABELS = {
+    "claimed": N_("To do"),
+    "submitted": N_("Under review"),
+    "approved": N_("Approved, in hold"),
+    "released": N_("Paid"),
+    "clawed_back": N_("Taken back"),
+    "rejected": N_("Rejected"),
+    "expired": N_("Expired"),
+    "disputed": N_("In dispute"),
+}
+"""What an assignment's status means to the worker."""
+
+TASK_TYPE_LABELS = {
+    "follow": N_("Follow"),
+    "like": N_("Like"),
+    "comment": N_("Comment"),
+    "share": N_("Share"),
+    "shoot": N_("Shoot a video"),
+    "live_visit": N_("Visit a live room"),
+}
+
+FEED_REASONS = {
+    **INELIGIBLE_REASONS,
+    "no_live_tasks": N_("No tasks are open right now; come back later."),
+    "no_tasks_of_type": N_("No open tasks of this type; try another type."),
+    "all_taken": N_("You have taken every task open to you; see My tasks."),
+}
+"""Why the task feed is empty, by reason code."""
+
+TASK_REASONS = {
+    **FEED_REASONS,
+    "not_open": N_("This campaign is not taking claims now."),
+    "sold_out": N_("All of this campaign's tasks are taken."),
+    "limit_reached": N_("You have taken this campaign's tasks as often as allowed."),
+}
+"""Why one task cannot be claimed now, by reason code."""
+
+PROFILE_REASONS = frozenset({"no_consent", "age_unknown", "no_bound_account"})
+"""Reasons the person can fix on their profile page."""
+
+VERIFICATION_LABELS = {
+    "verified": N_("The platform confirmed the action"),
+    "absent": N_("The platform did not find the action"),
+    "unknown": N_("The platform could not tell"),
+}
+
+DETAIL_LABELS = {
+    "follow_found": N_("Follow found"),
+    "like_found": N_("Like found"),
+    "comment_found": N_("Comment found"),
+    "share_found": N_("Share found"),
+    "video_found": N_("Video found"),
+    "visit_found": N_("Visit found"),
+    "no_follow": N_("No follow found"),
+    "followed_before": N_("Followed before the claim"),
+    "no_like": N_("No like found"),
+    "liked_before": N_("Liked before the claim"),
+    "watched_too_short": N_("Watched too briefly before liking"),
+    "no_comment": N_("No comment found"),
+    "comment_deleted": N_("The comment was deleted"),
+    "no_share": N_("No share found"),
+    "no_video": N_("No video mentioning the account found"),
+    "video_deleted": N_("The video was deleted"),
+    "no_visit": N_("No visit to the live room found"),
+    "stayed_too_short": N_("Stayed too briefly in the live room"),
+    "actor_not_found": N_("The worker's account is not on the platform"),
+    "target_not_found": N_("The target is no longer on the platform"),
+}
+"""The platform connector's details (see docs/sandbox-platform.md)."""
+
+RISK_LABELS = {
+    "submitted_too_fast": N_("Submitted faster than a person can act"),
+}
+
+
+def risk_label(code: str) -> str:
+    """``submitted_too_fast``, or ``platform_<detail>`` when the platform found nothing."""
+    if code in RISK_LABELS:
+        return RISK_LABELS[code]
+    detail = code.removeprefix("platform_")
+    return DETAIL_LABELS.get(detail, code)
+
+
+SETTLE_LABELS = {
+    "retained": N_("Still there after the hold"),
+    "retention_unknown": N_("Released; the platform could not tell"),
+    "contest_upheld": N_("The brand's complaint was upheld"),
+}
+
+
+def settle_label(code: str | None) -> str | None:
+    if code is None:
+        return None
+    if code.startswith("undone_"):
+        return N_("The action was undone during the hold")
+    return SETTLE_LABELS.get(code, code)
+
+
+BULK_LABELS = {
+    "not_verified": N_("The platform did not confirm it; look at it yourself."),
+    "has_risk_reasons": N_("It has risk signals; look at it yourself."),
+    "assignment_not_found": N_("No such task."),
+    "assignment_state": N_("It was already decided."),
+    "own_work": N_("You cannot review your own work."),
+}
+"""Why bulk approval left a submission alone, by code."""
+
+EVIDENCE_HINTS = {
+    "follow": N_("Follow the account, then take a screenshot that shows “Following”."),
+    "like": N_("Watch the video, like it, then take a screenshot that shows the like."),
+    "comment": N_("Comment in your own words, then take a screenshot of your comment."),
+    "share": N_("Share the video, then take a screenshot of the share."),
+    "shoot": N_("Post your own video that mentions the account; upload it or give its link."),
+    "live_visit": N_("Stay in the live room, then take a screenshot of the room."),
+}
+"""What to do and what to hand in, by task type."""

@@ -1,0 +1,414 @@
+"""Web pages of the work domain: the worker's task center and assignments (designed for
+phones), and the reviewers' workbench."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+from uuid import UUID
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from xingdong.campaigns.policy import TaskType
+from xingdong.campaigns.presentation import CHINA_TIME
+from xingdong.core.clock import utcnow
+from xingdong.core.context import current_locale
+from xingdong.core.errors import XingdongError
+from xingdong.core.i18n import N_, translate
+from xingdong.core.ids import new_id
+from xingdong.core.policy import Action, Actor, require
+from xingdong.evidence import pages as evidence_pages
+from xingdong.evidence import service as evidence
+from xingdong.identity.models import Person
+from xingdong.web.deps import CsrfChecked, DbSession, PageActor, PagePerson, RuntimeDep, attempt
+from xingdong.web.templating import render
+from xingdong.work import labels, service
+from xingdong.work.api import read_upload
+from xingdong.work.models import ASSIGNMENT_STATUSES
+
+router = APIRouter(include_in_schema=False)
+
+FormStr = Annotated[str, Form()]
+
+if service.brand_may_view_evidence not in evidence_pages.EXTRA_VIEWERS:
+    evidence_pages.EXTRA_VIEWERS.append(service.brand_may_view_evidence)
+
+MINUTE, HOUR, DAY = 60, 3600, 86400
+
+
+def duration(seconds: int) -> str:
+    """A time left, as a person reads it: 2 d 5 h, 3 h 20 min, 12 min."""
+    locale = current_locale.get()
+    seconds = max(seconds, 0)
+    days, rest = divmod(seconds, DAY)
+    hours, rest = divmod(rest, HOUR)
+    minutes = rest // MINUTE
+    if days:
+        return translate(locale, N_("{days} d {hours} h"), days=days, hours=hours)
+    if hours:
+        return translate(locale, N_("{hours} h {minutes} min"), hours=hours, minutes=minutes)
+    return translate(locale, N_("{minutes} min"), minutes=max(minutes, 1) if seconds else 0)
+
+
+def local_time(moment: datetime | None) -> str:
+    """Times on these pages are Beijing time, like the campaigns' pages."""
+    if moment is None:
+        return ""
+    return moment.astimezone(CHINA_TIME).strftime("%m-%d %H:%M")
+
+
+def yuan(fen: int) -> str:
+    return f"¥{fen / 100:.2f}"
+
+
+def is_safe_link(link: str | None) -> bool:
+    """Only web addresses and paths on this site become clickable."""
+    if not link:
+        return False
+    return link.startswith(("https://", "http://")) or (
+        link.startswith("/") and not link.startswith("//")
+    )
+
+
+def _helpers(now: datetime) -> dict[str, Any]:
+    return {
+        "now": now,
+        "duration": duration,
+        "seconds_until": lambda moment: int((moment - now).total_seconds()),
+        "local_time": local_time,
+        "yuan": yuan,
+        "is_safe_link": is_safe_link,
+        "labels": labels,
+    }
+
+
+def _redirect(path: str, done: str | None = None) -> RedirectResponse:
+    if done:
+        path += ("&" if "?" in path else "?") + "done=" + quote(done)
+    return RedirectResponse(path, status_code=303)
+
+
+# --- the task center ---------------------------------------------------------------------
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+async def tasks_page(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    person: PagePerson,
+    task_type: Annotated[str, Query(alias="type", max_length=20)] = "",
+) -> Response:
+    """The worker's task center: what they may claim now, or why there is nothing."""
+    now = utcnow()
+    chosen = task_type if task_type in set(TaskType) else ""
+    feed = await service.task_feed(
+        session, person=person, settings=runtime.settings, task_type=chosen or None, now=now
+    )
+    return render(
+        request,
+        "work_tasks.html",
+        {
+            "feed": feed,
+            "task_types": list(labels.TASK_TYPE_LABELS),
+            "chosen": chosen,
+            **_helpers(now),
+        },
+    )
+
+
+async def _task_context(
+    session: DbSession, runtime: RuntimeDep, person: Person, campaign_id: UUID
+) -> dict[str, Any]:
+    now = utcnow()
+    view = await service.task_view(
+        session, person=person, campaign_id=campaign_id, settings=runtime.settings, now=now
+    )
+    return {"view": view, "settings": runtime.settings, "form_id": new_id(), **_helpers(now)}
+
+
+@router.get("/tasks/{campaign_id}", response_class=HTMLResponse)
+async def task_page(
+    request: Request,
+    campaign_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    person: PagePerson,
+) -> Response:
+    context = await _task_context(session, runtime, person, campaign_id)
+    return render(request, "work_task.html", context)
+
+
+@router.post("/tasks/{campaign_id}/claim", dependencies=[CsrfChecked])
+async def claim_submit(
+    request: Request,
+    campaign_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    person: PagePerson,
+    form_id: FormStr = "",
+) -> Response:
+    """The form carries a one-off id, so a button pressed twice claims one unit."""
+    try:
+        assignment = await attempt(
+            session,
+            lambda: service.claim_once(
+                session,
+                person=person,
+                campaign_id=campaign_id,
+                idempotency_key=f"page:{form_id}" if form_id else None,
+                settings=runtime.settings,
+            ),
+        )
+    except XingdongError as exc:
+        context = await _task_context(session, runtime, person, campaign_id)
+        context["claim_error"] = exc
+        return render(request, "work_task.html", context, error=exc)
+    return _redirect(
+        f"/me/tasks/{assignment.id}", N_("Claimed. Do the task before the time runs out.")
+    )
+
+
+# --- my tasks ----------------------------------------------------------------------------
+
+
+@router.get("/me/tasks", response_class=HTMLResponse)
+async def my_tasks_page(
+    request: Request,
+    session: DbSession,
+    person: PagePerson,
+    status: Annotated[str, Query(max_length=20)] = "",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    chosen = status if status in ASSIGNMENT_STATUSES else ""
+    page = await service.my_assignments(
+        session, person=person, cursor=cursor, status=chosen or None
+    )
+    next_link = None
+    if page.next_cursor:
+        query = {"cursor": page.next_cursor, **({"status": chosen} if chosen else {})}
+        next_link = "/me/tasks?" + urlencode(query)
+    return render(
+        request,
+        "work_my_tasks.html",
+        {
+            "page": page,
+            "chosen": chosen,
+            "statuses": list(labels.STATUS_LABELS),
+            "review_reasons": {**service.APPROVE_REASONS, **service.REJECT_REASONS},
+            "next_link": next_link,
+            "is_first_page": cursor is None,
+            **_helpers(utcnow()),
+        },
+    )
+
+
+async def _assignment_context(
+    session: DbSession, runtime: RuntimeDep, person: Person, assignment_id: UUID
+) -> dict[str, Any]:
+    view = await service.my_assignment(
+        session, person=person, assignment_id=assignment_id, settings=runtime.settings
+    )
+    return {
+        "view": view,
+        "settings": runtime.settings,
+        "review_reasons": {**service.APPROVE_REASONS, **service.REJECT_REASONS},
+        "form": {},
+        **_helpers(utcnow()),
+    }
+
+
+@router.get("/me/tasks/{assignment_id}", response_class=HTMLResponse)
+async def assignment_page(
+    request: Request,
+    assignment_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    person: PagePerson,
+) -> Response:
+    context = await _assignment_context(session, runtime, person, assignment_id)
+    return render(request, "work_assignment.html", context)
+
+
+@router.post("/me/tasks/{assignment_id}/submission", dependencies=[CsrfChecked])
+async def submission_submit(
+    request: Request,
+    assignment_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    person: PagePerson,
+    file: Annotated[UploadFile | None, File()] = None,
+    photo: Annotated[UploadFile | None, File()] = None,
+    link: FormStr = "",
+    note: FormStr = "",
+) -> Response:
+    """The form has a gallery picker (``file``) and a camera button (``photo``)."""
+    upload = await read_upload(file) or await read_upload(photo)
+    try:
+        assignment = await attempt(
+            session,
+            lambda: service.submit_evidence(
+                session,
+                person=person,
+                assignment_id=assignment_id,
+                upload=upload,
+                link=link,
+                note=note,
+                settings=runtime.settings,
+                storage=runtime.evidence,
+            ),
+        )
+    except XingdongError as exc:
+        context = await _assignment_context(session, runtime, person, assignment_id)
+        context["form"] = {"link": link, "note": note}
+        return render(request, "work_assignment.html", context, error=exc)
+    done = (
+        N_("Submitted and approved: the platform confirmed your action.")
+        if assignment.status == "approved"
+        else N_("Submitted. A reviewer will look at it soon.")
+    )
+    return _redirect(f"/me/tasks/{assignment_id}", done)
+
+
+@router.post("/me/tasks/{assignment_id}/appeal", dependencies=[CsrfChecked])
+async def appeal_submit(
+    request: Request,
+    assignment_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    person: PagePerson,
+    reason: FormStr = "",
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: service.appeal(
+                session,
+                person=person,
+                assignment_id=assignment_id,
+                reason=reason[:500],
+                settings=runtime.settings,
+            ),
+        )
+    except XingdongError as exc:
+        context = await _assignment_context(session, runtime, person, assignment_id)
+        context["form"] = {"reason": reason}
+        return render(request, "work_assignment.html", context, error=exc)
+    return _redirect(
+        f"/me/tasks/{assignment_id}", N_("Appeal sent. An operator will decide on it.")
+    )
+
+
+# --- the reviewers' workbench ------------------------------------------------------------
+
+
+def _bulk_candidates(queue: list[tuple[Any, Any]], actor: Actor) -> list[UUID]:
+    return [
+        assignment.id
+        for assignment, _campaign in queue
+        if assignment.verification.get("status") == "verified"
+        and not assignment.risk_reasons
+        and assignment.person_id != actor.person_id
+    ]
+
+
+async def _workbench_context(
+    request: Request, session: DbSession, actor: Actor, item: UUID | None
+) -> dict[str, Any]:
+    queue = await service.review_queue(session, actor=actor, limit=50)
+    ids = [assignment.id for assignment, _campaign in queue]
+    index = ids.index(item) if item in ids else 0
+    current = queue[index] if queue else None
+    file = None
+    if current is not None and current[0].evidence_file_id is not None:
+        file = await evidence.get_file(session, current[0].evidence_file_id)
+    query = request.query_params
+    return {
+        "queue": queue,
+        "index": index,
+        "current": current,
+        "file": file,
+        "previous_id": ids[index - 1] if queue and index > 0 else None,
+        "next_id": ids[index + 1] if index + 1 < len(ids) else None,
+        "reject_reasons": list(service.REJECT_REASONS.items()),
+        "approve_reasons": service.APPROVE_REASONS,
+        "bulk_ids": _bulk_candidates(queue, actor),
+        "bulk_approved": query.get("approved", ""),
+        "bulk_left": query.get("left", ""),
+        "form": {},
+        **_helpers(utcnow()),
+    }
+
+
+@router.get("/review", response_class=HTMLResponse)
+async def workbench(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    item: Annotated[UUID | None, Query()] = None,
+) -> Response:
+    """The reviewers' workbench: the queue by risk and age, one submission at a time."""
+    require(actor, Action.REVIEW_QUEUE)
+    return render(request, "review.html", await _workbench_context(request, session, actor, item))
+
+
+@router.post("/review/{assignment_id}/decision", dependencies=[CsrfChecked])
+async def decision_submit(
+    request: Request,
+    assignment_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+    decision: FormStr = "",
+    reason: FormStr = "",
+    approve_reason: FormStr = "",
+    note: FormStr = "",
+) -> Response:
+    require(actor, Action.REVIEW_QUEUE)
+    approve = decision == "approve"
+    try:
+        await attempt(
+            session,
+            lambda: service.review(
+                session,
+                actor=actor,
+                assignment_id=assignment_id,
+                approve=approve,
+                reason=approve_reason if approve else reason,
+                note=note[:500],
+                settings=runtime.settings,
+            ),
+        )
+    except XingdongError as exc:
+        context = await _workbench_context(request, session, actor, assignment_id)
+        context["form"] = {"reason": reason, "note": note}
+        return render(request, "review.html", context, error=exc)
+    done = N_("Approved.") if approve else N_("Rejected.")
+    return _redirect("/review", done)
+
+
+@router.post("/review/bulk-approve", dependencies=[CsrfChecked])
+async def bulk_approve_submit(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+) -> Response:
+    require(actor, Action.REVIEW_QUEUE)
+    form = await request.form()
+    ids: list[UUID] = []
+    for raw in form.getlist("ids"):
+        try:
+            ids.append(UUID(str(raw)))
+        except ValueError:
+            continue
+    results = await service.approve_verified(
+        session, actor=actor, assignment_ids=ids, settings=runtime.settings
+    )
+    approved = sum(1 for r in results if r.approved)
+    return RedirectResponse(
+        "/review?" + urlencode({"approved": approved, "left": len(results) - approved}),
+        status_code=303,
+    )

@@ -1,0 +1,119 @@
+"""Queries on assignments and disputes for the worker's and the reviewer's views."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.campaigns.models import Campaign
+from xingdong.core.pagination import decode_cursor
+from xingdong.work.models import Assignment, Dispute
+
+
+async def units_taken_by(
+    session: AsyncSession, *, person_id: UUID, campaign_ids: Sequence[UUID]
+) -> dict[UUID, int]:
+    """How many units of each campaign the person holds or has done (expired ones free
+    their place)."""
+    if not campaign_ids:
+        return {}
+    rows = await session.execute(
+        select(Assignment.campaign_id, func.count())
+        .where(
+            Assignment.person_id == person_id,
+            Assignment.campaign_id.in_(campaign_ids),
+            Assignment.status != "expired",
+        )
+        .group_by(Assignment.campaign_id)
+    )
+    return {campaign_id: int(count) for campaign_id, count in rows.all()}
+
+
+async def open_claim_on(
+    session: AsyncSession, *, person_id: UUID, campaign_id: UUID
+) -> Assignment | None:
+    """The person's claim on the campaign that still waits for evidence, if any."""
+    return await session.scalar(
+        select(Assignment)
+        .where(
+            Assignment.person_id == person_id,
+            Assignment.campaign_id == campaign_id,
+            Assignment.status == "claimed",
+        )
+        .order_by(Assignment.claimed_at.desc())
+        .limit(1)
+    )
+
+
+async def assignments_page(
+    session: AsyncSession,
+    *,
+    person_id: UUID,
+    cursor: str | None,
+    limit: int,
+    status: str | None = None,
+) -> list[tuple[Assignment, Campaign]]:
+    """The person's assignments, newest first; ``limit + 1`` rows, so the caller sees
+    whether another page follows."""
+    query = (
+        select(Assignment, Campaign)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .where(Assignment.person_id == person_id)
+    )
+    if status:
+        query = query.where(Assignment.status == status)
+    position = decode_cursor(cursor)
+    if position is not None:
+        query = query.where(tuple_(Assignment.created_at, Assignment.id) < tuple_(*position))
+    rows = await session.execute(
+        query.order_by(Assignment.created_at.desc(), Assignment.id.desc()).limit(limit + 1)
+    )
+    return [(a, c) for a, c in rows.all()]
+
+
+async def assignment_with_campaign(
+    session: AsyncSession, assignment_id: UUID
+) -> tuple[Assignment, Campaign] | None:
+    row = (
+        await session.execute(
+            select(Assignment, Campaign)
+            .join(Campaign, Campaign.id == Assignment.campaign_id)
+            .where(Assignment.id == assignment_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def latest_dispute(session: AsyncSession, assignment_id: UUID) -> Dispute | None:
+    return await session.scalar(
+        select(Dispute)
+        .where(Dispute.assignment_id == assignment_id)
+        .order_by(Dispute.created_at.desc(), Dispute.id.desc())
+        .limit(1)
+    )
+
+
+async def campaigns_of_assignments(
+    session: AsyncSession, assignment_ids: Sequence[UUID]
+) -> dict[UUID, UUID]:
+    """Campaign id by assignment id, for the ids that exist."""
+    if not assignment_ids:
+        return {}
+    rows = await session.execute(
+        select(Assignment.id, Assignment.campaign_id).where(Assignment.id.in_(assignment_ids))
+    )
+    return {row.id: row.campaign_id for row in rows}
+
+
+async def organisations_proved_by(session: AsyncSession, file_id: UUID) -> list[UUID]:
+    """The organisations whose campaigns an evidence file was submitted for."""
+    rows = await session.scalars(
+        select(Campaign.org_id)
+        .join(Assignment, Assignment.campaign_id == Campaign.id)
+        .where(Assignment.evidence_file_id == file_id)
+        .distinct()
+    )
+    return list(rows.all())

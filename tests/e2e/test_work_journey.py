@@ -1,0 +1,230 @@
+"""A worker on a phone finds a follow task, claims it, follows the account on the sandbox,
+uploads a screenshot and sees the task approved; a reviewer on a desktop works a manual
+queue with the keyboard."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import ARTIFACTS, VIEWPORTS
+from tests.e2e.test_foundation_journey import fits_the_screen
+from tests.e2e.test_sandbox_journey import run_async
+from tests.integration.conftest import make_settings
+from tests.lifecycle_world import (
+    BRAND_HANDLE,
+    PASSWORD,
+    World,
+    build_world,
+    follow_on_sandbox,
+    live_campaign,
+)
+from xingdong.core.clock import utcnow
+from xingdong.core.db import Database
+from xingdong.evidence.screenshots import render_action_screenshot
+from xingdong.identity import service as identity
+from xingdong.identity.models import Person
+from xingdong.work import service as work
+from xingdong.work.models import Assignment
+
+pytestmark = pytest.mark.e2e
+
+FAST_SUBMIT_SECONDS = work.FAST_SUBMIT_SECONDS
+
+
+def context_page(browser: Browser, site: str, viewport: str) -> Iterator[Page]:
+    context = browser.new_context(
+        viewport=VIEWPORTS[viewport],  # type: ignore[arg-type]
+        base_url=site,
+        locale="zh-CN",
+        is_mobile=viewport == "phone",
+        has_touch=viewport == "phone",
+    )
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, site: str) -> Iterator[Page]:
+    yield from context_page(browser, site, "phone")
+
+
+@pytest.fixture
+def desktop(browser: Browser, site: str) -> Iterator[Page]:
+    yield from context_page(browser, site, "desktop")
+
+
+def sign_in(page: Page, person_phone: str) -> None:
+    page.goto("/login")
+    page.fill("#phone", person_phone[-11:])
+    page.fill("#password", PASSWORD)
+    page.locator('form[action="/login"] button[type=submit]').click()
+    expect(page).to_have_url("/")
+
+
+@dataclass(frozen=True)
+class Scene:
+    campaign_id: UUID
+    phones: list[str]
+    reviewer_phone: str
+    assignment_ids: list[UUID]
+
+
+async def handle_of(world: World, person: Person) -> str:
+    async with world.db.sessionmaker() as s:
+        accounts = await identity.platform_accounts(s, person=person)
+    handle: str = accounts[0].handle
+    return handle
+
+
+def set_the_scene(database_url: str, *, review_policy: str, submissions: int) -> Scene:
+    """A funded brand with one live follow campaign; ``submissions`` workers have already
+    claimed and handed in a link (the first of them also followed)."""
+
+    async def build(_db: Database) -> Scene:
+        world = await build_world(database_url, make_settings())
+        try:
+            campaign = await live_campaign(
+                world, review_policy=review_policy, starts_at=utcnow() - timedelta(hours=1)
+            )
+            made = []
+            for index, worker in enumerate(world.workers[:submissions]):
+                claimed_at = utcnow() - timedelta(minutes=10 - index)
+                async with world.db.session_scope() as s:
+                    assignment = await work.claim(
+                        s, person=worker, campaign_id=campaign.id, settings=world.settings,
+                        now=claimed_at,
+                    )  # fmt: skip
+                if index == submissions - 1:
+                    await follow_on_sandbox(await handle_of(world, worker), world.db)
+                async with world.db.session_scope() as s:
+                    await work.submit(
+                        s, person=worker, assignment_id=assignment.id,
+                        evidence=work.Evidence(link=f"https://sandbox.example/proof/{index}"),
+                        settings=world.settings, now=claimed_at + timedelta(minutes=1),
+                    )  # fmt: skip
+                made.append(assignment.id)
+            return Scene(
+                campaign_id=campaign.id,
+                phones=[w.phone for w in world.workers],
+                reviewer_phone=world.reviewer.phone,
+                assignment_ids=made,
+            )
+        finally:
+            await world.db.dispose()
+
+    return run_async(database_url, build)
+
+
+def assignment(database_url: str, assignment_id: UUID) -> Assignment:
+    async def read(db: Database) -> Assignment:
+        async with db.sessionmaker() as s:
+            found = await s.get(Assignment, assignment_id)
+            assert found is not None
+            return found
+
+    return run_async(database_url, read)
+
+
+def test_a_worker_claims_follows_uploads_and_is_approved_on_a_phone(
+    phone: Page, database_url: str, tmp_path: Path
+) -> None:
+    scene = set_the_scene(database_url, review_policy="auto_when_verified", submissions=0)
+    sign_in(phone, scene.phones[0])
+
+    phone.goto("/tasks")
+    card = phone.locator(f'[data-task="{scene.campaign_id}"]')
+    expect(card).to_be_visible()
+    expect(card.locator("[data-reward-fen]")).to_have_attribute("data-reward-fen", "80")
+    assert fits_the_screen(phone)
+    phone.screenshot(path=str(ARTIFACTS / "work-tasks-phone.png"), full_page=True)
+    card.locator("[data-open-task]").click()
+    expect(phone.locator("[data-brief]")).to_be_visible()
+    assert fits_the_screen(phone)
+    phone.screenshot(path=str(ARTIFACTS / "work-task-phone.png"), full_page=True)
+    phone.locator("[data-claim-button]").click()
+    claimed = time.monotonic()
+    expect(phone.locator('[data-assignment-status="claimed"]')).to_be_visible()
+    task_url = phone.url
+    assert fits_the_screen(phone)
+
+    # Step 1: do it on the sandbox platform.
+    phone.locator("[data-step-target]").click()
+    expect(phone.locator(f'[data-profile="{BRAND_HANDLE}"]')).to_be_visible()
+    phone.locator("[data-follow-button]").click()
+    expect(phone.locator('form[data-following="true"]')).to_be_visible()
+
+    # Steps 2 and 3: a screenshot of the followed account, then submit.
+    phone.goto(task_url)
+    shot = tmp_path / "followed.png"
+    shot.write_bytes(
+        render_action_screenshot(
+            handle=BRAND_HANDLE, target_title="品牌官方号", done_word="已关注", clock=utcnow(),
+            seed=7,
+        )
+    )  # fmt: skip
+    phone.set_input_files("#evidence-file", str(shot))
+    phone.screenshot(path=str(ARTIFACTS / "work-assignment-phone.png"), full_page=True)
+    # A person takes longer than a few seconds; a faster hand-in is flagged for review.
+    time.sleep(max(0.0, FAST_SUBMIT_SECONDS + 1 - (time.monotonic() - claimed)))
+    phone.locator("[data-submit-evidence]").click()
+
+    expect(phone.locator('[data-assignment-status="approved"]')).to_be_visible()
+    expect(phone.locator('[data-status="approved"]')).to_be_visible()
+    expect(phone.locator('[data-verification="verified"]')).to_be_visible()
+    expect(phone.locator("[data-evidence-image]")).to_be_visible()
+    assert fits_the_screen(phone)
+    phone.screenshot(path=str(ARTIFACTS / "work-approved-phone.png"), full_page=True)
+
+    phone.goto("/me/tasks")
+    expect(phone.locator('[data-assignment-status="approved"]')).to_have_count(1)
+    assert fits_the_screen(phone)
+
+
+def test_a_reviewer_works_the_queue_with_the_keyboard(desktop: Page, database_url: str) -> None:
+    scene = set_the_scene(database_url, review_policy="manual", submissions=3)
+    # The two not followed carry a risk reason and come first, oldest first.
+    first, second, verified = scene.assignment_ids
+    sign_in(desktop, scene.reviewer_phone)
+    desktop.goto("/review")
+    workbench = desktop.locator("[data-workbench]")
+    expect(workbench).to_have_attribute("data-current", str(first))
+    expect(desktop.locator('[data-risk-reason="platform_no_follow"]')).to_be_visible()
+    desktop.screenshot(path=str(ARTIFACTS / "workbench-desktop.png"), full_page=True)
+
+    desktop.keyboard.press("j")
+    expect(workbench).to_have_attribute("data-current", str(second))
+    desktop.keyboard.press("k")
+    expect(workbench).to_have_attribute("data-current", str(first))
+
+    # R without a reason asks for one; 3 picks "the action is not there"; R rejects.
+    desktop.keyboard.press("r")
+    expect(desktop.locator("[data-reason-hint]")).to_be_visible()
+    desktop.keyboard.press("3")
+    expect(desktop.locator('[data-reject-reason="3"]')).to_be_checked()
+    desktop.keyboard.press("r")
+    expect(workbench).to_have_attribute("data-current", str(second))
+
+    desktop.keyboard.press("a")
+    expect(workbench).to_have_attribute("data-current", str(verified))
+    expect(desktop.locator('[data-verification="verified"]')).to_be_visible()
+
+    desktop.once("dialog", lambda dialog: dialog.accept())
+    desktop.locator("[data-bulk-approve]").click()
+    expect(desktop.locator("[data-bulk-result]")).to_have_attribute("data-bulk-result", "1")
+    expect(desktop.locator("[data-queue-empty]")).to_be_visible()
+
+    rejected = assignment(database_url, first)
+    assert (rejected.status, rejected.review_reason) == ("rejected", "action_not_done")
+    approved = assignment(database_url, second)
+    assert (approved.status, approved.review_reason) == ("approved", "meets_requirements")
+    bulk = assignment(database_url, verified)
+    assert (bulk.status, bulk.review_reason) == ("approved", "platform_verified")

@@ -1,0 +1,545 @@
+"""The brand's and the operators' campaign pages over HTTP: the list, the step-by-step
+form, the campaign page with its actions, the close confirmation, contests, and the
+approval and dispute queues. Errors are shown readably, and nothing changes on them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from tests.brand_world import member
+from tests.integration.conftest import make_settings
+from tests.integration.test_campaigns_api import approved_completion
+from tests.integration.test_pages_http import csrf_from, sign_in
+from tests.lifecycle_world import World, balance, build_world, draft, live_campaign
+from xingdong.campaigns import service as campaigns
+from xingdong.campaigns.models import Campaign
+from xingdong.identity.models import Person
+from xingdong.ledger.deposits import org_account
+from xingdong.work.models import Assignment, Dispute
+
+FUNDS = 100_000
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, clean_db: str) -> AsyncIterator[World]:
+    built = await build_world(clean_db, make_settings(), workers=2, funds=FUNDS)
+    yield built
+    await built.db.dispose()
+
+
+@asynccontextmanager
+async def browser_of(client: httpx.AsyncClient, person: Person) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser of its own (cookies), signed in as ``person``."""
+    app = client.app  # type: ignore[attr-defined]
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 50001))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        signed = await sign_in(http, person.phone)
+        assert signed.status_code == 303, signed.text
+        yield http
+
+
+@pytest.fixture
+async def owner(client: httpx.AsyncClient, world: World) -> AsyncIterator[httpx.AsyncClient]:
+    async with browser_of(client, world.owner) as http:
+        yield http
+
+
+@pytest.fixture
+async def operator(client: httpx.AsyncClient, world: World) -> AsyncIterator[httpx.AsyncClient]:
+    async with browser_of(client, world.operator) as http:
+        yield http
+
+
+async def create(world: World, **overrides: Any) -> Campaign:
+    owner = await world.actor(world.owner)
+    async with world.db.session_scope() as s:
+        return await campaigns.create_campaign(
+            s, actor=owner, org_id=world.org_id, draft=draft(**overrides), settings=world.settings
+        )
+
+
+async def row(world: World, campaign_id: object) -> Campaign:
+    async with world.db.sessionmaker() as s:
+        found = await s.get(Campaign, campaign_id)
+        assert found is not None
+        return found
+
+
+async def count(world: World, model: type[Any]) -> int:
+    async with world.db.sessionmaker() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def org_available(world: World) -> int:
+    return (await balance(world.db, org_account(world.org_id))).available
+
+
+def form_fields(**overrides: str | list[str]) -> dict[str, str | list[str]]:
+    """What the form sends for a campaign the default policy accepts."""
+    fields: dict[str, str | list[str]] = {
+        "platform": "sandbox",
+        "task_type": "follow",
+        "target": "@brand_official",
+        "title": "关注品牌官方号",
+        "brief": "关注我们的官方账号，了解新品动态。",
+        "disclosure": "广告：本任务由品牌方赞助",
+        "comment_guidance": "",
+        "quantity": "4",
+        "unit_price": "1.50",
+        "per_person_limit": "1",
+        "starts_at": "",
+        "ends_at": "2030-01-01T10:00",
+        "min_age": "20",
+        "max_age": "",
+        "interests": ["美妆", "母婴"],
+        "pacing_per_hour": "30",
+        "min_watch_seconds": "0",
+        "min_stay_seconds": "0",
+        "review_policy": "manual",
+    }
+    fields.update(overrides)
+    return fields
+
+
+async def post_form(
+    http: httpx.AsyncClient, world: World, action: str, **overrides: str | list[str]
+) -> httpx.Response:
+    page = await http.get(f"/orgs/{world.org_id}/campaigns/new?lang=en")
+    assert page.status_code == 200, page.text
+    data = {**form_fields(**overrides), "action": action, "csrf_token": csrf_from(page.text)}
+    return await http.post(f"/orgs/{world.org_id}/campaigns/new", data=data)
+
+
+def start_step(html: str) -> str:
+    match = re.search(r'data-start-step="(\d)"', html)
+    assert match
+    return match.group(1)
+
+
+# --- the organisation page and the list ---------------------------------------------------
+
+
+async def test_the_organisation_page_links_to_its_campaigns(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    page = await owner.get(f"/orgs/{world.org_id}")
+    assert f'href="/orgs/{world.org_id}/campaigns"' in page.text
+
+
+async def test_the_list_filters_searches_and_pages(owner: httpx.AsyncClient, world: World) -> None:
+    for n in range(21):
+        await create(world, title=f"夏日活动 {n:02}")
+    spring = await create(world, title="春季新品")
+    owner_actor = await world.actor(world.owner)
+    async with world.db.session_scope() as s:
+        await campaigns.submit_campaign(
+            s, actor=owner_actor, campaign_id=spring.id, settings=world.settings
+        )
+    base = f"/orgs/{world.org_id}/campaigns"
+
+    first = await owner.get(base)
+    assert first.status_code == 200
+    assert first.text.count("data-campaign=") == 20
+    assert "春季新品" in first.text  # newest first
+    cursor = re.search(r'cursor=([^"&]+)" rel="next"', first.text)
+    assert cursor
+    second = await owner.get(f"{base}?cursor={cursor.group(1)}")
+    assert second.text.count("data-campaign=") == 2
+    assert 'rel="next"' not in second.text
+
+    pending = await owner.get(f"{base}?status=pending_approval")
+    assert pending.text.count("data-campaign=") == 1 and "春季新品" in pending.text
+    found = await owner.get(f"{base}?q=夏日活动 0")
+    assert found.text.count("data-campaign=") == 10
+    nothing = await owner.get(f"{base}?q=冬季&lang=en")
+    assert "No campaign matches." in nothing.text
+
+
+async def test_strangers_cannot_open_the_list_or_the_form(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    async with browser_of(client, world.workers[0]) as stranger:
+        assert (await stranger.get(f"/orgs/{world.org_id}/campaigns")).status_code == 404
+        assert (await stranger.get(f"/orgs/{world.org_id}/campaigns/new")).status_code == 404
+        target = await stranger.get(
+            f"/orgs/{world.org_id}/campaigns/target?task_type=follow&target=@brand_official"
+        )
+        assert target.status_code == 404
+
+
+# --- the step-by-step form ---------------------------------------------------------------
+
+
+async def test_the_form_has_five_steps_and_shows_the_price_split(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    page = await owner.get(f"/orgs/{world.org_id}/campaigns/new?lang=en")
+    assert page.status_code == 200
+    html = page.text
+    for step in ("1", "2", "3", "4"):
+        assert f'<fieldset data-step="{step}">' in html
+    assert "data-review-step" not in html  # the last step comes after the check
+    assert 'data-fee-percent="20"' in html
+    # The default price of ¥ 1.00 for 100 completions: ¥ 0.80 to the worker, ¥ 100 escrow.
+    assert "<span data-reward>0.80</span>" in html
+    assert "<span data-total>100.00</span>" in html
+    assert 'value="浙江"' in html and 'value="美妆"' in html and 'value="novice"' in html
+
+
+async def test_the_target_is_checked_on_the_platform(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    unknown = await post_form(owner, world, "check", target="@nobody_here")
+    assert unknown.status_code == 422
+    assert 'data-error-for="target"' in unknown.text
+    assert start_step(unknown.text) == "1"
+    known = await post_form(owner, world, "check")
+    assert known.status_code == 200
+    assert "品牌官方号" in known.text
+    assert re.search(r"<p class=\"notice ok\" data-target-found\s*>", known.text)
+
+    by_script = await owner.get(
+        f"/orgs/{world.org_id}/campaigns/target",
+        params={"task_type": "follow", "target": "@brand_official"},
+    )
+    assert by_script.json()["found"] is True
+    assert by_script.json()["title"] == "品牌官方号"
+    missing = await owner.get(
+        f"/orgs/{world.org_id}/campaigns/target",
+        params={"task_type": "follow", "target": "@nobody_here"},
+        headers={"Accept-Language": "en"},
+    )
+    assert missing.json() == {"found": False, "message": "Not found on the platform."}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "step"),
+    [
+        ({"quantity": "0"}, "quantity", "3"),
+        ({"quantity": "many"}, "quantity", "3"),
+        ({"unit_price": "0.05"}, "unit_price", "3"),
+        ({"unit_price": "1.234"}, "unit_price", "3"),
+        ({"ends_at": "2020-01-01T10:00"}, "ends_at", "3"),
+        ({"title": ""}, "title", "2"),
+        ({"pacing_per_hour": "99999999999"}, "pacing_per_hour", "4"),
+        ({"target": "@nobody_here"}, "target", "1"),
+        ({"disclosure": "广告" * 101}, "disclosure", "2"),
+    ],
+    ids=["quantity-0", "quantity-text", "price-below-minimum", "price-fraction-of-fen",
+         "window-in-the-past", "no-title", "huge-pacing", "unknown-target", "long-disclosure"],
+)  # fmt: skip
+async def test_a_refused_check_opens_the_step_of_the_problem(
+    owner: httpx.AsyncClient, world: World, overrides: dict[str, str], field: str, step: str
+) -> None:
+    response = await post_form(owner, world, "review", **overrides)
+    assert response.status_code == 422
+    assert f'data-error-for="{field}"' in response.text
+    assert start_step(response.text) == step
+    assert "关注我们的官方账号，了解新品动态。</textarea>" in response.text  # what was typed stays
+    assert await count(world, Campaign) == 0
+
+
+async def test_the_check_shows_findings_and_cost_before_creating(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    response = await post_form(owner, world, "review", brief="全网最低价，快来关注")
+    assert response.status_code == 200
+    assert start_step(response.text) == "5"
+    assert "data-review-step" in response.text
+    assert 'data-finding="brief" data-severity="block"' in response.text
+    assert "“全网最低” is an absolute claim" in response.text
+    assert "data-review-blocked" in response.text
+    assert 'data-review-total="600"' in response.text
+    assert "data-create" in response.text
+    assert await count(world, Campaign) == 0
+
+    clean = await post_form(owner, world, "review")
+    assert "data-findings-clear" in clean.text
+    assert "data-review-blocked" not in clean.text
+
+
+async def test_creating_saves_the_draft_as_typed(owner: httpx.AsyncClient, world: World) -> None:
+    response = await post_form(owner, world, "create")
+    assert response.status_code == 303, response.text
+    campaign_id = response.headers["location"].split("?")[0].removeprefix("/campaigns/")
+    saved = await row(world, campaign_id)
+    assert saved.status == "draft"
+    assert (saved.quantity, saved.unit_price, saved.reward, saved.fee) == (4, 150, 120, 30)
+    assert saved.ends_at == datetime(2030, 1, 1, 2, 0, tzinfo=UTC)  # 10:00 Beijing time
+    assert saved.interests == ["美妆", "母婴"]
+    assert (saved.min_age, saved.max_age, saved.pacing_per_hour) == (20, None, 30)
+    assert saved.review_policy == "manual"
+    assert await org_available(world) == FUNDS  # a draft costs nothing
+
+
+async def test_a_copy_starts_from_an_earlier_campaign(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    original = await create(world, title="老活动", regions=["浙江"])
+    page = await owner.get(f"/orgs/{world.org_id}/campaigns/new?copy={original.id}")
+    assert 'value="老活动"' in page.text
+    assert 'value="@brand_official"' in page.text
+    assert re.search(r'value="浙江" checked', page.text)
+
+
+async def test_forms_without_the_csrf_token_are_refused(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    response = await owner.post(
+        f"/orgs/{world.org_id}/campaigns/new", data={**form_fields(), "action": "create"}
+    )
+    assert response.status_code == 403
+    assert await count(world, Campaign) == 0
+
+
+# --- the campaign page ---------------------------------------------------------------------
+
+
+async def test_submitting_from_the_page_funds_once(owner: httpx.AsyncClient, world: World) -> None:
+    campaign = await create(world)
+    page = await owner.get(f"/campaigns/{campaign.id}?lang=en")
+    assert "Submit for approval (holds ¥ 5.00)" in page.text
+    form_id = re.search(r'name="form_id" value="([^"]+)"', page.text)
+    assert form_id
+    data = {"csrf_token": csrf_from(page.text), "form_id": form_id.group(1)}
+    first = await owner.post(f"/campaigns/{campaign.id}/submit", data=data)
+    assert first.status_code == 303
+    again = await owner.post(f"/campaigns/{campaign.id}/submit", data=data)
+    assert again.status_code == 303  # the same form pressed twice: answered, not paid twice
+    assert (await row(world, campaign.id)).status == "pending_approval"
+    assert await org_available(world) == FUNDS - 500
+    after = await owner.get(f"/campaigns/{campaign.id}?lang=en")
+    assert 'data-campaign-status="pending_approval"' in after.text
+    assert "data-submit-campaign" not in after.text
+
+
+async def test_too_little_money_says_the_balance_and_links_to_top_up(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await create(world, quantity=2000)
+    page = await owner.get(f"/campaigns/{campaign.id}?lang=en")
+    assert "data-short-before-submit" in page.text
+    response = await owner.post(
+        f"/campaigns/{campaign.id}/submit?lang=en",
+        data={"csrf_token": csrf_from(page.text), "form_id": "x1"},
+    )
+    assert response.status_code == 409
+    assert "The organisation&#39;s balance is ¥1000.00, and this needs ¥2000.00." in response.text
+    assert f'href="/orgs/{world.org_id}#balance"' in response.text
+    assert (await row(world, campaign.id)).status == "draft"
+    assert await org_available(world) == FUNDS
+
+
+async def test_a_blocked_campaign_lists_what_to_fix(owner: httpx.AsyncClient, world: World) -> None:
+    campaign = await create(world, brief="全网最低价，快来关注")
+    page = await owner.get(f"/campaigns/{campaign.id}?lang=en")
+    response = await owner.post(
+        f"/campaigns/{campaign.id}/submit?lang=en",
+        data={"csrf_token": csrf_from(page.text), "form_id": "x2"},
+    )
+    assert response.status_code == 422
+    assert "data-blocked" in response.text
+    assert "“全网最低” is an absolute claim" in response.text
+    assert f"/orgs/{world.org_id}/campaigns/new?copy={campaign.id}" in response.text
+    assert await org_available(world) == FUNDS
+
+
+async def test_plain_members_see_the_campaign_without_its_buttons(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await create(world)
+    async with browser_of(client, await member(world)) as colleague:
+        page = await colleague.get(f"/campaigns/{campaign.id}")
+        assert page.status_code == 200
+        assert "data-submit-campaign" not in page.text and "data-close" not in page.text
+        forbidden = await colleague.post(
+            f"/campaigns/{campaign.id}/submit",
+            data={"csrf_token": csrf_from(page.text), "form_id": "m1"},
+        )
+        assert forbidden.status_code == 403
+        assert (await colleague.get(f"/campaigns/{campaign.id}/close")).status_code == 403
+    assert (await row(world, campaign.id)).status == "draft"
+
+
+async def test_pause_resume_and_close_after_confirming(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world)
+    page = await owner.get(f"/campaigns/{campaign.id}")
+    token = csrf_from(page.text)
+    assert 'data-progress-url="/campaigns/' in page.text
+    assert (
+        await owner.post(f"/campaigns/{campaign.id}/pause", data={"csrf_token": token})
+    ).status_code == 303
+    assert (await row(world, campaign.id)).status == "paused"
+    refused = await owner.post(
+        f"/campaigns/{campaign.id}/pause?lang=en", data={"csrf_token": token}
+    )
+    assert refused.status_code == 409
+    assert "This cannot be done now: the campaign is “Paused”." in refused.text
+    assert (
+        await owner.post(f"/campaigns/{campaign.id}/resume", data={"csrf_token": token})
+    ).status_code == 303
+    assert (await row(world, campaign.id)).status == "live"
+
+    confirm = await owner.get(f"/campaigns/{campaign.id}/close?lang=en")
+    assert confirm.status_code == 200
+    assert 'data-close-returns="500"' in confirm.text
+    assert (await row(world, campaign.id)).status == "live"  # looking changes nothing
+    form_id = re.search(r'name="form_id" value="([^"]+)"', confirm.text)
+    assert form_id
+    data = {"csrf_token": csrf_from(confirm.text), "form_id": form_id.group(1)}
+    closed = await owner.post(f"/campaigns/{campaign.id}/close", data=data)
+    assert closed.status_code == 303
+    assert (await owner.post(f"/campaigns/{campaign.id}/close", data=data)).status_code == 303
+    assert (await row(world, campaign.id)).status == "closed"
+    assert await org_available(world) == FUNDS
+
+
+async def test_the_progress_refreshes_from_a_small_json(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world)
+    numbers = (await owner.get(f"/campaigns/{campaign.id}/progress?lang=en")).json()
+    assert numbers == {
+        "status": "live",
+        "status_label": "Live",
+        "units_done": 0,
+        "units_open": 0,
+        "units_left": 5,
+        "units_planned": 5,
+        "percent_done": 0,
+        "spent": "0.00",
+        "budget": "5.00",
+        "escrow": "5.00",
+    }
+
+
+async def test_a_completion_in_hold_is_contested_from_the_page(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    campaign, done = await approved_completion(world)
+    page = await owner.get(f"/campaigns/{campaign.id}?lang=en")
+    assert f'data-completion="{done.id}" data-completion-status="approved"' in page.text
+    assert "data-contest-form" in page.text
+    assert done.actor_handle not in page.text
+    url = f"/campaigns/{campaign.id}/assignments/{done.id}/contest"
+    empty = await owner.post(url, data={"csrf_token": csrf_from(page.text), "reason": " "})
+    assert empty.status_code == 422
+    assert 'data-error-for="reason"' in empty.text
+    assert await count(world, Dispute) == 0
+    sent = await owner.post(url, data={"csrf_token": csrf_from(page.text), "reason": "小号刷的"})
+    assert sent.status_code == 303
+    async with world.db.sessionmaker() as s:
+        found = await s.get(Assignment, done.id)
+        assert found is not None and found.status == "disputed"
+
+
+# --- operators -----------------------------------------------------------------------------
+
+
+async def test_operators_approve_and_reject_on_the_queue(
+    owner: httpx.AsyncClient, operator: httpx.AsyncClient, world: World
+) -> None:
+    owner_actor = await world.actor(world.owner)
+    waiting = []
+    for title, brief in (("早春活动", "欢迎关注我们"), ("晚秋活动", "本季最美的口红，欢迎关注")):
+        created = await create(world, title=title, brief=brief)
+        async with world.db.session_scope() as s:
+            await campaigns.submit_campaign(
+                s, actor=owner_actor, campaign_id=created.id, settings=world.settings
+            )
+        waiting.append(created)
+    assert (await owner.get("/ops/campaigns")).status_code == 403
+
+    queue = await operator.get("/ops/campaigns?lang=en")
+    assert queue.status_code == 200
+    assert queue.text.count("data-ops-campaign=") == 2
+    assert 'data-severity="review"' in queue.text
+    token = csrf_from(queue.text)
+    no_note = await operator.post(
+        f"/ops/campaigns/{waiting[1].id}/decision",
+        data={"csrf_token": token, "decision": "reject", "note": ""},
+    )
+    assert no_note.status_code == 422
+    assert 'data-error-for="note"' in no_note.text
+    assert (await row(world, waiting[1].id)).status == "pending_approval"
+
+    approved = await operator.post(
+        f"/ops/campaigns/{waiting[0].id}/decision",
+        data={"csrf_token": token, "decision": "approve", "note": ""},
+    )
+    assert approved.status_code == 303
+    rejected = await operator.post(
+        f"/ops/campaigns/{waiting[1].id}/decision",
+        data={"csrf_token": token, "decision": "reject", "note": "“最”是绝对化用语"},
+    )
+    assert rejected.status_code == 303
+    assert (await row(world, waiting[0].id)).status == "live"
+    assert (await row(world, waiting[1].id)).status == "rejected"
+    assert await org_available(world) == FUNDS - 500
+    empty = await operator.get("/ops/campaigns")
+    assert "data-queue-empty" in empty.text
+    note = await owner.get(f"/campaigns/{waiting[1].id}")
+    assert "“最”是绝对化用语" in note.text
+
+
+async def test_operators_decide_disputes_on_their_page(
+    owner: httpx.AsyncClient, operator: httpx.AsyncClient, world: World
+) -> None:
+    campaign, done = await approved_completion(world)
+    page = await owner.get(f"/campaigns/{campaign.id}")
+    await owner.post(
+        f"/campaigns/{campaign.id}/assignments/{done.id}/contest",
+        data={"csrf_token": csrf_from(page.text), "reason": "小号刷的"},
+    )
+    assert (await owner.get("/ops/disputes")).status_code == 403
+    queue = await operator.get("/ops/disputes?lang=en")
+    assert queue.text.count("data-dispute=") == 1
+    assert "小号刷的" in queue.text
+    assert "A brand contests an approval" in queue.text
+    dispute_id = re.search(r'data-dispute="([^"]+)"', queue.text)
+    assert dispute_id
+    url = f"/ops/disputes/{dispute_id.group(1)}/decision"
+    token = csrf_from(queue.text)
+    no_note = await operator.post(url, data={"csrf_token": token, "decision": "uphold"})
+    assert no_note.status_code == 422
+    decided = await operator.post(
+        url, data={"csrf_token": token, "decision": "uphold", "note": "账号异常"}
+    )
+    assert decided.status_code == 303
+    async with world.db.sessionmaker() as s:
+        found = await s.get(Assignment, done.id)
+        assert found is not None and found.status == "clawed_back"
+    upheld = await operator.get("/ops/disputes?status=upheld")
+    assert "账号异常" in upheld.text
+
+
+async def test_pages_read_in_both_languages(owner: httpx.AsyncClient, world: World) -> None:
+    campaign = await create(world)
+    english = await owner.get(f"/campaigns/{campaign.id}?lang=en")
+    assert "Recent completions" in english.text
+    assert 'data-campaign-status="draft">Draft<' in english.text
+    assert "<dd data-audience>Beauty</dd>" in english.text
+    chinese = await owner.get(f"/campaigns/{campaign.id}?lang=zh_CN")
+    assert '<html lang="zh-CN">' in chinese.text
+    assert (await owner.get(f"/orgs/{world.org_id}/campaigns/new")).status_code == 200
+
+
+async def test_a_campaign_window_is_read_in_beijing_time() -> None:
+    from xingdong.campaigns.pages import draft_from_form
+
+    values = {k: v for k, v in form_fields().items() if isinstance(v, str)}
+    made = draft_from_form({**values, "starts_at": "2029-12-31T23:30"}, {
+        "regions": [], "interests": [], "tiers": []
+    })  # fmt: skip
+    assert made.starts_at.astimezone(UTC) == datetime(2029, 12, 31, 15, 30, tzinfo=UTC)
+    assert made.ends_at - made.starts_at == timedelta(hours=10, minutes=30)

@@ -1,0 +1,413 @@
+"""The worker's task pages and the reviewers' workbench, over HTTP (no browser)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import pytest
+
+from tests.evidence_samples import screenshot
+from tests.integration.conftest import make_settings
+from tests.integration.work_support import (
+    act_like_a_person,
+    assignment_row,
+    browse_as,
+    campaign_row,
+    evidence_count,
+    set_columns,
+    work_settings,
+)
+from tests.lifecycle_world import World, add_worker, build_world, live_campaign
+from xingdong.campaigns.models import Campaign
+from xingdong.core.clock import utcnow
+from xingdong.core.settings import Settings
+from xingdong.identity.models import Person
+from xingdong.work import service as work
+from xingdong.work.models import Assignment
+from xingdong.work.service import REJECT_REASONS
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(**work_settings(tmp_path / "evidence"))
+
+
+@pytest.fixture
+async def world(
+    client: httpx.AsyncClient, clean_db: str, settings: Settings
+) -> AsyncIterator[World]:
+    built = await build_world(clean_db, settings)
+    yield built
+    await built.db.dispose()
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def form_id_from(html: str) -> str:
+    match = re.search(r'name="form_id" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+async def claim_in_page(client: httpx.AsyncClient, campaign: Campaign) -> str:
+    page = await client.get(f"/tasks/{campaign.id}")
+    answer = await client.post(
+        f"/tasks/{campaign.id}/claim",
+        data={"csrf_token": csrf_from(page.text), "form_id": form_id_from(page.text)},
+    )
+    assert answer.status_code == 303, answer.text
+    match = re.fullmatch(r"/me/tasks/([0-9a-f-]+)\?done=.*", answer.headers["location"])
+    assert match, answer.headers["location"]
+    return match.group(1)
+
+
+async def submit_in_page(
+    client: httpx.AsyncClient,
+    assignment_id: str,
+    data: bytes | None,
+    *,
+    name: str = "shot.png",
+    content_type: str = "image/png",
+    field: str = "file",
+) -> httpx.Response:
+    page = await client.get(f"/me/tasks/{assignment_id}")
+    return await client.post(
+        f"/me/tasks/{assignment_id}/submission",
+        data={"csrf_token": csrf_from(page.text), "link": "", "note": "看截图"},
+        files={field: (name, data, content_type)} if data is not None else None,
+    )
+
+
+async def test_pages_need_a_signed_in_person(client: httpx.AsyncClient) -> None:
+    for path in ("/tasks", "/me/tasks", "/review"):
+        answer = await client.get(path)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/login?next=" + path)
+
+
+async def test_the_task_center_shows_cards_and_filters_by_type(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, unit_price=250)
+    await browse_as(client, world, world.workers[0])
+    page = await client.get("/tasks")
+    assert page.status_code == 200
+    assert f'data-task="{campaign.id}"' in page.text
+    assert 'data-reward-fen="200"' in page.text
+    assert "¥2.00" in page.text
+    assert 'data-units-left="5"' in page.text
+    assert 'href="/sandbox/@brand_official"' in page.text
+    assert "data-nav-tasks" in page.text
+    assert 'name="viewport"' in page.text
+    likes = await client.get("/tasks?type=like")
+    assert f'data-task="{campaign.id}"' not in likes.text
+    assert 'data-reason="no_tasks_of_type"' in likes.text
+    assert 'data-filter="like" aria-current="page"' in likes.text
+
+
+async def test_an_empty_task_center_says_why_and_links_to_the_profile(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await live_campaign(world)
+    unbound = await add_worker(world, birth_year=None)
+    await browse_as(client, world, unbound)
+    page = await client.get("/tasks?lang=en")
+    assert "data-empty" in page.text
+    assert 'data-reason="age_unknown"' in page.text
+    assert 'data-reason="no_bound_account"' in page.text
+    assert 'href="/profile#platform" data-profile-link="no_bound_account"' in page.text
+    assert "Add your birth year on your profile first." in page.text
+
+
+async def test_claiming_from_the_task_page_pressed_twice_claims_once(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world)
+    await browse_as(client, world, world.workers[0])
+    page = await client.get(f"/tasks/{campaign.id}")
+    assert campaign.brief in page.text
+    assert "data-disclosure" in page.text
+    assert "data-claim-button" in page.text
+    form = {"csrf_token": csrf_from(page.text), "form_id": form_id_from(page.text)}
+    first = await client.post(f"/tasks/{campaign.id}/claim", data=form)
+    second = await client.post(f"/tasks/{campaign.id}/claim", data=form)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert (await campaign_row(world, campaign.id)).units_open == 1
+    again = await client.get(f"/tasks/{campaign.id}")
+    assert "data-continue-claim" in again.text
+    assert "data-claim-button" not in again.text
+    without_token = await client.post(f"/tasks/{campaign.id}/claim", data={"form_id": "x"})
+    assert without_token.status_code == 403
+
+
+async def test_a_refused_claim_is_explained_on_the_page(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, quantity=1)
+    first, second = world.workers[:2]
+    await browse_as(client, world, second)
+    stale = await client.get(f"/tasks/{campaign.id}?lang=en")
+    await browse_as(client, world, first)
+    await claim_in_page(client, campaign)
+    await browse_as(client, world, second)
+    answer = await client.post(
+        f"/tasks/{campaign.id}/claim",
+        data={"csrf_token": csrf_from(stale.text), "form_id": form_id_from(stale.text)},
+    )
+    assert answer.status_code == 409
+    assert 'class="notice error"' in answer.text
+    assert "All of this campaign&#39;s tasks are taken." in answer.text
+    assert 'data-claim-blocked="sold_out"' in answer.text
+    outsider = await add_worker(world)
+    await browse_as(client, world, outsider)
+    page = await client.get(f"/tasks/{campaign.id}")
+    assert 'data-claim-blocked="no_bound_account"' in page.text
+    assert 'href="/profile#platform"' in page.text
+    assert (await client.get(f"/tasks/{UUID(int=7)}")).status_code == 404
+
+
+async def test_do_a_follow_task_and_see_it_approved(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world)
+    await browse_as(client, world, world.workers[0])
+    assignment_id = await claim_in_page(client, campaign)
+    page = await client.get(f"/me/tasks/{assignment_id}")
+    assert 'href="/sandbox/@brand_official" data-step-target' in page.text
+    assert 'accept="image/*"' in page.text
+    assert 'capture="environment"' in page.text
+    assert 'enctype="multipart/form-data"' in page.text
+    assert "data-deadline" in page.text
+    await act_like_a_person(world, assignment_id, follow=True)
+    answer = await submit_in_page(client, assignment_id, screenshot())
+    assert answer.status_code == 303, answer.text
+    done = await client.get(f"/me/tasks/{assignment_id}")
+    assert 'data-assignment-status="approved"' in done.text
+    assert 'data-verification="verified"' in done.text
+    assert 'data-review-reason="platform_verified"' in done.text
+    assert "data-hold-until" in done.text
+    assert "data-evidence-image" in done.text
+    assert "data-submission-form" not in done.text
+
+
+async def test_the_camera_field_is_used_when_the_gallery_field_is_empty(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, review_policy="manual")
+    await browse_as(client, world, world.workers[0])
+    assignment_id = await claim_in_page(client, campaign)
+    answer = await submit_in_page(client, assignment_id, screenshot(), field="photo")
+    assert answer.status_code == 303, answer.text
+    row = await assignment_row(world, assignment_id)
+    assert (row.status, row.evidence_note) == ("submitted", "看截图")
+    assert row.evidence_file_id is not None
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "words"),
+    [
+        (b"%PDF-1.7 not a picture", 415, "not a picture we can read"),
+        (None, 422, "Upload a screenshot or a video, or give a link."),
+    ],
+    ids=["not-an-image", "nothing"],
+)
+async def test_a_bad_submission_is_explained_beside_the_form(
+    client: httpx.AsyncClient, world: World, data: bytes | None, status: int, words: str
+) -> None:
+    campaign = await live_campaign(world)
+    await browse_as(client, world, world.workers[0])
+    assignment_id = await claim_in_page(client, campaign)
+    client.cookies.set("xd_lang", "en")
+    answer = await submit_in_page(client, assignment_id, data, name="doc.pdf")
+    assert answer.status_code == status
+    assert 'class="notice error"' in answer.text
+    assert words in answer.text
+    assert "data-submission-form" in answer.text
+    assert 'value="看截图"' not in answer.text  # the note is kept in its textarea
+    assert ">看截图</textarea>" in answer.text
+    assert (await assignment_row(world, assignment_id)).status == "claimed"
+    assert await evidence_count(world) == 0
+
+
+async def test_an_expired_claim_says_so_and_refuses_evidence(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world)
+    await browse_as(client, world, world.workers[0])
+    client.cookies.set("xd_lang", "en")
+    assignment_id = await claim_in_page(client, campaign)
+    form_page = await client.get(f"/me/tasks/{assignment_id}")
+    await set_columns(
+        world, Assignment, UUID(assignment_id), expires_at=utcnow() - timedelta(seconds=1)
+    )
+    page = await client.get(f"/me/tasks/{assignment_id}")
+    assert "data-claim-expired" in page.text
+    assert "data-submission-form" not in page.text
+    answer = await client.post(
+        f"/me/tasks/{assignment_id}/submission",
+        data={"csrf_token": csrf_from(form_page.text)},
+        files={"file": ("shot.png", screenshot(), "image/png")},
+    )
+    assert answer.status_code == 409
+    assert "Your claim has expired; the task went back to the pool." in answer.text
+    assert await evidence_count(world) == 0
+
+
+async def test_my_tasks_lists_statuses_and_pages(client: httpx.AsyncClient, world: World) -> None:
+    campaign = await live_campaign(world, quantity=22, per_person_limit=22)
+    worker = world.workers[0]
+    await browse_as(client, world, worker)
+    ids = []
+    for _ in range(21):
+        async with world.db.session_scope() as s:
+            made = await work.claim(
+                s, person=worker, campaign_id=campaign.id, settings=world.settings
+            )
+            ids.append(str(made.id))
+    first = await client.get("/me/tasks")
+    assert first.text.count("data-assignment=") == 20
+    assert f'data-assignment="{ids[-1]}"' in first.text
+    assert 'data-status="claimed"' in first.text
+    match = re.search(r'href="([^"]+)" rel="next" data-next-page', first.text)
+    assert match
+    second = await client.get(match.group(1).replace("&amp;", "&"))
+    assert second.text.count("data-assignment=") == 1
+    assert f'data-assignment="{ids[0]}"' in second.text
+    assert "data-next-page" not in second.text
+    expired = await client.get("/me/tasks?status=expired")
+    assert "data-empty" in expired.text
+    other: Person = world.workers[1]
+    await browse_as(client, world, other)
+    assert (await client.get(f"/me/tasks/{ids[0]}")).status_code == 404
+
+
+async def test_a_rejected_task_shows_the_reason_and_takes_an_appeal(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, review_policy="manual")
+    worker = world.workers[0]
+    await browse_as(client, world, worker)
+    assignment_id = await claim_in_page(client, campaign)
+    await act_like_a_person(world, assignment_id, follow=False)
+    assert (await submit_in_page(client, assignment_id, screenshot())).status_code == 303
+    await browse_as(client, world, world.reviewer)
+    bench = await client.get("/review")
+    decided = await client.post(
+        f"/review/{assignment_id}/decision",
+        data={
+            "csrf_token": csrf_from(bench.text),
+            "decision": "reject",
+            "reason": "action_not_done",
+            "note": "没看到关注",
+        },
+    )
+    assert decided.status_code == 303
+    await browse_as(client, world, worker)
+    page = await client.get(f"/me/tasks/{assignment_id}")
+    assert 'data-assignment-status="rejected"' in page.text
+    assert 'data-review-reason="action_not_done"' in page.text
+    assert "没看到关注" in page.text
+    assert "data-appeal-form" in page.text
+    empty = await client.post(
+        f"/me/tasks/{assignment_id}/appeal", data={"csrf_token": csrf_from(page.text)}
+    )
+    assert empty.status_code == 422
+    assert 'data-error-for="reason"' in empty.text
+    sent = await client.post(
+        f"/me/tasks/{assignment_id}/appeal",
+        data={"csrf_token": csrf_from(page.text), "reason": "我关注了，请再看看"},
+    )
+    assert sent.status_code == 303
+    after = await client.get(f"/me/tasks/{assignment_id}")
+    assert 'data-assignment-status="disputed"' in after.text
+    assert 'data-dispute="open"' in after.text
+    assert "data-appeal-form" not in after.text
+
+
+async def test_the_workbench_orders_by_risk_and_shows_the_evidence(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, review_policy="manual")
+    ids = []
+    for index, follows in enumerate((True, False)):
+        await browse_as(client, world, world.workers[index])
+        assignment_id = await claim_in_page(client, campaign)
+        await act_like_a_person(world, assignment_id, follow=follows)
+        assert (
+            await submit_in_page(client, assignment_id, screenshot(seed=index))
+        ).status_code == 303
+        ids.append(assignment_id)
+    verified, unverified = ids
+
+    await browse_as(client, world, world.workers[0])
+    assert (await client.get("/review")).status_code == 403
+    await browse_as(client, world, world.reviewer)
+    bench = await client.get("/review")
+    assert bench.status_code == 200
+    # The unverified one carries a risk reason, so it comes first and is shown.
+    assert f'data-current="{unverified}"' in bench.text
+    order = re.findall(r'data-queue-item="([0-9a-f-]+)"', bench.text)
+    assert order == [unverified, verified]
+    file_id = (await assignment_row(world, unverified)).evidence_file_id
+    assert f'<img src="/evidence/{file_id}"' in bench.text
+    assert 'data-risk-reason="platform_no_follow"' in bench.text
+    assert 'data-verification="absent"' in bench.text
+    for number in range(1, len(REJECT_REASONS) + 1):
+        assert f'data-reject-reason="{number}"' in bench.text
+    assert f'href="/review?item={verified}" data-next' in bench.text
+    assert "/static/workbench.js" in bench.text
+    assert 'name="ids" value="' + verified + '"' in bench.text
+    assert 'name="ids" value="' + unverified + '"' not in bench.text
+    second = await client.get(f"/review?item={verified}")
+    assert f'data-current="{verified}"' in second.text
+    assert 'data-verification="verified"' in second.text
+    assert f'href="/review?item={unverified}" data-prev' in second.text
+    assert (await client.get(f"/evidence/{file_id}")).status_code == 200
+
+    no_reason = await client.post(
+        f"/review/{unverified}/decision",
+        data={"csrf_token": csrf_from(bench.text), "decision": "reject"},
+    )
+    assert no_reason.status_code == 422
+    assert 'class="notice error"' in no_reason.text
+    assert (await assignment_row(world, unverified)).status == "submitted"
+
+    bulk = await client.post(
+        "/review/bulk-approve",
+        data={"csrf_token": csrf_from(bench.text), "ids": [verified, unverified]},
+    )
+    assert bulk.status_code == 303
+    assert bulk.headers["location"] == "/review?approved=1&left=1"
+    summary = await client.get(bulk.headers["location"])
+    assert 'data-bulk-result="1"' in summary.text
+    assert (await assignment_row(world, verified)).status == "approved"
+    assert (await assignment_row(world, unverified)).status == "submitted"
+
+    approved = await client.post(
+        f"/review/{unverified}/decision",
+        data={
+            "csrf_token": csrf_from(bench.text),
+            "decision": "approve",
+            "approve_reason": "meets_requirements",
+        },
+    )
+    assert approved.status_code == 303
+    twice = await client.post(
+        f"/review/{unverified}/decision",
+        data={"csrf_token": csrf_from(bench.text), "decision": "reject", "reason": "other"},
+    )
+    assert twice.status_code == 409
+    empty = await client.get("/review")
+    assert "data-queue-empty" in empty.text
+    row = await assignment_row(world, unverified)
+    assert (row.status, row.reviewed_by) == ("approved", world.reviewer.id)
