@@ -367,7 +367,7 @@ async def test_bad_campaigns_are_refused_and_nothing_is_written(world: World) ->
                 )  # fmt: skip
         assert field in [f.field for f in refused.value.fields]
     async with world.db.sessionmaker() as s:
-        assert await campaigns.campaigns_of_org(s, actor=owner, org_id=world.org_id) == []
+        assert (await campaigns.campaigns_page(s, actor=owner, org_id=world.org_id)).items == []
 
     async with world.db.session_scope() as s:
         too_big = await campaigns.create_campaign(

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import repository as repo
@@ -459,29 +459,6 @@ async def close_ended_campaigns(session: AsyncSession, *, now: datetime | None =
     return len(due)
 
 
-async def campaigns_of_org(
-    session: AsyncSession, *, actor: Actor, org_id: UUID, status: str | None = None
-) -> list[Campaign]:
-    require(actor, Action.ORG_READ, org_id=org_id)
-    query = select(Campaign).where(Campaign.org_id == org_id)
-    if status:
-        query = query.where(Campaign.status == status)
-    return list((await session.scalars(query.order_by(Campaign.created_at.desc()))).all())
-
-
-async def awaiting_approval(session: AsyncSession, *, actor: Actor) -> list[Campaign]:
-    require(actor, Action.STAFF_CONSOLE)
-    return list(
-        (
-            await session.scalars(
-                select(Campaign)
-                .where(Campaign.status == "pending_approval")
-                .order_by(Campaign.created_at)
-            )
-        ).all()
-    )
-
-
 async def live_campaigns(session: AsyncSession, *, now: datetime | None = None) -> list[Campaign]:
     """Live campaigns inside their window with units left (for the task feed)."""
     moment = now or utcnow()
@@ -499,11 +476,6 @@ async def live_campaigns(session: AsyncSession, *, now: datetime | None = None) 
             )
         ).all()
     )
-
-
-async def count_by_status(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(Campaign.status, func.count()).group_by(Campaign.status))
-    return {row[0]: row[1] for row in rows}
 
 
 # --- idempotent requests, lists, progress, previews ----------------------------------

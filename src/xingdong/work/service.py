@@ -777,29 +777,6 @@ async def _pay_after_appeal(
     campaign.units_done += 1
 
 
-async def assignments_of(
-    session: AsyncSession, *, person: Person
-) -> list[tuple[Assignment, Campaign]]:
-    rows = await session.execute(
-        select(Assignment, Campaign)
-        .join(Campaign, Campaign.id == Assignment.campaign_id)
-        .where(Assignment.person_id == person.id)
-        .order_by(Assignment.claimed_at.desc())
-    )
-    return [(a, c) for a, c in rows.all()]
-
-
-async def open_disputes(session: AsyncSession, *, actor: Actor) -> list[Dispute]:
-    require(actor, Action.STAFF_CONSOLE)
-    return list(
-        (
-            await session.scalars(
-                select(Dispute).where(Dispute.status == "open").order_by(Dispute.created_at)
-            )
-        ).all()
-    )
-
-
 # --- the worker's task feed and claims made through the API and pages ------------------
 
 
