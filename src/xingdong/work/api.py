@@ -3,6 +3,7 @@ hand in evidence and appeal; reviewers work the queue."""
 
 from __future__ import annotations
 
+import random
 import re
 from typing import Annotated
 from uuid import UUID
@@ -14,7 +15,7 @@ from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
 from xingdong.core.pagination import Page
 from xingdong.web.deps import ApiActor, ApiPerson, DbSession, RuntimeDep
-from xingdong.work import labels, service
+from xingdong.work import gold, labels, service
 from xingdong.work.schemas import (
     AppealIn,
     AssignmentOut,
@@ -25,8 +26,12 @@ from xingdong.work.schemas import (
     DecisionIn,
     DecisionOut,
     DisputeOut,
+    GoldItemIn,
+    GoldItemOut,
     ReasonOut,
+    ReviewerAccuracyOut,
     ReviewItemOut,
+    ReviewQualityOut,
     TaskDetailOut,
     TaskFeedOut,
     TaskOut,
@@ -230,16 +235,27 @@ async def appeal_rejection(
 
 # --- reviewers -------------------------------------------------------------------------
 
+_GOLD_DRAW = random.SystemRandom()
+
 
 @router.get("/review/queue", tags=["review"])
 async def review_queue(
-    actor: ApiActor, session: DbSession, limit: Annotated[int, Query(ge=1, le=100)] = 50
+    actor: ApiActor,
+    session: DbSession,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> list[ReviewItemOut]:
     """Submissions waiting for a decision, riskiest and oldest first (reviewers); never
-    your own."""
+    your own. Gold items (known answers that measure accuracy) are mixed in at the
+    configured rate and are decided the same way."""
     locale = current_locale.get()
-    rows = await service.review_queue(session, actor=actor, limit=limit)
-    return [ReviewItemOut.of(assignment, campaign, locale=locale) for assignment, campaign in rows]
+    entries = await service.review_queue_with_gold(
+        session, actor=actor, settings=runtime.settings, rng=_GOLD_DRAW, limit=limit
+    )
+    return [
+        ReviewItemOut.of(entry.assignment, entry.campaign, locale=locale, item_id=entry.item_id)
+        for entry in entries
+    ]
 
 
 @router.post("/review/{assignment_id}/decision", tags=["review"])
@@ -248,20 +264,20 @@ async def decide(
 ) -> DecisionOut:
     """Approve or reject a submission with a reason code (and a note; required with
     ``other``). Each submission is decided once."""
-    assignment = await service.review(
+    outcome = await service.decide_review_item(
         session,
         actor=actor,
-        assignment_id=assignment_id,
+        item_id=assignment_id,
         approve=body.approve,
         reason=body.reason,
         note=body.note,
         settings=runtime.settings,
     )
     return DecisionOut(
-        assignment_id=assignment.id,
-        status=assignment.status,
-        review_reason=assignment.review_reason,
-        hold_until=assignment.hold_until,
+        assignment_id=outcome.item_id,
+        status=outcome.status,
+        review_reason=outcome.review_reason,
+        hold_until=outcome.hold_until,
     )
 
 
@@ -279,3 +295,61 @@ async def bulk_approve(
         approved=sum(1 for r in results if r.approved),
         items=[BulkItemOut.of(result, locale) for result in results],
     )
+
+
+# --- review quality (operators) ----------------------------------------------------------
+
+
+def _gold_out(view: gold.GoldItemView) -> GoldItemOut:
+    return GoldItemOut(
+        id=view.item.id,
+        source_assignment_id=view.source.id,
+        campaign_title=view.campaign.title,
+        expected_approve=view.item.expected_approve,
+        expected_reason=view.item.expected_reason,
+        active=view.item.active,
+        answered=view.answered,
+        correct=view.correct,
+    )
+
+
+@router.get("/ops/review-quality", tags=["ops"])
+async def review_quality(actor: ApiActor, session: DbSession) -> ReviewQualityOut:
+    """Each reviewer's accuracy on gold items, and the gold items (operators)."""
+    accuracy = await gold.reviewer_accuracy(session, actor=actor)
+    return ReviewQualityOut(
+        reviewers=[
+            ReviewerAccuracyOut(
+                reviewer_id=row.reviewer_id,
+                answered=row.answered,
+                correct=row.correct,
+                accuracy=row.accuracy,
+            )
+            for row in accuracy
+        ],
+        gold_items=[_gold_out(view) for view in await gold.gold_items(session, actor=actor)],
+    )
+
+
+@router.post("/ops/gold-items", tags=["ops"], status_code=http_status.HTTP_201_CREATED)
+async def create_gold_item(body: GoldItemIn, actor: ApiActor, session: DbSession) -> GoldItemOut:
+    """Use a decided submission as a gold item with this right answer (again: updates it)."""
+    item = await gold.make_gold_item(
+        session,
+        actor=actor,
+        assignment_id=body.assignment_id,
+        approve=body.approve,
+        reason=body.reason,
+    )
+    views = [v for v in await gold.gold_items(session, actor=actor) if v.item.id == item.id]
+    return _gold_out(views[0])
+
+
+@router.post(
+    "/ops/gold-items/{gold_item_id}/retire",
+    tags=["ops"],
+    status_code=http_status.HTTP_204_NO_CONTENT,
+)
+async def retire_gold_item(gold_item_id: UUID, actor: ApiActor, session: DbSession) -> None:
+    """Stop mixing this gold item into queues; its answers still count."""
+    await gold.retire_gold_item(session, actor=actor, gold_item_id=gold_item_id)

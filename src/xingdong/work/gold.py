@@ -17,10 +17,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns.models import Campaign
+from xingdong.core.audit import record_audit
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, Actor, require
-from xingdong.work.errors import AssignmentNotFound, AssignmentStateConflict, EvidenceRequired
+from xingdong.work.errors import (
+    AssignmentNotFound,
+    AssignmentStateConflict,
+    EvidenceRequired,
+    OwnWork,
+)
 from xingdong.work.models import Assignment, GoldAnswer, GoldItem
 
 DECIDED = ("approved", "released", "clawed_back", "rejected")
@@ -39,7 +45,9 @@ async def make_gold_item(
             detail=N_("Only decided submissions can become gold items."),
             extra={"status": assignment.status},
         )
-    if not reason:
+    from xingdong.work.service import APPROVE_REASONS, REJECT_REASONS
+
+    if reason not in (APPROVE_REASONS if approve else REJECT_REASONS):
         raise EvidenceRequired(detail=N_("Choose the right reason."))
     existing = await session.scalar(
         select(GoldItem).where(GoldItem.source_assignment_id == assignment_id)
@@ -48,18 +56,22 @@ async def make_gold_item(
         existing.expected_approve = approve
         existing.expected_reason = reason
         existing.active = True
-        await session.flush()
-        return existing
-    item = GoldItem(
-        id=new_id(),
-        source_assignment_id=assignment_id,
-        expected_approve=approve,
-        expected_reason=reason,
-        created_by=actor.person_id,
-        active=True,
-    )
-    session.add(item)
+        item = existing
+    else:
+        item = GoldItem(
+            id=new_id(),
+            source_assignment_id=assignment_id,
+            expected_approve=approve,
+            expected_reason=reason,
+            created_by=actor.person_id,
+            active=True,
+        )
+        session.add(item)
     await session.flush()
+    await record_audit(
+        session, actor_id=actor.person_id, action="work.gold_item_set", object_type="gold_item",
+        object_id=item.id, data={"approve": approve, "reason": reason},
+    )  # fmt: skip
     return item
 
 
@@ -89,6 +101,32 @@ async def pick_gold_item(
     return None if row is None else (row[0], row[1], row[2])
 
 
+async def is_gold_item(session: AsyncSession, item_id: UUID) -> bool:
+    return await session.scalar(select(GoldItem.id).where(GoldItem.id == item_id)) is not None
+
+
+async def unanswered_gold_item(
+    session: AsyncSession, *, actor: Actor, gold_item_id: UUID
+) -> tuple[GoldItem, Assignment, Campaign] | None:
+    """The gold item, its source and campaign, if this reviewer may still answer it."""
+    require(actor, Action.REVIEW_QUEUE)
+    answered = select(GoldAnswer.gold_item_id).where(GoldAnswer.reviewer_id == actor.person_id)
+    row = (
+        await session.execute(
+            select(GoldItem, Assignment, Campaign)
+            .join(Assignment, Assignment.id == GoldItem.source_assignment_id)
+            .join(Campaign, Campaign.id == Assignment.campaign_id)
+            .where(
+                GoldItem.id == gold_item_id,
+                GoldItem.active,
+                GoldItem.id.not_in(answered),
+                Assignment.person_id != actor.person_id,
+            )
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
 async def answer_gold_item(
     session: AsyncSession, *, actor: Actor, gold_item_id: UUID, approve: bool, reason: str
 ) -> bool:
@@ -97,6 +135,9 @@ async def answer_gold_item(
     item = await session.get(GoldItem, gold_item_id)
     if item is None or not item.active:
         raise AssignmentNotFound(detail=N_("No such task."))
+    source = await session.get(Assignment, item.source_assignment_id)
+    if source is not None and source.person_id == actor.person_id:
+        raise OwnWork(detail=N_("You cannot review your own work."))
     correct = approve == item.expected_approve and (approve or reason == item.expected_reason)
     inserted = await session.execute(
         insert(GoldAnswer)
@@ -140,3 +181,71 @@ async def reviewer_accuracy(session: AsyncSession, *, actor: Actor) -> list[Revi
         .order_by(GoldAnswer.reviewer_id)
     )
     return [ReviewerAccuracy(r[0], int(r[1]), int(r[2] or 0)) for r in rows]
+
+
+@dataclass(frozen=True)
+class GoldItemView:
+    item: GoldItem
+    source: Assignment
+    campaign: Campaign
+    answered: int
+    correct: int
+
+
+async def gold_items(
+    session: AsyncSession, *, actor: Actor, limit: int = 100
+) -> list[GoldItemView]:
+    """Gold items, newest first, with how often reviewers answered them right."""
+    require(actor, Action.STAFF_CONSOLE)
+    answers = (
+        select(
+            GoldAnswer.gold_item_id.label("item_id"),
+            func.count().label("answered"),
+            func.sum(case((GoldAnswer.correct, 1), else_=0)).label("correct"),
+        )
+        .group_by(GoldAnswer.gold_item_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(GoldItem, Assignment, Campaign, answers.c.answered, answers.c.correct)
+        .join(Assignment, Assignment.id == GoldItem.source_assignment_id)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .outerjoin(answers, answers.c.item_id == GoldItem.id)
+        .order_by(GoldItem.active.desc(), GoldItem.created_at.desc())
+        .limit(limit)
+    )
+    return [GoldItemView(g, a, c, int(n or 0), int(k or 0)) for g, a, c, n, k in rows.all()]
+
+
+async def gold_candidates(
+    session: AsyncSession, *, actor: Actor, limit: int = 20
+) -> list[tuple[Assignment, Campaign]]:
+    """Recently decided submissions with evidence that are not gold items yet."""
+    require(actor, Action.STAFF_CONSOLE)
+    rows = await session.execute(
+        select(Assignment, Campaign)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .where(
+            Assignment.status.in_(DECIDED),
+            Assignment.submitted_at.is_not(None),
+            Assignment.reviewed_at.is_not(None),
+            Assignment.id.not_in(select(GoldItem.source_assignment_id)),
+        )
+        .order_by(Assignment.reviewed_at.desc())
+        .limit(limit)
+    )
+    return [(a, c) for a, c in rows.all()]
+
+
+async def retire_gold_item(session: AsyncSession, *, actor: Actor, gold_item_id: UUID) -> None:
+    """Stop showing a gold item; its answers stay in reviewers' accuracy."""
+    require(actor, Action.STAFF_CONSOLE)
+    item = await session.get(GoldItem, gold_item_id)
+    if item is None:
+        raise AssignmentNotFound(detail=N_("No such gold item."))
+    item.active = False
+    await record_audit(
+        session, actor_id=actor.person_id, action="work.gold_item_retired",
+        object_type="gold_item", object_id=item.id, data={},
+    )  # fmt: skip
+    await session.flush()

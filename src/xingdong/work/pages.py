@@ -3,6 +3,7 @@ phones), and the reviewers' workbench."""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -19,13 +20,16 @@ from xingdong.core.errors import XingdongError
 from xingdong.core.i18n import N_, translate
 from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, Actor, require
+from xingdong.core.settings import Settings
 from xingdong.evidence import pages as evidence_pages
 from xingdong.evidence import service as evidence
+from xingdong.identity import service as identity
 from xingdong.identity.models import Person
 from xingdong.web.deps import CsrfChecked, DbSession, PageActor, PagePerson, RuntimeDep, attempt
 from xingdong.web.templating import render
-from xingdong.work import labels, service
+from xingdong.work import gold, labels, service
 from xingdong.work.api import read_upload
+from xingdong.work.errors import AssignmentNotFound
 from xingdong.work.models import ASSIGNMENT_STATUSES
 
 router = APIRouter(include_in_schema=False)
@@ -304,26 +308,37 @@ async def appeal_submit(
 # --- the reviewers' workbench ------------------------------------------------------------
 
 
-def _bulk_candidates(queue: list[tuple[Any, Any]], actor: Actor) -> list[UUID]:
+def _bulk_candidates(queue: list[service.QueueEntry], actor: Actor) -> list[UUID]:
     return [
-        assignment.id
-        for assignment, _campaign in queue
-        if assignment.verification.get("status") == "verified"
-        and not assignment.risk_reasons
-        and assignment.person_id != actor.person_id
+        entry.assignment.id
+        for entry in queue
+        if entry.item_id == entry.assignment.id
+        and entry.assignment.verification.get("status") == "verified"
+        and not entry.assignment.risk_reasons
+        and entry.assignment.person_id != actor.person_id
     ]
 
 
+_GOLD_DRAW = random.SystemRandom()
+
+
 async def _workbench_context(
-    request: Request, session: DbSession, actor: Actor, item: UUID | None
+    request: Request, session: DbSession, actor: Actor, item: UUID | None, settings: Settings
 ) -> dict[str, Any]:
-    queue = await service.review_queue(session, actor=actor, limit=50)
-    ids = [assignment.id for assignment, _campaign in queue]
+    queue = await service.review_queue_with_gold(
+        session, actor=actor, settings=settings, rng=_GOLD_DRAW, limit=50, gold_first=item is None
+    )
+    ids = [entry.item_id for entry in queue]
+    if item is not None and item not in ids:
+        shown_again = await service.gold_entry(session, actor=actor, item_id=item)
+        if shown_again is not None:
+            queue.insert(0, shown_again)
+            ids.insert(0, shown_again.item_id)
     index = ids.index(item) if item in ids else 0
     current = queue[index] if queue else None
     file = None
-    if current is not None and current[0].evidence_file_id is not None:
-        file = await evidence.get_file(session, current[0].evidence_file_id)
+    if current is not None and current.assignment.evidence_file_id is not None:
+        file = await evidence.get_file(session, current.assignment.evidence_file_id)
     query = request.query_params
     return {
         "queue": queue,
@@ -346,12 +361,14 @@ async def _workbench_context(
 async def workbench(
     request: Request,
     session: DbSession,
+    runtime: RuntimeDep,
     actor: PageActor,
     item: Annotated[UUID | None, Query()] = None,
 ) -> Response:
     """The reviewers' workbench: the queue by risk and age, one submission at a time."""
     require(actor, Action.REVIEW_QUEUE)
-    return render(request, "review.html", await _workbench_context(request, session, actor, item))
+    context = await _workbench_context(request, session, actor, item, runtime.settings)
+    return render(request, "review.html", context)
 
 
 @router.post("/review/{assignment_id}/decision", dependencies=[CsrfChecked])
@@ -371,10 +388,10 @@ async def decision_submit(
     try:
         await attempt(
             session,
-            lambda: service.review(
+            lambda: service.decide_review_item(
                 session,
                 actor=actor,
-                assignment_id=assignment_id,
+                item_id=assignment_id,
                 approve=approve,
                 reason=approve_reason if approve else reason,
                 note=note[:500],
@@ -382,7 +399,7 @@ async def decision_submit(
             ),
         )
     except XingdongError as exc:
-        context = await _workbench_context(request, session, actor, assignment_id)
+        context = await _workbench_context(request, session, actor, assignment_id, runtime.settings)
         context["form"] = {"reason": reason, "note": note}
         return render(request, "review.html", context, error=exc)
     done = N_("Approved.") if approve else N_("Rejected.")
@@ -412,3 +429,77 @@ async def bulk_approve_submit(
         "/review?" + urlencode({"approved": approved, "left": len(results) - approved}),
         status_code=303,
     )
+
+
+# --- review quality (operators) ----------------------------------------------------------
+
+
+async def _review_quality_context(session: DbSession, actor: Actor) -> dict[str, Any]:
+    accuracy = await gold.reviewer_accuracy(session, actor=actor)
+    names = {
+        row.reviewer_id: (
+            await identity.get_person(session, actor=actor, person_id=row.reviewer_id)
+        ).display_name
+        for row in accuracy
+    }
+    return {
+        "accuracy": accuracy,
+        "names": names,
+        "items": await gold.gold_items(session, actor=actor),
+        "candidates": await gold.gold_candidates(session, actor=actor),
+        "reject_reasons": list(service.REJECT_REASONS.items()),
+        "review_reasons": {**service.APPROVE_REASONS, **service.REJECT_REASONS},
+        **_helpers(utcnow()),
+    }
+
+
+@router.get("/ops/review-quality", response_class=HTMLResponse)
+async def review_quality(request: Request, session: DbSession, actor: PageActor) -> Response:
+    """Operators: each reviewer's accuracy on gold items, and the gold items themselves."""
+    require(actor, Action.STAFF_CONSOLE)
+    return render(request, "ops_review_quality.html", await _review_quality_context(session, actor))
+
+
+@router.post("/ops/review-quality/gold", dependencies=[CsrfChecked])
+async def gold_item_submit(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    assignment_id: FormStr = "",
+    answer: FormStr = "",
+) -> Response:
+    """Make a decided submission a gold item; ``answer`` is ``approve`` or a reject reason."""
+    require(actor, Action.STAFF_CONSOLE)
+    approve = answer == "approve"
+    try:
+        source = UUID(assignment_id)
+        await attempt(
+            session,
+            lambda: gold.make_gold_item(
+                session, actor=actor, assignment_id=source, approve=approve,
+                reason="meets_requirements" if approve else answer,
+            ),
+        )  # fmt: skip
+    except ValueError:
+        error: XingdongError = AssignmentNotFound(detail=N_("No such task."))
+    except XingdongError as exc:
+        error = exc
+    else:
+        return _redirect("/ops/review-quality", N_("Gold item saved."))
+    context = await _review_quality_context(session, actor)
+    return render(request, "ops_review_quality.html", context, error=error)
+
+
+@router.post("/ops/review-quality/gold/{gold_item_id}/retire", dependencies=[CsrfChecked])
+async def gold_item_retire(
+    request: Request, gold_item_id: UUID, session: DbSession, actor: PageActor
+) -> Response:
+    require(actor, Action.STAFF_CONSOLE)
+    try:
+        await attempt(
+            session, lambda: gold.retire_gold_item(session, actor=actor, gold_item_id=gold_item_id)
+        )
+    except XingdongError as exc:
+        context = await _review_quality_context(session, actor)
+        return render(request, "ops_review_quality.html", context, error=exc)
+    return _redirect("/ops/review-quality", N_("Gold item retired."))

@@ -279,9 +279,11 @@ class ReviewItemOut(Output):
     risk_reasons: list[ReasonOut]
 
     @classmethod
-    def of(cls, assignment: Assignment, campaign: Campaign, *, locale: str) -> ReviewItemOut:
+    def of(
+        cls, assignment: Assignment, campaign: Campaign, *, locale: str, item_id: UUID | None = None
+    ) -> ReviewItemOut:
         return cls(
-            assignment_id=assignment.id,
+            assignment_id=item_id or assignment.id,
             campaign_id=campaign.id,
             campaign_title=campaign.title,
             task_type=campaign.task_type,
@@ -351,3 +353,37 @@ class BulkItemOut(Output):
 class BulkApproveOut(Output):
     approved: int
     items: list[BulkItemOut]
+
+
+class GoldItemIn(Input):
+    assignment_id: UUID
+    """A decided submission with evidence."""
+    approve: bool
+    """The right answer."""
+    reason: str = Field(
+        max_length=40,
+        description="With approve, meets_requirements or platform_verified; else a reject reason.",
+    )
+
+
+class GoldItemOut(Output):
+    id: UUID
+    source_assignment_id: UUID
+    campaign_title: str
+    expected_approve: bool
+    expected_reason: str
+    active: bool
+    answered: int
+    correct: int
+
+
+class ReviewerAccuracyOut(Output):
+    reviewer_id: UUID
+    answered: int
+    correct: int
+    accuracy: float
+
+
+class ReviewQualityOut(Output):
+    reviewers: list[ReviewerAccuracyOut]
+    gold_items: list[GoldItemOut]

@@ -17,6 +17,7 @@ quantity (a CHECK constraint says so too) and escrow (no overdraft) never pays m
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,6 +50,7 @@ from xingdong.ledger import wallets
 from xingdong.ledger.errors import IdempotencyKeyReused, InsufficientFunds
 from xingdong.ledger.withdrawals import REVENUE_ACCOUNT
 from xingdong.platforms.connector import TargetInfo, Verification, get_connector
+from xingdong.work import gold
 from xingdong.work import repository as repo
 from xingdong.work.errors import (
     AssignmentNotFound,
@@ -437,6 +439,18 @@ async def _approve(
     campaign.units_done += 1
 
 
+def _check_review_reason(*, approve: bool, reason: str, note: str | None) -> None:
+    reasons = APPROVE_REASONS if approve else REJECT_REASONS
+    if reason not in reasons:
+        raise EvidenceRequired(
+            detail=N_("Choose a reason."), fields=[FieldError("reason", N_("Unknown reason."))]
+        )
+    if reason == "other" and not (note or "").strip():
+        raise EvidenceRequired(
+            detail=N_("Say why in the note."), fields=[FieldError("note", N_("Required."))]
+        )
+
+
 async def review(
     session: AsyncSession,
     *,
@@ -455,15 +469,7 @@ async def review(
     if assignment.person_id == actor.person_id:
         raise OwnWork(detail=N_("You cannot review your own work."))
     _state(assignment, "submitted")
-    reasons = APPROVE_REASONS if approve else REJECT_REASONS
-    if reason not in reasons:
-        raise EvidenceRequired(
-            detail=N_("Choose a reason."), fields=[FieldError("reason", N_("Unknown reason."))]
-        )
-    if reason == "other" and not (note or "").strip():
-        raise EvidenceRequired(
-            detail=N_("Say why in the note."), fields=[FieldError("note", N_("Required."))]
-        )
+    _check_review_reason(approve=approve, reason=reason, note=note)
     campaign = await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id)
     clean_note = (note or "").strip()[:500] or None
     if approve:
@@ -505,6 +511,94 @@ async def review_queue(
         .limit(limit)
     )
     return [(a, c) for a, c in rows.all()]
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One item of the reviewers' queue. ``item_id`` is what a decision names: the
+    submission itself, or a gold item, which looks exactly like a submission."""
+
+    item_id: UUID
+    assignment: Assignment
+    campaign: Campaign
+
+
+async def review_queue_with_gold(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    settings: Settings,
+    rng: random.Random,
+    limit: int = 50,
+    gold_first: bool = False,
+) -> list[QueueEntry]:
+    """The queue with, at the rate ``review_gold_rate`` says, one gold item mixed in
+    (first, or at a random place). Reviewers are not told which one it is."""
+    entries = [
+        QueueEntry(a.id, a, c) for a, c in await review_queue(session, actor=actor, limit=limit)
+    ]
+    picked = await gold.pick_gold_item(
+        session, actor=actor, rate=settings.review_gold_rate, rng=rng
+    )
+    if picked is not None:
+        item, source, campaign = picked
+        place = 0 if gold_first else rng.randrange(len(entries) + 1)
+        entries.insert(place, QueueEntry(item.id, source, campaign))
+    return entries
+
+
+async def gold_entry(session: AsyncSession, *, actor: Actor, item_id: UUID) -> QueueEntry | None:
+    """A gold item this reviewer has yet to answer, as a queue entry (to show it again
+    after a form error)."""
+    picked = await gold.unanswered_gold_item(session, actor=actor, gold_item_id=item_id)
+    return None if picked is None else QueueEntry(picked[0].id, picked[1], picked[2])
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    item_id: UUID
+    status: str
+    review_reason: str
+    hold_until: datetime | None
+
+
+async def decide_review_item(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    item_id: UUID,
+    approve: bool,
+    reason: str,
+    note: str | None,
+    settings: Settings,
+    now: datetime | None = None,
+) -> ReviewOutcome:
+    """A reviewer's decision on a queue item. A gold item records whether the answer
+    was right and is answered like a submission (so it cannot be told apart); a
+    submission goes through :func:`review`."""
+    require(actor, Action.REVIEW_QUEUE)
+    moment = now or utcnow()
+    if await gold.is_gold_item(session, item_id):
+        _check_review_reason(approve=approve, reason=reason, note=note)
+        await gold.answer_gold_item(
+            session, actor=actor, gold_item_id=item_id, approve=approve, reason=reason
+        )
+        return ReviewOutcome(
+            item_id=item_id,
+            status="approved" if approve else "rejected",
+            review_reason=reason,
+            hold_until=moment + timedelta(hours=settings.hold_hours) if approve else None,
+        )
+    assignment = await review(
+        session, actor=actor, assignment_id=item_id, approve=approve, reason=reason,
+        note=note, settings=settings, now=moment,
+    )  # fmt: skip
+    return ReviewOutcome(
+        item_id=assignment.id,
+        status=assignment.status,
+        review_reason=assignment.review_reason or reason,
+        hold_until=assignment.hold_until,
+    )
 
 
 # --- hold, retention, release, clawback -----------------------------------------------

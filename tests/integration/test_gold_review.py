@@ -1,0 +1,245 @@
+"""Gold items in the reviewers' real queue: operators pick them (API and page), reviewers
+meet them in the workbench and the review API like any other item, and their answers show
+up as accuracy, without touching the source submission or any money."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import pytest
+
+from tests.integration.conftest import make_settings
+from tests.integration.work_support import bearer, browse_as, work_settings
+from tests.lifecycle_world import World, build_world, live_campaign
+from xingdong.campaigns.models import Campaign
+from xingdong.core.settings import Settings
+from xingdong.identity.models import Person
+from xingdong.work import service as work
+from xingdong.work.models import Assignment, GoldAnswer
+
+TRIES = 80  # each draw shows the gold item with chance 1/2; 80 misses in a row: 1e-24
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(**work_settings(tmp_path / "evidence"), review_gold_rate=0.5)
+
+
+@pytest.fixture
+async def world(
+    client: httpx.AsyncClient, clean_db: str, settings: Settings
+) -> AsyncIterator[World]:
+    built = await build_world(clean_db, settings, workers=3)
+    yield built
+    await built.db.dispose()
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match is not None
+    return match.group(1)
+
+
+async def handed_in(world: World, campaign: Campaign, worker: Person) -> Assignment:
+    async with world.db.session_scope() as s:
+        claimed = await work.claim(
+            s, person=worker, campaign_id=campaign.id, settings=world.settings
+        )
+    async with world.db.session_scope() as s:
+        return await work.submit(
+            s, person=worker, assignment_id=claimed.id, evidence=work.Evidence(link="https://x"),
+            settings=world.settings, now=claimed.claimed_at + timedelta(seconds=40),
+        )  # fmt: skip
+
+
+async def rejected(world: World, campaign: Campaign, worker: Person) -> Assignment:
+    submitted = await handed_in(world, campaign, worker)
+    reviewer = await world.actor(world.reviewer)
+    async with world.db.session_scope() as s:
+        return await work.review(
+            s, actor=reviewer, assignment_id=submitted.id, approve=False,
+            reason="action_not_done", note=None, settings=world.settings,
+        )  # fmt: skip
+
+
+async def source_state(world: World, assignment_id: UUID) -> tuple[str, UUID | None, str | None]:
+    async with world.db.sessionmaker() as s:
+        row = await s.get(Assignment, assignment_id)
+        assert row is not None
+        return row.status, row.reviewed_by, row.review_reason
+
+
+async def test_operators_make_gold_items_and_reviewers_meet_them_in_the_api_queue(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, review_policy="manual")
+    source = await rejected(world, campaign, world.workers[0])
+    waiting = await handed_in(world, campaign, world.workers[1])
+    undecided = await handed_in(world, campaign, world.workers[2])
+    ops = await bearer(world, world.operator)
+
+    # Bad input: not decided yet, an unknown reason, not an operator.
+    busy = await client.post(
+        "/api/v1/ops/gold-items",
+        headers=ops,
+        json={"assignment_id": str(undecided.id), "approve": False, "reason": "action_not_done"},
+    )
+    assert busy.status_code == 409
+    assert busy.headers["content-type"].startswith("application/problem+json")
+    unknown = await client.post(
+        "/api/v1/ops/gold-items",
+        headers=ops,
+        json={"assignment_id": str(source.id), "approve": False, "reason": "looks_odd"},
+    )
+    assert unknown.status_code == 422
+    reviewer2 = await bearer(world, world.reviewer2)
+    refused = await client.post(
+        "/api/v1/ops/gold-items",
+        headers=reviewer2,
+        json={"assignment_id": str(source.id), "approve": False, "reason": "action_not_done"},
+    )
+    assert refused.status_code == 403
+    made = await client.post(
+        "/api/v1/ops/gold-items",
+        headers=ops,
+        json={"assignment_id": str(source.id), "approve": False, "reason": "action_not_done"},
+    )
+    assert made.status_code == 201, made.text
+    gold_id = made.json()["id"]
+    assert made.json()["answered"] == 0
+
+    seen: set[str] = set()
+    for _ in range(TRIES):
+        queue = await client.get("/api/v1/review/queue", headers=reviewer2)
+        assert queue.status_code == 200
+        seen.update(item["assignment_id"] for item in queue.json())
+        if gold_id in seen:
+            break
+    # The real submissions are always there; the gold item joins them now and then and
+    # looks like a submission of the source's campaign.
+    assert {str(waiting.id), str(undecided.id), gold_id} <= seen
+    gold_item = next(i for i in queue.json() if i["assignment_id"] == gold_id)
+    assert gold_item["campaign_id"] == str(campaign.id)
+    assert str(source.id) not in seen
+
+    answer = await client.post(
+        f"/api/v1/review/{gold_id}/decision",
+        headers=reviewer2,
+        json={"approve": False, "reason": "action_not_done"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "rejected"
+    again = await client.post(
+        f"/api/v1/review/{gold_id}/decision",
+        headers=reviewer2,
+        json={"approve": True, "reason": "meets_requirements"},
+    )
+    assert again.status_code == 409
+    # Answered: never shown to that reviewer again.
+    for _ in range(20):
+        later = await client.get("/api/v1/review/queue", headers=reviewer2)
+        assert gold_id not in {item["assignment_id"] for item in later.json()}
+
+    assert await source_state(world, source.id) == (
+        "rejected",
+        world.reviewer.id,
+        "action_not_done",
+    )
+    quality = await client.get("/api/v1/ops/review-quality", headers=ops)
+    assert quality.status_code == 200
+    body = quality.json()
+    assert body["reviewers"] == [
+        {"reviewer_id": str(world.reviewer2.id), "answered": 1, "correct": 1, "accuracy": 1.0}
+    ]
+    assert body["gold_items"][0]["id"] == gold_id
+    assert (body["gold_items"][0]["answered"], body["gold_items"][0]["correct"]) == (1, 1)
+
+    retired = await client.post(f"/api/v1/ops/gold-items/{gold_id}/retire", headers=ops)
+    assert retired.status_code == 204
+    for _ in range(20):
+        queue = await client.get(
+            "/api/v1/review/queue", headers=await bearer(world, world.reviewer)
+        )
+        assert gold_id not in {item["assignment_id"] for item in queue.json()}
+
+
+async def test_the_workbench_mixes_in_gold_items_and_the_operator_page_scores_them(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, review_policy="manual")
+    source = await rejected(world, campaign, world.workers[0])
+    await handed_in(world, campaign, world.workers[1])
+
+    await browse_as(client, world, world.operator)
+    quality = await client.get("/ops/review-quality")
+    assert quality.status_code == 200
+    assert f'data-gold-candidate="{source.id}"' in quality.text
+    bad = await client.post(
+        "/ops/review-quality/gold",
+        data={"csrf_token": csrf_from(quality.text), "assignment_id": "nonsense", "answer": "x"},
+    )
+    assert bad.status_code == 404
+    assert "任务不存在。" in bad.text
+    saved = await client.post(
+        "/ops/review-quality/gold",
+        data={
+            "csrf_token": csrf_from(quality.text),
+            "assignment_id": str(source.id),
+            "answer": "action_not_done",
+        },
+    )
+    assert saved.status_code == 303
+    async with world.db.sessionmaker() as s:
+        from xingdong.work.gold import gold_items
+
+        items = await gold_items(s, actor=await world.actor(world.operator))
+    gold_id = items[0].item.id
+
+    await browse_as(client, world, world.reviewer2)
+    for _ in range(TRIES):
+        bench = await client.get("/review")
+        if f'data-current="{gold_id}"' in bench.text:
+            break
+    assert f'data-current="{gold_id}"' in bench.text
+    assert f'action="/review/{gold_id}/decision"' in bench.text
+    assert str(source.id) not in bench.text  # nothing gives the source away
+    # A form error shows the same item again.
+    incomplete = await client.post(
+        f"/review/{gold_id}/decision",
+        data={"csrf_token": csrf_from(bench.text), "decision": "reject"},
+    )
+    assert incomplete.status_code == 422
+    assert f'data-current="{gold_id}"' in incomplete.text
+    wrong = await client.post(
+        f"/review/{gold_id}/decision",
+        data={
+            "csrf_token": csrf_from(bench.text),
+            "decision": "approve",
+            "approve_reason": "meets_requirements",
+        },
+    )
+    assert wrong.status_code == 303
+    async with world.db.sessionmaker() as s:
+        answers = (await s.execute(GoldAnswer.__table__.select())).all()
+    assert [(a.reviewer_id, a.correct) for a in answers] == [(world.reviewer2.id, False)]
+    assert await source_state(world, source.id) == (
+        "rejected",
+        world.reviewer.id,
+        "action_not_done",
+    )
+
+    await browse_as(client, world, world.operator)
+    scored = await client.get("/ops/review-quality")
+    assert f'data-reviewer="{world.reviewer2.id}"' in scored.text
+    assert 'data-accuracy="0.00"' in scored.text
+    retire = await client.post(
+        f"/ops/review-quality/gold/{gold_id}/retire",
+        data={"csrf_token": csrf_from(scored.text)},
+    )
+    assert retire.status_code == 303
+    assert "retired" in (await client.get("/ops/review-quality")).text
