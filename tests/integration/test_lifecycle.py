@@ -24,6 +24,7 @@ from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.errors import CampaignInvalid, ComplianceBlocked
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
+from xingdong.core.i18n import translate
 from xingdong.identity.models import Person
 from xingdong.ledger import service as ledger
 from xingdong.ledger import wallets
@@ -388,12 +389,15 @@ async def test_bad_campaigns_are_refused_and_nothing_is_written(world: World) ->
             settings=world.settings,
         )  # fmt: skip
     assert any(f["code"] == "absolute_claim" for f in boastful.compliance)
-    with pytest.raises(ComplianceBlocked):
+    with pytest.raises(ComplianceBlocked) as blocked:
         async with world.db.session_scope() as s:
             await campaigns.submit_campaign(
                 s, actor=owner, campaign_id=boastful.id, settings=world.settings
             )
     assert (await campaign_row(world, boastful.id)).status == "draft"
+    # Any caller can render the error as it is raised (no placeholder left to fill).
+    rendered = [translate("zh_CN", f.message, **blocked.value.extra) for f in blocked.value.fields]
+    assert rendered and all("{" not in text for text in rendered)
 
 
 async def test_illegal_transitions_are_refused(world: World) -> None:

@@ -253,6 +253,9 @@ def test_comment_text_written_by_the_brand_blocks(field: str, text: str, excerpt
         "Talk about the battery life in your own words",
         "The comment's tone is up to you",
         "复制链接打开视频后，用自己的话评论",
+        "用自己的话评论，请勿复制别人的评论",
+        "不要照抄，也别粘贴模板",
+        "Say it in your own words; do not copy other comments",
     ],
 )
 def test_topics_for_comments_are_fine(guidance: str) -> None:

@@ -293,7 +293,12 @@ async def submit_campaign(
     if blocking:
         raise ComplianceBlocked(
             detail=N_("Fix what the compliance check found before submitting."),
-            fields=[FieldError(f.field, f.message) for f in blocking],
+            # The findings' own messages need their excerpt; the fields carry a plain
+            # message so any caller can render the error (pages and API say more).
+            fields=[
+                FieldError(f.field, N_("The compliance check found a problem here."))
+                for f in blocking
+            ],
             extra={"findings": findings_as_json(blocking)},
         )
     campaign.funding_round += 1
