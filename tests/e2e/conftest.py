@@ -40,11 +40,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(database_url: str) -> Iterator[str]:
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     env = {
         **os.environ,
         "XINGDONG_DATABASE_URL": database_url,
+        # Evidence uploads and other files stay in the test's own folder.
+        "XINGDONG_DATA_DIR": str(tmp_path_factory.mktemp("server-data")),
         "XINGDONG_SMS_REVEAL_CODES": "true",
         "XINGDONG_RATE_LIMIT_LOGIN": "1000/minute",
         "XINGDONG_RATE_LIMIT_SMS_PHONE": "100/minute",
