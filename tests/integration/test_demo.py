@@ -17,8 +17,11 @@ from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.runtime import Runtime, build_runtime
 from xingdong.demo.crowd import CROWD_SIZE, Crowd
-from xingdong.demo.seed import seed_demo
+from xingdong.demo.seed import OPERATOR, seed_demo
+from xingdong.identity import repository as identity_repo
+from xingdong.identity import service as identity
 from xingdong.ledger import service as ledger
+from xingdong.work import gold
 from xingdong.work.models import Assignment
 
 
@@ -64,3 +67,15 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
     assert by_status.get("approved", 0) > 0
     assert by_status.get("submitted", 0) == 0  # the simulated reviewer decided the rest
     assert report.ok, report.problems
+    # The demo operator keeps three gold items; the simulated reviewer meets them too.
+    async with runtime.db.session_scope() as s:
+        operator = await identity_repo.person_by_phone(s, "+86" + OPERATOR[0])
+        assert operator is not None
+        as_operator = await identity.actor_for(s, person=operator)
+        items = await gold.gold_items(s, actor=as_operator)
+    assert sum(view.item.active for view in items) == 3
+    for _ in range(200):
+        await crowd.review_waiting()
+    async with runtime.db.sessionmaker() as s:
+        answered = sum(v.answered for v in await gold.gold_items(s, actor=as_operator))
+    assert answered >= 1

@@ -30,6 +30,7 @@ from xingdong.identity import service as identity
 from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
 from xingdong.platforms.sandbox import service as sandbox
+from xingdong.work import gold
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
 
@@ -41,6 +42,7 @@ SIM_REVIEWER = ("13800000023", "审核员 郑洁（模拟）")
 CROWD_PHONES = tuple(f"+86{CROWD_PHONE_FROM + n}" for n in range(CROWD_SIZE))
 """As stored (normalised)."""
 REVIEW_AFTER_SECONDS = 90
+GOLD_ITEMS = 3
 DONE_WORDS = {
     "follow": "已关注",
     "like": "已点赞",
@@ -219,33 +221,64 @@ class Crowd:
         return False
 
     async def review_waiting(self) -> int:
-        """The simulated reviewer decides submissions older than a minute and a half."""
+        """The simulated reviewer decides submissions older than a minute and a half (and
+        the gold items mixed into its queue, by the same rule of thumb)."""
         db = self.runtime.db
+        settings = self.runtime.settings
         async with db.session_scope() as session:
             reviewer = await identity_repo.person_by_phone(session, "+86" + SIM_REVIEWER[0])
             if reviewer is None:
                 return 0
             actor = await identity.actor_for(session, person=reviewer)
-            queue = await work.review_queue(session, actor=actor, limit=20)
+            queue = await work.review_queue_with_gold(
+                session, actor=actor, settings=settings, rng=self.rng, limit=20
+            )
         decided = 0
-        for assignment, _campaign in queue:
+        for entry in queue:
+            assignment = entry.assignment
             assert assignment.submitted_at is not None
+            is_gold = entry.item_id != assignment.id
             waited = (self.clock() - assignment.submitted_at).total_seconds()
-            if waited < self.review_after_seconds:
+            if waited < self.review_after_seconds and not is_gold:
                 continue
             verified = assignment.verification.get("status") == "verified"
             try:
                 async with db.session_scope() as session:
-                    await work.review(
-                        session, actor=actor, assignment_id=assignment.id, approve=verified,
+                    await work.decide_review_item(
+                        session, actor=actor, item_id=entry.item_id, approve=verified,
                         reason="meets_requirements" if verified else "action_not_done",
-                        note=None, settings=self.runtime.settings, now=self.clock(),
+                        note=None, settings=settings, now=self.clock(),
                     )  # fmt: skip
             except XingdongError as exc:
-                log.info("crowd_review_refused", assignment=str(assignment.id), code=exc.code)
+                log.info("crowd_review_refused", item=str(entry.item_id), code=exc.code)
                 continue
             decided += 1
+        await self.keep_gold_items()
         return decided
+
+    async def keep_gold_items(self, wanted: int = GOLD_ITEMS) -> int:
+        """The demo operator keeps a few decided submissions as gold items (their right
+        answer is the decision taken), so the review-quality page has something to show."""
+        from xingdong.demo.seed import OPERATOR  # the seed imports this module
+
+        async with self.runtime.db.session_scope() as session:
+            operator = await identity_repo.person_by_phone(session, "+86" + OPERATOR[0])
+            if operator is None:
+                return 0
+            actor = await identity.actor_for(session, person=operator)
+            have = sum(v.item.active for v in await gold.gold_items(session, actor=actor))
+            made = 0
+            for assignment, _campaign in await gold.gold_candidates(session, actor=actor):
+                if have + made >= wanted:
+                    break
+                approve = assignment.status != "rejected"
+                fallback = "meets_requirements" if approve else "action_not_done"
+                await gold.make_gold_item(
+                    session, actor=actor, assignment_id=assignment.id, approve=approve,
+                    reason=assignment.review_reason or fallback,
+                )  # fmt: skip
+                made += 1
+        return made
 
 
 async def run_crowd(runtime: Runtime, *, every_seconds: float = 2.0) -> None:
