@@ -533,7 +533,9 @@ async def test_the_queue_and_a_decision_made_once(client: httpx.AsyncClient, wor
         headers=await bearer(world, world.reviewer2),
         json={"approve": False, "reason": "evidence_unclear"},
     )
-    assert "approved" in str(problem(again, 409, "assignment_state")["detail"])
+    second = problem(again, 409, "assignment_state")
+    assert "approved" in str(second["detail"])
+    assert (second["status"], second["current_status"]) == (409, "approved")
     row = await assignment_row(world, assignment_id)
     assert (row.status, row.reviewed_by, row.review_note) == ("approved", world.reviewer.id, "清楚")
     assert (await client.get("/api/v1/review/queue", headers=reviewer)).json() == []

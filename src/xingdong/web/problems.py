@@ -48,7 +48,8 @@ def problem_response(
     if errors:
         body["errors"] = errors
     if extra:
-        body.update({k: v for k, v in extra.items() if k not in body})
+        # An error's own "status" (of a task, a campaign) must not hide the HTTP status.
+        body.update({(f"current_{k}" if k in body else k): v for k, v in extra.items()})
     headers = {}
     if status == 429 and extra and "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
