@@ -94,7 +94,8 @@ async def test_200_claimers_on_50_units_reserve_exactly_50(world: World) -> None
     assert escrow.debits_pending == UNITS * campaign.unit_price
     assert escrow.available == 0
 
-    # Every submission is approved by two reviewers at once: each is decided once.
+    # Each submission is approved by one reviewer and rejected by another at the same
+    # moment: exactly one decision applies, and the money follows that one.
     async with world.db.sessionmaker() as s:
         assignments = list((await s.scalars(select(Assignment))).all())
     for assignment in assignments:
@@ -109,29 +110,38 @@ async def test_200_claimers_on_50_units_reserve_exactly_50(world: World) -> None
     reviewers = [await world.actor(world.reviewer), await world.actor(world.reviewer2)]
     deciding = Database(world.db.url, pool_size=20)
 
-    async def approve(assignment_id: UUID, reviewer_index: int) -> str:
+    async def decide(assignment_id: UUID, reviewer_index: int) -> tuple[UUID, str]:
+        approve = reviewer_index == 0
         try:
             async with deciding.session_scope() as s:
                 await work.review(
                     s, actor=reviewers[reviewer_index], assignment_id=assignment_id,
-                    approve=True, reason="meets_requirements", note=None,
-                    settings=world.settings,
+                    approve=approve, reason="meets_requirements" if approve else "action_not_done",
+                    note=None, settings=world.settings,
                 )  # fmt: skip
         except AssignmentStateConflict:
-            return "refused"
-        return "approved"
+            return assignment_id, "refused"
+        return assignment_id, "approved" if approve else "rejected"
 
     try:
-        decisions = await asyncio.gather(*(approve(a.id, n) for a in assignments for n in (0, 1)))
+        decisions = await asyncio.gather(*(decide(a.id, n) for a in assignments for n in (0, 1)))
     finally:
         await deciding.dispose()
-    assert decisions.count("approved") == UNITS
-    assert decisions.count("refused") == UNITS
+    applied = {a_id: what for a_id, what in decisions if what != "refused"}
+    assert len(applied) == UNITS  # every submission decided exactly once
+    assert sum(what == "refused" for _a, what in decisions) == UNITS
+    approved = sum(what == "approved" for what in applied.values())
+    async with world.db.sessionmaker() as s:
+        statuses = dict((await s.execute(select(Assignment.id, Assignment.status))).all())
+    assert statuses == applied
     for assignment in assignments:
         pending = await balance(world.db, wallets.pending_account(assignment.person_id))
-        assert pending.posted == campaign.reward
+        paid = campaign.reward if applied[assignment.id] == "approved" else 0
+        assert (pending.posted, pending.debits_pending + pending.credits_pending) == (paid, 0)
+    escrow = await balance(world.db, campaigns.escrow_account(campaign.id))
+    assert escrow.available == (UNITS - approved) * campaign.unit_price
     async with world.db.sessionmaker() as s:
         row = await s.get(Campaign, campaign.id)
-        assert row is not None and (row.units_open, row.units_done) == (0, UNITS)
+        assert row is not None and (row.units_open, row.units_done) == (0, approved)
         report = await ledger.verify(s)
     assert report.ok, report.problems
