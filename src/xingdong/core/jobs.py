@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.db import libpq_url
 
-JOB_MODULES = ("xingdong.identity.jobs", "xingdong.ledger.jobs", "xingdong.work.jobs")
+JOB_MODULES = (
+    "xingdong.identity.jobs",
+    "xingdong.ledger.jobs",
+    "xingdong.work.jobs",
+    "xingdong.evidence.jobs",
+)
 
 _DEFER_SQL = text(
     "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, :priority, :lock, "

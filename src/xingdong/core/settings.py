@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     evidence_max_image_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     evidence_max_image_pixels: int = Field(default=40_000_000, ge=10_000)
     evidence_max_video_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    evidence_ocr: bool = Field(
+        default=True, description="Read the text on uploaded screenshots (OCR, in a job)."
+    )
 
     platform_fee_percent: int = Field(
         default=20, ge=0, le=90, description="The platform's share of a task's unit price."

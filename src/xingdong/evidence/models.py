@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xingdong.core.db import Base, CreatedAtMixin, IdMixin
@@ -47,3 +59,24 @@ class EvidenceFile(IdMixin, CreatedAtMixin, Base):
             "image_described",
         ),
     )
+
+
+READING_STATUSES = ("read", "unreadable")
+
+
+class EvidenceReading(Base):
+    """The text read from a screenshot by OCR (a job, after the upload). One row per
+    file; the file row itself never changes."""
+
+    __tablename__ = "evidence_readings"
+
+    file_id: Mapped[UUID] = mapped_column(ForeignKey("evidence_files.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))
+    """``read``, or ``unreadable`` (not decodable, or no text found)."""
+    text: Mapped[str] = mapped_column(Text, server_default="")
+    """The lines read, top to bottom, one a line."""
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=sql_text("'[]'"))
+    """Each line with its ``confidence`` and ``box`` (left, top, right, bottom)."""
+    read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("status IN ('read', 'unreadable')", "status"),)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from uuid import UUID
 
 from sqlalchemy import BigInteger, Integer, cast, func, literal, select
-from sqlalchemy.dialects.postgresql import BIT
+from sqlalchemy.dialects.postgresql import BIT, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from xingdong.evidence.models import EvidenceFile
+from xingdong.evidence.models import EvidenceFile, EvidenceReading
 
 
 async def insert_file(session: AsyncSession, file: EvidenceFile) -> None:
@@ -56,3 +56,22 @@ async def files_near_phash(
         query = query.where(EvidenceFile.id != exclude_id)
     result = await session.execute(query)
     return [(file, distance) for file, distance in result]
+
+
+async def reading_of(session: AsyncSession, file_id: UUID) -> EvidenceReading | None:
+    return await session.scalar(select(EvidenceReading).where(EvidenceReading.file_id == file_id))
+
+
+async def insert_reading(session: AsyncSession, reading: EvidenceReading) -> None:
+    """Keep a reading unless one is there already (two runs of the job at once)."""
+    await session.execute(
+        insert(EvidenceReading)
+        .values(
+            file_id=reading.file_id,
+            status=reading.status,
+            text=reading.text,
+            lines=reading.lines,
+            read_at=reading.read_at,
+        )
+        .on_conflict_do_nothing(index_elements=["file_id"])
+    )

@@ -10,13 +10,16 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from xingdong.core.clock import utcnow
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
+from xingdong.core.jobs import defer_in_transaction
 from xingdong.core.logging import get_logger
 from xingdong.core.settings import Settings, get_settings
 from xingdong.evidence import repository as repo
 from xingdong.evidence.errors import EvidenceNotFound
-from xingdong.evidence.models import EvidenceFile
+from xingdong.evidence.models import EvidenceFile, EvidenceReading
+from xingdong.evidence.ocr import read_screenshot
 from xingdong.evidence.storage import EvidenceStorage
 from xingdong.evidence.validation import inspect_image, inspect_video
 
@@ -89,7 +92,12 @@ async def store_image(
         dhash=facts.dhash,
         storage_key=storage_key_for(file_id, facts.sha256),
     )
-    return await _keep(session, storage, file, data)
+    kept = await _keep(session, storage, file, data)
+    if settings.evidence_ocr:
+        await defer_in_transaction(
+            session, READ_JOB, args={"file_id": str(file_id)}, queueing_lock=f"ocr:{file_id}"
+        )
+    return kept
 
 
 async def store_video(
@@ -154,3 +162,39 @@ async def near_duplicates(
         session, phash, max_distance=max_distance, limit=limit, exclude_id=exclude_id
     )
     return [NearDuplicate(file=file, distance=distance) for file, distance in rows]
+
+
+READ_JOB = "evidence:read_screenshot"
+
+
+async def read_and_keep_text(
+    session: AsyncSession, storage: EvidenceStorage, *, file_id: UUID
+) -> EvidenceReading | None:
+    """OCR a stored screenshot and keep what was read (the job's work; done once per
+    file, a second run keeps the first reading). None for a missing file or a video."""
+    existing = await repo.reading_of(session, file_id)
+    if existing is not None:
+        return existing
+    file = await repo.file_by_id(session, file_id)
+    if file is None or file.kind != "image":
+        return None
+    data = await storage.get(file.storage_key)
+    reading = await asyncio.to_thread(read_screenshot, data)
+    row = EvidenceReading(
+        file_id=file_id,
+        status="read" if reading.readable else "unreadable",
+        text=reading.text,
+        lines=[
+            {"text": line.text, "confidence": round(line.confidence, 3), "box": list(line.box)}
+            for line in reading.lines
+        ],
+        read_at=utcnow(),
+    )
+    await repo.insert_reading(session, row)
+    log.info("evidence_read", file_id=str(file_id), status=row.status, lines=len(reading.lines))
+    return await repo.reading_of(session, file_id)
+
+
+async def reading_of(session: AsyncSession, file_id: UUID) -> EvidenceReading | None:
+    """What OCR read on this file, once the job has run."""
+    return await repo.reading_of(session, file_id)

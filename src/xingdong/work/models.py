@@ -68,6 +68,8 @@ class Assignment(IdMixin, CreatedAtMixin, Base):
         Index("ix_assignments_queue", "status", "risk_score", "submitted_at"),
         Index("ix_assignments_expiry", "status", "expires_at"),
         Index("ix_assignments_hold", "status", "hold_until"),
+        # Who may see an evidence file is decided by the assignment that holds it.
+        Index("ix_assignments_evidence_file", "evidence_file_id"),
     )
 
 

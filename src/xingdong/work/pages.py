@@ -336,15 +336,17 @@ async def _workbench_context(
             ids.insert(0, shown_again.item_id)
     index = ids.index(item) if item in ids else 0
     current = queue[index] if queue else None
-    file = None
+    file = reading = None
     if current is not None and current.assignment.evidence_file_id is not None:
         file = await evidence.get_file(session, current.assignment.evidence_file_id)
+        reading = await evidence.reading_of(session, file.id)
     query = request.query_params
     return {
         "queue": queue,
         "index": index,
         "current": current,
         "file": file,
+        "reading": reading,
         "previous_id": ids[index - 1] if queue and index > 0 else None,
         "next_id": ids[index + 1] if index + 1 < len(ids) else None,
         "reject_reasons": list(service.REJECT_REASONS.items()),

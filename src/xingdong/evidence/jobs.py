@@ -1,0 +1,25 @@
+"""Background jobs of the evidence domain: reading the text on screenshots."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import procrastinate
+
+from xingdong.core.logging import get_logger
+
+NAMESPACE = "evidence"
+blueprint = procrastinate.Blueprint()
+log = get_logger(__name__)
+
+
+@blueprint.task(name="read_screenshot", retry=2)
+async def read_screenshot(file_id: str) -> str:
+    """OCR one uploaded screenshot and keep the text (for reviewers and the risk checks)."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.evidence import service
+
+    runtime = current_runtime()
+    async with runtime.db.session_scope() as session:
+        reading = await service.read_and_keep_text(session, runtime.evidence, file_id=UUID(file_id))
+    return "missing" if reading is None else reading.status
