@@ -6,10 +6,13 @@ withdrawable and the worker withdraws it; every ledger invariant holds at the en
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs
 from uuid import UUID
 
 import pytest
@@ -173,8 +176,17 @@ def test_from_a_brand_s_campaign_to_a_worker_s_withdrawal(
     task = worker.locator(f'[data-task="{campaign_id}"]')
     expect(task.locator("[data-reward-fen]")).to_have_attribute("data-reward-fen", str(REWARD_FEN))
     task.locator("[data-open-task]").click()
-    worker.locator("[data-claim-button]").click()
+    with worker.expect_request(
+        lambda r: r.method == "POST" and r.url.endswith("/claim")
+    ) as claim_request:
+        worker.locator("[data-claim-button]").click()
     expect(worker.locator('[data-assignment-status="claimed"]')).to_be_visible()
+    # The page sent the anti-cheat signals with the claim: its device and the tap's path.
+    sent = parse_qs(claim_request.value.post_data or "")
+    assert re.fullmatch(r"[0-9a-f]{32}", sent["device_id"][0])
+    assert re.fullmatch(r"[0-9a-f]{8}", sent["device_summary"][0])
+    path = json.loads(sent["trajectory"][0])
+    assert path and all(len(sample) == 3 for sample in path)
     task_url = worker.url
     worker.locator("[data-step-target]").click()
     expect(worker.locator(f'[data-profile="{BRAND_HANDLE}"]')).to_be_visible()
