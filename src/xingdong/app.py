@@ -69,6 +69,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 await stack.enter_async_context(_simulated_crowd(runtime))
             log.info("app_started", worker_in_process=settings.run_worker_in_process)
             yield
+        from xingdong.dispatch.live import drain_exposures
+
+        await drain_exposures(runtime.db)
         await runtime.limits.aclose()
         await runtime.db.dispose()
 
@@ -94,6 +97,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     from xingdong.campaigns import api as campaigns_api
     from xingdong.campaigns import pages as campaigns_pages
+    from xingdong.dispatch import api as dispatch_api
+    from xingdong.dispatch import pages as dispatch_pages
     from xingdong.evidence import pages as evidence_pages
     from xingdong.identity import api as identity_api
     from xingdong.identity import pages as identity_pages
@@ -109,6 +114,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(ledger_api.router)
     app.include_router(campaigns_api.router)
     app.include_router(work_api.router)
+    app.include_router(dispatch_api.router)
     app.include_router(pages.router)
     app.include_router(identity_pages.router)
     app.include_router(ledger_pages.router)
@@ -116,4 +122,5 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(evidence_pages.router)
     app.include_router(campaigns_pages.router)
     app.include_router(work_pages.router)
+    app.include_router(dispatch_pages.router)
     return app

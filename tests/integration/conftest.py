@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.app import create_app
 from xingdong.core.db import Database
 from xingdong.core.settings import Settings
+from xingdong.dispatch.live import drain_exposures
 
 
 def make_settings(**overrides: object) -> Settings:
@@ -20,6 +21,8 @@ def make_settings(**overrides: object) -> Settings:
         "run_worker_in_process": False,
         "log_json": False,
         "log_level": "WARNING",
+        # Tests change campaigns between two feed requests; the feed reads them each time.
+        "dispatch_sync_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -37,6 +40,7 @@ async def client(clean_db: str, settings: Settings) -> AsyncIterator[httpx.Async
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         http.app = app  # type: ignore[attr-defined]
         yield http
+    await drain_exposures(app.state.runtime.db)
     await app.state.runtime.db.dispose()
 
 

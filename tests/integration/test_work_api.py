@@ -133,7 +133,7 @@ async def test_an_empty_feed_says_why(client: httpx.AsyncClient, world: World) -
     assert (await claim(client, worker_auth, first)).status_code == 201
     done = (await client.get("/api/v1/tasks", headers=worker_auth)).json()
     assert done["items"] == []
-    assert [r["code"] for r in done["reasons"]] == ["all_taken"]
+    assert [r["code"] for r in done["reasons"]] == ["all_done"]
 
 
 async def test_the_feed_needs_a_token(client: httpx.AsyncClient) -> None:

@@ -123,6 +123,24 @@ class Settings(BaseSettings):
         default=None, description="More words for the campaign copy check (docs/compliance.md)."
     )
 
+    dispatch_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Dispatch weights that differ from the defaults (docs/dispatch.md), "
+        'as JSON: {"novice_boost": 0.2}.',
+    )
+    dispatch_feed_size: int = Field(default=20, ge=1, le=100)
+    dispatch_sync_seconds: float = Field(
+        default=2.0, ge=0, le=300, description="How stale the feed's campaign index may be."
+    )
+
+    @field_validator("dispatch_weights")
+    @classmethod
+    def _known_dispatch_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        from xingdong.dispatch.weights import weights_from
+
+        weights_from(value)
+        return value
+
     @field_validator("policy_profile")
     @classmethod
     def _known_policy_profile(cls, value: str) -> str:

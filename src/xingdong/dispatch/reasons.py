@@ -17,7 +17,7 @@ ITEM_REASONS = {
     "region_match": N_("For people in {region}"),
     "tier_task": N_("For {tier} creators like you"),
     "quality_task": N_("A quality task"),
-    "good_reward": N_("Pays well: {reward_fen} fen"),
+    "good_reward": N_("Pays well: ¥{reward_fen}"),
     "recommended": N_("Recommended for you"),
 }
 """Why a task is in someone's feed, by reason code."""

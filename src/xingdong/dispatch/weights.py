@@ -6,7 +6,8 @@ a new one (``dataclasses.replace``) and handing it to the dispatcher.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 DEFAULT_TYPE_PRIORS: dict[str, float] = {
     "follow": 0.30,
@@ -66,3 +67,25 @@ class DispatchWeights:
     default_prior: float = 0.10
     new_within_s: float = 3600.0
     """A task that started this recently is shown as new."""
+
+
+TUNABLE = frozenset(
+    name for name, kind in DispatchWeights.__annotations__.items() if kind in ("float", "int")
+)
+"""The weights operators may set (``XINGDONG_DISPATCH_WEIGHTS``)."""
+
+
+def weights_from(overrides: Mapping[str, float]) -> DispatchWeights:
+    """The defaults with these changed; an unknown name or a negative value is refused
+    with a message naming it."""
+    unknown = sorted(set(overrides) - TUNABLE)
+    if unknown:
+        raise ValueError(f"unknown dispatch weights: {', '.join(unknown)}")
+    negative = sorted(name for name, value in overrides.items() if value < 0)
+    if negative:
+        raise ValueError(f"dispatch weights cannot be negative: {', '.join(negative)}")
+    values: dict[str, float | int] = {
+        name: int(value) if DispatchWeights.__annotations__[name] == "int" else float(value)
+        for name, value in overrides.items()
+    }
+    return replace(DispatchWeights(), **values)  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "platforms" / "sandbox" / "templates",
     PACKAGE_DIR / "work" / "templates",
     PACKAGE_DIR / "campaigns" / "templates",
+    PACKAGE_DIR / "dispatch" / "templates",
 ]
 
 

@@ -14,6 +14,7 @@ from fastapi import status as http_status
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
 from xingdong.core.pagination import Page
+from xingdong.dispatch import service as dispatch
 from xingdong.web.deps import ApiActor, ApiPerson, DbSession, RuntimeDep
 from xingdong.work import gold, labels, service
 from xingdong.work.schemas import (
@@ -82,16 +83,21 @@ async def read_upload(file: UploadFile | None) -> service.Upload | None:
 async def list_tasks(
     person: ApiPerson, session: DbSession, runtime: RuntimeDep, task_type: TaskTypeQuery = None
 ) -> TaskFeedOut:
-    """Live tasks you may claim now, best paid first. When there are none, ``reasons``
-    says why (a profile to complete, an account to bind, nothing open …)."""
+    """Your personal feed: live tasks you may claim now, best for you first, each with
+    the reason it is there. When there are none, ``reasons`` says why (a profile to
+    complete, an account to bind, nothing open …)."""
     now = utcnow()
     locale = current_locale.get()
-    feed = await service.task_feed(
-        session, person=person, settings=runtime.settings, task_type=task_type, now=now
-    )
+    feed = await dispatch.personal_feed(
+        session, db=runtime.db, settings=runtime.settings, person=person,
+        task_type=task_type, now=now,
+    )  # fmt: skip
     return TaskFeedOut(
-        items=[TaskOut.of_open(task, now=now, locale=locale) for task in feed.tasks],
-        reasons=[ReasonOut.of(code, labels.FEED_REASONS, locale) for code in feed.reasons],
+        items=[
+            TaskOut.of_open(task, now=now, locale=locale, why=dispatch.reason_text(task, locale))
+            for task in feed.tasks
+        ],
+        reasons=[ReasonOut.of(code, dispatch.FEED_REASONS, locale) for code in feed.reasons],
     )
 
 

@@ -70,6 +70,8 @@ class Assignment(IdMixin, CreatedAtMixin, Base):
         Index("ix_assignments_hold", "status", "hold_until"),
         # Who may see an evidence file is decided by the assignment that holds it.
         Index("ix_assignments_evidence_file", "evidence_file_id"),
+        # Dispatch learns from the claims made since it last looked.
+        Index("ix_assignments_claimed_at", "claimed_at"),
     )
 
 

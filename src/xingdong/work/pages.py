@@ -21,6 +21,7 @@ from xingdong.core.i18n import N_, translate
 from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
+from xingdong.dispatch import service as dispatch
 from xingdong.evidence import pages as evidence_pages
 from xingdong.evidence import service as evidence
 from xingdong.identity import service as identity
@@ -108,14 +109,17 @@ async def tasks_page(
     """The worker's task center: what they may claim now, or why there is nothing."""
     now = utcnow()
     chosen = task_type if task_type in set(TaskType) else ""
-    feed = await service.task_feed(
-        session, person=person, settings=runtime.settings, task_type=chosen or None, now=now
-    )
+    feed = await dispatch.personal_feed(
+        session, db=runtime.db, settings=runtime.settings, person=person,
+        task_type=chosen or None, now=now,
+    )  # fmt: skip
     return render(
         request,
         "work_tasks.html",
         {
             "feed": feed,
+            "feed_reasons": dispatch.FEED_REASONS,
+            "reason_text": lambda task: dispatch.reason_text(task, current_locale.get()),
             "task_types": list(labels.TASK_TYPE_LABELS),
             "chosen": chosen,
             **_helpers(now),

@@ -14,21 +14,18 @@ from xingdong.work.models import Assignment, Dispute
 
 
 async def units_taken_by(
-    session: AsyncSession, *, person_id: UUID, campaign_ids: Sequence[UUID]
+    session: AsyncSession, *, person_id: UUID, campaign_ids: Sequence[UUID] | None
 ) -> dict[UUID, int]:
-    """How many units of each campaign the person holds or has done (expired ones free
-    their place)."""
-    if not campaign_ids:
+    """How many units of each campaign (of all, with None) the person holds or has done
+    (expired ones free their place)."""
+    if campaign_ids is not None and not campaign_ids:
         return {}
-    rows = await session.execute(
-        select(Assignment.campaign_id, func.count())
-        .where(
-            Assignment.person_id == person_id,
-            Assignment.campaign_id.in_(campaign_ids),
-            Assignment.status != "expired",
-        )
-        .group_by(Assignment.campaign_id)
+    query = select(Assignment.campaign_id, func.count()).where(
+        Assignment.person_id == person_id, Assignment.status != "expired"
     )
+    if campaign_ids is not None:
+        query = query.where(Assignment.campaign_id.in_(campaign_ids))
+    rows = await session.execute(query.group_by(Assignment.campaign_id))
     return {campaign_id: int(count) for campaign_id, count in rows.all()}
 
 

@@ -71,6 +71,9 @@ class TaskOut(Output):
     per_person_limit: int
     taken_by_me: int
     review_policy: str
+    why: ReasonOut | None = None
+    """In the feed: why this task is there for you (a code of docs/dispatch.md and its
+    text in your language)."""
 
     @classmethod
     def of(
@@ -97,14 +100,16 @@ class TaskOut(Output):
         )
 
     @classmethod
-    def of_open(cls, task: OpenTask, *, now: datetime, locale: str) -> TaskOut:
-        return cls.of(
+    def of_open(cls, task: OpenTask, *, now: datetime, locale: str, why: str) -> TaskOut:
+        out = cls.of(
             task.campaign,
             units_left=task.units_left,
             taken_by_me=task.taken_by_me,
             now=now,
             locale=locale,
         )
+        out.why = ReasonOut(code=task.reason, message=why)
+        return out
 
 
 class TaskFeedOut(Output):

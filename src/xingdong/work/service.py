@@ -18,7 +18,7 @@ quantity (a CHECK constraint says so too) and escrow (no overdraft) never pays m
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,7 +67,6 @@ from xingdong.work.errors import (
     PacingLimitReached,
     SoldOut,
 )
-from xingdong.work.labels import FEED_REASONS
 from xingdong.work.models import ASSIGNMENT_STATUSES, Assignment, Dispute
 
 REJECT_REASONS = {
@@ -881,6 +880,9 @@ class OpenTask:
     campaign: Campaign
     units_left: int
     taken_by_me: int
+    reason: str = "recommended"
+    """Why it is in this person's feed (a code of ``dispatch.reasons.ITEM_REASONS``)."""
+    reason_params: dict[str, str | int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -909,42 +911,44 @@ def _profile_gaps(who: WorkerProfile, min_age: int) -> list[str]:
     return gaps
 
 
-async def task_feed(
-    session: AsyncSession,
-    *,
-    person: Person,
-    settings: Settings,
-    task_type: str | None = None,
-    now: datetime | None = None,
-) -> TaskFeed:
-    """Live campaigns this person may claim now (optionally of one task type), best paid
-    first; when there are none, every reason why."""
-    moment = now or utcnow()
-    who = await worker_profile(session, person=person, settings=settings, now=moment)
-    live = await campaigns.live_campaigns(session, now=moment)
-    of_type = [c for c in live if task_type is None or c.task_type == task_type]
-    taken = await repo.units_taken_by(
-        session, person_id=person.id, campaign_ids=[c.id for c in of_type]
+async def feed_gates(
+    session: AsyncSession, *, person: Person, settings: Settings, now: datetime
+) -> tuple[WorkerProfile, list[str]]:
+    """The person as eligibility sees them, and what keeps them from every task (codes of
+    ``labels.FEED_REASONS``, empty when nothing does)."""
+    who = await worker_profile(session, person=person, settings=settings, now=now)
+    return who, _profile_gaps(who, settings.min_age_for_paid_tasks)
+
+
+def why_not_open_to(campaign: Campaign, who: WorkerProfile, settings: Settings) -> str | None:
+    """Why this person may not take this live campaign (a code of
+    ``labels.FEED_REASONS``), or None."""
+    return why_not_eligible(campaign, who, min_age=settings.min_age_for_paid_tasks)
+
+
+async def units_taken_by_person(session: AsyncSession, *, person_id: UUID) -> dict[UUID, int]:
+    """How many units of each campaign the person holds or has done."""
+    return await repo.units_taken_by(session, person_id=person_id, campaign_ids=None)
+
+
+@dataclass(frozen=True)
+class ClaimSeen:
+    person_id: UUID
+    campaign_id: UUID
+    claimed_at: datetime
+
+
+async def claims_since(
+    session: AsyncSession, *, since: datetime, limit: int = 5_000
+) -> list[ClaimSeen]:
+    """Claims made after ``since``, oldest first (what dispatch learns from)."""
+    rows = await session.execute(
+        select(Assignment.person_id, Assignment.campaign_id, Assignment.claimed_at)
+        .where(Assignment.claimed_at > since)
+        .order_by(Assignment.claimed_at)
+        .limit(limit)
     )
-    tasks: list[OpenTask] = []
-    found: set[str] = set()
-    for campaign in of_type:
-        reason = why_not_eligible(campaign, who, min_age=settings.min_age_for_paid_tasks)
-        if reason is None and taken.get(campaign.id, 0) >= campaign.per_person_limit:
-            reason = "all_taken"
-        if reason is None:
-            tasks.append(OpenTask(campaign, _units_left(campaign), taken.get(campaign.id, 0)))
-        else:
-            found.add(reason)
-    if tasks:
-        return TaskFeed(tasks=tasks, reasons=[])
-    reasons = _profile_gaps(who, settings.min_age_for_paid_tasks)
-    if not live:
-        reasons.append("no_live_tasks")
-    elif not of_type:
-        reasons.append("no_tasks_of_type")
-    reasons += [code for code in FEED_REASONS if code in found and code not in reasons]
-    return TaskFeed(tasks=[], reasons=reasons)
+    return [ClaimSeen(p, c, at) for p, c, at in rows.all()]
 
 
 @dataclass(frozen=True)

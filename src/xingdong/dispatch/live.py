@@ -1,0 +1,147 @@
+"""The live feed's state in one process: a :class:`Dispatcher` kept in step with the
+database, the campaigns it places (as the pages show them), each person's last slate, and
+the exposure log.
+
+Every request may call :meth:`LiveDispatch.sync`; it reads the database at most once per
+``dispatch_sync_seconds``: the live campaigns (terms, units done and held) and the claims
+made since the last look, which teach the completion model. Each process learns from all
+claims, so processes agree on what sells; what a process showed and was not taken it
+learns alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.campaigns import service as campaigns
+from xingdong.campaigns.models import Campaign
+from xingdong.core.db import Database
+from xingdong.core.settings import Settings
+from xingdong.dispatch.exposures import ExposureLog
+from xingdong.dispatch.feed import Dispatcher
+from xingdong.dispatch.profiles import Targeting, TaskSpec
+from xingdong.dispatch.weights import weights_from
+from xingdong.work import service as work
+
+SLATE_MEMORY_S = 3_600.0
+"""A slate not taken within this long is forgotten rather than counted as declined."""
+
+
+def task_spec(campaign: Campaign) -> TaskSpec:
+    """A campaign as dispatch places it: a unit of work is one task."""
+    return TaskSpec(
+        id=str(campaign.id),
+        type=campaign.task_type,
+        price_fen=campaign.unit_price,
+        reward_fen=campaign.reward,
+        quantity=campaign.quantity,
+        start_s=campaign.starts_at.timestamp(),
+        end_s=campaign.ends_at.timestamp(),
+        per_person_limit=campaign.per_person_limit,
+        targeting=Targeting(
+            age_min=campaign.min_age,
+            age_max=campaign.max_age,
+            regions=frozenset(campaign.regions or ()),
+            interests=frozenset(campaign.interests or ()),
+            tiers=frozenset(campaign.tiers or ()),
+        ),
+        brand=str(campaign.org_id),
+        is_novice=list(campaign.tiers or ()) == ["novice"],
+    )
+
+
+@dataclass
+class Slate:
+    shown_at_s: float
+    task_ids: list[str]
+
+
+@dataclass
+class LiveDispatch:
+    db: Database
+    settings: Settings
+    dispatcher: Dispatcher = field(init=False)
+    exposures: ExposureLog = field(init=False)
+    campaigns: dict[str, Campaign] = field(default_factory=dict)
+    slates: dict[str, Slate] = field(default_factory=dict)
+    _specs: dict[str, TaskSpec] = field(default_factory=dict)
+    _synced_s: float = float("-inf")
+    _claims_seen_until: datetime | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.dispatcher = Dispatcher(weights_from(self.settings.dispatch_weights))
+        self.exposures = ExposureLog(self.db)
+
+    async def sync(self, session: AsyncSession, now: datetime) -> None:
+        if time.monotonic() - self._synced_s < self.settings.dispatch_sync_seconds:
+            return
+        async with self._lock:
+            if time.monotonic() - self._synced_s < self.settings.dispatch_sync_seconds:
+                return
+            await self._learn_claims(session, now)
+            live = await campaigns.live_campaigns(session, now=now)
+            seen: set[str] = set()
+            for campaign in live:
+                spec = task_spec(campaign)
+                seen.add(spec.id)
+                if self._specs.get(spec.id) != spec:
+                    self.dispatcher.upsert_task(spec)
+                    self._specs[spec.id] = spec
+                self.dispatcher.set_progress(
+                    spec.id, completed=campaign.units_done, reserved=campaign.units_open
+                )
+                self.campaigns[spec.id] = campaign
+            for gone in set(self._specs) - seen:
+                self.dispatcher.remove_task(gone)
+                self._specs.pop(gone)
+                self.campaigns.pop(gone, None)
+            self._synced_s = time.monotonic()
+
+    async def _learn_claims(self, session: AsyncSession, now: datetime) -> None:
+        since = self._claims_seen_until or now - timedelta(minutes=5)
+        claims = await work.claims_since(session, since=since)
+        for claim in claims:
+            person_id, task_id = str(claim.person_id), str(claim.campaign_id)
+            slate = self.slates.get(person_id)
+            if slate is not None and task_id in slate.task_ids:
+                slate.task_ids.remove(task_id)
+            self.dispatcher.record(person_id, task_id, claim.claimed_at.timestamp(), True)
+            since = max(since, claim.claimed_at)
+        self._claims_seen_until = since
+
+    def close_slate(self, person_id: str, now_s: float) -> None:
+        """The person opened the feed again: what they were shown and did not take counts
+        as declined (unless that was long ago)."""
+        slate = self.slates.pop(person_id, None)
+        if slate is None or now_s - slate.shown_at_s > SLATE_MEMORY_S:
+            return
+        for task_id in slate.task_ids:
+            self.dispatcher.record(person_id, task_id, now_s, False)
+
+    def open_slate(self, person_id: str, now_s: float, task_ids: list[str]) -> None:
+        self.slates[person_id] = Slate(now_s, list(task_ids))
+
+
+_LIVE: dict[int, LiveDispatch] = {}
+
+
+def live_dispatch(db: Database, settings: Settings) -> LiveDispatch:
+    """The process's live dispatch for this database (one per runtime)."""
+    key = id(db)
+    live = _LIVE.get(key)
+    if live is None or live.db is not db:
+        live = _LIVE[key] = LiveDispatch(db, settings)
+    return live
+
+
+async def drain_exposures(db: Database) -> None:
+    """Write the exposures still waiting (at shutdown)."""
+    live = _LIVE.pop(id(db), None)
+    if live is not None and live.db is db:
+        await live.exposures.drain()

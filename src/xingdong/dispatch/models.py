@@ -1,0 +1,54 @@
+"""Tables of the dispatch domain: what each person was shown, and what they hid."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xingdong.core.db import Base, CreatedAtMixin
+
+
+class Exposure(Base):
+    """One task shown in one person's feed (written in batches, a second or so after the
+    feed was served). The data of the completion model, CPM billing and brand reach."""
+
+    __tablename__ = "dispatch_exposures"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    person_id: Mapped[UUID] = mapped_column(ForeignKey("people.id"))
+    campaign_id: Mapped[UUID] = mapped_column(ForeignKey("campaigns.id"))
+    shown_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    position: Mapped[int] = mapped_column(SmallInteger)
+    """0 for the first item of the feed."""
+    reason: Mapped[str] = mapped_column(String(20))
+    """The reason code shown with it (``dispatch.reasons.ITEM_REASONS``)."""
+
+    __table_args__ = (
+        Index("ix_dispatch_exposures_campaign", "campaign_id", "shown_at"),
+        Index("ix_dispatch_exposures_person", "person_id", "shown_at"),
+    )
+
+
+class FeedHide(CreatedAtMixin, Base):
+    """A task or a whole brand a person asked not to see again."""
+
+    __tablename__ = "dispatch_feed_hides"
+
+    person_id: Mapped[UUID] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    """``campaign`` or ``brand`` (an organisation)."""
+    ref: Mapped[UUID] = mapped_column(primary_key=True)
+    """The campaign's or the organisation's id."""
+
+    __table_args__ = (CheckConstraint("kind IN ('campaign', 'brand')", "kind"),)

@@ -1,0 +1,204 @@
+"""The personal task feed on the live platform, and what people hide from it.
+
+The feed takes the campaigns dispatch placed for this person (eligibility, predicted
+completion, budget pacing, fairness and diversity: see :mod:`xingdong.dispatch.feed`) and
+checks each against the same rules a claim checks (bound account on the platform, age,
+consent), so the feed never shows a task the person could not claim.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.campaigns.models import Campaign
+from xingdong.campaigns.targeting import WorkerProfile
+from xingdong.core.clock import utcnow
+from xingdong.core.db import Database
+from xingdong.core.errors import ValidationFailed
+from xingdong.core.i18n import N_
+from xingdong.core.settings import Settings
+from xingdong.creators.tiers import TIERS
+from xingdong.dispatch.exposures import Shown
+from xingdong.dispatch.feed import FeedItem
+from xingdong.dispatch.live import LiveDispatch, live_dispatch
+from xingdong.dispatch.models import Exposure, FeedHide
+from xingdong.dispatch.profiles import PersonProfile
+from xingdong.dispatch.reasons import EMPTY_REASONS
+from xingdong.identity.models import Person
+from xingdong.work import labels as work_labels
+from xingdong.work import service as work
+from xingdong.work.service import OpenTask, TaskFeed
+
+FEED_REASONS = {**work_labels.FEED_REASONS, **EMPTY_REASONS}
+"""Why a feed is empty, by code: the person's gaps first, then what dispatch found."""
+
+HIDE_KINDS = ("campaign", "brand")
+
+
+def _best_tier(tiers: dict[str, str]) -> str | None:
+    ranked = [t for t in TIERS if t in tiers.values()]
+    return ranked[-1] if ranked else None
+
+
+async def hidden_by(session: AsyncSession, person_id: UUID) -> tuple[set[str], set[str]]:
+    rows = await session.execute(
+        select(FeedHide.kind, FeedHide.ref).where(FeedHide.person_id == person_id)
+    )
+    campaigns_hidden: set[str] = set()
+    brands_hidden: set[str] = set()
+    for kind, ref in rows.all():
+        (campaigns_hidden if kind == "campaign" else brands_hidden).add(str(ref))
+    return campaigns_hidden, brands_hidden
+
+
+async def personal_feed(
+    session: AsyncSession,
+    *,
+    db: Database,
+    settings: Settings,
+    person: Person,
+    task_type: str | None = None,
+    limit: int | None = None,
+    now: datetime | None = None,
+) -> TaskFeed:
+    """This person's feed, best for them first, each task with the reason it is there;
+    when empty, why (codes of :data:`FEED_REASONS`)."""
+    moment = now or utcnow()
+    size = limit or settings.dispatch_feed_size
+    who, gaps = await work.feed_gates(session, person=person, settings=settings, now=moment)
+    live = live_dispatch(db, settings)
+    await live.sync(session, moment)
+    if gaps:
+        return TaskFeed(tasks=[], reasons=gaps + ([] if live.campaigns else ["no_live_tasks"]))
+    taken = await work.units_taken_by_person(session, person_id=person.id)
+    hidden_campaigns, hidden_brands = await hidden_by(session, person.id)
+    person_id = str(person.id)
+    dispatcher = live.dispatcher
+    for campaign_id, times in taken.items():
+        if str(campaign_id) in live.campaigns:
+            dispatcher.set_done(person_id, str(campaign_id), times)
+    profile = PersonProfile(
+        id=person_id,
+        age=who.age,
+        region=who.region,
+        interests=who.interests,
+        tier=_best_tier(who.tiers),
+        hidden_tasks=frozenset(hidden_campaigns),
+        hidden_brands=frozenset(hidden_brands),
+    )
+    now_s = moment.timestamp()
+    live.close_slate(person_id, now_s)
+    # Ask for more than shown: the claim rules and the type filter may set some aside.
+    wanted = size * 4 if task_type else size + 5
+    placed = dispatcher.recommend(profile, now_s, wanted)
+    tasks = _claimable(live, placed.items, who, settings, taken, task_type, size)
+    live.open_slate(person_id, now_s, [str(t.campaign.id) for t in tasks])
+    live.exposures.add(
+        [
+            Shown(person.id, task.campaign.id, moment, position, task.reason)
+            for position, task in enumerate(tasks)
+        ]
+    )
+    if tasks:
+        return TaskFeed(tasks=tasks, reasons=[])
+    if placed.empty_reason is not None:
+        return TaskFeed(tasks=[], reasons=[placed.empty_reason.code])
+    return TaskFeed(tasks=[], reasons=["no_tasks_of_type" if task_type else "no_matching_tasks"])
+
+
+def _claimable(
+    live: LiveDispatch,
+    placed: list[FeedItem],
+    who: WorkerProfile,
+    settings: Settings,
+    taken: dict[UUID, int],
+    task_type: str | None,
+    size: int,
+) -> list[OpenTask]:
+    tasks: list[OpenTask] = []
+    for item in placed:
+        campaign = live.campaigns.get(item.task_id)
+        if campaign is None or (task_type and campaign.task_type != task_type):
+            continue
+        if work.why_not_open_to(campaign, who, settings) is not None:
+            continue
+        left = max(campaign.quantity - campaign.units_open - campaign.units_done, 0)
+        tasks.append(
+            OpenTask(
+                campaign,
+                left,
+                taken.get(campaign.id, 0),
+                reason=item.reason.code,
+                reason_params=dict(item.reason.params),
+            )
+        )
+        if len(tasks) == size:
+            break
+    return tasks
+
+
+async def hide(session: AsyncSession, *, person: Person, kind: str, ref: UUID) -> None:
+    """Stop showing this campaign, or every campaign of this brand, to the person."""
+    if kind not in HIDE_KINDS:
+        raise ValidationFailed(detail=N_("Hide a campaign or a brand."))
+    await session.execute(
+        insert(FeedHide).values(person_id=person.id, kind=kind, ref=ref).on_conflict_do_nothing()
+    )
+
+
+async def unhide(session: AsyncSession, *, person: Person, kind: str, ref: UUID) -> None:
+    await session.execute(
+        delete(FeedHide).where(
+            FeedHide.person_id == person.id, FeedHide.kind == kind, FeedHide.ref == ref
+        )
+    )
+
+
+async def hidden_list(session: AsyncSession, *, person: Person) -> list[tuple[FeedHide, str]]:
+    """What the person hid, newest first, with a name to show (campaign title or brand)."""
+    from xingdong.identity.models import Organisation
+
+    rows = await session.execute(
+        select(FeedHide).where(FeedHide.person_id == person.id).order_by(FeedHide.created_at.desc())
+    )
+    out: list[tuple[FeedHide, str]] = []
+    for hide_row in rows.scalars():
+        model = Campaign if hide_row.kind == "campaign" else Organisation
+        found = await session.get(model, hide_row.ref)
+        name = getattr(found, "title", None) or getattr(found, "name", None) or ""
+        out.append((hide_row, str(name)))
+    return out
+
+
+async def exposures_of(session: AsyncSession, *, campaign_id: UUID) -> int:
+    """How often the campaign was shown in feeds (reach, CPM)."""
+    from sqlalchemy import func
+
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(Exposure).where(Exposure.campaign_id == campaign_id)
+        )
+        or 0
+    )
+
+
+def reason_text(task: OpenTask, locale: str) -> str:
+    """The reason line of a feed item, in the person's language."""
+    from xingdong.core.i18n import translate
+    from xingdong.creators.tiers import TIER_LABELS
+    from xingdong.dispatch.reasons import ITEM_REASONS
+
+    params: dict[str, str | int] = dict(task.reason_params)
+    if isinstance(params.get("tier"), str):
+        params["tier"] = translate(
+            locale, TIER_LABELS.get(str(params["tier"]), str(params["tier"]))
+        )
+    if "reward_fen" in params:
+        params["reward_fen"] = f"{int(params['reward_fen']) / 100:.2f}"
+    message = ITEM_REASONS.get(task.reason, ITEM_REASONS["recommended"])
+    return translate(locale, message, **params)

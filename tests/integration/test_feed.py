@@ -1,0 +1,198 @@
+"""The personal feed on the live platform: dispatch places the live campaigns for each
+person with a reason line, a person can hide a task or a brand (and show it again), and
+every item shown is logged as an exposure."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from tests.integration.conftest import make_settings
+from tests.integration.work_support import bearer, browse_as, work_settings
+from tests.lifecycle_world import World, add_worker, build_world, live_campaign
+from xingdong.core.settings import Settings
+from xingdong.dispatch.live import drain_exposures
+from xingdong.dispatch.models import Exposure
+from xingdong.identity import service as identity
+from xingdong.ledger import service as ledger
+from xingdong.ledger.deposits import DEPOSITS_ACCOUNT, open_org_account, org_account
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(**work_settings(tmp_path / "evidence"))
+
+
+@pytest.fixture
+async def world(
+    client: httpx.AsyncClient, clean_db: str, settings: Settings
+) -> AsyncIterator[World]:
+    built = await build_world(clean_db, settings)
+    yield built
+    await built.db.dispose()
+
+
+async def another_brand(world: World, name: str) -> World:
+    """The same world seen from a second brand of the same owner, with its own money."""
+    owner = await world.actor(world.owner)
+    async with world.db.session_scope() as s:
+        org = await identity.create_organisation(s, actor=owner, kind="brand", name=name)
+        await open_org_account(s, org.id)
+        await ledger.transfer(
+            s,
+            ledger.TransferRequest(
+                f"fund-{org.id}", DEPOSITS_ACCOUNT, org_account(org.id), 1_000_000, "deposit"
+            ),
+        )
+    return dataclasses.replace(world, org_id=org.id)
+
+
+async def feed(client: httpx.AsyncClient, auth: dict[str, str], query: str = "") -> dict:  # type: ignore[type-arg]
+    response = await client.get("/api/v1/tasks" + query, headers=auth)
+    assert response.status_code == 200, response.text
+    body: dict = response.json()  # type: ignore[type-arg]
+    return body
+
+
+def ids(body: dict) -> list[str]:  # type: ignore[type-arg]
+    return [item["campaign_id"] for item in body["items"]]
+
+
+async def test_the_feed_says_why_each_task_is_there_and_logs_what_it_showed(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    for_her = await live_campaign(world, title="美妆新品", interests=["美妆"])
+    other = await another_brand(world, "数码品牌")
+    not_for_her = await live_campaign(other, title="数码开箱", interests=["数码"])
+    anyone = await live_campaign(
+        await another_brand(world, "大众品牌"), title="关注大众品牌", interests=["美妆", "数码"]
+    )
+    auth = await bearer(world, world.workers[0])  # interested in 美妆, in 浙江
+    body = await feed(client, auth)
+    shown = ids(body)
+    assert set(shown) == {str(for_her.id), str(anyone.id)}
+    assert str(not_for_her.id) not in shown
+    why = {item["campaign_id"]: item["why"] for item in body["items"]}
+    assert why[str(for_her.id)]["code"] in {"interest_match", "new_this_hour"}
+    assert why[str(for_her.id)]["message"]
+    english = await feed(client, {**auth, "Accept-Language": "en"})
+    assert all(item["why"]["message"].isascii() or "美妆" in item["why"]["message"]
+               for item in english["items"])  # fmt: skip
+
+    await drain_exposures(client.app.state.runtime.db)  # type: ignore[attr-defined]
+    async with world.db.sessionmaker() as s:
+        rows = (await s.scalars(select(Exposure).order_by(Exposure.id))).all()
+    assert len(rows) == 2 * len(shown)
+    first_feed = rows[: len(shown)]
+    assert [str(r.campaign_id) for r in first_feed] == shown
+    assert [r.position for r in first_feed] == list(range(len(shown)))
+    assert {r.person_id for r in rows} == {world.workers[0].id}
+    assert first_feed[0].reason == body["items"][0]["why"]["code"]
+
+
+async def test_hiding_a_task_or_a_brand_and_showing_it_again(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    mine = await live_campaign(world, title="主品牌任务")
+    other_brand = await another_brand(world, "第二品牌")
+    theirs = await live_campaign(other_brand, title="第二品牌任务")
+    auth = await bearer(world, world.workers[0])
+    assert set(ids(await feed(client, auth))) == {str(mine.id), str(theirs.id)}
+
+    hidden = await client.post(
+        "/api/v1/feed/hidden", headers=auth, json={"kind": "campaign", "ref": str(mine.id)}
+    )
+    assert hidden.status_code == 204
+    assert ids(await feed(client, auth)) == [str(theirs.id)]
+    again = await client.post(
+        "/api/v1/feed/hidden", headers=auth, json={"kind": "campaign", "ref": str(mine.id)}
+    )
+    assert again.status_code == 204  # hiding twice changes nothing
+    brand = await client.post(
+        "/api/v1/feed/hidden",
+        headers=auth,
+        json={"kind": "brand", "ref": str(other_brand.org_id)},
+    )
+    assert brand.status_code == 204
+    empty = await feed(client, auth)
+    assert empty["items"] == []
+    assert [r["code"] for r in empty["reasons"]] == ["all_hidden"]
+    listed = (await client.get("/api/v1/feed/hidden", headers=auth)).json()
+    assert {(h["kind"], h["name"]) for h in listed} == {
+        ("campaign", "主品牌任务"),
+        ("brand", "第二品牌"),
+    }
+    # Another person's feed is untouched.
+    other_auth = await bearer(world, world.workers[1])
+    assert len(ids(await feed(client, other_auth))) == 2
+
+    bad_kind = await client.post(
+        "/api/v1/feed/hidden", headers=auth, json={"kind": "person", "ref": str(mine.id)}
+    )
+    assert bad_kind.status_code == 422
+    assert bad_kind.headers["content-type"].startswith("application/problem+json")
+    shown_again = await client.delete(f"/api/v1/feed/hidden/campaign/{mine.id}", headers=auth)
+    assert shown_again.status_code == 204
+    assert ids(await feed(client, auth)) == [str(mine.id)]
+
+
+async def test_the_task_center_page_hides_and_lists_what_was_hidden(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, title="页面里的任务")
+    await browse_as(client, world, world.workers[0])
+    page = await client.get("/tasks")
+    assert f'data-task="{campaign.id}"' in page.text
+    assert "data-feed-reason=" in page.text
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    hide = await client.post(
+        "/feed/hidden", data={"csrf_token": token, "kind": "campaign", "ref": str(campaign.id)}
+    )
+    assert hide.status_code == 303
+    after = await client.get("/tasks")
+    assert f'data-task="{campaign.id}"' not in after.text
+    assert 'data-reason="all_hidden"' in after.text
+    listed = await client.get("/feed/hidden")
+    assert f'data-hidden="campaign:{campaign.id}"' in listed.text
+    bad = await client.post(
+        "/feed/hidden", data={"csrf_token": token, "kind": "campaign", "ref": "nonsense"}
+    )
+    assert bad.status_code == 422
+    unhide = await client.post(
+        "/feed/hidden/remove",
+        data={"csrf_token": token, "kind": "campaign", "ref": str(campaign.id)},
+    )
+    assert unhide.status_code == 303
+    assert f'data-task="{campaign.id}"' in (await client.get("/tasks")).text
+
+
+async def test_novices_see_onboarding_tasks_first_with_a_reason(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    newcomer = await add_worker(world, handle="brand_new_creator", followers=12)
+    onboarding = await live_campaign(
+        await another_brand(world, "新手品牌"), title="新手任务", tiers=["novice"]
+    )
+    for_everyone = await live_campaign(world, title="普通任务")
+    body = await feed(client, await bearer(world, newcomer))
+    assert ids(body)[0] == str(onboarding.id)
+    assert body["items"][0]["why"]["code"] == "novice_task"
+    assert str(for_everyone.id) in ids(body)
+    seasoned = await add_worker(world, handle="big_creator", followers=500_000)
+    assert str(onboarding.id) not in ids(await feed(client, await bearer(world, seasoned)))
+
+
+def test_dispatch_weights_are_checked_at_start_up() -> None:
+    assert make_settings(dispatch_weights={"novice_boost": 0.3}).dispatch_weights == {
+        "novice_boost": 0.3
+    }
+    with pytest.raises(ValidationError, match="unknown dispatch weights: novelty"):
+        make_settings(dispatch_weights={"novelty": 1.0})
+    with pytest.raises(ValidationError, match="cannot be negative: value"):
+        make_settings(dispatch_weights={"value": -1.0})
