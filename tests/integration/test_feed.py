@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,10 @@ from sqlalchemy import select
 from tests.integration.conftest import make_settings
 from tests.integration.work_support import bearer, browse_as, work_settings
 from tests.lifecycle_world import World, add_worker, build_world, live_campaign
+from xingdong.campaigns.models import Campaign
+from xingdong.core.clock import utcnow
 from xingdong.core.settings import Settings
+from xingdong.dispatch.delivery import campaign_delivery
 from xingdong.dispatch.live import drain_exposures
 from xingdong.dispatch.models import Exposure
 from xingdong.identity import service as identity
@@ -196,3 +200,43 @@ def test_dispatch_weights_are_checked_at_start_up() -> None:
         make_settings(dispatch_weights={"novelty": 1.0})
     with pytest.raises(ValidationError, match="cannot be negative: value"):
         make_settings(dispatch_weights={"value": -1.0})
+
+
+async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    now = utcnow()
+    slow = await live_campaign(
+        world, title="西藏限定", regions=["西藏"], quantity=50, unit_price=20,
+        pacing_per_hour=1, starts_at=now - timedelta(days=2), ends_at=now + timedelta(days=2),
+    )  # fmt: skip
+    for n in range(2):
+        await live_campaign(
+            await another_brand(world, f"同类品牌{n}"), title=f"同类任务{n}", unit_price=200
+        )
+    on_track = await live_campaign(await another_brand(world, "准时品牌"), quantity=5)
+    async with world.db.sessionmaker() as s:
+        slow_row = await s.get(Campaign, slow.id)
+        assert slow_row is not None
+        delivery = await campaign_delivery(s, campaign=slow_row, now=now)
+    assert 0.45 < delivery.planned_now < 0.55  # half of an even plan
+    assert delivery.actual_now == 0
+    assert delivery.planned[0] == 0 and delivery.planned[-1] == pytest.approx(1)
+    assert [code for code, _params in delivery.slow] == [
+        "targeting_narrow",
+        "price_low",
+        "pacing_cap",
+    ]
+    assert dict(delivery.slow)["pacing_cap"] == {"cap": 1, "possible": 48, "left": 50}
+
+    await browse_as(client, world, world.owner)
+    page = await client.get(f"/campaigns/{slow.id}")
+    assert page.status_code == 200
+    assert "data-delivery" in page.text
+    for code in ("targeting_narrow", "price_low", "pacing_cap"):
+        assert f'data-slow-reason="{code}"' in page.text
+    hint = page.text.split('data-slow-reason="price_low">', 1)[1].split("<", 1)[0]
+    assert "0.16" in hint and "1.60" in hint, hint  # the reward and what others pay
+    fine = await client.get(f"/campaigns/{on_track.id}")
+    assert "data-delivery" in fine.text
+    assert "data-slow" not in fine.text  # it just started: nothing planned yet

@@ -39,6 +39,7 @@ from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, Actor, can, require
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIER_LABELS, TIERS
+from xingdong.dispatch.delivery import SLOW_REASONS, campaign_delivery
 from xingdong.identity import service as identity
 from xingdong.identity.validation import INTERESTS, REGIONS
 from xingdong.ledger import deposits
@@ -477,9 +478,18 @@ async def _detail_context(
         secret=runtime.settings.secret_key.get_secret_value(),
         limit=20,
     )
+    delivery = None
+    if campaign.status in ("live", "paused", "closed"):
+        delivery = await campaign_delivery(session, campaign=campaign)
+    locale = current_locale.get()
     return {
         "campaign": campaign,
         "org": org,
+        "delivery": delivery,
+        "slow_reasons": [
+            (code, translate(locale, SLOW_REASONS[code], **params))
+            for code, params in (delivery.slow if delivery else [])
+        ],
         "progress": await service.progress_of(session, campaign),
         "findings": translated_findings(list(campaign.compliance), current_locale.get()),
         "completions": recent.items,

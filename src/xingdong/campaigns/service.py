@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import repository as repo
@@ -693,3 +693,17 @@ async def preview_campaign(
         fee=fee,
         total=draft.quantity * draft.unit_price,
     )
+
+
+async def typical_reward(
+    session: AsyncSession, *, task_type: str, exclude_id: UUID | None = None
+) -> tuple[int, int]:
+    """The median worker reward of live campaigns of this task type, and how many there
+    are (what similar tasks pay, for a brand's "why is it slow" hint)."""
+    query = select(func.percentile_cont(0.5).within_group(Campaign.reward), func.count()).where(
+        Campaign.status == "live", Campaign.task_type == task_type
+    )
+    if exclude_id is not None:
+        query = query.where(Campaign.id != exclude_id)
+    median, count = (await session.execute(query)).one()
+    return int(median or 0), int(count)

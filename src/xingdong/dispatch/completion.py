@@ -145,8 +145,9 @@ class CompletionModel:
         z = self.type_mean[types] + self.task_mean[slots]
         fit = self.weights.fit
         if fit and columns:
-            lift = self.type_label_mean[np.ix_(types, columns)].sum(axis=1)
-            lift += self.task_label_mean[np.ix_(slots, columns)].sum(axis=1)
+            labels = np.asarray(columns, dtype=np.int64)
+            lift = self.type_label_mean[np.ix_(types, labels)].sum(axis=1)
+            lift += self.task_label_mean[np.ix_(slots, labels)].sum(axis=1)
             belief = self._people.get(person_id)
             if belief is not None:
                 lift += belief.mean[types]

@@ -7,10 +7,10 @@ same object from simulated people.
 
 Scoring (vectorised over every eligible task):
 
-    score = value × (1 + boosts) − λ × (1 − relief) × spend
+    score = value * (1 + boosts) - λ * (1 - relief) * spend
 
-where value is the optimistic predicted completion × price, spend the predicted
-completion × price, λ the campaign's pacing price, relief the fairness relief of the
+where value is the optimistic predicted completion * price, spend the predicted
+completion * price, λ the campaign's pacing price, relief the fairness relief of the
 person's tier and boosts the novice and quality boosts. The best ``candidates`` then pass
 a diversity filter (at most ``max_per_brand`` tasks per brand) and each chosen item gets a
 reason.
@@ -171,18 +171,36 @@ class Dispatcher:
         per_brand: dict[str, int] = {}
         limit = self.weights.max_per_brand
         median_reward: list[float] = []
+        passed_over: list[int] = []
         for position in order.tolist():
-            slot = int(slots[position])
-            task = self.index.task(slot)
+            task = self.index.task(int(slots[position]))
             if per_brand.get(task.brand, 0) >= limit:
+                passed_over.append(position)
                 continue
             per_brand[task.brand] = per_brand.get(task.brand, 0) + 1
-            reason = self._reason(person, task, slot, now_s, slots, median_reward)
-            items.append(FeedItem(task.id, float(score[position]), reason))
+            items.append(self._item(person, position, slots, score, now_s, median_reward))
             if len(items) == k:
                 break
+        # Diversity orders the feed, it does not empty it: when too few brands are live to
+        # fill it, the tasks passed over follow, best first.
+        for position in passed_over[: k - len(items)]:
+            items.append(self._item(person, position, slots, score, now_s, median_reward))
         self._shown[person.id] = {item.task_id: n for n, item in enumerate(items)}
         return Feed(items)
+
+    def _item(
+        self,
+        person: PersonProfile,
+        position: int,
+        slots: IntArray,
+        score: FloatArray,
+        now_s: float,
+        median_reward: list[float],
+    ) -> FeedItem:
+        slot = int(slots[position])
+        task = self.index.task(slot)
+        reason = self._reason(person, task, slot, now_s, slots, median_reward)
+        return FeedItem(task.id, float(score[position]), reason)
 
     def record(self, person_id: str, task_id: str, now_s: float, completed: bool) -> None:
         """The outcome of one shown task; unknown or removed tasks are ignored."""
@@ -200,7 +218,7 @@ class Dispatcher:
 
     # --- reasons ----------------------------------------------------------------------
 
-    def _reason(
+    def _reason(  # noqa: PLR0911 - one return per reason, in order of precedence
         self,
         person: PersonProfile,
         task: TaskSpec,

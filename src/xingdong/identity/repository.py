@@ -329,3 +329,28 @@ async def people_page(
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def count_audience(
+    session: AsyncSession,
+    *,
+    platform: str,
+    birth_years: tuple[int | None, int | None],
+    regions: list[str],
+    interests: list[str],
+) -> int:
+    query = (
+        select(func.count(func.distinct(Person.id)))
+        .join(PlatformAccount, PlatformAccount.person_id == Person.id)
+        .where(PlatformAccount.platform == platform, Person.is_active)
+    )
+    earliest, latest = birth_years
+    if earliest is not None:
+        query = query.where(Person.birth_year >= earliest)
+    if latest is not None:
+        query = query.where(Person.birth_year <= latest)
+    if regions:
+        query = query.where(Person.region.in_(regions))
+    if interests:
+        query = query.where(Person.interests.overlap(interests))
+    return int(await session.scalar(query) or 0)

@@ -783,3 +783,19 @@ async def get_person(session: AsyncSession, *, actor: Actor, person_id: UUID) ->
     if person is None:
         raise NotFound(detail=N_("No such person."))
     return person
+
+
+async def audience_size(
+    session: AsyncSession,
+    *,
+    platform: str,
+    birth_years: tuple[int | None, int | None],
+    regions: list[str],
+    interests: list[str],
+) -> int:
+    """How many people with an account bound on ``platform`` match this targeting (born
+    within ``birth_years``, inclusive; in one of ``regions``; sharing an interest); empty
+    lists match anyone. For a brand's "why is it slow" hint, not for eligibility."""
+    return await repo.count_audience(
+        session, platform=platform, birth_years=birth_years, regions=regions, interests=interests
+    )

@@ -931,6 +931,17 @@ async def units_taken_by_person(session: AsyncSession, *, person_id: UUID) -> di
     return await repo.units_taken_by(session, person_id=person_id, campaign_ids=None)
 
 
+async def claim_times(session: AsyncSession, *, campaign_id: UUID) -> list[datetime]:
+    """When each unit of the campaign still counting was claimed (not the expired ones),
+    oldest first: its delivery over time."""
+    rows = await session.scalars(
+        select(Assignment.claimed_at)
+        .where(Assignment.campaign_id == campaign_id, Assignment.status != "expired")
+        .order_by(Assignment.claimed_at)
+    )
+    return list(rows.all())
+
+
 @dataclass(frozen=True)
 class ClaimSeen:
     person_id: UUID
