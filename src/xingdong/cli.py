@@ -213,6 +213,48 @@ def bench_ledger(
     console.print(table)
 
 
+@bench_app.command("feed")
+def bench_feed(
+    seconds: float = typer.Option(10.0, help="Length of each measured phase"),
+    seed: int = typer.Option(0, help="Seed of the generated campaigns and workers"),
+    campaigns: int = typer.Option(2_000, min=1, help="Live campaigns to generate"),
+    workers: int = typer.Option(1_000, min=1, help="Workers to generate"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object of the figures"),
+) -> None:
+    """The personal feed API on the real database: its peak against a single-row SELECT
+    endpoint on the same stack, and its latency open-loop at 70% of its peak."""
+    import json
+
+    from xingdong.bench import feed as bench
+
+    url = _database_url(get_settings())
+    if not as_json:
+        err.print(
+            f"seeding {campaigns:,} campaigns and {workers:,} workers, "
+            f"then three phases of {seconds:g} s …"
+        )
+    try:
+        figures = bench.run(url, seconds=seconds, seed=seed, campaigns=campaigns, workers=workers)
+    except (RuntimeError, OSError) as exc:
+        fail(str(exc).splitlines()[0])
+    if as_json:
+        print(json.dumps(figures.as_dict()))  # noqa: T201 - the command's output
+        return
+    table = Table(
+        title=f"Feed API ({figures.campaigns:,} live campaigns, {figures.workers:,} workers)"
+    )
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("single-row SELECT endpoint, peak (baseline)", f"{figures.baseline_rps:,.0f}/s")
+    table.add_row("feed, peak", f"{figures.feed_peak_rps:,.0f}/s")
+    table.add_row("feed peak / baseline", f"{figures.ratio:.2f}")
+    table.add_row("open loop at 70% of the feed's peak", f"{figures.open_loop_rps:,.0f}/s")
+    table.add_row("latency p50", f"{figures.p50_ms:.1f} ms")
+    table.add_row("latency p99", f"{figures.p99_ms:.1f} ms")
+    table.add_row("errors", f"{figures.errors} of {figures.sent}")
+    console.print(table)
+
+
 @ledger_app.command("reconcile")
 def ledger_reconcile() -> None:
     """Compare the payment and payout providers' records with the ledger; exit 1 and list

@@ -53,18 +53,20 @@ class ExposureLog:
             del self._waiting[: self.max_batch]
             try:
                 async with self.db.session_scope() as session:
+                    # One INSERT with many VALUES rows: one statement per batch.
                     await session.execute(
-                        insert(Exposure),
-                        [
-                            {
-                                "person_id": s.person_id,
-                                "campaign_id": s.campaign_id,
-                                "shown_at": s.shown_at,
-                                "position": s.position,
-                                "reason": s.reason[:20],
-                            }
-                            for s in batch
-                        ],
+                        insert(Exposure).values(
+                            [
+                                {
+                                    "person_id": s.person_id,
+                                    "campaign_id": s.campaign_id,
+                                    "shown_at": s.shown_at,
+                                    "position": s.position,
+                                    "reason": s.reason[:20],
+                                }
+                                for s in batch
+                            ]
+                        )
                     )
             except Exception:
                 log.exception("exposures_not_written", count=len(batch))
