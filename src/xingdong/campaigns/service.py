@@ -464,6 +464,36 @@ async def close_ended_campaigns(session: AsyncSession, *, now: datetime | None =
     return len(due)
 
 
+@dataclass(frozen=True)
+class LiveProgress:
+    campaign_id: UUID
+    units_open: int
+    units_done: int
+
+
+async def live_progress(
+    session: AsyncSession, *, now: datetime | None = None
+) -> list[LiveProgress]:
+    """The campaigns :func:`live_campaigns` returns, as ids with their unit counts only
+    (cheap enough to ask every few seconds)."""
+    moment = now or utcnow()
+    rows = await session.execute(
+        select(Campaign.id, Campaign.units_open, Campaign.units_done).where(
+            Campaign.status == "live",
+            Campaign.starts_at <= moment,
+            Campaign.ends_at > moment,
+            Campaign.units_open + Campaign.units_done < Campaign.quantity,
+        )
+    )
+    return [LiveProgress(i, o, d) for i, o, d in rows.all()]
+
+
+async def campaigns_by_ids(session: AsyncSession, ids: list[UUID]) -> list[Campaign]:
+    if not ids:
+        return []
+    return list((await session.scalars(select(Campaign).where(Campaign.id.in_(ids)))).all())
+
+
 async def live_campaigns(session: AsyncSession, *, now: datetime | None = None) -> list[Campaign]:
     """Live campaigns inside their window with units left (for the task feed)."""
     moment = now or utcnow()

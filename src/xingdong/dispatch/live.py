@@ -68,6 +68,8 @@ class LiveDispatch:
     dispatcher: Dispatcher = field(init=False)
     exposures: ExposureLog = field(init=False)
     campaigns: dict[str, Campaign] = field(default_factory=dict)
+    """The live campaigns as placed, for showing (snapshots, not attached to a session)."""
+    units_left: dict[str, int] = field(default_factory=dict)
     slates: dict[str, Slate] = field(default_factory=dict)
     _specs: dict[str, TaskSpec] = field(default_factory=dict)
     _synced_s: float = float("-inf")
@@ -85,22 +87,35 @@ class LiveDispatch:
             if time.monotonic() - self._synced_s < self.settings.dispatch_sync_seconds:
                 return
             await self._learn_claims(session, now)
-            live = await campaigns.live_campaigns(session, now=now)
-            seen: set[str] = set()
-            for campaign in live:
+            # Unit counts of every live campaign each time; the full rows only of the
+            # new ones (a live campaign's terms do not change: a changed campaign is a
+            # new campaign).
+            progress = await campaigns.live_progress(session, now=now)
+            new = [p.campaign_id for p in progress if str(p.campaign_id) not in self._specs]
+            for campaign in await campaigns.campaigns_by_ids(session, new):
+                # A snapshot for showing, never written back through this session.
+                session.expunge(campaign)
                 spec = task_spec(campaign)
-                seen.add(spec.id)
-                if self._specs.get(spec.id) != spec:
-                    self.dispatcher.upsert_task(spec)
-                    self._specs[spec.id] = spec
-                self.dispatcher.set_progress(
-                    spec.id, completed=campaign.units_done, reserved=campaign.units_open
-                )
+                self.dispatcher.upsert_task(spec)
+                self._specs[spec.id] = spec
                 self.campaigns[spec.id] = campaign
+            seen: set[str] = set()
+            for row in progress:
+                task_id = str(row.campaign_id)
+                if task_id not in self._specs:
+                    continue
+                seen.add(task_id)
+                self.dispatcher.set_progress(
+                    task_id, completed=row.units_done, reserved=row.units_open
+                )
+                self.units_left[task_id] = max(
+                    self._specs[task_id].quantity - row.units_open - row.units_done, 0
+                )
             for gone in set(self._specs) - seen:
                 self.dispatcher.remove_task(gone)
                 self._specs.pop(gone)
                 self.campaigns.pop(gone, None)
+                self.units_left.pop(gone, None)
             self._synced_s = time.monotonic()
 
     async def _learn_claims(self, session: AsyncSession, now: datetime) -> None:

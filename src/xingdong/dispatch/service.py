@@ -127,7 +127,7 @@ def _claimable(
             continue
         if work.why_not_open_to(campaign, who, settings) is not None:
             continue
-        left = max(campaign.quantity - campaign.units_open - campaign.units_done, 0)
+        left = live.units_left.get(item.task_id, 0)
         tasks.append(
             OpenTask(
                 campaign,

@@ -114,9 +114,17 @@ async def delete_web_session(session: AsyncSession, digest: str) -> None:
     await session.execute(delete(WebSession).where(WebSession.token_digest == digest))
 
 
-async def api_token_by_digest(session: AsyncSession, digest: str) -> ApiToken | None:
-    result = await session.execute(select(ApiToken).where(ApiToken.token_digest == digest))
-    return result.scalar_one_or_none()
+async def api_token_with_person(
+    session: AsyncSession, digest: str
+) -> tuple[ApiToken, Person] | None:
+    row = (
+        await session.execute(
+            select(ApiToken, Person)
+            .join(Person, Person.id == ApiToken.person_id)
+            .where(ApiToken.token_digest == digest)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def staff_roles(session: AsyncSession, person_id: UUID) -> list[str]:
@@ -180,6 +188,33 @@ async def consents_of(session: AsyncSession, person_id: UUID) -> list[Consent]:
         select(Consent).where(Consent.person_id == person_id).order_by(Consent.created_at)
     )
     return list(result.scalars())
+
+
+async def accounts_and_consent(
+    session: AsyncSession, person_id: UUID, version: str
+) -> tuple[list[dict[str, Any]], bool]:
+    """The person's bound accounts (platform, handle, followers) and whether they accepted
+    this agreement version, in one round trip (the task feed asks on every request)."""
+    consented = (
+        select(Consent.id)
+        .where(Consent.person_id == person_id, Consent.agreement_version == version)
+        .exists()
+    )
+    accounts = (
+        select(
+            func.json_agg(
+                func.json_build_object(
+                    "platform", PlatformAccount.platform,
+                    "handle", PlatformAccount.handle,
+                    "followers", PlatformAccount.followers,
+                )
+            )
+        )
+        .where(PlatformAccount.person_id == person_id)
+        .scalar_subquery()
+    )  # fmt: skip
+    row = (await session.execute(select(consented, accounts))).one()
+    return list(row[1] or []), bool(row[0])
 
 
 async def platform_accounts_of(session: AsyncSession, person_id: UUID) -> list[PlatformAccount]:

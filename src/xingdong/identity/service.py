@@ -283,11 +283,11 @@ async def issue_api_token(
 
 
 async def person_for_api_token(session: AsyncSession, *, token: str) -> tuple[Person, ApiToken]:
-    row = await repo.api_token_by_digest(session, security.token_digest(token))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    found = await repo.api_token_with_person(session, security.token_digest(token))
+    if found is None:
         raise SessionExpired(detail=N_("The token is not valid or has expired."))
-    person = await repo.person_by_id(session, row.person_id)
-    if person is None or not person.is_active:
+    row, person = found
+    if row.revoked_at is not None or row.expires_at <= utcnow() or not person.is_active:
         raise SessionExpired(detail=N_("The token is not valid or has expired."))
     return person, row
 
@@ -408,6 +408,24 @@ async def has_current_consent(session: AsyncSession, *, person: Person, settings
 
 async def consents(session: AsyncSession, *, person: Person) -> list[Consent]:
     return await repo.consents_of(session, person.id)
+
+
+@dataclass(frozen=True)
+class BoundAccount:
+    platform: str
+    handle: str
+    followers: int
+
+
+async def accounts_and_consent(
+    session: AsyncSession, *, person: Person, settings: Settings
+) -> tuple[list[BoundAccount], bool]:
+    """Bound accounts and whether the current agreement is accepted, in one query."""
+    rows, consented = await repo.accounts_and_consent(
+        session, person.id, settings.agreement_version
+    )
+    accounts = [BoundAccount(r["platform"], r["handle"], int(r["followers"])) for r in rows]
+    return sorted(accounts, key=lambda a: a.platform), consented
 
 
 async def platform_accounts(session: AsyncSession, *, person: Person) -> list[PlatformAccount]:

@@ -152,15 +152,19 @@ async def api_token(request: Request, session: DbSession) -> tuple[Person, ApiTo
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated(detail=N_("Send an Authorization: Bearer <token> header."))
     person, row = await identity.person_for_api_token(session, token=token.strip())
-    await _remember(request, session, person)
+    # Roles and memberships are read only by the routes that ask for an actor.
+    request.state.person = person
+    if person.locale and not request.state.locale_explicit:
+        current_locale.set(person.locale)
     return person, row
 
 
 async def api_actor(
-    request: Request, _token: Annotated[tuple[Person, ApiToken], Depends(api_token)]
+    request: Request,
+    session: DbSession,
+    token: Annotated[tuple[Person, ApiToken], Depends(api_token)],
 ) -> Actor:
-    actor: Actor = request.state.actor
-    return actor
+    return await _remember(request, session, token[0])
 
 
 async def api_person(_token: Annotated[tuple[Person, ApiToken], Depends(api_token)]) -> Person:

@@ -96,14 +96,16 @@ def _reward_key(assignment_id: UUID, step: str) -> str:
 async def worker_profile(
     session: AsyncSession, *, person: Person, settings: Settings, now: datetime
 ) -> WorkerProfile:
-    accounts = await identity.platform_accounts(session, person=person)
+    accounts, consented = await identity.accounts_and_consent(
+        session, person=person, settings=settings
+    )
     return WorkerProfile(
         age=identity.age_in(person, now.year),
         region=person.region,
         interests=frozenset(person.interests or ()),
         handles={a.platform: a.handle for a in accounts},
         tiers={a.platform: tier_for_followers(a.followers) for a in accounts},
-        consented=await identity.has_current_consent(session, person=person, settings=settings),
+        consented=consented,
     )
 
 
