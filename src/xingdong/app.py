@@ -101,9 +101,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     from xingdong.ledger import pages as ledger_pages
     from xingdong.platforms.sandbox import pages as sandbox_pages
     from xingdong.web import ops, pages
+    from xingdong.web.plain_routes import plain_routes
     from xingdong.work import api as work_api
     from xingdong.work import pages as work_pages
 
+    # First in the routing table: the router tries routes in order, and these are the
+    # hottest paths (the payment provider's notifications).
+    app.router.routes[0:0] = plain_routes()
     app.include_router(ops.router)
     app.include_router(identity_api.router)
     app.include_router(ledger_api.router)
