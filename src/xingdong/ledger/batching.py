@@ -56,6 +56,7 @@ class Batcher:
         self._call_shape = call
         self._queue: list[_Waiting] = []
         self._in_flight = 0
+        self._start_pending = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.loop = asyncio.get_running_loop()
 
@@ -63,10 +64,19 @@ class Batcher:
         """The answer row (without ``ord``) for one request."""
         waiting = _Waiting(params, self.loop.create_future())
         self._queue.append(waiting)
-        self._start_batches()
+        self._start_soon()
         return await waiting.answer
 
+    def _start_soon(self) -> None:
+        """Start batches on the event loop's next turn rather than now: the callers that a
+        finished batch has just answered run first, and those that ask again at once join
+        the same batch instead of the first of them going alone."""
+        if not self._start_pending:
+            self._start_pending = True
+            self.loop.call_soon(self._start_batches)
+
     def _start_batches(self) -> None:
+        self._start_pending = False
         free = self._call_shape.max_in_flight - self._in_flight
         if not self._queue or free <= 0:
             return
@@ -100,7 +110,7 @@ class Batcher:
                     waiting.answer.set_result(row)
         finally:
             self._in_flight -= 1
-            self._start_batches()
+            self._start_soon()
 
     async def _call(self, batch: list[_Waiting]) -> list[tuple[Any, ...]]:
         shape = self._call_shape
