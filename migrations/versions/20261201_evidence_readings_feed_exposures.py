@@ -1,7 +1,7 @@
 """evidence readings, feed exposures and hides
 
 Revision ID: 8d201e5abdae
-Revises: 3f923fbc458c
+Revises: 5b1e9d7c3a48
 Created: 2026-12-01 20:34:06.301881+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 revision: str = '8d201e5abdae'
-down_revision: str | None = '3f923fbc458c'
+down_revision: str | None = '5b1e9d7c3a48'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -295,6 +295,7 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
     # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through SystemExit
     # instead lets exit handlers run, among them the one that stops an embedded database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # No access log from uvicorn: the app logs each request itself, with its request id.
     if workers > 1:
         # Each worker process builds its own app from the environment.
         os.environ["XINGDONG_DATABASE_URL"] = url
@@ -307,11 +308,18 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
             workers=workers,
             proxy_headers=True,
             log_config=None,
+            access_log=False,
         )
         return
     application = create_app(settings, database_url=url)
     config = uvicorn.Config(
-        application, host=host, port=port, proxy_headers=True, log_config=None, lifespan="on"
+        application,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
     )
     uvicorn.Server(config).run()
 

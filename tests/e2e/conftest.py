@@ -39,7 +39,9 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
+# Package scope: the server runs a job worker, and left running into the integration
+# tests it competed with them for rows they lock (rare deadlocks there).
+@pytest.fixture(scope="package")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     env = {

@@ -174,3 +174,63 @@ async def test_a_notice_while_the_database_is_unreachable_answers_503(settings: 
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert answer.headers["retry-after"] == "5"
     assert answer.json()["code"] == "database_unavailable"
+
+
+async def test_notices_in_batches_from_two_processes_each_stand_alone(db: Database) -> None:
+    """Concurrent notices are grouped into batches per process: duplicates across batches
+    and processes credit once, and a wrong amount or an unknown deposit fails alone."""
+    import uuid
+
+    import psycopg
+
+    from xingdong.core.db import libpq_url
+    from xingdong.core.errors import NotFound
+    from xingdong.ledger import deposits
+    from xingdong.ledger.deposits import AmountMismatch
+    from xingdong.ledger.payments import PaymentNotice
+
+    orgs = [uuid.uuid4() for _ in range(3)]
+    ids = [uuid.uuid4() for _ in range(30)]
+    with psycopg.connect(libpq_url(db.url), autocommit=True) as conn:
+        conn.execute("INSERT INTO ledger_accounts (key, asset) VALUES ('external:deposits', 'CNY')")
+        for org in orgs:
+            conn.execute(
+                "INSERT INTO ledger_accounts (key, asset, no_overdraft) VALUES (%s, 'CNY', true)",
+                (deposits.org_account(org),),
+            )
+        for n, deposit_id in enumerate(ids):
+            conn.execute(
+                "INSERT INTO ledger_deposits (id, org_id, requested_by, amount, provider, "
+                "idempotency_key, request_hash) VALUES (%s, %s, %s, %s, 'sandbox', %s, 'x')",
+                (deposit_id, orgs[n % 3], orgs[0], 100 + n, f"k-{n}"),
+            )
+    processes = [Database(db.url, pool_size=3) for _ in range(2)]
+
+    async def notice(n: int, order_id: str, amount: int) -> str:
+        try:
+            return await deposits.record_payment_notice_alone(
+                processes[n % 2],
+                notice=PaymentNotice(order_id, amount, "paid", f"txn-{order_id}"),
+            )
+        except AmountMismatch:
+            return "mismatch"
+        except NotFound:
+            return "not_found"
+
+    calls = [notice(n, str(ids[n % 30]), 100 + n % 30) for n in range(90)]
+    calls.append(notice(0, str(ids[7]), 1))
+    calls.append(notice(1, str(uuid.uuid4()), 100))
+    try:
+        outcomes = await asyncio.gather(*calls)
+    finally:
+        for process in processes:
+            await process.dispose()
+    assert outcomes.count("paid") == 30
+    assert outcomes.count("already_paid") == 60
+    assert outcomes[-2:] == ["mismatch", "not_found"]
+    async with db.sessionmaker() as s:
+        for index, org in enumerate(orgs):
+            balance = await ledger.balance(s, deposits.org_account(org))
+            assert balance.posted == sum(100 + n for n in range(index, 30, 3))
+        assert (await s.execute(select(func.count()).select_from(Transfer))).scalar_one() == 30
+        assert (await ledger.verify(s)).problems == []

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Header, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from xingdong.core.policy import Action, require
@@ -117,18 +117,6 @@ async def read_deposit(
     require(actor, Action.ORG_READ, org_id=org_id)
     deposit = await deposits.get_deposit(session, deposit_id, org_id=org_id)
     return DepositOut.model_validate(deposit)
-
-
-@router.post("/payments/{provider}/notify", include_in_schema=False)
-async def payment_notice(provider: str, request: Request, runtime: RuntimeDep) -> Response:
-    """Where the payment provider reports payments (signed). One database call, in a
-    transaction of its own: nothing else is written with it."""
-    if provider != runtime.payments.name:
-        return Response(status_code=status.HTTP_404_NOT_FOUND)
-    body = await request.body()
-    notice = runtime.payments.parse_notice(body=body, signature=request.headers.get("X-Signature"))
-    await deposits.record_payment_notice_alone(runtime.db, notice=notice)
-    return Response("success", media_type="text/plain")
 
 
 class MovementOut(BaseModel):

@@ -17,6 +17,7 @@ from xingdong.core.errors import Conflict, FieldError, NotFound
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.ledger import service as ledger
+from xingdong.ledger.batching import BatchCall, batcher_for
 from xingdong.ledger.errors import IdempotencyKeyReused, InvalidTransfer
 from xingdong.ledger.models import Deposit
 from xingdong.ledger.payments import PaymentNotice
@@ -104,6 +105,15 @@ _RECORD_PAYMENT_SQL = text(_RECORD_PAYMENT_CALL.format(", ".join(f":{p}" for p i
 _RECORD_PAYMENT_DRIVER_SQL = _RECORD_PAYMENT_CALL.format(
     ", ".join(f"%({p})s" for p in _PAYMENT_PARAMS)
 )
+_PAYMENTS = BatchCall(
+    single_sql=_RECORD_PAYMENT_DRIVER_SQL,
+    batch_sql=(
+        "SELECT ord, outcome, deposit_amount FROM ledger_record_payments(%s::jsonb) ORDER BY ord"
+    ),
+    # One batch at a time per process: notices mostly credit few organisations, whose
+    # accounts a second batch would only queue behind; waiting notices go in the next one.
+    max_in_flight=1,
+)
 
 
 def _payment_params(notice: PaymentNotice) -> dict[str, object]:
@@ -145,13 +155,11 @@ async def record_payment_notice(session: AsyncSession, *, notice: PaymentNotice)
 
 
 async def record_payment_notice_alone(db: Database, *, notice: PaymentNotice) -> str:
-    """The same as :func:`record_payment_notice`, as a transaction of its own: a single
-    round trip on an autocommit connection (the provider's notification path)."""
-    params = _payment_params(notice)
-    async with db.statement_connection() as conn:
-        row = await (await conn.execute(_RECORD_PAYMENT_DRIVER_SQL, params)).fetchone()
-    assert row is not None
-    return _payment_outcome(row[0], row[1], notice)
+    """The same as :func:`record_payment_notice`, as a transaction of its own on an
+    autocommit connection (the provider's notification path), grouped with concurrent
+    notices into one commit (see :mod:`xingdong.ledger.batching`)."""
+    outcome, deposit_amount = await batcher_for(db, _PAYMENTS).apply(_payment_params(notice))
+    return _payment_outcome(outcome, deposit_amount, notice)
 
 
 async def get_deposit(

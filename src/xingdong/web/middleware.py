@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 import secrets
 import time
@@ -56,9 +58,21 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         max_bytes = self.limit_for(scope.get("path", ""))
+        declared: bytes | None = None
+        streamed = False
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
+            if name == b"content-length":
+                declared = value
+            elif name == b"transfer-encoding":
+                streamed = True
+        if declared is not None and declared.isdigit():
+            if int(declared) > max_bytes:
                 await self._refuse(scope, receive, send, max_bytes)
+                return
+            if not streamed:
+                # The server reads exactly Content-Length bytes of body, never more, so a
+                # length within the limit needs no counting.
+                await self.app(scope, receive, send)
                 return
         seen = 0
         refused = False
@@ -103,6 +117,42 @@ def negotiate_locale(request: Request, default: str) -> str:
         or from_accept_language(request.headers.get("accept-language"))
         or default
     )
+
+
+@functools.cache
+def _cookie_attributes(name: str, secure: bool) -> str:
+    """What follows the value in our Set-Cookie header for ``name``: the same on every
+    request, so built once (through Starlette, which knows the syntax) and reused."""
+    cookies = Response()
+    if name == CSRF_COOKIE:
+        cookies.set_cookie(name, "v", httponly=True, samesite="lax", secure=secure)
+    else:
+        cookies.set_cookie(name, "v", max_age=365 * 86400, samesite="lax", secure=secure)
+    header = next(value for key, value in cookies.raw_headers if key == b"set-cookie")
+    return header.decode("latin-1").removeprefix(f"{name}=v")
+
+
+def set_cookie_header(name: str, value: str, *, secure: bool) -> str:
+    """A Set-Cookie header for the CSRF or language cookie; ``value`` is a token or a
+    locale code, characters that need no quoting."""
+    return f"{name}={value}{_cookie_attributes(name, secure)}"
+
+
+@functools.cache
+def _request_counter(method: str, route: str, status: int) -> Counter:
+    # ``labels()`` looks the child up under a lock on every call; the set of label values
+    # is small (routes, not paths), so each child is looked up once.
+    child: Counter = REQUESTS.labels(method, route, str(status))
+    return child
+
+
+@functools.cache
+def _latency_histogram(route: str) -> Histogram:
+    child: Histogram = LATENCY.labels(route)
+    return child
+
+
+_http_logger = logging.getLogger("xingdong.http")
 
 
 def cookie_is_secure(request: Request, setting: str) -> bool:
@@ -154,20 +204,15 @@ class RequestContext:
                 headers["X-Request-ID"] = request_id
                 if new_csrf_cookie or chosen:
                     secure = cookie_is_secure(request, settings.cookie_secure)
-                    cookies = Response()
                     if new_csrf_cookie:
-                        cookies.set_cookie(
-                            CSRF_COOKIE, new_csrf_cookie, httponly=True, samesite="lax",
-                            secure=secure,
-                        )  # fmt: skip
+                        headers.append(
+                            "set-cookie",
+                            set_cookie_header(CSRF_COOKIE, new_csrf_cookie, secure=secure),
+                        )
                     if chosen:
-                        cookies.set_cookie(
-                            LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax",
-                            secure=secure,
-                        )  # fmt: skip
-                    for name, value in cookies.raw_headers:
-                        if name == b"set-cookie":
-                            headers.append("set-cookie", value.decode("latin-1"))
+                        headers.append(
+                            "set-cookie", set_cookie_header(LANG_COOKIE, chosen, secure=secure)
+                        )
             await send(message)
 
         started = time.perf_counter()
@@ -176,13 +221,17 @@ class RequestContext:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(request.method, route, str(status_code)).inc()
-            LATENCY.labels(route).observe(elapsed)
-            if route not in ("/metrics", "/healthz", "/readyz"):
+            method = scope["method"]
+            _request_counter(method, route, status_code).inc()
+            _latency_histogram(route).observe(elapsed)
+            # The line is only built when it will be written.
+            if route not in ("/metrics", "/healthz", "/readyz") and _http_logger.isEnabledFor(
+                logging.INFO
+            ):
                 log.info(
                     "request",
-                    method=request.method,
-                    path=request.url.path,
+                    method=method,
+                    path=scope["path"],
                     status=status_code,
                     ms=round(elapsed * 1000, 1),
                 )
