@@ -242,4 +242,5 @@ async def test_the_workbench_mixes_in_gold_items_and_the_operator_page_scores_th
         data={"csrf_token": csrf_from(scored.text)},
     )
     assert retire.status_code == 303
-    assert "retired" in (await client.get("/ops/review-quality")).text
+    retired = await client.get("/ops/review-quality")
+    assert f'data-gold-item="{gold_id}" data-active="false"' in retired.text
