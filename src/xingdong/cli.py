@@ -167,6 +167,112 @@ def ledger_verify() -> None:
     raise typer.Exit(code=1)
 
 
+risk_app = typer.Typer(help="Anti-cheat: replay recorded traffic, train the model.", no_args_is_help=True)
+app.add_typer(risk_app, name="risk")
+
+
+def _risk_options(settings_file: Path | None, model_file: Path | None) -> tuple[object, object]:
+    from pydantic import ValidationError
+
+    from xingdong.risk.model import RiskModel
+    from xingdong.risk.settings import RiskSettings
+
+    settings = RiskSettings()
+    model = None
+    try:
+        if settings_file is not None:
+            settings = RiskSettings.from_file(settings_file)
+        if model_file is not None:
+            model = RiskModel.from_file(model_file)
+    except OSError as exc:
+        fail(f"cannot read {exc.filename}: {exc.strerror}")
+    except ValidationError as exc:
+        fail(f"{settings_file}: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}")
+    except (ValueError, KeyError, TypeError) as exc:
+        fail(f"{model_file}: not a risk model ({exc})")
+    return settings, model
+
+
+@risk_app.command("replay")
+def risk_replay(
+    events: Annotated[Path, typer.Argument(help="Recorded events, one JSON object a line")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the decisions")],
+    settings_file: Annotated[
+        Path | None, typer.Option("--settings", help="JSON file of rule settings to try")
+    ] = None,
+    model_file: Annotated[
+        Path | None, typer.Option("--model", help="Scoring model from `xingdong risk train`")
+    ] = None,
+) -> None:
+    """Run recorded events through the risk engine and write its decisions."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from xingdong.risk.model import RiskModel
+    from xingdong.risk.replay import replay
+    from xingdong.risk.settings import RiskSettings
+
+    settings, model = _risk_options(settings_file, model_file)
+    assert isinstance(settings, RiskSettings)
+    assert model is None or isinstance(model, RiskModel)
+    try:
+        size = events.stat().st_size
+        source = events.open(encoding="utf-8", errors="replace")
+        target = out.open("w", encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot open {exc.filename}: {exc.strerror}")
+
+    def problem(line: int, message: str) -> None:
+        err.print(f"line {line}: {message}", highlight=False, soft_wrap=True)
+
+    progress = Progress(
+        TextColumn("replaying"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(), console=err, transient=True,
+    )
+    with source, target, progress:
+        task = progress.add_task("replay", total=size)
+        pending = 0
+
+        def advance(length: int) -> None:
+            nonlocal pending
+            pending += length
+            if pending >= 1 << 18:
+                progress.advance(task, pending)
+                pending = 0
+
+        summary = replay(
+            source, target, settings=settings, model=model, on_problem=problem, on_line=advance
+        )
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(summary.decisions.items()))
+    accounts = ", ".join(f"{n} {k}" for k, n in sorted(summary.account_decisions.items()))
+    err.print(
+        f"{summary.events:,} events in {summary.stream_seconds:.1f} s "
+        f"({summary.events_per_second:,.0f} events/s); decisions: {kinds or 'none'}; "
+        f"skipped: {summary.malformed} malformed, {summary.unknown_types} of unknown type; "
+        f"batch detection {summary.batch_seconds:.2f} s, accounts: {accounts or 'none'}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@risk_app.command("train")
+def risk_train(
+    events: Annotated[Path, typer.Argument(help="Recorded events, one JSON object a line")],
+    labels: Annotated[Path, typer.Argument(help="Verdicts: JSON lines of account or line labels")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the model (JSON)")],
+) -> None:
+    """Fit the scoring model on operators' verdicts over recorded events."""
+    from xingdong.risk.training import TrainingError, train_from_files
+
+    try:
+        model, rows = train_from_files(events, labels)
+    except OSError as exc:
+        fail(f"cannot read {exc.filename}: {exc.strerror}")
+    except TrainingError as exc:
+        fail(str(exc))
+    out.write_text(model.to_json(), encoding="utf-8")
+    console.print(f"model trained on {rows:,} labelled decisions, written to {out}")
+
+
 bench_app = typer.Typer(help="Benchmarks, as ratios to a baseline of the same run.")
 app.add_typer(bench_app, name="bench")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from xingdong.risk import ocr
 from xingdong.risk.events import Event
 from xingdong.risk.model import RiskModel
-from xingdong.risk.reasons import HARD_BLOCK
+from xingdong.risk.reasons import BEHAVIOURAL, HARD_BLOCK
 from xingdong.risk.settings import RiskSettings
 from xingdong.risk.store import Action, EvidenceRecord, MemoryRiskStore, RiskStore
 from xingdong.risk.trajectory import trajectory_features
@@ -44,6 +44,7 @@ def window_seconds(settings: RiskSettings) -> dict[str, float]:
         "reg_cohort_day": DAY,
         "claims": HOUR,
         "submits": HOUR,
+        "flagged_ip": settings.ip_reputation_hours * HOUR,
     }
 
 
@@ -121,8 +122,18 @@ class RiskEngine:
             ):
                 reasons.append("ip_crowded")
             store.log_link(event.account, "ip", event.ip)
-        if state.blocked:
-            reasons.append("account_previously_blocked")
+            # An address remembers the accounts flagged on it for a while; on carrier NAT
+            # or a campus they are a small share of its people, on a farm's line most.
+            others = store.distinct("flagged_ip", event.ip, now) - (event.ip in state.flagged_ips)
+            features["ip_flagged_accounts"] = others
+            if (
+                others >= settings.ip_flagged_accounts
+                and others >= settings.ip_flagged_share * on_ip
+            ):
+                reasons.append("ip_flagged_accounts")
+        if state.blocked or state.flagged >= 2:
+            reasons.append("account_previously_flagged")
+
         if state.registration_flags and event.type != "register":
             reasons.append("account_registration_flagged")
 
@@ -145,6 +156,13 @@ class RiskEngine:
             state.registration_flags = tuple(r for r in decision.reasons if ":" not in r)
         if decision.decision == "block":
             state.blocked += 1
+        if decision.decision != "allow" and any(
+            code.split(":", 1)[0] in BEHAVIOURAL for code in decision.reasons
+        ):
+            state.flagged += 1
+            if event.ip:
+                store.note_distinct("flagged_ip", event.ip, event.account, now)
+                state.flagged_ips.add(event.ip)
         state.decisions += 1
         return decision
 
@@ -295,13 +313,19 @@ class RiskEngine:
                 features["near_distance"] = distance
                 # An honest screenshot of a popular page looks like everyone else's, but
                 # its text shows this target, the done state and the time it was taken.
-                same_moment = (
-                    distance <= 2
-                    and findings is not None
-                    and findings.clock_minute is not None
-                    and findings.clock_minute == record.clock_minute
-                )
-                if findings is None or not findings.is_consistent or same_moment:
+                # The clock is what tells them apart; without one only a very close copy
+                # counts, and one showing the other image's minute is a copy however fresh.
+                clock = findings.clock_minute if findings is not None else None
+                agrees = findings.clock_agrees if findings is not None else None
+                if (
+                    agrees is False
+                    or (clock is None and distance <= settings.phash_copy_distance)
+                    or (
+                        distance <= settings.phash_copy_distance
+                        and clock is not None
+                        and clock == record.clock_minute
+                    )
+                ):
                     reasons.append("evidence_near_duplicate")
         store.add_evidence(
             evidence.sha256,

@@ -126,13 +126,16 @@ def _trajectory(value: object, missing: list[str]) -> list[tuple[float, float, f
     if not isinstance(value, list):
         missing.append("trajectory")
         return None
-    points: list[tuple[float, float, float]] = []
-    for sample in value:
-        if not isinstance(sample, list | tuple) or len(sample) < 3:
-            continue
-        t, x, y = sample[0], sample[1], sample[2]
-        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in (t, x, y)):
-            points.append((float(t), float(x), float(y)))
+    try:
+        points = [(float(s[0]), float(s[1]), float(s[2])) for s in value]
+    except (TypeError, ValueError, IndexError, KeyError):
+        points = [
+            (float(s[0]), float(s[1]), float(s[2]))
+            for s in value
+            if isinstance(s, list | tuple)
+            and len(s) >= 3
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in s[:3])
+        ]
     if len(points) < 3:
         missing.append("trajectory")
         return None

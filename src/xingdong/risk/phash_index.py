@@ -5,6 +5,8 @@ band value to image ids. Two hashes within ``r`` bits of each other agree within
 ``r // 4`` bits on at least one band (pigeonhole), so probing every band value within that
 many bits of the query's band finds every match; only those candidates are compared in
 full. With ``r`` ≤ 7 that is 4 × 17 table lookups per query, whatever the index size.
+A band value that very many images share (one popular page, screenshotted alike by
+thousands) keeps only its newest ``bucket_cap`` images, so a query stays bounded.
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ def _flips(bits: int) -> list[int]:
 class PhashIndex:
     """Images by perceptual hash; ``near`` lists those within a distance of a query."""
 
-    __slots__ = ("_flip_masks", "_hashes", "_tables", "radius")
+    __slots__ = ("_flip_masks", "_hashes", "_tables", "bucket_cap", "radius")
 
-    def __init__(self, radius: int = 7) -> None:
+    def __init__(self, radius: int = 7, bucket_cap: int = 512) -> None:
         if not 0 <= radius < _BANDS * 3:
             raise ValueError("radius must be between 0 and 11 bits")
         self.radius = radius
+        self.bucket_cap = bucket_cap
         self._flip_masks = _flips(radius // _BANDS)
         self._tables: list[dict[int, list[int]]] = [{} for _ in range(_BANDS)]
         self._hashes: list[int] = []
@@ -52,6 +55,7 @@ class PhashIndex:
         """Index a hash; returns its id (0, 1, 2 … in insertion order)."""
         image_id = len(self._hashes)
         self._hashes.append(phash)
+        cap = self.bucket_cap
         for band, table in enumerate(self._tables):
             value = (phash >> (band * _BAND_BITS)) & _BAND_MASK
             bucket = table.get(value)
@@ -59,26 +63,22 @@ class PhashIndex:
                 table[value] = [image_id]
             else:
                 bucket.append(image_id)
+                if len(bucket) > cap:
+                    # a page thousands screenshot alike: compare with the newest of them
+                    del bucket[: len(bucket) - cap]
         return image_id
 
     def near(self, phash: int, radius: int | None = None) -> list[tuple[int, int]]:
         """(distance, id) of every indexed hash within ``radius`` bits, nearest first."""
         limit = self.radius if radius is None else min(radius, self.radius)
-        hashes = self._hashes
-        seen: set[int] = set()
-        found: list[tuple[int, int]] = []
+        candidates: set[int] = set()
         for band, table in enumerate(self._tables):
             value = (phash >> (band * _BAND_BITS)) & _BAND_MASK
             for mask in self._flip_masks:
                 bucket = table.get(value ^ mask)
-                if bucket is None:
-                    continue
-                for image_id in bucket:
-                    if image_id in seen:
-                        continue
-                    seen.add(image_id)
-                    distance = (hashes[image_id] ^ phash).bit_count()
-                    if distance <= limit:
-                        found.append((distance, image_id))
+                if bucket is not None:
+                    candidates.update(bucket)
+        hashes = self._hashes
+        found = [(d, i) for i in candidates if (d := (hashes[i] ^ phash).bit_count()) <= limit]
         found.sort()
         return found

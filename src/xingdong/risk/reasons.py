@@ -32,7 +32,9 @@ REAL_TIME: dict[str, str] = {
     "platform_not_verified": "the platform connector said the action was not done",
     "payout_shared": "the payout account receives money for other accounts too",
     "new_device_for_account": "an established account appeared on a device it never used",
-    "account_previously_blocked": "this account had an action blocked before",
+    "account_previously_flagged": "this account had an action blocked, or two sent to review, "
+    "for its own behaviour",
+    "ip_flagged_accounts": "other accounts on this IP were flagged for their behaviour today",
     "account_registration_flagged": "this account's registration was risky",
     "signal_missing": "a field the signal needs was absent (suffix: the field); "
     "the decision was taken without it",
@@ -46,6 +48,28 @@ BATCH: dict[str, str] = {
     "shared_device": "shares a device with other accounts of a ring",
     "blocked_in_real_time": "several of its actions were blocked as they happened",
 }
+
+# Reasons about what an account did (not about gaps in the data or its history): the ones
+# whose flags an account and its IP remember.
+BEHAVIOURAL = frozenset(
+    {
+        "device_shared",
+        "device_farm",
+        "ip_cotarget",
+        "registration_burst",
+        "ip_registration_burst",
+        "phone_sequence",
+        "velocity_claims",
+        "velocity_submits",
+        "submit_too_fast",
+        "trajectory_straight",
+        "trajectory_regular",
+        "evidence_exact_reuse",
+        "evidence_near_duplicate",
+        "evidence_resubmitted",
+        "payout_shared",
+    }
+)
 
 # Reasons that decide on their own: no honest person produces them.
 HARD_BLOCK = frozenset({"evidence_exact_reuse"})

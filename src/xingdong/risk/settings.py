@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 def _weights() -> dict[str, float]:
     return {
-        "device_shared": 0.35,
+        "device_shared": 0.3,
         "device_farm": 0.85,
         "ip_crowded": 0.35,
         "ip_cotarget": 0.55,
@@ -33,11 +33,12 @@ def _weights() -> dict[str, float]:
         "evidence_near_duplicate": 0.65,
         "ocr_target_missing": 0.2,
         "ocr_done_state_missing": 0.2,
-        "ocr_clock_mismatch": 0.25,
+        "ocr_clock_mismatch": 0.35,
         "platform_not_verified": 0.45,
         "payout_shared": 0.5,
         "new_device_for_account": 0.15,
-        "account_previously_blocked": 0.6,
+        "account_previously_flagged": 0.5,
+        "ip_flagged_accounts": 0.5,
         "account_registration_flagged": 0.45,
         "signal_missing": 0.02,
     }
@@ -51,7 +52,7 @@ class RiskSettings(BaseModel):
     weights: dict[str, float] = Field(default_factory=_weights)
 
     device_window_hours: float = Field(720, gt=0)
-    device_shared_accounts: int = Field(3, ge=2)
+    device_shared_accounts: int = Field(2, ge=2)
     device_farm_accounts: int = Field(5, ge=2)
     ip_window_hours: float = Field(24, gt=0)
     ip_crowded_accounts: int = Field(8, ge=2)
@@ -72,6 +73,10 @@ class RiskSettings(BaseModel):
     trajectory_straightness: float = Field(0.995, gt=0, le=1)
     trajectory_interval_cv: float = Field(0.05, ge=0)
     phash_radius: int = Field(7, ge=0, le=11)
+    phash_copy_distance: int = Field(2, ge=0, le=11)
+    ip_flagged_accounts: int = Field(3, ge=1)
+    ip_flagged_share: float = Field(0.25, ge=0, le=1)
+    ip_reputation_hours: float = Field(168, gt=0)
     clock_utc_offset_hours: float = 8
     clock_before_minutes: int = Field(30, ge=0)
     clock_after_minutes: int = Field(3, ge=0)

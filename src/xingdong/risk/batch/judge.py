@@ -111,7 +111,7 @@ def run_batch(
         for link in strong:
             code = "shared_payout_account" if link.kind == "payout" else "shared_device"
             for account in link.accounts:
-                _add(evidence, account, code, 0.6 if link.kind == "payout" else 0.5)
+                _add(evidence, account, code, 0.75 if link.kind == "payout" else 0.6)
     for account, count in blocked.items():
         if count >= 2:
             _add(evidence, account, "blocked_in_real_time", 1.0 - 0.5 ** (count - 0.5))
