@@ -319,6 +319,90 @@ def bench_ledger(
     console.print(table)
 
 
+@bench_app.command("risk")
+def bench_risk(
+    preset: str = typer.Option("standard", help="easy, standard or hard"),
+    seed: int = typer.Option(1, help="Seed of the generated world"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object of the figures"),
+    no_model: bool = typer.Option(False, help="Skip training and replaying the scoring model"),
+    no_scale: bool = typer.Option(False, help="Skip the 1-million-edge detector timing"),
+    out_dir: Path | None = typer.Option(None, help="Keep the generated events and labels here"),
+) -> None:
+    """The risk engine on a generated world of honest and fraudulent traffic, against a
+    plain-threshold baseline on the same events."""
+    import json
+
+    from xingdong.bench.risk.presets import PRESETS
+    from xingdong.bench.risk.run import run
+
+    chosen = PRESETS.get(preset)
+    if chosen is None:
+        fail(f"unknown preset {preset!r} (choose from {', '.join(sorted(PRESETS))})")
+    if not as_json:
+        err.print(f"generating the {preset} world (seed {seed}) and replaying it …")
+    figures = run(chosen, seed, with_model=not no_model, with_scale=not no_scale, keep_in=out_dir)
+    if as_json:
+        print(json.dumps(figures.as_dict()))  # noqa: T201 - the command's output
+        return
+    console.print(_risk_table(figures))
+
+
+def _risk_table(figures: object) -> Table:
+    from xingdong.bench.risk.run import RiskFigures
+
+    assert isinstance(figures, RiskFigures)
+    runs = [("baseline", figures.baseline), ("engine (rules)", figures.engine)]
+    if figures.model is not None:
+        runs.append(("engine (model)", figures.model))
+    table = Table(title=f"Risk benchmark, {figures.preset} preset, {figures.events:,} events")
+    table.add_column("figure")
+    for name, _ in runs:
+        table.add_column(name, justify="right")
+    table.add_column("goal", justify="right")
+
+    def pct(value: float) -> str:
+        return f"{value:.2%}"
+
+    rows = [
+        ("fraud submissions intercepted", "interception", "≥ 97%"),
+        ("… of them blocked", "interception_block", ""),
+        ("honest decisions blocked", "honest_block_rate", "≤ 0.3%"),
+        ("honest decisions reviewed", "honest_review_rate", "≤ 5%"),
+        ("honest submissions blocked", "honest_submit_block_rate", ""),
+        ("honest submissions reviewed", "honest_submit_review_rate", ""),
+        ("account precision (batch)", "account_precision", "≥ 99%"),
+        ("account recall (batch)", "account_recall", ""),
+    ]
+    for label, name, goal in rows:
+        table.add_row(label, *(pct(getattr(s, name)) for _, s in runs), goal)
+    for family in sorted(figures.engine.recall_by_family):
+        table.add_row(
+            f"intercepted: {family}",
+            *(pct(s.recall_by_family.get(family, 0.0)) for _, s in runs),
+            "",
+        )
+    table.add_row(
+        "events/s (baseline column: json parse only)",
+        f"{figures.parse_events_per_second:,.0f}",
+        f"{figures.engine_events_per_second:,.0f}",
+        *([""] if figures.model is not None else []),
+        "≥ 5,000",
+    )
+    table.add_row("engine speed / parse-only speed", "", f"{figures.speed_ratio:.3f}",
+                  *([""] if figures.model is not None else []), "")
+    if figures.scale is not None:
+        scale = figures.scale
+        table.add_row(
+            f"detectors on {scale.edges:,} edges (s)",
+            "",
+            f"lockstep {scale.lockstep_seconds:.2f}, dense {scale.dense_seconds:.2f}, "
+            f"rings {scale.rings_seconds:.2f}",
+            *([""] if figures.model is not None else []),
+            "≤ 5 s",
+        )
+    return table
+
+
 @ledger_app.command("reconcile")
 def ledger_reconcile() -> None:
     """Compare the payment and payout providers' records with the ledger; exit 1 and list
