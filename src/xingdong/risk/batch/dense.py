@@ -90,6 +90,10 @@ def densest_blocks(
         if found is None:
             break
         keep_rows, keep_cols = found
+        # Peeling in rounds can drop members that sit just under a cut; take back every
+        # account that covers at least half of the block's targets.
+        into_block = np.bincount(rows[keep_cols[cols]], minlength=n_rows)
+        keep_rows = alive_rows & (into_block >= 0.5 * keep_cols.sum())
         edges, expected, fill = _block_stats(
             keep_rows, keep_cols, rows, cols, row_degree, col_degree, total
         )
