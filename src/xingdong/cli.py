@@ -167,7 +167,9 @@ def ledger_verify() -> None:
     raise typer.Exit(code=1)
 
 
-risk_app = typer.Typer(help="Anti-cheat: replay recorded traffic, train the model.", no_args_is_help=True)
+risk_app = typer.Typer(
+    help="Anti-cheat: replay recorded traffic, train the model.", no_args_is_help=True
+)
 app.add_typer(risk_app, name="risk")
 
 
@@ -225,8 +227,12 @@ def risk_replay(
         err.print(f"line {line}: {message}", highlight=False, soft_wrap=True)
 
     progress = Progress(
-        TextColumn("replaying"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(), console=err, transient=True,
+        TextColumn("replaying"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
     )
     with source, target, progress:
         task = progress.add_task("replay", total=size)
@@ -388,8 +394,13 @@ def _risk_table(figures: object) -> Table:
         *([""] if figures.model is not None else []),
         "≥ 5,000",
     )
-    table.add_row("engine speed / parse-only speed", "", f"{figures.speed_ratio:.3f}",
-                  *([""] if figures.model is not None else []), "")
+    table.add_row(
+        "engine speed / parse-only speed",
+        "",
+        f"{figures.speed_ratio:.3f}",
+        *([""] if figures.model is not None else []),
+        "",
+    )
     if figures.scale is not None:
         scale = figures.scale
         table.add_row(

@@ -13,12 +13,12 @@ from xingdong.risk.store import Action
 
 def arrays(edges: list[tuple[int, int, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     acc, tgt, ts = zip(*edges, strict=True)
-    return (np.array(acc, dtype=np.int64), np.array(tgt, dtype=np.int64),
-            np.array(ts, dtype=float))
+    return (np.array(acc, dtype=np.int64), np.array(tgt, dtype=np.int64), np.array(ts, dtype=float))
 
 
-def sparse_background(rng: np.random.Generator, accounts: int, targets: int, edges: int,
-                      offset: int = 0) -> list[tuple[int, int, float]]:
+def sparse_background(
+    rng: np.random.Generator, accounts: int, targets: int, edges: int, offset: int = 0
+) -> list[tuple[int, int, float]]:
     return [
         (int(a) + offset, int(t), float(s))
         for a, t, s in zip(
@@ -43,8 +43,11 @@ def test_lockstep_group_is_found_in_a_background() -> None:
 
 
 def test_same_targets_at_different_times_are_not_lockstep() -> None:
-    edges = [(member, target, 86400.0 * member + 3600 * target)
-             for member in range(6) for target in range(8)]
+    edges = [
+        (member, target, 86400.0 * member + 3600 * target)
+        for member in range(6)
+        for target in range(8)
+    ]
     assert lockstep_groups(*arrays(edges)) == []
 
 

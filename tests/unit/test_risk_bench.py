@@ -30,8 +30,13 @@ def test_quick_run_produces_all_figures() -> None:
     figures = run(PRESETS["tiny"], 3, with_model=True, with_scale=False).as_dict()
     for name in ("engine", "baseline", "model"):
         scored = figures[name]
-        for key in ("interception", "honest_block_rate", "honest_review_rate",
-                    "account_precision", "account_recall"):
+        for key in (
+            "interception",
+            "honest_block_rate",
+            "honest_review_rate",
+            "account_precision",
+            "account_recall",
+        ):
             assert 0.0 <= scored[key] <= 1.0
         assert set(scored["recall_by_family"]) == set(FAMILIES)
     assert figures["engine_events_per_second"] > 0
@@ -43,8 +48,17 @@ def test_quick_run_produces_all_figures() -> None:
 def test_bench_command_json_and_kept_files(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
-        ["bench", "risk", "--preset", "tiny", "--json", "--no-model", "--no-scale",
-         "--out-dir", str(tmp_path)],
+        [
+            "bench",
+            "risk",
+            "--preset",
+            "tiny",
+            "--json",
+            "--no-model",
+            "--no-scale",
+            "--out-dir",
+            str(tmp_path),
+        ],
     )
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout.strip().splitlines()[-1])
@@ -63,8 +77,15 @@ def test_train_command_writes_a_loadable_model(tmp_path: Path) -> None:
     world = generate(PRESETS["tiny"], seed=8)
     world.write(tmp_path / "e.jsonl", tmp_path / "l.jsonl")
     result = CliRunner().invoke(
-        app, ["risk", "train", str(tmp_path / "e.jsonl"), str(tmp_path / "l.jsonl"),
-              "--out", str(tmp_path / "m.json")]
+        app,
+        [
+            "risk",
+            "train",
+            str(tmp_path / "e.jsonl"),
+            str(tmp_path / "l.jsonl"),
+            "--out",
+            str(tmp_path / "m.json"),
+        ],
     )
     assert result.exit_code == 0, result.output
     model = RiskModel.from_file(tmp_path / "m.json")

@@ -27,8 +27,13 @@ def submit(engine: RiskEngine, account: str, ts: float, evidence: dict[str, Any]
 
 
 def shot(phash: int, text: str | None, sha: str) -> dict[str, Any]:
-    return {"sha256": sha, "phash": f"{phash:016x}", "width": 1080, "height": 2400,
-            "ocr_text": text}
+    return {
+        "sha256": sha,
+        "phash": f"{phash:016x}",
+        "width": 1080,
+        "height": 2400,
+        "ocr_text": text,
+    }
 
 
 def test_index_finds_every_hash_within_the_radius_and_nothing_beyond() -> None:
@@ -39,7 +44,9 @@ def test_index_finds_every_hash_within_the_radius_and_nothing_beyond() -> None:
         index.add(value)
     query = hashes[17] ^ 0b1011001  # four bits away
     found = index.near(query)
-    expected = sorted((hamming(query, h), i) for i, h in enumerate(hashes) if hamming(query, h) <= 7)
+    expected = sorted(
+        (hamming(query, h), i) for i, h in enumerate(hashes) if hamming(query, h) <= 7
+    )
     assert found == expected
     assert (4, 17) in found
 
@@ -58,19 +65,35 @@ def test_ocr_reads_clock_handle_and_done_state() -> None:
     text = clock_text(T0)
     assert read_clock(text) == 10 * 60
     assert handle_of("@dy_brand") == "dy_brand"
-    findings = inspect(text, target="@dy_brand", task_type="follow", submitted_at=T0 + 60,
-                       utc_offset_hours=8, before_minutes=30, after_minutes=3)
+    findings = inspect(
+        text,
+        target="@dy_brand",
+        task_type="follow",
+        submitted_at=T0 + 60,
+        utc_offset_hours=8,
+        before_minutes=30,
+        after_minutes=3,
+    )
     assert findings.is_consistent
-    assert not inspect(text, target="@other", task_type="like", submitted_at=T0,
-                       utc_offset_hours=8, before_minutes=30, after_minutes=3).is_consistent
+    assert not inspect(
+        text,
+        target="@other",
+        task_type="like",
+        submitted_at=T0,
+        utc_offset_hours=8,
+        before_minutes=30,
+        after_minutes=3,
+    ).is_consistent
 
 
 def test_clock_check_wraps_around_midnight() -> None:
     midnight = datetime(2026, 11, 20, 16, 1, tzinfo=UTC).timestamp()  # 00:01 in UTC+8
-    assert clock_agrees(23 * 60 + 55, midnight, utc_offset_hours=8, before_minutes=30,
-                        after_minutes=3)
-    assert not clock_agrees(20 * 60, midnight, utc_offset_hours=8, before_minutes=30,
-                            after_minutes=3)
+    assert clock_agrees(
+        23 * 60 + 55, midnight, utc_offset_hours=8, before_minutes=30, after_minutes=3
+    )
+    assert not clock_agrees(
+        20 * 60, midnight, utc_offset_hours=8, before_minutes=30, after_minutes=3
+    )
 
 
 def test_exact_copy_from_another_account_is_blocked() -> None:

@@ -55,8 +55,13 @@ def test_same_input_same_output(stream: list[str]) -> None:
 
 
 def test_malformed_lines_are_reported_and_skipped(stream: list[str]) -> None:
-    lines = [*stream[:5], "{not json\n", '["a list"]\n', '{"type": "claim", "ts": 1}\n',
-             *stream[5:20]]
+    lines = [
+        *stream[:5],
+        "{not json\n",
+        '["a list"]\n',
+        '{"type": "claim", "ts": 1}\n',
+        *stream[5:20],
+    ]
     rows, problems = run(lines)
     assert [n for n, _ in problems] == [5, 6, 7]
     assert problems[0][1] == "not valid JSON"
@@ -108,8 +113,8 @@ def test_command_rejects_bad_settings(tmp_path: Path) -> None:
     settings = tmp_path / "s.json"
     settings.write_text('{"review_threshold": 7}', encoding="utf-8")
     result = CliRunner().invoke(
-        app, ["risk", "replay", str(events), "--out", str(tmp_path / "o"),
-              "--settings", str(settings)]
+        app,
+        ["risk", "replay", str(events), "--out", str(tmp_path / "o"), "--settings", str(settings)],
     )
     assert result.exit_code == 1
     assert "review_threshold" in result.output
@@ -122,8 +127,12 @@ def test_settings_change_the_decisions(tmp_path: Path, stream: list[str]) -> Non
     strict.write_text('{"review_threshold": 0.05, "block_threshold": 0.2}', encoding="utf-8")
     runner = CliRunner()
     runner.invoke(app, ["risk", "replay", str(events), "--out", str(tmp_path / "a")])
-    runner.invoke(app, ["risk", "replay", str(events), "--out", str(tmp_path / "b"),
-                        "--settings", str(strict)])
+    runner.invoke(
+        app,
+        ["risk", "replay", str(events), "--out", str(tmp_path / "b"), "--settings", str(strict)],
+    )
+
     def blocks(name: str) -> int:
         return (tmp_path / name).read_text(encoding="utf-8").count('"block"')
+
     assert blocks("b") > blocks("a")

@@ -42,8 +42,7 @@ def robot_gesture() -> list[list[float]]:
 def test_many_accounts_on_one_device_is_a_farm() -> None:
     engine = RiskEngine()
     reasons = [
-        decide(engine, event("login", f"a{n}", T0 + n, device="shared")).reasons
-        for n in range(5)
+        decide(engine, event("login", f"a{n}", T0 + n, device="shared")).reasons for n in range(5)
     ]
     assert "device_shared" not in reasons[0]
     assert "device_shared" in reasons[1]
@@ -73,8 +72,15 @@ def test_registration_burst_on_one_client_build() -> None:
     engine = RiskEngine()
     reasons: list[str] = []
     for n in range(10):
-        raw = event("register", f"r{n}", T0 + n * 20, ua="bot/1", ip=f"8.{n}.1.1",
-                    phone_hash=f"h{n}", phone_prefix="170")
+        raw = event(
+            "register",
+            f"r{n}",
+            T0 + n * 20,
+            ua="bot/1",
+            ip=f"8.{n}.1.1",
+            phone_hash=f"h{n}",
+            phone_prefix="170",
+        )
         reasons = decide(engine, raw).reasons
     assert "registration_burst" in reasons
     assert "phone_virtual_operator" in reasons
@@ -83,8 +89,16 @@ def test_registration_burst_on_one_client_build() -> None:
 def test_registrations_spread_over_the_day_are_no_burst() -> None:
     engine = RiskEngine()
     for n in range(10):
-        raw = event("register", f"r{n}", T0 + n * 3600, phone_hash=f"h{n}", phone_prefix="138",
-                    platform_handle="me", platform_followers=100, platform_account_age_days=400)
+        raw = event(
+            "register",
+            f"r{n}",
+            T0 + n * 3600,
+            phone_hash=f"h{n}",
+            phone_prefix="138",
+            platform_handle="me",
+            platform_followers=100,
+            platform_account_age_days=400,
+        )
         decision = decide(engine, raw)
         assert decision.reasons == []
         assert decision.decision == "allow"
@@ -190,8 +204,9 @@ def test_score_is_within_bounds_and_blocks_above_threshold() -> None:
     decide(engine, event("claim", "a", T0, device="d", **task))
     decision = decide(
         engine,
-        event("submit", "a", T0 + 2, device="d", trajectory=robot_gesture(), verified=False,
-              **task),
+        event(
+            "submit", "a", T0 + 2, device="d", trajectory=robot_gesture(), verified=False, **task
+        ),
     )
     assert decision.decision == "block"
     assert 0.9 <= decision.score <= 1.0

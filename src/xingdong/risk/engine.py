@@ -15,7 +15,13 @@ from xingdong.risk.events import Event
 from xingdong.risk.model import RiskModel
 from xingdong.risk.reasons import BEHAVIOURAL, HARD_BLOCK
 from xingdong.risk.settings import RiskSettings
-from xingdong.risk.store import Action, EvidenceRecord, MemoryRiskStore, RiskStore
+from xingdong.risk.store import (
+    AccountState,
+    Action,
+    EvidenceRecord,
+    MemoryRiskStore,
+    RiskStore,
+)
 from xingdong.risk.trajectory import trajectory_features
 
 HOUR = 3600.0
@@ -82,18 +88,70 @@ class RiskEngine:
             subnet = self._subnets[ip] = subnet_of(ip)
         return subnet
 
+    def _signals(self, event: Event, state: AccountState, now: float) -> Decision:
+        store = self.store
+        reasons: list[str] = [f"signal_missing:{name}" for name in event.missing]
+        features: dict[str, float] = {}
+        subnet = self._subnet(event.ip) if event.ip else None
+
+        self._place(event, state, now, reasons, features)
+        if state.blocked or state.flagged >= 2:
+            reasons.append("account_previously_flagged")
+        if state.registration_flags and event.type != "register":
+            reasons.append("account_registration_flagged")
+
+        if event.type == "register":
+            self._registration(event, now, subnet, reasons, features)
+        elif event.type == "claim":
+            self._claim(event, now, state.claims, reasons, features)
+        elif event.type == "submit":
+            self._submission(event, now, subnet, state.claims, reasons, features)
+        elif event.type == "withdraw" and event.payout_account:
+            others = store.payout_accounts(event.payout_account) - {event.account}
+            features["payout_others"] = len(others)
+            if others:
+                reasons.append("payout_shared")
+            store.add_payout(event.payout_account, event.account)
+            store.log_link(event.account, "payout", event.payout_account)
+
+        return self._judge(event.type, reasons, features)
+
     def decide(self, event: Event) -> Decision:
         """Decide one event (a login is recorded and gets an ``allow``)."""
-        settings = self.settings
-        store = self.store
         # Windows assume time order; a late event is placed at the latest time seen.
         now = max(event.ts, self._last_ts)
         self._last_ts = now
-        reasons: list[str] = [f"signal_missing:{name}" for name in event.missing]
-        features: dict[str, float] = {}
-        state = store.account(event.account, now)
-        subnet = self._subnet(event.ip) if event.ip else None
+        state = self.store.account(event.account, now)
+        decision = self._signals(event, state, now)
+        self._remember(event, state, now, decision)
+        return decision
 
+    def _remember(self, event: Event, state: AccountState, now: float, decision: Decision) -> None:
+        """What the account and its address keep of this decision for later ones."""
+        if event.type == "register" and decision.decision != "allow":
+            state.registration_flags = tuple(r for r in decision.reasons if ":" not in r)
+        if decision.decision == "block":
+            state.blocked += 1
+        if decision.decision != "allow" and any(
+            code.split(":", 1)[0] in BEHAVIOURAL for code in decision.reasons
+        ):
+            state.flagged += 1
+            if event.ip:
+                self.store.note_distinct("flagged_ip", event.ip, event.account, now)
+                state.flagged_ips.add(event.ip)
+        state.decisions += 1
+
+    def _place(
+        self,
+        event: Event,
+        state: AccountState,
+        now: float,
+        reasons: list[str],
+        features: dict[str, float],
+    ) -> None:
+        """Signals of where the event came from: its device and its address."""
+        settings = self.settings
+        store = self.store
         if event.device:
             on_device = store.note_distinct("device", event.device, event.account, now)
             features["device_accounts"] = on_device
@@ -131,40 +189,6 @@ class RiskEngine:
                 and others >= settings.ip_flagged_share * on_ip
             ):
                 reasons.append("ip_flagged_accounts")
-        if state.blocked or state.flagged >= 2:
-            reasons.append("account_previously_flagged")
-
-        if state.registration_flags and event.type != "register":
-            reasons.append("account_registration_flagged")
-
-        if event.type == "register":
-            self._registration(event, now, subnet, reasons, features)
-        elif event.type == "claim":
-            self._claim(event, now, state.claims, reasons, features)
-        elif event.type == "submit":
-            self._submission(event, now, subnet, state.claims, reasons, features)
-        elif event.type == "withdraw" and event.payout_account:
-            others = store.payout_accounts(event.payout_account) - {event.account}
-            features["payout_others"] = len(others)
-            if others:
-                reasons.append("payout_shared")
-            store.add_payout(event.payout_account, event.account)
-            store.log_link(event.account, "payout", event.payout_account)
-
-        decision = self._judge(event.type, reasons, features)
-        if event.type == "register" and decision.decision != "allow":
-            state.registration_flags = tuple(r for r in decision.reasons if ":" not in r)
-        if decision.decision == "block":
-            state.blocked += 1
-        if decision.decision != "allow" and any(
-            code.split(":", 1)[0] in BEHAVIOURAL for code in decision.reasons
-        ):
-            state.flagged += 1
-            if event.ip:
-                store.note_distinct("flagged_ip", event.ip, event.account, now)
-                state.flagged_ips.add(event.ip)
-        state.decisions += 1
-        return decision
 
     def _registration(
         self,
@@ -250,14 +274,7 @@ class RiskEngine:
         if per_hour > settings.submits_per_hour:
             reasons.append("velocity_submits")
         if event.trajectory is not None:
-            gesture = trajectory_features(event.trajectory)
-            if gesture is not None:
-                features["straightness"] = gesture.straightness
-                features["interval_cv"] = gesture.interval_cv
-                if gesture.straightness >= settings.trajectory_straightness:
-                    reasons.append("trajectory_straight")
-                if gesture.interval_cv <= settings.trajectory_interval_cv:
-                    reasons.append("trajectory_regular")
+            self._gesture(event.trajectory, reasons, features)
         if event.verified is False:
             reasons.append("platform_not_verified")
         if event.target and subnet:
@@ -271,6 +288,22 @@ class RiskEngine:
             store.log_action(Action(event.account, event.target, now))
         if event.evidence is not None:
             self._evidence(event, now, reasons, features)
+
+    def _gesture(
+        self,
+        trajectory: list[tuple[float, float, float]],
+        reasons: list[str],
+        features: dict[str, float],
+    ) -> None:
+        gesture = trajectory_features(trajectory)
+        if gesture is None:
+            return
+        features["straightness"] = gesture.straightness
+        features["interval_cv"] = gesture.interval_cv
+        if gesture.straightness >= self.settings.trajectory_straightness:
+            reasons.append("trajectory_straight")
+        if gesture.interval_cv <= self.settings.trajectory_interval_cv:
+            reasons.append("trajectory_regular")
 
     def _evidence(
         self, event: Event, now: float, reasons: list[str], features: dict[str, float]

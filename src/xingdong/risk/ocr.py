@@ -57,7 +57,11 @@ def read_clock(text: str) -> int | None:
 
 
 def clock_agrees(
-    clock_minute: int, submitted_at: float, *, utc_offset_hours: float, before_minutes: int,
+    clock_minute: int,
+    submitted_at: float,
+    *,
+    utc_offset_hours: float,
+    before_minutes: int,
     after_minutes: int,
 ) -> bool:
     """The screenshot was taken at most ``before_minutes`` before the submission and not

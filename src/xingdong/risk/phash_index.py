@@ -4,7 +4,7 @@ Multi-index hashing: the hash is cut into four 16-bit bands, each with its own t
 band value to image ids. Two hashes within ``r`` bits of each other agree within
 ``r // 4`` bits on at least one band (pigeonhole), so probing every band value within that
 many bits of the query's band finds every match; only those candidates are compared in
-full. With ``r`` ≤ 7 that is 4 × 17 table lookups per query, whatever the index size.
+full. With ``r`` ≤ 7 that is 4 x 17 table lookups per query, whatever the index size.
 A band value that very many images share (one popular page, screenshotted alike by
 thousands) keeps only its newest ``bucket_cap`` images, so a query stays bounded.
 """

@@ -13,7 +13,7 @@ REAL_TIME: dict[str, str] = {
     "ip_cotarget": "several accounts from one IP or /24 acted on the same target within the hour",
     "ip_registration_burst": "many registrations from one IP or /24 within the hour",
     "registration_burst": "many registrations with the same client in a few minutes",
-    "phone_virtual_operator": "the phone number belongs to a virtual operator (170/171/162/165/167)",
+    "phone_virtual_operator": "the number is from a virtual operator (170/171/162/165/167)",
     "phone_sequence": "the phone number is next to another recently registered one",
     "platform_account_new": "the bound short-video account is days old and has no audience",
     "velocity_claims": "too many claims by this account within the hour",

@@ -59,10 +59,24 @@ def baseline_decisions(lines: Iterable[str]) -> list[dict[str, Any]]:
         decision = "block" if block else "review" if review else "allow"
         if block:
             blocked[account] = blocked.get(account, 0) + 1
-        out.append({"line": number, "type": event.type, "account": account,
-                    "decision": decision, "score": 1.0 if block else 0.5 if review else 0.0,
-                    "reasons": []})
+        out.append(
+            {
+                "line": number,
+                "type": event.type,
+                "account": account,
+                "decision": decision,
+                "score": 1.0 if block else 0.5 if review else 0.0,
+                "reasons": [],
+            }
+        )
     for account in sorted(blocked):
-        out.append({"type": "account", "account": account, "decision": "block", "score": 1.0,
-                    "reasons": []})
+        out.append(
+            {
+                "type": "account",
+                "account": account,
+                "decision": "block",
+                "score": 1.0,
+                "reasons": [],
+            }
+        )
     return out

@@ -97,7 +97,10 @@ def run(
         model_score = None
         if with_model:
             # trained on another world of the same kind, as operators' past verdicts
-            train_events, train_labels = folder / "train-events.jsonl", folder / "train-labels.jsonl"
+            train_events, train_labels = (
+                folder / "train-events.jsonl",
+                folder / "train-labels.jsonl",
+            )
             generate(preset, seed + 1_000_003).write(train_events, train_labels)
             model, _ = train_from_files(train_events, train_labels)
             out = io.StringIO()

@@ -1,4 +1,4 @@
-"""The batch detectors on a large synthetic graph: 1 million account–target edges of
+"""The batch detectors on a large synthetic graph: 1 million account-target edges of
 random background (popularity-skewed targets) with a planted lockstep group and a planted
 dense block hidden in it."""
 
@@ -65,9 +65,9 @@ def run_scale(edges: int = 1_000_000, seed: int = 7) -> ScaleFigures:
     planted_group = set(range(30))
     planted_block = set(range(30, 60))
     found_group = any(planted_group <= set(g.accounts.tolist()) for g in groups)
-    found_block = any(
-        len(planted_block & set(b.accounts.tolist())) >= 25 for b in blocks
-    ) or any(len((planted_block | planted_group) & set(b.accounts.tolist())) >= 25 for b in blocks)
+    found_block = any(len(planted_block & set(b.accounts.tolist())) >= 25 for b in blocks) or any(
+        len((planted_block | planted_group) & set(b.accounts.tolist())) >= 25 for b in blocks
+    )
     false_groups = sum(1 for g in groups if not set(g.accounts.tolist()) & planted_group) + sum(
         1 for b in blocks if not set(b.accounts.tolist()) & (planted_block | planted_group)
     )

@@ -40,9 +40,39 @@ LOCAL = timedelta(hours=8)
 DONE = {"follow": "已关注", "like": "已点赞", "comment": "已评论"}
 NOT_DONE = {"follow": "关注", "like": "点赞", "comment": "评论"}
 VIRTUAL = ("170", "171", "162", "165", "167")
-ORDINARY = ("134", "135", "136", "138", "139", "150", "151", "152", "157", "158", "159",
-            "182", "183", "187", "188", "130", "131", "132", "155", "156", "185", "186",
-            "133", "153", "177", "180", "181", "189", "173", "199", "191")
+ORDINARY = (
+    "134",
+    "135",
+    "136",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "157",
+    "158",
+    "159",
+    "182",
+    "183",
+    "187",
+    "188",
+    "130",
+    "131",
+    "132",
+    "155",
+    "156",
+    "185",
+    "186",
+    "133",
+    "153",
+    "177",
+    "180",
+    "181",
+    "189",
+    "173",
+    "199",
+    "191",
+)
 REGIONS = ("北京", "上海", "广东", "浙江", "江苏", "四川", "湖北", "山东", "河南", "福建")
 INTERESTS = ("美食", "旅行", "美妆", "数码", "游戏", "健身", "母婴", "宠物", "汽车", "穿搭")
 FAMILIES = ("bot_farm", "proxy_registration", "screenshot_reuse", "click_farm", "bought_aged")
@@ -111,12 +141,24 @@ class _Builder:
             f"Mozilla/5.0 (Linux; Android {v}; {m}) XingdongApp/{a}"
             for v, m, a in [
                 (str(self.rng.choice([10, 11, 12, 13, 14])), model, app)
-                for model in ("V2145A", "PGT-AN10", "M2012K11AC", "SM-S9180", "22081212C",
-                              "ALN-AL00", "PHB110", "V2217A", "RMX3700", "CPH2449")
+                for model in (
+                    "V2145A",
+                    "PGT-AN10",
+                    "M2012K11AC",
+                    "SM-S9180",
+                    "22081212C",
+                    "ALN-AL00",
+                    "PHB110",
+                    "V2217A",
+                    "RMX3700",
+                    "CPH2449",
+                )
                 for app in ("3.2.0", "3.2.1", "3.3.0")
             ]
-        ] + [f"Mozilla/5.0 (iPhone; CPU iPhone OS {v} like Mac OS X) XingdongApp/3.3.0"
-             for v in ("16_6", "17_1", "17_4", "18_0")]
+        ] + [
+            f"Mozilla/5.0 (iPhone; CPU iPhone OS {v} like Mac OS X) XingdongApp/3.3.0"
+            for v in ("16_6", "17_1", "17_4", "18_0")
+        ]
         self.ua_weights = [1.0 / (i + 1) ** 0.8 for i in range(len(self.uas))]
         self.carrier_subnets = [
             f"{self.rng.choice([39, 112, 117, 120, 223])}.{self.rng.randrange(256)}."
@@ -148,8 +190,10 @@ class _Builder:
 
     def _home_ip(self) -> str:
         r = self.rng
-        return f"{r.choice([36, 60, 101, 113, 115, 125, 180, 183, 218, 222])}.{r.randrange(256)}." \
-               f"{r.randrange(256)}.{r.randrange(1, 255)}"
+        return (
+            f"{r.choice([36, 60, 101, 113, 115, 125, 180, 183, 218, 222])}.{r.randrange(256)}."
+            f"{r.randrange(256)}.{r.randrange(1, 255)}"
+        )
 
     def _carrier_ip(self, subnet: str) -> str:
         return f"{subnet}.{self.rng.randrange(1, 255)}"
@@ -161,8 +205,9 @@ class _Builder:
         event["ts"] = round(ts, 3)
         self.events.append((ts, len(self.events), event, family))
 
-    def _base(self, kind: str, person: Person, ts: float, ip: str | None = None,
-              device: str | None = None) -> dict[str, Any]:
+    def _base(
+        self, kind: str, person: Person, ts: float, ip: str | None = None, device: str | None = None
+    ) -> dict[str, Any]:
         return {
             "type": kind,
             "ts": ts,
@@ -175,8 +220,10 @@ class _Builder:
     def _targets(self) -> list[Target]:
         targets = []
         for n in range(self.preset.targets):
-            handle = f"dy_{self.rng.choice(['mei', 'chi', 'wan', 'kan', 'lu', 'xi'])}" \
-                     f"{self.rng.randrange(10**5, 10**6)}"
+            handle = (
+                f"dy_{self.rng.choice(['mei', 'chi', 'wan', 'kan', 'lu', 'xi'])}"
+                f"{self.rng.randrange(10**5, 10**6)}"
+            )
             task_type = self.rng.choices(["follow", "like", "comment"], [0.5, 0.35, 0.15])[0]
             targets.append(
                 Target(
@@ -212,22 +259,27 @@ class _Builder:
     def _honest_evidence(self, target: Target, submit_at: float) -> dict[str, Any]:
         r = self.rng
         phash = self._flip(target.base_phash, 0.07)
-        text: str | None = self._ocr(target, submit_at - r.uniform(10, 240))
+        read = self._ocr(target, submit_at - r.uniform(10, 240))
         roll = r.random()
-        if roll < 0.03:
-            text = None  # unreadable
-        elif roll < 0.05:
-            text = text.replace(target.handle, target.handle[:-2] + "0l")  # misread
-        elif roll < 0.065:
-            text = text.replace(DONE[target.task_type], "巳关")
+        if roll < 0.02:
+            read = read.replace(target.handle, target.handle[:-2] + "0l")  # misread
+        elif roll < 0.035:
+            read = read.replace(DONE[target.task_type], "巳关")
+        text = None if 0.035 <= roll < 0.065 else read  # unreadable
         sha = self._hex(256)
         if text is not None:
             self.pool.setdefault(target.handle, []).append((submit_at, phash, text, sha))
-        return {"sha256": sha, "phash": f"{phash:016x}", "width": 1080, "height": 2400,
-                "ocr_text": text}
+        return {
+            "sha256": sha,
+            "phash": f"{phash:016x}",
+            "width": 1080,
+            "height": 2400,
+            "ocr_text": text,
+        }
 
-    def _copied_evidence(self, target: Target, submit_at: float, exact_share: float
-                         ) -> dict[str, Any]:
+    def _copied_evidence(
+        self, target: Target, submit_at: float, exact_share: float
+    ) -> dict[str, Any]:
         """A screenshot someone else took of this target, copied or re-encoded."""
         r = self.rng
         # only what was already handed in can be copied
@@ -246,8 +298,13 @@ class _Builder:
             if self.preset.evasion >= 2 and r.random() < 0.2:
                 # the clock edited to the submission time
                 text = self._ocr(target, submit_at - r.uniform(10, 120))
-        return {"sha256": sha, "phash": f"{phash:016x}", "width": 1080, "height": 2400,
-                "ocr_text": text}
+        return {
+            "sha256": sha,
+            "phash": f"{phash:016x}",
+            "width": 1080,
+            "height": 2400,
+            "ocr_text": text,
+        }
 
     def _human_gesture(self) -> list[list[float]] | None:
         r = self.rng
@@ -267,8 +324,11 @@ class _Builder:
             x = (1 - u) ** 2 * x0 + 2 * (1 - u) * u * cx + u * u * x1 + r.gauss(0, 1.2)
             y = (1 - u) ** 2 * y0 + 2 * (1 - u) * u * cy + u * u * y1 + r.gauss(0, 1.2)
             points.append([round(t, 1), round(x, 1), round(y, 1)])
-            t += 16.7 * (r.choice([1, 1, 1, 1, 2, 3]) if r.random() < 0.3 else 1) * \
-                r.uniform(0.7, 1.4)
+            t += (
+                16.7
+                * (r.choice([1, 1, 1, 1, 2, 3]) if r.random() < 0.3 else 1)
+                * r.uniform(0.7, 1.4)
+            )
         return points
 
     def _script_gesture(self) -> list[list[float]] | None:
@@ -291,8 +351,15 @@ class _Builder:
         return points
 
     # ---- the actions -----------------------------------------------------------------
-    def _register(self, person: Person, ts: float, *, new_platform: bool, family: str | None,
-                  ip: str | None = None) -> None:
+    def _register(
+        self,
+        person: Person,
+        ts: float,
+        *,
+        new_platform: bool,
+        family: str | None,
+        ip: str | None = None,
+    ) -> None:
         r = self.rng
         number = f"{person.phone_prefix}{r.randrange(10**8):08d}"
         event = self._base("register", person, ts, ip)
@@ -304,34 +371,63 @@ class _Builder:
             region=r.choice(REGIONS),
             interests=r.sample(INTERESTS, 0 if new_platform and r.random() < 0.6 else 3),
             platform_handle=handle,
-            platform_followers=(r.randrange(0, 4) if new_platform
-                                else int(math.exp(r.uniform(1, 8)))) if handle else None,
-            platform_account_age_days=(r.randrange(0, 5) if new_platform
-                                       else r.randrange(8, 3000)) if handle else None,
+            platform_followers=(
+                r.randrange(0, 4) if new_platform else int(math.exp(r.uniform(1, 8)))
+            )
+            if handle
+            else None,
+            platform_account_age_days=(r.randrange(0, 5) if new_platform else r.randrange(8, 3000))
+            if handle
+            else None,
         )
         self._emit(ts, event, family)
 
-    def _task(self, person: Person, target: Target, claim_at: float, delay: float,
-              evidence: dict[str, Any] | None, gesture: list[list[float]] | None,
-              verified: bool | None, family: str | None, ip: str | None = None,
-              device: str | None = None, submit: bool = True) -> None:
+    def _task(
+        self,
+        person: Person,
+        target: Target,
+        claim_at: float,
+        delay: float,
+        evidence: dict[str, Any] | None,
+        gesture: list[list[float]] | None,
+        verified: bool | None,
+        family: str | None,
+        ip: str | None = None,
+        device: str | None = None,
+        submit: bool = True,
+    ) -> None:
         ip = ip or self.rng.choice(person.ips)
         claim = self._base("claim", person, claim_at, ip, device)
-        claim.update(task=target.task, campaign=target.campaign, target=target.handle,
-                     task_type=target.task_type)
+        claim.update(
+            task=target.task,
+            campaign=target.campaign,
+            target=target.handle,
+            task_type=target.task_type,
+        )
         self._emit(claim_at, claim, family)
         if not submit:
             return
         submit_at = claim_at + delay
         body = self._base("submit", person, submit_at, ip, device)
-        body.update(task=target.task, campaign=target.campaign, target=target.handle,
-                    task_type=target.task_type,
-                    evidence=evidence or self._honest_evidence(target, submit_at),
-                    trajectory=gesture, verified=verified)
+        body.update(
+            task=target.task,
+            campaign=target.campaign,
+            target=target.handle,
+            task_type=target.task_type,
+            evidence=evidence or self._honest_evidence(target, submit_at),
+            trajectory=gesture,
+            verified=verified,
+        )
         self._emit(submit_at, body, family)
 
-    def _withdraw(self, person: Person, ts: float, family: str | None,
-                  ip: str | None = None, device: str | None = None) -> None:
+    def _withdraw(
+        self,
+        person: Person,
+        ts: float,
+        family: str | None,
+        ip: str | None = None,
+        device: str | None = None,
+    ) -> None:
         event = self._base("withdraw", person, ts, ip, device)
         event.update(amount_fen=self.rng.randrange(500, 20000), payout_account=person.payout)
         self._emit(ts, event, family)
@@ -355,8 +451,7 @@ class _Builder:
             else:
                 ips = [r.choice(self.campuses)]
             prefix = r.choice(VIRTUAL) if r.random() < 0.03 else r.choice(ORDINARY)
-            person = Person(account, None, self._hex(), self._ua(), ips, prefix, self._hex(),
-                            None)
+            person = Person(account, None, self._hex(), self._ua(), ips, prefix, self._hex(), None)
             if people and r.random() < 0.03:
                 # a family: one phone, often one wallet
                 other = r.choice(people)
@@ -373,8 +468,9 @@ class _Builder:
                 self._register(person, start, new_platform=r.random() < 0.08, family=None)
             self._honest_activity(person, start, self.end, None)
 
-    def _honest_activity(self, person: Person, start: float, end: float,
-                         family: str | None) -> None:
+    def _honest_activity(
+        self, person: Person, start: float, end: float, family: str | None
+    ) -> None:
         r = self.rng
         tasks = max(1, int(r.lognormvariate(2.2, 0.8)))
         done: set[str] = set()
@@ -386,22 +482,36 @@ class _Builder:
             if target.task in done:
                 continue
             done.add(target.task)
-            delay = r.uniform(6, 9.5) if r.random() < 0.005 else max(
-                12.0, r.lognormvariate(math.log(75), 0.6))
-            self._task(person, target, at, delay, None, self._human_gesture(),
-                       self._human_verdict(), family, submit=r.random() > 0.05)
+            delay = (
+                r.uniform(6, 9.5)
+                if r.random() < 0.005
+                else max(12.0, r.lognormvariate(math.log(75), 0.6))
+            )
+            self._task(
+                person,
+                target,
+                at,
+                delay,
+                None,
+                self._human_gesture(),
+                self._human_verdict(),
+                family,
+                submit=r.random() > 0.05,
+            )
         if r.random() < 0.4:
             self._withdraw(person, r.uniform(max(start, times[-1]), end), family)
 
     # ---- fraud -----------------------------------------------------------------------
     def _client_targets(self, count: int) -> list[Target]:
-        return self.rng.sample(self.targets[len(self.targets) // 5:], count)
+        return self.rng.sample(self.targets[len(self.targets) // 5 :], count)
 
     def bot_farm(self) -> None:
         r, ev = self.rng, self.preset.evasion
         family = "bot_farm"
-        subnets = [f"{r.choice([43, 47, 103, 106, 139])}.{r.randrange(256)}.{r.randrange(256)}"
-                   for _ in range(2 + 2 * ev)]
+        subnets = [
+            f"{r.choice([43, 47, 103, 106, 139])}.{r.randrange(256)}.{r.randrange(256)}"
+            for _ in range(2 + 2 * ev)
+        ]
         devices = [self._hex() for _ in range(max(1, self.preset.bot_farm // (4 - ev)))]
         wallets = [self._hex() for _ in range(1 + 3 * ev)]
         bots: list[Person] = []
@@ -412,11 +522,15 @@ class _Builder:
             ip = f"{r.choice(subnets)}.{r.randrange(1, 255)}"
             prefix = r.choice(VIRTUAL) if r.random() < (1.0 - 0.3 * ev) else r.choice(ORDINARY)
             ua = self._ua() if ev >= 2 else shared_ua
-            person = Person(self._id("a"), family, device, ua, [ip], prefix,
-                            r.choice(wallets), None)
+            person = Person(
+                self._id("a"), family, device, ua, [ip], prefix, r.choice(wallets), None
+            )
             # registrations in batches of a few dozen, minutes apart
-            at = burst_at + (n // 30) * 3600 * r.uniform(2, 8) + (n % 30) * r.uniform(5, 40) * (
-                1 + 2 * ev)
+            at = (
+                burst_at
+                + (n // 30) * 3600 * r.uniform(2, 8)
+                + (n % 30) * r.uniform(5, 40) * (1 + 2 * ev)
+            )
             person.registered = at
             self._register(person, at, new_platform=True, family=family)
             bots.append(person)
@@ -432,8 +546,16 @@ class _Builder:
         at = START + r.uniform(0.1, 0.5) * (self.end - START)
         for n in range(self.preset.proxy_registration):
             prefix = r.choice(VIRTUAL) if r.random() < 0.8 - 0.2 * ev else r.choice(ORDINARY)
-            person = Person(self._id("a"), family, self._hex(), self._ua() if ev >= 2 else ua,
-                            [self._home_ip() for _ in range(3)], prefix, r.choice(wallets), None)
+            person = Person(
+                self._id("a"),
+                family,
+                self._hex(),
+                self._ua() if ev >= 2 else ua,
+                [self._home_ip() for _ in range(3)],
+                prefix,
+                r.choice(wallets),
+                None,
+            )
             at += r.uniform(3, 25) * (1 + ev) if n % 50 else r.uniform(2, 12) * 3600
             person.registered = at
             self._register(person, at, new_platform=True, family=family)
@@ -441,8 +563,15 @@ class _Builder:
             self.labels[person.account] = family
         self._waves(accounts, family, spread=900.0, scripted=True, copies=True)
 
-    def _waves(self, crew: list[Person], family: str, *, spread: float, scripted: bool,
-               copies: bool = False) -> None:
+    def _waves(
+        self,
+        crew: list[Person],
+        family: str,
+        *,
+        spread: float,
+        scripted: bool,
+        copies: bool = False,
+    ) -> None:
         """The crew works the client's targets in waves; scripted crews also draw gestures
         and screenshots by program."""
         r, ev = self.rng, self.preset.evasion
@@ -459,23 +588,37 @@ class _Builder:
                     continue
                 claim_at = wave_at + r.uniform(0, spread)
                 if scripted:
-                    delay = r.uniform(2, 6) if ev == 0 else (
-                        r.uniform(3, 12) if ev == 1 else r.uniform(12, 60))
+                    delay = (
+                        r.uniform(2, 6)
+                        if ev == 0
+                        else (r.uniform(3, 12) if ev == 1 else r.uniform(12, 60))
+                    )
                     submit_at = claim_at + delay
                     if copies:
                         evidence = self._copied_evidence(target, submit_at, 0.5 - 0.2 * ev)
                     else:
                         shot = self._flip(template, 0.01)
-                        evidence = {"sha256": self._hex(256), "phash": f"{shot:016x}",
-                                    "width": 1080, "height": 2400,
-                                    "ocr_text": self._ocr(target, submit_at - r.uniform(1, 5))}
+                        evidence = {
+                            "sha256": self._hex(256),
+                            "phash": f"{shot:016x}",
+                            "width": 1080,
+                            "height": 2400,
+                            "ocr_text": self._ocr(target, submit_at - r.uniform(1, 5)),
+                        }
                     gesture = self._script_gesture() if r.random() < 0.85 else None
                     verified = r.random() < 0.7 if r.random() < 0.8 else None
-                    self._task(person, target, claim_at, delay, evidence, gesture, verified,
-                               family)
+                    self._task(person, target, claim_at, delay, evidence, gesture, verified, family)
                 else:
-                    self._task(person, target, claim_at, max(12.0, r.lognormvariate(4, 0.5)),
-                               None, self._human_gesture(), True, family)
+                    self._task(
+                        person,
+                        target,
+                        claim_at,
+                        max(12.0, r.lognormvariate(4, 0.5)),
+                        None,
+                        self._human_gesture(),
+                        True,
+                        family,
+                    )
         for person in crew:
             if r.random() < 0.8:
                 self._withdraw(person, r.uniform(self.end - 86400, self.end), family)
@@ -485,10 +628,21 @@ class _Builder:
         family = "screenshot_reuse"
         for _ in range(self.preset.screenshot_reuse):
             kind = r.choice(["home", "mobile"])
-            ips = [self._home_ip()] if kind == "home" else [
-                self._carrier_ip(r.choice(self.carrier_subnets)) for _ in range(4)]
-            person = Person(self._id("a"), family, self._hex(), self._ua(), ips,
-                            r.choice(ORDINARY), self._hex(), None)
+            ips = (
+                [self._home_ip()]
+                if kind == "home"
+                else [self._carrier_ip(r.choice(self.carrier_subnets)) for _ in range(4)]
+            )
+            person = Person(
+                self._id("a"),
+                family,
+                self._hex(),
+                self._ua(),
+                ips,
+                r.choice(ORDINARY),
+                self._hex(),
+                None,
+            )
             self.labels[person.account] = family
             start = START + r.uniform(0, 0.7) * (self.end - START)
             person.registered = start
@@ -499,8 +653,9 @@ class _Builder:
                 delay = r.uniform(8, 40)
                 evidence = self._copied_evidence(target, at + delay, 0.8 - 0.35 * ev)
                 verified = None if r.random() < 0.6 else r.random() < 0.5
-                self._task(person, target, at, delay, evidence, self._human_gesture(), verified,
-                           family)
+                self._task(
+                    person, target, at, delay, evidence, self._human_gesture(), verified, family
+                )
             if r.random() < 0.7:
                 self._withdraw(person, r.uniform(self.end - 86400, self.end), family)
 
@@ -517,8 +672,9 @@ class _Builder:
             for n in range(per_farm):
                 device = phones[n % len(phones)]
                 prefix = r.choice(VIRTUAL) if r.random() < 0.2 else r.choice(ORDINARY)
-                person = Person(self._id("a"), family, device, self._ua(), office, prefix,
-                                r.choice(boss), None)
+                person = Person(
+                    self._id("a"), family, device, self._ua(), office, prefix, r.choice(boss), None
+                )
                 at = day0 + (n // 8) * 86400 * 0.5 + (n % 8) * r.uniform(120, 600)
                 person.registered = at
                 self._register(person, at, new_platform=r.random() < 0.3, family=family)
@@ -530,8 +686,16 @@ class _Builder:
                 for _ in range(r.randrange(2, 6 + 4 * ev)):
                     at = r.uniform((person.registered or START) + 3600, self.end)
                     target = self._pick_target(at)
-                    self._task(person, target, at, max(12.0, r.lognormvariate(4, 0.5)), None,
-                               self._human_gesture(), True, family)
+                    self._task(
+                        person,
+                        target,
+                        at,
+                        max(12.0, r.lognormvariate(4, 0.5)),
+                        None,
+                        self._human_gesture(),
+                        True,
+                        family,
+                    )
 
     def bought_aged(self) -> None:
         r, ev = self.rng, self.preset.evasion
@@ -541,8 +705,16 @@ class _Builder:
         wallets = [self._hex() for _ in range(1 + 2 * ev)]
         sold_at = START + r.uniform(0.3, 0.5) * (self.end - START)
         for n in range(self.preset.bought_aged):
-            person = Person(self._id("a"), family, self._hex(), self._ua(), [self._home_ip()],
-                            r.choice(ORDINARY), self._hex(), None)
+            person = Person(
+                self._id("a"),
+                family,
+                self._hex(),
+                self._ua(),
+                [self._home_ip()],
+                r.choice(ORDINARY),
+                self._hex(),
+                None,
+            )
             self.labels[person.account] = family
             # the old owner's last days: ordinary use, not fraud
             start = START + r.uniform(0, 0.1) * (self.end - START)
@@ -555,9 +727,18 @@ class _Builder:
             for _ in range(r.randrange(10, 30)):
                 at += r.uniform(60, 400)
                 target = self._pick_target(at)
-                self._task(person, target, at, max(10.0, r.lognormvariate(3.3, 0.5)), None,
-                           self._script_gesture() if r.random() < 0.5 else self._human_gesture(),
-                           True, family, ip=r.choice(buyer_ips), device=device)
+                self._task(
+                    person,
+                    target,
+                    at,
+                    max(10.0, r.lognormvariate(3.3, 0.5)),
+                    None,
+                    self._script_gesture() if r.random() < 0.5 else self._human_gesture(),
+                    True,
+                    family,
+                    ip=r.choice(buyer_ips),
+                    device=device,
+                )
             self._withdraw(person, at + r.uniform(300, 3600), family, r.choice(buyer_ips), device)
 
     def build(self) -> World:

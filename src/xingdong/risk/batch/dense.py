@@ -1,4 +1,4 @@
-"""Dense blocks in the account × target graph (FRAUDAR-style), tested against chance.
+"""Dense blocks in the account x target graph (FRAUDAR-style), tested against chance.
 
 Targets are weighted 1 / log(degree + 5), so edges to popular targets — where a farm
 hides its camouflage and where honest people crowd — count for little. Nodes are peeled
@@ -47,8 +47,16 @@ def _block_stats(
 
 
 def _passes(
-    edges: int, expected: float, fill: float, n_rows: int, n_cols: int, *, min_lift: float,
-    min_fill: float, min_accounts: int, min_targets: int,
+    edges: int,
+    expected: float,
+    fill: float,
+    n_rows: int,
+    n_cols: int,
+    *,
+    min_lift: float,
+    min_fill: float,
+    min_accounts: int,
+    min_targets: int,
 ) -> bool:
     if n_rows < min_accounts or n_cols < min_targets or fill < min_fill:
         return False
@@ -82,9 +90,17 @@ def densest_blocks(
     blocks: list[DenseBlock] = []
     while len(blocks) < max_blocks and alive_rows.any():
         found = _peel(
-            rows, cols, weight, alive_rows, n_rows, n_cols, epsilon,
+            rows,
+            cols,
+            weight,
+            alive_rows,
+            n_rows,
+            n_cols,
+            epsilon,
             lambda r, c: _block_stats(r, c, rows, cols, row_degree, col_degree, total),
-            min_lift=min_lift, min_fill=min_fill, min_accounts=min_accounts,
+            min_lift=min_lift,
+            min_fill=min_fill,
+            min_accounts=min_accounts,
             min_targets=min_targets,
         )
         if found is None:
@@ -139,8 +155,14 @@ def _peel(
         density = float(w.sum()) / nodes
         edges, expected, fill = stats(keep_rows, keep_cols)  # type: ignore[operator]
         if (best is None or density > best[0]) and _passes(
-            edges, expected, fill, int(keep_rows.sum()), int(keep_cols.sum()),
-            min_lift=min_lift, min_fill=min_fill, min_accounts=min_accounts,
+            edges,
+            expected,
+            fill,
+            int(keep_rows.sum()),
+            int(keep_cols.sum()),
+            min_lift=min_lift,
+            min_fill=min_fill,
+            min_accounts=min_accounts,
             min_targets=min_targets,
         ):
             best = (density, keep_rows.copy(), keep_cols.copy())

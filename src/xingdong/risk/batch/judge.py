@@ -49,6 +49,61 @@ def _add(evidence: dict[str, list[tuple[str, float]]], account: str, code: str, 
     evidence.setdefault(account, []).append((code, w))
 
 
+def _ring_evidence(
+    links: dict[str, dict[str, set[str]]],
+    settings: BatchSettings,
+    evidence: dict[str, list[tuple[str, float]]],
+) -> int:
+    """Add the evidence of rings with strong links; return how many rings had them."""
+    rings = account_rings(
+        links,
+        ip_max_accounts=settings.ring_ip_max_accounts,
+        min_accounts=settings.ring_min_accounts,
+    )
+    rings_found = 0
+    for ring in rings:
+        strong = [
+            link
+            for link in ring.links
+            if link.kind in ("device", "payout")
+            and len(link.accounts) >= settings.ring_strong_link_accounts
+        ]
+        if not strong:
+            continue
+        rings_found += 1
+        for account in ring.accounts:
+            _add(evidence, account, f"ring:r{rings_found}", 0.6)
+        for link in strong:
+            code = "shared_payout_account" if link.kind == "payout" else "shared_device"
+            for account in link.accounts:
+                _add(evidence, account, code, 0.75 if link.kind == "payout" else 0.6)
+    return rings_found
+
+
+def _verdicts(
+    evidence: dict[str, list[tuple[str, float]]], settings: BatchSettings
+) -> list[AccountVerdict]:
+    """Each account's evidence combined (noisy-or, each code once) into a verdict."""
+    verdicts: list[AccountVerdict] = []
+    for account in sorted(evidence):
+        keep = 1.0
+        codes: dict[str, float] = {}
+        for code, weight in evidence[account]:
+            if code not in codes:
+                codes[code] = weight
+                keep *= 1.0 - weight
+        score = 1.0 - keep
+        if score >= settings.block_threshold:
+            decision = "block"
+        elif score >= settings.review_threshold:
+            decision = "review"
+        else:
+            continue
+        ordered = sorted(codes, key=lambda c: (-codes[c], c))
+        verdicts.append(AccountVerdict(account, decision, round(score, 4), ordered))
+    return verdicts
+
+
 def run_batch(
     actions: list[Action],
     links: dict[str, dict[str, set[str]]],
@@ -90,46 +145,9 @@ def run_batch(
         for number, block in enumerate(blocks, start=1):
             for code in block.accounts:
                 _add(evidence, str(account_names[code]), f"dense_block:b{number}", 0.9)
-    rings = account_rings(
-        links,
-        ip_max_accounts=settings.ring_ip_max_accounts,
-        min_accounts=settings.ring_min_accounts,
-    )
-    rings_found = 0
-    for ring in rings:
-        strong = [
-            link
-            for link in ring.links
-            if link.kind in ("device", "payout")
-            and len(link.accounts) >= settings.ring_strong_link_accounts
-        ]
-        if not strong:
-            continue
-        rings_found += 1
-        for account in ring.accounts:
-            _add(evidence, account, f"ring:r{rings_found}", 0.6)
-        for link in strong:
-            code = "shared_payout_account" if link.kind == "payout" else "shared_device"
-            for account in link.accounts:
-                _add(evidence, account, code, 0.75 if link.kind == "payout" else 0.6)
+    rings_found = _ring_evidence(links, settings, evidence)
     for account, count in blocked.items():
         if count >= 2:
             _add(evidence, account, "blocked_in_real_time", 1.0 - 0.5 ** (count - 0.5))
-    verdicts: list[AccountVerdict] = []
-    for account in sorted(evidence):
-        keep = 1.0
-        codes: dict[str, float] = {}
-        for code, weight in evidence[account]:
-            if code not in codes:
-                codes[code] = weight
-                keep *= 1.0 - weight
-        score = 1.0 - keep
-        if score >= settings.block_threshold:
-            decision = "block"
-        elif score >= settings.review_threshold:
-            decision = "review"
-        else:
-            continue
-        ordered = sorted(codes, key=lambda c: (-codes[c], c))
-        verdicts.append(AccountVerdict(account, decision, round(score, 4), ordered))
+    verdicts = _verdicts(evidence, settings)
     return BatchReport(verdicts, groups_found, blocks_found, rings_found)

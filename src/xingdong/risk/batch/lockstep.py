@@ -64,9 +64,7 @@ def lockstep_groups(
     if len(strong) == 0:
         return []
     low, high = strong // n_accounts, strong % n_accounts
-    graph = coo_matrix(
-        (np.ones(len(strong)), (low, high)), shape=(n_accounts, n_accounts)
-    ).tocsr()
+    graph = coo_matrix((np.ones(len(strong)), (low, high)), shape=(n_accounts, n_accounts)).tocsr()
     _, labels = connected_components(graph, directed=False)
     members = np.unique(np.concatenate([low, high]))
     groups: list[LockstepGroup] = []
