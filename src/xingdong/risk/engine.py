@@ -95,7 +95,7 @@ class RiskEngine:
         subnet = self._subnet(event.ip) if event.ip else None
 
         self._place(event, state, now, reasons, features)
-        if state.blocked or state.flagged >= 2:
+        if state.blocked or state.flagged >= self.settings.account_flags_remembered:
             reasons.append("account_previously_flagged")
         if state.registration_flags and event.type != "register":
             reasons.append("account_registration_flagged")
@@ -336,11 +336,14 @@ class RiskEngine:
             elif any(r.task != event.task for r in earlier):
                 reasons.append("evidence_resubmitted")
         if evidence.phash is not None:
-            nearest = None
-            for distance, record in store.evidence_near(evidence.phash, settings.phash_radius):
-                if record.account != event.account:
-                    nearest = (distance, record)
-                    break
+            # Only a screenshot whose clock disagrees is compared across the whole radius;
+            # otherwise only a very close copy could count, so only those are looked for.
+            wide = findings is not None and findings.clock_agrees is False
+            nearest = store.nearest_other(
+                evidence.phash,
+                settings.phash_radius if wide else settings.phash_copy_distance,
+                event.account,
+            )
             if nearest is not None:
                 distance, record = nearest
                 features["near_distance"] = distance

@@ -44,7 +44,7 @@ class PhashIndex:
             raise ValueError("radius must be between 0 and 11 bits")
         self.radius = radius
         self.bucket_cap = bucket_cap
-        self._flip_masks = _flips(radius // _BANDS)
+        self._flip_masks = [_flips(level) for level in range(radius // _BANDS + 1)]
         self._tables: list[dict[int, list[int]]] = [{} for _ in range(_BANDS)]
         self._hashes: list[int] = []
 
@@ -74,7 +74,7 @@ class PhashIndex:
         candidates: set[int] = set()
         for band, table in enumerate(self._tables):
             value = (phash >> (band * _BAND_BITS)) & _BAND_MASK
-            for mask in self._flip_masks:
+            for mask in self._flip_masks[limit // _BANDS]:
                 bucket = table.get(value ^ mask)
                 if bucket is not None:
                     candidates.update(bucket)

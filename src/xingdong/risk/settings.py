@@ -54,7 +54,7 @@ class RiskSettings(BaseModel):
     device_window_hours: float = Field(720, gt=0)
     device_shared_accounts: int = Field(2, ge=2)
     device_farm_accounts: int = Field(5, ge=2)
-    ip_window_hours: float = Field(24, gt=0)
+    ip_window_hours: float = Field(168, gt=0)
     ip_crowded_accounts: int = Field(8, ge=2)
     ip_crowded_devices_per_account: float = Field(0.6, gt=0, le=1)
     cotarget_window_minutes: float = Field(60, gt=0)
@@ -75,6 +75,7 @@ class RiskSettings(BaseModel):
     phash_radius: int = Field(7, ge=0, le=11)
     phash_copy_distance: int = Field(2, ge=0, le=11)
     ip_flagged_accounts: int = Field(3, ge=1)
+    account_flags_remembered: int = Field(2, ge=1)
     ip_flagged_share: float = Field(0.25, ge=0, le=1)
     ip_reputation_hours: float = Field(168, gt=0)
     clock_utc_offset_hours: float = 8

@@ -64,7 +64,11 @@ class RiskStore(Protocol):
 
     def evidence_by_sha(self, sha256: str) -> list[EvidenceRecord]: ...
 
-    def evidence_near(self, phash: int, radius: int) -> list[tuple[int, EvidenceRecord]]: ...
+    def nearest_other(
+        self, phash: int, radius: int, account: str
+    ) -> tuple[int, EvidenceRecord] | None:
+        """The nearest image within ``radius`` bits that another account handed in."""
+        ...
 
     def add_evidence(
         self, sha256: str | None, phash: int | None, record: EvidenceRecord
@@ -126,9 +130,14 @@ class MemoryRiskStore:
     def evidence_by_sha(self, sha256: str) -> list[EvidenceRecord]:
         return self._by_sha.get(sha256, [])
 
-    def evidence_near(self, phash: int, radius: int) -> list[tuple[int, EvidenceRecord]]:
+    def nearest_other(
+        self, phash: int, radius: int, account: str
+    ) -> tuple[int, EvidenceRecord] | None:
         records = self._phash_records
-        return [(d, records[i]) for d, i in self._phash.near(phash, radius)]
+        for distance, image in self._phash.near(phash, radius):
+            if records[image].account != account:
+                return distance, records[image]
+        return None
 
     def add_evidence(self, sha256: str | None, phash: int | None, record: EvidenceRecord) -> None:
         if sha256 is not None:
