@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from xingdong.risk.batch.judge import BatchReport, BatchSettings, run_batch
+from xingdong.risk.batch.judge import BatchReport, run_batch
 from xingdong.risk.engine import RiskEngine, memory_store
 from xingdong.risk.events import DECIDED_TYPES, EVENT_TYPES, MalformedEvent, parse_event
 from xingdong.risk.model import RiskModel
@@ -46,7 +46,6 @@ def replay(
     *,
     settings: RiskSettings | None = None,
     model: RiskModel | None = None,
-    batch_settings: BatchSettings | None = None,
     on_problem: Problem = _ignore,
     on_line: Callable[[int], None] | None = None,
 ) -> ReplaySummary:
@@ -97,7 +96,7 @@ def replay(
 
     started = time.perf_counter()
     blocked = {name: state.blocked for name, state in store.known_accounts().items()}
-    report = run_batch(store.actions, store.links, blocked, batch_settings)
+    report = run_batch(store.actions, store.links, blocked, settings.batch)
     for verdict in report.verdicts:
         summary.account_decisions[verdict.decision] += 1
         write(

@@ -44,6 +44,25 @@ def _weights() -> dict[str, float]:
     }
 
 
+class BatchSettings(BaseModel):
+    """Thresholds of the batch detectors and of the account verdicts they lead to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lockstep_window_seconds: float = Field(600, gt=0)
+    lockstep_min_targets: int = Field(4, ge=2)
+    lockstep_min_accounts: int = Field(4, ge=2)
+    dense_min_lift: float = Field(5, ge=1)
+    dense_min_fill: float = Field(0.3, gt=0, le=1)
+    dense_min_accounts: int = Field(5, ge=2)
+    dense_min_targets: int = Field(3, ge=2)
+    ring_ip_max_accounts: int = Field(4, ge=2)
+    ring_min_accounts: int = Field(3, ge=2)
+    ring_strong_link_accounts: int = Field(3, ge=2)
+    block_threshold: float = Field(0.9, ge=0, le=1)
+    review_threshold: float = Field(0.5, ge=0, le=1)
+
+
 class RiskSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -82,6 +101,7 @@ class RiskSettings(BaseModel):
     clock_before_minutes: int = Field(30, ge=0)
     clock_after_minutes: int = Field(3, ge=0)
     new_device_after_days: float = Field(3, ge=0)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
     model_review_threshold: float = Field(0.5, ge=0, le=1)
     model_block_threshold: float = Field(0.97, ge=0, le=1)
 

@@ -9,24 +9,8 @@ import numpy as np
 from xingdong.risk.batch.dense import densest_blocks
 from xingdong.risk.batch.lockstep import lockstep_groups
 from xingdong.risk.batch.rings import account_rings
+from xingdong.risk.settings import BatchSettings
 from xingdong.risk.store import Action
-
-
-@dataclass(frozen=True)
-class BatchSettings:
-    lockstep_window_seconds: float = 600.0
-    lockstep_min_targets: int = 4
-    lockstep_min_accounts: int = 4
-    dense_min_lift: float = 5.0
-    dense_min_fill: float = 0.3
-    dense_min_accounts: int = 5
-    dense_min_targets: int = 3
-    ring_ip_max_accounts: int = 4
-    ring_min_accounts: int = 3
-    ring_strong_link_accounts: int = 3
-    """A device or payout account used by this many accounts of a ring is strong evidence."""
-    block_threshold: float = 0.9
-    review_threshold: float = 0.5
 
 
 @dataclass
@@ -76,7 +60,8 @@ def _ring_evidence(
         for link in strong:
             code = "shared_payout_account" if link.kind == "payout" else "shared_device"
             for account in link.accounts:
-                _add(evidence, account, code, 0.75 if link.kind == "payout" else 0.6)
+                # families share a phone more often than a wallet
+                _add(evidence, account, code, 0.75 if link.kind == "payout" else 0.45)
     return rings_found
 
 
@@ -148,6 +133,6 @@ def run_batch(
     rings_found = _ring_evidence(links, settings, evidence)
     for account, count in blocked.items():
         if count >= 2:
-            _add(evidence, account, "blocked_in_real_time", 1.0 - 0.5 ** (count - 0.5))
+            _add(evidence, account, "blocked_in_real_time", 1.0 - 0.5 ** (count - 1))
     verdicts = _verdicts(evidence, settings)
     return BatchReport(verdicts, groups_found, blocks_found, rings_found)
