@@ -128,18 +128,22 @@ class RiskEngine:
 
     def _remember(self, event: Event, state: AccountState, now: float, decision: Decision) -> None:
         """What the account and its address keep of this decision for later ones."""
+        state.decisions += 1
         if event.type == "register" and decision.decision != "allow":
             state.registration_flags = tuple(r for r in decision.reasons if ":" not in r)
-        if decision.decision == "block":
-            state.blocked += 1
-        if decision.decision != "allow" and any(
+        # Only the account's own behaviour is remembered: a decision that rested on the
+        # memory alone must not feed it, or one early flag would snowball.
+        if decision.decision == "allow" or not any(
             code.split(":", 1)[0] in BEHAVIOURAL for code in decision.reasons
         ):
+            return
+        if decision.decision == "block":
+            state.blocked += 1
+        else:
             state.flagged += 1
-            if event.ip:
-                self.store.note_distinct("flagged_ip", event.ip, event.account, now)
-                state.flagged_ips.add(event.ip)
-        state.decisions += 1
+        if event.ip:
+            self.store.note_distinct("flagged_ip", event.ip, event.account, now)
+            state.flagged_ips.add(event.ip)
 
     def _place(
         self,
@@ -388,6 +392,15 @@ class RiskEngine:
         else:
             score = rule_score
             review, block = settings.review_threshold, settings.block_threshold
+        if self.model is not None and score >= block and not hard:
+            # A model may only block on evidence a person can read: the account's own
+            # behaviour, now or remembered; anything else goes to a person first.
+            readable = any(
+                code.split(":", 1)[0] in BEHAVIOURAL or code == "account_previously_flagged"
+                for code in ordered
+            )
+            if not readable:
+                score = min(score, block - 0.0001)
         if hard or score >= block:
             verdict = "block"
         elif score >= review:

@@ -23,8 +23,9 @@ class AccountState:
     """Task → when this account claimed it."""
     registration_flags: tuple[str, ...] = ()
     blocked: int = 0
+    """Blocks that rested on the account's own behaviour."""
     flagged: int = 0
-    """Decisions other than allow that rested on the account's own behaviour."""
+    """Reviews that rested on the account's own behaviour."""
     flagged_ips: set[str] = field(default_factory=set)
     decisions: int = 0
 
