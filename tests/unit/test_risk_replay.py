@@ -136,3 +136,29 @@ def test_settings_change_the_decisions(tmp_path: Path, stream: list[str]) -> Non
         return (tmp_path / name).read_text(encoding="utf-8").count('"block"')
 
     assert blocks("b") > blocks("a")
+
+
+def test_command_rejects_a_file_that_is_not_a_model(tmp_path: Path) -> None:
+    events = tmp_path / "e.jsonl"
+    events.write_text("", encoding="utf-8")
+    model = tmp_path / "m.json"
+    model.write_text('{"names": []}', encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["risk", "replay", str(events), "--out", str(tmp_path / "o"), "--model", str(model)],
+    )
+    assert result.exit_code == 1
+    assert "not a risk model" in result.output
+
+
+def test_train_refuses_labels_of_one_kind(tmp_path: Path, stream: list[str]) -> None:
+    events = tmp_path / "e.jsonl"
+    events.write_text("".join(stream[:300]), encoding="utf-8")
+    labels = tmp_path / "l.jsonl"
+    labels.write_text('{"account": "a1", "label": "honest"}\n', encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["risk", "train", str(events), str(labels), "--out", str(tmp_path / "m.json")]
+    )
+    assert result.exit_code == 1
+    assert "both verdicts" in result.output
+    assert not (tmp_path / "m.json").exists()

@@ -117,13 +117,15 @@ class RiskEngine:
         return self._judge(event.type, reasons, features)
 
     def decide(self, event: Event) -> Decision:
-        """Decide one event (a login is recorded and gets an ``allow``)."""
+        """Decide one event and remember what later decisions need of it. Logins are
+        decided too (the server may act on them); the replay does not write them."""
         # Windows assume time order; a late event is placed at the latest time seen.
         now = max(event.ts, self._last_ts)
         self._last_ts = now
         state = self.store.account(event.account, now)
         decision = self._signals(event, state, now)
         self._remember(event, state, now, decision)
+        self.store.save_account(event.account, state)
         return decision
 
     def _remember(self, event: Event, state: AccountState, now: float, decision: Decision) -> None:

@@ -63,6 +63,10 @@ class RiskStore(Protocol):
         """The account's state, created on first sight."""
         ...
 
+    def save_account(self, account: str, state: AccountState) -> None:
+        """Keep the state the engine changed (a no-op when it lives in memory)."""
+        ...
+
     def evidence_by_sha(self, sha256: str) -> list[EvidenceRecord]: ...
 
     def nearest_other(
@@ -124,6 +128,9 @@ class MemoryRiskStore:
         if state is None:
             state = self._accounts[account] = AccountState(first_seen=now)
         return state
+
+    def save_account(self, account: str, state: AccountState) -> None:
+        self._accounts[account] = state
 
     def known_accounts(self) -> dict[str, AccountState]:
         return self._accounts
