@@ -218,7 +218,7 @@ def risk_replay(
     assert model is None or isinstance(model, RiskModel)
     try:
         size = events.stat().st_size
-        source = events.open(encoding="utf-8", errors="replace")
+        source = events.open("rb")
         target = out.open("w", encoding="utf-8")
     except OSError as exc:
         fail(f"cannot open {exc.filename}: {exc.strerror}")

@@ -162,3 +162,16 @@ def test_train_refuses_labels_of_one_kind(tmp_path: Path, stream: list[str]) -> 
     assert result.exit_code == 1
     assert "both verdicts" in result.output
     assert not (tmp_path / "m.json").exists()
+
+
+def test_bytes_that_are_not_utf8_are_a_malformed_line() -> None:
+    lines = [
+        b'{"type": "login", "ts": 1, "account": "a"}\n',
+        b"\xff\xfe\n",
+        b'{"type": "claim", "ts": 2, "account": "a", "task": "t"}\n',
+    ]
+    out = io.StringIO()
+    problems: list[tuple[int, str]] = []
+    replay(lines, out, on_problem=lambda n, m: problems.append((n, m)))
+    assert problems == [(1, "not valid JSON")]
+    assert [json.loads(line)["line"] for line in out.getvalue().splitlines()] == [2]

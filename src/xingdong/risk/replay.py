@@ -41,7 +41,7 @@ def _ignore(_line: int, _message: str) -> None:
 
 
 def replay(
-    lines: Iterable[str],
+    lines: Iterable[str | bytes],
     out: TextIO,
     *,
     settings: RiskSettings | None = None,
@@ -51,8 +51,10 @@ def replay(
 ) -> ReplaySummary:
     """Decide every event of ``lines`` (0-based line numbers), then judge accounts in batch.
 
-    ``on_problem`` hears of every skipped line; ``on_line`` is told the length in bytes
-    of each line read, for a progress bar.
+    ``lines`` may be text or raw bytes (a file opened in binary: JSON is decoded as UTF-8
+    and a line that is not valid UTF-8 is reported like any other malformed line).
+    ``on_problem`` hears of every skipped line; ``on_line`` is told the length of each line
+    read, for a progress bar.
     """
     settings = settings or RiskSettings()
     store = memory_store(settings)
