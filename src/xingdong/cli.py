@@ -7,7 +7,7 @@ import signal
 import sys
 import webbrowser
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,6 +15,11 @@ from rich.table import Table
 
 from xingdong.core.errors import XingdongError
 from xingdong.core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from xingdong.bench.risk.run import RiskFigures
+    from xingdong.risk.model import RiskModel
+    from xingdong.risk.settings import RiskSettings
 
 app = typer.Typer(help="Xingdong (星动): the engagement task platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -173,7 +178,9 @@ risk_app = typer.Typer(
 app.add_typer(risk_app, name="risk")
 
 
-def _risk_options(settings_file: Path | None, model_file: Path | None) -> tuple[object, object]:
+def _risk_options(
+    settings_file: Path | None, model_file: Path | None
+) -> tuple[RiskSettings, RiskModel | None]:
     from pydantic import ValidationError
 
     from xingdong.risk.model import RiskModel
@@ -209,13 +216,9 @@ def risk_replay(
     """Run recorded events through the risk engine and write its decisions."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from xingdong.risk.model import RiskModel
     from xingdong.risk.replay import replay
-    from xingdong.risk.settings import RiskSettings
 
     settings, model = _risk_options(settings_file, model_file)
-    assert isinstance(settings, RiskSettings)
-    assert model is None or isinstance(model, RiskModel)
     try:
         size = events.stat().st_size
         source = events.open("rb")
@@ -353,10 +356,7 @@ def bench_risk(
     console.print(_risk_table(figures))
 
 
-def _risk_table(figures: object) -> Table:
-    from xingdong.bench.risk.run import RiskFigures
-
-    assert isinstance(figures, RiskFigures)
+def _risk_table(figures: RiskFigures) -> Table:
     runs = [("baseline", figures.baseline), ("engine (rules)", figures.engine)]
     if figures.model is not None:
         runs.append(("engine (model)", figures.model))
