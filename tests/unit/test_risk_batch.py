@@ -104,3 +104,15 @@ def test_judge_blocks_a_payout_ring_and_leaves_a_family_alone() -> None:
     assert all(v.decision == "block" for v in judged.values())
     assert "shared_payout_account" in judged["f1"].reasons
     assert any(r.startswith("ring:") for r in judged["f1"].reasons)
+
+
+def test_two_farms_are_two_blocks() -> None:
+    rng = np.random.default_rng(4)
+    edges = sparse_background(rng, 5000, 800, 40000, offset=60)
+    for member in range(30):
+        edges += [(member, 900 + t, 0.0) for t in range(12)]
+    for member in range(30, 60):
+        edges += [(member, 950 + t, 0.0) for t in range(12)]
+    acc, tgt, _ = arrays(edges)
+    found = sorted(sorted(b.accounts.tolist()) for b in densest_blocks(acc, tgt))
+    assert found == [list(range(30)), list(range(30, 60))]
