@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from xingdong.risk.batch.arrays import sorted_distinct
 from xingdong.risk.batch.dense import densest_blocks
 from xingdong.risk.batch.judge import run_batch
 from xingdong.risk.batch.lockstep import lockstep_groups
@@ -116,3 +117,9 @@ def test_two_farms_are_two_blocks() -> None:
     acc, tgt, _ = arrays(edges)
     found = sorted(sorted(b.accounts.tolist()) for b in densest_blocks(acc, tgt))
     assert found == [list(range(30)), list(range(30, 60))]
+
+
+def test_sorted_distinct_matches_unique() -> None:
+    values = np.random.default_rng(9).integers(0, 50, 500).astype(np.int64)
+    assert sorted_distinct(values).tolist() == np.unique(values).tolist()
+    assert sorted_distinct(np.array([], dtype=np.int64)).tolist() == []

@@ -27,6 +27,8 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from xingdong.risk.batch.arrays import sorted_distinct
+
 _SLICE = 0.1
 """Share of the remaining accounts, and of the remaining targets, peeled per round."""
 
@@ -90,8 +92,10 @@ def densest_blocks(
     once reported and the search goes on, up to ``max_blocks``."""
     if len(rows) == 0:
         return []
-    pairs = np.unique(np.stack([rows, cols]), axis=1)
-    rows, cols = pairs[0], pairs[1]
+    # one integer per (account, target): a flat sort is many times faster than unique rows
+    width = int(cols.max()) + 1
+    pairs = sorted_distinct(rows.astype(np.int64) * width + cols)
+    rows, cols = pairs // width, pairs % width
     row_degree = np.bincount(rows).astype(float)
     col_degree = np.bincount(cols).astype(float)
     graph = _Graph(
