@@ -131,7 +131,10 @@ class RiskEngine:
     def _remember(self, event: Event, state: AccountState, now: float, decision: Decision) -> None:
         """What the account and its address keep of this decision for later ones."""
         state.decisions += 1
-        if event.type == "register" and decision.decision != "allow":
+        if (
+            event.type == "register"
+            and decision.score >= self.settings.registration_remembered_score
+        ):
             state.registration_flags = tuple(r for r in decision.reasons if ":" not in r)
         # Only the account's own behaviour is remembered: a decision that rested on the
         # memory alone must not feed it, or one early flag would snowball.

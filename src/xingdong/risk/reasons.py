@@ -35,7 +35,8 @@ REAL_TIME: dict[str, str] = {
     "account_previously_flagged": "this account had an action blocked, or two sent to review, "
     "for its own behaviour",
     "ip_flagged_accounts": "other accounts on this IP were flagged for their behaviour today",
-    "account_registration_flagged": "this account's registration was risky",
+    "account_registration_flagged": "this account's registration scored as risky, even if it "
+    "was let through",
     "signal_missing": "a field the signal needs was absent (suffix: the field); "
     "the decision was taken without it",
 }

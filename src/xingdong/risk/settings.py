@@ -95,6 +95,7 @@ class RiskSettings(BaseModel):
     phash_copy_distance: int = Field(2, ge=0, le=11)
     ip_flagged_accounts: int = Field(3, ge=1)
     account_flags_remembered: int = Field(2, ge=1)
+    registration_remembered_score: float = Field(0.4, ge=0, le=1)
     ip_flagged_share: float = Field(0.25, ge=0, le=1)
     ip_reputation_hours: float = Field(168, gt=0)
     clock_utc_offset_hours: float = 8
