@@ -11,4 +11,5 @@ def import_all_models() -> None:
     import xingdong.identity.models
     import xingdong.ledger.models
     import xingdong.platforms.sandbox.models
+    import xingdong.risk.models
     import xingdong.work.models  # noqa: F401

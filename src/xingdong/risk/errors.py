@@ -1,0 +1,14 @@
+"""Errors of the risk domain."""
+
+from __future__ import annotations
+
+from xingdong.core.errors import Forbidden
+from xingdong.core.i18n import N_
+
+
+class RiskRefused(Forbidden):
+    """A blocked action. The message stays neutral: it never says which signal fired."""
+
+    code = "risk_refused"
+    title = N_("We cannot accept this right now")
+    keeps_changes = True  # the decision itself is kept, as recorded traffic

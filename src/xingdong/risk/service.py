@@ -1,0 +1,153 @@
+"""Risk decisions on the live platform: the same engine as ``xingdong risk replay``, kept
+in memory in each server process and in step with every other process through the
+``risk_events`` table.
+
+``decide`` first applies the events other processes recorded since this one last looked
+(so a farm spread over many servers is still seen as one), then decides the new event,
+then records it in the caller's transaction. A request that fails afterwards drops the
+record; the process's memory keeps it, which can only make later decisions more careful.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.core.clock import utcnow
+from xingdong.core.logging import get_logger
+from xingdong.risk.engine import Decision, RiskEngine, memory_store
+from xingdong.risk.events import MalformedEvent, parse_event
+from xingdong.risk.models import RiskEvent
+from xingdong.risk.settings import RiskSettings
+
+log = get_logger(__name__)
+
+WARM_DAYS = 30
+"""How far back a starting process reads recorded events to rebuild its memory."""
+CATCH_UP_BATCH = 5_000
+
+
+@dataclass
+class LiveRisk:
+    settings: RiskSettings
+    engine: RiskEngine = field(init=False)
+    seen_id: int | None = None
+    own_ids: set[int] = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.engine = RiskEngine(self.settings, memory_store(self.settings), None)
+
+    async def catch_up(self, session: AsyncSession) -> None:
+        if self.seen_id is None:
+            since = utcnow() - timedelta(days=WARM_DAYS)
+            first = await session.scalar(
+                select(func.min(RiskEvent.id)).where(RiskEvent.recorded_at >= since)
+            )
+            self.seen_id = (
+                (first - 1)
+                if first is not None
+                else (await session.scalar(select(func.max(RiskEvent.id))) or 0)
+            )
+        while True:
+            rows = (
+                await session.execute(
+                    select(RiskEvent.id, RiskEvent.event)
+                    .where(RiskEvent.id > self.seen_id)
+                    .order_by(RiskEvent.id)
+                    .limit(CATCH_UP_BATCH)
+                )
+            ).all()
+            for row_id, raw in rows:
+                if row_id in self.own_ids:
+                    self.own_ids.discard(row_id)
+                else:
+                    try:
+                        self.engine.decide(parse_event(raw))
+                    except MalformedEvent:
+                        log.warning("risk_event_unreadable", id=row_id)
+                self.seen_id = row_id
+            if len(rows) < CATCH_UP_BATCH:
+                return
+
+
+_LIVE: dict[tuple[str, str | None], LiveRisk] = {}
+
+
+def _rules(path: Path | None) -> RiskSettings:
+    return RiskSettings.from_file(path) if path is not None else RiskSettings()
+
+
+def live_risk(session: AsyncSession, rules_file: Path | None) -> LiveRisk:
+    """This process's engine for the session's database (and these rules)."""
+    key = (str(session.get_bind().engine.url), str(rules_file) if rules_file else None)
+    live = _LIVE.get(key)
+    if live is None:
+        live = _LIVE[key] = LiveRisk(_rules(rules_file))
+    return live
+
+
+@dataclass(frozen=True)
+class RiskVerdict:
+    decision: str
+    score: float
+    reasons: list[str]
+
+    @property
+    def blocks(self) -> bool:
+        return self.decision == "block"
+
+    @property
+    def needs_review(self) -> bool:
+        return self.decision == "review"
+
+
+async def decide(
+    session: AsyncSession,
+    *,
+    event: dict[str, Any],
+    rules_file: Path | None = None,
+) -> RiskVerdict:
+    """Decide one platform event (a dict in the replay format; ``ts`` is filled in when
+    absent) and record it. Never raises for a gap in the event: the engine decides from
+    what it has and says which signals were missing."""
+    event = {**event}
+    event.setdefault("ts", utcnow().timestamp())
+    live = live_risk(session, rules_file)
+    async with live.lock:
+        await live.catch_up(session)
+        decision: Decision = live.engine.decide(parse_event(event))
+        row = RiskEvent(
+            kind=str(event["type"])[:10],
+            account=str(event["account"])[:64],
+            event=json.loads(json.dumps(event, default=str)),
+            decision=None if event["type"] == "login" else decision.decision,
+            score=round(decision.score, 4),
+            reasons=list(decision.reasons),
+        )
+        session.add(row)
+        await session.flush()
+        live.own_ids.add(row.id)
+    if decision.decision != "allow":
+        log.info(
+            "risk_decision", kind=event["type"], account=event["account"],
+            decision=decision.decision, reasons=decision.reasons,
+        )  # fmt: skip
+    return RiskVerdict(decision.decision, decision.score, list(decision.reasons))
+
+
+async def recorded_events(
+    session: AsyncSession, *, since: datetime, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Recorded events since a moment, oldest first, in the replay format."""
+    query = select(RiskEvent.event).where(RiskEvent.recorded_at >= since).order_by(RiskEvent.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list((await session.scalars(query)).all())
