@@ -1,0 +1,296 @@
+"""The dispatcher: one person's feed at one moment, and learning from what happened.
+
+``Dispatcher`` is shared by every request of a process. The live feed keeps it in step with
+the database (``upsert_task``, ``remove_task``, ``set_progress``, ``set_done``, nightly
+``seed_prices``) and reports outcomes with ``record``; the offline dispatcher drives the
+same object from simulated people.
+
+Scoring (vectorised over every eligible task):
+
+    score = value × (1 + boosts) − λ × (1 − relief) × spend
+
+where value is the optimistic predicted completion × price, spend the predicted
+completion × price, λ the campaign's pacing price, relief the fairness relief of the
+person's tier and boosts the novice and quality boosts. The best ``candidates`` then pass
+a diversity filter (at most ``max_per_brand`` tasks per brand) and each chosen item gets a
+reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from xingdong.dispatch.arrays import grown, sigmoid
+from xingdong.dispatch.completion import CompletionModel
+from xingdong.dispatch.eligibility import EligibilityIndex
+from xingdong.dispatch.fairness import TierFairness
+from xingdong.dispatch.pacing import BudgetPacer, TrafficForecast
+from xingdong.dispatch.profiles import TIERS, PersonProfile, TaskSpec
+from xingdong.dispatch.reasons import Reason
+from xingdong.dispatch.weights import DispatchWeights
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+LEARNED_INTEREST_LIFT = 0.3
+GOOD_REWARD_OVER_MEDIAN = 1.5
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    task_id: str
+    score: float
+    reason: Reason
+
+
+@dataclass(frozen=True)
+class Feed:
+    items: list[FeedItem]
+    empty_reason: Reason | None = None
+    """Why the feed is empty (None when it is not)."""
+
+    @property
+    def task_ids(self) -> list[str]:
+        return [item.task_id for item in self.items]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        weights: DispatchWeights | None = None,
+        *,
+        forecast: TrafficForecast | None = None,
+        seed: int = 0,
+        capacity: int = 256,
+    ) -> None:
+        self.weights = weights or DispatchWeights()
+        self.index = EligibilityIndex(capacity)
+        self.model = CompletionModel(self.weights, capacity)
+        self.pacer = BudgetPacer(self.weights, forecast or TrafficForecast(), capacity)
+        self.fairness = TierFairness(self.weights)
+        self._rng = np.random.default_rng(seed)
+        self.price_fen: FloatArray = np.zeros(capacity)
+        self.reward_fen: FloatArray = np.zeros(capacity)
+        self.is_quality: NDArray[np.bool_] = np.zeros(capacity, dtype=np.bool_)
+        self.is_novice: NDArray[np.bool_] = np.zeros(capacity, dtype=np.bool_)
+        self.jitter: FloatArray = np.zeros(capacity)
+        self._people: dict[str, PersonProfile] = {}
+        self._shown: dict[str, dict[str, int]] = {}
+
+    def set_weights(self, weights: DispatchWeights) -> None:
+        self.weights = weights
+        self.model.weights = weights
+        self.pacer.weights = weights
+        self.fairness.weights = weights
+
+    # --- keeping in step with the campaigns ------------------------------------------
+
+    def upsert_task(self, task: TaskSpec) -> None:
+        """Add a live task, or update its terms (what it learned and spent is kept)."""
+        known = task.id in self.index.slot_of
+        slot = self.index.upsert(task)
+        capacity = self.index.capacity
+        if self.price_fen.shape[0] < capacity:
+            self.price_fen = grown(self.price_fen, capacity, 0.0)
+            self.reward_fen = grown(self.reward_fen, capacity, 0.0)
+            self.is_quality = grown(self.is_quality, capacity, False)
+            self.is_novice = grown(self.is_novice, capacity, False)
+            self.jitter = grown(self.jitter, capacity, 0.0)
+        self.price_fen[slot] = task.price_fen
+        self.reward_fen[slot] = task.reward_fen
+        self.is_quality[slot] = task.is_quality
+        self.is_novice[slot] = task.is_novice
+        if known:
+            self.model.retype(slot, task.type)
+            self.pacer.retime(slot, task.start_s, task.end_s)
+            return
+        # A fixed, seeded sliver of score breaks ties the same way on every run.
+        self.jitter[slot] = float(self._rng.random()) * 1e-6
+        self.model.reset_task(slot, task.type, capacity)
+        self.pacer.reset_task(slot, task.start_s, task.end_s, capacity)
+
+    def remove_task(self, task_id: str) -> None:
+        self.index.remove(task_id)
+
+    def set_progress(self, task_id: str, *, completed: int, reserved: int = 0) -> None:
+        self.index.set_progress(task_id, completed=completed, reserved=reserved)
+
+    def set_done(self, person_id: str, task_id: str, times: int) -> None:
+        self.index.set_done(person_id, task_id, times)
+
+    def seed_prices(self, prices: Mapping[str, float]) -> None:
+        """Start each campaign's pacing price at the given value (last night's duals)."""
+        for task_id, price in prices.items():
+            slot = self.index.slot_of.get(task_id)
+            if slot is not None:
+                self.pacer.seed(slot, price)
+
+    # --- the feed ---------------------------------------------------------------------
+
+    def _open_slots(self, person: PersonProfile, now_s: float) -> IntArray:
+        index = self.index
+        mask = index.eligible(person, now_s)
+        committed = (index.completed + index.reserved) / np.maximum(index.quantity, 1)
+        mask &= ~self.pacer.ahead_of_plan(committed)
+        return np.flatnonzero(mask)
+
+    def scores(self, person: PersonProfile, slots: IntArray) -> FloatArray:
+        """The score of each slot for this person (the vectorised step)."""
+        weights = self.weights
+        model = self.model
+        z = model.log_odds(slots, person.id, model.label_columns(person))
+        price = self.price_fen[slots]
+        spend = sigmoid(z) * price
+        value = sigmoid(z + model.optimism(slots)) * price
+        boost = 1.0 + weights.quality_boost * self.is_quality[slots]
+        if person.tier == "novice":
+            boost += weights.novice_boost * self.is_novice[slots]
+        dual = self.pacer.price[slots] * (1.0 - self.fairness.relief(person.tier))
+        return weights.value * value * boost - dual * spend + self.jitter[slots]
+
+    def recommend(self, person: PersonProfile, now_s: float, k: int) -> Feed:
+        self._people[person.id] = person
+        self.pacer.advance(now_s)
+        self.fairness.visited(person.tier)
+        slots = self._open_slots(person, now_s) if k > 0 else np.empty(0, dtype=np.int64)
+        if slots.size == 0:
+            self._shown[person.id] = {}
+            return Feed([], self.why_empty(person, now_s))
+        score = self.scores(person, slots)
+        wanted = max(k * 4, self.weights.candidates)
+        if slots.size > wanted:
+            top = np.argpartition(-score, wanted - 1)[:wanted]
+            order = top[np.argsort(-score[top], kind="stable")]
+        else:
+            order = np.argsort(-score, kind="stable")
+        items: list[FeedItem] = []
+        per_brand: dict[str, int] = {}
+        limit = self.weights.max_per_brand
+        median_reward: list[float] = []
+        for position in order.tolist():
+            slot = int(slots[position])
+            task = self.index.task(slot)
+            if per_brand.get(task.brand, 0) >= limit:
+                continue
+            per_brand[task.brand] = per_brand.get(task.brand, 0) + 1
+            reason = self._reason(person, task, slot, now_s, slots, median_reward)
+            items.append(FeedItem(task.id, float(score[position]), reason))
+            if len(items) == k:
+                break
+        self._shown[person.id] = {item.task_id: n for n, item in enumerate(items)}
+        return Feed(items)
+
+    def record(self, person_id: str, task_id: str, now_s: float, completed: bool) -> None:
+        """The outcome of one shown task; unknown or removed tasks are ignored."""
+        slot = self.index.slot_of.get(task_id)
+        if slot is None:
+            return
+        person = self._people.get(person_id) or PersonProfile(id=person_id)
+        position = self._shown.get(person_id, {}).get(task_id, 0)
+        self.model.learn(slot, person, position, completed)
+        self.pacer.advance(now_s)
+        if completed:
+            self.index.count_completion(person_id, task_id)
+            self.pacer.spent(slot, 1.0 / max(int(self.index.quantity[slot]), 1))
+            self.fairness.completed(person.tier)
+
+    # --- reasons ----------------------------------------------------------------------
+
+    def _reason(
+        self,
+        person: PersonProfile,
+        task: TaskSpec,
+        slot: int,
+        now_s: float,
+        slots: IntArray,
+        median_reward: list[float],
+    ) -> Reason:
+        targeting = task.targeting
+        if task.is_novice and person.tier == "novice":
+            return Reason("novice_task")
+        if math.isfinite(task.start_s) and 0 <= now_s - task.start_s < self.weights.new_within_s:
+            return Reason("new_this_hour", {"minutes": int((now_s - task.start_s) // 60)})
+        shared = targeting.interests & person.interests
+        if shared:
+            return Reason("interest_match", {"interest": min(shared)})
+        learned = self._learned_interest(person, slot)
+        if learned is not None:
+            return Reason("interest_match", {"interest": learned})
+        if targeting.regions and person.region in targeting.regions:
+            return Reason("region_match", {"region": person.region or ""})
+        if targeting.tiers and person.tier in targeting.tiers and len(targeting.tiers) < len(TIERS):
+            return Reason("tier_task", {"tier": person.tier or ""})
+        if task.is_quality:
+            return Reason("quality_task")
+        if not median_reward:
+            median_reward.append(float(np.median(self.reward_fen[slots])))
+        if task.reward_fen >= GOOD_REWARD_OVER_MEDIAN * median_reward[0] > 0:
+            return Reason("good_reward", {"reward_fen": task.reward_fen})
+        return Reason("recommended")
+
+    def _learned_interest(self, person: PersonProfile, slot: int) -> str | None:
+        best: tuple[float, str] | None = None
+        for interest in sorted(person.interests):
+            column = self.model.labels.find(f"interest:{interest}")
+            if column is None:
+                continue
+            lift = self.model.label_lift(slot, column)
+            if lift > LEARNED_INTEREST_LIFT and (best is None or lift > best[0]):
+                best = (lift, interest)
+        return None if best is None else best[1]
+
+    def why_empty(self, person: PersonProfile, now_s: float) -> Reason:  # noqa: PLR0911
+        """The first filter that left this person with nothing, as a reason."""
+        index = self.index
+        live = index.alive & index.runnable
+        if not live.any():
+            return Reason("no_live_tasks")
+        matching = live & index.targeting_mask(person)
+        if not matching.any():
+            missing = _missing_fields(person)
+            if missing:
+                return Reason("profile_incomplete", {"fields": ", ".join(missing)})
+            return Reason("no_matching_tasks")
+        running = matching & (index.start_s <= now_s) & (index.end_s > now_s)
+        if not running.any():
+            if (matching & (index.start_s > now_s)).any():
+                return Reason("not_started")
+            return Reason("no_matching_tasks")
+        open_to_them = running & index.personal_mask(person)
+        if not open_to_them.any():
+            undone = running & index.personal_mask(_without_hidden(person))
+            return Reason("all_hidden" if undone.any() else "all_done")
+        left = index.quantity - index.completed - index.reserved
+        if not (open_to_them & (left > 0)).any():
+            return Reason("sold_out")
+        return Reason("paced")
+
+    def task_ids(self) -> Iterable[str]:
+        return self.index.slot_of.keys()
+
+
+def _missing_fields(person: PersonProfile) -> list[str]:
+    missing = []
+    if person.age is None:
+        missing.append("age")
+    if person.region is None:
+        missing.append("region")
+    if not person.interests:
+        missing.append("interests")
+    if person.tier is None:
+        missing.append("tier")
+    return missing
+
+
+def _without_hidden(person: PersonProfile) -> PersonProfile:
+    return PersonProfile(
+        id=person.id,
+        age=person.age,
+        region=person.region,
+        interests=person.interests,
+        tier=person.tier,
+    )

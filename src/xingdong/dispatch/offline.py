@@ -1,0 +1,61 @@
+"""``OfflineDispatcher``: the live feed's allocation code with its state in memory and the
+time given by the caller (specs/dispatch-offline.md). Benchmarks and simulations use it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from xingdong.dispatch.feed import Dispatcher, Feed
+from xingdong.dispatch.pacing import TrafficForecast
+from xingdong.dispatch.profiles import PersonProfile, TaskSpec
+from xingdong.dispatch.weights import DispatchWeights
+
+
+class OfflineDispatcher:
+    def __init__(
+        self,
+        tasks: Iterable[Mapping[str, Any]],
+        start_s: float = 0.0,
+        end_s: float = 86_400.0,
+        *,
+        seed: int = 0,
+        weights: DispatchWeights | None = None,
+        hourly_traffic: Sequence[float] | None = None,
+        prices: Mapping[str, float] | None = None,
+    ) -> None:
+        """``hourly_traffic`` (24 figures) is the forecast the pacing plans follow;
+        ``prices`` seeds each task's pacing price (for instance yesterday's LP duals)."""
+        self.start_s = start_s
+        self.end_s = end_s
+        self.dispatcher = Dispatcher(
+            weights, forecast=TrafficForecast(hourly_traffic), seed=seed
+        )
+        for raw in tasks:
+            task = TaskSpec.from_dict(raw)
+            # A task without a window runs over the dispatcher's whole horizon.
+            if not math.isfinite(task.start_s):
+                task = replace(task, start_s=start_s)
+            if not math.isfinite(task.end_s):
+                task = replace(task, end_s=end_s)
+            self.dispatcher.upsert_task(task)
+        if prices:
+            self.dispatcher.seed_prices(prices)
+        self.dispatcher.pacer.advance(start_s)
+
+    def feed(self, person: Mapping[str, Any], now_s: float, k: int) -> Feed:
+        """The full feed: items with scores and reasons, or why it is empty."""
+        return self.dispatcher.recommend(PersonProfile.from_dict(person), now_s, k)
+
+    def recommend(self, person: Mapping[str, Any], now_s: float, k: int) -> list[str]:
+        return self.feed(person, now_s, k).task_ids
+
+    def record(self, person_id: str, task_id: str, now_s: float, completed: bool) -> None:
+        self.dispatcher.record(str(person_id), str(task_id), now_s, completed)
+
+    def recommend_profile(self, person: PersonProfile, now_s: float, k: int) -> list[str]:
+        """``recommend`` for a profile already read (saves re-reading it on every visit)."""
+        return self.dispatcher.recommend(person, now_s, k).task_ids

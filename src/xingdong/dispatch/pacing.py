@@ -1,0 +1,126 @@
+"""Budget pacing: spend each campaign smoothly over its window.
+
+The plan of a campaign is the share of its budget it should have spent by time t: the
+share of its window's forecast traffic that has arrived by t (traffic follows a daily
+curve, so the plan is steeper in the evening than at night).
+
+Each campaign carries a dual price λ in [0, max], in units of value per unit of spend.
+The feed scores a task by predicted value − λ × predicted spend. λ moves by dual mirror
+descent (Euclidean mirror map): it falls as the plan advances (by ``step`` × planned share)
+and rises when the campaign spends (by ``step`` × spent share), so a campaign ahead of its
+plan becomes dearer and one behind it cheaper. The starting λ is seeded each night from
+the optimum of the previous day's traffic (the duals of its budget constraints).
+
+On top, a hard guard pauses a campaign whose committed share (completed + reserved units)
+runs ahead of its plan, looked up ``lead`` seconds ahead, by more than ``slack``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from xingdong.dispatch.arrays import grown
+from xingdong.dispatch.weights import DispatchWeights
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+DAY_S = 86_400.0
+ADVANCE_EVERY_S = 30.0
+
+
+class TrafficForecast:
+    """Expected visits by hour of day (any positive scale), repeated every day."""
+
+    def __init__(self, hourly: Sequence[float] | None = None) -> None:
+        rates = np.ones(24) if hourly is None else np.asarray(hourly, dtype=np.float64)
+        if rates.shape != (24,) or not np.all(np.isfinite(rates)) or np.any(rates < 0):
+            raise ValueError("a traffic forecast needs 24 non-negative hourly figures")
+        if rates.sum() <= 0:
+            rates = np.ones(24)
+        self.rates = rates / rates.sum()
+        self.before_hour = np.concatenate(([0.0], np.cumsum(self.rates)))
+
+    def cumulative(self, t: FloatArray) -> FloatArray:
+        """Traffic (in days of traffic) from time 0 to t; t may be any real time."""
+        t = np.clip(t, -1e12, 1e12)
+        days = np.floor(t / DAY_S)
+        within = t - days * DAY_S
+        hour = np.minimum((within // 3600).astype(np.int64), 23)
+        into_hour = (within - hour * 3600.0) / 3600.0
+        return days + self.before_hour[hour] + into_hour * self.rates[hour]
+
+
+class BudgetPacer:
+    def __init__(
+        self, weights: DispatchWeights, forecast: TrafficForecast, capacity: int = 256
+    ) -> None:
+        self.weights = weights
+        self.forecast = forecast
+        self.price: FloatArray = np.zeros(capacity)
+        self.plan_from: FloatArray = np.zeros(capacity)
+        self.plan_span: FloatArray = np.ones(capacity)
+        self.plan_done: FloatArray = np.zeros(capacity)
+        self.plan_ahead: FloatArray = np.zeros(capacity)
+        self.clock_s = -np.inf
+        self._advanced_s = -np.inf
+
+    def reset_task(
+        self, slot: int, start_s: float, end_s: float, capacity: int, price: float = 0.0
+    ) -> None:
+        if self.price.shape[0] < capacity:
+            self.price = grown(self.price, capacity, 0.0)
+            self.plan_from = grown(self.plan_from, capacity, 0.0)
+            self.plan_span = grown(self.plan_span, capacity, 1.0)
+            self.plan_done = grown(self.plan_done, capacity, 0.0)
+            self.plan_ahead = grown(self.plan_ahead, capacity, 0.0)
+        self.retime(slot, start_s, end_s)
+        self.price[slot] = price
+        self.plan_done[slot] = self._plan_at(slot, self.clock_s)
+
+    def retime(self, slot: int, start_s: float, end_s: float) -> None:
+        # Open-ended windows are planned over a day from their start (or from now).
+        if not np.isfinite(start_s):
+            start_s = self.clock_s if np.isfinite(self.clock_s) else 0.0
+        if not np.isfinite(end_s) or end_s <= start_s:
+            end_s = start_s + DAY_S
+        bounds = self.forecast.cumulative(np.array([start_s, end_s]))
+        self.plan_from[slot] = bounds[0]
+        self.plan_span[slot] = max(bounds[1] - bounds[0], 1e-12)
+
+    def _plan_at(self, slot: int, t: float) -> float:
+        if not np.isfinite(t):
+            return 0.0
+        done = self.forecast.cumulative(np.array([t]))[0] - self.plan_from[slot]
+        return float(np.clip(done / self.plan_span[slot], 0.0, 1.0))
+
+    def seed(self, slot: int, price: float) -> None:
+        self.price[slot] = float(np.clip(price, 0.0, self.weights.pacing_max_price))
+
+    def advance(self, now_s: float) -> None:
+        """Move the plans to ``now_s``. Time only goes forward here: a request stamped
+        earlier than one already seen (clock skew between servers) does not rewind."""
+        if now_s <= self.clock_s:
+            return
+        self.clock_s = now_s
+        if now_s - self._advanced_s < ADVANCE_EVERY_S:
+            return
+        self._advanced_s = now_s
+        times = self.forecast.cumulative(np.array([now_s, now_s + self.weights.pacing_lead_s]))
+        plan = np.clip((times[0] - self.plan_from) / self.plan_span, 0.0, 1.0)
+        self.plan_ahead = np.clip((times[1] - self.plan_from) / self.plan_span, 0.0, 1.0)
+        self.price -= self.weights.pacing_step * (plan - self.plan_done)
+        np.clip(self.price, 0.0, self.weights.pacing_max_price, out=self.price)
+        self.plan_done = plan
+
+    def spent(self, slot: int, share: float) -> None:
+        """The campaign spent ``share`` of its budget (one completion: 1 / quantity)."""
+        self.price[slot] = min(
+            self.price[slot] + self.weights.pacing_step * share, self.weights.pacing_max_price
+        )
+
+    def ahead_of_plan(self, committed_share: FloatArray) -> NDArray[np.bool_]:
+        """Slots the hard guard pauses (``committed_share`` per slot)."""
+        return committed_share > self.plan_ahead + self.weights.pacing_slack

@@ -1,0 +1,68 @@
+"""The weights operators tune (docs/dispatch.md explains each and its effect).
+
+One frozen dataclass so a feed request reads a consistent set; change weights by building
+a new one (``dataclasses.replace``) and handing it to the dispatcher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_TYPE_PRIORS: dict[str, float] = {
+    "follow": 0.30,
+    "like": 0.35,
+    "comment": 0.20,
+    "share": 0.15,
+    "shoot": 0.05,
+    "live_visit": 0.12,
+    "purchase": 0.03,
+    "profile_ad": 0.05,
+}
+"""Completion rate per task type before any outcome is seen (cold start)."""
+
+
+@dataclass(frozen=True)
+class DispatchWeights:
+    value: float = 1.0
+    """Weight of the predicted value (completion probability × price) in the score."""
+    fit: float = 1.0
+    """How much the learned fit of a person to a task moves the predicted completion
+    (0 ignores what was learned about people and uses the campaign's rate alone)."""
+    pacing_step: float = 1.0
+    """Step of the dual price per unit of budget share spent ahead of (or behind) plan."""
+    pacing_max_price: float = 1.0
+    """Ceiling of the dual price (1 = a campaign ahead of plan can lose all its value)."""
+    pacing_slack: float = 0.04
+    """Share of budget a campaign may run ahead of its plan before the hard guard pauses
+    it."""
+    pacing_lead_s: float = 5400.0
+    """The hard guard compares spend with the plan this many seconds ahead, so early
+    traffic can still be served."""
+    fairness_step: float = 0.5
+    """How fast the boost for a tier that falls behind grows (0 turns fairness off)."""
+    fairness_target: float = 0.95
+    """A tier falls behind when its completion rate per visit is below this share of the
+    mean."""
+    fairness_max_boost: float = 0.3
+    """Ceiling of a tier's boost, as a share of the score."""
+    novice_boost: float = 0.15
+    """Extra share of score for onboarding tasks shown to novices."""
+    quality_boost: float = 0.10
+    """Extra share of score for tasks in the quality-task plan."""
+    explore: float = 0.6
+    """Optimism for campaigns with few exposures (added to their log-odds, shrinking as
+    1/√(1 + exposures))."""
+    max_per_brand: int = 1
+    """At most this many tasks of one brand in a feed."""
+    candidates: int = 64
+    """How many of the best-scored tasks the diversity pass looks at."""
+    prior_strength: float = 20.0
+    """How many exposures the type prior is worth against a campaign's own outcomes."""
+    learning_rate: float = 1.0
+    """Multiplier of the completion model's step (1 = its Bayesian update; larger learns
+    faster and forgets faster)."""
+    type_priors: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TYPE_PRIORS))
+    """Prior completion rate per task type; unknown types use ``default_prior``."""
+    default_prior: float = 0.10
+    new_within_s: float = 3600.0
+    """A task that started this recently is shown as new."""
