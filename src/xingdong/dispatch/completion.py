@@ -96,9 +96,7 @@ class CompletionModel:
             self.task_mean = grown(self.task_mean, capacity, 0.0)
             self.task_precision = grown(self.task_precision, capacity, 1.0)
             self.task_label_mean = grown(self.task_label_mean, capacity, 0.0)
-            self.task_label_precision = grown(
-                self.task_label_precision, capacity, LABEL_PRECISION
-            )
+            self.task_label_precision = grown(self.task_label_precision, capacity, LABEL_PRECISION)
         column = self._type_column(task_type)
         prior = sigmoid(np.array([self.type_mean[column]]))[0]
         self.slot_type[slot] = column
@@ -147,8 +145,9 @@ class CompletionModel:
         z = self.type_mean[types] + self.task_mean[slots]
         fit = self.weights.fit
         if fit and columns:
-            lift = self.type_label_mean[np.ix_(types, columns)].sum(axis=1)
-            lift += self.task_label_mean[np.ix_(slots, columns)].sum(axis=1)
+            labels = np.asarray(columns, dtype=np.int64)
+            lift = self.type_label_mean[np.ix_(types, labels)].sum(axis=1)
+            lift += self.task_label_mean[np.ix_(slots, labels)].sum(axis=1)
             belief = self._people.get(person_id)
             if belief is not None:
                 lift += belief.mean[types]
@@ -163,8 +162,7 @@ class CompletionModel:
 
     def label_lift(self, slot: int, column: int) -> float:
         return float(
-            self.task_label_mean[slot, column]
-            + self.type_label_mean[self.slot_type[slot], column]
+            self.task_label_mean[slot, column] + self.type_label_mean[self.slot_type[slot], column]
         )
 
     # --- learning ---------------------------------------------------------------------

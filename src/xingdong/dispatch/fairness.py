@@ -3,8 +3,8 @@ the others gets a price relief, so its people see the tasks worth most to them e
 those tasks are paced.
 
 Each tier has a relief in [0, max], a dual variable of the constraint "this tier's
-completions per visit ≥ target × the mean": it grows while the tier is behind and shrinks
-when it is not. The feed multiplies the pacing price by (1 − relief) for that tier's
+completions per visit ≥ target * the mean": it grows while the tier is behind and shrinks
+when it is not. The feed multiplies the pacing price by (1 - relief) for that tier's
 people.
 """
 

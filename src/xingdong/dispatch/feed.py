@@ -7,10 +7,10 @@ same object from simulated people.
 
 Scoring (vectorised over every eligible task):
 
-    score = value × (1 + boosts) − λ × (1 − relief) × spend
+    score = value * (1 + boosts) - λ * (1 - relief) * spend
 
-where value is the optimistic predicted completion × price, spend the predicted
-completion × price, λ the campaign's pacing price, relief the fairness relief of the
+where value is the optimistic predicted completion * price, spend the predicted
+completion * price, λ the campaign's pacing price, relief the fairness relief of the
 person's tier and boosts the novice and quality boosts. The best ``candidates`` then pass
 a diversity filter (at most ``max_per_brand`` tasks per brand) and each chosen item gets a
 reason.
@@ -200,7 +200,7 @@ class Dispatcher:
 
     # --- reasons ----------------------------------------------------------------------
 
-    def _reason(
+    def _reason(  # noqa: PLR0911 - one return per reason, in order of precedence
         self,
         person: PersonProfile,
         task: TaskSpec,

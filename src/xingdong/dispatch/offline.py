@@ -31,9 +31,7 @@ class OfflineDispatcher:
         ``prices`` seeds each task's pacing price (for instance yesterday's LP duals)."""
         self.start_s = start_s
         self.end_s = end_s
-        self.dispatcher = Dispatcher(
-            weights, forecast=TrafficForecast(hourly_traffic), seed=seed
-        )
+        self.dispatcher = Dispatcher(weights, forecast=TrafficForecast(hourly_traffic), seed=seed)
         for raw in tasks:
             task = TaskSpec.from_dict(raw)
             # A task without a window runs over the dispatcher's whole horizon.

@@ -5,9 +5,9 @@ share of its window's forecast traffic that has arrived by t (traffic follows a 
 curve, so the plan is steeper in the evening than at night).
 
 Each campaign carries a dual price λ in [0, max], in units of value per unit of spend.
-The feed scores a task by predicted value − λ × predicted spend. λ moves by dual mirror
-descent (Euclidean mirror map): it falls as the plan advances (by ``step`` × planned share)
-and rises when the campaign spends (by ``step`` × spent share), so a campaign ahead of its
+The feed scores a task by predicted value - λ * predicted spend. λ moves by dual mirror
+descent (Euclidean mirror map): it falls as the plan advances (by ``step`` * planned share)
+and rises when the campaign spends (by ``step`` * spent share), so a campaign ahead of its
 plan becomes dearer and one behind it cheaper. The starting λ is seeded each night from
 the optimum of the previous day's traffic (the duals of its budget constraints).
 
@@ -50,7 +50,8 @@ class TrafficForecast:
         within = t - days * DAY_S
         hour = np.minimum((within // 3600).astype(np.int64), 23)
         into_hour = (within - hour * 3600.0) / 3600.0
-        return days + self.before_hour[hour] + into_hour * self.rates[hour]
+        traffic: FloatArray = days + self.before_hour[hour] + into_hour * self.rates[hour]
+        return traffic
 
 
 class BudgetPacer:

@@ -24,7 +24,7 @@ DEFAULT_TYPE_PRIORS: dict[str, float] = {
 @dataclass(frozen=True)
 class DispatchWeights:
     value: float = 1.0
-    """Weight of the predicted value (completion probability × price) in the score."""
+    """Weight of the predicted value (completion probability * price) in the score."""
     fit: float = 1.0
     """How much the learned fit of a person to a task moves the predicted completion
     (0 ignores what was learned about people and uses the campaign's rate alone)."""
