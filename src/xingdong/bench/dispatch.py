@@ -35,7 +35,7 @@ from xingdong.bench.dispatch_workload import (
     build_instance,
     draw_visits,
 )
-from xingdong.dispatch.feed import Dispatcher
+from xingdong.dispatch.feed import Dispatcher, Exposure
 from xingdong.dispatch.offline import OfflineDispatcher
 from xingdong.dispatch.optimum import Optimum, VisitOptions, dual_bound, solve_optimum
 from xingdong.dispatch.pacing import TrafficForecast
@@ -184,6 +184,29 @@ def offline_optimum(
     return bound, False
 
 
+def exposure_log(instance: Instance, visits: Visits, seed: int) -> list[Exposure]:
+    """Yesterday's exposure log: random slates of eligible tasks and what people chose
+    (the exploration traffic every policy's model is trained on before the day starts)."""
+    rng = np.random.default_rng(seed)
+    profiles = [PersonProfile.from_dict(p) for p in instance.people]
+    bias = np.asarray(instance.position_bias)
+    log: list[Exposure] = []
+    for person, time_s in zip(visits.person.tolist(), visits.time_s.tolist(), strict=True):
+        open_now = (instance.start_s <= time_s) & (instance.end_s > time_s)
+        tasks = np.flatnonzero(instance.eligible[person] & open_now)
+        if tasks.size == 0:
+            continue
+        shown = rng.permutation(tasks)[: instance.slate]
+        weight = instance.attraction[person, shown] * bias[: shown.shape[0]]
+        chance = weight / (1.0 + weight.sum())
+        chosen = int(np.searchsorted(np.cumsum(chance), rng.random((1,)), side="right")[0])
+        log.extend(
+            Exposure(profiles[person], instance.tasks[task]["id"], position, position == chosen)
+            for position, task in enumerate(shown.tolist())
+        )
+    return log
+
+
 def _gini(values: FloatArray) -> float:
     if values.size == 0 or values.sum() <= 0:
         return 0.0
@@ -309,6 +332,7 @@ def _policy(
     seed: int,
     prices: dict[str, float],
     forecast_visits: Sequence[tuple[PersonProfile, float]],
+    history: Sequence[Exposure],
 ) -> tuple[Callable[[PersonProfile, float, int], list[str]], Callable[..., None]]:
     specs = [TaskSpec.from_dict(t) for t in instance.tasks]
     if name in ("xingdong", "xingdong_no_fairness"):
@@ -322,6 +346,7 @@ def _policy(
             hourly_traffic=instance.hourly,
             prices=prices,
         )
+        ours.dispatcher.train(history)
         return ours.recommend_profile, ours.record
     baseline: _Baseline
     if name == "random":
@@ -338,6 +363,7 @@ def _policy(
             forecast_visits=forecast_visits,
             position_bias=instance.position_bias,
         )
+    baseline.train(history)
     return baseline.recommend_ids, baseline.record
 
 
@@ -367,6 +393,7 @@ def run(
                     instance.tasks, seed_optimum.quantity_duals, instance.price, strict=True
                 )
             }
+            history = exposure_log(instance, yesterday, seed + 2_000)
             profiles = [PersonProfile.from_dict(p) for p in instance.people]
             forecast_visits = [
                 (profiles[p], t)
@@ -381,7 +408,9 @@ def run(
                 for name in policies:
                     if progress:
                         progress(f"seed {seed}, {tightness} budgets, {order} order: {name}")
-                    recommend, record = _policy(name, instance, seed, prices, forecast_visits)
+                    recommend, record = _policy(
+                        name, instance, seed, prices, forecast_visits, history
+                    )
                     case.policies[name] = play(
                         instance,
                         visits,

@@ -36,7 +36,7 @@ from xingdong.dispatch.weights import DispatchWeights
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-LEARNED_INTEREST_LIFT = 0.3
+LEARNED_INTEREST_LIFT = 0.2
 GOOD_REWARD_OVER_MEDIAN = 1.5
 
 
@@ -45,6 +45,16 @@ class FeedItem:
     task_id: str
     score: float
     reason: Reason
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """One logged showing of a task and what came of it."""
+
+    person: PersonProfile
+    task_id: str
+    position: int
+    completed: bool
 
 
 @dataclass(frozen=True)
@@ -197,6 +207,14 @@ class Dispatcher:
             self.index.count_completion(person_id, task_id)
             self.pacer.spent(slot, 1.0 / max(int(self.index.quantity[slot]), 1))
             self.fairness.completed(person.tier)
+
+    def train(self, exposures: Iterable[Exposure]) -> None:
+        """Learn from past exposures (the exposure log of earlier days) without counting
+        their completions against today's units or limits."""
+        for exposure in exposures:
+            slot = self.index.slot_of.get(exposure.task_id)
+            if slot is not None:
+                self.model.learn(slot, exposure.person, exposure.position, exposure.completed)
 
     # --- reasons ----------------------------------------------------------------------
 
