@@ -10,6 +10,7 @@ import pytest
 from xingdong.bench import dispatch as bench
 from xingdong.bench.dispatch_workload import Size, build_instance, draw_visits
 from xingdong.dispatch.optimum import VisitOptions, best_slates, dual_bound, solve_optimum
+from xingdong.dispatch.profiles import PersonProfile
 
 TINY = Size(campaigns=6, people=40, visits=150)
 
@@ -72,7 +73,7 @@ def test_the_optimum_bounds_every_policy(order: str) -> None:
     yesterday = draw_visits(instance, TINY.visits, 7, "random")
     history = bench.exposure_log(instance, yesterday, 8)
     forecast = [
-        (bench.PersonProfile.from_dict(instance.people[int(p)]), float(t))
+        (PersonProfile.from_dict(instance.people[int(p)]), float(t))
         for p, t in zip(yesterday.person, yesterday.time_s, strict=True)
     ]
     # Averaged over many days of choices, no policy's expected value reaches the optimum.
