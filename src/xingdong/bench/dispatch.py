@@ -235,7 +235,6 @@ def play(
     events: list[tuple[int, float]] = []
     expected_by_person = np.zeros(len(profiles))
     visits_by_person = np.zeros(len(profiles))
-    expected = np.zeros(tasks)
     timings = []
     for n, (person, time_s) in enumerate(
         zip(visits.person.tolist(), visits.time_s.tolist(), strict=True)
@@ -250,7 +249,6 @@ def play(
         shown = np.array([column[t] for t in slate], dtype=np.int64)
         weight = instance.attraction[person, shown] * bias[: shown.shape[0]]
         chance = weight / (1.0 + weight.sum())
-        np.add.at(expected, shown, chance)
         expected_by_person[person] += float(chance.sum())
         chosen = int(np.searchsorted(np.cumsum(chance), draws[n : n + 1], side="right")[0])
         for position, task_id in enumerate(slate):
@@ -259,14 +257,14 @@ def play(
             if done:
                 completions[shown[position]] += 1
                 events.append((int(shown[position]), time_s))
-    # Expected completions, each task's capped at its quantity: the value of the
-    # allocation the policy made, without the luck of who happened to choose what.
-    expected_value = float(instance.price @ np.minimum(expected, instance.quantity))
+    # What brands paid: realised completions. A task that sells out pays exactly its
+    # budget, whatever the luck on the way, which keeps this figure steady.
+    paid_value = float(instance.price @ completions)
     return _figures(
         instance,
         completions,
         events,
-        expected_value,
+        paid_value,
         expected_by_person,
         visits_by_person,
         np.asarray(timings) * 1e6,
@@ -278,7 +276,7 @@ def _figures(
     instance: Instance,
     completions: NDArray[np.int64],
     events: list[tuple[int, float]],
-    expected_value: float,
+    paid_value: float,
     expected_by_person: FloatArray,
     visits_by_person: FloatArray,
     timings_us: FloatArray,
@@ -313,8 +311,8 @@ def _figures(
     overall = expected_by_person.sum() / max(visits_by_person.sum(), 1)
     seen = visits_by_person > 0
     return RunFigures(
-        value=expected_value,
-        ratio=expected_value / optimum if optimum > 0 else 0.0,
+        value=paid_value,
+        ratio=paid_value / optimum if optimum > 0 else 0.0,
         utilisation=spent / float(budget.sum()),
         pacing_error=float((gaps * spend).sum() / spent) if spent else 0.0,
         early_share=early / spent if spent else 0.0,
