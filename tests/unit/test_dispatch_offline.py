@@ -134,15 +134,15 @@ def test_deterministic_for_a_seed() -> None:
 def test_outcomes_change_scores() -> None:
     d = OfflineDispatcher([task("liked", brand="x"), task("ignored", brand="y")])
     feed = d.dispatcher
-    before = {i.task_id: i.score for i in d.feed(person(), 100.0, 2).items}
+    before = {i.task_id: i.score for i in d.feed(person(), 42_000.0, 2).items}
     for n in range(60):
-        d.recommend(person(f"q{n}"), 100.0, 2)
-        d.record(f"q{n}", "liked", 100.0, n % 2 == 0)
-        d.record(f"q{n}", "ignored", 100.0, False)
-    after = {i.task_id: i.score for i in d.feed(person(), 100.0, 2).items}
+        d.recommend(person(f"q{n}"), 42_000.0, 2)
+        d.record(f"q{n}", "liked", 42_000.0, n % 2 == 0)
+        d.record(f"q{n}", "ignored", 42_000.0, False)
+    after = {i.task_id: i.score for i in d.feed(person(), 42_000.0, 2).items}
     assert after["liked"] > before["liked"]
     assert after["ignored"] < before["ignored"]
-    assert d.recommend(person(), 100.0, 2)[0] == "liked"
+    assert d.recommend(person(), 42_000.0, 2)[0] == "liked"
     assert feed.index.completed[feed.index.slot_of["liked"]] == 30
 
 

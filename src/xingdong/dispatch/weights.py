@@ -32,10 +32,10 @@ class DispatchWeights:
     """Step of the dual price per unit of budget share spent ahead of (or behind) plan."""
     pacing_max_price: float = 1.0
     """Ceiling of the dual price (1 = a campaign ahead of plan can lose all its value)."""
-    pacing_slack: float = 0.04
+    pacing_slack: float = 0.02
     """Share of budget a campaign may run ahead of its plan before the hard guard pauses
     it."""
-    pacing_lead_s: float = 5400.0
+    pacing_lead_s: float = 900.0
     """The hard guard compares spend with the plan this many seconds ahead, so early
     traffic can still be served."""
     fairness_step: float = 0.5
