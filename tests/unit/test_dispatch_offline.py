@@ -217,3 +217,19 @@ def test_tasks_can_be_added_updated_and_removed_live() -> None:
     for n in range(600):
         live.upsert_task(TaskSpec.from_dict(task(f"bulk{n}", brand=f"b{n}")))
     assert len(d.recommend(person(), 100.0, 10)) == 10
+
+
+def test_a_new_task_type_after_people_were_learned() -> None:
+    from xingdong.dispatch.profiles import TaskSpec
+
+    d = OfflineDispatcher([task("t1", brand="a")])
+    d.recommend(person(), 42_000.0, 1)
+    d.record("p7", "t1", 42_000.0, False)
+    # More types than the model first made room for: its tables grow.
+    for kind in ["shoot", "purchase", "x1", "x2", "x3", "x4", "x5", "x6"]:
+        for m in range(3):
+            raw = task(f"{kind}{m}", type=kind, brand=f"{kind}{m}")
+            d.dispatcher.upsert_task(TaskSpec.from_dict(raw))
+    for kind in range(20):
+        d.dispatcher.upsert_task(TaskSpec.from_dict(task(f"k{kind}", type=f"kind{kind}")))
+    assert len(d.recommend(person(), 42_000.0, 50)) == 45

@@ -155,12 +155,16 @@ class CompletionModel:
         z = self.type_mean[types] + self.task_mean[slots]
         fit = self.weights.fit
         if fit and columns:
-            labels = np.asarray(columns, dtype=np.int64)
-            lift = self.type_label_mean[np.ix_(types, labels)].sum(axis=1)
-            lift += self.task_label_mean[np.ix_(slots, labels)].sum(axis=1)
+            # Per type first (a handful of rows), then one gather per label: cheaper than
+            # gathering a (tasks x labels) block.
+            per_type = self.type_label_mean[:, columns].sum(axis=1)
             belief = self._people.get(person_id)
             if belief is not None:
-                lift += belief.mean[types]
+                known = min(belief.mean.shape[0], per_type.shape[0])
+                per_type[:known] += belief.mean[:known]
+            lift = per_type[types]
+            for column in columns:
+                lift += self.task_label_mean[slots, column]
             z += fit * lift
         return z
 
