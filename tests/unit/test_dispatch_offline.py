@@ -230,6 +230,6 @@ def test_a_new_task_type_after_people_were_learned() -> None:
         for m in range(3):
             raw = task(f"{kind}{m}", type=kind, brand=f"{kind}{m}")
             d.dispatcher.upsert_task(TaskSpec.from_dict(raw))
-    for kind in range(20):
-        d.dispatcher.upsert_task(TaskSpec.from_dict(task(f"k{kind}", type=f"kind{kind}")))
+    for number in range(20):
+        d.dispatcher.upsert_task(TaskSpec.from_dict(task(f"k{number}", type=f"kind{number}")))
     assert len(d.recommend(person(), 42_000.0, 50)) == 45

@@ -9,9 +9,10 @@ Scoring (vectorised over every eligible task):
 
     score = value * (1 + boosts) - λ * (1 - relief) * spend
 
-where value is the optimistic predicted completion * price, spend the predicted
-completion * price, λ the campaign's pacing price, relief the fairness relief of the
-person's tier and boosts the novice and quality boosts. The best ``candidates`` then pass
+where value is the optimistic predicted completion * price (prices flattened towards
+their mean by the relief), spend the predicted completion * price, λ the campaign's
+pacing price, relief the fairness relief of the person's tier and boosts the novice and
+quality boosts. The best ``candidates`` then pass
 a diversity filter (at most ``max_per_brand`` tasks per brand) and each chosen item gets a
 reason.
 """
@@ -155,11 +156,15 @@ class Dispatcher:
         z = model.log_odds(slots, person.id, model.label_columns(person))
         price = self.price_fen[slots]
         spend = sigmoid(z) * price
-        value = sigmoid(z + model.optimism(slots)) * price
+        relief = self.fairness.relief(person.tier)
+        # For a tier that falls behind, prices are flattened towards their mean, so its
+        # people are shown what they are likeliest to complete rather than what pays most.
+        valued = price if relief <= 0 else (1 - relief) * price + relief * float(price.mean())
+        value = sigmoid(z + model.optimism(slots)) * valued
         boost = 1.0 + weights.quality_boost * self.is_quality[slots]
         if person.tier == "novice":
             boost += weights.novice_boost * self.is_novice[slots]
-        dual = self.pacer.price[slots] * (1.0 - self.fairness.relief(person.tier))
+        dual = self.pacer.price[slots] * (1.0 - relief)
         return weights.value * value * boost - dual * spend + self.jitter[slots]
 
     def recommend(self, person: PersonProfile, now_s: float, k: int) -> Feed:

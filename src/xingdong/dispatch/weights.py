@@ -43,8 +43,8 @@ class DispatchWeights:
     fairness_target: float = 0.95
     """A tier falls behind when its completion rate per visit is below this share of the
     mean."""
-    fairness_max_boost: float = 0.3
-    """Ceiling of a tier's boost, as a share of the score."""
+    fairness_max_boost: float = 0.1
+    """Ceiling of a tier's relief (0 to 1)."""
     novice_boost: float = 0.15
     """Extra share of score for onboarding tasks shown to novices."""
     quality_boost: float = 0.10
