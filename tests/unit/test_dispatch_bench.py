@@ -40,6 +40,9 @@ def test_quick_bench_has_every_figure() -> None:
     assert figures.latency is not None
     assert figures.latency.scoring_p50_us > 0
     assert set(figures.goals()) >= {"ratio_random", "ahead_of_every_baseline", "pacing_error"}
+    rendered = bench.tables(figures)
+    assert len(rendered) == len(figures.cases) + 2
+    assert [c.header for c in rendered[0].columns][:2] == ["policy", "ratio"]
 
 
 def test_cli_prints_json_and_refuses_bad_options() -> None:
