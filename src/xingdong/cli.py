@@ -456,6 +456,39 @@ def _risk_table(figures: RiskFigures) -> Table:
     return table
 
 
+@bench_app.command("dispatch")
+def bench_dispatch(
+    seeds: str = typer.Option("1,2", help="Comma-separated seeds, one workload each"),
+    size: str = typer.Option("default", help="Workload size: quick, default or large"),
+    quick: bool = typer.Option(False, "--quick", help="Same as --size quick"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object of the figures"),
+) -> None:
+    """The task feed against the offline optimum and four baselines (random, greedy,
+    BALANCE, re-solving LP) on simulated days, per arrival order and budget tightness."""
+    import json
+
+    from xingdong.bench import dispatch as bench
+    from xingdong.bench.dispatch_workload import SIZES
+
+    if quick:
+        size = "quick"
+    if size not in SIZES:
+        fail(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
+    try:
+        chosen = [int(part) for part in seeds.split(",") if part.strip()]
+    except ValueError:
+        fail(f"seeds must be whole numbers separated by commas, not {seeds!r}")
+    if not chosen:
+        fail("give at least one seed")
+    progress = None if as_json else (lambda line: err.print(line, highlight=False))
+    figures = bench.run(chosen, size, progress=progress)
+    if as_json:
+        print(json.dumps(figures.as_dict(), ensure_ascii=False))  # noqa: T201 - the output
+        return
+    for table in bench.tables(figures):
+        console.print(table)
+
+
 @ledger_app.command("reconcile")
 def ledger_reconcile() -> None:
     """Compare the payment and payout providers' records with the ledger; exit 1 and list

@@ -34,6 +34,16 @@ LABEL_PRECISION = 4.0
 PERSON_PRECISION = 6.0
 POSITION_PRECISION = 20.0
 MAX_POSITIONS = 32
+SHARES = {
+    "task": 0.4,
+    "task_label": 0.3,
+    "type_label": 0.1,
+    "type": 0.05,
+    "person": 0.1,
+    "position": 0.05,
+}
+SHARES_WITHOUT_LABELS = {"task": 0.6, "type": 0.1, "person": 0.2, "position": 0.1}
+SHARES_WITHOUT_LABELS |= {"task_label": 0.0, "type_label": 0.0}
 
 
 def person_labels(person: PersonProfile) -> list[str]:
@@ -145,12 +155,16 @@ class CompletionModel:
         z = self.type_mean[types] + self.task_mean[slots]
         fit = self.weights.fit
         if fit and columns:
-            labels = np.asarray(columns, dtype=np.int64)
-            lift = self.type_label_mean[np.ix_(types, labels)].sum(axis=1)
-            lift += self.task_label_mean[np.ix_(slots, labels)].sum(axis=1)
+            # Per type first (a handful of rows), then one gather per label: cheaper than
+            # gathering a (tasks x labels) block.
+            per_type = self.type_label_mean[:, columns].sum(axis=1)
             belief = self._people.get(person_id)
             if belief is not None:
-                lift += belief.mean[types]
+                known = min(belief.mean.shape[0], per_type.shape[0])
+                per_type[:known] += belief.mean[:known]
+            lift = per_type[types]
+            for column in columns:
+                lift += self.task_label_mean[slots, column]
             z += fit * lift
         return z
 
@@ -181,28 +195,28 @@ class CompletionModel:
         p = 1.0 / (1.0 + math.exp(-z))
         error = (float(completed) - p) * self.weights.learning_rate
         curvature = max(p * (1.0 - p), 1e-3)
-        # The groups of weights share one error: half to the task's own rate, the rest
-        # split among the others, so that together they do not overshoot (a diagonal
-        # belief cannot see that they explain the same thing).
-        own = 0.5 * error
-        other = 0.5 * error / (3 + (1 if position > 0 else 0) + (2 if columns else 0))
+        # The groups of weights share one error, so that together they do not overshoot
+        # (a diagonal belief cannot see that they explain the same thing): most goes to
+        # what tells tasks and people apart, the task's own rate and its label lifts.
+        share = SHARES if columns else SHARES_WITHOUT_LABELS
 
         self.task_precision[slot] += curvature
-        self.task_mean[slot] += own / self.task_precision[slot]
+        self.task_mean[slot] += share["task"] * error / self.task_precision[slot]
         self.type_precision[kind] += curvature
-        self.type_mean[kind] += other / self.type_precision[kind]
+        self.type_mean[kind] += share["type"] * error / self.type_precision[kind]
         belief.precision[kind] += curvature
-        belief.mean[kind] += other / belief.precision[kind]
+        belief.mean[kind] += share["person"] * error / belief.precision[kind]
         if position > 0:
             self.position_precision[position] += curvature
-            self.position_mean[position] += other / self.position_precision[position]
+            self.position_mean[position] += (
+                share["position"] * error / self.position_precision[position]
+            )
         if columns:
-            per_label = other / len(columns)
             self.type_label_precision[kind, columns] += curvature
             self.type_label_mean[kind, columns] += (
-                per_label / self.type_label_precision[kind, columns]
+                share["type_label"] * error / self.type_label_precision[kind, columns]
             )
             self.task_label_precision[slot, columns] += curvature
             self.task_label_mean[slot, columns] += (
-                per_label / self.task_label_precision[slot, columns]
+                share["task_label"] * error / self.task_label_precision[slot, columns]
             )

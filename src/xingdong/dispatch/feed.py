@@ -9,9 +9,10 @@ Scoring (vectorised over every eligible task):
 
     score = value * (1 + boosts) - λ * (1 - relief) * spend
 
-where value is the optimistic predicted completion * price, spend the predicted
-completion * price, λ the campaign's pacing price, relief the fairness relief of the
-person's tier and boosts the novice and quality boosts. The best ``candidates`` then pass
+where value is the optimistic predicted completion * price (prices flattened towards
+their mean by the relief), spend the predicted completion * price, λ the campaign's
+pacing price, relief the fairness relief of the person's tier and boosts the novice and
+quality boosts. The best ``candidates`` then pass
 a diversity filter (at most ``max_per_brand`` tasks per brand) and each chosen item gets a
 reason.
 """
@@ -36,7 +37,7 @@ from xingdong.dispatch.weights import DispatchWeights
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-LEARNED_INTEREST_LIFT = 0.3
+LEARNED_INTEREST_LIFT = 0.2
 GOOD_REWARD_OVER_MEDIAN = 1.5
 
 
@@ -45,6 +46,16 @@ class FeedItem:
     task_id: str
     score: float
     reason: Reason
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """One logged showing of a task and what came of it."""
+
+    person: PersonProfile
+    task_id: str
+    position: int
+    completed: bool
 
 
 @dataclass(frozen=True)
@@ -145,11 +156,15 @@ class Dispatcher:
         z = model.log_odds(slots, person.id, model.label_columns(person))
         price = self.price_fen[slots]
         spend = sigmoid(z) * price
-        value = sigmoid(z + model.optimism(slots)) * price
+        relief = self.fairness.relief(person.tier)
+        # For a tier that falls behind, prices are flattened towards their mean, so its
+        # people are shown what they are likeliest to complete rather than what pays most.
+        valued = price if relief <= 0 else (1 - relief) * price + relief * float(price.mean())
+        value = sigmoid(z + model.optimism(slots)) * valued
         boost = 1.0 + weights.quality_boost * self.is_quality[slots]
         if person.tier == "novice":
             boost += weights.novice_boost * self.is_novice[slots]
-        dual = self.pacer.price[slots] * (1.0 - self.fairness.relief(person.tier))
+        dual = self.pacer.price[slots] * (1.0 - relief)
         return weights.value * value * boost - dual * spend + self.jitter[slots]
 
     def recommend(self, person: PersonProfile, now_s: float, k: int) -> Feed:
@@ -215,6 +230,14 @@ class Dispatcher:
             self.index.count_completion(person_id, task_id)
             self.pacer.spent(slot, 1.0 / max(int(self.index.quantity[slot]), 1))
             self.fairness.completed(person.tier)
+
+    def train(self, exposures: Iterable[Exposure]) -> None:
+        """Learn from past exposures (the exposure log of earlier days) without counting
+        their completions against today's units or limits."""
+        for exposure in exposures:
+            slot = self.index.slot_of.get(exposure.task_id)
+            if slot is not None:
+                self.model.learn(slot, exposure.person, exposure.position, exposure.completed)
 
     # --- reasons ----------------------------------------------------------------------
 

@@ -102,8 +102,9 @@ class BudgetPacer:
 
     def advance(self, now_s: float) -> None:
         """Move the plans to ``now_s``. Time only goes forward here: a request stamped
-        earlier than one already seen (clock skew between servers) does not rewind."""
-        if now_s <= self.clock_s:
+        earlier than one already seen (clock skew between servers) does not rewind, and a
+        time that is not finite is ignored."""
+        if not np.isfinite(now_s) or now_s <= self.clock_s:
             return
         self.clock_s = now_s
         if now_s - self._advanced_s < ADVANCE_EVERY_S:

@@ -25,7 +25,7 @@ DEFAULT_TYPE_PRIORS: dict[str, float] = {
 @dataclass(frozen=True)
 class DispatchWeights:
     value: float = 1.0
-    """Weight of the predicted value (completion probability × price) in the score."""
+    """Weight of the predicted value (completion probability * price) in the score."""
     fit: float = 1.0
     """How much the learned fit of a person to a task moves the predicted completion
     (0 ignores what was learned about people and uses the campaign's rate alone)."""
@@ -33,19 +33,19 @@ class DispatchWeights:
     """Step of the dual price per unit of budget share spent ahead of (or behind) plan."""
     pacing_max_price: float = 1.0
     """Ceiling of the dual price (1 = a campaign ahead of plan can lose all its value)."""
-    pacing_slack: float = 0.04
+    pacing_slack: float = 0.02
     """Share of budget a campaign may run ahead of its plan before the hard guard pauses
     it."""
-    pacing_lead_s: float = 5400.0
+    pacing_lead_s: float = 900.0
     """The hard guard compares spend with the plan this many seconds ahead, so early
     traffic can still be served."""
     fairness_step: float = 0.5
     """How fast the boost for a tier that falls behind grows (0 turns fairness off)."""
-    fairness_target: float = 0.95
+    fairness_target: float = 0.92
     """A tier falls behind when its completion rate per visit is below this share of the
     mean."""
-    fairness_max_boost: float = 0.3
-    """Ceiling of a tier's boost, as a share of the score."""
+    fairness_max_boost: float = 0.1
+    """Ceiling of a tier's relief (0 to 1)."""
     novice_boost: float = 0.15
     """Extra share of score for onboarding tasks shown to novices."""
     quality_boost: float = 0.10

@@ -1,0 +1,150 @@
+"""The policies ``xingdong bench dispatch`` compares, all on the dispatcher's own
+eligibility and completion model so that only the allocation rule differs:
+
+- ``xingdong``: the feed as it runs in production (``OfflineDispatcher``);
+- ``random``: a random slate of eligible tasks;
+- ``greedy``: highest predicted value (completion * price) first;
+- ``balance``: BALANCE/MSVV, value * (1 - e^(f - 1)) with f the share of budget spent;
+- ``resolving_lp``: bid prices from the optimum of the forecast rest of the day, solved
+  again every few hours on what the model has learned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from xingdong.dispatch.arrays import sigmoid
+from xingdong.dispatch.feed import Dispatcher
+from xingdong.dispatch.optimum import VisitOptions, dual_bound
+from xingdong.dispatch.pacing import TrafficForecast
+from xingdong.dispatch.profiles import PersonProfile, TaskSpec
+from xingdong.dispatch.weights import DispatchWeights
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+PLAIN = DispatchWeights(
+    pacing_step=0.0,
+    pacing_slack=10.0,
+    fairness_step=0.0,
+    novice_boost=0.0,
+    quality_boost=0.0,
+    max_per_brand=1_000,
+)
+"""Baselines rank by their rule alone: no pacing, fairness, boosts or diversity."""
+
+
+class Policy(Protocol):
+    def recommend(self, person: PersonProfile, now_s: float, k: int) -> list[str]: ...
+
+    def record(self, person_id: str, task_id: str, now_s: float, completed: bool) -> None: ...
+
+
+class _Baseline(Dispatcher):
+    def __init__(self, tasks: Sequence[TaskSpec], seed: int, hourly: Sequence[float]) -> None:
+        super().__init__(PLAIN, forecast=TrafficForecast(hourly), seed=seed)
+        for task in tasks:
+            self.upsert_task(task)
+        self.random = np.random.default_rng(seed + 7)
+
+    def value(self, person: PersonProfile, slots: IntArray) -> tuple[FloatArray, FloatArray]:
+        """Optimistic and plain predicted completion * price."""
+        z = self.model.log_odds(slots, person.id, self.model.label_columns(person))
+        price = self.price_fen[slots]
+        return sigmoid(z + self.model.optimism(slots)) * price, sigmoid(z)
+
+    def recommend_ids(self, person: PersonProfile, now_s: float, k: int) -> list[str]:
+        return self.recommend(person, now_s, k).task_ids
+
+
+class RandomPolicy(_Baseline):
+    def scores(self, person: PersonProfile, slots: IntArray) -> FloatArray:  # noqa: ARG002 - random ignores who asks
+        drawn: FloatArray = self.random.random((int(slots.shape[0]),))
+        return drawn
+
+
+class GreedyPolicy(_Baseline):
+    def scores(self, person: PersonProfile, slots: IntArray) -> FloatArray:
+        return self.value(person, slots)[0] + self.jitter[slots]
+
+
+class BalancePolicy(_Baseline):
+    def scores(self, person: PersonProfile, slots: IntArray) -> FloatArray:
+        spent = self.index.completed[slots] / np.maximum(self.index.quantity[slots], 1)
+        return self.value(person, slots)[0] * (1.0 - np.exp(spent - 1.0)) + self.jitter[slots]
+
+
+class ResolvingLpPolicy(_Baseline):
+    """Bid prices μ from the optimum of the rest of the day, with yesterday's visits after
+    the current time as the forecast and the model's predictions as attractions."""
+
+    def __init__(
+        self,
+        tasks: Sequence[TaskSpec],
+        seed: int,
+        hourly: Sequence[float],
+        *,
+        forecast_visits: Sequence[tuple[PersonProfile, float]],
+        position_bias: Sequence[float],
+        every_s: float = 3 * 3600.0,
+    ) -> None:
+        super().__init__(tasks, seed, hourly)
+        self.forecast_visits = forecast_visits
+        self.position_bias = position_bias
+        self.every_s = every_s
+        self.solved_at = -np.inf
+        self.order = [self.index.slot_of[t.id] for t in tasks]
+        self.bid = np.zeros(self.index.capacity)
+
+    def _resolve(self, now_s: float) -> None:
+        slots = np.array(self.order, dtype=np.int64)
+        position = {int(s): n for n, s in enumerate(slots)}
+        options = []
+        for person, time_s in self.forecast_visits:
+            if time_s < now_s:
+                continue
+            open_slots = np.flatnonzero(
+                self.index.targeting_mask(person) & self.index.open_mask(time_s)
+            )
+            p = sigmoid(
+                self.model.log_odds(open_slots, person.id, self.model.label_columns(person))
+            )
+            options.append(
+                VisitOptions(
+                    0,
+                    np.array([position[int(s)] for s in open_slots], dtype=np.int64),
+                    p / (1 - p),
+                )
+            )
+        left = (self.index.quantity - self.index.completed)[slots].astype(np.float64)
+        price = self.price_fen[slots]
+        start = self.bid[slots]
+        optimum = dual_bound(
+            options,
+            price=price,
+            quantity=left,
+            position_bias=self.position_bias,
+            iterations=40,
+            start=start,
+        )
+        self.bid[slots] = optimum.quantity_duals
+
+    def scores(self, person: PersonProfile, slots: IntArray) -> FloatArray:
+        now = self.pacer.clock_s
+        if now - self.solved_at >= self.every_s:
+            self.solved_at = now
+            self._resolve(now)
+        _, p = self.value(person, slots)
+        return p * (self.price_fen[slots] - self.bid[slots]) + self.jitter[slots]
+
+
+PolicyFactory = Callable[[], Policy]
+
+
+def without_fairness(weights: DispatchWeights) -> DispatchWeights:
+    return replace(weights, fairness_step=0.0)

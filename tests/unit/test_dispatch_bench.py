@@ -1,0 +1,60 @@
+"""A quick run of ``xingdong bench dispatch`` produces every figure (no timing asserts)."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from xingdong.bench import dispatch as bench
+from xingdong.cli import app
+
+FIGURES = {
+    "ratio",
+    "value",
+    "utilisation",
+    "pacing_error",
+    "early_share",
+    "tier_parity",
+    "exposure_gini",
+    "overspend",
+    "decision_p50_us",
+    "decision_p99_us",
+}
+
+
+def test_quick_bench_has_every_figure() -> None:
+    figures = bench.run([1], "quick", orders=("random", "adversarial"), tightnesses=("tight",))
+    assert [(c.order, c.tightness) for c in figures.cases] == [
+        ("random", "tight"),
+        ("adversarial", "tight"),
+    ]
+    out = figures.as_dict()
+    for case in out["cases"]:  # type: ignore[attr-defined]
+        assert set(case["policies"]) == set(bench.POLICIES)
+        for run in case["policies"].values():
+            assert set(run) == FIGURES
+            assert run["overspend"] == 0
+            assert 0 < run["ratio"] <= 1.2
+            assert 0 <= run["utilisation"] <= 1
+    assert figures.latency is not None
+    assert figures.latency.scoring_p50_us > 0
+    assert set(figures.goals()) >= {"ratio_random", "ahead_of_every_baseline", "pacing_error"}
+    rendered = bench.tables(figures)
+    assert len(rendered) == len(figures.cases) + 2
+    assert [c.header for c in rendered[0].columns][:2] == ["policy", "ratio"]
+
+
+def test_cli_prints_json_and_refuses_bad_options() -> None:
+    runner = CliRunner()
+    bad = runner.invoke(app, ["bench", "dispatch", "--size", "huge"])
+    assert bad.exit_code == 1
+    assert "unknown size" in bad.output
+    bad_seeds = runner.invoke(app, ["bench", "dispatch", "--seeds", "one"])
+    assert bad_seeds.exit_code == 1
+    assert "Traceback" not in bad_seeds.output
+    good = runner.invoke(app, ["bench", "dispatch", "--quick", "--seeds", "2", "--json"])
+    assert good.exit_code == 0, good.output
+    data = json.loads(good.output)
+    assert {c["order"] for c in data["cases"]} == {"random", "shifted", "adversarial"}
+    assert {c["tightness"] for c in data["cases"]} == {"tight", "loose"}

@@ -1,0 +1,235 @@
+"""The offline dispatcher's contract (specs/dispatch-offline.md): eligibility, limits,
+units, windows, determinism and learning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from xingdong.dispatch.offline import OfflineDispatcher
+
+
+def task(task_id: str, **over: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": task_id,
+        "type": "follow",
+        "price_fen": 50,
+        "reward_fen": 35,
+        "quantity": 400,
+        "start_s": 0,
+        "end_s": 43_200,
+        "per_person_limit": 1,
+        "targeting": {},
+    }
+    return base | over
+
+
+def person(person_id: str = "p7", **over: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": person_id,
+        "age": 27,
+        "region": "广东",
+        "interests": ["母婴", "美食"],
+        "tier": "growing",
+    }
+    return base | over
+
+
+def test_empty_or_missing_targeting_means_anyone() -> None:
+    d = OfflineDispatcher([task("empty", targeting={}), task("missing", targeting=None)])
+    assert sorted(d.recommend(person(), 100.0, 5)) == ["empty", "missing"]
+
+
+@pytest.mark.parametrize(
+    ("targeting", "eligible"),
+    [
+        pytest.param({"age_min": 18, "age_max": 40}, True, id="age-inside"),
+        pytest.param({"age_min": 30}, False, id="age-too-young"),
+        pytest.param({"age_max": 26}, False, id="age-too-old"),
+        pytest.param({"regions": ["广东", "浙江"]}, True, id="region-listed"),
+        pytest.param({"regions": ["浙江"]}, False, id="region-not-listed"),
+        pytest.param({"interests": ["美妆", "母婴"]}, True, id="one-shared-interest"),
+        pytest.param({"interests": ["美妆", "数码"]}, False, id="no-shared-interest"),
+        pytest.param({"tiers": ["growing", "head"]}, True, id="tier-listed"),
+        pytest.param({"tiers": ["head"]}, False, id="tier-not-listed"),
+        pytest.param({"regions": [], "interests": [], "tiers": []}, True, id="empty-lists"),
+    ],
+)
+def test_targeting(targeting: dict[str, Any], eligible: bool) -> None:
+    d = OfflineDispatcher([task("t1", targeting=targeting)])
+    assert d.recommend(person(), 100.0, 5) == (["t1"] if eligible else [])
+
+
+def test_window_is_start_inclusive_end_exclusive() -> None:
+    d = OfflineDispatcher([task("t1", start_s=1_000, end_s=2_000)])
+    assert d.recommend(person(), 999.0, 5) == []
+    assert d.recommend(person(), 1_000.0, 5) == ["t1"]
+    assert d.recommend(person(), 2_000.0, 5) == []
+
+
+def test_per_person_limit() -> None:
+    d = OfflineDispatcher([task("once"), task("twice", per_person_limit=2)])
+    for _ in range(2):
+        assert "twice" in d.recommend(person(), 100.0, 5)
+        d.record("p7", "once", 100.0, True)
+        d.record("p7", "twice", 100.0, True)
+    assert d.recommend(person(), 100.0, 5) == []
+    assert sorted(d.recommend(person("p8"), 100.0, 5)) == ["once", "twice"]
+
+
+def test_never_recommends_a_sold_out_task() -> None:
+    # Late in the window, so that pacing does not hold the task back.
+    d = OfflineDispatcher([task("t1", quantity=2)])
+    for n in range(2):
+        assert d.recommend(person(f"p{n}"), 43_000.0, 1) == ["t1"]
+        d.record(f"p{n}", "t1", 43_000.0, True)
+    assert d.recommend(person("p9"), 43_000.0, 1) == []
+    empty = d.feed(person("p9"), 43_000.0, 1).empty_reason
+    assert empty is not None
+    assert empty.code == "sold_out"
+
+
+def test_reserved_units_count_as_taken() -> None:
+    d = OfflineDispatcher([task("t1", quantity=3)])
+    d.dispatcher.set_progress("t1", completed=1, reserved=2)
+    assert d.recommend(person(), 43_000.0, 1) == []
+    d.dispatcher.set_progress("t1", completed=1, reserved=1)
+    assert d.recommend(person(), 43_000.0, 1) == ["t1"]
+
+
+def test_returns_at_most_k_eligible_ids() -> None:
+    tasks = [task(f"t{n}", brand=f"b{n}") for n in range(20)]
+    d = OfflineDispatcher(tasks)
+    slate = d.recommend(person(), 100.0, 4)
+    assert len(slate) == 4
+    assert len(set(slate)) == 4
+    assert d.recommend(person(), 100.0, 0) == []
+
+
+def test_one_brand_does_not_fill_the_feed() -> None:
+    tasks = [task(f"a{n}", brand="A", price_fen=500) for n in range(5)]
+    tasks += [task(f"b{n}", brand=f"B{n}") for n in range(5)]
+    slate = OfflineDispatcher(tasks).recommend(person(), 100.0, 4)
+    assert sum(t.startswith("a") for t in slate) == 1
+
+
+def test_deterministic_for_a_seed() -> None:
+    tasks = [task(f"t{n}", price_fen=50, brand=f"b{n}") for n in range(30)]
+
+    def run(seed: int) -> list[list[str]]:
+        d = OfflineDispatcher(tasks, seed=seed)
+        slates = []
+        for n in range(40):
+            slate = d.recommend(person(f"p{n % 7}"), 100.0 + n, 3)
+            slates.append(slate)
+            for position, task_id in enumerate(slate):
+                d.record(f"p{n % 7}", task_id, 100.0 + n, position == n % 4)
+        return slates
+
+    assert run(3) == run(3)
+    assert run(3) != run(4)
+
+
+def test_outcomes_change_scores() -> None:
+    d = OfflineDispatcher([task("liked", brand="x"), task("ignored", brand="y")])
+    feed = d.dispatcher
+    before = {i.task_id: i.score for i in d.feed(person(), 42_000.0, 2).items}
+    for n in range(60):
+        d.recommend(person(f"q{n}"), 42_000.0, 2)
+        d.record(f"q{n}", "liked", 42_000.0, n % 2 == 0)
+        d.record(f"q{n}", "ignored", 42_000.0, False)
+    after = {i.task_id: i.score for i in d.feed(person(), 42_000.0, 2).items}
+    assert after["liked"] > before["liked"]
+    assert after["ignored"] < before["ignored"]
+    assert d.recommend(person(), 42_000.0, 2)[0] == "liked"
+    assert feed.index.completed[feed.index.slot_of["liked"]] == 30
+
+
+def test_learns_which_interests_complete_a_task() -> None:
+    tasks = [task("baby", brand="x"), task("food", brand="y")]
+    d = OfflineDispatcher(tasks, seed=1)
+    for n in range(300):
+        who = person(f"m{n}", interests=["母婴"] if n % 2 else ["美食"])
+        d.recommend(who, 40_000.0, 2)
+        d.record(who["id"], "baby", 40_000.0, n % 2 == 1 and n % 3 == 0)
+        d.record(who["id"], "food", 40_000.0, n % 2 == 0 and n % 3 == 0)
+    assert d.recommend(person("new1", interests=["母婴"]), 40_000.0, 2)[0] == "baby"
+    assert d.recommend(person("new2", interests=["美食"]), 40_000.0, 2)[0] == "food"
+    item = d.feed(person("new3", interests=["母婴"]), 40_000.0, 1).items[0]
+    assert (item.reason.code, item.reason.params) == ("interest_match", {"interest": "母婴"})
+
+
+def test_novices_see_onboarding_tasks_first() -> None:
+    tasks = [task("plain", brand="x"), task("onboarding", brand="y", novice=True)]
+    d = OfflineDispatcher(tasks)
+    novice_feed = d.feed(person("n1", tier="novice"), 100.0, 2)
+    assert novice_feed.task_ids[0] == "onboarding"
+    assert novice_feed.items[0].reason.code == "novice_task"
+
+
+def test_every_item_has_a_reason() -> None:
+    d = OfflineDispatcher(
+        [
+            task("fresh", start_s=0, brand="a"),
+            task("region", start_s=-7_200, targeting={"regions": ["广东"]}, brand="b"),
+            task("interest", start_s=-7_200, targeting={"interests": ["美食"]}, brand="c"),
+        ],
+        start_s=-86_400.0,
+    )
+    reasons = {i.task_id: i.reason for i in d.feed(person(), 600.0, 3).items}
+    assert reasons["fresh"].code == "new_this_hour"
+    assert reasons["fresh"].params == {"minutes": 10}
+    assert reasons["region"].code == "region_match"
+    assert reasons["interest"].params == {"interest": "美食"}
+
+
+def test_hidden_tasks_and_brands_are_not_shown() -> None:
+    d = OfflineDispatcher([task("t1", brand="A"), task("t2", brand="B"), task("t3", brand="C")])
+    who = person(hidden_tasks=["t1"], hidden_brands=["B"])
+    assert d.recommend(who, 100.0, 5) == ["t3"]
+
+
+def test_pacing_guard_holds_back_a_campaign_ahead_of_plan() -> None:
+    d = OfflineDispatcher([task("t1", quantity=100, end_s=86_400)])
+    for n in range(40):
+        if not d.recommend(person(f"g{n}"), 60.0, 1):
+            break
+        d.record(f"g{n}", "t1", 60.0, True)
+    held = d.dispatcher.index.completed[0]
+    assert 0 < held < 40
+    assert d.feed(person("late"), 60.0, 1).empty_reason is not None
+    assert d.recommend(person("late"), 80_000.0, 1) == ["t1"]
+
+
+def test_tasks_can_be_added_updated_and_removed_live() -> None:
+    d = OfflineDispatcher([task("t1")])
+    live = d.dispatcher
+    from xingdong.dispatch.profiles import TaskSpec
+
+    live.upsert_task(TaskSpec.from_dict(task("t2", brand="other")))
+    assert sorted(d.recommend(person(), 100.0, 5)) == ["t1", "t2"]
+    live.upsert_task(TaskSpec.from_dict(task("t2", targeting={"tiers": ["head"]})))
+    assert d.recommend(person(), 100.0, 5) == ["t1"]
+    live.remove_task("t1")
+    assert d.recommend(person(), 100.0, 5) == []
+    d.record("p7", "t1", 100.0, True)  # an outcome for a removed task is ignored
+    for n in range(600):
+        live.upsert_task(TaskSpec.from_dict(task(f"bulk{n}", brand=f"b{n}")))
+    assert len(d.recommend(person(), 100.0, 10)) == 10
+
+
+def test_a_new_task_type_after_people_were_learned() -> None:
+    from xingdong.dispatch.profiles import TaskSpec
+
+    d = OfflineDispatcher([task("t1", brand="a")])
+    d.recommend(person(), 42_000.0, 1)
+    d.record("p7", "t1", 42_000.0, False)
+    # More types than the model first made room for: its tables grow.
+    for kind in ["shoot", "purchase", "x1", "x2", "x3", "x4", "x5", "x6"]:
+        for m in range(3):
+            raw = task(f"{kind}{m}", type=kind, brand=f"{kind}{m}")
+            d.dispatcher.upsert_task(TaskSpec.from_dict(raw))
+    for number in range(20):
+        d.dispatcher.upsert_task(TaskSpec.from_dict(task(f"k{number}", type=f"kind{number}")))
+    assert len(d.recommend(person(), 42_000.0, 50)) == 45
