@@ -282,6 +282,39 @@ def risk_train(
     console.print(f"model trained on {rows:,} labelled decisions, written to {out}")
 
 
+@risk_app.command("export")
+def risk_export(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the events (JSON lines)")],
+    days: float = typer.Option(7.0, min=0, help="How many days back to export"),
+) -> None:
+    """Write the platform's recorded events (registrations, logins, claims, hand-ins,
+    withdrawals) in the replay format, oldest first, to try a rule change on them with
+    ``xingdong risk replay``."""
+    import json
+    from datetime import timedelta
+
+    from xingdong.core.clock import utcnow
+    from xingdong.risk import service as risk
+
+    url = _database_url(get_settings())
+
+    async def action(session: object) -> object:
+        return await risk.recorded_events(
+            session,  # type: ignore[arg-type]
+            since=utcnow() - timedelta(days=days),
+        )
+
+    events = _run(url, action)
+    assert isinstance(events, list)
+    try:
+        with out.open("w", encoding="utf-8") as handle:
+            for event in events:
+                handle.write(json.dumps(event, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror}")
+    console.print(f"{len(events):,} events written to {out}")
+
+
 bench_app = typer.Typer(help="Benchmarks, as ratios to a baseline of the same run.")
 app.add_typer(bench_app, name="bench")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,6 +13,8 @@ from xingdong.app import create_app
 from xingdong.core.db import Database
 from xingdong.core.settings import Settings
 from xingdong.dispatch.live import drain_exposures
+
+RISK_RULES_SIMULATED_CLOCK = Path(__file__).with_name("risk_rules_simulated_clock.json")
 
 
 def make_settings(**overrides: object) -> Settings:
@@ -23,6 +26,10 @@ def make_settings(**overrides: object) -> Settings:
         "log_level": "WARNING",
         # Tests change campaigns between two feed requests; the feed reads them each time.
         "dispatch_sync_seconds": 0,
+        # Lifecycle tests move claims into the past in the database to stand for a person's
+        # time; the risk engine saw the claim at the real moment, so its speed check is
+        # off here (tests/integration/test_risk_live.py runs the real rules).
+        "risk_rules_file": RISK_RULES_SIMULATED_CLOCK,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -140,7 +140,7 @@ async def test_an_unfollow_during_the_hold_is_clawed_back_to_escrow(world: World
     await follow_on_sandbox(handle, world.db)
     done = await submit(world, worker, assignment)
     await unfollow_on_sandbox(handle, world.db)
-    assert done.hold_until is not None
+    assert done.hold_until is not None, (done.status, done.risk_reasons, done.verification)
     async with world.db.session_scope() as s:
         settled = await work.settle_holds(s, now=done.hold_until + timedelta(seconds=1))
     assert settled["clawed_back"] == 1

@@ -465,7 +465,8 @@ async def submitted(
     auth = await bearer(world, world.workers[worker_index])
     assignment_id: str = (await claim(client, auth, campaign)).json()["id"]
     await act_like_a_person(world, assignment_id, follow=follow)
-    answer = await upload(client, auth, assignment_id)
+    # Each worker's own screenshot: the same file from two accounts is blocked as reuse.
+    answer = await upload(client, auth, assignment_id, screenshot(seed=worker_index + 1))
     assert answer.json()["status"] == "submitted", answer.text
     return assignment_id
 

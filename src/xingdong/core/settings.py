@@ -133,6 +133,21 @@ class Settings(BaseSettings):
         default=2.0, ge=0, le=300, description="How stale the feed's campaign index may be."
     )
 
+    risk_rules_file: FilePath | None = Field(
+        default=None,
+        description="Risk rules and thresholds (JSON, docs/risk.md); unset: the defaults.",
+    )
+
+    @field_validator("risk_rules_file")
+    @classmethod
+    def _readable_risk_rules(cls, value: Path | None) -> Path | None:
+        # Read now, so a mistake in the file stops start-up, not a request.
+        if value is not None:
+            from xingdong.risk.settings import RiskSettings
+
+            RiskSettings.from_file(value)
+        return value
+
     @field_validator("dispatch_weights")
     @classmethod
     def _known_dispatch_weights(cls, value: dict[str, float]) -> dict[str, float]:

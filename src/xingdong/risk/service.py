@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -78,7 +79,7 @@ class LiveRisk:
                 return
 
 
-_LIVE: dict[tuple[str, str | None], LiveRisk] = {}
+_LIVE: dict[tuple[int, str | None], tuple[weakref.ref[Any], LiveRisk]] = {}
 
 
 def _rules(path: Path | None) -> RiskSettings:
@@ -86,11 +87,14 @@ def _rules(path: Path | None) -> RiskSettings:
 
 
 def live_risk(session: AsyncSession, rules_file: Path | None) -> LiveRisk:
-    """This process's engine for the session's database (and these rules)."""
-    key = (str(session.get_bind().engine.url), str(rules_file) if rules_file else None)
-    live = _LIVE.get(key)
-    if live is None:
-        live = _LIVE[key] = LiveRisk(_rules(rules_file))
+    """This process's engine for the session's database engine (and these rules)."""
+    engine = session.get_bind().engine
+    key = (id(engine), str(rules_file) if rules_file else None)
+    known = _LIVE.get(key)
+    if known is not None and known[0]() is engine:
+        return known[1]
+    live = LiveRisk(_rules(rules_file))
+    _LIVE[key] = (weakref.ref(engine), live)
     return live
 
 

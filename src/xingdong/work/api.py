@@ -8,9 +8,10 @@ import re
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, Header, Query, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi import status as http_status
 
+from xingdong.core.client_signals import signals_of
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
 from xingdong.core.pagination import Page
@@ -134,6 +135,7 @@ async def read_task(
 
 @router.post("/tasks/{campaign_id}/claims", status_code=http_status.HTTP_201_CREATED)
 async def claim_task(
+    request: Request,
     campaign_id: UUID,
     person: ApiPerson,
     session: DbSession,
@@ -148,6 +150,7 @@ async def claim_task(
         campaign_id=campaign_id,
         idempotency_key=idempotency_key,
         settings=runtime.settings,
+        signals=signals_of(request),
     )
     view = await service.my_assignment(
         session, person=person, assignment_id=assignment.id, settings=runtime.settings
@@ -195,6 +198,7 @@ async def my_assignment(
 
 @router.post("/me/assignments/{assignment_id}/submission")
 async def submit_evidence(
+    request: Request,
     assignment_id: UUID,
     person: ApiPerson,
     session: DbSession,
@@ -217,6 +221,7 @@ async def submit_evidence(
         note=note,
         settings=runtime.settings,
         storage=runtime.evidence,
+        signals=signals_of(request),
     )
     view = await service.my_assignment(
         session, person=person, assignment_id=assignment_id, settings=runtime.settings

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xingdong.campaigns.policy import TaskType
 from xingdong.campaigns.presentation import CHINA_TIME
+from xingdong.core.client_signals import signals_of
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
 from xingdong.core.errors import XingdongError
@@ -159,6 +160,7 @@ async def claim_submit(
     form_id: FormStr = "",
 ) -> Response:
     """The form carries a one-off id, so a button pressed twice claims one unit."""
+    signals = signals_of(request, await request.form())
     try:
         assignment = await attempt(
             session,
@@ -168,6 +170,7 @@ async def claim_submit(
                 campaign_id=campaign_id,
                 idempotency_key=f"page:{form_id}" if form_id else None,
                 settings=runtime.settings,
+                signals=signals,
             ),
         )
     except XingdongError as exc:
@@ -254,6 +257,7 @@ async def submission_submit(
 ) -> Response:
     """The form has a gallery picker (``file``) and a camera button (``photo``)."""
     upload = await read_upload(file) or await read_upload(photo)
+    signals = signals_of(request, await request.form())
     try:
         assignment = await attempt(
             session,
@@ -266,6 +270,7 @@ async def submission_submit(
                 note=note,
                 settings=runtime.settings,
                 storage=runtime.evidence,
+                signals=signals,
             ),
         )
     except XingdongError as exc:

@@ -32,6 +32,7 @@ from xingdong.campaigns.errors import CampaignNotFound
 from xingdong.campaigns.models import Campaign
 from xingdong.campaigns.targeting import INELIGIBLE_REASONS, WorkerProfile, why_not_eligible
 from xingdong.core.audit import record_audit
+from xingdong.core.client_signals import ClientSignals
 from xingdong.core.clock import utcnow
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
@@ -41,6 +42,9 @@ from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import tier_for_followers
 from xingdong.evidence import service as evidence
+
+# ``evidence`` is also what a hand-in carries; this name reads files inside submit().
+from xingdong.evidence import service as evidence_service
 from xingdong.evidence.models import EvidenceFile
 from xingdong.evidence.storage import EvidenceStorage
 from xingdong.identity import service as identity
@@ -50,6 +54,8 @@ from xingdong.ledger import wallets
 from xingdong.ledger.errors import IdempotencyKeyReused, InsufficientFunds
 from xingdong.ledger.withdrawals import REVENUE_ACCOUNT
 from xingdong.platforms.connector import TargetInfo, Verification, get_connector
+from xingdong.risk import service as risk
+from xingdong.risk.errors import RiskRefused
 from xingdong.work import gold
 from xingdong.work import repository as repo
 from xingdong.work.errors import (
@@ -151,10 +157,12 @@ async def claim(
     settings: Settings,
     now: datetime | None = None,
     assignment_id: UUID | None = None,
+    signals: ClientSignals | None = None,
 ) -> Assignment:
     """Take one unit of a campaign: its budget is reserved for this person until the
     claim expires. Claims on one campaign queue on its row, so none oversells.
-    ``assignment_id`` is given by :func:`claim_once` (an id derived from a client's key)."""
+    ``assignment_id`` is given by :func:`claim_once` (an id derived from a client's key).
+    The risk engine decides first: a block refuses the claim, a review marks it."""
     moment = now or utcnow()
     campaign = await campaigns.get_campaign(session, actor=None, campaign_id=campaign_id, lock=True)
     if campaign.status != "live" or not campaign.starts_at <= moment < campaign.ends_at:
@@ -176,6 +184,13 @@ async def claim(
             detail=N_("This target has had enough actions this hour; try later."),
             extra={"retry_after": 600},
         )
+    verdict = await risk.decide(
+        session,
+        event=_risk_event("claim", person, campaign, moment, signals),
+        rules_file=settings.risk_rules_file,
+    )
+    if verdict.blocks:
+        raise RiskRefused(detail=RISK_REFUSED)
     assignment_id = assignment_id or new_id()
     await wallets.open_wallet(session, person.id)
     await ledger.open_account(session, ledger.AccountSpec(REVENUE_ACCOUNT))
@@ -219,8 +234,8 @@ async def claim(
         reward_reservation=reward.id,
         fee_reservation=fee_id,
         verification={},
-        risk_score=0,
-        risk_reasons=[],
+        risk_score=round(verdict.score * 100) if verdict.needs_review else 0,
+        risk_reasons=verdict.reasons if verdict.needs_review else [],
     )
     session.add(assignment)
     await session.flush()
@@ -365,9 +380,12 @@ async def submit(
     evidence: Evidence,
     settings: Settings,
     now: datetime | None = None,
+    signals: ClientSignals | None = None,
 ) -> Assignment:
     """Hand in the proof. The platform is asked at once; a verified action on a campaign
-    that allows it is approved without a reviewer, anything else joins the queue."""
+    that allows it is approved without a reviewer, anything else joins the queue. The
+    risk engine decides too: a block refuses the hand-in, a review sends it to a
+    reviewer with the reasons."""
     moment = now or utcnow()
     assignment = await _locked_assignment(session, assignment_id)
     if assignment.person_id != person.id:
@@ -389,18 +407,29 @@ async def submit(
         min_watch_seconds=campaign.min_watch_seconds,
         min_stay_seconds=campaign.min_stay_seconds,
     )
+    verdict = await risk.decide(
+        session,
+        event=await _submission_event(
+            session, person, campaign, moment, signals, evidence, verification
+        ),
+        rules_file=settings.risk_rules_file,
+    )
+    if verdict.blocks:
+        raise RiskRefused(detail=RISK_REFUSED)
     reasons: list[str] = []
     if (moment - assignment.claimed_at).total_seconds() < FAST_SUBMIT_SECONDS:
         reasons.append("submitted_too_fast")
     if verification.status == "absent":
         reasons.append("platform_" + verification.detail)
+    if verdict.needs_review:
+        reasons += [r for r in verdict.reasons if r not in reasons]
     assignment.submitted_at = moment
     assignment.evidence_file_id = evidence.file_id
     assignment.evidence_link = (evidence.link or "").strip()[:300] or None
     assignment.evidence_note = (evidence.note or "").strip()[:500] or None
     assignment.verification = _verification_json(verification)
     assignment.risk_reasons = reasons
-    assignment.risk_score = 50 * len(reasons)
+    assignment.risk_score = max(50 * len(reasons), round(verdict.score * 100))
     assignment.status = "submitted"
     if (
         campaign.review_policy == "auto_when_verified"
@@ -895,6 +924,61 @@ class TaskFeed:
     first); empty when there are tasks."""
 
 
+RISK_REFUSED = N_(
+    "We cannot accept this right now. If you think this is a mistake, contact support."
+)
+
+
+def _risk_event(
+    kind: str,
+    person: Person,
+    campaign: Campaign,
+    moment: datetime,
+    signals: ClientSignals | None,
+) -> dict[str, Any]:
+    """A claim or hand-in in the risk engine's event format (docs/risk.md)."""
+    event: dict[str, Any] = {
+        "type": kind,
+        "ts": moment.timestamp(),
+        "account": str(person.id),
+        "task": str(campaign.id),
+        "campaign": str(campaign.id),
+        "target": f"{campaign.platform}:{campaign.target_ref}",
+        "task_type": campaign.task_type,
+    }
+    if signals is not None:
+        event.update(ip=signals.ip, device=signals.device, ua=signals.user_agent)
+    return event
+
+
+async def _submission_event(
+    session: AsyncSession,
+    person: Person,
+    campaign: Campaign,
+    moment: datetime,
+    signals: ClientSignals | None,
+    evidence: Evidence,
+    verification: Verification,
+) -> dict[str, Any]:
+    event = _risk_event("submit", person, campaign, moment, signals)
+    if evidence.file_id is not None:
+        file = await evidence_service.get_file(session, evidence.file_id)
+        event["evidence"] = {
+            "sha256": file.sha256,
+            "phash": None if file.phash is None else f"{file.phash & (2**64 - 1):016x}",
+            "width": file.width,
+            "height": file.height,
+            "ocr_text": None,  # read later, in a job
+        }
+    event["trajectory"] = (
+        [list(sample) for sample in signals.trajectory]
+        if signals is not None and signals.trajectory
+        else None
+    )
+    event["verified"] = {"verified": True, "absent": False}.get(verification.status)
+    return event
+
+
 def _units_left(campaign: Campaign) -> int:
     return max(campaign.quantity - campaign.units_open - campaign.units_done, 0)
 
@@ -1028,14 +1112,16 @@ async def claim_once(
     idempotency_key: str | None,
     settings: Settings,
     now: datetime | None = None,
+    signals: ClientSignals | None = None,
 ) -> Assignment:
     """:func:`claim`, safe to retry: with a key, a retry (even one racing the first
     attempt) answers with the first attempt's assignment instead of taking another unit.
     The same key for another campaign is refused."""
     if idempotency_key is None:
         return await claim(
-            session, person=person, campaign_id=campaign_id, settings=settings, now=now
-        )
+            session, person=person, campaign_id=campaign_id, settings=settings, now=now,
+            signals=signals,
+        )  # fmt: skip
     key = idempotency_key.strip()
     if not 1 <= len(key) <= MAX_KEY_LENGTH:
         raise ValidationFailed(
@@ -1060,6 +1146,7 @@ async def claim_once(
         settings=settings,
         now=now,
         assignment_id=assignment_id,
+        signals=signals,
     )
 
 
@@ -1167,6 +1254,7 @@ async def submit_evidence(
     settings: Settings,
     storage: EvidenceStorage,
     now: datetime | None = None,
+    signals: ClientSignals | None = None,
 ) -> Assignment:
     """A submission as the API and pages receive it: a file (a screenshot; a video too
     for shoot tasks), a link, a note. The claim is checked before the file is stored, so
@@ -1208,6 +1296,7 @@ async def submit_evidence(
         evidence=Evidence(file_id=file_id, link=clean_link, note=note),
         settings=settings,
         now=moment,
+        signals=signals,
     )
 
 

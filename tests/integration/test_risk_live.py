@@ -1,0 +1,146 @@
+"""The risk engine on the live platform, with its default rules: claims and hand-ins are
+decided in the request, a blocked hand-in is refused with a neutral message, a review
+sends the hand-in to a reviewer with its reasons, every decision is recorded, and the
+recorded traffic replays to the same decisions with ``xingdong risk replay``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from tests.evidence_samples import screenshot
+from tests.integration.conftest import make_settings
+from tests.integration.work_support import bearer, handle_of, work_settings
+from tests.lifecycle_world import World, build_world, follow_on_sandbox, live_campaign
+from xingdong.core.settings import Settings
+from xingdong.risk import service as risk_service
+from xingdong.risk.models import RiskEvent
+from xingdong.work.models import Assignment
+
+SHOT = screenshot(seed=11)
+HUMAN_PATH = json.dumps([[0, 40, 600], [90, 52, 571], [230, 77, 530], [420, 96, 512]])
+BOT_PATH = json.dumps([[0, 0, 0], [10, 10, 10], [20, 20, 20], [30, 30, 30], [40, 40, 40]])
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(**work_settings(tmp_path / "evidence"), risk_rules_file=None)
+
+
+@pytest.fixture
+async def world(
+    client: httpx.AsyncClient, clean_db: str, settings: Settings
+) -> AsyncIterator[World]:
+    built = await build_world(clean_db, settings, workers=3)
+    yield built
+    await built.db.dispose()
+
+
+def device(n: int) -> dict[str, str]:
+    return {"X-Device-Id": f"phone-of-worker-{n:04d}", "User-Agent": f"Mozilla/5.0 phone {n}"}
+
+
+async def claim_and_wait(
+    client: httpx.AsyncClient, world: World, n: int, campaign_id: object
+) -> tuple[dict[str, str], str]:
+    auth = {**await bearer(world, world.workers[n]), **device(n)}
+    claimed = await client.post(f"/api/v1/tasks/{campaign_id}/claims", headers=auth)
+    assert claimed.status_code == 201, claimed.text
+    assignment_id: str = claimed.json()["id"]
+    return auth, assignment_id
+
+
+async def hand_in(
+    client: httpx.AsyncClient, auth: dict[str, str], assignment_id: str, data: bytes, path: str
+) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/me/assignments/{assignment_id}/submission",
+        headers={**auth, "X-Trajectory": path},
+        files={"file": ("shot.png", data, "image/png")},
+    )
+
+
+async def test_live_decisions_refuse_reuse_and_flag_bots_and_replay_the_same(
+    client: httpx.AsyncClient, world: World, tmp_path: Path, database_url: str
+) -> None:
+    campaign = await live_campaign(world, review_policy="auto_when_verified")
+    # Three people claim; the real rules want time between claim and hand-in, so the
+    # claims are older than they look (the recorded events say when they really were).
+    claims = []
+    for n in range(3):
+        claims.append(await claim_and_wait(client, world, n, campaign.id))
+    async with world.db.session_scope() as s:
+        rows = (await s.scalars(select(RiskEvent).order_by(RiskEvent.id))).all()
+        assert [(r.kind, r.decision) for r in rows] == [("claim", "allow")] * 3
+        for row in rows:
+            row.event = {**row.event, "ts": row.event["ts"] - 120}
+        await s.execute(
+            update(Assignment).values(claimed_at=Assignment.claimed_at - timedelta(minutes=2))
+        )
+    # The engine in the app process saw the claims at their real moment; start it afresh
+    # so it reads them back from the recorded events, as a new server process would.
+    risk_service._LIVE.clear()
+    for worker in world.workers:
+        await follow_on_sandbox(await handle_of(world, worker), world.db)
+
+    (auth0, first), (auth1, second), (auth2, third) = claims
+    honest = await hand_in(client, auth0, first, SHOT, HUMAN_PATH)
+    assert honest.status_code == 200, honest.text
+    assert honest.json()["status"] == "approved"
+
+    copied = await hand_in(client, auth1, second, SHOT, HUMAN_PATH)  # the same file
+    assert copied.status_code == 403
+    body = copied.json()
+    assert body["code"] == "risk_refused"
+    assert "evidence" not in body["detail"]  # neutral: it never names the signal
+    async with world.db.sessionmaker() as s:
+        still = await s.get(Assignment, UUID(second))
+        assert still is not None and still.status == "claimed"
+
+    bot = await hand_in(client, auth2, third, screenshot(seed=12), BOT_PATH)
+    assert bot.status_code == 200, bot.text
+    assert bot.json()["status"] == "submitted"  # verified on the platform, yet reviewed
+    async with world.db.sessionmaker() as s:
+        flagged = await s.get(Assignment, UUID(third))
+        assert flagged is not None
+    assert {"trajectory_straight", "trajectory_regular"} & set(flagged.risk_reasons)
+    assert flagged.risk_score >= 50
+
+    async with world.db.sessionmaker() as s:
+        recorded = (await s.scalars(select(RiskEvent).order_by(RiskEvent.id))).all()
+    assert [(r.kind, r.decision) for r in recorded] == [
+        ("claim", "allow"), ("claim", "allow"), ("claim", "allow"),
+        ("submit", "allow"), ("submit", "block"), ("submit", "review"),
+    ]  # fmt: skip
+    assert "evidence_exact_reuse" in recorded[4].reasons
+
+    # What was recorded replays to the same decisions.
+    events = tmp_path / "events.jsonl"
+    decisions = tmp_path / "decisions.jsonl"
+    env = {**os.environ, "XINGDONG_DATABASE_URL": database_url}
+    assert await cli(env, "risk", "export", "--out", str(events)) == 0
+    assert await cli(env, "risk", "replay", str(events), "--out", str(decisions)) == 0
+    lines = [json.loads(line) for line in decisions.read_text().splitlines()]
+    live = [line for line in lines if line.get("type") != "account"]
+    assert [line["decision"] for line in live] == [r.decision for r in recorded]
+    assert [sorted(line["reasons"]) for line in live] == [sorted(r.reasons) for r in recorded]
+
+
+async def cli(env: dict[str, str], *args: str) -> int:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "xingdong", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, err.decode()[-2000:]
+    return process.returncode
