@@ -19,10 +19,14 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.evidence_samples import screenshot
+from tests.factories import PASSWORD, register
 from tests.integration.conftest import make_settings
+from tests.integration.test_withdrawals import bind, fund
 from tests.integration.work_support import bearer, handle_of, work_settings
 from tests.lifecycle_world import World, build_world, follow_on_sandbox, live_campaign
+from xingdong.core.db import Database
 from xingdong.core.settings import Settings
+from xingdong.ledger.models import Withdrawal
 from xingdong.risk import service as risk_service
 from xingdong.risk.models import RiskEvent
 from xingdong.work.models import Assignment
@@ -144,3 +148,63 @@ async def cli(env: dict[str, str], *args: str) -> int:
     _out, err = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 0, err.decode()[-2000:]
     return process.returncode
+
+
+@pytest.mark.parametrize(
+    ("sharing", "same_wallet", "outcome"),
+    [(2, False, "paid"), (6, False, "refused"), (2, True, "held")],
+    ids=["family-phone-is-paid", "farm-phone-is-refused", "shared-wallet-is-held"],
+)
+async def test_sign_ins_are_recorded_and_risk_decides_a_withdrawal(
+    client: httpx.AsyncClient, db: Database, sharing: int, same_wallet: bool, outcome: str
+) -> None:
+    phone = {"X-Device-Id": f"one-phone-{sharing}-accounts", "User-Agent": "Mozilla/5.0"}
+    people = [await register(client) for _ in range(sharing)]
+    for person in people:
+        signed_in = await client.post(
+            "/api/v1/auth/tokens",
+            json={"phone": person.phone, "password": PASSWORD},
+            headers=phone,
+        )
+        assert signed_in.status_code == 201, signed_in.text
+    user = people[-1]
+    await fund(db, user, 5_000)
+    await bind(client, user)
+    if same_wallet:
+        await bind(client, people[0])  # the same bank account as the one withdrawing
+        await fund(db, people[0], 5_000)
+        first = await client.post(
+            "/api/v1/me/withdrawals",
+            json={"amount_fen": 2_000},
+            headers={**people[0].auth, **phone, "Idempotency-Key": "w0"},
+        )
+        assert first.status_code == 201, first.text
+    answer = await client.post(
+        "/api/v1/me/withdrawals",
+        json={"amount_fen": 2_000},
+        headers={**user.auth, **phone, "Idempotency-Key": "w1"},
+    )
+    async with db.sessionmaker() as s:
+        events = (await s.scalars(select(RiskEvent).order_by(RiskEvent.id))).all()
+        held = (await s.scalars(select(Withdrawal))).all()
+    kinds = ["register"] * sharing + ["login"] * sharing + ["withdraw"] * (1 + same_wallet)
+    assert [e.kind for e in events] == kinds
+    mine = [w for w in held if str(w.person_id) == user.id]
+    if outcome == "refused":
+        assert answer.status_code == 403
+        assert answer.json()["code"] == "risk_refused"
+        assert events[-1].decision == "block"
+        assert mine == []  # nothing reserved
+        assert (await client.get("/api/v1/me/wallet", headers=user.auth)).json()[
+            "available_fen"
+        ] == 5_000
+    elif outcome == "paid":
+        # Honest families share a phone: that alone holds nothing up.
+        assert answer.status_code == 201, answer.text
+        assert (answer.json()["status"], events[-1].decision) == ("approved", "allow")
+    else:
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["status"] == "requested"  # waits for an operator
+        assert events[-1].decision == "review"
+        assert "risk:payout_shared" in mine[0].review_reasons, mine[0].review_reasons
+        assert mine[0].approvals_needed == 1

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from xingdong.core.client_signals import signals_of
 from xingdong.core.pagination import Page
 from xingdong.core.policy import Action, can
 from xingdong.identity import service
@@ -33,6 +34,7 @@ from xingdong.identity.schemas import (
     TokenOut,
 )
 from xingdong.identity.validation import mask_phone
+from xingdong.risk import service as risk
 from xingdong.web.deps import (
     ApiActor,
     ApiPerson,
@@ -76,7 +78,9 @@ async def _token_for(
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED)
-async def register(body: RegisterRequest, session: DbSession, runtime: RuntimeDep) -> TokenOut:
+async def register(
+    body: RegisterRequest, request: Request, session: DbSession, runtime: RuntimeDep
+) -> TokenOut:
     """Create an account with the code sent by SMS; answers with an API token."""
     person = await service.register_person(
         session,
@@ -85,6 +89,7 @@ async def register(body: RegisterRequest, session: DbSession, runtime: RuntimeDe
         password=body.password,
         display_name=body.display_name,
         settings=runtime.settings,
+        screen=risk.registration_screen(session, signals_of(request), runtime.settings),
     )
     return await _token_for(session, runtime, person, "register")
 
@@ -102,6 +107,10 @@ async def login(
         limits=runtime.limits,
         ip=client_ip(request),
     )
+    await risk.note_login(
+        session, person_id=person.id, signals=signals_of(request),
+        rules_file=runtime.settings.risk_rules_file,
+    )  # fmt: skip
     return await _token_for(session, runtime, person, body.token_name)
 
 

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from xingdong.core.client_signals import signals_of
 from xingdong.core.clock import utcnow
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
@@ -18,6 +19,7 @@ from xingdong.identity import service
 from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
 from xingdong.ledger import deposits
+from xingdong.risk import service as risk
 from xingdong.web.deps import (
     SESSION_COOKIE,
     CsrfChecked,
@@ -74,6 +76,7 @@ async def login_submit(
     password: FormStr = "",
     target: Annotated[str, Form(alias="next")] = "/",
 ) -> Response:
+    signals = signals_of(request, await request.form())
     try:
         person = await attempt(
             session,
@@ -90,6 +93,10 @@ async def login_submit(
         return render(
             request, "login.html", {"next": _safe_next(target), "phone": phone}, error=exc
         )
+    await risk.note_login(
+        session, person_id=person.id, signals=signals,
+        rules_file=runtime.settings.risk_rules_file,
+    )  # fmt: skip
     return await _signed_in(request, session, runtime, person, _safe_next(target))
 
 
@@ -173,6 +180,9 @@ async def register_submit(
     password: FormStr = "",
     display_name: FormStr = "",
 ) -> Response:
+    screen = risk.registration_screen(
+        session, signals_of(request, await request.form()), runtime.settings
+    )
     try:
         person = await attempt(
             session,
@@ -183,6 +193,7 @@ async def register_submit(
                 password=password,
                 display_name=display_name,
                 settings=runtime.settings,
+                screen=screen,
             ),
         )
     except XingdongError as exc:

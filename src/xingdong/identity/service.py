@@ -3,6 +3,7 @@ keyword; they flush but never commit (the caller owns the transaction)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -158,7 +159,11 @@ async def register_person(
     password: str,
     display_name: str | None,
     settings: Settings,
+    screen: Callable[[UUID, str], Awaitable[object]] | None = None,
 ) -> Person:
+    """A new account from a phone number and its SMS code. ``screen`` (the risk check)
+    is given the new person's id and number before anything is created, and refuses by
+    raising."""
     errors: list[FieldError] = []
     normalised, phone_problem = phone_error(phone)
     if phone_problem:
@@ -179,8 +184,11 @@ async def register_person(
     await _consume_sms_code(
         session, phone=normalised, purpose="register", code=code, settings=settings
     )
+    person_id = new_id()
+    if screen is not None:
+        await screen(person_id, normalised)
     person = Person(
-        id=new_id(),
+        id=person_id,
         phone=normalised,
         password_hash=security.hash_password(password),
         display_name=name or "用户" + normalised[-4:],

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, Header, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from xingdong.core.client_signals import signals_of
 from xingdong.core.policy import Action, require
 from xingdong.ledger import (
     adjustments,
@@ -20,6 +21,7 @@ from xingdong.ledger import (
     wallets,
     withdrawals,
 )
+from xingdong.risk import service as risk
 from xingdong.web.deps import ApiActor, ApiPerson, DbSession, RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["ledger"])
@@ -199,19 +201,28 @@ async def bind_payout_account(
 
 @router.post("/me/withdrawals", status_code=status.HTTP_201_CREATED)
 async def request_withdrawal(
+    request: Request,
     body: WithdrawalIn,
     person: ApiPerson,
     session: DbSession,
     runtime: RuntimeDep,
     idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=160)],
 ) -> WithdrawalOut:
-    """Withdraw to the bound payout account (fee included in the amount)."""
+    """Withdraw to the bound payout account (fee included in the amount). The risk check
+    runs first: a block refuses, a review holds the withdrawal for an operator."""
+    payout = await withdrawals.payout_account(session, person.id)
+    verdict = await risk.decide_withdrawal(
+        session, person_id=person.id, amount_fen=body.amount_fen,
+        payout_hash=payout.account_hash if payout else None, signals=signals_of(request),
+        rules_file=runtime.settings.risk_rules_file,
+    )  # fmt: skip
     withdrawal = await withdrawals.request_withdrawal(
         session,
         person_id=person.id,
         amount=body.amount_fen,
         idempotency_key=idempotency_key,
         settings=runtime.settings,
+        risk_reasons=verdict.reasons if verdict.needs_review else (),
     )
     return WithdrawalOut.model_validate(withdrawal)
 

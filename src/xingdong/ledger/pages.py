@@ -12,12 +12,15 @@ import httpx
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from xingdong.core.client_signals import signals_of
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, require
 from xingdong.ledger import deposits, reconciliation, service, wallets, withdrawals
+from xingdong.ledger.models import Withdrawal
 from xingdong.ledger.payments import SandboxPaymentProvider
+from xingdong.risk import service as risk
 from xingdong.web.deps import CsrfChecked, DbSession, PageActor, RuntimeDep, attempt
 from xingdong.web.templating import render
 
@@ -172,17 +175,27 @@ async def wallet_withdraw(
     amount: Annotated[str, Form()] = "",
     form_id: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        withdrawal = await attempt(
+    signals = signals_of(request, await request.form())
+
+    async def withdraw() -> Withdrawal:
+        fen = yuan_to_fen(amount)
+        payout = await withdrawals.payout_account(session, actor.person_id)
+        verdict = await risk.decide_withdrawal(
+            session, person_id=actor.person_id, amount_fen=fen,
+            payout_hash=payout.account_hash if payout else None, signals=signals,
+            rules_file=runtime.settings.risk_rules_file,
+        )  # fmt: skip
+        return await withdrawals.request_withdrawal(
             session,
-            lambda: withdrawals.request_withdrawal(
-                session,
-                person_id=actor.person_id,
-                amount=yuan_to_fen(amount),
-                idempotency_key=f"page:{form_id}",
-                settings=runtime.settings,
-            ),
+            person_id=actor.person_id,
+            amount=fen,
+            idempotency_key=f"page:{form_id}",
+            settings=runtime.settings,
+            risk_reasons=verdict.reasons if verdict.needs_review else (),
         )
+
+    try:
+        withdrawal = await attempt(session, withdraw)
     except XingdongError as exc:
         context = await _wallet_context(session, runtime, actor)
         context["form"] = {"amount": amount}

@@ -12,6 +12,7 @@ crash between its answer and our settlement is repaired by asking it again
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from uuid import UUID
 
@@ -138,7 +139,11 @@ async def request_withdrawal(
     amount: int,
     idempotency_key: str,
     settings: Settings,
+    risk_reasons: Sequence[str] = (),
 ) -> Withdrawal:
+    """Reserve the amount (fee included) for a payout. It is paid at once unless it needs
+    an operator: a large amount, a shared payout account, or ``risk_reasons`` from the risk
+    check the caller ran (the ledger itself knows nothing of risk)."""
     request_hash = ledger.request_digest({"person": str(person_id), "amount": amount})
     earlier = (
         await session.execute(
@@ -211,6 +216,7 @@ async def request_withdrawal(
     )
     if shared.scalar_one():
         reasons.append("shared_payout_account")
+    reasons += [f"risk:{code}" for code in risk_reasons]
     needed = 2 if amount >= settings.withdrawal_four_eyes_fen else (1 if reasons else 0)
     withdrawal = Withdrawal(
         id=withdrawal_id,

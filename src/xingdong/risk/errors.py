@@ -12,3 +12,7 @@ class RiskRefused(Forbidden):
     code = "risk_refused"
     title = N_("We cannot accept this right now")
     keeps_changes = True  # the decision itself is kept, as recorded traffic
+
+
+REFUSED = N_("We cannot accept this right now. If you think this is a mistake, contact support.")
+"""What a person is told when the risk engine blocks them (never which signal fired)."""

@@ -11,19 +11,25 @@ record; the process's memory keeps it, which can only make later decisions more 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from xingdong.core.client_signals import ClientSignals
 from xingdong.core.clock import utcnow
 from xingdong.core.logging import get_logger
+from xingdong.core.settings import Settings
 from xingdong.risk.engine import Decision, RiskEngine, memory_store
+from xingdong.risk.errors import REFUSED, RiskRefused
 from xingdong.risk.events import MalformedEvent, parse_event
 from xingdong.risk.models import RiskEvent
 from xingdong.risk.settings import RiskSettings
@@ -155,3 +161,106 @@ async def recorded_events(
     if limit is not None:
         query = query.limit(limit)
     return list((await session.scalars(query)).all())
+
+
+def client_fields(signals: ClientSignals | None) -> dict[str, Any]:
+    """The address, device and user agent of an event, when the request told them."""
+    if signals is None:
+        return {}
+    return {"ip": signals.ip, "device": signals.device, "ua": signals.user_agent}
+
+
+async def decide_withdrawal(
+    session: AsyncSession,
+    *,
+    person_id: UUID,
+    amount_fen: int,
+    payout_hash: str | None,
+    signals: ClientSignals | None,
+    rules_file: Path | None,
+) -> RiskVerdict:
+    """A withdrawal request: a block refuses it; review reasons go to the operators'
+    withdrawal review (the caller hands them to the ledger)."""
+    verdict = await decide(
+        session,
+        event={
+            "type": "withdraw",
+            "account": str(person_id),
+            "amount_fen": amount_fen,
+            "payout_account": payout_hash,
+            **client_fields(signals),
+        },
+        rules_file=rules_file,
+    )
+    if verdict.blocks:
+        raise RiskRefused(detail=REFUSED)
+    return verdict
+
+
+def phone_facts(phone: str) -> dict[str, str]:
+    """What the engine may know of a phone number: a hash and the operator prefix."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    national = digits[-11:]
+    return {
+        "phone_hash": hashlib.sha256(national.encode()).hexdigest(),
+        "phone_prefix": national[:3],
+    }
+
+
+async def decide_registration(
+    session: AsyncSession,
+    *,
+    person_id: UUID,
+    phone: str,
+    signals: ClientSignals | None,
+    rules_file: Path | None,
+) -> RiskVerdict:
+    """A new account: a block refuses the registration."""
+    verdict = await decide(
+        session,
+        event={
+            "type": "register",
+            "account": str(person_id),
+            **phone_facts(phone),
+            "birth_year": None,
+            "region": None,
+            "interests": [],
+            "platform_handle": None,
+            "platform_followers": None,
+            "platform_account_age_days": None,
+            **client_fields(signals),
+        },
+        rules_file=rules_file,
+    )
+    if verdict.blocks:
+        raise RiskRefused(detail=REFUSED)
+    return verdict
+
+
+async def note_login(
+    session: AsyncSession,
+    *,
+    person_id: UUID,
+    signals: ClientSignals | None,
+    rules_file: Path | None,
+) -> None:
+    """A sign-in: recorded (devices and addresses count for later decisions)."""
+    await decide(
+        session,
+        event={"type": "login", "account": str(person_id), **client_fields(signals)},
+        rules_file=rules_file,
+    )
+
+
+def registration_screen(
+    session: AsyncSession, signals: ClientSignals | None, settings: Settings
+) -> Callable[[UUID, str], Awaitable[RiskVerdict]]:
+    """The check ``identity.register_person`` runs before it creates the account."""
+
+    async def screen(person_id: UUID, phone: str) -> RiskVerdict:
+        return await decide_registration(
+            session, person_id=person_id, phone=phone, signals=signals,
+            rules_file=settings.risk_rules_file,
+        )  # fmt: skip
+
+    return screen

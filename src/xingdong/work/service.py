@@ -55,7 +55,7 @@ from xingdong.ledger.errors import IdempotencyKeyReused, InsufficientFunds
 from xingdong.ledger.withdrawals import REVENUE_ACCOUNT
 from xingdong.platforms.connector import TargetInfo, Verification, get_connector
 from xingdong.risk import service as risk
-from xingdong.risk.errors import RiskRefused
+from xingdong.risk.errors import REFUSED, RiskRefused
 from xingdong.work import gold
 from xingdong.work import repository as repo
 from xingdong.work.errors import (
@@ -190,7 +190,7 @@ async def claim(
         rules_file=settings.risk_rules_file,
     )
     if verdict.blocks:
-        raise RiskRefused(detail=RISK_REFUSED)
+        raise RiskRefused(detail=REFUSED)
     assignment_id = assignment_id or new_id()
     await wallets.open_wallet(session, person.id)
     await ledger.open_account(session, ledger.AccountSpec(REVENUE_ACCOUNT))
@@ -415,7 +415,7 @@ async def submit(
         rules_file=settings.risk_rules_file,
     )
     if verdict.blocks:
-        raise RiskRefused(detail=RISK_REFUSED)
+        raise RiskRefused(detail=REFUSED)
     reasons: list[str] = []
     if (moment - assignment.claimed_at).total_seconds() < FAST_SUBMIT_SECONDS:
         reasons.append("submitted_too_fast")
@@ -922,11 +922,6 @@ class TaskFeed:
     reasons: list[str]
     """Why there is nothing to take (codes of ``labels.FEED_REASONS``, the profile's gaps
     first); empty when there are tasks."""
-
-
-RISK_REFUSED = N_(
-    "We cannot accept this right now. If you think this is a mistake, contact support."
-)
 
 
 def _risk_event(
