@@ -31,12 +31,14 @@ from xingdong.core.db import Database
 from xingdong.evidence.screenshots import render_action_screenshot
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
+from xingdong.risk.settings import RiskSettings
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
 
 pytestmark = pytest.mark.e2e
 
-FAST_SUBMIT_SECONDS = work.FAST_SUBMIT_SECONDS
+# The risk engine's least time between a claim and a hand-in a person needs.
+FAST_SUBMIT_SECONDS = RiskSettings().min_claim_to_submit_seconds
 
 
 def context_page(browser: Browser, site: str, viewport: str) -> Iterator[Page]:

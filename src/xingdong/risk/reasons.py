@@ -6,39 +6,50 @@ their stem.
 
 from __future__ import annotations
 
+from xingdong.core.i18n import N_
+
 REAL_TIME: dict[str, str] = {
-    "device_shared": "this device was used by several accounts recently",
-    "device_farm": "this device was used by many accounts recently",
-    "ip_crowded": "many accounts on this IP with few devices between them (not carrier NAT)",
-    "ip_cotarget": "several accounts from one IP or /24 acted on the same target within the hour",
-    "ip_registration_burst": "many registrations from one IP or /24 within the hour",
-    "registration_burst": "many registrations with the same client in a few minutes",
-    "phone_virtual_operator": "the number is from a virtual operator (170/171/162/165/167)",
-    "phone_sequence": "the phone number is next to another recently registered one",
-    "platform_account_new": "the bound short-video account is days old and has no audience",
-    "velocity_claims": "too many claims by this account within the hour",
-    "velocity_submits": "too many submissions by this account within the hour",
-    "submit_too_fast": "submitted sooner after claiming than a person can do the task",
-    "submit_without_claim": "submitted a task this account had not claimed",
-    "trajectory_straight": "the gesture that submitted was a straight line",
-    "trajectory_regular": "the gesture was sampled at machine-even intervals",
-    "evidence_exact_reuse": "the same screenshot file was submitted by another account",
-    "evidence_resubmitted": "this account submitted the same screenshot for another task",
-    "evidence_near_duplicate": "a near-copy of another account's screenshot, and its text does "
-    "not show this submission (wrong clock, handle or state, or unreadable)",
-    "ocr_target_missing": "the screenshot does not show the target's handle",
-    "ocr_done_state_missing": "the screenshot does not show the done state (已关注/已点赞/已评论)",
-    "ocr_clock_mismatch": "the status-bar clock does not match the submission time",
-    "platform_not_verified": "the platform connector said the action was not done",
-    "payout_shared": "the payout account receives money for other accounts too",
-    "new_device_for_account": "an established account appeared on a device it never used",
-    "account_previously_flagged": "this account had an action blocked, or two sent to review, "
-    "for its own behaviour",
-    "ip_flagged_accounts": "other accounts on this IP were flagged for their behaviour today",
-    "account_registration_flagged": "this account's registration scored as risky, even if it "
-    "was let through",
-    "signal_missing": "a field the signal needs was absent (suffix: the field); "
-    "the decision was taken without it",
+    "device_shared": N_("this device was used by several accounts recently"),
+    "device_farm": N_("this device was used by many accounts recently"),
+    "ip_crowded": N_("many accounts on this IP with few devices between them (not carrier NAT)"),
+    "ip_cotarget": N_(
+        "several accounts from one IP or /24 acted on the same target within the hour"
+    ),
+    "ip_registration_burst": N_("many registrations from one IP or /24 within the hour"),
+    "registration_burst": N_("many registrations with the same client in a few minutes"),
+    "phone_virtual_operator": N_("the number is from a virtual operator (170/171/162/165/167)"),
+    "phone_sequence": N_("the phone number is next to another recently registered one"),
+    "platform_account_new": N_("the bound short-video account is days old and has no audience"),
+    "velocity_claims": N_("too many claims by this account within the hour"),
+    "velocity_submits": N_("too many submissions by this account within the hour"),
+    "submit_too_fast": N_("submitted sooner after claiming than a person can do the task"),
+    "submit_without_claim": N_("submitted a task this account had not claimed"),
+    "trajectory_straight": N_("the gesture that submitted was a straight line"),
+    "trajectory_regular": N_("the gesture was sampled at machine-even intervals"),
+    "evidence_exact_reuse": N_("the same screenshot file was submitted by another account"),
+    "evidence_resubmitted": N_("this account submitted the same screenshot for another task"),
+    "evidence_near_duplicate": N_(
+        "a near-copy of another account's screenshot, and its text does "
+        "not show this submission (wrong clock, handle or state, or unreadable)"
+    ),
+    "ocr_target_missing": N_("the screenshot does not show the target's handle"),
+    "ocr_done_state_missing": N_(
+        "the screenshot does not show the done state (已关注/已点赞/已评论)"
+    ),
+    "ocr_clock_mismatch": N_("the status-bar clock does not match the submission time"),
+    "platform_not_verified": N_("the platform connector said the action was not done"),
+    "payout_shared": N_("the payout account receives money for other accounts too"),
+    "new_device_for_account": N_("an established account appeared on a device it never used"),
+    "account_previously_flagged": N_(
+        "this account had an action blocked, or two sent to review, for its own behaviour"
+    ),
+    "ip_flagged_accounts": N_("other accounts on this IP were flagged for their behaviour today"),
+    "account_registration_flagged": N_(
+        "this account's registration scored as risky, even if it was let through"
+    ),
+    "signal_missing": N_(
+        "a field the signal needs was absent (suffix: the field); the decision was taken without it"
+    ),
 }
 
 BATCH: dict[str, str] = {

@@ -83,7 +83,13 @@ RISK_LABELS = {
 
 
 def risk_label(code: str) -> str:
-    """``submitted_too_fast``, or ``platform_<detail>`` when the platform found nothing."""
+    """A risk engine reason (docs/risk.md), ``submitted_too_fast``, or
+    ``platform_<detail>`` when the platform found nothing."""
+    from xingdong.risk.reasons import REAL_TIME
+
+    stem = code.split(":", 1)[0]
+    if stem in REAL_TIME:
+        return REAL_TIME[stem]
     if code in RISK_LABELS:
         return RISK_LABELS[code]
     detail = code.removeprefix("platform_")

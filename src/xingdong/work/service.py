@@ -88,8 +88,6 @@ APPROVE_REASONS = {
     "meets_requirements": N_("Meets the requirements"),
     "platform_verified": N_("The platform confirmed the action"),
 }
-FAST_SUBMIT_SECONDS = 5
-"""A submission this soon after the claim is faster than a person can act."""
 RETENTION_GRACE = timedelta(hours=24)
 """When the platform cannot say whether the action is still there, ask again for this
 long after the hold ends; then release."""
@@ -416,9 +414,8 @@ async def submit(
     )
     if verdict.blocks:
         raise RiskRefused(detail=REFUSED)
+    # Speed, reuse of evidence, gestures and the rest are the risk engine's to judge.
     reasons: list[str] = []
-    if (moment - assignment.claimed_at).total_seconds() < FAST_SUBMIT_SECONDS:
-        reasons.append("submitted_too_fast")
     if verification.status == "absent":
         reasons.append("platform_" + verification.detail)
     if verdict.needs_review:
