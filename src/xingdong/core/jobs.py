@@ -60,6 +60,8 @@ async def defer_in_transaction(
 
 
 def build_job_app(database_url: str) -> procrastinate.App:
+    """The job app with every domain's jobs. Once per process: adding a blueprint renames
+    its tasks in place, so a second app built the same way would find none of them."""
     import importlib
 
     connector = procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))

@@ -178,7 +178,13 @@ async def read_and_keep_text(
     file = await repo.file_by_id(session, file_id)
     if file is None or file.kind != "image":
         return None
-    data = await storage.get(file.storage_key)
+    try:
+        data = await storage.get(file.storage_key)
+    except FileNotFoundError:
+        # The bytes are gone (erased with the account, or a storage mishap): nothing to
+        # read, and retrying will not bring them back.
+        log.warning("evidence_bytes_missing", file_id=str(file_id))
+        return None
     reading = await asyncio.to_thread(read_screenshot, data)
     row = EvidenceReading(
         file_id=file_id,
