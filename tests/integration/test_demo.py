@@ -21,6 +21,7 @@ from xingdong.demo.seed import OPERATOR, seed_demo
 from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.ledger import service as ledger
+from xingdong.risk.models import RiskEvent
 from xingdong.work import gold
 from xingdong.work.models import Assignment
 
@@ -66,6 +67,13 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
         report = await ledger.verify(s)
     assert by_status.get("approved", 0) > 0
     assert by_status.get("submitted", 0) == 0  # the simulated reviewer decided the rest
+    # The risk engine saw the crowd: the cheaters' scripted taps were flagged, people's not.
+    async with runtime.db.sessionmaker() as s:
+        submits = (await s.scalars(select(RiskEvent).where(RiskEvent.kind == "submit"))).all()
+    scripted = [e for e in submits if "trajectory_straight" in e.reasons]
+    assert scripted and all(e.decision != "allow" for e in scripted)
+    assert any(e.decision == "allow" for e in submits)
+    assert any(o.endswith(":cheat") for o in outcomes)
     assert report.ok, report.problems
     # The demo operator keeps three gold items; the simulated reviewer meets them too.
     async with runtime.db.session_scope() as s:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
+from xingdong.core.client_signals import ClientSignals
 from xingdong.core.clock import utcnow
 from xingdong.core.errors import XingdongError
 from xingdong.core.logging import get_logger
@@ -131,11 +132,34 @@ class Crowd:
                     await work.claim(
                         session, person=person, campaign_id=campaign.id,
                         settings=self.runtime.settings, now=self.clock(),
+                        signals=self._signals(person, bot=False),
                     )  # fmt: skip
             except XingdongError:
                 continue
             return f"claimed:{campaign.task_type}"
         return "nothing_to_claim"
+
+    def _signals(self, person: Person, *, bot: bool) -> ClientSignals:
+        """What a member's phone sends: its own device and address; a person's tap
+        arrives along a curve at uneven intervals, a cheater's script in a straight line
+        at even ones (the risk engine sees the difference)."""
+        n = int(person.phone[-3:])
+        if bot:
+            path = [(10 * i, 20 + 15 * i, 600 - 15 * i) for i in range(12)]
+        else:
+            t, x, y, path = 0, 40.0, 620.0, []
+            for _ in range(12):
+                t += self.rng.randint(8, 40)
+                x += self.rng.uniform(4, 22)
+                y -= self.rng.uniform(2, 30)
+                path.append((t, round(x), round(y)))
+        return ClientSignals(
+            ip=f"100.64.{n // 200}.{n % 200 + 2}",
+            user_agent=f"Mozilla/5.0 (Linux; Android 14; crowd {n})",
+            device_id=f"demo-crowd-phone-{n:04d}",
+            device_summary=None,
+            trajectory=path,
+        )
 
     async def _act_and_submit(self, person: Person, assignment_id: UUID) -> str:
         db = self.runtime.db
@@ -169,6 +193,7 @@ class Crowd:
                 done = await work.submit(
                     session, person=person, assignment_id=assignment_id,
                     evidence=work.Evidence(file_id=stored.id), settings=settings, now=now,
+                    signals=self._signals(person, bot=cheat),
                 )  # fmt: skip
         except XingdongError as exc:
             return f"refused:{exc.code}"

@@ -21,6 +21,7 @@ from xingdong.ledger import deposits, reconciliation, service, wallets, withdraw
 from xingdong.ledger.models import Withdrawal
 from xingdong.ledger.payments import SandboxPaymentProvider
 from xingdong.risk import service as risk
+from xingdong.risk.reasons import REAL_TIME as RISK_REASONS
 from xingdong.web.deps import CsrfChecked, DbSession, PageActor, RuntimeDep, attempt
 from xingdong.web.templating import render
 
@@ -220,7 +221,10 @@ async def _money_context(session: DbSession, actor: PageActor) -> dict[str, obje
         "totals": await service.totals_by_kind(session),
         "report": await service.verify(session),
         "queue": await withdrawals.review_queue(session, actor=actor),
-        "reason_labels": withdrawals.REVIEW_REASON_LABELS,
+        "reason_labels": {
+            **withdrawals.REVIEW_REASON_LABELS,
+            **{f"risk:{code}": text for code, text in RISK_REASONS.items()},
+        },
         "reconciliation": await reconciliation.latest_report(session),
     }
 
