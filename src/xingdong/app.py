@@ -110,6 +110,8 @@ def _add_routes(app: FastAPI) -> None:
     from xingdong.ledger import api as ledger_api
     from xingdong.ledger import pages as ledger_pages
     from xingdong.platforms.sandbox import pages as sandbox_pages
+    from xingdong.risk import api as risk_api
+    from xingdong.risk import pages as risk_pages
     from xingdong.web import ops, pages
     from xingdong.web.plain_routes import plain_routes
     from xingdong.work import api as work_api
@@ -122,6 +124,7 @@ def _add_routes(app: FastAPI) -> None:
         ops.router, identity_api.router, ledger_api.router, campaigns_api.router,
         work_api.router, dispatch_api.router, pages.router, identity_pages.router,
         ledger_pages.router, sandbox_pages.router, evidence_pages.router,
-        campaigns_pages.router, work_pages.router, dispatch_pages.router,
+        campaigns_pages.router, work_pages.router, dispatch_pages.router, risk_api.router,
+        risk_pages.router,
     ):  # fmt: skip
         app.include_router(router)

@@ -282,6 +282,32 @@ def risk_train(
     console.print(f"model trained on {rows:,} labelled decisions, written to {out}")
 
 
+@risk_app.command("scan")
+def risk_scan(
+    days: float = typer.Option(7.0, min=0, help="How many days of traffic to judge"),
+) -> None:
+    """Run the batch detectors over the recorded traffic now and keep the cases for
+    operators (the server does it every hour)."""
+    from xingdong.risk import cases
+
+    settings = get_settings()
+    url = _database_url(settings)
+
+    async def action(session: object) -> object:
+        return await cases.scan(
+            session,  # type: ignore[arg-type]
+            days=days,
+            rules_file=settings.risk_rules_file,
+        )
+
+    result = _run(url, action)
+    assert isinstance(result, cases.ScanResult)
+    console.print(
+        f"{result.events:,} events, {result.judged_accounts:,} accounts judged: "
+        f"{result.cases_opened} new cases, {result.cases_updated} updated"
+    )
+
+
 @risk_app.command("export")
 def risk_export(
     out: Annotated[Path, typer.Option("--out", help="Where to write the events (JSON lines)")],

@@ -23,6 +23,7 @@ JOB_MODULES = (
     "xingdong.ledger.jobs",
     "xingdong.work.jobs",
     "xingdong.evidence.jobs",
+    "xingdong.risk.jobs",
 )
 
 _DEFER_SQL = text(

@@ -825,3 +825,19 @@ async def audience_size(
     return await repo.count_audience(
         session, platform=platform, birth_years=birth_years, regions=regions, interests=interests
     )
+
+
+async def freeze_person(session: AsyncSession, *, actor: Actor, person_id: UUID, why: str) -> bool:
+    """Stop an account: its sessions and tokens stop working and it cannot sign in. True
+    when it was active."""
+    require(actor, Action.STAFF_CONSOLE)
+    person = await repo.person_by_id(session, person_id)
+    if person is None or not person.is_active:
+        return False
+    person.is_active = False
+    await record_audit(
+        session, actor_id=actor.person_id, action="identity.person_frozen",
+        object_type="person", object_id=person_id, data={"why": why},
+    )  # fmt: skip
+    await session.flush()
+    return True

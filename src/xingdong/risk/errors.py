@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xingdong.core.errors import Forbidden
+from xingdong.core.errors import Conflict, Forbidden
 from xingdong.core.i18n import N_
 
 
@@ -16,3 +16,8 @@ class RiskRefused(Forbidden):
 
 REFUSED = N_("We cannot accept this right now. If you think this is a mistake, contact support.")
 """What a person is told when the risk engine blocks them (never which signal fired)."""
+
+
+class CaseDecided(Conflict):
+    code = "risk_case_decided"
+    title = N_("The case was already decided")

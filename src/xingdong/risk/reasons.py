@@ -53,12 +53,12 @@ REAL_TIME: dict[str, str] = {
 }
 
 BATCH: dict[str, str] = {
-    "lockstep_group": "acted on the same targets at the same times as a group (suffix: group)",
-    "dense_block": "part of an unusually dense block of accounts × targets (suffix: block)",
-    "ring": "joined to other accounts by devices, IPs or payout accounts (suffix: ring)",
-    "shared_payout_account": "shares a payout account with other accounts of a ring",
-    "shared_device": "shares a device with other accounts of a ring",
-    "blocked_in_real_time": "several of its actions were blocked as they happened",
+    "lockstep_group": N_("acted on the same targets at the same times as a group (suffix: group)"),
+    "dense_block": N_("part of an unusually dense block of accounts × targets (suffix: block)"),
+    "ring": N_("joined to other accounts by devices, IPs or payout accounts (suffix: ring)"),
+    "shared_payout_account": N_("shares a payout account with other accounts of a ring"),
+    "shared_device": N_("shares a device with other accounts of a ring"),
+    "blocked_in_real_time": N_("several of its actions were blocked as they happened"),
 }
 
 # Reasons about what an account did (not about gaps in the data or its history): the ones

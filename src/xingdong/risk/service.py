@@ -88,7 +88,7 @@ class LiveRisk:
 _LIVE: dict[tuple[int, str | None], tuple[weakref.ref[Any], LiveRisk]] = {}
 
 
-def _rules(path: Path | None) -> RiskSettings:
+def rules_from(path: Path | None) -> RiskSettings:
     return RiskSettings.from_file(path) if path is not None else RiskSettings()
 
 
@@ -99,7 +99,7 @@ def live_risk(session: AsyncSession, rules_file: Path | None) -> LiveRisk:
     known = _LIVE.get(key)
     if known is not None and known[0]() is engine:
         return known[1]
-    live = LiveRisk(_rules(rules_file))
+    live = LiveRisk(rules_from(rules_file))
     _LIVE[key] = (weakref.ref(engine), live)
     return live
 

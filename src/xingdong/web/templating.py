@@ -30,6 +30,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "work" / "templates",
     PACKAGE_DIR / "campaigns" / "templates",
     PACKAGE_DIR / "dispatch" / "templates",
+    PACKAGE_DIR / "risk" / "templates",
 ]
 
 

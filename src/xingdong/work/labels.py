@@ -100,6 +100,7 @@ SETTLE_LABELS = {
     "retained": N_("Still there after the hold"),
     "retention_unknown": N_("Released; the platform could not tell"),
     "contest_upheld": N_("The brand's complaint was upheld"),
+    "fraud_confirmed": N_("Taken back: an operator confirmed this account as fraud"),
 }
 
 

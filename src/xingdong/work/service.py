@@ -628,6 +628,66 @@ async def decide_review_item(
     )
 
 
+FRAUD_NOTE = "Confirmed fraud (risk case)"
+
+
+async def undo_unsettled_work(
+    session: AsyncSession, *, person_id: UUID, actor: Actor, now: datetime | None = None
+) -> dict[str, int]:
+    """An operator confirmed this person as fraud: open claims give their unit back,
+    waiting hand-ins are rejected, rewards still in hold go back to the campaigns'
+    escrow (marked for the brands). Released money is not touched: it has left the
+    platform's hands or waits in the wallet, where the frozen account cannot reach it."""
+    require(actor, Action.STAFF_CONSOLE)
+    moment = now or utcnow()
+    rows = (
+        await session.scalars(
+            select(Assignment.campaign_id)
+            .where(
+                Assignment.person_id == person_id,
+                Assignment.status.in_(("claimed", "submitted", "approved")),
+            )
+            .distinct()
+        )
+    ).all()
+    outcome = {"expired": 0, "rejected": 0, "clawed_back": 0}
+    for campaign_id in sorted(rows):
+        campaign = await campaigns.get_campaign(
+            session, actor=None, campaign_id=campaign_id, lock=True
+        )
+        assignments = (
+            await session.scalars(
+                select(Assignment)
+                .where(
+                    Assignment.person_id == person_id,
+                    Assignment.campaign_id == campaign_id,
+                    Assignment.status.in_(("claimed", "submitted", "approved")),
+                )
+                .order_by(Assignment.id)
+                .with_for_update()
+            )
+        ).all()
+        for assignment in assignments:
+            if assignment.status == "claimed":
+                await _expire(session, assignment, campaign)
+                outcome["expired"] += 1
+            elif assignment.status == "submitted":
+                await _void_reservations(session, assignment, "reject")
+                assignment.status = "rejected"
+                assignment.reviewed_by = actor.person_id
+                assignment.reviewed_at = moment
+                assignment.review_reason = "other"
+                assignment.review_note = FRAUD_NOTE
+                campaign.units_open -= 1
+                outcome["rejected"] += 1
+            else:
+                await _clawback(session, assignment, campaign, reason="fraud_confirmed", now=moment)
+                outcome["clawed_back"] += 1
+        await _after_budget_returned(session, campaign)
+    await session.flush()
+    return outcome
+
+
 # --- hold, retention, release, clawback -----------------------------------------------
 
 

@@ -1,0 +1,79 @@
+"""REST API of the risk domain: the operators' cases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from xingdong.core.policy import Action, require
+from xingdong.risk import cases
+from xingdong.risk.models import RiskCase
+from xingdong.web.deps import ApiActor, DbSession, RuntimeDep
+
+router = APIRouter(prefix="/api/v1", tags=["ops"])
+
+
+class CaseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    accounts: list[str]
+    reasons: dict[str, list[str]]
+    """Each account's batch reasons (docs/risk.md)."""
+    score: float
+    status: str
+    note: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fraud: bool
+    note: str = Field(min_length=1, max_length=500)
+
+
+class ScanOut(BaseModel):
+    events: int
+    judged_accounts: int
+    cases_opened: int
+    cases_updated: int
+
+
+def _out(case: RiskCase) -> CaseOut:
+    return CaseOut.model_validate(case)
+
+
+@router.get("/ops/risk/cases")
+async def list_cases(
+    actor: ApiActor,
+    session: DbSession,
+    status: Annotated[Literal["open", "confirmed", "cleared"], Query()] = "open",
+) -> list[CaseOut]:
+    """Cases of one status, riskiest first."""
+    return [_out(c) for c in await cases.cases(session, actor=actor, status=status)]
+
+
+@router.post("/ops/risk/cases/{case_id}/decision")
+async def decide_case(
+    case_id: int, body: DecisionIn, actor: ApiActor, session: DbSession
+) -> CaseOut:
+    """Confirm (``fraud: true``: accounts frozen, unsettled work undone) or clear a case;
+    each account gets a label."""
+    case = await cases.decide(
+        session, actor=actor, case_id=case_id, fraud=body.fraud, note=body.note
+    )
+    return _out(case)
+
+
+@router.post("/ops/risk/scan")
+async def scan(actor: ApiActor, session: DbSession, runtime: RuntimeDep) -> ScanOut:
+    """Run the batch detectors over the last week's traffic now."""
+    require(actor, Action.STAFF_CONSOLE)
+    result = await cases.scan(session, rules_file=runtime.settings.risk_rules_file)
+    return ScanOut(**result.__dict__)

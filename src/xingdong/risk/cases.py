@@ -1,0 +1,147 @@
+"""Cases for operators: the accounts the batch detectors judged, grouped the way they were
+found (a ring, a lockstep group, a dense block), to confirm as fraud or clear.
+
+A scan replays the recorded traffic of the last days through the same engine and batch
+detectors as ``xingdong risk replay`` and keeps one case per group. A confirmed case
+freezes its accounts and undoes their unsettled work; either verdict becomes a label per
+account, the data the scoring model is trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.core.clock import utcnow
+from xingdong.core.errors import NotFound, ValidationFailed
+from xingdong.core.i18n import N_
+from xingdong.core.policy import Action, Actor, require
+from xingdong.risk.errors import CaseDecided
+from xingdong.risk.models import RiskCase, RiskLabel
+from xingdong.risk.replay import replay
+from xingdong.risk.service import recorded_events, rules_from
+
+GROUP_KINDS = ("ring", "lockstep_group", "dense_block")
+
+
+def _group_of(reasons: list[str]) -> str | None:
+    for reason in reasons:
+        stem, _, tag = reason.partition(":")
+        if stem in GROUP_KINDS and tag:
+            return f"{stem}:{tag}"
+    return None
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    events: int
+    judged_accounts: int
+    cases_opened: int
+    cases_updated: int
+
+
+async def scan(
+    session: AsyncSession, *, days: float = 7, rules_file: Path | None = None
+) -> ScanResult:
+    """Judge the accounts of the last ``days`` of traffic and keep the cases."""
+    events = await recorded_events(session, since=utcnow() - timedelta(days=days))
+    summary = replay(
+        (json.dumps(e) for e in events), io.StringIO(), settings=rules_from(rules_file)
+    )
+    groups: dict[str, dict[str, list[str]]] = defaultdict(dict)
+    scores: dict[str, float] = defaultdict(float)
+    verdicts = summary.batch.verdicts if summary.batch is not None else []
+    for verdict in verdicts:
+        group = _group_of(verdict.reasons) or f"account:{verdict.account}"
+        groups[group][verdict.account] = list(verdict.reasons)
+        scores[group] = max(scores[group], verdict.score)
+    opened = updated = 0
+    for group, members in groups.items():
+        kind = group.split(":", 1)[0]
+        accounts = sorted(members)
+        digest = hashlib.sha256("|".join(accounts).encode()).hexdigest()[:40]
+        key = f"{kind}:{digest}"
+        case = await session.scalar(select(RiskCase).where(RiskCase.group_key == key))
+        if case is None:
+            session.add(
+                RiskCase(
+                    kind=kind, group_key=key, accounts=accounts, reasons=members,
+                    score=round(scores[group], 4), status="open",
+                )
+            )  # fmt: skip
+            opened += 1
+        elif case.status == "open":
+            case.reasons = members
+            case.score = round(scores[group], 4)
+            updated += 1
+    await session.flush()
+    return ScanResult(len(events), len(verdicts), opened, updated)
+
+
+async def cases(
+    session: AsyncSession, *, actor: Actor, status: str = "open", limit: int = 50
+) -> list[RiskCase]:
+    """Cases of one status, riskiest first (operators)."""
+    require(actor, Action.STAFF_CONSOLE)
+    return list(
+        (
+            await session.scalars(
+                select(RiskCase)
+                .where(RiskCase.status == status)
+                .order_by(RiskCase.score.desc(), RiskCase.id)
+                .limit(limit)
+            )
+        ).all()
+    )
+
+
+async def decide(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    case_id: int,
+    fraud: bool,
+    note: str,
+) -> RiskCase:
+    """Confirm (``fraud``) or clear a case; each account gets a label either way. A
+    confirmed account is frozen and its unsettled work undone (open claims released,
+    waiting hand-ins rejected, rewards in hold back to the campaigns' escrow)."""
+    from xingdong.identity import service as identity
+    from xingdong.work import service as work
+
+    require(actor, Action.STAFF_CONSOLE)
+    if not note.strip():
+        raise ValidationFailed(detail=N_("Say why in the note."))
+    case = await session.get(RiskCase, case_id, with_for_update=True)
+    if case is None:
+        raise NotFound(detail=N_("No such case."))
+    if case.status != "open":
+        raise CaseDecided(detail=N_("This case was already decided."))
+    case.status = "confirmed" if fraud else "cleared"
+    case.decided_by = actor.person_id
+    case.decided_at = utcnow()
+    case.note = note.strip()[:500]
+    for account in case.accounts:
+        session.add(
+            RiskLabel(account=account, is_fraud=fraud, case_id=case.id, labelled_by=actor.person_id)
+        )
+        if fraud:
+            try:
+                person_id = UUID(account)
+            except ValueError:
+                continue
+            await identity.freeze_person(
+                session, actor=actor, person_id=person_id, why=f"risk case {case.id}"
+            )
+            await work.undo_unsettled_work(session, person_id=person_id, actor=actor)
+    await session.flush()
+    return case

@@ -1,0 +1,104 @@
+"""Pages of the risk domain: the operators' risk console."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from xingdong.core.errors import XingdongError
+from xingdong.core.i18n import N_
+from xingdong.core.policy import Action, Actor, require
+from xingdong.identity import service as identity
+from xingdong.risk import cases
+from xingdong.risk.models import CASE_STATUSES
+from xingdong.risk.reasons import BATCH
+from xingdong.web.deps import CsrfChecked, DbSession, PageActor, RuntimeDep, attempt
+from xingdong.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+STATUS_LABELS = {"open": N_("Open"), "confirmed": N_("Confirmed fraud"), "cleared": N_("Cleared")}
+KIND_LABELS = {
+    "ring": N_("Ring of accounts"),
+    "lockstep_group": N_("Lockstep group"),
+    "dense_block": N_("Dense block"),
+    "account": N_("Single account"),
+}
+
+
+async def _names(session: DbSession, actor: Actor, accounts: list[str]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for account in accounts:
+        try:
+            person = await identity.get_person(session, actor=actor, person_id=UUID(account))
+        except (ValueError, XingdongError):
+            continue
+        frozen = "" if person.is_active else " ❄"
+        names[account] = f"{person.display_name} · ****{person.phone[-4:]}{frozen}"
+    return names
+
+
+async def _context(session: DbSession, actor: Actor, status: str) -> dict[str, Any]:
+    chosen = status if status in CASE_STATUSES else "open"
+    found = await cases.cases(session, actor=actor, status=chosen)
+    names = await _names(session, actor, [a for case in found for a in case.accounts])
+    return {
+        "cases": found,
+        "status": chosen,
+        "statuses": CASE_STATUSES,
+        "names": names,
+        "batch_reasons": BATCH,
+        "status_labels": STATUS_LABELS,
+        "kind_labels": KIND_LABELS,
+        "notes": {},
+    }
+
+
+def _reason_text(code: str) -> str:
+    return BATCH.get(code.split(":", 1)[0], code)
+
+
+@router.get("/ops/risk", response_class=HTMLResponse)
+async def risk_console(
+    request: Request, session: DbSession, actor: PageActor, status: str = "open"
+) -> Response:
+    """Operators: accounts the batch detectors found acting together, to confirm or clear."""
+    require(actor, Action.STAFF_CONSOLE)
+    context = await _context(session, actor, status)
+    context["reason_text"] = _reason_text
+    return render(request, "ops_risk.html", context)
+
+
+@router.post("/ops/risk/scan", dependencies=[CsrfChecked])
+async def scan_now(session: DbSession, runtime: RuntimeDep, actor: PageActor) -> Response:
+    require(actor, Action.STAFF_CONSOLE)
+    await cases.scan(session, rules_file=runtime.settings.risk_rules_file)
+    return RedirectResponse("/ops/risk?done=" + quote(N_("Scan finished.")), status_code=303)
+
+
+@router.post("/ops/risk/cases/{case_id}/decision", dependencies=[CsrfChecked])
+async def decide_case(
+    request: Request,
+    case_id: int,
+    session: DbSession,
+    actor: PageActor,
+    decision: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: cases.decide(
+                session, actor=actor, case_id=case_id, fraud=decision == "confirm", note=note
+            ),
+        )
+    except XingdongError as exc:
+        context = await _context(session, actor, "open")
+        context["reason_text"] = _reason_text
+        context["notes"] = {case_id: note}
+        return render(request, "ops_risk.html", context, error=exc)
+    return RedirectResponse("/ops/risk?done=" + quote(N_("Decision recorded.")), status_code=303)

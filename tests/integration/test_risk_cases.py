@@ -1,0 +1,185 @@
+"""The operators' risk console: the hourly scan groups accounts the batch detectors judged
+(here a ring sharing one phone and one wallet), an operator confirms the case, and the
+accounts are frozen, their unsettled work undone, their money kept whole, and each gets a
+label; a cleared case only labels."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from tests.integration.conftest import make_settings
+from tests.integration.work_support import bearer, browse_as, work_settings
+from tests.lifecycle_world import World, balance, build_world, live_campaign
+from xingdong.campaigns import service as campaigns
+from xingdong.core.settings import Settings
+from xingdong.ledger import service as ledger
+from xingdong.ledger import wallets
+from xingdong.risk import service as risk
+from xingdong.risk.models import RiskCase, RiskLabel
+from xingdong.work import service as work
+from xingdong.work.models import Assignment
+
+RING = 4
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(**work_settings(tmp_path / "evidence"), risk_rules_file=None)
+
+
+@pytest.fixture
+async def world(
+    client: httpx.AsyncClient, clean_db: str, settings: Settings
+) -> AsyncIterator[World]:
+    built = await build_world(clean_db, settings, workers=RING + 1)
+    yield built
+    await built.db.dispose()
+
+
+async def ring_traffic(world: World) -> None:
+    """Four accounts signing in from one phone and withdrawing to one wallet; one honest
+    account elsewhere."""
+    async with world.db.session_scope() as s:
+        for n, person in enumerate(world.workers):
+            shared = n < RING
+            await risk.decide(
+                s,
+                event={
+                    "type": "login", "account": str(person.id),
+                    "ip": f"100.64.0.{n + 2}", "ua": "Mozilla/5.0",
+                    "device": "farm-phone" if shared else f"own-phone-{n}",
+                },
+            )  # fmt: skip
+            await risk.decide(
+                s,
+                event={
+                    "type": "withdraw", "account": str(person.id), "amount_fen": 1_000,
+                    "payout_account": "one-wallet" if shared else f"wallet-{n}",
+                    "ip": f"100.64.0.{n + 2}", "ua": "Mozilla/5.0",
+                    "device": "farm-phone" if shared else f"own-phone-{n}",
+                },
+            )  # fmt: skip
+
+
+async def test_a_confirmed_ring_is_frozen_and_its_unsettled_work_undone(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, review_policy="manual", quantity=10)
+    ring = world.workers[:RING]
+    # One ring member holds a claim, another has a reward in hold.
+    async with world.db.session_scope() as s:
+        holding = await work.claim(
+            s, person=ring[0], campaign_id=campaign.id, settings=world.settings
+        )
+    async with world.db.session_scope() as s:
+        earned = await work.claim(
+            s, person=ring[1], campaign_id=campaign.id, settings=world.settings
+        )
+    async with world.db.session_scope() as s:
+        await work.submit(
+            s, person=ring[1], assignment_id=earned.id,
+            evidence=work.Evidence(link="https://sandbox.example/p"), settings=world.settings,
+            now=earned.claimed_at + timedelta(minutes=2),
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        await work.review(
+            s, actor=await world.actor(world.reviewer), assignment_id=earned.id, approve=True,
+            reason="meets_requirements", note=None, settings=world.settings,
+        )  # fmt: skip
+    escrow_before = await balance(world.db, campaigns.escrow_account(campaign.id))
+    await ring_traffic(world)
+
+    ops = await bearer(world, world.operator)
+    scanned = await client.post("/api/v1/ops/risk/scan", headers=ops)
+    assert scanned.status_code == 200, scanned.text
+    assert scanned.json()["cases_opened"] >= 1
+    again = await client.post("/api/v1/ops/risk/scan", headers=ops)
+    assert again.json()["cases_opened"] == 0  # the same group is the same case
+    open_cases = (await client.get("/api/v1/ops/risk/cases", headers=ops)).json()
+    ring_ids = {str(p.id) for p in ring}
+    case = next(c for c in open_cases if set(c["accounts"]) == ring_ids)
+    assert case["kind"] == "ring"
+    assert str(world.workers[RING].id) not in {a for c in open_cases for a in c["accounts"]}
+
+    member_auth = await bearer(world, ring[2])
+    refused = await client.post(
+        f"/api/v1/ops/risk/cases/{case['id']}/decision",
+        headers=member_auth,
+        json={"fraud": True, "note": "me"},
+    )
+    assert refused.status_code == 403
+    no_note = await client.post(
+        f"/api/v1/ops/risk/cases/{case['id']}/decision", headers=ops, json={"fraud": True}
+    )
+    assert no_note.status_code == 422
+    confirmed = await client.post(
+        f"/api/v1/ops/risk/cases/{case['id']}/decision",
+        headers=ops,
+        json={"fraud": True, "note": "一部手机、一个收款账户，四个账号"},
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "confirmed"
+    twice = await client.post(
+        f"/api/v1/ops/risk/cases/{case['id']}/decision",
+        headers=ops,
+        json={"fraud": False, "note": "again"},
+    )
+    assert twice.status_code == 409
+
+    # Frozen: the member's token stops working.
+    assert (await client.get("/api/v1/me", headers=member_auth)).status_code == 401
+    async with world.db.sessionmaker() as s:
+        rows = {a.id: a for a in (await s.scalars(select(Assignment))).all()}
+        labels = (await s.scalars(select(RiskLabel))).all()
+        report = await ledger.verify(s)
+    assert rows[holding.id].status == "expired"
+    assert (rows[earned.id].status, rows[earned.id].settle_reason) == (
+        "clawed_back", "fraud_confirmed",
+    )  # fmt: skip
+    assert {(lab.account, lab.is_fraud) for lab in labels} == {(a, True) for a in ring_ids}
+    pending = await balance(world.db, wallets.pending_account(ring[1].id))
+    assert pending.posted == 0
+    escrow = await balance(world.db, campaigns.escrow_account(campaign.id))
+    # The claim's reservation and the clawed-back unit are both back in escrow.
+    assert escrow.available == escrow_before.available + 2 * campaign.unit_price
+    assert report.ok, report.problems
+
+
+async def test_the_console_page_lists_cases_and_a_cleared_one_only_labels(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await ring_traffic(world)
+    await browse_as(client, world, world.operator)
+    page = await client.get("/ops/risk")
+    assert page.status_code == 200
+    assert "data-no-cases" in page.text
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    scanned = await client.post("/ops/risk/scan", data={"csrf_token": token})
+    assert scanned.status_code == 303
+    listed = await client.get("/ops/risk")
+    async with world.db.sessionmaker() as s:
+        case = (await s.scalars(select(RiskCase).where(RiskCase.kind == "ring"))).one()
+    assert f'data-risk-case="{case.id}"' in listed.text
+    assert 'data-case-reason="ring:' in listed.text
+    empty_note = await client.post(
+        f"/ops/risk/cases/{case.id}/decision",
+        data={"csrf_token": token, "decision": "clear", "note": ""},
+    )
+    assert empty_note.status_code == 422
+    cleared = await client.post(
+        f"/ops/risk/cases/{case.id}/decision",
+        data={"csrf_token": token, "decision": "clear", "note": "一家人共用手机"},
+    )
+    assert cleared.status_code == 303
+    async with world.db.sessionmaker() as s:
+        labels = (await s.scalars(select(RiskLabel))).all()
+        people = [await s.get(type(world.workers[0]), p.id) for p in world.workers[:RING]]
+    assert {lab.is_fraud for lab in labels} == {False}
+    assert all(p is not None and p.is_active for p in people)
+    assert "data-no-cases" in (await client.get("/ops/risk")).text
