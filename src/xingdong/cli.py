@@ -312,6 +312,10 @@ def risk_scan(
 def risk_export(
     out: Annotated[Path, typer.Option("--out", help="Where to write the events (JSON lines)")],
     days: float = typer.Option(7.0, min=0, help="How many days back to export"),
+    labels_out: Annotated[
+        Path | None,
+        typer.Option("--labels", help="Also write operators' verdicts, for `risk train`"),
+    ] = None,
 ) -> None:
     """Write the platform's recorded events (registrations, logins, claims, hand-ins,
     withdrawals) in the replay format, oldest first, to try a rule change on them with
@@ -325,20 +329,26 @@ def risk_export(
     url = _database_url(get_settings())
 
     async def action(session: object) -> object:
-        return await risk.recorded_events(
+        events = await risk.recorded_events(
             session,  # type: ignore[arg-type]
             since=utcnow() - timedelta(days=days),
         )
+        return events, await risk.labels(session)  # type: ignore[arg-type]
 
-    events = _run(url, action)
-    assert isinstance(events, list)
-    try:
-        with out.open("w", encoding="utf-8") as handle:
-            for event in events:
-                handle.write(json.dumps(event, ensure_ascii=False) + "\n")
-    except OSError as exc:
-        fail(f"cannot write {out}: {exc.strerror}")
+    result = _run(url, action)
+    assert isinstance(result, tuple)
+    events, verdicts = result
+    written = [(out, events)] + ([(labels_out, verdicts)] if labels_out else [])
+    for path, rows in written:
+        try:
+            with path.open("w", encoding="utf-8") as handle:
+                for row in rows:
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            fail(f"cannot write {path}: {exc.strerror}")
     console.print(f"{len(events):,} events written to {out}")
+    if labels_out:
+        console.print(f"{len(verdicts):,} account labels written to {labels_out}")
 
 
 bench_app = typer.Typer(help="Benchmarks, as ratios to a baseline of the same run.")

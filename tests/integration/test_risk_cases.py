@@ -143,6 +143,11 @@ async def test_a_confirmed_ring_is_frozen_and_its_unsettled_work_undone(
         "clawed_back", "fraud_confirmed",
     )  # fmt: skip
     assert {(lab.account, lab.is_fraud) for lab in labels} == {(a, True) for a in ring_ids}
+    async with world.db.sessionmaker() as s:
+        for_training = await risk.labels(s)  # what `xingdong risk export --labels` writes
+    assert sorted(for_training, key=lambda row: row["account"]) == [
+        {"account": a, "label": "fraud"} for a in sorted(ring_ids)
+    ]
     pending = await balance(world.db, wallets.pending_account(ring[1].id))
     assert pending.posted == 0
     escrow = await balance(world.db, campaigns.escrow_account(campaign.id))

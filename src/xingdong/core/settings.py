@@ -138,6 +138,20 @@ class Settings(BaseSettings):
         description="Risk rules and thresholds (JSON, docs/risk.md); unset: the defaults.",
     )
 
+    risk_model_file: FilePath | None = Field(
+        default=None,
+        description="A scoring model from `xingdong risk train`; unset: the rules decide.",
+    )
+
+    @field_validator("risk_model_file")
+    @classmethod
+    def _readable_risk_model(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            from xingdong.risk.model import RiskModel
+
+            RiskModel.from_file(value)
+        return value
+
     @field_validator("risk_rules_file")
     @classmethod
     def _readable_risk_rules(cls, value: Path | None) -> Path | None:

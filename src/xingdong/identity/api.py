@@ -109,7 +109,7 @@ async def login(
     )
     await risk.note_login(
         session, person_id=person.id, signals=signals_of(request),
-        rules_file=runtime.settings.risk_rules_file,
+        settings=runtime.settings,
     )  # fmt: skip
     return await _token_for(session, runtime, person, body.token_name)
 

@@ -95,7 +95,7 @@ async def login_submit(
         )
     await risk.note_login(
         session, person_id=person.id, signals=signals,
-        rules_file=runtime.settings.risk_rules_file,
+        settings=runtime.settings,
     )  # fmt: skip
     return await _signed_in(request, session, runtime, person, _safe_next(target))
 

@@ -214,7 +214,7 @@ async def request_withdrawal(
     verdict = await risk.decide_withdrawal(
         session, person_id=person.id, amount_fen=body.amount_fen,
         payout_hash=payout.account_hash if payout else None, signals=signals_of(request),
-        rules_file=runtime.settings.risk_rules_file,
+        settings=runtime.settings,
     )  # fmt: skip
     withdrawal = await withdrawals.request_withdrawal(
         session,

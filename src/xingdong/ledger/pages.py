@@ -184,7 +184,7 @@ async def wallet_withdraw(
         verdict = await risk.decide_withdrawal(
             session, person_id=actor.person_id, amount_fen=fen,
             payout_hash=payout.account_hash if payout else None, signals=signals,
-            rules_file=runtime.settings.risk_rules_file,
+            settings=runtime.settings,
         )  # fmt: skip
         return await withdrawals.request_withdrawal(
             session,

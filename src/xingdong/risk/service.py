@@ -27,11 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.core.client_signals import ClientSignals
 from xingdong.core.clock import utcnow
 from xingdong.core.logging import get_logger
-from xingdong.core.settings import Settings
+from xingdong.core.settings import Settings, get_settings
 from xingdong.risk.engine import Decision, RiskEngine, memory_store
 from xingdong.risk.errors import REFUSED, RiskRefused
 from xingdong.risk.events import MalformedEvent, parse_event
-from xingdong.risk.models import RiskEvent
+from xingdong.risk.model import RiskModel
+from xingdong.risk.models import RiskEvent, RiskLabel
 from xingdong.risk.settings import RiskSettings
 
 log = get_logger(__name__)
@@ -44,13 +45,14 @@ CATCH_UP_BATCH = 5_000
 @dataclass
 class LiveRisk:
     settings: RiskSettings
+    model: RiskModel | None = None
     engine: RiskEngine = field(init=False)
     seen_id: int | None = None
     own_ids: set[int] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
-        self.engine = RiskEngine(self.settings, memory_store(self.settings), None)
+        self.engine = RiskEngine(self.settings, memory_store(self.settings), self.model)
 
     async def catch_up(self, session: AsyncSession) -> None:
         if self.seen_id is None:
@@ -85,21 +87,24 @@ class LiveRisk:
                 return
 
 
-_LIVE: dict[tuple[int, str | None], tuple[weakref.ref[Any], LiveRisk]] = {}
+_LIVE: dict[tuple[int, str], tuple[weakref.ref[Any], LiveRisk]] = {}
 
 
 def rules_from(path: Path | None) -> RiskSettings:
     return RiskSettings.from_file(path) if path is not None else RiskSettings()
 
 
-def live_risk(session: AsyncSession, rules_file: Path | None) -> LiveRisk:
+def live_risk(
+    session: AsyncSession, rules_file: Path | None, model_file: Path | None = None
+) -> LiveRisk:
     """This process's engine for the session's database engine (and these rules)."""
     engine = session.get_bind().engine
-    key = (id(engine), str(rules_file) if rules_file else None)
+    key = (id(engine), f"{rules_file}|{model_file}")
     known = _LIVE.get(key)
     if known is not None and known[0]() is engine:
         return known[1]
-    live = LiveRisk(rules_from(rules_file))
+    model = RiskModel.from_file(model_file) if model_file is not None else None
+    live = LiveRisk(rules_from(rules_file), model)
     _LIVE[key] = (weakref.ref(engine), live)
     return live
 
@@ -123,14 +128,15 @@ async def decide(
     session: AsyncSession,
     *,
     event: dict[str, Any],
-    rules_file: Path | None = None,
+    settings: Settings | None = None,
 ) -> RiskVerdict:
     """Decide one platform event (a dict in the replay format; ``ts`` is filled in when
     absent) and record it. Never raises for a gap in the event: the engine decides from
     what it has and says which signals were missing."""
     event = {**event}
     event.setdefault("ts", utcnow().timestamp())
-    live = live_risk(session, rules_file)
+    chosen = settings or get_settings()
+    live = live_risk(session, chosen.risk_rules_file, chosen.risk_model_file)
     async with live.lock:
         await live.catch_up(session)
         decision: Decision = live.engine.decide(parse_event(event))
@@ -177,7 +183,7 @@ async def decide_withdrawal(
     amount_fen: int,
     payout_hash: str | None,
     signals: ClientSignals | None,
-    rules_file: Path | None,
+    settings: Settings,
 ) -> RiskVerdict:
     """A withdrawal request: a block refuses it; review reasons go to the operators'
     withdrawal review (the caller hands them to the ledger)."""
@@ -190,7 +196,7 @@ async def decide_withdrawal(
             "payout_account": payout_hash,
             **client_fields(signals),
         },
-        rules_file=rules_file,
+        settings=settings,
     )
     if verdict.blocks:
         raise RiskRefused(detail=REFUSED)
@@ -213,7 +219,7 @@ async def decide_registration(
     person_id: UUID,
     phone: str,
     signals: ClientSignals | None,
-    rules_file: Path | None,
+    settings: Settings,
 ) -> RiskVerdict:
     """A new account: a block refuses the registration."""
     verdict = await decide(
@@ -230,7 +236,7 @@ async def decide_registration(
             "platform_account_age_days": None,
             **client_fields(signals),
         },
-        rules_file=rules_file,
+        settings=settings,
     )
     if verdict.blocks:
         raise RiskRefused(detail=REFUSED)
@@ -242,13 +248,13 @@ async def note_login(
     *,
     person_id: UUID,
     signals: ClientSignals | None,
-    rules_file: Path | None,
+    settings: Settings,
 ) -> None:
     """A sign-in: recorded (devices and addresses count for later decisions)."""
     await decide(
         session,
         event={"type": "login", "account": str(person_id), **client_fields(signals)},
-        rules_file=rules_file,
+        settings=settings,
     )
 
 
@@ -259,8 +265,17 @@ def registration_screen(
 
     async def screen(person_id: UUID, phone: str) -> RiskVerdict:
         return await decide_registration(
-            session, person_id=person_id, phone=phone, signals=signals,
-            rules_file=settings.risk_rules_file,
+            session, person_id=person_id, phone=phone, signals=signals, settings=settings,
         )  # fmt: skip
 
     return screen
+
+
+async def labels(session: AsyncSession) -> list[dict[str, str]]:
+    """Operators' verdicts, the latest per account, as ``xingdong risk train`` reads them."""
+    rows = (await session.execute(select(RiskLabel).order_by(RiskLabel.id))).scalars().all()
+    latest = {row.account: row.is_fraud for row in rows}
+    return [
+        {"account": account, "label": "fraud" if fraud else "honest"}
+        for account, fraud in latest.items()
+    ]

@@ -185,7 +185,7 @@ async def claim(
     verdict = await risk.decide(
         session,
         event=_risk_event("claim", person, campaign, moment, signals),
-        rules_file=settings.risk_rules_file,
+        settings=settings,
     )
     if verdict.blocks:
         raise RiskRefused(detail=REFUSED)
@@ -410,7 +410,7 @@ async def submit(
         event=await _submission_event(
             session, person, campaign, moment, signals, evidence, verification
         ),
-        rules_file=settings.risk_rules_file,
+        settings=settings,
     )
     if verdict.blocks:
         raise RiskRefused(detail=REFUSED)
