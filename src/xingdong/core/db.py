@@ -151,7 +151,13 @@ class Database:
                     timeout=STATEMENT_POOL_WAIT_SECONDS,
                     open=False,
                 )
-                await pool.open()
+                # Wait for the first connection: one still being made in the background
+                # when a short-lived process disposes the pool would be left open.
+                try:
+                    await pool.open(wait=True, timeout=STATEMENT_POOL_WAIT_SECONDS)
+                except PoolTimeout:
+                    await pool.close(timeout=1)
+                    return
                 self._statements = pool
 
     async def dispose(self) -> None:
