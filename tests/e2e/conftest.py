@@ -129,4 +129,3 @@ def page(request: pytest.FixtureRequest, browser: Browser, site: str) -> Iterato
     page.viewport_name = request.param  # type: ignore[attr-defined]
     yield page
     context.close()
-
