@@ -63,7 +63,7 @@ async def test_an_upload_is_read_by_the_job_worker(db: Database, settings: Setti
     lines = reading.text.splitlines()
     assert "@brand_official" in lines
     assert "已关注" in lines
-    assert "12:34" in lines  # the status-bar clock
+    assert "20:34" in lines  # the status-bar clock, in China time
     assert all(0.5 <= line["confidence"] <= 1 for line in reading.lines)
 
 

@@ -24,8 +24,11 @@ from tests.integration.conftest import make_settings
 from tests.integration.test_withdrawals import bind, fund
 from tests.integration.work_support import bearer, handle_of, work_settings
 from tests.lifecycle_world import World, build_world, follow_on_sandbox, live_campaign
+from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.settings import Settings
+from xingdong.evidence import jobs as evidence_jobs
+from xingdong.evidence.screenshots import render_action_screenshot
 from xingdong.ledger.models import Withdrawal
 from xingdong.risk import service as risk_service
 from xingdong.risk.models import RiskEvent
@@ -208,3 +211,28 @@ async def test_sign_ins_are_recorded_and_risk_decides_a_withdrawal(
         assert events[-1].decision == "review"
         assert "risk:payout_shared" in mine[0].review_reasons, mine[0].review_reasons
         assert mine[0].approvals_needed == 1
+
+
+async def test_the_screenshot_text_read_later_flags_a_hand_in_that_does_not_show_the_task(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, review_policy="manual")
+    handed_in = {}
+    for n, handle in ((0, "someone_else"), (1, "brand_official")):
+        auth, assignment_id = await claim_and_wait(client, world, n, campaign.id)
+        shot = render_action_screenshot(
+            handle=handle, target_title="品牌官方号", done_word="已关注", clock=utcnow(), seed=n
+        )
+        answer = await hand_in(client, auth, assignment_id, shot, HUMAN_PATH)
+        assert answer.status_code == 200, answer.text
+        handed_in[handle] = answer.json()
+    for body in handed_in.values():
+        # What the OCR job does once it has read the file (seconds after the hand-in).
+        assert await evidence_jobs.read_screenshot.func(file_id=body["evidence_file_id"]) == "read"
+    async with world.db.sessionmaker() as s:
+        wrong = await s.get(Assignment, UUID(handed_in["someone_else"]["id"]))
+        right = await s.get(Assignment, UUID(handed_in["brand_official"]["id"]))
+    assert wrong is not None and right is not None
+    assert "ocr_target_missing" in wrong.risk_reasons
+    assert not {r for r in right.risk_reasons if r.startswith("ocr_")}, right.risk_reasons
+    assert wrong.risk_score >= right.risk_score

@@ -18,8 +18,14 @@ async def read_screenshot(file_id: str) -> str:
     """OCR one uploaded screenshot and keep the text (for reviewers and the risk checks)."""
     from xingdong.core.runtime import current_runtime
     from xingdong.evidence import service
+    from xingdong.work import service as work
 
     runtime = current_runtime()
     async with runtime.db.session_scope() as session:
         reading = await service.read_and_keep_text(session, runtime.evidence, file_id=UUID(file_id))
+        if reading is not None and reading.status == "read":
+            # What the text says about the hand-in it came with is the work domain's.
+            await work.screenshot_read(
+                session, file_id=UUID(file_id), text=reading.text, settings=runtime.settings
+            )
     return "missing" if reading is None else reading.status

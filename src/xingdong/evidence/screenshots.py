@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont
+
+PHONE_TIME = ZoneInfo("Asia/Shanghai")
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 Colour = tuple[int, int, int]
@@ -146,7 +149,9 @@ class _Screen:
 def _status_bar(screen: _Screen, *, clock: datetime, phone: random.Random) -> None:
     px, draw, colour = screen.px, screen.draw, screen.palette["text"]
     draw.rectangle((0, 0, screen.width, px(44)), fill=screen.palette["page"])
-    screen.text((px(28), px(14)), clock.strftime("%H:%M"), points=16)
+    # A phone in China shows China time, whatever zone the caller's moment is in.
+    shown = clock.astimezone(PHONE_TIME) if clock.tzinfo is not None else clock
+    screen.text((px(28), px(14)), shown.strftime("%H:%M"), points=16)
     right = screen.width - px(24)
     left, top, bottom = right - px(25), px(17), px(29)
     draw.rounded_rectangle((left, top, right, bottom), radius=px(3), outline=colour, width=1)

@@ -426,7 +426,7 @@ async def submit(
     assignment.evidence_note = (evidence.note or "").strip()[:500] or None
     assignment.verification = _verification_json(verification)
     assignment.risk_reasons = reasons
-    assignment.risk_score = max(50 * len(reasons), round(verdict.score * 100))
+    assignment.risk_score = min(100, max(50 * len(reasons), round(verdict.score * 100)))
     assignment.status = "submitted"
     if (
         campaign.review_policy == "auto_when_verified"
@@ -626,6 +626,48 @@ async def decide_review_item(
         review_reason=assignment.review_reason or reason,
         hold_until=assignment.hold_until,
     )
+
+
+async def screenshot_read(
+    session: AsyncSession, *, file_id: UUID, text: str, settings: Settings
+) -> list[str]:
+    """OCR has read a hand-in's screenshot (after the hand-in, in a job): a submission
+    still waiting for a reviewer gets the risk reasons its text gives (the target's handle
+    missing, the done state missing, a status-bar clock that disagrees with the hand-in),
+    so the reviewer sees them. Returns the reasons added."""
+    from xingdong.risk import ocr
+    from xingdong.risk.service import rules_from
+
+    assignment = await session.scalar(
+        select(Assignment)
+        .where(Assignment.evidence_file_id == file_id, Assignment.status == "submitted")
+        .with_for_update()
+    )
+    if assignment is None or assignment.submitted_at is None:
+        return []
+    campaign = await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id)
+    rules = rules_from(settings.risk_rules_file)
+    target = "@" + campaign.target_ref if campaign.target_kind == "account" else None
+    found = ocr.inspect(
+        text, target=target, task_type=campaign.task_type,
+        submitted_at=assignment.submitted_at.timestamp(),
+        utc_offset_hours=rules.clock_utc_offset_hours,
+        before_minutes=rules.clock_before_minutes, after_minutes=rules.clock_after_minutes,
+    )  # fmt: skip
+    added = [
+        code
+        for code, failed in (
+            ("ocr_target_missing", found.has_target is False),
+            ("ocr_done_state_missing", found.has_done_state is False),
+            ("ocr_clock_mismatch", found.clock_agrees is False),
+        )
+        if failed and code not in assignment.risk_reasons
+    ]
+    if added:
+        assignment.risk_reasons = [*assignment.risk_reasons, *added]
+        assignment.risk_score = min(100, assignment.risk_score + 20 * len(added))
+        await session.flush()
+    return added
 
 
 FRAUD_NOTE = "Confirmed fraud (risk case)"
