@@ -24,6 +24,7 @@ def upgrade() -> None:
     sa.Column('group_key', sa.String(length=64), nullable=False),
     sa.Column('accounts', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('reasons', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('links', postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'{}'::jsonb"), nullable=False),
     sa.Column('score', sa.Float(), nullable=False),
     sa.Column('status', sa.String(length=10), server_default='open', nullable=False),
     sa.Column('decided_by', sa.Uuid(), nullable=True),

@@ -105,6 +105,11 @@ async def test_a_confirmed_ring_is_frozen_and_its_unsettled_work_undone(
     ring_ids = {str(p.id) for p in ring}
     case = next(c for c in open_cases if set(c["accounts"]) == ring_ids)
     assert case["kind"] == "ring"
+    # The evidence of each link: the phone and the wallet the four share (not their IPs).
+    assert case["links"] == {
+        "device": {"farm-phone": sorted(ring_ids)},
+        "payout_account": {"one-wallet": sorted(ring_ids)},
+    }
     assert str(world.workers[RING].id) not in {a for c in open_cases for a in c["accounts"]}
 
     member_auth = await bearer(world, ring[2])
@@ -172,6 +177,7 @@ async def test_the_console_page_lists_cases_and_a_cleared_one_only_labels(
         case = (await s.scalars(select(RiskCase).where(RiskCase.kind == "ring"))).one()
     assert f'data-risk-case="{case.id}"' in listed.text
     assert 'data-case-reason="ring:' in listed.text
+    assert 'data-case-link="device"' in listed.text and "farm-phone" in listed.text
     empty_note = await client.post(
         f"/ops/risk/cases/{case.id}/decision",
         data={"csrf_token": token, "decision": "clear", "note": ""},

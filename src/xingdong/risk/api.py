@@ -24,6 +24,9 @@ class CaseOut(BaseModel):
     accounts: list[str]
     reasons: dict[str, list[str]]
     """Each account's batch reasons (docs/risk.md)."""
+    links: dict[str, dict[str, list[str]]]
+    """What joins the members: ``device``, ``ip``, ``payout_account`` values two or more
+    of them used, with who used each."""
     score: float
     status: str
     note: str | None

@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
@@ -41,6 +42,38 @@ def _group_of(reasons: list[str]) -> str | None:
     return None
 
 
+LINK_FIELDS = {"device": "device", "ip": "ip", "payout_account": "payout_account"}
+
+
+def _values_used(events: list[dict[str, Any]]) -> dict[str, dict[str, set[str]]]:
+    """For each link kind, the accounts that used each value."""
+    used: dict[str, dict[str, set[str]]] = {kind: defaultdict(set) for kind in LINK_FIELDS}
+    for event in events:
+        account = event.get("account")
+        if not isinstance(account, str):
+            continue
+        for kind, field_name in LINK_FIELDS.items():
+            value = event.get(field_name)
+            if isinstance(value, str) and value:
+                used[kind][value].add(account)
+    return used
+
+
+def _shared(used: dict[str, dict[str, set[str]]], accounts: list[str]) -> dict[str, Any]:
+    """The values two or more of these accounts used: the links between them."""
+    members = set(accounts)
+    links: dict[str, dict[str, list[str]]] = {}
+    for kind, values in used.items():
+        shared = {
+            value: sorted(users & members)
+            for value, users in values.items()
+            if len(users & members) >= 2
+        }
+        if shared:
+            links[kind] = dict(sorted(shared.items()))
+    return links
+
+
 @dataclass(frozen=True)
 class ScanResult:
     events: int
@@ -64,6 +97,7 @@ async def scan(
         group = _group_of(verdict.reasons) or f"account:{verdict.account}"
         groups[group][verdict.account] = list(verdict.reasons)
         scores[group] = max(scores[group], verdict.score)
+    used = _values_used(events)
     opened = updated = 0
     for group, members in groups.items():
         kind = group.split(":", 1)[0]
@@ -75,12 +109,14 @@ async def scan(
             session.add(
                 RiskCase(
                     kind=kind, group_key=key, accounts=accounts, reasons=members,
-                    score=round(scores[group], 4), status="open",
+                    links=_shared(used, accounts), score=round(scores[group], 4),
+                    status="open",
                 )
             )  # fmt: skip
             opened += 1
         elif case.status == "open":
             case.reasons = members
+            case.links = _shared(used, accounts)
             case.score = round(scores[group], 4)
             updated += 1
     await session.flush()

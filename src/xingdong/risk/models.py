@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     String,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -68,6 +69,11 @@ class RiskCase(Base):
     accounts: Mapped[list[str]] = mapped_column(JSONB)
     reasons: Mapped[dict[str, list[str]]] = mapped_column(JSONB)
     """Each account's batch reasons (docs/risk.md), the evidence of the case."""
+    links: Mapped[dict[str, dict[str, list[str]]]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
+    """What joins the members, by kind (``device``, ``ip``, ``payout_account``): each
+    value two or more of them used, with the accounts that used it."""
     score: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(10), server_default="open")
     decided_by: Mapped[UUID | None] = mapped_column()

@@ -22,6 +22,11 @@ from xingdong.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 STATUS_LABELS = {"open": N_("Open"), "confirmed": N_("Confirmed fraud"), "cleared": N_("Cleared")}
+LINK_LABELS = {
+    "device": N_("Device"),
+    "ip": N_("Address"),
+    "payout_account": N_("Payout account (hashed)"),
+}
 KIND_LABELS = {
     "ring": N_("Ring of accounts"),
     "lockstep_group": N_("Lockstep group"),
@@ -54,6 +59,7 @@ async def _context(session: DbSession, actor: Actor, status: str) -> dict[str, A
         "batch_reasons": BATCH,
         "status_labels": STATUS_LABELS,
         "kind_labels": KIND_LABELS,
+        "link_labels": LINK_LABELS,
         "notes": {},
     }
 
