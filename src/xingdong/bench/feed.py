@@ -22,6 +22,7 @@ from datetime import timedelta
 
 import numpy as np
 
+from xingdong.bench.http_client import KeepAliveConnection
 from xingdong.bench.ledger import _drop, _recreate
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
@@ -139,38 +140,14 @@ async def _seed(url: str, rng: random.Random, campaigns: int, workers: int) -> l
     return tokens
 
 
-class _Connection:
-    """A bare HTTP/1.1 keep-alive GET client: the load shares the machine with the
-    server, so it spends as little CPU per request as it can."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, port: int) -> _Connection:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        return cls(reader, writer)
-
-    async def get(self, path: str, token: str | None) -> int:
-        auth = f"Authorization: Bearer {token}\r\n" if token else ""
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n".encode())
-        status_line = await self.reader.readline()
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        await self.reader.readexactly(length)
-        return int(status_line.split()[1])
-
-    def close(self) -> None:
-        self.writer.close()
+def _auth(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-async def _connections(port: int) -> list[_Connection]:
+async def _connections(port: int) -> list[KeepAliveConnection]:
     opened = []
     for _ in range(CONNECTIONS):
-        opened.append(await _Connection.open(port))
+        opened.append(await KeepAliveConnection.open("127.0.0.1", port))
         await asyncio.sleep(0.005)
     return opened
 
@@ -180,11 +157,11 @@ async def _peak(port: int, path: str, tokens: list[str | None], seconds: float) 
     stop_at = time.perf_counter() + seconds
     done = 0
 
-    async def client(connection: _Connection, offset: int) -> None:
+    async def client(connection: KeepAliveConnection, offset: int) -> None:
         nonlocal done
         n = offset
         while time.perf_counter() < stop_at:
-            status = await connection.get(path, tokens[n % len(tokens)])
+            status, _body = await connection.get(path, _auth(tokens[n % len(tokens)]))
             if status != 200:
                 raise RuntimeError(f"{path} answered {status}")
             n += CONNECTIONS
@@ -195,7 +172,7 @@ async def _peak(port: int, path: str, tokens: list[str | None], seconds: float) 
         await asyncio.gather(*(client(c, i) for i, c in enumerate(connections)))
     finally:
         for connection in connections:
-            connection.close()
+            await connection.close()
     return done / (time.perf_counter() - started)
 
 
@@ -205,7 +182,7 @@ async def _open_loop(
     """Requests at ``rate`` a second on a fixed schedule; each latency counts from the
     moment its request was due."""
     connections = await _connections(port)
-    idle: asyncio.Queue[_Connection] = asyncio.Queue()
+    idle: asyncio.Queue[KeepAliveConnection] = asyncio.Queue()
     for connection in connections:
         idle.put_nowait(connection)
     latencies: list[float] = []
@@ -217,7 +194,7 @@ async def _open_loop(
         nonlocal errors
         connection = await idle.get()
         try:
-            status = await connection.get("/api/v1/tasks", tokens[n % len(tokens)])
+            status, _body = await connection.get("/api/v1/tasks", _auth(tokens[n % len(tokens)]))
         finally:
             idle.put_nowait(connection)
         latencies.append((time.perf_counter() - due) * 1000)
@@ -237,7 +214,7 @@ async def _open_loop(
         n += 1
     await asyncio.gather(*pending)
     for connection in connections:
-        connection.close()
+        await connection.close()
     return latencies, errors
 
 

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from xingdong.bench.http_client import KeepAliveConnection
 from xingdong.core.db import Database, libpq_url
 from xingdong.core.migrate import upgrade
 from xingdong.ledger import service as ledger
@@ -227,39 +228,6 @@ def _prepare_http(url: str, count: int, *, hot: bool, tag: str) -> list[str]:
     return ids
 
 
-class _KeepAliveConnection:
-    """A bare HTTP/1.1 keep-alive client: the load generator shares the machine with the
-    server, so it spends as little CPU per request as it can."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-
-    @classmethod
-    async def open(cls, host: str, port: int) -> _KeepAliveConnection:
-        reader, writer = await asyncio.open_connection(host, port)
-        return cls(reader, writer)
-
-    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        self.writer.write(
-            f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(body)}\r\n"
-            f"{head}\r\n".encode()
-            + body
-        )
-        status_line = await self.reader.readline()
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        return int(status_line.split()[1]), await self.reader.readexactly(length)
-
-    async def close(self) -> None:
-        self.writer.close()
-        await self.writer.wait_closed()
-
-
 HTTP_CONNECTIONS = 32
 """Connections the load is spread over: the server's workers share one listening socket,
 so many connections land on both workers where a few could all land on one."""
@@ -271,9 +239,9 @@ async def _drive_http(port: int, ids: list[str], seconds: float) -> float:
     provider = SandboxPaymentProvider(HTTP_SECRET)
     connections = []
     for _ in range(HTTP_CONNECTIONS):
-        connections.append(await _KeepAliveConnection.open("127.0.0.1", port))
+        connections.append(await KeepAliveConnection.open("127.0.0.1", port))
         await asyncio.sleep(0.005)
-    idle: asyncio.Queue[_KeepAliveConnection] = asyncio.Queue()
+    idle: asyncio.Queue[KeepAliveConnection] = asyncio.Queue()
     for connection in connections:
         idle.put_nowait(connection)
     stop_at = time.perf_counter() + seconds

@@ -45,8 +45,8 @@ class ExposureLog:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write_soon())
 
-    async def _write_soon(self) -> None:
-        if len(self._waiting) < self.max_batch:
+    async def _write_soon(self, *, wait: bool = True) -> None:
+        if wait and len(self._waiting) < self.max_batch:
             await asyncio.sleep(self.max_delay_s)
         while self._waiting:
             batch = self._waiting[: self.max_batch]
@@ -76,10 +76,4 @@ class ExposureLog:
         writer = self._writer
         if writer is not None and not writer.done():
             await writer
-        if self._waiting:
-            self.max_delay_s, delay = 0.0, self.max_delay_s
-            try:
-                self._writer = asyncio.get_running_loop().create_task(self._write_soon())
-                await self._writer
-            finally:
-                self.max_delay_s = delay
+        await self._write_soon(wait=False)

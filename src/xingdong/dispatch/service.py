@@ -26,7 +26,7 @@ from xingdong.creators.tiers import TIERS
 from xingdong.dispatch.exposures import Shown
 from xingdong.dispatch.feed import FeedItem
 from xingdong.dispatch.live import LiveDispatch, live_dispatch
-from xingdong.dispatch.models import Exposure, FeedHide
+from xingdong.dispatch.models import FeedHide
 from xingdong.dispatch.profiles import PersonProfile
 from xingdong.dispatch.reasons import EMPTY_REASONS
 from xingdong.identity.models import Person
@@ -173,18 +173,6 @@ async def hidden_list(session: AsyncSession, *, person: Person) -> list[tuple[Fe
         name = getattr(found, "title", None) or getattr(found, "name", None) or ""
         out.append((hide_row, str(name)))
     return out
-
-
-async def exposures_of(session: AsyncSession, *, campaign_id: UUID) -> int:
-    """How often the campaign was shown in feeds (reach, CPM)."""
-    from sqlalchemy import func
-
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(Exposure).where(Exposure.campaign_id == campaign_id)
-        )
-        or 0
-    )
 
 
 def reason_text(task: OpenTask, locale: str) -> str:

@@ -210,10 +210,8 @@ async def request_withdrawal(
 ) -> WithdrawalOut:
     """Withdraw to the bound payout account (fee included in the amount). The risk check
     runs first: a block refuses, a review holds the withdrawal for an operator."""
-    payout = await withdrawals.payout_account(session, person.id)
-    verdict = await risk.decide_withdrawal(
-        session, person_id=person.id, amount_fen=body.amount_fen,
-        payout_hash=payout.account_hash if payout else None, signals=signals_of(request),
+    risk_reasons = await risk.screen_withdrawal(
+        session, person_id=person.id, amount_fen=body.amount_fen, signals=signals_of(request),
         settings=runtime.settings,
     )  # fmt: skip
     withdrawal = await withdrawals.request_withdrawal(
@@ -222,7 +220,7 @@ async def request_withdrawal(
         amount=body.amount_fen,
         idempotency_key=idempotency_key,
         settings=runtime.settings,
-        risk_reasons=verdict.reasons if verdict.needs_review else (),
+        risk_reasons=risk_reasons,
     )
     return WithdrawalOut.model_validate(withdrawal)
 

@@ -180,10 +180,8 @@ async def wallet_withdraw(
 
     async def withdraw() -> Withdrawal:
         fen = yuan_to_fen(amount)
-        payout = await withdrawals.payout_account(session, actor.person_id)
-        verdict = await risk.decide_withdrawal(
-            session, person_id=actor.person_id, amount_fen=fen,
-            payout_hash=payout.account_hash if payout else None, signals=signals,
+        risk_reasons = await risk.screen_withdrawal(
+            session, person_id=actor.person_id, amount_fen=fen, signals=signals,
             settings=runtime.settings,
         )  # fmt: skip
         return await withdrawals.request_withdrawal(
@@ -192,7 +190,7 @@ async def wallet_withdraw(
             amount=fen,
             idempotency_key=f"page:{form_id}",
             settings=runtime.settings,
-            risk_reasons=verdict.reasons if verdict.needs_review else (),
+            risk_reasons=risk_reasons,
         )
 
     try:

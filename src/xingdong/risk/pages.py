@@ -47,6 +47,10 @@ async def _names(session: DbSession, actor: Actor, accounts: list[str]) -> dict[
     return names
 
 
+def _reason_text(code: str) -> str:
+    return BATCH.get(code.split(":", 1)[0], code)
+
+
 async def _context(session: DbSession, actor: Actor, status: str) -> dict[str, Any]:
     chosen = status if status in CASE_STATUSES else "open"
     found = await cases.cases(session, actor=actor, status=chosen)
@@ -56,16 +60,12 @@ async def _context(session: DbSession, actor: Actor, status: str) -> dict[str, A
         "status": chosen,
         "statuses": CASE_STATUSES,
         "names": names,
-        "batch_reasons": BATCH,
         "status_labels": STATUS_LABELS,
         "kind_labels": KIND_LABELS,
         "link_labels": LINK_LABELS,
+        "reason_text": _reason_text,
         "notes": {},
     }
-
-
-def _reason_text(code: str) -> str:
-    return BATCH.get(code.split(":", 1)[0], code)
 
 
 @router.get("/ops/risk", response_class=HTMLResponse)
@@ -74,9 +74,7 @@ async def risk_console(
 ) -> Response:
     """Operators: accounts the batch detectors found acting together, to confirm or clear."""
     require(actor, Action.STAFF_CONSOLE)
-    context = await _context(session, actor, status)
-    context["reason_text"] = _reason_text
-    return render(request, "ops_risk.html", context)
+    return render(request, "ops_risk.html", await _context(session, actor, status))
 
 
 @router.post("/ops/risk/scan", dependencies=[CsrfChecked])
@@ -104,7 +102,6 @@ async def decide_case(
         )
     except XingdongError as exc:
         context = await _context(session, actor, "open")
-        context["reason_text"] = _reason_text
         context["notes"] = {case_id: note}
         return render(request, "ops_risk.html", context, error=exc)
     return RedirectResponse("/ops/risk?done=" + quote(N_("Decision recorded.")), status_code=303)

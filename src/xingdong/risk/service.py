@@ -176,31 +176,33 @@ def client_fields(signals: ClientSignals | None) -> dict[str, Any]:
     return {"ip": signals.ip, "device": signals.device, "ua": signals.user_agent}
 
 
-async def decide_withdrawal(
+async def screen_withdrawal(
     session: AsyncSession,
     *,
     person_id: UUID,
     amount_fen: int,
-    payout_hash: str | None,
     signals: ClientSignals | None,
     settings: Settings,
-) -> RiskVerdict:
-    """A withdrawal request: a block refuses it; review reasons go to the operators'
-    withdrawal review (the caller hands them to the ledger)."""
+) -> list[str]:
+    """A withdrawal request, before the ledger sees it: a block refuses it; the reasons of
+    a review are returned, for the ledger to hold the withdrawal for an operator."""
+    from xingdong.ledger import withdrawals
+
+    payout = await withdrawals.payout_account(session, person_id)
     verdict = await decide(
         session,
         event={
             "type": "withdraw",
             "account": str(person_id),
             "amount_fen": amount_fen,
-            "payout_account": payout_hash,
+            "payout_account": payout.account_hash if payout else None,
             **client_fields(signals),
         },
         settings=settings,
     )
     if verdict.blocks:
         raise RiskRefused(detail=REFUSED)
-    return verdict
+    return verdict.reasons if verdict.needs_review else []
 
 
 def phone_facts(phone: str) -> dict[str, str]:

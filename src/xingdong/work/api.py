@@ -3,7 +3,6 @@ hand in evidence and appeal; reviewers work the queue."""
 
 from __future__ import annotations
 
-import random
 import re
 from typing import Annotated
 from uuid import UUID
@@ -246,8 +245,6 @@ async def appeal_rejection(
 
 # --- reviewers -------------------------------------------------------------------------
 
-_GOLD_DRAW = random.SystemRandom()
-
 
 @router.get("/review/queue", tags=["review"])
 async def review_queue(
@@ -261,7 +258,7 @@ async def review_queue(
     configured rate and are decided the same way."""
     locale = current_locale.get()
     entries = await service.review_queue_with_gold(
-        session, actor=actor, settings=runtime.settings, rng=_GOLD_DRAW, limit=limit
+        session, actor=actor, settings=runtime.settings, rng=gold.GOLD_DRAW, limit=limit
     )
     return [
         ReviewItemOut.of(entry.assignment, entry.campaign, locale=locale, item_id=entry.item_id)

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,30 +75,43 @@ async def make_gold_item(
     return item
 
 
+GOLD_DRAW = random.SystemRandom()
+"""Whether a queue view carries a gold item (pages and API draw from it)."""
+
+GoldShown = tuple[GoldItem, Assignment, Campaign]
+GoldQuery = Select[GoldItem, Assignment, Campaign]
+
+
+def _open_to(actor: Actor) -> GoldQuery:
+    """Active gold items this reviewer has not answered and that are not their own work,
+    with their source and campaign."""
+    answered = select(GoldAnswer.gold_item_id).where(GoldAnswer.reviewer_id == actor.person_id)
+    return (
+        select(GoldItem, Assignment, Campaign)
+        .join(Assignment, Assignment.id == GoldItem.source_assignment_id)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .where(
+            GoldItem.active,
+            GoldItem.id.not_in(answered),
+            Assignment.person_id != actor.person_id,
+        )
+    )
+
+
+async def _first(session: AsyncSession, query: GoldQuery) -> GoldShown | None:
+    row = (await session.execute(query.limit(1))).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
 async def pick_gold_item(
     session: AsyncSession, *, actor: Actor, rate: float, rng: random.Random
-) -> tuple[GoldItem, Assignment, Campaign] | None:
+) -> GoldShown | None:
     """With probability ``rate``, a gold item this reviewer has not answered (and that is
     not their own work), shown like any queue item."""
     require(actor, Action.REVIEW_QUEUE)
     if rate <= 0 or rng.random() >= rate:
         return None
-    answered = select(GoldAnswer.gold_item_id).where(GoldAnswer.reviewer_id == actor.person_id)
-    row = (
-        await session.execute(
-            select(GoldItem, Assignment, Campaign)
-            .join(Assignment, Assignment.id == GoldItem.source_assignment_id)
-            .join(Campaign, Campaign.id == Assignment.campaign_id)
-            .where(
-                GoldItem.active,
-                GoldItem.id.not_in(answered),
-                Assignment.person_id != actor.person_id,
-            )
-            .order_by(func.random())
-            .limit(1)
-        )
-    ).first()
-    return None if row is None else (row[0], row[1], row[2])
+    return await _first(session, _open_to(actor).order_by(func.random()))
 
 
 async def is_gold_item(session: AsyncSession, item_id: UUID) -> bool:
@@ -107,24 +120,10 @@ async def is_gold_item(session: AsyncSession, item_id: UUID) -> bool:
 
 async def unanswered_gold_item(
     session: AsyncSession, *, actor: Actor, gold_item_id: UUID
-) -> tuple[GoldItem, Assignment, Campaign] | None:
+) -> GoldShown | None:
     """The gold item, its source and campaign, if this reviewer may still answer it."""
     require(actor, Action.REVIEW_QUEUE)
-    answered = select(GoldAnswer.gold_item_id).where(GoldAnswer.reviewer_id == actor.person_id)
-    row = (
-        await session.execute(
-            select(GoldItem, Assignment, Campaign)
-            .join(Assignment, Assignment.id == GoldItem.source_assignment_id)
-            .join(Campaign, Campaign.id == Assignment.campaign_id)
-            .where(
-                GoldItem.id == gold_item_id,
-                GoldItem.active,
-                GoldItem.id.not_in(answered),
-                Assignment.person_id != actor.person_id,
-            )
-        )
-    ).first()
-    return None if row is None else (row[0], row[1], row[2])
+    return await _first(session, _open_to(actor).where(GoldItem.id == gold_item_id))
 
 
 async def answer_gold_item(

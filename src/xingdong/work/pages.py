@@ -3,7 +3,6 @@ phones), and the reviewers' workbench."""
 
 from __future__ import annotations
 
-import random
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -328,14 +327,16 @@ def _bulk_candidates(queue: list[service.QueueEntry], actor: Actor) -> list[UUID
     ]
 
 
-_GOLD_DRAW = random.SystemRandom()
-
-
 async def _workbench_context(
     request: Request, session: DbSession, actor: Actor, item: UUID | None, settings: Settings
 ) -> dict[str, Any]:
     queue = await service.review_queue_with_gold(
-        session, actor=actor, settings=settings, rng=_GOLD_DRAW, limit=50, gold_first=item is None
+        session,
+        actor=actor,
+        settings=settings,
+        rng=gold.GOLD_DRAW,
+        limit=50,
+        gold_first=item is None,
     )
     ids = [entry.item_id for entry in queue]
     if item is not None and item not in ids:

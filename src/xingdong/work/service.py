@@ -42,9 +42,6 @@ from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import tier_for_followers
 from xingdong.evidence import service as evidence
-
-# ``evidence`` is also what a hand-in carries; this name reads files inside submit().
-from xingdong.evidence import service as evidence_service
 from xingdong.evidence.models import EvidenceFile
 from xingdong.evidence.storage import EvidenceStorage
 from xingdong.identity import service as identity
@@ -1040,9 +1037,7 @@ def _risk_event(
         "target": f"{campaign.platform}:{campaign.target_ref}",
         "task_type": campaign.task_type,
     }
-    if signals is not None:
-        event.update(ip=signals.ip, device=signals.device, ua=signals.user_agent)
-    return event
+    return {**event, **risk.client_fields(signals)}
 
 
 async def _submission_event(
@@ -1051,12 +1046,12 @@ async def _submission_event(
     campaign: Campaign,
     moment: datetime,
     signals: ClientSignals | None,
-    evidence: Evidence,
+    proof: Evidence,
     verification: Verification,
 ) -> dict[str, Any]:
     event = _risk_event("submit", person, campaign, moment, signals)
-    if evidence.file_id is not None:
-        file = await evidence_service.get_file(session, evidence.file_id)
+    if proof.file_id is not None:
+        file = await evidence.get_file(session, proof.file_id)
         event["evidence"] = {
             "sha256": file.sha256,
             "phash": None if file.phash is None else f"{file.phash & (2**64 - 1):016x}",
