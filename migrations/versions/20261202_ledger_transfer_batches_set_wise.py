@@ -1,4 +1,5 @@
-"""ledger: a batch of transfers checked in memory and written set-wise
+"""ledger: a batch of transfers checked in memory and written set-wise; batches of
+payment notices look their rows up by key
 
 Revision ID: c41f7a9e2b6d
 Revises: 86052361af0a
@@ -175,6 +176,50 @@ END
 $$;
 """
 
+RECORD_PAYMENTS = """
+CREATE OR REPLACE FUNCTION ledger_record_payments(p_notices jsonb)
+RETURNS TABLE (ord integer, outcome text, deposit_amount bigint)
+LANGUAGE plpgsql
+-- As ledger_apply_transfers: planned once per connection, as index probes.
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+AS $$
+DECLARE
+    v_deposits uuid[];
+    v_accounts text[];
+    n jsonb;
+    i integer := 0;
+    one record;
+BEGIN
+    -- Every deposit of the batch, then every account, each in id order: the order one
+    -- notice and a refund take them in, kept across the whole batch, so two batches (or a
+    -- batch and a refund) queue instead of deadlocking.
+    SELECT array_agg((e->>'deposit')::uuid) INTO v_deposits
+        FROM jsonb_array_elements(p_notices) AS e;
+    PERFORM 1 FROM ledger_deposits WHERE id = ANY (v_deposits) ORDER BY id FOR UPDATE;
+    SELECT array_agg(k.key) INTO v_accounts FROM (
+        SELECT e->>'world' AS key FROM jsonb_array_elements(p_notices) AS e
+        UNION
+        SELECT format('org:%s:%s', dep.org_id, 'available') FROM ledger_deposits AS dep
+        WHERE dep.id = ANY (v_deposits)
+    ) AS k;
+    PERFORM 1 FROM ledger_accounts WHERE key = ANY (v_accounts) ORDER BY id FOR NO KEY UPDATE;
+    -- Each notice stands alone, in the order given: a second notice of one deposit in
+    -- the same batch finds it paid by the first.
+    FOR n IN SELECT value FROM jsonb_array_elements(p_notices) LOOP
+        SELECT * INTO one FROM ledger_record_payment(
+            (n->>'deposit')::uuid, (n->>'amount')::bigint, n->>'status', n->>'txn', n->>'world'
+        );
+        ord := i;
+        outcome := one.outcome;
+        deposit_amount := one.deposit_amount;
+        RETURN NEXT;
+        i := i + 1;
+    END LOOP;
+END
+$$;
+"""
+
 # As revision b7e4c2d9a104 made it, for the downgrade.
 APPLY_TRANSFERS_BEFORE = """
 CREATE OR REPLACE FUNCTION ledger_apply_transfers(p_requests jsonb)
@@ -214,9 +259,54 @@ $$;
 """
 
 
+# As revision 5b1e9d7c3a48 made it, for the downgrade.
+RECORD_PAYMENTS_BEFORE = """
+CREATE OR REPLACE FUNCTION ledger_record_payments(p_notices jsonb)
+RETURNS TABLE (ord integer, outcome text, deposit_amount bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n jsonb;
+    i integer := 0;
+    one record;
+BEGIN
+    -- Every deposit of the batch, then every account, each in id order: the order one
+    -- notice and a refund take them in, kept across the whole batch, so two batches (or a
+    -- batch and a refund) queue instead of deadlocking.
+    PERFORM 1 FROM ledger_deposits
+        WHERE id IN (SELECT (e->>'deposit')::uuid FROM jsonb_array_elements(p_notices) AS e)
+        ORDER BY id FOR UPDATE;
+    PERFORM 1 FROM ledger_accounts
+        WHERE key IN (
+            SELECT e->>'world' FROM jsonb_array_elements(p_notices) AS e
+            UNION
+            SELECT format('org:%s:%s', dep.org_id, 'available') FROM ledger_deposits AS dep
+            WHERE dep.id IN (
+                SELECT (e->>'deposit')::uuid FROM jsonb_array_elements(p_notices) AS e
+            )
+        )
+        ORDER BY id FOR NO KEY UPDATE;
+    -- Each notice stands alone, in the order given: a second notice of one deposit in
+    -- the same batch finds it paid by the first.
+    FOR n IN SELECT value FROM jsonb_array_elements(p_notices) LOOP
+        SELECT * INTO one FROM ledger_record_payment(
+            (n->>'deposit')::uuid, (n->>'amount')::bigint, n->>'status', n->>'txn', n->>'world'
+        );
+        ord := i;
+        outcome := one.outcome;
+        deposit_amount := one.deposit_amount;
+        RETURN NEXT;
+        i := i + 1;
+    END LOOP;
+END
+$$;
+"""
+
+
 def upgrade() -> None:
     op.execute(APPLY_TRANSFERS)
+    op.execute(RECORD_PAYMENTS)
 
 
 def downgrade() -> None:
+    op.execute(RECORD_PAYMENTS_BEFORE)
     op.execute(APPLY_TRANSFERS_BEFORE)

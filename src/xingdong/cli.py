@@ -6,6 +6,7 @@ import asyncio
 import signal
 import sys
 import webbrowser
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -349,6 +350,47 @@ def risk_export(
     console.print(f"{len(events):,} events written to {out}")
     if labels_out:
         console.print(f"{len(verdicts):,} account labels written to {labels_out}")
+
+
+dispatch_app = typer.Typer(help="The task feed's allocation.", no_args_is_help=True)
+app.add_typer(dispatch_app, name="dispatch")
+
+
+@dispatch_app.command("seed-prices")
+def dispatch_seed_prices(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object of the result"),
+) -> None:
+    """Replay the last day's visits through the offline optimum and store each live
+    campaign's starting pacing price now (the server does it every night)."""
+    import json
+
+    from sqlalchemy.exc import OperationalError
+
+    from xingdong.core.db import Database
+    from xingdong.dispatch import nightly
+
+    settings = get_settings()
+    url = _database_url(settings)
+
+    async def seed() -> nightly.PriceSeeding:
+        db = Database(url, pool_size=2)
+        try:
+            return await nightly.seed_prices(db, settings)
+        finally:
+            await db.dispose()
+
+    try:
+        seeding = asyncio.run(seed())
+    except OperationalError as exc:
+        fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
+    if as_json:
+        print(json.dumps(asdict(seeding)))  # noqa: T201 - the command's output
+        return
+    how = "solved exactly" if seeding.exact else "dual bound"
+    console.print(
+        f"{seeding.visits:,} visits replayed; {seeding.campaigns} live campaigns priced, "
+        f"{seeding.scarce} scarce; optimum ¥{seeding.value_fen / 100:,.2f} ({how})"
+    )
 
 
 bench_app = typer.Typer(help="Benchmarks, as ratios to a baseline of the same run.")

@@ -24,6 +24,7 @@ JOB_MODULES = (
     "xingdong.work.jobs",
     "xingdong.evidence.jobs",
     "xingdong.risk.jobs",
+    "xingdong.dispatch.jobs",
 )
 
 _DEFER_SQL = text(

@@ -132,6 +132,19 @@ class Settings(BaseSettings):
     dispatch_sync_seconds: float = Field(
         default=2.0, ge=0, le=300, description="How stale the feed's campaign index may be."
     )
+    dispatch_history_days: float = Field(
+        default=7.0,
+        ge=0,
+        le=90,
+        description="Days of the exposure log a serving process learns from when it starts.",
+    )
+    dispatch_history_limit: int = Field(
+        default=50_000,
+        ge=0,
+        le=5_000_000,
+        description="At most this many of the latest exposures are learned from at start "
+        "(and replayed by the nightly price seeding).",
+    )
 
     risk_rules_file: FilePath | None = Field(
         default=None,

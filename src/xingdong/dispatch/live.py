@@ -6,7 +6,9 @@ Every request may call :meth:`LiveDispatch.sync`; it reads the database at most 
 ``dispatch_sync_seconds``: the live campaigns (terms, units done and held) and the claims
 made since the last look, which teach the completion model. Each process learns from all
 claims, so processes agree on what sells; what a process showed and was not taken it
-learns alone.
+learns alone. At its first sync a process learns the exposure log of the last days
+(:mod:`xingdong.dispatch.history`), and whenever the nightly job has stored new starting
+prices (:mod:`xingdong.dispatch.nightly`) it starts the campaigns' pacing prices there.
 """
 
 from __future__ import annotations
@@ -16,14 +18,17 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.core.db import Database
 from xingdong.core.settings import Settings
+from xingdong.dispatch import history
 from xingdong.dispatch.exposures import ExposureLog
 from xingdong.dispatch.feed import Dispatcher
+from xingdong.dispatch.models import SeededPrice
 from xingdong.dispatch.profiles import Targeting, TaskSpec
 from xingdong.dispatch.weights import weights_from
 from xingdong.work import service as work
@@ -74,6 +79,8 @@ class LiveDispatch:
     _specs: dict[str, TaskSpec] = field(default_factory=dict)
     _synced_s: float = float("-inf")
     _claims_seen_until: datetime | None = None
+    _history_learned: bool = False
+    _prices_seeded_at: datetime | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
@@ -116,7 +123,41 @@ class LiveDispatch:
                 self._specs.pop(gone)
                 self.campaigns.pop(gone, None)
                 self.units_left.pop(gone, None)
+            if not self._history_learned:
+                await self._learn_history(session, now)
+            await self._seed_prices(session, [str(c) for c in new])
             self._synced_s = time.monotonic()
+
+    def spec(self, task_id: str) -> TaskSpec:
+        """A live campaign's terms as dispatch places it."""
+        return self._specs[task_id]
+
+    async def _learn_history(self, session: AsyncSession, now: datetime) -> None:
+        """Learn what the exposure log of the last days says sells, before serving."""
+        days = self.settings.dispatch_history_days
+        limit = self.settings.dispatch_history_limit
+        if days > 0 and limit > 0:
+            shown = await history.showings(
+                session, since=now - timedelta(days=days), until=now, limit=limit
+            )
+            self.dispatcher.train(s.as_exposure() for s in shown)
+        self._history_learned = True
+
+    async def _seed_prices(self, session: AsyncSession, new: list[str]) -> None:
+        """Start pacing prices at the nightly seeding: every campaign's when a seeding
+        appeared since the last look, else the new campaigns' only."""
+        latest = await session.scalar(select(func.max(SeededPrice.seeded_at)))
+        if latest is None:
+            return
+        fresh = latest != self._prices_seeded_at
+        if not fresh and not new:
+            return
+        query = select(SeededPrice.campaign_id, SeededPrice.price)
+        if not fresh:
+            query = query.where(SeededPrice.campaign_id.in_(new))
+        rows = (await session.execute(query)).all()
+        self.dispatcher.seed_prices({str(campaign_id): price for campaign_id, price in rows})
+        self._prices_seeded_at = latest
 
     async def _learn_claims(self, session: AsyncSession, now: datetime) -> None:
         since = self._claims_seen_until or now - timedelta(minutes=5)

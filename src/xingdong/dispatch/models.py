@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     SmallInteger,
@@ -52,3 +53,20 @@ class FeedHide(CreatedAtMixin, Base):
     """The campaign's or the organisation's id."""
 
     __table_args__ = (CheckConstraint("kind IN ('campaign', 'brand')", "kind"),)
+
+
+class SeededPrice(Base):
+    """A campaign's pacing price from the optimum of the last day's traffic, written by the
+    nightly job (:mod:`xingdong.dispatch.nightly`); every serving process starts the
+    campaign's price there when a new seeding appears."""
+
+    __tablename__ = "dispatch_seeded_prices"
+
+    campaign_id: Mapped[UUID] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    price: Mapped[float] = mapped_column(Double)
+    """The dual price of one unit as a share of the unit price (0 = not scarce)."""
+    seeded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+    __table_args__ = (CheckConstraint("price >= 0", "price_not_negative"),)

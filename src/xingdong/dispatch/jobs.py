@@ -1,0 +1,33 @@
+"""Background jobs of the dispatch domain: the nightly seeding of the pacing prices."""
+
+from __future__ import annotations
+
+import procrastinate
+
+from xingdong.core.logging import get_logger
+
+NAMESPACE = "dispatch"
+blueprint = procrastinate.Blueprint()
+log = get_logger(__name__)
+
+
+# 19:30 UTC is 03:30 in China, when the platform is quietest.
+@blueprint.periodic(cron="30 19 * * *")
+@blueprint.task(name="seed_prices", queueing_lock="dispatch_seed_prices")
+async def seed_prices(timestamp: int | None = None) -> int:  # noqa: ARG001
+    # procrastinate passes the periodic run's timestamp; the seeding reads the clock itself.
+    """Every night: replay the last day's visits through the optimum and store each live
+    campaign's starting pacing price."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.dispatch import nightly
+
+    runtime = current_runtime()
+    seeding = await nightly.seed_prices(runtime.db, runtime.settings)
+    log.info(
+        "dispatch_prices_seeded",
+        visits=seeding.visits,
+        campaigns=seeding.campaigns,
+        scarce=seeding.scarce,
+        exact=seeding.exact,
+    )
+    return seeding.campaigns

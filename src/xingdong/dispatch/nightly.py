@@ -1,0 +1,152 @@
+"""The nightly seeding of the pacing prices from the optimum of the last day's traffic.
+
+Each campaign's pacing price moves during the day by dual mirror descent on its spend
+against its plan. Started at zero every morning it needs hours to find its level, so it
+starts instead where yesterday's traffic says it belongs: the last day's visits (the
+slates the exposure log holds, each person's chance of taking each task as the completion
+model now predicts it) are replayed through the offline optimum of
+:mod:`xingdong.dispatch.optimum`, and the dual price of each campaign's units, as a share
+of its unit price, becomes its starting price. A campaign that had more units than the
+day could sell has a dual of zero (nothing to hold back); a scarce one a positive price,
+so the feed saves it for the people who fit it best.
+
+Serving processes pick a new seeding up at their next sync (``live.LiveDispatch``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import numpy as np
+from sqlalchemy import delete, insert
+
+from xingdong.core.clock import utcnow
+from xingdong.core.db import Database
+from xingdong.core.settings import Settings
+from xingdong.dispatch import history
+from xingdong.dispatch.arrays import sigmoid
+from xingdong.dispatch.feed import Dispatcher
+from xingdong.dispatch.live import LiveDispatch
+from xingdong.dispatch.models import SeededPrice
+from xingdong.dispatch.optimum import Optimum, VisitOptions, dual_bound, solve_optimum
+from xingdong.dispatch.profiles import TaskSpec
+
+DAY = timedelta(days=1)
+EXACT_PAIRS = 15_000
+"""Up to this many (visit, task) pairs the program is solved exactly by HiGHS; above,
+its Lagrangian dual gives the prices (and an upper bound of the value) at any size."""
+MAX_SLATE = 32
+
+
+@dataclass(frozen=True)
+class PriceSeeding:
+    visits: int
+    """Feed requests of the last day replayed."""
+    campaigns: int
+    """Live campaigns priced."""
+    scarce: int
+    """Of them, those with a price above zero."""
+    value_fen: float
+    """Expected value of the day's optimum (its upper bound when not solved exactly)."""
+    exact: bool
+    prices: dict[str, float]
+
+
+def position_bias(dispatcher: Dispatcher, positions: int) -> list[float]:
+    """How much less a task is taken at each position than at the top, as the completion
+    model learned it (1.0 at the top, never above it)."""
+    offsets = dispatcher.model.position_mean[:positions]
+    return [float(b) for b in np.minimum(np.exp(offsets - offsets[0]), 1.0)]
+
+
+def day_prices(
+    dispatcher: Dispatcher,
+    specs: Mapping[str, TaskSpec],
+    units_left: Mapping[str, int],
+    shown: Sequence[history.Showing],
+) -> tuple[dict[str, float], Optimum, bool, int]:
+    """Prices of the live campaigns from the optimum of these showings: the prices, the
+    optimum, whether it was solved exactly, and how many visits it replayed."""
+    ids = sorted(specs)
+    column = {task_id: n for n, task_id in enumerate(ids)}
+    price = np.array([specs[t].price_fen for t in ids], dtype=np.float64)
+    taken = Counter(s.task_id for s in shown if s.taken)
+    # What each campaign had to give over the day: what is left now and what went.
+    quantity = np.array([units_left.get(t, 0) + taken[t] for t in ids], dtype=np.float64)
+    options: list[VisitOptions] = []
+    people: dict[str, int] = {}
+    longest = 1
+    for slate in history.visits(shown):
+        known = [s for s in slate if s.task_id in column][:MAX_SLATE]
+        if not known:
+            continue
+        person = known[0].person
+        slots = np.array([dispatcher.index.slot_of[s.task_id] for s in known], dtype=np.int64)
+        columns = dispatcher.model.label_columns(person)
+        chance = np.clip(sigmoid(dispatcher.model.log_odds(slots, person.id, columns)), 1e-6, 0.95)
+        options.append(
+            VisitOptions(
+                person=people.setdefault(person.id, len(people)),
+                tasks=np.array([column[s.task_id] for s in known], dtype=np.int64),
+                # Odds at the top: the attraction of a multinomial choice.
+                attraction=chance / (1.0 - chance),
+            )
+        )
+        longest = max(longest, len(known))
+    if not ids or not options:
+        return {}, Optimum(0.0, np.zeros(len(ids)), np.zeros(len(ids))), True, 0
+    bias = position_bias(dispatcher, longest)
+    exact = sum(o.tasks.shape[0] for o in options) <= EXACT_PAIRS
+    if exact:
+        optimum = solve_optimum(
+            options,
+            price=price,
+            quantity=quantity,
+            per_person_limit=np.array([specs[t].per_person_limit for t in ids], dtype=np.int64),
+            position_bias=bias,
+        )
+    else:
+        optimum = dual_bound(options, price=price, quantity=quantity, position_bias=bias)
+    shares = np.divide(
+        optimum.quantity_duals, price, out=np.zeros_like(price), where=price > 0
+    ).clip(0.0, None)
+    return dict(zip(ids, shares.tolist(), strict=True)), optimum, exact, len(options)
+
+
+async def seed_prices(
+    db: Database, settings: Settings, *, now: datetime | None = None
+) -> PriceSeeding:
+    """Replay the last day's visits through the optimum and store each live campaign's
+    starting price (replacing the previous seeding)."""
+    moment = now or utcnow()
+    # A dispatcher of its own, trained as a serving process would be at start.
+    live = LiveDispatch(db, settings)
+    async with db.sessionmaker() as session:
+        await live.sync(session, moment)
+        shown = await history.showings(
+            session, since=moment - DAY, until=moment, limit=settings.dispatch_history_limit
+        )
+    specs = {task_id: live.spec(task_id) for task_id in live.campaigns}
+    prices, optimum, exact, replayed = day_prices(live.dispatcher, specs, live.units_left, shown)
+    async with db.session_scope() as session:
+        await session.execute(delete(SeededPrice))
+        if prices:
+            await session.execute(
+                insert(SeededPrice),
+                [
+                    {"campaign_id": UUID(task_id), "price": price, "seeded_at": moment}
+                    for task_id, price in prices.items()
+                ],
+            )
+    return PriceSeeding(
+        visits=replayed,
+        campaigns=len(prices),
+        scarce=sum(1 for p in prices.values() if p > 0),
+        value_fen=float(optimum.value),
+        exact=exact,
+        prices=prices,
+    )

@@ -1,0 +1,167 @@
+"""What the feed learns from its own past: a serving process starts from the exposure log
+of the last days, and the nightly job seeds the pacing prices from the optimum of the last
+day's visits, which every serving process picks up."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import numpy as np
+import pytest
+from sqlalchemy import insert, select
+from typer.testing import CliRunner
+
+from tests.integration.conftest import make_settings
+from tests.integration.work_support import bearer, work_settings
+from tests.lifecycle_world import World, build_world, live_campaign
+from xingdong.cli import app
+from xingdong.core.clock import utcnow
+from xingdong.core.settings import Settings, get_settings
+from xingdong.dispatch import history, nightly
+from xingdong.dispatch.arrays import sigmoid
+from xingdong.dispatch.live import LiveDispatch
+from xingdong.dispatch.models import Exposure, SeededPrice
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(**work_settings(tmp_path / "evidence"))
+
+
+@pytest.fixture
+async def world(
+    client: httpx.AsyncClient, clean_db: str, settings: Settings
+) -> AsyncIterator[World]:
+    built = await build_world(clean_db, settings, workers=4)
+    yield built
+    await built.db.dispose()
+
+
+async def log_showings(
+    world: World, campaign_id: UUID, *, times: int, start: datetime, position: int = 0
+) -> None:
+    """``times`` showings of one campaign, one a minute, spread over the world's workers."""
+    rows = [
+        {
+            "person_id": world.workers[n % len(world.workers)].id,
+            "campaign_id": campaign_id,
+            "shown_at": start + timedelta(minutes=n),
+            "position": position,
+            "reason": "interest_match",
+        }
+        for n in range(times)
+    ]
+    async with world.db.session_scope() as s:
+        await s.execute(insert(Exposure), rows)
+
+
+def chance_at_top(live: LiveDispatch, task_id: str, person_id: str) -> float:
+    """The model's chance that the person takes the task at the top (labels aside)."""
+    dispatcher = live.dispatcher
+    slot = np.array([dispatcher.index.slot_of[task_id]], dtype=np.int64)
+    return float(sigmoid(dispatcher.model.log_odds(slot, person_id, []))[0])
+
+
+async def test_a_showing_counts_as_taken_when_claimed_within_the_hour(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, title="领取过的任务", interests=["美妆"])
+    now = utcnow()
+    worker = world.workers[0]
+    async with world.db.session_scope() as s:
+        await s.execute(
+            insert(Exposure),
+            [
+                {"person_id": worker.id, "campaign_id": campaign.id, "shown_at": at,
+                 "position": 0, "reason": "interest_match"}
+                for at in (now - timedelta(hours=3), now - timedelta(minutes=1))
+            ],
+        )  # fmt: skip
+    claimed = await client.post(
+        f"/api/v1/tasks/{campaign.id}/claims", headers=await bearer(world, worker)
+    )
+    assert claimed.status_code == 201, claimed.text
+    async with world.db.sessionmaker() as s:
+        shown = await history.showings(
+            s, since=now - timedelta(days=1), until=utcnow() + timedelta(seconds=1), limit=10
+        )
+        latest_only = await history.showings(
+            s, since=now - timedelta(days=1), until=utcnow() + timedelta(seconds=1), limit=1
+        )
+    assert [s.taken for s in shown] == [False, True]  # the old showing was not what sold
+    assert shown[1].person.id == str(worker.id)
+    assert shown[1].person.region == worker.region
+    assert latest_only == shown[1:]
+
+
+async def test_a_new_process_starts_from_the_exposure_log(world: World, settings: Settings) -> None:
+    shunned = await live_campaign(world, title="没人做的任务", interests=["美妆"])
+    await log_showings(world, shunned.id, times=300, start=utcnow() - timedelta(hours=20))
+    person = str(world.workers[0].id)
+
+    fresh = LiveDispatch(world.db, settings.model_copy(update={"dispatch_history_days": 0}))
+    learned = LiveDispatch(world.db, settings)
+    async with world.db.sessionmaker() as s:
+        await fresh.sync(s, utcnow())
+        await learned.sync(s, utcnow())
+    before = chance_at_top(fresh, str(shunned.id), person)
+    after = chance_at_top(learned, str(shunned.id), person)
+    # 300 showings without a single claim: the model no longer expects it to sell.
+    assert after < before * 0.7
+
+
+async def test_the_nightly_seeding_prices_the_scarce_campaign_and_processes_pick_it_up(
+    client: httpx.AsyncClient, world: World, settings: Settings
+) -> None:
+    # Yesterday both were shown in the same 200 visits of four people: each of them would
+    # likely have taken the scarce one once, and it has two units.
+    scarce = await live_campaign(world, title="抢手任务", interests=["美妆"], quantity=2)
+    plenty = await live_campaign(world, title="充足任务", interests=["美妆"], quantity=500)
+    start = utcnow() - timedelta(hours=20)
+    await log_showings(world, scarce.id, times=200, start=start)
+    await log_showings(world, plenty.id, times=200, start=start, position=1)
+
+    serving = LiveDispatch(world.db, settings)
+    async with world.db.sessionmaker() as s:
+        await serving.sync(s, utcnow())
+    seeding = await nightly.seed_prices(world.db, settings, now=utcnow() + timedelta(seconds=1))
+    assert seeding.visits == 200
+    assert seeding.exact
+    assert seeding.campaigns == 2
+    assert seeding.prices[str(scarce.id)] > 0.0
+    assert seeding.prices[str(plenty.id)] == pytest.approx(0.0, abs=1e-9)
+    async with world.db.sessionmaker() as s:
+        stored = dict((await s.execute(select(SeededPrice.campaign_id, SeededPrice.price))).all())
+    assert stored[scarce.id] == pytest.approx(seeding.prices[str(scarce.id)])
+
+    # The serving process takes the new prices at its next sync.
+    serving.settings = settings.model_copy(update={"dispatch_sync_seconds": 0})
+    async with world.db.sessionmaker() as s:
+        await serving.sync(s, utcnow())
+    slot = serving.dispatcher.index.slot_of[str(scarce.id)]
+    expected = min(seeding.prices[str(scarce.id)], serving.dispatcher.weights.pacing_max_price)
+    assert serving.dispatcher.pacer.price[slot] == pytest.approx(expected)
+
+    # A second run replaces the first seeding rather than adding to it.
+    again = await nightly.seed_prices(world.db, settings, now=utcnow() + timedelta(seconds=2))
+    async with world.db.sessionmaker() as s:
+        count = len((await s.execute(select(SeededPrice.campaign_id))).all())
+    assert count == again.campaigns == 2
+
+
+def test_seed_prices_from_the_command_line(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XINGDONG_DATABASE_URL", clean_db)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["dispatch", "seed-prices", "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["visits"] == 0  # nothing was shown yet
+    assert figures["prices"] == {}
