@@ -269,9 +269,11 @@ _TRANSFERS = BatchCall(
         "SELECT ord, transfer_id, replayed, error, available "
         "FROM ledger_apply_transfers(%s::jsonb) ORDER BY ord"
     ),
-    # Two batches at once per process: more gives more parallel commits on spread-out
-    # accounts but smaller batches; two keeps both cores of a small server busy.
-    max_in_flight=2,
+    # One batch at a time per process: the requests that arrive meanwhile make the next
+    # batch larger, and a batch is checked and written set-wise, so larger batches cost
+    # less per movement in both the database and here. Measured at 8 sessions against
+    # two: 20-45% more movements per second, a third less CPU per movement.
+    max_in_flight=1,
     as_json=_as_json,
 )
 
