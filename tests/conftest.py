@@ -74,11 +74,19 @@ def empty_tables(url: str) -> None:
         ]
         # Tests may empty the append-only audit log; production roles cannot.
         conn.execute("SET session_replication_role = replica")
-        conn.execute(
-            sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
-                sql.SQL(", ").join(sql.Identifier(t) for t in tables)
-            )
+        truncate = sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+            sql.SQL(", ").join(sql.Identifier(t) for t in tables)
         )
+        # A running server (the browser tests') may be reading these tables meanwhile;
+        # the truncation takes its locks table by table, so it can be chosen as the
+        # victim of a deadlock with such a reader. Then it goes again.
+        for attempt in range(5):
+            try:
+                conn.execute(truncate)
+                break
+            except psycopg.errors.DeadlockDetected:
+                if attempt == 4:
+                    raise
 
 
 @pytest.fixture
