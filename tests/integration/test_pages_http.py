@@ -160,3 +160,15 @@ async def test_staff_pages_need_staff_roles(client: httpx.AsyncClient, db: Datab
 async def test_flash_messages_come_only_from_our_catalogue(client: httpx.AsyncClient) -> None:
     page = await client.get("/login?done=Call%20555-0100%20to%20claim%20a%20prize")
     assert "555-0100" not in page.text
+
+
+async def test_pages_hand_out_the_form_cookie_and_the_api_does_not(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/login")
+    assert "xd_csrf=" in page.headers.get("set-cookie", "")
+    client.cookies.clear()
+    api = await client.get("/api/v1/tasks")
+    assert api.status_code == 401
+    assert "xd_csrf" not in api.headers.get("set-cookie", "")
+    assert api.headers["content-type"].startswith("application/problem+json")

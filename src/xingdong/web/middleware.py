@@ -186,14 +186,17 @@ class RequestContext:
         chosen = normalise_locale(request.query_params.get("lang"))
         current_locale.set(negotiate_locale(request, settings.default_locale))
         state.locale_explicit = bool(chosen or request.cookies.get(LANG_COOKIE))
-        csrf_cookie = request.cookies.get(CSRF_COOKIE)
         new_csrf_cookie = None
-        if not csrf_cookie:
-            csrf_cookie = new_csrf_cookie = secrets.token_urlsafe(24)
-        state.csrf_cookie = csrf_cookie
-        state.csrf_token = security.csrf_token_for(
-            settings.secret_key.get_secret_value(), csrf_cookie
-        )
+        # The API renders no forms (its callers authenticate with a token), so it neither
+        # needs the form token nor hands out the cookie behind it.
+        if not scope["path"].startswith("/api/"):
+            csrf_cookie = request.cookies.get(CSRF_COOKIE)
+            if not csrf_cookie:
+                csrf_cookie = new_csrf_cookie = secrets.token_urlsafe(24)
+            state.csrf_cookie = csrf_cookie
+            state.csrf_token = security.csrf_token_for(
+                settings.secret_key.get_secret_value(), csrf_cookie
+            )
         status_code = 500
 
         async def send_with_context(message: Message) -> None:
