@@ -410,7 +410,10 @@ def bench_ledger(
 
     url = _database_url(get_settings())
     if not as_json:
-        err.print(f"measuring pgbench, then the ledger service, {seconds:g} s each …")
+        err.print(
+            f"measuring pgbench, the ledger service, the HTTP API and pgbench again, "
+            f"{seconds:g} s each …"
+        )
     try:
         figures = bench.run(url, seconds=seconds)
     except (RuntimeError, OSError) as exc:
@@ -422,7 +425,10 @@ def bench_ledger(
     table.add_column("measure")
     table.add_column("per second", justify="right")
     table.add_column("ratio to pgbench", justify="right")
-    table.add_row("pgbench TPC-B (baseline)", f"{figures.pgbench_tps:,.0f}", "1.00")
+    runs = " / ".join(f"{r:,.0f}" for r in figures.pgbench_runs)
+    table.add_row(
+        f"pgbench TPC-B (baseline: mean of {runs})", f"{figures.pgbench_tps:,.0f}", "1.00"
+    )
     table.add_row("ledger.service, uniform", f"{figures.service_tps:,.0f}", f"{figures.ratio:.2f}")
     table.add_row(
         "ledger.service, hot account", f"{figures.service_hot_tps:,.0f}", f"{figures.hot_ratio:.2f}"

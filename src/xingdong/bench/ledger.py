@@ -43,6 +43,8 @@ class LedgerFigures:
     http_hot_tps: float
     seconds: float
     clients: int = CLIENTS
+    pgbench_runs: tuple[float, ...] = ()
+    """The baseline's runs (before and after the rest); ``pgbench_tps`` is their mean."""
 
     @property
     def ratio(self) -> float:
@@ -52,7 +54,7 @@ class LedgerFigures:
     def hot_ratio(self) -> float:
         return self.service_hot_tps / self.pgbench_tps
 
-    def as_dict(self) -> dict[str, float | int | None]:
+    def as_dict(self) -> dict[str, float | int | list[float] | None]:
         return {
             "pgbench_tps": round(self.pgbench_tps, 1),
             "service_tps": round(self.service_tps, 1),
@@ -65,6 +67,7 @@ class LedgerFigures:
             "http_hot_ratio": round(self.http_hot_tps / self.pgbench_tps, 3),
             "clients": self.clients,
             "seconds_per_phase": self.seconds,
+            "pgbench_runs": [round(r, 1) for r in self.pgbench_runs],
         }
 
 
@@ -176,7 +179,9 @@ async def _service_phases(url: str, seconds: float) -> tuple[float, float, list[
 
 
 def run(server_url: str, *, seconds: float = 10.0) -> LedgerFigures:
-    baseline = run_pgbench(server_url, seconds)
+    # The baseline before and after the rest, its mean the divisor: on a shared machine
+    # the load drifts over the minutes a run takes.
+    before = run_pgbench(server_url, seconds)
     target = _recreate(server_url, "xingdong_bench_ledger")
     try:
         upgrade(target)
@@ -186,8 +191,10 @@ def run(server_url: str, *, seconds: float = 10.0) -> LedgerFigures:
     if problems:
         raise RuntimeError("the ledger failed verification after the run: " + "; ".join(problems))
     http_uniform, http_hot = run_http(server_url, seconds)
+    after = run_pgbench(server_url, seconds)
     return LedgerFigures(
-        pgbench_tps=baseline,
+        pgbench_tps=(before + after) / 2,
+        pgbench_runs=(before, after),
         service_tps=uniform,
         service_hot_tps=hot,
         http_tps=http_uniform,
