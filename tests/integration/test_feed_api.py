@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from tests.integration.conftest import make_settings
 from tests.integration.work_support import bearer, set_columns, work_settings
@@ -19,7 +20,9 @@ from tests.lifecycle_world import World, add_worker, build_world, live_campaign
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.settings import Settings
+from xingdong.dispatch.exposures import ExposureLog, Shown
 from xingdong.dispatch.live import LiveDispatch, live_dispatch
+from xingdong.dispatch.models import Exposure
 from xingdong.identity.models import Person
 from xingdong.work.schemas import TaskFeedOut
 
@@ -165,3 +168,24 @@ async def test_a_stale_index_is_refreshed_behind_the_request(
         assert set(live.campaigns) == {str(first.id)}
     finally:
         await world.db.dispose()
+
+
+async def test_exposures_are_copied_in_as_they_were_shown(world: World) -> None:
+    campaign = await live_campaign(world, title="曝光记录")
+    person = world.workers[0]
+    moment = utcnow()
+    log = ExposureLog(world.db)
+    # Text COPY's special characters survive (codes never hold them; the writer is safe).
+    log.add(
+        [
+            Shown(person.id, campaign.id, moment, 0, "a\tb\\c\nd"),
+            Shown(person.id, campaign.id, moment, 1, "new_this_hour"),
+        ]
+    )
+    await log.drain()
+    async with world.db.sessionmaker() as s:
+        rows = (await s.scalars(select(Exposure).order_by(Exposure.position))).all()
+    assert [(r.person_id, r.campaign_id, r.shown_at, r.position, r.reason) for r in rows] == [
+        (person.id, campaign.id, moment, 0, "a\tb\\c\nd"),
+        (person.id, campaign.id, moment, 1, "new_this_hour"),
+    ]

@@ -35,6 +35,13 @@ _COPY = (
 )
 
 
+def _copy_text(value: str) -> str:
+    """A text field of COPY's text format (reason codes never need it; kept safe anyway)."""
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
 class ExposureLog:
     def __init__(self, db: Database, *, max_batch: int = 500, max_delay_s: float = 1.0) -> None:
         self.db = db
@@ -62,10 +69,15 @@ class ExposureLog:
                     conn.cursor() as cursor,
                     cursor.copy(_COPY) as copy,
                 ):
-                    for s in batch:
-                        await copy.write_row(
-                            (s.person_id, s.campaign_id, s.shown_at, s.position, s.reason[:20])
+                    # COPY's text format written directly: row by row through the
+                    # driver's adapters cost several times more.
+                    await copy.write(
+                        "".join(
+                            f"{s.person_id}\t{s.campaign_id}\t{s.shown_at.isoformat()}\t"
+                            f"{s.position}\t{_copy_text(s.reason[:20])}\n"
+                            for s in batch
                         )
+                    )
             except Exception:
                 log.exception("exposures_not_written", count=len(batch))
 

@@ -17,6 +17,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,6 +83,10 @@ class LiveDispatch:
     """The feed API's serialised items; a campaign's are forgotten whenever the sync drops
     it or reads its row again."""
     _specs: dict[str, TaskSpec] = field(default_factory=dict)
+    _counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Units held and done of each campaign at the last read."""
+    _text_ids: dict[UUID, str] = field(default_factory=dict)
+    """Each live campaign's id as text (made once, not on every read)."""
     _synced_s: float = float("-inf")
     _claims_seen_until: datetime | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -129,8 +134,16 @@ class LiveDispatch:
             # new ones (a live campaign's terms do not change: a changed campaign is a
             # new campaign).
             progress = await campaigns.live_progress(session, now=now)
-            new = [p.campaign_id for p in progress if str(p.campaign_id) not in self._specs]
-            self.bodies.forget(str(campaign_id) for campaign_id in new)
+            counts: dict[str, tuple[int, int]] = {}
+            new: list[UUID] = []
+            for row in progress:
+                task_id = self._text_ids.get(row.campaign_id)
+                if task_id is None:
+                    task_id = self._text_ids[row.campaign_id] = str(row.campaign_id)
+                counts[task_id] = (row.units_open, row.units_done)
+                if task_id not in self._specs:
+                    new.append(row.campaign_id)
+            self.bodies.forget(self._text_ids[campaign_id] for campaign_id in new)
             for campaign in await campaigns.campaigns_by_ids(session, new):
                 # A snapshot for showing, never written back through this session.
                 session.expunge(campaign)
@@ -138,25 +151,32 @@ class LiveDispatch:
                 self.dispatcher.upsert_task(spec)
                 self._specs[spec.id] = spec
                 self.campaigns[spec.id] = campaign
-            seen: set[str] = set()
-            for row in progress:
-                task_id = str(row.campaign_id)
-                if task_id not in self._specs:
+            for task_id, (units_open, units_done) in counts.items():
+                # Most campaigns' counts did not move since the last read.
+                if task_id not in self._specs or self._counts.get(task_id) == (
+                    units_open,
+                    units_done,
+                ):
                     continue
-                seen.add(task_id)
-                self.dispatcher.set_progress(
-                    task_id, completed=row.units_done, reserved=row.units_open
-                )
+                self._counts[task_id] = (units_open, units_done)
+                self.dispatcher.set_progress(task_id, completed=units_done, reserved=units_open)
                 self.units_left[task_id] = max(
-                    self._specs[task_id].quantity - row.units_open - row.units_done, 0
+                    self._specs[task_id].quantity - units_open - units_done, 0
                 )
-            gone_ids = set(self._specs) - seen
+            gone_ids = set(self._specs) - counts.keys()
             self.bodies.forget(gone_ids)
             for gone in gone_ids:
                 self.dispatcher.remove_task(gone)
                 self._specs.pop(gone)
+                self._counts.pop(gone, None)
                 self.campaigns.pop(gone, None)
                 self.units_left.pop(gone, None)
+            if gone_ids:
+                self._text_ids = {
+                    campaign_id: task_id
+                    for campaign_id, task_id in self._text_ids.items()
+                    if task_id in counts
+                }
             self._synced_s = time.monotonic()
 
     async def _learn_claims(self, session: AsyncSession, now: datetime) -> None:
