@@ -484,6 +484,9 @@ def bench_feed(
     table.add_row("latency p50", f"{figures.p50_ms:.1f} ms")
     table.add_row("latency p99", f"{figures.p99_ms:.1f} ms")
     table.add_row("errors", f"{figures.errors} of {figures.sent}")
+    for label, cpu in (("baseline", figures.baseline_cpu_ms), ("feed", figures.feed_cpu_ms)):
+        if cpu is not None:
+            table.add_row(f"server CPU per {label} request", f"{cpu:.2f} ms")
     console.print(table)
 
 

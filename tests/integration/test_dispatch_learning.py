@@ -107,8 +107,8 @@ async def test_a_new_process_starts_from_the_exposure_log(world: World, settings
     fresh = LiveDispatch(world.db, settings.model_copy(update={"dispatch_history_days": 0}))
     learned = LiveDispatch(world.db, settings)
     async with world.db.sessionmaker() as s:
-        await fresh.sync(s, utcnow())
-        await learned.sync(s, utcnow())
+        await fresh.sync(s, utcnow(), max_age_s=0)
+        await learned.sync(s, utcnow(), max_age_s=0)
     before = chance_at_top(fresh, str(shunned.id), person)
     after = chance_at_top(learned, str(shunned.id), person)
     # 300 showings without a single claim: the model no longer expects it to sell.
@@ -128,7 +128,7 @@ async def test_the_nightly_seeding_prices_the_scarce_campaign_and_processes_pick
 
     serving = LiveDispatch(world.db, settings)
     async with world.db.sessionmaker() as s:
-        await serving.sync(s, utcnow())
+        await serving.sync(s, utcnow(), max_age_s=0)
     seeding = await nightly.seed_prices(world.db, settings, now=utcnow() + timedelta(seconds=1))
     assert seeding.visits == 200
     assert seeding.exact
@@ -140,9 +140,8 @@ async def test_the_nightly_seeding_prices_the_scarce_campaign_and_processes_pick
     assert stored[scarce.id] == pytest.approx(seeding.prices[str(scarce.id)])
 
     # The serving process takes the new prices at its next sync.
-    serving.settings = settings.model_copy(update={"dispatch_sync_seconds": 0})
     async with world.db.sessionmaker() as s:
-        await serving.sync(s, utcnow())
+        await serving.sync(s, utcnow(), max_age_s=0)
     slot = serving.dispatcher.index.slot_of[str(scarce.id)]
     expected = min(seeding.prices[str(scarce.id)], serving.dispatcher.weights.pacing_max_price)
     assert serving.dispatcher.pacer.price[slot] == pytest.approx(expected)

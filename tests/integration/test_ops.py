@@ -46,3 +46,25 @@ async def test_openapi_lists_the_identity_api(client: httpx.AsyncClient) -> None
     spec = (await client.get("/api/v1/openapi.json")).json()
     assert "/api/v1/auth/register" in spec["paths"]
     assert "/api/v1/orgs/{org_id}/members" in spec["paths"]
+    # The feed is served by a plain route; its FastAPI twin still describes it.
+    feed = spec["paths"]["/api/v1/tasks"]["get"]
+    assert feed["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/TaskFeedOut"
+    )
+    assert [p["name"] for p in feed["parameters"]] == ["type"]
+
+
+async def test_not_ready_while_the_database_does_not_answer() -> None:
+    from tests.integration.conftest import make_settings
+    from xingdong.app import create_app
+
+    # Nothing listens on port 1: every connection is refused at once.
+    app = create_app(make_settings(), database_url="postgresql://nobody@127.0.0.1:1/none")
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            response = await http.get("/readyz")
+    finally:
+        await app.state.runtime.db.dispose()
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"

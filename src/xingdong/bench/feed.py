@@ -1,11 +1,15 @@
 """``xingdong bench feed``: the personal feed API on the real database.
 
 One run, one server (2 workers, no job worker) on a scratch database with 2,000 live
-campaigns and 1,000 workers: first each endpoint's peak (closed loop, 16 connections) for
-the feed and for the baseline, a FastAPI endpoint doing one single-row SELECT on the same
-stack (``/readyz``); then the feed open-loop at 70% of its own peak, requests sent on a
-fixed schedule whatever the answers do, latency counted from the scheduled moment (so a
-slow answer delays the ones behind it and is counted, not hidden).
+campaigns and 1,000 workers. Every worker first opens the feed once, so that, as in steady
+state, each measured feed request also learns from the slate shown before. Then each
+endpoint's peak (closed loop, 16 connections) for the feed and for the baseline, a FastAPI
+endpoint doing one single-row SELECT on the same stack (``/readyz``); then the feed
+open-loop at 70% of its own peak, requests sent on a fixed schedule whatever the answers
+do, latency counted from the scheduled moment (so a slow answer delays the ones behind it
+and is counted, not hidden). During each peak the
+server's CPU time (all its processes, from ``/proc``) is read, to report what one request
+costs in process.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 
@@ -53,12 +58,15 @@ class FeedFigures:
     errors: int
     campaigns: int = CAMPAIGNS
     workers: int = WORKERS
+    baseline_cpu_ms: float | None = None
+    """Server CPU per baseline request during its peak (None where ``/proc`` is missing)."""
+    feed_cpu_ms: float | None = None
 
     @property
     def ratio(self) -> float:
         return self.feed_peak_rps / self.baseline_rps if self.baseline_rps else 0.0
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self) -> dict[str, float | int | None]:
         return {
             "baseline_rps": round(self.baseline_rps, 1),
             "feed_peak_rps": round(self.feed_peak_rps, 1),
@@ -70,7 +78,32 @@ class FeedFigures:
             "errors": self.errors,
             "campaigns": self.campaigns,
             "workers": self.workers,
+            "baseline_cpu_ms": _rounded(self.baseline_cpu_ms),
+            "feed_cpu_ms": _rounded(self.feed_cpu_ms),
         }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _cpu_seconds(root: int) -> float | None:
+    """CPU time used so far by a process and all its descendants (the server's workers),
+    or None where ``/proc`` does not say."""
+    total = 0.0
+    pending = [root]
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        while pending:
+            pid = pending.pop()
+            # Fields after the command name, which is in parentheses and may hold spaces.
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+            pending.extend(int(child) for child in children.split())
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
 
 
 async def _seed(url: str, rng: random.Random, campaigns: int, workers: int) -> list[str]:
@@ -152,7 +185,10 @@ async def _connections(port: int) -> list[KeepAliveConnection]:
     return opened
 
 
-async def _peak(port: int, path: str, tokens: list[str | None], seconds: float) -> float:
+async def _peak(
+    port: int, path: str, tokens: list[str | None], seconds: float
+) -> tuple[float, int]:
+    """Requests a second with every connection busy, and how many were served."""
     connections = await _connections(port)
     stop_at = time.perf_counter() + seconds
     done = 0
@@ -173,7 +209,35 @@ async def _peak(port: int, path: str, tokens: list[str | None], seconds: float) 
     finally:
         for connection in connections:
             await connection.close()
-    return done / (time.perf_counter() - started)
+    return done / (time.perf_counter() - started), done
+
+
+async def _each_once(port: int, path: str, tokens: list[str]) -> None:
+    connections = await _connections(port)
+
+    async def client(connection: KeepAliveConnection, offset: int) -> None:
+        for token in tokens[offset::CONNECTIONS]:
+            status, _body = await connection.get(path, _auth(token))
+            if status != 200:
+                raise RuntimeError(f"{path} answered {status}")
+
+    try:
+        await asyncio.gather(*(client(c, i) for i, c in enumerate(connections)))
+    finally:
+        for connection in connections:
+            await connection.close()
+
+
+def _measured_peak(
+    server: int, port: int, path: str, tokens: list[str | None], seconds: float
+) -> tuple[float, float | None]:
+    """The peak rate, and the server's CPU milliseconds per request during it."""
+    cpu_before = _cpu_seconds(server)
+    rate, done = asyncio.run(_peak(port, path, tokens, seconds))
+    cpu_after = _cpu_seconds(server)
+    if cpu_before is None or cpu_after is None or not done:
+        return rate, None
+    return rate, (cpu_after - cpu_before) * 1000 / done
 
 
 async def _open_loop(
@@ -255,10 +319,14 @@ def run(
                         break
                 except httpx.HTTPError:
                     time.sleep(0.2)
-            # Warm both workers' feed index and connection pools before measuring.
-            asyncio.run(_peak(port, "/api/v1/tasks", list(tokens), 2.0))
-            baseline = asyncio.run(_peak(port, "/readyz", [None], seconds))
-            peak = asyncio.run(_peak(port, "/api/v1/tasks", list(tokens), seconds))
+            # Warm both workers' feed index and connection pools, and open every worker's
+            # feed once: in steady state each feed request also learns from the slate the
+            # person was shown before, and a first visit, which has none, is cheaper.
+            asyncio.run(_each_once(port, "/api/v1/tasks", tokens))
+            baseline, baseline_cpu = _measured_peak(server.pid, port, "/readyz", [None], seconds)
+            peak, feed_cpu = _measured_peak(
+                server.pid, port, "/api/v1/tasks", list(tokens), seconds
+            )
             rate = peak * OPEN_LOOP_SHARE
             latencies, errors = asyncio.run(_open_loop(port, tokens, rate, seconds))
         finally:
@@ -277,4 +345,6 @@ def run(
         errors=errors,
         campaigns=campaigns,
         workers=workers,
+        baseline_cpu_ms=baseline_cpu,
+        feed_cpu_ms=feed_cpu,
     )

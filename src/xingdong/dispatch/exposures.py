@@ -1,5 +1,7 @@
 """Exposure logging in batches: a feed request only appends to a list; one writer per
-process inserts what gathered, at most a second later, in one statement per batch.
+process copies what gathered into the table, at most a second later, with one COPY per
+batch on the statement connection (an INSERT of many VALUES rows cost more to build in
+the ORM than the feed requests it logged).
 
 A crash loses at most the last second of exposures; they are counts for the model and
 for reach, not money.
@@ -11,8 +13,6 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
-
-from sqlalchemy import insert
 
 from xingdong.core.db import Database
 from xingdong.core.logging import get_logger
@@ -28,6 +28,18 @@ class Shown:
     shown_at: datetime
     position: int
     reason: str
+
+
+_COPY = (
+    f"COPY {Exposure.__tablename__} (person_id, campaign_id, shown_at, position, reason) FROM STDIN"
+)
+
+
+def _copy_text(value: str) -> str:
+    """A text field of COPY's text format (reason codes never need it; kept safe anyway)."""
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
 
 
 class ExposureLog:
@@ -52,20 +64,18 @@ class ExposureLog:
             batch = self._waiting[: self.max_batch]
             del self._waiting[: self.max_batch]
             try:
-                async with self.db.session_scope() as session:
-                    # One INSERT with many VALUES rows: one statement per batch.
-                    await session.execute(
-                        insert(Exposure).values(
-                            [
-                                {
-                                    "person_id": s.person_id,
-                                    "campaign_id": s.campaign_id,
-                                    "shown_at": s.shown_at,
-                                    "position": s.position,
-                                    "reason": s.reason[:20],
-                                }
-                                for s in batch
-                            ]
+                async with (
+                    self.db.statement_connection() as conn,
+                    conn.cursor() as cursor,
+                    cursor.copy(_COPY) as copy,
+                ):
+                    # COPY's text format written directly: row by row through the
+                    # driver's adapters cost several times more.
+                    await copy.write(
+                        "".join(
+                            f"{s.person_id}\t{s.campaign_id}\t{s.shown_at.isoformat()}\t"
+                            f"{s.position}\t{_copy_text(s.reason[:20])}\n"
+                            for s in batch
                         )
                     )
             except Exception:

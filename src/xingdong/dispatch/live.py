@@ -2,11 +2,14 @@
 database, the campaigns it places (as the pages show them), each person's last slate, and
 the exposure log.
 
-Every request may call :meth:`LiveDispatch.sync`; it reads the database at most once per
-``dispatch_sync_seconds``: the live campaigns (terms, units done and held) and the claims
-made since the last look, which teach the completion model. Each process learns from all
-claims, so processes agree on what sells; what a process showed and was not taken it
-learns alone. At its first sync a process learns the exposure log of the last days
+Every request calls :meth:`LiveDispatch.refresh`: the index is read again from the
+database (the live campaigns' terms and units done and held, and the claims made since
+the last look, which teach the completion model) when it is older than
+``dispatch_sync_seconds``, and then the request waits for it; from half that age, a
+request starts the read behind it and is served from the index as it is, so under steady
+traffic no request waits for a sync. Each process learns from all claims, so processes
+agree on what sells; what a process showed and was not taken it learns alone. At its
+first sync a process learns the exposure log of the last days
 (:mod:`xingdong.dispatch.history`), and whenever the nightly job has stored new starting
 prices (:mod:`xingdong.dispatch.nightly`) it starts the campaigns' pacing prices there.
 """
@@ -17,21 +20,27 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
+from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
+from xingdong.core.logging import get_logger
 from xingdong.core.settings import Settings
 from xingdong.dispatch import history
+from xingdong.dispatch.bodies import ItemBodies
 from xingdong.dispatch.exposures import ExposureLog
 from xingdong.dispatch.feed import Dispatcher
 from xingdong.dispatch.models import SeededPrice
 from xingdong.dispatch.profiles import Targeting, TaskSpec
 from xingdong.dispatch.weights import weights_from
 from xingdong.work import service as work
+
+log = get_logger(__name__)
 
 SLATE_MEMORY_S = 3_600.0
 """A slate not taken within this long is forgotten rather than counted as declined."""
@@ -76,29 +85,73 @@ class LiveDispatch:
     """The live campaigns as placed, for showing (snapshots, not attached to a session)."""
     units_left: dict[str, int] = field(default_factory=dict)
     slates: dict[str, Slate] = field(default_factory=dict)
+    bodies: ItemBodies = field(default_factory=ItemBodies)
+    """The feed API's serialised items; a campaign's are forgotten whenever the sync drops
+    it or reads its row again."""
     _specs: dict[str, TaskSpec] = field(default_factory=dict)
+    _counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Units held and done of each campaign at the last read."""
+    _text_ids: dict[UUID, str] = field(default_factory=dict)
+    """Each live campaign's id as text (made once, not on every read)."""
     _synced_s: float = float("-inf")
     _claims_seen_until: datetime | None = None
     _history_learned: bool = False
     _prices_seeded_at: datetime | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _refreshing: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         self.dispatcher = Dispatcher(weights_from(self.settings.dispatch_weights))
         self.exposures = ExposureLog(self.db)
 
-    async def sync(self, session: AsyncSession, now: datetime) -> None:
-        if time.monotonic() - self._synced_s < self.settings.dispatch_sync_seconds:
+    async def refresh(self, now: datetime) -> None:
+        """Keep the index within ``dispatch_sync_seconds`` of the database (see above)."""
+        limit = self.settings.dispatch_sync_seconds
+        age = time.monotonic() - self._synced_s
+        if age >= limit:
+            async with self.db.session_scope() as session:
+                await self.sync(session, now, max_age_s=limit)
+        elif age >= limit / 2 and (self._refreshing is None or self._refreshing.done()):
+            self._refreshing = asyncio.get_running_loop().create_task(self._refresh_behind())
+
+    async def _refresh_behind(self) -> None:
+        try:
+            async with self.db.session_scope() as session:
+                await self.sync(
+                    session, utcnow(), max_age_s=self.settings.dispatch_sync_seconds / 2
+                )
+        except Exception:
+            # The index stays as it is; the next request past the limit syncs and fails
+            # visibly if the database is still away.
+            log.exception("feed_index_not_refreshed")
+
+    async def stop(self) -> None:
+        """Wait for a refresh still running (shutdown, tests)."""
+        if self._refreshing is not None and not self._refreshing.done():
+            await asyncio.wait([self._refreshing])
+
+    async def sync(self, session: AsyncSession, now: datetime, *, max_age_s: float) -> None:
+        """Read the index again, unless it was read less than ``max_age_s`` ago."""
+        if time.monotonic() - self._synced_s < max_age_s:
             return
         async with self._lock:
-            if time.monotonic() - self._synced_s < self.settings.dispatch_sync_seconds:
+            if time.monotonic() - self._synced_s < max_age_s:
                 return
             await self._learn_claims(session, now)
             # Unit counts of every live campaign each time; the full rows only of the
             # new ones (a live campaign's terms do not change: a changed campaign is a
             # new campaign).
             progress = await campaigns.live_progress(session, now=now)
-            new = [p.campaign_id for p in progress if str(p.campaign_id) not in self._specs]
+            counts: dict[str, tuple[int, int]] = {}
+            new: list[UUID] = []
+            for row in progress:
+                task_id = self._text_ids.get(row.campaign_id)
+                if task_id is None:
+                    task_id = self._text_ids[row.campaign_id] = str(row.campaign_id)
+                counts[task_id] = (row.units_open, row.units_done)
+                if task_id not in self._specs:
+                    new.append(row.campaign_id)
+            self.bodies.forget(self._text_ids[campaign_id] for campaign_id in new)
             for campaign in await campaigns.campaigns_by_ids(session, new):
                 # A snapshot for showing, never written back through this session.
                 session.expunge(campaign)
@@ -106,23 +159,32 @@ class LiveDispatch:
                 self.dispatcher.upsert_task(spec)
                 self._specs[spec.id] = spec
                 self.campaigns[spec.id] = campaign
-            seen: set[str] = set()
-            for row in progress:
-                task_id = str(row.campaign_id)
-                if task_id not in self._specs:
+            for task_id, (units_open, units_done) in counts.items():
+                # Most campaigns' counts did not move since the last read.
+                if task_id not in self._specs or self._counts.get(task_id) == (
+                    units_open,
+                    units_done,
+                ):
                     continue
-                seen.add(task_id)
-                self.dispatcher.set_progress(
-                    task_id, completed=row.units_done, reserved=row.units_open
-                )
+                self._counts[task_id] = (units_open, units_done)
+                self.dispatcher.set_progress(task_id, completed=units_done, reserved=units_open)
                 self.units_left[task_id] = max(
-                    self._specs[task_id].quantity - row.units_open - row.units_done, 0
+                    self._specs[task_id].quantity - units_open - units_done, 0
                 )
-            for gone in set(self._specs) - seen:
+            gone_ids = set(self._specs) - counts.keys()
+            self.bodies.forget(gone_ids)
+            for gone in gone_ids:
                 self.dispatcher.remove_task(gone)
                 self._specs.pop(gone)
+                self._counts.pop(gone, None)
                 self.campaigns.pop(gone, None)
                 self.units_left.pop(gone, None)
+            if gone_ids:
+                self._text_ids = {
+                    campaign_id: task_id
+                    for campaign_id, task_id in self._text_ids.items()
+                    if task_id in counts
+                }
             if not self._history_learned:
                 await self._learn_history(session, now)
             await self._seed_prices(session, [str(c) for c in new])
@@ -200,4 +262,5 @@ async def drain_exposures(db: Database) -> None:
     """Write the exposures still waiting (at shutdown)."""
     live = _LIVE.pop(id(db), None)
     if live is not None and live.db is db:
+        await live.stop()
         await live.exposures.drain()

@@ -126,7 +126,7 @@ async def seed_prices(
     # A dispatcher of its own, trained as a serving process would be at start.
     live = LiveDispatch(db, settings)
     async with db.sessionmaker() as session:
-        await live.sync(session, moment)
+        await live.sync(session, moment, max_age_s=0)
         shown = await history.showings(
             session, since=moment - DAY, until=moment, limit=settings.dispatch_history_limit
         )

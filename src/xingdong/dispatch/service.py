@@ -24,6 +24,7 @@ from xingdong.core.i18n import N_
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIERS
 from xingdong.dispatch.exposures import Shown
+from xingdong.dispatch.facts import FeedFacts, facts_of_person
 from xingdong.dispatch.feed import FeedItem
 from xingdong.dispatch.live import LiveDispatch, live_dispatch
 from xingdong.dispatch.models import FeedHide
@@ -45,17 +46,6 @@ def _best_tier(tiers: dict[str, str]) -> str | None:
     return ranked[-1] if ranked else None
 
 
-async def hidden_by(session: AsyncSession, person_id: UUID) -> tuple[set[str], set[str]]:
-    rows = await session.execute(
-        select(FeedHide.kind, FeedHide.ref).where(FeedHide.person_id == person_id)
-    )
-    campaigns_hidden: set[str] = set()
-    brands_hidden: set[str] = set()
-    for kind, ref in rows.all():
-        (campaigns_hidden if kind == "campaign" else brands_hidden).add(str(ref))
-    return campaigns_hidden, brands_hidden
-
-
 async def personal_feed(
     session: AsyncSession,
     *,
@@ -69,38 +59,55 @@ async def personal_feed(
     """This person's feed, best for them first, each task with the reason it is there;
     when empty, why (codes of :data:`FEED_REASONS`)."""
     moment = now or utcnow()
+    facts = await facts_of_person(session, person=person, settings=settings, now=moment)
+    return await feed_for(
+        db=db, settings=settings, facts=facts, task_type=task_type, limit=limit, now=moment
+    )
+
+
+async def feed_for(
+    *,
+    db: Database,
+    settings: Settings,
+    facts: FeedFacts,
+    task_type: str | None = None,
+    limit: int | None = None,
+    now: datetime,
+) -> TaskFeed:
+    """The feed of the person these facts describe (the API reads them in one query)."""
     size = limit or settings.dispatch_feed_size
-    who, gaps = await work.feed_gates(session, person=person, settings=settings, now=moment)
+    who = facts.who
+    gaps = work.profile_gaps(who, settings.min_age_for_paid_tasks)
     live = live_dispatch(db, settings)
-    await live.sync(session, moment)
+    await live.refresh(now)
     if gaps:
         return TaskFeed(tasks=[], reasons=gaps + ([] if live.campaigns else ["no_live_tasks"]))
-    taken = await work.units_taken_by_person(session, person_id=person.id)
-    hidden_campaigns, hidden_brands = await hidden_by(session, person.id)
-    person_id = str(person.id)
+    person_id = str(facts.person_id)
     dispatcher = live.dispatcher
-    for campaign_id, times in taken.items():
-        if str(campaign_id) in live.campaigns:
-            dispatcher.set_done(person_id, str(campaign_id), times)
+    for campaign_id, times in facts.taken.items():
+        if campaign_id in live.campaigns:
+            dispatcher.set_done(person_id, campaign_id, times)
     profile = PersonProfile(
         id=person_id,
         age=who.age,
         region=who.region,
         interests=who.interests,
         tier=_best_tier(who.tiers),
-        hidden_tasks=frozenset(hidden_campaigns),
-        hidden_brands=frozenset(hidden_brands),
+        hidden_tasks=facts.hidden_campaigns,
+        hidden_brands=facts.hidden_brands,
     )
-    now_s = moment.timestamp()
+    now_s = now.timestamp()
+    # The dispatcher keys a declined task to where it stood in the slate it last placed
+    # for this person, so the last slate is learned from before the next one is placed.
     live.close_slate(person_id, now_s)
     # Ask for more than shown: the claim rules and the type filter may set some aside.
     wanted = size * 4 if task_type else size + 5
     placed = dispatcher.recommend(profile, now_s, wanted)
-    tasks = _claimable(live, placed.items, who, settings, taken, task_type, size)
+    tasks = _claimable(live, placed.items, who, settings, facts.taken, task_type, size)
     live.open_slate(person_id, now_s, [str(t.campaign.id) for t in tasks])
     live.exposures.add(
         [
-            Shown(person.id, task.campaign.id, moment, position, task.reason)
+            Shown(facts.person_id, task.campaign.id, now, position, task.reason)
             for position, task in enumerate(tasks)
         ]
     )
@@ -116,7 +123,7 @@ def _claimable(
     placed: list[FeedItem],
     who: WorkerProfile,
     settings: Settings,
-    taken: dict[UUID, int],
+    taken: dict[str, int],
     task_type: str | None,
     size: int,
 ) -> list[OpenTask]:
@@ -132,7 +139,7 @@ def _claimable(
             OpenTask(
                 campaign,
                 left,
-                taken.get(campaign.id, 0),
+                taken.get(item.task_id, 0),
                 reason=item.reason.code,
                 reason_params=dict(item.reason.params),
             )

@@ -146,12 +146,18 @@ CsrfChecked = Depends(verify_csrf)
 # --- API (bearer tokens) --------------------------------------------------------------
 
 
-async def api_token(request: Request, session: DbSession) -> tuple[Person, ApiToken]:
+def bearer_token(request: Request) -> str:
+    """The request's bearer token (refused when there is none)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated(detail=N_("Send an Authorization: Bearer <token> header."))
-    person, row = await identity.person_for_api_token(session, token=token.strip())
+    return token.strip()
+
+
+async def api_token(request: Request, session: DbSession) -> tuple[Person, ApiToken]:
+    token = bearer_token(request)
+    person, row = await identity.person_for_api_token(session, token=token)
     # Roles and memberships are read only by the routes that ask for an actor.
     request.state.person = person
     if person.locale and not request.state.locale_explicit:

@@ -7,14 +7,14 @@ import re
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi import status as http_status
 
 from xingdong.core.client_signals import signals_of
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
 from xingdong.core.pagination import Page
-from xingdong.dispatch import service as dispatch
+from xingdong.dispatch.route import feed_api
 from xingdong.web.deps import ApiActor, ApiPerson, DbSession, RuntimeDep
 from xingdong.work import gold, labels, service
 from xingdong.work.schemas import (
@@ -79,26 +79,17 @@ async def read_upload(file: UploadFile | None) -> service.Upload | None:
 # --- the worker ----------------------------------------------------------------------
 
 
-@router.get("/tasks")
+@router.get("/tasks", response_model=TaskFeedOut)
 async def list_tasks(
-    person: ApiPerson, session: DbSession, runtime: RuntimeDep, task_type: TaskTypeQuery = None
-) -> TaskFeedOut:
+    request: Request,
+    task_type: TaskTypeQuery = None,  # noqa: ARG001 - read by feed_api; declared for the docs
+) -> Response:
     """Your personal feed: live tasks you may claim now, best for you first, each with
     the reason it is there. When there are none, ``reasons`` says why (a profile to
     complete, an account to bind, nothing open …)."""
-    now = utcnow()
-    locale = current_locale.get()
-    feed = await dispatch.personal_feed(
-        session, db=runtime.db, settings=runtime.settings, person=person,
-        task_type=task_type, now=now,
-    )  # fmt: skip
-    return TaskFeedOut(
-        items=[
-            TaskOut.of_open(task, now=now, locale=locale, why=dispatch.reason_text(task, locale))
-            for task in feed.tasks
-        ],
-        reasons=[ReasonOut.of(code, dispatch.FEED_REASONS, locale) for code in feed.reasons],
-    )
+    # Served by the plain route ahead of this one (web.plain_routes); this route
+    # describes it in the OpenAPI document and answers the same if ever reached.
+    return await feed_api(request)
 
 
 @router.get("/tasks/{campaign_id}")

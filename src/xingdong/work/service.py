@@ -1072,7 +1072,7 @@ def _units_left(campaign: Campaign) -> int:
     return max(campaign.quantity - campaign.units_open - campaign.units_done, 0)
 
 
-def _profile_gaps(who: WorkerProfile, min_age: int) -> list[str]:
+def profile_gaps(who: WorkerProfile, min_age: int) -> list[str]:
     """What keeps the person from every task, whatever the campaigns are."""
     gaps = []
     if not who.consented:
@@ -1084,15 +1084,6 @@ def _profile_gaps(who: WorkerProfile, min_age: int) -> list[str]:
     if not who.handles:
         gaps.append("no_bound_account")
     return gaps
-
-
-async def feed_gates(
-    session: AsyncSession, *, person: Person, settings: Settings, now: datetime
-) -> tuple[WorkerProfile, list[str]]:
-    """The person as eligibility sees them, and what keeps them from every task (codes of
-    ``labels.FEED_REASONS``, empty when nothing does)."""
-    who = await worker_profile(session, person=person, settings=settings, now=now)
-    return who, _profile_gaps(who, settings.min_age_for_paid_tasks)
 
 
 def why_not_open_to(campaign: Campaign, who: WorkerProfile, settings: Settings) -> str | None:

@@ -1,0 +1,68 @@
+"""``GET /api/v1/tasks``, the personal feed, served by Starlette directly.
+
+The feed is the hottest read of the platform, and FastAPI's dependencies (a session, the
+token, the person as an ORM object) and response models for twenty items cost several
+times the work itself. Here one query reads the token with the person's facts
+(:mod:`xingdong.dispatch.facts`), the in-memory dispatcher places the slate, and the body
+is joined from each campaign's serialised item (:mod:`xingdong.dispatch.bodies`). What the
+client sees is what the FastAPI route in ``work.api`` (kept for the API description)
+declares: the same fields, refusals and problem+json errors, in the same order.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import StringConstraints, TypeAdapter, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from xingdong.core.clock import utcnow
+from xingdong.core.context import current_locale
+from xingdong.dispatch import service as dispatch
+from xingdong.dispatch.bodies import empty_feed
+from xingdong.dispatch.facts import facts_for_token
+from xingdong.dispatch.live import live_dispatch
+from xingdong.web.deps import bearer_token, runtime_of
+from xingdong.work.schemas import ReasonOut
+
+TASK_TYPE_MAX = 20
+_TASK_TYPE = TypeAdapter(Annotated[str, StringConstraints(max_length=TASK_TYPE_MAX)])
+
+
+def _task_type(request: Request) -> str | None:
+    value = request.query_params.get("type")
+    if value is None:
+        return None
+    try:
+        _TASK_TYPE.validate_python(value)
+    except ValidationError as exc:
+        # As FastAPI reports a query parameter that fails its constraints.
+        raise RequestValidationError(
+            [{**error, "loc": ("query", "type")} for error in exc.errors()]
+        ) from None
+    return value or None
+
+
+async def feed_api(request: Request) -> Response:
+    """Your personal feed (see ``work.api.list_tasks``)."""
+    runtime = runtime_of(request)
+    token = bearer_token(request)
+    now = utcnow()
+    facts = await facts_for_token(runtime.db, token=token, settings=runtime.settings, now=now)
+    if facts.locale and not request.state.locale_explicit:
+        current_locale.set(facts.locale)
+    task_type = _task_type(request)
+    locale = current_locale.get()
+    feed = await dispatch.feed_for(
+        db=runtime.db, settings=runtime.settings, facts=facts, task_type=task_type, now=now
+    )
+    if not feed.tasks:
+        reasons = [ReasonOut.of(code, dispatch.FEED_REASONS, locale) for code in feed.reasons]
+        return Response(empty_feed(reasons), media_type="application/json")
+    bodies = live_dispatch(runtime.db, runtime.settings).bodies
+    items = [
+        bodies.item(task, now=now, locale=locale, why=dispatch.reason_text) for task in feed.tasks
+    ]
+    return Response(bodies.feed(items), media_type="application/json")

@@ -1,0 +1,191 @@
+"""The feed API's own route (a plain Starlette route ahead of FastAPI's): its bodies are
+byte for byte what the response model would send, its serialised items follow the live
+index (a paused or filled campaign's are forgotten, units left are current), and its
+refusals are the API's usual problems."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from tests.integration.conftest import make_settings
+from tests.integration.work_support import bearer, set_columns, work_settings
+from tests.lifecycle_world import World, add_worker, build_world, live_campaign
+from xingdong.campaigns.models import Campaign
+from xingdong.core.clock import utcnow
+from xingdong.core.settings import Settings
+from xingdong.dispatch.exposures import ExposureLog, Shown
+from xingdong.dispatch.live import LiveDispatch, live_dispatch
+from xingdong.dispatch.models import Exposure
+from xingdong.identity.models import Person
+from xingdong.work.schemas import TaskFeedOut
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(**work_settings(tmp_path / "evidence"))
+
+
+@pytest.fixture
+async def world(
+    client: httpx.AsyncClient, clean_db: str, settings: Settings
+) -> AsyncIterator[World]:
+    built = await build_world(clean_db, settings)
+    yield built
+    await built.db.dispose()
+
+
+def live_of(client: httpx.AsyncClient) -> LiveDispatch:
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    return live_dispatch(runtime.db, runtime.settings)
+
+
+async def feed(client: httpx.AsyncClient, auth: dict[str, str]) -> dict:  # type: ignore[type-arg]
+    response = await client.get("/api/v1/tasks", headers=auth)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    body: dict = response.json()  # type: ignore[type-arg]
+    return body
+
+
+async def test_the_body_is_what_the_response_model_sends(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await live_campaign(world, title='引号"和\\反斜杠 与 "seconds_left":-1 🎉')
+    await live_campaign(world, title="第二个任务")
+    auth = await bearer(world, world.workers[0])
+    for language in ("zh-CN", "en"):
+        response = await client.get("/api/v1/tasks", headers={**auth, "Accept-Language": language})
+        assert response.status_code == 200
+        raw = response.content
+        # Read into the model and written out again, the bytes do not change: the same
+        # fields in the same order, the same dates, numbers and escapes.
+        assert TaskFeedOut.model_validate_json(raw).model_dump_json().encode() == raw
+        assert len(response.json()["items"]) == 2
+    empty = await client.get("/api/v1/tasks?type=shoot", headers=auth)
+    assert TaskFeedOut.model_validate_json(empty.content).model_dump_json().encode() == (
+        empty.content
+    )
+    assert [r["code"] for r in empty.json()["reasons"]] == ["no_tasks_of_type"]
+
+
+async def test_cached_items_follow_the_live_index(client: httpx.AsyncClient, world: World) -> None:
+    # Late in their window, so a claim does not put them ahead of their delivery plan.
+    window = {"starts_at": utcnow() - timedelta(days=6), "ends_at": utcnow() + timedelta(days=1)}
+    paused = await live_campaign(world, title="将暂停", quantity=5, **window)
+    filling = await live_campaign(world, title="将满额", quantity=5, **window)
+    auth = await bearer(world, world.workers[0])
+    first = await feed(client, auth)
+    left = {item["campaign_id"]: item["units_left"] for item in first["items"]}
+    assert left == {str(paused.id): 5, str(filling.id): 5}
+    bodies = live_of(client).bodies
+    assert bodies.holds(str(paused.id)) and bodies.holds(str(filling.id))
+
+    # Another worker holds a unit: the same cached item shows one unit fewer.
+    other = await bearer(world, world.workers[1])
+    claimed = await client.post(f"/api/v1/tasks/{filling.id}/claims", headers=other)
+    assert claimed.status_code == 201, claimed.text
+    second = await feed(client, auth)
+    assert {i["campaign_id"]: i["units_left"] for i in second["items"]}[str(filling.id)] == 4
+
+    await set_columns(world, Campaign, paused.id, status="paused")
+    await set_columns(world, Campaign, filling.id, units_done=4)
+    third = await feed(client, auth)
+    assert third["items"] == []
+    assert not bodies.holds(str(paused.id))
+    assert not bodies.holds(str(filling.id))
+
+    # Resumed, the campaign is read again and serialised afresh.
+    await set_columns(world, Campaign, paused.id, status="live", title="已恢复")
+    fourth = await feed(client, auth)
+    assert [(i["campaign_id"], i["title"]) for i in fourth["items"]] == [(str(paused.id), "已恢复")]
+
+
+async def test_refusals_are_the_apis_problems(client: httpx.AsyncClient, world: World) -> None:
+    no_token = await client.get("/api/v1/tasks")
+    assert no_token.status_code == 401
+    assert no_token.headers["content-type"].startswith("application/problem+json")
+    assert no_token.json()["code"] == "not_authenticated"
+    unknown = await client.get("/api/v1/tasks", headers={"Authorization": "Bearer nonsense"})
+    assert unknown.status_code == 401
+    assert unknown.json()["code"] == "session_expired"
+
+    auth = await bearer(world, world.workers[0])
+    too_long = await client.get("/api/v1/tasks?type=" + "x" * 21, headers=auth)
+    assert too_long.status_code == 422
+    assert too_long.headers["content-type"].startswith("application/problem+json")
+    assert [(e["field"], e["code"]) for e in too_long.json()["errors"]] == [
+        ("type", "string_too_long")
+    ]
+    assert (await client.head("/api/v1/tasks", headers=auth)).status_code == 405
+    assert (await client.post("/api/v1/tasks", headers=auth)).status_code == 405
+
+    await set_columns(world, Person, world.workers[0].id, is_active=False)
+    inactive = await client.get("/api/v1/tasks", headers=auth)
+    assert inactive.status_code == 401
+    assert inactive.json()["code"] == "session_expired"
+
+
+async def test_the_persons_language_is_used_unless_the_request_chooses(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    newcomer = await add_worker(world, birth_year=None)
+    await set_columns(world, Person, newcomer.id, locale="en")
+    auth = await bearer(world, newcomer)
+    theirs = await feed(client, auth)
+    assert theirs["reasons"][0]["message"] == "Add your birth year on your profile first."
+    chosen = (await client.get("/api/v1/tasks?lang=zh-CN", headers=auth)).json()
+    assert chosen["reasons"][0]["code"] == "age_unknown"
+    assert not chosen["reasons"][0]["message"].isascii()
+
+
+async def test_a_stale_index_is_refreshed_behind_the_request(
+    client: httpx.AsyncClient, clean_db: str, tmp_path: Path
+) -> None:
+    settings = make_settings(**work_settings(tmp_path / "slow"), dispatch_sync_seconds=60)
+    world = await build_world(clean_db, settings)
+    try:
+        live = LiveDispatch(world.db, settings)
+        first = await live_campaign(world, title="早的任务")
+        await live.refresh(utcnow())
+        assert set(live.campaigns) == {str(first.id)}
+        second = await live_campaign(world, title="晚的任务")
+        await live.refresh(utcnow())  # fresh: nothing read
+        assert set(live.campaigns) == {str(first.id)}
+        live._synced_s = time.monotonic() - 40  # past half the allowed age
+        await live.refresh(utcnow())
+        await live.stop()  # the read started behind the request
+        assert set(live.campaigns) == {str(first.id), str(second.id)}
+        await set_columns(world, Campaign, second.id, status="paused")
+        live._synced_s = time.monotonic() - 61  # past the allowed age: read before serving
+        await live.refresh(utcnow())
+        assert set(live.campaigns) == {str(first.id)}
+    finally:
+        await world.db.dispose()
+
+
+async def test_exposures_are_copied_in_as_they_were_shown(world: World) -> None:
+    campaign = await live_campaign(world, title="曝光记录")
+    person = world.workers[0]
+    moment = utcnow()
+    log = ExposureLog(world.db)
+    # Text COPY's special characters survive (codes never hold them; the writer is safe).
+    log.add(
+        [
+            Shown(person.id, campaign.id, moment, 0, "a\tb\\c\nd"),
+            Shown(person.id, campaign.id, moment, 1, "new_this_hour"),
+        ]
+    )
+    await log.drain()
+    async with world.db.sessionmaker() as s:
+        rows = (await s.scalars(select(Exposure).order_by(Exposure.position))).all()
+    assert [(r.person_id, r.campaign_id, r.shown_at, r.position, r.reason) for r in rows] == [
+        (person.id, campaign.id, moment, 0, "a\tb\\c\nd"),
+        (person.id, campaign.id, moment, 1, "new_this_hour"),
+    ]
