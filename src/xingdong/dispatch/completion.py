@@ -30,7 +30,7 @@ from xingdong.dispatch.weights import DispatchWeights
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-LABEL_PRECISION = 4.0
+LABEL_PRECISION = 1.0
 PERSON_PRECISION = 6.0
 POSITION_PRECISION = 20.0
 MAX_POSITIONS = 32

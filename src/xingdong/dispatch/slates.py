@@ -21,29 +21,29 @@ FloatArray = NDArray[np.float64]
 STEPS = 8
 
 
-def best_feed_value(margin: FloatArray, attraction: FloatArray, place_weights: FloatArray) -> float:
-    """θ of the best feed of ``len(place_weights)`` places (weights best first)."""
+def best_feed_value(
+    margin: FloatArray, attraction: FloatArray, place_weights: FloatArray, steps: int = STEPS
+) -> float:
+    """θ of the best feed of ``len(place_weights)`` places (weights best first), or after
+    ``steps`` steps the value of a feed at least that good (never more than the best)."""
     places = min(int(place_weights.shape[0]), int(margin.shape[0]))
-    if places == 0:
-        return 0.0
-    # Only tasks with a positive margin can be in a feed worth more than nothing.
-    worth = margin > 0
-    if not worth.any():
-        return 0.0
-    margin = margin[worth]
-    attraction = attraction[worth]
-    places = min(places, int(margin.shape[0]))
-    weights = place_weights[:places]
     theta = 0.0
-    for _ in range(STEPS):
+    for _ in range(steps):
+        # θ only rises towards the best value, so a task whose margin is not above it
+        # can never have a positive gain again: each step looks at fewer tasks.
+        worth = margin > theta
+        margin = margin[worth]
+        attraction = attraction[worth]
+        n = int(margin.shape[0])
+        if n == 0 or places == 0:
+            break
         gain = (margin - theta) * attraction
-        if places < gain.shape[0]:
-            chosen = np.argpartition(gain, gain.shape[0] - places)[-places:]
+        if places < n:
+            chosen = np.argpartition(gain, n - places)[n - places :]
+            chosen = chosen[np.argsort(gain[chosen])[::-1]]
         else:
-            chosen = np.arange(gain.shape[0])
-        chosen = chosen[np.argsort(gain[chosen])[::-1]]
-        kept = gain[chosen] > 0
-        a = attraction[chosen] * weights[: chosen.shape[0]] * kept
+            chosen = np.argsort(gain)[::-1]
+        a = attraction[chosen] * place_weights[: chosen.shape[0]]
         value = float(a @ margin[chosen]) / (1.0 + float(a.sum()))
         if value <= theta + 1e-9:
             break
