@@ -7,14 +7,15 @@ same object from simulated people.
 
 Scoring (vectorised over every eligible task):
 
-    score = value * (1 + boosts) - λ * (1 - relief) * spend
+    margin = price valued * (1 + boosts) - λ * (1 - relief) * price
+    score = (margin - θ) * attraction
 
-where value is the optimistic predicted completion * price (prices flattened towards
-their mean by the relief), spend the predicted completion * price, λ the campaign's
-pacing price, relief the fairness relief of the person's tier and boosts the novice and
-quality boosts. The best ``candidates`` then pass
-a diversity filter (at most ``max_per_brand`` tasks per brand) and each chosen item gets a
-reason.
+where the price valued is flattened towards the candidates' mean by the relief, λ is the
+campaign's pacing price, relief the fairness relief of the person's tier, boosts the
+novice and quality boosts, attraction the optimistic odds of completing the task alone at
+the top, and θ the value of the best feed of that size (people choose one task of a feed,
+so tasks compete; ``scores`` explains). The best ``candidates`` then pass a diversity
+filter (at most ``max_per_brand`` tasks per brand) and each chosen item gets a reason.
 """
 
 from __future__ import annotations
