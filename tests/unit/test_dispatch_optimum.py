@@ -27,8 +27,56 @@ def test_best_slates_match_brute_force() -> None:
             for slate in itertools.permutations(range(5), size):
                 w = attraction[row, list(slate)] * np.asarray(bias[:size])
                 best = max(best, float(w @ margin[row, list(slate)] / (1 + w.sum())))
-        # The relaxation may beat every real slate, never the reverse.
-        assert theta[row] >= best - 1e-9
+        # Dinkelbach's answer is the best real slate, not a relaxation of it.
+        assert theta[row] == pytest.approx(best, abs=1e-7)
+
+
+def _brute_force_best_slate(
+    prices: np.ndarray, attraction: np.ndarray, bias: tuple[float, ...]
+) -> float:
+    best = 0.0
+    for size in range(1, len(bias) + 1):
+        for slate in itertools.permutations(range(prices.shape[0]), size):
+            w = attraction[list(slate)] * np.asarray(bias[:size])
+            best = max(best, float(w @ prices[list(slate)] / (1 + w.sum())))
+    return best
+
+
+def test_with_budgets_to_spare_the_linear_program_is_the_best_real_slate() -> None:
+    # One visit, quantities that never bind: the program's optimum must be exactly the
+    # best slate, so it does not credit two tasks with the top place's attention.
+    rng = np.random.default_rng(1)
+    bias = (1.0, 0.6, 0.4)
+    for _ in range(20):
+        n = int(rng.integers(2, 7))
+        prices = rng.uniform(10, 100, size=n)
+        attraction = rng.uniform(0.05, 3.0, size=n)
+        visit = VisitOptions(0, np.arange(n, dtype=np.int64), attraction)
+        exact = solve_optimum(
+            [visit],
+            price=prices,
+            quantity=np.full(n, 10.0),
+            per_person_limit=np.ones(n, dtype=np.int64),
+            position_bias=bias,
+        )
+        assert exact.value == pytest.approx(
+            _brute_force_best_slate(prices, attraction, bias), rel=1e-6
+        )
+
+
+def test_the_middle_places_bind() -> None:
+    # Two equal tasks: a bound with only the top-place and total constraints would give
+    # both the top place's attention (2w·m / (1 + 2w) = 66.7); a real slate puts one of
+    # them second, (1 + 0.6)·w·m / (1 + 1.6w) = 61.5.
+    visit = VisitOptions(0, np.arange(2, dtype=np.int64), np.array([1.0, 1.0]))
+    exact = solve_optimum(
+        [visit],
+        price=np.array([100.0, 100.0]),
+        quantity=np.full(2, 10.0),
+        per_person_limit=np.ones(2, dtype=np.int64),
+        position_bias=(1.0, 0.6, 0.4),
+    )
+    assert exact.value == pytest.approx(100 * 1.6 / 2.6)
 
 
 def test_dual_bound_brackets_the_exact_optimum() -> None:

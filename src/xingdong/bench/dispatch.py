@@ -452,7 +452,7 @@ def measure_latency(seed: int, live_tasks: int = 2_000, requests: int = 2_000) -
         whole.append(time.perf_counter() - began)
         slots = dispatcher._open_slots(person, now)  # noqa: SLF001 - timing one step
         began = time.perf_counter()
-        dispatcher.scores(person, slots)
+        dispatcher.scores(person, slots, 10)
         scoring.append(time.perf_counter() - began)
         for item in feed.items:
             dispatcher.record(person.id, item.task_id, now, bool(rng.random() < 0.05))

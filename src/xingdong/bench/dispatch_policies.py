@@ -63,18 +63,18 @@ class _Baseline(Dispatcher):
 
 
 class RandomPolicy(_Baseline):
-    def scores(self, person: PersonProfile, slots: IntArray) -> FloatArray:  # noqa: ARG002 - random ignores who asks
+    def scores(self, person: PersonProfile, slots: IntArray, k: int = 0) -> FloatArray:  # noqa: ARG002 - random ignores who asks
         drawn: FloatArray = self.random.random((int(slots.shape[0]),))
         return drawn
 
 
 class GreedyPolicy(_Baseline):
-    def scores(self, person: PersonProfile, slots: IntArray) -> FloatArray:
+    def scores(self, person: PersonProfile, slots: IntArray, k: int = 0) -> FloatArray:  # noqa: ARG002 - a baseline ranks by its rule, whatever the feed size
         return self.value(person, slots)[0] + self.jitter[slots]
 
 
 class BalancePolicy(_Baseline):
-    def scores(self, person: PersonProfile, slots: IntArray) -> FloatArray:
+    def scores(self, person: PersonProfile, slots: IntArray, k: int = 0) -> FloatArray:  # noqa: ARG002 - a baseline ranks by its rule, whatever the feed size
         spent = self.index.completed[slots] / np.maximum(self.index.quantity[slots], 1)
         return self.value(person, slots)[0] * (1.0 - np.exp(spent - 1.0)) + self.jitter[slots]
 
@@ -134,7 +134,7 @@ class ResolvingLpPolicy(_Baseline):
         )
         self.bid[slots] = optimum.quantity_duals
 
-    def scores(self, person: PersonProfile, slots: IntArray) -> FloatArray:
+    def scores(self, person: PersonProfile, slots: IntArray, k: int = 0) -> FloatArray:  # noqa: ARG002 - a baseline ranks by its rule, whatever the feed size
         now = self.pacer.clock_s
         if now - self.solved_at >= self.every_s:
             self.solved_at = now

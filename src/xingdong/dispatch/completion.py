@@ -30,7 +30,7 @@ from xingdong.dispatch.weights import DispatchWeights
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-LABEL_PRECISION = 4.0
+LABEL_PRECISION = 1.0
 PERSON_PRECISION = 6.0
 POSITION_PRECISION = 20.0
 MAX_POSITIONS = 32
@@ -168,6 +168,16 @@ class CompletionModel:
             z += fit * lift
         return z
 
+    def position_weights(self, places: int) -> FloatArray:
+        """How much each of the first ``places`` places is worth against the top, as
+        learned (the odds ratio of completing a task there), never rising down the feed."""
+        shift = self.position_mean[: min(max(places, 1), MAX_POSITIONS)].copy()
+        shift[0] = 0.0
+        if places > MAX_POSITIONS:
+            shift = np.concatenate([shift, np.full(places - MAX_POSITIONS, shift[-1])])
+        weights: FloatArray = np.minimum.accumulate(np.exp(np.minimum(shift, 0.0)))
+        return weights
+
     def optimism(self, slots: IntArray) -> FloatArray:
         return self.weights.explore / np.sqrt(self.task_precision[slots])
 
@@ -181,8 +191,29 @@ class CompletionModel:
 
     # --- learning ---------------------------------------------------------------------
 
-    def learn(self, slot: int, person: PersonProfile, position: int, completed: bool) -> None:
-        """One exposure's outcome (the task was shown at ``position``, 0 = top)."""
+    def attraction(self, slots: IntArray, person: PersonProfile, positions: IntArray) -> FloatArray:
+        """Each shown task's odds of being chosen over nothing, at its place in the feed."""
+        z = self.log_odds(slots, person.id, self.label_columns(person))
+        z += self.position_mean[np.minimum(positions, MAX_POSITIONS - 1)]
+        return np.exp(np.minimum(z, 30.0))
+
+    def learn(
+        self,
+        slot: int,
+        person: PersonProfile,
+        position: int,
+        completed: bool,
+        *,
+        competition: float = 0.0,
+    ) -> None:
+        """One exposure's outcome (the task was shown at ``position``, 0 = top).
+
+        ``competition`` is the summed attraction of the other tasks shown with it. People
+        choose one task of a feed (a multinomial logit): the chance of this one is
+        a / (1 + a + competition), a logistic in log a - log(1 + competition), so with that
+        offset each exposure's step is the gradient of the choice model itself, and the
+        log-odds learned are those of the task alone at the top, whatever it was shown
+        with."""
         columns = self.label_columns(person, learn=True)
         belief = self._person(person.id)
         position = min(position, MAX_POSITIONS - 1)
@@ -191,7 +222,7 @@ class CompletionModel:
         if columns:
             z += float(self.type_label_mean[kind, columns].sum())
             z += float(self.task_label_mean[slot, columns].sum())
-        z += float(belief.mean[kind])
+        z += float(belief.mean[kind]) - math.log1p(max(competition, 0.0))
         p = 1.0 / (1.0 + math.exp(-z))
         error = (float(completed) - p) * self.weights.learning_rate
         curvature = max(p * (1.0 - p), 1e-3)

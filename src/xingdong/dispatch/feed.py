@@ -7,14 +7,15 @@ same object from simulated people.
 
 Scoring (vectorised over every eligible task):
 
-    score = value * (1 + boosts) - λ * (1 - relief) * spend
+    margin = price valued * (1 + boosts) - λ * (1 - relief) * price
+    score = (margin - θ) * attraction
 
-where value is the optimistic predicted completion * price (prices flattened towards
-their mean by the relief), spend the predicted completion * price, λ the campaign's
-pacing price, relief the fairness relief of the person's tier and boosts the novice and
-quality boosts. The best ``candidates`` then pass
-a diversity filter (at most ``max_per_brand`` tasks per brand) and each chosen item gets a
-reason.
+where the price valued is flattened towards the candidates' mean by the relief, λ is the
+campaign's pacing price, relief the fairness relief of the person's tier, boosts the
+novice and quality boosts, attraction the optimistic odds of completing the task alone at
+the top, and θ the value of the best feed of that size (people choose one task of a feed,
+so tasks compete; ``scores`` explains). The best ``candidates`` then pass a diversity
+filter (at most ``max_per_brand`` tasks per brand) and each chosen item gets a reason.
 """
 
 from __future__ import annotations
@@ -26,18 +27,23 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from xingdong.dispatch.arrays import grown, sigmoid
+from xingdong.dispatch.arrays import grown
 from xingdong.dispatch.completion import CompletionModel
 from xingdong.dispatch.eligibility import EligibilityIndex
 from xingdong.dispatch.fairness import TierFairness
 from xingdong.dispatch.pacing import BudgetPacer, TrafficForecast
 from xingdong.dispatch.profiles import TIERS, PersonProfile, TaskSpec
 from xingdong.dispatch.reasons import Reason
+from xingdong.dispatch.slates import best_feed_value
 from xingdong.dispatch.weights import DispatchWeights
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 LEARNED_INTEREST_LIFT = 0.2
+SCORED_SLATE = 20
+"""The feed size ``scores`` assumes when none is given (the live feed's default)."""
+MAX_LOG_ODDS = 30.0
+"""Attractions are capped at e^30 so that no odds overflow."""
 GOOD_REWARD_OVER_MEDIAN = 1.5
 
 
@@ -90,7 +96,7 @@ class Dispatcher:
         self.is_novice: NDArray[np.bool_] = np.zeros(capacity, dtype=np.bool_)
         self.jitter: FloatArray = np.zeros(capacity)
         self._people: dict[str, PersonProfile] = {}
-        self._shown: dict[str, dict[str, int]] = {}
+        self._shown: dict[str, dict[str, tuple[int, float]]] = {}
 
     def set_weights(self, weights: DispatchWeights) -> None:
         self.weights = weights
@@ -149,23 +155,37 @@ class Dispatcher:
         mask &= ~self.pacer.ahead_of_plan(committed)
         return np.flatnonzero(mask)
 
-    def scores(self, person: PersonProfile, slots: IntArray) -> FloatArray:
-        """The score of each slot for this person (the vectorised step)."""
+    def scores(self, person: PersonProfile, slots: IntArray, k: int = SCORED_SLATE) -> FloatArray:
+        """The score of each slot for this person in a feed of ``k`` (the vectorised
+        step): (margin - θ) * attraction, best first.
+
+        People choose one task among those shown (a multinomial logit with position
+        bias), so tasks compete: a likely but cheap task shown first takes completions
+        from a dearer one. The best feed of k for an expected margin per completion m and
+        attraction a (the odds of completing the task alone at the top) is worth
+        θ = Σ m a β / (1 + Σ a β) over its tasks, and it is the k best by (m - θ)·a, in that
+        order (Dinkelbach's method, ``best_feed_value``). A task worth less than θ comes
+        after every task worth more, however likely it is.
+        """
         weights = self.weights
         model = self.model
         z = model.log_odds(slots, person.id, model.label_columns(person))
+        attraction = np.exp(np.minimum(z + model.optimism(slots), MAX_LOG_ODDS))
         price = self.price_fen[slots]
-        spend = sigmoid(z) * price
         relief = self.fairness.relief(person.tier)
         # For a tier that falls behind, prices are flattened towards their mean, so its
         # people are shown what they are likeliest to complete rather than what pays most.
         valued = price if relief <= 0 else (1 - relief) * price + relief * float(price.mean())
-        value = sigmoid(z + model.optimism(slots)) * valued
         boost = 1.0 + weights.quality_boost * self.is_quality[slots]
         if person.tier == "novice":
             boost += weights.novice_boost * self.is_novice[slots]
         dual = self.pacer.price[slots] * (1.0 - relief)
-        return weights.value * value * boost - dual * spend + self.jitter[slots]
+        margin = weights.value * valued * boost - dual * price
+        # Two steps: the best feed by margin * attraction, then the best at its value.
+        # θ only shifts the ranking, and two steps come close: measured over 2,000 live
+        # tasks, at most 0.6% below θ for feeds of 3 and 5% for feeds of 10 (median 0.06%).
+        theta = best_feed_value(margin, attraction, self.model.position_weights(k), steps=2)
+        return (margin - theta) * attraction + self.jitter[slots]
 
     def recommend(self, person: PersonProfile, now_s: float, k: int) -> Feed:
         self._people[person.id] = person
@@ -175,7 +195,7 @@ class Dispatcher:
         if slots.size == 0:
             self._shown[person.id] = {}
             return Feed([], self.why_empty(person, now_s))
-        score = self.scores(person, slots)
+        score = self.scores(person, slots, k)
         wanted = max(k * 4, self.weights.candidates)
         if slots.size > wanted:
             top = np.argpartition(-score, wanted - 1)[:wanted]
@@ -187,6 +207,7 @@ class Dispatcher:
         limit = self.weights.max_per_brand
         median_reward: list[float] = []
         passed_over: list[int] = []
+        picked: list[int] = []
         for position in order.tolist():
             task = self.index.task(int(slots[position]))
             if per_brand.get(task.brand, 0) >= limit:
@@ -194,14 +215,26 @@ class Dispatcher:
                 continue
             per_brand[task.brand] = per_brand.get(task.brand, 0) + 1
             items.append(self._item(person, position, slots, score, now_s, median_reward))
+            picked.append(position)
             if len(items) == k:
                 break
         # Diversity orders the feed, it does not empty it: when too few brands are live to
         # fill it, the tasks passed over follow, best first.
         for position in passed_over[: k - len(items)]:
             items.append(self._item(person, position, slots, score, now_s, median_reward))
-        self._shown[person.id] = {item.task_id: n for n, item in enumerate(items)}
+            picked.append(position)
+        self._remember_shown(person, items, slots[picked])
         return Feed(items)
+
+    def _remember_shown(
+        self, person: PersonProfile, items: list[FeedItem], slots: IntArray
+    ) -> None:
+        """Each shown task's place and what it competed with (for learning)."""
+        attraction = self.model.attraction(slots, person, np.arange(len(items)))
+        total = float(attraction.sum())
+        self._shown[person.id] = {
+            item.task_id: (n, total - float(attraction[n])) for n, item in enumerate(items)
+        }
 
     def _item(
         self,
@@ -223,8 +256,8 @@ class Dispatcher:
         if slot is None:
             return
         person = self._people.get(person_id) or PersonProfile(id=person_id)
-        position = self._shown.get(person_id, {}).get(task_id, 0)
-        self.model.learn(slot, person, position, completed)
+        position, competition = self._shown.get(person_id, {}).get(task_id, (0, 0.0))
+        self.model.learn(slot, person, position, completed, competition=competition)
         self.pacer.advance(now_s)
         if completed:
             self.index.count_completion(person_id, task_id)
@@ -234,10 +267,35 @@ class Dispatcher:
     def train(self, exposures: Iterable[Exposure]) -> None:
         """Learn from past exposures (the exposure log of earlier days) without counting
         their completions against today's units or limits."""
+        visit: list[tuple[int, Exposure]] = []
         for exposure in exposures:
+            # The exposures of one feed come together, places counting up from the top.
+            if visit and (
+                exposure.position <= visit[-1][1].position
+                or exposure.person.id != visit[-1][1].person.id
+            ):
+                self._learn_visit(visit)
+                visit = []
             slot = self.index.slot_of.get(exposure.task_id)
             if slot is not None:
-                self.model.learn(slot, exposure.person, exposure.position, exposure.completed)
+                visit.append((slot, exposure))
+        if visit:
+            self._learn_visit(visit)
+
+    def _learn_visit(self, visit: list[tuple[int, Exposure]]) -> None:
+        person = visit[0][1].person
+        slots = np.array([slot for slot, _ in visit], dtype=np.int64)
+        positions = np.array([e.position for _, e in visit], dtype=np.int64)
+        attraction = self.model.attraction(slots, person, positions)
+        total = float(attraction.sum())
+        for n, (slot, exposure) in enumerate(visit):
+            self.model.learn(
+                slot,
+                exposure.person,
+                exposure.position,
+                exposure.completed,
+                competition=total - float(attraction[n]),
+            )
 
     # --- reasons ----------------------------------------------------------------------
 

@@ -2,17 +2,28 @@
 
 People choose among the tasks shown by a multinomial logit with position bias: a task of
 attraction w shown at position i is completed with probability β_i·w / (1 + Σ β_j·w_j),
-at most one per visit. For each visit v the program has the no-completion probability
-y0_v and, per eligible task c, an attention variable s_vc (the task's expected completion
-is w_vc·s_vc). Every slate of at most k tasks, and every mixture of slates, satisfies
+at most one per visit (β_1 ≥ β_2 ≥ … ≥ β_k ≥ 0). For each visit v the program has the
+no-completion probability y0_v and, per eligible task c, an attention variable s_vc (the
+task's expected completion is w_vc·s_vc).
 
-    y0_v + Σ_c w_vc s_vc = 1,   s_vc ≤ β_1 y0_v,   Σ_c s_vc ≤ (β_1 + … + β_k) y0_v,
+A slate puts task c at place i: s_vc = β_i·y0_v, and y0_v + Σ_c w_vc s_vc = 1. Sorted, the
+attentions of any slate are β_1·y0, β_2·y0, …, so the j largest add up to at most
+(β_1 + … + β_j)·y0 for every j ≤ k. A policy's slate at visit v may depend on everything
+before it (and be random), so its expected completions at v are a mixture of slates; the
+constraints are linear once scaled by y0, so every mixture satisfies them too:
 
-and no policy can expect more completions of a task than its quantity, nor of one person
-more than the per-person limit. Maximising expected value under these constraints bounds
-the expected value of every policy (the sales-based linear program of choice-based
-revenue management). The duals of the quantity constraints are the prices that make the
-day's allocation optimal; the nightly seeding of the pacing prices uses them.
+    y0_v + Σ_c w_vc s_vc = 1,   sum of the j largest s_vc ≤ (β_1 + … + β_j) y0_v  (j = 1…k),
+
+and they describe exactly the mixtures of slates (the sorted-sum constraints are the
+vectors weakly majorised by β, whose corners are the slates). No policy can expect more
+completions of a task than its quantity, nor of one person more than the per-person limit,
+since neither is ever exceeded. Maximising expected value under these constraints is the
+sales-based linear program of choice-based revenue management with positions: it bounds
+the expected value of every policy that knows the people's true choice model, even one
+that knows in advance who will visit when (it does not know what they will choose).
+
+The duals of the quantity constraints are the prices that make the day's allocation
+optimal; the nightly seeding of the pacing prices uses them.
 """
 
 from __future__ import annotations
@@ -59,22 +70,25 @@ def solve_optimum(  # noqa: PLR0915 - one block per family of constraints reads 
     position_bias: Sequence[float],
 ) -> Optimum:
     tasks = price.shape[0]
-    top = float(position_bias[0])
-    attention = float(sum(position_bias))
+    bias = _sorted_bias(position_bias)
     sizes = np.array([v.tasks.shape[0] for v in visits], dtype=np.int64)
     pairs = int(sizes.sum())
     n_visits = len(visits)
     if pairs == 0:
         return Optimum(0.0, np.zeros(tasks), np.zeros(tasks))
-    # Columns: s for every (visit, task) pair, then y0 per visit.
+    # Columns: s for every (visit, task) pair, then y0 per visit, then for each middle
+    # rank j (1 < j < k) one t per visit and one u per pair (the top-j sum, below).
     visit_of = np.repeat(np.arange(n_visits), sizes)
     task_of = np.concatenate([v.tasks for v in visits]).astype(np.int64)
     weight = np.concatenate([v.attraction for v in visits])
     person_of = np.array([v.person for v in visits], dtype=np.int64)[visit_of]
     s_col = np.arange(pairs)
     y0_col = pairs + np.arange(n_visits)
+    middle = list(range(2, len(bias)))
+    columns = pairs + n_visits + len(middle) * (n_visits + pairs)
 
-    cost = np.concatenate([-price[task_of] * weight, np.zeros(n_visits)])
+    cost = np.zeros(columns)
+    cost[:pairs] = -price[task_of] * weight
 
     # Equalities: y0_v + Σ w s = 1.
     eq = coo_matrix(
@@ -82,23 +96,39 @@ def solve_optimum(  # noqa: PLR0915 - one block per family of constraints reads 
             np.concatenate([weight, np.ones(n_visits)]),
             (np.concatenate([visit_of, np.arange(n_visits)]), np.concatenate([s_col, y0_col])),
         ),
-        shape=(n_visits, pairs + n_visits),
+        shape=(n_visits, columns),
     )
     rows: list[IntArray] = []
     cols: list[IntArray] = []
     vals: list[FloatArray] = []
     bounds: list[FloatArray] = []
     row = 0
-    # s_vc - β1 y0_v ≤ 0.
+    # Top rank: s_vc - β1 y0_v ≤ 0.
     rows += [np.arange(pairs), np.arange(pairs)]
     cols += [s_col, y0_col[visit_of]]
-    vals += [np.ones(pairs), np.full(pairs, -top)]
+    vals += [np.ones(pairs), np.full(pairs, -bias[0])]
     bounds.append(np.zeros(pairs))
     row += pairs
-    # Σ_c s_vc - (Σβ) y0_v ≤ 0.
+    # Middle ranks: the sum of the j largest s_vc is at most (β1 + … + βj) y0_v, written
+    # with t_v and u_vc ≥ s_vc - t_v as j t_v + Σ_c u_vc ≤ (β1 + … + βj) y0_v.
+    first = pairs + n_visits
+    for n, j in enumerate(middle):
+        t_col = first + n * (n_visits + pairs) + np.arange(n_visits)
+        u_col = first + n * (n_visits + pairs) + n_visits + np.arange(pairs)
+        rows += [row + np.arange(pairs)] * 3
+        cols += [s_col, t_col[visit_of], u_col]
+        vals += [np.ones(pairs), np.full(pairs, -1.0), np.full(pairs, -1.0)]
+        bounds.append(np.zeros(pairs))
+        row += pairs
+        rows += [row + np.arange(n_visits), row + visit_of, row + np.arange(n_visits)]
+        cols += [t_col, u_col, y0_col]
+        vals += [np.full(n_visits, float(j)), np.ones(pairs), np.full(n_visits, -bias[:j].sum())]
+        bounds.append(np.zeros(n_visits))
+        row += n_visits
+    # All ranks: Σ_c s_vc - (Σβ) y0_v ≤ 0.
     rows += [row + visit_of, row + np.arange(n_visits)]
     cols += [s_col, y0_col]
-    vals += [np.ones(pairs), np.full(n_visits, -attention)]
+    vals += [np.ones(pairs), np.full(n_visits, -bias.sum())]
     bounds.append(np.zeros(n_visits))
     row += n_visits
     # Σ_v w s ≤ quantity_c.
@@ -121,7 +151,7 @@ def solve_optimum(  # noqa: PLR0915 - one block per family of constraints reads 
         row += kept_groups.shape[0]
     upper = coo_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(row, pairs + n_visits),
+        shape=(row, columns),
     )
     result = linprog(
         cost,
@@ -141,6 +171,12 @@ def solve_optimum(  # noqa: PLR0915 - one block per family of constraints reads 
     return Optimum(value, completions, duals, value)
 
 
+def _sorted_bias(position_bias: Sequence[float]) -> FloatArray:
+    """Position weights best first. A feed fills its best place first, and any slate's
+    attention, sorted, is a prefix of these: that is all the bound relies on."""
+    return np.sort(np.maximum(np.asarray(position_bias, dtype=np.float64), 0.0))[::-1]
+
+
 def _padded(visits: Sequence[VisitOptions]) -> tuple[IntArray, FloatArray]:
     width = max((v.tasks.shape[0] for v in visits), default=0)
     tasks = np.zeros((len(visits), max(width, 1)), dtype=np.int64)
@@ -155,21 +191,23 @@ def _padded(visits: Sequence[VisitOptions]) -> tuple[IntArray, FloatArray]:
 def best_slates(
     margin: FloatArray, attraction: FloatArray, position_bias: Sequence[float]
 ) -> tuple[FloatArray, FloatArray]:
-    """For each visit (row), the best expected margin over the relaxed slates of the
-    linear program (attention t_c in [0, β1], Σ t ≤ Σβ) and the attention achieving it.
+    """For each visit (row), the best expected margin of any slate and the attention
+    (position weight) each task gets in it.
 
     The objective Σ m w t / (1 + Σ w t) is linear-fractional, so Dinkelbach's method
-    applies: for a guess θ of the optimum, fill attention in order of (m - θ)·w.
+    applies: for a guess θ of the optimum, the best slate puts the tasks in order of
+    (m - θ)·w into the places in order of weight, while that gain is positive. Each step
+    is a real slate, so θ only rises, and it stops at the best slate.
     """
-    top = float(position_bias[0])
-    total = float(sum(position_bias))
-    full = min(int(total // top), margin.shape[1])
-    rest = total - full * top
-    slots = min(full + (1 if rest > 1e-12 else 0), margin.shape[1])
+    bias = _sorted_bias(position_bias)
+    slots = min(int(np.count_nonzero(bias)), margin.shape[1])
+    share_of_rank = bias[:slots]
     rows = np.arange(margin.shape[0])[:, None]
     theta = np.zeros(margin.shape[0])
     attention = np.zeros_like(margin)
-    for _ in range(8):
+    if slots == 0:
+        return theta, attention
+    for _ in range(12):
         gain = (margin - theta[:, None]) * attraction
         if slots < margin.shape[1]:
             chosen = np.argpartition(-gain, slots - 1, axis=1)[:, :slots]
@@ -177,10 +215,7 @@ def best_slates(
             chosen = np.tile(np.arange(margin.shape[1]), (margin.shape[0], 1))
         order = np.argsort(-gain[rows, chosen], axis=1)
         chosen = chosen[rows, order]
-        share = np.full(chosen.shape, top)
-        if rest > 1e-12 and chosen.shape[1] > full:
-            share[:, full] = rest
-        share *= gain[rows, chosen] > 0
+        share = np.broadcast_to(share_of_rank, chosen.shape) * (gain[rows, chosen] > 0)
         attention = np.zeros_like(margin)
         attention[rows, chosen] = share
         weighted = attention * attraction
@@ -188,7 +223,12 @@ def best_slates(
         if np.allclose(updated, theta, rtol=0, atol=1e-9):
             break
         theta = updated
-    return theta, attention
+    # The best slate's value exceeds θ by at most G(θ) - θ, with G(θ) the best
+    # Σ (m - θ)·w·t (the denominator is at least 1): adding that keeps θ an upper bound
+    # even if the iterations stopped early (at convergence it adds nothing).
+    gain = (margin - theta[:, None]) * attraction
+    best_gain = np.sort(np.maximum(gain, 0.0), axis=1)[:, ::-1][:, :slots] @ share_of_rank
+    return theta + np.maximum(best_gain - theta, 0.0), attention
 
 
 def dual_bound(
@@ -203,9 +243,9 @@ def dual_bound(
     """An upper bound of the same optimum by Lagrangian duality, fast at any size.
 
     For prices μ ≥ 0 on the quantities, Σ μ·quantity + Σ_v (best expected margin of visit v
-    at prices μ) bounds the optimum from above (weak duality). Projected subgradient steps
-    on λ = μ / price in [0, 1] lower it; the lowest is kept. Per-person limits are left
-    out, which only loosens the bound.
+    at prices μ, over real slates: ``best_slates``, rounded up) bounds the optimum from
+    above (weak duality). Projected subgradient steps on λ = μ / price in [0, 1] lower it;
+    the lowest is kept. Per-person limits are left out, which only loosens the bound.
     """
     tasks = price.shape[0]
     index, attraction = _padded(visits)
