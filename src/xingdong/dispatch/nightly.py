@@ -28,7 +28,6 @@ from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.settings import Settings
 from xingdong.dispatch import history
-from xingdong.dispatch.arrays import sigmoid
 from xingdong.dispatch.feed import Dispatcher
 from xingdong.dispatch.live import LiveDispatch
 from xingdong.dispatch.models import SeededPrice
@@ -56,13 +55,6 @@ class PriceSeeding:
     prices: dict[str, float]
 
 
-def position_bias(dispatcher: Dispatcher, positions: int) -> list[float]:
-    """How much less a task is taken at each position than at the top, as the completion
-    model learned it (1.0 at the top, never above it)."""
-    offsets = dispatcher.model.position_mean[:positions]
-    return [float(b) for b in np.minimum(np.exp(offsets - offsets[0]), 1.0)]
-
-
 def day_prices(
     dispatcher: Dispatcher,
     specs: Mapping[str, TaskSpec],
@@ -86,20 +78,21 @@ def day_prices(
             continue
         person = known[0].person
         slots = np.array([dispatcher.index.slot_of[s.task_id] for s in known], dtype=np.int64)
-        columns = dispatcher.model.label_columns(person)
-        chance = np.clip(sigmoid(dispatcher.model.log_odds(slots, person.id, columns)), 1e-6, 0.95)
         options.append(
             VisitOptions(
                 person=people.setdefault(person.id, len(people)),
                 tasks=np.array([column[s.task_id] for s in known], dtype=np.int64),
-                # Odds at the top: the attraction of a multinomial choice.
-                attraction=chance / (1.0 - chance),
+                # Each task's odds of being chosen over nothing at the top: what the
+                # optimum's choice model calls its attraction.
+                attraction=dispatcher.model.attraction(
+                    slots, person, np.zeros(slots.shape[0], dtype=np.int64)
+                ),
             )
         )
         longest = max(longest, len(known))
     if not ids or not options:
         return {}, Optimum(0.0, np.zeros(len(ids)), np.zeros(len(ids))), True, 0
-    bias = position_bias(dispatcher, longest)
+    bias = dispatcher.model.position_weights(longest).tolist()
     exact = sum(o.tasks.shape[0] for o in options) <= EXACT_PAIRS
     if exact:
         optimum = solve_optimum(
