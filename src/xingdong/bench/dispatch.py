@@ -38,7 +38,7 @@ from xingdong.bench.dispatch_workload import (
 )
 from xingdong.dispatch.feed import Dispatcher, Exposure
 from xingdong.dispatch.offline import OfflineDispatcher
-from xingdong.dispatch.optimum import Optimum, VisitOptions, dual_bound, solve_optimum
+from xingdong.dispatch.optimum import Optimum, VisitOptions, day_optimum
 from xingdong.dispatch.pacing import TrafficForecast
 from xingdong.dispatch.profiles import TIERS, PersonProfile, TaskSpec
 from xingdong.dispatch.weights import DispatchWeights
@@ -46,8 +46,6 @@ from xingdong.dispatch.weights import DispatchWeights
 FloatArray = NDArray[np.float64]
 POLICIES = ("xingdong", "xingdong_no_fairness", "random", "greedy", "balance", "resolving_lp")
 BASELINES = ("random", "greedy", "balance", "resolving_lp")
-EXACT_PAIRS = 15_000
-"""Below this many (visit, task) pairs the optimum is solved exactly by HiGHS."""
 SHORT_NAMES = {"xingdong_no_fairness": "no fairness", "resolving_lp": "re-solve LP"}
 """Names short enough for a terminal table (JSON keeps the full ones)."""
 GOALS = {"random": 0.95, "shifted": 0.93, "adversarial": 0.93}
@@ -169,24 +167,14 @@ def offline_optimum(
     instance: Instance, visits: Visits, *, start: FloatArray | None = None
 ) -> tuple[Optimum, bool]:
     """The optimum (exact by HiGHS when small enough, else its dual upper bound)."""
-    options = _options(instance, visits)
-    if sum(o.tasks.shape[0] for o in options) <= EXACT_PAIRS:
-        exact = solve_optimum(
-            options,
-            price=instance.price,
-            quantity=instance.quantity,
-            per_person_limit=instance.per_person_limit,
-            position_bias=instance.position_bias,
-        )
-        return exact, True
-    bound = dual_bound(
-        options,
+    return day_optimum(
+        _options(instance, visits),
         price=instance.price,
         quantity=instance.quantity,
+        per_person_limit=instance.per_person_limit,
         position_bias=instance.position_bias,
         start=start,
     )
-    return bound, False
 
 
 def exposure_log(instance: Instance, visits: Visits, seed: int) -> list[Exposure]:

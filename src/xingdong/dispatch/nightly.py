@@ -31,13 +31,10 @@ from xingdong.dispatch import history
 from xingdong.dispatch.feed import Dispatcher
 from xingdong.dispatch.live import LiveDispatch
 from xingdong.dispatch.models import SeededPrice
-from xingdong.dispatch.optimum import Optimum, VisitOptions, dual_bound, solve_optimum
+from xingdong.dispatch.optimum import Optimum, VisitOptions, day_optimum
 from xingdong.dispatch.profiles import TaskSpec
 
 DAY = timedelta(days=1)
-EXACT_PAIRS = 15_000
-"""Up to this many (visit, task) pairs the program is solved exactly by HiGHS; above,
-its Lagrangian dual gives the prices (and an upper bound of the value) at any size."""
 MAX_SLATE = 32
 
 
@@ -93,17 +90,13 @@ def day_prices(
     if not ids or not options:
         return {}, Optimum(0.0, np.zeros(len(ids)), np.zeros(len(ids))), True, 0
     bias = dispatcher.model.position_weights(longest).tolist()
-    exact = sum(o.tasks.shape[0] for o in options) <= EXACT_PAIRS
-    if exact:
-        optimum = solve_optimum(
-            options,
-            price=price,
-            quantity=quantity,
-            per_person_limit=np.array([specs[t].per_person_limit for t in ids], dtype=np.int64),
-            position_bias=bias,
-        )
-    else:
-        optimum = dual_bound(options, price=price, quantity=quantity, position_bias=bias)
+    optimum, exact = day_optimum(
+        options,
+        price=price,
+        quantity=quantity,
+        per_person_limit=np.array([specs[t].per_person_limit for t in ids], dtype=np.int64),
+        position_bias=bias,
+    )
     shares = np.divide(
         optimum.quantity_duals, price, out=np.zeros_like(price), where=price > 0
     ).clip(0.0, None)

@@ -275,3 +275,34 @@ def _respond(
     expected = weighted / (1.0 + weighted.sum(axis=1))[:, None]
     completions = np.bincount(index.ravel(), weights=expected.ravel(), minlength=tasks)
     return theta, completions.astype(np.float64)
+
+
+EXACT_PAIRS = 15_000
+"""Up to this many (visit, task) pairs HiGHS solves the program exactly in seconds; above,
+its Lagrangian dual gives the prices and an upper bound of the value at any size."""
+
+
+def day_optimum(
+    visits: Sequence[VisitOptions],
+    *,
+    price: FloatArray,
+    quantity: FloatArray,
+    per_person_limit: IntArray,
+    position_bias: Sequence[float],
+    start: FloatArray | None = None,
+) -> tuple[Optimum, bool]:
+    """The optimum of a day of visits, exact when small enough (then ``True``), else its
+    dual upper bound (``start``: prices to start the dual's descent from)."""
+    if sum(v.tasks.shape[0] for v in visits) <= EXACT_PAIRS:
+        exact = solve_optimum(
+            visits,
+            price=price,
+            quantity=quantity,
+            per_person_limit=per_person_limit,
+            position_bias=position_bias,
+        )
+        return exact, True
+    bound = dual_bound(
+        visits, price=price, quantity=quantity, position_bias=position_bias, start=start
+    )
+    return bound, False
