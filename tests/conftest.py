@@ -24,6 +24,14 @@ TEST_DB_NAME = "xingdong_test"
 KEEP_TABLES = {"alembic_version", "procrastinate_workers"}
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the feed's loops before any test, so that servers the tests start load
+    them from the disk cache instead of compiling while a test waits for them."""
+    from xingdong.dispatch import kernels
+
+    kernels.warm_up()
+
+
 def _server_url() -> str:
     configured = os.environ.get("XINGDONG_TEST_DATABASE_URL")
     if configured:

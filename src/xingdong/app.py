@@ -62,6 +62,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from xingdong.dispatch import kernels
+
+        # The feed's compiled loops load before the first request rather than in it.
+        kernels.warm_up()
         async with contextlib.AsyncExitStack() as stack:
             if settings.run_worker_in_process:
                 await stack.enter_async_context(_in_process_worker(runtime))

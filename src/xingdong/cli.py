@@ -645,7 +645,10 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
     import uvicorn
 
     from xingdong.app import create_app
+    from xingdong.dispatch import kernels
 
+    # Compiled here once (kept on disk), so that each server process only loads them.
+    kernels.warm_up()
     # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through SystemExit
     # instead lets exit handlers run, among them the one that stops an embedded database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -51,6 +51,7 @@ def test_a_likely_cheap_task_does_not_crowd_out_a_dear_one() -> None:
         )
     )
     d.model.task_mean[d.index.slot_of["cheap"]] = 3.0  # odds e^(3 + prior) against e^prior
+    d.model.rebase()
     someone = PersonProfile(id="p1")
     feed = d.recommend(someone, 100.0, 2)
     assert feed.task_ids == ["dear", "cheap"]

@@ -54,9 +54,11 @@ class _Baseline(Dispatcher):
 
     def value(self, person: PersonProfile, slots: IntArray) -> tuple[FloatArray, FloatArray]:
         """Optimistic and plain predicted completion * price."""
-        z = self.model.log_odds(slots, person.id, self.model.label_columns(person))
+        columns = self.model.label_columns(person)
+        z = self.model.log_odds(slots, person.id, columns)
+        bold = self.model.bold_log_odds(slots, person.id, columns)
         price = self.price_fen[slots]
-        return sigmoid(z + self.model.optimism(slots)) * price, sigmoid(z)
+        return sigmoid(bold) * price, sigmoid(z)
 
     def recommend_ids(self, person: PersonProfile, now_s: float, k: int) -> list[str]:
         return self.recommend(person, now_s, k).task_ids

@@ -19,11 +19,12 @@ def grown(array: NDArray[Scalar], length: int, fill: float | bool) -> NDArray[Sc
     return bigger
 
 
-def widened(array: NDArray[Scalar], columns: int) -> NDArray[Scalar]:
-    """A 2-D ``array`` with at least ``columns`` columns, new ones zero."""
+def widened(array: NDArray[Scalar], columns: int, fill: float = 0.0) -> NDArray[Scalar]:
+    """A 2-D ``array`` with at least ``columns`` columns, new ones ``fill``."""
     if array.shape[1] >= columns:
         return array
-    wider = np.zeros((array.shape[0], max(columns, 2 * array.shape[1])), dtype=array.dtype)
+    width = max(columns, 2 * array.shape[1])
+    wider = np.full((array.shape[0], width), fill, dtype=array.dtype)
     wider[:, : array.shape[1]] = array
     return wider
 

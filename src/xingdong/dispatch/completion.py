@@ -22,6 +22,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from xingdong.dispatch import kernels
 from xingdong.dispatch.arrays import grown, logit, sigmoid, widened
 from xingdong.dispatch.eligibility import Vocabulary
 from xingdong.dispatch.profiles import PersonProfile
@@ -29,11 +30,18 @@ from xingdong.dispatch.weights import DispatchWeights
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+Columns = IntArray | list[int]
+"""Label columns, as ``label_columns`` gives them (or a list)."""
 
 LABEL_PRECISION = 1.0
 PERSON_PRECISION = 6.0
 POSITION_PRECISION = 20.0
 MAX_POSITIONS = 32
+MAX_CACHED_LABEL_SETS = 20_000
+NO_LEANING = np.zeros(0)
+REBASE_EVERY = 4_096
+"""Slates learned between full recomputations of the kept per-task log-odds (which are
+otherwise moved step by step, and would drift by rounding)."""
 SHARES = {
     "task": 0.4,
     "task_label": 0.3,
@@ -73,13 +81,36 @@ class CompletionModel:
         self.slot_type: IntArray = np.zeros(capacity, dtype=np.int64)
         self.task_mean: FloatArray = np.zeros(capacity)
         self.task_precision: FloatArray = np.ones(capacity)
+        self.task_spread: FloatArray = np.ones(capacity)
+        """1/√precision of each task's own rate, kept with it for the exploration bonus."""
+        self.task_base: FloatArray = np.zeros(capacity)
+        """Each task's log-odds before anything about the person: its type's rate plus its
+        own offset (kept up to date as they are learned, so a feed gathers it once)."""
+        self.task_bold: FloatArray = np.zeros(capacity)
+        """``task_base`` plus the exploration bonus, what the feed ranks by."""
+        self._slates_learned = 0
         self.type_label_mean: FloatArray = np.zeros((16, 16))
         self.type_label_precision: FloatArray = np.full((16, 16), LABEL_PRECISION)
-        self.task_label_mean: FloatArray = np.zeros((capacity, 16))
-        self.task_label_precision: FloatArray = np.full((capacity, 16), LABEL_PRECISION)
+        # Label by task (one row per label): a person's few labels are a few contiguous
+        # rows, which sum far faster than the same cells gathered from columns.
+        self.label_task_mean: FloatArray = np.zeros((16, capacity))
+        self.label_task_precision: FloatArray = np.full((16, capacity), LABEL_PRECISION)
         self.position_mean = np.zeros(MAX_POSITIONS)
         self.position_precision = np.full(MAX_POSITIONS, POSITION_PRECISION)
         self._people: dict[str, _PersonBelief] = {}
+        self._columns: dict[tuple[frozenset[str], str | None, str | None], IntArray] = {}
+        self._columns_vocabulary = 0
+
+    def set_weights(self, weights: DispatchWeights) -> None:
+        self.weights = weights
+        self.rebase()
+
+    def rebase(self, slots: IntArray | slice = slice(None)) -> None:
+        """Recompute ``task_base`` and ``task_bold`` from what they are made of (also
+        after setting learned weights by hand)."""
+        self.task_base[slots] = self.type_mean[self.slot_type[slots]] + self.task_mean[slots]
+        bonus = self.weights.explore * self.task_spread[slots]
+        self.task_bold[slots] = self.task_base[slots] + bonus
 
     # --- tasks ------------------------------------------------------------------------
 
@@ -105,37 +136,56 @@ class CompletionModel:
             self.slot_type = grown(self.slot_type, capacity, 0)
             self.task_mean = grown(self.task_mean, capacity, 0.0)
             self.task_precision = grown(self.task_precision, capacity, 1.0)
-            self.task_label_mean = grown(self.task_label_mean, capacity, 0.0)
-            self.task_label_precision = grown(self.task_label_precision, capacity, LABEL_PRECISION)
+            self.task_spread = grown(self.task_spread, capacity, 1.0)
+            self.task_base = grown(self.task_base, capacity, 0.0)
+            self.task_bold = grown(self.task_bold, capacity, 0.0)
+        if self.label_task_mean.shape[1] < capacity:
+            self.label_task_mean = widened(self.label_task_mean, capacity)
+            self.label_task_precision = widened(
+                self.label_task_precision, capacity, LABEL_PRECISION
+            )
         column = self._type_column(task_type)
         prior = sigmoid(np.array([self.type_mean[column]]))[0]
         self.slot_type[slot] = column
         self.task_mean[slot] = 0.0
         self.task_precision[slot] = self.weights.prior_strength * prior * (1 - prior)
-        self.task_label_mean[slot] = 0.0
-        self.task_label_precision[slot] = LABEL_PRECISION
+        self.task_spread[slot] = 1.0 / math.sqrt(self.task_precision[slot])
+        self.label_task_mean[:, slot] = 0.0
+        self.label_task_precision[:, slot] = LABEL_PRECISION
+        self.rebase(np.array([slot]))
 
     def retype(self, slot: int, task_type: str) -> None:
         self.slot_type[slot] = self._type_column(task_type)
+        self.rebase(np.array([slot]))
 
     # --- people -----------------------------------------------------------------------
 
-    def label_columns(self, person: PersonProfile, *, learn: bool = False) -> list[int]:
-        names = person_labels(person)
+    def label_columns(self, person: PersonProfile, *, learn: bool = False) -> IntArray:
+        """The columns of the person's labels (``learn``: adding those not seen yet)."""
         if not learn:
-            return self.labels.find_all(names)
+            # Many people share their labels; a label once known keeps its column, so a
+            # cached answer only goes stale when the vocabulary grows.
+            if self._columns_vocabulary != len(self.labels):
+                self._columns.clear()
+                self._columns_vocabulary = len(self.labels)
+            key = (person.interests, person.region, person.tier)
+            found = self._columns.get(key)
+            if found is None:
+                if len(self._columns) >= MAX_CACHED_LABEL_SETS:
+                    self._columns.clear()
+                found = self._columns[key] = np.array(
+                    self.labels.find_all(person_labels(person)), dtype=np.int64
+                )
+            return found
+        names = person_labels(person)
         columns = [self.labels.add(name) for name in names]
-        if columns and max(columns) >= self.task_label_mean.shape[1]:
-            need = max(columns) + 1
+        if columns and max(columns) >= self.label_task_mean.shape[0]:
+            need = 2 * max(columns) + 1
             self.type_label_mean = widened(self.type_label_mean, need)
-            self.task_label_mean = widened(self.task_label_mean, need)
-            old = self.type_label_precision.shape[1]
-            self.type_label_precision = widened(self.type_label_precision, need)
-            self.type_label_precision[:, old:] = LABEL_PRECISION
-            old = self.task_label_precision.shape[1]
-            self.task_label_precision = widened(self.task_label_precision, need)
-            self.task_label_precision[:, old:] = LABEL_PRECISION
-        return columns
+            self.type_label_precision = widened(self.type_label_precision, need, LABEL_PRECISION)
+            self.label_task_mean = grown(self.label_task_mean, need, 0.0)
+            self.label_task_precision = grown(self.label_task_precision, need, LABEL_PRECISION)
+        return np.array(columns, dtype=np.int64)
 
     def _person(self, person_id: str) -> _PersonBelief:
         belief = self._people.get(person_id)
@@ -149,44 +199,44 @@ class CompletionModel:
 
     # --- prediction -------------------------------------------------------------------
 
-    def log_odds(self, slots: IntArray, person_id: str, columns: list[int]) -> FloatArray:
+    def log_odds(self, slots: IntArray, person_id: str, columns: Columns) -> FloatArray:
         """Log-odds of completion at the top of the feed, for each slot."""
-        types = self.slot_type[slots]
-        z = self.type_mean[types] + self.task_mean[slots]
-        fit = self.weights.fit
-        if fit and columns:
-            # Per type first (a handful of rows), then one gather per label: cheaper than
-            # gathering a (tasks x labels) block.
-            per_type = self.type_label_mean[:, columns].sum(axis=1)
-            belief = self._people.get(person_id)
-            if belief is not None:
-                known = min(belief.mean.shape[0], per_type.shape[0])
-                per_type[:known] += belief.mean[:known]
-            lift = per_type[types]
-            for column in columns:
-                lift += self.task_label_mean[slots, column]
-            z += fit * lift
-        return z
+        return self._log_odds(self.task_base, slots, person_id, columns)
+
+    def bold_log_odds(self, slots: IntArray, person_id: str, columns: Columns) -> FloatArray:
+        """``log_odds`` with the exploration bonus of tasks little is known about."""
+        return self._log_odds(self.task_bold, slots, person_id, columns)
+
+    def _log_odds(
+        self, base: FloatArray, slots: IntArray, person_id: str, columns: Columns
+    ) -> FloatArray:
+        belief = self._people.get(person_id)
+        out = np.empty(slots.shape[0])
+        kernels.log_odds_into(
+            out,
+            base,
+            slots,
+            self.slot_type,
+            self.type_label_mean,
+            NO_LEANING if belief is None else belief.mean,
+            self.label_task_mean,
+            np.asarray(columns, dtype=np.int64),
+            self.weights.fit,
+        )
+        return out
 
     def position_weights(self, places: int) -> FloatArray:
         """How much each of the first ``places`` places is worth against the top, as
         learned (the odds ratio of completing a task there), never rising down the feed."""
-        shift = self.position_mean[: min(max(places, 1), MAX_POSITIONS)].copy()
-        shift[0] = 0.0
-        if places > MAX_POSITIONS:
-            shift = np.concatenate([shift, np.full(places - MAX_POSITIONS, shift[-1])])
-        weights: FloatArray = np.minimum.accumulate(np.exp(np.minimum(shift, 0.0)))
+        weights: FloatArray = kernels.place_weights(self.position_mean, max(places, 1))
         return weights
-
-    def optimism(self, slots: IntArray) -> FloatArray:
-        return self.weights.explore / np.sqrt(self.task_precision[slots])
 
     def exposures_weight(self, slot: int) -> float:
         return float(self.task_precision[slot])
 
     def label_lift(self, slot: int, column: int) -> float:
         return float(
-            self.task_label_mean[slot, column] + self.type_label_mean[self.slot_type[slot], column]
+            self.label_task_mean[column, slot] + self.type_label_mean[self.slot_type[slot], column]
         )
 
     # --- learning ---------------------------------------------------------------------
@@ -206,48 +256,108 @@ class CompletionModel:
         *,
         competition: float = 0.0,
     ) -> None:
-        """One exposure's outcome (the task was shown at ``position``, 0 = top).
+        """One exposure's outcome (the task was shown at ``position``, 0 = top)."""
+        self.learn_slate(
+            np.array([slot]),
+            person,
+            np.array([position]),
+            np.array([completed], dtype=np.float64),
+            np.array([competition]),
+        )
 
-        ``competition`` is the summed attraction of the other tasks shown with it. People
-        choose one task of a feed (a multinomial logit): the chance of this one is
+    def learn_slate(
+        self,
+        slots: IntArray,
+        person: PersonProfile,
+        positions: IntArray,
+        completed: FloatArray,
+        competition: FloatArray,
+    ) -> None:
+        """The outcomes of distinct tasks shown together to one person (``completed`` 1 or
+        0 each, shown at ``positions``, 0 = top).
+
+        ``competition`` is, per task, the summed attraction of the others shown with it.
+        People choose one task of a feed (a multinomial logit): the chance of this one is
         a / (1 + a + competition), a logistic in log a - log(1 + competition), so with that
         offset each exposure's step is the gradient of the choice model itself, and the
         log-odds learned are those of the task alone at the top, whatever it was shown
-        with."""
+        with. The slate is one step: every outcome is predicted with the weights as they
+        were when it was shown, and weights shared by several of its tasks (the type's,
+        the person's) take the sum of their steps."""
         columns = self.label_columns(person, learn=True)
         belief = self._person(person.id)
-        position = min(position, MAX_POSITIONS - 1)
-        kind = int(self.slot_type[slot])
-        z = float(self.type_mean[kind] + self.task_mean[slot] + self.position_mean[position])
-        if columns:
-            z += float(self.type_label_mean[kind, columns].sum())
-            z += float(self.task_label_mean[slot, columns].sum())
-        z += float(belief.mean[kind]) - math.log1p(max(competition, 0.0))
-        p = 1.0 / (1.0 + math.exp(-z))
-        error = (float(completed) - p) * self.weights.learning_rate
-        curvature = max(p * (1.0 - p), 1e-3)
+        places = np.minimum(positions, MAX_POSITIONS - 1)
+        kinds = self.slot_type[slots]
+        z = self.type_mean[kinds] + self.task_mean[slots] + self.position_mean[places]
+        z += belief.mean[kinds] - np.log1p(np.maximum(competition, 0.0))
+        if columns.size:
+            z += self.type_label_mean[kinds][:, columns].sum(axis=1)
+            z += self.label_task_mean[columns][:, slots].sum(axis=0)
+        p = 1.0 / (1.0 + np.exp(-z))
+        error = (completed - p) * self.weights.learning_rate
+        curvature = np.maximum(p * (1.0 - p), 1e-3)
         # The groups of weights share one error, so that together they do not overshoot
         # (a diagonal belief cannot see that they explain the same thing): most goes to
         # what tells tasks and people apart, the task's own rate and its label lifts.
-        share = SHARES if columns else SHARES_WITHOUT_LABELS
+        share = SHARES if columns.size else SHARES_WITHOUT_LABELS
 
-        self.task_precision[slot] += curvature
-        self.task_mean[slot] += share["task"] * error / self.task_precision[slot]
-        self.type_precision[kind] += curvature
-        self.type_mean[kind] += share["type"] * error / self.type_precision[kind]
-        belief.precision[kind] += curvature
-        belief.mean[kind] += share["person"] * error / belief.precision[kind]
-        if position > 0:
-            self.position_precision[position] += curvature
-            self.position_mean[position] += (
-                share["position"] * error / self.position_precision[position]
+        self.task_precision[slots] += curvature
+        self.task_spread[slots] = 1.0 / np.sqrt(self.task_precision[slots])
+        self.task_mean[slots] += share["task"] * error / self.task_precision[slots]
+        if columns.size:
+            by_task = np.ix_(columns, slots)
+            self.label_task_precision[by_task] += curvature
+            self.label_task_mean[by_task] += (
+                share["task_label"] * error / self.label_task_precision[by_task]
             )
-        if columns:
-            self.type_label_precision[kind, columns] += curvature
-            self.type_label_mean[kind, columns] += (
-                share["type_label"] * error / self.type_label_precision[kind, columns]
+        self._step_types(kinds, curvature, error, share, belief, columns)
+        self._step_places(places, curvature, error, share["position"])
+        self._slates_learned += 1
+        if self._slates_learned % REBASE_EVERY == 0:
+            self.rebase()
+        else:
+            self.rebase(slots)
+
+    def _step_types(
+        self,
+        kinds: IntArray,
+        curvature: FloatArray,
+        error: FloatArray,
+        share: dict[str, float],
+        belief: _PersonBelief,
+        columns: IntArray,
+    ) -> None:
+        """The weights per type (shared by the slate's tasks of a type) take the sum of
+        their tasks' steps."""
+        types = self.type_mean.shape[0]
+        kind_curvature = np.bincount(kinds, weights=curvature, minlength=types)
+        kind_error = np.bincount(kinds, weights=error, minlength=types)
+        shown = np.flatnonzero(kind_curvature)
+        kind_curvature, kind_error = kind_curvature[shown], kind_error[shown]
+        self.type_precision[shown] += kind_curvature
+        type_step = np.zeros(types)
+        type_step[shown] = share["type"] * kind_error / self.type_precision[shown]
+        self.type_mean += type_step
+        # Every task of a type moves with it.
+        moved = type_step[self.slot_type]
+        self.task_base += moved
+        self.task_bold += moved
+        belief.precision[shown] += kind_curvature
+        belief.mean[shown] += share["person"] * kind_error / belief.precision[shown]
+        if columns.size:
+            by_type = np.ix_(shown, columns)
+            self.type_label_precision[by_type] += kind_curvature[:, None]
+            self.type_label_mean[by_type] += (
+                share["type_label"] * kind_error[:, None] / self.type_label_precision[by_type]
             )
-            self.task_label_precision[slot, columns] += curvature
-            self.task_label_mean[slot, columns] += (
-                share["task_label"] * error / self.task_label_precision[slot, columns]
-            )
+
+    def _step_places(
+        self, places: IntArray, curvature: FloatArray, error: FloatArray, share: float
+    ) -> None:
+        """How much a place below the top is worth (the top is the reference)."""
+        below_top = places > 0
+        if not below_top.any():
+            return
+        at = places[below_top]
+        self.position_precision[at] += curvature[below_top]
+        self.position_mean[at] += share * error[below_top] / self.position_precision[at]

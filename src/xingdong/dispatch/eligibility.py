@@ -18,6 +18,8 @@ from numpy.typing import NDArray
 from xingdong.dispatch.profiles import PersonProfile, TaskSpec
 
 BoolArray = NDArray[np.bool_]
+TargetingKey = tuple[int | None, str | None, frozenset[str], str | None]
+MAX_CACHED_TARGETINGS = 20_000
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
@@ -102,6 +104,9 @@ class EligibilityIndex:
         self.tiers = LabelMatrix(capacity)
         self._slots_of_brand: dict[str, set[int]] = defaultdict(set)
         self._done: dict[str, dict[str, int]] = defaultdict(dict)
+        # Who a task is for changes only when tasks come or go, and many people share a
+        # profile: their targeting masks are kept until then.
+        self._targeted: dict[TargetingKey, BoolArray] = {}
 
     # --- the set of tasks -------------------------------------------------------------
 
@@ -131,6 +136,7 @@ class EligibilityIndex:
 
     def upsert(self, task: TaskSpec) -> int:
         """Add a task or replace its terms; its completions and reservations are kept."""
+        self._targeted.clear()
         slot = self.slot_of.get(task.id)
         if slot is None:
             if not self._free:
@@ -163,6 +169,7 @@ class EligibilityIndex:
         slot = self.slot_of.pop(task_id, None)
         if slot is None:
             return None
+        self._targeted.clear()
         task = self.tasks[slot]
         assert task is not None
         self._slots_of_brand[task.brand].discard(slot)
@@ -205,7 +212,18 @@ class EligibilityIndex:
     # --- eligibility ------------------------------------------------------------------
 
     def targeting_mask(self, person: PersonProfile) -> BoolArray:
-        """Slots whose targeting the person matches, whatever the time or units left."""
+        """Slots whose targeting the person matches, whatever the time or units left
+        (read-only: shared by everyone with the same age, region, interests and tier)."""
+        key = (person.age, person.region, person.interests, person.tier)
+        mask = self._targeted.get(key)
+        if mask is None:
+            if len(self._targeted) >= MAX_CACHED_TARGETINGS:
+                self._targeted.clear()
+            mask = self._targeted[key] = self._match_targeting(person)
+            mask.flags.writeable = False
+        return mask
+
+    def _match_targeting(self, person: PersonProfile) -> BoolArray:
         if person.age is None:
             mask = ~self.needs_age
         else:
@@ -215,26 +233,54 @@ class EligibilityIndex:
         mask &= self.tiers.matches(() if person.tier is None else (person.tier,))
         return mask
 
-    def open_mask(self, now_s: float) -> BoolArray:
-        """Slots inside their window, with units left, that can run at all."""
-        left = self.quantity - self.completed - self.reserved
-        return self.runnable & (self.start_s <= now_s) & (self.end_s > now_s) & (left > 0)
+    def open_mask(self, now_s: float, slots: IntArray | slice = slice(None)) -> BoolArray:
+        """Whether each slot (of ``slots``, all by default) is inside its window, with
+        units left, and can run at all."""
+        left = self.quantity[slots] - self.completed[slots] - self.reserved[slots]
+        mask: BoolArray = (
+            self.runnable[slots]
+            & (self.start_s[slots] <= now_s)
+            & (self.end_s[slots] > now_s)
+            & (left > 0)
+        )
+        return mask
+
+    def next_change_s(self, now_s: float) -> float:
+        """The next moment after ``now_s`` a live task's window opens or closes."""
+        starts = self.start_s.min(initial=np.inf, where=self.alive & (self.start_s > now_s))
+        ends = self.end_s.min(initial=np.inf, where=self.alive & (self.end_s > now_s))
+        return float(min(starts, ends))
+
+    def excluded_slots(self, person: PersonProfile) -> list[int]:
+        """Slots this person reached the limit of, or hid (task or brand)."""
+        excluded = []
+        for task_id, times in self.done_by(person.id).items():
+            slot = self.slot_of.get(task_id)
+            if slot is not None and times >= self.task(slot).per_person_limit:
+                excluded.append(slot)
+        for task_id in person.hidden_tasks:
+            slot = self.slot_of.get(task_id)
+            if slot is not None:
+                excluded.append(slot)
+        for brand in person.hidden_brands:
+            excluded.extend(self._slots_of_brand.get(brand, ()))
+        return excluded
 
     def personal_mask(self, person: PersonProfile) -> BoolArray:
         """False for slots this person reached the limit of, or hid (task or brand)."""
         mask = np.ones(self.capacity, dtype=np.bool_)
-        for task_id, times in self.done_by(person.id).items():
-            slot = self.slot_of.get(task_id)
-            if slot is not None and times >= self.task(slot).per_person_limit:
-                mask[slot] = False
-        for task_id in person.hidden_tasks:
-            slot = self.slot_of.get(task_id)
-            if slot is not None:
-                mask[slot] = False
-        for brand in person.hidden_brands:
-            for slot in self._slots_of_brand.get(brand, ()):
-                mask[slot] = False
+        mask[self.excluded_slots(person)] = False
         return mask
 
-    def eligible(self, person: PersonProfile, now_s: float) -> BoolArray:
-        return self.targeting_mask(person) & self.open_mask(now_s) & self.personal_mask(person)
+    def eligible(
+        self, person: PersonProfile, now_s: float, open_now: BoolArray | None = None
+    ) -> BoolArray:
+        """Slots this person may be shown at ``now_s``; ``open_now`` is ``open_mask(now_s)``
+        when the caller has it already."""
+        mask = self.targeting_mask(person) & (
+            self.open_mask(now_s) if open_now is None else open_now
+        )
+        excluded = self.excluded_slots(person)
+        if excluded:
+            mask[excluded] = False
+        return mask

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from xingdong.dispatch import kernels
 from xingdong.dispatch.arrays import grown
 from xingdong.dispatch.completion import CompletionModel
 from xingdong.dispatch.eligibility import EligibilityIndex
@@ -34,16 +35,16 @@ from xingdong.dispatch.fairness import TierFairness
 from xingdong.dispatch.pacing import BudgetPacer, TrafficForecast
 from xingdong.dispatch.profiles import TIERS, PersonProfile, TaskSpec
 from xingdong.dispatch.reasons import Reason
-from xingdong.dispatch.slates import best_feed_value
 from xingdong.dispatch.weights import DispatchWeights
 
+BoolArray = NDArray[np.bool_]
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 LEARNED_INTEREST_LIFT = 0.2
 SCORED_SLATE = 20
+THETA_STEPS = 3
+"""Dinkelbach steps towards the value θ of the best feed (``scores``)."""
 """The feed size ``scores`` assumes when none is given (the live feed's default)."""
-MAX_LOG_ODDS = 30.0
-"""Attractions are capped at e^30 so that no odds overflow."""
 GOOD_REWARD_OVER_MEDIAN = 1.5
 
 
@@ -97,10 +98,12 @@ class Dispatcher:
         self.jitter: FloatArray = np.zeros(capacity)
         self._people: dict[str, PersonProfile] = {}
         self._shown: dict[str, dict[str, tuple[int, float]]] = {}
+        self._outcomes: dict[str, dict[str, bool]] = {}
+        self._open: _OpenSlots | None = None
 
     def set_weights(self, weights: DispatchWeights) -> None:
         self.weights = weights
-        self.model.weights = weights
+        self.model.set_weights(weights)
         self.pacer.weights = weights
         self.fairness.weights = weights
 
@@ -108,6 +111,7 @@ class Dispatcher:
 
     def upsert_task(self, task: TaskSpec) -> None:
         """Add a live task, or update its terms (what it learned and spent is kept)."""
+        self._open = None
         known = task.id in self.index.slot_of
         slot = self.index.upsert(task)
         capacity = self.index.capacity
@@ -132,9 +136,11 @@ class Dispatcher:
 
     def remove_task(self, task_id: str) -> None:
         self.index.remove(task_id)
+        self._open = None
 
     def set_progress(self, task_id: str, *, completed: int, reserved: int = 0) -> None:
         self.index.set_progress(task_id, completed=completed, reserved=reserved)
+        self._units_moved(self.index.slot_of[task_id])
 
     def set_done(self, person_id: str, task_id: str, times: int) -> None:
         self.index.set_done(person_id, task_id, times)
@@ -148,12 +154,43 @@ class Dispatcher:
 
     # --- the feed ---------------------------------------------------------------------
 
-    def _open_slots(self, person: PersonProfile, now_s: float) -> IntArray:
+    def _open_now(self, now_s: float) -> BoolArray:
+        """Slots inside their window with units left that the pacing guard lets through.
+
+        Kept between requests: it changes when a window opens or closes, when the plans
+        move (every ``ADVANCE_EVERY_S``), when tasks come or go (each of which recomputes
+        it) and when a task's units move (which updates that task's entry alone)."""
+        kept = self._open
+        if (
+            kept is None
+            or not kept.since_s <= now_s < kept.until_s
+            or kept.planned_s != self.pacer.planned_s
+        ):
+            kept = self._open = _OpenSlots(
+                self._open_mask(now_s),
+                since_s=now_s,
+                until_s=self.index.next_change_s(now_s),
+                planned_s=self.pacer.planned_s,
+            )
+        return kept.mask
+
+    def _open_mask(self, now_s: float, slots: IntArray | slice = slice(None)) -> BoolArray:
         index = self.index
-        mask = index.eligible(person, now_s)
-        committed = (index.completed + index.reserved) / np.maximum(index.quantity, 1)
-        mask &= ~self.pacer.ahead_of_plan(committed)
-        return np.flatnonzero(mask)
+        used = index.completed[slots] + index.reserved[slots]
+        committed = used / np.maximum(index.quantity[slots], 1)
+        mask: BoolArray = index.open_mask(now_s, slots) & ~self.pacer.ahead_of_plan(
+            committed, slots
+        )
+        return mask
+
+    def _units_moved(self, slot: int) -> None:
+        kept = self._open
+        if kept is not None:
+            at = np.array([slot])
+            kept.mask[at] = self._open_mask(kept.since_s, at)
+
+    def _open_slots(self, person: PersonProfile, now_s: float) -> IntArray:
+        return np.flatnonzero(self.index.eligible(person, now_s, self._open_now(now_s)))
 
     def scores(self, person: PersonProfile, slots: IntArray, k: int = SCORED_SLATE) -> FloatArray:
         """The score of each slot for this person in a feed of ``k`` (the vectorised
@@ -169,25 +206,30 @@ class Dispatcher:
         """
         weights = self.weights
         model = self.model
-        z = model.log_odds(slots, person.id, model.label_columns(person))
-        attraction = np.exp(np.minimum(z + model.optimism(slots), MAX_LOG_ODDS))
-        price = self.price_fen[slots]
-        relief = self.fairness.relief(person.tier)
-        # For a tier that falls behind, prices are flattened towards their mean, so its
-        # people are shown what they are likeliest to complete rather than what pays most.
-        valued = price if relief <= 0 else (1 - relief) * price + relief * float(price.mean())
-        boost = 1.0 + weights.quality_boost * self.is_quality[slots]
-        if person.tier == "novice":
-            boost += weights.novice_boost * self.is_novice[slots]
-        dual = self.pacer.price[slots] * (1.0 - relief)
-        margin = weights.value * valued * boost - dual * price
-        # Two steps: the best feed by margin * attraction, then the best at its value.
-        # θ only shifts the ranking, and two steps come close: measured over 2,000 live
-        # tasks, at most 0.6% below θ for feeds of 3 and 5% for feeds of 10 (median 0.06%).
-        theta = best_feed_value(margin, attraction, self.model.position_weights(k), steps=2)
-        return (margin - theta) * attraction + self.jitter[slots]
+        z = model.bold_log_odds(slots, person.id, model.label_columns(person))
+        novice_boost = weights.novice_boost if person.tier == "novice" else 0.0
+        terms = np.array(
+            [weights.value, weights.quality_boost, novice_boost, self.fairness.relief(person.tier)]
+        )
+        out = np.empty(slots.shape[0])
+        kernels.scores_into(
+            out,
+            z,
+            slots,
+            self.price_fen,
+            self.pacer.price,
+            self.is_quality,
+            self.is_novice,
+            terms,
+            self.jitter,
+            model.position_mean,
+            max(k, 1),
+            THETA_STEPS,
+        )
+        return out
 
     def recommend(self, person: PersonProfile, now_s: float, k: int) -> Feed:
+        self._learn_outcomes(person.id)
         self._people[person.id] = person
         self.pacer.advance(now_s)
         self.fairness.visited(person.tier)
@@ -198,71 +240,101 @@ class Dispatcher:
         score = self.scores(person, slots, k)
         wanted = max(k * 4, self.weights.candidates)
         if slots.size > wanted:
-            top = np.argpartition(-score, wanted - 1)[:wanted]
+            top = np.argpartition(score, -wanted)[-wanted:]
             order = top[np.argsort(-score[top], kind="stable")]
         else:
             order = np.argsort(-score, kind="stable")
-        items: list[FeedItem] = []
+        ranked = slots[order].tolist()
+        tasks = self.index.tasks
         per_brand: dict[str, int] = {}
         limit = self.weights.max_per_brand
-        median_reward: list[float] = []
         passed_over: list[int] = []
         picked: list[int] = []
-        for position in order.tolist():
-            task = self.index.task(int(slots[position]))
-            if per_brand.get(task.brand, 0) >= limit:
-                passed_over.append(position)
+        for n, slot in enumerate(ranked):
+            brand = tasks[slot].brand
+            if per_brand.get(brand, 0) >= limit:
+                passed_over.append(n)
                 continue
-            per_brand[task.brand] = per_brand.get(task.brand, 0) + 1
-            items.append(self._item(person, position, slots, score, now_s, median_reward))
-            picked.append(position)
-            if len(items) == k:
+            per_brand[brand] = per_brand.get(brand, 0) + 1
+            picked.append(n)
+            if len(picked) == k:
                 break
         # Diversity orders the feed, it does not empty it: when too few brands are live to
         # fill it, the tasks passed over follow, best first.
-        for position in passed_over[: k - len(items)]:
-            items.append(self._item(person, position, slots, score, now_s, median_reward))
-            picked.append(position)
-        self._remember_shown(person, items, slots[picked])
+        picked.extend(passed_over[: k - len(picked)])
+        reasons = _Reasons(self, person, now_s, slots)
+        items = [
+            FeedItem(
+                tasks[ranked[n]].id,
+                float(score[order[n]]),
+                reasons.of(ranked[n]),
+            )
+            for n in picked
+        ]
+        self._remember_shown(person, items, order[picked], slots)
         return Feed(items)
 
     def _remember_shown(
-        self, person: PersonProfile, items: list[FeedItem], slots: IntArray
+        self, person: PersonProfile, items: list[FeedItem], at: IntArray, slots: IntArray
     ) -> None:
         """Each shown task's place and what it competed with (for learning)."""
-        attraction = self.model.attraction(slots, person, np.arange(len(items)))
+        attraction = self.model.attraction(slots[at], person, np.arange(len(items)))
         total = float(attraction.sum())
         self._shown[person.id] = {
-            item.task_id: (n, total - float(attraction[n])) for n, item in enumerate(items)
+            item.task_id: (n, total - float(pull))
+            for n, (item, pull) in enumerate(zip(items, attraction.tolist(), strict=True))
         }
 
-    def _item(
-        self,
-        person: PersonProfile,
-        position: int,
-        slots: IntArray,
-        score: FloatArray,
-        now_s: float,
-        median_reward: list[float],
-    ) -> FeedItem:
-        slot = int(slots[position])
-        task = self.index.task(slot)
-        reason = self._reason(person, task, slot, now_s, slots, median_reward)
-        return FeedItem(task.id, float(score[position]), reason)
-
     def record(self, person_id: str, task_id: str, now_s: float, completed: bool) -> None:
-        """The outcome of one shown task; unknown or removed tasks are ignored."""
+        """The outcome of one shown task; unknown or removed tasks are ignored.
+
+        Units and spend count at once. The completion model learns the tasks of one feed
+        together (one step per feed, see ``CompletionModel.learn_slate``): once every task
+        shown has its outcome, or when the person asks for a feed again."""
         slot = self.index.slot_of.get(task_id)
         if slot is None:
             return
-        person = self._people.get(person_id) or PersonProfile(id=person_id)
-        position, competition = self._shown.get(person_id, {}).get(task_id, (0, 0.0))
-        self.model.learn(slot, person, position, completed, competition=competition)
         self.pacer.advance(now_s)
         if completed:
             self.index.count_completion(person_id, task_id)
             self.pacer.spent(slot, 1.0 / max(int(self.index.quantity[slot]), 1))
-            self.fairness.completed(person.tier)
+            self._units_moved(slot)
+            person = self._people.get(person_id)
+            self.fairness.completed(None if person is None else person.tier)
+        shown = self._shown.get(person_id, {})
+        if task_id not in shown:
+            # Not from this process's last feed for them (a claim seen in the database).
+            person = self._people.get(person_id) or PersonProfile(id=person_id)
+            self.model.learn(slot, person, 0, completed)
+            return
+        outcomes = self._outcomes.setdefault(person_id, {})
+        if task_id in outcomes:
+            self._learn_outcomes(person_id)
+            outcomes = self._outcomes.setdefault(person_id, {})
+        outcomes[task_id] = completed
+        if len(outcomes) == len(shown):
+            self._learn_outcomes(person_id)
+
+    def _learn_outcomes(self, person_id: str) -> None:
+        outcomes = self._outcomes.pop(person_id, None)
+        if not outcomes:
+            return
+        shown = self._shown.get(person_id, {})
+        person = self._people.get(person_id) or PersonProfile(id=person_id)
+        slots, places, done, competition = [], [], [], []
+        for task_id, completed in outcomes.items():
+            slot = self.index.slot_of.get(task_id)
+            if slot is None:
+                continue
+            place, others = shown.get(task_id, (0, 0.0))
+            slots.append(slot)
+            places.append(place)
+            done.append(float(completed))
+            competition.append(others)
+        if slots:
+            self.model.learn_slate(
+                np.array(slots), person, np.array(places), np.array(done), np.array(competition)
+            )
 
     def train(self, exposures: Iterable[Exposure]) -> None:
         """Learn from past exposures (the exposure log of earlier days) without counting
@@ -277,7 +349,7 @@ class Dispatcher:
                 self._learn_visit(visit)
                 visit = []
             slot = self.index.slot_of.get(exposure.task_id)
-            if slot is not None:
+            if slot is not None and all(slot != seen for seen, _ in visit):
                 visit.append((slot, exposure))
         if visit:
             self._learn_visit(visit)
@@ -287,60 +359,13 @@ class Dispatcher:
         slots = np.array([slot for slot, _ in visit], dtype=np.int64)
         positions = np.array([e.position for _, e in visit], dtype=np.int64)
         attraction = self.model.attraction(slots, person, positions)
-        total = float(attraction.sum())
-        for n, (slot, exposure) in enumerate(visit):
-            self.model.learn(
-                slot,
-                exposure.person,
-                exposure.position,
-                exposure.completed,
-                competition=total - float(attraction[n]),
-            )
-
-    # --- reasons ----------------------------------------------------------------------
-
-    def _reason(  # noqa: PLR0911 - one return per reason, in order of precedence
-        self,
-        person: PersonProfile,
-        task: TaskSpec,
-        slot: int,
-        now_s: float,
-        slots: IntArray,
-        median_reward: list[float],
-    ) -> Reason:
-        targeting = task.targeting
-        if task.is_novice and person.tier == "novice":
-            return Reason("novice_task")
-        if math.isfinite(task.start_s) and 0 <= now_s - task.start_s < self.weights.new_within_s:
-            return Reason("new_this_hour", {"minutes": int((now_s - task.start_s) // 60)})
-        shared = targeting.interests & person.interests
-        if shared:
-            return Reason("interest_match", {"interest": min(shared)})
-        learned = self._learned_interest(person, slot)
-        if learned is not None:
-            return Reason("interest_match", {"interest": learned})
-        if targeting.regions and person.region in targeting.regions:
-            return Reason("region_match", {"region": person.region or ""})
-        if targeting.tiers and person.tier in targeting.tiers and len(targeting.tiers) < len(TIERS):
-            return Reason("tier_task", {"tier": person.tier or ""})
-        if task.is_quality:
-            return Reason("quality_task")
-        if not median_reward:
-            median_reward.append(float(np.median(self.reward_fen[slots])))
-        if task.reward_fen >= GOOD_REWARD_OVER_MEDIAN * median_reward[0] > 0:
-            return Reason("good_reward", {"reward_fen": task.reward_fen})
-        return Reason("recommended")
-
-    def _learned_interest(self, person: PersonProfile, slot: int) -> str | None:
-        best: tuple[float, str] | None = None
-        for interest in sorted(person.interests):
-            column = self.model.labels.find(f"interest:{interest}")
-            if column is None:
-                continue
-            lift = self.model.label_lift(slot, column)
-            if lift > LEARNED_INTEREST_LIFT and (best is None or lift > best[0]):
-                best = (lift, interest)
-        return None if best is None else best[1]
+        self.model.learn_slate(
+            slots,
+            person,
+            positions,
+            np.array([float(e.completed) for _, e in visit]),
+            float(attraction.sum()) - attraction,
+        )
 
     def why_empty(self, person: PersonProfile, now_s: float) -> Reason:  # noqa: PLR0911
         """The first filter that left this person with nothing, as a reason."""
@@ -393,3 +418,78 @@ def _without_hidden(person: PersonProfile) -> PersonProfile:
         interests=person.interests,
         tier=person.tier,
     )
+
+
+@dataclass
+class _OpenSlots:
+    mask: BoolArray
+    since_s: float
+    until_s: float
+    """The next moment a window opens or closes: the mask holds until then."""
+    planned_s: float
+    """The pacing plans it was computed with."""
+
+
+class _Reasons:
+    """The reason line of each item of one feed (what several need is worked out once)."""
+
+    def __init__(
+        self, dispatcher: Dispatcher, person: PersonProfile, now_s: float, slots: IntArray
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.person = person
+        self.now_s = now_s
+        self.slots = slots
+        self._interests: list[tuple[str, int]] | None = None
+        self._median_reward: float | None = None
+
+    def of(self, slot: int) -> Reason:  # noqa: PLR0911 - one return per reason, in order of precedence
+        person, now_s = self.person, self.now_s
+        task = self.dispatcher.index.task(slot)
+        targeting = task.targeting
+        if task.is_novice and person.tier == "novice":
+            return Reason("novice_task")
+        if (
+            math.isfinite(task.start_s)
+            and 0 <= now_s - task.start_s < self.dispatcher.weights.new_within_s
+        ):
+            return Reason("new_this_hour", {"minutes": int((now_s - task.start_s) // 60)})
+        shared = targeting.interests & person.interests
+        if shared:
+            return Reason("interest_match", {"interest": min(shared)})
+        learned = self._learned_interest(slot)
+        if learned is not None:
+            return Reason("interest_match", {"interest": learned})
+        if targeting.regions and person.region in targeting.regions:
+            return Reason("region_match", {"region": person.region or ""})
+        if targeting.tiers and person.tier in targeting.tiers and len(targeting.tiers) < len(TIERS):
+            return Reason("tier_task", {"tier": person.tier or ""})
+        if task.is_quality:
+            return Reason("quality_task")
+        if task.reward_fen >= GOOD_REWARD_OVER_MEDIAN * self._median() > 0:
+            return Reason("good_reward", {"reward_fen": task.reward_fen})
+        return Reason("recommended")
+
+    def _learned_interest(self, slot: int) -> str | None:
+        model = self.dispatcher.model
+        if self._interests is None:
+            self._interests = []
+            for interest in sorted(self.person.interests):
+                column = model.labels.find(f"interest:{interest}")
+                if column is not None:
+                    self._interests.append((interest, column))
+        best: tuple[float, str] | None = None
+        for interest, column in self._interests:
+            lift = model.label_lift(slot, column)
+            if lift > LEARNED_INTEREST_LIFT and (best is None or lift > best[0]):
+                best = (lift, interest)
+        return None if best is None else best[1]
+
+    def _median(self) -> float:
+        """The median reward of the tasks open to the person (the upper one of the middle
+        two when their number is even)."""
+        if self._median_reward is None:
+            rewards = self.dispatcher.reward_fen[self.slots]
+            middle = rewards.shape[0] // 2
+            self._median_reward = float(np.partition(rewards, middle)[middle])
+        return self._median_reward

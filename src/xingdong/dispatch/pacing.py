@@ -66,7 +66,8 @@ class BudgetPacer:
         self.plan_done: FloatArray = np.zeros(capacity)
         self.plan_ahead: FloatArray = np.zeros(capacity)
         self.clock_s = -np.inf
-        self._advanced_s = -np.inf
+        self.planned_s = -np.inf
+        """When the plans last moved (they move every ``ADVANCE_EVERY_S``)."""
 
     def reset_task(
         self, slot: int, start_s: float, end_s: float, capacity: int, price: float = 0.0
@@ -107,9 +108,9 @@ class BudgetPacer:
         if not np.isfinite(now_s) or now_s <= self.clock_s:
             return
         self.clock_s = now_s
-        if now_s - self._advanced_s < ADVANCE_EVERY_S:
+        if now_s - self.planned_s < ADVANCE_EVERY_S:
             return
-        self._advanced_s = now_s
+        self.planned_s = now_s
         times = self.forecast.cumulative(np.array([now_s, now_s + self.weights.pacing_lead_s]))
         plan = np.clip((times[0] - self.plan_from) / self.plan_span, 0.0, 1.0)
         self.plan_ahead = np.clip((times[1] - self.plan_from) / self.plan_span, 0.0, 1.0)
@@ -123,6 +124,11 @@ class BudgetPacer:
             self.price[slot] + self.weights.pacing_step * share, self.weights.pacing_max_price
         )
 
-    def ahead_of_plan(self, committed_share: FloatArray) -> NDArray[np.bool_]:
-        """Slots the hard guard pauses (``committed_share`` per slot)."""
-        return committed_share > self.plan_ahead + self.weights.pacing_slack
+    def ahead_of_plan(
+        self, committed_share: FloatArray, slots: IntArray | slice = slice(None)
+    ) -> NDArray[np.bool_]:
+        """Whether the hard guard pauses each slot of ``slots`` (``committed_share`` of
+        each)."""
+        allowed = self.plan_ahead[slots] + self.weights.pacing_slack
+        ahead: NDArray[np.bool_] = committed_share > allowed
+        return ahead

@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from xingdong.dispatch import kernels
+
 FloatArray = NDArray[np.float64]
 STEPS = 8
 
@@ -26,26 +28,11 @@ def best_feed_value(
 ) -> float:
     """θ of the best feed of ``len(place_weights)`` places (weights best first), or after
     ``steps`` steps the value of a feed at least that good (never more than the best)."""
-    places = min(int(place_weights.shape[0]), int(margin.shape[0]))
-    theta = 0.0
-    for _ in range(steps):
-        # θ only rises towards the best value, so a task whose margin is not above it
-        # can never have a positive gain again: each step looks at fewer tasks.
-        worth = margin > theta
-        margin = margin[worth]
-        attraction = attraction[worth]
-        n = int(margin.shape[0])
-        if n == 0 or places == 0:
-            break
-        gain = (margin - theta) * attraction
-        if places < n:
-            chosen = np.argpartition(gain, n - places)[n - places :]
-            chosen = chosen[np.argsort(gain[chosen])[::-1]]
-        else:
-            chosen = np.argsort(gain)[::-1]
-        a = attraction[chosen] * place_weights[: chosen.shape[0]]
-        value = float(a @ margin[chosen]) / (1.0 + float(a.sum()))
-        if value <= theta + 1e-9:
-            break
-        theta = value
-    return theta
+    return float(
+        kernels.best_value(
+            np.ascontiguousarray(margin, dtype=np.float64),
+            np.ascontiguousarray(attraction, dtype=np.float64),
+            np.ascontiguousarray(place_weights, dtype=np.float64),
+            steps,
+        )
+    )

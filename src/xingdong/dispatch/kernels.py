@@ -1,0 +1,186 @@
+"""Compiled loops for the work every feed request does over every task open to a person.
+
+Scoring a person's feed touches each of a few hundred to a few thousand tasks a handful of
+times. NumPy would take a dozen or more calls for it, each costing microseconds whatever
+the size, which alone exceeds the scoring step's budget; these loops make one pass each.
+Numba compiles them to machine code at the first call and keeps the result on disk
+(``cache=True``), so a process compiles once per installation; :func:`warm_up` does it
+before a server takes requests.
+
+Arrays come in as the dispatcher keeps them: per-slot columns of the task index (float64,
+int64 or bool), the person's label columns as int64.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+MAX_LOG_ODDS = 30.0
+"""Attractions are capped at e^30 so that no odds overflow."""
+
+Function = TypeVar("Function", bound=Callable[..., Any])
+
+
+def compiled(function: Function) -> Function:
+    """Numba's ``njit`` with the disk cache, keeping the function's own signature for
+    the type checker."""
+    return cast(Function, njit(cache=True)(function))
+
+
+@compiled
+def log_odds_into(
+    out: FloatArray,
+    base: FloatArray,
+    slots: IntArray,
+    slot_type: IntArray,
+    type_label: FloatArray,
+    leaning: FloatArray,
+    label_task: FloatArray,
+    columns: IntArray,
+    fit: float,
+) -> None:
+    """``out[i]`` = log-odds of the task in ``slots[i]`` for one person: its ``base``,
+    plus ``fit`` times what the person adds (per type, the lifts of the person's labels
+    and their ``leaning``; per task, the lifts of their labels on that task)."""
+    types = type_label.shape[0]
+    per_type = np.zeros(types)
+    for kind in range(types):
+        lift = 0.0
+        for column in columns:
+            lift += type_label[kind, column]
+        if kind < leaning.shape[0]:
+            lift += leaning[kind]
+        per_type[kind] = lift
+    for i in range(slots.shape[0]):
+        slot = slots[i]
+        lift = per_type[slot_type[slot]]
+        for column in columns:
+            lift += label_task[column, slot]
+        out[i] = base[slot] + fit * lift
+
+
+@compiled
+def place_weights(position_mean: FloatArray, places: int) -> FloatArray:
+    """What each of the first ``places`` places is worth against the top: the learned odds
+    ratio of completing a task there, never rising down the feed."""
+    weights = np.empty(places)
+    last = position_mean.shape[0] - 1
+    best = 1.0
+    for place in range(places):
+        shift = 0.0 if place == 0 else min(position_mean[min(place, last)], 0.0)
+        best = min(best, math.exp(shift))
+        weights[place] = best
+    return weights
+
+
+@compiled
+def best_value(
+    margin: FloatArray, attraction: FloatArray, weights: FloatArray, steps: int
+) -> float:
+    """θ of the best feed of ``len(weights)`` places for tasks worth ``margin`` each with
+    ``attraction`` (see :mod:`xingdong.dispatch.slates`), by Dinkelbach's method in at
+    most ``steps`` steps."""
+    n = margin.shape[0]
+    places = min(weights.shape[0], n)
+    if places == 0:
+        return 0.0
+    gains = np.empty(n)
+    chosen = np.empty(n, dtype=np.int64)
+    theta = 0.0
+    for _ in range(steps):
+        for i in range(n):
+            gains[i] = (margin[i] - theta) * attraction[i]
+        # The places-th largest gain by selection, then the tasks at least that good in
+        # order: linear in the number of tasks.
+        cut = np.partition(gains, n - places)[n - places]
+        count = 0
+        for i in range(n):
+            if gains[i] >= cut:
+                chosen[count] = i
+                count += 1
+        best = chosen[:count][np.argsort(-gains[chosen[:count]])]
+        pulled = 0.0
+        worth = 0.0
+        # The best places go to the best gains; a task that gains nothing stays out.
+        for place in range(places):
+            task = best[place]
+            if gains[task] <= 0.0:
+                break
+            pull = weights[place] * attraction[task]
+            pulled += pull
+            worth += pull * margin[task]
+        value = worth / (1.0 + pulled)
+        if value <= theta + 1e-9:
+            break
+        theta = value
+    return theta
+
+
+@compiled
+def scores_into(
+    out: FloatArray,
+    log_odds: FloatArray,
+    slots: IntArray,
+    price: FloatArray,
+    dual: FloatArray,
+    quality: BoolArray,
+    novice: BoolArray,
+    terms: FloatArray,
+    jitter: FloatArray,
+    position_mean: FloatArray,
+    places: int,
+    steps: int,
+) -> float:
+    """``out[i]`` = (margin - θ) * attraction of the task in ``slots[i]`` (see
+    ``Dispatcher.scores``); returns θ.
+
+    ``terms`` holds, in order: the value weight, the quality boost, the novice boost (0
+    unless the person is a novice) and the person's tier relief."""
+    value, quality_boost, novice_boost, relief = terms[0], terms[1], terms[2], terms[3]
+    n = slots.shape[0]
+    mean_price = 0.0
+    if relief > 0.0 and n > 0:
+        for i in range(n):
+            mean_price += price[slots[i]]
+        mean_price /= n
+    attraction = np.empty(n)
+    for i in range(n):
+        slot = slots[i]
+        attraction[i] = math.exp(min(log_odds[i], MAX_LOG_ODDS))
+        paid = price[slot]
+        # For a tier that falls behind, prices are flattened towards their mean, so its
+        # people are shown what they are likeliest to complete rather than what pays most.
+        valued = (1.0 - relief) * paid + relief * mean_price if relief > 0.0 else paid
+        boost = 1.0
+        if quality[slot]:
+            boost += quality_boost
+        if novice[slot]:
+            boost += novice_boost
+        out[i] = value * valued * boost - dual[slot] * (1.0 - relief) * paid
+    theta = best_value(out, attraction, place_weights(position_mean, places), steps)
+    for i in range(n):
+        out[i] = (out[i] - theta) * attraction[i] + jitter[slots[i]]
+    return theta
+
+
+def warm_up() -> None:
+    """Compile (or load from the disk cache) every loop, with the argument types the
+    dispatcher passes, so that no request waits for it."""
+    floats = np.zeros(4)
+    ints = np.zeros(2, dtype=np.int64)
+    flags = np.zeros(4, dtype=np.bool_)
+    table = np.zeros((2, 4))
+    out = np.empty(2)
+    log_odds_into(out, floats, ints, ints, table, floats, table, ints, 1.0)
+    scores_into(out, floats, ints, floats, floats, flags, flags, floats, floats, floats, 2, 2)
+    best_value(floats, floats, floats, 8)
