@@ -210,7 +210,6 @@ class CompletionModel:
     def _log_odds(
         self, base: FloatArray, slots: IntArray, person_id: str, columns: Columns
     ) -> FloatArray:
-        belief = self._people.get(person_id)
         out = np.empty(slots.shape[0])
         kernels.log_odds_into(
             out,
@@ -218,12 +217,17 @@ class CompletionModel:
             slots,
             self.slot_type,
             self.type_label_mean,
-            NO_LEANING if belief is None else belief.mean,
+            self.leaning(person_id),
             self.label_task_mean,
             np.asarray(columns, dtype=np.int64),
             self.weights.fit,
         )
         return out
+
+    def leaning(self, person_id: str) -> FloatArray:
+        """The person's own leaning per type, as learned (empty for someone new)."""
+        belief = self._people.get(person_id)
+        return NO_LEANING if belief is None else belief.mean
 
     def position_weights(self, places: int) -> FloatArray:
         """How much each of the first ``places`` places is worth against the top, as

@@ -206,7 +206,6 @@ class Dispatcher:
         """
         weights = self.weights
         model = self.model
-        z = model.bold_log_odds(slots, person.id, model.label_columns(person))
         novice_boost = weights.novice_boost if person.tier == "novice" else 0.0
         terms = np.array(
             [weights.value, weights.quality_boost, novice_boost, self.fairness.relief(person.tier)]
@@ -214,8 +213,14 @@ class Dispatcher:
         out = np.empty(slots.shape[0])
         kernels.scores_into(
             out,
-            z,
             slots,
+            model.task_bold,
+            model.slot_type,
+            model.type_label_mean,
+            model.leaning(person.id),
+            model.label_task_mean,
+            model.label_columns(person),
+            weights.fit,
             self.price_fen,
             self.pacer.price,
             self.is_quality,

@@ -129,8 +129,14 @@ def best_value(
 @compiled
 def scores_into(
     out: FloatArray,
-    log_odds: FloatArray,
     slots: IntArray,
+    base: FloatArray,
+    slot_type: IntArray,
+    type_label: FloatArray,
+    leaning: FloatArray,
+    label_task: FloatArray,
+    columns: IntArray,
+    fit: float,
     price: FloatArray,
     dual: FloatArray,
     quality: BoolArray,
@@ -142,7 +148,8 @@ def scores_into(
     steps: int,
 ) -> float:
     """``out[i]`` = (margin - θ) * attraction of the task in ``slots[i]`` (see
-    ``Dispatcher.scores``); returns θ.
+    ``Dispatcher.scores``); returns θ. The attraction is e to the log-odds of
+    :func:`log_odds_into` (its arguments come next after ``slots``).
 
     ``terms`` holds, in order: the value weight, the quality boost, the novice boost (0
     unless the person is a novice) and the person's tier relief."""
@@ -154,9 +161,10 @@ def scores_into(
             mean_price += price[slots[i]]
         mean_price /= n
     attraction = np.empty(n)
+    log_odds_into(attraction, base, slots, slot_type, type_label, leaning, label_task, columns, fit)
     for i in range(n):
         slot = slots[i]
-        attraction[i] = math.exp(min(log_odds[i], MAX_LOG_ODDS))
+        attraction[i] = math.exp(min(attraction[i], MAX_LOG_ODDS))
         paid = price[slot]
         # For a tier that falls behind, prices are flattened towards their mean, so its
         # people are shown what they are likeliest to complete rather than what pays most.
@@ -182,5 +190,8 @@ def warm_up() -> None:
     table = np.zeros((2, 4))
     out = np.empty(2)
     log_odds_into(out, floats, ints, ints, table, floats, table, ints, 1.0)
-    scores_into(out, floats, ints, floats, floats, flags, flags, floats, floats, floats, 2, 2)
+    scores_into(
+        out, ints, floats, ints, table, floats, table, ints, 1.0,
+        floats, floats, flags, flags, floats, floats, floats, 2, 2,
+    )  # fmt: skip
     best_value(floats, floats, floats, 8)
