@@ -3,7 +3,9 @@ and the brand's targeting (age range, regions, interests, tiers)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from xingdong.campaigns.models import Campaign
 from xingdong.core.i18n import N_
@@ -34,8 +36,49 @@ INELIGIBLE_REASONS = {
 """Why someone cannot take a task, by reason code."""
 
 
+class Targeted(Protocol):
+    """What eligibility reads of a campaign: a campaign row, or its :class:`TargetTerms`."""
+
+    @property
+    def platform(self) -> str: ...
+    @property
+    def min_age(self) -> int | None: ...
+    @property
+    def max_age(self) -> int | None: ...
+    @property
+    def regions(self) -> Collection[str]: ...
+    @property
+    def interests(self) -> Collection[str]: ...
+    @property
+    def tiers(self) -> Collection[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TargetTerms:
+    """A campaign's platform and targeting as plain values, for checking many people
+    against a campaign held in memory (reading a row's mapped attributes costs more)."""
+
+    platform: str
+    min_age: int | None
+    max_age: int | None
+    regions: frozenset[str]
+    interests: frozenset[str]
+    tiers: frozenset[str]
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> TargetTerms:
+        return cls(
+            platform=campaign.platform,
+            min_age=campaign.min_age,
+            max_age=campaign.max_age,
+            regions=frozenset(campaign.regions or ()),
+            interests=frozenset(campaign.interests or ()),
+            tiers=frozenset(campaign.tiers or ()),
+        )
+
+
 def why_not_eligible(  # noqa: PLR0911 - one reason per rule reads best
-    campaign: Campaign, who: WorkerProfile, *, min_age: int
+    campaign: Targeted, who: WorkerProfile, *, min_age: int
 ) -> str | None:
     """The first reason this person cannot take the campaign's tasks, or None."""
     if not who.consented:

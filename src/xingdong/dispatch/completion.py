@@ -52,6 +52,9 @@ SHARES = {
 }
 SHARES_WITHOUT_LABELS = {"task": 0.6, "type": 0.1, "person": 0.2, "position": 0.1}
 SHARES_WITHOUT_LABELS |= {"task_label": 0.0, "type_label": 0.0}
+_SHARE_ORDER = ("task", "task_label", "type_label", "type", "person", "position")
+SHARE_STEPS = np.array([SHARES[name] for name in _SHARE_ORDER])
+SHARE_STEPS_WITHOUT_LABELS = np.array([SHARES_WITHOUT_LABELS[name] for name in _SHARE_ORDER])
 
 
 def person_labels(person: PersonProfile) -> list[str]:
@@ -290,78 +293,39 @@ class CompletionModel:
         the person's) take the sum of their steps."""
         columns = self.label_columns(person, learn=True)
         belief = self._person(person.id)
-        places = np.minimum(positions, MAX_POSITIONS - 1)
-        kinds = self.slot_type[slots]
-        z = self.type_mean[kinds] + self.task_mean[slots] + self.position_mean[places]
-        z += belief.mean[kinds] - np.log1p(np.maximum(competition, 0.0))
-        if columns.size:
-            z += self.type_label_mean[kinds][:, columns].sum(axis=1)
-            z += self.label_task_mean[columns][:, slots].sum(axis=0)
-        p = 1.0 / (1.0 + np.exp(-z))
-        error = (completed - p) * self.weights.learning_rate
-        curvature = np.maximum(p * (1.0 - p), 1e-3)
         # The groups of weights share one error, so that together they do not overshoot
         # (a diagonal belief cannot see that they explain the same thing): most goes to
         # what tells tasks and people apart, the task's own rate and its label lifts.
-        share = SHARES if columns.size else SHARES_WITHOUT_LABELS
-
-        self.task_precision[slots] += curvature
+        moved = kernels.learn_slate_step(
+            np.ascontiguousarray(slots, dtype=np.int64),
+            np.minimum(positions, MAX_POSITIONS - 1).astype(np.int64),
+            np.ascontiguousarray(completed, dtype=np.float64),
+            np.ascontiguousarray(competition, dtype=np.float64),
+            columns,
+            SHARE_STEPS if columns.size else SHARE_STEPS_WITHOUT_LABELS,
+            self.weights.learning_rate,
+            self.slot_type,
+            belief.mean,
+            belief.precision,
+            self.type_mean,
+            self.type_precision,
+            self.task_mean,
+            self.task_precision,
+            self.type_label_mean,
+            self.type_label_precision,
+            self.label_task_mean,
+            self.label_task_precision,
+            self.position_mean,
+            self.position_precision,
+        )
         self.task_spread[slots] = 1.0 / np.sqrt(self.task_precision[slots])
-        self.task_mean[slots] += share["task"] * error / self.task_precision[slots]
-        if columns.size:
-            by_task = np.ix_(columns, slots)
-            self.label_task_precision[by_task] += curvature
-            self.label_task_mean[by_task] += (
-                share["task_label"] * error / self.label_task_precision[by_task]
-            )
-        self._step_types(kinds, curvature, error, share, belief, columns)
-        self._step_places(places, curvature, error, share["position"])
+        # Every task of a type moves with it.
+        if moved.any():
+            shift = moved[self.slot_type]
+            self.task_base += shift
+            self.task_bold += shift
         self._slates_learned += 1
         if self._slates_learned % REBASE_EVERY == 0:
             self.rebase()
         else:
             self.rebase(slots)
-
-    def _step_types(
-        self,
-        kinds: IntArray,
-        curvature: FloatArray,
-        error: FloatArray,
-        share: dict[str, float],
-        belief: _PersonBelief,
-        columns: IntArray,
-    ) -> None:
-        """The weights per type (shared by the slate's tasks of a type) take the sum of
-        their tasks' steps."""
-        types = self.type_mean.shape[0]
-        kind_curvature = np.bincount(kinds, weights=curvature, minlength=types)
-        kind_error = np.bincount(kinds, weights=error, minlength=types)
-        shown = np.flatnonzero(kind_curvature)
-        kind_curvature, kind_error = kind_curvature[shown], kind_error[shown]
-        self.type_precision[shown] += kind_curvature
-        type_step = np.zeros(types)
-        type_step[shown] = share["type"] * kind_error / self.type_precision[shown]
-        self.type_mean += type_step
-        # Every task of a type moves with it.
-        moved = type_step[self.slot_type]
-        self.task_base += moved
-        self.task_bold += moved
-        belief.precision[shown] += kind_curvature
-        belief.mean[shown] += share["person"] * kind_error / belief.precision[shown]
-        if columns.size:
-            by_type = np.ix_(shown, columns)
-            self.type_label_precision[by_type] += kind_curvature[:, None]
-            self.type_label_mean[by_type] += (
-                share["type_label"] * kind_error[:, None] / self.type_label_precision[by_type]
-            )
-
-    def _step_places(
-        self, places: IntArray, curvature: FloatArray, error: FloatArray, share: float
-    ) -> None:
-        """How much a place below the top is worth (the top is the reference)."""
-        below_top = places > 0
-        if not below_top.any():
-            return
-        at = places[below_top]
-        self.position_precision[at] += curvature[below_top]
-        self.position_mean[at] += share * error[below_top] / self.position_precision[at]

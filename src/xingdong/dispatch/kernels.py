@@ -181,6 +181,84 @@ def scores_into(
     return theta
 
 
+@compiled
+def learn_slate_step(
+    slots: IntArray,
+    places: IntArray,
+    completed: FloatArray,
+    competition: FloatArray,
+    columns: IntArray,
+    shares: FloatArray,
+    learning_rate: float,
+    slot_type: IntArray,
+    leaning: FloatArray,
+    leaning_precision: FloatArray,
+    type_mean: FloatArray,
+    type_precision: FloatArray,
+    task_mean: FloatArray,
+    task_precision: FloatArray,
+    type_label: FloatArray,
+    type_label_precision: FloatArray,
+    label_task: FloatArray,
+    label_task_precision: FloatArray,
+    position_mean: FloatArray,
+    position_precision: FloatArray,
+) -> FloatArray:
+    """One step of the completion model for the outcomes of one feed (see
+    ``CompletionModel.learn_slate``), in place; returns how far each type's rate moved.
+
+    ``shares`` holds, in order, the shares of the error that go to the task's own rate,
+    its label lifts, the type's label lifts, the type's rate, the person's leaning and
+    the place."""
+    n = slots.shape[0]
+    error = np.empty(n)
+    curvature = np.empty(n)
+    for i in range(n):
+        slot = slots[i]
+        kind = slot_type[slot]
+        z = type_mean[kind] + task_mean[slot] + position_mean[places[i]] + leaning[kind]
+        z -= math.log1p(max(competition[i], 0.0))
+        for column in columns:
+            z += type_label[kind, column] + label_task[column, slot]
+        chance = 1.0 / (1.0 + math.exp(-z))
+        error[i] = (completed[i] - chance) * learning_rate
+        curvature[i] = max(chance * (1.0 - chance), 1e-3)
+    for i in range(n):
+        slot = slots[i]
+        task_precision[slot] += curvature[i]
+        task_mean[slot] += shares[0] * error[i] / task_precision[slot]
+        for column in columns:
+            label_task_precision[column, slot] += curvature[i]
+            label_task[column, slot] += shares[1] * error[i] / label_task_precision[column, slot]
+        place = places[i]
+        if place > 0:
+            position_precision[place] += curvature[i]
+            position_mean[place] += shares[5] * error[i] / position_precision[place]
+    # Weights shared by the feed's tasks of one type take the sum of their steps.
+    types = type_mean.shape[0]
+    kind_curvature = np.zeros(types)
+    kind_error = np.zeros(types)
+    for i in range(n):
+        kind = slot_type[slots[i]]
+        kind_curvature[kind] += curvature[i]
+        kind_error[kind] += error[i]
+    moved = np.zeros(types)
+    for kind in range(types):
+        if kind_curvature[kind] == 0.0:
+            continue
+        type_precision[kind] += kind_curvature[kind]
+        moved[kind] = shares[3] * kind_error[kind] / type_precision[kind]
+        type_mean[kind] += moved[kind]
+        leaning_precision[kind] += kind_curvature[kind]
+        leaning[kind] += shares[4] * kind_error[kind] / leaning_precision[kind]
+        for column in columns:
+            type_label_precision[kind, column] += kind_curvature[kind]
+            type_label[kind, column] += (
+                shares[2] * kind_error[kind] / type_label_precision[kind, column]
+            )
+    return moved
+
+
 def warm_up() -> None:
     """Compile (or load from the disk cache) every loop, with the argument types the
     dispatcher passes, so that no request waits for it."""
@@ -195,3 +273,8 @@ def warm_up() -> None:
         floats, floats, flags, flags, floats, floats, floats, 2, 2,
     )  # fmt: skip
     best_value(floats, floats, floats, 8)
+    shares = np.zeros(6)
+    learn_slate_step(
+        ints, ints, floats, floats, ints, shares, 1.0, ints, floats, floats,
+        floats, floats, floats, floats, table, table, table, table, floats, floats,
+    )  # fmt: skip

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
+from xingdong.campaigns.targeting import TargetTerms
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.logging import get_logger
@@ -84,6 +85,8 @@ class LiveDispatch:
     campaigns: dict[str, Campaign] = field(default_factory=dict)
     """The live campaigns as placed, for showing (snapshots, not attached to a session)."""
     units_left: dict[str, int] = field(default_factory=dict)
+    terms: dict[str, TargetTerms] = field(default_factory=dict)
+    """Each live campaign's targeting as plain values (who may claim it)."""
     slates: dict[str, Slate] = field(default_factory=dict)
     bodies: ItemBodies = field(default_factory=ItemBodies)
     """The feed API's serialised items; a campaign's are forgotten whenever the sync drops
@@ -159,6 +162,7 @@ class LiveDispatch:
                 self.dispatcher.upsert_task(spec)
                 self._specs[spec.id] = spec
                 self.campaigns[spec.id] = campaign
+                self.terms[spec.id] = TargetTerms.of(campaign)
             for task_id, (units_open, units_done) in counts.items():
                 # Most campaigns' counts did not move since the last read.
                 if task_id not in self._specs or self._counts.get(task_id) == (
@@ -178,6 +182,7 @@ class LiveDispatch:
                 self._specs.pop(gone)
                 self._counts.pop(gone, None)
                 self.campaigns.pop(gone, None)
+                self.terms.pop(gone, None)
                 self.units_left.pop(gone, None)
             if gone_ids:
                 self._text_ids = {

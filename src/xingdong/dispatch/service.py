@@ -132,7 +132,7 @@ def _claimable(
         campaign = live.campaigns.get(item.task_id)
         if campaign is None or (task_type and campaign.task_type != task_type):
             continue
-        if work.why_not_open_to(campaign, who, settings) is not None:
+        if work.why_not_open_to(live.terms[item.task_id], who, settings) is not None:
             continue
         left = live.units_left.get(item.task_id, 0)
         tasks.append(

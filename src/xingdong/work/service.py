@@ -30,7 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.errors import CampaignNotFound
 from xingdong.campaigns.models import Campaign
-from xingdong.campaigns.targeting import INELIGIBLE_REASONS, WorkerProfile, why_not_eligible
+from xingdong.campaigns.targeting import (
+    INELIGIBLE_REASONS,
+    Targeted,
+    WorkerProfile,
+    why_not_eligible,
+)
 from xingdong.core.audit import record_audit
 from xingdong.core.client_signals import ClientSignals
 from xingdong.core.clock import utcnow
@@ -1086,7 +1091,7 @@ def profile_gaps(who: WorkerProfile, min_age: int) -> list[str]:
     return gaps
 
 
-def why_not_open_to(campaign: Campaign, who: WorkerProfile, settings: Settings) -> str | None:
+def why_not_open_to(campaign: Targeted, who: WorkerProfile, settings: Settings) -> str | None:
     """Why this person may not take this live campaign (a code of
     ``labels.FEED_REASONS``), or None."""
     return why_not_eligible(campaign, who, min_age=settings.min_age_for_paid_tasks)
