@@ -658,7 +658,7 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
         os.environ["XINGDONG_DATABASE_URL"] = url
         os.environ["XINGDONG_RUN_WORKER_IN_PROCESS"] = str(settings.run_worker_in_process)
         uvicorn.run(
-            "xingdong.app:create_app",
+            "xingdong.app:create_served_app",
             factory=True,
             host=host,
             port=port,
@@ -668,7 +668,7 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
             access_log=False,
         )
         return
-    application = create_app(settings, database_url=url)
+    application = create_app(settings, database_url=url, served=True)
     config = uvicorn.Config(
         application,
         host=host,
