@@ -217,3 +217,33 @@ def test_one_slate_step_equals_single_steps_for_distinct_types_and_no_labels() -
     assert np.allclose(together.task_mean[:3], apart.task_mean[:3])
     assert np.allclose(together.type_mean[:3], apart.type_mean[:3])
     assert math.isclose(float(together.task_spread[0]), 1 / math.sqrt(apart.task_precision[0]))
+
+
+def test_a_feed_narrowed_to_what_was_shown_is_learned_from_that() -> None:
+    d = Dispatcher(DispatchWeights(), seed=2)
+    for n in range(8):
+        d.upsert_task(
+            TaskSpec(
+                id=f"t{n}",
+                type="like",
+                price_fen=40 + n,
+                reward_fen=30,
+                quantity=10,
+                start_s=0.0,
+                end_s=10_000.0,
+                brand=f"b{n}",
+            )
+        )
+    placed = d.recommend(PersonProfile(id="p", age=30), 100.0, 5).task_ids
+    seen = [placed[0], placed[2]]
+    d.shown_only("p", seen)
+    before = d.model.task_mean.copy()
+    for task_id in seen:
+        d.record("p", task_id, 200.0, False)
+    # Both shown tasks had their outcome: learned at once, the others untouched.
+    moved = {
+        t for t in placed if d.model.task_mean[d.index.slot_of[t]] != before[d.index.slot_of[t]]
+    }
+    assert moved == set(seen)
+    # The second shown task was in the second place.
+    assert d.model.position_mean[1] != 0.0

@@ -283,12 +283,25 @@ class Dispatcher:
         self, person: PersonProfile, items: list[FeedItem], at: IntArray, slots: IntArray
     ) -> None:
         """Each shown task's place and what it competed with (for learning)."""
-        attraction = self.model.attraction(slots[at], person, np.arange(len(items)))
+        self._remember(person, [item.task_id for item in items], slots[at])
+
+    def _remember(self, person: PersonProfile, task_ids: list[str], slots: IntArray) -> None:
+        attraction = self.model.attraction(slots, person, np.arange(len(task_ids)))
         total = float(attraction.sum())
         self._shown[person.id] = {
-            item.task_id: (n, total - float(pull))
-            for n, (item, pull) in enumerate(zip(items, attraction.tolist(), strict=True))
+            task_id: (n, total - float(pull))
+            for n, (task_id, pull) in enumerate(zip(task_ids, attraction.tolist(), strict=True))
         }
+
+    def shown_only(self, person_id: str, task_ids: list[str]) -> None:
+        """Of the feed last placed for this person, only these were shown, in this order
+        (the caller set the others aside): outcomes are learned against what was seen."""
+        person = self._people.get(person_id)
+        if person is None or list(self._shown.get(person_id, {})) == task_ids:
+            return
+        kept = [t for t in task_ids if t in self.index.slot_of]
+        slots = np.array([self.index.slot_of[t] for t in kept], dtype=np.int64)
+        self._remember(person, kept, slots)
 
     def record(self, person_id: str, task_id: str, now_s: float, completed: bool) -> None:
         """The outcome of one shown task; unknown or removed tasks are ignored.

@@ -248,7 +248,10 @@ class LiveDispatch:
             self.dispatcher.record(person_id, task_id, now_s, False)
 
     def open_slate(self, person_id: str, now_s: float, task_ids: list[str]) -> None:
+        """The person was shown these tasks (what dispatch placed, less what the claim
+        rules or the type filter set aside)."""
         self.slates[person_id] = Slate(now_s, list(task_ids))
+        self.dispatcher.shown_only(person_id, task_ids)
 
 
 _LIVE: dict[int, LiveDispatch] = {}
