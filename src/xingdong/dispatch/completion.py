@@ -165,24 +165,24 @@ class CompletionModel:
 
     def label_columns(self, person: PersonProfile, *, learn: bool = False) -> IntArray:
         """The columns of the person's labels (``learn``: adding those not seen yet)."""
-        if not learn:
-            # Many people share their labels; a label once known keeps its column, so a
-            # cached answer only goes stale when the vocabulary grows.
-            if self._columns_vocabulary != len(self.labels):
+        # Many people share their labels; a label once known keeps its column, so a
+        # cached answer only goes stale when the vocabulary grows.
+        if self._columns_vocabulary != len(self.labels):
+            self._columns.clear()
+            self._columns_vocabulary = len(self.labels)
+        key = (person.interests, person.region, person.tier)
+        found = self._columns.get(key)
+        if found is None:
+            if len(self._columns) >= MAX_CACHED_LABEL_SETS:
                 self._columns.clear()
-                self._columns_vocabulary = len(self.labels)
-            key = (person.interests, person.region, person.tier)
-            found = self._columns.get(key)
-            if found is None:
-                if len(self._columns) >= MAX_CACHED_LABEL_SETS:
-                    self._columns.clear()
-                found = self._columns[key] = np.array(
-                    self.labels.find_all(person_labels(person)), dtype=np.int64
-                )
+            found = self._columns[key] = np.array(
+                self.labels.find_all(person_labels(person)), dtype=np.int64
+            )
+        labelled = len(person.interests) + (person.region is not None) + (person.tier is not None)
+        if not learn or found.shape[0] == labelled:
             return found
-        names = person_labels(person)
-        columns = [self.labels.add(name) for name in names]
-        if columns and max(columns) >= self.label_task_mean.shape[0]:
+        columns = [self.labels.add(name) for name in person_labels(person)]
+        if max(columns) >= self.label_task_mean.shape[0]:
             need = 2 * max(columns) + 1
             self.type_label_mean = widened(self.type_label_mean, need)
             self.type_label_precision = widened(self.type_label_precision, need, LABEL_PRECISION)
