@@ -582,13 +582,20 @@ def bench_dispatch(
     size: str = typer.Option("default", help="Workload size: quick, default or large"),
     quick: bool = typer.Option(False, "--quick", help="Same as --size quick"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object of the figures"),
+    weights: str = typer.Option(
+        "",
+        help="JSON object of feed weights to try, over XINGDONG_DISPATCH_WEIGHTS, "
+        "for example '{\"explore\": 0.3}'",
+    ),
 ) -> None:
     """The task feed against the offline optimum and four baselines (random, greedy,
-    BALANCE, re-solving LP) on simulated days, per arrival order and budget tightness."""
+    BALANCE, re-solving LP) on simulated days, per arrival order and budget tightness.
+    The feed runs with the weights of XINGDONG_DISPATCH_WEIGHTS, changed by --weights."""
     import json
 
     from xingdong.bench import dispatch as bench
     from xingdong.bench.dispatch_workload import SIZES
+    from xingdong.dispatch.weights import weights_from
 
     if quick:
         size = "quick"
@@ -600,8 +607,23 @@ def bench_dispatch(
         fail(f"seeds must be whole numbers separated by commas, not {seeds!r}")
     if not chosen:
         fail("give at least one seed")
+    overrides: dict[str, float] = dict(get_settings().dispatch_weights)
+    if weights:
+        try:
+            given = json.loads(weights)
+        except ValueError:
+            fail(f"--weights must be a JSON object, not {weights!r}")
+        if not isinstance(given, dict) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in given.values()
+        ):
+            fail('--weights must be a JSON object of numbers, like {"explore": 0.3}')
+        overrides |= given
+    try:
+        chosen_weights = weights_from(overrides)
+    except ValueError as exc:
+        fail(str(exc))
     progress = None if as_json else (lambda line: err.print(line, highlight=False))
-    figures = bench.run(chosen, size, progress=progress)
+    figures = bench.run(chosen, size, progress=progress, weights=chosen_weights)
     if as_json:
         print(json.dumps(figures.as_dict(), ensure_ascii=False))  # noqa: T201 - the output
         return

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from xingdong.bench import dispatch as bench
 from xingdong.cli import app
+from xingdong.core.settings import get_settings
+from xingdong.dispatch.weights import weights_from
 
 FIGURES = {
     "ratio",
@@ -58,3 +61,42 @@ def test_cli_prints_json_and_refuses_bad_options() -> None:
     data = json.loads(good.output)
     assert {c["order"] for c in data["cases"]} == {"random", "shifted", "adversarial"}
     assert {c["tightness"] for c in data["cases"]} == {"tight", "loose"}
+
+
+def test_the_feed_runs_with_the_operators_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XINGDONG_DISPATCH_WEIGHTS", '{"explore": 0.3}')
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        tried = runner.invoke(
+            app,
+            ["bench", "dispatch", "--quick", "--seeds", "2", "--json", "--weights",
+             '{"max_per_brand": 2}'],
+        )  # fmt: skip
+        assert tried.exit_code == 0, tried.output
+        assert json.loads(tried.output)["weights"] == {"explore": 0.3, "max_per_brand": 2}
+        unknown = runner.invoke(app, ["bench", "dispatch", "--quick", "--weights", '{"x": 1}'])
+        assert unknown.exit_code == 1
+        assert "unknown dispatch weights: x" in unknown.output
+        not_json = runner.invoke(app, ["bench", "dispatch", "--quick", "--weights", "explore"])
+        assert not_json.exit_code == 1
+        assert "JSON object" in not_json.output
+    finally:
+        get_settings.cache_clear()
+
+
+def test_weights_change_what_the_feed_does() -> None:
+    plain = bench.run([1], "quick", orders=("random",), tightnesses=("tight",), latency=False)
+    greedy = bench.run(
+        [1],
+        "quick",
+        orders=("random",),
+        tightnesses=("tight",),
+        latency=False,
+        weights=weights_from({"pacing_step": 0.0, "pacing_slack": 1.0}),
+    )
+    ours = plain.cases[0].policies["xingdong"]
+    unpaced = greedy.cases[0].policies["xingdong"]
+    assert greedy.weights == {"pacing_slack": 1.0, "pacing_step": 0.0}
+    # Without pacing the feed spends unevenly: its pacing error grows.
+    assert unpaced.pacing_error > ours.pacing_error

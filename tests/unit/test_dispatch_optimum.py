@@ -11,6 +11,7 @@ from xingdong.bench import dispatch as bench
 from xingdong.bench.dispatch_workload import Size, build_instance, draw_visits
 from xingdong.dispatch.optimum import VisitOptions, best_slates, dual_bound, solve_optimum
 from xingdong.dispatch.profiles import PersonProfile
+from xingdong.dispatch.weights import DispatchWeights
 
 TINY = Size(campaigns=6, people=40, visits=150)
 
@@ -128,7 +129,9 @@ def test_the_optimum_bounds_every_policy(order: str) -> None:
     for name in bench.POLICIES:
         values = []
         for replay in range(12):
-            recommend, record = bench._policy(name, instance, 5, {}, forecast, history)
+            recommend, record = bench._policy(
+                name, instance, 5, {}, forecast, history, DispatchWeights()
+            )
             run = bench.play(
                 instance, visits, recommend, record, seed=100 + replay, optimum=optimum.value
             )

@@ -42,7 +42,7 @@ from xingdong.dispatch.offline import OfflineDispatcher
 from xingdong.dispatch.optimum import Optimum, VisitOptions, day_optimum
 from xingdong.dispatch.pacing import TrafficForecast
 from xingdong.dispatch.profiles import TIERS, PersonProfile, TaskSpec
-from xingdong.dispatch.weights import DispatchWeights
+from xingdong.dispatch.weights import DispatchWeights, changed_weights
 
 FloatArray = NDArray[np.float64]
 POLICIES = ("xingdong", "xingdong_no_fairness", "random", "greedy", "balance", "resolving_lp")
@@ -106,11 +106,14 @@ class DispatchFigures:
     cases: list[Case]
     latency: Latency | None
     seconds: float
+    weights: dict[str, float] = field(default_factory=dict)
+    """The feed's weights that differ from the defaults in this run."""
 
     def as_dict(self) -> dict[str, object]:
         return {
             "size": self.size,
             "seeds": self.seeds,
+            "weights": self.weights,
             "seconds": round(self.seconds, 1),
             "cases": [
                 {
@@ -327,10 +330,10 @@ def _policy(
     prices: dict[str, float],
     forecast_visits: Sequence[tuple[PersonProfile, float]],
     history: Sequence[Exposure],
+    weights: DispatchWeights,
 ) -> tuple[Callable[[PersonProfile, float, int], list[str]], Callable[..., None]]:
     specs = [TaskSpec.from_dict(t) for t in instance.tasks]
     if name in ("xingdong", "xingdong_no_fairness"):
-        weights = DispatchWeights()
         if name == "xingdong_no_fairness":
             weights = replace(weights, fairness_step=0.0)
         ours = OfflineDispatcher(
@@ -370,7 +373,10 @@ def run(
     policies: Sequence[str] = POLICIES,
     latency: bool = True,
     progress: Callable[[str], None] | None = None,
+    weights: DispatchWeights | None = None,
 ) -> DispatchFigures:
+    """``weights``: the feed's (the defaults when None), as an operator would set them."""
+    weights = weights or DispatchWeights()
     size = SIZES[size_name]
     began = time.perf_counter()
     cases: list[Case] = []
@@ -403,7 +409,7 @@ def run(
                     if progress:
                         progress(f"seed {seed}, {tightness} budgets, {order} order: {name}")
                     recommend, record = _policy(
-                        name, instance, seed, prices, forecast_visits, history
+                        name, instance, seed, prices, forecast_visits, history, weights
                     )
                     case.policies[name] = play(
                         instance,
@@ -414,11 +420,11 @@ def run(
                         optimum=optimum.value,
                     )
                 cases.append(case)
-    figures = DispatchFigures(size_name, list(seeds), cases, None, 0.0)
+    figures = DispatchFigures(size_name, list(seeds), cases, None, 0.0, changed_weights(weights))
     if latency:
         if progress:
             progress("timing recommend over 2,000 live tasks")
-        figures.latency = measure_latency(seeds[0] if seeds else 0)
+        figures.latency = measure_latency(seeds[0] if seeds else 0, weights=weights)
     figures.seconds = time.perf_counter() - began
     return figures
 
@@ -426,10 +432,15 @@ def run(
 WARM_UP_REQUESTS = 300
 
 
-def measure_latency(seed: int, live_tasks: int = 2_000, requests: int = 2_000) -> Latency:
+def measure_latency(
+    seed: int,
+    live_tasks: int = 2_000,
+    requests: int = 2_000,
+    weights: DispatchWeights | None = None,
+) -> Latency:
     """Time ``recommend`` and its scoring step over ``live_tasks`` running tasks."""
     instance = build_instance(seed, Size(campaigns=live_tasks, people=300, visits=0), 1.0)
-    dispatcher = Dispatcher(DispatchWeights(), seed=seed)
+    dispatcher = Dispatcher(weights or DispatchWeights(), seed=seed)
     for task in instance.tasks:
         dispatcher.upsert_task(replace(TaskSpec.from_dict(task), start_s=0.0, end_s=86_400.0))
     profiles = [PersonProfile.from_dict(p) for p in instance.people]
@@ -466,6 +477,7 @@ def measure_latency(seed: int, live_tasks: int = 2_000, requests: int = 2_000) -
 def tables(figures: DispatchFigures) -> list[Table]:
     """Rich tables of the figures: one per case, then latency and goals."""
     out = []
+    tried = ", ".join(f"{name}={value:g}" for name, value in figures.weights.items())
     for case in figures.cases:
         kind = "exact (HiGHS)" if case.optimum_exact else "upper bound (dual)"
         table = Table(
@@ -473,6 +485,7 @@ def tables(figures: DispatchFigures) -> list[Table]:
             title=(
                 f"seed {case.seed} · {case.tightness} budgets · {case.order} order · "
                 f"optimum {case.optimum:,.0f} fen, {kind}"
+                + (f" · feed weights {tried}" if tried else "")
             ),
         )
         table.add_column("policy", no_wrap=True)

@@ -89,3 +89,13 @@ def weights_from(overrides: Mapping[str, float]) -> DispatchWeights:
         for name, value in overrides.items()
     }
     return replace(DispatchWeights(), **values)  # type: ignore[arg-type]
+
+
+def changed_weights(weights: DispatchWeights) -> dict[str, float]:
+    """The tunable weights that differ from the defaults (what an operator set)."""
+    defaults = DispatchWeights()
+    return {
+        name: getattr(weights, name)
+        for name in sorted(TUNABLE)
+        if getattr(weights, name) != getattr(defaults, name)
+    }
