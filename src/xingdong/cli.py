@@ -675,6 +675,9 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
     # instead lets exit handlers run, among them the one that stops an embedded database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # No access log from uvicorn: the app logs each request itself, with its request id.
+    # The HTTP protocol is uvicorn's httptools one, writing a response's head and body
+    # together (see xingdong.web.http_protocol).
+    http = "xingdong.web.http_protocol:CoalescingHttpToolsProtocol"
     if workers > 1:
         # Each worker process builds its own app from the environment.
         os.environ["XINGDONG_DATABASE_URL"] = url
@@ -688,6 +691,7 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
             proxy_headers=True,
             log_config=None,
             access_log=False,
+            http=http,
         )
         return
     application = create_app(settings, database_url=url, served=True)
@@ -699,6 +703,7 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
         log_config=None,
         access_log=False,
         lifespan="on",
+        http=http,
     )
     uvicorn.Server(config).run()
 

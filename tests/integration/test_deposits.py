@@ -4,13 +4,17 @@ forged notifications."""
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 
 import httpx
+import psycopg
 from sqlalchemy import func, select
 
 from tests.factories import User, add_member, create_org, register
-from xingdong.core.db import Database
+from xingdong.core.db import Database, libpq_url
 from xingdong.core.settings import Settings
+from xingdong.ledger import deposits as deposit_service
 from xingdong.ledger import service as ledger
 from xingdong.ledger.models import Transfer
 from xingdong.ledger.payments import SandboxPaymentProvider
@@ -234,3 +238,112 @@ async def test_notices_in_batches_from_two_processes_each_stand_alone(db: Databa
             assert balance.posted == sum(100 + n for n in range(index, 30, 3))
         assert (await s.execute(select(func.count()).select_from(Transfer))).scalar_one() == 30
         assert (await ledger.verify(s)).problems == []
+
+
+def _payment_world(url: str) -> dict[str, object]:
+    """Deposits in every state a notice can meet: two organisations with accounts, one
+    without (its credit is refused), one deposit already paid."""
+    from xingdong.core.db import libpq_url
+
+    orgs = [uuid.UUID(int=n) for n in (1, 2, 3)]
+    ids = {name: uuid.uuid4() for name in "ABCDEFG"}
+    owner = {"A": 0, "B": 1, "C": 0, "D": 2, "E": 1, "F": 0, "G": 2}
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("INSERT INTO ledger_accounts (key, asset) VALUES ('external:deposits', 'CNY')")
+        for org in orgs[:2]:
+            conn.execute(
+                "INSERT INTO ledger_accounts (key, asset, no_overdraft) VALUES (%s, 'CNY', true)",
+                (deposit_service.org_account(org),),
+            )
+        for n, (name, deposit_id) in enumerate(ids.items()):
+            conn.execute(
+                "INSERT INTO ledger_deposits (id, org_id, requested_by, amount, provider, "
+                "idempotency_key, request_hash, status) "
+                "VALUES (%s, %s, %s, %s, 'sandbox', %s, 'x', %s)",
+                (deposit_id, orgs[owner[name]], orgs[0], 100 + n, f"k-{n}",
+                 "paid" if name == "E" else "created"),
+            )  # fmt: skip
+    return {"ids": ids, "amounts": {name: 100 + n for n, name in enumerate(ids)}}
+
+
+def _state(conn: object, ids: list[object]) -> tuple[object, ...]:
+    """Everything a batch of notices may change, without generated ids and times."""
+    assert isinstance(conn, psycopg.Connection)
+    return (
+        conn.execute(
+            "SELECT id, status, provider_txn, paid_at IS NOT NULL FROM ledger_deposits "
+            "WHERE id = ANY (%s) ORDER BY id",
+            (ids,),
+        ).fetchall(),
+        conn.execute(
+            "SELECT action, object_type, object_id, data FROM audit_log ORDER BY id"
+        ).fetchall(),
+        conn.execute(
+            "SELECT t.idempotency_key, t.request_hash, t.kind, d.key, c.key, t.amount, "
+            "t.asset, t.code, t.reference, t.meta FROM ledger_transfers AS t "
+            "JOIN ledger_accounts AS d ON d.id = t.debit_account_id "
+            "JOIN ledger_accounts AS c ON c.id = t.credit_account_id ORDER BY t.id"
+        ).fetchall(),
+        conn.execute(
+            "SELECT key, debits_posted, credits_posted, debits_pending, credits_pending "
+            "FROM ledger_accounts ORDER BY key"
+        ).fetchall(),
+    )
+
+
+def test_a_batch_of_notices_answers_and_writes_as_the_notices_one_by_one(clean_db: str) -> None:
+    """A batch of notices (``ledger_record_payments``) answers and writes what
+    ``ledger_record_payment`` does called for each notice in order, in every case a
+    notice can meet: the guard for any change to how a batch is applied."""
+    world = _payment_world(clean_db)
+    ids: dict[str, object] = world["ids"]  # type: ignore[assignment]
+    amounts: dict[str, int] = world["amounts"]  # type: ignore[assignment]
+    notices = [
+        ("A", "paid"), ("A", "paid"),  # a second notice finds it paid by the first
+        ("B", "closed"), ("B", "paid"),  # paid after closed: the money did arrive
+        ("C", "wrong amount"),
+        ("unknown", "paid"),
+        ("D", "paid"),  # its organisation has no account: the credit is refused
+        ("E", "paid"),  # paid before the batch
+        ("F", "closed"),
+        ("G", "closed"),
+    ]  # fmt: skip
+    batch = [
+        {
+            "deposit": str(ids.get(name, uuid.uuid4())),
+            "amount": amounts.get(name, 1) + (1 if status == "wrong amount" else 0),
+            "status": "paid" if status == "wrong amount" else status,
+            "txn": f"txn-{name}-{n}",
+            "world": "external:deposits",
+        }
+        for n, (name, status) in enumerate(notices)
+    ]
+    with psycopg.connect(libpq_url(clean_db)) as conn:
+        together = [
+            tuple(row[1:])
+            for row in conn.execute(
+                "SELECT ord, outcome, deposit_amount FROM ledger_record_payments(%s::jsonb) "
+                "ORDER BY ord",
+                (json.dumps(batch),),
+            )
+        ]
+        state_together = _state(conn, list(ids.values()))
+        conn.rollback()
+        alone = [
+            tuple(
+                conn.execute(
+                    "SELECT * FROM ledger_record_payment(%s, %s, %s, %s, %s)",
+                    (n["deposit"], n["amount"], n["status"], n["txn"], n["world"]),
+                ).fetchone()
+                or ()
+            )
+            for n in batch
+        ]
+        state_alone = _state(conn, list(ids.values()))
+        conn.rollback()
+    assert together == alone
+    assert [outcome for outcome, _ in together] == [
+        "paid", "already_paid", "closed", "paid", "amount_mismatch", "not_found",
+        "unknown_account", "already_paid", "closed", "closed",
+    ]  # fmt: skip
+    assert state_together == state_alone

@@ -38,11 +38,20 @@ def _get_only(route: Route) -> Route:
     return route
 
 
+NOTICE_PATH = "/api/v1/payments/{provider}/notify"
+
+
+def direct_routes(routes: list[BaseRoute]) -> list[Route]:
+    """The routes the app dispatches ahead of FastAPI's layers (see ``XingdongApp``): the
+    payment provider's notices."""
+    return [r for r in routes if isinstance(r, Route) and r.path == NOTICE_PATH]
+
+
 def plain_routes() -> list[BaseRoute]:
     return [
         _get_only(Route("/api/v1/tasks", feed_api, methods=["GET"], include_in_schema=False)),
         Route(
-            "/api/v1/payments/{provider}/notify",
+            NOTICE_PATH,
             payment_notice,
             methods=["POST"],
             include_in_schema=False,
