@@ -5,7 +5,7 @@ the database (``upsert_task``, ``remove_task``, ``set_progress``, ``set_done``, 
 ``seed_prices``) and reports outcomes with ``record``; the offline dispatcher drives the
 same object from simulated people.
 
-Scoring (vectorised over every eligible task):
+Scoring (one compiled pass over every eligible task, ``kernels.scores_into``):
 
     margin = price valued * (1 + boosts) - λ * (1 - relief) * price
     score = (margin - θ) * attraction
@@ -193,7 +193,7 @@ class Dispatcher:
         return np.flatnonzero(self.index.eligible(person, now_s, self._open_now(now_s)))
 
     def scores(self, person: PersonProfile, slots: IntArray, k: int = SCORED_SLATE) -> FloatArray:
-        """The score of each slot for this person in a feed of ``k`` (the vectorised
+        """The score of each slot for this person in a feed of ``k`` (the compiled
         step): (margin - θ) * attraction, best first.
 
         People choose one task among those shown (a multinomial logit with position
