@@ -250,8 +250,11 @@ class CompletionModel:
 
     def attraction(self, slots: IntArray, person: PersonProfile, positions: IntArray) -> FloatArray:
         """Each shown task's odds of being chosen over nothing, at its place in the feed."""
-        z = self.log_odds(slots, person.id, self.label_columns(person))
-        z += self.position_mean[np.minimum(positions, MAX_POSITIONS - 1)]
+        return self.placed(self.log_odds(slots, person.id, self.label_columns(person)), positions)
+
+    def placed(self, log_odds: FloatArray, positions: IntArray) -> FloatArray:
+        """Attractions of tasks with these log-odds at the top, shown at ``positions``."""
+        z = log_odds + self.position_mean[np.minimum(positions, MAX_POSITIONS - 1)]
         return np.exp(np.minimum(z, 30.0))
 
     def learn(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -97,7 +98,7 @@ class Dispatcher:
         self.is_novice: NDArray[np.bool_] = np.zeros(capacity, dtype=np.bool_)
         self.jitter: FloatArray = np.zeros(capacity)
         self._people: dict[str, PersonProfile] = {}
-        self._shown: dict[str, dict[str, tuple[int, float]]] = {}
+        self._shown: dict[str, dict[str, _Shown]] = {}
         self._outcomes: dict[str, dict[str, bool]] = {}
         self._open: _OpenSlots | None = None
 
@@ -276,32 +277,30 @@ class Dispatcher:
             )
             for n in picked
         ]
-        self._remember_shown(person, items, order[picked], slots)
+        shown = slots[order[picked]]
+        model = self.model
+        odds = model.log_odds(shown, person.id, model.label_columns(person))
+        self._remember(person.id, [item.task_id for item in items], odds.tolist())
         return Feed(items)
 
-    def _remember_shown(
-        self, person: PersonProfile, items: list[FeedItem], at: IntArray, slots: IntArray
-    ) -> None:
-        """Each shown task's place and what it competed with (for learning)."""
-        self._remember(person, [item.task_id for item in items], slots[at])
-
-    def _remember(self, person: PersonProfile, task_ids: list[str], slots: IntArray) -> None:
-        attraction = self.model.attraction(slots, person, np.arange(len(task_ids)))
-        total = float(attraction.sum())
-        self._shown[person.id] = {
-            task_id: (n, total - float(pull))
-            for n, (task_id, pull) in enumerate(zip(task_ids, attraction.tolist(), strict=True))
+    def _remember(self, person_id: str, task_ids: list[str], odds: list[float]) -> None:
+        """Each shown task's place, what it competed with and its log-odds at the top (for
+        learning)."""
+        attraction = self.model.placed(np.array(odds), np.arange(len(task_ids))).tolist()
+        total = sum(attraction)
+        self._shown[person_id] = {
+            task_id: _Shown(n, total - pull, z)
+            for n, (task_id, pull, z) in enumerate(zip(task_ids, attraction, odds, strict=True))
         }
 
     def shown_only(self, person_id: str, task_ids: list[str]) -> None:
         """Of the feed last placed for this person, only these were shown, in this order
         (the caller set the others aside): outcomes are learned against what was seen."""
-        person = self._people.get(person_id)
-        if person is None or list(self._shown.get(person_id, {})) == task_ids:
+        placed = self._shown.get(person_id, {})
+        if not placed or list(placed) == task_ids:
             return
-        kept = [t for t in task_ids if t in self.index.slot_of]
-        slots = np.array([self.index.slot_of[t] for t in kept], dtype=np.int64)
-        self._remember(person, kept, slots)
+        kept = [t for t in task_ids if t in placed]
+        self._remember(person_id, kept, [placed[t].log_odds for t in kept])
 
     def record(self, person_id: str, task_id: str, now_s: float, completed: bool) -> None:
         """The outcome of one shown task; unknown or removed tasks are ignored.
@@ -344,11 +343,11 @@ class Dispatcher:
             slot = self.index.slot_of.get(task_id)
             if slot is None:
                 continue
-            place, others = shown.get(task_id, (0, 0.0))
+            seen = shown.get(task_id, _UNSEEN)
             slots.append(slot)
-            places.append(place)
+            places.append(seen.place)
             done.append(float(completed))
-            competition.append(others)
+            competition.append(seen.competition)
         if slots:
             self.model.learn_slate(
                 np.array(slots), person, np.array(places), np.array(done), np.array(competition)
@@ -436,6 +435,17 @@ def _without_hidden(person: PersonProfile) -> PersonProfile:
         interests=person.interests,
         tier=person.tier,
     )
+
+
+class _Shown(NamedTuple):
+    place: int
+    competition: float
+    """The summed attraction of the other tasks shown with it."""
+    log_odds: float
+    """Its log-odds alone at the top when it was placed."""
+
+
+_UNSEEN = _Shown(0, 0.0, 0.0)
 
 
 @dataclass
