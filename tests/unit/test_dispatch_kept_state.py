@@ -38,6 +38,23 @@ def _task(n: int, rng: np.random.Generator) -> TaskSpec:
     )
 
 
+def _add_plain_tasks(d: Dispatcher, kind: str, price_fen: int) -> None:
+    """Eight tasks open to anyone over the first 10,000 s, each of its own brand."""
+    for n in range(8):
+        d.upsert_task(
+            TaskSpec(
+                id=f"t{n}",
+                type=kind,
+                price_fen=price_fen + n,
+                reward_fen=30,
+                quantity=10,
+                start_s=0.0,
+                end_s=10_000.0,
+                brand=f"b{n}",
+            )
+        )
+
+
 def _people(rng: np.random.Generator) -> list[PersonProfile]:
     return [
         PersonProfile(
@@ -82,7 +99,7 @@ def test_kept_masks_agree_with_fresh_ones(seed: int) -> None:
             for n, item in enumerate(feed.items):
                 d.record(person.id, item.task_id, now, n == 0 and bool(rng.random() < 0.5))
         probe = people[int(rng.integers(0, len(people)))]
-        kept = d.index.eligible(probe, now, d._open_now(now))
+        kept = d.index.eligible(probe, d._open_now(now))
         fresh = d.index._match_targeting(probe) & d._open_mask(now)
         fresh &= d.index.personal_mask(probe)
         assert np.array_equal(kept, fresh)
@@ -156,19 +173,7 @@ def test_scores_follow_the_documented_formula() -> None:
 
 def test_a_feed_is_learned_once_every_shown_task_has_its_outcome() -> None:
     d = Dispatcher(DispatchWeights(), seed=1)
-    for n in range(8):
-        d.upsert_task(
-            TaskSpec(
-                id=f"t{n}",
-                type="follow",
-                price_fen=50 + n,
-                reward_fen=30,
-                quantity=10,
-                start_s=0.0,
-                end_s=10_000.0,
-                brand=f"b{n}",
-            )
-        )
+    _add_plain_tasks(d, "follow", 50)
     person = PersonProfile(id="p", age=30)
     feed = d.recommend(person, 4_000.0, 3)
     assert len(feed.items) == 3
@@ -221,19 +226,7 @@ def test_one_slate_step_equals_single_steps_for_distinct_types_and_no_labels() -
 
 def test_a_feed_narrowed_to_what_was_shown_is_learned_from_that() -> None:
     d = Dispatcher(DispatchWeights(), seed=2)
-    for n in range(8):
-        d.upsert_task(
-            TaskSpec(
-                id=f"t{n}",
-                type="like",
-                price_fen=40 + n,
-                reward_fen=30,
-                quantity=10,
-                start_s=0.0,
-                end_s=10_000.0,
-                brand=f"b{n}",
-            )
-        )
+    _add_plain_tasks(d, "like", 40)
     placed = d.recommend(PersonProfile(id="p", age=30), 100.0, 5).task_ids
     seen = [placed[0], placed[2]]
     d.shown_only("p", seen)

@@ -272,14 +272,10 @@ class EligibilityIndex:
         mask[self.excluded_slots(person)] = False
         return mask
 
-    def eligible(
-        self, person: PersonProfile, now_s: float, open_now: BoolArray | None = None
-    ) -> BoolArray:
-        """Slots this person may be shown at ``now_s``; ``open_now`` is ``open_mask(now_s)``
-        when the caller has it already."""
-        mask = self.targeting_mask(person) & (
-            self.open_mask(now_s) if open_now is None else open_now
-        )
+    def eligible(self, person: PersonProfile, open_now: BoolArray) -> BoolArray:
+        """Slots this person may be shown, of those open now (``open_now``: ``open_mask``
+        at this moment, with whatever else holds tasks back)."""
+        mask = self.targeting_mask(person) & open_now
         excluded = self.excluded_slots(person)
         if excluded:
             mask[excluded] = False

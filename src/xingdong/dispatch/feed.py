@@ -191,7 +191,7 @@ class Dispatcher:
             kept.mask[at] = self._open_mask(kept.since_s, at)
 
     def _open_slots(self, person: PersonProfile, now_s: float) -> IntArray:
-        return np.flatnonzero(self.index.eligible(person, now_s, self._open_now(now_s)))
+        return np.flatnonzero(self.index.eligible(person, self._open_now(now_s)))
 
     def scores(self, person: PersonProfile, slots: IntArray, k: int = SCORED_SLATE) -> FloatArray:
         """The score of each slot for this person in a feed of ``k`` (the compiled
