@@ -582,6 +582,11 @@ def bench_dispatch(
     size: str = typer.Option("default", help="Workload size: quick, default or large"),
     quick: bool = typer.Option(False, "--quick", help="Same as --size quick"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object of the figures"),
+    replays: int = typer.Option(
+        3,
+        help="Plays of each day, each with other choices by the simulated people; the "
+        "figures are their means (one day's choices move a ratio by several points)",
+    ),
     weights: str = typer.Option(
         "",
         help="JSON object of feed weights to try, over XINGDONG_DISPATCH_WEIGHTS, "
@@ -607,6 +612,8 @@ def bench_dispatch(
         fail(f"seeds must be whole numbers separated by commas, not {seeds!r}")
     if not chosen:
         fail("give at least one seed")
+    if replays < 1:
+        fail(f"--replays must be at least 1, not {replays}")
     overrides: dict[str, float] = dict(get_settings().dispatch_weights)
     if weights:
         try:
@@ -623,7 +630,7 @@ def bench_dispatch(
     except ValueError as exc:
         fail(str(exc))
     progress = None if as_json else (lambda line: err.print(line, highlight=False))
-    figures = bench.run(chosen, size, progress=progress, weights=chosen_weights)
+    figures = bench.run(chosen, size, progress=progress, weights=chosen_weights, replays=replays)
     if as_json:
         print(json.dumps(figures.as_dict(), ensure_ascii=False))  # noqa: T201 - the output
         return

@@ -14,6 +14,8 @@ from xingdong.dispatch.weights import weights_from
 
 FIGURES = {
     "ratio",
+    "ratio_low",
+    "ratio_high",
     "value",
     "utilisation",
     "pacing_error",
@@ -56,9 +58,15 @@ def test_cli_prints_json_and_refuses_bad_options() -> None:
     bad_seeds = runner.invoke(app, ["bench", "dispatch", "--seeds", "one"])
     assert bad_seeds.exit_code == 1
     assert "Traceback" not in bad_seeds.output
-    good = runner.invoke(app, ["bench", "dispatch", "--quick", "--seeds", "2", "--json"])
+    no_plays = runner.invoke(app, ["bench", "dispatch", "--quick", "--replays", "0"])
+    assert no_plays.exit_code == 1
+    assert "--replays must be at least 1" in no_plays.output
+    good = runner.invoke(
+        app, ["bench", "dispatch", "--quick", "--seeds", "2", "--replays", "1", "--json"]
+    )
     assert good.exit_code == 0, good.output
     data = json.loads(good.output)
+    assert data["replays"] == 1
     assert {c["order"] for c in data["cases"]} == {"random", "shifted", "adversarial"}
     assert {c["tightness"] for c in data["cases"]} == {"tight", "loose"}
 
@@ -70,8 +78,8 @@ def test_the_feed_runs_with_the_operators_weights(monkeypatch: pytest.MonkeyPatc
     try:
         tried = runner.invoke(
             app,
-            ["bench", "dispatch", "--quick", "--seeds", "2", "--json", "--weights",
-             '{"max_per_brand": 2}'],
+            ["bench", "dispatch", "--quick", "--seeds", "2", "--replays", "1", "--json",
+             "--weights", '{"max_per_brand": 2}'],
         )  # fmt: skip
         assert tried.exit_code == 0, tried.output
         assert json.loads(tried.output)["weights"] == {"explore": 0.3, "max_per_brand": 2}
@@ -100,3 +108,30 @@ def test_weights_change_what_the_feed_does() -> None:
     assert greedy.weights == {"pacing_slack": 1.0, "pacing_step": 0.0}
     # Without pacing the feed spends unevenly: its pacing error grows.
     assert unpaced.pacing_error > ours.pacing_error
+
+
+def test_replays_average_days_of_other_choices() -> None:
+    def one_case(replays: int) -> bench.DispatchFigures:
+        return bench.run(
+            [1],
+            "quick",
+            orders=("random",),
+            tightnesses=("loose",),
+            policies=("xingdong", "greedy"),
+            latency=False,
+            replays=replays,
+        )
+
+    once, thrice = one_case(1), one_case(3)
+    assert thrice.replays == 3
+    for name in ("xingdong", "greedy"):
+        first = once.cases[0].policies[name]
+        mean = thrice.cases[0].policies[name]
+        # The first play is the single run's day; the others draw other choices.
+        assert first.ratio_low == first.ratio == first.ratio_high
+        assert mean.ratio_low <= mean.ratio <= mean.ratio_high
+        assert mean.ratio_low < mean.ratio_high
+        assert first.ratio_low >= mean.ratio_low and first.ratio <= mean.ratio_high
+    assert "mean of 3 plays" in str(bench.tables(thrice)[0].title)
+    with pytest.raises(ValueError, match="at least 1"):
+        bench.run([1], "quick", replays=0)
