@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from rich import box
 from rich.table import Table
 
+from xingdong.bench.dispatch_oracle import TruePreferences
 from xingdong.bench.dispatch_policies import (
     BalancePolicy,
     GreedyPolicy,
@@ -45,7 +46,17 @@ from xingdong.dispatch.profiles import TIERS, PersonProfile, TaskSpec
 from xingdong.dispatch.weights import DispatchWeights, changed_weights
 
 FloatArray = NDArray[np.float64]
-POLICIES = ("xingdong", "xingdong_no_fairness", "random", "greedy", "balance", "resolving_lp")
+POLICIES = (
+    "xingdong",
+    "xingdong_no_fairness",
+    "oracle",
+    "random",
+    "greedy",
+    "balance",
+    "resolving_lp",
+)
+"""``oracle`` is the feed knowing the people's true preferences (``dispatch_oracle``): a
+reference line, not a baseline the goals compare with."""
 BASELINES = ("random", "greedy", "balance", "resolving_lp")
 SHORT_NAMES = {"xingdong_no_fairness": "no fairness", "resolving_lp": "re-solve LP"}
 """Names short enough for a terminal table (JSON keeps the full ones)."""
@@ -370,9 +381,10 @@ def _policy(
     forecast_visits: Sequence[tuple[PersonProfile, float]],
     history: Sequence[Exposure],
     weights: DispatchWeights,
+    truth: TruePreferences | None = None,
 ) -> tuple[Callable[[PersonProfile, float, int], list[str]], Callable[..., None]]:
     specs = [TaskSpec.from_dict(t) for t in instance.tasks]
-    if name in ("xingdong", "xingdong_no_fairness"):
+    if name in ("xingdong", "xingdong_no_fairness", "oracle"):
         if name == "xingdong_no_fairness":
             weights = replace(weights, fairness_step=0.0)
         ours = OfflineDispatcher(
@@ -382,7 +394,11 @@ def _policy(
             hourly_traffic=instance.hourly,
             prices=prices,
         )
-        ours.dispatcher.train(history)
+        if name == "oracle":
+            truth = truth or TruePreferences.of(instance)
+            truth.install(ours.dispatcher, [PersonProfile.from_dict(p) for p in instance.people])
+        else:
+            ours.dispatcher.train(history)
         return ours.recommend_profile, ours.record
     baseline: _Baseline
     if name == "random":
@@ -439,6 +455,7 @@ def run(
             }
             history = exposure_log(instance, yesterday, seed + 2_000)
             profiles = [PersonProfile.from_dict(p) for p in instance.people]
+            truth = TruePreferences.of(instance) if "oracle" in policies else None
             forecast_visits = [
                 (profiles[p], t)
                 for p, t in zip(yesterday.person.tolist(), yesterday.time_s.tolist(), strict=True)
@@ -455,7 +472,7 @@ def run(
                     runs = []
                     for replay in range(replays):
                         recommend, record = _policy(
-                            name, instance, seed, prices, forecast_visits, history, weights
+                            name, instance, seed, prices, forecast_visits, history, weights, truth
                         )
                         runs.append(
                             play(

@@ -117,7 +117,8 @@ class CompletionModel:
 
     # --- tasks ------------------------------------------------------------------------
 
-    def _type_column(self, task_type: str) -> int:
+    def type_column(self, task_type: str) -> int:
+        """The column of a task type (added, with its prior, if new)."""
         column = self.types.find(task_type)
         if column is not None:
             return column
@@ -147,7 +148,7 @@ class CompletionModel:
             self.label_task_precision = widened(
                 self.label_task_precision, capacity, LABEL_PRECISION
             )
-        column = self._type_column(task_type)
+        column = self.type_column(task_type)
         prior = sigmoid(np.array([self.type_mean[column]]))[0]
         self.slot_type[slot] = column
         self.task_mean[slot] = 0.0
@@ -158,7 +159,7 @@ class CompletionModel:
         self.rebase(np.array([slot]))
 
     def retype(self, slot: int, task_type: str) -> None:
-        self.slot_type[slot] = self._type_column(task_type)
+        self.slot_type[slot] = self.type_column(task_type)
         self.rebase(np.array([slot]))
 
     # --- people -----------------------------------------------------------------------
@@ -199,6 +200,10 @@ class CompletionModel:
             belief.mean = grown(belief.mean, types, 0.0)
             belief.precision = grown(belief.precision, types, PERSON_PRECISION)
         return belief
+
+    def set_leaning(self, person_id: str, type_columns: IntArray, leaning: FloatArray) -> None:
+        """Set a person's leaning for these types (weights known from elsewhere)."""
+        self._person(person_id).mean[type_columns] = leaning
 
     # --- prediction -------------------------------------------------------------------
 
