@@ -44,7 +44,7 @@ class DispatchWeights:
     fairness_target: float = 0.92
     """A tier falls behind when its completion rate per visit is below this share of the
     mean."""
-    fairness_max_boost: float = 0.1
+    fairness_max_boost: float = 0.3
     """Ceiling of a tier's relief (0 to 1)."""
     novice_boost: float = 0.15
     """Extra share of score for onboarding tasks shown to novices."""
