@@ -134,6 +134,9 @@ def create_app(
             if settings.demo_crowd:
                 await stack.enter_async_context(_simulated_crowd(runtime))
             if served:
+                from xingdong.dispatch.live import prepare_live_dispatch
+
+                await prepare_live_dispatch(runtime.db, settings)
                 collector.settle()
             log.info("app_started", worker_in_process=settings.run_worker_in_process)
             yield

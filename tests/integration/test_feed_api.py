@@ -19,9 +19,16 @@ from tests.integration.work_support import bearer, set_columns, work_settings
 from tests.lifecycle_world import World, add_worker, build_world, live_campaign
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
+from xingdong.core.db import Database
 from xingdong.core.settings import Settings
 from xingdong.dispatch.exposures import ExposureLog, Shown
-from xingdong.dispatch.live import LiveDispatch, live_dispatch
+from xingdong.dispatch.feed import Dispatcher
+from xingdong.dispatch.live import (
+    LiveDispatch,
+    drain_exposures,
+    live_dispatch,
+    prepare_live_dispatch,
+)
 from xingdong.dispatch.models import Exposure
 from xingdong.identity.models import Person
 from xingdong.work.schemas import TaskFeedOut
@@ -189,3 +196,34 @@ async def test_exposures_are_copied_in_as_they_were_shown(world: World) -> None:
         (person.id, campaign.id, moment, 0, "a\tb\\c\nd"),
         (person.id, campaign.id, moment, 1, "new_this_hour"),
     ]
+
+
+async def test_a_served_process_reads_the_index_before_its_first_request(
+    clean_db: str, tmp_path: Path
+) -> None:
+    settings = make_settings(**work_settings(tmp_path / "start"), dispatch_sync_seconds=60)
+    world = await build_world(clean_db, settings)
+    try:
+        campaign = await live_campaign(world, title="开门即有")
+        log = ExposureLog(world.db)
+        log.add([Shown(world.workers[0].id, campaign.id, utcnow() - timedelta(hours=1), 0, "x")])
+        await log.drain()
+        assert await prepare_live_dispatch(world.db, settings)
+        live = live_dispatch(world.db, settings)
+        # The index holds the campaign and the history was learned: the first request
+        # finds a fresh index and waits for nothing.
+        assert set(live.campaigns) == {str(campaign.id)}
+        untrained = Dispatcher()
+        untrained.upsert_task(live.spec(str(campaign.id)))
+        assert live.dispatcher.model.exposures_weight(
+            live.dispatcher.index.slot_of[str(campaign.id)]
+        ) > untrained.model.exposures_weight(untrained.index.slot_of[str(campaign.id)])
+    finally:
+        await drain_exposures(world.db)
+        await world.db.dispose()
+    unreachable = Database("postgresql://nobody@127.0.0.1:9/none", pool_size=1)
+    try:
+        assert not await prepare_live_dispatch(unreachable, settings)
+    finally:
+        await drain_exposures(unreachable)
+        await unreachable.dispose()

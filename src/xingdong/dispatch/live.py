@@ -266,6 +266,19 @@ def live_dispatch(db: Database, settings: Settings) -> LiveDispatch:
     return live
 
 
+async def prepare_live_dispatch(db: Database, settings: Settings) -> bool:
+    """Read the feed's index, and learn the exposure history, before a server process
+    takes requests, so that its first feed request does not pay for them. A database not
+    reachable yet is logged, not raised: the first request then reads it (and fails
+    visibly if it still cannot). Returns whether the index was read."""
+    try:
+        await live_dispatch(db, settings).refresh(utcnow())
+    except Exception:
+        log.exception("feed_index_not_prepared")
+        return False
+    return True
+
+
 async def drain_exposures(db: Database) -> None:
     """Write the exposures still waiting (at shutdown)."""
     live = _LIVE.pop(id(db), None)
