@@ -260,7 +260,7 @@ class CompletionModel:
     def placed(self, log_odds: FloatArray, positions: IntArray) -> FloatArray:
         """Attractions of tasks with these log-odds at the top, shown at ``positions``."""
         z = log_odds + self.position_mean[np.minimum(positions, MAX_POSITIONS - 1)]
-        return np.exp(np.minimum(z, 30.0))
+        return np.exp(np.minimum(z, kernels.MAX_LOG_ODDS))
 
     def learn(
         self,

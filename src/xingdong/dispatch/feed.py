@@ -43,9 +43,9 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 LEARNED_INTEREST_LIFT = 0.2
 SCORED_SLATE = 20
+"""The feed size ``scores`` assumes when none is given (the live feed's default)."""
 THETA_STEPS = 3
 """Dinkelbach steps towards the value θ of the best feed (``scores``)."""
-"""The feed size ``scores`` assumes when none is given (the live feed's default)."""
 GOOD_REWARD_OVER_MEDIAN = 1.5
 
 
