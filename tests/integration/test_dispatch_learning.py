@@ -118,9 +118,10 @@ async def test_a_new_process_starts_from_the_exposure_log(world: World, settings
 async def test_the_nightly_seeding_prices_the_scarce_campaign_and_processes_pick_it_up(
     client: httpx.AsyncClient, world: World, settings: Settings
 ) -> None:
-    # Yesterday both were shown in the same 200 visits of four people: each of them would
-    # likely have taken the scarce one once, and it has two units.
-    scarce = await live_campaign(world, title="抢手任务", interests=["美妆"], quantity=2)
+    # Yesterday both were shown in the same 200 visits of four people: together they
+    # would likely have taken the scarce one more than once (each may take it once), and
+    # it has one unit.
+    scarce = await live_campaign(world, title="抢手任务", interests=["美妆"], quantity=1)
     plenty = await live_campaign(world, title="充足任务", interests=["美妆"], quantity=500)
     start = utcnow() - timedelta(hours=20)
     await log_showings(world, scarce.id, times=200, start=start)

@@ -17,6 +17,7 @@ FIGURES = {
     "ratio_low",
     "ratio_high",
     "value",
+    "expected_value",
     "utilisation",
     "pacing_error",
     "early_share",

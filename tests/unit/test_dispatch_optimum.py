@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -9,7 +10,13 @@ import pytest
 
 from xingdong.bench import dispatch as bench
 from xingdong.bench.dispatch_workload import Size, build_instance, draw_visits
-from xingdong.dispatch.optimum import VisitOptions, best_slates, dual_bound, solve_optimum
+from xingdong.dispatch.optimum import (
+    VisitOptions,
+    best_slates,
+    dual_bound,
+    person_bound,
+    solve_optimum,
+)
 from xingdong.dispatch.profiles import PersonProfile
 from xingdong.dispatch.weights import DispatchWeights
 
@@ -99,6 +106,93 @@ def test_dual_bound_brackets_the_exact_optimum() -> None:
     )
     assert exact.value <= bound.value <= exact.value * 1.05
     assert np.all(exact.completions <= instance.quantity + 1e-6)
+    # Knowing that a task done at one visit is gone at the next brings the bound closer.
+    per_person = person_bound(
+        options,
+        price=instance.price,
+        quantity=instance.quantity,
+        per_person_limit=instance.per_person_limit,
+        position_bias=instance.position_bias,
+        start=bound.quantity_duals,
+        iterations=8,
+    )
+    assert exact.value <= per_person.value < bound.value
+    assert per_person.value - exact.value < 0.5 * (bound.value - exact.value)
+
+
+def _best_adaptive_value(
+    prices: np.ndarray,
+    attraction: np.ndarray,
+    open_at: list[np.ndarray],
+    bias: tuple[float, ...],
+) -> float:
+    """The best expected value over one person's visits of any policy that sees what
+    they did before each visit (each task at most once): dynamic programming over the
+    set of tasks done, trying every slate."""
+
+    @functools.cache
+    def best(visit: int, done: int) -> float:
+        if visit == len(open_at):
+            return 0.0
+        left = [int(c) for c in open_at[visit] if not (done >> int(c)) & 1]
+        value = best(visit + 1, done)
+        for size in range(1, len(bias) + 1):
+            for slate in itertools.permutations(left, size):
+                pull = attraction[list(slate)] * np.asarray(bias[:size])
+                chance = pull / (1 + pull.sum())
+                value = max(
+                    value,
+                    (1 - chance.sum()) * best(visit + 1, done)
+                    + sum(
+                        p * (prices[c] + best(visit + 1, done | 1 << c))
+                        for p, c in zip(chance.tolist(), slate, strict=True)
+                    ),
+                )
+        return value
+
+    return best(0, 0)
+
+
+def test_one_person_visiting_again_is_bounded_by_what_they_can_still_do() -> None:
+    # Someone who may do each task once and comes back: what a visit can add depends on
+    # what they did before. The program must stay above the best adaptive policy, and
+    # close to it.
+    rng = np.random.default_rng(2)
+    bias = (1.0, 0.6)
+    gaps = []
+    for _ in range(60):
+        n = int(rng.integers(1, 4))
+        prices = rng.uniform(10, 100, size=n)
+        attraction = rng.uniform(0.05, 4.0, size=n)
+        open_at = [np.flatnonzero(rng.random(n) < 0.8) for _ in range(int(rng.integers(2, 5)))]
+        visits = [VisitOptions(0, tasks, attraction[tasks]) for tasks in open_at]
+        program = solve_optimum(
+            visits,
+            price=prices,
+            quantity=np.full(n, 100.0),
+            per_person_limit=np.ones(n, dtype=np.int64),
+            position_bias=bias,
+        ).value
+        best = _best_adaptive_value(prices, attraction, open_at, bias)
+        assert program >= best - 1e-7
+        gaps.append(program / best - 1 if best > 0 else 0.0)
+    assert np.mean(gaps) < 0.05
+
+
+def test_one_task_over_several_visits_is_counted_once() -> None:
+    # Shown alone each time, a task completed with chance p at each of three visits is
+    # done with chance 1 - (1 - p)^3; the program must give exactly that, not 3p.
+    w = 0.5
+    p = w / (1 + w)
+    visits = [VisitOptions(0, np.array([0]), np.array([w])) for _ in range(3)]
+    result = solve_optimum(
+        visits,
+        price=np.array([100.0]),
+        quantity=np.array([10.0]),
+        per_person_limit=np.array([1]),
+        position_bias=(1.0,),
+    )
+    assert result.value == pytest.approx(100 * (1 - (1 - p) ** 3))
 
 
 def test_a_visit_without_options_is_worth_nothing() -> None:
@@ -125,7 +219,11 @@ def test_the_optimum_bounds_every_policy(order: str) -> None:
         (PersonProfile.from_dict(instance.people[int(p)]), float(t))
         for p, t in zip(yesterday.person, yesterday.time_s, strict=True)
     ]
-    # Averaged over many days of choices, no policy's expected value reaches the optimum.
+    # Averaged over days of other choices, no policy's expected value exceeds the optimum
+    # by more than the average's own spread (each day's expected value: what its slates
+    # were worth, given the past). On this small day every policy shows nearly everything
+    # open, so all of them come close to the optimum; the proof that it is an upper bound
+    # is the exact test above, this one checks the benchmark feeds it the same day.
     for name in bench.POLICIES:
         values = []
         for replay in range(12):
@@ -136,5 +234,6 @@ def test_the_optimum_bounds_every_policy(order: str) -> None:
                 instance, visits, recommend, record, seed=100 + replay, optimum=optimum.value
             )
             assert run.overspend == 0
-            values.append(run.value)
-        assert np.mean(values) <= optimum.value, name
+            values.append(run.expected_value)
+        spread = np.std(values, ddof=1) / np.sqrt(len(values))
+        assert np.mean(values) - 3 * spread <= optimum.value, name

@@ -80,6 +80,9 @@ class RunFigures:
     ratio_low: float = 0.0
     ratio_high: float = 0.0
     """The lowest and highest ratio of the replays of the day (``ratio`` is their mean)."""
+    expected_value: float = 0.0
+    """The sum of each shown slate's expected value given what happened before it: its
+    mean is that of ``value``, without the luck of the choices themselves."""
 
     def as_dict(self) -> dict[str, float | int]:
         return {
@@ -87,6 +90,7 @@ class RunFigures:
             "ratio_low": round(self.ratio_low, 4),
             "ratio_high": round(self.ratio_high, 4),
             "value": round(self.value, 1),
+            "expected_value": round(self.expected_value, 1),
             "utilisation": round(self.utilisation, 4),
             "pacing_error": round(self.pacing_error, 4),
             "early_share": round(self.early_share, 4),
@@ -119,6 +123,7 @@ def mean_figures(runs: Sequence[RunFigures]) -> RunFigures:
         decision_p99_us=mean("decision_p99_us"),
         ratio_low=min(ratios),
         ratio_high=max(ratios),
+        expected_value=mean("expected_value"),
     )
 
 
@@ -279,6 +284,7 @@ def play(
     events: list[tuple[int, float]] = []
     expected_by_person = np.zeros(len(profiles))
     visits_by_person = np.zeros(len(profiles))
+    expected_value = 0.0
     timings = []
     for n, (person, time_s) in enumerate(
         zip(visits.person.tolist(), visits.time_s.tolist(), strict=True)
@@ -294,6 +300,7 @@ def play(
         weight = instance.attraction[person, shown] * bias[: shown.shape[0]]
         chance = weight / (1.0 + weight.sum())
         expected_by_person[person] += float(chance.sum())
+        expected_value += float(instance.price[shown] @ chance)
         chosen = int(np.searchsorted(np.cumsum(chance), draws[n : n + 1], side="right")[0])
         for position, task_id in enumerate(slate):
             done = position == chosen
@@ -304,7 +311,7 @@ def play(
     # What brands paid: realised completions. A task that sells out pays exactly its
     # budget, whatever the luck on the way, which keeps this figure steady.
     paid_value = float(instance.price @ completions)
-    return _figures(
+    figures = _figures(
         instance,
         completions,
         events,
@@ -314,6 +321,8 @@ def play(
         np.asarray(timings) * 1e6,
         optimum,
     )
+    figures.expected_value = expected_value
+    return figures
 
 
 def _figures(
