@@ -41,7 +41,7 @@ class DispatchWeights:
     traffic can still be served."""
     fairness_step: float = 0.5
     """How fast the boost for a tier that falls behind grows (0 turns fairness off)."""
-    fairness_target: float = 0.92
+    fairness_target: float = 0.94
     """A tier falls behind when its completion rate per visit is below this share of the
     mean."""
     fairness_max_boost: float = 0.3
