@@ -17,8 +17,16 @@ constraints are linear once scaled by y0, so every mixture satisfies them too:
 and they describe exactly the mixtures of slates (the sorted-sum constraints are the
 vectors weakly majorised by β, whose corners are the slates). No policy can expect more
 completions of a task than its quantity, nor of one person more than the per-person limit,
-since neither is ever exceeded. Maximising expected value under these constraints is the
-sales-based linear program of choice-based revenue management with positions: it bounds
+since neither is ever exceeded. Where the limit is one, a person's visits to a task also
+come in order: at their k-th visit they can only do it if they have not before, and then
+with chance at most p = β_1·w / (1 + β_1·w) (the task alone at the top), so
+
+    x_k ≤ p·(1 - x_1 - … - x_{k-1})   (x_j: expected completions of it at visit j),
+
+which holds for every policy and is exact for one task shown alone at every visit
+(1 - (1 - p)^n in all, where the limit alone would allow n·p up to one). Maximising
+expected value under these constraints is the sales-based linear program of choice-based
+revenue management with positions, with those rows for coming back: it bounds
 the expected value of every policy that knows the people's true choice model, even one
 that knows in advance who will visit when (it does not know what they will choose).
 
