@@ -195,6 +195,44 @@ def test_one_task_over_several_visits_is_counted_once() -> None:
     assert result.value == pytest.approx(100 * (1 - (1 - p) ** 3))
 
 
+def test_the_per_person_bound_takes_free_tasks_and_empty_days() -> None:
+    # A task paying nothing (its price share is 0, not 0/0) and a person who comes once.
+    visits = [
+        VisitOptions(0, np.array([0, 1]), np.array([1.0, 2.0])),
+        VisitOptions(0, np.array([0, 1]), np.array([1.0, 2.0])),
+        VisitOptions(1, np.array([1]), np.array([0.5])),
+    ]
+    price = np.array([0.0, 50.0])
+    quantity = np.array([5.0, 1.0])
+    limit = np.ones(2, dtype=np.int64)
+    bias = (1.0, 0.6)
+    exact = solve_optimum(
+        visits, price=price, quantity=quantity, per_person_limit=limit, position_bias=bias
+    )
+    bound = person_bound(
+        visits,
+        price=price,
+        quantity=quantity,
+        per_person_limit=limit,
+        position_bias=bias,
+        start=np.array([0.0, 10.0]),
+        iterations=8,
+    )
+    assert np.isfinite(bound.value)
+    assert exact.value <= bound.value + 1e-9
+    assert bound.value <= 50.0  # one unit of the only task that pays
+    nothing = person_bound(
+        [],
+        price=price,
+        quantity=quantity,
+        per_person_limit=limit,
+        position_bias=bias,
+        start=np.zeros(2),
+        iterations=2,
+    )
+    assert nothing.value == 0.0
+
+
 def test_a_visit_without_options_is_worth_nothing() -> None:
     empty = VisitOptions(0, np.zeros(0, dtype=np.int64), np.zeros(0))
     result = solve_optimum(

@@ -357,7 +357,7 @@ def dual_bound(
     tasks = price.shape[0]
     index, attraction = _padded(visits)
     quantity = np.maximum(quantity, 0.0)
-    share = np.zeros(tasks) if start is None else np.clip(start / price, 0.0, 1.0)
+    share = np.zeros(tasks) if start is None else _share_of_price(start, price)
     best = Optimum(np.inf, np.zeros(tasks), share * price)
     scale = np.maximum(quantity, 1.0)
     for step in range(1, iterations + 1):
@@ -422,7 +422,7 @@ def person_bound(
         [v for v in visits if counts[v.person] > 1], per_person_limit, position_bias
     )
     quantity = np.maximum(quantity, 0.0)
-    share = np.clip(start / price, 0.0, 1.0)
+    share = _share_of_price(start, price)
     best = Optimum(np.inf, np.zeros(tasks), share * price)
     scale = np.maximum(quantity, 1.0)
     for n in range(1, iterations + 1):
@@ -438,10 +438,16 @@ def person_bound(
         else:
             # Overshot: back to the best prices with a shorter step.
             step /= 2
-            share = np.clip(best.quantity_duals / price, 0.0, 1.0)
+            share = _share_of_price(best.quantity_duals, price)
             completions = best.completions
         share = np.clip(share + step / np.sqrt(n) * (completions - quantity) / scale, 0, 1)
     return best
+
+
+def _share_of_price(mu: FloatArray, price: FloatArray) -> FloatArray:
+    """μ / price in [0, 1] (0 for a task that pays nothing)."""
+    share = np.divide(mu, price, out=np.zeros_like(mu, dtype=np.float64), where=price > 0)
+    return np.clip(share, 0.0, 1.0)
 
 
 def _person_programs(
