@@ -37,7 +37,7 @@ optimal; the nightly seeding of the pacing prices uses them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -356,18 +356,20 @@ def dual_bound(
     """
     tasks = price.shape[0]
     index, attraction = _padded(visits)
-    quantity = np.maximum(quantity, 0.0)
-    share = np.zeros(tasks) if start is None else _share_of_price(start, price)
-    best = Optimum(np.inf, np.zeros(tasks), share * price)
-    scale = np.maximum(quantity, 1.0)
-    for step in range(1, iterations + 1):
-        mu = share * price
-        theta, completions = _respond(index, attraction, price - mu, position_bias, tasks)
-        bound = float(mu @ quantity + theta.sum())
-        if bound < best.value:
-            best = Optimum(bound, completions, mu)
-        share = np.clip(share + 0.5 / np.sqrt(step) * (completions - quantity) / scale, 0, 1)
-    return best
+
+    def respond(margin: FloatArray) -> tuple[float, FloatArray]:
+        theta, completions = _respond(index, attraction, margin, position_bias, tasks)
+        return float(theta.sum()), completions
+
+    return _lowest_bound(
+        respond,
+        price=price,
+        quantity=quantity,
+        start=start,
+        iterations=iterations,
+        step=0.5,
+        backtrack=False,
+    )
 
 
 def _respond(
@@ -421,22 +423,54 @@ def person_bound(
     programs = _person_programs(
         [v for v in visits if counts[v.person] > 1], per_person_limit, position_bias
     )
+
+    def respond(margin: FloatArray) -> tuple[float, FloatArray]:
+        theta, completions = _respond(once_index, once_attraction, margin, position_bias, tasks)
+        value = float(theta.sum())
+        for program, task_of_column in programs:
+            result = program.solve(margin[task_of_column])
+            value += result.value
+            np.add.at(completions, task_of_column, result.completions)
+        return value, completions
+
+    return _lowest_bound(
+        respond,
+        price=price,
+        quantity=quantity,
+        start=start,
+        iterations=iterations,
+        step=step,
+        backtrack=True,
+    )
+
+
+def _lowest_bound(
+    respond: Callable[[FloatArray], tuple[float, FloatArray]],
+    *,
+    price: FloatArray,
+    quantity: FloatArray,
+    start: FloatArray | None,
+    iterations: int,
+    step: float,
+    backtrack: bool,
+) -> Optimum:
+    """The lowest of ``iterations`` Lagrangian bounds Σ μ·quantity + (the relaxed day's
+    best at margins price - μ, by ``respond``, with its expected completions), moving
+    λ = μ / price in [0, 1] by projected subgradient steps of ``step`` / √n. With
+    ``backtrack``, a step that does not lower the bound is taken again from the best
+    prices, half as long."""
+    tasks = price.shape[0]
     quantity = np.maximum(quantity, 0.0)
-    share = _share_of_price(start, price)
+    share = np.zeros(tasks) if start is None else _share_of_price(start, price)
     best = Optimum(np.inf, np.zeros(tasks), share * price)
     scale = np.maximum(quantity, 1.0)
     for n in range(1, iterations + 1):
         mu = share * price
-        theta, completions = _respond(once_index, once_attraction, price - mu, position_bias, tasks)
-        bound = float(mu @ quantity + theta.sum())
-        for program, task_of_column in programs:
-            result = program.solve((price - mu)[task_of_column])
-            bound += result.value
-            np.add.at(completions, task_of_column, result.completions)
+        value, completions = respond(price - mu)
+        bound = float(mu @ quantity) + value
         if bound < best.value:
             best = Optimum(bound, completions, mu)
-        else:
-            # Overshot: back to the best prices with a shorter step.
+        elif backtrack:
             step /= 2
             share = _share_of_price(best.quantity_duals, price)
             completions = best.completions
