@@ -46,9 +46,18 @@ def test_quick_bench_has_every_figure() -> None:
     assert figures.latency is not None
     assert figures.latency.scoring_p50_us > 0
     assert set(figures.goals()) >= {"ratio_random", "ahead_of_every_baseline", "pacing_error"}
+    # Each goal says what decided it; a ratio goal shows the oracle's worst case too.
+    assert set(figures.goal_figures()) == set(figures.goals())
+    assert out["goal_figures"] == figures.goal_figures()
+    random_cases = [c for c in figures.cases if c.order == "random"]
+    lowest = min(c.policies["xingdong"].ratio for c in random_cases)
+    oracle = min(c.policies["oracle"].ratio for c in random_cases)
+    assert figures.goal_figures()["ratio_random"] == f"lowest {lowest:.3f} (oracle {oracle:.3f})"
+    assert figures.goal_figures()["ahead_of_every_baseline"].endswith("of 2 cases")
     rendered = bench.tables(figures)
     assert len(rendered) == len(figures.cases) + 2
     assert [c.header for c in rendered[0].columns][:2] == ["policy", "ratio"]
+    assert [c.header for c in rendered[-1].columns] == ["goal", "met", "measured"]
 
 
 def test_cli_prints_json_and_refuses_bad_options() -> None:

@@ -177,7 +177,49 @@ class DispatchFigures:
             ],
             "latency": None if self.latency is None else vars(self.latency),
             "goals": self.goals(),
+            "goal_figures": self.goal_figures(),
         }
+
+    def goal_figures(self) -> dict[str, str]:
+        """What decided each goal of :meth:`goals`, in a few words: the worst case, and
+        for the ratio goals the oracle's worst case beside it (the goal is out of reach
+        for the feed's allocation where even the oracle falls short of it)."""
+        ours = [c.policies["xingdong"] for c in self.cases]
+        shown: dict[str, str] = {}
+        for order in GOALS:
+            cases = [c for c in self.cases if c.order == order]
+            if not cases:
+                continue
+            text = f"lowest {min(c.policies['xingdong'].ratio for c in cases):.3f}"
+            oracle = [c.policies["oracle"].ratio for c in cases if "oracle" in c.policies]
+            if oracle:
+                text += f" (oracle {min(oracle):.3f})"
+            shown[f"ratio_{order}"] = text
+        ahead = sum(
+            all(
+                c.policies["xingdong"].value > c.policies[b].value
+                for b in BASELINES
+                if b in c.policies
+            )
+            for c in self.cases
+        )
+        shown["ahead_of_every_baseline"] = f"{ahead} of {len(self.cases)} cases"
+        if ours:
+            shown["pacing_error"] = f"highest {max(f.pacing_error for f in ours):.3f}"
+            shown["tier_parity"] = f"lowest {min(f.tier_parity for f in ours):.3f}"
+        if all("xingdong_no_fairness" in c.policies for c in self.cases) and self.cases:
+            cost = max(
+                c.policies["xingdong_no_fairness"].ratio - c.policies["xingdong"].ratio
+                for c in self.cases
+            )
+            shown["fairness_cost_within_1_point"] = f"largest {100 * cost:.1f} points"
+        shown["no_overspend"] = str(
+            max((f.overspend for c in self.cases for f in c.policies.values()), default=0)
+        )
+        if self.latency is not None:
+            shown["scoring_p99_100us"] = f"{self.latency.scoring_p99_us:.0f} µs"
+            shown["recommend_p99_1ms"] = f"{self.latency.recommend_p99_us:.0f} µs"
+        return shown
 
     def goals(self) -> dict[str, bool]:
         """Each goal of the issue, met or not, over the policies this run played."""
@@ -611,7 +653,11 @@ def tables(figures: DispatchFigures) -> list[Table]:
     goals = Table(title=f"goals ({figures.seconds:.0f} s)")
     goals.add_column("goal")
     goals.add_column("met")
+    goals.add_column("measured")
+    measured = figures.goal_figures()
     for goal, met in figures.goals().items():
-        goals.add_row(goal, "[green]yes[/green]" if met else "[red]no[/red]")
+        goals.add_row(
+            goal, "[green]yes[/green]" if met else "[red]no[/red]", measured.get(goal, "")
+        )
     out.append(goals)
     return out
