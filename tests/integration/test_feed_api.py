@@ -21,7 +21,7 @@ from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.settings import Settings
-from xingdong.dispatch.exposures import ExposureLog, Shown
+from xingdong.dispatch.exposures import ExposureLog
 from xingdong.dispatch.feed import Dispatcher
 from xingdong.dispatch.live import (
     LiveDispatch,
@@ -184,10 +184,9 @@ async def test_exposures_are_copied_in_as_they_were_shown(world: World) -> None:
     log = ExposureLog(world.db)
     # Text COPY's special characters survive (codes never hold them; the writer is safe).
     log.add(
-        [
-            Shown(person.id, campaign.id, moment, 0, "a\tb\\c\nd"),
-            Shown(person.id, campaign.id, moment, 1, "new_this_hour"),
-        ]
+        str(person.id),
+        moment,
+        [(str(campaign.id), "a\tb\\c\nd"), (str(campaign.id), "new_this_hour")],
     )
     await log.drain()
     async with world.db.sessionmaker() as s:
@@ -198,6 +197,18 @@ async def test_exposures_are_copied_in_as_they_were_shown(world: World) -> None:
     ]
 
 
+async def test_exposures_beyond_a_batch_are_all_copied_in(world: World) -> None:
+    campaign = await live_campaign(world, title="曝光分批")
+    moment = utcnow()
+    log = ExposureLog(world.db, max_batch=3)
+    for person in world.workers[:2]:
+        log.add(str(person.id), moment, [(str(campaign.id), f"r{n}") for n in range(4)])
+    await log.drain()
+    async with world.db.sessionmaker() as s:
+        rows = (await s.execute(select(Exposure.person_id, Exposure.position))).all()
+    assert sorted(rows) == sorted((person.id, n) for person in world.workers[:2] for n in range(4))
+
+
 async def test_a_served_process_reads_the_index_before_its_first_request(
     clean_db: str, tmp_path: Path
 ) -> None:
@@ -206,7 +217,7 @@ async def test_a_served_process_reads_the_index_before_its_first_request(
     try:
         campaign = await live_campaign(world, title="开门即有")
         log = ExposureLog(world.db)
-        log.add([Shown(world.workers[0].id, campaign.id, utcnow() - timedelta(hours=1), 0, "x")])
+        log.add(str(world.workers[0].id), utcnow() - timedelta(hours=1), [(str(campaign.id), "x")])
         await log.drain()
         assert await prepare_live_dispatch(world.db, settings)
         live = live_dispatch(world.db, settings)

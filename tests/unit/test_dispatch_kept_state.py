@@ -240,3 +240,29 @@ def test_a_feed_narrowed_to_what_was_shown_is_learned_from_that() -> None:
     assert moved == set(seen)
     # The second shown task was in the second place.
     assert d.model.position_mean[1] != 0.0
+
+
+def test_declining_a_feed_at_once_is_recording_each_declined_task() -> None:
+    at_once, one_by_one = (Dispatcher(DispatchWeights(), seed=4) for _ in range(2))
+    for d in (at_once, one_by_one):
+        _add_plain_tasks(d, "follow", 60)
+    person = PersonProfile(id="p", age=30, region="广东", interests=frozenset({"美食"}))
+    for visit in range(3):
+        now_s = 100.0 + 1_000.0 * visit
+        placed = at_once.recommend(person, now_s, 5).task_ids
+        assert one_by_one.recommend(person, now_s, 5).task_ids == placed
+        at_once.shown_only("p", placed[:4])
+        one_by_one.shown_only("p", placed[:4])
+        # One was taken; the rest are declined when the person comes back, plus a task
+        # never shown to them (learned on its own) and one that does not exist.
+        for d in (at_once, one_by_one):
+            d.record("p", placed[0], now_s + 10.0, True)
+        later = now_s + 500.0
+        declined = [*placed[1:4], placed[4], "gone"]
+        at_once.declined("p", declined, later)
+        for task_id in declined:
+            one_by_one.record("p", task_id, later, False)
+    for name in ("task_mean", "task_precision", "type_mean", "position_mean", "label_task_mean"):
+        assert np.array_equal(getattr(at_once.model, name), getattr(one_by_one.model, name)), name
+    assert np.array_equal(at_once.pacer.price, one_by_one.pacer.price)
+    assert at_once.model.task_mean[at_once.index.slot_of[placed[1]]] != 0.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select
@@ -27,6 +27,7 @@ from xingdong.campaigns.models import REVIEW_POLICIES, Campaign
 from xingdong.campaigns.policy import GuardrailInput, TaskType, check_guardrails, get_profile
 from xingdong.core.audit import AuditEntry, record_audit
 from xingdong.core.clock import utcnow
+from xingdong.core.db import Database
 from xingdong.core.errors import FieldError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
@@ -464,30 +465,21 @@ async def close_ended_campaigns(session: AsyncSession, *, now: datetime | None =
     return len(due)
 
 
-class LiveProgress(NamedTuple):
-    campaign_id: UUID
-    units_open: int
-    units_done: int
+# The filter of ``live_campaigns``, as one statement for the driver.
+_LIVE_PROGRESS = """
+SELECT id::text, units_open, units_done FROM campaigns
+WHERE status = 'live' AND starts_at <= %(now)s AND ends_at > %(now)s
+  AND units_open + units_done < quantity
+"""
 
 
-async def live_progress(
-    session: AsyncSession, *, now: datetime | None = None
-) -> list[LiveProgress]:
-    """The campaigns :func:`live_campaigns` returns, as ids with their unit counts only
-    (cheap enough to ask every few seconds: a Core query on the table, whose rows are
-    not turned into ORM results one by one)."""
-    moment = now or utcnow()
-    table = Campaign.__table__.c
-    connection = await session.connection()
-    rows = await connection.execute(
-        select(table.id, table.units_open, table.units_done).where(
-            table.status == "live",
-            table.starts_at <= moment,
-            table.ends_at > moment,
-            table.units_open + table.units_done < table.quantity,
-        )
-    )
-    return [LiveProgress._make(row) for row in rows]
+async def live_progress(db: Database, *, now: datetime | None = None) -> list[tuple[str, int, int]]:
+    """The campaigns :func:`live_campaigns` returns, as (id as text, units held, units
+    done) only: cheap enough to ask every second (one autocommit statement, plain rows,
+    no UUID objects)."""
+    async with db.statement_connection() as conn:
+        cursor = await conn.execute(_LIVE_PROGRESS, {"now": now or utcnow()})
+        return await cursor.fetchall()
 
 
 async def campaigns_by_ids(session: AsyncSession, ids: list[UUID]) -> list[Campaign]:

@@ -59,7 +59,9 @@ class ItemBodies:
     """Serialised pieces of each live campaign's feed item, per locale."""
 
     def __init__(self) -> None:
-        self._pieces: dict[tuple[str, str], Pieces] = {}
+        self._pieces: dict[tuple[str, str], tuple[Pieces, datetime]] = {}
+        """Each campaign's pieces in a locale, with its end (read once: an ORM attribute
+        costs more than the rest of the item)."""
         self._reasons: dict[tuple[str, str, tuple[tuple[str, str | int], ...]], bytes] = {}
 
     def __len__(self) -> int:
@@ -76,11 +78,15 @@ class ItemBodies:
                 del self._pieces[key]
 
     def item(self, task: OpenTask, *, now: datetime, locale: str, why: ReasonText) -> bytes:
-        key = (str(task.campaign.id), locale)
-        pieces = self._pieces.get(key)
-        if pieces is None:
-            pieces = self._pieces[key] = _pieces(task.campaign, locale, now)
-        seconds_left = max(int((task.campaign.ends_at - now).total_seconds()), 0)
+        key = (task.task_id, locale)
+        found = self._pieces.get(key)
+        if found is None:
+            found = self._pieces[key] = (
+                _pieces(task.campaign, locale, now),
+                task.campaign.ends_at,
+            )
+        pieces, ends_at = found
+        seconds_left = max(int((ends_at - now).total_seconds()), 0)
         return b"".join(
             (
                 pieces[0], str(seconds_left).encode(),

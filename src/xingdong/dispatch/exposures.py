@@ -10,24 +10,14 @@ for reach, not money.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
-from uuid import UUID
 
 from xingdong.core.db import Database
 from xingdong.core.logging import get_logger
 from xingdong.dispatch.models import Exposure
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class Shown:
-    person_id: UUID
-    campaign_id: UUID
-    shown_at: datetime
-    position: int
-    reason: str
 
 
 _COPY = (
@@ -43,17 +33,25 @@ def _copy_text(value: str) -> str:
 
 
 class ExposureLog:
-    def __init__(self, db: Database, *, max_batch: int = 500, max_delay_s: float = 1.0) -> None:
+    def __init__(self, db: Database, *, max_batch: int = 5_000, max_delay_s: float = 1.0) -> None:
         self.db = db
         self.max_batch = max_batch
         self.max_delay_s = max_delay_s
-        self._waiting: list[Shown] = []
+        self._waiting: list[str] = []
+        """Rows in COPY's text format, one line each."""
         self._writer: asyncio.Task[None] | None = None
 
-    def add(self, shown: list[Shown]) -> None:
-        if not shown:
+    def add(self, person_id: str, shown_at: datetime, shown: Iterable[tuple[str, str]]) -> None:
+        """One feed's showings to a person: each task's campaign id and reason code, from
+        the top. The rows are written as text here, where the ids already are text."""
+        waiting = len(self._waiting)
+        stamp = shown_at.isoformat()
+        self._waiting.extend(
+            f"{person_id}\t{campaign_id}\t{stamp}\t{position}\t{_copy_text(reason[:20])}\n"
+            for position, (campaign_id, reason) in enumerate(shown)
+        )
+        if len(self._waiting) == waiting:
             return
-        self._waiting.extend(shown)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write_soon())
 
@@ -61,8 +59,13 @@ class ExposureLog:
         if wait and len(self._waiting) < self.max_batch:
             await asyncio.sleep(self.max_delay_s)
         while self._waiting:
-            batch = self._waiting[: self.max_batch]
-            del self._waiting[: self.max_batch]
+            # Everything waiting goes at once (up to max_batch rows), and what arrives
+            # meanwhile waits for the next COPY, so the writer keeps up under any load.
+            if len(self._waiting) <= self.max_batch:
+                batch, self._waiting = self._waiting, []
+            else:
+                batch = self._waiting[: self.max_batch]
+                del self._waiting[: self.max_batch]
             try:
                 async with (
                     self.db.statement_connection() as conn,
@@ -71,13 +74,7 @@ class ExposureLog:
                 ):
                     # COPY's text format written directly: row by row through the
                     # driver's adapters cost several times more.
-                    await copy.write(
-                        "".join(
-                            f"{s.person_id}\t{s.campaign_id}\t{s.shown_at.isoformat()}\t"
-                            f"{s.position}\t{_copy_text(s.reason[:20])}\n"
-                            for s in batch
-                        )
-                    )
+                    await copy.write("".join(batch))
             except Exception:
                 log.exception("exposures_not_written", count=len(batch))
 

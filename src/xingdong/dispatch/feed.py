@@ -49,11 +49,27 @@ THETA_STEPS = 3
 GOOD_REWARD_OVER_MEDIAN = 1.5
 
 
-@dataclass(frozen=True)
 class FeedItem:
-    task_id: str
-    score: float
-    reason: Reason
+    """A placed task, its score and why it is there. The reason is worked out when first
+    read (the live feed reads it for what it shows, right away; a simulation, never)."""
+
+    __slots__ = ("_reason", "_reasons", "_slot", "score", "task_id")
+
+    def __init__(self, task_id: str, score: float, reasons: _Reasons, slot: int) -> None:
+        self.task_id = task_id
+        self.score = score
+        self._reasons = reasons
+        self._slot = slot
+        self._reason: Reason | None = None
+
+    @property
+    def reason(self) -> Reason:
+        if self._reason is None:
+            self._reason = self._reasons.of(self._slot)
+        return self._reason
+
+    def __repr__(self) -> str:
+        return f"FeedItem({self.task_id!r}, {self.score!r})"
 
 
 @dataclass(frozen=True)
@@ -99,6 +115,9 @@ class Dispatcher:
         self.jitter: FloatArray = np.zeros(capacity)
         self._people: dict[str, PersonProfile] = {}
         self._shown: dict[str, dict[str, _Shown]] = {}
+        self._placed: dict[str, tuple[list[str], list[float]]] = {}
+        """The feed last placed for each person, not yet remembered as ``_shown`` (it is
+        when an outcome or ``shown_only`` first needs it)."""
         self._outcomes: dict[str, dict[str, bool]] = {}
         self._open: _OpenSlots | None = None
 
@@ -241,6 +260,7 @@ class Dispatcher:
         self.fairness.visited(person.tier)
         slots = self._open_slots(person, now_s) if k > 0 else np.empty(0, dtype=np.int64)
         if slots.size == 0:
+            self._placed.pop(person.id, None)
             self._shown[person.id] = {}
             return Feed([], self.why_empty(person, now_s))
         score = self.scores(person, slots, k)
@@ -270,22 +290,25 @@ class Dispatcher:
         picked.extend(passed_over[: k - len(picked)])
         reasons = _Reasons(self, person, now_s, slots)
         items = [
-            FeedItem(
-                tasks[ranked[n]].id,
-                float(score[order[n]]),
-                reasons.of(ranked[n]),
-            )
+            FeedItem(tasks[ranked[n]].id, float(score[order[n]]), reasons, ranked[n])
             for n in picked
         ]
         shown = slots[order[picked]]
         model = self.model
         odds = model.log_odds(shown, person.id, model.label_columns(person))
-        self._remember(person.id, [item.task_id for item in items], odds.tolist())
+        self._placed[person.id] = ([item.task_id for item in items], odds.tolist())
         return Feed(items)
 
+    def _shown_to(self, person_id: str) -> dict[str, _Shown]:
+        """The tasks of the last feed shown to the person, each with its place, what it
+        competed with and its log-odds at the top (for learning). A feed is remembered
+        once, when the caller says what was shown or at its first outcome."""
+        placed = self._placed.pop(person_id, None)
+        if placed is not None:
+            self._remember(person_id, *placed)
+        return self._shown.get(person_id, _NOTHING_SHOWN)
+
     def _remember(self, person_id: str, task_ids: list[str], odds: list[float]) -> None:
-        """Each shown task's place, what it competed with and its log-odds at the top (for
-        learning)."""
         attraction = self.model.placed(np.array(odds), np.arange(len(task_ids))).tolist()
         total = sum(attraction)
         self._shown[person_id] = {
@@ -296,11 +319,18 @@ class Dispatcher:
     def shown_only(self, person_id: str, task_ids: list[str]) -> None:
         """Of the feed last placed for this person, only these were shown, in this order
         (the caller set the others aside): outcomes are learned against what was seen."""
-        placed = self._shown.get(person_id, {})
-        if not placed or list(placed) == task_ids:
-            return
-        kept = [t for t in task_ids if t in placed]
-        self._remember(person_id, kept, [placed[t].log_odds for t in kept])
+        placed = self._placed.pop(person_id, None)
+        if placed is None:
+            # Already remembered (an outcome came first): trim what was remembered.
+            shown = self._shown.get(person_id)
+            if not shown or list(shown) == task_ids:
+                return
+            placed = (list(shown), [seen.log_odds for seen in shown.values()])
+        if placed[0] != task_ids:
+            odds = dict(zip(*placed, strict=True))
+            kept = [t for t in task_ids if t in odds]
+            placed = (kept, [odds[t] for t in kept])
+        self._remember(person_id, *placed)
 
     def record(self, person_id: str, task_id: str, now_s: float, completed: bool) -> None:
         """The outcome of one shown task; unknown or removed tasks are ignored.
@@ -318,7 +348,20 @@ class Dispatcher:
             self._units_moved(slot)
             person = self._people.get(person_id)
             self.fairness.completed(None if person is None else person.tier)
-        shown = self._shown.get(person_id, {})
+        self._outcome(person_id, slot, task_id, completed)
+
+    def declined(self, person_id: str, task_ids: Iterable[str], now_s: float) -> None:
+        """Shown tasks the person did not take (they asked for a feed again): the same as
+        ``record`` of each with ``completed`` false, in one call."""
+        self.pacer.advance(now_s)
+        slot_of = self.index.slot_of
+        for task_id in task_ids:
+            slot = slot_of.get(task_id)
+            if slot is not None:
+                self._outcome(person_id, slot, task_id, False)
+
+    def _outcome(self, person_id: str, slot: int, task_id: str, completed: bool) -> None:
+        shown = self._shown_to(person_id)
         if task_id not in shown:
             # Not from this process's last feed for them (a claim seen in the database).
             person = self._people.get(person_id) or PersonProfile(id=person_id)
@@ -336,7 +379,7 @@ class Dispatcher:
         outcomes = self._outcomes.pop(person_id, None)
         if not outcomes:
             return
-        shown = self._shown.get(person_id, {})
+        shown = self._shown_to(person_id)
         person = self._people.get(person_id) or PersonProfile(id=person_id)
         slots, places, done, competition = [], [], [], []
         for task_id, completed in outcomes.items():
@@ -446,6 +489,7 @@ class _Shown(NamedTuple):
 
 
 _UNSEEN = _Shown(0, 0.0, 0.0)
+_NOTHING_SHOWN: dict[str, _Shown] = {}
 
 
 @dataclass

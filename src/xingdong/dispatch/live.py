@@ -94,8 +94,6 @@ class LiveDispatch:
     _specs: dict[str, TaskSpec] = field(default_factory=dict)
     _counts: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Units held and done of each campaign at the last read."""
-    _text_ids: dict[UUID, str] = field(default_factory=dict)
-    """Each live campaign's id as text (made once, not on every read)."""
     _synced_s: float = float("-inf")
     _claims_seen_until: datetime | None = None
     _history_learned: bool = False
@@ -144,18 +142,15 @@ class LiveDispatch:
             # Unit counts of every live campaign each time; the full rows only of the
             # new ones (a live campaign's terms do not change: a changed campaign is a
             # new campaign).
-            progress = await campaigns.live_progress(session, now=now)
-            counts: dict[str, tuple[int, int]] = {}
-            new: list[UUID] = []
-            for row in progress:
-                task_id = self._text_ids.get(row.campaign_id)
-                if task_id is None:
-                    task_id = self._text_ids[row.campaign_id] = str(row.campaign_id)
-                counts[task_id] = (row.units_open, row.units_done)
-                if task_id not in self._specs:
-                    new.append(row.campaign_id)
-            self.bodies.forget(self._text_ids[campaign_id] for campaign_id in new)
-            for campaign in await campaigns.campaigns_by_ids(session, new):
+            counts = {
+                task_id: (units_open, units_done)
+                for task_id, units_open, units_done in await campaigns.live_progress(
+                    self.db, now=now
+                )
+            }
+            new = [task_id for task_id in counts if task_id not in self._specs]
+            self.bodies.forget(new)
+            for campaign in await campaigns.campaigns_by_ids(session, [UUID(t) for t in new]):
                 # A snapshot for showing, never written back through this session.
                 session.expunge(campaign)
                 spec = task_spec(campaign)
@@ -163,12 +158,9 @@ class LiveDispatch:
                 self._specs[spec.id] = spec
                 self.campaigns[spec.id] = campaign
                 self.terms[spec.id] = TargetTerms.of(campaign)
-            for task_id, (units_open, units_done) in counts.items():
-                # Most campaigns' counts did not move since the last read.
-                if task_id not in self._specs or self._counts.get(task_id) == (
-                    units_open,
-                    units_done,
-                ):
+            # Most campaigns' counts did not move since the last read.
+            for task_id, (units_open, units_done) in counts.items() - self._counts.items():
+                if task_id not in self._specs:
                     continue
                 self._counts[task_id] = (units_open, units_done)
                 self.dispatcher.set_progress(task_id, completed=units_done, reserved=units_open)
@@ -184,15 +176,9 @@ class LiveDispatch:
                 self.campaigns.pop(gone, None)
                 self.terms.pop(gone, None)
                 self.units_left.pop(gone, None)
-            if gone_ids:
-                self._text_ids = {
-                    campaign_id: task_id
-                    for campaign_id, task_id in self._text_ids.items()
-                    if task_id in counts
-                }
             if not self._history_learned:
                 await self._learn_history(session, now)
-            await self._seed_prices(session, [str(c) for c in new])
+            await self._seed_prices(session, new)
             self._synced_s = time.monotonic()
 
     def spec(self, task_id: str) -> TaskSpec:
@@ -244,8 +230,7 @@ class LiveDispatch:
         slate = self.slates.pop(person_id, None)
         if slate is None or now_s - slate.shown_at_s > SLATE_MEMORY_S:
             return
-        for task_id in slate.task_ids:
-            self.dispatcher.record(person_id, task_id, now_s, False)
+        self.dispatcher.declined(person_id, slate.task_ids, now_s)
 
     def open_slate(self, person_id: str, now_s: float, task_ids: list[str]) -> None:
         """The person was shown these tasks (what dispatch placed, less what the claim

@@ -17,6 +17,7 @@ runs ahead of its plan, looked up ``lead`` seconds ahead, by more than ``slack``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -105,7 +106,7 @@ class BudgetPacer:
         """Move the plans to ``now_s``. Time only goes forward here: a request stamped
         earlier than one already seen (clock skew between servers) does not rewind, and a
         time that is not finite is ignored."""
-        if not np.isfinite(now_s) or now_s <= self.clock_s:
+        if not math.isfinite(now_s) or now_s <= self.clock_s:
             return
         self.clock_s = now_s
         if now_s - self.planned_s < ADVANCE_EVERY_S:

@@ -23,7 +23,6 @@ from xingdong.core.errors import ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIERS
-from xingdong.dispatch.exposures import Shown
 from xingdong.dispatch.facts import FeedFacts, facts_of_person
 from xingdong.dispatch.feed import FeedItem
 from xingdong.dispatch.live import LiveDispatch, live_dispatch
@@ -104,13 +103,8 @@ async def feed_for(
     wanted = size * 4 if task_type else size + 5
     placed = dispatcher.recommend(profile, now_s, wanted)
     tasks = _claimable(live, placed.items, who, settings, facts.taken, task_type, size)
-    live.open_slate(person_id, now_s, [str(t.campaign.id) for t in tasks])
-    live.exposures.add(
-        [
-            Shown(facts.person_id, task.campaign.id, now, position, task.reason)
-            for position, task in enumerate(tasks)
-        ]
-    )
+    live.open_slate(person_id, now_s, [task.task_id for task in tasks])
+    live.exposures.add(person_id, now, [(task.task_id, task.reason) for task in tasks])
     if tasks:
         return TaskFeed(tasks=tasks, reasons=[])
     if placed.empty_reason is not None:
@@ -135,13 +129,15 @@ def _claimable(
         if work.why_not_open_to(live.terms[item.task_id], who, settings) is not None:
             continue
         left = live.units_left.get(item.task_id, 0)
+        reason = item.reason
         tasks.append(
             OpenTask(
                 campaign,
                 left,
                 taken.get(item.task_id, 0),
-                reason=item.reason.code,
-                reason_params=dict(item.reason.params),
+                reason=reason.code,
+                reason_params=reason.params,
+                task_id=item.task_id,
             )
         )
         if len(tasks) == size:

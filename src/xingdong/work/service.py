@@ -1015,6 +1015,12 @@ class OpenTask:
     reason: str = "recommended"
     """Why it is in this person's feed (a code of ``dispatch.reasons.ITEM_REASONS``)."""
     reason_params: dict[str, str | int] = field(default_factory=dict)
+    task_id: str = ""
+    """The campaign's id as text (made here when the caller does not have it)."""
+
+    def __post_init__(self) -> None:
+        if not self.task_id:
+            object.__setattr__(self, "task_id", str(self.campaign.id))
 
 
 @dataclass(frozen=True)
