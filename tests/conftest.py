@@ -50,6 +50,24 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
+def _create_database(url: str, name: str) -> str:
+    """A new, empty database ``name`` on the server of ``url`` (dropped first if left
+    over); its URL."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return _with_database(url, name)
+
+
+def _drop_database(url: str, name: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     server = _server_url()
@@ -57,18 +75,20 @@ def database_url() -> Iterator[str]:
     # never drop each other's tables.
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"{TEST_DB_NAME}_{worker}_{os.getpid()}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = _with_database(server, name)
+    url = _create_database(server, name)
     upgrade(url)
     yield url
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    _drop_database(server, name)
+
+
+@pytest.fixture
+def scratch_db(database_url: str) -> Iterator[str]:
+    """An empty database of its own on the test server, no migrations applied (for
+    tests of the migrations themselves)."""
+    name = f"{TEST_DB_NAME}_scratch_{os.getpid()}"
+    url = _create_database(database_url, name)
+    yield url
+    _drop_database(database_url, name)
 
 
 def empty_tables(url: str) -> None:

@@ -25,7 +25,7 @@ from xingdong.core.settings import Settings, get_settings
 from xingdong.dispatch import history, nightly
 from xingdong.dispatch.arrays import sigmoid
 from xingdong.dispatch.live import LiveDispatch
-from xingdong.dispatch.models import Exposure, SeededPrice
+from xingdong.dispatch.models import SeededPrice, ShownFeed
 
 
 @pytest.fixture
@@ -43,21 +43,21 @@ async def world(
 
 
 async def log_showings(
-    world: World, campaign_id: UUID, *, times: int, start: datetime, position: int = 0
+    world: World, campaign_ids: list[UUID], *, times: int, start: datetime
 ) -> None:
-    """``times`` showings of one campaign, one a minute, spread over the world's workers."""
+    """``times`` feeds of these campaigns in this order, one a minute, spread over the
+    world's workers."""
     rows = [
         {
             "person_id": world.workers[n % len(world.workers)].id,
-            "campaign_id": campaign_id,
             "shown_at": start + timedelta(minutes=n),
-            "position": position,
-            "reason": "interest_match",
+            "campaign_ids": campaign_ids,
+            "reasons": ["interest_match"] * len(campaign_ids),
         }
         for n in range(times)
     ]
     async with world.db.session_scope() as s:
-        await s.execute(insert(Exposure), rows)
+        await s.execute(insert(ShownFeed), rows)
 
 
 def chance_at_top(live: LiveDispatch, task_id: str, person_id: str) -> float:
@@ -75,10 +75,10 @@ async def test_a_showing_counts_as_taken_when_claimed_within_the_hour(
     worker = world.workers[0]
     async with world.db.session_scope() as s:
         await s.execute(
-            insert(Exposure),
+            insert(ShownFeed),
             [
-                {"person_id": worker.id, "campaign_id": campaign.id, "shown_at": at,
-                 "position": 0, "reason": "interest_match"}
+                {"person_id": worker.id, "shown_at": at, "campaign_ids": [campaign.id],
+                 "reasons": ["interest_match"]}
                 for at in (now - timedelta(hours=3), now - timedelta(minutes=1))
             ],
         )  # fmt: skip
@@ -101,7 +101,7 @@ async def test_a_showing_counts_as_taken_when_claimed_within_the_hour(
 
 async def test_a_new_process_starts_from_the_exposure_log(world: World, settings: Settings) -> None:
     shunned = await live_campaign(world, title="没人做的任务", interests=["美妆"])
-    await log_showings(world, shunned.id, times=300, start=utcnow() - timedelta(hours=20))
+    await log_showings(world, [shunned.id], times=300, start=utcnow() - timedelta(hours=20))
     person = str(world.workers[0].id)
 
     fresh = LiveDispatch(world.db, settings.model_copy(update={"dispatch_history_days": 0}))
@@ -124,8 +124,7 @@ async def test_the_nightly_seeding_prices_the_scarce_campaign_and_processes_pick
     scarce = await live_campaign(world, title="抢手任务", interests=["美妆"], quantity=1)
     plenty = await live_campaign(world, title="充足任务", interests=["美妆"], quantity=500)
     start = utcnow() - timedelta(hours=20)
-    await log_showings(world, scarce.id, times=200, start=start)
-    await log_showings(world, plenty.id, times=200, start=start, position=1)
+    await log_showings(world, [scarce.id, plenty.id], times=200, start=start)
 
     serving = LiveDispatch(world.db, settings)
     async with world.db.sessionmaker() as s:

@@ -22,7 +22,7 @@ from xingdong.core.clock import utcnow
 from xingdong.core.settings import Settings
 from xingdong.dispatch.delivery import campaign_delivery
 from xingdong.dispatch.live import drain_exposures
-from xingdong.dispatch.models import Exposure
+from xingdong.dispatch.models import ShownFeed
 from xingdong.identity import service as identity
 from xingdong.ledger import service as ledger
 from xingdong.ledger.deposits import DEPOSITS_ACCOUNT, open_org_account, org_account
@@ -91,13 +91,12 @@ async def test_the_feed_says_why_each_task_is_there_and_logs_what_it_showed(
 
     await drain_exposures(client.app.state.runtime.db)  # type: ignore[attr-defined]
     async with world.db.sessionmaker() as s:
-        rows = (await s.scalars(select(Exposure).order_by(Exposure.id))).all()
-    assert len(rows) == 2 * len(shown)
-    first_feed = rows[: len(shown)]
-    assert [str(r.campaign_id) for r in first_feed] == shown
-    assert [r.position for r in first_feed] == list(range(len(shown)))
+        rows = (await s.scalars(select(ShownFeed).order_by(ShownFeed.id))).all()
+    assert len(rows) == 2  # one row a feed
+    first_feed = rows[0]
+    assert [str(c) for c in first_feed.campaign_ids] == shown
+    assert first_feed.reasons == [item["why"]["code"] for item in body["items"]]
     assert {r.person_id for r in rows} == {world.workers[0].id}
-    assert first_feed[0].reason == body["items"][0]["why"]["code"]
 
 
 async def test_hiding_a_task_or_a_brand_and_showing_it_again(

@@ -29,7 +29,7 @@ from xingdong.dispatch.live import (
     live_dispatch,
     prepare_live_dispatch,
 )
-from xingdong.dispatch.models import Exposure
+from xingdong.dispatch.models import ShownFeed
 from xingdong.identity.models import Person
 from xingdong.work.schemas import TaskFeedOut
 
@@ -186,27 +186,27 @@ async def test_exposures_are_copied_in_as_they_were_shown(world: World) -> None:
     log.add(
         str(person.id),
         moment,
-        [(str(campaign.id), "a\tb\\c\nd"), (str(campaign.id), "new_this_hour")],
+        [(str(campaign.id), 'a\tb\\c\nd"{,}'), (str(campaign.id), "new_this_hour")],
     )
     await log.drain()
     async with world.db.sessionmaker() as s:
-        rows = (await s.scalars(select(Exposure).order_by(Exposure.position))).all()
-    assert [(r.person_id, r.campaign_id, r.shown_at, r.position, r.reason) for r in rows] == [
-        (person.id, campaign.id, moment, 0, "a\tb\\c\nd"),
-        (person.id, campaign.id, moment, 1, "new_this_hour"),
+        rows = (await s.scalars(select(ShownFeed))).all()
+    assert [(r.person_id, r.shown_at, r.campaign_ids, r.reasons) for r in rows] == [
+        (person.id, moment, [campaign.id, campaign.id], ['a\tb\\c\nd"{,}', "new_this_hour"])
     ]
 
 
-async def test_exposures_beyond_a_batch_are_all_copied_in(world: World) -> None:
+async def test_feeds_beyond_a_batch_are_all_copied_in(world: World) -> None:
     campaign = await live_campaign(world, title="曝光分批")
     moment = utcnow()
     log = ExposureLog(world.db, max_batch=3)
-    for person in world.workers[:2]:
-        log.add(str(person.id), moment, [(str(campaign.id), f"r{n}") for n in range(4)])
+    for n in range(7):
+        person = world.workers[n % 2]
+        log.add(str(person.id), moment + timedelta(seconds=n), [(str(campaign.id), f"r{n}")])
     await log.drain()
     async with world.db.sessionmaker() as s:
-        rows = (await s.execute(select(Exposure.person_id, Exposure.position))).all()
-    assert sorted(rows) == sorted((person.id, n) for person in world.workers[:2] for n in range(4))
+        rows = (await s.execute(select(ShownFeed.person_id, ShownFeed.reasons))).all()
+    assert sorted(rows) == sorted((world.workers[n % 2].id, [f"r{n}"]) for n in range(7))
 
 
 async def test_a_served_process_reads_the_index_before_its_first_request(

@@ -1,7 +1,8 @@
-"""Exposure logging in batches: a feed request only appends to a list; one writer per
-process copies what gathered into the table, at most a second later, with one COPY per
-batch on the statement connection (an INSERT of many VALUES rows cost more to build in
-the ORM than the feed requests it logged).
+"""Exposure logging in batches: a feed request only appends a line to a list; one writer
+per process copies what gathered into the table, at most a second later, with one COPY
+per batch on the statement connection (an INSERT of many VALUES rows cost more to build in
+the ORM than the feed requests it logged). A feed is one row
+(:class:`~xingdong.dispatch.models.ShownFeed`).
 
 A crash loses at most the last second of exposures; they are counts for the model and
 for reach, not money.
@@ -15,43 +16,46 @@ from datetime import datetime
 
 from xingdong.core.db import Database
 from xingdong.core.logging import get_logger
-from xingdong.dispatch.models import Exposure
+from xingdong.dispatch.models import ShownFeed
 
 log = get_logger(__name__)
 
 
-_COPY = (
-    f"COPY {Exposure.__tablename__} (person_id, campaign_id, shown_at, position, reason) FROM STDIN"
-)
+_COPY = f"COPY {ShownFeed.__tablename__} (person_id, shown_at, campaign_ids, reasons) FROM STDIN"
 
 
 def _copy_text(value: str) -> str:
-    """A text field of COPY's text format (reason codes never need it; kept safe anyway)."""
+    """A text field of COPY's text format."""
     return (
         value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     )
 
 
+def _text_array(values: Iterable[str]) -> str:
+    """A text array literal, each element quoted (reason codes never need it; kept safe
+    anyway)."""
+    quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
+
+
 class ExposureLog:
-    def __init__(self, db: Database, *, max_batch: int = 5_000, max_delay_s: float = 1.0) -> None:
+    def __init__(self, db: Database, *, max_batch: int = 1_000, max_delay_s: float = 1.0) -> None:
         self.db = db
         self.max_batch = max_batch
         self.max_delay_s = max_delay_s
         self._waiting: list[str] = []
-        """Rows in COPY's text format, one line each."""
+        """Rows in COPY's text format, one line each (one feed each)."""
         self._writer: asyncio.Task[None] | None = None
 
     def add(self, person_id: str, shown_at: datetime, shown: Iterable[tuple[str, str]]) -> None:
-        """One feed's showings to a person: each task's campaign id and reason code, from
-        the top. The rows are written as text here, where the ids already are text."""
-        waiting = len(self._waiting)
-        stamp = shown_at.isoformat()
-        self._waiting.extend(
-            f"{person_id}\t{campaign_id}\t{stamp}\t{position}\t{_copy_text(reason[:20])}\n"
-            for position, (campaign_id, reason) in enumerate(shown)
-        )
-        if len(self._waiting) == waiting:
+        """One feed shown to a person: each task's campaign id and reason code, from the
+        top. Its row is written as text here, where the ids already are text."""
+        shown = list(shown)
+        if not shown:
             return
+        ids = ",".join(campaign_id for campaign_id, _ in shown)
+        reasons = _copy_text(_text_array(reason[:20] for _, reason in shown))
+        self._waiting.append(f"{person_id}\t{shown_at.isoformat()}\t{{{ids}}}\t{reasons}\n")
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write_soon())
 

@@ -12,15 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.creators.tiers import tier_for_followers
 from xingdong.dispatch.feed import Exposure
-from xingdong.dispatch.models import Exposure as ExposureRow
 from xingdong.dispatch.profiles import PersonProfile
-from xingdong.identity.models import Person, PlatformAccount
-from xingdong.work.models import Assignment
 
 TAKEN_WITHIN = timedelta(hours=1)
 """As long as the live feed remembers a slate (``live.SLATE_MEMORY_S``)."""
@@ -40,41 +37,32 @@ class Showing:
         return Exposure(self.person, self.task_id, self.position, self.taken)
 
 
+# Each feed's tasks unnested in place order (``n`` counts from 1), the latest first.
+_SHOWINGS = text(
+    """
+    SELECT f.person_id, x.campaign_id, f.shown_at, x.n - 1 AS position,
+           p.birth_year, p.region, p.interests,
+           (SELECT max(a.followers) FROM platform_accounts a
+            WHERE a.person_id = f.person_id) AS followers,
+           EXISTS (SELECT FROM assignments s
+                   WHERE s.person_id = f.person_id AND s.campaign_id = x.campaign_id
+                     AND s.claimed_at >= f.shown_at
+                     AND s.claimed_at < f.shown_at + :taken_within) AS taken
+    FROM dispatch_shown_feeds f
+    JOIN people p ON p.id = f.person_id
+    CROSS JOIN LATERAL unnest(f.campaign_ids) WITH ORDINALITY AS x(campaign_id, n)
+    WHERE f.shown_at >= :since AND f.shown_at < :until
+    ORDER BY f.id DESC, x.n DESC
+    LIMIT :limit
+    """
+)
+
+
 async def showings(
     session: AsyncSession, *, since: datetime, until: datetime, limit: int
 ) -> list[Showing]:
     """The showings in ``[since, until)``, the latest ``limit`` of them, oldest first."""
-    taken = exists().where(
-        and_(
-            Assignment.person_id == ExposureRow.person_id,
-            Assignment.campaign_id == ExposureRow.campaign_id,
-            Assignment.claimed_at >= ExposureRow.shown_at,
-            Assignment.claimed_at < ExposureRow.shown_at + TAKEN_WITHIN,
-        )
-    )
-    followers = (
-        select(func.max(PlatformAccount.followers))
-        .where(PlatformAccount.person_id == ExposureRow.person_id)
-        .scalar_subquery()
-    )
-    latest = (
-        select(
-            ExposureRow.id,
-            ExposureRow.person_id,
-            ExposureRow.campaign_id,
-            ExposureRow.shown_at,
-            ExposureRow.position,
-            Person.birth_year,
-            Person.region,
-            Person.interests,
-            followers.label("followers"),
-            taken.label("taken"),
-        )
-        .join(Person, Person.id == ExposureRow.person_id)
-        .where(ExposureRow.shown_at >= since, ExposureRow.shown_at < until)
-        .order_by(ExposureRow.id.desc())
-        .limit(limit)
-    )
+    latest = _SHOWINGS.bindparams(since=since, until=until, limit=limit, taken_within=TAKEN_WITHIN)
     rows = (await session.execute(latest)).all()
     profiles: dict[object, PersonProfile] = {}
     found: list[Showing] = []

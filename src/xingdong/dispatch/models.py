@@ -1,4 +1,4 @@
-"""Tables of the dispatch domain: what each person was shown, and what they hid."""
+"""Tables of the dispatch domain: the feeds each person was shown, and what they hid."""
 
 from __future__ import annotations
 
@@ -12,32 +12,39 @@ from sqlalchemy import (
     Double,
     ForeignKey,
     Index,
-    SmallInteger,
     String,
+    Uuid,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xingdong.core.db import Base, CreatedAtMixin
 
 
-class Exposure(Base):
-    """One task shown in one person's feed (written in batches, a second or so after the
-    feed was served). The data of the completion model, CPM billing and brand reach."""
+class ShownFeed(Base):
+    """One feed shown to one person: its tasks from the top and the reason shown with each
+    (written in batches, a second or so after the feed was served). The data of the
+    completion model, CPM billing and brand reach; a campaign's showings are the feeds
+    whose ``campaign_ids`` hold it.
 
-    __tablename__ = "dispatch_exposures"
+    One row a feed, not one a task: the log grows by one row per request, and a row
+    carries no per-task index entries or foreign-key checks (which cost the database more
+    than the feed request itself)."""
+
+    __tablename__ = "dispatch_shown_feeds"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     person_id: Mapped[UUID] = mapped_column(ForeignKey("people.id"))
-    campaign_id: Mapped[UUID] = mapped_column(ForeignKey("campaigns.id"))
     shown_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    position: Mapped[int] = mapped_column(SmallInteger)
-    """0 for the first item of the feed."""
-    reason: Mapped[str] = mapped_column(String(20))
-    """The reason code shown with it (``dispatch.reasons.ITEM_REASONS``)."""
+    campaign_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid))
+    """The tasks shown, the first item of the feed first."""
+    reasons: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
+    """The reason code shown with each (``dispatch.reasons.ITEM_REASONS``)."""
 
     __table_args__ = (
-        Index("ix_dispatch_exposures_campaign", "campaign_id", "shown_at"),
-        Index("ix_dispatch_exposures_person", "person_id", "shown_at"),
+        CheckConstraint("cardinality(campaign_ids) = cardinality(reasons)", "reason_each"),
+        Index("ix_dispatch_shown_feeds_person", "person_id", "shown_at"),
+        Index("ix_dispatch_shown_feeds_shown_at", "shown_at"),
     )
 
 
