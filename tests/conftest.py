@@ -18,6 +18,10 @@ from psycopg import sql
 from xingdong.core.db import libpq_url
 from xingdong.core.migrate import upgrade
 
+# Passwords hashed at argon2's lowest cost: at the standard cost each person a test signs
+# up costs a quarter of a second of CPU. Servers the tests start inherit it.
+os.environ.setdefault("XINGDONG_PASSWORD_HASHING", "cheapest")
+
 TEST_DB_NAME = "xingdong_test"
 # Emptied between tests, except Alembic's version and the registered job workers (a running
 # server's worker must stay registered).

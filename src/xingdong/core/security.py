@@ -2,33 +2,45 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended cost
 
-# A dummy hash to verify against when the account does not exist, so that a wrong phone
-# number and a wrong password take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+@functools.cache
+def _hasher() -> tuple[PasswordHasher, str]:
+    """The password hasher of ``XINGDONG_PASSWORD_HASHING``, read once a process, and a
+    dummy hash to verify against when the account does not exist (so that a wrong phone
+    number and a wrong password take the same time)."""
+    from xingdong.core.settings import Settings
+
+    if Settings().password_hashing == "cheapest":  # noqa: S105 - a setting, not a password
+        # Test suites: argon2id at its lowest cost. A hash made so is rehashed at the next
+        # sign-in under the standard setting (``password_needs_rehash``).
+        hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    else:
+        hasher = PasswordHasher()  # argon2id with the library's current recommended cost
+    return hasher, hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher()[0].hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    hasher, dummy = _hasher()
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return hasher.verify(password_hash or dummy, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def password_needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return _hasher()[0].check_needs_rehash(password_hash)
 
 
 def new_token() -> str:

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         default=SecretStr("dev-insecure-secret-change-me"),
         description="Signs CSRF tokens and hashes one-time codes. Set a long random value.",
     )
+    password_hashing: Literal["standard", "cheapest"] = Field(
+        default="standard",
+        description="standard: argon2id at its library's recommended cost. cheapest: for test "
+        "suites only (hashes anyone can brute-force).",
+    )
     base_url: str = "http://127.0.0.1:8000"
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
 
