@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import repository as repo
@@ -27,7 +27,6 @@ from xingdong.campaigns.models import REVIEW_POLICIES, Campaign
 from xingdong.campaigns.policy import GuardrailInput, TaskType, check_guardrails, get_profile
 from xingdong.core.audit import AuditEntry, record_audit
 from xingdong.core.clock import utcnow
-from xingdong.core.db import Database
 from xingdong.core.errors import FieldError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
@@ -465,21 +464,29 @@ async def close_ended_campaigns(session: AsyncSession, *, now: datetime | None =
     return len(due)
 
 
-# The filter of ``live_campaigns``, as one statement for the driver.
-_LIVE_PROGRESS = """
-SELECT id::text, units_open, units_done FROM campaigns
-WHERE status = 'live' AND starts_at <= %(now)s AND ends_at > %(now)s
-  AND units_open + units_done < quantity
-"""
+def _live_at(moment: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Live, inside its window, with units left."""
+    return (
+        Campaign.status == "live",
+        Campaign.starts_at <= moment,
+        Campaign.ends_at > moment,
+        Campaign.units_open + Campaign.units_done < Campaign.quantity,
+    )
 
 
-async def live_progress(db: Database, *, now: datetime | None = None) -> list[tuple[str, int, int]]:
+async def live_progress(
+    session: AsyncSession, *, now: datetime | None = None
+) -> list[tuple[str, int, int]]:
     """The campaigns :func:`live_campaigns` returns, as (id as text, units held, units
-    done) only: cheap enough to ask every second (one autocommit statement, plain rows,
-    no UUID objects)."""
-    async with db.statement_connection() as conn:
-        cursor = await conn.execute(_LIVE_PROGRESS, {"now": now or utcnow()})
-        return await cursor.fetchall()
+    done) only: cheap enough to ask every second (plain rows, no ORM results and no UUID
+    objects)."""
+    connection = await session.connection()
+    rows = await connection.execute(
+        select(cast(Campaign.id, String), Campaign.units_open, Campaign.units_done).where(
+            *_live_at(now or utcnow())
+        )
+    )
+    return [(task_id, units_open, units_done) for task_id, units_open, units_done in rows]
 
 
 async def campaigns_by_ids(session: AsyncSession, ids: list[UUID]) -> list[Campaign]:
@@ -495,12 +502,7 @@ async def live_campaigns(session: AsyncSession, *, now: datetime | None = None) 
         (
             await session.scalars(
                 select(Campaign)
-                .where(
-                    Campaign.status == "live",
-                    Campaign.starts_at <= moment,
-                    Campaign.ends_at > moment,
-                    Campaign.units_open + Campaign.units_done < Campaign.quantity,
-                )
+                .where(*_live_at(moment))
                 .order_by(Campaign.reward.desc(), Campaign.created_at)
             )
         ).all()

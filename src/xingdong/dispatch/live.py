@@ -145,7 +145,7 @@ class LiveDispatch:
             counts = {
                 task_id: (units_open, units_done)
                 for task_id, units_open, units_done in await campaigns.live_progress(
-                    self.db, now=now
+                    session, now=now
                 )
             }
             new = [task_id for task_id in counts if task_id not in self._specs]
