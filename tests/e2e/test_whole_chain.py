@@ -188,6 +188,16 @@ def test_from_a_brand_s_campaign_to_a_worker_s_withdrawal(
     path = json.loads(sent["trajectory"][0])
     assert path and all(len(sample) == 3 for sample in path)
     task_url = worker.url
+
+    # On the brand's phone, the claim shows on the delivery chart, drawn up to now: one of
+    # two units taken minutes into a two-week window is far ahead of the plan.
+    owner.goto(campaign_url)
+    expect(owner.locator("[data-ahead]")).to_be_visible()
+    taken = owner.locator("#delivery polyline[data-actual]").bounding_box()
+    assert taken is not None and taken["height"] > 10, taken
+    assert owner.locator("#delivery [data-now]").count() == 1
+    assert fits_the_screen(owner)
+
     worker.locator("[data-step-target]").click()
     expect(worker.locator(f'[data-profile="{BRAND_HANDLE}"]')).to_be_visible()
     worker.locator("[data-follow-button]").click()

@@ -17,7 +17,10 @@ from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.runtime import Runtime, build_runtime
 from xingdong.demo.crowd import CROWD_SIZE, Crowd
-from xingdong.demo.seed import OPERATOR, seed_demo
+from xingdong.demo.seed import OPERATOR, WORKERS, seed_demo
+from xingdong.dispatch import service as dispatch
+from xingdong.dispatch.delivery import planned_share
+from xingdong.dispatch.models import ShownFeed
 from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.ledger import service as ledger
@@ -66,6 +69,20 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
         )
         report = await ledger.verify(s)
     assert by_status.get("approved", 0) > 0
+    # The crowd took its tasks from its feed (logged as shown) and only as far as each
+    # campaign's plan had come, leaving the feed's slack to the people trying the demo.
+    end = clock()
+    async with runtime.db.sessionmaker() as s:
+        assert (await s.scalar(select(func.count()).select_from(ShownFeed)) or 0) > 0
+        for campaign in (await s.scalars(select(Campaign))).all():
+            taken = campaign.units_open + campaign.units_done
+            assert taken <= planned_share(campaign, end) * campaign.quantity, campaign.title
+        worker = await identity_repo.person_by_phone(s, "+86" + WORKERS[0].phone)
+        assert worker is not None
+        shown = await dispatch.personal_feed(
+            s, db=runtime.db, settings=runtime.settings, person=worker, now=end
+        )
+    assert shown.tasks, shown.reasons
     assert by_status.get("submitted", 0) == 0  # the simulated reviewer decided the rest
     # The risk engine saw the crowd: the cheaters' scripted taps were flagged, people's not.
     async with runtime.db.sessionmaker() as s:

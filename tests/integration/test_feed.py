@@ -26,6 +26,7 @@ from xingdong.dispatch.models import ShownFeed
 from xingdong.identity import service as identity
 from xingdong.ledger import service as ledger
 from xingdong.ledger.deposits import DEPOSITS_ACCOUNT, open_org_account, org_account
+from xingdong.work import service as work
 
 
 @pytest.fixture
@@ -239,3 +240,34 @@ async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(
     fine = await client.get(f"/campaigns/{on_track.id}")
     assert "data-delivery" in fine.text
     assert "data-slow" not in fine.text  # it just started: nothing planned yet
+    assert "data-ahead" not in fine.text
+
+
+async def test_the_units_taken_are_drawn_up_to_now_and_a_campaign_ahead_says_it_is_held_back(
+    client: httpx.AsyncClient, world: World, settings: Settings
+) -> None:
+    now = utcnow()
+    # A week's window begun an hour ago: the first of its 24 drawn points is its start.
+    early = await live_campaign(
+        world, quantity=5, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=7)
+    )
+    worker = await add_worker(world, handle="early_bird")
+    async with world.db.session_scope() as s:
+        await work.claim(s, person=worker, campaign_id=early.id, settings=settings, now=now)
+    async with world.db.sessionmaker() as s:
+        row = await s.get(Campaign, early.id)
+        assert row is not None
+        delivery = await campaign_delivery(s, campaign=row, now=now)
+    assert 0 < delivery.now_share < 1 / 24
+    assert delivery.actual_now == pytest.approx(0.2)
+    assert delivery.planned_now < 0.02
+    # The line reaches now, one unit up; before, it had no point but the start.
+    assert delivery.taken_line == [(0.0, 0.0), (delivery.now_share, 0.2)]
+    assert delivery.ahead
+    assert delivery.slow == []
+    await browse_as(client, world, world.owner)
+    page = await client.get(f"/campaigns/{early.id}")
+    assert "data-ahead" in page.text
+    assert "data-now" in page.text
+    drawn = page.text.split('data-actual points="', 1)[1].split('"', 1)[0].split()
+    assert len(drawn) == 2 and drawn[0] == "0.0,120.0" and drawn[1].endswith(",96.0"), drawn

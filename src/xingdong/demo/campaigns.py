@@ -19,6 +19,11 @@ from xingdong.platforms.sandbox import service as sandbox
 from xingdong.platforms.sandbox.demo import BRAND_HANDLE
 
 DISCLOSURE = "广告｜本任务由星动美妆赞助，请如实体验"
+WINDOW = timedelta(days=7)
+RUNNING_FOR = timedelta(hours=12)
+"""The campaigns began this long before the demo was seeded, so that their plans (which
+the feed paces them by) have reached a share of their units and the crowd has work at
+once; they then fill along their plans over the week."""
 
 
 async def _brand_targets(session: AsyncSession) -> tuple[str, str, str]:
@@ -37,7 +42,7 @@ def _specs(video: str, other_video: str, room: str) -> list[dict[str, Any]]:
             "task_type": "follow",
             "target": "@" + BRAND_HANDLE,
             "brief": "打开星动美妆官方号主页，浏览两条视频后关注，并截图关注后的主页。",
-            "quantity": 200,
+            "quantity": 600,
             "unit_price": 100,
             "pacing_per_hour": 60,
             **adults,
@@ -47,7 +52,7 @@ def _specs(video: str, other_video: str, room: str) -> list[dict[str, Any]]:
             "task_type": "like",
             "target": video,
             "brief": "完整观看视频（至少 20 秒）后点赞，并截图点赞状态。",
-            "quantity": 300,
+            "quantity": 900,
             "unit_price": 50,
             "pacing_per_hour": 120,
             "min_watch_seconds": 20,
@@ -60,7 +65,7 @@ def _specs(video: str, other_video: str, room: str) -> list[dict[str, Any]]:
             "target": other_video,
             "brief": "看完视频后用自己的话聊聊你的通勤妆习惯，真实体验即可。",
             "comment_guidance": "可以聊聊底妆、眉形或口红色号，请用自己的话写真实感受。",
-            "quantity": 100,
+            "quantity": 300,
             "unit_price": 80,
             "pacing_per_hour": 30,
             "review_policy": "manual",
@@ -70,7 +75,7 @@ def _specs(video: str, other_video: str, room: str) -> list[dict[str, Any]]:
             "task_type": "live_visit",
             "target": room,
             "brief": "进入星动美妆直播间，停留至少 3 分钟，感受新品讲解。",
-            "quantity": 100,
+            "quantity": 300,
             "unit_price": 200,
             "pacing_per_hour": 300,
             "min_stay_seconds": 180,
@@ -82,7 +87,7 @@ def _specs(video: str, other_video: str, room: str) -> list[dict[str, Any]]:
             "brief": (
                 "用自己的方式拍一条 15–60 秒的新品体验视频，文案中 @xingdong_beauty 并标注广告。"
             ),
-            "quantity": 20,
+            "quantity": 60,
             "unit_price": 3_000,
             "review_policy": "manual",
         },
@@ -105,8 +110,8 @@ async def seed_campaigns(
     for spec in _specs(video, other_video, room):
         draft = campaigns.CampaignDraft(
             disclosure=DISCLOSURE,
-            starts_at=now - timedelta(minutes=5),
-            ends_at=now + timedelta(days=14),
+            starts_at=now - RUNNING_FOR,
+            ends_at=now - RUNNING_FOR + WINDOW,
             **spec,
         )
         campaign = await campaigns.create_campaign(

@@ -16,7 +16,6 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.core.client_signals import ClientSignals
 from xingdong.core.clock import utcnow
@@ -24,6 +23,8 @@ from xingdong.core.errors import XingdongError
 from xingdong.core.logging import get_logger
 from xingdong.core.runtime import Runtime
 from xingdong.core.settings import Settings
+from xingdong.dispatch import service as dispatch
+from xingdong.dispatch.delivery import planned_share
 from xingdong.evidence import service as evidence
 from xingdong.evidence.screenshots import render_action_screenshot
 from xingdong.identity import repository as identity_repo
@@ -43,6 +44,8 @@ SIM_REVIEWER = ("13800000023", "审核员 郑洁（模拟）")
 CROWD_PHONES = tuple(f"+86{CROWD_PHONE_FROM + n}" for n in range(CROWD_SIZE))
 """As stored (normalised)."""
 REVIEW_AFTER_SECONDS = 90
+LOOKED_AT = 5
+"""A crowd member chooses among the first tasks of their feed."""
 GOLD_ITEMS = 3
 DONE_WORDS = {
     "follow": "已关注",
@@ -59,6 +62,12 @@ COMMENTS = (
     "跟着做了一遍，手残党也能学会",
     "底妆那一步讲得很细，收藏了",
 )
+
+
+def _within_plan(campaign: Campaign, now: datetime) -> bool:
+    """Whether one more unit taken keeps the campaign within its plan at ``now``."""
+    taken = campaign.units_open + campaign.units_done + 1
+    return taken <= planned_share(campaign, now) * campaign.quantity
 
 
 async def seed_crowd(session: AsyncSession, settings: Settings, password: str) -> None:
@@ -122,22 +131,36 @@ class Crowd:
         return await self._claim(person)
 
     async def _claim(self, person: Person) -> str:
+        """Open the feed as the person would and take one of the first tasks it shows,
+        the higher the likelier (the feed logs what it showed and learns from what was
+        taken). The crowd takes a campaign's units only as its plan reaches them: the
+        feed's slack above the plan is left to the people trying the demo, who then
+        find tasks in their feed however busy the crowd is."""
         db = self.runtime.db
+        now = self.clock()
         async with db.session_scope() as session:
-            live = await campaigns.live_campaigns(session)
-        self.rng.shuffle(live)
-        for campaign in live:
+            feed = await dispatch.personal_feed(
+                session, db=db, settings=self.runtime.settings, person=person, now=now
+            )
+        shown = [task.campaign.id for task in feed.tasks[:LOOKED_AT]]
+        if shown:
+            first = self.rng.choices(range(len(shown)), [1 / (n + 1) for n in range(len(shown))])
+            shown.insert(0, shown.pop(first[0]))
+        for campaign_id in shown:
             try:
                 async with db.session_scope() as session:
+                    campaign = await session.get(Campaign, campaign_id)
+                    if campaign is None or not _within_plan(campaign, now):
+                        continue
                     await work.claim(
-                        session, person=person, campaign_id=campaign.id,
-                        settings=self.runtime.settings, now=self.clock(),
+                        session, person=person, campaign_id=campaign_id,
+                        settings=self.runtime.settings, now=now,
                         signals=self._signals(person, bot=False),
                     )  # fmt: skip
             except XingdongError:
                 continue
             return f"claimed:{campaign.task_type}"
-        return "nothing_to_claim"
+        return ":".join(["nothing_to_claim", *feed.reasons[:1]])
 
     def _signals(self, person: Person, *, bot: bool) -> ClientSignals:
         """What a member's phone sends: its own device and address; a person's tap

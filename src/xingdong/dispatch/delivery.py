@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import service as campaigns
@@ -21,6 +22,8 @@ from xingdong.dispatch.pacing import TrafficForecast
 from xingdong.identity import service as identity
 from xingdong.work import service as work
 
+FloatArray = NDArray[np.float64]
+
 POINTS = 24
 BEHIND_BY = 0.10
 """A campaign this far (share of units) behind its plan is slow."""
@@ -28,6 +31,8 @@ AUDIENCE_PER_UNIT = 3
 """Fewer matching people than this many per unit left: the targeting is too narrow."""
 CHEAP_BELOW = 0.8
 """A reward under this share of what similar live tasks pay is low."""
+AHEAD_BY = 0.10
+"""A campaign this far (share of units) ahead of its plan is held back by the feed."""
 
 SLOW_REASONS = {
     "not_started": N_("It has not started yet."),
@@ -58,9 +63,44 @@ class Delivery:
     """Share of units taken by each point (None after now)."""
     planned_now: float
     actual_now: float
+    now_share: float
+    """Where now is in the window (0 before it starts, 1 after it ends)."""
     slow: list[tuple[str, dict[str, str | int]]] = field(default_factory=list)
     """Why it is slow (codes of :data:`SLOW_REASONS` with their parameters); empty when
     it keeps to its plan."""
+
+    @property
+    def taken_line(self) -> list[tuple[float, float]]:
+        """The units taken as points (share of the window, share of units) up to now,
+        the last one now itself: early in a long window no drawn point but the start
+        has passed yet."""
+        points = [
+            (x, y) for x, y in zip(self.time_share, self.actual, strict=True) if y is not None
+        ]
+        if points and self.now_share > points[-1][0]:
+            points.append((self.now_share, self.actual_now))
+        return points
+
+    @property
+    def ahead(self) -> bool:
+        """Taken far ahead of the plan: the feed holds the campaign back until the plan
+        catches up."""
+        return self.actual_now > self.planned_now + AHEAD_BY
+
+
+def _planned(campaign: Campaign, moments: FloatArray) -> FloatArray:
+    """Share of the campaign's units planned by each moment (epoch seconds)."""
+    start, end = campaign.starts_at.timestamp(), campaign.ends_at.timestamp()
+    traffic = TrafficForecast().cumulative(
+        np.clip(np.concatenate(([start, end], moments)), start, end)
+    )
+    share: FloatArray = (traffic[2:] - traffic[0]) / max(float(traffic[1] - traffic[0]), 1e-9)
+    return share
+
+
+def planned_share(campaign: Campaign, now: datetime) -> float:
+    """Share of the campaign's units its plan has reached at ``now``."""
+    return float(_planned(campaign, np.array([now.timestamp()]))[0])
 
 
 async def campaign_delivery(
@@ -69,10 +109,8 @@ async def campaign_delivery(
     moment = now or utcnow()
     start, end = campaign.starts_at.timestamp(), campaign.ends_at.timestamp()
     span = max(end - start, 1.0)
-    forecast = TrafficForecast()
     edges = np.linspace(start, end, POINTS + 1)
-    traffic = forecast.cumulative(edges)
-    planned = (traffic - traffic[0]) / max(float(traffic[-1] - traffic[0]), 1e-9)
+    planned = _planned(campaign, edges)
     claimed = np.array(
         [t.timestamp() for t in await work.claim_times(session, campaign_id=campaign.id)]
     )
@@ -82,8 +120,7 @@ async def campaign_delivery(
         float(np.count_nonzero(claimed <= edge)) / quantity if edge <= now_s else None
         for edge in edges
     ]
-    now_traffic = forecast.cumulative(np.array([min(max(now_s, start), end)]))[0]
-    planned_now = float((now_traffic - traffic[0]) / max(float(traffic[-1] - traffic[0]), 1e-9))
+    planned_now = planned_share(campaign, moment)
     actual_now = float(claimed.size) / quantity
     delivery = Delivery(
         time_share=[float(x) for x in (edges - start) / span],
@@ -91,6 +128,7 @@ async def campaign_delivery(
         actual=actual,
         planned_now=planned_now,
         actual_now=actual_now,
+        now_share=min(max((now_s - start) / span, 0.0), 1.0),
     )
     if campaign.status != "live":
         return delivery
