@@ -448,13 +448,15 @@ def bench_ledger(
 @bench_app.command("feed")
 def bench_feed(
     seconds: float = typer.Option(10.0, help="Length of each measured phase"),
+    rounds: int = typer.Option(3, min=1, help="Rounds of the three phases; figures are medians"),
     seed: int = typer.Option(0, help="Seed of the generated campaigns and workers"),
     campaigns: int = typer.Option(2_000, min=1, help="Live campaigns to generate"),
     workers: int = typer.Option(1_000, min=1, help="Workers to generate"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object of the figures"),
 ) -> None:
     """The personal feed API on the real database: its peak against a single-row SELECT
-    endpoint on the same stack, and its latency open-loop at 70% of its peak."""
+    endpoint on the same stack, and its latency open-loop at 70% of its peak, in rounds
+    of the three phases side by side (the machine's speed drifts between rounds)."""
     import json
 
     from xingdong.bench import feed as bench
@@ -463,10 +465,12 @@ def bench_feed(
     if not as_json:
         err.print(
             f"seeding {campaigns:,} campaigns and {workers:,} workers, "
-            f"then three phases of {seconds:g} s …"
+            f"then {rounds} round(s) of three phases of {seconds:g} s …"
         )
     try:
-        figures = bench.run(url, seconds=seconds, seed=seed, campaigns=campaigns, workers=workers)
+        figures = bench.run(
+            url, seconds=seconds, seed=seed, campaigns=campaigns, workers=workers, rounds=rounds
+        )
     except (RuntimeError, OSError) as exc:
         fail(str(exc).splitlines()[0])
     if as_json:
@@ -479,10 +483,16 @@ def bench_feed(
     table.add_column("value", justify="right")
     table.add_row("single-row SELECT endpoint, peak (baseline)", f"{figures.baseline_rps:,.0f}/s")
     table.add_row("feed, peak", f"{figures.feed_peak_rps:,.0f}/s")
-    table.add_row("feed peak / baseline", f"{figures.ratio:.2f}")
+    table.add_row("feed peak / baseline (median of the rounds)", f"{figures.ratio:.2f}")
+    table.add_row("each round's ratio", ", ".join(f"{r:.2f}" for r in figures.round_ratios))
     table.add_row("open loop at 70% of the feed's peak", f"{figures.open_loop_rps:,.0f}/s")
     table.add_row("latency p50", f"{figures.p50_ms:.1f} ms")
-    table.add_row("latency p99", f"{figures.p99_ms:.1f} ms")
+    table.add_row("latency p99 (every round's requests)", f"{figures.p99_ms:.1f} ms")
+    table.add_row("each round's p99", ", ".join(f"{p:.1f} ms" for p in figures.round_p99_ms))
+    table.add_row(
+        "machine: slowest / fastest CPU time of fixed work, each round",
+        ", ".join("?" if x is None else f"{x:.2f}" for x in figures.round_slowdown),
+    )
     table.add_row("errors", f"{figures.errors} of {figures.sent}")
     for label, cpu in (("baseline", figures.baseline_cpu_ms), ("feed", figures.feed_cpu_ms)):
         if cpu is not None:

@@ -10,14 +10,15 @@ import sys
 
 EXPECTED = {
     "baseline_rps", "feed_peak_rps", "ratio", "open_loop_rps", "p50_ms", "p99_ms", "sent",
-    "errors", "campaigns", "workers", "baseline_cpu_ms", "feed_cpu_ms",
+    "errors", "campaigns", "workers", "baseline_cpu_ms", "feed_cpu_ms", "round_ratios",
+    "round_p99_ms", "round_slowdown",
 }  # fmt: skip
 
 
 def test_the_feed_benchmark_prints_one_json_object(database_url: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "xingdong", "bench", "feed", "--seconds", "0.5",
-         "--campaigns", "40", "--workers", "15", "--json"],
+         "--campaigns", "40", "--workers", "15", "--rounds", "2", "--json"],
         env={**os.environ, "XINGDONG_DATABASE_URL": database_url},
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
@@ -29,5 +30,11 @@ def test_the_feed_benchmark_prints_one_json_object(database_url: str) -> None:
     assert figures["sent"] > 0
     assert figures["baseline_rps"] > 0 and figures["feed_peak_rps"] > 0
     assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+    # Two rounds side by side; the ratio is the median of theirs.
+    assert len(figures["round_ratios"]) == len(figures["round_p99_ms"]) == 2
+    assert min(figures["round_ratios"]) <= figures["ratio"] <= max(figures["round_ratios"])
+    assert all(p99 > 0 for p99 in figures["round_p99_ms"])
+    # The probe beside the benchmark timed its fixed work at least once a round.
+    assert all(x is not None and x >= 1 for x in figures["round_slowdown"])
     # Read from /proc on Linux, where the tests run: the server did work for each request.
     assert figures["baseline_cpu_ms"] > 0 and figures["feed_cpu_ms"] > 0
