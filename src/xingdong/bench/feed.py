@@ -412,9 +412,9 @@ def run(
             # person was shown before, and a first visit, which has none, is cheaper.
             asyncio.run(_each_once(port, "/api/v1/tasks", tokens))
             # The load generator is a Python process too: a full collection over all it
-            # has imported stalled it for 80-170 ms, late requests counted against the
-            # feed. What exists before measuring is left out of collections, as a server
-            # leaves it.
+            # has imported (seen once in a measured round: 135 ms) stalls it, and the
+            # requests it sends late count against the feed. What exists before measuring
+            # is left out of collections, as a server leaves it.
             with collector.settled():
                 measured = [_round(server.pid, port, tokens, seconds) for _ in range(rounds)]
         finally:
