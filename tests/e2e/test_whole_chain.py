@@ -170,6 +170,12 @@ def test_from_a_brand_s_campaign_to_a_worker_s_withdrawal(
     card.locator("[data-approve]").click()
     expect(operator.locator(f'[data-ops-campaign="{campaign_id}"]')).to_have_count(0)
 
+    # The brand keeps its campaign's page open on the phone while workers take it.
+    owner.goto(campaign_url)
+    taken_line = owner.locator("#delivery polyline[data-actual]")
+    before = taken_line.get_attribute("points")
+    expect(owner.locator('#delivery [data-delivery="actual_percent"]')).to_have_text("0")
+
     # The worker finds it, claims it, follows on the sandbox, hands in a screenshot.
     sign_in(worker, people.worker)
     worker.goto("/tasks")
@@ -189,13 +195,16 @@ def test_from_a_brand_s_campaign_to_a_worker_s_withdrawal(
     assert path and all(len(sample) == 3 for sample in path)
     task_url = worker.url
 
-    # On the brand's phone, the claim shows on the delivery chart, drawn up to now: one of
-    # two units taken minutes into a two-week window is far ahead of the plan.
-    owner.goto(campaign_url)
-    expect(owner.locator("[data-ahead]")).to_be_visible()
-    taken = owner.locator("#delivery polyline[data-actual]").bounding_box()
+    # The open page redraws its delivery chart as it refreshes (every ten seconds): the
+    # line of units taken climbs to one of two, drawn up to now.
+    expect(taken_line).not_to_have_attribute("points", before or "", timeout=15_000)
+    expect(owner.locator('#delivery [data-delivery="actual_percent"]')).to_have_text("50")
+    taken = taken_line.bounding_box()
     assert taken is not None and taken["height"] > 10, taken
-    assert owner.locator("#delivery [data-now]").count() == 1
+    expect(owner.locator("#delivery [data-now]")).to_have_count(1)
+    # Half the units minutes into the window is far ahead of the plan: the page says so.
+    owner.reload()
+    expect(owner.locator("[data-ahead]")).to_be_visible()
     assert fits_the_screen(owner)
 
     worker.locator("[data-step-target]").click()

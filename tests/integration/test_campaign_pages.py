@@ -409,6 +409,15 @@ async def test_the_progress_refreshes_from_a_small_json(
 ) -> None:
     campaign = await live_campaign(world)
     numbers = (await owner.get(f"/campaigns/{campaign.id}/progress?lang=en")).json()
+    # With what the delivery chart redraws, as the page drew it.
+    delivery = numbers.pop("delivery")
+    page = (await owner.get(f"/campaigns/{campaign.id}?lang=en")).text
+    drawn = page.split('data-actual points="', 1)[1].split('"', 1)[0]
+    assert delivery["taken_points"] == drawn
+    assert delivery["taken_points"].startswith("0.0,120.0")
+    assert delivery["now_x"] is not None and 0 <= delivery["now_x"] < 300  # the window is running
+    assert (delivery["actual_percent"], delivery["ahead"]) == ("0", False)
+    assert 'data-delivery="actual_percent">0<' in page
     assert numbers == {
         "status": "live",
         "status_label": "Live",

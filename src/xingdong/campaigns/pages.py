@@ -131,6 +131,10 @@ def _page(
     return render(request, template, {**shared, **context}, error=error)
 
 
+DELIVERY_SHOWN = ("live", "paused", "closed")
+"""The statuses whose page shows the delivery against the plan."""
+
+
 # --- the list -------------------------------------------------------------------------
 
 
@@ -479,7 +483,7 @@ async def _detail_context(
         limit=20,
     )
     delivery = None
-    if campaign.status in ("live", "paused", "closed"):
+    if campaign.status in DELIVERY_SHOWN:
         delivery = await campaign_delivery(session, campaign=campaign)
     locale = current_locale.get()
     return {
@@ -519,8 +523,12 @@ async def campaign_progress(
     campaign = await service.get_campaign(session, actor=actor, campaign_id=campaign_id)
     progress = await service.progress_of(session, campaign)
     locale = current_locale.get()
+    delivery = None
+    if campaign.status in DELIVERY_SHOWN:
+        delivery = (await campaign_delivery(session, campaign=campaign)).as_json()
     return JSONResponse(
         {
+            "delivery": delivery,
             "status": campaign.status,
             "status_label": translate(locale, STATUS_LABELS[campaign.status]),
             "units_done": progress.done,

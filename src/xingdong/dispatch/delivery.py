@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +26,8 @@ from xingdong.work import service as work
 FloatArray = NDArray[np.float64]
 
 POINTS = 24
+CHART_WIDTH, CHART_HEIGHT = 300, 120
+"""The delivery chart's drawing area, in SVG units (it is scaled to the page)."""
 BEHIND_BY = 0.10
 """A campaign this far (share of units) behind its plan is slow."""
 AUDIENCE_PER_UNIT = 3
@@ -66,6 +69,8 @@ class Delivery:
     now_share: float
     """Where now is in the window (0 before it starts, 1 after it ends)."""
     slow: list[tuple[str, dict[str, str | int]]] = field(default_factory=list)
+    width: ClassVar[int] = CHART_WIDTH
+    height: ClassVar[int] = CHART_HEIGHT
     """Why it is slow (codes of :data:`SLOW_REASONS` with their parameters); empty when
     it keeps to its plan."""
 
@@ -80,6 +85,37 @@ class Delivery:
         if points and self.now_share > points[-1][0]:
             points.append((self.now_share, self.actual_now))
         return points
+
+    def points(self, line: list[tuple[float, float]]) -> str:
+        """A line as the chart's SVG points (the chart is CHART_WIDTH by CHART_HEIGHT,
+        shares above 1 drawn at the top)."""
+        return " ".join(
+            f"{x * CHART_WIDTH:.1f},{CHART_HEIGHT - min(y, 1.0) * CHART_HEIGHT:.1f}"
+            for x, y in line
+        )
+
+    @property
+    def plan_points(self) -> str:
+        return self.points(list(zip(self.time_share, self.planned, strict=True)))
+
+    @property
+    def taken_points(self) -> str:
+        return self.points(self.taken_line)
+
+    @property
+    def now_x(self) -> float | None:
+        """Where the line at now is drawn, while the window is running."""
+        return round(self.now_share * CHART_WIDTH, 1) if 0 < self.now_share < 1 else None
+
+    def as_json(self) -> dict[str, str | float | bool | None]:
+        """What the campaign page redraws when it refreshes."""
+        return {
+            "taken_points": self.taken_points,
+            "now_x": self.now_x,
+            "actual_percent": f"{self.actual_now * 100:.0f}",
+            "planned_percent": f"{self.planned_now * 100:.0f}",
+            "ahead": self.ahead,
+        }
 
     @property
     def ahead(self) -> bool:

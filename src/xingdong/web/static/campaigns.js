@@ -130,6 +130,25 @@
     show(Number(form.getAttribute("data-start-step")) || 1);
   }
 
+  function redrawDelivery(delivery) {
+    var section = document.getElementById("delivery");
+    if (!section) {
+      return;
+    }
+    section.querySelector("[data-actual]").setAttribute("points", delivery.taken_points);
+    var now = section.querySelector("[data-now]");
+    if (delivery.now_x === null) {
+      now.setAttribute("hidden", "");
+    } else {
+      now.removeAttribute("hidden");
+      now.setAttribute("x1", delivery.now_x);
+      now.setAttribute("x2", delivery.now_x);
+    }
+    Array.prototype.forEach.call(section.querySelectorAll("span[data-delivery]"), function (cell) {
+      cell.textContent = delivery[cell.getAttribute("data-delivery")];
+    });
+  }
+
   function setupProgress(box) {
     var url = box.getAttribute("data-progress-url");
     var bar = box.querySelector("[data-progress-bar]");
@@ -148,6 +167,9 @@
             cell.textContent = numbers[cell.getAttribute("data-progress")];
           });
           bar.value = numbers.units_done;
+          if (numbers.delivery) {
+            redrawDelivery(numbers.delivery);
+          }
           if (status && status.getAttribute("data-campaign-status") !== numbers.status) {
             // The status changed (approved, closed …): the actions on the page differ now.
             window.clearInterval(timer);
