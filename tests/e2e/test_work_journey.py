@@ -191,6 +191,46 @@ def test_a_worker_claims_follows_uploads_and_is_approved_on_a_phone(
     assert fits_the_screen(phone)
 
 
+def test_a_worker_hides_a_task_and_a_brand_from_the_feed_and_shows_them_again(
+    phone: Page, database_url: str
+) -> None:
+    scene = set_the_scene(database_url, review_policy="manual", submissions=0)
+    sign_in(phone, scene.phones[0])
+    phone.goto("/tasks")
+    card = phone.locator(f'[data-task="{scene.campaign_id}"]')
+    expect(card).to_be_visible()
+
+    # "Not for me" opens two buttons big enough for a thumb.
+    card.locator(".wk-hide summary").click()
+    hide_task = card.locator("[data-hide-task] button")
+    expect(hide_task).to_be_visible()
+    for button in (hide_task, card.locator("[data-hide-brand] button")):
+        box = button.bounding_box()
+        assert box is not None and box["height"] >= 36, box
+    assert fits_the_screen(phone)
+    hide_task.click()
+    expect(phone.locator(f'[data-task="{scene.campaign_id}"]')).to_have_count(0)
+
+    # What was hidden is listed, and comes back when shown again.
+    phone.goto("/feed/hidden")
+    expect(phone.locator(f'[data-hidden="campaign:{scene.campaign_id}"]')).to_be_visible()
+    phone.locator("[data-unhide]").click()
+    expect(phone.locator("[data-hidden-empty]")).to_be_visible()
+    phone.goto("/tasks")
+    expect(card).to_be_visible()
+
+    # Hiding a brand asks first: declining keeps the task, accepting hides it.
+    card.locator(".wk-hide summary").click()
+    phone.once("dialog", lambda dialog: dialog.dismiss())
+    card.locator("[data-hide-brand] button").click()
+    expect(card).to_be_visible()
+    phone.once("dialog", lambda dialog: dialog.accept())
+    card.locator("[data-hide-brand] button").click()
+    expect(phone.locator(f'[data-task="{scene.campaign_id}"]')).to_have_count(0)
+    phone.goto("/feed/hidden")
+    expect(phone.locator('[data-hidden^="brand:"]')).to_have_count(1)
+
+
 def test_a_reviewer_works_the_queue_with_the_keyboard(desktop: Page, database_url: str) -> None:
     scene = set_the_scene(database_url, review_policy="manual", submissions=3)
     # The two not followed carry a risk reason and come first, oldest first.
