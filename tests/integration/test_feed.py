@@ -240,7 +240,7 @@ async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(
     fine = await client.get(f"/campaigns/{on_track.id}")
     assert "data-delivery" in fine.text
     assert "data-slow" not in fine.text  # it just started: nothing planned yet
-    assert "data-ahead" not in fine.text
+    assert "data-ahead hidden" in fine.text
 
 
 async def test_the_units_taken_are_drawn_up_to_now_and_a_campaign_ahead_says_it_is_held_back(
@@ -267,7 +267,8 @@ async def test_the_units_taken_are_drawn_up_to_now_and_a_campaign_ahead_says_it_
     assert delivery.slow == []
     await browse_as(client, world, world.owner)
     page = await client.get(f"/campaigns/{early.id}")
-    assert "data-ahead" in page.text
-    assert "data-now" in page.text
+    assert "data-ahead>" in page.text  # shown, not hidden
+    now_line = page.text.split("data-now", 1)[1].split(">", 1)[0]
+    assert "hidden" not in now_line and 'x1="0"' not in now_line, now_line
     drawn = page.text.split('data-actual points="', 1)[1].split('"', 1)[0].split()
     assert len(drawn) == 2 and drawn[0] == "0.0,120.0" and drawn[1].endswith(",96.0"), drawn

@@ -27,6 +27,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -290,6 +291,14 @@ async def _open_loop(
     # Only the requests under way are kept: thousands of finished ones would each outlive
     # a collection and make the next full one longer.
     pending: set[asyncio.Future[None]] = set()
+    failed: list[BaseException] = []
+
+    def finished(request: asyncio.Future[None]) -> None:
+        pending.discard(request)
+        error = None if request.cancelled() else request.exception()
+        if error is not None:
+            failed.append(error)
+
     n = 0
     while True:
         due = start + n * interval
@@ -300,9 +309,11 @@ async def _open_loop(
             await asyncio.sleep(delay)
         request = asyncio.ensure_future(one(n, due))
         pending.add(request)
-        request.add_done_callback(pending.discard)
+        request.add_done_callback(finished)
         n += 1
-    await asyncio.gather(*pending)
+    await asyncio.gather(*pending, return_exceptions=True)
+    if failed:
+        raise failed[0]
     for connection in connections:
         await connection.close()
     return latencies, errors
@@ -341,15 +352,19 @@ while True:
 @contextlib.contextmanager
 def _steadiness(probes: list[float]) -> Iterator[None]:
     """Collect the probe's CPU seconds for its fixed work while the block runs."""
-    probe = subprocess.Popen(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", _STEADINESS_PROBE], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        yield
-    finally:
-        probe.terminate()
-        out, _ = probe.communicate(timeout=10)
-        probes.extend(float(line) for line in out.split() if line)
+    # Into a file, not a pipe: a pipe read only at the end would fill in a long round and
+    # stop the probe.
+    with tempfile.TemporaryFile("w+") as out:
+        probe = subprocess.Popen(  # noqa: S603 - our own interpreter and code
+            [sys.executable, "-c", _STEADINESS_PROBE], stdout=out, text=True
+        )
+        try:
+            yield
+        finally:
+            probe.terminate()
+            probe.wait(timeout=10)
+            out.seek(0)
+            probes.extend(float(line) for line in out.read().split() if line)
 
 
 def _round(server: int, port: int, tokens: list[str], seconds: float) -> _Round:

@@ -525,7 +525,7 @@ async def campaign_progress(
     locale = current_locale.get()
     delivery = None
     if campaign.status in DELIVERY_SHOWN:
-        delivery = (await campaign_delivery(session, campaign=campaign)).as_json()
+        delivery = (await campaign_delivery(session, campaign=campaign, explain=False)).as_json()
     return JSONResponse(
         {
             "delivery": delivery,

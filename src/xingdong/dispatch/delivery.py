@@ -35,7 +35,8 @@ AUDIENCE_PER_UNIT = 3
 CHEAP_BELOW = 0.8
 """A reward under this share of what similar live tasks pay is low."""
 AHEAD_BY = 0.10
-"""A campaign this far (share of units) ahead of its plan is held back by the feed."""
+"""A campaign this far (share of units held or done) ahead of its plan is told that the
+feed holds it back (the feed's guard pauses it from ``pacing_slack`` ahead already)."""
 
 SLOW_REASONS = {
     "not_started": N_("It has not started yet."),
@@ -68,11 +69,14 @@ class Delivery:
     actual_now: float
     now_share: float
     """Where now is in the window (0 before it starts, 1 after it ends)."""
-    slow: list[tuple[str, dict[str, str | int]]] = field(default_factory=list)
+    committed_now: float
+    """Share of units held or done now: what the feed's pacing guard counts (a rejected
+    or expired claim frees its unit)."""
     width: ClassVar[int] = CHART_WIDTH
     height: ClassVar[int] = CHART_HEIGHT
+    slow: list[tuple[str, dict[str, str | int]]] = field(default_factory=list)
     """Why it is slow (codes of :data:`SLOW_REASONS` with their parameters); empty when
-    it keeps to its plan."""
+    it keeps to its plan, or when not asked."""
 
     @property
     def taken_line(self) -> list[tuple[float, float]]:
@@ -119,9 +123,9 @@ class Delivery:
 
     @property
     def ahead(self) -> bool:
-        """Taken far ahead of the plan: the feed holds the campaign back until the plan
-        catches up."""
-        return self.actual_now > self.planned_now + AHEAD_BY
+        """Held or done far ahead of the plan: the feed holds the campaign back until the
+        plan catches up."""
+        return self.committed_now > self.planned_now + AHEAD_BY
 
 
 def _planned(campaign: Campaign, moments: FloatArray) -> FloatArray:
@@ -140,8 +144,14 @@ def planned_share(campaign: Campaign, now: datetime) -> float:
 
 
 async def campaign_delivery(
-    session: AsyncSession, *, campaign: Campaign, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    campaign: Campaign,
+    now: datetime | None = None,
+    explain: bool = True,
 ) -> Delivery:
+    """The campaign's delivery against its plan, and with ``explain`` why it is slow
+    (which counts the audience and compares rewards: the page's refresh leaves it out)."""
     moment = now or utcnow()
     start, end = campaign.starts_at.timestamp(), campaign.ends_at.timestamp()
     span = max(end - start, 1.0)
@@ -165,8 +175,9 @@ async def campaign_delivery(
         planned_now=planned_now,
         actual_now=actual_now,
         now_share=min(max((now_s - start) / span, 0.0), 1.0),
+        committed_now=(campaign.units_open + campaign.units_done) / quantity,
     )
-    if campaign.status != "live":
+    if campaign.status != "live" or not explain:
         return delivery
     if now_s < start:
         delivery.slow.append(("not_started", {}))

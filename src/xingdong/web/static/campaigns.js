@@ -147,6 +147,10 @@
     Array.prototype.forEach.call(section.querySelectorAll("span[data-delivery]"), function (cell) {
       cell.textContent = delivery[cell.getAttribute("data-delivery")];
     });
+    var ahead = section.querySelector("[data-ahead]");
+    if (ahead) {
+      ahead.hidden = !delivery.ahead;
+    }
   }
 
   function setupProgress(box) {
@@ -167,13 +171,14 @@
             cell.textContent = numbers[cell.getAttribute("data-progress")];
           });
           bar.value = numbers.units_done;
-          if (numbers.delivery) {
-            redrawDelivery(numbers.delivery);
-          }
           if (status && status.getAttribute("data-campaign-status") !== numbers.status) {
             // The status changed (approved, closed …): the actions on the page differ now.
             window.clearInterval(timer);
             window.location.reload();
+            return;
+          }
+          if (numbers.delivery) {
+            redrawDelivery(numbers.delivery);
           }
         })
         .catch(function () {});
