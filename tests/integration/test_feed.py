@@ -17,6 +17,7 @@ from sqlalchemy import select
 from tests.integration.conftest import make_settings
 from tests.integration.work_support import bearer, browse_as, work_settings
 from tests.lifecycle_world import World, add_worker, build_world, live_campaign
+from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.settings import Settings
@@ -272,3 +273,14 @@ async def test_the_units_taken_are_drawn_up_to_now_and_a_campaign_ahead_says_it_
     assert "hidden" not in now_line and 'x1="0"' not in now_line, now_line
     drawn = page.text.split('data-actual points="', 1)[1].split('"', 1)[0].split()
     assert len(drawn) == 2 and drawn[0] == "0.0,120.0" and drawn[1].endswith(",96.0"), drawn
+
+    # Closed, its curves end where it closed, a day later seen: no line at now.
+    owner = await world.actor(world.owner)
+    async with world.db.session_scope() as s:
+        await campaigns.close_campaign(s, actor=owner, campaign_id=early.id, now=now)
+    async with world.db.sessionmaker() as s:
+        row = await s.get(Campaign, early.id)
+        assert row is not None and row.closed_at is not None
+        later = await campaign_delivery(s, campaign=row, now=now + timedelta(days=1))
+    assert later.closed and later.now_x is None
+    assert later.taken_line[-1][0] < 2 / 24 * 1 / 7  # an hour or so into the week, not a day

@@ -72,6 +72,8 @@ class Delivery:
     committed_now: float
     """Share of units held or done now: what the feed's pacing guard counts (a rejected
     or expired claim frees its unit)."""
+    closed: bool = False
+    """Closed before its end: the curves stop where it closed, with no line at now."""
     width: ClassVar[int] = CHART_WIDTH
     height: ClassVar[int] = CHART_HEIGHT
     slow: list[tuple[str, dict[str, str | int]]] = field(default_factory=list)
@@ -109,7 +111,8 @@ class Delivery:
     @property
     def now_x(self) -> float | None:
         """Where the line at now is drawn, while the window is running."""
-        return round(self.now_share * CHART_WIDTH, 1) if 0 < self.now_share < 1 else None
+        running = 0 < self.now_share < 1 and not self.closed
+        return round(self.now_share * CHART_WIDTH, 1) if running else None
 
     def as_json(self) -> dict[str, str | float | bool | None]:
         """What the campaign page redraws when it refreshes."""
@@ -153,6 +156,10 @@ async def campaign_delivery(
     """The campaign's delivery against its plan, and with ``explain`` why it is slow
     (which counts the audience and compares rewards: the page's refresh leaves it out)."""
     moment = now or utcnow()
+    closed = campaign.status == "closed" and campaign.closed_at is not None
+    if closed and campaign.closed_at is not None:
+        # A closed campaign's curves end where it closed.
+        moment = min(moment, campaign.closed_at)
     start, end = campaign.starts_at.timestamp(), campaign.ends_at.timestamp()
     span = max(end - start, 1.0)
     edges = np.linspace(start, end, POINTS + 1)
@@ -176,6 +183,7 @@ async def campaign_delivery(
         actual_now=actual_now,
         now_share=min(max((now_s - start) / span, 0.0), 1.0),
         committed_now=(campaign.units_open + campaign.units_done) / quantity,
+        closed=closed,
     )
     if campaign.status != "live" or not explain:
         return delivery
