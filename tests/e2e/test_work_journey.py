@@ -12,7 +12,7 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import ARTIFACTS, VIEWPORTS
 from tests.e2e.test_foundation_journey import fits_the_screen
@@ -136,15 +136,20 @@ def assignment(database_url: str, assignment_id: UUID) -> Assignment:
     return run_async(database_url, read)
 
 
+def task_card(phone: Page, scene: Scene) -> Locator:
+    """The scene's campaign in the first worker's task center, signed in on this phone."""
+    sign_in(phone, scene.phones[0])
+    phone.goto("/tasks")
+    card = phone.locator(f'[data-task="{scene.campaign_id}"]')
+    expect(card).to_be_visible()
+    return card
+
+
 def test_a_worker_claims_follows_uploads_and_is_approved_on_a_phone(
     phone: Page, database_url: str, tmp_path: Path
 ) -> None:
     scene = set_the_scene(database_url, review_policy="auto_when_verified", submissions=0)
-    sign_in(phone, scene.phones[0])
-
-    phone.goto("/tasks")
-    card = phone.locator(f'[data-task="{scene.campaign_id}"]')
-    expect(card).to_be_visible()
+    card = task_card(phone, scene)
     expect(card.locator("[data-reward-fen]")).to_have_attribute("data-reward-fen", "80")
     assert fits_the_screen(phone)
     phone.screenshot(path=str(ARTIFACTS / "work-tasks-phone.png"), full_page=True)
@@ -195,10 +200,7 @@ def test_a_worker_hides_a_task_and_a_brand_from_the_feed_and_shows_them_again(
     phone: Page, database_url: str
 ) -> None:
     scene = set_the_scene(database_url, review_policy="manual", submissions=0)
-    sign_in(phone, scene.phones[0])
-    phone.goto("/tasks")
-    card = phone.locator(f'[data-task="{scene.campaign_id}"]')
-    expect(card).to_be_visible()
+    card = task_card(phone, scene)
 
     # "Not for me" opens two buttons big enough for a thumb.
     card.locator(".wk-hide summary").click()

@@ -156,34 +156,35 @@ async def campaign_delivery(
     """The campaign's delivery against its plan, and with ``explain`` why it is slow
     (which counts the audience and compares rewards: the page's refresh leaves it out)."""
     moment = now or utcnow()
-    closed = campaign.status == "closed" and campaign.closed_at is not None
-    if closed and campaign.closed_at is not None:
+    closed_at = campaign.closed_at if campaign.status == "closed" else None
+    if closed_at is not None:
         # A closed campaign's curves end where it closed.
-        moment = min(moment, campaign.closed_at)
+        moment = min(moment, closed_at)
     start, end = campaign.starts_at.timestamp(), campaign.ends_at.timestamp()
     span = max(end - start, 1.0)
     edges = np.linspace(start, end, POINTS + 1)
-    planned = _planned(campaign, edges)
+    now_s = moment.timestamp()
+    # The plan at each drawn point and, last, at now.
+    planned = _planned(campaign, np.append(edges, now_s))
     claimed = np.array(
         [t.timestamp() for t in await work.claim_times(session, campaign_id=campaign.id)]
     )
     quantity = max(campaign.quantity, 1)
-    now_s = moment.timestamp()
     actual: list[float | None] = [
         float(np.count_nonzero(claimed <= edge)) / quantity if edge <= now_s else None
         for edge in edges
     ]
-    planned_now = planned_share(campaign, moment)
+    planned_now = float(planned[-1])
     actual_now = float(claimed.size) / quantity
     delivery = Delivery(
         time_share=[float(x) for x in (edges - start) / span],
-        planned=[float(x) for x in planned],
+        planned=[float(x) for x in planned[:-1]],
         actual=actual,
         planned_now=planned_now,
         actual_now=actual_now,
         now_share=min(max((now_s - start) / span, 0.0), 1.0),
         committed_now=(campaign.units_open + campaign.units_done) / quantity,
-        closed=closed,
+        closed=closed_at is not None,
     )
     if campaign.status != "live" or not explain:
         return delivery
