@@ -140,6 +140,14 @@ def draft(**overrides: Any) -> campaigns.CampaignDraft:
     return campaigns.CampaignDraft(**values)
 
 
+def window_nearly_over() -> dict[str, datetime]:
+    """A window that began long ago and ends in a week, like the default's end: its plan
+    has come so far that every unit may be taken now. For tests that take several units at
+    once; the pacing guard refuses claims that would run ahead of a campaign's plan."""
+    now = utcnow()
+    return {"starts_at": now - timedelta(days=700), "ends_at": now + timedelta(days=7)}
+
+
 async def live_campaign(world: World, **overrides: Any) -> Campaign:
     """Created, funded, submitted and approved."""
     owner = await world.actor(world.owner)

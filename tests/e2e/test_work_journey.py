@@ -25,6 +25,7 @@ from tests.lifecycle_world import (
     build_world,
     follow_on_sandbox,
     live_campaign,
+    window_nearly_over,
 )
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
@@ -94,9 +95,13 @@ def set_the_scene(database_url: str, *, review_policy: str, submissions: int) ->
     async def build(_db: Database) -> Scene:
         world = await build_world(database_url, make_settings())
         try:
-            campaign = await live_campaign(
-                world, review_policy=review_policy, starts_at=utcnow() - timedelta(hours=1)
+            # Several hand-ins at once need a plan that has come far enough for them.
+            window = (
+                window_nearly_over()
+                if submissions > 1
+                else {"starts_at": utcnow() - timedelta(hours=1)}
             )
+            campaign = await live_campaign(world, review_policy=review_policy, **window)
             made = []
             for index, worker in enumerate(world.workers[:submissions]):
                 claimed_at = utcnow() - timedelta(minutes=10 - index)

@@ -19,6 +19,7 @@ from tests.lifecycle_world import (
     build_world,
     follow_on_sandbox,
     live_campaign,
+    window_nearly_over,
 )
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
@@ -448,7 +449,8 @@ async def test_closing_keeps_what_handed_in_work_reserved(
 
 
 async def approved_completion(world: World) -> tuple[Campaign, Assignment]:
-    campaign = await live_campaign(world)
+    # Tests take other units of it at once.
+    campaign = await live_campaign(world, **window_nearly_over())
     worker = world.workers[0]
     async with world.db.session_scope() as s:
         assignment = await work.claim(

@@ -19,9 +19,9 @@ from xingdong.core.runtime import Runtime, build_runtime
 from xingdong.demo.crowd import CROWD_SIZE, Crowd
 from xingdong.demo.seed import OPERATOR, WORKERS, seed_demo
 from xingdong.dispatch import service as dispatch
-from xingdong.dispatch.delivery import planned_share
 from xingdong.dispatch.live import drain_exposures
 from xingdong.dispatch.models import ShownFeed
+from xingdong.dispatch.plan import planned_share
 from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.ledger import service as ledger

@@ -15,7 +15,7 @@ import pytest
 
 from tests.integration.conftest import make_settings
 from tests.integration.work_support import bearer, browse_as, work_settings
-from tests.lifecycle_world import World, build_world, live_campaign
+from tests.lifecycle_world import World, build_world, live_campaign, window_nearly_over
 from xingdong.campaigns.models import Campaign
 from xingdong.core.settings import Settings
 from xingdong.identity.models import Person
@@ -77,7 +77,7 @@ async def source_state(world: World, assignment_id: UUID) -> tuple[str, UUID | N
 async def test_operators_make_gold_items_and_reviewers_meet_them_in_the_api_queue(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    campaign = await live_campaign(world, review_policy="manual")
+    campaign = await live_campaign(world, review_policy="manual", **window_nearly_over())
     source = await rejected(world, campaign, world.workers[0])
     waiting = await handed_in(world, campaign, world.workers[1])
     undecided = await handed_in(world, campaign, world.workers[2])

@@ -19,6 +19,7 @@ from tests.lifecycle_world import (
     follow_on_sandbox,
     live_campaign,
     unfollow_on_sandbox,
+    window_nearly_over,
 )
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.errors import CampaignInvalid, ComplianceBlocked
@@ -309,7 +310,7 @@ async def test_a_submission_after_the_claim_time_is_refused(world: World) -> Non
 
 
 async def test_closing_releases_claims_and_returns_unused_escrow(world: World) -> None:
-    campaign = await live_campaign(world)
+    campaign = await live_campaign(world, **window_nearly_over())
     first, second = world.workers[:2]
     paid = await claim(world, first, campaign)
     await follow_on_sandbox(await handle_of(world, first), world.db)
@@ -329,7 +330,7 @@ async def test_closing_releases_claims_and_returns_unused_escrow(world: World) -
 
 
 async def test_eligibility_and_limits_are_enforced(world: World) -> None:
-    campaign = await live_campaign(world, quantity=2)
+    campaign = await live_campaign(world, quantity=2, **window_nearly_over())
     minor = await add_worker(world, birth_year=utcnow().year - 15, handle="minor_one")
     unbound = await add_worker(world)
     elsewhere = await add_worker(world, interests=("美食",), handle="foodie_one")

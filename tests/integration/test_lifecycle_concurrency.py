@@ -4,6 +4,7 @@ twice, and a submission is decided once however many reviewers press at once."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from uuid import UUID
@@ -12,16 +13,20 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests.integration.conftest import make_settings
-from tests.lifecycle_world import World, balance, build_world, live_campaign
+from tests.lifecycle_world import World, balance, build_world, live_campaign, window_nearly_over
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
+from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
+from xingdong.core.errors import XingdongError
 from xingdong.core.ids import new_id
+from xingdong.dispatch.plan import planned_share
+from xingdong.dispatch.weights import DispatchWeights
 from xingdong.identity.models import Person
 from xingdong.ledger import service as ledger
 from xingdong.ledger import wallets
 from xingdong.work import service as work
-from xingdong.work.errors import AssignmentStateConflict, SoldOut
+from xingdong.work.errors import AssignmentStateConflict, CampaignPaced, SoldOut
 from xingdong.work.models import Assignment
 
 CLAIMERS = 200
@@ -62,29 +67,32 @@ async def many_workers(world: World, count: int) -> list[UUID]:
     return ids
 
 
+async def claim_in(db: Database, world: World, person_id: UUID, campaign: Campaign) -> str:
+    """One claim in its own transaction: "claimed", or the code of the refusal (any
+    refusal ends here, so that the other claims in flight finish)."""
+    try:
+        async with db.session_scope() as s:
+            person = await s.get(Person, person_id)
+            assert person is not None
+            await work.claim(s, person=person, campaign_id=campaign.id, settings=world.settings)
+    except XingdongError as refused:
+        return refused.code
+    return "claimed"
+
+
 async def test_200_claimers_on_50_units_reserve_exactly_50(world: World) -> None:
     campaign = await live_campaign(
-        world, quantity=UNITS, review_policy="manual", pacing_per_hour=60
+        world, quantity=UNITS, review_policy="manual", pacing_per_hour=60, **window_nearly_over()
     )
     people = await many_workers(world, CLAIMERS)
     parallel = Database(world.db.url, pool_size=20)
 
-    async def attempt(person_id: UUID) -> str:
-        try:
-            async with parallel.session_scope() as s:
-                person = await s.get(Person, person_id)
-                assert person is not None
-                await work.claim(s, person=person, campaign_id=campaign.id, settings=world.settings)
-        except SoldOut:
-            return "sold_out"
-        return "claimed"
-
     try:
-        outcomes = await asyncio.gather(*(attempt(p) for p in people))
+        outcomes = await asyncio.gather(*(claim_in(parallel, world, p, campaign) for p in people))
     finally:
         await parallel.dispose()
     assert outcomes.count("claimed") == UNITS
-    assert outcomes.count("sold_out") == CLAIMERS - UNITS
+    assert outcomes.count(SoldOut.code) == CLAIMERS - UNITS
     async with world.db.sessionmaker() as s:
         row = await s.get(Campaign, campaign.id)
         assert row is not None and (row.units_open, row.units_done) == (UNITS, 0)
@@ -145,3 +153,37 @@ async def test_200_claimers_on_50_units_reserve_exactly_50(world: World) -> None
         assert row is not None and (row.units_open, row.units_done) == (0, approved)
         report = await ledger.verify(s)
     assert report.ok, report.problems
+
+
+async def test_parallel_claims_stop_where_the_campaign_s_plan_does(world: World) -> None:
+    # A ten-day window a day old: its plan, looked up the guard's lead ahead, plus the
+    # slack, lets 13 of 100 units be held now (the 13th claim sees 12 held: 0.12 ≤ 0.121).
+    now = utcnow()
+    campaign = await live_campaign(
+        world,
+        quantity=100,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=9),
+    )
+    weights = DispatchWeights()
+    allowed = planned_share(campaign, now + timedelta(seconds=weights.pacing_lead_s))
+    expected = math.floor((allowed + weights.pacing_slack) * 100) + 1
+    assert expected == 13
+    people = await many_workers(world, 40)
+    parallel = Database(world.db.url, pool_size=20)
+    try:
+        outcomes = await asyncio.gather(*(claim_in(parallel, world, p, campaign) for p in people))
+    finally:
+        await parallel.dispose()
+    assert outcomes.count("claimed") == expected
+    assert outcomes.count(CampaignPaced.code) == 40 - expected
+    async with world.db.sessionmaker() as s:
+        row = await s.get(Campaign, campaign.id)
+        assert row is not None and row.units_open == expected
+        held = await s.scalar(select(func.count()).select_from(Assignment))
+        report = await ledger.verify(s)
+    assert held == expected
+    assert report.ok, report.problems
+    # A refused claim reserved nothing.
+    escrow = await balance(world.db, campaigns.escrow_account(campaign.id))
+    assert escrow.debits_pending == expected * campaign.unit_price

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from tests.integration.conftest import make_settings
 from tests.integration.work_support import bearer, browse_as, work_settings
-from tests.lifecycle_world import World, balance, build_world, live_campaign
+from tests.lifecycle_world import World, balance, build_world, live_campaign, window_nearly_over
 from xingdong.campaigns import service as campaigns
 from xingdong.core.settings import Settings
 from xingdong.ledger import service as ledger
@@ -70,7 +70,9 @@ async def ring_traffic(world: World) -> None:
 async def test_a_confirmed_ring_is_frozen_and_its_unsettled_work_undone(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    campaign = await live_campaign(world, review_policy="manual", quantity=10)
+    campaign = await live_campaign(
+        world, review_policy="manual", quantity=10, **window_nearly_over()
+    )
     ring = world.workers[:RING]
     # One ring member holds a claim, another has a reward in hold.
     async with world.db.session_scope() as s:

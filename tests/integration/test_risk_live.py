@@ -23,7 +23,13 @@ from tests.factories import PASSWORD, register
 from tests.integration.conftest import make_settings
 from tests.integration.test_withdrawals import bind, fund
 from tests.integration.work_support import bearer, handle_of, work_settings
-from tests.lifecycle_world import World, build_world, follow_on_sandbox, live_campaign
+from tests.lifecycle_world import (
+    World,
+    build_world,
+    follow_on_sandbox,
+    live_campaign,
+    window_nearly_over,
+)
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.settings import Settings
@@ -80,7 +86,9 @@ async def hand_in(
 async def test_live_decisions_refuse_reuse_and_flag_bots_and_replay_the_same(
     client: httpx.AsyncClient, world: World, tmp_path: Path, database_url: str
 ) -> None:
-    campaign = await live_campaign(world, review_policy="auto_when_verified")
+    campaign = await live_campaign(
+        world, review_policy="auto_when_verified", **window_nearly_over()
+    )
     # Three people claim; the real rules want time between claim and hand-in, so the
     # claims are older than they look (the recorded events say when they really were).
     claims = []
@@ -216,7 +224,7 @@ async def test_sign_ins_are_recorded_and_risk_decides_a_withdrawal(
 async def test_the_screenshot_text_read_later_flags_a_hand_in_that_does_not_show_the_task(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    campaign = await live_campaign(world, review_policy="manual")
+    campaign = await live_campaign(world, review_policy="manual", **window_nearly_over())
     handed_in = {}
     for n, handle in ((0, "someone_else"), (1, "brand_official")):
         auth, assignment_id = await claim_and_wait(client, world, n, campaign.id)

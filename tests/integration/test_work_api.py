@@ -4,7 +4,7 @@ and the reviewers' queue, decisions and bulk approval, with bad input of every k
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -25,11 +25,14 @@ from tests.integration.work_support import (
     set_columns,
     work_settings,
 )
-from tests.lifecycle_world import World, add_worker, build_world, live_campaign
+from tests.lifecycle_world import World, add_worker, build_world, live_campaign, window_nearly_over
 from xingdong.campaigns.models import Campaign
+from xingdong.campaigns.presentation import local_time
 from xingdong.core.clock import utcnow
 from xingdong.core.settings import Settings
+from xingdong.dispatch.weights import DispatchWeights
 from xingdong.identity import service as identity
+from xingdong.work import service as work
 from xingdong.work.models import Assignment
 
 PNG = screenshot()
@@ -213,13 +216,58 @@ async def test_sold_out_not_eligible_and_closed_campaigns_are_refused(
     assert (await campaign_row(world, other.id)).units_open == 0
 
 
+async def test_a_claim_ahead_of_the_campaign_s_plan_is_refused_with_when_it_opens(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    # Ten units over a week, started a minute ago: the first is taken; the second waits
+    # until the plan (looked up the guard's lead ahead) is within the slack of 1 in 10.
+    campaign = await live_campaign(world, quantity=10)
+    first, second = world.workers[:2]
+    assert (await claim(client, await bearer(world, first), campaign)).status_code == 201
+    auth = {**await bearer(world, second), "Accept-Language": "en"}
+    response = await claim(client, auth, campaign)
+    refused = problem(response, 429, "campaign_paced")
+    weights = DispatchWeights()
+    window = campaign.ends_at - campaign.starts_at
+    expected = (
+        campaign.starts_at
+        + window * (0.1 - weights.pacing_slack)
+        - timedelta(seconds=weights.pacing_lead_s)
+    )
+    opens_at = datetime.fromisoformat(str(refused["opens_at"]))
+    assert abs((opens_at - expected).total_seconds()) <= 1
+    wait = int(response.headers["Retry-After"])
+    assert wait == refused["retry_after"]
+    assert abs(wait - (opens_at - utcnow()).total_seconds()) <= 5
+    assert f"opens at {local_time(opens_at)} (Beijing time)" in str(refused["detail"])
+    assert (await campaign_row(world, campaign.id)).units_open == 1
+
+    # The task says so before anyone presses the button, in Chinese too.
+    task = (await client.get(f"/api/v1/tasks/{campaign.id}", headers=auth)).json()
+    assert task["can_claim"] is False
+    assert task["reason"]["code"] == "paced"
+    assert datetime.fromisoformat(task["opens_at"]) == opens_at
+    chinese = await client.get(
+        f"/api/v1/tasks/{campaign.id}", headers={**auth, "Accept-Language": "zh-CN"}
+    )
+    assert f"{local_time(opens_at)}（北京时间）开放" in chinese.json()["reason"]["message"]
+
+    # From that moment the plan has caught up and the claim is taken.
+    async with world.db.session_scope() as s:
+        taken = await work.claim(
+            s, person=second, campaign_id=campaign.id, settings=world.settings, now=opens_at
+        )
+    assert taken.claimed_at == opens_at
+    assert (await campaign_row(world, campaign.id)).units_open == 2
+
+
 # --- assignments ------------------------------------------------------------------------
 
 
 async def test_my_assignments_are_paginated_newest_first_and_private(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    campaign = await live_campaign(world, per_person_limit=3)
+    campaign = await live_campaign(world, per_person_limit=3, **window_nearly_over())
     worker, stranger = world.workers[:2]
     auth = await bearer(world, worker)
     ids = [(await claim(client, auth, campaign)).json()["id"] for _ in range(3)]
@@ -570,7 +618,7 @@ async def test_a_reviewer_cannot_decide_on_their_own_work(
 async def test_bulk_approval_takes_only_what_the_platform_verified(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    campaign = await live_campaign(world, review_policy="manual")
+    campaign = await live_campaign(world, review_policy="manual", **window_nearly_over())
     verified = await submitted(client, world, campaign, 0, follow=True)
     not_followed = await submitted(client, world, campaign, 1, follow=False)
     hasty = await submitted(client, world, campaign, 2, follow=True)

@@ -22,8 +22,9 @@ from tests.integration.work_support import (
     set_columns,
     work_settings,
 )
-from tests.lifecycle_world import World, add_worker, build_world, live_campaign
+from tests.lifecycle_world import World, add_worker, build_world, live_campaign, window_nearly_over
 from xingdong.campaigns.models import Campaign
+from xingdong.campaigns.presentation import local_time
 from xingdong.core.clock import utcnow
 from xingdong.core.settings import Settings
 from xingdong.identity.models import Person
@@ -176,6 +177,37 @@ async def test_a_refused_claim_is_explained_on_the_page(
     assert (await client.get(f"/tasks/{UUID(int=7)}")).status_code == 404
 
 
+async def test_a_claim_ahead_of_the_plan_is_explained_with_when_the_next_one_opens(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, quantity=10)
+    first, second = world.workers[:2]
+    await browse_as(client, world, second)
+    stale = await client.get(f"/tasks/{campaign.id}?lang=en")
+    assert "data-claim-button" in stale.text
+    await browse_as(client, world, first)
+    await claim_in_page(client, campaign)
+    await browse_as(client, world, second)
+    answer = await client.post(
+        f"/tasks/{campaign.id}/claim",
+        data={"csrf_token": csrf_from(stale.text), "form_id": form_id_from(stale.text)},
+    )
+    assert answer.status_code == 429
+    assert 'class="notice error"' in answer.text
+    assert 'data-claim-blocked="paced"' in answer.text
+    assert "data-claim-button" not in answer.text
+    async with world.db.sessionmaker() as s:
+        view = await work.task_view(
+            s, person=second, campaign_id=campaign.id, settings=world.settings
+        )
+    assert view.reason == "paced" and view.opens_at is not None
+    when = local_time(view.opens_at)
+    assert f"its next one opens at {when} (Beijing time)" in answer.text
+    page = await client.get(f"/tasks/{campaign.id}?lang=zh")
+    assert f"下一个任务将于 {when}（北京时间）开放" in page.text
+    assert (await campaign_row(world, campaign.id)).units_open == 1
+
+
 async def test_do_a_follow_task_and_see_it_approved(
     client: httpx.AsyncClient, world: World
 ) -> None:
@@ -264,7 +296,7 @@ async def test_an_expired_claim_says_so_and_refuses_evidence(
 
 
 async def test_my_tasks_lists_statuses_and_pages(client: httpx.AsyncClient, world: World) -> None:
-    campaign = await live_campaign(world, quantity=22, per_person_limit=22)
+    campaign = await live_campaign(world, quantity=22, per_person_limit=22, **window_nearly_over())
     worker = world.workers[0]
     await browse_as(client, world, worker)
     ids = []
@@ -337,7 +369,7 @@ async def test_a_rejected_task_shows_the_reason_and_takes_an_appeal(
 async def test_the_workbench_orders_by_risk_and_shows_the_evidence(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    campaign = await live_campaign(world, review_policy="manual")
+    campaign = await live_campaign(world, review_policy="manual", **window_nearly_over())
     ids = []
     for index, follows in enumerate((True, False)):
         await browse_as(client, world, world.workers[index])

@@ -3,7 +3,7 @@ values, translated compliance findings, and errors reworded for the brand."""
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +18,14 @@ from xingdong.ledger.errors import InsufficientFunds
 
 CHINA_TIME = timezone(timedelta(hours=8), "UTC+8")
 """Pages show and read campaign times in Beijing time (China has no daylight saving)."""
+
+
+def local_time(moment: datetime | None) -> str:
+    """A moment as people read it on the pages: Beijing time, month to minute."""
+    if moment is None:
+        return ""
+    return moment.astimezone(CHINA_TIME).strftime("%m-%d %H:%M")
+
 
 STATUS_LABELS = {
     "draft": N_("Draft"),

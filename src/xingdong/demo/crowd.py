@@ -24,7 +24,7 @@ from xingdong.core.logging import get_logger
 from xingdong.core.runtime import Runtime
 from xingdong.core.settings import Settings
 from xingdong.dispatch import service as dispatch
-from xingdong.dispatch.delivery import planned_share
+from xingdong.dispatch.plan import planned_share
 from xingdong.evidence import service as evidence
 from xingdong.evidence.screenshots import render_action_screenshot
 from xingdong.identity import repository as identity_repo

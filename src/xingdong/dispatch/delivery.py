@@ -19,7 +19,7 @@ from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.i18n import N_
-from xingdong.dispatch.pacing import TrafficForecast
+from xingdong.dispatch.plan import planned_at
 from xingdong.identity import service as identity
 from xingdong.work import service as work
 
@@ -131,21 +131,6 @@ class Delivery:
         return self.committed_now > self.planned_now + AHEAD_BY
 
 
-def _planned(campaign: Campaign, moments: FloatArray) -> FloatArray:
-    """Share of the campaign's units planned by each moment (epoch seconds)."""
-    start, end = campaign.starts_at.timestamp(), campaign.ends_at.timestamp()
-    traffic = TrafficForecast().cumulative(
-        np.clip(np.concatenate(([start, end], moments)), start, end)
-    )
-    share: FloatArray = (traffic[2:] - traffic[0]) / max(float(traffic[1] - traffic[0]), 1e-9)
-    return share
-
-
-def planned_share(campaign: Campaign, now: datetime) -> float:
-    """Share of the campaign's units its plan has reached at ``now``."""
-    return float(_planned(campaign, np.array([now.timestamp()]))[0])
-
-
 async def campaign_delivery(
     session: AsyncSession,
     *,
@@ -165,7 +150,7 @@ async def campaign_delivery(
     edges = np.linspace(start, end, POINTS + 1)
     now_s = moment.timestamp()
     # The plan at each drawn point and, last, at now.
-    planned = _planned(campaign, np.append(edges, now_s))
+    planned = planned_at(campaign, np.append(edges, now_s))
     claimed = np.array(
         [t.timestamp() for t in await work.claim_times(session, campaign_id=campaign.id)]
     )

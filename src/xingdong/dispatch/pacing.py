@@ -54,6 +54,17 @@ class TrafficForecast:
         traffic: FloatArray = days + self.before_hour[hour] + into_hour * self.rates[hour]
         return traffic
 
+    def moment_of(self, traffic: float) -> float:
+        """The first time (epoch seconds) by which ``traffic`` days of traffic have come:
+        the inverse of :meth:`cumulative`."""
+        days = math.floor(traffic)
+        within = traffic - days
+        # The first hour whose traffic takes the total to ``within``; hours with none
+        # are passed over.
+        hour = min(int(np.searchsorted(self.before_hour[1:], within, side="left")), 23)
+        into_hour = (within - self.before_hour[hour]) / max(float(self.rates[hour]), 1e-12)
+        return float(days * DAY_S + (hour + min(max(into_hour, 0.0), 1.0)) * 3600.0)
+
 
 class BudgetPacer:
     def __init__(

@@ -118,7 +118,8 @@ async def read_task(
         can_claim=view.reason is None,
         reason=None
         if view.reason is None
-        else ReasonOut.of(view.reason, labels.TASK_REASONS, locale),
+        else ReasonOut.of(view.reason, labels.TASK_REASONS, locale, **view.reason_params),
+        opens_at=view.opens_at,
         open_assignment_id=view.open_claim.id if view.open_claim else None,
     )
 

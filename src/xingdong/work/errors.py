@@ -36,6 +36,11 @@ class PacingLimitReached(RateLimited):
     title = N_("This target has had enough actions this hour; try later")
 
 
+class CampaignPaced(RateLimited):
+    code = "campaign_paced"
+    title = N_("This campaign's next task opens later")
+
+
 class AssignmentStateConflict(Conflict):
     code = "assignment_state"
     title = N_("The task cannot do that in its current state")

@@ -41,6 +41,10 @@ TASK_REASONS = {
     "not_open": N_("This campaign is not taking claims now."),
     "sold_out": N_("All of this campaign's tasks are taken."),
     "limit_reached": N_("You have taken this campaign's tasks as often as allowed."),
+    "paced": N_(
+        "This campaign's tasks are spread over its window so that they do not all go at "
+        "once; its next one opens at {time} (Beijing time)."
+    ),
 }
 """Why one task cannot be claimed now, by reason code."""
 

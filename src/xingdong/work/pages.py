@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xingdong.campaigns.policy import TaskType
-from xingdong.campaigns.presentation import CHINA_TIME
+from xingdong.campaigns.presentation import local_time
 from xingdong.core.client_signals import signals_of
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
@@ -55,13 +55,6 @@ def duration(seconds: int) -> str:
     if hours:
         return translate(locale, N_("{hours} h {minutes} min"), hours=hours, minutes=minutes)
     return translate(locale, N_("{minutes} min"), minutes=max(minutes, 1) if seconds else 0)
-
-
-def local_time(moment: datetime | None) -> str:
-    """Times on these pages are Beijing time, like the campaigns' pages."""
-    if moment is None:
-        return ""
-    return moment.astimezone(CHINA_TIME).strftime("%m-%d %H:%M")
 
 
 def yuan(fen: int) -> str:
@@ -134,7 +127,15 @@ async def _task_context(
     view = await service.task_view(
         session, person=person, campaign_id=campaign_id, settings=runtime.settings, now=now
     )
-    return {"view": view, "settings": runtime.settings, "form_id": new_id(), **_helpers(now)}
+    return {
+        "view": view,
+        "task_reason": lambda view: translate(
+            current_locale.get(), labels.TASK_REASONS[view.reason], **view.reason_params
+        ),
+        "settings": runtime.settings,
+        "form_id": new_id(),
+        **_helpers(now),
+    }
 
 
 @router.get("/tasks/{campaign_id}", response_class=HTMLResponse)

@@ -44,8 +44,8 @@ class ReasonOut(Output):
     """The reason in the request's language."""
 
     @classmethod
-    def of(cls, code: str, texts: dict[str, str], locale: str) -> ReasonOut:
-        return cls(code=code, message=translate(locale, texts.get(code, code)))
+    def of(cls, code: str, texts: dict[str, str], locale: str, **params: str) -> ReasonOut:
+        return cls(code=code, message=translate(locale, texts.get(code, code), **params))
 
 
 def _seconds_until(moment: datetime, now: datetime) -> int:
@@ -131,6 +131,9 @@ class TaskDetailOut(TaskOut):
     can_claim: bool
     reason: ReasonOut | None
     """Why it cannot be claimed now."""
+    opens_at: datetime | None = None
+    """When a campaign held back by its delivery plan (reason ``paced``) takes claims
+    again."""
     open_assignment_id: UUID | None
 
 

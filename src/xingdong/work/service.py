@@ -17,6 +17,7 @@ quantity (a CHECK constraint says so too) and escrow (no overdraft) never pays m
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.errors import CampaignNotFound
 from xingdong.campaigns.models import Campaign
+from xingdong.campaigns.presentation import local_time
 from xingdong.campaigns.targeting import (
     INELIGIBLE_REASONS,
     Targeted,
@@ -46,6 +48,8 @@ from xingdong.core.pagination import clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import tier_for_followers
+from xingdong.dispatch.plan import paced_until
+from xingdong.dispatch.weights import weights_from
 from xingdong.evidence import service as evidence
 from xingdong.evidence.models import EvidenceFile
 from xingdong.evidence.storage import EvidenceStorage
@@ -64,6 +68,7 @@ from xingdong.work.errors import (
     AssignmentNotFound,
     AssignmentStateConflict,
     CampaignNotOpen,
+    CampaignPaced,
     ClaimExpired,
     ClaimLimitReached,
     DisputeNotFound,
@@ -162,7 +167,9 @@ async def claim(
     """Take one unit of a campaign: its budget is reserved for this person until the
     claim expires. Claims on one campaign queue on its row, so none oversells.
     ``assignment_id`` is given by :func:`claim_once` (an id derived from a client's key).
-    The risk engine decides first: a block refuses the claim, a review marks it."""
+    A campaign ahead of its delivery plan takes no claim until the plan catches up (the
+    feed's pacing guard, also for claims that did not come from the feed). The risk
+    engine decides last: a block refuses the claim, a review marks it."""
     moment = now or utcnow()
     campaign = await campaigns.get_campaign(session, actor=None, campaign_id=campaign_id, lock=True)
     if campaign.status != "live" or not campaign.starts_at <= moment < campaign.ends_at:
@@ -177,6 +184,19 @@ async def claim(
         )
     if campaign.units_open + campaign.units_done >= campaign.quantity:
         raise SoldOut(detail=N_("All of this campaign's tasks are taken."))
+    opens_at = paced_until(campaign, moment, weights_from(settings.dispatch_weights))
+    if opens_at is not None:
+        raise CampaignPaced(
+            detail=N_(
+                "This campaign's tasks are spread over its window so that they do not all "
+                "go at once; its next one opens at {time} (Beijing time)."
+            ),
+            extra={
+                "retry_after": max(math.ceil((opens_at - moment).total_seconds()), 1),
+                "opens_at": opens_at.isoformat(),
+                "time": local_time(opens_at),
+            },
+        )
     if campaign.pacing_per_hour is not None and (
         await _claims_last_hour_on_target(session, campaign, moment) >= campaign.pacing_per_hour
     ):
@@ -1148,6 +1168,13 @@ class TaskView:
     """Why the person cannot claim it now (a code of ``labels.TASK_REASONS``), or None."""
     open_claim: Assignment | None
     """The person's claim on it that still waits for evidence."""
+    opens_at: datetime | None = None
+    """When a campaign held back by pacing (reason ``paced``) takes claims again."""
+
+    @property
+    def reason_params(self) -> dict[str, str]:
+        """What the reason's text names (``labels.TASK_REASONS``)."""
+        return {"time": local_time(self.opens_at)} if self.opens_at else {}
 
 
 VISIBLE_TO_WORKERS = ("live", "paused", "closed")
@@ -1180,8 +1207,12 @@ async def task_view(
         reason = "limit_reached"
     if reason is None and _units_left(campaign) == 0:
         reason = "sold_out"
+    opens_at = None
+    if reason is None:
+        opens_at = paced_until(campaign, moment, weights_from(settings.dispatch_weights))
+        reason = None if opens_at is None else "paced"
     open_claim = await repo.open_claim_on(session, person_id=person.id, campaign_id=campaign.id)
-    return TaskView(campaign, _units_left(campaign), taken, reason, open_claim)
+    return TaskView(campaign, _units_left(campaign), taken, reason, open_claim, opens_at)
 
 
 CLAIM_KEY_NAMESPACE = UUID("0b6f3f0e-7c1a-4d8e-9a52-6d1f2e3c4b5a")

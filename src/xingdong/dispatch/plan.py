@@ -1,0 +1,60 @@
+"""A campaign's delivery plan, and the pacing guard that keeps it from running ahead.
+
+The plan spreads a campaign's units over its window in proportion to the expected
+traffic (the forecast the feed's budget pacing uses). The guard is the feed's
+(:meth:`xingdong.dispatch.pacing.BudgetPacer.ahead_of_plan`): a campaign whose units held
+or done are more than ``pacing_slack`` ahead of its plan looked up ``pacing_lead_s``
+ahead takes no claim until the plan catches up. Claims by id ask it here, so a task
+reached from an old feed or a shared link keeps to the plan too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from xingdong.dispatch.pacing import TrafficForecast
+from xingdong.dispatch.weights import DispatchWeights
+
+FloatArray = NDArray[np.float64]
+FORECAST = TrafficForecast()
+"""The live feed's forecast (traffic the same in every hour)."""
+
+
+class Windowed(Protocol):
+    starts_at: datetime
+    ends_at: datetime
+    quantity: int
+    units_open: int
+    units_done: int
+
+
+def planned_at(campaign: Windowed, moments: FloatArray) -> FloatArray:
+    """Share of the campaign's units planned by each moment (epoch seconds)."""
+    start, end = campaign.starts_at.timestamp(), campaign.ends_at.timestamp()
+    traffic = FORECAST.cumulative(np.clip(np.concatenate(([start, end], moments)), start, end))
+    share: FloatArray = (traffic[2:] - traffic[0]) / max(float(traffic[1] - traffic[0]), 1e-9)
+    return share
+
+
+def planned_share(campaign: Windowed, now: datetime) -> float:
+    """Share of the campaign's units its plan has reached at ``now``."""
+    return float(planned_at(campaign, np.array([now.timestamp()]))[0])
+
+
+def paced_until(campaign: Windowed, now: datetime, weights: DispatchWeights) -> datetime | None:
+    """None when the guard lets the campaign take a claim at ``now``; otherwise the moment
+    from which it will (the plan has caught up with the units held or done)."""
+    committed = (campaign.units_open + campaign.units_done) / max(campaign.quantity, 1)
+    lead = timedelta(seconds=weights.pacing_lead_s)
+    if committed <= planned_share(campaign, now + lead) + weights.pacing_slack:
+        return None
+    start, end = campaign.starts_at.timestamp(), campaign.ends_at.timestamp()
+    bounds = FORECAST.cumulative(np.array([start, end]))
+    needed = bounds[0] + (committed - weights.pacing_slack) * (bounds[1] - bounds[0])
+    reached = min(FORECAST.moment_of(float(needed)), end)
+    # Rounded up to the second, so that the guard has let go by then.
+    return max(datetime.fromtimestamp(np.ceil(reached), UTC) - lead, now)

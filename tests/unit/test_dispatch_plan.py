@@ -1,0 +1,81 @@
+"""The delivery plan and the pacing guard that claims by id ask: the same answer as the
+feed's guard, and the moment it lets go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from xingdong.dispatch.pacing import BudgetPacer, TrafficForecast
+from xingdong.dispatch.plan import FORECAST, paced_until, planned_share
+from xingdong.dispatch.weights import DispatchWeights
+
+START = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+
+
+@dataclass
+class Window:
+    starts_at: datetime
+    ends_at: datetime
+    quantity: int
+    units_open: int = 0
+    units_done: int = 0
+
+
+@pytest.mark.parametrize(
+    "forecast", [TrafficForecast(), TrafficForecast([0.0] * 6 + [1.0] * 12 + [3.0] * 6)]
+)
+def test_the_moment_a_traffic_total_is_reached_inverts_the_forecast(
+    forecast: TrafficForecast,
+) -> None:
+    for t in np.random.default_rng(3).uniform(-2e6, 2e7, 500):
+        traffic = float(forecast.cumulative(np.array([t]))[0])
+        moment = forecast.moment_of(traffic)
+        assert forecast.cumulative(np.array([moment]))[0] == pytest.approx(traffic, abs=1e-9)
+        # The first such moment: at or before t (hours with no traffic are passed over).
+        assert moment <= t + 1e-6
+
+
+def test_the_plan_grows_with_the_window_and_stays_within_it() -> None:
+    week = Window(START, START + timedelta(days=7), quantity=70)
+    assert planned_share(week, START - timedelta(hours=1)) == 0.0
+    assert planned_share(week, START + timedelta(days=1)) == pytest.approx(1 / 7)
+    assert planned_share(week, START + timedelta(days=9)) == 1.0
+
+
+@pytest.mark.parametrize("quantity", [1, 10, 300])
+def test_claims_are_held_back_exactly_when_the_feed_holds_the_campaign_back(
+    quantity: int,
+) -> None:
+    weights = DispatchWeights()
+    end = START + timedelta(days=2)
+    rng = np.random.default_rng(quantity)
+    for _ in range(300):
+        now = START + timedelta(seconds=float(rng.uniform(0, 2 * 86_400 - 1)))
+        held = int(rng.integers(0, quantity))
+        campaign = Window(START, end, quantity, units_open=held // 2, units_done=held - held // 2)
+        pacer = BudgetPacer(weights, FORECAST, capacity=1)
+        pacer.reset_task(0, START.timestamp(), end.timestamp(), capacity=1)
+        pacer.advance(now.timestamp())
+        feed_holds = bool(pacer.ahead_of_plan(np.array([held / quantity]), slice(0, 1))[0])
+        assert (paced_until(campaign, now, weights) is not None) == feed_holds
+
+
+def test_a_held_back_campaign_says_when_it_takes_claims_again() -> None:
+    weights = DispatchWeights()
+    week = Window(START, START + timedelta(days=7), quantity=100, units_open=3, units_done=7)
+    now = START + timedelta(hours=2)
+    opens_at = paced_until(week, now, weights)
+    assert opens_at is not None and opens_at > now
+    # The plan, looked up the guard's lead ahead, then covers all but the slack.
+    lead = timedelta(seconds=weights.pacing_lead_s)
+    assert planned_share(week, opens_at + lead) == pytest.approx(
+        0.10 - weights.pacing_slack, abs=1e-5
+    )
+    assert paced_until(week, opens_at, weights) is None
+    assert paced_until(week, opens_at - timedelta(seconds=2), weights) is not None
+    # Nothing held: the first claim is always let through.
+    assert paced_until(Window(START, START + timedelta(days=7), 100), START, weights) is None
