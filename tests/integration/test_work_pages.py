@@ -151,20 +151,29 @@ async def test_claiming_from_the_task_page_pressed_twice_claims_once(
     assert without_token.status_code == 403
 
 
+async def claim_after_another(
+    client: httpx.AsyncClient, world: World, campaign: Campaign
+) -> httpx.Response:
+    """The second worker opens the task, the first claims it, then the second presses
+    the claim button on the page they opened before."""
+    first, second = world.workers[:2]
+    await browse_as(client, world, second)
+    stale = await client.get(f"/tasks/{campaign.id}?lang=en")
+    assert "data-claim-button" in stale.text
+    await browse_as(client, world, first)
+    await claim_in_page(client, campaign)
+    await browse_as(client, world, second)
+    return await client.post(
+        f"/tasks/{campaign.id}/claim",
+        data={"csrf_token": csrf_from(stale.text), "form_id": form_id_from(stale.text)},
+    )
+
+
 async def test_a_refused_claim_is_explained_on_the_page(
     client: httpx.AsyncClient, world: World
 ) -> None:
     campaign = await live_campaign(world, quantity=1)
-    first, second = world.workers[:2]
-    await browse_as(client, world, second)
-    stale = await client.get(f"/tasks/{campaign.id}?lang=en")
-    await browse_as(client, world, first)
-    await claim_in_page(client, campaign)
-    await browse_as(client, world, second)
-    answer = await client.post(
-        f"/tasks/{campaign.id}/claim",
-        data={"csrf_token": csrf_from(stale.text), "form_id": form_id_from(stale.text)},
-    )
+    answer = await claim_after_another(client, world, campaign)
     assert answer.status_code == 409
     assert 'class="notice error"' in answer.text
     assert "All of this campaign&#39;s tasks are taken." in answer.text
@@ -181,17 +190,8 @@ async def test_a_claim_ahead_of_the_plan_is_explained_with_when_the_next_one_ope
     client: httpx.AsyncClient, world: World
 ) -> None:
     campaign = await live_campaign(world, quantity=10)
-    first, second = world.workers[:2]
-    await browse_as(client, world, second)
-    stale = await client.get(f"/tasks/{campaign.id}?lang=en")
-    assert "data-claim-button" in stale.text
-    await browse_as(client, world, first)
-    await claim_in_page(client, campaign)
-    await browse_as(client, world, second)
-    answer = await client.post(
-        f"/tasks/{campaign.id}/claim",
-        data={"csrf_token": csrf_from(stale.text), "form_id": form_id_from(stale.text)},
-    )
+    second = world.workers[1]
+    answer = await claim_after_another(client, world, campaign)
     assert answer.status_code == 429
     assert 'class="notice error"' in answer.text
     assert 'data-claim-blocked="paced"' in answer.text
