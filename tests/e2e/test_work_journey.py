@@ -238,6 +238,41 @@ def test_a_worker_hides_a_task_and_a_brand_from_the_feed_and_shows_them_again(
     expect(phone.locator('[data-hidden^="brand:"]')).to_have_count(1)
 
 
+def test_an_open_task_center_shows_a_task_held_back_once_another_worker_claims_it(
+    phone: Page, desktop: Page, database_url: str
+) -> None:
+    # Five units over a week, started an hour ago: once one is taken, the campaign is
+    # ahead of its plan and takes no other claim for hours.
+    scene = set_the_scene(database_url, review_policy="manual", submissions=0)
+    card = task_card(phone, scene)
+    units = card.locator("[data-units-left]")
+    expect(units).to_have_attribute("data-units-left", "5")
+    expect(phone.locator("[data-feed-stale]")).to_be_hidden()
+
+    sign_in(desktop, scene.phones[1])
+    desktop.goto(f"/tasks/{scene.campaign_id}")
+    desktop.locator("[data-claim-button]").click()
+    expect(desktop.locator('[data-assignment-status="claimed"]')).to_be_visible()
+
+    # Without a reload, within one refresh of the open task center:
+    expect(card).to_have_attribute("data-gone", "paced", timeout=15_000)
+    expect(units).to_have_attribute("data-units-left", "4")
+    expect(units).to_have_text("剩余 4 / 5 个")
+    blocked = card.locator("[data-card-blocked]")
+    expect(blocked).to_be_visible()
+    expect(blocked).to_contain_text("（北京时间）开放")
+    expect(card.locator("[data-open-task]")).to_be_hidden()
+    stale = phone.locator("[data-feed-stale]")
+    expect(stale).to_be_visible()
+    assert fits_the_screen(phone)
+    phone.screenshot(path=str(ARTIFACTS / "work-tasks-held-back-phone.png"), full_page=True)
+
+    # Showing the latest tasks reloads the feed, which leaves the held-back task out.
+    stale.locator("[data-feed-refresh]").click()
+    expect(phone.locator(f'[data-task="{scene.campaign_id}"]')).to_have_count(0)
+    expect(phone.locator('[data-reason="paced"]')).to_be_visible()
+
+
 def test_a_reviewer_works_the_queue_with_the_keyboard(desktop: Page, database_url: str) -> None:
     scene = set_the_scene(database_url, review_policy="manual", submissions=3)
     # The two not followed carry a risk reason and come first, oldest first.

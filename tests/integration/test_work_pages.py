@@ -10,6 +10,7 @@ from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from tests.evidence_samples import screenshot
 from tests.integration.conftest import make_settings
@@ -27,6 +28,8 @@ from xingdong.campaigns.models import Campaign
 from xingdong.campaigns.presentation import local_time
 from xingdong.core.clock import utcnow
 from xingdong.core.settings import Settings
+from xingdong.dispatch.live import drain_exposures
+from xingdong.dispatch.models import ShownFeed
 from xingdong.identity.models import Person
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
@@ -206,6 +209,62 @@ async def test_a_claim_ahead_of_the_plan_is_explained_with_when_the_next_one_ope
     page = await client.get(f"/tasks/{campaign.id}?lang=zh")
     assert f"下一个任务将于 {when}（北京时间）开放" in page.text
     assert (await campaign_row(world, campaign.id)).units_open == 1
+
+
+async def test_the_task_center_refreshes_its_cards_without_showing_the_feed_again(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    worker, other = world.workers[:2]
+    going = await live_campaign(world, title="进行中", quantity=10, **window_nearly_over())
+    last = await live_campaign(world, title="最后一个", quantity=1)
+    paused = await live_campaign(world, title="已暂停")
+    paced = await live_campaign(world, title="匀速", quantity=10)
+    once = await live_campaign(world, title="每人一次", **window_nearly_over())
+    await browse_as(client, world, worker)
+    center = await client.get("/tasks?lang=en")
+    for campaign in (going, last, paused, paced, once):
+        assert f'data-task="{campaign.id}"' in center.text
+    assert 'data-state-url="/tasks/state"' in center.text
+    assert "data-feed-stale hidden" in center.text
+    runtime_db = client.app.state.runtime.db  # type: ignore[attr-defined]
+    await drain_exposures(runtime_db)
+    async with world.db.sessionmaker() as s:
+        shown_before = await s.scalar(select(func.count()).select_from(ShownFeed))
+    assert shown_before == 1
+
+    for campaign, who in ((going, other), (last, other), (paced, other), (once, worker)):
+        async with world.db.session_scope() as s:
+            await work.claim(s, person=who, campaign_id=campaign.id, settings=world.settings)
+    await set_columns(world, Campaign, paused.id, status="paused")
+    unknown = UUID(int=9)
+    ids = ",".join(str(c.id) for c in (going, last, paused, paced, once)) + f",{unknown}"
+    answer = await client.get(f"/tasks/state?ids={ids}&lang=en")
+    assert answer.status_code == 200, answer.text
+    tasks = answer.json()["tasks"]
+    assert tasks[str(going.id)] == {
+        "units_left": 9,
+        "left_text": "9 of 10 left",
+        "reason": None,
+        "reason_text": None,
+    }
+    assert tasks[str(last.id)]["reason"] == "sold_out"
+    assert tasks[str(last.id)]["reason_text"] == "All of this campaign's tasks are taken."
+    assert tasks[str(paused.id)]["reason"] == "not_open"
+    assert tasks[str(paced.id)]["reason"] == "paced"
+    assert "(Beijing time)" in tasks[str(paced.id)]["reason_text"]
+    assert tasks[str(once.id)]["reason"] == "limit_reached"
+    assert tasks[str(unknown)]["reason"] == "not_open"
+    chinese = (await client.get(f"/tasks/state?ids={last.id}&lang=zh")).json()
+    assert chinese["tasks"][str(last.id)]["left_text"] == "剩余 0 / 1 个"
+    # Asking is not the feed being shown again (no exposure logged, nothing learned).
+    await drain_exposures(runtime_db)
+    async with world.db.sessionmaker() as s:
+        shown_after = await s.scalar(select(func.count()).select_from(ShownFeed))
+    assert shown_after == shown_before
+
+    bad = await client.get("/tasks/state?ids=not-an-id&lang=en")
+    assert bad.status_code == 422
+    assert "Ask for tasks by their ids." in bad.text
 
 
 async def test_do_a_follow_task_and_see_it_approved(

@@ -9,14 +9,14 @@ from urllib.parse import quote, urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from xingdong.campaigns.policy import TaskType
 from xingdong.campaigns.presentation import local_time
 from xingdong.core.client_signals import signals_of
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
-from xingdong.core.errors import XingdongError
+from xingdong.core.errors import ValidationFailed, XingdongError
 from xingdong.core.i18n import N_, translate
 from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, Actor, require
@@ -55,6 +55,12 @@ def duration(seconds: int) -> str:
     if hours:
         return translate(locale, N_("{hours} h {minutes} min"), hours=hours, minutes=minutes)
     return translate(locale, N_("{minutes} min"), minutes=max(minutes, 1) if seconds else 0)
+
+
+def task_reason_text(reason: str, params: dict[str, str]) -> str:
+    """Why a task cannot be claimed (a code of ``labels.TASK_REASONS``), in the page's
+    language."""
+    return translate(current_locale.get(), labels.TASK_REASONS[reason], **params)
 
 
 def yuan(fen: int) -> str:
@@ -129,13 +135,48 @@ async def _task_context(
     )
     return {
         "view": view,
-        "task_reason": lambda view: translate(
-            current_locale.get(), labels.TASK_REASONS[view.reason], **view.reason_params
-        ),
+        "task_reason": lambda view: task_reason_text(view.reason, view.reason_params),
         "settings": runtime.settings,
         "form_id": new_id(),
         **_helpers(now),
     }
+
+
+# Declared before /tasks/{campaign_id}, which would take "state" for an id.
+@router.get("/tasks/state")
+async def task_center_state(
+    session: DbSession,
+    runtime: RuntimeDep,
+    person: PagePerson,
+    ids: Annotated[str, Query(max_length=service.MAX_CARDS * 37)] = "",
+) -> JSONResponse:
+    """The task center refreshes its cards from here: units left, and for a task that can
+    no longer be claimed why, in the person's language. Asking does not count as the
+    feed being shown again."""
+    try:
+        wanted = [UUID(raw) for raw in ids.split(",") if raw.strip()]
+    except ValueError:
+        raise ValidationFailed(detail=N_("Ask for tasks by their ids.")) from None
+    states = await service.card_states(
+        session, person=person, campaign_ids=wanted, settings=runtime.settings
+    )
+    locale = current_locale.get()
+    return JSONResponse(
+        {
+            "tasks": {
+                str(campaign_id): {
+                    "units_left": state.units_left,
+                    "left_text": translate(locale, N_("%(count)s of %(quantity)s left"))
+                    % {"count": state.units_left, "quantity": state.quantity},
+                    "reason": state.reason,
+                    "reason_text": task_reason_text(state.reason, state.reason_params)
+                    if state.reason
+                    else None,
+                }
+                for campaign_id, state in states.items()
+            }
+        }
+    )
 
 
 @router.get("/tasks/{campaign_id}", response_class=HTMLResponse)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -1173,8 +1174,12 @@ class TaskView:
 
     @property
     def reason_params(self) -> dict[str, str]:
-        """What the reason's text names (``labels.TASK_REASONS``)."""
-        return {"time": local_time(self.opens_at)} if self.opens_at else {}
+        return opening_params(self.opens_at)
+
+
+def opening_params(opens_at: datetime | None) -> dict[str, str]:
+    """What the text of a reason names (``labels.TASK_REASONS``: ``paced`` names when)."""
+    return {"time": local_time(opens_at)} if opens_at else {}
 
 
 VISIBLE_TO_WORKERS = ("live", "paused", "closed")
@@ -1198,21 +1203,86 @@ async def task_view(
     taken = (
         await repo.units_taken_by(session, person_id=person.id, campaign_ids=[campaign.id])
     ).get(campaign.id, 0)
-    reason: str | None = None
-    if campaign.status != "live" or not campaign.starts_at <= moment < campaign.ends_at:
-        reason = "not_open"
-    else:
-        reason = why_not_eligible(campaign, who, min_age=settings.min_age_for_paid_tasks)
-    if reason is None and taken >= campaign.per_person_limit:
-        reason = "limit_reached"
-    if reason is None and _units_left(campaign) == 0:
-        reason = "sold_out"
-    opens_at = None
-    if reason is None:
-        opens_at = paced_until(campaign, moment, weights_from(settings.dispatch_weights))
-        reason = None if opens_at is None else "paced"
+    reason, opens_at = why_not_claimable(
+        campaign, taken=taken, now=moment, settings=settings, who=who
+    )
     open_claim = await repo.open_claim_on(session, person_id=person.id, campaign_id=campaign.id)
     return TaskView(campaign, _units_left(campaign), taken, reason, open_claim, opens_at)
+
+
+def why_not_claimable(
+    campaign: Campaign,
+    *,
+    taken: int,
+    now: datetime,
+    settings: Settings,
+    who: WorkerProfile | None = None,
+) -> tuple[str | None, datetime | None]:
+    """Why the person (who has taken ``taken`` units of it) cannot claim the campaign
+    now, as a code of ``labels.TASK_REASONS`` (eligibility only when ``who`` is given),
+    and for ``paced`` when it takes claims again; ``(None, None)`` when they can."""
+    if campaign.status != "live" or not campaign.starts_at <= now < campaign.ends_at:
+        return "not_open", None
+    if who is not None:
+        ineligible = why_not_eligible(campaign, who, min_age=settings.min_age_for_paid_tasks)
+        if ineligible is not None:
+            return ineligible, None
+    if taken >= campaign.per_person_limit:
+        return "limit_reached", None
+    if _units_left(campaign) == 0:
+        return "sold_out", None
+    opens_at = paced_until(campaign, now, weights_from(settings.dispatch_weights))
+    return (None, None) if opens_at is None else ("paced", opens_at)
+
+
+@dataclass(frozen=True)
+class CardState:
+    """A task of the task center as it is now (the page refreshes its cards with it)."""
+
+    units_left: int
+    quantity: int
+    reason: str | None
+    """Why it can no longer be claimed (a code of ``labels.TASK_REASONS``), or None."""
+    opens_at: datetime | None = None
+
+    @property
+    def reason_params(self) -> dict[str, str]:
+        return opening_params(self.opens_at)
+
+
+MAX_CARDS = 50
+"""The most tasks one refresh of the task center asks about."""
+
+
+async def card_states(
+    session: AsyncSession,
+    *,
+    person: Person,
+    campaign_ids: Sequence[UUID],
+    settings: Settings,
+    now: datetime | None = None,
+) -> dict[UUID, CardState]:
+    """The task center's tasks as they are now: units left and whether the person can
+    still claim each, in two queries whatever their number (at most ``MAX_CARDS``). A
+    campaign workers may not see reads as not open."""
+    moment = now or utcnow()
+    wanted = list(dict.fromkeys(campaign_ids))[:MAX_CARDS]
+    rows = await session.scalars(
+        select(Campaign).where(Campaign.id.in_(wanted), Campaign.status.in_(VISIBLE_TO_WORKERS))
+    )
+    found = {campaign.id: campaign for campaign in rows}
+    taken = await repo.units_taken_by(session, person_id=person.id, campaign_ids=list(found))
+    states: dict[UUID, CardState] = {}
+    for campaign_id in wanted:
+        campaign = found.get(campaign_id)
+        if campaign is None:
+            states[campaign_id] = CardState(0, 0, "not_open")
+            continue
+        reason, opens_at = why_not_claimable(
+            campaign, taken=taken.get(campaign_id, 0), now=moment, settings=settings
+        )
+        states[campaign_id] = CardState(_units_left(campaign), campaign.quantity, reason, opens_at)
+    return states
 
 
 CLAIM_KEY_NAMESPACE = UUID("0b6f3f0e-7c1a-4d8e-9a52-6d1f2e3c4b5a")
