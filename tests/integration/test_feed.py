@@ -22,6 +22,7 @@ from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.settings import Settings
 from xingdong.dispatch.delivery import campaign_delivery
+from xingdong.dispatch.exposures import ExposureLog
 from xingdong.dispatch.live import drain_exposures
 from xingdong.dispatch.models import ShownFeed
 from xingdong.identity import service as identity
@@ -273,6 +274,17 @@ async def test_the_units_taken_are_drawn_up_to_now_and_a_campaign_ahead_says_it_
     assert "hidden" not in now_line and 'x1="0"' not in now_line, now_line
     drawn = page.text.split('data-actual points="', 1)[1].split('"', 1)[0].split()
     assert len(drawn) == 2 and drawn[0] == "0.0,120.0" and drawn[1].endswith(",96.0"), drawn
+
+    # Four feeds showed it (the log counts them as it writes): one taken in four.
+    log = ExposureLog(world.db)
+    for n in range(4):
+        log.add(str(worker.id), now + timedelta(seconds=n), [(str(early.id), "recommended")])
+    await log.drain()
+    page = await client.get(f"/campaigns/{early.id}?lang=en")
+    assert '<span data-delivery="shown">4</span> times' in page.text
+    assert '<span data-delivery="taken_per_100_shown">25.0</span> times per 100' in page.text
+    refreshed = (await client.get(f"/campaigns/{early.id}/progress")).json()["delivery"]
+    assert (refreshed["shown"], refreshed["taken_per_100_shown"]) == ("4", "25.0")
 
     # Closed, its curves end where it closed, a day later seen: no line at now.
     owner = await world.actor(world.owner)

@@ -5,14 +5,17 @@ refusals are the API's usual problems."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.integration.conftest import make_settings
 from tests.integration.work_support import bearer, set_columns, work_settings
@@ -21,6 +24,7 @@ from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.settings import Settings
+from xingdong.dispatch.delivery import times_shown
 from xingdong.dispatch.exposures import ExposureLog
 from xingdong.dispatch.feed import Dispatcher
 from xingdong.dispatch.live import (
@@ -29,7 +33,7 @@ from xingdong.dispatch.live import (
     live_dispatch,
     prepare_live_dispatch,
 )
-from xingdong.dispatch.models import ShownFeed
+from xingdong.dispatch.models import CampaignShowings, ShownFeed
 from xingdong.identity.models import Person
 from xingdong.work.schemas import TaskFeedOut
 
@@ -207,6 +211,39 @@ async def test_feeds_beyond_a_batch_are_all_copied_in(world: World) -> None:
     async with world.db.sessionmaker() as s:
         rows = (await s.execute(select(ShownFeed.person_id, ShownFeed.reasons))).all()
     assert sorted(rows) == sorted((world.workers[n % 2].id, [f"r{n}"]) for n in range(7))
+
+
+async def test_two_writers_count_each_campaign_s_showings_per_hour_exactly(
+    world: World,
+) -> None:
+    # As the two server processes do: two logs writing the same campaigns at once, in
+    # many small batches, across an hour's edge.
+    first = await live_campaign(world, title="计数一")
+    second = await live_campaign(world, title="计数二")
+    edge = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    logs = [ExposureLog(world.db, max_batch=5, max_delay_s=0.01) for _ in range(2)]
+    expected: Counter[tuple[UUID, datetime]] = Counter()
+
+    async def show(log: ExposureLog, offset: int) -> None:
+        for n in range(120):
+            moment = edge + timedelta(seconds=(n - 60) * 7 + offset)
+            shown = [first.id, second.id] if n % 3 else [second.id]
+            log.add(str(world.workers[n % 2].id), moment, [(str(c), "recommended") for c in shown])
+            for campaign_id in shown:
+                expected[(campaign_id, moment.replace(minute=0, second=0))] += 1
+            await asyncio.sleep(0)
+
+    await asyncio.gather(show(logs[0], 0), show(logs[1], 1))
+    await asyncio.gather(*(log.drain() for log in logs))
+    async with world.db.sessionmaker() as s:
+        rows = (await s.execute(select(CampaignShowings))).scalars().all()
+        feeds = await s.scalar(select(func.count()).select_from(ShownFeed))
+    assert feeds == 240
+    assert {(r.campaign_id, r.hour): r.shown for r in rows} == dict(expected)
+    assert {hour for _, hour in expected} == {edge - timedelta(hours=1), edge}
+    async with world.db.sessionmaker() as s:
+        assert await times_shown(s, second.id) == 240
+        assert await times_shown(s, first.id) == 160
 
 
 async def test_a_served_process_reads_the_index_before_its_first_request(

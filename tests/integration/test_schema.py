@@ -4,6 +4,7 @@ reshape; the audit log is append-only in the database itself."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 
 import psycopg
 import pytest
@@ -92,3 +93,11 @@ def test_the_exposure_log_keeps_its_rows_as_one_row_a_feed(scratch_db: str) -> N
         (person, [first, second], ["new_this_hour", "recommended"]),
         (person, [second], ["good_reward"]),
     ]
+    # And the campaigns' showings per hour are counted from them.
+    with psycopg.connect(libpq_url(scratch_db)) as conn:
+        counts = conn.execute(
+            "SELECT campaign_id::text, hour, shown FROM dispatch_campaign_showings"
+            " ORDER BY hour, shown"
+        ).fetchall()
+    hours = sorted((c, h.astimezone(UTC).hour, n) for c, h, n in counts)
+    assert hours == sorted([(first, 10, 1), (second, 10, 1), (second, 11, 1)])

@@ -10,15 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
+from uuid import UUID
 
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.i18n import N_
+from xingdong.dispatch.models import CampaignShowings
 from xingdong.dispatch.plan import planned_at
 from xingdong.identity import service as identity
 from xingdong.work import service as work
@@ -67,6 +70,7 @@ class Delivery:
     """Share of units taken by each point (None after now)."""
     planned_now: float
     actual_now: float
+    quantity: int
     now_share: float
     """Where now is in the window (0 before it starts, 1 after it ends)."""
     committed_now: float
@@ -74,6 +78,8 @@ class Delivery:
     or expired claim frees its unit)."""
     closed: bool = False
     """Closed before its end: the curves stop where it closed, with no line at now."""
+    shown: int = 0
+    """How many workers' feeds have shown it."""
     width: ClassVar[int] = CHART_WIDTH
     height: ClassVar[int] = CHART_HEIGHT
     slow: list[tuple[str, dict[str, str | int]]] = field(default_factory=list)
@@ -122,7 +128,17 @@ class Delivery:
             "actual_percent": f"{self.actual_now * 100:.0f}",
             "planned_percent": f"{self.planned_now * 100:.0f}",
             "ahead": self.ahead,
+            "shown": str(self.shown),
+            "taken_per_100_shown": self.taken_per_100_shown,
         }
+
+    @property
+    def taken_per_100_shown(self) -> str:
+        """Units taken for every hundred feeds that showed it, to one decimal ("–" before
+        any showing)."""
+        if not self.shown:
+            return "–"
+        return f"{self.actual_now * self.quantity * 100 / self.shown:.1f}"
 
     @property
     def ahead(self) -> bool:
@@ -170,6 +186,8 @@ async def campaign_delivery(
         now_share=min(max((now_s - start) / span, 0.0), 1.0),
         committed_now=(campaign.units_open + campaign.units_done) / quantity,
         closed=closed_at is not None,
+        quantity=quantity,
+        shown=await times_shown(session, campaign.id),
     )
     if campaign.status != "live" or not explain:
         return delivery
@@ -180,6 +198,17 @@ async def campaign_delivery(
         return delivery
     delivery.slow.extend(await _why_slow(session, campaign, moment, quantity - claimed.size))
     return delivery
+
+
+async def times_shown(session: AsyncSession, campaign_id: UUID) -> int:
+    """How many feeds have shown the campaign (counted as the feed log is written, a
+    second or so after each feed)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(CampaignShowings.shown), 0)).where(
+            CampaignShowings.campaign_id == campaign_id
+        )
+    )
+    return int(total or 0)
 
 
 async def _why_slow(

@@ -2,7 +2,9 @@
 per process copies what gathered into the table, at most a second later, with one COPY
 per batch on the statement connection (an INSERT of many VALUES rows cost more to build in
 the ORM than the feed requests it logged). A feed is one row
-(:class:`~xingdong.dispatch.models.ShownFeed`).
+(:class:`~xingdong.dispatch.models.ShownFeed`). In the same transaction the batch's
+showings per campaign and hour are added to
+:class:`~xingdong.dispatch.models.CampaignShowings`, which its brand reads.
 
 A crash loses at most the last second of exposures; they are counts for the model and
 for reach, not money.
@@ -11,8 +13,9 @@ for reach, not money.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from xingdong.core.db import Database
 from xingdong.core.logging import get_logger
@@ -22,6 +25,12 @@ log = get_logger(__name__)
 
 
 _COPY = f"COPY {ShownFeed.__tablename__} (person_id, shown_at, campaign_ids, reasons) FROM STDIN"
+_COUNT = (
+    "INSERT INTO dispatch_campaign_showings (campaign_id, hour, shown) "
+    "SELECT * FROM unnest(%s::uuid[], %s::timestamptz[], %s::bigint[]) "
+    "ON CONFLICT (campaign_id, hour) "
+    "DO UPDATE SET shown = dispatch_campaign_showings.shown + EXCLUDED.shown"
+)
 
 
 def _copy_text(value: str) -> str:
@@ -45,6 +54,8 @@ class ExposureLog:
         self.max_delay_s = max_delay_s
         self._waiting: list[str] = []
         """Rows in COPY's text format, one line each (one feed each)."""
+        self._counts: Counter[tuple[str, datetime]] = Counter()
+        """Showings waiting to be added, by campaign and hour."""
         self._writer: asyncio.Task[None] | None = None
 
     def add(self, person_id: str, shown_at: datetime, shown: Iterable[tuple[str, str]]) -> None:
@@ -54,6 +65,8 @@ class ExposureLog:
         if not shown:
             return
         ids = ",".join(campaign_id for campaign_id, _ in shown)
+        hour = shown_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        self._counts.update((campaign_id, hour) for campaign_id, _ in shown)
         reasons = _copy_text(_text_array(reason[:20] for _, reason in shown))
         self._waiting.append(f"{person_id}\t{shown_at.isoformat()}\t{{{ids}}}\t{reasons}\n")
         if self._writer is None or self._writer.done():
@@ -70,15 +83,26 @@ class ExposureLog:
             else:
                 batch = self._waiting[: self.max_batch]
                 del self._waiting[: self.max_batch]
+            # The counts go with the first batch that follows them.
+            counts, self._counts = self._counts, Counter()
+            # In one order in every process, so that two writers adding to the same
+            # campaigns wait for each other instead of deadlocking.
+            keys = sorted(counts)
             try:
-                async with (
-                    self.db.statement_connection() as conn,
-                    conn.cursor() as cursor,
-                    cursor.copy(_COPY) as copy,
-                ):
-                    # COPY's text format written directly: row by row through the
-                    # driver's adapters cost several times more.
-                    await copy.write("".join(batch))
+                async with self.db.statement_connection() as conn, conn.transaction():
+                    async with conn.cursor() as cursor, cursor.copy(_COPY) as copy:
+                        # COPY's text format written directly: row by row through the
+                        # driver's adapters cost several times more.
+                        await copy.write("".join(batch))
+                    if keys:
+                        await conn.execute(
+                            _COUNT,
+                            (
+                                [campaign_id for campaign_id, _ in keys],
+                                [hour for _, hour in keys],
+                                [counts[key] for key in keys],
+                            ),
+                        )
             except Exception:
                 log.exception("exposures_not_written", count=len(batch))
 

@@ -48,6 +48,21 @@ class ShownFeed(Base):
     )
 
 
+class CampaignShowings(Base):
+    """How many feeds showed a campaign, per hour: what its brand sees, and the count CPM
+    billing needs. The exposure writer adds each batch's counts as it copies the feeds.
+    No foreign key: counting must not wait behind a claim's lock on the campaign's row."""
+
+    __tablename__ = "dispatch_campaign_showings"
+
+    campaign_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    """The start of the hour (UTC) the feeds were shown in."""
+    shown: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (CheckConstraint("shown > 0", "shown_positive"),)
+
+
 class FeedHide(CreatedAtMixin, Base):
     """A task or a whole brand a person asked not to see again."""
 
