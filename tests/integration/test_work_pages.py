@@ -243,6 +243,7 @@ async def test_the_task_center_refreshes_its_cards_without_showing_the_feed_agai
     tasks = answer.json()["tasks"]
     assert tasks[str(going.id)] == {
         "units_left": 9,
+        "quantity": 10,
         "left_text": "9 of 10 left",
         "reason": None,
         "reason_text": None,

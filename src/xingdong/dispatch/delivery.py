@@ -134,8 +134,8 @@ class Delivery:
 
     @property
     def taken_per_100_shown(self) -> str:
-        """Units taken for every hundred feeds that showed it, to one decimal ("–" before
-        any showing)."""
+        """Units taken for every hundred feeds that showed it, to one decimal (a dash
+        before any showing)."""
         if not self.shown:
             return "–"
         return f"{self.actual_now * self.quantity * 100 / self.shown:.1f}"

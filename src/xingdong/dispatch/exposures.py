@@ -15,22 +15,25 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from xingdong.core.db import Database
 from xingdong.core.logging import get_logger
 from xingdong.dispatch.models import ShownFeed
 
 log = get_logger(__name__)
+HOUR = timedelta(hours=1)
 
 
 _COPY = f"COPY {ShownFeed.__tablename__} (person_id, shown_at, campaign_ids, reasons) FROM STDIN"
 _COUNT = (
     "INSERT INTO dispatch_campaign_showings (campaign_id, hour, shown) "
-    "SELECT * FROM unnest(%s::uuid[], %s::timestamptz[], %s::bigint[]) "
+    "SELECT campaign_id, %s, shown FROM unnest(%s::uuid[], %s::bigint[]) AS c(campaign_id, shown) "
     "ON CONFLICT (campaign_id, hour) "
     "DO UPDATE SET shown = dispatch_campaign_showings.shown + EXCLUDED.shown"
 )
+"""An hour's counts; the arrays are sent as literals built here (the driver's array
+adapter, element by element in Python, cost more than the feeds' COPY)."""
 
 
 def _copy_text(value: str) -> str:
@@ -52,10 +55,11 @@ class ExposureLog:
         self.db = db
         self.max_batch = max_batch
         self.max_delay_s = max_delay_s
-        self._waiting: list[str] = []
-        """Rows in COPY's text format, one line each (one feed each)."""
-        self._counts: Counter[tuple[str, datetime]] = Counter()
-        """Showings waiting to be added, by campaign and hour."""
+        self._waiting: list[tuple[str, datetime, list[str]]] = []
+        """One per feed: its row in COPY's text format (one line), the hour it was shown
+        in and the campaigns it showed."""
+        self._hour = datetime.min.replace(tzinfo=UTC)
+        """The hour of the last feed added (most feeds fall in the same one)."""
         self._writer: asyncio.Task[None] | None = None
 
     def add(self, person_id: str, shown_at: datetime, shown: Iterable[tuple[str, str]]) -> None:
@@ -64,11 +68,13 @@ class ExposureLog:
         shown = list(shown)
         if not shown:
             return
-        ids = ",".join(campaign_id for campaign_id, _ in shown)
-        hour = shown_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        self._counts.update((campaign_id, hour) for campaign_id, _ in shown)
+        campaign_ids = [campaign_id for campaign_id, _ in shown]
+        ids = ",".join(campaign_ids)
+        if not self._hour <= shown_at < self._hour + HOUR:
+            self._hour = shown_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         reasons = _copy_text(_text_array(reason[:20] for _, reason in shown))
-        self._waiting.append(f"{person_id}\t{shown_at.isoformat()}\t{{{ids}}}\t{reasons}\n")
+        line = f"{person_id}\t{shown_at.isoformat()}\t{{{ids}}}\t{reasons}\n"
+        self._waiting.append((line, self._hour, campaign_ids))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write_soon())
 
@@ -83,24 +89,29 @@ class ExposureLog:
             else:
                 batch = self._waiting[: self.max_batch]
                 del self._waiting[: self.max_batch]
-            # The counts go with the first batch that follows them.
-            counts, self._counts = self._counts, Counter()
-            # In one order in every process, so that two writers adding to the same
-            # campaigns wait for each other instead of deadlocking.
-            keys = sorted(counts)
+            counts: dict[datetime, Counter[str]] = {}
+            for _, hour, campaign_ids in batch:
+                by_campaign = counts.get(hour)
+                if by_campaign is None:
+                    by_campaign = counts[hour] = Counter()
+                by_campaign.update(campaign_ids)
             try:
                 async with self.db.statement_connection() as conn, conn.transaction():
                     async with conn.cursor() as cursor, cursor.copy(_COPY) as copy:
                         # COPY's text format written directly: row by row through the
                         # driver's adapters cost several times more.
-                        await copy.write("".join(batch))
-                    if keys:
+                        await copy.write("".join(line for line, _, _ in batch))
+                    # In one order in every process, so that two writers adding to the
+                    # same campaigns wait for each other instead of deadlocking.
+                    for hour in sorted(counts):
+                        shown = counts[hour]
+                        ids = sorted(shown)
                         await conn.execute(
                             _COUNT,
                             (
-                                [campaign_id for campaign_id, _ in keys],
-                                [hour for _, hour in keys],
-                                [counts[key] for key in keys],
+                                hour,
+                                "{" + ",".join(ids) + "}",
+                                "{" + ",".join(str(shown[c]) for c in ids) + "}",
                             ),
                         )
             except Exception:

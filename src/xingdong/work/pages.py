@@ -166,6 +166,7 @@ async def task_center_state(
             "tasks": {
                 str(campaign_id): {
                     "units_left": state.units_left,
+                    "quantity": state.quantity,
                     "left_text": translate(locale, N_("%(count)s of %(quantity)s left"))
                     % {"count": state.units_left, "quantity": state.quantity},
                     "reason": state.reason,

@@ -1250,8 +1250,9 @@ class CardState:
         return opening_params(self.opens_at)
 
 
-MAX_CARDS = 50
-"""The most tasks one refresh of the task center asks about."""
+MAX_CARDS = 100
+"""The most tasks one refresh of the task center asks about (the largest feed
+``dispatch_feed_size`` allows)."""
 
 
 async def card_states(

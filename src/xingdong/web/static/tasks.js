@@ -12,31 +12,38 @@
   var stale = document.querySelector("[data-feed-stale]");
 
   function apply(card, state) {
+    if (!state) {
+      // Not in the answer: left as it is (the next refresh asks again).
+      return Boolean(card.getAttribute("data-gone"));
+    }
     var units = card.querySelector("[data-units-left]");
-    if (state && units) {
+    if (units && state.quantity) {
       units.setAttribute("data-units-left", state.units_left);
       units.textContent = state.left_text;
     }
     var blocked = card.querySelector("[data-card-blocked]");
     var go = card.querySelector("[data-open-task]");
-    var reason = state ? state.reason : "not_open";
-    if (reason) {
-      card.setAttribute("data-gone", reason);
-      blocked.textContent = state ? state.reason_text : "";
-      blocked.hidden = !blocked.textContent;
+    if (state.reason) {
+      card.setAttribute("data-gone", state.reason);
+      blocked.textContent = state.reason_text;
+      blocked.hidden = false;
       go.hidden = true;
     } else {
       card.removeAttribute("data-gone");
       blocked.hidden = true;
       go.hidden = false;
     }
-    return Boolean(reason);
+    return Boolean(state.reason);
   }
 
+  var asking = false;
+
   function refresh() {
-    if (document.hidden) {
+    // One question at a time, so that a late answer never overwrites a newer one.
+    if (document.hidden || asking) {
       return;
     }
+    asking = true;
     var cards = list.querySelectorAll("[data-task]");
     var ids = Array.prototype.map.call(cards, function (card) {
       return card.getAttribute("data-task");
@@ -58,7 +65,8 @@
           stale.hidden = gone === 0;
         }
       })
-      .catch(function () {});
+      .catch(function () {})
+      .then(function () { asking = false; });
   }
 
   window.setInterval(refresh, REFRESH_MS);
