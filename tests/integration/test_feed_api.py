@@ -217,11 +217,13 @@ async def test_two_writers_count_each_campaign_s_showings_per_hour_exactly(
     world: World,
 ) -> None:
     # As the two server processes do: two logs writing the same campaigns at once, in
-    # many small batches, across an hour's edge.
+    # many small batches and many rounds of counts, across an hour's edge.
     first = await live_campaign(world, title="计数一")
     second = await live_campaign(world, title="计数二")
     edge = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    logs = [ExposureLog(world.db, max_batch=5, max_delay_s=0.01) for _ in range(2)]
+    logs = [
+        ExposureLog(world.db, max_batch=5, max_delay_s=0.01, count_every_s=0.05) for _ in range(2)
+    ]
     expected: Counter[tuple[UUID, datetime]] = Counter()
 
     async def show(log: ExposureLog, offset: int) -> None:
@@ -231,9 +233,14 @@ async def test_two_writers_count_each_campaign_s_showings_per_hour_exactly(
             log.add(str(world.workers[n % 2].id), moment, [(str(c), "recommended") for c in shown])
             for campaign_id in shown:
                 expected[(campaign_id, moment.replace(minute=0, second=0))] += 1
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.002)
 
     await asyncio.gather(show(logs[0], 0), show(logs[1], 1))
+    # Counted as they go, not only when drained.
+    await asyncio.sleep(0.3)
+    async with world.db.sessionmaker() as s:
+        counted = await s.scalar(select(func.sum(CampaignShowings.shown)))
+    assert counted and counted > 0
     await asyncio.gather(*(log.drain() for log in logs))
     async with world.db.sessionmaker() as s:
         rows = (await s.execute(select(CampaignShowings))).scalars().all()

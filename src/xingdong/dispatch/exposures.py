@@ -2,17 +2,19 @@
 per process copies what gathered into the table, at most a second later, with one COPY
 per batch on the statement connection (an INSERT of many VALUES rows cost more to build in
 the ORM than the feed requests it logged). A feed is one row
-(:class:`~xingdong.dispatch.models.ShownFeed`). In the same transaction the batch's
-showings per campaign and hour are added to
-:class:`~xingdong.dispatch.models.CampaignShowings`, which its brand reads.
+(:class:`~xingdong.dispatch.models.ShownFeed`). Every ten seconds the showings of the
+feeds written since are added to their campaigns' counts per hour
+(:class:`~xingdong.dispatch.models.CampaignShowings`, which the brand reads): a feed is
+counted only once written, and each campaign's row is updated once for all of them.
 
-A crash loses at most the last second of exposures; they are counts for the model and
-for reach, not money.
+A crash loses at most the last second of exposures and the last ten seconds of counts;
+they are figures for the model and for reach, not money.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -51,10 +53,22 @@ def _text_array(values: Iterable[str]) -> str:
 
 
 class ExposureLog:
-    def __init__(self, db: Database, *, max_batch: int = 1_000, max_delay_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_batch: int = 1_000,
+        max_delay_s: float = 1.0,
+        count_every_s: float = 10.0,
+    ) -> None:
         self.db = db
         self.max_batch = max_batch
         self.max_delay_s = max_delay_s
+        self.count_every_s = count_every_s
+        self._counts: dict[datetime, Counter[str]] = {}
+        """Showings of feeds written, not yet added, by hour and campaign."""
+        self._counter: asyncio.Task[None] | None = None
+        self._count_now = asyncio.Event()
         self._waiting: list[tuple[str, datetime, list[str]]] = []
         """One per feed: its row in COPY's text format (one line), the hour it was shown
         in and the campaigns it showed."""
@@ -89,37 +103,63 @@ class ExposureLog:
             else:
                 batch = self._waiting[: self.max_batch]
                 del self._waiting[: self.max_batch]
-            counts: dict[datetime, Counter[str]] = {}
-            for _, hour, campaign_ids in batch:
-                by_campaign = counts.get(hour)
-                if by_campaign is None:
-                    by_campaign = counts[hour] = Counter()
-                by_campaign.update(campaign_ids)
             try:
-                async with self.db.statement_connection() as conn, conn.transaction():
-                    async with conn.cursor() as cursor, cursor.copy(_COPY) as copy:
-                        # COPY's text format written directly: row by row through the
-                        # driver's adapters cost several times more.
-                        await copy.write("".join(line for line, _, _ in batch))
-                    # In one order in every process, so that two writers adding to the
-                    # same campaigns wait for each other instead of deadlocking.
-                    for hour in sorted(counts):
-                        shown = counts[hour]
-                        ids = sorted(shown)
-                        await conn.execute(
-                            _COUNT,
-                            (
-                                hour,
-                                "{" + ",".join(ids) + "}",
-                                "{" + ",".join(str(shown[c]) for c in ids) + "}",
-                            ),
-                        )
+                async with (
+                    self.db.statement_connection() as conn,
+                    conn.cursor() as cursor,
+                    cursor.copy(_COPY) as copy,
+                ):
+                    # COPY's text format written directly: row by row through the
+                    # driver's adapters cost several times more.
+                    await copy.write("".join(line for line, _, _ in batch))
             except Exception:
                 log.exception("exposures_not_written", count=len(batch))
+                continue
+            for _, hour, campaign_ids in batch:
+                by_campaign = self._counts.get(hour)
+                if by_campaign is None:
+                    by_campaign = self._counts[hour] = Counter()
+                by_campaign.update(campaign_ids)
+            if self._counter is None or self._counter.done():
+                self._counter = asyncio.get_running_loop().create_task(self._count_soon())
+
+    async def _count_soon(self) -> None:
+        """Add the showings of the feeds written to their campaigns' counts, every
+        ``count_every_s`` (each campaign's row is updated once for all the feeds of that
+        time, not once a batch)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._count_now.wait(), self.count_every_s)
+        counts, self._counts = self._counts, {}
+        try:
+            async with self.db.statement_connection() as conn:
+                # In one order in every process, so that two writers adding to the
+                # same campaigns wait for each other instead of deadlocking.
+                for hour in sorted(counts):
+                    shown = counts[hour]
+                    ids = sorted(shown)
+                    await conn.execute(
+                        _COUNT,
+                        (
+                            hour,
+                            "{" + ",".join(ids) + "}",
+                            "{" + ",".join(str(shown[c]) for c in ids) + "}",
+                        ),
+                    )
+        except Exception:
+            log.exception("showings_not_counted", hours=len(counts))
 
     async def drain(self) -> None:
-        """Write everything waiting now (shutdown, tests)."""
+        """Write everything waiting now, and add its showings (shutdown, tests)."""
         writer = self._writer
         if writer is not None and not writer.done():
             await writer
         await self._write_soon(wait=False)
+        self._count_now.set()
+        try:
+            counter = self._counter
+            if counter is not None and not counter.done():
+                await counter
+            if self._counts:
+                await self._count_soon()
+        finally:
+            self._count_now.clear()
