@@ -244,6 +244,27 @@ async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(
     assert "data-slow" not in fine.text  # it just started: nothing planned yet
     assert "data-ahead hidden" in fine.text
 
+    # The same through the API, for the brand's own tools.
+    owner = {**await bearer(world, world.owner), "Accept-Language": "en"}
+    answer = await client.get(f"/api/v1/campaigns/{slow.id}/delivery", headers=owner)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert 0.45 < body["planned_share"] < 0.55
+    assert (body["taken_share"], body["held_share"], body["ahead"]) == (0, 0, False)
+    assert (body["shown"], body["taken_per_100_shown"]) == (0, None)
+    assert [reason["code"] for reason in body["slow"]] == [
+        "targeting_narrow",
+        "price_low",
+        "pacing_cap",
+    ]
+    assert "(¥1.60)" in body["slow"][1]["message"]
+    assert len(body["points"]) == 25
+    assert body["points"][0]["planned_share"] == 0 and body["points"][-1]["planned_share"] == 1
+    assert body["points"][0]["taken_share"] == 0 and body["points"][-1]["taken_share"] is None
+    stranger = await bearer(world, world.workers[0])
+    refused = await client.get(f"/api/v1/campaigns/{slow.id}/delivery", headers=stranger)
+    assert refused.status_code == 404, refused.text  # not told it exists
+
 
 async def test_the_units_taken_are_drawn_up_to_now_and_a_campaign_ahead_says_it_is_held_back(
     client: httpx.AsyncClient, world: World, settings: Settings
@@ -285,6 +306,10 @@ async def test_the_units_taken_are_drawn_up_to_now_and_a_campaign_ahead_says_it_
     assert '<span data-delivery="taken_per_100_shown">25.0</span> times per 100' in page.text
     refreshed = (await client.get(f"/campaigns/{early.id}/progress")).json()["delivery"]
     assert (refreshed["shown"], refreshed["taken_per_100_shown"]) == ("4", "25.0")
+    token = await bearer(world, world.owner)
+    api = (await client.get(f"/api/v1/campaigns/{early.id}/delivery", headers=token)).json()
+    assert (api["shown"], api["taken_per_100_shown"]) == (4, 25.0)
+    assert (api["held_share"], api["ahead"], api["slow"]) == (0.2, True, [])
 
     # Closed, its curves end where it closed, a day later seen: no line at now.
     owner = await world.actor(world.owner)

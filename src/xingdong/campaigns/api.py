@@ -22,6 +22,7 @@ from xingdong.campaigns.schemas import (
     CompletionStatus,
     ContestIn,
     DecisionIn,
+    DeliveryOut,
     DisputeCaseOut,
     DisputeDecisionIn,
     DisputeOut,
@@ -29,7 +30,9 @@ from xingdong.campaigns.schemas import (
 )
 from xingdong.core.context import current_locale
 from xingdong.core.errors import XingdongError
+from xingdong.core.i18n import translate
 from xingdong.core.pagination import Page
+from xingdong.dispatch.delivery import SLOW_REASONS, campaign_delivery
 from xingdong.web.deps import ApiActor, DbSession, RuntimeDep
 from xingdong.work import completions
 from xingdong.work import service as work
@@ -103,6 +106,18 @@ async def read_campaign(campaign_id: UUID, actor: ApiActor, session: DbSession) 
     (members of its organisation, and operators)."""
     campaign = await service.get_campaign(session, actor=actor, campaign_id=campaign_id)
     return await _full(session, campaign)
+
+
+@router.get("/campaigns/{campaign_id}/delivery")
+async def read_delivery(campaign_id: UUID, actor: ApiActor, session: DbSession) -> DeliveryOut:
+    """The campaign's delivery against its plan: the plan and the units taken over its
+    window, how often the feed showed it, and why it is slow if it is (members of its
+    organisation, and operators)."""
+    campaign = await service.get_campaign(session, actor=actor, campaign_id=campaign_id)
+    delivery = await campaign_delivery(session, campaign=campaign)
+    locale = current_locale.get()
+    messages = [translate(locale, SLOW_REASONS[code], **params) for code, params in delivery.slow]
+    return DeliveryOut.of(delivery, campaign, messages=messages)
 
 
 @router.post("/campaigns/{campaign_id}/submit")

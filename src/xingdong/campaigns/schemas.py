@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -14,6 +14,9 @@ from xingdong.campaigns.service import CampaignDraft, Progress
 from xingdong.core.clock import utcnow
 from xingdong.work.completions import Completion, DisputeCase
 from xingdong.work.models import Dispute
+
+if TYPE_CHECKING:
+    from xingdong.dispatch.delivery import Delivery
 
 CampaignStatus = Literal["draft", "pending_approval", "live", "paused", "rejected", "closed"]
 CompletionStatus = Literal[
@@ -145,6 +148,68 @@ class ProgressOut(BaseModel):
             reserved_fen=progress.reserved,
             escrow_fen=progress.escrow,
             percent_done=progress.percent_done,
+        )
+
+
+class DeliveryPointOut(BaseModel):
+    at: datetime
+    planned_share: float
+    """Share of the units the plan has reached by then."""
+    taken_share: float | None
+    """Share of the units claimed by then; null after now."""
+
+
+class SlowReasonOut(BaseModel):
+    code: str
+    message: str
+    """What it means and what to change, in the request's language."""
+
+
+class DeliveryOut(BaseModel):
+    """How a campaign is delivered against its plan (docs/dispatch.md)."""
+
+    planned_share: float
+    """Share of the units the plan has reached now."""
+    taken_share: float
+    """Share of the units claimed so far (whatever became of the claims)."""
+    held_share: float
+    """Share of the units held by open claims or done: what the pacing guard counts."""
+    ahead: bool
+    """Far enough ahead of the plan that the feed holds it back."""
+    shown: int
+    """How many workers' feeds have shown it."""
+    taken_per_100_shown: float | None
+    """Units claimed for every hundred showings; null before any."""
+    points: list[DeliveryPointOut]
+    """The plan and the units taken at 25 moments from the start to the end."""
+    slow: list[SlowReasonOut]
+    """Why a live campaign is behind its plan, with what to change; empty when it is not."""
+
+    @classmethod
+    def of(cls, delivery: Delivery, campaign: Campaign, *, messages: list[str]) -> DeliveryOut:
+        span = campaign.ends_at - campaign.starts_at
+        taken = round(delivery.actual_now * delivery.quantity)
+        return cls(
+            planned_share=round(delivery.planned_now, 4),
+            taken_share=round(delivery.actual_now, 4),
+            held_share=round(delivery.committed_now, 4),
+            ahead=delivery.ahead,
+            shown=delivery.shown,
+            taken_per_100_shown=round(taken * 100 / delivery.shown, 1) if delivery.shown else None,
+            points=[
+                DeliveryPointOut(
+                    at=campaign.starts_at + span * x,
+                    planned_share=round(planned, 4),
+                    taken_share=None if taken_share is None else round(taken_share, 4),
+                )
+                for x, planned, taken_share in zip(
+                    delivery.time_share, delivery.planned, delivery.actual, strict=True
+                )
+            ],
+            slow=[
+                SlowReasonOut(code=code, message=message)
+                for (code, _), message in zip(delivery.slow, messages, strict=True)
+            ],
         )
 
 
