@@ -239,6 +239,9 @@ async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(
         assert f'data-slow-reason="{code}"' in page.text
     hint = page.text.split('data-slow-reason="price_low">', 1)[1].split("<", 1)[0]
     assert "0.16" in hint and "1.60" in hint, hint  # the reward and what others pay
+    listed = await client.get(f"/orgs/{world.org_id}/campaigns?lang=en")
+    row = listed.text.split(f'data-campaign="{slow.id}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-pace="behind"' in row and "Behind plan" in row
     fine = await client.get(f"/campaigns/{on_track.id}")
     assert "data-delivery" in fine.text
     assert "data-slow" not in fine.text  # it just started: nothing planned yet
@@ -291,6 +294,9 @@ async def test_the_units_taken_are_drawn_up_to_now_and_a_campaign_ahead_says_it_
     await browse_as(client, world, world.owner)
     page = await client.get(f"/campaigns/{early.id}")
     assert "data-ahead>" in page.text  # shown, not hidden
+    listed = await client.get(f"/orgs/{world.org_id}/campaigns")
+    listed_row = listed.text.split(f'data-campaign="{early.id}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-pace="ahead"' in listed_row and "超前于计划" in listed_row
     now_line = page.text.split("data-now", 1)[1].split(">", 1)[0]
     assert "hidden" not in now_line and 'x1="0"' not in now_line, now_line
     drawn = page.text.split('data-actual points="', 1)[1].split('"', 1)[0].split()

@@ -39,7 +39,7 @@ from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, Actor, can, require
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIER_LABELS, TIERS
-from xingdong.dispatch.delivery import SLOW_REASONS, campaign_delivery
+from xingdong.dispatch.delivery import PACE_LABELS, SLOW_REASONS, campaign_delivery, pace_now
 from xingdong.identity import service as identity
 from xingdong.identity.validation import INTERESTS, REGIONS
 from xingdong.ledger import deposits
@@ -154,12 +154,17 @@ async def campaigns_list(
         session, actor=actor, org_id=org_id, status=chosen or None, search=q.strip() or None,
         cursor=cursor,
     )  # fmt: skip
+    claimed = await work.claims_counted(session, campaign_ids=[c.id for c in page.items])
+    now = utcnow()
+    paces = {c.id: pace_now(c, claimed=claimed.get(c.id, 0), now=now) for c in page.items}
     return _page(
         request,
         "brand_campaigns.html",
         {
             "org": org,
             "page": page,
+            "paces": paces,
+            "pace_labels": PACE_LABELS,
             "status": chosen,
             "q": q,
             "statuses": CAMPAIGN_STATUSES,

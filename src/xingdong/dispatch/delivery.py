@@ -22,7 +22,7 @@ from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.i18n import N_
 from xingdong.dispatch.models import CampaignShowings
-from xingdong.dispatch.plan import planned_at
+from xingdong.dispatch.plan import planned_at, planned_share
 from xingdong.identity import service as identity
 from xingdong.work import service as work
 
@@ -144,7 +144,36 @@ class Delivery:
     def ahead(self) -> bool:
         """Held or done far ahead of the plan: the feed holds the campaign back until the
         plan catches up."""
-        return self.committed_now > self.planned_now + AHEAD_BY
+        return pace(self.planned_now, self.actual_now, self.committed_now) == "ahead"
+
+
+PACE_LABELS = {
+    "on_plan": N_("On plan"),
+    "behind": N_("Behind plan"),
+    "ahead": N_("Ahead of plan"),
+}
+"""How a live campaign keeps to its plan, by code (the campaigns list shows it)."""
+
+
+def pace(planned: float, taken: float, held: float) -> str:
+    """``ahead`` when the units held or done are far ahead of the plan (the feed holds
+    it back), ``behind`` when the units claimed are far behind it (its page says why),
+    otherwise ``on_plan``; all as shares of its units."""
+    if held > planned + AHEAD_BY:
+        return "ahead"
+    if taken < planned - BEHIND_BY:
+        return "behind"
+    return "on_plan"
+
+
+def pace_now(campaign: Campaign, *, claimed: int, now: datetime) -> str | None:
+    """:func:`pace` of a live campaign within its window from its row and the number of
+    its claims that count (not expired); None for any other."""
+    if campaign.status != "live" or not campaign.starts_at <= now < campaign.ends_at:
+        return None
+    quantity = max(campaign.quantity, 1)
+    held = (campaign.units_open + campaign.units_done) / quantity
+    return pace(planned_share(campaign, now), claimed / quantity, held)
 
 
 async def campaign_delivery(
@@ -194,7 +223,7 @@ async def campaign_delivery(
     if now_s < start:
         delivery.slow.append(("not_started", {}))
         return delivery
-    if actual_now >= planned_now - BEHIND_BY:
+    if pace(planned_now, actual_now, 0.0) != "behind":
         return delivery
     delivery.slow.extend(await _why_slow(session, campaign, moment, quantity - claimed.size))
     return delivery

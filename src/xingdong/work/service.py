@@ -1140,6 +1140,19 @@ async def claim_times(session: AsyncSession, *, campaign_id: UUID) -> list[datet
     return list(rows.all())
 
 
+async def claims_counted(session: AsyncSession, *, campaign_ids: Sequence[UUID]) -> dict[UUID, int]:
+    """How many claims of each campaign still count (not the expired ones): the units
+    its delivery has taken."""
+    if not campaign_ids:
+        return {}
+    rows = await session.execute(
+        select(Assignment.campaign_id, func.count())
+        .where(Assignment.campaign_id.in_(campaign_ids), Assignment.status != "expired")
+        .group_by(Assignment.campaign_id)
+    )
+    return {campaign_id: int(count) for campaign_id, count in rows.all()}
+
+
 @dataclass(frozen=True)
 class ClaimSeen:
     person_id: UUID
