@@ -165,3 +165,10 @@ def test_a_brand_creates_submits_and_an_operator_approves_on_phones(
     expect(step("[data-decision-note]")).to_contain_text("文案合规，定向合理")
     expect(step("[data-pause]")).to_be_visible()
     owner.screenshot(path=str(ARTIFACTS / "campaign-live-owner-phone.png"), full_page=True)
+
+    # The list of campaigns shows its pace against the plan, on the phone too.
+    owner.locator('a[href$="/campaigns"]', has_text="←").first.click()
+    row = owner.locator("tr[data-campaign]").first
+    expect(row.locator("[data-pace]")).to_be_visible()
+    assert fits_the_screen(owner)
+    owner.screenshot(path=str(ARTIFACTS / "campaigns-list-owner-phone.png"), full_page=True)
