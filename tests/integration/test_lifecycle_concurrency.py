@@ -67,17 +67,26 @@ async def many_workers(world: World, count: int) -> list[UUID]:
     return ids
 
 
-async def claim_in(db: Database, world: World, person_id: UUID, campaign: Campaign) -> str:
-    """One claim in its own transaction: "claimed", or the code of the refusal (any
-    refusal ends here, so that the other claims in flight finish)."""
+async def claim_in_parallel(world: World, people: list[UUID], campaign: Campaign) -> list[str]:
+    """Each person claims one unit at once, in a transaction of their own: "claimed", or
+    the code of the refusal (any refusal ends there, so that the other claims in flight
+    finish)."""
+    parallel = Database(world.db.url, pool_size=20)
+
+    async def claim(person_id: UUID) -> str:
+        try:
+            async with parallel.session_scope() as s:
+                person = await s.get(Person, person_id)
+                assert person is not None
+                await work.claim(s, person=person, campaign_id=campaign.id, settings=world.settings)
+        except XingdongError as refused:
+            return refused.code
+        return "claimed"
+
     try:
-        async with db.session_scope() as s:
-            person = await s.get(Person, person_id)
-            assert person is not None
-            await work.claim(s, person=person, campaign_id=campaign.id, settings=world.settings)
-    except XingdongError as refused:
-        return refused.code
-    return "claimed"
+        return await asyncio.gather(*(claim(p) for p in people))
+    finally:
+        await parallel.dispose()
 
 
 async def test_200_claimers_on_50_units_reserve_exactly_50(world: World) -> None:
@@ -85,12 +94,7 @@ async def test_200_claimers_on_50_units_reserve_exactly_50(world: World) -> None
         world, quantity=UNITS, review_policy="manual", pacing_per_hour=60, **window_nearly_over()
     )
     people = await many_workers(world, CLAIMERS)
-    parallel = Database(world.db.url, pool_size=20)
-
-    try:
-        outcomes = await asyncio.gather(*(claim_in(parallel, world, p, campaign) for p in people))
-    finally:
-        await parallel.dispose()
+    outcomes = await claim_in_parallel(world, people, campaign)
     assert outcomes.count("claimed") == UNITS
     assert outcomes.count(SoldOut.code) == CLAIMERS - UNITS
     async with world.db.sessionmaker() as s:
@@ -170,11 +174,7 @@ async def test_parallel_claims_stop_where_the_campaign_s_plan_does(world: World)
     expected = math.floor((allowed + weights.pacing_slack) * 100) + 1
     assert expected == 13
     people = await many_workers(world, 40)
-    parallel = Database(world.db.url, pool_size=20)
-    try:
-        outcomes = await asyncio.gather(*(claim_in(parallel, world, p, campaign) for p in people))
-    finally:
-        await parallel.dispose()
+    outcomes = await claim_in_parallel(world, people, campaign)
     assert outcomes.count("claimed") == expected
     assert outcomes.count(CampaignPaced.code) == 40 - expected
     async with world.db.sessionmaker() as s:

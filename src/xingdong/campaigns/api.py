@@ -30,9 +30,8 @@ from xingdong.campaigns.schemas import (
 )
 from xingdong.core.context import current_locale
 from xingdong.core.errors import XingdongError
-from xingdong.core.i18n import translate
 from xingdong.core.pagination import Page
-from xingdong.dispatch.delivery import SLOW_REASONS, campaign_delivery
+from xingdong.dispatch.delivery import campaign_delivery
 from xingdong.web.deps import ApiActor, DbSession, RuntimeDep
 from xingdong.work import completions
 from xingdong.work import service as work
@@ -115,9 +114,7 @@ async def read_delivery(campaign_id: UUID, actor: ApiActor, session: DbSession) 
     organisation, and operators)."""
     campaign = await service.get_campaign(session, actor=actor, campaign_id=campaign_id)
     delivery = await campaign_delivery(session, campaign=campaign)
-    locale = current_locale.get()
-    messages = [translate(locale, SLOW_REASONS[code], **params) for code, params in delivery.slow]
-    return DeliveryOut.of(delivery, campaign, messages=messages)
+    return DeliveryOut.of(delivery, campaign, locale=current_locale.get())
 
 
 @router.post("/campaigns/{campaign_id}/submit")

@@ -39,7 +39,7 @@ from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, Actor, can, require
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIER_LABELS, TIERS
-from xingdong.dispatch.delivery import PACE_LABELS, SLOW_REASONS, campaign_delivery, pace_now
+from xingdong.dispatch.delivery import PACE_LABELS, campaign_delivery, pace_now
 from xingdong.identity import service as identity
 from xingdong.identity.validation import INTERESTS, REGIONS
 from xingdong.ledger import deposits
@@ -495,10 +495,7 @@ async def _detail_context(
         "campaign": campaign,
         "org": org,
         "delivery": delivery,
-        "slow_reasons": [
-            (code, translate(locale, SLOW_REASONS[code], **params))
-            for code, params in (delivery.slow if delivery else [])
-        ],
+        "slow_reasons": delivery.slow_texts(locale) if delivery else [],
         "progress": await service.progress_of(session, campaign),
         "findings": translated_findings(list(campaign.compliance), current_locale.get()),
         "completions": recent.items,

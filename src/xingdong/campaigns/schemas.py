@@ -186,16 +186,16 @@ class DeliveryOut(BaseModel):
     """Why a live campaign is behind its plan, with what to change; empty when it is not."""
 
     @classmethod
-    def of(cls, delivery: Delivery, campaign: Campaign, *, messages: list[str]) -> DeliveryOut:
+    def of(cls, delivery: Delivery, campaign: Campaign, *, locale: str) -> DeliveryOut:
         span = campaign.ends_at - campaign.starts_at
-        taken = round(delivery.actual_now * delivery.quantity)
+        per_100 = delivery.per_100_shown
         return cls(
             planned_share=round(delivery.planned_now, 4),
             taken_share=round(delivery.actual_now, 4),
             held_share=round(delivery.committed_now, 4),
             ahead=delivery.ahead,
             shown=delivery.shown,
-            taken_per_100_shown=round(taken * 100 / delivery.shown, 1) if delivery.shown else None,
+            taken_per_100_shown=None if per_100 is None else round(per_100, 1),
             points=[
                 DeliveryPointOut(
                     at=campaign.starts_at + span * x,
@@ -208,7 +208,7 @@ class DeliveryOut(BaseModel):
             ],
             slow=[
                 SlowReasonOut(code=code, message=message)
-                for (code, _), message in zip(delivery.slow, messages, strict=True)
+                for code, message in delivery.slow_texts(locale)
             ],
         )
 

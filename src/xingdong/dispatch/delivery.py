@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
-from xingdong.core.i18n import N_
+from xingdong.core.i18n import N_, translate
 from xingdong.dispatch.models import CampaignShowings
 from xingdong.dispatch.plan import planned_at, planned_share
 from xingdong.identity import service as identity
@@ -129,16 +129,24 @@ class Delivery:
             "planned_percent": f"{self.planned_now * 100:.0f}",
             "ahead": self.ahead,
             "shown": str(self.shown),
-            "taken_per_100_shown": self.taken_per_100_shown,
+            "taken_per_100_shown": "–"
+            if self.per_100_shown is None
+            else f"{self.per_100_shown:.1f}",
         }
 
     @property
-    def taken_per_100_shown(self) -> str:
-        """Units taken for every hundred feeds that showed it, to one decimal (a dash
-        before any showing)."""
+    def per_100_shown(self) -> float | None:
+        """Units taken for every hundred feeds that showed it (None before any showing)."""
         if not self.shown:
-            return "–"
-        return f"{self.actual_now * self.quantity * 100 / self.shown:.1f}"
+            return None
+        return round(self.actual_now * self.quantity) * 100 / self.shown
+
+    def slow_texts(self, locale: str) -> list[tuple[str, str]]:
+        """Why it is slow: each code with what it means and what to change, in
+        ``locale``."""
+        return [
+            (code, translate(locale, SLOW_REASONS[code], **params)) for code, params in self.slow
+        ]
 
     @property
     def ahead(self) -> bool:

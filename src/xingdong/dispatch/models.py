@@ -50,8 +50,9 @@ class ShownFeed(Base):
 
 class CampaignShowings(Base):
     """How many feeds showed a campaign, per hour: what its brand sees, and the count CPM
-    billing needs. The exposure writer adds each batch's counts as it copies the feeds.
-    No foreign key: counting must not wait behind a claim's lock on the campaign's row."""
+        billing needs. The exposure writer adds the counts of the feeds it has written every
+    ten seconds.
+        No foreign key: counting must not wait behind a claim's lock on the campaign's row."""
 
     __tablename__ = "dispatch_campaign_showings"
 

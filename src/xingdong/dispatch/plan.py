@@ -49,9 +49,9 @@ def planned_share(campaign: Windowed, now: datetime) -> float:
 def paced_until(campaign: Windowed, now: datetime, weights: DispatchWeights) -> datetime | None:
     """None when the guard lets the campaign take a claim at ``now``; otherwise the moment
     from which it will (the plan has caught up with the units held or done)."""
-    if not _held(campaign, now, weights):
-        return None
     committed = (campaign.units_open + campaign.units_done) / max(campaign.quantity, 1)
+    if not _held(campaign, committed, now, weights):
+        return None
     start, end = campaign.starts_at.timestamp(), campaign.ends_at.timestamp()
     bounds = FORECAST.cumulative(np.array([start, end]))
     needed = bounds[0] + (committed - weights.pacing_slack) * (bounds[1] - bounds[0])
@@ -59,12 +59,11 @@ def paced_until(campaign: Windowed, now: datetime, weights: DispatchWeights) -> 
     # Up to the next whole minute, the time people are told; and past it while rounding
     # in the plan still holds the campaign there.
     opens_at = datetime.fromtimestamp(math.ceil(reached / 60) * 60, UTC)
-    while opens_at <= now or _held(campaign, opens_at, weights):
+    while opens_at <= now or _held(campaign, committed, opens_at, weights):
         opens_at += timedelta(minutes=1)
     return opens_at
 
 
-def _held(campaign: Windowed, now: datetime, weights: DispatchWeights) -> bool:
-    committed = (campaign.units_open + campaign.units_done) / max(campaign.quantity, 1)
+def _held(campaign: Windowed, committed: float, now: datetime, weights: DispatchWeights) -> bool:
     lead = timedelta(seconds=weights.pacing_lead_s)
     return committed > planned_share(campaign, now + lead) + weights.pacing_slack
