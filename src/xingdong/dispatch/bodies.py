@@ -13,7 +13,7 @@ drops or re-reads the campaign (paused, filled, ended, changed).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from xingdong.campaigns.models import Campaign
 from xingdong.work.schemas import ReasonOut, TaskFeedOut, TaskOut
@@ -55,13 +55,22 @@ def _pieces(campaign: Campaign, locale: str, now: datetime) -> Pieces:
     return cut[0], cut[1], cut[2], cut[3]
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _microseconds(moment: datetime) -> int:
+    """A moment as whole microseconds since the epoch (exact, unlike a float timestamp)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
 class ItemBodies:
     """Serialised pieces of each live campaign's feed item, per locale."""
 
     def __init__(self) -> None:
-        self._pieces: dict[tuple[str, str], tuple[Pieces, datetime]] = {}
-        """Each campaign's pieces in a locale, with its end (read once: an ORM attribute
-        costs more than the rest of the item)."""
+        self._pieces: dict[tuple[str, str], tuple[Pieces, int]] = {}
+        """Each campaign's pieces in a locale, with its end in microseconds since the epoch
+        (read once: an ORM attribute costs more than the rest of the item)."""
         self._reasons: dict[tuple[str, str, tuple[tuple[str, str | int], ...]], bytes] = {}
 
     def __len__(self) -> int:
@@ -77,38 +86,48 @@ class ItemBodies:
             for key in [key for key in self._pieces if key[0] in gone]:
                 del self._pieces[key]
 
-    def item(self, task: OpenTask, *, now: datetime, locale: str, why: ReasonText) -> bytes:
-        key = (task.task_id, locale)
-        found = self._pieces.get(key)
-        if found is None:
-            found = self._pieces[key] = (
-                _pieces(task.campaign, locale, now),
-                task.campaign.ends_at,
-            )
-        pieces, ends_at = found
-        seconds_left = max(int((ends_at - now).total_seconds()), 0)
-        return b"".join(
-            (
-                pieces[0], str(seconds_left).encode(),
+    def feed(self, tasks: list[OpenTask], *, now: datetime, locale: str, why: ReasonText) -> bytes:
+        """The body of a feed with these tasks (``reasons`` is empty when there are), in
+        one pass: it runs on every feed request."""
+        now_us = _microseconds(now)
+        pieces_of = self._pieces
+        reasons = self._reasons
+        parts: list[bytes] = []
+        for task in tasks:
+            key = (task.task_id, locale)
+            found = pieces_of.get(key)
+            if found is None:
+                found = pieces_of[key] = (
+                    _pieces(task.campaign, locale, now),
+                    _microseconds(task.campaign.ends_at),
+                )
+            pieces, ends_us = found
+            # As int(timedelta.total_seconds()) rounds a positive span: down.
+            seconds_left = max((ends_us - now_us) // 1_000_000, 0)
+            reason_key = (locale, task.reason, tuple(task.reason_params.items()))
+            reason = reasons.get(reason_key)
+            if reason is None:
+                reason = self._reason(task, locale, why, reason_key)
+            parts += (
+                b"," if parts else b"", pieces[0], str(seconds_left).encode(),
                 pieces[1], str(task.units_left).encode(),
                 pieces[2], str(task.taken_by_me).encode(),
-                pieces[3], self._reason(task, locale, why), b"}",
-            )
-        )  # fmt: skip
+                pieces[3], reason, b"}",
+            )  # fmt: skip
+        return b'{"items":[' + b"".join(parts) + b'],"reasons":[]}'
 
-    def _reason(self, task: OpenTask, locale: str, why: ReasonText) -> bytes:
-        key = (locale, task.reason, tuple(sorted(task.reason_params.items())))
-        found = self._reasons.get(key)
-        if found is None:
-            if len(self._reasons) >= REASONS_CACHED:
-                self._reasons.clear()
-            reason = ReasonOut(code=task.reason, message=why(task, locale))
-            found = self._reasons[key] = reason.model_dump_json().encode()
+    def _reason(
+        self,
+        task: OpenTask,
+        locale: str,
+        why: ReasonText,
+        key: tuple[str, str, tuple[tuple[str, str | int], ...]],
+    ) -> bytes:
+        if len(self._reasons) >= REASONS_CACHED:
+            self._reasons.clear()
+        reason = ReasonOut(code=task.reason, message=why(task, locale))
+        found = self._reasons[key] = reason.model_dump_json().encode()
         return found
-
-    def feed(self, items: list[bytes]) -> bytes:
-        """A feed with items (``reasons`` is empty when there are)."""
-        return b'{"items":[' + b",".join(items) + b'],"reasons":[]}'
 
 
 def empty_feed(reasons: list[ReasonOut]) -> bytes:

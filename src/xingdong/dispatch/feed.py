@@ -355,6 +355,17 @@ class Dispatcher:
         ``record`` of each with ``completed`` false, in one call."""
         self.pacer.advance(now_s)
         slot_of = self.index.slot_of
+        task_ids = list(task_ids)
+        shown = self._shown_to(person_id)
+        if person_id not in self._outcomes and all(t in shown for t in task_ids):
+            # The usual case, the rest of the last feed passed over together: what
+            # ``_outcome`` would do task by task, at once.
+            outcomes = {t: False for t in task_ids if t in slot_of}
+            if outcomes:
+                self._outcomes[person_id] = outcomes
+                if len(outcomes) == len(shown):
+                    self._learn_outcomes(person_id)
+            return
         for task_id in task_ids:
             slot = slot_of.get(task_id)
             if slot is not None:

@@ -61,8 +61,7 @@ async def feed_api(request: Request) -> Response:
     if not feed.tasks:
         reasons = [ReasonOut.of(code, dispatch.FEED_REASONS, locale) for code in feed.reasons]
         return Response(empty_feed(reasons), media_type="application/json")
-    bodies = live_dispatch(runtime.db, runtime.settings).bodies
-    items = [
-        bodies.item(task, now=now, locale=locale, why=dispatch.reason_text) for task in feed.tasks
-    ]
-    return Response(bodies.feed(items), media_type="application/json")
+    body = live_dispatch(runtime.db, runtime.settings).bodies.feed(
+        feed.tasks, now=now, locale=locale, why=dispatch.reason_text
+    )
+    return Response(body, media_type="application/json")

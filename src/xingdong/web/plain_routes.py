@@ -39,17 +39,18 @@ def _get_only(route: Route) -> Route:
 
 
 NOTICE_PATH = "/api/v1/payments/{provider}/notify"
+FEED_PATH = "/api/v1/tasks"
 
 
 def direct_routes(routes: list[BaseRoute]) -> list[Route]:
     """The routes the app dispatches ahead of FastAPI's layers (see ``XingdongApp``): the
-    payment provider's notices."""
-    return [r for r in routes if isinstance(r, Route) and r.path == NOTICE_PATH]
+    payment provider's notices and the personal feed."""
+    return [r for r in routes if isinstance(r, Route) and r.path in (NOTICE_PATH, FEED_PATH)]
 
 
 def plain_routes() -> list[BaseRoute]:
     return [
-        _get_only(Route("/api/v1/tasks", feed_api, methods=["GET"], include_in_schema=False)),
+        _get_only(Route(FEED_PATH, feed_api, methods=["GET"], include_in_schema=False)),
         Route(
             NOTICE_PATH,
             payment_notice,
