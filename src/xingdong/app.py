@@ -61,13 +61,14 @@ async def _simulated_crowd(runtime: Runtime) -> AsyncIterator[None]:
 
 
 class XingdongApp(FastAPI):
-    """FastAPI, with the payment provider's notices dispatched ahead of its own layers.
+    """FastAPI, with the payment provider's notices and the task feed dispatched ahead of
+    its own layers.
 
-    A notice is the hottest request there is and needs only what the app's middleware does
+    These are the hottest requests there are and need only what the app's middleware does
     (request id, locale, log line, metrics, body limit) and its error handlers. FastAPI's
     outer layers (its telemetry hooks, its own body limit, which this app leaves unset,
-    the exit stack for uploaded files) and the walk through the routing table cost it
-    about a third of its CPU in the process and do nothing for it, so a matching request
+    the exit stack for uploaded files) and the walk through the routing table cost them
+    a good share of their CPU in the process and do nothing for them, so a matching request
     goes straight to a stack of the same middleware and error handlers around its route.
     Anything else, including a wrong method on the same path, takes the usual way."""
 

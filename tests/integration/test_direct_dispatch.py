@@ -1,5 +1,5 @@
-"""The payment provider's notices skip FastAPI's outer layers (``XingdongApp``) and answer
-exactly what the full stack answers."""
+"""The payment provider's notices and the task feed skip FastAPI's outer layers
+(``XingdongApp``) and answer exactly what the full stack answers."""
 
 from __future__ import annotations
 
@@ -40,7 +40,10 @@ async def test_a_notice_answers_as_through_the_full_stack(client: httpx.AsyncCli
     app = _app(client)
     sandbox = client.app.state.runtime.payments  # type: ignore[attr-defined]
     assert isinstance(sandbox, SandboxPaymentProvider)
-    assert [route.path for route, _ in app.direct] == ["/api/v1/payments/{provider}/notify"]
+    assert [route.path for route, _ in app.direct] == [
+        "/api/v1/tasks",
+        "/api/v1/payments/{provider}/notify",
+    ]
     answers = []
     for direct in (app.direct, ()):
         app.direct = direct

@@ -143,6 +143,38 @@ async def test_refusals_are_the_apis_problems(client: httpx.AsyncClient, world: 
     assert inactive.json()["code"] == "session_expired"
 
 
+async def test_the_feed_answers_as_through_the_full_stack(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    app = client.app  # type: ignore[attr-defined]
+    assert "/api/v1/tasks" in [route.path for route, _ in app.direct]
+    auth = await bearer(world, world.workers[0])
+    asked = [
+        ("GET", "/api/v1/tasks", {}),
+        ("GET", "/api/v1/tasks", {"Authorization": "Bearer nonsense", "Accept-Language": "en"}),
+        ("GET", "/api/v1/tasks?type=" + "x" * 21, auth),
+        ("POST", "/api/v1/tasks", auth),
+        ("GET", "/api/v1/tasks?type=shoot", auth),
+        ("GET", "/api/v1/tasks?type=shoot", {**auth, "Accept-Language": "en"}),
+    ]
+    answers = []
+    direct = app.direct
+    try:
+        for stacks in (direct, ()):
+            app.direct = stacks
+            answered = []
+            for method, path, headers in asked:
+                response = await client.request(
+                    method, path, headers={**headers, "X-Request-ID": "fixed"}
+                )
+                answered.append((response.status_code, dict(response.headers), response.content))
+            answers.append(answered)
+    finally:
+        app.direct = direct
+    assert answers[0] == answers[1]
+    assert [status for status, _, _ in answers[0]] == [401, 401, 422, 405, 200, 200]
+
+
 async def test_the_persons_language_is_used_unless_the_request_chooses(
     client: httpx.AsyncClient, world: World
 ) -> None:
