@@ -137,6 +137,20 @@ class Settings(BaseSettings):
     dispatch_sync_seconds: float = Field(
         default=2.0, ge=0, le=300, description="How stale the feed's campaign index may be."
     )
+    dispatch_facts_cache_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        le=86_400,
+        description="How long a serving process keeps what the feed API read about a "
+        "person (token, profile, hidden tasks, units held) at most; a change drops it at "
+        "once through the database's notifications. 0 reads it on every request.",
+    )
+    dispatch_facts_cache_size: int = Field(
+        default=20_000,
+        ge=1,
+        le=10_000_000,
+        description="How many people's feed facts a serving process keeps at most.",
+    )
     dispatch_history_days: float = Field(
         default=7.0,
         ge=0,

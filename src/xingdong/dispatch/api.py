@@ -11,7 +11,8 @@ from fastapi import status as http_status
 from pydantic import BaseModel, ConfigDict
 
 from xingdong.dispatch import service
-from xingdong.web.deps import ApiPerson, DbSession
+from xingdong.dispatch.live import live_dispatch
+from xingdong.web.deps import ApiPerson, DbSession, RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["dispatch"])
 
@@ -40,12 +41,17 @@ async def list_hidden(person: ApiPerson, session: DbSession) -> list[HiddenOut]:
 
 
 @router.post("/feed/hidden", status_code=http_status.HTTP_204_NO_CONTENT)
-async def hide(body: HideIn, person: ApiPerson, session: DbSession) -> None:
+async def hide(body: HideIn, person: ApiPerson, session: DbSession, runtime: RuntimeDep) -> None:
     """Hide a campaign, or every campaign of a brand, from your feed (again: no change)."""
     await service.hide(session, person=person, kind=body.kind, ref=body.ref)
+    # The next feed from this process reads it (other processes hear it from the database).
+    live_dispatch(runtime.db, runtime.settings).facts.forget(str(person.id))
 
 
 @router.delete("/feed/hidden/{kind}/{ref}", status_code=http_status.HTTP_204_NO_CONTENT)
-async def unhide(kind: HideKind, ref: UUID, person: ApiPerson, session: DbSession) -> None:
+async def unhide(
+    kind: HideKind, ref: UUID, person: ApiPerson, session: DbSession, runtime: RuntimeDep
+) -> None:
     """Show a hidden campaign or brand again."""
     await service.unhide(session, person=person, kind=kind, ref=ref)
+    live_dispatch(runtime.db, runtime.settings).facts.forget(str(person.id))

@@ -1,11 +1,12 @@
 """What the feed needs to know about the person asking, read in one round trip.
 
-The feed API asks on every request: the API token and its person, the person's profile
-facts (age, region, interests, locale), whether they accepted the current agreement,
-their bound accounts, what they hid and how many units of each campaign they hold or
-did. One SQL statement on the statement connection (autocommit, no ORM objects) answers
-all of it; the task center page, which has its person already, asks the same through
-its session (:func:`facts_of_person`).
+The feed API asks on every request (through :mod:`xingdong.dispatch.facts_cache`, which
+keeps the answers until the database says they changed): the API token and its person,
+the person's profile facts (age, region, interests, locale), whether they accepted the
+current agreement, their bound accounts, what they hid and how many units of each
+campaign they hold or did. One SQL statement on the statement connection (autocommit, no
+ORM objects) answers all of it; the task center page, which has its person already, asks
+the same through its session (:func:`facts_of_person`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.campaigns.targeting import WorkerProfile
 from xingdong.core.db import Database
 from xingdong.core.i18n import N_
-from xingdong.core.security import token_digest
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import tier_for_followers
 from xingdong.dispatch.models import FeedHide
@@ -40,6 +40,8 @@ class FeedFacts:
     """Units held or done per campaign id (expired claims free their place)."""
     locale: str | None = None
     """The person's preferred language, if they chose one."""
+    token_expires_at: datetime | None = None
+    """When the API token these facts were read through expires (None: not read that way)."""
 
 
 # Every sub-select is keyed on the person's id through the token's row, so the statement
@@ -86,15 +88,15 @@ def _who(
     )
 
 
-async def facts_for_token(
-    db: Database, *, token: str, settings: Settings, now: datetime
+async def facts_for_digest(
+    db: Database, *, digest: str, settings: Settings, now: datetime
 ) -> FeedFacts:
-    """The facts of the token's person; the same refusal as any API route when the token
-    is unknown, revoked, expired or its person deactivated."""
+    """The facts of the person of the token with this digest; the same refusal as any API
+    route when the token is unknown, revoked, expired or its person deactivated. (The
+    feed API asks through :mod:`xingdong.dispatch.facts_cache`.)"""
     async with db.statement_connection() as conn:
         cursor = await conn.execute(
-            FACTS_QUERY,
-            {"digest": token_digest(token), "version": settings.agreement_version},
+            FACTS_QUERY, {"digest": digest, "version": settings.agreement_version}
         )
         row = await cursor.fetchone()
     if row is None:
@@ -110,6 +112,7 @@ async def facts_for_token(
         hidden_brands=frozenset(hidden_brands),
         taken={campaign_id: int(n) for campaign_id, n in (taken or {}).items()},
         locale=locale,
+        token_expires_at=expires_at,
     )
 
 

@@ -35,6 +35,7 @@ from xingdong.core.settings import Settings
 from xingdong.dispatch import history
 from xingdong.dispatch.bodies import ItemBodies
 from xingdong.dispatch.exposures import ExposureLog
+from xingdong.dispatch.facts_cache import FactsCache
 from xingdong.dispatch.feed import Dispatcher
 from xingdong.dispatch.models import SeededPrice
 from xingdong.dispatch.profiles import Targeting, TaskSpec
@@ -82,6 +83,8 @@ class LiveDispatch:
     settings: Settings
     dispatcher: Dispatcher = field(init=False)
     exposures: ExposureLog = field(init=False)
+    facts: FactsCache = field(init=False)
+    """The feed API's people, kept until the database says they changed."""
     campaigns: dict[str, Campaign] = field(default_factory=dict)
     """The live campaigns as placed, for showing (snapshots, not attached to a session)."""
     units_left: dict[str, int] = field(default_factory=dict)
@@ -104,6 +107,7 @@ class LiveDispatch:
     def __post_init__(self) -> None:
         self.dispatcher = Dispatcher(weights_from(self.settings.dispatch_weights))
         self.exposures = ExposureLog(self.db)
+        self.facts = FactsCache(self.db, self.settings)
 
     async def refresh(self, now: datetime) -> None:
         """Keep the index within ``dispatch_sync_seconds`` of the database (see above)."""
@@ -269,4 +273,5 @@ async def drain_exposures(db: Database) -> None:
     live = _LIVE.pop(id(db), None)
     if live is not None and live.db is db:
         await live.stop()
+        await live.facts.stop()
         await live.exposures.drain()

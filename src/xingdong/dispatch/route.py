@@ -2,9 +2,10 @@
 
 The feed is the hottest read of the platform, and FastAPI's dependencies (a session, the
 token, the person as an ORM object) and response models for twenty items cost several
-times the work itself. Here one query reads the token with the person's facts
-(:mod:`xingdong.dispatch.facts`), the in-memory dispatcher places the slate, and the body
-is joined from each campaign's serialised item (:mod:`xingdong.dispatch.bodies`). What the
+times the work itself. Here the token's person and their facts come from the process's
+cache, or one query when not kept (:mod:`xingdong.dispatch.facts_cache`), the in-memory
+dispatcher places the slate, and the body is joined from each campaign's serialised item
+(:mod:`xingdong.dispatch.bodies`). What the
 client sees is what the FastAPI route in ``work.api`` (kept for the API description)
 declares: the same fields, refusals and problem+json errors, in the same order.
 """
@@ -22,7 +23,6 @@ from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
 from xingdong.dispatch import service as dispatch
 from xingdong.dispatch.bodies import empty_feed
-from xingdong.dispatch.facts import facts_for_token
 from xingdong.dispatch.live import live_dispatch
 from xingdong.web.deps import bearer_token, runtime_of
 from xingdong.work.schemas import ReasonOut
@@ -50,7 +50,8 @@ async def feed_api(request: Request) -> Response:
     runtime = runtime_of(request)
     token = bearer_token(request)
     now = utcnow()
-    facts = await facts_for_token(runtime.db, token=token, settings=runtime.settings, now=now)
+    live = live_dispatch(runtime.db, runtime.settings)
+    facts = await live.facts.facts(token=token, now=now)
     if facts.locale and not request.state.locale_explicit:
         current_locale.set(facts.locale)
     task_type = _task_type(request)
@@ -61,7 +62,5 @@ async def feed_api(request: Request) -> Response:
     if not feed.tasks:
         reasons = [ReasonOut.of(code, dispatch.FEED_REASONS, locale) for code in feed.reasons]
         return Response(empty_feed(reasons), media_type="application/json")
-    body = live_dispatch(runtime.db, runtime.settings).bodies.feed(
-        feed.tasks, now=now, locale=locale, why=dispatch.reason_text
-    )
+    body = live.bodies.feed(feed.tasks, now=now, locale=locale, why=dispatch.reason_text)
     return Response(body, media_type="application/json")

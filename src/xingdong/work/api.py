@@ -14,6 +14,7 @@ from xingdong.core.client_signals import signals_of
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
 from xingdong.core.pagination import Page
+from xingdong.dispatch.live import live_dispatch
 from xingdong.dispatch.route import feed_api
 from xingdong.web.deps import ApiActor, ApiPerson, DbSession, RuntimeDep
 from xingdong.work import gold, labels, service
@@ -143,6 +144,8 @@ async def claim_task(
         settings=runtime.settings,
         signals=signals_of(request),
     )
+    # The next feed from this process counts the unit as theirs.
+    live_dispatch(runtime.db, runtime.settings).facts.forget(str(person.id))
     view = await service.my_assignment(
         session, person=person, assignment_id=assignment.id, settings=runtime.settings
     )
@@ -214,6 +217,8 @@ async def submit_evidence(
         storage=runtime.evidence,
         signals=signals_of(request),
     )
+    # The next feed from this process counts the unit as theirs.
+    live_dispatch(runtime.db, runtime.settings).facts.forget(str(person.id))
     view = await service.my_assignment(
         session, person=person, assignment_id=assignment_id, settings=runtime.settings
     )
