@@ -14,6 +14,7 @@ from uuid import UUID
 import httpx
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.integration.conftest import make_settings
 from tests.integration.work_support import bearer, set_columns, work_settings
@@ -71,9 +72,14 @@ async def test_kept_facts_answer_until_a_change_elsewhere_is_announced(
     auth = await bearer(world, world.workers[0])
     cache = await listening_feed(client, auth)
     reads = cache.reads
+    kept = REGISTRY.get_sample_value("xingdong_feed_facts_total", {"source": "kept"})
     shown = (await client.get("/api/v1/tasks", headers=auth)).json()
     assert [item["campaign_id"] for item in shown["items"]] == [str(campaign.id)]
     assert cache.reads == reads
+    assert REGISTRY.get_sample_value("xingdong_feed_facts_total", {"source": "kept"}) == (
+        (kept or 0.0) + 1
+    )
+    assert 'xingdong_feed_facts_total{source="kept"}' in (await client.get("/metrics")).text
 
     # Hidden by another process (here: SQL on another connection): the notification
     # drops the kept facts and the next feed reads them again.
@@ -253,7 +259,9 @@ async def test_a_lost_channel_reads_every_time_until_it_is_back(
         libpq_url(world.db.url), autocommit=True
     ) as conn:
         await conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    lost = REGISTRY.get_sample_value("xingdong_feed_facts_channel_lost_total") or 0.0
     await until(lambda: not cache.listening, "the loss is noticed")
+    assert REGISTRY.get_sample_value("xingdong_feed_facts_channel_lost_total") == lost + 1
     assert len(cache) == 0
     reads = cache.reads
     for _ in range(2):

@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from prometheus_client import Counter
 from psycopg import AsyncConnection
 
 from xingdong.core.db import Database, libpq_url
@@ -47,6 +48,17 @@ EVERYONE = "*"
 """The payload that drops every person's facts (a table was emptied)."""
 RETRY_SECONDS = 5.0
 """How long after a failed or lost connection the channel is opened again."""
+
+FACTS = Counter(
+    "xingdong_feed_facts_total",
+    "Feed requests by where the person's facts came from (kept in the process or read)",
+    ["source"],
+)
+_KEPT, _READ = FACTS.labels("kept"), FACTS.labels("read")
+CHANNEL_LOST = Counter(
+    "xingdong_feed_facts_channel_lost_total",
+    "Times a serving process lost, or could not open, its feed_facts channel",
+)
 
 
 @dataclass(slots=True)
@@ -90,6 +102,7 @@ class FactsCache:
         digest = token_digest(token)
         if self.seconds <= 0:
             self.reads += 1
+            _READ.inc()
             return await facts_for_digest(self.db, digest=digest, settings=self.settings, now=now)
         if self._conn is None:
             self._open_soon()
@@ -102,10 +115,12 @@ class FactsCache:
                     if expires_at is not None and expires_at <= now:
                         self._drop_person(kept.person_id)
                         raise SessionExpired(detail=N_("The token is not valid or has expired."))
+                    _KEPT.inc()
                     return kept.facts
                 self._drop_person(kept.person_id)
         listening, notices = self._conn is not None, self._notices
         self.reads += 1
+        _READ.inc()
         facts = await facts_for_digest(self.db, digest=digest, settings=self.settings, now=now)
         if listening and self._conn is not None:
             self.poll()
@@ -175,6 +190,7 @@ class FactsCache:
             await conn.execute(f"LISTEN {CHANNEL}")
         except Exception:
             log.exception("feed_facts_channel_not_opened")
+            CHANNEL_LOST.inc()
             self._retry_at = time.monotonic() + self.retry_seconds
             return
         if self._stopped:
@@ -190,6 +206,7 @@ class FactsCache:
 
     def _lost(self) -> None:
         log.warning("feed_facts_channel_lost")
+        CHANNEL_LOST.inc()
         self._close_now()
         self._retry_at = time.monotonic() + self.retry_seconds
 
