@@ -298,3 +298,15 @@ async def test_nothing_is_kept_when_switched_off_and_at_most_the_size(
     finally:
         await off.stop()
         await small.stop()
+
+
+async def test_a_token_revoked_here_is_refused_at_once(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    auth = await bearer(world, world.workers[0])
+    cache = await listening_feed(client, auth)
+    assert (await client.delete("/api/v1/auth/tokens/current", headers=auth)).status_code == 204
+    assert len(cache) == 0
+    refused = await client.get("/api/v1/tasks", headers=auth)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "session_expired"

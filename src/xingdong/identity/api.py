@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from xingdong.core.client_signals import signals_of
 from xingdong.core.pagination import Page
 from xingdong.core.policy import Action, can
+from xingdong.dispatch.live import live_dispatch
 from xingdong.identity import service
 from xingdong.identity.models import Person
 from xingdong.identity.schemas import (
@@ -115,9 +116,11 @@ async def login(
 
 
 @router.delete("/auth/tokens/current", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(token: ApiTokenDep, session: DbSession) -> Response:
+async def logout(token: ApiTokenDep, session: DbSession, runtime: RuntimeDep) -> Response:
     """Revoke the token this request was made with."""
     await service.revoke_api_token(session, token_row=token[1])
+    # The feed kept for it in this process goes now (others hear it from the database).
+    live_dispatch(runtime.db, runtime.settings).facts.forget(str(token[0].id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
