@@ -100,24 +100,21 @@ class FactsCache:
         """The facts of the token's person: kept ones when still good, else read (and
         kept); the API's usual refusal for a token that is unknown, revoked or expired."""
         digest = token_digest(token)
-        if self.seconds <= 0:
-            self.reads += 1
-            _READ.inc()
-            return await facts_for_digest(self.db, digest=digest, settings=self.settings, now=now)
-        if self._conn is None:
-            self._open_soon()
-        else:
+        if self._conn is not None:
             self.poll()
             kept = self._kept.get(digest)
             if kept is not None:
                 if kept.year == now.year and time.monotonic() - kept.kept_s < self.seconds:
                     expires_at = kept.facts.token_expires_at
                     if expires_at is not None and expires_at <= now:
-                        self._drop_person(kept.person_id)
+                        self.forget(kept.person_id)
                         raise SessionExpired(detail=N_("The token is not valid or has expired."))
                     _KEPT.inc()
                     return kept.facts
-                self._drop_person(kept.person_id)
+                self.forget(kept.person_id)
+        elif self.seconds > 0:
+            # Switched off (0 seconds), the channel is never opened and nothing is kept.
+            self._open_soon()
         listening, notices = self._conn is not None, self._notices
         self.reads += 1
         _READ.inc()
@@ -144,17 +141,15 @@ class FactsCache:
             if not digests:
                 del self._by_person[kept.person_id]
 
-    def _drop_person(self, person_id: str) -> None:
-        for digest in self._by_person.pop(person_id, ()):
-            self._kept.pop(digest, None)
-
     def _drop_all(self) -> None:
         self._kept.clear()
         self._by_person.clear()
 
     def forget(self, person_id: str) -> None:
-        """Drop this person's facts now (a change this process just made to them)."""
-        self._drop_person(person_id)
+        """Drop this person's facts (a change this process just made to them, or one the
+        channel announced)."""
+        for digest in self._by_person.pop(person_id, ()):
+            self._kept.pop(digest, None)
 
     def poll(self) -> None:
         """Handle the notifications that have arrived (without waiting for more)."""
@@ -173,7 +168,7 @@ class FactsCache:
             if payload == EVERYONE:
                 self._drop_all()
             else:
-                self._drop_person(payload)
+                self.forget(payload)
         if pgconn.status != psycopg.pq.ConnStatus.OK:
             self._lost()
 
