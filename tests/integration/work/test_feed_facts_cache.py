@@ -6,9 +6,8 @@ raced a change is not kept, and a lost channel means reading every time until it
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from uuid import UUID
 
 import httpx
@@ -16,9 +15,8 @@ import psycopg
 import pytest
 from prometheus_client import REGISTRY
 
-from tests.integration.conftest import make_settings
-from tests.integration.work_support import bearer, set_columns, work_settings
-from tests.lifecycle_world import World, build_world, live_campaign
+from tests.integration.work_support import bearer, set_columns
+from tests.lifecycle_world import World, live_campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.db import libpq_url
 from xingdong.core.settings import Settings
@@ -26,20 +24,6 @@ from xingdong.dispatch.facts_cache import CHANNEL, FactsCache
 from xingdong.dispatch.live import live_dispatch
 from xingdong.identity.errors import SessionExpired
 from xingdong.identity.models import Person
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(**work_settings(tmp_path / "evidence"))
-
-
-@pytest.fixture
-async def world(
-    client: httpx.AsyncClient, clean_db: str, settings: Settings
-) -> AsyncIterator[World]:
-    built = await build_world(clean_db, settings)
-    yield built
-    await built.db.dispose()
 
 
 def cache_of(client: httpx.AsyncClient) -> FactsCache:

@@ -8,13 +8,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from tests.integration.conftest import make_settings
@@ -23,7 +21,6 @@ from tests.lifecycle_world import World, add_worker, build_world, live_campaign
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
-from xingdong.core.settings import Settings
 from xingdong.dispatch.delivery import times_shown
 from xingdong.dispatch.exposures import ExposureLog
 from xingdong.dispatch.feed import Dispatcher
@@ -36,20 +33,6 @@ from xingdong.dispatch.live import (
 from xingdong.dispatch.models import CampaignShowings, ShownFeed
 from xingdong.identity.models import Person
 from xingdong.work.schemas import TaskFeedOut
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(**work_settings(tmp_path / "evidence"))
-
-
-@pytest.fixture
-async def world(
-    client: httpx.AsyncClient, clean_db: str, settings: Settings
-) -> AsyncIterator[World]:
-    built = await build_world(clean_db, settings)
-    yield built
-    await built.db.dispose()
 
 
 def live_of(client: httpx.AsyncClient) -> LiveDispatch:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from uuid import UUID
 
 import httpx
@@ -13,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.evidence_samples import screenshot
-from tests.integration.conftest import make_settings
 from tests.integration.work_support import (
     act_like_a_person,
     assignment_row,
@@ -21,33 +18,17 @@ from tests.integration.work_support import (
     campaign_row,
     evidence_count,
     set_columns,
-    work_settings,
 )
-from tests.lifecycle_world import World, add_worker, build_world, live_campaign, window_nearly_over
+from tests.lifecycle_world import World, add_worker, live_campaign, window_nearly_over
 from xingdong.campaigns.models import Campaign
 from xingdong.campaigns.presentation import local_time
 from xingdong.core.clock import utcnow
-from xingdong.core.settings import Settings
 from xingdong.dispatch.live import drain_exposures
 from xingdong.dispatch.models import ShownFeed
 from xingdong.identity.models import Person
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
 from xingdong.work.service import REJECT_REASONS
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(**work_settings(tmp_path / "evidence"))
-
-
-@pytest.fixture
-async def world(
-    client: httpx.AsyncClient, clean_db: str, settings: Settings
-) -> AsyncIterator[World]:
-    built = await build_world(clean_db, settings)
-    yield built
-    await built.db.dispose()
 
 
 def csrf_from(html: str) -> str:

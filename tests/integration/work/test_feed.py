@@ -5,9 +5,7 @@ every item shown is logged as an exposure."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,8 +13,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from tests.integration.conftest import make_settings
-from tests.integration.work_support import bearer, browse_as, work_settings
-from tests.lifecycle_world import World, add_worker, build_world, live_campaign
+from tests.integration.work_support import bearer, browse_as
+from tests.lifecycle_world import World, add_worker, live_campaign
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
@@ -29,20 +27,6 @@ from xingdong.identity import service as identity
 from xingdong.ledger import service as ledger
 from xingdong.ledger.deposits import DEPOSITS_ACCOUNT, open_org_account, org_account
 from xingdong.work import service as work
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(**work_settings(tmp_path / "evidence"))
-
-
-@pytest.fixture
-async def world(
-    client: httpx.AsyncClient, clean_db: str, settings: Settings
-) -> AsyncIterator[World]:
-    built = await build_world(clean_db, settings)
-    yield built
-    await built.db.dispose()
 
 
 async def another_brand(world: World, name: str) -> World:

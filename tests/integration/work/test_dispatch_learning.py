@@ -5,9 +5,7 @@ day's visits, which every serving process picks up."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from uuid import UUID
 
 import httpx
@@ -16,9 +14,8 @@ import pytest
 from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
-from tests.integration.conftest import make_settings
-from tests.integration.work_support import bearer, work_settings
-from tests.lifecycle_world import World, build_world, live_campaign
+from tests.integration.work_support import bearer
+from tests.lifecycle_world import World, live_campaign
 from xingdong.cli import app
 from xingdong.core.clock import utcnow
 from xingdong.core.settings import Settings, get_settings
@@ -29,17 +26,8 @@ from xingdong.dispatch.models import SeededPrice, ShownFeed
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(**work_settings(tmp_path / "evidence"))
-
-
-@pytest.fixture
-async def world(
-    client: httpx.AsyncClient, clean_db: str, settings: Settings
-) -> AsyncIterator[World]:
-    built = await build_world(clean_db, settings, workers=4)
-    yield built
-    await built.db.dispose()
+def workers() -> int:
+    return 4
 
 
 async def log_showings(

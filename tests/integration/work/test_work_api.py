@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
 
 from tests.evidence_samples import mp4_header, png_declaring, screenshot
-from tests.integration.conftest import make_settings
 from tests.integration.work_support import (
     act_like_a_person,
     assignment_row,
@@ -23,9 +21,8 @@ from tests.integration.work_support import (
     grant_reviewer,
     noise_png,
     set_columns,
-    work_settings,
 )
-from tests.lifecycle_world import World, add_worker, build_world, live_campaign, window_nearly_over
+from tests.lifecycle_world import World, add_worker, live_campaign, window_nearly_over
 from xingdong.campaigns.models import Campaign
 from xingdong.campaigns.presentation import local_time
 from xingdong.core.clock import utcnow
@@ -36,20 +33,6 @@ from xingdong.work import service as work
 from xingdong.work.models import Assignment
 
 PNG = screenshot()
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(**work_settings(tmp_path / "evidence"))
-
-
-@pytest.fixture
-async def world(
-    client: httpx.AsyncClient, clean_db: str, settings: Settings
-) -> AsyncIterator[World]:
-    built = await build_world(clean_db, settings)
-    yield built
-    await built.db.dispose()
 
 
 async def claim(
