@@ -1,0 +1,79 @@
+"""The feed benchmark spreads its connections evenly over the server's worker processes,
+whichever of them the kernel hands each new connection to."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from xingdong.bench.feed import CONNECTIONS, SERVER_PROCESSES, _connections, _owner
+
+# A server like uvicorn's with workers: the parent binds and listens, each forked worker
+# accepts on the same socket and answers; the parent only waits.
+FORKING_SERVER = """
+import os, socket, sys, time
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(64)
+print(listener.getsockname()[1], flush=True)
+for _ in range(int(sys.argv[1])):
+    if os.fork() == 0:
+        held = []
+        while True:
+            connection, _ = listener.accept()
+            held.append(connection)
+time.sleep(3600)
+"""
+
+
+@pytest.fixture
+def forking_server() -> Iterator[tuple[int, int]]:
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("needs Linux /proc")
+    process = subprocess.Popen(
+        [sys.executable, "-c", FORKING_SERVER, str(SERVER_PROCESSES)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        yield process.pid, port
+    finally:
+        subprocess.run(["pkill", "-P", str(process.pid)], check=False)
+        process.kill()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+async def test_connections_are_spread_evenly_over_the_worker_processes(
+    forking_server: tuple[int, int],
+) -> None:
+    server, port = forking_server
+    connections = await _connections(port, server)
+    try:
+        owners = [await _owner(server, port, c) for c in connections]
+    finally:
+        for connection in connections:
+            await connection.close()
+    assert len(connections) == CONNECTIONS
+    assert None not in owners
+    split = Counter(owners)
+    assert len(split) == SERVER_PROCESSES
+    assert set(split.values()) == {CONNECTIONS // SERVER_PROCESSES}
+
+
+async def test_without_the_server_s_process_id_they_are_opened_as_they_come(
+    forking_server: tuple[int, int],
+) -> None:
+    _server, port = forking_server
+    connections = await _connections(port)
+    for connection in connections:
+        await connection.close()
+    assert len(connections) == CONNECTIONS
