@@ -14,19 +14,24 @@ import pytest
 from xingdong.bench.feed import CONNECTIONS, SERVER_PROCESSES, _connections, _owner
 
 # A server like uvicorn's with workers: the parent binds and listens, each forked worker
-# accepts on the same socket and answers; the parent only waits.
+# accepts on the same socket (and ends when the parent is gone); the parent only waits.
 FORKING_SERVER = """
 import os, socket, sys, time
 listener = socket.socket()
 listener.bind(("127.0.0.1", 0))
 listener.listen(64)
+listener.settimeout(0.2)
 print(listener.getsockname()[1], flush=True)
+parent = os.getpid()
 for _ in range(int(sys.argv[1])):
     if os.fork() == 0:
         held = []
-        while True:
-            connection, _ = listener.accept()
-            held.append(connection)
+        while os.getppid() == parent:
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                pass
+        os._exit(0)
 time.sleep(3600)
 """
 
@@ -45,7 +50,6 @@ def forking_server() -> Iterator[tuple[int, int]]:
         port = int(process.stdout.readline())
         yield process.pid, port
     finally:
-        subprocess.run(["pkill", "-P", str(process.pid)], check=False)
         process.kill()
         process.wait()
         if process.stdout is not None:
