@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.brand_world import member
+from tests.integration.answers import csrf_from, form_id_from
 from tests.integration.conftest import make_settings
 from tests.integration.test_campaigns_api import approved_completion
-from tests.integration.test_pages_http import csrf_from, sign_in
+from tests.integration.test_pages_http import sign_in
 from tests.lifecycle_world import World, balance, build_world, draft, live_campaign
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
@@ -307,9 +308,7 @@ async def test_submitting_from_the_page_funds_once(owner: httpx.AsyncClient, wor
     campaign = await create(world)
     page = await owner.get(f"/campaigns/{campaign.id}?lang=en")
     assert "Submit for approval (holds ¥ 5.00)" in page.text
-    form_id = re.search(r'name="form_id" value="([^"]+)"', page.text)
-    assert form_id
-    data = {"csrf_token": csrf_from(page.text), "form_id": form_id.group(1)}
+    data = {"csrf_token": csrf_from(page.text), "form_id": form_id_from(page.text)}
     first = await owner.post(f"/campaigns/{campaign.id}/submit", data=data)
     assert first.status_code == 303
     again = await owner.post(f"/campaigns/{campaign.id}/submit", data=data)
@@ -394,9 +393,7 @@ async def test_pause_resume_and_close_after_confirming(
     assert confirm.status_code == 200
     assert 'data-close-returns="500"' in confirm.text
     assert (await row(world, campaign.id)).status == "live"  # looking changes nothing
-    form_id = re.search(r'name="form_id" value="([^"]+)"', confirm.text)
-    assert form_id
-    data = {"csrf_token": csrf_from(confirm.text), "form_id": form_id.group(1)}
+    data = {"csrf_token": csrf_from(confirm.text), "form_id": form_id_from(confirm.text)}
     closed = await owner.post(f"/campaigns/{campaign.id}/close", data=data)
     assert closed.status_code == 303
     assert (await owner.post(f"/campaigns/{campaign.id}/close", data=data)).status_code == 303

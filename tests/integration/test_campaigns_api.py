@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.brand_world import bearer, campaign_body, create_draft, member, org_balance
+from tests.integration.answers import problem
 from tests.integration.conftest import make_settings
 from tests.lifecycle_world import (
     World,
@@ -58,14 +59,6 @@ async def campaign_status(world: World, campaign_id: object) -> str:
         row = await s.get(Campaign, campaign_id)
         assert row is not None
         return row.status
-
-
-def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 # --- create, read, list ------------------------------------------------------------------

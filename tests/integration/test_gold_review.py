@@ -4,7 +4,6 @@ up as accuracy, without touching the source submission or any money."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +12,7 @@ from uuid import UUID
 import httpx
 import pytest
 
+from tests.integration.answers import csrf_from
 from tests.integration.conftest import make_settings
 from tests.integration.work_support import bearer, browse_as, work_settings
 from tests.lifecycle_world import World, build_world, live_campaign, window_nearly_over
@@ -37,12 +37,6 @@ async def world(
     built = await build_world(clean_db, settings, workers=3)
     yield built
     await built.db.dispose()
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match is not None
-    return match.group(1)
 
 
 async def handed_in(world: World, campaign: Campaign, worker: Person) -> Assignment:

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from uuid import UUID
 
 import httpx
 from sqlalchemy import text
 
 from tests.factories import PASSWORD, register
+from tests.integration.answers import csrf_from, form_id_from
 from tests.integration.test_withdrawals import fund
 from xingdong.core.db import Database
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
-
-
-def form_id_from(html: str) -> str:
-    match = re.search(r'name="form_id" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
 
 
 async def sign_in(client: httpx.AsyncClient, phone: str) -> None:

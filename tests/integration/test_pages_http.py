@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import httpx
 from sqlalchemy import func, select, text
 
 from tests.factories import PASSWORD, register
+from tests.integration.answers import csrf_from
 from xingdong.core.db import Database
 from xingdong.identity.models import WebSession
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
 
 
 async def sign_in(client: httpx.AsyncClient, phone: str) -> httpx.Response:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from tests.integration.answers import csrf_from
 from tests.integration.conftest import make_settings
 from tests.integration.work_support import bearer, browse_as, work_settings
 from tests.lifecycle_world import World, balance, build_world, live_campaign, window_nearly_over
@@ -171,7 +172,7 @@ async def test_the_console_page_lists_cases_and_a_cleared_one_only_labels(
     page = await client.get("/ops/risk")
     assert page.status_code == 200
     assert "data-no-cases" in page.text
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    token = csrf_from(page.text)
     scanned = await client.post("/ops/risk/scan", data={"csrf_token": token})
     assert scanned.status_code == 303
     listed = await client.get("/ops/risk")

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import User, register
-from tests.integration.test_pages_http import csrf_from, sign_in
+from tests.integration.answers import csrf_from
+from tests.integration.test_pages_http import sign_in
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.security import keyed_digest

@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from tests.integration.answers import csrf_from
 from tests.integration.conftest import make_settings
 from tests.integration.work_support import bearer, browse_as
 from tests.lifecycle_world import World, add_worker, live_campaign
@@ -140,7 +141,7 @@ async def test_the_task_center_page_hides_and_lists_what_was_hidden(
     page = await client.get("/tasks")
     assert f'data-task="{campaign.id}"' in page.text
     assert "data-feed-reason=" in page.text
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    token = csrf_from(page.text)
     hide = await client.post(
         "/feed/hidden", data={"csrf_token": token, "kind": "campaign", "ref": str(campaign.id)}
     )

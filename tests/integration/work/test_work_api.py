@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.evidence_samples import mp4_header, png_declaring, screenshot
+from tests.integration.answers import problem
 from tests.integration.work_support import (
     act_like_a_person,
     assignment_row,
@@ -61,14 +62,6 @@ async def upload(
         data=fields,
         files=files,
     )
-
-
-def problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, object] = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 # --- the task feed --------------------------------------------------------------------
@@ -431,12 +424,12 @@ async def test_missing_evidence_and_bad_links_are_refused(
     auth = await bearer(world, world.workers[0])
     assignment_id = (await claim(client, auth, campaign)).json()["id"]
     nothing = problem(await upload(client, auth, assignment_id, None), 422, "evidence_required")
-    assert [e["field"] for e in nothing["errors"]] == ["evidence"]  # type: ignore[attr-defined]
+    assert [e["field"] for e in nothing["errors"]] == ["evidence"]
     for bad in ("javascript:alert(1)", "//evil.example/x", "ftp://files.example/a", "x" * 301):
         refused = problem(
             await upload(client, auth, assignment_id, None, link=bad), 422, "validation_failed"
         )
-        assert refused["errors"][0]["field"] == "link"  # type: ignore[index]
+        assert refused["errors"][0]["field"] == "link"
     problem(
         await upload(client, auth, assignment_id, None, link="https://a.example", note="n" * 501),
         422,

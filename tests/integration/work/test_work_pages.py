@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.evidence_samples import screenshot
+from tests.integration.answers import csrf_from, form_id_from
 from tests.integration.work_support import (
     act_like_a_person,
     assignment_row,
@@ -29,18 +30,6 @@ from xingdong.identity.models import Person
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
 from xingdong.work.service import REJECT_REASONS
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
-
-
-def form_id_from(html: str) -> str:
-    match = re.search(r'name="form_id" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
 
 
 async def claim_in_page(client: httpx.AsyncClient, campaign: Campaign) -> str:
