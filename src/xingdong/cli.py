@@ -493,6 +493,10 @@ def bench_feed(
         "machine: slowest / fastest CPU time of fixed work, each round",
         ", ".join("?" if x is None else f"{x:.2f}" for x in figures.round_slowdown),
     )
+    table.add_row(
+        "machine: cores busy with other work, each round",
+        ", ".join("?" if x is None else f"{x:.2f}" for x in figures.round_other_cores),
+    )
     table.add_row("errors", f"{figures.errors} of {figures.sent}")
     for label, cpu in (("baseline", figures.baseline_cpu_ms), ("feed", figures.feed_cpu_ms)):
         if cpu is not None:

@@ -11,7 +11,7 @@ import sys
 EXPECTED = {
     "baseline_rps", "feed_peak_rps", "ratio", "open_loop_rps", "p50_ms", "p99_ms", "sent",
     "errors", "campaigns", "workers", "baseline_cpu_ms", "feed_cpu_ms", "round_ratios",
-    "round_p99_ms", "round_slowdown",
+    "round_p99_ms", "round_slowdown", "round_other_cores",
 }  # fmt: skip
 
 
@@ -36,5 +36,8 @@ def test_the_feed_benchmark_prints_one_json_object(database_url: str) -> None:
     assert all(p99 > 0 for p99 in figures["round_p99_ms"])
     # The probe beside the benchmark timed its fixed work at least once a round.
     assert all(x is not None and x >= 1 for x in figures["round_slowdown"])
+    # Other work on the machine, read from /proc: a share of its cores, never negative.
+    cores = os.cpu_count() or 1
+    assert all(x is not None and 0 <= x <= cores for x in figures["round_other_cores"])
     # Read from /proc on Linux, where the tests run: the server did work for each request.
     assert figures["baseline_cpu_ms"] > 0 and figures["feed_cpu_ms"] > 0

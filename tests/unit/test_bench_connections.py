@@ -1,17 +1,25 @@
 """The feed benchmark spreads its connections evenly over the server's worker processes,
-whichever of them the kernel hands each new connection to."""
+whichever of them the kernel hands each new connection to, and tells how much other work
+the machine did while it measured."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from xingdong.bench.feed import CONNECTIONS, SERVER_PROCESSES, _connections, _owner
+from xingdong.bench.feed import (
+    CONNECTIONS,
+    SERVER_PROCESSES,
+    _connections,
+    _other_work,
+    _owner,
+)
 
 # A server like uvicorn's with workers: the parent binds and listens, each forked worker
 # accepts on the same socket (and ends when the parent is gone); the parent only waits.
@@ -81,3 +89,21 @@ async def test_without_the_server_s_process_id_they_are_opened_as_they_come(
     for connection in connections:
         await connection.close()
     assert len(connections) == CONNECTIONS
+
+
+def test_work_outside_the_benchmark_is_counted_and_its_own_is_not() -> None:
+    if not Path("/proc/stat").exists():
+        pytest.skip("needs Linux /proc")
+    spin = "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"
+    ours: list[float | None] = []
+    with _other_work(ours):
+        # A child of this process: the benchmark's own (its server is one).
+        subprocess.run([sys.executable, "-c", spin], check=True)
+    # A process left behind by a shell that has ended is nobody's child here: other work.
+    others: list[float | None] = []
+    with _other_work(others):
+        subprocess.run(["sh", "-c", f"{sys.executable} -c '{spin}' &"], check=True)
+        time.sleep(1.5)
+    assert ours[0] is not None and others[0] is not None
+    assert ours[0] < 0.4
+    assert others[0] > 0.5

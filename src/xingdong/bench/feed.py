@@ -78,6 +78,9 @@ class FeedFigures:
     round_slowdown: list[float | None] = field(default_factory=list)
     """Each round's slowest over fastest CPU time of a fixed piece of work, timed twice a
     second by a process beside the benchmark (None where it could not say)."""
+    round_other_cores: list[float | None] = field(default_factory=list)
+    """Each round's cores spent on work other than the benchmark, its server and
+    PostgreSQL (None where ``/proc`` does not say)."""
 
     @property
     def ratio(self) -> float:
@@ -94,6 +97,7 @@ class FeedFigures:
             "round_ratios": [round(r, 3) for r in self.round_ratios],
             "round_p99_ms": [round(p, 2) for p in self.round_p99_ms],
             "round_slowdown": [_rounded(x) for x in self.round_slowdown],
+            "round_other_cores": [_rounded(x) for x in self.round_other_cores],
             "open_loop_rps": round(self.open_loop_rps, 1),
             "p50_ms": round(self.p50_ms, 2),
             "p99_ms": round(self.p99_ms, 2),
@@ -112,7 +116,7 @@ def _rounded(value: float | None) -> float | None:
 
 def _cpu_seconds(root: int) -> float | None:
     """CPU time used so far by a process and all its descendants (the server's workers),
-    or None where ``/proc`` does not say."""
+    those that have ended included, or None where ``/proc`` does not say."""
     total = 0.0
     pending = [root]
     tick = os.sysconf("SC_CLK_TCK")
@@ -121,12 +125,58 @@ def _cpu_seconds(root: int) -> float | None:
             pid = pending.pop()
             # Fields after the command name, which is in parentheses and may hold spaces.
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            # utime and stime, then cutime and cstime: the children that ended and were
+            # waited for (a live child is counted below).
+            total += sum(int(fields[n]) for n in (11, 12, 13, 14)) / tick
             children = Path(f"/proc/{pid}/task/{pid}/children").read_text()
             pending.extend(int(child) for child in children.split())
     except (OSError, ValueError, IndexError):
         return None
     return total
+
+
+def _machine_busy_seconds() -> float | None:
+    """CPU time the whole machine has spent busy so far (every core), from ``/proc/stat``."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        # user, nice, system, irq, softirq, steal (idle and iowait are not busy)
+        busy = sum(int(fields[n]) for n in (0, 1, 2, 5, 6, 7))
+    except (OSError, ValueError, IndexError):
+        return None
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def _database_cpu_seconds() -> float:
+    """CPU time used so far by the PostgreSQL processes now running."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if (entry / "comm").read_text().strip() == "postgres":
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+@contextlib.contextmanager
+def _other_work(cores: list[float | None]) -> Iterator[None]:
+    """How many cores the machine spent, while the block ran, on anything but this
+    benchmark, its server and PostgreSQL (a demo or a test run beside it, say)."""
+    began = time.perf_counter()
+    busy, ours = _machine_busy_seconds(), _cpu_seconds(os.getpid())
+    database = _database_cpu_seconds()
+    try:
+        yield
+    finally:
+        busy_after, ours_after = _machine_busy_seconds(), _cpu_seconds(os.getpid())
+        if busy is None or ours is None or busy_after is None or ours_after is None:
+            cores.append(None)
+        else:
+            other = (busy_after - busy) - (ours_after - ours)
+            other -= _database_cpu_seconds() - database
+            cores.append(max(other, 0.0) / (time.perf_counter() - began))
 
 
 async def _seed(url: str, rng: random.Random, campaigns: int, workers: int) -> list[str]:
@@ -379,6 +429,8 @@ class _Round:
     slowdown: float | None
     """The machine's speed in the round: the slowest CPU time of the probe's fixed work
     over its fastest (1 on a steady machine)."""
+    other_cores: float | None
+    """Cores spent on other work during the round (``_other_work``)."""
 
 
 # A fixed piece of work timed in CPU time twice a second by a process of its own. The same
@@ -421,13 +473,16 @@ def _steadiness(probes: list[float]) -> Iterator[None]:
 def _round(server: int, port: int, tokens: list[str], seconds: float) -> _Round:
     """The baseline's peak, the feed's, then the feed open-loop at 70% of it."""
     probes: list[float] = []
-    with _steadiness(probes):
+    other: list[float | None] = []
+    with _steadiness(probes), _other_work(other):
         baseline, baseline_cpu = _measured_peak(server, port, "/readyz", [None], seconds)
         peak, feed_cpu = _measured_peak(server, port, "/api/v1/tasks", list(tokens), seconds)
         rate = peak * OPEN_LOOP_SHARE
         latencies, errors = asyncio.run(_open_loop(port, tokens, rate, seconds, server))
     slowdown = max(probes) / min(probes) if probes and min(probes) > 0 else None
-    return _Round(baseline, baseline_cpu, peak, feed_cpu, rate, latencies, errors, slowdown)
+    return _Round(
+        baseline, baseline_cpu, peak, feed_cpu, rate, latencies, errors, slowdown, other[0]
+    )
 
 
 def _median(values: list[float | None]) -> float | None:
@@ -509,4 +564,5 @@ def run(
             float(np.percentile(one.latencies, 99)) if one.latencies else 0.0 for one in measured
         ],
         round_slowdown=[one.slowdown for one in measured],
+        round_other_cores=[one.other_cores for one in measured],
     )
