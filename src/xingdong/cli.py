@@ -473,6 +473,12 @@ def bench_feed(
         )
     except (RuntimeError, OSError) as exc:
         fail(str(exc).splitlines()[0])
+    other = max((x for x in figures.round_other_cores if x is not None), default=0.0)
+    if other > bench.OTHER_WORK_WARNING:
+        err.print(
+            f"[yellow]Other work kept {other:.2f} of a core busy during a round: these "
+            "figures are not the feed's alone (is a demo or a test running?)[/yellow]"
+        )
     if as_json:
         print(json.dumps(figures.as_dict()))  # noqa: T201 - the command's output
         return

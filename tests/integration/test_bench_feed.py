@@ -41,3 +41,20 @@ def test_the_feed_benchmark_prints_one_json_object(database_url: str) -> None:
     assert all(x is not None and 0 <= x <= cores for x in figures["round_other_cores"])
     # Read from /proc on Linux, where the tests run: the server did work for each request.
     assert figures["baseline_cpu_ms"] > 0 and figures["feed_cpu_ms"] > 0
+
+
+def test_the_feed_benchmark_warns_when_other_work_shares_the_machine(database_url: str) -> None:
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "xingdong", "bench", "feed", "--seconds", "0.5",
+             "--campaigns", "40", "--workers", "15", "--rounds", "1"],
+            env={**os.environ, "XINGDONG_DATABASE_URL": database_url},
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Other work kept" in done.stderr
+    assert "cores busy with other work" in done.stdout

@@ -54,6 +54,9 @@ WORKERS = 1_000
 CONNECTIONS = 16
 OPEN_LOOP_SHARE = 0.7
 ROUNDS = 3
+OTHER_WORK_WARNING = 0.1
+"""Cores of other work in a round above which ``bench feed`` warns that its figures are
+not the feed's alone."""
 NO_PASSWORD = "-"  # noqa: S105 - not a hash: these people cannot sign in with a password
 TASK_TYPES = ("follow", "like", "comment", "share", "live_visit", "shoot")
 
