@@ -117,20 +117,25 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
+def _process_cpu_seconds(pid: int | str) -> float:
+    """CPU time of one process and of its children that ended and were waited for (a live
+    child is a process of its own); OSError, ValueError or IndexError where ``/proc``
+    does not say."""
+    # Fields after the command name, which is in parentheses and may hold spaces:
+    # utime, stime, cutime, cstime.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(fields[n]) for n in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_seconds(root: int) -> float | None:
     """CPU time used so far by a process and all its descendants (the server's workers),
     those that have ended included, or None where ``/proc`` does not say."""
     total = 0.0
     pending = [root]
-    tick = os.sysconf("SC_CLK_TCK")
     try:
         while pending:
             pid = pending.pop()
-            # Fields after the command name, which is in parentheses and may hold spaces.
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            # utime and stime, then cutime and cstime: the children that ended and were
-            # waited for (a live child is counted below).
-            total += sum(int(fields[n]) for n in (11, 12, 13, 14)) / tick
+            total += _process_cpu_seconds(pid)
             children = Path(f"/proc/{pid}/task/{pid}/children").read_text()
             pending.extend(int(child) for child in children.split())
     except (OSError, ValueError, IndexError):
@@ -152,14 +157,12 @@ def _machine_busy_seconds() -> float | None:
 def _database_cpu_seconds() -> float:
     """CPU time used so far by the PostgreSQL processes now running."""
     total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError, ValueError, IndexError):
             if (entry / "comm").read_text().strip() == "postgres":
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / tick
+                total += _process_cpu_seconds(entry.name)
     return total
 
 
@@ -258,7 +261,7 @@ BALANCE_TRIES = 40
 """Connections opened and closed again, per connection kept, to spread them evenly."""
 
 
-def _listening_inode(port: int, client_port: int) -> int | None:
+def _server_end_inode(port: int, client_port: int) -> int | None:
     """The inode of the server's end of the loopback connection from ``client_port``."""
     wanted = (f"{port:04X}", f"{client_port:04X}")
     try:
@@ -291,7 +294,7 @@ async def _owner(server: int, port: int, connection: KeepAliveConnection) -> int
     """The server process that accepted ``connection`` (it may take a moment to)."""
     client_port = connection.writer.get_extra_info("sockname")[1]
     for _ in range(50):
-        inode = _listening_inode(port, client_port)
+        inode = _server_end_inode(port, client_port)
         owner = None if inode is None else _socket_owner(server, inode)
         if owner is not None:
             return owner
