@@ -8,11 +8,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns.models import Campaign
-from xingdong.core.pagination import decode_cursor
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+from xingdong.core.pagination import contains, decode_cursor
 
 
 async def campaigns_page(
@@ -34,7 +30,7 @@ async def campaigns_page(
     if status:
         query = query.where(Campaign.status == status)
     if search:
-        query = query.where(Campaign.title.ilike(f"%{_escape_like(search)}%", escape="\\"))
+        query = query.where(contains(Campaign.title, search))
     position = decode_cursor(cursor)
     key = tuple_(Campaign.created_at, Campaign.id)
     if position is not None:

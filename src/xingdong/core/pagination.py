@@ -1,5 +1,5 @@
-"""Cursor pagination: the cursor is an opaque token naming the last row seen, so pages
-stay stable while rows are added."""
+"""Long lists: cursor pagination (the cursor is an opaque token naming the last row seen,
+so pages stay stable while rows are added) and the search box's match."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
+from sqlalchemy import ColumnElement
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from xingdong.core.errors import ValidationFailed
 from xingdong.core.i18n import N_
@@ -52,3 +54,10 @@ def next_cursor(rows: list[Any], limit: int) -> str | None:
         return None
     last = rows[limit - 1]
     return encode_cursor(last.created_at, last.id)
+
+
+def contains(column: SQLCoreOperations[str], text: str) -> ColumnElement[bool]:
+    """``column`` holds ``text`` anywhere, case aside (a list's search box); ``%``, ``_``
+    and ``\\`` in the text match themselves."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")

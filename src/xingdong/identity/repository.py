@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ColumnClause
 
-from xingdong.core.pagination import decode_cursor
+from xingdong.core.pagination import contains, decode_cursor
 from xingdong.identity.models import (
     ApiToken,
     Consent,
@@ -260,7 +260,7 @@ async def organisations_page(
         (Membership.org_id == Organisation.id) & (Membership.person_id == person_id),
     )
     if search:
-        query = query.where(Organisation.name.ilike(f"%{_escape_like(search)}%", escape="\\"))
+        query = query.where(contains(Organisation.name, search))
     query = _after_cursor(query, Organisation.created_at, Organisation.id, cursor)
     query = query.order_by(Organisation.created_at, Organisation.id).limit(limit + 1)
     result = await session.execute(query)
@@ -276,12 +276,8 @@ async def members_page(
         .where(Membership.org_id == org_id)
     )
     if search:
-        pattern = f"%{_escape_like(search)}%"
         query = query.where(
-            or_(
-                Person.display_name.ilike(pattern, escape="\\"),
-                Person.phone.ilike(pattern, escape="\\"),
-            )
+            or_(contains(Person.display_name, search), contains(Person.phone, search))
         )
     query = _after_cursor(query, Membership.created_at, Membership.person_id, cursor)
     query = query.order_by(Membership.created_at, Membership.person_id).limit(limit + 1)
@@ -350,20 +346,12 @@ async def people_page(
 ) -> list[Person]:
     query = select(Person)
     if search:
-        pattern = f"%{_escape_like(search)}%"
         query = query.where(
-            or_(
-                Person.display_name.ilike(pattern, escape="\\"),
-                Person.phone.ilike(pattern, escape="\\"),
-            )
+            or_(contains(Person.display_name, search), contains(Person.phone, search))
         )
     query = _after_cursor(query, Person.created_at, Person.id, cursor)
     result = await session.execute(query.order_by(Person.created_at, Person.id).limit(limit + 1))
     return list(result.scalars())
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def count_audience(
