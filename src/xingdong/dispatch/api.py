@@ -1,18 +1,26 @@
-"""REST API of the dispatch domain: what a person hides from their feed. (The feed itself
-is ``GET /api/v1/tasks`` of the work API.)"""
+"""REST API of the dispatch domain: what a person hides from their feed, and the operators'
+console of the live feed. (The feed itself is ``GET /api/v1/tasks`` of the work API.)"""
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi import status as http_status
 from pydantic import BaseModel, ConfigDict
 
+from xingdong.core.clock import utcnow
+from xingdong.core.errors import FieldError, ValidationFailed
+from xingdong.core.i18n import N_
+from xingdong.core.pagination import MAX_PAGE_SIZE
+from xingdong.core.policy import Action, require
 from xingdong.dispatch import service
+from xingdong.dispatch.console import PAGE_SIZE, dispatch_console
 from xingdong.dispatch.live import live_dispatch
-from xingdong.web.deps import ApiPerson, DbSession, RuntimeDep
+from xingdong.web.deps import ApiActor, ApiPerson, DbSession, RuntimeDep
+from xingdong.work.labels import TASK_TYPE_LABELS
 
 router = APIRouter(prefix="/api/v1", tags=["dispatch"])
 
@@ -55,3 +63,101 @@ async def unhide(
     """Show a hidden campaign or brand again."""
     await service.unhide(session, person=person, kind=kind, ref=ref)
     live_dispatch(runtime.db, runtime.settings).facts.forget(str(person.id))
+
+
+ConsolePace = Literal["paused", "ahead", "behind", "on_plan"]
+
+
+class WeightOut(BaseModel):
+    name: str
+    value: float
+    default: float
+    changed: bool
+
+
+class TierOut(BaseModel):
+    tier: str | None
+    """``None``: people without a tier."""
+    visits: int
+    """Feeds served to the tier's people by this process."""
+    completions: int
+    """Tasks they took from them."""
+    relief: float
+
+
+class CampaignPacingOut(BaseModel):
+    campaign_id: UUID
+    title: str
+    brand: str
+    task_type: str
+    quantity: int
+    planned: float
+    taken: float
+    held: float
+    pace: ConsolePace
+    paused_until: datetime | None
+    price: float | None
+    seeded: float | None
+
+
+class DispatchConsoleOut(BaseModel):
+    process: int
+    """The server process whose pacing prices and tier counts these are."""
+    weights: list[WeightOut]
+    tiers: list[TierOut]
+    seeded_at: datetime | None
+    campaigns: list[CampaignPacingOut]
+    total: int
+    counts: dict[str, int]
+    page: int
+    pages: int
+
+
+@router.get("/ops/dispatch", tags=["ops"])
+async def console(
+    actor: ApiActor,
+    session: DbSession,
+    runtime: RuntimeDep,
+    q: Annotated[str, Query(max_length=80)] = "",
+    type: Annotated[str | None, Query(max_length=20)] = None,  # noqa: A002 - the query parameter's name, as on the feed
+    pace: ConsolePace | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
+) -> DispatchConsoleOut:
+    """Operators: the feed's weights in force, each tier's standing and relief, and the
+    live campaigns against their plan, furthest from it first (docs/dispatch.md)."""
+    require(actor, Action.STAFF_CONSOLE)
+    if type is not None and type not in TASK_TYPE_LABELS:
+        raise ValidationFailed(
+            detail=N_("Choose a task type."),
+            fields=[FieldError("type", N_("Choose a task type."))],
+        )
+    found = await dispatch_console(
+        session,
+        live=live_dispatch(runtime.db, runtime.settings),
+        now=utcnow(),
+        search=q.strip() or None,
+        task_type=type,
+        pace_code=pace,
+        page=page,
+        page_size=limit,
+    )
+    return DispatchConsoleOut(
+        process=found.process,
+        weights=[
+            WeightOut(name=w.name, value=w.value, default=w.default, changed=w.changed)
+            for w in found.weights
+        ],
+        tiers=[
+            TierOut(tier=t.tier, visits=t.visits, completions=t.completions, relief=t.relief)
+            for t in found.tiers
+        ],
+        seeded_at=found.seeded_at,
+        campaigns=[
+            CampaignPacingOut.model_validate(c, from_attributes=True) for c in found.campaigns.items
+        ],
+        total=found.campaigns.total,
+        counts=found.campaigns.counts,
+        page=found.campaigns.page,
+        pages=found.campaigns.pages,
+    )

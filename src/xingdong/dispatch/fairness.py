@@ -25,6 +25,21 @@ class _TierCounts:
     relief: float = 0.0
 
 
+@dataclass(frozen=True)
+class TierStanding:
+    """How a tier is doing in the feed: its visits, the tasks its people took, its relief."""
+
+    tier: str | None
+    visits: int
+    completions: int
+    relief: float
+
+    @property
+    def rate(self) -> float:
+        """Tasks taken per visit."""
+        return self.completions / self.visits if self.visits else 0.0
+
+
 class TierFairness:
     def __init__(self, weights: DispatchWeights) -> None:
         self.weights = weights
@@ -43,6 +58,13 @@ class TierFairness:
 
     def completed(self, tier: str | None) -> None:
         self._tiers.setdefault(tier or "", _TierCounts()).completions += 1
+
+    def standing(self) -> list[TierStanding]:
+        """Each tier seen so far (``None``: people without one), by tier name."""
+        return [
+            TierStanding(tier or None, counts.visits, counts.completions, counts.relief)
+            for tier, counts in sorted(self._tiers.items())
+        ]
 
     def rates(self) -> dict[str, float]:
         return {

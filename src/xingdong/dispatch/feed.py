@@ -172,6 +172,11 @@ class Dispatcher:
             if slot is not None:
                 self.pacer.seed(slot, price)
 
+    def pacing_price(self, task_id: str) -> float | None:
+        """The task's pacing price now (None for a task this dispatcher does not place)."""
+        slot = self.index.slot_of.get(task_id)
+        return None if slot is None else float(self.pacer.price[slot])
+
     # --- the feed ---------------------------------------------------------------------
 
     def _open_now(self, now_s: float) -> BoolArray:

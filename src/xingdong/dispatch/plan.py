@@ -26,11 +26,18 @@ FORECAST = TrafficForecast()
 
 
 class Windowed(Protocol):
-    starts_at: datetime
-    ends_at: datetime
-    quantity: int
-    units_open: int
-    units_done: int
+    """A campaign's window and units, as a row or a snapshot holds them (read only)."""
+
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def units_open(self) -> int: ...
+    @property
+    def units_done(self) -> int: ...
 
 
 def planned_at(campaign: Windowed, moments: FloatArray) -> FloatArray:

@@ -1,0 +1,284 @@
+"""What operators see of the live feed (``/ops/dispatch``): the weights in force, how each
+creator tier fares and the relief fairness gives it, and how every live campaign keeps to
+its plan, with the pacing price the feed gives it.
+
+The plans, the units taken, held or done and the pacing guard come from the database and
+are the same whichever server process answers. The pacing prices and the tiers' counts
+are the answering process's own (each paces and learns on the traffic it serves), so the
+console names that process.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, fields
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.campaigns.models import Campaign
+from xingdong.core.i18n import N_
+from xingdong.core.pagination import contains
+from xingdong.dispatch.delivery import pace
+from xingdong.dispatch.fairness import TierStanding
+from xingdong.dispatch.live import LiveDispatch
+from xingdong.dispatch.models import SeededPrice
+from xingdong.dispatch.plan import paced_until, planned_share
+from xingdong.dispatch.weights import TUNABLE, DispatchWeights
+from xingdong.identity.models import Organisation
+from xingdong.work import service as work
+
+PAGE_SIZE = 50
+
+CONSOLE_PACES = {
+    "paused": N_("Paused by the guard"),
+    "ahead": N_("Ahead of plan"),
+    "behind": N_("Behind plan"),
+    "on_plan": N_("On plan"),
+}
+"""How a live campaign keeps to its plan, as the console sorts it: ``paused`` when the
+guard holds it now, otherwise the campaign pages' codes (``xingdong.dispatch.delivery``)."""
+
+WEIGHT_HELP = {
+    "value": N_("Weight of the predicted value (chance of completion × price) in the score."),
+    "fit": N_(
+        "How much what was learned about people moves the predicted completion "
+        "(0: each task's own rate alone)."
+    ),
+    "pacing_step": N_(
+        "How fast the pacing price reacts to spending ahead of or behind plan (0: no price)."
+    ),
+    "pacing_max_price": N_(
+        "Ceiling of the pacing price (1: a campaign far ahead loses all its value)."
+    ),
+    "pacing_slack": N_(
+        "Share of units a campaign may run ahead of its plan before the guard pauses it."
+    ),
+    "pacing_lead_s": N_("Seconds ahead the guard looks up the plan, so early traffic is served."),
+    "fairness_step": N_("How fast a lagging tier's relief grows (0: fairness off)."),
+    "fairness_target": N_(
+        "A tier lags when its tasks taken per visit are below this share of the mean."
+    ),
+    "fairness_max_boost": N_("Ceiling of a tier's relief (0 to 1)."),
+    "novice_boost": N_("Extra share of score for onboarding tasks shown to novices."),
+    "quality_boost": N_("Extra share of score for tasks in the quality-task plan."),
+    "explore": N_("Optimism for tasks shown only a few times."),
+    "max_per_brand": N_("At most this many tasks of one brand in a feed."),
+    "candidates": N_("How many of the best scores the diversity pass looks at."),
+    "prior_strength": N_("How many showings the task type's prior is worth."),
+    "learning_rate": N_("Multiplier of the completion model's step (1: its Bayesian update)."),
+    "default_prior": N_("Completion rate assumed for a task type without a prior of its own."),
+    "new_within_s": N_("A task that started this many seconds ago or less is shown as new."),
+}
+"""What each tunable weight does, in the words of docs/dispatch.md."""
+
+
+@dataclass(frozen=True)
+class WeightInForce:
+    name: str
+    value: float
+    default: float
+
+    @property
+    def changed(self) -> bool:
+        return self.value != self.default
+
+    @property
+    def help(self) -> str:
+        return WEIGHT_HELP[self.name]
+
+
+def weights_in_force(weights: DispatchWeights) -> list[WeightInForce]:
+    """Every weight operators may set, in the order docs/dispatch.md lists them."""
+    defaults = DispatchWeights()
+    return [
+        WeightInForce(f.name, getattr(weights, f.name), getattr(defaults, f.name))
+        for f in fields(DispatchWeights)
+        if f.name in TUNABLE
+    ]
+
+
+@dataclass(frozen=True)
+class CampaignPacing:
+    campaign_id: UUID
+    title: str
+    brand: str
+    task_type: str
+    quantity: int
+    planned: float
+    """Share of the units its plan has reached now."""
+    taken: float
+    """Share of the units claimed (claims that count: not expired)."""
+    held: float
+    """Share of the units held by claims or done: what the guard compares with the plan."""
+    pace: str
+    """A code of :data:`CONSOLE_PACES`."""
+    paused_until: datetime | None
+    """While the guard holds it: when it takes claims again."""
+    price: float | None
+    """The answering process's pacing price (None when that process does not place it:
+    every unit is held or done)."""
+    seeded: float | None
+    """The price last night's seeding started it at (None: not seeded)."""
+
+    @property
+    def distance(self) -> float:
+        """How far it is from its plan, ahead (held) or behind (taken), as a share."""
+        return max(self.held - self.planned, self.planned - self.taken)
+
+
+@dataclass(frozen=True)
+class PacingPage:
+    items: list[CampaignPacing]
+    total: int
+    """Campaigns matching the search and the chosen pace."""
+    counts: dict[str, int]
+    """Campaigns matching the search, by pace (every code of :data:`CONSOLE_PACES`)."""
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class DispatchConsole:
+    weights: list[WeightInForce]
+    tiers: list[TierStanding]
+    campaigns: PacingPage
+    seeded_at: datetime | None
+    """When the nightly seeding last stored prices (None: never)."""
+    process: int
+    """The server process whose prices and tier counts these are."""
+
+    @property
+    def tier_mean(self) -> float:
+        """Tasks taken per visit over every tier."""
+        visits = sum(t.visits for t in self.tiers)
+        return sum(t.completions for t in self.tiers) / visits if visits else 0.0
+
+
+@dataclass(frozen=True)
+class _Live:
+    """A live campaign's row as the plan and the guard read it."""
+
+    id: UUID
+    title: str
+    brand: str
+    task_type: str
+    quantity: int
+    units_open: int
+    units_done: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+async def dispatch_console(
+    session: AsyncSession,
+    *,
+    live: LiveDispatch,
+    now: datetime,
+    search: str | None = None,
+    task_type: str | None = None,
+    pace_code: str | None = None,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> DispatchConsole:
+    """The console's figures at ``now``: live campaigns inside their window that match
+    ``search`` (title or brand) and ``task_type``, those of ``pace_code`` (every pace when
+    None) on ``page`` (from 1; past the last, the last), furthest from their plan first."""
+    await live.refresh(now)
+    weights = live.dispatcher.weights
+    rows = await _live_campaigns(session, now=now, search=search, task_type=task_type)
+    claimed = await work.claims_counted(session, campaign_ids=[row.id for row in rows])
+    seeded = dict(
+        (
+            await session.execute(
+                select(SeededPrice.campaign_id, SeededPrice.price).where(
+                    SeededPrice.campaign_id.in_([row.id for row in rows])
+                )
+            )
+        ).all()
+    )
+    every = sorted(
+        (
+            _pacing(row, claimed.get(row.id, 0), seeded.get(row.id), live, weights, now)
+            for row in rows
+        ),
+        key=lambda c: (-c.distance, c.title, str(c.campaign_id)),
+    )
+    counts = dict.fromkeys(CONSOLE_PACES, 0)
+    for campaign in every:
+        counts[campaign.pace] += 1
+    chosen = [c for c in every if pace_code is None or c.pace == pace_code]
+    pages = max(math.ceil(len(chosen) / page_size), 1)
+    shown = min(max(page, 1), pages)
+    return DispatchConsole(
+        weights=weights_in_force(weights),
+        tiers=live.dispatcher.fairness.standing(),
+        campaigns=PacingPage(
+            items=chosen[(shown - 1) * page_size : shown * page_size],
+            total=len(chosen),
+            counts=counts,
+            page=shown,
+            pages=pages,
+        ),
+        seeded_at=await session.scalar(select(func.max(SeededPrice.seeded_at))),
+        process=os.getpid(),
+    )
+
+
+async def _live_campaigns(
+    session: AsyncSession, *, now: datetime, search: str | None, task_type: str | None
+) -> list[_Live]:
+    query = (
+        select(
+            Campaign.id,
+            Campaign.title,
+            Organisation.name,
+            Campaign.task_type,
+            Campaign.quantity,
+            Campaign.units_open,
+            Campaign.units_done,
+            Campaign.starts_at,
+            Campaign.ends_at,
+        )
+        .join(Organisation, Organisation.id == Campaign.org_id)
+        .where(Campaign.status == "live", Campaign.starts_at <= now, Campaign.ends_at > now)
+    )
+    if search:
+        query = query.where(
+            or_(contains(Campaign.title, search), contains(Organisation.name, search))
+        )
+    if task_type:
+        query = query.where(Campaign.task_type == task_type)
+    return [_Live(*row) for row in (await session.execute(query)).all()]
+
+
+def _pacing(
+    row: _Live,
+    claimed: int,
+    seeded: float | None,
+    live: LiveDispatch,
+    weights: DispatchWeights,
+    now: datetime,
+) -> CampaignPacing:
+    quantity = max(row.quantity, 1)
+    planned = planned_share(row, now)
+    taken = claimed / quantity
+    held = (row.units_open + row.units_done) / quantity
+    until = paced_until(row, now, weights)
+    return CampaignPacing(
+        campaign_id=row.id,
+        title=row.title,
+        brand=row.brand,
+        task_type=row.task_type,
+        quantity=row.quantity,
+        planned=planned,
+        taken=taken,
+        held=held,
+        pace="paused" if until is not None else pace(planned, taken, held),
+        paused_until=until,
+        price=live.dispatcher.pacing_price(str(row.id)),
+        seeded=seeded,
+    )

@@ -1,0 +1,162 @@
+"""The operators' console of the live feed (``/ops/dispatch`` and its API): every live
+campaign against its plan with its pace (paused by the guard, ahead, behind, on plan),
+search, filters and pages; the weights in force; the tiers the feed served."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.answers import problem
+from tests.integration.conftest import make_settings
+from tests.integration.work_support import bearer, browse_as, work_settings
+from tests.lifecycle_world import World, live_campaign, window_nearly_over
+from xingdong.core.clock import utcnow
+from xingdong.core.settings import Settings
+from xingdong.dispatch.weights import TUNABLE
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    # An operator's change to the weights, which the console shows as changed.
+    return make_settings(
+        **work_settings(tmp_path / "evidence"), dispatch_weights={"max_per_brand": 2}
+    )
+
+
+async def console(client: httpx.AsyncClient, auth: dict[str, str], query: str = "") -> dict:  # type: ignore[type-arg]
+    response = await client.get(f"/api/v1/ops/dispatch{query}", headers=auth)
+    assert response.status_code == 200, response.text
+    body: dict = response.json()  # type: ignore[type-arg]
+    return body
+
+
+async def three_paces(client: httpx.AsyncClient, world: World) -> dict[str, str]:
+    """Three live campaigns: one a worker claimed a fifth of as it began (the guard holds
+    it), one near the end of a long window that nobody took (behind), one just begun
+    (on plan); their ids by what the console should call them."""
+    claimed = await live_campaign(
+        world, title="开头就被领走", starts_at=utcnow() - timedelta(minutes=5)
+    )
+    behind = await live_campaign(world, title="没人领的老任务", **window_nearly_over())
+    fresh = await live_campaign(
+        world, title="刚开始的任务", task_type="shoot", brief="拍一条视频介绍新品。"
+    )
+    answer = await client.post(
+        f"/api/v1/tasks/{claimed.id}/claims", headers=await bearer(world, world.workers[0])
+    )
+    assert answer.status_code == 201, answer.text
+    return {"paused": str(claimed.id), "behind": str(behind.id), "on_plan": str(fresh.id)}
+
+
+async def test_operators_see_each_live_campaign_against_its_plan(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    ids = await three_paces(client, world)
+    auth = await bearer(world, world.operator)
+    body = await console(client, auth)
+    rows = {row["campaign_id"]: row for row in body["campaigns"]}
+    assert {rows[i]["pace"] for i in ids.values()} == set(ids)
+    assert {code: rows[i]["pace"] for code, i in ids.items()} == {c: c for c in ids}
+    paused = rows[ids["paused"]]
+    # One unit of five held: a fifth taken and held against a plan near zero.
+    assert paused["taken"] == pytest.approx(0.2) and paused["held"] == pytest.approx(0.2)
+    assert paused["planned"] < 0.01
+    assert paused["paused_until"] is not None
+    assert rows[ids["behind"]]["planned"] > 0.95 and rows[ids["behind"]]["taken"] == 0
+    assert body["counts"] == {"paused": 1, "ahead": 0, "behind": 1, "on_plan": 1}
+    # Furthest from the plan first: the old campaign nobody took, then the paused one.
+    assert [row["campaign_id"] for row in body["campaigns"]] == [
+        ids["behind"], ids["paused"], ids["on_plan"]
+    ]  # fmt: skip
+    assert body["total"] == 3 and body["pages"] == 1
+
+    # The weights: every one operators may set, the changed one said so.
+    weights = {w["name"]: w for w in body["weights"]}
+    assert set(weights) == TUNABLE
+    assert weights["max_per_brand"] == {
+        "name": "max_per_brand", "value": 2, "default": 1, "changed": True
+    }  # fmt: skip
+    assert [w["name"] for w in body["weights"] if w["changed"]] == ["max_per_brand"]
+
+
+async def test_search_filters_and_pages(client: httpx.AsyncClient, world: World) -> None:
+    ids = await three_paces(client, world)
+    auth = await bearer(world, world.operator)
+    found = await console(client, auth, "?q=老任务")
+    assert [row["campaign_id"] for row in found["campaigns"]] == [ids["behind"]]
+    # The counts follow the search, not the pace chosen.
+    assert found["counts"] == {"paused": 0, "ahead": 0, "behind": 1, "on_plan": 0}
+    by_brand = await console(client, auth, "?q=测试品牌")
+    assert by_brand["total"] == 3
+    shot = await console(client, auth, "?type=shoot")
+    assert [row["campaign_id"] for row in shot["campaigns"]] == [ids["on_plan"]]
+    held = await console(client, auth, "?pace=paused")
+    assert [row["campaign_id"] for row in held["campaigns"]] == [ids["paused"]]
+    assert held["counts"]["behind"] == 1 and held["total"] == 1
+    pages = [await console(client, auth, f"?limit=1&page={n}") for n in (1, 2, 3)]
+    assert [p["campaigns"][0]["campaign_id"] for p in pages] == [
+        ids["behind"], ids["paused"], ids["on_plan"]
+    ]  # fmt: skip
+    assert {p["pages"] for p in pages} == {3}
+    past_the_end = await console(client, auth, "?limit=1&page=9")
+    assert past_the_end["page"] == 3
+    # A search with LIKE's wildcards matches them as text.
+    assert (await console(client, auth, "?q=%25"))["total"] == 0
+
+
+async def test_the_tiers_the_feed_served(client: httpx.AsyncClient, world: World) -> None:
+    await live_campaign(world)
+    for worker in world.workers:
+        assert (
+            await client.get("/api/v1/tasks", headers=await bearer(world, worker))
+        ).status_code == 200
+    body = await console(client, await bearer(world, world.operator))
+    assert sum(t["visits"] for t in body["tiers"]) == len(world.workers)
+    assert all(t["relief"] == 0 for t in body["tiers"])
+
+
+async def test_only_operators_and_bad_filters_are_refused(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    worker = await bearer(world, world.workers[0])
+    refused = await client.get("/api/v1/ops/dispatch", headers=worker)
+    problem(refused, 403, "forbidden")
+    operator = await bearer(world, world.operator)
+    for query, field in (("?type=dance", "type"), ("?pace=fast", "pace"), ("?page=0", "page")):
+        answer = await client.get(f"/api/v1/ops/dispatch{query}", headers=operator)
+        body = problem(answer, 422, "validation_failed")
+        assert field in answer.text, body
+    # Pages: a worker is told in words; unknown filters show everything.
+    await browse_as(client, world, world.workers[0])
+    page = await client.get("/ops/dispatch")
+    assert page.status_code == 403 and "<html" in page.text
+
+
+async def test_the_console_page(client: httpx.AsyncClient, world: World) -> None:
+    ids = await three_paces(client, world)
+    await browse_as(client, world, world.operator)
+    page = await client.get("/ops/dispatch")
+    assert page.status_code == 200
+    for campaign_id in ids.values():
+        assert f'data-console-campaign="{campaign_id}"' in page.text
+    assert 'data-pace-count="paused">1<' in page.text
+    assert 'data-weight="max_per_brand" data-weight-changed' in page.text
+    assert "<code>max_per_brand = 2</code>" in page.text
+    assert "/ops/dispatch" in page.text  # in the staff menu
+    # Unknown filters and a page that is not a number show the first page of everything.
+    lenient = await client.get("/ops/dispatch?pace=fast&type=dance&page=abc")
+    assert lenient.status_code == 200
+    assert lenient.text.count("data-console-campaign=") == 3
+    only = await client.get("/ops/dispatch?pace=behind")
+    assert only.text.count("data-console-campaign=") == 1
+    assert f'data-console-campaign="{ids["behind"]}"' in only.text
+    none = await client.get("/ops/dispatch?q=没有这个")
+    assert "data-console-empty" in none.text
+    english = await client.get("/ops/dispatch?lang=en")
+    assert "Feed console" in english.text and "Paused by the guard" in english.text
+    chinese = await client.get("/ops/dispatch?lang=zh_CN")
+    assert "Feed console" not in chinese.text

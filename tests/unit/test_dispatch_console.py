@@ -1,0 +1,61 @@
+"""What the feed console reads from a dispatcher: the weights in force, each tier's
+standing and relief, a task's pacing price."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+import pytest
+
+from xingdong.dispatch.console import WEIGHT_HELP, weights_in_force
+from xingdong.dispatch.fairness import MIN_VISITS, TierFairness
+from xingdong.dispatch.feed import Dispatcher
+from xingdong.dispatch.profiles import Targeting, TaskSpec
+from xingdong.dispatch.weights import TUNABLE, DispatchWeights
+
+
+def test_every_weight_operators_may_set_is_listed_and_explained() -> None:
+    listed = weights_in_force(replace(DispatchWeights(), explore=0.3, max_per_brand=2))
+    # In the order of the dataclass (and of docs/dispatch.md's table).
+    order = [f.name for f in fields(DispatchWeights) if f.name in TUNABLE]
+    assert [w.name for w in listed] == order
+    assert set(WEIGHT_HELP) == TUNABLE
+    changed = {w.name: (w.value, w.default) for w in listed if w.changed}
+    assert changed == {"explore": (0.3, 0.6), "max_per_brand": (2, 1)}
+
+
+def test_a_lagging_tier_is_given_relief_and_the_others_none() -> None:
+    fairness = TierFairness(DispatchWeights())
+    for visit in range(4 * MIN_VISITS):
+        for tier in ("head", "novice"):
+            fairness.visited(tier)
+            # Head creators take a task at every other visit, novices at every tenth.
+            if (tier == "head" and visit % 2 == 0) or (tier == "novice" and visit % 10 == 0):
+                fairness.completed(tier)
+    standing = {s.tier: s for s in fairness.standing()}
+    assert set(standing) == {"head", "novice"}
+    assert standing["head"].rate == pytest.approx(0.5)
+    assert standing["novice"].rate == pytest.approx(0.1)
+    assert standing["novice"].relief > 0
+    assert standing["head"].relief == 0
+    assert standing["novice"].relief <= DispatchWeights().fairness_max_boost
+
+
+def test_people_without_a_tier_stand_as_none() -> None:
+    fairness = TierFairness(DispatchWeights())
+    fairness.visited(None)
+    assert [(s.tier, s.visits, s.rate) for s in fairness.standing()] == [(None, 1, 0.0)]
+
+
+def test_a_tasks_pacing_price_is_its_seeding_until_it_moves() -> None:
+    dispatcher = Dispatcher()
+    task = TaskSpec(
+        id="t1", type="follow", price_fen=100, reward_fen=80, quantity=10, start_s=0.0,
+        end_s=86_400.0, per_person_limit=1, targeting=Targeting(), brand="b",
+    )  # fmt: skip
+    assert dispatcher.pacing_price("t1") is None
+    dispatcher.upsert_task(task)
+    assert dispatcher.pacing_price("t1") == 0.0
+    dispatcher.seed_prices({"t1": 0.4, "unknown": 0.9})
+    assert dispatcher.pacing_price("t1") == pytest.approx(0.4)
+    assert dispatcher.pacing_price("unknown") is None
