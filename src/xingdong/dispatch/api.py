@@ -17,7 +17,8 @@ from xingdong.core.i18n import N_
 from xingdong.core.pagination import MAX_PAGE_SIZE
 from xingdong.core.policy import Action, require
 from xingdong.dispatch import service
-from xingdong.dispatch.console import PAGE_SIZE, dispatch_console
+from xingdong.dispatch.console import PAGE_SIZE, CampaignPacing, dispatch_console
+from xingdong.dispatch.fairness import TierStanding
 from xingdong.dispatch.live import live_dispatch
 from xingdong.web.deps import ApiActor, ApiPerson, DbSession, RuntimeDep
 from xingdong.work.labels import TASK_TYPE_LABELS
@@ -75,38 +76,15 @@ class WeightOut(BaseModel):
     changed: bool
 
 
-class TierOut(BaseModel):
-    tier: str | None
-    """``None``: people without a tier."""
-    visits: int
-    """Feeds served to the tier's people by this process."""
-    completions: int
-    """Tasks they took from them."""
-    relief: float
-
-
-class CampaignPacingOut(BaseModel):
-    campaign_id: UUID
-    title: str
-    brand: str
-    task_type: str
-    quantity: int
-    planned: float
-    taken: float
-    held: float
-    pace: ConsolePace
-    paused_until: datetime | None
-    price: float | None
-    seeded: float | None
-
-
 class DispatchConsoleOut(BaseModel):
     process: int
     """The server process whose pacing prices and tier counts these are."""
     weights: list[WeightOut]
-    tiers: list[TierOut]
+    tiers: list[TierStanding]
+    """Per tier (``None``: people without one): feeds this process served its people, the
+    tasks they took from them, its relief."""
     seeded_at: datetime | None
-    campaigns: list[CampaignPacingOut]
+    campaigns: list[CampaignPacing]
     total: int
     counts: dict[str, int]
     page: int
@@ -148,14 +126,9 @@ async def console(
             WeightOut(name=w.name, value=w.value, default=w.default, changed=w.changed)
             for w in found.weights
         ],
-        tiers=[
-            TierOut(tier=t.tier, visits=t.visits, completions=t.completions, relief=t.relief)
-            for t in found.tiers
-        ],
+        tiers=found.tiers,
         seeded_at=found.seeded_at,
-        campaigns=[
-            CampaignPacingOut.model_validate(c, from_attributes=True) for c in found.campaigns.items
-        ],
+        campaigns=found.campaigns.items,
         total=found.campaigns.total,
         counts=found.campaigns.counts,
         page=found.campaigns.page,
