@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from xingdong.dispatch.pacing import BudgetPacer, TrafficForecast
-from xingdong.dispatch.plan import FORECAST, paced_until, planned_share
+from xingdong.dispatch.plan import FORECAST, held_back, paced_until, planned_share, planned_shares
 from xingdong.dispatch.weights import DispatchWeights
 
 START = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
@@ -98,3 +98,29 @@ def test_the_guard_has_let_go_at_the_moment_it_names_whatever_the_rounding() -> 
             continue
         assert opens_at > now and opens_at <= campaign.ends_at
         assert paced_until(campaign, opens_at, weights) is None
+
+
+def test_many_campaigns_at_once_get_the_plans_and_the_guard_of_each() -> None:
+    weights = DispatchWeights()
+    rng = np.random.default_rng(7)
+    campaigns = []
+    for _ in range(200):
+        start = START + timedelta(hours=float(rng.uniform(-48, 48)))
+        quantity = int(rng.integers(1, 300))
+        held = int(rng.integers(0, quantity + 1))
+        campaigns.append(
+            Window(
+                start, start + timedelta(hours=float(rng.uniform(0.5, 200))), quantity,
+                units_open=held // 3, units_done=held - held // 3,
+            )
+        )  # fmt: skip
+    now = START + timedelta(hours=5)
+    starts = np.array([c.starts_at.timestamp() for c in campaigns])
+    ends = np.array([c.ends_at.timestamp() for c in campaigns])
+    shares = planned_shares(starts, ends, now.timestamp())
+    assert shares.tolist() == [planned_share(c, now) for c in campaigns]
+    held_now = held_back(campaigns, now, weights)
+    assert held_now.tolist() == [paced_until(c, now, weights) is not None for c in campaigns]
+    # Some of each, or the comparison says little.
+    assert 0 < held_now.sum() < len(campaigns)
+    assert held_back([], now, weights).shape == (0,)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
 from uuid import UUID
 
+import numpy as np
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +28,7 @@ from xingdong.dispatch.delivery import pace
 from xingdong.dispatch.fairness import TierStanding
 from xingdong.dispatch.live import LiveDispatch
 from xingdong.dispatch.models import SeededPrice
-from xingdong.dispatch.plan import paced_until, planned_share
+from xingdong.dispatch.plan import held_back, paced_until, planned_shares
 from xingdong.dispatch.weights import TUNABLE, DispatchWeights
 from xingdong.identity.models import Organisation
 from xingdong.work import service as work
@@ -171,6 +173,9 @@ class _Live:
     units_done: int
     starts_at: datetime
     ends_at: datetime
+    claimed: int
+    """Claims that count (not expired)."""
+    seeded: float | None
 
 
 async def dispatch_console(
@@ -190,21 +195,8 @@ async def dispatch_console(
     await live.refresh(now)
     weights = live.dispatcher.weights
     rows = await _live_campaigns(session, now=now, search=search, task_type=task_type)
-    claimed = await work.claims_counted(session, campaign_ids=[row.id for row in rows])
-    seeded = dict(
-        (
-            await session.execute(
-                select(SeededPrice.campaign_id, SeededPrice.price).where(
-                    SeededPrice.campaign_id.in_([row.id for row in rows])
-                )
-            )
-        ).all()
-    )
     every = sorted(
-        (
-            _pacing(row, claimed.get(row.id, 0), seeded.get(row.id), live, weights, now)
-            for row in rows
-        ),
+        _pacing(rows, live, weights, now),
         key=lambda c: (-c.distance, c.title, str(c.campaign_id)),
     )
     counts = dict.fromkeys(CONSOLE_PACES, 0)
@@ -242,8 +234,11 @@ async def _live_campaigns(
             Campaign.units_done,
             Campaign.starts_at,
             Campaign.ends_at,
+            work.claims_counted_of(Campaign.id),
+            SeededPrice.price,
         )
         .join(Organisation, Organisation.id == Campaign.org_id)
+        .outerjoin(SeededPrice, SeededPrice.campaign_id == Campaign.id)
         .where(Campaign.status == "live", Campaign.starts_at <= now, Campaign.ends_at > now)
     )
     if search:
@@ -256,29 +251,36 @@ async def _live_campaigns(
 
 
 def _pacing(
-    row: _Live,
-    claimed: int,
-    seeded: float | None,
+    rows: list[_Live],
     live: LiveDispatch,
     weights: DispatchWeights,
     now: datetime,
-) -> CampaignPacing:
-    quantity = max(row.quantity, 1)
-    planned = planned_share(row, now)
-    taken = claimed / quantity
-    held = (row.units_open + row.units_done) / quantity
-    until = paced_until(row, now, weights)
-    return CampaignPacing(
-        campaign_id=row.id,
-        title=row.title,
-        brand=row.brand,
-        task_type=row.task_type,
-        quantity=row.quantity,
-        planned=planned,
-        taken=taken,
-        held=held,
-        pace="paused" if until is not None else pace(planned, taken, held),
-        paused_until=until,
-        price=live.dispatcher.pacing_price(str(row.id)),
-        seeded=seeded,
-    )
+) -> Iterator[CampaignPacing]:
+    """Each campaign's standing, the plans and the guard worked out for all of them at
+    once: one at a time cost about 40 µs a campaign, which on a day of thousands held up
+    the server process's other requests for most of a tenth of a second."""
+    if not rows:
+        return
+    starts = np.array([row.starts_at.timestamp() for row in rows])
+    ends = np.array([row.ends_at.timestamp() for row in rows])
+    planned = planned_shares(starts, ends, now.timestamp())
+    paused = held_back(rows, now, weights)
+    for row, planned_now, held_now in zip(rows, planned.tolist(), paused.tolist(), strict=True):
+        quantity = max(row.quantity, 1)
+        taken = row.claimed / quantity
+        held = (row.units_open + row.units_done) / quantity
+        until = paced_until(row, now, weights) if held_now else None
+        yield CampaignPacing(
+            campaign_id=row.id,
+            title=row.title,
+            brand=row.brand,
+            task_type=row.task_type,
+            quantity=row.quantity,
+            planned=planned_now,
+            taken=taken,
+            held=held,
+            pace="paused" if until is not None else pace(planned_now, taken, held),
+            paused_until=until,
+            price=live.dispatcher.pacing_price(str(row.id)),
+            seeded=row.seeded,
+        )

@@ -26,8 +26,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid5
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.errors import CampaignNotFound
@@ -99,6 +100,8 @@ APPROVE_REASONS = {
 RETENTION_GRACE = timedelta(hours=24)
 """When the platform cannot say whether the action is still there, ask again for this
 long after the hold ends; then release."""
+CLAIM_COUNTS = Assignment.status != "expired"
+"""A claim takes a unit of its campaign's delivery unless it expired."""
 
 
 def _reward_key(assignment_id: UUID, step: str) -> str:
@@ -1148,10 +1151,20 @@ async def claims_counted(session: AsyncSession, *, campaign_ids: Sequence[UUID])
         return {}
     rows = await session.execute(
         select(Assignment.campaign_id, func.count())
-        .where(Assignment.campaign_id.in_(campaign_ids), Assignment.status != "expired")
+        .where(Assignment.campaign_id.in_(campaign_ids), CLAIM_COUNTS)
         .group_by(Assignment.campaign_id)
     )
     return {campaign_id: int(count) for campaign_id, count in rows.all()}
+
+
+def claims_counted_of(campaign_id: InstrumentedAttribute[UUID]) -> ScalarSelect[int]:
+    """:func:`claims_counted` as a column of a query over campaigns (``campaign_id`` is
+    its campaign's id column)."""
+    return (
+        select(func.count())
+        .where(Assignment.campaign_id == campaign_id, CLAIM_COUNTS)
+        .scalar_subquery()
+    )
 
 
 @dataclass(frozen=True)
