@@ -496,6 +496,10 @@ def bench_feed(
     table.add_row("latency p99 (every round's requests)", f"{figures.p99_ms:.1f} ms")
     table.add_row("each round's p99", ", ".join(f"{p:.1f} ms" for p in figures.round_p99_ms))
     table.add_row(
+        "p99 in flight (sent to answered; the rest waited for a connection)",
+        f"{figures.in_flight_p99_ms:.1f} ms",
+    )
+    table.add_row(
         "machine: slowest / fastest CPU time of fixed work, each round",
         ", ".join("?" if x is None else f"{x:.2f}" for x in figures.round_slowdown),
     )

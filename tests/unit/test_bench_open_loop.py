@@ -47,8 +47,10 @@ async def test_under_capacity_every_request_takes_the_service_time(
     slow_server: tuple[int, list[float]],
 ) -> None:
     port, arrivals = slow_server
-    latencies, errors = await _open_loop(port, ["t"], rate=100.0, seconds=0.5)
-    assert (len(latencies), errors, len(arrivals)) == (50, 0, 50)
+    latencies, in_flight, errors = await _open_loop(port, ["t"], rate=100.0, seconds=0.5)
+    assert (len(latencies), len(in_flight), errors, len(arrivals)) == (50, 50, 0, 50)
+    # Nothing waits for a connection: sent when due, each latency is its time in flight.
+    assert max(a - b for a, b in zip(sorted(latencies), sorted(in_flight), strict=True)) < 20
     assert min(latencies) >= SERVICE_S * 1000
     assert sorted(latencies)[len(latencies) // 2] < SERVICE_S * 1000 * 2
     # Sent on the schedule: the arrivals are spread over the half second, not bunched.
@@ -61,8 +63,12 @@ async def test_over_capacity_the_wait_for_a_connection_counts(
     port, _arrivals = slow_server
     capacity = CONNECTIONS / SERVICE_S
     rate = capacity * 2
-    latencies, errors = await _open_loop(port, ["t"], rate=rate, seconds=0.5)
+    latencies, in_flight, errors = await _open_loop(port, ["t"], rate=rate, seconds=0.5)
     assert (len(latencies), errors) == (int(rate * 0.5), 0)
+    # In flight, each request took the service time; the rest of its latency was the wait
+    # for a connection, which the latency counts and the time in flight does not.
+    assert max(in_flight) < 4 * SERVICE_S * 1000
+    assert all(total >= sent for total, sent in zip(latencies, in_flight, strict=True))
     # Twice what the connections can carry: by the end a request has waited about as long
     # as the run was (the half of the requests that did not fit), far beyond the service
     # time; a generator that started the clock at sending would see 50 ms throughout.

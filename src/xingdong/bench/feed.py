@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -70,6 +71,9 @@ class FeedFigures:
     p99_ms: float
     sent: int
     errors: int
+    in_flight_p99_ms: float = 0.0
+    """The 99th percentile of the open loop's requests from sending to the answer: the
+    rest of a latency is waiting for a free connection while all are busy."""
     campaigns: int = CAMPAIGNS
     workers: int = WORKERS
     baseline_cpu_ms: float | None = None
@@ -104,6 +108,7 @@ class FeedFigures:
             "open_loop_rps": round(self.open_loop_rps, 1),
             "p50_ms": round(self.p50_ms, 2),
             "p99_ms": round(self.p99_ms, 2),
+            "in_flight_p99_ms": round(self.in_flight_p99_ms, 2),
             "sent": self.sent,
             "errors": self.errors,
             "campaigns": self.campaigns,
@@ -382,9 +387,17 @@ def _measured_peak(
     return rate, (cpu_after - cpu_before) * 1000 / done
 
 
+class OpenLoop(NamedTuple):
+    latencies: list[float]
+    """Milliseconds from each request's due moment to its answer."""
+    in_flight: list[float]
+    """Milliseconds from sending each request to its answer."""
+    errors: int
+
+
 async def _open_loop(
     port: int, tokens: list[str], rate: float, seconds: float, server: int | None = None
-) -> tuple[list[float], int]:
+) -> OpenLoop:
     """Requests at ``rate`` a second on a fixed schedule; each latency counts from the
     moment its request was due.
 
@@ -395,6 +408,7 @@ async def _open_loop(
     queue hand-over for each request cost it half as much CPU again."""
     connections = await _connections(port, server)
     latencies: list[float] = []
+    in_flight: list[float] = []
     interval = 1.0 / rate
     total = int(seconds * rate)
     start = time.perf_counter() + 0.05
@@ -410,8 +424,11 @@ async def _open_loop(
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
+            sent = time.perf_counter()
             status, _body = await connection.get("/api/v1/tasks", _auth(tokens[n % len(tokens)]))
-            latencies.append((time.perf_counter() - due) * 1000)
+            answered = time.perf_counter()
+            latencies.append((answered - due) * 1000)
+            in_flight.append((answered - sent) * 1000)
             if status != 200:
                 errors += 1
 
@@ -420,7 +437,7 @@ async def _open_loop(
     finally:
         for connection in connections:
             await connection.close()
-    return latencies, errors
+    return OpenLoop(latencies, in_flight, errors)
 
 
 @dataclass
@@ -431,6 +448,7 @@ class _Round:
     feed_cpu_ms: float | None
     open_loop_rps: float
     latencies: list[float]
+    in_flight: list[float]
     errors: int
     slowdown: float | None
     """The machine's speed in the round: the slowest CPU time of the probe's fixed work
@@ -484,11 +502,12 @@ def _round(server: int, port: int, tokens: list[str], seconds: float) -> _Round:
         baseline, baseline_cpu = _measured_peak(server, port, "/readyz", [None], seconds)
         peak, feed_cpu = _measured_peak(server, port, "/api/v1/tasks", list(tokens), seconds)
         rate = peak * OPEN_LOOP_SHARE
-        latencies, errors = asyncio.run(_open_loop(port, tokens, rate, seconds, server))
+        loop = asyncio.run(_open_loop(port, tokens, rate, seconds, server))
     slowdown = max(probes) / min(probes) if probes and min(probes) > 0 else None
     return _Round(
-        baseline, baseline_cpu, peak, feed_cpu, rate, latencies, errors, slowdown, other[0]
-    )
+        baseline, baseline_cpu, peak, feed_cpu, rate, loop.latencies, loop.in_flight,
+        loop.errors, slowdown, other[0],
+    )  # fmt: skip
 
 
 def _median(values: list[float | None]) -> float | None:
@@ -557,6 +576,9 @@ def run(
         open_loop_rps=float(np.median([one.open_loop_rps for one in measured])),
         p50_ms=float(np.percentile(values, 50)),
         p99_ms=float(np.percentile(values, 99)),
+        in_flight_p99_ms=float(
+            np.percentile([ms for one in measured for ms in one.in_flight] or [0.0], 99)
+        ),
         sent=len(latencies),
         errors=sum(one.errors for one in measured),
         campaigns=campaigns,
