@@ -1,6 +1,7 @@
 """An operator on a phone opens the feed console from the menu, finds a campaign the
 pacing guard holds back (a worker took a fifth of it in its first minutes), filters by
-pace, and reads the weights in force."""
+pace, reads the weights in force, changes one (after a confirmation) and goes back to the
+setting's."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from tests.integration.conftest import make_settings
 from tests.lifecycle_world import build_world, live_campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
+from xingdong.dispatch import tuning
+from xingdong.dispatch.models import WeightChange
 from xingdong.work import service as work
 
 pytestmark = pytest.mark.e2e
@@ -31,6 +34,23 @@ _titles = itertools.count(1)
 @pytest.fixture
 def phone(browser: Browser, site: str) -> Iterator[Page]:
     yield from context_page(browser, site, "phone")
+
+
+def back_to_the_setting(database_url: str) -> None:
+    """Whatever the test left, the weights of the setting again for the tests after it
+    (they share the server)."""
+
+    async def reset(db: Database) -> None:
+        async with db.session_scope() as s:
+            latest = await tuning.latest_change(s)
+            if latest is not None and latest.weights:
+                s.add(
+                    WeightChange(
+                        weights={}, note="", changed_by=latest.changed_by, changed_at=utcnow()
+                    )
+                )
+
+    run_async(database_url, reset)
 
 
 def paused_campaign(database_url: str, title: str) -> tuple[UUID, str]:
@@ -87,6 +107,30 @@ def test_an_operator_finds_a_paused_campaign_in_the_feed_console_on_a_phone(
     weights.locator("[data-all-weights] summary").click()
     value = weights.locator('[data-weight="max_per_brand"] [data-weight-value]')
     expect(value).to_be_visible()
-    expect(value).to_have_text("1")
+    expect(value).to_have_value("1")
     expect(weights.locator("[data-weight-changed]")).to_have_count(0)
     assert fits_the_screen(phone)
+
+    try:
+        # Look at more candidates in the diversity pass, with a reason, confirmed.
+        phone.fill("#weight-candidates", "80")
+        phone.fill("#weights-note", "看更多候选")
+        phone.once("dialog", lambda dialog: dialog.accept())
+        phone.locator("[data-weights-save]").click()
+        expect(phone.locator('[role="status"]')).to_have_text("新权重已生效。")
+        expect(weights.locator("[data-weights-changed]")).to_contain_text("candidates = 80")
+        expect(weights.locator("[data-weight-change]").first).to_contain_text("看更多候选")
+        assert fits_the_screen(phone)
+        phone.screenshot(path=str(ARTIFACTS / "dispatch-weights-phone.png"), full_page=True)
+
+        # Going back to the setting asks first; dismissed, nothing changes.
+        weights.locator("[data-all-weights] summary").click()
+        phone.once("dialog", lambda dialog: dialog.dismiss())
+        phone.locator("[data-weights-reset] button").click()
+        expect(weights.locator("[data-weights-changed]")).to_contain_text("candidates = 80")
+        phone.once("dialog", lambda dialog: dialog.accept())
+        phone.locator("[data-weights-reset] button").click()
+        expect(phone.locator('[role="status"]')).to_have_text("已恢复为设置中的权重。")
+        expect(weights.locator("[data-weights-changed]")).to_have_text("所有权重都是默认值。")
+    finally:
+        back_to_the_setting(database_url)

@@ -1,5 +1,5 @@
-"""What the feed console reads from a dispatcher: the weights in force, each tier's
-standing and relief, a task's pacing price."""
+"""What the feed console reads from a dispatcher (the weights in force, each tier's
+standing and relief, a task's pacing price), and how the weights in force are made."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ from dataclasses import fields, replace
 
 import pytest
 
-from xingdong.dispatch.console import WEIGHT_HELP, weights_in_force
+from xingdong.core.settings import Settings
+from xingdong.dispatch.console import WEIGHT_HELP, weight_rows
 from xingdong.dispatch.fairness import MIN_VISITS, TierFairness
 from xingdong.dispatch.feed import Dispatcher
+from xingdong.dispatch.models import WeightChange
 from xingdong.dispatch.profiles import Targeting, TaskSpec
+from xingdong.dispatch.tuning import weight_problems, weights_with
 from xingdong.dispatch.weights import TUNABLE, DispatchWeights
 
 
 def test_every_weight_operators_may_set_is_listed_and_explained() -> None:
-    listed = weights_in_force(replace(DispatchWeights(), explore=0.3, max_per_brand=2))
+    listed = weight_rows(replace(DispatchWeights(), explore=0.3, max_per_brand=2))
     # In the order of the dataclass (and of docs/dispatch.md's table).
     order = [f.name for f in fields(DispatchWeights) if f.name in TUNABLE]
     assert [w.name for w in listed] == order
@@ -59,3 +62,35 @@ def test_a_tasks_pacing_price_is_its_seeding_until_it_moves() -> None:
     dispatcher.seed_prices({"t1": 0.4, "unknown": 0.9})
     assert dispatcher.pacing_price("t1") == pytest.approx(0.4)
     assert dispatcher.pacing_price("unknown") is None
+
+
+def test_weights_in_force_are_the_defaults_then_the_setting_then_the_console() -> None:
+    settings = Settings(dispatch_weights={"explore": 0.3, "max_per_brand": 2})
+    assert weights_with(settings, None) == replace(DispatchWeights(), explore=0.3, max_per_brand=2)
+    change = WeightChange(weights={"explore": 0.9, "pacing_slack": 0.1})
+    assert weights_with(settings, change) == replace(
+        DispatchWeights(), explore=0.9, max_per_brand=2, pacing_slack=0.1
+    )
+    # A weight this version does not have (a row from an older one) is passed over.
+    gone = WeightChange(weights={"retired_weight": 3.0, "explore": 0.9})
+    assert weights_with(settings, gone).explore == 0.9
+    # Back to the setting: a change with no weights of its own.
+    assert weights_with(settings, WeightChange(weights={})) == weights_with(settings, None)
+
+
+@pytest.mark.parametrize(
+    ("values", "problems"),
+    [
+        ({"explore": 0.3, "max_per_brand": 3}, []),
+        ({"nope": 1.0}, [("nope", "There is no such weight.")]),
+        ({"explore": -1.0}, [("explore", "Enter 0 or more.")]),
+        ({"explore": float("nan")}, [("explore", "Enter a number.")]),
+        ({"explore": float("inf")}, [("explore", "Enter a number.")]),
+        ({"candidates": 2.5}, [("candidates", "Enter a whole number.")]),
+        ({"explore": True}, [("explore", "Enter a number.")]),
+    ],
+)
+def test_each_bad_weight_is_named(
+    values: dict[str, float], problems: list[tuple[str, str]]
+) -> None:
+    assert [(p.field, p.message) for p in weight_problems(values)] == problems

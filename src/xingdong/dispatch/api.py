@@ -9,17 +9,19 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi import status as http_status
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from xingdong.core.clock import utcnow
 from xingdong.core.errors import FieldError, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.pagination import MAX_PAGE_SIZE
 from xingdong.core.policy import Action, require
-from xingdong.dispatch import service
+from xingdong.dispatch import service, tuning
 from xingdong.dispatch.console import PAGE_SIZE, CampaignPacing, dispatch_console
 from xingdong.dispatch.fairness import TierStanding
 from xingdong.dispatch.live import live_dispatch
+from xingdong.dispatch.models import WeightChange
+from xingdong.dispatch.tuning import NOTE_MAX
 from xingdong.web.deps import ApiActor, ApiPerson, DbSession, RuntimeDep
 from xingdong.work.labels import TASK_TYPE_LABELS
 
@@ -76,6 +78,25 @@ class WeightOut(BaseModel):
     changed: bool
 
 
+class WeightChangeOut(BaseModel):
+    id: int
+    weights: dict[str, float]
+    """The weights it put over the setting's (empty: back to the setting)."""
+    note: str
+    changed_by: UUID
+    changed_at: datetime
+
+
+class WeightsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    weights: dict[str, float]
+    """Weights to put in force (names of docs/dispatch.md's table); those equal to what the
+    setting gives are left to it. An empty object: back to the setting's weights."""
+    note: str = Field(default="", max_length=NOTE_MAX)
+    """Why (kept with the change)."""
+
+
 class DispatchConsoleOut(BaseModel):
     process: int
     """The server process whose pacing prices and tier counts these are."""
@@ -89,6 +110,8 @@ class DispatchConsoleOut(BaseModel):
     counts: dict[str, int]
     page: int
     pages: int
+    changes: list[WeightChangeOut]
+    """The operators' latest changes of the weights, newest first."""
 
 
 @router.get("/ops/dispatch", tags=["ops"])
@@ -133,4 +156,21 @@ async def console(
         counts=found.campaigns.counts,
         page=found.campaigns.page,
         pages=found.campaigns.pages,
+        changes=[_change_out(seen.change) for seen in found.changes],
     )
+
+
+def _change_out(change: WeightChange) -> WeightChangeOut:
+    return WeightChangeOut.model_validate(change, from_attributes=True)
+
+
+@router.post("/ops/dispatch/weights", tags=["ops"], status_code=http_status.HTTP_201_CREATED)
+async def change_weights(
+    body: WeightsIn, actor: ApiActor, session: DbSession, runtime: RuntimeDep
+) -> WeightChangeOut:
+    """Operators: put weights in force over the setting's, for every feed and claim within
+    seconds (``{"weights": {}}``: back to the setting's)."""
+    change = await tuning.change_weights(
+        session, actor=actor, values=body.weights, note=body.note, settings=runtime.settings
+    )
+    return _change_out(change)

@@ -24,11 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.campaigns.models import Campaign
 from xingdong.core.i18n import N_
 from xingdong.core.pagination import contains
+from xingdong.dispatch import tuning
 from xingdong.dispatch.delivery import pace
 from xingdong.dispatch.fairness import TierStanding
 from xingdong.dispatch.live import LiveDispatch
 from xingdong.dispatch.models import SeededPrice
 from xingdong.dispatch.plan import held_back, paced_until, planned_shares
+from xingdong.dispatch.tuning import ChangeSeen
 from xingdong.dispatch.weights import TUNABLE, DispatchWeights
 from xingdong.identity.models import Organisation
 from xingdong.work import service as work
@@ -93,7 +95,7 @@ class WeightInForce:
         return WEIGHT_HELP[self.name]
 
 
-def weights_in_force(weights: DispatchWeights) -> list[WeightInForce]:
+def weight_rows(weights: DispatchWeights) -> list[WeightInForce]:
     """Every weight operators may set, in the order docs/dispatch.md lists them."""
     defaults = DispatchWeights()
     return [
@@ -152,6 +154,8 @@ class DispatchConsole:
     """When the nightly seeding last stored prices (None: never)."""
     process: int
     """The server process whose prices and tier counts these are."""
+    changes: list[ChangeSeen]
+    """The operators' latest changes of the weights, newest first."""
 
     @property
     def tier_mean(self) -> float:
@@ -193,7 +197,8 @@ async def dispatch_console(
     ``search`` (title or brand) and ``task_type``, those of ``pace_code`` (every pace when
     None) on ``page`` (from 1; past the last, the last), furthest from their plan first."""
     await live.refresh(now)
-    weights = live.dispatcher.weights
+    # As the database has them (the process takes a change at its next sync).
+    weights = await tuning.weights_in_force(session, live.settings)
     rows = await _live_campaigns(session, now=now, search=search, task_type=task_type)
     every = sorted(
         _pacing(rows, live, weights, now),
@@ -206,7 +211,7 @@ async def dispatch_console(
     pages = max(math.ceil(len(chosen) / page_size), 1)
     shown = min(max(page, 1), pages)
     return DispatchConsole(
-        weights=weights_in_force(weights),
+        weights=weight_rows(weights),
         tiers=live.dispatcher.fairness.standing(),
         campaigns=PacingPage(
             items=chosen[(shown - 1) * page_size : shown * page_size],
@@ -217,6 +222,7 @@ async def dispatch_console(
         ),
         seeded_at=await session.scalar(select(func.max(SeededPrice.seeded_at))),
         process=os.getpid(),
+        changes=await tuning.weight_history(session),
     )
 
 

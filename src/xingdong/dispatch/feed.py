@@ -126,6 +126,10 @@ class Dispatcher:
         self.model.set_weights(weights)
         self.pacer.weights = weights
         self.fairness.weights = weights
+        # The guard's lead and slack may have moved: the plans are looked up again at the
+        # next request, and the open tasks worked out again.
+        self.pacer.planned_s = -math.inf
+        self._open = None
 
     # --- keeping in step with the campaigns ------------------------------------------
 

@@ -10,8 +10,10 @@ request starts the read behind it and is served from the index as it is, so unde
 traffic no request waits for a sync. Each process learns from all claims, so processes
 agree on what sells; what a process showed and was not taken it learns alone. At its
 first sync a process learns the exposure log of the last days
-(:mod:`xingdong.dispatch.history`), and whenever the nightly job has stored new starting
-prices (:mod:`xingdong.dispatch.nightly`) it starts the campaigns' pacing prices there.
+(:mod:`xingdong.dispatch.history`); at every sync it takes the weights operators have put
+in force since (:mod:`xingdong.dispatch.tuning`); and whenever the nightly job has stored
+new starting prices (:mod:`xingdong.dispatch.nightly`) it starts the campaigns' pacing
+prices there.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.logging import get_logger
 from xingdong.core.settings import Settings
-from xingdong.dispatch import history
+from xingdong.dispatch import history, tuning
 from xingdong.dispatch.bodies import ItemBodies
 from xingdong.dispatch.exposures import ExposureLog
 from xingdong.dispatch.facts_cache import FactsCache
@@ -101,6 +103,8 @@ class LiveDispatch:
     _claims_seen_until: datetime | None = None
     _history_learned: bool = False
     _prices_seeded_at: datetime | None = None
+    _weights_change: int | None = None
+    """The operators' change of the weights in force here (None: the setting's)."""
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _refreshing: asyncio.Task[None] | None = None
 
@@ -180,10 +184,20 @@ class LiveDispatch:
                 self.campaigns.pop(gone, None)
                 self.terms.pop(gone, None)
                 self.units_left.pop(gone, None)
+            await self._apply_weights(session)
             if not self._history_learned:
                 await self._learn_history(session, now)
             await self._seed_prices(session, new)
             self._synced_s = time.monotonic()
+
+    async def _apply_weights(self, session: AsyncSession) -> None:
+        """Take the weights an operator put in force since the last look (the feed
+        console; :mod:`xingdong.dispatch.tuning`)."""
+        change = await tuning.latest_change(session)
+        seen = None if change is None else change.id
+        if seen != self._weights_change:
+            self.dispatcher.set_weights(tuning.weights_with(self.settings, change))
+            self._weights_change = seen
 
     def spec(self, task_id: str) -> TaskSpec:
         """A live campaign's terms as dispatch places it."""

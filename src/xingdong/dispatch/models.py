@@ -1,4 +1,5 @@
-"""Tables of the dispatch domain: the feeds each person was shown, and what they hid."""
+"""Tables of the dispatch domain: the feeds each person was shown, what they hid, and the
+weights operators set."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import (
     String,
     Uuid,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xingdong.core.db import Base, CreatedAtMixin
@@ -93,3 +94,17 @@ class SeededPrice(Base):
     seeded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
     __table_args__ = (CheckConstraint("price >= 0", "price_not_negative"),)
+
+
+class WeightChange(Base):
+    """The feed's weights as an operator set them on the feed console: those that differ
+    from the setting ``XINGDONG_DISPATCH_WEIGHTS`` (an empty set: back to the setting).
+    The latest row is in force; the rows before it are the history."""
+
+    __tablename__ = "dispatch_weight_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    weights: Mapped[dict[str, float]] = mapped_column(JSONB)
+    note: Mapped[str] = mapped_column(String(500))
+    changed_by: Mapped[UUID] = mapped_column(ForeignKey("people.id"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

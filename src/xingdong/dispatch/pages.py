@@ -3,7 +3,9 @@ console of the live feed."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
+from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
@@ -11,14 +13,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xingdong.campaigns.presentation import CHINA_TIME
 from xingdong.core.clock import utcnow
-from xingdong.core.errors import ValidationFailed
+from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.policy import Action, require
 from xingdong.creators.tiers import TIER_LABELS
-from xingdong.dispatch import service
+from xingdong.dispatch import service, tuning
 from xingdong.dispatch.console import CONSOLE_PACES, dispatch_console
 from xingdong.dispatch.live import live_dispatch
-from xingdong.web.deps import CsrfChecked, DbSession, PageActor, PagePerson, RuntimeDep
+from xingdong.dispatch.weights import TUNABLE
+from xingdong.web.deps import CsrfChecked, DbSession, PageActor, PagePerson, RuntimeDep, attempt
 from xingdong.web.templating import render
 from xingdong.work.labels import TASK_TYPE_LABELS
 
@@ -58,22 +61,21 @@ async def unhide_submit(
     return RedirectResponse("/feed/hidden?done=" + N_("Shown again."), status_code=303)
 
 
-@router.get("/ops/dispatch", response_class=HTMLResponse)
-async def dispatch_console_page(
+async def _console_page(
     request: Request,
     session: DbSession,
-    actor: PageActor,
     runtime: RuntimeDep,
-    q: str = "",
-    type: str = "",  # noqa: A002 - the query parameter's name, as on the task center
-    pace: str = "",
-    page: str = "1",
+    query: Mapping[str, str],
+    *,
+    error: XingdongError | None = None,
+    submitted: Mapping[str, str] | None = None,
 ) -> Response:
-    """Operators: the feed's weights in force, the tiers' relief, and every live campaign
-    against its plan."""
-    require(actor, Action.STAFF_CONSOLE)
-    chosen_type = type if type in TASK_TYPE_LABELS else ""
-    chosen_pace = pace if pace in CONSOLE_PACES else ""
+    q = query.get("q", "")
+    chosen_type = query.get("type", "")
+    chosen_type = chosen_type if chosen_type in TASK_TYPE_LABELS else ""
+    chosen_pace = query.get("pace", "")
+    chosen_pace = chosen_pace if chosen_pace in CONSOLE_PACES else ""
+    page = query.get("page", "1")
     console = await dispatch_console(
         session,
         live=live_dispatch(runtime.db, runtime.settings),
@@ -95,5 +97,58 @@ async def dispatch_console_page(
             "task_type_labels": TASK_TYPE_LABELS,
             "tier_labels": TIER_LABELS,
             "tz": CHINA_TIME,
+            "submitted": submitted or {},
         },
+        error=error,
     )
+
+
+@router.get("/ops/dispatch", response_class=HTMLResponse)
+async def dispatch_console_page(
+    request: Request, session: DbSession, actor: PageActor, runtime: RuntimeDep
+) -> Response:
+    """Operators: the feed's weights in force (and a form to change them), the tiers'
+    relief, and every live campaign against its plan (``q``, ``type``, ``pace`` and
+    ``page`` choose which)."""
+    require(actor, Action.STAFF_CONSOLE)
+    return await _console_page(request, session, runtime, request.query_params)
+
+
+@router.post("/ops/dispatch/weights", dependencies=[CsrfChecked])
+async def change_weights_submit(
+    request: Request, session: DbSession, actor: PageActor, runtime: RuntimeDep
+) -> Response:
+    """Put the form's weights in force, or (``reset``) go back to the setting's."""
+    require(actor, Action.STAFF_CONSOLE)
+    form = await request.form()
+    fields = {name: str(form.get(name, "")) for name in TUNABLE}
+    note = str(form.get("note", ""))
+    reset = form.get("reset") == "1"
+    try:
+        values = {} if reset else _numbers(fields)
+        await attempt(
+            session,
+            lambda: tuning.change_weights(
+                session, actor=actor, values=values, note=note, settings=runtime.settings
+            ),
+        )
+    except XingdongError as exc:
+        return await _console_page(
+            request, session, runtime, {}, error=exc, submitted={**fields, "note": note}
+        )
+    done = N_("Back to the setting's weights.") if reset else N_("The new weights are in force.")
+    return RedirectResponse("/ops/dispatch?done=" + quote(done), status_code=303)
+
+
+def _numbers(fields: Mapping[str, str]) -> dict[str, float]:
+    """The form's weights as numbers; a field that is not one is refused by name."""
+    values: dict[str, float] = {}
+    wrong: list[FieldError] = []
+    for name, raw in fields.items():
+        try:
+            values[name] = float(raw.strip())
+        except ValueError:
+            wrong.append(FieldError(name, N_("Enter a number.")))
+    if wrong:
+        raise ValidationFailed(detail=N_("Some weights are not valid."), fields=wrong)
+    return values

@@ -51,7 +51,8 @@ from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import tier_for_followers
 from xingdong.dispatch.plan import paced_until
-from xingdong.dispatch.weights import weights_from
+from xingdong.dispatch.tuning import weights_in_force
+from xingdong.dispatch.weights import DispatchWeights
 from xingdong.evidence import service as evidence
 from xingdong.evidence.models import EvidenceFile
 from xingdong.evidence.storage import EvidenceStorage
@@ -188,7 +189,7 @@ async def claim(
         )
     if campaign.units_open + campaign.units_done >= campaign.quantity:
         raise SoldOut(detail=N_("All of this campaign's tasks are taken."))
-    opens_at = paced_until(campaign, moment, weights_from(settings.dispatch_weights))
+    opens_at = paced_until(campaign, moment, await weights_in_force(session, settings))
     if opens_at is not None:
         raise CampaignPaced(
             detail=N_(
@@ -1231,8 +1232,9 @@ async def task_view(
         await repo.units_taken_by(session, person_id=person.id, campaign_ids=[campaign.id])
     ).get(campaign.id, 0)
     reason, opens_at = why_not_claimable(
-        campaign, taken=taken, now=moment, settings=settings, who=who
-    )
+        campaign, taken=taken, now=moment, settings=settings, who=who,
+        weights=await weights_in_force(session, settings),
+    )  # fmt: skip
     open_claim = await repo.open_claim_on(session, person_id=person.id, campaign_id=campaign.id)
     return TaskView(campaign, _units_left(campaign), taken, reason, open_claim, opens_at)
 
@@ -1243,6 +1245,7 @@ def why_not_claimable(
     taken: int,
     now: datetime,
     settings: Settings,
+    weights: DispatchWeights,
     who: WorkerProfile | None = None,
 ) -> tuple[str | None, datetime | None]:
     """Why the person (who has taken ``taken`` units of it) cannot claim the campaign
@@ -1258,7 +1261,7 @@ def why_not_claimable(
         return "limit_reached", None
     if _units_left(campaign) == 0:
         return "sold_out", None
-    opens_at = paced_until(campaign, now, weights_from(settings.dispatch_weights))
+    opens_at = paced_until(campaign, now, weights)
     return (None, None) if opens_at is None else ("paced", opens_at)
 
 
@@ -1300,6 +1303,7 @@ async def card_states(
     )
     found = {campaign.id: campaign for campaign in rows}
     taken = await repo.units_taken_by(session, person_id=person.id, campaign_ids=list(found))
+    weights = await weights_in_force(session, settings)
     states: dict[UUID, CardState] = {}
     for campaign_id in wanted:
         campaign = found.get(campaign_id)
@@ -1307,8 +1311,9 @@ async def card_states(
             states[campaign_id] = CardState(0, 0, "not_open")
             continue
         reason, opens_at = why_not_claimable(
-            campaign, taken=taken.get(campaign_id, 0), now=moment, settings=settings
-        )
+            campaign, taken=taken.get(campaign_id, 0), now=moment, settings=settings,
+            weights=weights,
+        )  # fmt: skip
         states[campaign_id] = CardState(_units_left(campaign), campaign.quantity, reason, opens_at)
     return states
 

@@ -4,13 +4,14 @@ search, filters and pages; the weights in force; the tiers the feed served."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.answers import problem
+from tests.integration.answers import csrf_from, problem
 from tests.integration.conftest import make_settings
 from tests.integration.work_support import bearer, browse_as, work_settings
 from tests.lifecycle_world import World, live_campaign, window_nearly_over
@@ -160,3 +161,136 @@ async def test_the_console_page(client: httpx.AsyncClient, world: World) -> None
     assert "Feed console" in english.text and "Paused by the guard" in english.text
     chinese = await client.get("/ops/dispatch?lang=zh_CN")
     assert "Feed console" not in chinese.text
+
+
+async def feed_ids(client: httpx.AsyncClient, auth: dict[str, str]) -> set[str]:
+    answer = await client.get("/api/v1/tasks", headers=auth)
+    assert answer.status_code == 200, answer.text
+    return {item["campaign_id"] for item in answer.json()["items"]}
+
+
+async def test_weights_put_in_force_reach_claims_and_feeds_at_once(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    ids = await three_paces(client, world)
+    operator = await bearer(world, world.operator)
+    second = await bearer(world, world.workers[1])
+    paused = ids["paused"]
+    # Held back by the guard: not in the feed, and a claim is refused.
+    assert paused not in await feed_ids(client, second)
+    refused = await client.post(f"/api/v1/tasks/{paused}/claims", headers=second)
+    problem(refused, 429, "campaign_paced")
+
+    # Launch day: let campaigns run far ahead of their plans.
+    answer = await client.post(
+        "/api/v1/ops/dispatch/weights",
+        headers=operator,
+        json={"weights": {"pacing_slack": 1.0, "max_per_brand": 2}, "note": "上线日"},
+    )
+    assert answer.status_code == 201, answer.text
+    # max_per_brand 2 is what the setting gives already: left to it.
+    assert answer.json()["weights"] == {"pacing_slack": 1.0}
+    assert paused in await feed_ids(client, second)
+    taken = await client.post(f"/api/v1/tasks/{paused}/claims", headers=second)
+    assert taken.status_code == 201, taken.text
+    body = await console(client, operator)
+    weights = {w["name"]: w for w in body["weights"]}
+    assert weights["pacing_slack"]["value"] == 1.0 and weights["pacing_slack"]["changed"]
+    assert body["counts"]["paused"] == 0
+    assert [(c["weights"], c["note"]) for c in body["changes"]] == [
+        ({"pacing_slack": 1.0}, "上线日")
+    ]
+
+    # Back to the setting: the guard holds the campaign again (two units of five held).
+    back = await client.post("/api/v1/ops/dispatch/weights", headers=operator, json={"weights": {}})
+    assert back.status_code == 201 and back.json()["weights"] == {}
+    body = await console(client, operator)
+    assert {w["name"]: w["value"] for w in body["weights"]}["pacing_slack"] == 0.02
+    rows = {row["campaign_id"]: row for row in body["campaigns"]}
+    assert rows[paused]["pace"] == "paused" and rows[paused]["held"] == pytest.approx(0.4)
+    assert [c["weights"] for c in body["changes"]] == [{}, {"pacing_slack": 1.0}]
+    third = await bearer(world, world.workers[2])
+    assert paused not in await feed_ids(client, third)
+
+
+@pytest.mark.parametrize(
+    ("weights", "field"),
+    [
+        ({"no_such_weight": 1}, "no_such_weight"),
+        ({"explore": -0.5}, "explore"),
+        ({"max_per_brand": 1.5}, "max_per_brand"),
+    ],
+)
+async def test_bad_weights_are_refused_by_name_and_nothing_changes(
+    client: httpx.AsyncClient, world: World, weights: dict[str, float], field: str
+) -> None:
+    operator = await bearer(world, world.operator)
+    answer = await client.post(
+        "/api/v1/ops/dispatch/weights", headers=operator, json={"weights": weights}
+    )
+    body = problem(answer, 422, "validation_failed")
+    assert [f["field"] for f in body["errors"]] == [field], body
+    assert (await console(client, operator))["changes"] == []
+
+
+async def test_only_operators_change_weights_and_the_body_is_checked(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    worker = await bearer(world, world.workers[0])
+    refused = await client.post(
+        "/api/v1/ops/dispatch/weights", headers=worker, json={"weights": {"explore": 0.3}}
+    )
+    problem(refused, 403, "forbidden")
+    operator = await bearer(world, world.operator)
+    for body in (
+        {"weights": {"explore": "lots"}},
+        {"weights": {"explore": 0.3}, "note": "x" * 501},
+        {"weights": {"explore": 0.3}, "extra": 1},
+        {},
+    ):
+        problem(
+            await client.post("/api/v1/ops/dispatch/weights", headers=operator, json=body),
+            422,
+            "validation_failed",
+        )
+    assert (await console(client, operator))["changes"] == []
+
+
+async def test_the_weights_form(client: httpx.AsyncClient, world: World) -> None:
+    await browse_as(client, world, world.operator)
+    page = await client.get("/ops/dispatch")
+    pattern = r'name="([a-z_]+)" inputmode="decimal" size="8" value="([^"]*)"'
+    form = dict(re.findall(pattern, page.text))
+    assert set(form) == TUNABLE and form["max_per_brand"] == "2"
+
+    # A value that is not a number: the page again, the field said so, what was typed kept.
+    wrong = await client.post(
+        "/ops/dispatch/weights",
+        data={**form, "explore": "很多", "note": "试试", "csrf_token": csrf_from(page.text)},
+    )
+    assert wrong.status_code == 422
+    assert 'data-error-for="explore"' in wrong.text and 'value="很多"' in wrong.text
+    assert "试试" in wrong.text
+
+    done = await client.post(
+        "/ops/dispatch/weights",
+        data={**form, "explore": "0.3", "note": "新活动多", "csrf_token": csrf_from(page.text)},
+    )
+    assert done.status_code == 303
+    shown = await client.get(done.headers["location"])
+    assert 'role="status"' in shown.text
+    assert "<code>explore = 0.3</code>" in shown.text
+    change_row = re.search(r"<tr data-weight-change=.*?</tr>", shown.text, re.S)
+    assert change_row is not None
+    # From what the setting gave to the console's own value.
+    assert "新活动多" in change_row.group(0) and "设置值 → 0.3" in change_row.group(0)
+    assert "data-weights-reset" in shown.text
+
+    back = await client.post(
+        "/ops/dispatch/weights", data={"reset": "1", "csrf_token": csrf_from(shown.text)}
+    )
+    assert back.status_code == 303
+    after = await client.get(back.headers["location"])
+    assert "<code>explore = 0.3</code>" not in after.text
+    assert after.text.count("data-weight-change=") == 2
+    assert "data-weights-reset" not in after.text
