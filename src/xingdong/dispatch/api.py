@@ -16,7 +16,7 @@ from xingdong.core.errors import FieldError, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.pagination import MAX_PAGE_SIZE
 from xingdong.core.policy import Action, require
-from xingdong.dispatch import service, tuning
+from xingdong.dispatch import nightly, service, tuning
 from xingdong.dispatch.console import PAGE_SIZE, CampaignPacing, dispatch_console
 from xingdong.dispatch.fairness import TierStanding
 from xingdong.dispatch.live import live_dispatch
@@ -174,3 +174,14 @@ async def change_weights(
         session, actor=actor, values=body.weights, note=body.note, settings=runtime.settings
     )
     return _change_out(change)
+
+
+class SeedingOut(BaseModel):
+    job_id: int
+
+
+@router.post("/ops/dispatch/seed-prices", tags=["ops"], status_code=http_status.HTTP_202_ACCEPTED)
+async def seed_prices_now(actor: ApiActor, session: DbSession) -> SeedingOut:
+    """Operators: have the job worker seed the pacing prices now, not at night (409
+    ``seeding_waiting`` while one waits to run)."""
+    return SeedingOut(job_id=await nightly.seed_prices_soon(session, actor=actor))

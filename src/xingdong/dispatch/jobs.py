@@ -9,11 +9,14 @@ from xingdong.core.logging import get_logger
 NAMESPACE = "dispatch"
 blueprint = procrastinate.Blueprint()
 log = get_logger(__name__)
+SEEDING_JOB = f"{NAMESPACE}:seed_prices"
+SEEDING_LOCK = "dispatch_seed_prices"
+"""One seeding waits at a time, the nightly one or one an operator asked for."""
 
 
 # 19:30 UTC is 03:30 in China, when the platform is quietest.
 @blueprint.periodic(cron="30 19 * * *")
-@blueprint.task(name="seed_prices", queueing_lock="dispatch_seed_prices")
+@blueprint.task(name="seed_prices", queueing_lock=SEEDING_LOCK)
 async def seed_prices(timestamp: int | None = None) -> int:  # noqa: ARG001
     # procrastinate passes the periodic run's timestamp; the seeding reads the clock itself.
     """Every night: replay the last day's visits through the optimum and store each live

@@ -23,12 +23,20 @@ from uuid import UUID
 
 import numpy as np
 from sqlalchemy import delete, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from xingdong.core.audit import record_audit
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
+from xingdong.core.i18n import N_
+from xingdong.core.jobs import defer_in_transaction
+from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.dispatch import history
+from xingdong.dispatch.errors import SeedingWaiting
 from xingdong.dispatch.feed import Dispatcher
+from xingdong.dispatch.jobs import SEEDING_JOB, SEEDING_LOCK
 from xingdong.dispatch.live import LiveDispatch
 from xingdong.dispatch.models import SeededPrice
 from xingdong.dispatch.optimum import Optimum, VisitOptions, day_optimum
@@ -136,3 +144,24 @@ async def seed_prices(
         exact=exact,
         prices=prices,
     )
+
+
+async def seed_prices_soon(session: AsyncSession, *, actor: Actor) -> int:
+    """Ask the job worker to seed the prices now rather than at night; the job's id.
+    Refused while a seeding waits to run."""
+    require(actor, Action.STAFF_CONSOLE)
+    try:
+        async with session.begin_nested():
+            job_id = await defer_in_transaction(session, SEEDING_JOB, queueing_lock=SEEDING_LOCK)
+    except IntegrityError:
+        raise SeedingWaiting(
+            detail=N_("A seeding is already waiting for the job worker; its prices come soon.")
+        ) from None
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="dispatch.seeding_requested",
+        object_type="job",
+        object_id=job_id,
+    )
+    return job_id

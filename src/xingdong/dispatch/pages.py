@@ -17,7 +17,7 @@ from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.policy import Action, require
 from xingdong.creators.tiers import TIER_LABELS
-from xingdong.dispatch import service, tuning
+from xingdong.dispatch import nightly, service, tuning
 from xingdong.dispatch.console import CONSOLE_PACES, dispatch_console
 from xingdong.dispatch.live import live_dispatch
 from xingdong.dispatch.weights import TUNABLE
@@ -152,3 +152,17 @@ def _numbers(fields: Mapping[str, str]) -> dict[str, float]:
     if wrong:
         raise ValidationFailed(detail=N_("Some weights are not valid."), fields=wrong)
     return values
+
+
+@router.post("/ops/dispatch/seed-prices", dependencies=[CsrfChecked])
+async def seed_prices_submit(
+    request: Request, session: DbSession, actor: PageActor, runtime: RuntimeDep
+) -> Response:
+    """Ask the job worker to seed the pacing prices now."""
+    require(actor, Action.STAFF_CONSOLE)
+    try:
+        await attempt(session, lambda: nightly.seed_prices_soon(session, actor=actor))
+    except XingdongError as exc:
+        return await _console_page(request, session, runtime, {}, error=exc)
+    done = N_("The seeding is on its way: the prices appear here once the job worker has run it.")
+    return RedirectResponse("/ops/dispatch?done=" + quote(done), status_code=303)

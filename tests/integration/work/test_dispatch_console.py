@@ -10,13 +10,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import func, select, text
 
 from tests.integration.answers import csrf_from, problem
 from tests.integration.conftest import make_settings
 from tests.integration.work_support import bearer, browse_as, work_settings
 from tests.lifecycle_world import World, live_campaign, window_nearly_over
+from xingdong.core.audit import AuditEntry
 from xingdong.core.clock import utcnow
+from xingdong.core.jobs import build_job_app
 from xingdong.core.settings import Settings
+from xingdong.dispatch.live import live_dispatch
 from xingdong.dispatch.weights import TUNABLE
 
 
@@ -294,3 +298,67 @@ async def test_the_weights_form(client: httpx.AsyncClient, world: World) -> None
     assert "<code>explore = 0.3</code>" not in after.text
     assert after.text.count("data-weight-change=") == 2
     assert "data-weights-reset" not in after.text
+
+
+async def test_an_operator_has_the_prices_seeded_now(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    ids = await three_paces(client, world)
+    operator = await bearer(world, world.operator)
+    assert (await console(client, operator))["seeded_at"] is None
+    problem(
+        await client.post(
+            "/api/v1/ops/dispatch/seed-prices", headers=await bearer(world, world.workers[0])
+        ),
+        403,
+        "forbidden",
+    )
+    asked = await client.post("/api/v1/ops/dispatch/seed-prices", headers=operator)
+    assert asked.status_code == 202, asked.text
+    # One seeding waits at a time.
+    again = await client.post("/api/v1/ops/dispatch/seed-prices", headers=operator)
+    problem(again, 409, "seeding_waiting")
+    async with world.db.sessionmaker() as s:
+        jobs = (await s.execute(text("SELECT id, task_name, status FROM procrastinate_jobs"))).all()
+        audit = await s.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "dispatch.seeding_requested")
+        )
+    assert [(j.id, j.task_name, j.status) for j in jobs] == [
+        (asked.json()["job_id"], "dispatch:seed_prices", "todo")
+    ]
+    assert audit == 1
+
+    # The job worker runs it over the day's feeds: the campaigns shown get a price.
+    for worker in world.workers:
+        await feed_ids(client, await bearer(world, worker))
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    await live_dispatch(runtime.db, runtime.settings).exposures.drain()
+    job_app = build_job_app(world.db.url)
+    async with job_app.open_async():
+        await job_app.run_worker_async(wait=False, install_signal_handlers=False)
+    body = await console(client, operator)
+    assert body["seeded_at"] is not None
+    rows = {row["campaign_id"]: row for row in body["campaigns"]}
+    assert rows[ids["on_plan"]]["seeded"] is not None
+    # Done, another may be asked for.
+    assert (
+        await client.post("/api/v1/ops/dispatch/seed-prices", headers=operator)
+    ).status_code == 202
+
+
+async def test_the_seed_button(client: httpx.AsyncClient, world: World) -> None:
+    await browse_as(client, world, world.operator)
+    page = await client.get("/ops/dispatch")
+    assert "data-seed-prices" in page.text
+    first = await client.post(
+        "/ops/dispatch/seed-prices", data={"csrf_token": csrf_from(page.text)}
+    )
+    assert first.status_code == 303
+    assert 'role="status"' in (await client.get(first.headers["location"])).text
+    second = await client.post(
+        "/ops/dispatch/seed-prices", data={"csrf_token": csrf_from(page.text)}
+    )
+    assert second.status_code == 409
+    assert 'role="alert"' in second.text and "已有一次定价任务在等待" in second.text
