@@ -86,7 +86,7 @@ def test_an_operator_finds_a_paused_campaign_in_the_feed_console_on_a_phone(
     expect(phone.locator("h1")).to_have_text("任务流控制台")
 
     phone.fill('input[name="q"]', title)
-    phone.locator('[data-console-campaigns] form button[type="submit"]').click()
+    phone.locator('[data-console-campaigns] form[role="search"] button[type="submit"]').click()
     row = phone.locator(f'[data-console-campaign="{campaign_id}"]')
     expect(row).to_have_attribute("data-pace", "paused")
     expect(row.locator("[data-taken]")).to_have_text("20%")

@@ -61,14 +61,26 @@ async def defer_in_transaction(
     return job_ids[0]
 
 
+_APP: procrastinate.App | None = None
+"""The process's job app. Adding a blueprint renames its tasks in place and each task
+keeps a link to its app, so the tasks are gathered into one app, once."""
+
+
 def build_job_app(database_url: str) -> procrastinate.App:
-    """The job app with every domain's jobs. Once per process: adding a blueprint renames
-    its tasks in place, so a second app built the same way would find none of them."""
+    """The process's job app, with every domain's jobs, on this database (a process that
+    asks again for another database, as the test suite does, gets the same app moved
+    there: use one database at a time)."""
     import importlib
 
+    global _APP  # noqa: PLW0603 - one app a process, see _APP
     connector = procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))
-    app = procrastinate.App(connector=connector)
-    for module_name in JOB_MODULES:
-        module = importlib.import_module(module_name)
-        app.add_tasks_from(module.blueprint, namespace=module.NAMESPACE)
-    return app
+    if _APP is None:
+        _APP = procrastinate.App(connector=connector)
+        for module_name in JOB_MODULES:
+            module = importlib.import_module(module_name)
+            _APP.add_tasks_from(module.blueprint, namespace=module.NAMESPACE)
+        return _APP
+    # What procrastinate's App.replace_connector does for the length of a block, for good.
+    _APP.connector = connector
+    _APP.job_manager.connector = connector
+    return _APP
