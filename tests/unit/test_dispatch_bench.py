@@ -95,7 +95,7 @@ def test_the_feed_runs_with_the_operators_weights(monkeypatch: pytest.MonkeyPatc
         assert json.loads(tried.output)["weights"] == {"explore": 0.3, "max_per_brand": 2}
         unknown = runner.invoke(app, ["bench", "dispatch", "--quick", "--weights", '{"x": 1}'])
         assert unknown.exit_code == 1
-        assert "unknown dispatch weights: x" in unknown.output
+        assert "dispatch weights not valid: x: There is no such weight." in unknown.output
         not_json = runner.invoke(app, ["bench", "dispatch", "--quick", "--weights", "explore"])
         assert not_json.exit_code == 1
         assert "JSON object" in not_json.output

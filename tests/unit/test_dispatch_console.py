@@ -86,7 +86,12 @@ def test_weights_in_force_are_the_defaults_then_the_setting_then_the_console() -
         ({"explore": -1.0}, [("explore", "Enter 0 or more.")]),
         ({"explore": float("nan")}, [("explore", "Enter a number.")]),
         ({"explore": float("inf")}, [("explore", "Enter a number.")]),
-        ({"candidates": 2.5}, [("candidates", "Enter a whole number.")]),
+        ({"candidates": 2.5}, [("candidates", "Enter a whole number of 1 or more.")]),
+        ({"max_per_brand": 0}, [("max_per_brand", "Enter a whole number of 1 or more.")]),
+        ({"prior_strength": 0.0}, [("prior_strength", "Enter a number above 0.")]),
+        ({"default_prior": 1.0}, [("default_prior", "Enter a number above 0 and below 1.")]),
+        ({"fairness_max_boost": 1.5}, [("fairness_max_boost", "Enter a number from 0 to 1.")]),
+        ({"fairness_target": 1.0, "default_prior": 0.5}, []),
         ({"explore": True}, [("explore", "Enter a number.")]),
     ],
 )
@@ -94,3 +99,32 @@ def test_each_bad_weight_is_named(
     values: dict[str, float], problems: list[tuple[str, str]]
 ) -> None:
     assert [(p.field, p.message) for p in weight_problems(values)] == problems
+
+
+def test_a_step_set_to_zero_turns_its_part_off_at_once() -> None:
+    dispatcher = Dispatcher()
+    task = TaskSpec(
+        id="t1", type="follow", price_fen=100, reward_fen=80, quantity=10, start_s=0.0,
+        end_s=86_400.0, targeting=Targeting(), brand="b",
+    )  # fmt: skip
+    dispatcher.upsert_task(task)
+    dispatcher.seed_prices({"t1": 0.8})
+    fairness = dispatcher.fairness
+    for visit in range(4 * MIN_VISITS):
+        for tier in ("head", "novice"):
+            fairness.visited(tier)
+            if tier == "head" or visit % 10 == 0:
+                fairness.completed(tier)
+    assert fairness.relief("novice") > 0.05
+    # A lower ceiling brings the price and the relief under it.
+    dispatcher.set_weights(
+        replace(DispatchWeights(), pacing_max_price=0.5, fairness_max_boost=0.05)
+    )
+    assert dispatcher.pacing_price("t1") == pytest.approx(0.5)
+    assert fairness.relief("novice") == pytest.approx(0.05)
+    # Steps of 0: no price and no relief, now and for later seedings.
+    dispatcher.set_weights(replace(DispatchWeights(), pacing_step=0.0, fairness_step=0.0))
+    assert dispatcher.pacing_price("t1") == 0.0
+    assert fairness.relief("novice") == 0.0
+    dispatcher.seed_prices({"t1": 0.8})
+    assert dispatcher.pacing_price("t1") == 0.0

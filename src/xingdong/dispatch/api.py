@@ -95,6 +95,9 @@ class WeightsIn(BaseModel):
     setting gives are left to it. An empty object: back to the setting's weights."""
     note: str = Field(default="", max_length=NOTE_MAX)
     """Why (kept with the change)."""
+    based_on: int | None = Field(default=None, ge=0)
+    """The id of the change in force when you looked (0: none); given, the change is
+    refused (409 ``weights_changed_meanwhile``) if another came since."""
 
 
 class DispatchConsoleOut(BaseModel):
@@ -168,11 +171,13 @@ def _change_out(change: WeightChange) -> WeightChangeOut:
 async def change_weights(
     body: WeightsIn, actor: ApiActor, session: DbSession, runtime: RuntimeDep
 ) -> WeightChangeOut:
-    """Operators: put weights in force over the setting's, for every feed and claim within
+    """Operators: put these weights in force over the setting's, in place of the console's
+    weights before (send every one you want to keep), for every feed and claim within
     seconds (``{"weights": {}}``: back to the setting's)."""
     change = await tuning.change_weights(
-        session, actor=actor, values=body.weights, note=body.note, settings=runtime.settings
-    )
+        session, actor=actor, values=body.weights, note=body.note, settings=runtime.settings,
+        based_on=body.based_on,
+    )  # fmt: skip
     return _change_out(change)
 
 

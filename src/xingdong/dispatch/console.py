@@ -25,8 +25,8 @@ from xingdong.campaigns.models import Campaign
 from xingdong.core.i18n import N_
 from xingdong.core.pagination import contains
 from xingdong.dispatch import tuning
-from xingdong.dispatch.delivery import pace
-from xingdong.dispatch.fairness import TierStanding
+from xingdong.dispatch.delivery import PACE_LABELS, pace
+from xingdong.dispatch.fairness import MIN_VISITS, TierStanding
 from xingdong.dispatch.live import LiveDispatch
 from xingdong.dispatch.models import SeededPrice
 from xingdong.dispatch.plan import held_back, paced_until, planned_shares
@@ -37,12 +37,7 @@ from xingdong.work import service as work
 
 PAGE_SIZE = 50
 
-CONSOLE_PACES = {
-    "paused": N_("Paused by the guard"),
-    "ahead": N_("Ahead of plan"),
-    "behind": N_("Behind plan"),
-    "on_plan": N_("On plan"),
-}
+CONSOLE_PACES = {"paused": N_("Paused by the guard"), **PACE_LABELS}
 """How a live campaign keeps to its plan, as the console sorts it: ``paused`` when the
 guard holds it now, otherwise the campaign pages' codes (``xingdong.dispatch.delivery``)."""
 
@@ -92,7 +87,7 @@ class WeightInForce:
 
     @property
     def help(self) -> str:
-        return WEIGHT_HELP[self.name]
+        return WEIGHT_HELP.get(self.name, "")
 
 
 def weight_rows(weights: DispatchWeights) -> list[WeightInForce]:
@@ -159,9 +154,11 @@ class DispatchConsole:
 
     @property
     def tier_mean(self) -> float:
-        """Tasks taken per visit over every tier."""
-        visits = sum(t.visits for t in self.tiers)
-        return sum(t.completions for t in self.tiers) / visits if visits else 0.0
+        """Tasks taken per visit over the tiers fairness compares (those seen at least
+        ``MIN_VISITS`` times), as their relief is worked out."""
+        counted = [t for t in self.tiers if t.visits >= MIN_VISITS]
+        visits = sum(t.visits for t in counted)
+        return sum(t.completions for t in counted) / visits if visits else 0.0
 
 
 @dataclass(frozen=True)

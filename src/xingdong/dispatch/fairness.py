@@ -59,6 +59,11 @@ class TierFairness:
     def completed(self, tier: str | None) -> None:
         self._tiers.setdefault(tier or "", _TierCounts()).completions += 1
 
+    def cap(self, ceiling: float) -> None:
+        """Bring every tier's relief down to ``ceiling`` (the weights changed)."""
+        for counts in self._tiers.values():
+            counts.relief = min(counts.relief, ceiling)
+
     def standing(self) -> list[TierStanding]:
         """Each tier seen so far (``None``: people without one), by tier name."""
         return [

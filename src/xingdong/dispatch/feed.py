@@ -130,6 +130,11 @@ class Dispatcher:
         # next request, and the open tasks worked out again.
         self.pacer.planned_s = -math.inf
         self._open = None
+        # What was reached under the old weights keeps to the new ceilings, and a step of
+        # 0 turns its part off now rather than freezing it where it stood.
+        ceiling = 0.0 if weights.pacing_step <= 0 else weights.pacing_max_price
+        np.clip(self.pacer.price, 0.0, ceiling, out=self.pacer.price)
+        self.fairness.cap(0.0 if weights.fairness_step <= 0 else weights.fairness_max_boost)
 
     # --- keeping in step with the campaigns ------------------------------------------
 

@@ -16,7 +16,9 @@ SEEDING_LOCK = "dispatch_seed_prices"
 
 # 19:30 UTC is 03:30 in China, when the platform is quietest.
 @blueprint.periodic(cron="30 19 * * *")
-@blueprint.task(name="seed_prices", queueing_lock=SEEDING_LOCK)
+# The lock makes a seeding an operator asked for and the nightly one run one after the
+# other; each replaces the stored prices.
+@blueprint.task(name="seed_prices", lock=SEEDING_LOCK, queueing_lock=SEEDING_LOCK)
 async def seed_prices(timestamp: int | None = None) -> int:  # noqa: ARG001
     # procrastinate passes the periodic run's timestamp; the seeding reads the clock itself.
     """Every night: replay the last day's visits through the optimum and store each live

@@ -146,14 +146,22 @@ async def seed_prices(
     )
 
 
+QUEUEING_LOCK_INDEX = "procrastinate_jobs_queueing_lock_idx"
+"""procrastinate's unique index of the jobs waiting with a queueing lock."""
+
+
 async def seed_prices_soon(session: AsyncSession, *, actor: Actor) -> int:
     """Ask the job worker to seed the prices now rather than at night; the job's id.
     Refused while a seeding waits to run."""
     require(actor, Action.STAFF_CONSOLE)
     try:
         async with session.begin_nested():
-            job_id = await defer_in_transaction(session, SEEDING_JOB, queueing_lock=SEEDING_LOCK)
-    except IntegrityError:
+            job_id = await defer_in_transaction(
+                session, SEEDING_JOB, lock=SEEDING_LOCK, queueing_lock=SEEDING_LOCK
+            )
+    except IntegrityError as exc:
+        if QUEUEING_LOCK_INDEX not in str(exc.orig):
+            raise
         raise SeedingWaiting(
             detail=N_("A seeding is already waiting for the job worker; its prices come soon.")
         ) from None

@@ -111,7 +111,9 @@ class BudgetPacer:
         return float(np.clip(done / self.plan_span[slot], 0.0, 1.0))
 
     def seed(self, slot: int, price: float) -> None:
-        self.price[slot] = float(np.clip(price, 0.0, self.weights.pacing_max_price))
+        # A step of 0 turns the price off, seeded or not.
+        ceiling = self.weights.pacing_max_price if self.weights.pacing_step > 0 else 0.0
+        self.price[slot] = float(np.clip(price, 0.0, ceiling))
 
     def advance(self, now_s: float) -> None:
         """Move the plans to ``now_s``. Time only goes forward here: a request stamped

@@ -19,6 +19,8 @@ from xingdong.core.policy import Action, require
 from xingdong.creators.tiers import TIER_LABELS
 from xingdong.dispatch import nightly, service, tuning
 from xingdong.dispatch.console import CONSOLE_PACES, dispatch_console
+from xingdong.dispatch.errors import WeightsChangedMeanwhile
+from xingdong.dispatch.fairness import MIN_VISITS
 from xingdong.dispatch.live import live_dispatch
 from xingdong.dispatch.weights import TUNABLE
 from xingdong.web.deps import CsrfChecked, DbSession, PageActor, PagePerson, RuntimeDep, attempt
@@ -83,7 +85,8 @@ async def _console_page(
         search=q.strip() or None,
         task_type=chosen_type or None,
         pace_code=chosen_pace or None,
-        page=int(page) if page.isdigit() else 1,
+        # Digits only, and few of them ("²" is a digit to Python but not a number).
+        page=int(page) if page.isascii() and page.isdecimal() and len(page) <= 6 else 1,
     )
     return render(
         request,
@@ -98,6 +101,7 @@ async def _console_page(
             "tier_labels": TIER_LABELS,
             "tz": CHINA_TIME,
             "submitted": submitted or {},
+            "min_visits": MIN_VISITS,
         },
         error=error,
     )
@@ -124,13 +128,21 @@ async def change_weights_submit(
     fields = {name: str(form.get(name, "")) for name in TUNABLE}
     note = str(form.get("note", ""))
     reset = form.get("reset") == "1"
+    seen = str(form.get("based_on", ""))
+    based_on = int(seen) if seen.isascii() and seen.isdecimal() and len(seen) <= 18 else None
     try:
         values = {} if reset else _numbers(fields)
         await attempt(
             session,
             lambda: tuning.change_weights(
-                session, actor=actor, values=values, note=note, settings=runtime.settings
+                session, actor=actor, values=values, note=note, settings=runtime.settings,
+                based_on=based_on,
             ),
+        )  # fmt: skip
+    except WeightsChangedMeanwhile as exc:
+        # Theirs in the form, not the stale values this one was filled from.
+        return await _console_page(
+            request, session, runtime, {}, error=exc, submitted={"note": note}
         )
     except XingdongError as exc:
         return await _console_page(

@@ -9,12 +9,11 @@ restart. "Back to the setting" is a change with no weights of its own.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.audit import record_audit
@@ -23,8 +22,9 @@ from xingdong.core.errors import FieldError, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
+from xingdong.dispatch.errors import WeightsChangedMeanwhile
 from xingdong.dispatch.models import WeightChange
-from xingdong.dispatch.weights import TUNABLE, DispatchWeights, weights_from
+from xingdong.dispatch.weights import TUNABLE, DispatchWeights, weight_problem, weights_from
 from xingdong.identity.models import Person
 
 HISTORY = 20
@@ -59,9 +59,12 @@ async def change_weights(
     values: Mapping[str, float],
     note: str,
     settings: Settings,
+    based_on: int | None = None,
 ) -> WeightChange:
     """Put these weights in force (each a weight operators may set; those equal to what
-    the setting gives are left to it). An empty ``values``: back to the setting."""
+    the setting gives are left to it), in place of the console's weights before. An empty
+    ``values``: back to the setting. ``based_on``: the change the caller saw in force (0:
+    none); refused if another came since, so one operator's form does not undo another's."""
     require(actor, Action.STAFF_CONSOLE)
     problems = weight_problems(values)
     note = note.strip()
@@ -75,7 +78,16 @@ async def change_weights(
         for name, value in sorted(values.items())
         if float(value) != float(getattr(base, name))
     }
+    # One change at a time, so the check below and the history see the same latest one.
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext("dispatch_weights"))))
     previous = await latest_change(session)
+    if based_on is not None and based_on != (0 if previous is None else previous.id):
+        raise WeightsChangedMeanwhile(
+            detail=N_(
+                "Another operator changed the weights after you opened the page; "
+                "what is in force now is shown. Make your change again if it still holds."
+            )
+        )
     change = WeightChange(weights=own, note=note, changed_by=actor.person_id, changed_at=utcnow())
     session.add(change)
     await session.flush()
@@ -91,23 +103,9 @@ async def change_weights(
 
 
 def weight_problems(values: Mapping[str, float]) -> list[FieldError]:
-    """What is wrong with these weights, by weight: unknown, not a number, negative, or
-    not whole where a count is asked."""
-    problems: list[FieldError] = []
-    for name, value in values.items():
-        if name not in TUNABLE:
-            problems.append(FieldError(name, N_("There is no such weight.")))
-        elif (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            problems.append(FieldError(name, N_("Enter a number.")))
-        elif value < 0:
-            problems.append(FieldError(name, N_("Enter 0 or more.")))
-        elif DispatchWeights.__annotations__[name] == "int" and value != int(value):
-            problems.append(FieldError(name, N_("Enter a whole number.")))
-    return problems
+    """What is wrong with these weights, by weight (``weights.weight_problem``)."""
+    problems = ((name, weight_problem(name, value)) for name, value in values.items())
+    return [FieldError(name, problem) for name, problem in problems if problem is not None]
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,11 @@ a new one (``dataclasses.replace``) and handing it to the dispatcher.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+
+from xingdong.core.i18n import N_
 
 DEFAULT_TYPE_PRIORS: dict[str, float] = {
     "follow": 0.30,
@@ -75,15 +78,42 @@ TUNABLE = frozenset(
 """The weights operators may set (``XINGDONG_DISPATCH_WEIGHTS``)."""
 
 
+AT_LEAST_ONE = frozenset({"max_per_brand", "candidates"})
+"""Counts: whole numbers of 1 or more."""
+ABOVE_ZERO = frozenset({"prior_strength"})
+"""A prior worth no showings at all would divide by zero."""
+SHARES = frozenset({"fairness_target", "fairness_max_boost"})
+"""From 0 to 1."""
+RATES = frozenset({"default_prior"})
+"""Above 0 and below 1: a completion rate of 0 or 1 has infinite log-odds."""
+
+
+def weight_problem(name: str, value: float) -> str | None:  # noqa: PLR0911 - one rule a return
+    """Why this value cannot be this weight (a message to translate), or None."""
+    if name not in TUNABLE:
+        return N_("There is no such weight.")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return N_("Enter a number.")
+    if name in AT_LEAST_ONE and (value < 1 or value != int(value)):
+        return N_("Enter a whole number of 1 or more.")
+    if name in ABOVE_ZERO and value <= 0:
+        return N_("Enter a number above 0.")
+    if name in SHARES and not 0 <= value <= 1:
+        return N_("Enter a number from 0 to 1.")
+    if name in RATES and not 0 < value < 1:
+        return N_("Enter a number above 0 and below 1.")
+    if value < 0:
+        return N_("Enter 0 or more.")
+    return None
+
+
 def weights_from(overrides: Mapping[str, float]) -> DispatchWeights:
-    """The defaults with these changed; an unknown name or a negative value is refused
-    with a message naming it."""
-    unknown = sorted(set(overrides) - TUNABLE)
-    if unknown:
-        raise ValueError(f"unknown dispatch weights: {', '.join(unknown)}")
-    negative = sorted(name for name, value in overrides.items() if value < 0)
-    if negative:
-        raise ValueError(f"dispatch weights cannot be negative: {', '.join(negative)}")
+    """The defaults with these changed; a value a weight cannot take, or an unknown
+    name, is refused with a message naming it."""
+    wrong = {name: weight_problem(name, value) for name, value in sorted(overrides.items())}
+    said = [f"{name}: {problem}" for name, problem in wrong.items() if problem is not None]
+    if said:
+        raise ValueError(f"dispatch weights not valid: {'; '.join(said)}")
     values: dict[str, float | int] = {
         name: int(value) if DispatchWeights.__annotations__[name] == "int" else float(value)
         for name, value in overrides.items()

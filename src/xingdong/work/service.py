@@ -176,6 +176,8 @@ async def claim(
     feed's pacing guard, also for claims that did not come from the feed). The risk
     engine decides last: a block refuses the claim, a review marks it."""
     moment = now or utcnow()
+    # Read before the campaign's row is locked: claims on it queue behind that lock.
+    weights = await weights_in_force(session, settings)
     campaign = await campaigns.get_campaign(session, actor=None, campaign_id=campaign_id, lock=True)
     if campaign.status != "live" or not campaign.starts_at <= moment < campaign.ends_at:
         raise CampaignNotOpen(detail=N_("This campaign is not taking claims now."))
@@ -189,7 +191,7 @@ async def claim(
         )
     if campaign.units_open + campaign.units_done >= campaign.quantity:
         raise SoldOut(detail=N_("All of this campaign's tasks are taken."))
-    opens_at = paced_until(campaign, moment, await weights_in_force(session, settings))
+    opens_at = paced_until(campaign, moment, weights)
     if opens_at is not None:
         raise CampaignPaced(
             detail=N_(

@@ -319,14 +319,17 @@ async def test_an_operator_has_the_prices_seeded_now(
     again = await client.post("/api/v1/ops/dispatch/seed-prices", headers=operator)
     problem(again, 409, "seeding_waiting")
     async with world.db.sessionmaker() as s:
-        jobs = (await s.execute(text("SELECT id, task_name, status FROM procrastinate_jobs"))).all()
+        jobs = (
+            await s.execute(text("SELECT id, task_name, status, lock FROM procrastinate_jobs"))
+        ).all()
         audit = await s.scalar(
             select(func.count())
             .select_from(AuditEntry)
             .where(AuditEntry.action == "dispatch.seeding_requested")
         )
-    assert [(j.id, j.task_name, j.status) for j in jobs] == [
-        (asked.json()["job_id"], "dispatch:seed_prices", "todo")
+    # Locked as the nightly run is, so an asked-for seeding and the nightly one take turns.
+    assert [(j.id, j.task_name, j.status, j.lock) for j in jobs] == [
+        (asked.json()["job_id"], "dispatch:seed_prices", "todo", "dispatch_seed_prices")
     ]
     assert audit == 1
 
@@ -362,3 +365,49 @@ async def test_the_seed_button(client: httpx.AsyncClient, world: World) -> None:
     )
     assert second.status_code == 409
     assert 'role="alert"' in second.text and "已有一次定价任务在等待" in second.text
+
+
+async def test_a_change_made_meanwhile_is_not_undone(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    first = await bearer(world, world.operator)
+    second = await bearer(world, world.operator2)
+    mine = await client.post(
+        "/api/v1/ops/dispatch/weights",
+        headers=first,
+        json={"weights": {"explore": 0.3}, "based_on": 0},
+    )
+    assert mine.status_code == 201, mine.text
+    # The other operator looked before that change: theirs is refused, mine stays.
+    stale = await client.post(
+        "/api/v1/ops/dispatch/weights",
+        headers=second,
+        json={"weights": {"novice_boost": 0.3}, "based_on": 0},
+    )
+    problem(stale, 409, "weights_changed_meanwhile")
+    body = await console(client, first)
+    assert [c["weights"] for c in body["changes"]] == [{"explore": 0.3}]
+    fresh = await client.post(
+        "/api/v1/ops/dispatch/weights",
+        headers=second,
+        json={"weights": {"explore": 0.3, "novice_boost": 0.3}, "based_on": mine.json()["id"]},
+    )
+    assert fresh.status_code == 201, fresh.text
+
+    # On the page: a form filled before a change shows the change in force instead.
+    await browse_as(client, world, world.operator)
+    page = await client.get("/ops/dispatch")
+    pattern = r'name="([a-z_]+)" inputmode="decimal" size="8" value="([^"]*)"'
+    form = dict(re.findall(pattern, page.text))
+    based_on = re.search(r'name="based_on" value="(\d+)"', page.text)
+    assert based_on is not None and based_on.group(1) == str(fresh.json()["id"])
+    await client.post(
+        "/api/v1/ops/dispatch/weights", headers=second, json={"weights": {"explore": 0.9}}
+    )
+    refused = await client.post(
+        "/ops/dispatch/weights",
+        data={**form, "based_on": based_on.group(1), "csrf_token": csrf_from(page.text)},
+    )
+    assert refused.status_code == 409
+    assert 'role="alert"' in refused.text
+    assert 'name="explore" inputmode="decimal" size="8" value="0.9"' in refused.text

@@ -183,10 +183,12 @@ def test_dispatch_weights_are_checked_at_start_up() -> None:
     assert make_settings(dispatch_weights={"novice_boost": 0.3}).dispatch_weights == {
         "novice_boost": 0.3
     }
-    with pytest.raises(ValidationError, match="unknown dispatch weights: novelty"):
+    with pytest.raises(ValidationError, match="novelty: There is no such weight"):
         make_settings(dispatch_weights={"novelty": 1.0})
-    with pytest.raises(ValidationError, match="cannot be negative: value"):
+    with pytest.raises(ValidationError, match="value: Enter 0 or more"):
         make_settings(dispatch_weights={"value": -1.0})
+    with pytest.raises(ValidationError, match="prior_strength: Enter a number above 0"):
+        make_settings(dispatch_weights={"prior_strength": 0})
 
 
 async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from xingdong.core.pagination import decode_cursor
+from xingdong.core.pagination import contains, decode_cursor
 from xingdong.platforms.sandbox.models import (
     SandboxAccount,
     SandboxComment,
@@ -22,12 +22,6 @@ from xingdong.platforms.sandbox.models import (
     SandboxShare,
     SandboxVideo,
 )
-
-
-def _like_pattern(search: str) -> str:
-    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
 
 # --- accounts -------------------------------------------------------------------------
 
@@ -72,11 +66,10 @@ async def accounts_matching(
 ) -> list[SandboxAccount]:
     query = select(SandboxAccount)
     if search:
-        pattern = _like_pattern(search)
         query = query.where(
             or_(
-                SandboxAccount.handle.ilike(pattern, escape="\\"),
-                SandboxAccount.display_name.ilike(pattern, escape="\\"),
+                contains(SandboxAccount.handle, search),
+                contains(SandboxAccount.display_name, search),
             )
         )
     query = query.order_by(SandboxAccount.followers.desc(), SandboxAccount.id).limit(limit)
@@ -117,13 +110,12 @@ async def videos_page(
     if account_id is not None:
         query = query.where(SandboxVideo.account_id == account_id)
     if search:
-        pattern = _like_pattern(search)
         query = query.where(
             or_(
-                SandboxVideo.title.ilike(pattern, escape="\\"),
-                SandboxVideo.description.ilike(pattern, escape="\\"),
-                SandboxAccount.handle.ilike(pattern, escape="\\"),
-                SandboxAccount.display_name.ilike(pattern, escape="\\"),
+                contains(SandboxVideo.title, search),
+                contains(SandboxVideo.description, search),
+                contains(SandboxAccount.handle, search),
+                contains(SandboxAccount.display_name, search),
             )
         )
     position = decode_cursor(cursor)
