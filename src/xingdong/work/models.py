@@ -75,6 +75,10 @@ class Assignment(IdMixin, CreatedAtMixin, Base):
     )
 
 
+CLAIM_COUNTS = Assignment.status != "expired"
+"""A claim holds its unit (of the campaign, and of the person's limit) unless it expired."""
+
+
 class Dispute(IdMixin, CreatedAtMixin, Base):
     """A worker appealing a rejection, or a brand contesting an approval."""
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns.models import Campaign
 from xingdong.core.pagination import decode_cursor
-from xingdong.work.models import Assignment, Dispute
+from xingdong.work.models import CLAIM_COUNTS, Assignment, Dispute
 
 
 async def units_taken_by(
@@ -21,7 +21,7 @@ async def units_taken_by(
     if campaign_ids is not None and not campaign_ids:
         return {}
     query = select(Assignment.campaign_id, func.count()).where(
-        Assignment.person_id == person_id, Assignment.status != "expired"
+        Assignment.person_id == person_id, CLAIM_COUNTS
     )
     if campaign_ids is not None:
         query = query.where(Assignment.campaign_id.in_(campaign_ids))

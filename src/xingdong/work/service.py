@@ -83,7 +83,7 @@ from xingdong.work.errors import (
     PacingLimitReached,
     SoldOut,
 )
-from xingdong.work.models import ASSIGNMENT_STATUSES, Assignment, Dispute
+from xingdong.work.models import ASSIGNMENT_STATUSES, CLAIM_COUNTS, Assignment, Dispute
 
 REJECT_REASONS = {
     "evidence_unclear": N_("The evidence does not show the action clearly"),
@@ -101,8 +101,6 @@ APPROVE_REASONS = {
 RETENTION_GRACE = timedelta(hours=24)
 """When the platform cannot say whether the action is still there, ask again for this
 long after the hold ends; then release."""
-CLAIM_COUNTS = Assignment.status != "expired"
-"""A claim takes a unit of its campaign's delivery unless it expired."""
 
 
 def _reward_key(assignment_id: UUID, step: str) -> str:
@@ -135,7 +133,7 @@ async def _units_taken(session: AsyncSession, campaign_id: UUID, person_id: UUID
         .where(
             Assignment.campaign_id == campaign_id,
             Assignment.person_id == person_id,
-            Assignment.status != "expired",
+            CLAIM_COUNTS,
         )
     )
     return int(taken or 0)
@@ -153,7 +151,7 @@ async def _claims_last_hour_on_target(
             Campaign.target_kind == campaign.target_kind,
             Campaign.target_ref == campaign.target_ref,
             Assignment.claimed_at > now - timedelta(hours=1),
-            Assignment.status != "expired",
+            CLAIM_COUNTS,
         )
     )
     return int(count or 0)
@@ -1141,7 +1139,7 @@ async def claim_times(session: AsyncSession, *, campaign_id: UUID) -> list[datet
     oldest first: its delivery over time."""
     rows = await session.scalars(
         select(Assignment.claimed_at)
-        .where(Assignment.campaign_id == campaign_id, Assignment.status != "expired")
+        .where(Assignment.campaign_id == campaign_id, CLAIM_COUNTS)
         .order_by(Assignment.claimed_at)
     )
     return list(rows.all())
