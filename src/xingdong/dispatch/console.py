@@ -17,7 +17,6 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from uuid import UUID
 
-import numpy as np
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +28,7 @@ from xingdong.dispatch.delivery import PACE_LABELS, pace
 from xingdong.dispatch.fairness import MIN_VISITS, TierStanding
 from xingdong.dispatch.live import LiveDispatch
 from xingdong.dispatch.models import SeededPrice
-from xingdong.dispatch.plan import held_back, paced_until, planned_shares
+from xingdong.dispatch.plan import held_back, paced_until, planned_shares, windows
 from xingdong.dispatch.tuning import ChangeSeen
 from xingdong.dispatch.weights import TUNABLE, DispatchWeights
 from xingdong.identity.models import Organisation
@@ -264,9 +263,7 @@ def _pacing(
     the server process's other requests for most of a tenth of a second."""
     if not rows:
         return
-    starts = np.array([row.starts_at.timestamp() for row in rows])
-    ends = np.array([row.ends_at.timestamp() for row in rows])
-    planned = planned_shares(starts, ends, now.timestamp())
+    planned = planned_shares(*windows(rows), now.timestamp())
     paused = held_back(rows, now, weights)
     for row, planned_now, held_now in zip(rows, planned.tolist(), paused.tolist(), strict=True):
         quantity = max(row.quantity, 1)

@@ -44,21 +44,22 @@ class Windowed(Protocol):
 
 def planned_at(campaign: Windowed, moments: FloatArray) -> FloatArray:
     """Share of the campaign's units planned by each moment (epoch seconds)."""
-    start, end = campaign.starts_at.timestamp(), campaign.ends_at.timestamp()
-    traffic = FORECAST.cumulative(np.clip(np.concatenate(([start, end], moments)), start, end))
-    share: FloatArray = (traffic[2:] - traffic[0]) / max(float(traffic[1] - traffic[0]), 1e-9)
-    return share
+    start, end = windows([campaign])
+    return planned_shares(start, end, moments)
 
 
 def planned_share(campaign: Windowed, now: datetime) -> float:
     """Share of the campaign's units its plan has reached at ``now``."""
-    start, end = _bounds([campaign])
+    start, end = windows([campaign])
     return float(planned_shares(start, end, now.timestamp())[0])
 
 
-def planned_shares(starts_s: FloatArray, ends_s: FloatArray, moment_s: float) -> FloatArray:
+def planned_shares(
+    starts_s: FloatArray, ends_s: FloatArray, moment_s: float | FloatArray
+) -> FloatArray:
     """Share of each campaign's units its plan has reached at ``moment_s`` (epoch
-    seconds), for campaigns with these windows: :func:`planned_share` of many at once."""
+    seconds), for campaigns with these windows: :func:`planned_share` of many at once (or,
+    for one window, :func:`planned_at` of many moments)."""
     first = FORECAST.cumulative(starts_s)
     last = FORECAST.cumulative(ends_s)
     reached = FORECAST.cumulative(np.clip(moment_s, starts_s, ends_s))
@@ -68,7 +69,7 @@ def planned_shares(starts_s: FloatArray, ends_s: FloatArray, moment_s: float) ->
 
 def held_back(campaigns: Sequence[Windowed], now: datetime, weights: DispatchWeights) -> BoolArray:
     """Whether the guard holds back each campaign at ``now``."""
-    start, end = _bounds(campaigns)
+    start, end = windows(campaigns)
     committed = np.array(
         [(c.units_open + c.units_done) / max(c.quantity, 1) for c in campaigns], dtype=np.float64
     )
@@ -77,7 +78,8 @@ def held_back(campaigns: Sequence[Windowed], now: datetime, weights: DispatchWei
     return held
 
 
-def _bounds(campaigns: Sequence[Windowed]) -> tuple[FloatArray, FloatArray]:
+def windows(campaigns: Sequence[Windowed]) -> tuple[FloatArray, FloatArray]:
+    """The campaigns' starts and ends, in epoch seconds."""
     starts = np.array([c.starts_at.timestamp() for c in campaigns], dtype=np.float64)
     ends = np.array([c.ends_at.timestamp() for c in campaigns], dtype=np.float64)
     return starts, ends
