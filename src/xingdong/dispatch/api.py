@@ -148,10 +148,7 @@ async def console(
     )
     return DispatchConsoleOut(
         process=found.process,
-        weights=[
-            WeightOut(name=w.name, value=w.value, default=w.default, changed=w.changed)
-            for w in found.weights
-        ],
+        weights=[WeightOut.model_validate(w, from_attributes=True) for w in found.weights],
         tiers=found.tiers,
         seeded_at=found.seeded_at,
         campaigns=found.campaigns.items,

@@ -193,8 +193,9 @@ async def dispatch_console(
     ``search`` (title or brand) and ``task_type``, those of ``pace_code`` (every pace when
     None) on ``page`` (from 1; past the last, the last), furthest from their plan first."""
     await live.refresh(now)
+    changes = await tuning.weight_history(session)
     # As the database has them (the process takes a change at its next sync).
-    weights = await tuning.weights_in_force(session, live.settings)
+    weights = tuning.weights_with(live.settings, changes[0].change if changes else None)
     rows = await _live_campaigns(session, now=now, search=search, task_type=task_type)
     every = sorted(
         _pacing(rows, live, weights, now),
@@ -218,7 +219,7 @@ async def dispatch_console(
         ),
         seeded_at=await session.scalar(select(func.max(SeededPrice.seeded_at))),
         process=os.getpid(),
-        changes=await tuning.weight_history(session),
+        changes=changes,
     )
 
 

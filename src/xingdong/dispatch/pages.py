@@ -77,7 +77,6 @@ async def _console_page(
     chosen_type = chosen_type if chosen_type in TASK_TYPE_LABELS else ""
     chosen_pace = query.get("pace", "")
     chosen_pace = chosen_pace if chosen_pace in CONSOLE_PACES else ""
-    page = query.get("page", "1")
     console = await dispatch_console(
         session,
         live=live_dispatch(runtime.db, runtime.settings),
@@ -85,8 +84,7 @@ async def _console_page(
         search=q.strip() or None,
         task_type=chosen_type or None,
         pace_code=chosen_pace or None,
-        # Digits only, and few of them ("²" is a digit to Python but not a number).
-        page=int(page) if page.isascii() and page.isdecimal() and len(page) <= 6 else 1,
+        page=_whole(query.get("page", ""), digits=6) or 1,
     )
     return render(
         request,
@@ -128,8 +126,7 @@ async def change_weights_submit(
     fields = {name: str(form.get(name, "")) for name in TUNABLE}
     note = str(form.get("note", ""))
     reset = form.get("reset") == "1"
-    seen = str(form.get("based_on", ""))
-    based_on = int(seen) if seen.isascii() and seen.isdecimal() and len(seen) <= 18 else None
+    based_on = _whole(str(form.get("based_on", "")), digits=18)
     try:
         values = {} if reset else _numbers(fields)
         await attempt(
@@ -150,6 +147,12 @@ async def change_weights_submit(
         )
     done = N_("Back to the setting's weights.") if reset else N_("The new weights are in force.")
     return RedirectResponse("/ops/dispatch?done=" + quote(done), status_code=303)
+
+
+def _whole(text: str, *, digits: int) -> int | None:
+    """A whole number written with at most ``digits`` ASCII digits, or None ("²" is a
+    digit to Python but not a number)."""
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= digits else None
 
 
 def _numbers(fields: Mapping[str, str]) -> dict[str, float]:
