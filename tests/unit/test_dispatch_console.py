@@ -3,18 +3,20 @@ standing and relief, a task's pacing price), and how the weights in force are ma
 
 from __future__ import annotations
 
+import json
+import shlex
 from dataclasses import fields, replace
 
 import pytest
 
 from xingdong.core.settings import Settings
-from xingdong.dispatch.console import WEIGHT_HELP, weight_rows
+from xingdong.dispatch.console import WEIGHT_HELP, bench_command, bench_weights, weight_rows
 from xingdong.dispatch.fairness import MIN_VISITS, TierFairness
 from xingdong.dispatch.feed import Dispatcher
 from xingdong.dispatch.models import WeightChange
 from xingdong.dispatch.profiles import Targeting, TaskSpec
 from xingdong.dispatch.tuning import weight_problems, weights_with
-from xingdong.dispatch.weights import TUNABLE, DispatchWeights
+from xingdong.dispatch.weights import TUNABLE, DispatchWeights, weights_from
 
 
 def test_every_weight_operators_may_set_is_listed_and_explained() -> None:
@@ -128,3 +130,20 @@ def test_a_step_set_to_zero_turns_its_part_off_at_once() -> None:
     assert fairness.relief("novice") == 0.0
     dispatcher.seed_prices({"t1": 0.8})
     assert dispatcher.pacing_price("t1") == 0.0
+
+
+def test_the_bench_command_plays_the_weights_in_force() -> None:
+    setting = {"explore": 0.3, "max_per_brand": 2}
+    # The console put explore back to its default and raised the slack.
+    in_force = weights_with(
+        Settings(dispatch_weights=setting),
+        WeightChange(weights={"explore": 0.6, "pacing_slack": 0.5}),
+    )
+    command = bench_command(bench_weights(in_force, setting))
+    words = shlex.split(command)
+    assert words[:4] == ["xingdong", "bench", "dispatch", "--weights"]
+    given = json.loads(words[4])
+    assert given == {"pacing_slack": 0.5, "explore": 0.6, "max_per_brand": 2}
+    # As the command reads it, over the same setting on the machine that runs it.
+    assert weights_from(setting | given) == in_force
+    assert bench_command(bench_weights(DispatchWeights(), {})) == "xingdong bench dispatch"

@@ -115,6 +115,9 @@ class DispatchConsoleOut(BaseModel):
     pages: int
     changes: list[WeightChangeOut]
     """The operators' latest changes of the weights, newest first."""
+    bench_command: str
+    """The command that plays simulated days with the weights in force
+    (``xingdong bench dispatch``)."""
 
 
 @router.get("/ops/dispatch", tags=["ops"])
@@ -157,6 +160,7 @@ async def console(
         page=found.campaigns.page,
         pages=found.campaigns.pages,
         changes=[_change_out(seen.change) for seen in found.changes],
+        bench_command=found.bench_command,
     )
 
 

@@ -10,9 +10,11 @@ console names that process.
 
 from __future__ import annotations
 
+import json
 import math
 import os
-from collections.abc import Iterator
+import shlex
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from uuid import UUID
@@ -89,6 +91,28 @@ class WeightInForce:
         return WEIGHT_HELP.get(self.name, "")
 
 
+def bench_weights(weights: DispatchWeights, setting: Mapping[str, float]) -> dict[str, float]:
+    """What ``xingdong bench dispatch --weights`` needs to play with ``weights``: every
+    weight away from its default, and those the setting names (the command starts from
+    the setting, so one put back to its default here must be said too)."""
+    return {
+        row.name: row.value for row in weight_rows(weights) if row.changed or row.name in setting
+    }
+
+
+def bench_command(weights: Mapping[str, float]) -> str:
+    """The shell command that plays simulated days with these weights over the defaults."""
+    if not weights:
+        return "xingdong bench dispatch"
+    given = json.dumps({name: _plain(value) for name, value in weights.items()}, sort_keys=True)
+    return f"xingdong bench dispatch --weights {shlex.quote(given)}"
+
+
+def _plain(value: float) -> float | int:
+    """3.0 as 3: the command reads as an operator would type it."""
+    return int(value) if float(value).is_integer() else value
+
+
 def weight_rows(weights: DispatchWeights) -> list[WeightInForce]:
     """Every weight operators may set, in the order docs/dispatch.md lists them."""
     defaults = DispatchWeights()
@@ -150,6 +174,13 @@ class DispatchConsole:
     """The server process whose prices and tier counts these are."""
     changes: list[ChangeSeen]
     """The operators' latest changes of the weights, newest first."""
+    bench_weights: dict[str, float]
+    """The weights in force as ``xingdong bench dispatch --weights`` takes them."""
+
+    @property
+    def bench_command(self) -> str:
+        """Plays simulated days with the weights in force (docs/dispatch.md)."""
+        return bench_command(self.bench_weights)
 
     @property
     def tier_mean(self) -> float:
@@ -220,6 +251,7 @@ async def dispatch_console(
         seeded_at=await session.scalar(select(func.max(SeededPrice.seeded_at))),
         process=os.getpid(),
         changes=changes,
+        bench_weights=bench_weights(weights, live.settings.dispatch_weights),
     )
 
 

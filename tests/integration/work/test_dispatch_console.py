@@ -151,6 +151,11 @@ async def test_the_console_page(client: httpx.AsyncClient, world: World) -> None
     assert 'data-pace-count="paused">1<' in page.text
     assert 'data-weight="max_per_brand" data-weight-changed' in page.text
     assert "<code>max_per_brand = 2</code>" in page.text
+    # The command that plays the weights in force, as a shell takes it (quotes escaped).
+    assert (
+        "<code data-bench-command>xingdong bench dispatch --weights "
+        "&#39;{&#34;max_per_brand&#34;: 2}&#39;</code>" in page.text
+    )
     assert "/ops/dispatch" in page.text  # in the staff menu
     # Unknown filters and a page that is not a number show the first page of everything.
     lenient = await client.get("/ops/dispatch?pace=fast&type=dance&page=abc")
@@ -204,6 +209,9 @@ async def test_weights_put_in_force_reach_claims_and_feeds_at_once(
     assert [(c["weights"], c["note"]) for c in body["changes"]] == [
         ({"pacing_slack": 1.0}, "上线日")
     ]
+    assert body["bench_command"] == (
+        'xingdong bench dispatch --weights \'{"max_per_brand": 2, "pacing_slack": 1}\''
+    )
 
     # Back to the setting: the guard holds the campaign again (two units of five held).
     back = await client.post("/api/v1/ops/dispatch/weights", headers=operator, json={"weights": {}})
@@ -213,6 +221,7 @@ async def test_weights_put_in_force_reach_claims_and_feeds_at_once(
     rows = {row["campaign_id"]: row for row in body["campaigns"]}
     assert rows[paused]["pace"] == "paused" and rows[paused]["held"] == pytest.approx(0.4)
     assert [c["weights"] for c in body["changes"]] == [{}, {"pacing_slack": 1.0}]
+    assert body["bench_command"] == "xingdong bench dispatch --weights '{\"max_per_brand\": 2}'"
     third = await bearer(world, world.workers[2])
     assert paused not in await feed_ids(client, third)
 
