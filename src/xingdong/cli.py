@@ -452,6 +452,12 @@ def bench_feed(
     seed: int = typer.Option(0, help="Seed of the generated campaigns and workers"),
     campaigns: int = typer.Option(2_000, min=1, help="Live campaigns to generate"),
     workers: int = typer.Option(1_000, min=1, help="Workers to generate"),
+    server_processes: int = typer.Option(
+        1,
+        min=1,
+        max=16,
+        help="Server processes (xingdong serve --workers); one by default, as serve",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object of the figures"),
 ) -> None:
     """The personal feed API on the real database: its peak against a single-row SELECT
@@ -469,7 +475,13 @@ def bench_feed(
         )
     try:
         figures = bench.run(
-            url, seconds=seconds, seed=seed, campaigns=campaigns, workers=workers, rounds=rounds
+            url,
+            seconds=seconds,
+            seed=seed,
+            campaigns=campaigns,
+            workers=workers,
+            rounds=rounds,
+            server_processes=server_processes,
         )
     except (RuntimeError, OSError) as exc:
         fail(str(exc).splitlines()[0])
@@ -483,7 +495,11 @@ def bench_feed(
         print(json.dumps(figures.as_dict()))  # noqa: T201 - the command's output
         return
     table = Table(
-        title=f"Feed API ({figures.campaigns:,} live campaigns, {figures.workers:,} workers)"
+        title=(
+            f"Feed API ({figures.campaigns:,} live campaigns, {figures.workers:,} workers, "
+            f"{figures.server_processes} server process"
+            f"{'es' if figures.server_processes > 1 else ''})"
+        )
     )
     table.add_column("measure")
     table.add_column("value", justify="right")

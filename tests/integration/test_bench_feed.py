@@ -12,6 +12,7 @@ EXPECTED = {
     "baseline_rps", "feed_peak_rps", "ratio", "open_loop_rps", "p50_ms", "p99_ms",
     "in_flight_p99_ms", "sent", "errors", "campaigns", "workers", "baseline_cpu_ms",
     "feed_cpu_ms", "round_ratios", "round_p99_ms", "round_slowdown", "round_other_cores",
+    "server_processes",
 }  # fmt: skip
 
 
@@ -26,6 +27,7 @@ def test_the_feed_benchmark_prints_one_json_object(database_url: str) -> None:
     figures = json.loads(done.stdout)
     assert set(figures) == EXPECTED
     assert (figures["campaigns"], figures["workers"]) == (40, 15)
+    assert figures["server_processes"] == 1  # as xingdong serve runs by default
     assert figures["errors"] == 0
     assert figures["sent"] > 0
     assert figures["baseline_rps"] > 0 and figures["feed_peak_rps"] > 0
@@ -49,7 +51,8 @@ def test_the_feed_benchmark_warns_when_other_work_shares_the_machine(database_ur
     try:
         done = subprocess.run(
             [sys.executable, "-m", "xingdong", "bench", "feed", "--seconds", "0.5",
-             "--campaigns", "40", "--workers", "15", "--rounds", "1"],
+             "--campaigns", "40", "--workers", "15", "--rounds", "1",
+             "--server-processes", "2"],
             env={**os.environ, "XINGDONG_DATABASE_URL": database_url},
             capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
@@ -59,3 +62,6 @@ def test_the_feed_benchmark_warns_when_other_work_shares_the_machine(database_ur
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Other work kept" in done.stderr
     assert "cores busy with other work" in done.stdout
+    # Two server processes asked for, connections spread over them, every request served.
+    assert "2 server processes" in done.stdout
+    assert "errors" in done.stdout and " 0 of " in done.stdout

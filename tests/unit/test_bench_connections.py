@@ -15,11 +15,14 @@ import pytest
 
 from xingdong.bench.feed import (
     CONNECTIONS,
-    SERVER_PROCESSES,
     _connections,
     _other_work,
     _owner,
+    _worker_processes,
 )
+
+FORKED = 2
+"""Worker processes of the test server (``bench feed --server-processes 2``)."""
 
 # A server like uvicorn's with workers: the parent binds and listens, each forked worker
 # accepts on the same socket (and ends when the parent is gone); the parent only waits.
@@ -44,18 +47,24 @@ time.sleep(3600)
 """
 
 
-@pytest.fixture
-def forking_server() -> Iterator[tuple[int, int]]:
+@pytest.fixture(params=[FORKED])
+def forking_server(request: pytest.FixtureRequest) -> Iterator[tuple[int, int]]:
+    """A server of ``request.param`` forked workers: its process id and port."""
     if not Path("/proc/net/tcp").exists():
         pytest.skip("needs Linux /proc")
     process = subprocess.Popen(
-        [sys.executable, "-c", FORKING_SERVER, str(SERVER_PROCESSES)],
+        [sys.executable, "-c", FORKING_SERVER, str(request.param)],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert process.stdout is not None
         port = int(process.stdout.readline())
+        # Ready when every worker is forked, as the benchmark's server is when it answers.
+        deadline = time.monotonic() + 10
+        while len(_worker_processes(process.pid)) < request.param:
+            assert time.monotonic() < deadline, "the test server did not fork its workers"
+            time.sleep(0.01)
         yield process.pid, port
     finally:
         process.kill()
@@ -77,8 +86,8 @@ async def test_connections_are_spread_evenly_over_the_worker_processes(
     assert len(connections) == CONNECTIONS
     assert None not in owners
     split = Counter(owners)
-    assert len(split) == SERVER_PROCESSES
-    assert set(split.values()) == {CONNECTIONS // SERVER_PROCESSES}
+    assert len(split) == FORKED
+    assert set(split.values()) == {CONNECTIONS // FORKED}
 
 
 async def test_without_the_server_s_process_id_they_are_opened_as_they_come(
@@ -86,6 +95,20 @@ async def test_without_the_server_s_process_id_they_are_opened_as_they_come(
 ) -> None:
     _server, port = forking_server
     connections = await _connections(port)
+    for connection in connections:
+        await connection.close()
+    assert len(connections) == CONNECTIONS
+
+
+@pytest.mark.parametrize("forking_server", [0, FORKED], indirect=True)
+async def test_the_server_s_processes_are_read_from_proc(
+    forking_server: tuple[int, int], request: pytest.FixtureRequest
+) -> None:
+    # A server serving in its own process has none to spread over: each connection is
+    # kept as it is opened (none is asked for its owner, which could not be said).
+    server, port = forking_server
+    assert len(_worker_processes(server)) == request.node.callspec.params["forking_server"]
+    connections = await _connections(port, server)
     for connection in connections:
         await connection.close()
     assert len(connections) == CONNECTIONS

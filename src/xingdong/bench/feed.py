@@ -1,15 +1,15 @@
 """``xingdong bench feed``: the personal feed API on the real database.
 
-One run, one server (2 workers, no job worker) on a scratch database with 2,000 live
-campaigns and 1,000 workers. Every worker first opens the feed once, so that, as in steady
-state, each measured feed request also learns from the slate shown before. Then each
-endpoint's peak (closed loop, 16 connections) for the feed and for the baseline, a FastAPI
-endpoint doing one single-row SELECT on the same stack (``/readyz``); then the feed
-open-loop at 70% of its own peak, requests sent on a fixed schedule whatever the answers
-do, latency counted from the scheduled moment (so a slow answer delays the ones behind it
-and is counted, not hidden). During each peak the
-server's CPU time (all its processes, from ``/proc``) is read, to report what one request
-costs in process.
+One run, one server (one process unless asked for more, as ``xingdong serve``; no job
+worker) on a scratch database with 2,000 live campaigns and 1,000 workers. Every worker
+first opens the feed once, so that, as in steady state, each measured feed request also
+learns from the slate shown before. Then each endpoint's peak (closed loop, 16
+connections) for the feed and for the baseline, a FastAPI endpoint doing one single-row
+SELECT on the same stack (``/readyz``); then the feed open-loop at 70% of its own peak,
+requests sent on a fixed schedule whatever the answers do, latency counted from the
+scheduled moment (so a slow answer delays the ones behind it and is counted, not hidden).
+During each peak the server's CPU time (all its processes, from ``/proc``) is read, to
+report what one request costs in process.
 
 The three phases run in rounds, one after another in each: the speed of a shared machine
 drifts from one ten-second window to the next by more than most changes to the feed, so
@@ -58,6 +58,10 @@ ROUNDS = 3
 OTHER_WORK_WARNING = 0.1
 """Cores of other work in a round above which ``bench feed`` warns that its figures are
 not the feed's alone."""
+SERVER_PROCESSES = 1
+"""As ``xingdong serve`` runs by default. On two cores shared with PostgreSQL and the load
+generator, a second process has no core of its own: the open loop's p99 was 2-8 times
+longer with two (bench/README.md, "One server process")."""
 NO_PASSWORD = "-"  # noqa: S105 - not a hash: these people cannot sign in with a password
 TASK_TYPES = ("follow", "like", "comment", "share", "live_visit", "shoot")
 
@@ -76,6 +80,7 @@ class FeedFigures:
     rest of a latency is waiting for a free connection while all are busy."""
     campaigns: int = CAMPAIGNS
     workers: int = WORKERS
+    server_processes: int = SERVER_PROCESSES
     baseline_cpu_ms: float | None = None
     """Server CPU per baseline request during its peak (None where ``/proc`` is missing)."""
     feed_cpu_ms: float | None = None
@@ -113,6 +118,7 @@ class FeedFigures:
             "errors": self.errors,
             "campaigns": self.campaigns,
             "workers": self.workers,
+            "server_processes": self.server_processes,
             "baseline_cpu_ms": _rounded(self.baseline_cpu_ms),
             "feed_cpu_ms": _rounded(self.feed_cpu_ms),
         }
@@ -261,7 +267,6 @@ def _auth(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-SERVER_PROCESSES = 2
 BALANCE_TRIES = 40
 """Connections opened and closed again, per connection kept, to spread them evenly."""
 
@@ -280,12 +285,19 @@ def _server_end_inode(port: int, client_port: int) -> int | None:
     return None
 
 
+def _worker_processes(server: int) -> list[str]:
+    """The server's worker processes (none when it serves in its own process)."""
+    try:
+        return Path(f"/proc/{server}/task/{server}/children").read_text().split()
+    except OSError:
+        return []
+
+
 def _socket_owner(server: int, inode: int) -> int | None:
     """Which of the server's processes holds the socket ``inode``, if ``/proc`` says."""
     target = f"socket:[{inode}]"
     try:
-        children = Path(f"/proc/{server}/task/{server}/children").read_text().split()
-        for child in children:
+        for child in _worker_processes(server):
             for fd in Path(f"/proc/{child}/fd").iterdir():
                 with contextlib.suppress(OSError):
                     if str(fd.readlink()) == target:
@@ -315,12 +327,16 @@ async def _connections(port: int, server: int | None = None) -> list[KeepAliveCo
     more than it can serve."""
     opened: list[KeepAliveConnection] = []
     per_worker: dict[int, int] = {}
-    most = -(-CONNECTIONS // SERVER_PROCESSES)
+    workers = [] if server is None else _worker_processes(server)
+    most = -(-CONNECTIONS // max(len(workers), 1))
     tries = 0
     while len(opened) < CONNECTIONS:
         connection = await KeepAliveConnection.open("127.0.0.1", port)
+        if server is None or len(workers) < 2:  # one process accepts all: nothing to spread
+            opened.append(connection)
+            continue
         await asyncio.sleep(0.005)
-        owner = None if server is None else await _owner(server, port, connection)
+        owner = await _owner(server, port, connection)
         if owner is not None and per_worker.get(owner, 0) >= most:
             tries += 1
             if tries <= BALANCE_TRIES * CONNECTIONS:
@@ -523,6 +539,7 @@ def run(
     campaigns: int = CAMPAIGNS,
     workers: int = WORKERS,
     rounds: int = ROUNDS,
+    server_processes: int = SERVER_PROCESSES,
 ) -> FeedFigures:
     import httpx
 
@@ -542,7 +559,7 @@ def run(
         tokens = asyncio.run(_seed(target, rng, campaigns, workers))
         server = subprocess.Popen(  # noqa: S603 - our own command
             [sys.executable, "-m", "xingdong", "serve", "--port", str(port),
-             "--workers", str(SERVER_PROCESSES), "--no-worker"],
+             "--workers", str(server_processes), "--no-worker"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
@@ -553,7 +570,7 @@ def run(
                         break
                 except httpx.HTTPError:
                     time.sleep(0.2)
-            # Warm both workers' feed index and connection pools, and open every worker's
+            # Warm the server's feed index and connection pools, and open every worker's
             # feed once: in steady state each feed request also learns from the slate the
             # person was shown before, and a first visit, which has none, is cheaper.
             asyncio.run(_each_once(port, "/api/v1/tasks", tokens, server.pid))
@@ -583,6 +600,7 @@ def run(
         errors=sum(one.errors for one in measured),
         campaigns=campaigns,
         workers=workers,
+        server_processes=server_processes,
         baseline_cpu_ms=_median([one.baseline_cpu_ms for one in measured]),
         feed_cpu_ms=_median([one.feed_cpu_ms for one in measured]),
         round_ratios=[
