@@ -4,6 +4,7 @@ invites a colleague, who signs in and joins — on a phone and on a desktop scre
 from __future__ import annotations
 
 import itertools
+import re
 
 import httpx
 import pytest
@@ -126,6 +127,14 @@ def test_register_profile_language_organisation_and_invitation(page: Page, site:
     page.locator('form[action$="/invitations"] button').click()
     expect(page.locator(f'[data-pending-invite="+86{colleague_phone}"]')).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / f"org-{viewport}.png"), full_page=True)
+
+    # The home page now leads straight to the new organisation's campaigns.
+    page.goto("/")
+    home_link = page.locator("[data-home-org] a")
+    expect(home_link).to_have_text("小李美妆店：推广活动")
+    assert fits_the_screen(page)
+    home_link.click()
+    expect(page).to_have_url(re.compile(r"/orgs/[0-9a-f-]+/campaigns$"))
 
     # Sign out; the colleague signs in, accepts, and sees both members.
     open_menu(page)

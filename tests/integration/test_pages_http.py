@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import func, select, text
 
-from tests.factories import PASSWORD, register
+from tests.factories import PASSWORD, create_org, register
 from tests.integration.answers import csrf_from
 from xingdong.core.db import Database
 from xingdong.identity.models import WebSession
@@ -128,6 +128,27 @@ async def test_redirect_after_sign_in_stays_on_this_site(client: httpx.AsyncClie
         },
     )
     assert response.headers["location"] == "/"
+
+
+async def test_the_home_page_leads_into_the_task_center_and_each_organisation(
+    client: httpx.AsyncClient,
+) -> None:
+    anonymous = await client.get("/")
+    assert 'href="/register"' in anonymous.text and "data-home-orgs" not in anonymous.text
+    user = await register(client)
+    await sign_in(client, user.phone)
+    home = await client.get("/?lang=en")
+    assert "data-home-tasks" in home.text
+    assert "You belong to no brand or agency." in home.text
+    brands = [await create_org(client, user, name=f"品牌{n}") for n in range(6)]
+    home = await client.get("/?lang=en")
+    # The first five, each straight to its campaigns; the rest are on /orgs.
+    shown = [org_id for org_id in brands if f'data-home-org="{org_id}"' in home.text]
+    assert len(shown) == 5
+    assert f'href="/orgs/{shown[0]}/campaigns"' in home.text
+    assert "All my organisations" in home.text
+    chinese = await client.get("/?lang=zh_CN")
+    assert "：推广活动" in chinese.text and "All my organisations" not in chinese.text
 
 
 async def test_staff_pages_need_staff_roles(client: httpx.AsyncClient, db: Database) -> None:

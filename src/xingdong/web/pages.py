@@ -13,9 +13,17 @@ from xingdong.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
+HOME_ORGANISATIONS = 5
+"""Organisations the home page offers a way into; the rest are a click further."""
+
+
 @router.get("/", response_class=HTMLResponse)
-async def home(request: Request, _actor: OptionalPageActor) -> Response:
-    return render(request, "home.html", {})
+async def home(request: Request, session: DbSession, actor: OptionalPageActor) -> Response:
+    """Signed in: the way into the task center and into each organisation's campaigns."""
+    orgs = None
+    if actor is not None:
+        orgs = await identity.my_organisations(session, actor=actor, limit=HOME_ORGANISATIONS)
+    return render(request, "home.html", {"orgs": orgs})
 
 
 @router.get("/ops/people", response_class=HTMLResponse)
