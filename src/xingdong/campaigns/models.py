@@ -90,6 +90,11 @@ class Campaign(IdMixin, CreatedAtMixin, Base):
     """Claimed or submitted, not yet decided: budget reserved for them."""
     units_done: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     """Approved (in hold or released): paid for."""
+    changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("clock_timestamp()")
+    )
+    """When the row last changed: a trigger sets it on every write (migration
+    ``9c4a7e2f1b38``), so the feed's index reads only what moved."""
 
     __table_args__ = (
         CheckConstraint(f"status IN {CAMPAIGN_STATUSES}", "status"),
@@ -105,4 +110,7 @@ class Campaign(IdMixin, CreatedAtMixin, Base):
         ),
         Index("ix_campaigns_target", "platform", "target_kind", "target_ref"),
         Index("ix_campaigns_status", "status"),
+        Index("ix_campaigns_changed_at", "changed_at"),
+        Index("ix_campaigns_starts_at", "starts_at"),
+        Index("ix_campaigns_ends_at", "ends_at"),
     )

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, String, cast, func, select
+from sqlalchemy import ColumnElement, String, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import repository as repo
@@ -487,6 +487,45 @@ async def live_progress(
         )
     )
     return [(task_id, units_open, units_done) for task_id, units_open, units_done in rows]
+
+
+@dataclass(frozen=True)
+class ProgressChanges:
+    """What :func:`progress_changes` read."""
+
+    read_at: datetime
+    """The database's clock as the read began: the ``since`` of the next read."""
+    rows: list[tuple[str, int, int, bool]]
+    """(id as text, units held, units done, live at ``now``) of each campaign read."""
+
+
+async def progress_changes(
+    session: AsyncSession, *, now: datetime, since: datetime, window_since: datetime
+) -> ProgressChanges:
+    """The campaigns whose row changed after ``since`` (the database's clock) or whose
+    window opened or closed after ``window_since`` and by ``now``, each with whether it
+    is live at ``now`` as :func:`live_progress` means it: what a reader that knows the
+    live campaigns as they were at ``window_since`` needs to know them at ``now``."""
+    connection = await session.connection()
+    read_at = (await connection.execute(select(func.clock_timestamp()))).scalar_one()
+    rows = await connection.execute(
+        select(
+            cast(Campaign.id, String),
+            Campaign.units_open,
+            Campaign.units_done,
+            and_(*_live_at(now)),
+        ).where(
+            or_(
+                Campaign.changed_at > since,
+                and_(Campaign.starts_at > window_since, Campaign.starts_at <= now),
+                and_(Campaign.ends_at > window_since, Campaign.ends_at <= now),
+            )
+        )
+    )
+    return ProgressChanges(
+        read_at=read_at,
+        rows=[(task_id, held, done, bool(live)) for task_id, held, done, live in rows],
+    )
 
 
 async def campaigns_by_ids(session: AsyncSession, ids: list[UUID]) -> list[Campaign]:

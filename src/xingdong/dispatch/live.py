@@ -3,8 +3,10 @@ database, the campaigns it places (as the pages show them), each person's last s
 the exposure log.
 
 Every request calls :meth:`LiveDispatch.refresh`: the index is read again from the
-database (the live campaigns' terms and units done and held, and the claims made since
-the last look, which teach the completion model) when it is older than
+database (the units done and held of the campaigns whose row changed or whose window
+opened or closed since the last look, and of every live campaign every ``FULL_READ_S``;
+the terms of the new ones; the claims made since the last look, which teach the
+completion model) when it is older than
 ``dispatch_sync_seconds``, and then the request waits for it; from half that age, a
 request starts the read behind it and is served from the index as it is, so under steady
 traffic no request waits for a sync. Each process learns from all claims, so processes
@@ -48,6 +50,13 @@ log = get_logger(__name__)
 
 SLATE_MEMORY_S = 3_600.0
 """A slate not taken within this long is forgotten rather than counted as declined."""
+FULL_READ_S = 30.0
+"""Between full reads of every live campaign's units, a sync reads only the campaigns
+whose row changed (``Campaign.changed_at``) or whose window opened or closed since."""
+CHANGE_LOOKBACK = timedelta(seconds=10)
+"""How far before the last read a sync looks for changed rows: a write stamped before
+that read but committed after its snapshot is caught by the next (the full read catches
+a transaction slower than this)."""
 
 
 def task_spec(campaign: Campaign) -> TaskSpec:
@@ -100,6 +109,11 @@ class LiveDispatch:
     _counts: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Units held and done of each campaign at the last read."""
     _synced_s: float = float("-inf")
+    _full_read_s: float = float("-inf")
+    _read_at: datetime | None = None
+    """The database's clock as the last read of units began."""
+    _read_now: datetime | None = None
+    """The moment the last read of units knew the campaigns at."""
     _claims_seen_until: datetime | None = None
     _history_learned: bool = False
     _prices_seeded_at: datetime | None = None
@@ -146,49 +160,90 @@ class LiveDispatch:
         async with self._lock:
             if time.monotonic() - self._synced_s < max_age_s:
                 return
-            await self._learn_claims(session, now)
-            # Unit counts of every live campaign each time; the full rows only of the
-            # new ones (a live campaign's terms do not change: a changed campaign is a
-            # new campaign).
-            counts = {
-                task_id: (units_open, units_done)
-                for task_id, units_open, units_done in await campaigns.live_progress(
-                    session, now=now
-                )
-            }
-            new = [task_id for task_id in counts if task_id not in self._specs]
-            self.bodies.forget(new)
-            for campaign in await campaigns.campaigns_by_ids(session, [UUID(t) for t in new]):
-                # A snapshot for showing, never written back through this session.
-                session.expunge(campaign)
-                spec = task_spec(campaign)
-                self.dispatcher.upsert_task(spec)
-                self._specs[spec.id] = spec
-                self.campaigns[spec.id] = campaign
-                self.terms[spec.id] = TargetTerms.of(campaign)
-            # Most campaigns' counts did not move since the last read.
-            for task_id, (units_open, units_done) in counts.items() - self._counts.items():
-                if task_id not in self._specs:
-                    continue
-                self._counts[task_id] = (units_open, units_done)
-                self.dispatcher.set_progress(task_id, completed=units_done, reserved=units_open)
-                self.units_left[task_id] = max(
-                    self._specs[task_id].quantity - units_open - units_done, 0
-                )
-            gone_ids = set(self._specs) - counts.keys()
-            self.bodies.forget(gone_ids)
-            for gone in gone_ids:
-                self.dispatcher.remove_task(gone)
-                self._specs.pop(gone)
-                self._counts.pop(gone, None)
-                self.campaigns.pop(gone, None)
-                self.terms.pop(gone, None)
-                self.units_left.pop(gone, None)
-            await self._apply_weights(session)
-            if not self._history_learned:
-                await self._learn_history(session, now)
-            await self._seed_prices(session, new)
+            try:
+                await self._learn_claims(session, now)
+                # The units of the campaigns that moved (of every live campaign now and
+                # then); the full rows only of the new ones (a live campaign's terms do not
+                # change: a changed campaign is a new campaign).
+                counts, gone = await self._read_units(session, now)
+                new = await self._add_new(session, counts)
+                self._apply_units(counts)
+                self._drop(gone)
+                await self._apply_weights(session)
+                if not self._history_learned:
+                    await self._learn_history(session, now)
+                await self._seed_prices(session, new)
+            except BaseException:
+                # Changes read but not applied would be past the next read's look back.
+                self._full_read_s = float("-inf")
+                raise
             self._synced_s = time.monotonic()
+
+    async def _add_new(
+        self, session: AsyncSession, counts: dict[str, tuple[int, int]]
+    ) -> list[str]:
+        """Read the full rows of the live campaigns the index does not have yet."""
+        new = [task_id for task_id in counts if task_id not in self._specs]
+        self.bodies.forget(new)
+        for campaign in await campaigns.campaigns_by_ids(session, [UUID(t) for t in new]):
+            # A snapshot for showing, never written back through this session.
+            session.expunge(campaign)
+            spec = task_spec(campaign)
+            self.dispatcher.upsert_task(spec)
+            self._specs[spec.id] = spec
+            self.campaigns[spec.id] = campaign
+            self.terms[spec.id] = TargetTerms.of(campaign)
+        return new
+
+    def _apply_units(self, counts: dict[str, tuple[int, int]]) -> None:
+        # Most campaigns' counts did not move since the last read. (Not ``counts.items() -
+        # self._counts.items()``: that walks every campaign the index has.)
+        for task_id, (units_open, units_done) in counts.items():
+            if task_id not in self._specs or self._counts.get(task_id) == (units_open, units_done):
+                continue
+            self._counts[task_id] = (units_open, units_done)
+            self.dispatcher.set_progress(task_id, completed=units_done, reserved=units_open)
+            self.units_left[task_id] = max(
+                self._specs[task_id].quantity - units_open - units_done, 0
+            )
+
+    def _drop(self, gone: set[str]) -> None:
+        self.bodies.forget(gone)
+        for task_id in gone:
+            self.dispatcher.remove_task(task_id)
+            self._specs.pop(task_id)
+            self._counts.pop(task_id, None)
+            self.campaigns.pop(task_id, None)
+            self.terms.pop(task_id, None)
+            self.units_left.pop(task_id, None)
+
+    async def _read_units(
+        self, session: AsyncSession, now: datetime
+    ) -> tuple[dict[str, tuple[int, int]], set[str]]:
+        """Units held and done of the live campaigns read, and the known ones no longer
+        live: every live campaign at a full read, else those that changed."""
+        read_at, read_now = self._read_at, self._read_now
+        self._read_now = now
+        if (
+            read_at is not None
+            and read_now is not None
+            and now >= read_now  # the clock went back: what crossed a window is unknown
+            and time.monotonic() - self._full_read_s < FULL_READ_S
+        ):
+            changes = await campaigns.progress_changes(
+                session, now=now, since=read_at - CHANGE_LOOKBACK, window_since=read_now
+            )
+            self._read_at = changes.read_at
+            live = {
+                task_id: (held, done) for task_id, held, done, now_live in changes.rows if now_live
+            }
+            ended = {task_id for task_id, _, _, now_live in changes.rows if not now_live}
+            return live, ended & self._specs.keys()
+        self._read_at = (await session.execute(select(func.clock_timestamp()))).scalar_one()
+        self._full_read_s = time.monotonic()
+        rows = await campaigns.live_progress(session, now=now)
+        live = {task_id: (held, done) for task_id, held, done in rows}
+        return live, set(self._specs) - live.keys()
 
     async def _apply_weights(self, session: AsyncSession) -> None:
         """Take the weights an operator put in force since the last look (the feed
