@@ -94,7 +94,8 @@ class Campaign(IdMixin, CreatedAtMixin, Base):
         DateTime(timezone=True), server_default=text("clock_timestamp()")
     )
     """When the row last changed: a trigger sets it on every write (migration
-    ``9c4a7e2f1b38``), so the feed's index reads only what moved."""
+    ``9c4a7e2f1b38``), so the feed's index reads only what moved. Not indexed (see the
+    migration), and not refreshed on a loaded object when it is updated."""
 
     __table_args__ = (
         CheckConstraint(f"status IN {CAMPAIGN_STATUSES}", "status"),
@@ -110,7 +111,4 @@ class Campaign(IdMixin, CreatedAtMixin, Base):
         ),
         Index("ix_campaigns_target", "platform", "target_kind", "target_ref"),
         Index("ix_campaigns_status", "status"),
-        Index("ix_campaigns_changed_at", "changed_at"),
-        Index("ix_campaigns_starts_at", "starts_at"),
-        Index("ix_campaigns_ends_at", "ends_at"),
     )

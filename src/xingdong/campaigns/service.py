@@ -495,6 +495,9 @@ class ProgressChanges:
 
     read_at: datetime
     """The database's clock as the read began: the ``since`` of the next read."""
+    live_count: int
+    """How many campaigns were live at ``now`` as the read began: a reader whose count
+    differs lost some without a write (rows deleted, or the table emptied)."""
     rows: list[tuple[str, int, int, bool]]
     """(id as text, units held, units done, live at ``now``) of each campaign read."""
 
@@ -507,7 +510,8 @@ async def progress_changes(
     is live at ``now`` as :func:`live_progress` means it: what a reader that knows the
     live campaigns as they were at ``window_since`` needs to know them at ``now``."""
     connection = await session.connection()
-    read_at = (await connection.execute(select(func.clock_timestamp()))).scalar_one()
+    live_count = select(func.count()).where(*_live_at(now)).scalar_subquery()
+    read_at, counted = (await connection.execute(select(func.clock_timestamp(), live_count))).one()
     rows = await connection.execute(
         select(
             cast(Campaign.id, String),
@@ -524,6 +528,7 @@ async def progress_changes(
     )
     return ProgressChanges(
         read_at=read_at,
+        live_count=counted,
         rows=[(task_id, held, done, bool(live)) for task_id, held, done, live in rows],
     )
 

@@ -233,17 +233,20 @@ class LiveDispatch:
             changes = await campaigns.progress_changes(
                 session, now=now, since=read_at - CHANGE_LOOKBACK, window_since=read_now
             )
-            self._read_at = changes.read_at
-            live = {
-                task_id: (held, done) for task_id, held, done, now_live in changes.rows if now_live
-            }
-            ended = {task_id for task_id, _, _, now_live in changes.rows if not now_live}
-            return live, ended & self._specs.keys()
+            live = {t: (held, done) for t, held, done, now_live in changes.rows if now_live}
+            ended = {t for t, _, _, now_live in changes.rows if not now_live}
+            ended &= self._specs.keys()
+            known = len(self._specs) + sum(t not in self._specs for t in live) - len(ended)
+            if known == changes.live_count:
+                self._read_at = changes.read_at
+                return live, ended
+            # Some went without a write that stamped them (deleted, or the table
+            # emptied): only a full read can say which.
         self._read_at = (await session.execute(select(func.clock_timestamp()))).scalar_one()
         self._full_read_s = time.monotonic()
         rows = await campaigns.live_progress(session, now=now)
-        live = {task_id: (held, done) for task_id, held, done in rows}
-        return live, set(self._specs) - live.keys()
+        counts = {task_id: (held, done) for task_id, held, done in rows}
+        return counts, set(self._specs) - counts.keys()
 
     async def _apply_weights(self, session: AsyncSession) -> None:
         """Take the weights an operator put in force since the last look (the feed
