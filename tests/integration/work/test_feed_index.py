@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from tests.lifecycle_world import World, live_campaign
 from xingdong.core.clock import utcnow
@@ -117,3 +118,22 @@ async def test_a_full_read_comes_now_and_then_and_when_the_clock_goes_back(
     monkeypatch.setattr(live_module, "FULL_READ_S", 0.0)
     await sync(serving, world, timedelta(seconds=-29))
     assert serving.units_left[str(running.id)] == 3
+
+
+async def test_a_sync_that_fails_halfway_is_followed_by_a_full_read(
+    world: World, settings: Settings
+) -> None:
+    running = await live_campaign(world, title="进行中")
+    serving = LiveDispatch(world.db, settings)
+    await sync(serving, world, timedelta(0))
+    # The database ends the sync's connection under it (a restart, a failover).
+    async with world.db.sessionmaker() as s:
+        pid = (await s.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        await sql(world, "SELECT pg_terminate_backend(:pid)", pid=pid)
+        with pytest.raises(DBAPIError):
+            await serving.sync(s, utcnow() + timedelta(seconds=1), max_age_s=0)
+    assert serving._full_read_s == float("-inf")
+    await sql(world, "UPDATE campaigns SET units_open = 1 WHERE id = :id", id=running.id)
+    await sync(serving, world, timedelta(seconds=2))
+    assert serving._full_read_s > 0
+    assert serving.units_left[str(running.id)] == 4
