@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
-from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import FormData
 
 from xingdong.campaigns import service
@@ -46,7 +45,7 @@ from xingdong.ledger import deposits
 from xingdong.ledger.errors import InsufficientFunds
 from xingdong.platforms.connector import ACTION_TARGET_KIND
 from xingdong.web.deps import CsrfChecked, DbSession, PageActor, RuntimeDep, attempt
-from xingdong.web.templating import render
+from xingdong.web.templating import redirect, render
 from xingdong.work import completions
 from xingdong.work import service as work
 from xingdong.work.labels import DETAIL_LABELS, VERIFICATION_LABELS
@@ -100,12 +99,6 @@ NUMBER_FIELDS = {
 OPTIONAL_NUMBERS = ("min_age", "max_age", "pacing_per_hour")
 TIME_FORMAT = "%Y-%m-%dT%H:%M"
 DISCLOSURE_MAX = 200
-
-
-def _redirect(path: str, done: str | None = None) -> RedirectResponse:
-    if done:
-        path += ("&" if "?" in path else "?") + "done=" + quote(done)
-    return RedirectResponse(path, status_code=303)
 
 
 def _page(
@@ -428,7 +421,7 @@ async def new_campaign_submit(
                     session, actor=actor, org_id=org_id, draft=draft, settings=runtime.settings
                 ),
             )
-            return _redirect(
+            return redirect(
                 f"/campaigns/{campaign.id}",
                 N_("The draft is saved. Submit it to fund it and ask for approval."),
             )
@@ -584,7 +577,7 @@ async def campaign_submit(
         )  # fmt: skip
     except XingdongError as exc:
         return await _detail_with_error(request, session, runtime, actor, campaign_id, exc)
-    return _redirect(
+    return redirect(
         f"/campaigns/{campaign_id}",
         N_("Submitted: the budget is held in escrow until an operator approves the campaign."),
     )
@@ -600,7 +593,7 @@ async def campaign_pause(
         )
     except XingdongError as exc:
         return await _detail_with_error(request, session, runtime, actor, campaign_id, exc)
-    return _redirect(f"/campaigns/{campaign_id}", N_("Paused: nobody can take a task now."))
+    return redirect(f"/campaigns/{campaign_id}", N_("Paused: nobody can take a task now."))
 
 
 @router.post("/campaigns/{campaign_id}/resume", dependencies=[CsrfChecked])
@@ -613,7 +606,7 @@ async def campaign_resume(
         )
     except XingdongError as exc:
         return await _detail_with_error(request, session, runtime, actor, campaign_id, exc)
-    return _redirect(f"/campaigns/{campaign_id}", N_("Resumed: the tasks are open again."))
+    return redirect(f"/campaigns/{campaign_id}", N_("Resumed: the tasks are open again."))
 
 
 def _returned_on_close(campaign: Campaign, progress: service.Progress, claims: int) -> int:
@@ -666,7 +659,7 @@ async def campaign_close(
         )  # fmt: skip
     except XingdongError as exc:
         return await _detail_with_error(request, session, runtime, actor, campaign_id, exc)
-    return _redirect(
+    return redirect(
         f"/campaigns/{campaign_id}",
         N_("The campaign is closed; its unused budget is back in the balance."),
     )
@@ -697,7 +690,7 @@ async def campaign_contest(
             request, session, runtime, actor, campaign_id, exc,
             contest={"id": str(assignment_id), "reason": reason},
         )  # fmt: skip
-    return _redirect(
+    return redirect(
         f"/campaigns/{campaign_id}", N_("Contest sent: an operator will look at it and decide.")
     )
 
@@ -761,7 +754,7 @@ async def ops_decide_campaign(
         context = await _ops_campaigns_context(session, actor, "pending_approval", None)
         context["notes"] = {campaign_id: note}
         return _page(request, "ops_campaign_queue.html", context, error=_said_for_pages(exc))
-    return _redirect("/ops/campaigns", N_("Decision recorded."))
+    return redirect("/ops/campaigns", N_("Decision recorded."))
 
 
 async def _ops_disputes_context(
@@ -815,4 +808,4 @@ async def ops_decide_dispute(
         context = await _ops_disputes_context(session, actor, "open", None)
         context["notes"] = {dispute_id: note}
         return _page(request, "ops_dispute_queue.html", context, error=exc)
-    return _redirect("/ops/disputes", N_("Decision recorded."))
+    return redirect("/ops/disputes", N_("Decision recorded."))

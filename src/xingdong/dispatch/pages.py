@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Annotated
-from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from xingdong.campaigns.presentation import CHINA_TIME
 from xingdong.core.clock import utcnow
@@ -24,7 +23,7 @@ from xingdong.dispatch.fairness import MIN_VISITS
 from xingdong.dispatch.live import live_dispatch
 from xingdong.dispatch.weights import TUNABLE
 from xingdong.web.deps import CsrfChecked, DbSession, PageActor, PagePerson, RuntimeDep, attempt
-from xingdong.web.templating import render
+from xingdong.web.templating import redirect, render
 from xingdong.work.labels import TASK_TYPE_LABELS
 
 router = APIRouter(include_in_schema=False)
@@ -52,7 +51,7 @@ async def hide_submit(
 ) -> Response:
     await service.hide(session, person=person, kind=kind, ref=_ref(ref))
     message = N_("Hidden. You will not see it in your feed.")
-    return RedirectResponse("/tasks?done=" + message, status_code=303)
+    return redirect("/tasks", message)
 
 
 @router.post("/feed/hidden/remove", dependencies=[CsrfChecked])
@@ -60,7 +59,7 @@ async def unhide_submit(
     session: DbSession, person: PagePerson, kind: FormStr = "", ref: FormStr = ""
 ) -> Response:
     await service.unhide(session, person=person, kind=kind, ref=_ref(ref))
-    return RedirectResponse("/feed/hidden?done=" + N_("Shown again."), status_code=303)
+    return redirect("/feed/hidden", N_("Shown again."))
 
 
 async def _console_page(
@@ -146,7 +145,7 @@ async def change_weights_submit(
             request, session, runtime, {}, error=exc, submitted={**fields, "note": note}
         )
     done = N_("Back to the setting's weights.") if reset else N_("The new weights are in force.")
-    return RedirectResponse("/ops/dispatch?done=" + quote(done), status_code=303)
+    return redirect("/ops/dispatch", done)
 
 
 def _whole(text: str, *, digits: int) -> int | None:
@@ -180,4 +179,4 @@ async def seed_prices_submit(
     except XingdongError as exc:
         return await _console_page(request, session, runtime, {}, error=exc)
     done = N_("The seeding is on its way: the prices appear here once the job worker has run it.")
-    return RedirectResponse("/ops/dispatch?done=" + quote(done), status_code=303)
+    return redirect("/ops/dispatch", done)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from xingdong.core.client_signals import signals_of
 from xingdong.core.clock import utcnow
@@ -32,7 +31,7 @@ from xingdong.web.deps import (
     client_ip,
 )
 from xingdong.web.middleware import cookie_is_secure
-from xingdong.web.templating import render
+from xingdong.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,12 +45,6 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-def _redirect(path: str, done: str | None = None) -> RedirectResponse:
-    if done:
-        path += ("&" if "?" in path else "?") + "done=" + quote(done)
-    return RedirectResponse(path, status_code=303)
-
-
 # --- sign in / out -------------------------------------------------------------------
 
 
@@ -60,7 +53,7 @@ async def login_page(
     request: Request, actor: OptionalPageActor, target: Annotated[str, Query(alias="next")] = "/"
 ) -> Response:
     if actor is not None:
-        return _redirect(_safe_next(target))
+        return redirect(_safe_next(target))
     expired = request.query_params.get("expired") == "1" or getattr(
         request.state, "session_expired", False
     )
@@ -110,7 +103,7 @@ async def _signed_in(
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
-    response = _redirect(target)
+    response = redirect(target)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -127,7 +120,7 @@ async def logout(request: Request, session: DbSession) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await service.close_web_session(session, token=token)
-    response = _redirect("/login", N_("You have signed out."))
+    response = redirect("/login", N_("You have signed out."))
     response.delete_cookie(SESSION_COOKIE)
     return response
 
@@ -138,7 +131,7 @@ async def logout(request: Request, session: DbSession) -> Response:
 @router.get("/register", response_class=HTMLResponse)
 async def register_page(request: Request, actor: OptionalPageActor) -> Response:
     if actor is not None:
-        return _redirect("/")
+        return redirect("/")
     return render(request, "register.html", {})
 
 
@@ -265,7 +258,7 @@ async def profile_submit(
         context = await _profile_context(session, runtime, person)
         context["form"] = form
         return render(request, "profile.html", context, error=exc)
-    response = _redirect("/profile", N_("Your profile is saved."))
+    response = redirect("/profile", N_("Your profile is saved."))
     if changes.locale:
         response.set_cookie("xd_lang", changes.locale, max_age=365 * 86400, samesite="lax")
     return response
@@ -295,7 +288,7 @@ async def consent_submit(
         return render(
             request, "profile.html", await _profile_context(session, runtime, person), error=exc
         )
-    return _redirect("/profile", N_("Thank you: your acceptance is recorded."))
+    return redirect("/profile", N_("Thank you: your acceptance is recorded."))
 
 
 @router.post("/profile/platform", dependencies=[CsrfChecked])
@@ -327,7 +320,7 @@ async def bind_submit(
         context = await _profile_context(session, runtime, person)
         context.update(handle=handle, followers=followers)
         return render(request, "profile.html", context, error=exc)
-    return _redirect("/profile", N_("Your account is bound."))
+    return redirect("/profile", N_("Your account is bound."))
 
 
 @router.post("/profile/platform/unbind", dependencies=[CsrfChecked])
@@ -343,7 +336,7 @@ async def unbind_submit(
         return render(
             request, "profile.html", await _profile_context(session, runtime, person), error=exc
         )
-    return _redirect("/profile", N_("Your account is unbound."))
+    return redirect("/profile", N_("Your account is unbound."))
 
 
 # --- organisations --------------------------------------------------------------------
@@ -388,7 +381,7 @@ async def orgs_create(
             "form": {"kind": kind, "name": name},
         }
         return render(request, "orgs.html", context, error=exc)
-    return _redirect(f"/orgs/{org.id}", N_("The organisation is created."))
+    return redirect(f"/orgs/{org.id}", N_("The organisation is created."))
 
 
 @router.post("/invitations/{invitation_id}", dependencies=[CsrfChecked])
@@ -399,8 +392,8 @@ async def invitation_answer(
         session, person=person, invitation_id=invitation_id, accept=answer == "accept"
     )
     if invitation.status == "accepted":
-        return _redirect(f"/orgs/{invitation.org_id}", N_("You have joined."))
-    return _redirect("/orgs", N_("Invitation declined."))
+        return redirect(f"/orgs/{invitation.org_id}", N_("You have joined."))
+    return redirect("/orgs", N_("Invitation declined."))
 
 
 async def _org_context(
@@ -468,7 +461,7 @@ async def org_invite(
         context = await _org_context(session, actor, org_id, "", None)
         context["form"] = {"phone": phone, "role": role}
         return render(request, "org.html", context, error=exc)
-    return _redirect(f"/orgs/{org_id}", N_("Invitation sent."))
+    return redirect(f"/orgs/{org_id}", N_("Invitation sent."))
 
 
 @router.post("/orgs/{org_id}/invitations/{invitation_id}/revoke", dependencies=[CsrfChecked])
@@ -478,7 +471,7 @@ async def org_revoke_invitation(
     await service.revoke_invitation(
         session, actor=actor, org_id=org_id, invitation_id=invitation_id
     )
-    return _redirect(f"/orgs/{org_id}", N_("Invitation withdrawn."))
+    return redirect(f"/orgs/{org_id}", N_("Invitation withdrawn."))
 
 
 @router.post("/orgs/{org_id}/members/{person_id}/role", dependencies=[CsrfChecked])
@@ -499,7 +492,7 @@ async def org_change_role(
         )
     except XingdongError as exc:
         return await org_page_with_error(request, session, actor, org_id, exc)
-    return _redirect(f"/orgs/{org_id}", N_("The role is changed."))
+    return redirect(f"/orgs/{org_id}", N_("The role is changed."))
 
 
 @router.post("/orgs/{org_id}/members/{person_id}/remove", dependencies=[CsrfChecked])
@@ -518,5 +511,5 @@ async def org_remove_member(
     except XingdongError as exc:
         return await org_page_with_error(request, session, actor, org_id, exc)
     if person_id == actor.person_id:
-        return _redirect("/orgs", N_("You have left the organisation."))
-    return _redirect(f"/orgs/{org_id}", N_("The member is removed."))
+        return redirect("/orgs", N_("You have left the organisation."))
+    return redirect(f"/orgs/{org_id}", N_("The member is removed."))

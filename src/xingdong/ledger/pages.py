@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
-from urllib.parse import quote
 from uuid import UUID
 
 import httpx
@@ -23,7 +22,7 @@ from xingdong.ledger.payments import SandboxPaymentProvider
 from xingdong.risk import service as risk
 from xingdong.risk.reasons import REAL_TIME as RISK_REASONS
 from xingdong.web.deps import CsrfChecked, DbSession, PageActor, RuntimeDep, attempt
-from xingdong.web.templating import render
+from xingdong.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -114,10 +113,7 @@ async def sandbox_confirm(
             headers={"X-Signature": provider.sign(body), "Content-Type": "application/json"},
         )
     done = N_("Top-up received.") if answer.status_code == 200 and decision == "pay" else None
-    target = f"/orgs/{deposit.org_id}"
-    if done:
-        target += "?done=" + quote(done)
-    return RedirectResponse(target, status_code=303)
+    return redirect(f"/orgs/{deposit.org_id}", done)
 
 
 @router.get("/wallet", response_class=HTMLResponse)
@@ -164,7 +160,7 @@ async def wallet_bind(
         context = await _wallet_context(session, runtime, actor)
         context["form"] = {"kind": kind}
         return render(request, "wallet.html", context, error=exc)
-    return RedirectResponse("/wallet?done=" + quote(N_("Your payout account is bound.")), 303)
+    return redirect("/wallet", N_("Your payout account is bound."))
 
 
 @router.post("/wallet/withdrawals", dependencies=[CsrfChecked])
@@ -204,7 +200,7 @@ async def wallet_withdraw(
         if withdrawal.status == "approved"
         else N_("Withdrawal requested; an operator will review it.")
     )
-    return RedirectResponse("/wallet?done=" + quote(message), 303)
+    return redirect("/wallet", message)
 
 
 @router.get("/ops/money", response_class=HTMLResponse)
@@ -253,4 +249,4 @@ async def ops_decide_withdrawal(
             )
     except XingdongError as exc:
         return render(request, "ops_money.html", await _money_context(session, actor), error=exc)
-    return RedirectResponse("/ops/money?done=" + quote(N_("Decision recorded.")), 303)
+    return redirect("/ops/money", N_("Decision recorded."))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from xingdong.core.errors import XingdongError
 from xingdong.core.i18n import N_
@@ -17,7 +16,7 @@ from xingdong.risk import cases
 from xingdong.risk.models import CASE_STATUSES
 from xingdong.risk.reasons import BATCH
 from xingdong.web.deps import CsrfChecked, DbSession, PageActor, RuntimeDep, attempt
-from xingdong.web.templating import render
+from xingdong.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -81,7 +80,7 @@ async def risk_console(
 async def scan_now(session: DbSession, runtime: RuntimeDep, actor: PageActor) -> Response:
     require(actor, Action.STAFF_CONSOLE)
     await cases.scan(session, rules_file=runtime.settings.risk_rules_file)
-    return RedirectResponse("/ops/risk?done=" + quote(N_("Scan finished.")), status_code=303)
+    return redirect("/ops/risk", N_("Scan finished."))
 
 
 @router.post("/ops/risk/cases/{case_id}/decision", dependencies=[CsrfChecked])
@@ -104,4 +103,4 @@ async def decide_case(
         context = await _context(session, actor, "open")
         context["notes"] = {case_id: note}
         return render(request, "ops_risk.html", context, error=exc)
-    return RedirectResponse("/ops/risk?done=" + quote(N_("Decision recorded.")), status_code=303)
+    return redirect("/ops/risk", N_("Decision recorded."))

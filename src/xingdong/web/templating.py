@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from xingdong.core.context import current_locale
@@ -83,6 +84,14 @@ def _known_flash(message: str | None) -> str | None:
     if message and is_known_message(message):
         return message
     return None
+
+
+def redirect(path: str, done: str | None = None) -> RedirectResponse:
+    """After a form: see ``path`` (303), with ``done`` (a message of our catalog) shown
+    on it once."""
+    if done:
+        path += ("&" if "?" in path else "?") + "done=" + quote(done)
+    return RedirectResponse(path, status_code=303)
 
 
 def render(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -27,7 +27,7 @@ from xingdong.evidence import service as evidence
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
 from xingdong.web.deps import CsrfChecked, DbSession, PageActor, PagePerson, RuntimeDep, attempt
-from xingdong.web.templating import render
+from xingdong.web.templating import redirect, render
 from xingdong.work import gold, labels, service
 from xingdong.work.api import read_upload
 from xingdong.work.errors import AssignmentNotFound
@@ -86,12 +86,6 @@ def _helpers(now: datetime) -> dict[str, Any]:
         "is_safe_link": is_safe_link,
         "labels": labels,
     }
-
-
-def _redirect(path: str, done: str | None = None) -> RedirectResponse:
-    if done:
-        path += ("&" if "?" in path else "?") + "done=" + quote(done)
-    return RedirectResponse(path, status_code=303)
 
 
 # --- the task center ---------------------------------------------------------------------
@@ -219,7 +213,7 @@ async def claim_submit(
         context = await _task_context(session, runtime, person, campaign_id)
         context["claim_error"] = exc
         return render(request, "work_task.html", context, error=exc)
-    return _redirect(
+    return redirect(
         f"/me/tasks/{assignment.id}", N_("Claimed. Do the task before the time runs out.")
     )
 
@@ -324,7 +318,7 @@ async def submission_submit(
         if assignment.status == "approved"
         else N_("Submitted. A reviewer will look at it soon.")
     )
-    return _redirect(f"/me/tasks/{assignment_id}", done)
+    return redirect(f"/me/tasks/{assignment_id}", done)
 
 
 @router.post("/me/tasks/{assignment_id}/appeal", dependencies=[CsrfChecked])
@@ -351,9 +345,7 @@ async def appeal_submit(
         context = await _assignment_context(session, runtime, person, assignment_id)
         context["form"] = {"reason": reason}
         return render(request, "work_assignment.html", context, error=exc)
-    return _redirect(
-        f"/me/tasks/{assignment_id}", N_("Appeal sent. An operator will decide on it.")
-    )
+    return redirect(f"/me/tasks/{assignment_id}", N_("Appeal sent. An operator will decide on it."))
 
 
 # --- the reviewers' workbench ------------------------------------------------------------
@@ -458,7 +450,7 @@ async def decision_submit(
         context["form"] = {"reason": reason, "note": note}
         return render(request, "review.html", context, error=exc)
     done = N_("Approved.") if approve else N_("Rejected.")
-    return _redirect("/review", done)
+    return redirect("/review", done)
 
 
 @router.post("/review/bulk-approve", dependencies=[CsrfChecked])
@@ -540,7 +532,7 @@ async def gold_item_submit(
     except XingdongError as exc:
         error = exc
     else:
-        return _redirect("/ops/review-quality", N_("Gold item saved."))
+        return redirect("/ops/review-quality", N_("Gold item saved."))
     context = await _review_quality_context(session, actor)
     return render(request, "ops_review_quality.html", context, error=error)
 
@@ -557,4 +549,4 @@ async def gold_item_retire(
     except XingdongError as exc:
         context = await _review_quality_context(session, actor)
         return render(request, "ops_review_quality.html", context, error=exc)
-    return _redirect("/ops/review-quality", N_("Gold item retired."))
+    return redirect("/ops/review-quality", N_("Gold item retired."))

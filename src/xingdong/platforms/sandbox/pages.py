@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.clock import utcnow
@@ -30,19 +29,13 @@ from xingdong.web.deps import (
     SettingsDep,
     attempt,
 )
-from xingdong.web.templating import render
+from xingdong.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
 FormStr = Annotated[str, Form()]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 ASSETS = {"sandbox.css": "text/css", "sandbox.js": "text/javascript"}
-
-
-def _redirect(path: str, done: str | None = None) -> RedirectResponse:
-    if done:
-        path += ("&" if "?" in path else "?") + "done=" + quote(done)
-    return RedirectResponse(path, status_code=303)
 
 
 async def my_sandbox_account(session: AsyncSession, person: Person | None) -> SandboxAccount | None:
@@ -143,7 +136,7 @@ async def follow_submit(
         await attempt(session, lambda: service.follow(session, account=me, target=target))
     except XingdongError as exc:
         return await _profile_response(request, session, handle, error=exc)
-    return _redirect(account_url(target.handle), N_("You follow this account now."))
+    return redirect(account_url(target.handle), N_("You follow this account now."))
 
 
 @router.post("/sandbox/@{handle}/unfollow", dependencies=[CsrfChecked])
@@ -151,7 +144,7 @@ async def unfollow_submit(handle: str, session: DbSession, person: PagePerson) -
     me = await _acting_account(session, person)
     target = await service.get_account(session, handle=handle)
     await service.unfollow(session, account=me, target=target)
-    return _redirect(account_url(target.handle), N_("You no longer follow this account."))
+    return redirect(account_url(target.handle), N_("You no longer follow this account."))
 
 
 # --- videos ---------------------------------------------------------------------------
@@ -232,7 +225,7 @@ async def like_submit(
         now=int(utcnow().timestamp()),
     )
     await service.like(session, account=me, video=video, watched_seconds=watched)
-    return _redirect(video_url(video_id), N_("You like this video."))
+    return redirect(video_url(video_id), N_("You like this video."))
 
 
 @router.post("/sandbox/videos/{video_id}/unlike", dependencies=[CsrfChecked])
@@ -240,7 +233,7 @@ async def unlike_submit(video_id: UUID, session: DbSession, person: PagePerson) 
     me = await _acting_account(session, person)
     video = await service.get_video(session, video_id=video_id)
     await service.unlike(session, account=me, video=video)
-    return _redirect(video_url(video_id), N_("Your like is taken back."))
+    return redirect(video_url(video_id), N_("Your like is taken back."))
 
 
 @router.post("/sandbox/videos/{video_id}/comments", dependencies=[CsrfChecked])
@@ -260,7 +253,7 @@ async def comment_submit(
         return await _video_response(
             request, session, settings, video_id, error=exc, comment_text=text
         )
-    return _redirect(video_url(video_id) + "#comments", N_("Your comment is posted."))
+    return redirect(video_url(video_id) + "#comments", N_("Your comment is posted."))
 
 
 @router.post("/sandbox/videos/{video_id}/comments/{comment_id}/delete", dependencies=[CsrfChecked])
@@ -269,7 +262,7 @@ async def comment_delete(
 ) -> Response:
     me = await _acting_account(session, person)
     await service.delete_comment(session, account=me, comment_id=comment_id)
-    return _redirect(video_url(video_id) + "#comments", N_("Your comment is deleted."))
+    return redirect(video_url(video_id) + "#comments", N_("Your comment is deleted."))
 
 
 @router.post("/sandbox/videos/{video_id}/share", dependencies=[CsrfChecked])
@@ -289,14 +282,14 @@ async def share_submit(
         )
     except XingdongError as exc:
         return await _video_response(request, session, settings, video_id, error=exc)
-    return _redirect(video_url(video_id), N_("The video is shared."))
+    return redirect(video_url(video_id), N_("The video is shared."))
 
 
 @router.post("/sandbox/videos/{video_id}/delete", dependencies=[CsrfChecked])
 async def video_delete(video_id: UUID, session: DbSession, person: PagePerson) -> Response:
     me = await _acting_account(session, person)
     await service.delete_video(session, account=me, video_id=video_id)
-    return _redirect(account_url(me.handle), N_("Your video is deleted."))
+    return redirect(account_url(me.handle), N_("Your video is deleted."))
 
 
 # --- posting --------------------------------------------------------------------------
@@ -324,7 +317,7 @@ async def post_submit(
     except XingdongError as exc:
         context = {"form": {"title": title, "description": description}, "sbx_me": me}
         return await _render(request, session, "sandbox_post.html", context, error=exc)
-    return _redirect(video_url(video.id), N_("Your video is posted."))
+    return redirect(video_url(video.id), N_("Your video is posted."))
 
 
 # --- live rooms -----------------------------------------------------------------------
@@ -353,7 +346,7 @@ async def live_enter(room_id: UUID, session: DbSession, person: PagePerson) -> R
     me = await _acting_account(session, person)
     room = await service.get_live_room(session, room_id=room_id)
     visit = await service.enter_live_room(session, account=me, room=room)
-    return _redirect(f"{live_room_url(room_id)}?visit={visit.id}")
+    return redirect(f"{live_room_url(room_id)}?visit={visit.id}")
 
 
 @router.post("/sandbox/live/{room_id}/heartbeat", dependencies=[CsrfChecked])
@@ -375,4 +368,4 @@ async def live_leave(
 ) -> Response:
     me = await _acting_account(session, person)
     await service.leave_live_room(session, account=me, room_id=room_id, visit_id=visit_id)
-    return _redirect(live_room_url(room_id), N_("You left the live room."))
+    return redirect(live_room_url(room_id), N_("You left the live room."))
