@@ -476,17 +476,19 @@ def _live_at(moment: datetime) -> tuple[ColumnElement[bool], ...]:
 
 async def live_progress(
     session: AsyncSession, *, now: datetime | None = None
-) -> list[tuple[str, int, int]]:
-    """The campaigns :func:`live_campaigns` returns, as (id as text, units held, units
-    done) only: cheap enough to ask every second (plain rows, no ORM results and no UUID
-    objects)."""
+) -> tuple[datetime, list[tuple[str, int, int]]]:
+    """The database's clock as the read began (the ``since`` of a later
+    :func:`progress_changes`), and the campaigns :func:`live_campaigns` returns, as (id as
+    text, units held, units done) only: cheap enough to ask every second (plain rows, no
+    ORM results and no UUID objects)."""
     connection = await session.connection()
+    read_at = (await connection.execute(select(func.clock_timestamp()))).scalar_one()
     rows = await connection.execute(
         select(cast(Campaign.id, String), Campaign.units_open, Campaign.units_done).where(
             *_live_at(now or utcnow())
         )
     )
-    return [(task_id, units_open, units_done) for task_id, units_open, units_done in rows]
+    return read_at, [(task_id, held, done) for task_id, held, done in rows]
 
 
 @dataclass(frozen=True)

@@ -242,9 +242,8 @@ class LiveDispatch:
                 return live, ended
             # Some went without a write that stamped them (deleted, or the table
             # emptied): only a full read can say which.
-        self._read_at = (await session.execute(select(func.clock_timestamp()))).scalar_one()
+        self._read_at, rows = await campaigns.live_progress(session, now=now)
         self._full_read_s = time.monotonic()
-        rows = await campaigns.live_progress(session, now=now)
         counts = {task_id: (held, done) for task_id, held, done in rows}
         return counts, set(self._specs) - counts.keys()
 
