@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
@@ -35,6 +36,7 @@ def problem_response(
     detail: str,
     errors: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
@@ -50,18 +52,26 @@ def problem_response(
     if extra:
         # An error's own "status" (of a task, a campaign) must not hide the HTTP status.
         body.update({(f"current_{k}" if k in body else k): v for k, v in extra.items()})
-    headers = {}
+    sent = dict(headers or {})
     if status == 429 and extra and "retry_after" in extra:
-        headers["Retry-After"] = str(extra["retry_after"])
+        sent["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(
-        body, status_code=status, media_type="application/problem+json", headers=headers
+        body, status_code=status, media_type="application/problem+json", headers=sent
     )
 
 
-def _page_error(request: Request, status: int, title: str, detail: str) -> Response:
+def _page_error(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     from xingdong.web.templating import render
 
-    return render(request, "error.html", {"title": title, "detail": detail}, status_code=status)
+    page = render(request, "error.html", {"title": title, "detail": detail}, status_code=status)
+    page.headers.update(headers or {})
+    return page
 
 
 async def handle_domain_error(request: Request, exc: Exception) -> Response:
@@ -130,8 +140,10 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
             ),
             title=title,
             detail=detail,
+            # A 405's Allow (RFC 9110 requires it), whatever else the exception carries.
+            headers=exc.headers,
         )
-    return _page_error(request, exc.status_code, title, detail)
+    return _page_error(request, exc.status_code, title, detail, exc.headers)
 
 
 async def handle_unexpected_error(request: Request, _exc: Exception) -> Response:

@@ -118,7 +118,10 @@ async def test_refusals_are_the_apis_problems(client: httpx.AsyncClient, world: 
         ("type", "string_too_long")
     ]
     assert (await client.head("/api/v1/tasks", headers=auth)).status_code == 405
-    assert (await client.post("/api/v1/tasks", headers=auth)).status_code == 405
+    posted = await client.post("/api/v1/tasks", headers=auth)
+    assert posted.status_code == 405
+    assert posted.headers["allow"] == "GET"  # RFC 9110: a 405 says what is allowed
+    assert posted.json()["code"] == "method_not_allowed"
 
     await set_columns(world, Person, world.workers[0].id, is_active=False)
     inactive = await client.get("/api/v1/tasks", headers=auth)
