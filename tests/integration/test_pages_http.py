@@ -130,6 +130,16 @@ async def test_redirect_after_sign_in_stays_on_this_site(client: httpx.AsyncClie
     assert response.headers["location"] == "/"
 
 
+async def test_the_site_icon_is_served_where_browsers_look(client: httpx.AsyncClient) -> None:
+    page = await client.get("/")
+    linked = page.text.split('<link rel="icon" href="', 1)[1].split('"', 1)[0]
+    for path in (linked, "/favicon.ico"):
+        icon = await client.get(path)
+        assert icon.status_code == 200, path
+        assert icon.headers["content-type"].startswith("image/svg+xml")
+        assert icon.text.startswith("<svg")
+
+
 async def test_the_home_page_leads_into_the_task_center_and_each_organisation(
     client: httpx.AsyncClient,
 ) -> None:
@@ -158,6 +168,7 @@ async def test_staff_pages_need_staff_roles(client: httpx.AsyncClient, db: Datab
     assert (await client.get("/review")).status_code == 403
     home = await client.get("/")
     assert 'data-role-nav="operator"' not in home.text
+    assert "data-home-staff" not in home.text
     async with db.session_scope() as s:
         await s.execute(
             text("INSERT INTO staff_grants (person_id, role) VALUES (:id, 'operator')"),
@@ -169,6 +180,10 @@ async def test_staff_pages_need_staff_roles(client: httpx.AsyncClient, db: Datab
     home = await client.get("/")
     assert 'data-role-nav="operator"' in home.text
     assert 'data-role-nav="reviewer"' not in home.text
+    # The home page leads an operator to every console, as the menu does, and no further.
+    consoles = home.text.split("data-home-staff>", 1)[1].split("</section>", 1)[0]
+    assert 'href="/ops/dispatch" data-home-staff-page="dispatch"' in consoles
+    assert 'href="/ops/campaigns"' in consoles and 'href="/review"' not in consoles
 
 
 async def test_flash_messages_come_only_from_our_catalogue(client: httpx.AsyncClient) -> None:

@@ -16,3 +16,13 @@ def tier_for_followers(followers: int) -> str:
     if followers >= GROWING_FROM:
         return "growing"
     return "novice"
+
+
+def follower_range(tier: str) -> tuple[int, int | None]:
+    """The followers a bound account has in ``tier``: from, and up to (excluded; None: no
+    upper end)."""
+    if tier == "head":
+        return HEAD_FROM, None
+    if tier == "growing":
+        return GROWING_FROM, HEAD_FROM
+    return 0, GROWING_FROM

@@ -44,8 +44,7 @@ feed holds it back (the feed's guard pauses it from ``pacing_slack`` ahead alrea
 SLOW_REASONS = {
     "not_started": N_("It has not started yet."),
     "targeting_narrow": N_(
-        "Only {audience} people match the targeting for {left} units left. Widen the "
-        "regions, interests or age range."
+        "Only {audience} people match the targeting for {left} units left. Widen it: {limits}."
     ),
     "price_low": N_(
         "The reward (¥{reward}) is below what similar tasks pay (¥{typical}). Raise the "
@@ -58,6 +57,14 @@ SLOW_REASONS = {
     "behind_plan": N_("Fewer people took it than planned so far; the feed shows it more."),
 }
 """Why a campaign is slow, by code (docs/dispatch.md)."""
+TARGETING_LIMITS = {
+    "age": N_("the age range"),
+    "regions": N_("the regions"),
+    "interests": N_("the interests"),
+    "tiers": N_("the creator tiers"),
+}
+"""The parts of a campaign's targeting that narrow its audience, as ``targeting_narrow``
+names them (its ``limits`` parameter lists the codes the campaign sets)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +152,8 @@ class Delivery:
         """Why it is slow: each code with what it means and what to change, in
         ``locale``."""
         return [
-            (code, translate(locale, SLOW_REASONS[code], **params)) for code, params in self.slow
+            (code, translate(locale, SLOW_REASONS[code], **_shown(params, locale)))
+            for code, params in self.slow
         ]
 
     @property
@@ -153,6 +161,14 @@ class Delivery:
         """Held or done far ahead of the plan: the feed holds the campaign back until the
         plan catches up."""
         return pace(self.planned_now, self.actual_now, self.committed_now) == "ahead"
+
+
+def _shown(params: dict[str, str | int], locale: str) -> dict[str, str | int]:
+    """A slow reason's parameters as its text shows them (the targeting's limits named)."""
+    if "limits" not in params:
+        return params
+    names = [translate(locale, TARGETING_LIMITS[code]) for code in str(params["limits"]).split(",")]
+    return params | {"limits": ("、" if locale == "zh_CN" else ", ").join(names)}
 
 
 PACE_LABELS = {
@@ -248,6 +264,13 @@ async def times_shown(session: AsyncSession, campaign_id: UUID) -> int:
     return int(total or 0)
 
 
+def _limits(campaign: Campaign, code: str) -> bool:
+    """Whether the campaign's targeting sets this part (a code of TARGETING_LIMITS)."""
+    if code == "age":
+        return campaign.min_age is not None or campaign.max_age is not None
+    return bool(getattr(campaign, code))
+
+
 async def _why_slow(
     session: AsyncSession, campaign: Campaign, now: datetime, left: int
 ) -> list[tuple[str, dict[str, str | int]]]:
@@ -262,9 +285,12 @@ async def _why_slow(
         ),
         regions=list(campaign.regions or ()),
         interests=list(campaign.interests or ()),
+        tiers=list(campaign.tiers or ()),
     )
-    if audience < AUDIENCE_PER_UNIT * left:
-        reasons.append(("targeting_narrow", {"audience": audience, "left": left}))
+    limits = ",".join(code for code in TARGETING_LIMITS if _limits(campaign, code))
+    # With no targeting at all, the platform's people are all there is: nothing to widen.
+    if limits and audience < AUDIENCE_PER_UNIT * left:
+        reasons.append(("targeting_narrow", {"audience": audience, "left": left, "limits": limits}))
     typical, similar = await campaigns.typical_reward(
         session, task_type=campaign.task_type, exclude_id=campaign.id
     )

@@ -47,11 +47,17 @@ async def hidden_page(request: Request, session: DbSession, person: PagePerson) 
 
 @router.post("/feed/hidden", dependencies=[CsrfChecked])
 async def hide_submit(
-    session: DbSession, person: PagePerson, kind: FormStr = "", ref: FormStr = ""
+    session: DbSession,
+    person: PagePerson,
+    kind: FormStr = "",
+    ref: FormStr = "",
+    task_type: Annotated[str, Form(alias="type")] = "",
 ) -> Response:
     await service.hide(session, person=person, kind=kind, ref=_ref(ref))
     message = N_("Hidden. You will not see it in your feed.")
-    return redirect("/tasks", message)
+    # Back to the feed as it was filtered.
+    back = f"/tasks?type={task_type}" if task_type in TASK_TYPE_LABELS else "/tasks"
+    return redirect(back, message)
 
 
 @router.post("/feed/hidden/remove", dependencies=[CsrfChecked])

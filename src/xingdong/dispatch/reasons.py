@@ -13,7 +13,7 @@ from xingdong.core.i18n import N_
 ITEM_REASONS = {
     "novice_task": N_("A good first task for newcomers"),
     "new_this_hour": N_("New this hour"),
-    "interest_match": N_("Matches your interest {interest}"),
+    "interest_match": N_("Matches your interest: {interest}"),
     "region_match": N_("For people in {region}"),
     "tier_task": N_("For {tier} creators like you"),
     "quality_task": N_("A quality task"),

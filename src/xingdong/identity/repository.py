@@ -6,12 +6,25 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, case, delete, func, literal_column, or_, select, tuple_, update
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ColumnClause
 
 from xingdong.core.pagination import contains, decode_cursor
+from xingdong.creators.tiers import follower_range
 from xingdong.identity.models import (
     ApiToken,
     Consent,
@@ -361,6 +374,7 @@ async def count_audience(
     birth_years: tuple[int | None, int | None],
     regions: list[str],
     interests: list[str],
+    tiers: list[str],
 ) -> int:
     query = (
         select(func.count(func.distinct(Person.id)))
@@ -376,4 +390,18 @@ async def count_audience(
         query = query.where(Person.region.in_(regions))
     if interests:
         query = query.where(Person.interests.overlap(interests))
+    if tiers:
+        # A person's tier on a platform is that of the account bound there.
+        ranges = [follower_range(tier) for tier in tiers]
+        query = query.where(
+            or_(
+                *(
+                    and_(
+                        PlatformAccount.followers >= low,
+                        true() if high is None else PlatformAccount.followers < high,
+                    )
+                    for low, high in ranges
+                )
+            )
+        )
     return int(await session.scalar(query) or 0)

@@ -818,13 +818,16 @@ async def audience_size(
     birth_years: tuple[int | None, int | None],
     regions: list[str],
     interests: list[str],
+    tiers: list[str],
 ) -> int:
     """How many people with an account bound on ``platform`` match this targeting (born
-    within ``birth_years``, inclusive; in one of ``regions``; sharing an interest); empty
-    lists match anyone. For a brand's "why is it slow" hint, not for eligibility."""
+    within ``birth_years``, inclusive; in one of ``regions``; sharing an interest; with
+    that account in one of ``tiers``); empty lists match anyone. For a brand's "why is it
+    slow" hint, not for eligibility."""
     return await repo.count_audience(
-        session, platform=platform, birth_years=birth_years, regions=regions, interests=interests
-    )
+        session, platform=platform, birth_years=birth_years, regions=regions,
+        interests=interests, tiers=tiers,
+    )  # fmt: skip
 
 
 async def freeze_person(session: AsyncSession, *, actor: Actor, person_id: UUID, why: str) -> bool:

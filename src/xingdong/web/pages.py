@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from xingdong.identity import service as identity
 from xingdong.web.deps import DbSession, OptionalPageActor, PageActor
-from xingdong.web.templating import render
+from xingdong.web.templating import PACKAGE_DIR, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -24,6 +24,16 @@ async def home(request: Request, session: DbSession, actor: OptionalPageActor) -
     if actor is not None:
         orgs = await identity.my_organisations(session, actor=actor, limit=HOME_ORGANISATIONS)
     return render(request, "home.html", {"orgs": orgs})
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    """Where browsers look for the site's icon before (or without) reading a page."""
+    return FileResponse(
+        PACKAGE_DIR / "web" / "static" / "icon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 @router.get("/ops/people", response_class=HTMLResponse)

@@ -3,6 +3,7 @@ the search path, and the layout (``base.html``) is shared by all."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from xingdong.core.context import current_locale
 from xingdong.core.errors import XingdongError
 from xingdong.core.i18n import (
     LOCALE_NAMES,
+    N_,
     SUPPORTED_LOCALES,
     is_known_message,
     translate,
@@ -33,6 +35,36 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "dispatch" / "templates",
     PACKAGE_DIR / "risk" / "templates",
 ]
+
+
+@dataclass(frozen=True)
+class StaffPage:
+    key: str
+    """What tests and scripts find its link by (``data-role-nav``)."""
+    href: str
+    label: str
+    roles: frozenset[str]
+
+
+_REVIEWERS = frozenset({"reviewer", "admin"})
+_OPERATORS = frozenset({"operator", "admin"})
+STAFF_PAGES = (
+    StaffPage("reviewer", "/review", N_("Review queue"), _REVIEWERS),
+    StaffPage("operator", "/ops/people", N_("Operations"), _OPERATORS),
+    StaffPage("campaigns", "/ops/campaigns", N_("Campaign approval"), _OPERATORS),
+    StaffPage("disputes", "/ops/disputes", N_("Disputes"), _OPERATORS),
+    StaffPage("money", "/ops/money", N_("Money"), _OPERATORS),
+    StaffPage("review-quality", "/ops/review-quality", N_("Review quality"), _OPERATORS),
+    StaffPage("risk", "/ops/risk", N_("Risk cases"), _OPERATORS),
+    StaffPage("dispatch", "/ops/dispatch", N_("Feed console"), _OPERATORS),
+)
+"""The staff consoles, in the order the menu and the home page list them."""
+
+
+def staff_pages(actor: Any) -> list[StaffPage]:
+    """The consoles the signed-in person's staff roles open (none for everyone else)."""
+    roles = set(getattr(actor, "staff_roles", None) or ())
+    return [page for page in STAFF_PAGES if page.roles & roles]
 
 
 def _gettext(message: str, **params: Any) -> str:
@@ -108,6 +140,7 @@ def render(
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "me": getattr(request.state, "person", None),
         "actor": getattr(request.state, "actor", None),
+        "staff_pages": staff_pages(getattr(request.state, "actor", None)),
         "reveal_codes": request.app.state.runtime.settings.sms_reveal_codes,
         "errors": field_messages(error),
         "error_summary": error_summary(error),

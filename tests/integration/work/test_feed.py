@@ -138,14 +138,19 @@ async def test_the_task_center_page_hides_and_lists_what_was_hidden(
 ) -> None:
     campaign = await live_campaign(world, title="页面里的任务")
     await browse_as(client, world, world.workers[0])
-    page = await client.get("/tasks")
+    page = await client.get("/tasks?type=follow")
     assert f'data-task="{campaign.id}"' in page.text
     assert "data-feed-reason=" in page.text
+    # Hidden from the feed filtered by type: back to the same filter.
+    form = page.text.split(f'data-hide-task="{campaign.id}">', 1)[1].split("</form>", 1)[0]
+    assert '<input type="hidden" name="type" value="follow">' in form
     token = csrf_from(page.text)
     hide = await client.post(
-        "/feed/hidden", data={"csrf_token": token, "kind": "campaign", "ref": str(campaign.id)}
+        "/feed/hidden",
+        data={"csrf_token": token, "kind": "campaign", "ref": str(campaign.id), "type": "follow"},
     )
     assert hide.status_code == 303
+    assert hide.headers["location"].startswith("/tasks?type=follow&done=")
     after = await client.get("/tasks")
     assert f'data-task="{campaign.id}"' not in after.text
     assert 'data-reason="all_hidden"' in after.text
@@ -155,6 +160,12 @@ async def test_the_task_center_page_hides_and_lists_what_was_hidden(
         "/feed/hidden", data={"csrf_token": token, "kind": "campaign", "ref": "nonsense"}
     )
     assert bad.status_code == 422
+    # A filter that is no task type leads back to the whole feed, not to an odd address.
+    odd = await client.post(
+        "/feed/hidden",
+        data={"csrf_token": token, "kind": "campaign", "ref": str(campaign.id), "type": "x//y"},
+    )
+    assert odd.headers["location"].startswith("/tasks?done=")
     unhide = await client.post(
         "/feed/hidden/remove",
         data={"csrf_token": token, "kind": "campaign", "ref": str(campaign.id)},
@@ -217,11 +228,19 @@ async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(
         "pacing_cap",
     ]
     assert dict(delivery.slow)["pacing_cap"] == {"cap": 1, "possible": 48, "left": 50}
+    assert dict(delivery.slow)["targeting_narrow"] == {
+        "audience": 0,
+        "left": 50,
+        "limits": "regions,interests",  # the region, and the draft's own interest
+    }
 
     await browse_as(client, world, world.owner)
     page = await client.get(f"/campaigns/{slow.id}")
     assert page.status_code == 200
     assert "data-delivery" in page.text
+    # The chart says when its window starts and ends.
+    scale = page.text.split("data-chart-window>", 1)[1].split("</div>", 1)[0]
+    assert scale.count("<time datetime=") == 2 and "北京时间" in scale, scale
     for code in ("targeting_narrow", "price_low", "pacing_cap"):
         assert f'data-slow-reason="{code}"' in page.text
     hint = page.text.split('data-slow-reason="price_low">', 1)[1].split("<", 1)[0]
@@ -248,12 +267,50 @@ async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(
         "pacing_cap",
     ]
     assert "(¥1.60)" in body["slow"][1]["message"]
+    # The hint names what this campaign narrows, and only that.
+    assert body["slow"][0]["message"].endswith("Widen it: the regions, the interests."), body[
+        "slow"
+    ][0]
     assert len(body["points"]) == 25
     assert body["points"][0]["planned_share"] == 0 and body["points"][-1]["planned_share"] == 1
     assert body["points"][0]["taken_share"] == 0 and body["points"][-1]["taken_share"] is None
     stranger = await bearer(world, world.workers[0])
     refused = await client.get(f"/api/v1/campaigns/{slow.id}/delivery", headers=stranger)
     assert refused.status_code == 404, refused.text  # not told it exists
+
+
+async def test_a_campaign_for_one_creator_tier_counts_that_tier_and_says_so(
+    world: World,
+) -> None:
+    now = utcnow()
+    for followers in (50, 5_000, 500_000):
+        await add_worker(world, handle=f"tier_{followers}", followers=followers)
+    # No interests (the test draft has one): only what each test sets narrows it.
+    window = {
+        "starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=1), "interests": [],
+    }  # fmt: skip
+    for_heads = await live_campaign(
+        world, title="头部达人任务", tiers=["head"], quantity=3, **window
+    )
+    for_new = await live_campaign(
+        world, title="新人任务", tiers=["novice"], regions=["浙江"], quantity=1, **window
+    )
+    adults = await live_campaign(
+        world, title="成年人任务", min_age=18, max_age=60, quantity=30, **window
+    )
+    async with world.db.sessionmaker() as s:
+        heads = await campaign_delivery(s, campaign=for_heads, now=now)
+        new = await campaign_delivery(s, campaign=for_new, now=now)
+        for_adults = await campaign_delivery(s, campaign=adults, now=now)
+    # One head creator for three units: too few, and the tier is what narrows it.
+    assert dict(heads.slow)["targeting_narrow"] == {"audience": 1, "left": 3, "limits": "tiers"}
+    assert heads.slow_texts("zh_CN")[0][1].endswith("请放宽：创作者层级。")
+    # The world's three workers (500 followers) and the 50-follower one: novices in 浙江,
+    # enough for one unit.
+    assert "targeting_narrow" not in dict(new.slow)
+    # Six adults bound on the platform for thirty units: the age range is named.
+    assert dict(for_adults.slow)["targeting_narrow"] == {"audience": 6, "left": 30, "limits": "age"}
+    assert for_adults.slow_texts("en")[0][1].endswith("Widen it: the age range.")
 
 
 async def test_the_units_taken_are_drawn_up_to_now_and_a_campaign_ahead_says_it_is_held_back(
@@ -295,8 +352,8 @@ async def test_the_units_taken_are_drawn_up_to_now_and_a_campaign_ahead_says_it_
         log.add(str(worker.id), now + timedelta(seconds=n), [(str(early.id), "recommended")])
     await log.drain()
     page = await client.get(f"/campaigns/{early.id}?lang=en")
-    assert '<span data-delivery="shown">4</span> times' in page.text
-    assert '<span data-delivery="taken_per_100_shown">25.0</span> times per 100' in page.text
+    assert 'task feeds: <span data-delivery="shown">4</span>.' in page.text
+    assert 'showings: <span data-delivery="taken_per_100_shown">25.0</span>.' in page.text
     refreshed = (await client.get(f"/campaigns/{early.id}/progress")).json()["delivery"]
     assert (refreshed["shown"], refreshed["taken_per_100_shown"]) == ("4", "25.0")
     token = await bearer(world, world.owner)
