@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -73,6 +74,13 @@ class XingdongApp(FastAPI):
     Anything else, including a wrong method on the same path, takes the usual way."""
 
     direct: tuple[tuple[Route, ASGIApp], ...] = ()
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            from xingdong.web.problems import describe_problems
+
+            self.openapi_schema = describe_problems(super().openapi())
+        return self.openapi_schema
 
     def dispatch_directly(self, routes: list[Route]) -> None:
         """Serve ``routes`` (already in the routing table) through their own stack; call

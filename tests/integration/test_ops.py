@@ -54,6 +54,41 @@ async def test_openapi_lists_the_identity_api(client: httpx.AsyncClient) -> None
     assert [p["name"] for p in feed["parameters"]] == ["type"]
 
 
+async def test_a_method_a_path_does_not_take_is_told_every_one_it_does(
+    client: httpx.AsyncClient,
+) -> None:
+    # /api/v1/me has a route for GET and another for PATCH.
+    answer = await client.delete("/api/v1/me")
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "GET, PATCH"
+    assert answer.headers["content-type"] == "application/problem+json"
+    page = await client.post("/")
+    assert (page.status_code, page.headers["allow"]) == (405, "GET")  # FastAPI: no HEAD
+
+
+async def test_openapi_describes_errors_as_the_api_sends_them(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/api/v1/openapi.json")).json()
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert responses["default"]["content"]["application/problem+json"]["schema"] == (
+                problem
+            ), (method, path)
+            if "422" in responses:
+                assert list(responses["422"]["content"]) == ["application/problem+json"]
+    assert "HTTPValidationError" not in str(spec)
+    # What is described is what is sent: a refused body, in the described shape.
+    refused = await client.post("/api/v1/auth/tokens", json={"phone": 1})
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    body = refused.json()
+    schema = spec["components"]["schemas"]["Problem"]
+    assert set(schema["required"]) <= body.keys()
+    assert set(body) <= set(schema["properties"])
+    assert set(body["errors"][0]) == set(schema["properties"]["errors"]["items"]["properties"])
+
+
 async def test_not_ready_while_the_database_does_not_answer() -> None:
     from tests.integration.conftest import make_settings
     from xingdong.app import create_app

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from xingdong.core.context import current_locale
 from xingdong.core.errors import DatabaseUnavailable, NotAuthenticated, XingdongError
@@ -58,6 +59,63 @@ def problem_response(
     return JSONResponse(
         body, status_code=status, media_type="application/problem+json", headers=sent
     )
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+"""The methods a 405's ``Allow`` may name."""
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An error as RFC 9457 problem details (docs/api.md lists the codes).",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "description": "A URI naming the kind of problem"},
+        "title": {"type": "string", "description": "Short, in the request's language"},
+        "status": {"type": "integer", "description": "The HTTP status"},
+        "detail": {"type": "string", "description": "What went wrong and what to do"},
+        "code": {"type": "string", "description": "Stable code to branch on"},
+        "instance": {"type": "string", "description": "The path that was asked for"},
+        "request_id": {"type": ["string", "null"], "description": "For support and logs"},
+        "errors": {
+            "type": "array",
+            "description": "One entry per field that was refused",
+            "items": {
+                "type": "object",
+                "required": ["field", "code", "message"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+"""What every error of the API answers (``problem_response``)."""
+
+
+def describe_problems(spec: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with the API's errors as they are sent: a 422 and every other
+    error status as ``application/problem+json`` (FastAPI describes only its own 422, as
+    plain JSON of another shape)."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in spec.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = {"description": "The request is not valid", "content": problem}
+            responses["default"] = {
+                "description": "An error (401, 403, 404, 409, 429, …) as problem details",
+                "content": problem,
+            }
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return spec
 
 
 def _page_error(
@@ -140,10 +198,31 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
             ),
             title=title,
             detail=detail,
-            # A 405's Allow (RFC 9110 requires it), whatever else the exception carries.
-            headers=exc.headers,
+            headers=_headers_of(request, exc),
         )
-    return _page_error(request, exc.status_code, title, detail, exc.headers)
+    return _page_error(request, exc.status_code, title, detail, _headers_of(request, exc))
+
+
+def _headers_of(request: Request, exc: StarletteHTTPException) -> dict[str, str]:
+    """The exception's headers; for a 405, an ``Allow`` (RFC 9110 requires it) naming
+    every method the path takes. (The router names only those of the first route it
+    found for the path, and a path often has a route per method.)"""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Asked of the routing table as the router asks it, one method at a time (routes
+        # included from routers are not plain routes with their methods in view).
+        routes = request.app.router.routes
+        methods = [
+            method
+            for method in HTTP_METHODS
+            if any(
+                route.matches({**request.scope, "method": method})[0] is Match.FULL
+                for route in routes
+            )
+        ]
+        if methods:
+            headers["Allow"] = ", ".join(methods)
+    return headers
 
 
 async def handle_unexpected_error(request: Request, _exc: Exception) -> Response:
