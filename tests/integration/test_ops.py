@@ -89,6 +89,26 @@ async def test_openapi_describes_errors_as_the_api_sends_them(client: httpx.Asyn
     assert set(body["errors"][0]) == set(schema["properties"]["errors"]["items"]["properties"])
 
 
+async def test_a_body_the_schema_refuses_is_explained_in_the_request_language(
+    client: httpx.AsyncClient,
+) -> None:
+    sent = {"phone": 13912345678, "password": "x", "surprise": True}
+    chinese = (await client.post("/api/v1/auth/tokens", json=sent)).json()
+    english = (
+        await client.post("/api/v1/auth/tokens", json=sent, headers={"Accept-Language": "en"})
+    ).json()
+    said = {e["field"]: (e["code"], e["message"]) for e in english["errors"]}
+    assert said == {
+        "phone": ("string_type", "Enter text."),
+        "surprise": ("extra_forbidden", "This field is not expected here."),
+    }
+    assert {e["field"]: e["message"] for e in chinese["errors"]} == {
+        "phone": "请输入文字。",
+        "surprise": "这里不应有这个字段。",
+    }
+    assert chinese["detail"] == "phone: 请输入文字。; surprise: 这里不应有这个字段。"
+
+
 async def test_not_ready_while_the_database_does_not_answer() -> None:
     from tests.integration.conftest import make_settings
     from xingdong.app import create_app

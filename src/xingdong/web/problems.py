@@ -18,6 +18,7 @@ from xingdong.core.context import current_locale
 from xingdong.core.errors import DatabaseUnavailable, NotAuthenticated, XingdongError
 from xingdong.core.i18n import N_, translate
 from xingdong.core.logging import get_logger
+from xingdong.web.schema_errors import schema_message
 
 log = get_logger(__name__)
 
@@ -168,7 +169,8 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     locale = current_locale.get()
     errors = [
-        {"field": _location(e["loc"]), "code": e["type"], "message": e["msg"]} for e in exc.errors()
+        {"field": _location(e["loc"]), "code": e["type"], "message": schema_message(e, locale)}
+        for e in exc.errors()
     ]
     title = translate(locale, N_("Some fields are not valid"))
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
