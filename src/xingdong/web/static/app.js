@@ -27,4 +27,11 @@
     var open = nav.classList.toggle("open");
     toggle.setAttribute("aria-expanded", open ? "true" : "false");
   });
+  // A "done" message rides in the address once; drop it there so that reloading or
+  // sharing the page does not say it again.
+  if (window.history.replaceState && /[?&]done=/.test(window.location.search)) {
+    var url = new URL(window.location.href);
+    url.searchParams.delete("done");
+    window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+  }
 })();
