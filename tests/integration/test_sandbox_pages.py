@@ -290,22 +290,42 @@ async def test_enter_a_live_room_send_heartbeats_and_leave(
     assert "data-enter-button" in (await client.get(room_page)).text
 
 
-async def test_binding_reports_the_platforms_follower_count_or_signs_up(
+async def test_binding_signs_up_a_new_handle_and_refuses_an_account_of_someone_else(
     client: httpx.AsyncClient, db: Database, brand_videos: list[UUID]
 ) -> None:
     existing, newcomer = await register(client), await register(client)
-    claimed = await client.put(
-        "/api/v1/me/platform-accounts",
-        json={"handle": "meizhuang_xiaoyu", "followers": 999_999},
-        headers=existing.auth,
-    )
-    assert claimed.json()["followers"] == 3_200
+    # A creator's account on the platform is not the person's to bind, nor is the brand's.
+    for handle in ("meizhuang_xiaoyu", BRAND_HANDLE):
+        refused = await client.put(
+            "/api/v1/me/platform-accounts",
+            json={"handle": handle, "followers": 999_999},
+            headers={**existing.auth, "Accept-Language": "en"},
+        )
+        assert refused.status_code == 403, refused.text
+        body = refused.json()
+        assert body["code"] == "platform_account_not_yours"
+        assert body["detail"].startswith(f"@{handle} is someone else's account")
+        assert [e["field"] for e in body["errors"]] == ["handle"]
     fresh = await client.put(
         "/api/v1/me/platform-accounts",
         json={"handle": "@brand_new_here", "followers": 77},
         headers=newcomer.auth,
     )
     assert (fresh.json()["handle"], fresh.json()["followers"]) == ("brand_new_here", 77)
+    # Unbound and bound again by its opener: the platform's count, not a new declaration.
+    await client.delete("/api/v1/me/platform-accounts/sandbox", headers=newcomer.auth)
+    again = await client.put(
+        "/api/v1/me/platform-accounts",
+        json={"handle": "brand_new_here", "followers": 5_000_000},
+        headers=newcomer.auth,
+    )
+    assert (again.status_code, again.json()["followers"]) == (200, 77)
+    taken = await client.put(
+        "/api/v1/me/platform-accounts",
+        json={"handle": "brand_new_here", "followers": 1},
+        headers=existing.auth,
+    )
+    assert taken.status_code in (403, 409)  # bound by its opener, and not theirs anyway
     async with db.sessionmaker() as s:
         account = await service.get_account(s, handle="brand_new_here")
     assert (account.followers, account.display_name) == (77, "brand_new_here")

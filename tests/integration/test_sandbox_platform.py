@@ -20,6 +20,7 @@ from xingdong.platforms.sandbox.connector import SandboxConnector
 from xingdong.platforms.sandbox.demo import BRAND_HANDLE, seed_sandbox
 from xingdong.platforms.sandbox.errors import (
     LiveRoomClosed,
+    SandboxAccountNotYours,
     SandboxCommentNotFound,
     SandboxHandleTaken,
     SandboxVideoNotFound,
@@ -294,15 +295,20 @@ async def test_the_demo_content_is_seeded_once(db: Database) -> None:
 # --- the connector --------------------------------------------------------------------
 
 
-async def test_describe_account_signs_up_a_new_handle_and_reports_a_known_ones_followers(
+async def test_describe_account_signs_up_a_new_handle_and_binds_only_its_opener(
     connector: SandboxConnector, world: World
 ) -> None:
-    new = await connector.describe_account("fresh_face", declared_followers=321)
-    known = await connector.describe_account("brand_x", declared_followers=5)
+    new = await connector.describe_account("fresh_face", declared_followers=321, claimant="p1")
     assert (new.handle, new.followers) == ("fresh_face", 321)
-    assert (known.handle, known.followers) == ("brand_x", 1000)
-    again = await connector.describe_account("fresh_face", declared_followers=9)
+    # Its opener again: the platform's own count, not what is declared now.
+    again = await connector.describe_account("fresh_face", declared_followers=9, claimant="p1")
     assert again.followers == 321
+    # Someone else's account, a person's or the brand's, is not theirs to bind.
+    for handle in ("fresh_face", "brand_x"):
+        with pytest.raises(SandboxAccountNotYours) as refused:
+            await connector.describe_account(handle, declared_followers=5, claimant="p2")
+        assert refused.value.extra == {"handle": handle}
+        assert [f.field for f in refused.value.fields] == ["handle"]
 
 
 @pytest.mark.parametrize(

@@ -459,7 +459,9 @@ async def bind_platform_account(
             detail=N_("This account is already bound by someone else."),
             fields=[FieldError("handle", N_("Already bound by someone else."))],
         )
-    info = await connector.describe_account(handle, declared_followers=followers)
+    info = await connector.describe_account(
+        handle, declared_followers=followers, claimant=str(person.id)
+    )
     await repo.delete_platform_account(session, person.id, platform)
     account = PlatformAccount(
         person_id=person.id, platform=platform, handle=info.handle, followers=info.followers

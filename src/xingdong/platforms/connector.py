@@ -106,8 +106,12 @@ def require_action_on(action: str, kind: str) -> None:
 class PlatformConnector(Protocol):
     name: str
 
-    async def describe_account(self, handle: str, *, declared_followers: int) -> AccountInfo:
-        """What the platform says about the account a person wants to bind."""
+    async def describe_account(
+        self, handle: str, *, declared_followers: int, claimant: str
+    ) -> AccountInfo:
+        """What the platform says about the account a person (``claimant``, their id)
+        wants to bind; refused when the platform does not let them bind it (it is not
+        theirs)."""
         ...
 
     async def resolve_target(self, kind: str, ref: str) -> TargetInfo:

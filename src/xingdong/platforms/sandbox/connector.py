@@ -123,11 +123,16 @@ class SandboxConnector:
 
     # --- accounts and targets ---------------------------------------------------------
 
-    async def describe_account(self, handle: str, *, declared_followers: int) -> AccountInfo:
-        """An existing account reports its real follower count; a handle not on the
-        platform yet is signed up here with the followers the person declared."""
+    async def describe_account(
+        self, handle: str, *, declared_followers: int, claimant: str
+    ) -> AccountInfo:
+        """A handle not on the platform yet is signed up here for the claimant with the
+        followers they declared; an account they opened reports its real follower count;
+        anyone else's is refused (``SandboxAccountNotYours``)."""
         async with self._db.session_scope() as session:
-            account = await service.sign_up(session, handle=handle, followers=declared_followers)
+            account = await service.authorise_binding(
+                session, handle=handle, followers=declared_followers, claimant=claimant
+            )
             return AccountInfo(handle=account.handle, followers=account.followers)
 
     async def resolve_target(self, kind: str, ref: str) -> TargetInfo:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xingdong.core.errors import Conflict, NotFound
+from xingdong.core.errors import Conflict, Forbidden, NotFound
 from xingdong.core.i18n import N_
 
 
@@ -29,6 +29,11 @@ class SandboxCommentNotFound(NotFound):
 class SandboxVisitNotFound(NotFound):
     code = "sandbox_visit_not_found"
     title = N_("You are not in this live room")
+
+
+class SandboxAccountNotYours(Forbidden):
+    code = "platform_account_not_yours"
+    title = N_("This account is not yours")
 
 
 class SandboxHandleTaken(Conflict):

@@ -34,6 +34,10 @@ class SandboxAccount(IdMixin, CreatedAtMixin, Base):
     bio: Mapped[str] = mapped_column(String(200), server_default=text("''"))
     followers: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     """Follower count as the platform shows it: the starting audience plus follows made here."""
+    opened_by: Mapped[str | None] = mapped_column(String(64))
+    """Who opened it by binding it on Xingdong (the person's id, opaque to the platform);
+    None for the platform's own accounts (brands, creators). Only its opener can bind it,
+    as on a real platform only the account's owner can authorise the binding."""
 
     __table_args__ = (CheckConstraint("followers >= 0", "followers"),)
 

@@ -45,7 +45,9 @@ async def my_sandbox_account(session: AsyncSession, person: Person | None) -> Sa
         return None
     for bound in await identity.platform_accounts(session, person=person):
         if bound.platform == "sandbox":
-            return await service.sign_up(session, handle=bound.handle, followers=bound.followers)
+            return await service.sign_up(
+                session, handle=bound.handle, followers=bound.followers, opened_by=str(person.id)
+            )
     return None
 
 

@@ -45,6 +45,7 @@ async def insert_account(session: AsyncSession, account: SandboxAccount) -> bool
             display_name=account.display_name,
             bio=account.bio,
             followers=account.followers,
+            opened_by=account.opened_by,
         )
         .on_conflict_do_nothing(index_elements=["handle"])
         .returning(SandboxAccount.id)

@@ -22,6 +22,7 @@ from xingdong.platforms.sandbox import repository as repo
 from xingdong.platforms.sandbox.errors import (
     LiveRoomClosed,
     SandboxAccountNotFound,
+    SandboxAccountNotYours,
     SandboxCommentNotFound,
     SandboxHandleTaken,
     SandboxLiveRoomNotFound,
@@ -62,6 +63,7 @@ async def create_account(
     display_name: str | None = None,
     bio: str = "",
     followers: int = 0,
+    opened_by: str | None = None,
 ) -> SandboxAccount:
     """Open an account on the platform; the handle must be free."""
     handle = handle.strip().lstrip("@")
@@ -79,8 +81,9 @@ async def create_account(
     if errors:
         raise _invalid(*errors)
     account = SandboxAccount(
-        id=new_id(), handle=handle, display_name=name, bio=bio.strip(), followers=followers
-    )
+        id=new_id(), handle=handle, display_name=name, bio=bio.strip(), followers=followers,
+        opened_by=opened_by,
+    )  # fmt: skip
     if not await repo.insert_account(session, account):
         raise SandboxHandleTaken(
             detail=N_("The handle @{handle} is already taken."),
@@ -92,17 +95,40 @@ async def create_account(
     return created
 
 
-async def sign_up(session: AsyncSession, *, handle: str, followers: int) -> SandboxAccount:
-    """The account with this handle, opened now (with ``followers``) if it did not exist:
-    what a person does on the platform before binding it to Xingdong."""
+async def sign_up(
+    session: AsyncSession, *, handle: str, followers: int, opened_by: str | None = None
+) -> SandboxAccount:
+    """The account with this handle, opened now (with ``followers``, by ``opened_by``) if
+    it did not exist: what a person does on the platform before binding it to Xingdong."""
     existing = await repo.account_by_handle(session, handle.strip().lstrip("@"))
     if existing is not None:
         return existing
     try:
-        return await create_account(session, handle=handle, followers=followers)
+        return await create_account(
+            session, handle=handle, followers=followers, opened_by=opened_by
+        )
     except SandboxHandleTaken:
         # Someone opened it between our look and our insert: it exists now.
         return await get_account(session, handle=handle)
+
+
+async def authorise_binding(
+    session: AsyncSession, *, handle: str, followers: int, claimant: str
+) -> SandboxAccount:
+    """The account a person binds: opened for them if the handle is free, theirs if they
+    opened it; anyone else's (a brand's, a creator's, another person's) is refused, as a
+    real platform refuses to authorise a binding by someone who cannot sign in to it."""
+    account = await sign_up(session, handle=handle, followers=followers, opened_by=claimant)
+    if account.opened_by != claimant:
+        raise SandboxAccountNotYours(
+            detail=N_(
+                "@{handle} is someone else's account on the sandbox platform. Bind an "
+                "account of your own, or a new handle to open one."
+            ),
+            fields=[FieldError("handle", N_("This account is someone else's."))],
+            extra={"handle": account.handle},
+        )
+    return account
 
 
 async def find_account(session: AsyncSession, *, handle: str) -> SandboxAccount | None:
