@@ -66,6 +66,20 @@ async def test_a_method_a_path_does_not_take_is_told_every_one_it_does(
     assert (page.status_code, page.headers["allow"]) == (405, "GET")  # FastAPI: no HEAD
 
 
+async def test_opening_a_form_address_says_what_to_do_in_the_page_language(
+    client: httpx.AsyncClient,
+) -> None:
+    missing = await client.get("/api/v1/nothing-here", headers={"Accept-Language": "en"})
+    assert missing.json()["detail"] == "There is nothing at this path."
+    # Reloading the page a form answered asks its address with GET: not a page.
+    english = await client.get("/logout?lang=en")
+    assert english.status_code == 405
+    assert "Go back to the form and send it again." in english.text
+    assert "Method Not Allowed" not in english.text
+    chinese = await client.get("/logout?lang=zh_CN")
+    assert "返回表单重新提交" in chinese.text and "Method Not Allowed" not in chinese.text
+
+
 async def test_openapi_describes_errors_as_the_api_sends_them(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/api/v1/openapi.json")).json()
     problem = {"$ref": "#/components/schemas/Problem"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 import psycopg
@@ -62,6 +63,19 @@ def problem_response(
     )
 
 
+PLAIN_DETAILS_PAGE = {
+    404: N_("There is no page at this address. Check the link, or start again from the home page."),
+    405: N_(
+        "This address receives a form; it is not a page to open or reload. Go back to the form "
+        "and send it again."
+    ),
+}
+PLAIN_DETAILS_API = {
+    404: N_("There is nothing at this path."),
+    405: N_("This path does not take this method; the Allow header lists those it takes."),
+}
+"""What a page or the API says for an HTTP failure the framework raised with only its
+status phrase."""
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 """The methods a 405's ``Allow`` may name."""
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -191,6 +205,11 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
     }
     title = translate(locale, titles.get(exc.status_code, N_("Request failed")))
     detail = translate(locale, str(exc.detail)) if exc.detail else title
+    if exc.detail == HTTPStatus(exc.status_code).phrase:
+        # The framework's own wording ("Method Not Allowed"): ours says what to do, and in
+        # the request's language.
+        plain = (PLAIN_DETAILS_API if is_api(request) else PLAIN_DETAILS_PAGE).get(exc.status_code)
+        detail = title if plain is None else translate(locale, plain)
     if is_api(request):
         return problem_response(
             request,
