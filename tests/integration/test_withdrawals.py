@@ -146,10 +146,16 @@ async def test_bad_withdrawals_are_refused_and_change_nothing(
         headers=user.auth,
     )
     assert rebind.status_code == 409
-    assert (await withdraw(client, user, 999, "b")).status_code == 422
+    small = await withdraw(client, user, 999, "b")
+    assert small.status_code == 422
+    # Amounts people read are in yuan; the figures for programs stay in fen.
+    assert (small.json()["low"], small.json()["low_yuan"]) == (1_000, "10.00")
+    assert "¥10.00" in small.json()["detail"] and "分" not in small.json()["detail"]
     over = await withdraw(client, user, 6_000, "c")
     assert over.status_code == 409
     assert over.json()["code"] == "insufficient_funds"
+    assert (over.json()["available"], over.json()["amount"]) == (5_000, 6_000)
+    assert "¥50.00" in over.json()["detail"] and "¥60.00" in over.json()["detail"]  # fee in
     missing_key = await client.post(
         "/api/v1/me/withdrawals", json={"amount_fen": 2_000}, headers=user.auth
     )
@@ -172,6 +178,8 @@ async def test_the_daily_limit_holds_under_parallel_requests(
     assert statuses == [201, 201, 201, 409, 409, 409]
     refused = [a.json()["code"] for a in answers if a.status_code == 409]
     assert set(refused) == {"withdrawal_limit_reached"}
+    limit = next(a.json() for a in answers if a.status_code == 409)
+    assert "¥5000.00" in limit["detail"] and limit["limit"] == 500_000
     assert (await wallet(client, user))["reserved_fen"] == 450_000
 
 

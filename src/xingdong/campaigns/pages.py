@@ -28,13 +28,13 @@ from xingdong.campaigns.presentation import (
     audience,
     readable_error,
     translated_findings,
-    yuan,
 )
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
 from xingdong.core.errors import FieldError, XingdongError
 from xingdong.core.i18n import N_, translate
 from xingdong.core.ids import new_id
+from xingdong.core.money import yuan
 from xingdong.core.policy import Action, Actor, can, require
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIER_LABELS, TIERS

@@ -12,6 +12,7 @@ from xingdong.campaigns.models import Campaign
 from xingdong.core.context import current_locale
 from xingdong.core.errors import FieldError, XingdongError
 from xingdong.core.i18n import N_, translate
+from xingdong.core.money import yuan
 from xingdong.creators.tiers import TIER_LABELS
 from xingdong.identity.validation import INTERESTS
 from xingdong.ledger.errors import InsufficientFunds
@@ -104,10 +105,6 @@ def audience(campaign: Campaign, locale: str) -> list[str]:
     if campaign.tiers:
         parts.append(", ".join(translate(locale, TIER_LABELS.get(t, t)) for t in campaign.tiers))
     return parts
-
-
-def yuan(fen: int) -> str:
-    return f"{fen / 100:.2f}"
 
 
 def _literal(text: str) -> str:

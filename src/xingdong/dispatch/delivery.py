@@ -21,6 +21,7 @@ from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.i18n import N_, translate
+from xingdong.core.money import yuan
 from xingdong.dispatch.models import CampaignShowings
 from xingdong.dispatch.plan import planned_at, planned_share
 from xingdong.identity import service as identity
@@ -298,7 +299,7 @@ async def _why_slow(
         reasons.append(
             (
                 "price_low",
-                {"reward": f"{campaign.reward / 100:.2f}", "typical": f"{typical / 100:.2f}"},
+                {"reward": yuan(campaign.reward), "typical": yuan(typical)},
             )
         )
     if campaign.pacing_per_hour:

@@ -21,6 +21,7 @@ from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.errors import ValidationFailed
 from xingdong.core.i18n import N_
+from xingdong.core.money import yuan
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIERS
 from xingdong.dispatch.facts import FeedFacts, facts_of_person
@@ -194,6 +195,6 @@ def reason_text(task: OpenTask, locale: str) -> str:
             locale, TIER_LABELS.get(str(params["tier"]), str(params["tier"]))
         )
     if "reward_fen" in params:
-        params["reward_fen"] = f"{int(params['reward_fen']) / 100:.2f}"
+        params["reward_fen"] = yuan(int(params["reward_fen"]))
     message = ITEM_REASONS.get(task.reason, ITEM_REASONS["recommended"])
     return translate(locale, message, **params)

@@ -16,6 +16,7 @@ from xingdong.core.db import Database
 from xingdong.core.errors import Conflict, FieldError, NotFound
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
+from xingdong.core.money import yuan
 from xingdong.ledger import service as ledger
 from xingdong.ledger.batching import BatchCall, batcher_for
 from xingdong.ledger.errors import IdempotencyKeyReused, InvalidTransfer
@@ -79,9 +80,14 @@ async def request_deposit(
         return earlier
     if not min_amount <= amount <= max_amount:
         raise InvalidTransfer(
-            detail=N_("A top-up is between {low} and {high} fen."),
+            detail=N_("A top-up is between ¥{low_yuan} and ¥{high_yuan}."),
             fields=[FieldError("amount_fen", N_("Out of range."), "out_of_range")],
-            extra={"low": min_amount, "high": max_amount},
+            extra={
+                "low": min_amount,
+                "high": max_amount,
+                "low_yuan": yuan(min_amount),
+                "high_yuan": yuan(max_amount),
+            },
         )
     await open_org_account(session, org_id)
     deposit = Deposit(

@@ -19,6 +19,7 @@ from xingdong.core.errors import Conflict, FieldError, NotFound, ValidationFaile
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.jobs import defer_in_transaction
+from xingdong.core.money import yuan
 from xingdong.core.policy import Action, Actor, require
 from xingdong.ledger import service as ledger
 from xingdong.ledger.deposits import DEPOSITS_ACCOUNT, org_account
@@ -75,10 +76,11 @@ async def request_refund(
             )
         ).scalar_one()
     )
+    left = max(0, deposit.amount - refunded) if deposit.status == "paid" else 0
     if deposit.status != "paid" or refunded + amount > deposit.amount:
         raise NotRefundable(
-            detail=N_("At most {left} fen of this top-up can still be refunded."),
-            extra={"left": max(0, deposit.amount - refunded) if deposit.status == "paid" else 0},
+            detail=N_("At most ¥{left_yuan} of this top-up can still be refunded."),
+            extra={"left": left, "left_yuan": yuan(left)},
         )
     refund_id = new_id()
     reservation = await ledger.transfer(

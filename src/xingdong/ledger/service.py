@@ -30,6 +30,7 @@ from xingdong.core.db import Database
 from xingdong.core.errors import FieldError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
+from xingdong.core.money import yuan
 from xingdong.ledger.batching import BatchCall, batcher_for
 from xingdong.ledger.errors import (
     CreditLimitExceeded,
@@ -357,9 +358,19 @@ def _transfer_error(error: str, request: TransferRequest, available: int | None)
             fields=[FieldError("asset", N_("Assets do not match."))],
         )
     if error == "insufficient_funds":
+        extra: dict[str, object] = {
+            "available": available, "amount": request.amount, "account": request.debit,
+        }  # fmt: skip
+        if request.asset == "CNY":
+            return InsufficientFunds(
+                detail=N_(
+                    "Insufficient funds: ¥{available_yuan} available, ¥{amount_yuan} needed."
+                ),
+                extra=extra
+                | {"available_yuan": yuan(available or 0), "amount_yuan": yuan(request.amount)},
+            )
         return InsufficientFunds(
-            detail=N_("Insufficient funds: {available} fen available, {amount} needed."),
-            extra={"available": available, "amount": request.amount, "account": request.debit},
+            detail=N_("Insufficient funds: {available} available, {amount} needed."), extra=extra
         )
     return CreditLimitExceeded(
         detail=N_("The account cannot be credited beyond what it owes."),

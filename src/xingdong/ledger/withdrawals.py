@@ -28,10 +28,11 @@ from xingdong.core.errors import Conflict, FieldError, Forbidden, NotFound, Vali
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.jobs import defer_in_transaction
+from xingdong.core.money import yuan
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.ledger import service as ledger
-from xingdong.ledger.errors import IdempotencyKeyReused
+from xingdong.ledger.errors import IdempotencyKeyReused, InsufficientFunds
 from xingdong.ledger.models import PayoutAccount, Withdrawal, WithdrawalApproval
 from xingdong.ledger.payments import PayoutProvider, PayoutResult
 from xingdong.ledger.wallets import available_account, open_wallet
@@ -162,20 +163,35 @@ async def request_withdrawal(
     if account is None:
         raise PayoutAccountRequired(detail=N_("Bind a payout account before withdrawing."))
     fee = settings.withdrawal_fee_fen
-    if amount < settings.withdrawal_min_fen or amount <= fee:
+    low = max(settings.withdrawal_min_fen, fee + 1)
+    if amount < low:
         raise ValidationFailed(
-            detail=N_("The smallest withdrawal is {low} fen."),
+            detail=N_("The smallest withdrawal is ¥{low_yuan}."),
             fields=[FieldError("amount_fen", N_("Too small."), "out_of_range")],
-            extra={"low": max(settings.withdrawal_min_fen, fee + 1)},
+            extra={"low": low, "low_yuan": yuan(low)},
         )
     # Serialise this person's withdrawals so two at once cannot both pass the daily limit.
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(str(person_id)))))
     if await _withdrawn_today(session, person_id) + amount > settings.withdrawal_daily_limit_fen:
         raise WithdrawalLimitReached(
-            detail=N_("Withdrawals are limited to {limit} fen a day."),
-            extra={"limit": settings.withdrawal_daily_limit_fen},
+            detail=N_("Withdrawals are limited to ¥{limit_yuan} a day."),
+            extra={
+                "limit": settings.withdrawal_daily_limit_fen,
+                "limit_yuan": yuan(settings.withdrawal_daily_limit_fen),
+            },
         )
     await open_wallet(session, person_id)
+    # Said here for the whole amount asked (fee included); the ledger's own refusal would
+    # name only the first of the movements below. It still guards a race with a spend.
+    available = (await ledger.balance(session, available_account(person_id))).available
+    if amount > available:
+        raise InsufficientFunds(
+            detail=N_("You have ¥{available_yuan} to withdraw; ¥{amount_yuan} was asked."),
+            extra={
+                "available": available, "amount": amount,
+                "available_yuan": yuan(available), "amount_yuan": yuan(amount),
+            },
+        )  # fmt: skip
     await ledger.open_account(session, ledger.AccountSpec(PAYOUTS_ACCOUNT))
     await ledger.open_account(session, ledger.AccountSpec(REVENUE_ACCOUNT))
     withdrawal_id = new_id()

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from xingdong.campaigns.policy import TaskType
 from xingdong.campaigns.presentation import local_time
+from xingdong.core import money
 from xingdong.core.client_signals import signals_of
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
@@ -64,7 +65,7 @@ def task_reason_text(reason: str, params: dict[str, str]) -> str:
 
 
 def yuan(fen: int) -> str:
-    return f"¥{fen / 100:.2f}"
+    return f"¥{money.yuan(fen)}"
 
 
 def is_safe_link(link: str | None) -> bool:
