@@ -180,6 +180,8 @@ async def test_the_console_page_lists_cases_and_a_cleared_one_only_labels(
         case = (await s.scalars(select(RiskCase).where(RiskCase.kind == "ring"))).one()
     assert f'data-risk-case="{case.id}"' in listed.text
     assert 'data-case-reason="ring:' in listed.text
+    reason = listed.text.split('data-case-reason="ring:', 1)[1].split("</span>", 1)[0]
+    assert "（团伙 " in reason and "suffix" not in reason, reason  # the ring, by its id
     assert 'data-case-link="device"' in listed.text and "farm-phone" in listed.text
     empty_note = await client.post(
         f"/ops/risk/cases/{case.id}/decision",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from xingdong.risk.reasons import BATCH, BEHAVIOURAL, HARD_BLOCK, REAL_TIME
+from xingdong.risk.reasons import BATCH, BEHAVIOURAL, HARD_BLOCK, REAL_TIME, reason_text
 from xingdong.risk.settings import BatchSettings, RiskSettings
 
 DOC = (Path(__file__).parents[2] / "docs" / "risk.md").read_text(encoding="utf-8")
@@ -28,3 +28,13 @@ def test_every_weighted_code_is_a_real_time_reason() -> None:
     assert set(RiskSettings().weights) == set(REAL_TIME)
     assert set(REAL_TIME) >= BEHAVIOURAL
     assert set(REAL_TIME) >= HARD_BLOCK
+
+
+def test_a_reason_with_a_suffix_names_it_in_the_staff_language() -> None:
+    missing = reason_text("signal_missing:evidence.ocr_text", "en")
+    assert missing.startswith("the event lacked evidence.ocr_text:")
+    assert "evidence.ocr_text" in reason_text("signal_missing:evidence.ocr_text", "zh_CN")
+    assert reason_text("ring:7", "en").endswith("(ring 7)")
+    assert "suffix" not in reason_text("lockstep_group:3", "en")
+    assert reason_text("device_shared", "zh_CN") != reason_text("device_shared", "en")
+    assert reason_text("no_such_code", "en") == "no_such_code"

@@ -8,13 +8,14 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from xingdong.core.context import current_locale
 from xingdong.core.errors import XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.policy import Action, Actor, require
 from xingdong.identity import service as identity
 from xingdong.risk import cases
 from xingdong.risk.models import CASE_STATUSES
-from xingdong.risk.reasons import BATCH
+from xingdong.risk.reasons import reason_text
 from xingdong.web.deps import CsrfChecked, DbSession, PageActor, RuntimeDep, attempt
 from xingdong.web.templating import redirect, render
 
@@ -46,10 +47,6 @@ async def _names(session: DbSession, actor: Actor, accounts: list[str]) -> dict[
     return names
 
 
-def _reason_text(code: str) -> str:
-    return BATCH.get(code.split(":", 1)[0], code)
-
-
 async def _context(session: DbSession, actor: Actor, status: str) -> dict[str, Any]:
     chosen = status if status in CASE_STATUSES else "open"
     found = await cases.cases(session, actor=actor, status=chosen)
@@ -62,7 +59,7 @@ async def _context(session: DbSession, actor: Actor, status: str) -> dict[str, A
         "status_labels": STATUS_LABELS,
         "kind_labels": KIND_LABELS,
         "link_labels": LINK_LABELS,
-        "reason_text": _reason_text,
+        "reason_text": lambda code: reason_text(code, current_locale.get()),
         "notes": {},
     }
 

@@ -6,7 +6,7 @@ their stem.
 
 from __future__ import annotations
 
-from xingdong.core.i18n import N_
+from xingdong.core.i18n import N_, translate
 
 REAL_TIME: dict[str, str] = {
     "device_shared": N_("this device was used by several accounts recently"),
@@ -48,14 +48,15 @@ REAL_TIME: dict[str, str] = {
         "this account's registration scored as risky, even if it was let through"
     ),
     "signal_missing": N_(
-        "a field the signal needs was absent (suffix: the field); the decision was taken without it"
+        "the event lacked {detail}: the signals that need it were skipped and the decision was "
+        "taken from the rest"
     ),
 }
 
 BATCH: dict[str, str] = {
-    "lockstep_group": N_("acted on the same targets at the same times as a group (suffix: group)"),
-    "dense_block": N_("part of an unusually dense block of accounts × targets (suffix: block)"),
-    "ring": N_("joined to other accounts by devices, IPs or payout accounts (suffix: ring)"),
+    "lockstep_group": N_("acted on the same targets at the same times as group {detail}"),
+    "dense_block": N_("part of an unusually dense block of accounts × targets (block {detail})"),
+    "ring": N_("joined to other accounts by devices, IPs or payout accounts (ring {detail})"),
     "shared_payout_account": N_("shares a payout account with other accounts of a ring"),
     "shared_device": N_("shares a device with other accounts of a ring"),
     "blocked_in_real_time": N_("several of its actions were blocked as they happened"),
@@ -85,6 +86,16 @@ BEHAVIOURAL = frozenset(
 
 # Reasons that decide on their own: no honest person produces them.
 HARD_BLOCK = frozenset({"evidence_exact_reuse"})
+
+
+def reason_text(code: str, locale: str) -> str:
+    """A reason as staff read it, in ``locale``, with what its suffix names (the missing
+    field, the group, block or ring); an unknown code as it is."""
+    head, _, detail = code.partition(":")
+    message = REAL_TIME.get(head) or BATCH.get(head)
+    if message is None:
+        return code
+    return translate(locale, message, detail=detail or "?")
 
 
 def stem(code: str) -> str:

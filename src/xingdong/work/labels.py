@@ -5,7 +5,7 @@ the locale is known."""
 from __future__ import annotations
 
 from xingdong.campaigns.targeting import INELIGIBLE_REASONS
-from xingdong.core.i18n import N_
+from xingdong.core.i18n import N_, translate
 
 STATUS_LABELS = {
     "claimed": N_("To do"),
@@ -86,18 +86,17 @@ RISK_LABELS = {
 }
 
 
-def risk_label(code: str) -> str:
+def risk_label(code: str, locale: str) -> str:
     """A risk engine reason (docs/risk.md), ``submitted_too_fast``, or
-    ``platform_<detail>`` when the platform found nothing."""
-    from xingdong.risk.reasons import REAL_TIME
+    ``platform_<detail>`` when the platform found nothing, as reviewers read it."""
+    from xingdong.risk.reasons import REAL_TIME, reason_text
 
-    stem = code.split(":", 1)[0]
-    if stem in REAL_TIME:
-        return REAL_TIME[stem]
+    if code.split(":", 1)[0] in REAL_TIME:
+        return reason_text(code, locale)
     if code in RISK_LABELS:
-        return RISK_LABELS[code]
+        return translate(locale, RISK_LABELS[code])
     detail = code.removeprefix("platform_")
-    return DETAIL_LABELS.get(detail, code)
+    return translate(locale, DETAIL_LABELS.get(detail, code))
 
 
 SETTLE_LABELS = {

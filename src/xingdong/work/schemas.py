@@ -311,7 +311,7 @@ class ReviewItemOut(Output):
             verification=verification_out(assignment, locale),
             risk_score=assignment.risk_score,
             risk_reasons=[
-                ReasonOut(code=code, message=translate(locale, labels.risk_label(code)))
+                ReasonOut(code=code, message=labels.risk_label(code, locale))
                 for code in assignment.risk_reasons
             ],
         )
