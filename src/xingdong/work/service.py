@@ -904,19 +904,31 @@ async def contest(
     return await _open_dispute(session, assignment, "contest", actor.person_id, reason)
 
 
+DISPUTE_REASON_MIN, DISPUTE_REASON_MAX = 2, 500
+"""Characters of an appeal's or a contest's reason."""
+
+
 async def _open_dispute(
     session: AsyncSession, assignment: Assignment, kind: str, raised_by: UUID, reason: str
 ) -> Dispute:
-    if not reason.strip():
+    reason = reason.strip()
+    if not reason:
         raise EvidenceRequired(
             detail=N_("Say why."), fields=[FieldError("reason", N_("A reason is required."))]
+        )
+    if not DISPUTE_REASON_MIN <= len(reason) <= DISPUTE_REASON_MAX:
+        # Too short tells the operator nothing; too long is refused rather than cut.
+        raise ValidationFailed(
+            detail=N_("Say why in {low} to {high} characters."),
+            fields=[FieldError("reason", N_("Use {low} to {high} characters."))],
+            extra={"low": DISPUTE_REASON_MIN, "high": DISPUTE_REASON_MAX},
         )
     dispute = Dispute(
         id=new_id(),
         assignment_id=assignment.id,
         kind=kind,
         raised_by=raised_by,
-        reason=reason.strip()[:500],
+        reason=reason,
         status="open",
     )
     assignment.disputed_from = assignment.status

@@ -697,6 +697,16 @@ async def test_a_rejection_can_be_appealed_once_within_the_window(
         422,
         "validation_failed",
     )
+    # One character tells the operator nothing.
+    short = await client.post(
+        f"/api/v1/me/assignments/{assignment_id}/appeal",
+        headers={**worker, "Accept-Language": "en"},
+        json={"reason": " x "},
+    )
+    assert short.status_code == 422, short.text
+    assert short.json()["errors"] == [
+        {"field": "reason", "code": "invalid", "message": "Use 2 to 500 characters."}
+    ]
     appealed = await client.post(
         f"/api/v1/me/assignments/{assignment_id}/appeal",
         headers=worker,
