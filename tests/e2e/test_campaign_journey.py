@@ -114,10 +114,17 @@ def test_a_brand_creates_submits_and_an_operator_approves_on_phones(
     # Step 2: what the campaign says.
     expect(step('fieldset[data-step="2"]')).to_be_visible()
     expect(step('fieldset[data-step="1"]')).to_be_hidden()
+    # Nothing written yet: the next step waits, and says which fields are missing.
+    step('fieldset[data-step="2"] [data-go="3"]').click()
+    expect(step('fieldset[data-step="2"]')).to_be_visible()
+    expect(step("#title-needed")).to_have_text("请先填写这一项，再进入下一步。")
+    expect(step("#brief-needed")).to_be_visible()
+    expect(step("#title")).to_be_focused()
     owner.fill("#title", "关注星动美妆，看新品上脸实测")
     owner.fill("#brief", "关注我们的账号，每周五晚八点有护肤直播。")
     owner.fill("#disclosure", "广告：本任务由星动美妆赞助")
     step('fieldset[data-step="2"] [data-go="3"]').click()
+    expect(step("#title-needed")).to_be_hidden()
 
     # Step 3: budget, with the worker's reward and the escrow worked out as one types.
     owner.fill("#quantity", "10")
@@ -126,6 +133,13 @@ def test_a_brand_creates_submits_and_an_operator_approves_on_phones(
     expect(step("[data-fee]")).to_have_text("0.40")
     expect(step("[data-total]")).to_have_text("20.00")
     assert fits_the_screen(owner)
+    # An end before the start is caught before the next step.
+    starts = owner.input_value("#starts_at")
+    ends = owner.input_value("#ends_at")
+    owner.fill("#ends_at", starts)
+    step('fieldset[data-step="3"] [data-go="4"]').click()
+    expect(step("#ends_at-needed")).to_have_text("结束时间必须晚于开始时间。")
+    owner.fill("#ends_at", ends)
     step('fieldset[data-step="3"] [data-go="4"]').click()
 
     # Step 4: who and how fast; then the whole campaign is checked on the server.

@@ -40,6 +40,47 @@
       window.scrollTo(0, 0);
     }
 
+    // What a step must have before the next (the server checks everything again): a
+    // note under each field left empty, and an end before its start.
+    function note(field, message) {
+      var id = field.id + "-needed";
+      var shown = document.getElementById(id);
+      if (!shown) {
+        shown = document.createElement("span");
+        shown.id = id;
+        shown.className = "field-error";
+        shown.setAttribute("role", "alert");
+        field.insertAdjacentElement("afterend", shown);
+      }
+      shown.textContent = message || "";
+      shown.hidden = !message;
+      if (message) {
+        field.setAttribute("aria-invalid", "true");
+        field.setAttribute("aria-describedby", id);
+      } else {
+        field.removeAttribute("aria-invalid");
+      }
+    }
+
+    function firstProblem(number) {
+      var step = form.querySelector('fieldset[data-step="' + number + '"]');
+      var first = null;
+      Array.prototype.forEach.call(step.querySelectorAll("[data-needed]"), function (field) {
+        var message = "";
+        var after = field.getAttribute("data-after");
+        if (!field.value.trim()) {
+          message = field.getAttribute("data-needed");
+        } else if (after && form.querySelector("#" + after).value >= field.value) {
+          message = field.getAttribute("data-after-message");
+        }
+        note(field, message);
+        if (message && !first) {
+          first = field;
+        }
+      });
+      return first;
+    }
+
     function showHint() {
       var option = taskType.options[taskType.selectedIndex];
       var kind = option ? option.getAttribute("data-target-kind") : "";
@@ -109,6 +150,11 @@
       event.preventDefault();
       var to = Number(go.getAttribute("data-go"));
       var from = Number(form.getAttribute("data-current-step"));
+      var stuck = to > from ? firstProblem(from) : null;
+      if (stuck) {
+        stuck.focus();
+        return;
+      }
       if (from === 1 && to === 2) {
         checkTarget(function () { show(2); });
       } else {
