@@ -88,6 +88,18 @@ async def test_expired_session_sends_the_person_to_sign_in(
     assert 'class="notice warn"' in login.text
 
 
+async def test_the_profile_names_regions_and_interests_in_the_page_language(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await register(client)
+    await sign_in(client, user.phone)
+    english = (await client.get("/profile?lang=en")).text
+    assert '<option value="广东" >Guangdong</option>' in english
+    assert 'value="母婴" > Parenting</label>' in english
+    chinese = (await client.get("/profile?lang=zh_CN")).text
+    assert '<option value="广东" >广东</option>' in chinese
+
+
 async def test_sign_out_ends_the_session(client: httpx.AsyncClient, db: Database) -> None:
     user = await register(client)
     await sign_in(client, user.phone)

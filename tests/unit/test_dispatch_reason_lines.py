@@ -35,3 +35,15 @@ def test_an_interest_without_an_english_name_is_shown_as_stored() -> None:
 def test_tiers_and_rewards_are_shown_for_people() -> None:
     assert reason_text(item("tier_task", tier="head"), "en") == "For head creators like you"
     assert reason_text(item("good_reward", reward_fen=1250), "en") == "Pays well: ¥12.50"
+
+
+def test_a_region_is_named_in_the_page_language() -> None:
+    assert reason_text(item("region_match", region="广东"), "en") == "For people in Guangdong"
+    assert reason_text(item("region_match", region="广东"), "zh_CN") == "面向广东的用户"
+
+
+def test_every_region_has_an_english_name() -> None:
+    from xingdong.identity.validation import REGION_NAMES, REGIONS
+
+    assert set(REGION_NAMES) == set(REGIONS)
+    assert all(name.isascii() for name in REGION_NAMES.values())

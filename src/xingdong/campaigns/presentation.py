@@ -14,7 +14,7 @@ from xingdong.core.errors import FieldError, XingdongError
 from xingdong.core.i18n import N_, translate
 from xingdong.core.money import yuan
 from xingdong.creators.tiers import TIER_LABELS
-from xingdong.identity.validation import INTERESTS
+from xingdong.identity.validation import interest_name, region_name
 from xingdong.ledger.errors import InsufficientFunds
 
 CHINA_TIME = timezone(timedelta(hours=8), "UTC+8")
@@ -93,15 +93,11 @@ def audience(campaign: Campaign, locale: str) -> list[str]:
                 high="" if campaign.max_age is None else campaign.max_age,
             )
         )
+    joined = "、" if locale == "zh_CN" else ", "
     if campaign.regions:
-        parts.append("、".join(campaign.regions))
+        parts.append(joined.join(region_name(r, locale) for r in campaign.regions))
     if campaign.interests:
-        english = locale != "zh_CN"
-        parts.append(
-            (", " if english else "、").join(
-                INTERESTS.get(i, i) if english else i for i in campaign.interests
-            )
-        )
+        parts.append(joined.join(interest_name(i, locale) for i in campaign.interests))
     if campaign.tiers:
         parts.append(", ".join(translate(locale, TIER_LABELS.get(t, t)) for t in campaign.tiers))
     return parts

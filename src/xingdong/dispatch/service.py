@@ -184,12 +184,14 @@ def reason_text(task: OpenTask, locale: str) -> str:
     from xingdong.core.i18n import translate
     from xingdong.creators.tiers import TIER_LABELS
     from xingdong.dispatch.reasons import ITEM_REASONS
-    from xingdong.identity.validation import INTERESTS
+    from xingdong.identity.validation import interest_name, region_name
 
     params: dict[str, str | int] = dict(task.reason_params)
-    # Interests are stored in Chinese and have English names, as the profile form shows.
-    if locale != "zh_CN" and isinstance(params.get("interest"), str):
-        params["interest"] = INTERESTS.get(str(params["interest"]), str(params["interest"]))
+    # Stored in Chinese; English pages name them in English.
+    if isinstance(params.get("interest"), str):
+        params["interest"] = interest_name(str(params["interest"]), locale)
+    if isinstance(params.get("region"), str):
+        params["region"] = region_name(str(params["region"]), locale)
     if isinstance(params.get("tier"), str):
         params["tier"] = translate(
             locale, TIER_LABELS.get(str(params["tier"]), str(params["tier"]))

@@ -95,6 +95,18 @@ REGIONS = (
     "新疆", "香港", "澳门", "台湾",
 )  # fmt: skip
 
+REGION_NAMES = {
+    "北京": "Beijing", "天津": "Tianjin", "河北": "Hebei", "山西": "Shanxi",
+    "内蒙古": "Inner Mongolia", "辽宁": "Liaoning", "吉林": "Jilin", "黑龙江": "Heilongjiang",
+    "上海": "Shanghai", "江苏": "Jiangsu", "浙江": "Zhejiang", "安徽": "Anhui", "福建": "Fujian",
+    "江西": "Jiangxi", "山东": "Shandong", "河南": "Henan", "湖北": "Hubei", "湖南": "Hunan",
+    "广东": "Guangdong", "广西": "Guangxi", "海南": "Hainan", "重庆": "Chongqing",
+    "四川": "Sichuan", "贵州": "Guizhou", "云南": "Yunnan", "西藏": "Xizang", "陕西": "Shaanxi",
+    "甘肃": "Gansu", "青海": "Qinghai", "宁夏": "Ningxia", "新疆": "Xinjiang",
+    "香港": "Hong Kong", "澳门": "Macao", "台湾": "Taiwan",
+}  # fmt: skip
+"""The English name of each region, for English pages (stored values stay Chinese)."""
+
 INTERESTS = {
     "美妆": "Beauty",
     "母婴": "Parenting",
@@ -114,6 +126,17 @@ INTERESTS = {
     "搞笑": "Comedy",
 }
 MAX_INTERESTS = 8
+
+
+def region_name(region: str, locale: str) -> str:
+    """A stored region as a page in ``locale`` shows it."""
+    return region if locale == "zh_CN" else REGION_NAMES.get(region, region)
+
+
+def interest_name(interest: str, locale: str) -> str:
+    """A stored interest as a page in ``locale`` shows it."""
+    return interest if locale == "zh_CN" else INTERESTS.get(interest, interest)
+
 
 # Stored values shown translated on pages.
 LABELS = (N_("owner"), N_("member"), N_("brand"), N_("agency"), N_("sandbox"))

@@ -22,7 +22,7 @@ from xingdong.core.i18n import (
     translate,
     translations,
 )
-from xingdong.identity.validation import mask_phone
+from xingdong.identity.validation import interest_name, mask_phone, region_name
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
@@ -88,6 +88,8 @@ def build_environment() -> Environment:
     env.filters["mask_phone"] = mask_phone
     env.globals["LOCALE_NAMES"] = LOCALE_NAMES
     env.globals["SUPPORTED_LOCALES"] = SUPPORTED_LOCALES
+    env.globals["region_name"] = lambda region: region_name(region, current_locale.get())
+    env.globals["interest_name"] = lambda interest: interest_name(interest, current_locale.get())
     return env
 
 

@@ -74,9 +74,8 @@ async def test_the_feed_says_why_each_task_is_there_and_logs_what_it_showed(
     assert why[str(for_her.id)]["code"] in {"interest_match", "new_this_hour"}
     assert why[str(for_her.id)]["message"]
     english = await feed(client, {**auth, "Accept-Language": "en"})
-    # English throughout; only a region keeps its Chinese name (interests have English ones).
-    assert all(item["why"]["message"].isascii() or "浙江" in item["why"]["message"]
-               for item in english["items"])  # fmt: skip
+    # English throughout, interests and regions by their English names.
+    assert all(item["why"]["message"].isascii() for item in english["items"])
 
     await drain_exposures(client.app.state.runtime.db)  # type: ignore[attr-defined]
     async with world.db.sessionmaker() as s:
