@@ -170,6 +170,7 @@ def test_a_brand_creates_submits_and_an_operator_approves_on_phones(
     expect(card.locator("[data-findings-clear]")).to_be_visible()
     assert fits_the_screen(operator)
     card.locator("textarea[name=note]").fill("文案合规，定向合理")
+    operator.once("dialog", lambda dialog: dialog.accept())  # the decision is confirmed
     card.locator("[data-approve]").click()
     expect(operator.locator("[data-queue-empty]")).to_be_visible()
     operator.screenshot(path=str(ARTIFACTS / "campaign-approved-operator-phone.png"))

@@ -167,6 +167,7 @@ def test_from_a_brand_s_campaign_to_a_worker_s_withdrawal(
     card = operator.locator(f'[data-ops-campaign="{campaign_id}"]')
     expect(card).to_be_visible()
     card.locator("textarea[name=note]").fill("文案合规")
+    operator.once("dialog", lambda dialog: dialog.accept())
     card.locator("[data-approve]").click()
     expect(operator.locator(f'[data-ops-campaign="{campaign_id}"]')).to_have_count(0)
 
@@ -258,9 +259,11 @@ def test_from_a_brand_s_campaign_to_a_worker_s_withdrawal(
     # The worker binds a payout account once and withdraws; the sandbox provider pays.
     worker.select_option("#payout-kind", "alipay")
     worker.fill("#payout-number", "13812345678")
+    worker.once("dialog", lambda dialog: dialog.accept())  # bound once: asked first
     worker.locator('form[action="/wallet/payout-account"] button[type=submit]').click()
     expect(worker.locator("[data-payout-masked]")).to_be_visible()
     worker.fill("#withdraw-amount", WITHDRAW_YUAN)
+    worker.once("dialog", lambda dialog: dialog.accept())
     worker.locator('form[action="/wallet/withdrawals"] button[type=submit]').click()
     expect(worker.locator("[data-withdrawal-status]")).to_have_count(1)
     for _ in range(60):

@@ -26,6 +26,7 @@ from xingdong.campaigns.presentation import (
     TARGET_HINTS,
     TASK_TYPE_LABELS,
     audience,
+    finding_text,
     readable_error,
     translated_findings,
 )
@@ -437,8 +438,8 @@ async def new_campaign_submit(
         target=preview.target,
         preview=preview,
         findings=[
-            {"field": f.field, "severity": str(f.severity), "message": f.text(locale)}
-            for f in preview.findings
+            {"field": f["field"], "severity": f["severity"], "message": finding_text(f, locale)}
+            for f in service.findings_as_json(preview.findings)
         ],
     )
     return _page(request, "brand_campaign_new.html", context)

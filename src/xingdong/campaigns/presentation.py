@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
+from xingdong.campaigns.compliance import FindingCode
 from xingdong.campaigns.errors import ComplianceBlocked
 from xingdong.campaigns.models import Campaign
 from xingdong.core.context import current_locale
@@ -70,11 +71,23 @@ DISPUTE_KIND_LABELS = {
 SEVERITY_LABELS = {"block": N_("Must be fixed"), "review": N_("An operator will look at this")}
 
 
+_TASK_TYPE_EXCERPTS = frozenset(
+    {
+        FindingCode.TASK_TYPE_NOT_ALLOWED,
+        FindingCode.TARGETING_REQUIRED,
+        FindingCode.PACING_CAP_REQUIRED,
+    }
+)
+"""Findings whose excerpt is the campaign's task type code (``follow``), which people
+read by its label instead."""
+
+
 def finding_text(stored: dict[str, Any], locale: str) -> str:
     """A stored finding's message in ``locale``, with its excerpt and limit filled in."""
-    return translate(
-        locale, str(stored["message"]), excerpt=stored.get("excerpt", ""), limit=stored.get("limit")
-    )
+    excerpt = stored.get("excerpt", "")
+    if stored.get("code") in _TASK_TYPE_EXCERPTS:
+        excerpt = translate(locale, TASK_TYPE_LABELS.get(excerpt, excerpt))
+    return translate(locale, str(stored["message"]), excerpt=excerpt, limit=stored.get("limit"))
 
 
 def translated_findings(stored: list[dict[str, Any]], locale: str) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from xingdong.campaigns.presentation import CHINA_TIME
 from xingdong.core.client_signals import signals_of
 from xingdong.core.clock import utcnow
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
@@ -417,6 +418,7 @@ async def _org_context(
         "can_fund": funds,
         "deposits": await deposits.deposits_of(session, org_id) if funds else [],
         "top_up_form_id": new_id(),
+        "tz": CHINA_TIME,
     }
 
 

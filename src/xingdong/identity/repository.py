@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import (
+    ColumnElement,
     Select,
     and_,
     case,
@@ -37,10 +38,20 @@ from xingdong.identity.models import (
     StaffGrant,
     WebSession,
 )
+from xingdong.identity.validation import phone_search_text
 
 _ONE_SECOND: ColumnClause[Any] = literal_column("interval '1 second'")
 
 Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
+
+
+def _name_or_phone(search: str) -> ColumnElement[bool]:
+    """A search box's text against names, and against phones as they are stored: lists
+    show ``+8613800000011``, and people type it that way, with spaces, or without +86."""
+    return or_(
+        contains(Person.display_name, search),
+        contains(Person.phone, phone_search_text(search) or search),
+    )
 
 
 def _after_cursor(query: Q, created_at_col: Any, id_col: Any, cursor: str | None) -> Q:
@@ -289,9 +300,7 @@ async def members_page(
         .where(Membership.org_id == org_id)
     )
     if search:
-        query = query.where(
-            or_(contains(Person.display_name, search), contains(Person.phone, search))
-        )
+        query = query.where(_name_or_phone(search))
     query = _after_cursor(query, Membership.created_at, Membership.person_id, cursor)
     query = query.order_by(Membership.created_at, Membership.person_id).limit(limit + 1)
     result = await session.execute(query)
@@ -359,9 +368,7 @@ async def people_page(
 ) -> list[Person]:
     query = select(Person)
     if search:
-        query = query.where(
-            or_(contains(Person.display_name, search), contains(Person.phone, search))
-        )
+        query = query.where(_name_or_phone(search))
     query = _after_cursor(query, Person.created_at, Person.id, cursor)
     result = await session.execute(query.order_by(Person.created_at, Person.id).limit(limit + 1))
     return list(result.scalars())

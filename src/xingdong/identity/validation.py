@@ -52,6 +52,24 @@ def normalise_phone(raw: str) -> str | None:
     return "+86" + digits
 
 
+def phone_search_text(raw: str) -> str | None:
+    """What a search box's text should find in stored phones (E.164, ``+86…``), when the
+    text reads as all or part of a phone number; None when it does not (a name, say).
+
+    A whole number is matched as :func:`normalise_phone` stores it, so any way of typing
+    it finds the person; a partial one loses its spaces and dashes and keeps its digits.
+    """
+    compact = re.sub(r"[\s\-()]", "", raw or "")
+    if not re.fullmatch(r"\+?\d+", compact):
+        return None
+    whole = normalise_phone(compact)
+    if whole is not None:
+        return whole
+    if compact.startswith("0086"):
+        return "+86" + compact[4:]
+    return compact
+
+
 def mask_phone(phone: str) -> str:
     """``+8613800138000`` → ``+86 138****8000``: enough to recognise, not to call."""
     local = phone.removeprefix("+86")

@@ -11,6 +11,7 @@ import httpx
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from xingdong.campaigns.presentation import local_time
 from xingdong.core.client_signals import signals_of
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
@@ -133,7 +134,24 @@ async def _wallet_context(
         "settings": runtime.settings,
         "form_id": new_id(),
         "form": {},
+        "movement_labels": wallets.MOVEMENT_LABELS,
+        "state_labels": wallets.STATE_LABELS,
+        "task_link": task_link,
+        "local_time": local_time,
     }
+
+
+def task_link(reference: str | None) -> str | None:
+    """The person's own page of the task a movement pays for. Other references (the
+    withdrawal listed on the same page, an operator's correction) lead nowhere a person
+    can open, so the page leaves them out."""
+    kind, _, key = (reference or "").partition(":")
+    if kind != "assignment":
+        return None
+    try:
+        return f"/me/tasks/{UUID(key)}"
+    except ValueError:
+        return None
 
 
 @router.post("/wallet/payout-account", dependencies=[CsrfChecked])

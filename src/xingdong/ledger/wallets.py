@@ -14,17 +14,35 @@ from xingdong.core.i18n import N_
 from xingdong.ledger import service as ledger
 from xingdong.ledger.models import LedgerAccount, Transfer
 
-# Movement codes and states shown on the wallet page.
+MOVEMENT_LABELS = {
+    "deposit": N_("Top-up"),
+    "refund": N_("Top-up refunded"),
+    "adjustment": N_("Correction by the platform"),
+    "campaign_fund": N_("Campaign budget set aside"),
+    "campaign_return": N_("Unused campaign budget returned"),
+    "task_reward": N_("Task reward"),
+    "task_fee": N_("Platform fee for a task"),
+    "task_release": N_("Reward out of hold"),
+    "task_clawback": N_("Reward taken back"),
+    "task_fee_refund": N_("Platform fee returned"),
+    "withdrawal": N_("Withdrawal"),
+    "withdrawal_fee": N_("Withdrawal fee"),
+}
+"""What each transfer code means to a person. The codes are written where the money
+moves (top-ups in the ``ledger_record_payment`` database function, refunds, adjustments
+and withdrawals here in the ledger, campaign money in ``campaigns.service``, task money
+in ``work.service``); a code missing here shows as itself, so add new codes here."""
+
+STATE_LABELS = {
+    "posted": N_("Recorded"),
+    "reserved": N_("In progress"),
+    "settled": N_("Completed"),
+    "released": N_("Cancelled; nothing moved"),
+}
+"""A movement's :attr:`Movement.state` as the wallet page says it."""
+
+# Payout kinds and withdrawal statuses, which the wallet page shows through ``_()``.
 LABELS = (
-    N_("reward"),
-    N_("reward_released"),
-    N_("withdrawal"),
-    N_("withdrawal_fee"),
-    N_("clawback"),
-    N_("posted"),
-    N_("reserved"),
-    N_("released"),
-    N_("settled"),
     N_("alipay"),
     N_("bank"),
     N_("requested"),

@@ -496,8 +496,11 @@ async def _approve(
 def _check_review_reason(*, approve: bool, reason: str, note: str | None) -> None:
     reasons = APPROVE_REASONS if approve else REJECT_REASONS
     if reason not in reasons:
+        # Nothing chosen is the usual case (the workbench's radio buttons start empty);
+        # a code we do not know comes only from a stale page or a program.
+        problem = N_("Unknown reason.") if reason.strip() else N_("Choose a reason.")
         raise EvidenceRequired(
-            detail=N_("Choose a reason."), fields=[FieldError("reason", N_("Unknown reason."))]
+            detail=N_("Choose a reason."), fields=[FieldError("reason", problem)]
         )
     if reason == "other" and not (note or "").strip():
         raise EvidenceRequired(

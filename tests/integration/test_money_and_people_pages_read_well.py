@@ -1,0 +1,202 @@
+"""What the wallet, the organisation's top-ups, the operators' money and people pages and
+the profile say: confirmations before money moves, words instead of codes, Beijing time,
+and a phone found however it is typed."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+import httpx
+from sqlalchemy import text
+
+from tests.factories import create_org, register
+from tests.integration.answers import csrf_from
+from tests.integration.test_money_pages import sign_in
+from tests.integration.test_withdrawals import bind, fund
+from xingdong.campaigns.presentation import local_time
+from xingdong.core.db import Database
+from xingdong.ledger import service as ledger
+from xingdong.ledger.wallets import available_account, pending_account
+
+# 20:30 UTC is 04:30 the next day in Beijing: the date and the hour both tell.
+UTC_MOMENT = datetime(2026, 1, 1, 20, 30, tzinfo=UTC)
+
+
+def confirm_of(page: str, action: str) -> str:
+    """The question the app asks before sending the form to ``action``."""
+    match = re.search(rf'<form method="post" action="{action}"[^>]*data-confirm="([^"]*)"', page)
+    assert match, f"the form to {action} asks nothing"
+    return html.unescape(match.group(1))
+
+
+async def grant(db: Database, person_id: str, role: str = "operator") -> None:
+    async with db.session_scope() as s:
+        await s.execute(
+            text("INSERT INTO staff_grants (person_id, role) VALUES (:id, :role)"),
+            {"id": person_id, "role": role},
+        )
+
+
+async def test_binding_and_withdrawing_ask_first(client: httpx.AsyncClient, db: Database) -> None:
+    user = await register(client)
+    await fund(db, user, 20_000)
+    await sign_in(client, user.phone)
+    page = (await client.get("/wallet?lang=en")).text
+    question = confirm_of(page, "/wallet/payout-account")
+    assert "only once" in question
+    assert "alipay" not in question.lower() and "****" not in question
+    await bind(client, user, "6222000011117777")
+    page = (await client.get("/wallet?lang=en")).text
+    assert confirm_of(page, "/wallet/withdrawals").endswith("?")
+    assert "7777" not in confirm_of(page, "/wallet/withdrawals")
+    assert "Withdraw money" in page
+
+
+async def test_the_wallet_says_withdraw_money_not_retract(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await register(client)
+    await fund(db, user, 20_000)
+    await bind(client, user)
+    await sign_in(client, user.phone)
+    chinese = (await client.get("/wallet?lang=zh_CN")).text
+    assert "撤回" not in chinese
+
+
+async def test_wallet_times_are_beijing_time(client: httpx.AsyncClient, db: Database) -> None:
+    user = await register(client)
+    await fund(db, user, 20_000)
+    await bind(client, user)
+    asked = await client.post(
+        "/api/v1/me/withdrawals",
+        json={"amount_fen": 5_000},
+        headers={**user.auth, "Idempotency-Key": "beijing"},
+    )
+    assert asked.status_code == 201, asked.text
+    async with db.session_scope() as s:
+        await s.execute(
+            text("UPDATE ledger_withdrawals SET created_at = :at WHERE id = :id"),
+            {"at": UTC_MOMENT, "id": asked.json()["id"]},
+        )
+    await sign_in(client, user.phone)
+    page = (await client.get("/wallet?lang=en")).text
+    withdrawal = page.split("data-withdrawal-status=", 1)[1].split("</li>", 1)[0]
+    assert "01-02 04:30" in withdrawal and "20:30" not in withdrawal
+    wallet = (await client.get("/api/v1/me/wallet", headers=user.auth)).json()
+    moment = datetime.fromisoformat(wallet["movements"][0]["at"])
+    assert f">{local_time(moment)}</td>" in page
+    assert f">{moment.astimezone(UTC).strftime('%m-%d %H:%M')}</td>" not in page
+
+
+async def test_movements_are_said_in_words_with_a_link_to_their_task(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await register(client)
+    person = UUID(user.id)
+    assignment = uuid4()
+    await fund(db, user, 300)
+    async with db.session_scope() as s:
+        await ledger.transfer(
+            s,
+            ledger.TransferRequest(
+                f"release-{assignment}",
+                available_account(person),
+                pending_account(person),
+                100,
+                "task_release",
+                reference=f"assignment:{assignment}",
+            ),
+        )
+    await sign_in(client, user.phone)
+    page = (await client.get("/wallet?lang=en")).text
+    row = page.split('data-movement="task_release"', 1)[1].split("</tr>", 1)[0]
+    assert "Reward out of hold" in row and "task_release" not in row
+    assert f'<a href="/me/tasks/{assignment}" data-movement-task>' in row
+    assert "assignment:" not in page
+    assert 'data-movement-state="posted">Recorded<' in row
+
+
+async def test_the_organisation_lists_top_ups_in_beijing_time(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    started = await client.post(
+        f"/api/v1/orgs/{org_id}/deposits",
+        json={"amount_fen": 50_000},
+        headers={**owner.auth, "Idempotency-Key": "beijing"},
+    )
+    assert started.status_code == 201, started.text
+    async with db.session_scope() as s:
+        await s.execute(
+            text("UPDATE ledger_deposits SET created_at = :at WHERE org_id = :org"),
+            {"at": UTC_MOMENT, "org": org_id},
+        )
+    await sign_in(client, owner.phone)
+    page = (await client.get(f"/orgs/{org_id}")).text
+    top_up = page.split("data-deposit-status=", 1)[1].split("</li>", 1)[0]
+    assert "2026-01-02 04:30" in top_up and "2026-01-01 20:30" not in top_up
+
+
+async def test_operators_confirm_before_approving_a_withdrawal(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    worker = await register(client)
+    operator = await register(client)
+    await fund(db, worker, 500_000)
+    await bind(client, worker)
+    big = await client.post(
+        "/api/v1/me/withdrawals",
+        json={"amount_fen": 300_000},
+        headers={**worker.auth, "Idempotency-Key": "big"},
+    )
+    assert big.json()["status"] == "requested"
+    await grant(db, operator.id)
+    await sign_in(client, operator.phone)
+    page = (await client.get("/ops/money?lang=en")).text
+    action = f"/ops/withdrawals/{big.json()['id']}"
+    forms = re.findall(rf'<form method="post" action="{action}"[^>]*>', page)
+    assert len(forms) == 2
+    assert all("data-confirm=" in form for form in forms)
+    assert "¥3000.00" in confirm_of(page, action)
+
+
+async def test_operators_find_a_phone_however_it_is_typed(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    operator = await register(client)
+    await register(client, phone="13800000011")
+    await register(client, phone="13800000022")
+    await grant(db, operator.id)
+    await sign_in(client, operator.phone)
+
+    async def found(typed: str) -> set[str]:
+        page = (await client.get("/ops/people", params={"q": typed})).text
+        return set(re.findall(r"\+86138000000\d\d", page))
+
+    for whole in ("+8613800000011", "+86 138 0000 0011", "138-0000-0011", "0086 13800000011"):
+        assert await found(whole) == {"+8613800000011"}, whole
+    assert await found("+86 138 0000 00") == {"+8613800000011", "+8613800000022"}
+    # A plus typed by hand into the address arrives as a space.
+    page = (await client.get("/ops/people?q=+8613800000011")).text
+    assert "+8613800000011" in page and "+8613800000022" not in page
+    assert await found("nobody by this name") == set()
+
+
+async def test_the_profile_names_the_platform_in_the_page_language(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await register(client)
+    await sign_in(client, user.phone)
+    page = await client.get("/profile?lang=zh_CN")
+    bound = await client.post(
+        "/profile/platform",
+        data={"handle": "my_channel", "followers": "120", "csrf_token": csrf_from(page.text)},
+    )
+    assert bound.status_code == 303, bound.text
+    chinese = (await client.get("/profile?lang=zh_CN")).text
+    line = chinese.split('data-bound-handle="my_channel">', 1)[1].split("</p>", 1)[0]
+    assert "沙盒平台" in line and "sandbox" not in line
