@@ -15,7 +15,7 @@ from sqlalchemy import text
 from tests.factories import create_org, register
 from tests.integration.answers import csrf_from
 from tests.integration.test_money_pages import sign_in
-from tests.integration.test_withdrawals import bind, fund
+from tests.integration.test_withdrawals import bind, fund, make_operator, withdraw
 from xingdong.campaigns.presentation import local_time
 from xingdong.core.db import Database
 from xingdong.ledger import service as ledger
@@ -30,14 +30,6 @@ def confirm_of(page: str, action: str) -> str:
     match = re.search(rf'<form method="post" action="{action}"[^>]*data-confirm="([^"]*)"', page)
     assert match, f"the form to {action} asks nothing"
     return html.unescape(match.group(1))
-
-
-async def grant(db: Database, person_id: str, role: str = "operator") -> None:
-    async with db.session_scope() as s:
-        await s.execute(
-            text("INSERT INTO staff_grants (person_id, role) VALUES (:id, :role)"),
-            {"id": person_id, "role": role},
-        )
 
 
 async def test_binding_and_withdrawing_ask_first(client: httpx.AsyncClient, db: Database) -> None:
@@ -70,11 +62,7 @@ async def test_wallet_times_are_beijing_time(client: httpx.AsyncClient, db: Data
     user = await register(client)
     await fund(db, user, 20_000)
     await bind(client, user)
-    asked = await client.post(
-        "/api/v1/me/withdrawals",
-        json={"amount_fen": 5_000},
-        headers={**user.auth, "Idempotency-Key": "beijing"},
-    )
+    asked = await withdraw(client, user, 5_000, "beijing")
     assert asked.status_code == 201, asked.text
     async with db.session_scope() as s:
         await s.execute(
@@ -148,13 +136,9 @@ async def test_operators_confirm_before_approving_a_withdrawal(
     operator = await register(client)
     await fund(db, worker, 500_000)
     await bind(client, worker)
-    big = await client.post(
-        "/api/v1/me/withdrawals",
-        json={"amount_fen": 300_000},
-        headers={**worker.auth, "Idempotency-Key": "big"},
-    )
+    big = await withdraw(client, worker, 300_000, "big")
     assert big.json()["status"] == "requested"
-    await grant(db, operator.id)
+    await make_operator(db, operator)
     await sign_in(client, operator.phone)
     page = (await client.get("/ops/money?lang=en")).text
     action = f"/ops/withdrawals/{big.json()['id']}"
@@ -170,7 +154,7 @@ async def test_operators_find_a_phone_however_it_is_typed(
     operator = await register(client)
     await register(client, phone="13800000011")
     await register(client, phone="13800000022")
-    await grant(db, operator.id)
+    await make_operator(db, operator)
     await sign_in(client, operator.phone)
 
     async def found(typed: str) -> set[str]:

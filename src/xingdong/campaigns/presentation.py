@@ -12,7 +12,7 @@ from xingdong.campaigns.errors import ComplianceBlocked
 from xingdong.campaigns.models import Campaign
 from xingdong.core.context import current_locale
 from xingdong.core.errors import FieldError, XingdongError
-from xingdong.core.i18n import N_, translate
+from xingdong.core.i18n import N_, listed, translate
 from xingdong.core.money import yuan
 from xingdong.creators.tiers import TIER_LABELS
 from xingdong.identity.validation import interest_name, region_name
@@ -106,11 +106,10 @@ def audience(campaign: Campaign, locale: str) -> list[str]:
                 high="" if campaign.max_age is None else campaign.max_age,
             )
         )
-    joined = "、" if locale == "zh_CN" else ", "
     if campaign.regions:
-        parts.append(joined.join(region_name(r, locale) for r in campaign.regions))
+        parts.append(listed((region_name(r, locale) for r in campaign.regions), locale))
     if campaign.interests:
-        parts.append(joined.join(interest_name(i, locale) for i in campaign.interests))
+        parts.append(listed((interest_name(i, locale) for i in campaign.interests), locale))
     if campaign.tiers:
         parts.append(", ".join(translate(locale, TIER_LABELS.get(t, t)) for t in campaign.tiers))
     return parts

@@ -7,6 +7,7 @@ memory on first use, so the repository holds no generated binaries.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -52,6 +53,11 @@ def translations(locale: str) -> Translations:
 def translate(locale: str, message: str, **params: object) -> str:
     text = translations(locale).gettext(message)
     return text.format(**params) if params else text
+
+
+def listed(items: Iterable[str], locale: str) -> str:
+    """Items as a list reads in ``locale`` (、 between Chinese items, a comma in English)."""
+    return ("、" if locale == "zh_CN" else ", ").join(items)
 
 
 def normalise_locale(value: str | None) -> str | None:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
-from xingdong.core.i18n import N_, translate
+from xingdong.core.i18n import N_, listed, translate
 from xingdong.core.money import yuan
 from xingdong.dispatch.models import CampaignShowings
 from xingdong.dispatch.plan import planned_at, planned_share
@@ -169,7 +169,7 @@ def _shown(params: dict[str, str | int], locale: str) -> dict[str, str | int]:
     if "limits" not in params:
         return params
     names = [translate(locale, TARGETING_LIMITS[code]) for code in str(params["limits"]).split(",")]
-    return params | {"limits": ("、" if locale == "zh_CN" else ", ").join(names)}
+    return params | {"limits": listed(names, locale)}
 
 
 PACE_LABELS = {
