@@ -815,6 +815,7 @@ def demo(
         "log_json": False,
         "demo_crowd": True,
         "hold_hours": 1,
+        "support_contact": "support@xingdong.example",
     }
     if data_dir is not None:
         overrides["data_dir"] = data_dir

@@ -8,7 +8,7 @@ import re
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from tests.e2e.conftest import ARTIFACTS
 
@@ -221,3 +221,34 @@ def test_a_brand_owner_tops_up_through_the_sandbox_provider(page: Page, site: st
     page.goto(checkout_url)
     expect(page.locator("[data-sandbox-checkout]")).to_be_visible()
     expect(page.locator('button[value="pay"]')).to_have_count(0)
+
+
+def test_a_button_asks_its_own_question_and_its_siblings_do_not(page: Page) -> None:
+    # As on the risk console: "Confirm fraud" asks before freezing accounts, "Clear" in
+    # the same form does not.
+    page.goto("/login")
+    page.evaluate(
+        """() => {
+          const form = document.createElement("form");
+          form.method = "get";
+          form.action = "/login";
+          form.innerHTML = '<button name="decision" value="confirm" data-confirm="Sure?">A</button>'
+            + '<button name="decision" value="clear">B</button>';
+          document.body.append(form);
+        }"""
+    )
+    questions: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.locator('button[value="confirm"]').click()
+    page.wait_for_timeout(300)
+    assert questions == ["Sure?"]
+    assert "decision=" not in page.url  # dismissed: nothing sent
+    page.on("dialog", dismiss)  # any question now would be a mistake
+    page.locator('button[value="clear"]').click()
+    page.wait_for_url("**decision=clear**")
+    assert questions == ["Sure?"]

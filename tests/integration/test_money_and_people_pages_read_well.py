@@ -16,7 +16,7 @@ from tests.factories import create_org, register
 from tests.integration.answers import csrf_from
 from tests.integration.test_money_pages import sign_in
 from tests.integration.test_withdrawals import bind, fund, make_operator, withdraw
-from xingdong.campaigns.presentation import local_time
+from xingdong.core.clock import local_time
 from xingdong.core.db import Database
 from xingdong.ledger import service as ledger
 from xingdong.ledger.wallets import available_account, pending_account
@@ -56,6 +56,7 @@ async def test_the_wallet_says_withdraw_money_not_retract(
     await sign_in(client, user.phone)
     chinese = (await client.get("/wallet?lang=zh_CN")).text
     assert "撤回" not in chinese
+    assert "data-support" not in chinese  # no support contact set, none shown
 
 
 async def test_wallet_times_are_beijing_time(client: httpx.AsyncClient, db: Database) -> None:
@@ -148,6 +149,31 @@ async def test_operators_confirm_before_approving_a_withdrawal(
     assert "¥3000.00" in confirm_of(page, action)
 
 
+async def test_operators_read_registrations_and_reconciliations_in_beijing_time(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    operator = await register(client)
+    late = await register(client, phone="13800000033")
+    await make_operator(db, operator)
+    report = await client.post("/api/v1/ops/reconciliation", headers=operator.auth)
+    assert report.status_code == 201, report.text
+    async with db.session_scope() as s:
+        await s.execute(
+            text("UPDATE people SET created_at = :at WHERE id = :id"),
+            {"at": UTC_MOMENT, "id": late.id},
+        )
+        await s.execute(
+            text("UPDATE ledger_reconciliation_reports SET created_at = :at"), {"at": UTC_MOMENT}
+        )
+    await sign_in(client, operator.phone)
+    people = (await client.get("/ops/people", params={"q": "13800000033"})).text
+    row = people.split("+8613800000033", 1)[1].split("</tr>", 1)[0]
+    assert "2026-01-02" in row and "2026-01-01" not in row
+    money = (await client.get("/ops/money?lang=en")).text
+    reconciliation = money.split('id="reconciliation"', 1)[1].split("</section>", 1)[0]
+    assert "2026-01-02 04:30" in reconciliation and "20:30" not in reconciliation
+
+
 async def test_operators_find_a_phone_however_it_is_typed(
     client: httpx.AsyncClient, db: Database
 ) -> None:
@@ -184,3 +210,34 @@ async def test_the_profile_names_the_platform_in_the_page_language(
     chinese = (await client.get("/profile?lang=zh_CN")).text
     line = chinese.split('data-bound-handle="my_channel">', 1)[1].split("</p>", 1)[0]
     assert "沙盒平台" in line and "sandbox" not in line
+
+
+async def test_the_profile_takes_numbers_as_people_type_them(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await register(client)
+    await sign_in(client, user.phone)
+    token = csrf_from((await client.get("/profile?lang=en")).text)
+
+    async def bind(handle: str, followers: str) -> httpx.Response:
+        return await client.post(
+            "/profile/platform?lang=en",
+            data={"handle": handle, "followers": followers, "csrf_token": token},
+        )
+
+    # Both mistakes are named at once, and a superscript digit is no number (not a fault).
+    both = await bind("x", "²")
+    assert both.status_code == 422
+    assert 'id="handle-error"' in both.text and 'id="followers-error"' in both.text
+    # Thousands separators and full-width digits, as input methods give them.
+    assert (await bind("my_channel", "1,200")).status_code == 303
+    me = (await client.get("/api/v1/me/platform-accounts", headers=user.auth)).json()
+    assert [(a["handle"], a["followers"]) for a in me] == [("my_channel", 1200)]
+    assert (await bind("other_channel", "\uff13\uff14\uff10\uff10")).status_code == 303
+    me = (await client.get("/api/v1/me/platform-accounts", headers=user.auth)).json()
+    assert [(a["handle"], a["followers"]) for a in me] == [("other_channel", 3400)]
+    page = await client.post(
+        "/profile?lang=en",
+        data={"display_name": "某人", "birth_year": "19²5", "csrf_token": token},
+    )
+    assert page.status_code == 422 and "four digits" in page.text

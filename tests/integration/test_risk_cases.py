@@ -183,6 +183,10 @@ async def test_the_console_page_lists_cases_and_a_cleared_one_only_labels(
     reason = listed.text.split('data-case-reason="ring:', 1)[1].split("</span>", 1)[0]
     assert "（团伙 " in reason and "suffix" not in reason, reason  # the ring, by its id
     assert 'data-case-link="device"' in listed.text and "farm-phone" in listed.text
+    # Freezing asks first (app.js asks a pressed button's question); clearing does not.
+    confirm = listed.text.split('value="confirm"', 1)[1].split(">", 1)[0]
+    clear = listed.text.split('value="clear"', 1)[1].split(">", 1)[0]
+    assert f"冻结这 {RING} 个账号" in confirm and "data-confirm=" not in clear
     empty_note = await client.post(
         f"/ops/risk/cases/{case.id}/decision",
         data={"csrf_token": token, "decision": "clear", "note": ""},

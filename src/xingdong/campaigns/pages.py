@@ -4,7 +4,7 @@ submit, pause, resume, close, contests), and the operators' approval and dispute
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -17,7 +17,6 @@ from xingdong.campaigns.errors import CampaignInvalid, CampaignStateConflict, Co
 from xingdong.campaigns.models import CAMPAIGN_STATUSES, REVIEW_POLICIES, Campaign
 from xingdong.campaigns.policy import get_profile
 from xingdong.campaigns.presentation import (
-    CHINA_TIME,
     COMPLETION_LABELS,
     DISPUTE_KIND_LABELS,
     REVIEW_POLICY_LABELS,
@@ -30,12 +29,13 @@ from xingdong.campaigns.presentation import (
     readable_error,
     translated_findings,
 )
-from xingdong.core.clock import utcnow
+from xingdong.core.clock import CHINA_TIME, utcnow
 from xingdong.core.context import current_locale
 from xingdong.core.errors import FieldError, XingdongError
 from xingdong.core.i18n import N_, translate
 from xingdong.core.ids import new_id
 from xingdong.core.money import yuan
+from xingdong.core.numbers import decimal_number, whole_number
 from xingdong.core.policy import Action, Actor, can, require
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIER_LABELS, TIERS
@@ -113,14 +113,12 @@ def _page(
     locale = current_locale.get()
     shared: dict[str, Any] = {
         "audience": lambda campaign: audience(campaign, locale),
-        "tz": CHINA_TIME,
         "status_labels": STATUS_LABELS,
         "task_type_labels": TASK_TYPE_LABELS,
         "completion_labels": COMPLETION_LABELS,
         "severity_labels": SEVERITY_LABELS,
         "review_policy_labels": REVIEW_POLICY_LABELS,
         "tier_labels": TIER_LABELS,
-        "yuan": yuan,
     }
     return render(request, template, {**shared, **context}, error=error)
 
@@ -201,9 +199,8 @@ def _number(values: dict[str, str], name: str, errors: list[FieldError]) -> int 
         if name not in OPTIONAL_NUMBERS and name not in ("min_watch_seconds", "min_stay_seconds"):
             errors.append(FieldError(name, N_("Enter a whole number.")))
         return None
-    try:
-        number = int(raw)
-    except ValueError:
+    number = whole_number(raw)
+    if number is None:
         errors.append(FieldError(name, N_("Enter a whole number.")))
         return None
     if abs(number) > NUMBER_FIELDS[name]:
@@ -213,11 +210,8 @@ def _number(values: dict[str, str], name: str, errors: list[FieldError]) -> int 
 
 
 def _price(raw: str, errors: list[FieldError]) -> int:
-    try:
-        value = Decimal(raw.replace(",", "").replace("¥", "").strip())
-    except InvalidOperation:
-        value = Decimal(-1)
-    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
+    value = decimal_number(raw)
+    if value is None or value < 0 or value != value.quantize(Decimal("0.01")):
         errors.append(FieldError("unit_price", N_("Enter a price in yuan, like 2 or 0.50.")))
         return 0
     if value > Decimal(10_000_000):
@@ -277,11 +271,11 @@ def _split(values: dict[str, str], fee_percent: int) -> dict[str, int] | None:
     """The price split the form shows before the script (or the check) runs."""
     errors: list[FieldError] = []
     price = _price(values.get("unit_price", ""), errors)
-    quantity = values.get("quantity", "")
-    if errors or not quantity.isdigit() or len(quantity) > 9:
+    quantity = whole_number(values.get("quantity", ""), digits=9)
+    if errors or quantity is None or quantity < 0:
         return None
     reward, fee = service.price_split(price, fee_percent)
-    return {"reward": reward, "fee": fee, "total": price * int(quantity)}
+    return {"reward": reward, "fee": fee, "total": price * quantity}
 
 
 def _said_for_pages(error: XingdongError) -> XingdongError:

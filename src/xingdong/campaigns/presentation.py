@@ -3,7 +3,6 @@ values, translated compliance findings, and errors reworded for the brand."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
@@ -17,17 +16,6 @@ from xingdong.core.money import yuan
 from xingdong.creators.tiers import TIER_LABELS
 from xingdong.identity.validation import interest_name, region_name
 from xingdong.ledger.errors import InsufficientFunds
-
-CHINA_TIME = timezone(timedelta(hours=8), "UTC+8")
-"""Pages show and read campaign times in Beijing time (China has no daylight saving)."""
-
-
-def local_time(moment: datetime | None) -> str:
-    """A moment as people read it on the pages: Beijing time, month to minute."""
-    if moment is None:
-        return ""
-    return moment.astimezone(CHINA_TIME).strftime("%m-%d %H:%M")
-
 
 STATUS_LABELS = {
     "draft": N_("Draft"),

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         "suites only (hashes anyone can brute-force).",
     )
     base_url: str = "http://127.0.0.1:8000"
+    support_contact: str = Field(
+        default="",
+        max_length=200,
+        description="How people reach support (an e-mail address, a phone number, a page); "
+        "shown in every page's footer and beside refusals that say to contact support.",
+    )
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
 
     cookie_secure: Literal["auto", "always", "never"] = Field(

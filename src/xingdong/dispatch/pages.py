@@ -10,7 +10,6 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from xingdong.campaigns.presentation import CHINA_TIME
 from xingdong.core.clock import utcnow
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
@@ -102,7 +101,6 @@ async def _console_page(
             "paces": CONSOLE_PACES,
             "task_type_labels": TASK_TYPE_LABELS,
             "tier_labels": TIER_LABELS,
-            "tz": CHINA_TIME,
             "submitted": submitted or {},
             "min_visits": MIN_VISITS,
         },

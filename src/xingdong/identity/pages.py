@@ -8,12 +8,12 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from xingdong.campaigns.presentation import CHINA_TIME
 from xingdong.core.client_signals import signals_of
 from xingdong.core.clock import utcnow
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
+from xingdong.core.numbers import whole_number
 from xingdong.core.policy import Action, can
 from xingdong.identity import service
 from xingdong.identity.models import Person
@@ -234,16 +234,17 @@ async def profile_submit(
 ) -> Response:
     form = await request.form()
     birth_year_raw = str(form.get("birth_year", "")).strip()
+    birth_year = whole_number(birth_year_raw, digits=4)
     changes = service.ProfileChanges(
         display_name=str(form.get("display_name", "")),
-        birth_year=int(birth_year_raw) if birth_year_raw.isdigit() else None,
+        birth_year=birth_year,
         clear_birth_year=not birth_year_raw,
         region=str(form.get("region", "")),
         interests=[str(v) for v in form.getlist("interests")],
         locale=str(form.get("locale", "")),
     )
     try:
-        if birth_year_raw and not birth_year_raw.isdigit():
+        if birth_year_raw and birth_year is None:
             raise ValidationFailed(
                 detail=N_("Please correct the marked fields."),
                 fields=[FieldError("birth_year", N_("Enter a year as four digits."))],
@@ -301,12 +302,9 @@ async def bind_submit(
     handle: FormStr = "",
     followers: FormStr = "",
 ) -> Response:
+    # Not a number counts as out of range, so that the handle is checked in the same go.
+    count = whole_number(followers)
     try:
-        if not followers.strip().isdigit():
-            raise ValidationFailed(
-                detail=N_("Please correct the marked fields."),
-                fields=[FieldError("followers", N_("Enter a whole number."))],
-            )
         await attempt(
             session,
             lambda: service.bind_platform_account(
@@ -314,7 +312,7 @@ async def bind_submit(
                 person=person,
                 platform="sandbox",
                 handle=handle,
-                followers=int(followers),
+                followers=-1 if count is None else count,
             ),
         )
     except XingdongError as exc:
@@ -418,7 +416,6 @@ async def _org_context(
         "can_fund": funds,
         "deposits": await deposits.deposits_of(session, org_id) if funds else [],
         "top_up_form_id": new_id(),
-        "tz": CHINA_TIME,
     }
 
 

@@ -3,7 +3,7 @@ provider's checkout page."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
@@ -11,11 +11,11 @@ import httpx
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from xingdong.campaigns.presentation import local_time
 from xingdong.core.client_signals import signals_of
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
+from xingdong.core.numbers import decimal_number
 from xingdong.core.policy import Action, require
 from xingdong.ledger import deposits, reconciliation, service, wallets, withdrawals
 from xingdong.ledger.models import Withdrawal
@@ -29,11 +29,8 @@ router = APIRouter(include_in_schema=False)
 
 
 def yuan_to_fen(raw: str) -> int:
-    try:
-        value = Decimal(raw.strip().replace(",", ""))
-    except InvalidOperation:
-        value = Decimal(-1)
-    if value <= 0 or value != value.quantize(Decimal("0.01")):
+    value = decimal_number(raw)
+    if value is None or value <= 0 or value != value.quantize(Decimal("0.01")):
         raise ValidationFailed(
             detail=N_("Please correct the marked fields."),
             fields=[FieldError("amount", N_("Enter an amount in yuan, like 500 or 99.50."))],
@@ -137,7 +134,6 @@ async def _wallet_context(
         "movement_labels": wallets.MOVEMENT_LABELS,
         "state_labels": wallets.STATE_LABELS,
         "task_link": task_link,
-        "local_time": local_time,
     }
 
 

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from xingdong.core.clock import local_time
 from xingdong.core.context import current_locale
 from xingdong.core.errors import XingdongError
 from xingdong.core.i18n import (
@@ -22,6 +23,7 @@ from xingdong.core.i18n import (
     translate,
     translations,
 )
+from xingdong.core.money import yuan
 from xingdong.identity.validation import interest_name, mask_phone, region_name
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -90,6 +92,8 @@ def build_environment() -> Environment:
     env.globals["SUPPORTED_LOCALES"] = SUPPORTED_LOCALES
     env.globals["region_name"] = lambda region: region_name(region, current_locale.get())
     env.globals["interest_name"] = lambda interest: interest_name(interest, current_locale.get())
+    env.globals["local_time"] = local_time
+    env.globals["yuan"] = yuan
     return env
 
 
@@ -144,6 +148,8 @@ def render(
         "actor": getattr(request.state, "actor", None),
         "staff_pages": staff_pages(getattr(request.state, "actor", None)),
         "reveal_codes": request.app.state.runtime.settings.sms_reveal_codes,
+        "support_contact": request.app.state.runtime.settings.support_contact,
+        "error_code": error.code if error is not None else None,
         "errors": field_messages(error),
         "error_summary": error_summary(error),
         "flash": _known_flash(request.query_params.get("done")),

@@ -12,8 +12,6 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from xingdong.campaigns.policy import TaskType
-from xingdong.campaigns.presentation import local_time
-from xingdong.core import money
 from xingdong.core.client_signals import signals_of
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
@@ -64,10 +62,6 @@ def task_reason_text(reason: str, params: dict[str, str]) -> str:
     return translate(current_locale.get(), labels.TASK_REASONS[reason], **params)
 
 
-def yuan(fen: int) -> str:
-    return f"¥{money.yuan(fen)}"
-
-
 def is_safe_link(link: str | None) -> bool:
     """Only web addresses and paths on this site become clickable."""
     if not link:
@@ -82,8 +76,6 @@ def _helpers(now: datetime) -> dict[str, Any]:
         "now": now,
         "duration": duration,
         "seconds_until": lambda moment: int((moment - now).total_seconds()),
-        "local_time": local_time,
-        "yuan": yuan,
         "is_safe_link": is_safe_link,
         "labels": labels,
     }

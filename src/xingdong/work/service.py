@@ -33,7 +33,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.errors import CampaignNotFound
 from xingdong.campaigns.models import Campaign
-from xingdong.campaigns.presentation import local_time
 from xingdong.campaigns.targeting import (
     INELIGIBLE_REASONS,
     Targeted,
@@ -42,7 +41,7 @@ from xingdong.campaigns.targeting import (
 )
 from xingdong.core.audit import record_audit
 from xingdong.core.client_signals import ClientSignals
-from xingdong.core.clock import utcnow
+from xingdong.core.clock import local_time, utcnow
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id

@@ -25,8 +25,7 @@ from tests.integration.work_support import (
 )
 from tests.lifecycle_world import World, add_worker, live_campaign, window_nearly_over
 from xingdong.campaigns.models import Campaign
-from xingdong.campaigns.presentation import local_time
-from xingdong.core.clock import utcnow
+from xingdong.core.clock import local_time, utcnow
 from xingdong.core.settings import Settings
 from xingdong.dispatch.weights import DispatchWeights
 from xingdong.identity import service as identity

@@ -22,8 +22,7 @@ from tests.integration.work_support import (
 )
 from tests.lifecycle_world import World, add_worker, live_campaign, window_nearly_over
 from xingdong.campaigns.models import Campaign
-from xingdong.campaigns.presentation import local_time
-from xingdong.core.clock import utcnow
+from xingdong.core.clock import local_time, utcnow
 from xingdong.dispatch.live import drain_exposures
 from xingdong.dispatch.models import ShownFeed
 from xingdong.identity.models import Person

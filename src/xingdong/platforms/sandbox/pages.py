@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.core.clock import utcnow
 from xingdong.core.errors import NotFound, XingdongError
 from xingdong.core.i18n import N_
+from xingdong.core.numbers import whole_number
 from xingdong.core.security import digests_match, keyed_digest
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
@@ -162,11 +163,12 @@ def credited_watch_seconds(
     """The watch time the page reports, but never more than the time since the page was
     served (the page carries that moment, signed): a hand-made request cannot claim an
     hour of watching a second after opening the video."""
-    if not (opened_at.isdigit() and claimed.strip().isdigit()):
+    opened, watched = whole_number(opened_at), whole_number(claimed)
+    if opened is None or watched is None:
         return 0
-    if not digests_match(_watch_stamp(secret, video_id, int(opened_at)), stamp):
+    if not digests_match(_watch_stamp(secret, video_id, opened), stamp):
         return 0
-    return max(0, min(int(claimed), now - int(opened_at)))
+    return max(0, min(watched, now - opened))
 
 
 async def _video_response(

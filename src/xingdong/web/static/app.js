@@ -3,7 +3,10 @@
   "use strict";
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var question = form.getAttribute("data-confirm");
+    // A button may ask its own question (one of several ways to send the same form).
+    var button = event.submitter;
+    var question =
+      (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) {
       event.preventDefault();
     }

@@ -1,0 +1,42 @@
+"""Numbers as people type them into forms: "1,200", "1 200", full-width digits (as Chinese
+input methods give them), "¥2.50". The one place that reads them, so every form takes the
+same spellings; and "²", a digit to ``str.isdigit`` that ``int`` refuses, is no number."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xFFE5: 0xA5}
+"""Full-width ASCII (digits, signs, the comma), the ideographic space and the full-width
+yuan sign, as their plain forms (only these: NFKC would also read "²" as 2)."""
+SEPARATORS = (",", " ", "_", "'", "¥")
+"""Thousands separators and the currency sign, dropped before reading."""
+
+
+def plain(raw: str) -> str:
+    """The typed text with full-width characters folded and separators dropped."""
+    text = raw.translate(FULL_WIDTH).strip()
+    for mark in SEPARATORS:
+        text = text.replace(mark, "")
+    return text
+
+
+def whole_number(raw: str, *, digits: int = 12) -> int | None:
+    """A whole number of at most ``digits`` digits (a leading minus allowed), or None."""
+    text = plain(raw)
+    unsigned = text.removeprefix("-")
+    if not (unsigned.isascii() and unsigned.isdecimal() and len(unsigned) <= digits):
+        return None
+    return int(text)
+
+
+def decimal_number(raw: str) -> Decimal | None:
+    """A finite decimal number, or None."""
+    text = plain(raw)
+    if not text.isascii():
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
