@@ -211,7 +211,7 @@ class RiskEngine:
         store = self.store
         if event.phone_prefix in settings.virtual_operator_prefixes:
             reasons.append("phone_virtual_operator")
-        if event.phone_hash and event.phone_hash.isdigit():
+        if event.phone_hash and event.phone_hash.isascii() and event.phone_hash.isdigit():
             # Only numeric tokens keep the order of the numbers; a real hash does not.
             number = int(event.phone_hash)
             if store.phone_neighbours(number, settings.phone_sequence_distance):
