@@ -241,3 +241,37 @@ async def test_the_profile_takes_numbers_as_people_type_them(
         data={"display_name": "某人", "birth_year": "19²5", "csrf_token": token},
     )
     assert page.status_code == 422 and "four digits" in page.text
+
+
+async def test_a_long_wallet_history_is_read_page_by_page(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await register(client)
+    for n in range(55):
+        await fund(db, user, 100 + n, tag=str(n))
+    seen: list[int] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": "20", **({"cursor": cursor} if cursor else {})}
+        answer = await client.get("/api/v1/me/wallet", params=params, headers=user.auth)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        seen += [m["amount"] for m in body["movements"]]
+        assert body["available_fen"] == sum(range(100, 155))  # balances on every page
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(range(154, 99, -1))  # each movement once, newest first
+    refused = await client.get("/api/v1/me/wallet?cursor=abc", headers=user.auth)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+    await sign_in(client, user.phone)
+    first = (await client.get("/wallet?lang=en")).text
+    assert first.count("data-movement=") == 50
+    older = re.search(r'href="(/wallet\?cursor=\d+)#movements"[^>]*data-older-movements', first)
+    assert older, "no link to the older movements"
+    second = (await client.get(older.group(1) + "&lang=en")).text
+    assert second.count("data-movement=") == 5
+    assert "data-older-movements" not in second and "data-latest-movements" in second
+    assert "+1.00" in second and "+1.54" not in second  # the oldest five

@@ -203,3 +203,28 @@ async def test_the_console_page_lists_cases_and_a_cleared_one_only_labels(
     assert {lab.is_fraud for lab in labels} == {False}
     assert all(p is not None and p.is_active for p in people)
     assert "data-no-cases" in (await client.get("/ops/risk")).text
+
+
+async def test_a_long_queue_says_how_many_wait_beyond_the_page(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    async with world.db.session_scope() as s:
+        for n in range(52):
+            s.add(
+                RiskCase(
+                    kind="account",
+                    group_key=f"queue-{n}",
+                    accounts=[str(world.workers[0].id)],
+                    reasons={str(world.workers[0].id): ["dense_block"]},
+                    score=n / 100,
+                )
+            )
+    await browse_as(client, world, world.operator)
+    page = (await client.get("/ops/risk?lang=en")).text
+    assert page.count("data-risk-case=") == 50
+    assert "Showing 50 of 52." in page
+    # The riskiest first: the two least risky wait.
+    assert "score 0.51" in page and "score 0.00" not in page
+    money = await client.get("/ops/money")
+    assert money.status_code == 200
+    assert "data-queue-more" not in money.text  # nothing waits there

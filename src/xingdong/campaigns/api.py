@@ -32,7 +32,7 @@ from xingdong.core.context import current_locale
 from xingdong.core.errors import XingdongError
 from xingdong.core.pagination import Page
 from xingdong.dispatch.delivery import campaign_delivery
-from xingdong.web.deps import ApiActor, DbSession, RuntimeDep
+from xingdong.web.deps import ApiActor, CursorQuery, DbSession, LimitQuery, RuntimeDep
 from xingdong.work import completions
 from xingdong.work import service as work
 
@@ -40,8 +40,6 @@ router = APIRouter(prefix="/api/v1", tags=["campaigns"])
 
 T = TypeVar("T")
 SearchQuery = Annotated[str | None, Query(max_length=80, description="Search titles")]
-CursorQuery = Annotated[str | None, Query(max_length=200)]
-LimitQuery = Annotated[int, Query(ge=1, le=100)]
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=160)]
 
 

@@ -40,7 +40,9 @@ from xingdong.web.deps import (
     ApiActor,
     ApiPerson,
     ApiTokenDep,
+    CursorQuery,
     DbSession,
+    LimitQuery,
     RuntimeDep,
     client_ip,
 )
@@ -48,8 +50,6 @@ from xingdong.web.deps import (
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
 SearchQuery = Annotated[str | None, Query(max_length=80, description="Filter by name")]
-CursorQuery = Annotated[str | None, Query(max_length=200)]
-LimitQuery = Annotated[int, Query(ge=1, le=100)]
 
 
 @router.post("/auth/sms-codes", status_code=status.HTTP_201_CREATED)

@@ -22,7 +22,7 @@ from xingdong.ledger import (
     withdrawals,
 )
 from xingdong.risk import service as risk
-from xingdong.web.deps import ApiActor, ApiPerson, DbSession, RuntimeDep
+from xingdong.web.deps import ApiActor, ApiPerson, CursorQuery, DbSession, LimitQuery, RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["ledger"])
 
@@ -138,6 +138,7 @@ class WalletOut(BaseModel):
     reserved_fen: int
     points: int
     movements: list[MovementOut]
+    next_cursor: str | None = None
 
 
 class PayoutAccountIn(BaseModel):
@@ -176,15 +177,19 @@ class RejectIn(BaseModel):
 
 
 @router.get("/me/wallet")
-async def my_wallet(person: ApiPerson, session: DbSession) -> WalletOut:
-    """Balances (in hold, withdrawable, reserved for withdrawals, points) and movements."""
-    found = await wallets.wallet(session, person.id)
+async def my_wallet(
+    person: ApiPerson, session: DbSession, cursor: CursorQuery = None, limit: LimitQuery = 50
+) -> WalletOut:
+    """Balances (in hold, withdrawable, reserved for withdrawals, points) and a page of
+    movements, newest first; ``next_cursor`` leads to older ones."""
+    found = await wallets.wallet(session, person.id, limit=limit, cursor=cursor)
     return WalletOut(
         pending_fen=found.pending,
         available_fen=found.available,
         reserved_fen=found.reserved,
         points=found.points,
         movements=[MovementOut(**vars(m)) for m in found.movements],
+        next_cursor=found.next_cursor,
     )
 
 

@@ -22,7 +22,7 @@ from xingdong.ledger.models import Withdrawal
 from xingdong.ledger.payments import SandboxPaymentProvider
 from xingdong.risk import service as risk
 from xingdong.risk.reasons import REAL_TIME as RISK_REASONS
-from xingdong.web.deps import CsrfChecked, DbSession, PageActor, RuntimeDep, attempt
+from xingdong.web.deps import CsrfChecked, CursorQuery, DbSession, PageActor, RuntimeDep, attempt
 from xingdong.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -116,16 +116,21 @@ async def sandbox_confirm(
 
 @router.get("/wallet", response_class=HTMLResponse)
 async def wallet_page(
-    request: Request, session: DbSession, runtime: RuntimeDep, actor: PageActor
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+    cursor: CursorQuery = None,
 ) -> Response:
-    return render(request, "wallet.html", await _wallet_context(session, runtime, actor))
+    return render(request, "wallet.html", await _wallet_context(session, runtime, actor, cursor))
 
 
 async def _wallet_context(
-    session: DbSession, runtime: RuntimeDep, actor: PageActor
+    session: DbSession, runtime: RuntimeDep, actor: PageActor, cursor: str | None = None
 ) -> dict[str, object]:
     return {
-        "wallet": await wallets.wallet(session, actor.person_id),
+        "wallet": await wallets.wallet(session, actor.person_id, cursor=cursor),
+        "older": bool(cursor),
         "payout": await withdrawals.payout_account(session, actor.person_id),
         "withdrawals": await withdrawals.withdrawals_of(session, actor.person_id),
         "settings": runtime.settings,
@@ -229,6 +234,7 @@ async def _money_context(session: DbSession, actor: PageActor) -> dict[str, obje
         "totals": await service.totals_by_kind(session),
         "report": await service.verify(session),
         "queue": await withdrawals.review_queue(session, actor=actor),
+        "queue_size": await withdrawals.review_queue_size(session, actor=actor),
         "reason_labels": {
             **withdrawals.REVIEW_REASON_LABELS,
             **{f"risk:{code}": text for code, text in RISK_REASONS.items()},

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from xingdong.core.errors import ValidationFailed
 from xingdong.core.i18n import N_
+from xingdong.core.numbers import whole_number
 from xingdong.ledger import service as ledger
 from xingdong.ledger.models import LedgerAccount, Transfer
 
@@ -96,9 +98,25 @@ class Wallet:
     reserved: int
     points: int
     movements: list[Movement]
+    next_cursor: str | None = None
+    """Where the older movements start, when there are more than the page shows."""
 
 
-async def wallet(session: AsyncSession, person_id: UUID, *, limit: int = 50) -> Wallet:
+def movements_after(cursor: str | None) -> int | None:
+    """The transfer a page of movements starts below (its cursor is that number)."""
+    if not cursor:
+        return None
+    below = whole_number(cursor, digits=18)
+    if below is None or below < 1:
+        raise ValidationFailed(detail=N_("The page cursor is not valid."))
+    return below
+
+
+async def wallet(
+    session: AsyncSession, person_id: UUID, *, limit: int = 50, cursor: str | None = None
+) -> Wallet:
+    """Balances and a page of movements, newest first (``cursor``: the older ones)."""
+    below = movements_after(cursor)
     keys = {
         pending_account(person_id): "pending",
         available_account(person_id): "available",
@@ -124,12 +142,15 @@ async def wallet(session: AsyncSession, person_id: UUID, *, limit: int = 50) -> 
                         ),
                         # A reservation is listed once, with its outcome as its state.
                         Transfer.kind.in_(("single", "pending")),
+                        Transfer.id < below if below is not None else true(),
                     )
                     .order_by(Transfer.id.desc())
-                    .limit(limit)
+                    .limit(limit + 1)
                 )
             ).scalars()
         )
+    more = len(rows) > limit
+    rows = rows[:limit]
     resolved: dict[int, str] = {}
     pending_ids = [r.id for r in rows if r.kind == "pending"]
     if pending_ids:
@@ -172,4 +193,5 @@ async def wallet(session: AsyncSession, person_id: UUID, *, limit: int = 50) -> 
         reserved=available.debits_pending if available else 0,
         points=posted(points_account(person_id)),
         movements=movements,
+        next_cursor=str(rows[-1].id) if more else None,
     )

@@ -432,6 +432,13 @@ async def withdrawals_of(
     return list(result.scalars())
 
 
+async def review_queue_size(session: AsyncSession, *, actor: Actor) -> int:
+    """How many withdrawals wait for review (the queue shows the oldest of them)."""
+    require(actor, Action.APPROVE_MONEY)
+    counted = select(func.count()).select_from(Withdrawal).where(Withdrawal.status == "requested")
+    return int(await session.scalar(counted) or 0)
+
+
 async def review_queue(session: AsyncSession, *, actor: Actor, limit: int = 50) -> list[Withdrawal]:
     require(actor, Action.APPROVE_MONEY)
     result = await session.execute(

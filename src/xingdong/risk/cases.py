@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.clock import utcnow
@@ -138,6 +138,13 @@ async def cases(
             )
         ).all()
     )
+
+
+async def count_cases(session: AsyncSession, *, actor: Actor, status: str = "open") -> int:
+    """How many cases have this status (the list shows the riskiest of them)."""
+    require(actor, Action.STAFF_CONSOLE)
+    counted = select(func.count()).select_from(RiskCase).where(RiskCase.status == status)
+    return int(await session.scalar(counted) or 0)
 
 
 async def decide(

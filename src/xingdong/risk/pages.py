@@ -53,6 +53,7 @@ async def _context(session: DbSession, actor: Actor, status: str) -> dict[str, A
     names = await _names(session, actor, [a for case in found for a in case.accounts])
     return {
         "cases": found,
+        "total": await cases.count_cases(session, actor=actor, status=chosen),
         "status": chosen,
         "statuses": CASE_STATUSES,
         "names": names,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.context import current_locale
@@ -86,6 +86,9 @@ def client_ip(request: Request) -> str:
 DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+CursorQuery = Annotated[str | None, Query(max_length=200)]
+"""A long list's opaque cursor: the ``next_cursor`` of the page before."""
+LimitQuery = Annotated[int, Query(ge=1, le=100)]
 
 
 async def _remember(request: Request, session: AsyncSession, person: Person) -> Actor:

@@ -16,7 +16,7 @@ from xingdong.core.context import current_locale
 from xingdong.core.pagination import Page
 from xingdong.dispatch.live import live_dispatch
 from xingdong.dispatch.route import feed_api
-from xingdong.web.deps import ApiActor, ApiPerson, DbSession, RuntimeDep
+from xingdong.web.deps import ApiActor, ApiPerson, CursorQuery, DbSession, LimitQuery, RuntimeDep
 from xingdong.work import gold, labels, service
 from xingdong.work.schemas import (
     AppealIn,
@@ -50,8 +50,6 @@ MULTIPART_ALLOWANCE = 64 * 1024
 TaskTypeQuery = Annotated[
     str | None, Query(alias="type", max_length=20, description="Only tasks of this type")
 ]
-CursorQuery = Annotated[str | None, Query(max_length=200)]
-LimitQuery = Annotated[int, Query(ge=1, le=100)]
 ClaimKey = Annotated[
     str | None,
     Header(
@@ -248,7 +246,7 @@ async def review_queue(
     actor: ApiActor,
     session: DbSession,
     runtime: RuntimeDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    limit: LimitQuery = 50,
 ) -> list[ReviewItemOut]:
     """Submissions waiting for a decision, riskiest and oldest first (reviewers); never
     your own. Gold items (known answers that measure accuracy) are mixed in at the

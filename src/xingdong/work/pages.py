@@ -25,7 +25,15 @@ from xingdong.evidence import pages as evidence_pages
 from xingdong.evidence import service as evidence
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
-from xingdong.web.deps import CsrfChecked, DbSession, PageActor, PagePerson, RuntimeDep, attempt
+from xingdong.web.deps import (
+    CsrfChecked,
+    CursorQuery,
+    DbSession,
+    PageActor,
+    PagePerson,
+    RuntimeDep,
+    attempt,
+)
 from xingdong.web.templating import redirect, render
 from xingdong.work import gold, labels, service
 from xingdong.work.api import read_upload
@@ -220,7 +228,7 @@ async def my_tasks_page(
     session: DbSession,
     person: PagePerson,
     status: Annotated[str, Query(max_length=20)] = "",
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: CursorQuery = None,
 ) -> Response:
     chosen = status if status in ASSIGNMENT_STATUSES else ""
     page = await service.my_assignments(
