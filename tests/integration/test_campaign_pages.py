@@ -532,7 +532,7 @@ async def test_operators_decide_disputes_on_their_page(
 async def test_pages_read_in_both_languages(owner: httpx.AsyncClient, world: World) -> None:
     campaign = await create(world)
     english = await owner.get(f"/campaigns/{campaign.id}?lang=en")
-    assert "Recent completions" in english.text
+    assert "<h2>Work handed in</h2>" in english.text
     assert 'data-campaign-status="draft">Draft<' in english.text
     assert "<dd data-audience>Beauty</dd>" in english.text
     chinese = await owner.get(f"/campaigns/{campaign.id}?lang=zh_CN")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import FormData
 
@@ -45,7 +45,7 @@ from xingdong.identity.validation import INTERESTS, REGIONS
 from xingdong.ledger import deposits
 from xingdong.ledger.errors import InsufficientFunds
 from xingdong.platforms.connector import ACTION_TARGET_KIND
-from xingdong.web.deps import CsrfChecked, DbSession, PageActor, RuntimeDep, attempt
+from xingdong.web.deps import CsrfChecked, CursorQuery, DbSession, PageActor, RuntimeDep, attempt
 from xingdong.web.templating import redirect, render
 from xingdong.work import completions
 from xingdong.work import service as work
@@ -463,8 +463,17 @@ async def check_target(
 
 
 async def _detail_context(
-    session: DbSession, runtime: RuntimeDep, actor: Actor, campaign_id: UUID
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: Actor,
+    campaign_id: UUID,
+    *,
+    shown_status: str = "",
+    cursor: str | None = None,
 ) -> dict[str, Any]:
+    """What the campaign page shows; ``shown_status`` and ``cursor`` choose the page of
+    completions (one status or all, newest first)."""
+    shown_status = shown_status if shown_status in completions.SUBMITTED_STATUSES else ""
     campaign = await service.get_campaign(session, actor=actor, campaign_id=campaign_id)
     org = await identity.get_organisation(session, actor=actor, org_id=campaign.org_id)
     manage = can(actor, Action.ORG_MANAGE_FUNDS, org_id=campaign.org_id)
@@ -473,6 +482,8 @@ async def _detail_context(
         actor=actor,
         campaign_id=campaign.id,
         secret=runtime.settings.secret_key.get_secret_value(),
+        status=shown_status or None,
+        cursor=cursor,
         limit=20,
     )
     delivery = None
@@ -487,7 +498,10 @@ async def _detail_context(
         "progress": await service.progress_of(session, campaign),
         "findings": translated_findings(list(campaign.compliance), current_locale.get()),
         "completions": recent.items,
-        "more_completions": recent.next_cursor is not None,
+        "completions_cursor": recent.next_cursor,
+        "completions_status": shown_status,
+        "completions_paged": bool(cursor),
+        "completion_statuses": completions.SUBMITTED_STATUSES,
         "can_manage": manage,
         "balance": await deposits.org_balance(session, campaign.org_id) if manage else None,
         "form_id": new_id(),
@@ -499,9 +513,19 @@ async def _detail_context(
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 async def campaign_page(
-    request: Request, campaign_id: UUID, session: DbSession, runtime: RuntimeDep, actor: PageActor
+    request: Request,
+    campaign_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+    status: Annotated[str, Query(max_length=20)] = "",
+    cursor: CursorQuery = None,
 ) -> Response:
-    context = await _detail_context(session, runtime, actor, campaign_id)
+    """A campaign: its progress, delivery and completions (``status`` and ``cursor``
+    choose which of these)."""
+    context = await _detail_context(
+        session, runtime, actor, campaign_id, shown_status=status, cursor=cursor
+    )
     return _page(request, "brand_campaign.html", context)
 
 
