@@ -549,3 +549,19 @@ async def test_a_campaign_window_is_read_in_beijing_time() -> None:
     })  # fmt: skip
     assert made.starts_at.astimezone(UTC) == datetime(2029, 12, 31, 15, 30, tzinfo=UTC)
     assert made.ends_at - made.starts_at == timedelta(hours=10, minutes=30)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [("1e309", "This number is too large."), ("0.505", "Enter a price in yuan, like 2 or 0.50.")],
+)
+def test_a_price_no_campaign_can_take_is_refused_by_name(typed: str, message: str) -> None:
+    from xingdong.campaigns.errors import CampaignInvalid
+    from xingdong.campaigns.pages import draft_from_form
+
+    values = {k: v for k, v in form_fields().items() if isinstance(v, str)}
+    with pytest.raises(CampaignInvalid) as refused:
+        draft_from_form(
+            {**values, "unit_price": typed}, {"regions": [], "interests": [], "tiers": []}
+        )
+    assert [(f.field, f.message) for f in refused.value.fields] == [("unit_price", message)]

@@ -213,3 +213,52 @@ async def test_pages_hand_out_the_form_cookie_and_the_api_does_not(
     assert api.status_code == 401
     assert "xd_csrf" not in api.headers.get("set-cookie", "")
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_nul_character_is_refused_with_a_message_and_changes_nothing(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await register(client, name="原来的名字")
+    org_id = await create_org(client, user)
+    await sign_in(client, user.phone)
+    # A search box: PostgreSQL cannot compare text with NUL in it.
+    for path in ("/orgs", f"/orgs/{org_id}", f"/orgs/{org_id}/campaigns", "/sandbox"):
+        searched = await client.get(path, params={"q": "a\x00b", "lang": "en"})
+        assert searched.status_code == 422, path
+        assert "NUL character" in searched.text
+    # A form: nothing of it is kept.
+    page = await client.get("/profile")
+    changed = await client.post(
+        "/profile?lang=en",
+        data={"display_name": "新\x00名字", "csrf_token": csrf_from(page.text)},
+    )
+    assert changed.status_code == 422 and "NUL character" in changed.text
+    async with db.session_scope() as s:
+        name = await s.scalar(
+            text("SELECT display_name FROM people WHERE phone = :p"),
+            {"p": "+86" + user.phone[-11:]},
+        )
+    assert name == "原来的名字"
+    # The API says the same as problem details.
+    answer = await client.patch(
+        "/api/v1/me", json={"display_name": "新\x00名字"}, headers=user.auth
+    )
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["code"] == "validation_failed"
+
+
+async def test_amounts_too_large_for_any_form_are_refused_by_name(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await register(client)
+    org_id = await create_org(client, user)
+    await sign_in(client, user.phone)
+    page = await client.get(f"/orgs/{org_id}")
+    form_id = page.text.split('name="form_id" value="', 1)[1].split('"', 1)[0]
+    top_up = await client.post(
+        f"/orgs/{org_id}/deposits?lang=en",
+        data={"amount": "1e309", "form_id": form_id, "csrf_token": csrf_from(page.text)},
+    )
+    assert top_up.status_code == 422
+    assert 'id="amount-error"' in top_up.text and "Enter an amount in yuan" in top_up.text

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from xingdong.core.numbers import decimal_number, whole_number
+from xingdong.core.numbers import decimal_number, fen_of_yuan, whole_number
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,21 @@ def test_whole_number_counts_digits_without_separators() -> None:
 )
 def test_decimal_number(typed: str, number: Decimal | None) -> None:
     assert decimal_number(typed) == number
+
+
+@pytest.mark.parametrize(
+    ("typed", "fen"),
+    [
+        ("2", 200),
+        ("0.50", 50),
+        ("¥1,000.05", 100_005),
+        ("-3", -300),
+        ("0.505", None),  # a fraction of a fen
+        ("1e309", None),  # Decimal reads it; quantising it used to raise
+        ("999999999999", 99_999_999_999_900),
+        ("1000000000000", None),
+        ("abc", None),
+    ],
+)
+def test_fen_of_yuan(typed: str, fen: int | None) -> None:
+    assert fen_of_yuan(typed) == fen

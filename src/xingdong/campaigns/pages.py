@@ -35,7 +35,7 @@ from xingdong.core.errors import FieldError, XingdongError
 from xingdong.core.i18n import N_, translate
 from xingdong.core.ids import new_id
 from xingdong.core.money import yuan
-from xingdong.core.numbers import decimal_number, whole_number
+from xingdong.core.numbers import decimal_number, fen_of_yuan, whole_number
 from xingdong.core.policy import Action, Actor, can, require
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIER_LABELS, TIERS
@@ -211,13 +211,14 @@ def _number(values: dict[str, str], name: str, errors: list[FieldError]) -> int 
 
 def _price(raw: str, errors: list[FieldError]) -> int:
     value = decimal_number(raw)
-    if value is None or value < 0 or value != value.quantize(Decimal("0.01")):
-        errors.append(FieldError("unit_price", N_("Enter a price in yuan, like 2 or 0.50.")))
-        return 0
-    if value > Decimal(10_000_000):
+    if value is not None and value > Decimal(10_000_000):
         errors.append(FieldError("unit_price", N_("This number is too large.")))
         return 0
-    return int(value * 100)
+    fen = fen_of_yuan(raw)
+    if fen is None or fen < 0:
+        errors.append(FieldError("unit_price", N_("Enter a price in yuan, like 2 or 0.50.")))
+        return 0
+    return fen
 
 
 def _moment(raw: str, name: str, errors: list[FieldError]) -> datetime | None:

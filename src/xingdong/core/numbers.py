@@ -40,3 +40,17 @@ def decimal_number(raw: str) -> Decimal | None:
     except InvalidOperation:
         return None
     return value if value.is_finite() else None
+
+
+LARGEST_YUAN = Decimal(10) ** 12
+"""More than any amount the platform handles; larger numbers are refused as typos."""
+
+
+def fen_of_yuan(raw: str) -> int | None:
+    """An amount typed in yuan with at most two decimals, in fen; None for anything else
+    (more decimals, no number, a trillion yuan or more)."""
+    value = decimal_number(raw)
+    if value is None or abs(value) >= LARGEST_YUAN:
+        return None
+    fen = value * 100
+    return int(fen) if fen == fen.to_integral_value() else None

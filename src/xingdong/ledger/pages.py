@@ -3,7 +3,6 @@ provider's checkout page."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
@@ -15,7 +14,7 @@ from xingdong.core.client_signals import signals_of
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
-from xingdong.core.numbers import decimal_number
+from xingdong.core.numbers import fen_of_yuan
 from xingdong.core.policy import Action, require
 from xingdong.ledger import deposits, reconciliation, service, wallets, withdrawals
 from xingdong.ledger.models import Withdrawal
@@ -29,13 +28,13 @@ router = APIRouter(include_in_schema=False)
 
 
 def yuan_to_fen(raw: str) -> int:
-    value = decimal_number(raw)
-    if value is None or value <= 0 or value != value.quantize(Decimal("0.01")):
+    fen = fen_of_yuan(raw)
+    if fen is None or fen <= 0:
         raise ValidationFailed(
             detail=N_("Please correct the marked fields."),
             fields=[FieldError("amount", N_("Enter an amount in yuan, like 500 or 99.50."))],
         )
-    return int(value * 100)
+    return fen
 
 
 @router.post("/orgs/{org_id}/deposits", dependencies=[CsrfChecked])

@@ -16,7 +16,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from xingdong.core.context import current_locale
-from xingdong.core.errors import DatabaseUnavailable, NotAuthenticated, XingdongError
+from xingdong.core.errors import (
+    DatabaseUnavailable,
+    NotAuthenticated,
+    ValidationFailed,
+    XingdongError,
+)
 from xingdong.core.i18n import N_, translate
 from xingdong.core.logging import get_logger
 from xingdong.web.schema_errors import schema_message
@@ -258,9 +263,22 @@ async def handle_unexpected_error(request: Request, _exc: Exception) -> Response
     return _page_error(request, 500, title, detail)
 
 
+def _holds_nul(exc: Exception) -> bool:
+    """The driver refused text with a NUL character, which PostgreSQL cannot store: the
+    request's fault (a search box, a form or a JSON string can carry one)."""
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    return isinstance(original, psycopg.DataError) and "NUL" in str(original)
+
+
 async def handle_lost_database(request: Request, exc: Exception) -> Response:
     """The database cannot be reached (down, restarting, pool exhausted): 503, so clients
-    and payment providers retry, instead of a 500 that says our code is wrong."""
+    and payment providers retry, instead of a 500 that says our code is wrong. Text it
+    cannot store is the request's fault: 422."""
+    if _holds_nul(exc):
+        detail = N_("The text sent contains a NUL character, which cannot be stored.")
+        return await handle_domain_error(request, ValidationFailed(detail=detail))
+    if isinstance(exc, psycopg.DataError):
+        return await handle_unexpected_error(request, exc)
     if isinstance(exc, DBAPIError) and not (
         exc.connection_invalidated or isinstance(exc.orig, psycopg.OperationalError)
     ):
@@ -275,7 +293,7 @@ async def handle_lost_database(request: Request, exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, handle_unexpected_error)
-    for lost in (psycopg.OperationalError, PoolTimeout, DBAPIError):
+    for lost in (psycopg.OperationalError, psycopg.DataError, PoolTimeout, DBAPIError):
         app.add_exception_handler(lost, handle_lost_database)
     app.add_exception_handler(XingdongError, handle_domain_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
