@@ -118,6 +118,11 @@ def test_work_outside_the_benchmark_is_counted_and_its_own_is_not() -> None:
     if not Path("/proc/stat").exists():
         pytest.skip("needs Linux /proc")
     spin = "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"
+    # Whatever else the machine runs meanwhile (other test runs) is counted too: the
+    # spinning process must show on top of it, or not at all.
+    quiet: list[float | None] = []
+    with _other_work(quiet):
+        time.sleep(1.5)
     ours: list[float | None] = []
     with _other_work(ours):
         # A child of this process: the benchmark's own (its server is one).
@@ -127,6 +132,6 @@ def test_work_outside_the_benchmark_is_counted_and_its_own_is_not() -> None:
     with _other_work(others):
         subprocess.run(["sh", "-c", f"{sys.executable} -c '{spin}' &"], check=True)
         time.sleep(1.5)
-    assert ours[0] is not None and others[0] is not None
-    assert ours[0] < 0.4
-    assert others[0] > 0.5
+    assert quiet[0] is not None and ours[0] is not None and others[0] is not None
+    assert ours[0] < quiet[0] + 0.4
+    assert others[0] > quiet[0] + 0.5
