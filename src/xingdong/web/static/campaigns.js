@@ -92,6 +92,7 @@
     function checkTarget(then) {
       var query = new URLSearchParams({ task_type: taskType.value, target: target.value });
       problem.hidden = true;
+      target.removeAttribute("aria-invalid");
       fetch("/orgs/" + form.getAttribute("data-org") + "/campaigns/target?" + query, {
         credentials: "same-origin",
         headers: { Accept: "application/json" },
@@ -107,6 +108,9 @@
             found.hidden = true;
             problem.textContent = answer.message;
             problem.hidden = false;
+            // Read with the field when it takes the focus, not only once as an alert.
+            target.setAttribute("aria-invalid", "true");
+            target.setAttribute("aria-describedby", problem.id);
             target.focus();
           }
         })
