@@ -359,6 +359,24 @@ async def orgs_page(
     )
 
 
+async def orgs_page_with_error(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    person: PagePerson,
+    error: XingdongError,
+    form: dict[str, str] | None = None,
+) -> Response:
+    """The organisations page again, with ``error`` shown above it."""
+    context = {
+        "page": await service.my_organisations(session, actor=actor),
+        "q": "",
+        "invitations": await service.my_invitations(session, person=person),
+        "form": form or {},
+    }
+    return render(request, "orgs.html", context, error=error)
+
+
 @router.post("/orgs", dependencies=[CsrfChecked])
 async def orgs_create(
     request: Request,
@@ -373,25 +391,29 @@ async def orgs_create(
             session, lambda: service.create_organisation(session, actor=actor, kind=kind, name=name)
         )
     except XingdongError as exc:
-        page = await service.my_organisations(session, actor=actor)
-        invitations = await service.my_invitations(session, person=person)
-        context = {
-            "page": page,
-            "q": "",
-            "invitations": invitations,
-            "form": {"kind": kind, "name": name},
-        }
-        return render(request, "orgs.html", context, error=exc)
+        form = {"kind": kind, "name": name}
+        return await orgs_page_with_error(request, session, actor, person, exc, form)
     return redirect(f"/orgs/{org.id}", N_("The organisation is created."))
 
 
 @router.post("/invitations/{invitation_id}", dependencies=[CsrfChecked])
 async def invitation_answer(
-    invitation_id: UUID, session: DbSession, person: PagePerson, answer: FormStr = ""
+    request: Request,
+    invitation_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    person: PagePerson,
+    answer: FormStr = "",
 ) -> Response:
-    invitation = await service.answer_invitation(
-        session, person=person, invitation_id=invitation_id, accept=answer == "accept"
-    )
+    try:
+        invitation = await attempt(
+            session,
+            lambda: service.answer_invitation(
+                session, person=person, invitation_id=invitation_id, accept=answer == "accept"
+            ),
+        )
+    except XingdongError as exc:
+        return await orgs_page_with_error(request, session, actor, person, exc)
     if invitation.status == "accepted":
         return redirect(f"/orgs/{invitation.org_id}", N_("You have joined."))
     return redirect("/orgs", N_("Invitation declined."))
@@ -468,11 +490,17 @@ async def org_invite(
 
 @router.post("/orgs/{org_id}/invitations/{invitation_id}/revoke", dependencies=[CsrfChecked])
 async def org_revoke_invitation(
-    org_id: UUID, invitation_id: UUID, session: DbSession, actor: PageActor
+    request: Request, org_id: UUID, invitation_id: UUID, session: DbSession, actor: PageActor
 ) -> Response:
-    await service.revoke_invitation(
-        session, actor=actor, org_id=org_id, invitation_id=invitation_id
-    )
+    try:
+        await attempt(
+            session,
+            lambda: service.revoke_invitation(
+                session, actor=actor, org_id=org_id, invitation_id=invitation_id
+            ),
+        )
+    except XingdongError as exc:
+        return await org_page_with_error(request, session, actor, org_id, exc)
     return redirect(f"/orgs/{org_id}", N_("Invitation withdrawn."))
 
 

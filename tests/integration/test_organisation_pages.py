@@ -1,0 +1,82 @@
+"""The organisation pages over HTTP: invitations, members and money, as owners and
+invitees use them."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+
+from tests.factories import create_org, register
+from tests.integration.answers import csrf_from, problem
+from tests.integration.test_money_pages import sign_in
+from xingdong.core.audit import AuditEntry
+from xingdong.core.db import Database
+
+
+async def test_answering_a_withdrawn_invitation_says_it_was_withdrawn(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    invitee = await register(client)
+    org_id = await create_org(client, owner, name="撤回测试")
+    invited = await client.post(
+        f"/api/v1/orgs/{org_id}/invitations", json={"phone": invitee.phone}, headers=owner.auth
+    )
+    invitation_id = invited.json()["id"]
+    await sign_in(client, invitee.phone)
+    page = await client.get("/orgs", headers={"Accept-Language": "en"})
+    assert 'data-invitation="撤回测试"' in page.text
+    # The owner withdraws it while the invitee's page still offers it.
+    withdrawn = await client.delete(
+        f"/api/v1/orgs/{org_id}/invitations/{invitation_id}", headers=owner.auth
+    )
+    assert withdrawn.status_code == 204
+    answer = await client.post(
+        f"/invitations/{invitation_id}",
+        data={"answer": "accept", "csrf_token": csrf_from(page.text)},
+        headers={"Accept-Language": "en"},
+    )
+    # The organisations page again, saying what happened, with the invitation gone.
+    assert answer.status_code == 409
+    assert "The organisation has withdrawn this invitation." in answer.text
+    assert "My organisations" in answer.text
+    assert 'data-invitation="撤回测试"' not in answer.text
+    again = await client.post(
+        f"/api/v1/me/invitations/{invitation_id}",
+        json={"accept": True},
+        headers={**invitee.auth, "Accept-Language": "en"},
+    )
+    body = problem(again, 409, "invitation_not_pending")
+    assert body["invitation_status"] == "revoked"
+    assert body["detail"] == "The organisation has withdrawn this invitation."
+    async with db.sessionmaker() as s:
+        actions = (await s.execute(select(AuditEntry.action))).scalars().all()
+    assert "identity.invitation_revoked" in actions
+    assert "identity.invitation_accepted" not in actions
+
+
+async def test_withdrawing_an_invitation_already_answered_says_so_on_the_page(
+    client: httpx.AsyncClient,
+) -> None:
+    owner = await register(client)
+    invitee = await register(client)
+    org_id = await create_org(client, owner)
+    invited = await client.post(
+        f"/api/v1/orgs/{org_id}/invitations", json={"phone": invitee.phone}, headers=owner.auth
+    )
+    invitation_id = invited.json()["id"]
+    await sign_in(client, owner.phone)
+    page = await client.get(f"/orgs/{org_id}")
+    assert f'data-pending-invite="+86{invitee.phone}"' in page.text
+    declined = await client.post(
+        f"/api/v1/me/invitations/{invitation_id}", json={"accept": False}, headers=invitee.auth
+    )
+    assert declined.json()["status"] == "declined"
+    answer = await client.post(
+        f"/orgs/{org_id}/invitations/{invitation_id}/revoke",
+        data={"csrf_token": csrf_from(page.text)},
+        headers={"Accept-Language": "en"},
+    )
+    assert answer.status_code == 409
+    assert "This invitation has already been declined." in answer.text
+    assert "Invite a member" in answer.text
