@@ -80,3 +80,27 @@ async def test_withdrawing_an_invitation_already_answered_says_so_on_the_page(
     assert answer.status_code == 409
     assert "This invitation has already been declined." in answer.text
     assert "Invite a member" in answer.text
+
+
+async def test_the_profile_says_a_creators_tier_and_how_it_changes(
+    client: httpx.AsyncClient,
+) -> None:
+    creator = await register(client)
+    await sign_in(client, creator.phone)
+    english = {"Accept-Language": "en"}
+    unbound = await client.get("/profile", headers=english)
+    assert 'data-creator-tier=""' in unbound.text
+    assert "Your tier comes from the followers" in unbound.text
+    bound = await client.put(
+        "/api/v1/me/platform-accounts",
+        json={"handle": "tier_creator", "followers": 12_345},
+        headers=creator.auth,
+    )
+    assert bound.status_code == 200, bound.text
+    page = await client.get("/profile", headers=english)
+    assert 'data-creator-tier="growing"' in page.text
+    assert "@tier_creator has 12,345 followers" in page.text
+    assert "1,000 to 99,999 followers" in page.text
+    assert "100,000 followers or more" in page.text
+    chinese = await client.get("/profile", headers={"Accept-Language": "zh-CN"})
+    assert "你在沙盒平台的层级：腰部（@tier_creator 有 12,345 粉丝）。" in chinese.text

@@ -15,6 +15,7 @@ from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, can
+from xingdong.creators import tiers
 from xingdong.identity import service
 from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
@@ -202,6 +203,7 @@ async def register_submit(
 async def _profile_context(
     session: DbSession, runtime: RuntimeDep, person: PagePerson
 ) -> dict[str, object]:
+    accounts = await service.platform_accounts(session, person=person)
     return {
         "person": person,
         "regions": REGIONS,
@@ -211,7 +213,11 @@ async def _profile_context(
         "has_consent": await service.has_current_consent(
             session, person=person, settings=runtime.settings
         ),
-        "accounts": await service.platform_accounts(session, person=person),
+        "accounts": accounts,
+        "my_tiers": {tiers.tier_for_followers(a.followers) for a in accounts},
+        "tier_of": tiers.tier_for_followers,
+        "tier_ladder": tiers.ladder(),
+        "tier_labels": tiers.TIER_LABELS,
     }
 
 
