@@ -6,9 +6,11 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
-from tests.factories import create_org, register
-from tests.integration.answers import csrf_from, problem
+from tests.factories import add_member, create_org, register
+from tests.integration.answers import csrf_from, form_id_from, problem
+from tests.integration.test_deposits import balance
 from tests.integration.test_money_pages import sign_in
+from tests.integration.test_refunds import paid_top_up, run
 from xingdong.core.audit import AuditEntry
 from xingdong.core.db import Database
 
@@ -104,3 +106,57 @@ async def test_the_profile_says_a_creators_tier_and_how_it_changes(
     assert "100,000 followers or more" in page.text
     chinese = await client.get("/profile", headers={"Accept-Language": "zh-CN"})
     assert "你在沙盒平台的层级：腰部（@tier_creator 有 12,345 粉丝）。" in chinese.text
+
+
+async def test_an_owner_refunds_part_of_a_top_up_from_the_organisation_page(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    member = await register(client)
+    org_id = await create_org(client, owner)
+    await add_member(client, org_id, owner, member)
+    deposit_id = await paid_top_up(client, owner, org_id, 10_000)
+    await sign_in(client, owner.phone)
+    english = {"Accept-Language": "en"}
+    page = await client.get(f"/orgs/{org_id}", headers=english)
+    assert f'data-refund-form="{deposit_id}"' in page.text
+    assert "Refund to the payer (yuan, up to ¥ 100.00)" in page.text
+    assert "data-confirm=" in page.text.split(f'data-refund-form="{deposit_id}"')[1][:200]
+    action = f"/orgs/{org_id}/deposits/{deposit_id}/refunds"
+    form = {"form_id": form_id_from(page.text), "csrf_token": csrf_from(page.text)}
+    bad = await client.post(action, data={**form, "amount": "1.234"}, headers=english)
+    assert bad.status_code == 422
+    assert f'data-error-for="refund-{deposit_id}"' in bad.text
+    too_much = await client.post(action, data={**form, "amount": "100.01"}, headers=english)
+    assert too_much.status_code == 409
+    assert "At most ¥100.00 of this top-up can still be refunded." in too_much.text
+    assert await balance(client, owner, org_id) == 10_000  # nothing reserved by either
+    first = await client.post(action, data={**form, "amount": "40"}, headers=english)
+    second = await client.post(action, data={**form, "amount": "40"}, headers=english)  # twice
+    assert first.status_code == second.status_code == 303
+    assert await balance(client, owner, org_id) == 6_000
+    page = await client.get(f"/orgs/{org_id}", headers=english)
+    assert page.text.count('data-refund-status="requested"') == 1
+    assert "Refund of ¥ 40.00: being refunded" in page.text
+    assert "Refund to the payer (yuan, up to ¥ 60.00)" in page.text
+    async with db.sessionmaker() as s:
+        refund_id = (
+            await s.execute(
+                select(AuditEntry.data["refund"].astext).where(
+                    AuditEntry.action == "ledger.refund_requested"
+                )
+            )
+        ).scalar_one()
+    assert await run(client, refund_id) == "refunded"
+    page = await client.get(f"/orgs/{org_id}", headers=english)
+    assert "Refund of ¥ 40.00: refunded" in page.text
+    # A plain member sees neither top-ups nor refunds, and cannot post one.
+    client.cookies.clear()
+    await sign_in(client, member.phone)
+    seen = await client.get(f"/orgs/{org_id}")
+    assert "data-refund-form" not in seen.text
+    refused = await client.post(
+        action, data={"amount": "1", "form_id": "x", "csrf_token": csrf_from(seen.text)}
+    )
+    assert refused.status_code == 403
+    assert await balance(client, owner, org_id) == 6_000

@@ -14,12 +14,13 @@ from xingdong.core.clock import utcnow
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
+from xingdong.core.money import yuan
 from xingdong.core.policy import Action, can
 from xingdong.creators import tiers
 from xingdong.identity import service
 from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
-from xingdong.ledger import deposits
+from xingdong.ledger import deposits, refunds
 from xingdong.risk import service as risk
 from xingdong.web.deps import (
     SESSION_COOKIE,
@@ -435,6 +436,9 @@ async def _org_context(
     manage = can(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id)
     invitations = await service.pending_invitations(session, actor=actor, org_id=org_id)
     funds = can(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
+    balance = await deposits.org_balance(session, org_id)
+    top_ups = await deposits.deposits_of(session, org_id) if funds else []
+    top_up_refunds = await refunds.refunds_of_deposits(session, [d.id for d in top_ups])
     return {
         "org": org,
         "members": members,
@@ -442,9 +446,19 @@ async def _org_context(
         "can_manage": manage,
         "invitations": invitations,
         "form": {},
-        "balance": await deposits.org_balance(session, org_id),
+        "balance": balance,
         "can_fund": funds,
-        "deposits": await deposits.deposits_of(session, org_id) if funds else [],
+        "deposits": top_ups,
+        "top_up_refunds": top_up_refunds,
+        # Money already spent on campaigns cannot go back, whatever is left of a top-up.
+        "refund_left": {
+            d.id: min(
+                refunds.left_to_refund(d, top_up_refunds.get(d.id, [])), max(balance.available, 0)
+            )
+            for d in top_ups
+        },
+        "refund_labels": refunds.STATUS_LABELS,
+        "yuan": yuan,
         "top_up_form_id": new_id(),
         "tz": CHINA_TIME,
     }
