@@ -696,7 +696,11 @@ async def change_member_role(
     if member is None:
         raise NotFound(detail=N_("This person is not a member."))
     if member.role == OrgRole.OWNER and role != OrgRole.OWNER and owners == [person_id]:
-        raise LastOwner(detail=N_("An organisation needs at least one owner."))
+        raise LastOwner(
+            detail=N_(
+                "An organisation needs at least one owner: make another member an owner first."
+            )
+        )
     previous = member.role
     member.role = role
     await record_audit(
@@ -722,7 +726,11 @@ async def remove_member(
     if member is None:
         raise NotFound(detail=N_("This person is not a member."))
     if member.role == OrgRole.OWNER and owners == [person_id]:
-        raise LastOwner(detail=N_("An organisation needs at least one owner."))
+        raise LastOwner(
+            detail=N_("You are the only owner: make another member an owner before you leave.")
+            if leaving_by_choice
+            else N_("An organisation needs at least one owner: make another member an owner first.")
+        )
     await session.delete(member)
     await record_audit(
         session,
