@@ -160,3 +160,21 @@ async def test_an_owner_refunds_part_of_a_top_up_from_the_organisation_page(
     )
     assert refused.status_code == 403
     assert await balance(client, owner, org_id) == 6_000
+
+
+async def test_the_home_page_says_when_invitations_wait(client: httpx.AsyncClient) -> None:
+    owner = await register(client)
+    invitee = await register(client)
+    await sign_in(client, invitee.phone)
+    home = await client.get("/", headers={"Accept-Language": "en"})
+    assert "data-home-invitations" not in home.text
+    for name in ("甲品牌", "乙机构"):
+        org_id = await create_org(client, owner, name=name)
+        invited = await client.post(
+            f"/api/v1/orgs/{org_id}/invitations", json={"phone": invitee.phone}, headers=owner.auth
+        )
+        assert invited.status_code == 201
+    home = await client.get("/", headers={"Accept-Language": "en"})
+    assert 'data-home-invitations="2"' in home.text
+    assert "Invitations to join an organisation waiting for your answer: 2" in home.text
+    assert "You belong to no brand or agency." in home.text
