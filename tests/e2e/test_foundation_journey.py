@@ -252,3 +252,52 @@ def test_a_button_asks_its_own_question_and_its_siblings_do_not(page: Page) -> N
     page.locator('button[value="clear"]').click()
     page.wait_for_url("**decision=clear**")
     assert questions == ["Sure?"]
+
+
+def test_changing_a_role_asks_first_and_the_last_owner_is_told_what_to_do(
+    page: Page, site: str
+) -> None:
+    owner_phone, member_phone = str(next(_phones)), str(next(_phones))
+    register_by_api(site, member_phone, "新主管")
+    register_in_browser(page, owner_phone, "唯一的老板")
+    page.goto("/orgs?lang=en")
+    page.fill("#org-name", "角色测试")
+    page.locator('form[action="/orgs"] button').click()
+    org_url = page.url.split("?")[0]
+    # The only owner may not leave, and reads how to: make someone else an owner first.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator('[data-member="唯一的老板"] button.danger').click()
+    expect(page.locator(".notice.error")).to_have_text(
+        "You are the only owner: make another member an owner before you leave."
+    )
+    page.fill("#invite-phone", member_phone)
+    page.locator('form[action$="/invitations"] button').click()
+    open_menu(page)
+    page.locator('form[action="/logout"] button').click()
+    sign_in(page, member_phone)
+    page.goto("/orgs")
+    page.locator('button[value="accept"]').click()
+    open_menu(page)
+    page.locator('form[action="/logout"] button').click()
+    sign_in(page, owner_phone)
+    page.goto(org_url)
+    role = page.locator('[data-member="新主管"] select[name="role"]')
+    # Dismissing the confirmation changes nothing, and the choice shows the role again.
+    questions: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    role.select_option("owner")
+    expect(role).to_have_value("member")
+    assert questions == [
+        "Change the role of 新主管? Owners manage members and the organisation's money."
+    ]
+    page.reload()
+    expect(role).to_have_value("member")
+    page.once("dialog", lambda dialog: dialog.accept())
+    role.select_option("owner")
+    expect(page.locator(".notice.ok")).to_have_text("The role is changed.")
+    expect(role).to_have_value("owner")

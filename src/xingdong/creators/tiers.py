@@ -26,3 +26,8 @@ def follower_range(tier: str) -> tuple[int, int | None]:
     if tier == "growing":
         return GROWING_FROM, HEAD_FROM
     return 0, GROWING_FROM
+
+
+def ladder() -> list[tuple[str, int, int | None]]:
+    """Every tier with its followers, from and up to (excluded), lowest first."""
+    return [(tier, *follower_range(tier)) for tier in TIERS]

@@ -52,4 +52,4 @@ class AlreadyMember(Conflict):
 
 class InvitationNotPending(Conflict):
     code = "invitation_not_pending"
-    title = N_("This invitation has already been answered")
+    title = N_("This invitation is no longer waiting for an answer")

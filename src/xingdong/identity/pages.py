@@ -15,10 +15,11 @@ from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.numbers import whole_number
 from xingdong.core.policy import Action, can
+from xingdong.creators import tiers
 from xingdong.identity import service
 from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
-from xingdong.ledger import deposits
+from xingdong.ledger import deposits, refunds
 from xingdong.risk import service as risk
 from xingdong.web.deps import (
     SESSION_COOKIE,
@@ -202,6 +203,7 @@ async def register_submit(
 async def _profile_context(
     session: DbSession, runtime: RuntimeDep, person: PagePerson
 ) -> dict[str, object]:
+    accounts = await service.platform_accounts(session, person=person)
     return {
         "person": person,
         "regions": REGIONS,
@@ -211,7 +213,11 @@ async def _profile_context(
         "has_consent": await service.has_current_consent(
             session, person=person, settings=runtime.settings
         ),
-        "accounts": await service.platform_accounts(session, person=person),
+        "accounts": accounts,
+        "my_tiers": {tiers.tier_for_followers(a.followers) for a in accounts},
+        "tier_of": tiers.tier_for_followers,
+        "tier_ladder": tiers.ladder(),
+        "tier_labels": tiers.TIER_LABELS,
     }
 
 
@@ -357,6 +363,24 @@ async def orgs_page(
     )
 
 
+async def orgs_page_with_error(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    person: PagePerson,
+    error: XingdongError,
+    form: dict[str, str] | None = None,
+) -> Response:
+    """The organisations page again, with ``error`` shown above it."""
+    context = {
+        "page": await service.my_organisations(session, actor=actor),
+        "q": "",
+        "invitations": await service.my_invitations(session, person=person),
+        "form": form or {},
+    }
+    return render(request, "orgs.html", context, error=error)
+
+
 @router.post("/orgs", dependencies=[CsrfChecked])
 async def orgs_create(
     request: Request,
@@ -371,25 +395,29 @@ async def orgs_create(
             session, lambda: service.create_organisation(session, actor=actor, kind=kind, name=name)
         )
     except XingdongError as exc:
-        page = await service.my_organisations(session, actor=actor)
-        invitations = await service.my_invitations(session, person=person)
-        context = {
-            "page": page,
-            "q": "",
-            "invitations": invitations,
-            "form": {"kind": kind, "name": name},
-        }
-        return render(request, "orgs.html", context, error=exc)
+        form = {"kind": kind, "name": name}
+        return await orgs_page_with_error(request, session, actor, person, exc, form)
     return redirect(f"/orgs/{org.id}", N_("The organisation is created."))
 
 
 @router.post("/invitations/{invitation_id}", dependencies=[CsrfChecked])
 async def invitation_answer(
-    invitation_id: UUID, session: DbSession, person: PagePerson, answer: FormStr = ""
+    request: Request,
+    invitation_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    person: PagePerson,
+    answer: FormStr = "",
 ) -> Response:
-    invitation = await service.answer_invitation(
-        session, person=person, invitation_id=invitation_id, accept=answer == "accept"
-    )
+    try:
+        invitation = await attempt(
+            session,
+            lambda: service.answer_invitation(
+                session, person=person, invitation_id=invitation_id, accept=answer == "accept"
+            ),
+        )
+    except XingdongError as exc:
+        return await orgs_page_with_error(request, session, actor, person, exc)
     if invitation.status == "accepted":
         return redirect(f"/orgs/{invitation.org_id}", N_("You have joined."))
     return redirect("/orgs", N_("Invitation declined."))
@@ -405,6 +433,9 @@ async def _org_context(
     manage = can(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id)
     invitations = await service.pending_invitations(session, actor=actor, org_id=org_id)
     funds = can(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
+    balance = await deposits.org_balance(session, org_id)
+    top_ups = await deposits.deposits_of(session, org_id) if funds else []
+    top_up_refunds = await refunds.refunds_of_deposits(session, [d.id for d in top_ups])
     return {
         "org": org,
         "members": members,
@@ -412,9 +443,18 @@ async def _org_context(
         "can_manage": manage,
         "invitations": invitations,
         "form": {},
-        "balance": await deposits.org_balance(session, org_id),
+        "balance": balance,
         "can_fund": funds,
-        "deposits": await deposits.deposits_of(session, org_id) if funds else [],
+        "deposits": top_ups,
+        "top_up_refunds": top_up_refunds,
+        # Money already spent on campaigns cannot go back, whatever is left of a top-up.
+        "refund_left": {
+            d.id: min(
+                refunds.left_to_refund(d, top_up_refunds.get(d.id, [])), max(balance.available, 0)
+            )
+            for d in top_ups
+        },
+        "refund_labels": refunds.STATUS_LABELS,
         "top_up_form_id": new_id(),
     }
 
@@ -465,11 +505,17 @@ async def org_invite(
 
 @router.post("/orgs/{org_id}/invitations/{invitation_id}/revoke", dependencies=[CsrfChecked])
 async def org_revoke_invitation(
-    org_id: UUID, invitation_id: UUID, session: DbSession, actor: PageActor
+    request: Request, org_id: UUID, invitation_id: UUID, session: DbSession, actor: PageActor
 ) -> Response:
-    await service.revoke_invitation(
-        session, actor=actor, org_id=org_id, invitation_id=invitation_id
-    )
+    try:
+        await attempt(
+            session,
+            lambda: service.revoke_invitation(
+                session, actor=actor, org_id=org_id, invitation_id=invitation_id
+            ),
+        )
+    except XingdongError as exc:
+        return await org_page_with_error(request, session, actor, org_id, exc)
     return redirect(f"/orgs/{org_id}", N_("Invitation withdrawn."))
 
 

@@ -627,7 +627,7 @@ async def answer_invitation(
     if invitation is None or invitation.phone != person.phone:
         raise NotFound(detail=N_("No such invitation."))
     if invitation.status != "pending":
-        raise InvitationNotPending(detail=N_("This invitation has already been answered."))
+        raise _not_pending(invitation)
     invitation.status = "accepted" if accept else "declined"
     invitation.responded_at = utcnow()
     if accept and await repo.membership(session, invitation.org_id, person.id) is None:
@@ -652,10 +652,34 @@ async def revoke_invitation(
     if invitation is None or invitation.org_id != org_id:
         raise NotFound(detail=N_("No such invitation."))
     if invitation.status != "pending":
-        raise InvitationNotPending(detail=N_("This invitation has already been answered."))
+        raise _not_pending(invitation)
     invitation.status = "revoked"
     invitation.responded_at = utcnow()
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="identity.invitation_revoked",
+        object_type="organisation",
+        object_id=org_id,
+        data={"invitation": str(invitation.id)},
+    )
     await session.flush()
+
+
+_NOT_PENDING = {
+    "accepted": N_("This invitation has already been accepted."),
+    "declined": N_("This invitation has already been declined."),
+    "revoked": N_("The organisation has withdrawn this invitation."),
+}
+
+
+def _not_pending(invitation: Invitation) -> InvitationNotPending:
+    """Says what became of the invitation: someone answering one the organisation has
+    withdrawn in the meantime should not read that they answered it."""
+    return InvitationNotPending(
+        detail=_NOT_PENDING[invitation.status],
+        extra={"invitation_status": invitation.status},
+    )
 
 
 async def change_member_role(
@@ -672,7 +696,11 @@ async def change_member_role(
     if member is None:
         raise NotFound(detail=N_("This person is not a member."))
     if member.role == OrgRole.OWNER and role != OrgRole.OWNER and owners == [person_id]:
-        raise LastOwner(detail=N_("An organisation needs at least one owner."))
+        raise LastOwner(
+            detail=N_(
+                "An organisation needs at least one owner: make another member an owner first."
+            )
+        )
     previous = member.role
     member.role = role
     await record_audit(
@@ -698,7 +726,11 @@ async def remove_member(
     if member is None:
         raise NotFound(detail=N_("This person is not a member."))
     if member.role == OrgRole.OWNER and owners == [person_id]:
-        raise LastOwner(detail=N_("An organisation needs at least one owner."))
+        raise LastOwner(
+            detail=N_("You are the only owner: make another member an owner before you leave.")
+            if leaving_by_choice
+            else N_("An organisation needs at least one owner: make another member an owner first.")
+        )
     await session.delete(member)
     await record_audit(
         session,

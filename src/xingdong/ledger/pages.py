@@ -16,7 +16,7 @@ from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.numbers import fen_of_yuan
 from xingdong.core.policy import Action, require
-from xingdong.ledger import deposits, reconciliation, service, wallets, withdrawals
+from xingdong.ledger import deposits, reconciliation, refunds, service, wallets, withdrawals
 from xingdong.ledger.models import Withdrawal
 from xingdong.ledger.payments import SandboxPaymentProvider
 from xingdong.risk import service as risk
@@ -27,12 +27,12 @@ from xingdong.web.templating import redirect, render
 router = APIRouter(include_in_schema=False)
 
 
-def yuan_to_fen(raw: str) -> int:
+def yuan_to_fen(raw: str, field: str = "amount") -> int:
     fen = fen_of_yuan(raw)
     if fen is None or fen <= 0:
         raise ValidationFailed(
             detail=N_("Please correct the marked fields."),
-            fields=[FieldError("amount", N_("Enter an amount in yuan, like 500 or 99.50."))],
+            fields=[FieldError(field, N_("Enter an amount in yuan, like 500 or 99.50."))],
         )
     return fen
 
@@ -69,6 +69,37 @@ async def start_top_up(
         return await org_page_with_error(request, session, actor, org_id, exc)
     target = runtime.payments.checkout_url(order_id=str(deposit.id), amount=deposit.amount)
     return RedirectResponse(target, status_code=303)
+
+
+@router.post("/orgs/{org_id}/deposits/{deposit_id}/refunds", dependencies=[CsrfChecked])
+async def refund_top_up(
+    request: Request,
+    org_id: UUID,
+    deposit_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    amount: Annotated[str, Form()] = "",
+    form_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Give part or all of a paid top-up back to its payer. The form's one-off id keys the
+    refund, so pressing the button twice refunds once."""
+    try:
+        await attempt(
+            session,
+            lambda: refunds.request_refund(
+                session,
+                actor=actor,
+                org_id=org_id,
+                deposit_id=deposit_id,
+                amount=yuan_to_fen(amount, field=f"refund-{deposit_id}"),
+                idempotency_key=f"page:{form_id}:{deposit_id}",
+            ),
+        )
+    except XingdongError as exc:
+        from xingdong.identity.pages import org_page_with_error
+
+        return await org_page_with_error(request, session, actor, org_id, exc)
+    return redirect(f"/orgs/{org_id}", N_("The refund is on its way to the payer."))
 
 
 def _sandbox(runtime: RuntimeDep) -> SandboxPaymentProvider:

@@ -29,6 +29,14 @@ from xingdong.ledger.payments import PaymentProvider
 
 EXECUTE_JOB = "ledger:execute_refund"
 
+STATUS_LABELS = {
+    "requested": N_("being refunded"),
+    "processing": N_("being refunded"),
+    "refunded": N_("refunded"),
+    "failed": N_("refund failed, the money is back in the balance"),
+}
+"""A refund's status as the organisation page says it."""
+
 
 class NotRefundable(Conflict):
     code = "not_refundable"
@@ -118,6 +126,29 @@ async def request_refund(
         data={"refund": str(refund_id), "deposit": str(deposit_id), "amount": amount},
     )
     return refund
+
+
+async def refunds_of_deposits(
+    session: AsyncSession, deposit_ids: list[UUID]
+) -> dict[UUID, list[Refund]]:
+    """The refunds of each of ``deposit_ids``, oldest first."""
+    result = await session.execute(
+        select(Refund)
+        .where(Refund.deposit_id.in_(deposit_ids))
+        .order_by(Refund.created_at, Refund.id)
+    )
+    found: dict[UUID, list[Refund]] = {}
+    for refund in result.scalars():
+        found.setdefault(refund.deposit_id, []).append(refund)
+    return found
+
+
+def left_to_refund(deposit: Deposit, refunds: list[Refund]) -> int:
+    """What of a top-up can still be refunded: nothing unless it was paid, and not what
+    refunds have taken or are taking (a failed one gave its money back)."""
+    if deposit.status != "paid":
+        return 0
+    return max(0, deposit.amount - sum(r.amount for r in refunds if r.status != "failed"))
 
 
 async def execute_refund(db: Database, provider: PaymentProvider, refund_id: UUID) -> str:

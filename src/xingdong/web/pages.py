@@ -20,10 +20,11 @@ HOME_ORGANISATIONS = 5
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, session: DbSession, actor: OptionalPageActor) -> Response:
     """Signed in: the way into the task center and into each organisation's campaigns."""
-    orgs = None
+    orgs, invitations = None, []
     if actor is not None:
         orgs = await identity.my_organisations(session, actor=actor, limit=HOME_ORGANISATIONS)
-    return render(request, "home.html", {"orgs": orgs})
+        invitations = await identity.my_invitations(session, person=request.state.person)
+    return render(request, "home.html", {"orgs": orgs, "invitations": invitations})
 
 
 @router.get("/favicon.ico")

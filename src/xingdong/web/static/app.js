@@ -9,6 +9,11 @@
       (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) {
       event.preventDefault();
+      // A choice that submits on change goes back to what it was, as nothing changed.
+      var choices = form.querySelectorAll("select[data-autosubmit] option");
+      for (var i = 0; i < choices.length; i += 1) {
+        choices[i].selected = choices[i].defaultSelected;
+      }
     }
   });
   document.addEventListener("change", function (event) {
