@@ -4,6 +4,7 @@ approval and dispute queues. Errors are shown readably, and nothing changes on t
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -152,9 +153,18 @@ async def test_the_list_filters_searches_and_pages(owner: httpx.AsyncClient, wor
     assert "春季新品" in first.text  # newest first
     cursor = re.search(r'cursor=([^"&]+)" rel="next"', first.text)
     assert cursor
+    assert "data-first-page" not in first.text
     second = await owner.get(f"{base}?cursor={cursor.group(1)}")
     assert second.text.count("data-campaign=") == 2
     assert 'rel="next"' not in second.text
+    assert re.search(r'href="\?status=" data-first-page', second.text)  # back to the start
+    # A filter and a search stay on the next page's link.
+    drafts = await owner.get(f"{base}?status=draft&q=夏日")
+    assert drafts.text.count("data-campaign=") == 20
+    link = re.search(r'href="\?([^"]+)" rel="next"', drafts.text)
+    assert link and "status=draft" in link.group(1) and "q=%E5%A4%8F%E6%97%A5" in link.group(1)
+    last = await owner.get(f"{base}?{html.unescape(link.group(1))}")
+    assert last.text.count("data-campaign=") == 1
 
     pending = await owner.get(f"{base}?status=pending_approval")
     assert pending.text.count("data-campaign=") == 1 and "春季新品" in pending.text

@@ -275,3 +275,37 @@ async def test_a_long_wallet_history_is_read_page_by_page(
     assert second.count("data-movement=") == 5
     assert "data-older-movements" not in second and "data-latest-movements" in second
     assert "+1.00" in second and "+1.54" not in second  # the oldest five
+
+
+async def test_an_unpaid_top_up_says_so_and_leads_back_to_the_payment(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    started = await client.post(
+        f"/api/v1/orgs/{org_id}/deposits",
+        json={"amount_fen": 50_000},
+        headers={**owner.auth, "Idempotency-Key": "unpaid"},
+    )
+    deposit_id = started.json()["id"]
+    await sign_in(client, owner.phone)
+    page = (await client.get(f"/orgs/{org_id}?lang=en")).text
+    top_up = page.split('data-deposit-status="created">', 1)[1].split("</li>", 1)[0]
+    assert "waiting for payment" in top_up and "created" not in top_up
+    resume = f"/orgs/{org_id}/deposits/{deposit_id}/pay"
+    assert f'href="{resume}"' in top_up
+    back = await client.get(resume)
+    assert back.status_code == 303
+    assert back.headers["location"].startswith(f"/sandbox/pay/{deposit_id}")
+    async with db.session_scope() as s:
+        await s.execute(
+            text("UPDATE ledger_deposits SET status = 'closed' WHERE id = :id"), {"id": deposit_id}
+        )
+    closed = await client.get(resume, follow_redirects=True, params={"lang": "en"})
+    assert "no longer waiting for payment" in closed.text
+    assert "closed without payment" in closed.text and f'href="{resume}"' not in closed.text
+    # Someone else's organisation: refused, and nothing about it is said.
+    stranger = await register(client)
+    client.cookies.clear()
+    await sign_in(client, stranger.phone)
+    assert (await client.get(resume)).status_code in (403, 404)

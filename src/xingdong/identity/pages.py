@@ -455,6 +455,7 @@ async def _org_context(
             for d in top_ups
         },
         "refund_labels": refunds.STATUS_LABELS,
+        "deposit_labels": deposits.STATUS_LABELS,
         "top_up_form_id": new_id(),
     }
 

@@ -187,5 +187,9 @@ async def deposits_of(session: AsyncSession, org_id: UUID, limit: int = 20) -> l
     return list(result.scalars())
 
 
-# Deposit states shown on pages.
-STATUS_LABELS = (N_("created"), N_("paid"), N_("closed"))
+STATUS_LABELS = {
+    "created": N_("waiting for payment"),
+    "paid": N_("paid"),
+    "closed": N_("closed without payment"),
+}
+"""A top-up's status as the organisation page says it."""

@@ -71,6 +71,20 @@ async def start_top_up(
     return RedirectResponse(target, status_code=303)
 
 
+@router.get("/orgs/{org_id}/deposits/{deposit_id}/pay")
+async def resume_top_up(
+    org_id: UUID, deposit_id: UUID, session: DbSession, runtime: RuntimeDep, actor: PageActor
+) -> Response:
+    """Back to the provider's checkout for a top-up left unpaid (the tab closed, the
+    phone locked); one already paid or closed shows the organisation page instead."""
+    require(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
+    deposit = await deposits.get_deposit(session, deposit_id, org_id=org_id)
+    if deposit.status != "created":
+        return redirect(f"/orgs/{org_id}", N_("This top-up is no longer waiting for payment."))
+    target = runtime.payments.checkout_url(order_id=str(deposit.id), amount=deposit.amount)
+    return RedirectResponse(target, status_code=303)
+
+
 @router.post("/orgs/{org_id}/deposits/{deposit_id}/refunds", dependencies=[CsrfChecked])
 async def refund_top_up(
     request: Request,
