@@ -262,3 +262,20 @@ async def test_amounts_too_large_for_any_form_are_refused_by_name(
     )
     assert top_up.status_code == 422
     assert 'id="amount-error"' in top_up.text and "Enter an amount in yuan" in top_up.text
+
+
+async def test_a_top_up_out_of_range_is_marked_at_its_field(client: httpx.AsyncClient) -> None:
+    user = await register(client)
+    org_id = await create_org(client, user)
+    await sign_in(client, user.phone)
+    page = await client.get(f"/orgs/{org_id}")
+    form_id = page.text.split('name="form_id" value="', 1)[1].split('"', 1)[0]
+    small = await client.post(
+        f"/orgs/{org_id}/deposits?lang=en",
+        data={"amount": "0.50", "form_id": form_id, "csrf_token": csrf_from(page.text)},
+    )
+    assert small.status_code == 422
+    assert "A top-up is between ¥1.00 and" in small.text
+    field = small.text.split('id="top-up-amount"', 1)[1].split(">", 1)[0]
+    assert 'aria-invalid="true"' in field and "amount_fen-error" in field
+    assert 'id="amount_fen-error"' in small.text
