@@ -4,7 +4,7 @@ invitees use them."""
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.factories import add_member, create_org, register
 from tests.integration.answers import csrf_from, form_id_from, problem
@@ -178,3 +178,28 @@ async def test_the_home_page_says_when_invitations_wait(client: httpx.AsyncClien
     assert 'data-home-invitations="2"' in home.text
     assert "Invitations to join an organisation waiting for your answer: 2" in home.text
     assert "You belong to no brand or agency." in home.text
+
+
+async def test_invitations_say_when_they_were_sent_in_beijing_time(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    invitee = await register(client)
+    org_id = await create_org(client, owner, name="时间测试")
+    invited = await client.post(
+        f"/api/v1/orgs/{org_id}/invitations", json={"phone": invitee.phone}, headers=owner.auth
+    )
+    async with db.session_scope() as s:
+        await s.execute(
+            text("UPDATE invitations SET created_at = '2026-01-01 20:30+00' WHERE id = :id"),
+            {"id": invited.json()["id"]},
+        )
+    await sign_in(client, invitee.phone)
+    mine = (await client.get("/orgs?lang=en")).text
+    offered = mine.split('data-invitation="时间测试"', 1)[1].split("</span>", 1)[0]
+    assert "sent 2026-01-02 04:30" in offered
+    client.cookies.clear()
+    await sign_in(client, owner.phone)
+    theirs = (await client.get(f"/orgs/{org_id}?lang=en")).text
+    waiting = theirs.split("data-pending-invite=", 1)[1].split("<form", 1)[0]
+    assert "sent 2026-01-02 04:30" in waiting
