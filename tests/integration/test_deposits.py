@@ -348,3 +348,31 @@ def test_a_batch_of_notices_answers_and_writes_as_the_notices_one_by_one(clean_d
         "unknown_account", "already_paid", "closed", "closed",
     ]  # fmt: skip
     assert state_together == state_alone
+
+
+async def test_an_organisation_lists_its_top_ups_page_by_page(client: httpx.AsyncClient) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    other_org = await create_org(client, owner, name="另一家")
+    ids = []
+    for n, amount in enumerate((10_000, 20_000, 30_000)):
+        started = await start_deposit(client, owner, org_id, amount, f"list-{n}")
+        ids.append(started.json()["id"])
+    await start_deposit(client, owner, other_org, 40_000, "elsewhere")
+    assert (await notify(client, ids[1], 20_000)).status_code == 200
+    url = f"/api/v1/orgs/{org_id}/deposits"
+    first = (await client.get(url, params={"limit": 2}, headers=owner.auth)).json()
+    assert [d["id"] for d in first["items"]] == [ids[2], ids[1]]  # newest first
+    rest = await client.get(
+        url, params={"limit": 2, "cursor": first["next_cursor"]}, headers=owner.auth
+    )
+    assert [d["id"] for d in rest.json()["items"]] == [ids[0]]
+    assert rest.json()["next_cursor"] is None
+    paid = (await client.get(url, params={"status": "paid"}, headers=owner.auth)).json()
+    assert [(d["id"], d["amount"]) for d in paid["items"]] == [(ids[1], 20_000)]
+    for params in ({"status": "refunded"}, {"cursor": "nonsense"}, {"limit": 0}):
+        refused = await client.get(url, params=params, headers=owner.auth)
+        assert refused.status_code == 422, params
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    stranger = await register(client)
+    assert (await client.get(url, headers=stranger.auth)).status_code in (403, 404)

@@ -434,7 +434,7 @@ async def _org_context(
     invitations = await service.pending_invitations(session, actor=actor, org_id=org_id)
     funds = can(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
     balance = await deposits.org_balance(session, org_id)
-    top_ups = await deposits.deposits_of(session, org_id) if funds else []
+    top_ups = (await deposits.deposits_page(session, org_id)).items if funds else []
     top_up_refunds = await refunds.refunds_of_deposits(session, [d.id for d in top_ups])
     return {
         "org": org,

@@ -4,7 +4,7 @@ provider's notifications, and the operators' check."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Request, status
@@ -110,6 +110,31 @@ async def create_deposit(
             order_id=str(deposit.id), amount=deposit.amount
         )
     return out
+
+
+class DepositPageOut(BaseModel):
+    items: list[DepositOut]
+    next_cursor: str | None = None
+
+
+DepositStatus = Literal["created", "paid", "closed"]
+
+
+@router.get("/orgs/{org_id}/deposits")
+async def list_deposits(
+    org_id: UUID,
+    actor: ApiActor,
+    session: DbSession,
+    status: DepositStatus | None = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 20,
+) -> DepositPageOut:
+    """The organisation's top-ups, newest first (``status`` keeps one state)."""
+    require(actor, Action.ORG_READ, org_id=org_id)
+    page = await deposits.deposits_page(session, org_id, status=status, cursor=cursor, limit=limit)
+    return DepositPageOut(
+        items=[DepositOut.model_validate(d) for d in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.get("/orgs/{org_id}/deposits/{deposit_id}")

@@ -7,9 +7,10 @@ the deposit, and a deposit, once paid, stays paid.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.db import Database
@@ -17,6 +18,7 @@ from xingdong.core.errors import Conflict, FieldError, NotFound
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.money import yuan
+from xingdong.core.pagination import clamp_limit, decode_cursor, next_cursor
 from xingdong.ledger import service as ledger
 from xingdong.ledger.batching import BatchCall, batcher_for
 from xingdong.ledger.errors import IdempotencyKeyReused, InvalidTransfer
@@ -177,14 +179,31 @@ async def get_deposit(
     return deposit
 
 
-async def deposits_of(session: AsyncSession, org_id: UUID, limit: int = 20) -> list[Deposit]:
-    result = await session.execute(
-        select(Deposit)
-        .where(Deposit.org_id == org_id)
-        .order_by(Deposit.created_at.desc(), Deposit.id.desc())
-        .limit(limit)
-    )
-    return list(result.scalars())
+@dataclass(frozen=True)
+class DepositPage:
+    items: list[Deposit]
+    next_cursor: str | None
+
+
+async def deposits_page(
+    session: AsyncSession,
+    org_id: UUID,
+    *,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> DepositPage:
+    """An organisation's top-ups, newest first (``status`` keeps one state)."""
+    size = clamp_limit(limit)
+    query = select(Deposit).where(Deposit.org_id == org_id)
+    if status:
+        query = query.where(Deposit.status == status)
+    position = decode_cursor(cursor)
+    if position is not None:
+        query = query.where(tuple_(Deposit.created_at, Deposit.id) < tuple_(*position))
+    query = query.order_by(Deposit.created_at.desc(), Deposit.id.desc()).limit(size + 1)
+    rows = list((await session.scalars(query)).all())
+    return DepositPage(items=rows[:size], next_cursor=next_cursor(rows, size))
 
 
 STATUS_LABELS = {
