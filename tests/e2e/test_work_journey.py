@@ -284,6 +284,19 @@ def test_a_reviewer_works_the_queue_with_the_keyboard(desktop: Page, database_ur
     expect(desktop.locator('[data-risk-reason="platform_no_follow"]')).to_be_visible()
     desktop.screenshot(path=str(ARTIFACTS / "workbench-desktop.png"), full_page=True)
 
+    # The shortcuts can be turned off, and stay off in this browser.
+    toggle = desktop.locator("[data-shortcuts-toggle]")
+    expect(toggle).to_be_checked()
+    toggle.uncheck()
+    desktop.locator("h1").click()  # away from the checkbox, as a stray key press would be
+    desktop.keyboard.press("j")
+    desktop.wait_for_timeout(300)
+    expect(workbench).to_have_attribute("data-current", str(first))
+    desktop.reload()
+    expect(desktop.locator("[data-shortcuts-toggle]")).not_to_be_checked()
+    desktop.locator("[data-shortcuts-toggle]").check()
+    desktop.locator("h1").click()
+
     desktop.keyboard.press("j")
     expect(workbench).to_have_attribute("data-current", str(second))
     desktop.keyboard.press("k")

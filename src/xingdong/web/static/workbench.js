@@ -1,7 +1,29 @@
 // Keyboard shortcuts of the reviewers' workbench: A approve, R reject, 1–7 pick a reject
-// reason, J next, K previous. Every action is also a button or a link on the page.
+// reason, J next, K previous. Every action is also a button or a link on the page. A
+// reviewer can turn them off (speech input and stray key presses would set them off); the
+// choice is kept in this browser.
 (function () {
   "use strict";
+  var STORED = "xingdong.workbench.shortcuts";
+  var toggle = document.querySelector("[data-shortcuts-toggle]");
+  function remembered() {
+    try {
+      return window.localStorage.getItem(STORED);
+    } catch (error) {
+      return null;
+    }
+  }
+  if (toggle) {
+    toggle.checked = remembered() !== "off";
+    toggle.closest("[data-shortcuts]").hidden = false;
+    toggle.addEventListener("change", function () {
+      try {
+        window.localStorage.setItem(STORED, toggle.checked ? "on" : "off");
+      } catch (error) {
+        // Private browsing without storage: the choice lasts for this page.
+      }
+    });
+  }
   function typing(target) {
     var tag = target && target.tagName;
     return tag === "TEXTAREA" || tag === "SELECT" || (tag === "INPUT" && target.type !== "radio") ||
@@ -22,6 +44,9 @@
   }
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) {
+      return;
+    }
+    if (toggle && !toggle.checked) {
       return;
     }
     if (!document.querySelector("[data-workbench]")) {
