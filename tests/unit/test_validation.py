@@ -44,3 +44,11 @@ def test_normalise_phone(raw: str, expected: str | None) -> None:
 )
 def test_password_problem(password: str, problem: str | None) -> None:
     assert password_problem(password, "+8613800138000") == problem
+
+
+def test_a_mainland_number_is_shown_in_groups() -> None:
+    from xingdong.identity.validation import spaced_phone
+
+    assert spaced_phone("+8613800138000") == "+86 138 0013 8000"
+    assert spaced_phone("+85212345678") == "+85212345678"  # not a mainland number
+    assert spaced_phone("13800138000") == "13800138000"

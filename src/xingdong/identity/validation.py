@@ -76,6 +76,15 @@ def mask_phone(phone: str) -> str:
     return f"+86 {local[:3]}****{local[-4:]}"
 
 
+def spaced_phone(phone: str) -> str:
+    """``+8613800138000`` → ``+86 138 0013 8000``, as people read a mainland number
+    (anything else unchanged)."""
+    local = phone.removeprefix("+86")
+    if phone == local or len(local) != 11:
+        return phone
+    return f"+86 {local[:3]} {local[3:7]} {local[7:]}"
+
+
 def phone_error(raw: str, field: str = "phone") -> tuple[str | None, FieldError | None]:
     phone = normalise_phone(raw)
     if phone is None:

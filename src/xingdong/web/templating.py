@@ -24,7 +24,7 @@ from xingdong.core.i18n import (
     translations,
 )
 from xingdong.core.money import yuan
-from xingdong.identity.validation import interest_name, mask_phone, region_name
+from xingdong.identity.validation import interest_name, mask_phone, region_name, spaced_phone
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
@@ -88,6 +88,7 @@ def build_environment() -> Environment:
     )
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["mask_phone"] = mask_phone
+    env.filters["spaced_phone"] = spaced_phone
     env.globals["LOCALE_NAMES"] = LOCALE_NAMES
     env.globals["SUPPORTED_LOCALES"] = SUPPORTED_LOCALES
     env.globals["region_name"] = lambda region: region_name(region, current_locale.get())
