@@ -33,6 +33,9 @@ class XingdongError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
     title: ClassVar[str] = N_("Bad request")
+    sends_to_support: ClassVar[bool] = False
+    """True when the message tells people to contact support: pages then say how
+    (``support_contact``)."""
     keeps_changes: ClassVar[bool] = False
     """True when what the service wrote before raising must be committed all the same
     (a failed sign-in is counted even though the request fails)."""

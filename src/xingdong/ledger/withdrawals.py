@@ -50,6 +50,7 @@ class PayoutAccountRequired(ValidationFailed):
 class PayoutAccountAlreadyBound(Conflict):
     code = "payout_account_already_bound"
     title = N_("A payout account is already bound")
+    sends_to_support = True
 
 
 class WithdrawalLimitReached(Conflict):

@@ -11,6 +11,7 @@ class RiskRefused(Forbidden):
 
     code = "risk_refused"
     title = N_("We cannot accept this right now")
+    sends_to_support = True
     keeps_changes = True  # the decision itself is kept, as recorded traffic
 
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from psycopg_pool import PoolTimeout
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -263,22 +263,20 @@ async def handle_unexpected_error(request: Request, _exc: Exception) -> Response
     return _page_error(request, 500, title, detail)
 
 
-def _holds_nul(exc: Exception) -> bool:
-    """The driver refused text with a NUL character, which PostgreSQL cannot store: the
-    request's fault (a search box, a form or a JSON string can carry one)."""
+async def handle_refused_data(request: Request, exc: Exception) -> Response:
+    """Data the driver or the database refused. Text with a NUL character, which
+    PostgreSQL cannot store, is the request's fault (a search box, a form or a JSON
+    string can carry one): 422. Anything else is ours."""
     original = exc.orig if isinstance(exc, DBAPIError) else exc
-    return isinstance(original, psycopg.DataError) and "NUL" in str(original)
+    if "NUL" in str(original):
+        detail = N_("The text sent contains a NUL character, which cannot be stored.")
+        return await handle_domain_error(request, ValidationFailed(detail=detail))
+    return await handle_unexpected_error(request, exc)
 
 
 async def handle_lost_database(request: Request, exc: Exception) -> Response:
     """The database cannot be reached (down, restarting, pool exhausted): 503, so clients
-    and payment providers retry, instead of a 500 that says our code is wrong. Text it
-    cannot store is the request's fault: 422."""
-    if _holds_nul(exc):
-        detail = N_("The text sent contains a NUL character, which cannot be stored.")
-        return await handle_domain_error(request, ValidationFailed(detail=detail))
-    if isinstance(exc, psycopg.DataError):
-        return await handle_unexpected_error(request, exc)
+    and payment providers retry, instead of a 500 that says our code is wrong."""
     if isinstance(exc, DBAPIError) and not (
         exc.connection_invalidated or isinstance(exc.orig, psycopg.OperationalError)
     ):
@@ -293,8 +291,10 @@ async def handle_lost_database(request: Request, exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, handle_unexpected_error)
-    for lost in (psycopg.OperationalError, psycopg.DataError, PoolTimeout, DBAPIError):
+    for lost in (psycopg.OperationalError, PoolTimeout, DBAPIError):
         app.add_exception_handler(lost, handle_lost_database)
+    for refused in (psycopg.DataError, DataError):
+        app.add_exception_handler(refused, handle_refused_data)
     app.add_exception_handler(XingdongError, handle_domain_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)

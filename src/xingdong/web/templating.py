@@ -150,7 +150,7 @@ def render(
         "staff_pages": staff_pages(getattr(request.state, "actor", None)),
         "reveal_codes": request.app.state.runtime.settings.sms_reveal_codes,
         "support_contact": request.app.state.runtime.settings.support_contact,
-        "error_code": error.code if error is not None else None,
+        "sends_to_support": error is not None and error.sends_to_support,
         "errors": field_messages(error),
         "error_summary": error_summary(error),
         "flash": _known_flash(request.query_params.get("done")),
