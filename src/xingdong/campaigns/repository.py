@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns.models import Campaign
-from xingdong.core.pagination import contains, decode_cursor
+from xingdong.core.pagination import contains, in_pages
 
 
 async def campaigns_page(
@@ -31,12 +31,5 @@ async def campaigns_page(
         query = query.where(Campaign.status == status)
     if search:
         query = query.where(contains(Campaign.title, search))
-    position = decode_cursor(cursor)
-    key = tuple_(Campaign.created_at, Campaign.id)
-    if position is not None:
-        query = query.where(key < tuple_(*position) if newest_first else key > tuple_(*position))
-    if newest_first:
-        query = query.order_by(Campaign.created_at.desc(), Campaign.id.desc())
-    else:
-        query = query.order_by(Campaign.created_at, Campaign.id)
+    query = in_pages(query, Campaign.created_at, Campaign.id, cursor, newest_first=newest_first)
     return list((await session.scalars(query.limit(limit + 1))).all())

@@ -10,13 +10,14 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Select, tuple_
 from sqlalchemy.sql.elements import SQLCoreOperations
 
 from xingdong.core.errors import ValidationFailed
 from xingdong.core.i18n import N_
 
 T = TypeVar("T")
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
 MAX_PAGE_SIZE = 100
 
@@ -40,6 +41,20 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
         return datetime.fromisoformat(created_at), UUID(row_id)
     except (ValueError, TypeError) as exc:
         raise ValidationFailed(detail=N_("The page cursor is not valid.")) from exc
+
+
+def in_pages(
+    query: Q, created_at: Any, row_id: Any, cursor: str | None, *, newest_first: bool
+) -> Q:
+    """``query`` in a list's order (by ``created_at``, then ``row_id``), starting after
+    the row ``cursor`` names; the caller adds the limit."""
+    key = tuple_(created_at, row_id)
+    position = decode_cursor(cursor)
+    if position is not None:
+        query = query.where(key < tuple_(*position) if newest_first else key > tuple_(*position))
+    if newest_first:
+        return query.order_by(created_at.desc(), row_id.desc())
+    return query.order_by(created_at, row_id)
 
 
 def clamp_limit(limit: int | None, default: int = 20) -> int:

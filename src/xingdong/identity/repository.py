@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
     and_,
     case,
     delete,
@@ -17,14 +16,13 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ColumnClause
 
-from xingdong.core.pagination import contains, decode_cursor
+from xingdong.core.pagination import contains, in_pages
 from xingdong.creators.tiers import follower_range
 from xingdong.identity.models import (
     ApiToken,
@@ -42,8 +40,6 @@ from xingdong.identity.validation import phone_search_text
 
 _ONE_SECOND: ColumnClause[Any] = literal_column("interval '1 second'")
 
-Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
-
 
 def _name_or_phone(search: str) -> ColumnElement[bool]:
     """A search box's text against names, and against phones as they are stored: lists
@@ -52,13 +48,6 @@ def _name_or_phone(search: str) -> ColumnElement[bool]:
         contains(Person.display_name, search),
         contains(Person.phone, phone_search_text(search) or search),
     )
-
-
-def _after_cursor(query: Q, created_at_col: Any, id_col: Any, cursor: str | None) -> Q:
-    position = decode_cursor(cursor)
-    if position is None:
-        return query
-    return query.where(tuple_(created_at_col, id_col) > tuple_(*position))
 
 
 async def person_by_phone(session: AsyncSession, phone: str) -> Person | None:
@@ -285,8 +274,8 @@ async def organisations_page(
     )
     if search:
         query = query.where(contains(Organisation.name, search))
-    query = _after_cursor(query, Organisation.created_at, Organisation.id, cursor)
-    query = query.order_by(Organisation.created_at, Organisation.id).limit(limit + 1)
+    query = in_pages(query, Organisation.created_at, Organisation.id, cursor, newest_first=False)
+    query = query.limit(limit + 1)
     result = await session.execute(query)
     return [(org, role) for org, role in result.all()]
 
@@ -301,8 +290,9 @@ async def members_page(
     )
     if search:
         query = query.where(_name_or_phone(search))
-    query = _after_cursor(query, Membership.created_at, Membership.person_id, cursor)
-    query = query.order_by(Membership.created_at, Membership.person_id).limit(limit + 1)
+    query = in_pages(
+        query, Membership.created_at, Membership.person_id, cursor, newest_first=False
+    ).limit(limit + 1)
     result = await session.execute(query)
     return [(m, p) for m, p in result.all()]
 
@@ -369,8 +359,8 @@ async def people_page(
     query = select(Person)
     if search:
         query = query.where(_name_or_phone(search))
-    query = _after_cursor(query, Person.created_at, Person.id, cursor)
-    result = await session.execute(query.order_by(Person.created_at, Person.id).limit(limit + 1))
+    query = in_pages(query, Person.created_at, Person.id, cursor, newest_first=False)
+    result = await session.execute(query.limit(limit + 1))
     return list(result.scalars())
 
 

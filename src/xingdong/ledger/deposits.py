@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.db import Database
@@ -18,7 +18,7 @@ from xingdong.core.errors import Conflict, FieldError, NotFound
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.money import yuan
-from xingdong.core.pagination import clamp_limit, decode_cursor, next_cursor
+from xingdong.core.pagination import clamp_limit, in_pages, next_cursor
 from xingdong.ledger import service as ledger
 from xingdong.ledger.batching import BatchCall, batcher_for
 from xingdong.ledger.errors import IdempotencyKeyReused, InvalidTransfer
@@ -198,10 +198,8 @@ async def deposits_page(
     query = select(Deposit).where(Deposit.org_id == org_id)
     if status:
         query = query.where(Deposit.status == status)
-    position = decode_cursor(cursor)
-    if position is not None:
-        query = query.where(tuple_(Deposit.created_at, Deposit.id) < tuple_(*position))
-    query = query.order_by(Deposit.created_at.desc(), Deposit.id.desc()).limit(size + 1)
+    query = in_pages(query, Deposit.created_at, Deposit.id, cursor, newest_first=True)
+    query = query.limit(size + 1)
     rows = list((await session.scalars(query)).all())
     return DepositPage(items=rows[:size], next_cursor=next_cursor(rows, size))
 

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.i18n import N_
-from xingdong.core.pagination import clamp_limit, decode_cursor, next_cursor
+from xingdong.core.pagination import clamp_limit, in_pages, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.work import service
 from xingdong.work.errors import AssignmentNotFound
@@ -85,10 +85,8 @@ async def completions_page(
         Assignment.campaign_id == campaign_id,
         Assignment.status.in_((status,) if status else SUBMITTED_STATUSES),
     )
-    position = decode_cursor(cursor)
-    if position is not None:
-        query = query.where(tuple_(Assignment.created_at, Assignment.id) < tuple_(*position))
-    query = query.order_by(Assignment.created_at.desc(), Assignment.id.desc()).limit(size + 1)
+    query = in_pages(query, Assignment.created_at, Assignment.id, cursor, newest_first=True)
+    query = query.limit(size + 1)
     rows = list((await session.scalars(query)).all())
     moment = now or utcnow()
     return CompletionPage(
@@ -159,15 +157,7 @@ async def dispute_cases(
         .join(Campaign, Campaign.id == Assignment.campaign_id)
         .where(Dispute.status == status)
     )
-    key = tuple_(Dispute.created_at, Dispute.id)
-    oldest_first = status == "open"
-    position = decode_cursor(cursor)
-    if position is not None:
-        query = query.where(key > tuple_(*position) if oldest_first else key < tuple_(*position))
-    if oldest_first:
-        query = query.order_by(Dispute.created_at, Dispute.id)
-    else:
-        query = query.order_by(Dispute.created_at.desc(), Dispute.id.desc())
+    query = in_pages(query, Dispute.created_at, Dispute.id, cursor, newest_first=status != "open")
     rows = (await session.execute(query.limit(size + 1))).all()
     cases = [DisputeCase(d, a, c) for d, a, c in rows]
     return DisputeCasePage(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns.models import Campaign
-from xingdong.core.pagination import decode_cursor
+from xingdong.core.pagination import in_pages
 from xingdong.work.models import CLAIM_COUNTS, Assignment, Dispute
 
 
@@ -62,12 +62,8 @@ async def assignments_page(
     )
     if status:
         query = query.where(Assignment.status == status)
-    position = decode_cursor(cursor)
-    if position is not None:
-        query = query.where(tuple_(Assignment.created_at, Assignment.id) < tuple_(*position))
-    rows = await session.execute(
-        query.order_by(Assignment.created_at.desc(), Assignment.id.desc()).limit(limit + 1)
-    )
+    query = in_pages(query, Assignment.created_at, Assignment.id, cursor, newest_first=True)
+    rows = await session.execute(query.limit(limit + 1))
     return [(a, c) for a, c in rows.all()]
 
 

@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from xingdong.core.pagination import contains, decode_cursor
+from xingdong.core.pagination import contains, in_pages
 from xingdong.platforms.sandbox.models import (
     SandboxAccount,
     SandboxComment,
@@ -119,10 +119,8 @@ async def videos_page(
                 contains(SandboxAccount.display_name, search),
             )
         )
-    position = decode_cursor(cursor)
-    if position is not None:
-        query = query.where(tuple_(SandboxVideo.created_at, SandboxVideo.id) < tuple_(*position))
-    query = query.order_by(SandboxVideo.created_at.desc(), SandboxVideo.id.desc()).limit(limit + 1)
+    query = in_pages(query, SandboxVideo.created_at, SandboxVideo.id, cursor, newest_first=True)
+    query = query.limit(limit + 1)
     return [(video, owner) for video, owner in (await session.execute(query)).all()]
 
 
