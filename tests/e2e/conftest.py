@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.conftest import empty_tables
 
@@ -118,16 +118,22 @@ def site(server: str, database_url: str) -> str:
     return server
 
 
-@pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
-def page(request: pytest.FixtureRequest, browser: Browser, site: str) -> Iterator[Page]:
+def new_context(browser: Browser, site: str, viewport: str) -> BrowserContext:
+    """A browser context of its own (cookies, storage) on this screen size."""
     context = browser.new_context(
-        viewport=VIEWPORTS[request.param],  # type: ignore[arg-type]
+        viewport=VIEWPORTS[viewport],  # type: ignore[arg-type]
         base_url=site,
         locale="zh-CN",
-        is_mobile=request.param == "phone",
-        has_touch=request.param == "phone",
+        is_mobile=viewport == "phone",
+        has_touch=viewport == "phone",
     )
     context.set_default_timeout(10_000)
+    return context
+
+
+@pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
+def page(request: pytest.FixtureRequest, browser: Browser, site: str) -> Iterator[Page]:
+    context = new_context(browser, site, request.param)
     page = context.new_page()
     page.viewport_name = request.param  # type: ignore[attr-defined]
     yield page

@@ -15,7 +15,7 @@ from uuid import UUID
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import VIEWPORTS
+from tests.e2e.conftest import VIEWPORTS, new_context
 from tests.e2e.test_sandbox_journey import run_async
 from tests.e2e.test_work_journey import sign_in
 from tests.integration.conftest import make_settings
@@ -98,14 +98,7 @@ def open_page(request: pytest.FixtureRequest, browser: Browser, site: str) -> It
     contexts = []
 
     def open_page(phone: str | None = None) -> Page:
-        context = browser.new_context(
-            viewport=VIEWPORTS[request.param],  # type: ignore[arg-type]
-            base_url=site,
-            locale="zh-CN",
-            is_mobile=request.param == "phone",
-            has_touch=request.param == "phone",
-        )
-        context.set_default_timeout(10_000)
+        context = new_context(browser, site, request.param)
         contexts.append(context)
         page = context.new_page()
         if phone:

@@ -158,16 +158,11 @@ def test_register_profile_language_organisation_and_invitation(page: Page, site:
     page.screenshot(path=str(ARTIFACTS / f"member-{viewport}.png"), full_page=True)
 
 
-def test_removing_a_member_asks_first(page: Page, site: str) -> None:
-    owner_phone, member_phone = str(next(_phones)), str(next(_phones))
-    register_by_api(site, member_phone, "要离开的人")
-    register_in_browser(page, owner_phone, "老板")
-    page.goto("/orgs")
-    page.fill("#org-name", "确认测试")
-    page.locator('form[action="/orgs"] button').click()
+def join_by_invitation(page: Page, owner_phone: str, member_phone: str) -> None:
+    """On the owner's organisation page: invite ``member_phone``, who signs in and
+    accepts; the owner is signed in again at the end."""
     page.fill("#invite-phone", member_phone)
     page.locator('form[action$="/invitations"] button').click()
-    org_url = page.url.split("?")[0]
     open_menu(page)
     page.locator('form[action="/logout"] button').click()
     sign_in(page, member_phone)
@@ -176,6 +171,17 @@ def test_removing_a_member_asks_first(page: Page, site: str) -> None:
     open_menu(page)
     page.locator('form[action="/logout"] button').click()
     sign_in(page, owner_phone)
+
+
+def test_removing_a_member_asks_first(page: Page, site: str) -> None:
+    owner_phone, member_phone = str(next(_phones)), str(next(_phones))
+    register_by_api(site, member_phone, "要离开的人")
+    register_in_browser(page, owner_phone, "老板")
+    page.goto("/orgs")
+    page.fill("#org-name", "确认测试")
+    page.locator('form[action="/orgs"] button').click()
+    org_url = page.url.split("?")[0]
+    join_by_invitation(page, owner_phone, member_phone)
     page.goto(org_url)
     row = page.locator('[data-member="要离开的人"]')
     # Dismissing the confirmation keeps the member.
@@ -270,16 +276,7 @@ def test_changing_a_role_asks_first_and_the_last_owner_is_told_what_to_do(
     expect(page.locator(".notice.error")).to_have_text(
         "You are the only owner: make another member an owner before you leave."
     )
-    page.fill("#invite-phone", member_phone)
-    page.locator('form[action$="/invitations"] button').click()
-    open_menu(page)
-    page.locator('form[action="/logout"] button').click()
-    sign_in(page, member_phone)
-    page.goto("/orgs")
-    page.locator('button[value="accept"]').click()
-    open_menu(page)
-    page.locator('form[action="/logout"] button').click()
-    sign_in(page, owner_phone)
+    join_by_invitation(page, owner_phone, member_phone)
     page.goto(org_url)
     role = page.locator('[data-member="新主管"] select[name="role"]')
     # Dismissing the confirmation changes nothing, and the choice shows the role again.

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from tests.factories import create_org, register
 from tests.integration.answers import csrf_from
+from tests.integration.test_deposits import start_deposit
 from tests.integration.test_money_pages import sign_in
 from tests.integration.test_withdrawals import bind, fund, make_operator, withdraw
 from xingdong.core.clock import local_time
@@ -113,11 +114,7 @@ async def test_the_organisation_lists_top_ups_in_beijing_time(
 ) -> None:
     owner = await register(client)
     org_id = await create_org(client, owner)
-    started = await client.post(
-        f"/api/v1/orgs/{org_id}/deposits",
-        json={"amount_fen": 50_000},
-        headers={**owner.auth, "Idempotency-Key": "beijing"},
-    )
+    started = await start_deposit(client, owner, org_id, 50_000, "beijing")
     assert started.status_code == 201, started.text
     async with db.session_scope() as s:
         await s.execute(
@@ -282,11 +279,7 @@ async def test_an_unpaid_top_up_says_so_and_leads_back_to_the_payment(
 ) -> None:
     owner = await register(client)
     org_id = await create_org(client, owner)
-    started = await client.post(
-        f"/api/v1/orgs/{org_id}/deposits",
-        json={"amount_fen": 50_000},
-        headers={**owner.auth, "Idempotency-Key": "unpaid"},
-    )
+    started = await start_deposit(client, owner, org_id, 50_000, "unpaid")
     deposit_id = started.json()["id"]
     await sign_in(client, owner.phone)
     page = (await client.get(f"/orgs/{org_id}?lang=en")).text

@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy import func, select, text
 
 from tests.factories import PASSWORD, create_org, register
-from tests.integration.answers import csrf_from
+from tests.integration.answers import csrf_from, form_id_from
 from xingdong.core.db import Database
 from xingdong.identity.models import WebSession
 
@@ -248,32 +248,28 @@ async def test_a_nul_character_is_refused_with_a_message_and_changes_nothing(
     assert answer.json()["code"] == "validation_failed"
 
 
-async def test_amounts_too_large_for_any_form_are_refused_by_name(
-    client: httpx.AsyncClient,
-) -> None:
+async def top_up_on_the_page(client: httpx.AsyncClient, amount: str) -> httpx.Response:
+    """A new organisation's owner, signed in, sends the top-up form with ``amount``."""
     user = await register(client)
     org_id = await create_org(client, user)
     await sign_in(client, user.phone)
-    page = await client.get(f"/orgs/{org_id}")
-    form_id = page.text.split('name="form_id" value="', 1)[1].split('"', 1)[0]
-    top_up = await client.post(
+    page = (await client.get(f"/orgs/{org_id}")).text
+    return await client.post(
         f"/orgs/{org_id}/deposits?lang=en",
-        data={"amount": "1e309", "form_id": form_id, "csrf_token": csrf_from(page.text)},
+        data={"amount": amount, "form_id": form_id_from(page), "csrf_token": csrf_from(page)},
     )
+
+
+async def test_amounts_too_large_for_any_form_are_refused_by_name(
+    client: httpx.AsyncClient,
+) -> None:
+    top_up = await top_up_on_the_page(client, "1e309")
     assert top_up.status_code == 422
     assert 'id="amount-error"' in top_up.text and "Enter an amount in yuan" in top_up.text
 
 
 async def test_a_top_up_out_of_range_is_marked_at_its_field(client: httpx.AsyncClient) -> None:
-    user = await register(client)
-    org_id = await create_org(client, user)
-    await sign_in(client, user.phone)
-    page = await client.get(f"/orgs/{org_id}")
-    form_id = page.text.split('name="form_id" value="', 1)[1].split('"', 1)[0]
-    small = await client.post(
-        f"/orgs/{org_id}/deposits?lang=en",
-        data={"amount": "0.50", "form_id": form_id, "csrf_token": csrf_from(page.text)},
-    )
+    small = await top_up_on_the_page(client, "0.50")
     assert small.status_code == 422
     assert "A top-up is between ¥1.00 and" in small.text
     field = small.text.split('id="top-up-amount"', 1)[1].split(">", 1)[0]
