@@ -6,6 +6,7 @@ from __future__ import annotations
 def import_all_models() -> None:
     import xingdong.campaigns.models
     import xingdong.core.audit
+    import xingdong.creators.models
     import xingdong.dispatch.models
     import xingdong.evidence.models
     import xingdong.identity.models

@@ -25,6 +25,7 @@ MOVEMENT_LABELS = {
     "task_reward": N_("Task reward"),
     "task_fee": N_("Platform fee for a task"),
     "task_release": N_("Reward out of hold"),
+    "agency_share": N_("Your agency's share of a reward"),
     "task_clawback": N_("Reward taken back"),
     "task_fee_refund": N_("Platform fee returned"),
     "withdrawal": N_("Withdrawal"),

@@ -48,6 +48,7 @@ from xingdong.core.ids import new_id
 from xingdong.core.pagination import clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
+from xingdong.creators import agencies
 from xingdong.creators.tiers import tier_for_followers
 from xingdong.dispatch.plan import paced_until
 from xingdong.dispatch.tuning import weights_in_force
@@ -798,17 +799,36 @@ async def _clawback(
 async def _release(
     session: AsyncSession, assignment: Assignment, campaign: Campaign, *, reason: str, now: datetime
 ) -> None:
-    await ledger.transfer(
+    reference = f"assignment:{assignment.id}"
+    share = await agencies.share_of_release(
         session,
+        person_id=assignment.person_id,
+        claimed_at=assignment.claimed_at,
+        reward=campaign.reward,
+    )
+    movements = [
         ledger.TransferRequest(
             idempotency_key=_reward_key(assignment.id, "release"),
             debit=wallets.pending_account(assignment.person_id),
             credit=wallets.available_account(assignment.person_id),
-            amount=campaign.reward,
+            amount=campaign.reward - (share.amount if share else 0),
             code="task_release",
-            reference=f"assignment:{assignment.id}",
-        ),
-    )
+            reference=reference,
+        )
+    ]
+    if share is not None:
+        movements.append(
+            ledger.TransferRequest(
+                idempotency_key=_reward_key(assignment.id, "agency-share"),
+                debit=wallets.pending_account(assignment.person_id),
+                credit=agencies.agency_account(share.org_id),
+                amount=share.amount,
+                code=agencies.SHARE_CODE,
+                reference=reference,
+                meta={"contract": str(share.contract_id), "person": str(assignment.person_id)},
+            )
+        )
+    await ledger.transfer_linked(session, [m for m in movements if m.amount > 0])
     assignment.status = "released"
     assignment.settled_at = now
     assignment.settle_reason = reason

@@ -1,0 +1,446 @@
+"""Agencies (MCN, 机构) and the creators they manage.
+
+An agency offers a creator a contract by phone number with a share of the creator's task
+rewards; the creator accepts or declines. While a contract is in force, each reward of a
+task the creator took in that time is split when it leaves its hold: the share to the
+agency's account, the rest to the creator's (:func:`share_of_release`). A creator is
+managed by one agency at a time; either side may end the contract, and rewards of tasks
+taken after that are the creator's alone. Every step is in the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.core.audit import record_audit
+from xingdong.core.clock import utcnow
+from xingdong.core.errors import FieldError, NotFound, ValidationFailed
+from xingdong.core.i18n import N_
+from xingdong.core.ids import new_id
+from xingdong.core.numbers import plain, whole_number
+from xingdong.core.pagination import clamp_limit, contains, in_pages, next_cursor
+from xingdong.core.policy import Action, Actor, require
+from xingdong.creators.errors import AlreadySigned, ContractNotOpen, NotAnAgency
+from xingdong.creators.models import MAX_SHARE_PERCENT, AgencyContract
+from xingdong.creators.tiers import tier_for_followers
+from xingdong.identity.models import Organisation, Person, PlatformAccount
+from xingdong.identity.validation import phone_error, phone_search_text
+from xingdong.ledger import service as ledger
+from xingdong.ledger.models import LedgerAccount, Transfer
+
+SHARE_CODE = "agency_share"
+"""The ledger code of the agency's share of a released reward."""
+
+OPEN = ("offered", "active")
+
+_NOT_OPEN = {
+    "declined": N_("The creator has declined this offer."),
+    "withdrawn": N_("The agency has withdrawn this offer."),
+    "ended": N_("This contract has ended."),
+    "active": N_("This offer has already been accepted."),
+    "offered": N_("This offer has not been accepted yet."),
+}
+
+
+def agency_account(org_id: UUID) -> str:
+    return f"agency:{org_id}:available"
+
+
+async def open_agency_account(session: AsyncSession, org_id: UUID) -> None:
+    await ledger.open_account(
+        session, ledger.AccountSpec(agency_account(org_id), no_overdraft=True)
+    )
+
+
+async def agency_balance(session: AsyncSession, org_id: UUID) -> ledger.Balance:
+    account = await ledger.account_by_key(session, agency_account(org_id))
+    if account is None:
+        return ledger.Balance(agency_account(org_id), "CNY", 0, 0, 0, 0)
+    return ledger.balance_of(account)
+
+
+def _not_open(contract: AgencyContract) -> ContractNotOpen:
+    return ContractNotOpen(
+        detail=_NOT_OPEN[contract.status], extra={"contract_status": contract.status}
+    )
+
+
+def share_percent_of(raw: int | str) -> int:
+    """The share as typed (``20``, ``20%``, full-width digits), or a field error."""
+    value = raw if isinstance(raw, int) else whole_number(plain(raw).removesuffix("%"))
+    if value is None or not 1 <= value <= MAX_SHARE_PERCENT:
+        message = N_("Enter a whole percentage from 1 to {most}.")
+        raise ValidationFailed(
+            detail=message,
+            fields=[FieldError("share_percent", message)],
+            extra={"most": MAX_SHARE_PERCENT},
+        )
+    return value
+
+
+async def _agency(
+    session: AsyncSession, actor: Actor, org_id: UUID, action: Action
+) -> Organisation:
+    require(actor, Action.ORG_READ, org_id=org_id)
+    require(actor, action, org_id=org_id)
+    org = await session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound(detail=N_("No such organisation."))
+    if org.kind != "agency":
+        raise NotAnAgency(
+            detail=N_("This organisation is a brand. Create an agency to sign creators.")
+        )
+    return org
+
+
+# --- the agency's side ----------------------------------------------------------------
+
+
+async def offer_contract(
+    session: AsyncSession, *, actor: Actor, org_id: UUID, phone: str, share_percent: int | str
+) -> AgencyContract:
+    """An owner of the agency offers a contract to the creator with this phone number."""
+    await _agency(session, actor, org_id, Action.ORG_MANAGE_MEMBERS)
+    normalised, phone_problem = phone_error(phone)
+    errors = [phone_problem] if phone_problem else []
+    try:
+        share = share_percent_of(share_percent)
+    except ValidationFailed as exc:
+        errors.extend(exc.fields)
+        share = 0
+    if errors:
+        raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
+    assert normalised is not None
+    inserted = await session.execute(
+        insert(AgencyContract)
+        .values(
+            id=new_id(),
+            org_id=org_id,
+            phone=normalised,
+            share_percent=share,
+            offered_by=actor.person_id,
+        )
+        .on_conflict_do_nothing(
+            index_elements=["org_id", "phone"], index_where=AgencyContract.status.in_(OPEN)
+        )
+        .returning(AgencyContract.id)
+    )
+    contract_id = inserted.scalar_one_or_none()
+    if contract_id is None:
+        raise AlreadySigned(
+            detail=N_("This number already has an offer from you, or is signed with you."),
+            fields=[FieldError("phone", N_("Already offered or signed."))],
+        )
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="creators.contract_offered",
+        object_type="organisation",
+        object_id=org_id,
+        data={"contract": str(contract_id), "phone": normalised, "share_percent": share},
+    )
+    await session.flush()
+    contract = await session.get(AgencyContract, contract_id)
+    assert contract is not None
+    return contract
+
+
+async def close_contract(
+    session: AsyncSession, *, actor: Actor, org_id: UUID, contract_id: UUID
+) -> AgencyContract:
+    """An owner withdraws an offer not yet answered, or ends a contract in force."""
+    await _agency(session, actor, org_id, Action.ORG_MANAGE_MEMBERS)
+    contract = await session.get(AgencyContract, contract_id, with_for_update=True)
+    if contract is None or contract.org_id != org_id:
+        raise NotFound(detail=N_("No such offer or contract."))
+    if contract.status not in OPEN:
+        raise _not_open(contract)
+    contract.status = "withdrawn" if contract.status == "offered" else "ended"
+    contract.ended_at = utcnow()
+    contract.ended_by = actor.person_id
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="creators.contract_" + contract.status,
+        object_type="organisation",
+        object_id=org_id,
+        data={"contract": str(contract.id)},
+    )
+    await session.flush()
+    return contract
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    contract: AgencyContract
+    person: Person | None
+    """None for an offer to a number nobody has registered yet."""
+    tier: str | None
+    followers: int | None
+    shared: int
+    """What the agency has received from this contract so far, in fen."""
+
+
+@dataclass(frozen=True)
+class Roster:
+    items: list[RosterEntry]
+    next_cursor: str | None
+
+
+async def roster(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    org_id: UUID,
+    status: str = "active",
+    search: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Roster:
+    """The agency's contracts in ``status`` (``active``, ``offered`` or ``closed`` for the
+    rest), oldest first, with each creator's tier and what their contract has shared."""
+    await _agency(session, actor, org_id, Action.ORG_READ)
+    size = clamp_limit(limit)
+    query = (
+        select(AgencyContract, Person)
+        .outerjoin(Person, Person.id == AgencyContract.person_id)
+        .where(AgencyContract.org_id == org_id)
+    )
+    if status == "closed":
+        query = query.where(AgencyContract.status.not_in(OPEN))
+    else:
+        query = query.where(AgencyContract.status == status)
+    if search:
+        digits = phone_search_text(search)
+        query = query.where(
+            or_(
+                contains(Person.display_name, search),
+                contains(AgencyContract.phone, digits or search),
+            )
+        )
+    rows = (
+        await session.execute(
+            in_pages(
+                query, AgencyContract.created_at, AgencyContract.id, cursor, newest_first=False
+            ).limit(size + 1)
+        )
+    ).all()
+    page = rows[:size]
+    people = [p.id for _, p in page if p is not None]
+    followers = await _followers(session, people)
+    shared = await shared_by_contract(session, org_id, [c.id for c, _ in page])
+    items = [
+        RosterEntry(
+            contract=c,
+            person=p,
+            tier=tier_for_followers(followers[p.id])
+            if p is not None and p.id in followers
+            else None,
+            followers=followers.get(p.id) if p is not None else None,
+            shared=shared.get(c.id, 0),
+        )
+        for c, p in page
+    ]
+    return Roster(items=items, next_cursor=next_cursor([c for c, _ in rows], size))
+
+
+async def _followers(session: AsyncSession, people: list[UUID]) -> dict[UUID, int]:
+    """Each person's largest audience over their bound accounts."""
+    if not people:
+        return {}
+    result = await session.execute(
+        select(PlatformAccount.person_id, func.max(PlatformAccount.followers))
+        .where(PlatformAccount.person_id.in_(people))
+        .group_by(PlatformAccount.person_id)
+    )
+    return {person_id: int(most) for person_id, most in result.all()}
+
+
+async def shared_by_contract(
+    session: AsyncSession, org_id: UUID, contracts: list[UUID]
+) -> dict[UUID, int]:
+    """What the agency's account has received under each contract, from the ledger."""
+    if not contracts:
+        return {}
+    contract = Transfer.meta["contract"].astext
+    result = await session.execute(
+        select(contract, func.sum(Transfer.amount))
+        .join(LedgerAccount, LedgerAccount.id == Transfer.credit_account_id)
+        .where(
+            LedgerAccount.key == agency_account(org_id),
+            Transfer.code == SHARE_CODE,
+            contract.in_([str(c) for c in contracts]),
+        )
+        .group_by(contract)
+    )
+    return {UUID(key): int(total) for key, total in result.all()}
+
+
+async def count_contracts(session: AsyncSession, org_id: UUID) -> dict[str, int]:
+    """How many contracts the agency has in force, waiting for an answer, and closed."""
+    result = await session.execute(
+        select(AgencyContract.status, func.count())
+        .where(AgencyContract.org_id == org_id)
+        .group_by(AgencyContract.status)
+    )
+    counts = {"active": 0, "offered": 0, "closed": 0}
+    for status, n in result.all():
+        counts[status if status in OPEN else "closed"] += int(n)
+    return counts
+
+
+# --- the creator's side ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MyAgency:
+    contract: AgencyContract | None
+    agency: Organisation | None
+    shared: int
+    offers: list[tuple[AgencyContract, Organisation]]
+
+
+async def my_agency(session: AsyncSession, *, person: Person) -> MyAgency:
+    """The creator's contract in force (if any), what it has shared, and offers waiting."""
+    signed = (
+        await session.execute(
+            select(AgencyContract, Organisation)
+            .join(Organisation, Organisation.id == AgencyContract.org_id)
+            .where(AgencyContract.person_id == person.id, AgencyContract.status == "active")
+        )
+    ).first()
+    offers = (
+        await session.execute(
+            select(AgencyContract, Organisation)
+            .join(Organisation, Organisation.id == AgencyContract.org_id)
+            .where(AgencyContract.phone == person.phone, AgencyContract.status == "offered")
+            .order_by(AgencyContract.created_at)
+        )
+    ).all()
+    shared = 0
+    if signed is not None:
+        shared = (await shared_by_contract(session, signed[1].id, [signed[0].id])).get(
+            signed[0].id, 0
+        )
+    return MyAgency(
+        contract=signed[0] if signed else None,
+        agency=signed[1] if signed else None,
+        shared=shared,
+        offers=[(c, o) for c, o in offers],
+    )
+
+
+async def answer_offer(
+    session: AsyncSession, *, person: Person, contract_id: UUID, accept: bool
+) -> AgencyContract:
+    # The person's row is locked first, so that two acceptances at once (of offers from
+    # two agencies) are decided one after the other.
+    await session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
+    contract = await session.get(AgencyContract, contract_id, with_for_update=True)
+    if contract is None or contract.phone != person.phone:
+        raise NotFound(detail=N_("No such offer."))
+    if contract.status != "offered":
+        raise _not_open(contract)
+    now = utcnow()
+    if accept:
+        current = await session.execute(
+            select(Organisation.name)
+            .join(AgencyContract, AgencyContract.org_id == Organisation.id)
+            .where(AgencyContract.person_id == person.id, AgencyContract.status == "active")
+        )
+        name = current.scalar_one_or_none()
+        if name is not None:
+            raise AlreadySigned(
+                detail=N_(
+                    "You are signed with {agency}. End that contract before accepting another."
+                ),
+                extra={"agency": name},
+            )
+        contract.status = "active"
+        contract.person_id = person.id
+        contract.started_at = now
+        await open_agency_account(session, contract.org_id)
+    else:
+        contract.status = "declined"
+        contract.ended_at = now
+        contract.ended_by = person.id
+    await record_audit(
+        session,
+        actor_id=person.id,
+        action="creators.contract_" + ("accepted" if accept else "declined"),
+        object_type="organisation",
+        object_id=contract.org_id,
+        data={"contract": str(contract.id)},
+    )
+    await session.flush()
+    return contract
+
+
+async def leave_agency(session: AsyncSession, *, person: Person) -> AgencyContract:
+    """The creator ends their contract in force."""
+    contract = (
+        await session.execute(
+            select(AgencyContract)
+            .where(AgencyContract.person_id == person.id, AgencyContract.status == "active")
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if contract is None:
+        raise NotFound(detail=N_("You are not signed with an agency."))
+    contract.status = "ended"
+    contract.ended_at = utcnow()
+    contract.ended_by = person.id
+    await record_audit(
+        session,
+        actor_id=person.id,
+        action="creators.contract_ended",
+        object_type="organisation",
+        object_id=contract.org_id,
+        data={"contract": str(contract.id)},
+    )
+    await session.flush()
+    return contract
+
+
+# --- money ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Share:
+    contract_id: UUID
+    org_id: UUID
+    amount: int
+
+
+async def share_of_release(
+    session: AsyncSession, *, person_id: UUID, claimed_at: datetime, reward: int
+) -> Share | None:
+    """The agency's share of a reward leaving its hold: under the contract that was in
+    force when the task was taken (whatever has happened to it since), rounded down to
+    the fen, so that the creator keeps any remainder."""
+    found = (
+        await session.execute(
+            select(AgencyContract.id, AgencyContract.org_id, AgencyContract.share_percent)
+            .where(
+                AgencyContract.person_id == person_id,
+                AgencyContract.started_at <= claimed_at,
+                or_(
+                    AgencyContract.status == "active",
+                    and_(AgencyContract.status == "ended", AgencyContract.ended_at > claimed_at),
+                ),
+            )
+            .order_by(AgencyContract.started_at.desc())
+            .limit(1)
+        )
+    ).first()
+    if found is None:
+        return None
+    amount = reward * int(found.share_percent) // 100
+    if amount <= 0:
+        return None
+    return Share(contract_id=found.id, org_id=found.org_id, amount=amount)

@@ -1,0 +1,21 @@
+"""Errors of the creators domain."""
+
+from __future__ import annotations
+
+from xingdong.core.errors import Conflict
+from xingdong.core.i18n import N_
+
+
+class NotAnAgency(Conflict):
+    code = "not_an_agency"
+    title = N_("Only agencies (MCN) sign creators")
+
+
+class AlreadySigned(Conflict):
+    code = "already_signed"
+    title = N_("This creator is already signed with an agency")
+
+
+class ContractNotOpen(Conflict):
+    code = "contract_not_open"
+    title = N_("This offer or contract is no longer open")
