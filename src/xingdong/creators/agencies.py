@@ -25,13 +25,15 @@ from xingdong.core.ids import new_id
 from xingdong.core.numbers import plain, whole_number
 from xingdong.core.pagination import clamp_limit, contains, in_pages, next_cursor
 from xingdong.core.policy import Action, Actor, require
+from xingdong.core.settings import Settings
 from xingdong.creators.errors import AlreadySigned, ContractNotOpen, NotAnAgency
 from xingdong.creators.models import MAX_SHARE_PERCENT, AgencyContract
 from xingdong.creators.tiers import tier_for_followers
 from xingdong.identity.models import Organisation, Person, PlatformAccount
 from xingdong.identity.validation import phone_error, phone_search_text
 from xingdong.ledger import service as ledger
-from xingdong.ledger.models import LedgerAccount, Transfer
+from xingdong.ledger import withdrawals
+from xingdong.ledger.models import LedgerAccount, OrgPayoutAccount, Transfer, Withdrawal
 
 SHARE_CODE = "agency_share"
 """The ledger code of the agency's share of a released reward."""
@@ -99,6 +101,11 @@ async def _agency(
 
 
 # --- the agency's side ----------------------------------------------------------------
+
+
+async def agency_of(session: AsyncSession, *, actor: Actor, org_id: UUID) -> Organisation:
+    """The agency, for a member of it (or staff)."""
+    return await _agency(session, actor, org_id, Action.ORG_READ)
 
 
 async def offer_contract(
@@ -292,6 +299,41 @@ async def count_contracts(session: AsyncSession, org_id: UUID) -> dict[str, int]
     for status, n in result.all():
         counts[status if status in OPEN else "closed"] += int(n)
     return counts
+
+
+# --- the agency's money --------------------------------------------------------------
+
+
+async def bind_payout_account(
+    session: AsyncSession, *, actor: Actor, org_id: UUID, kind: str, number: str, settings: Settings
+) -> OrgPayoutAccount:
+    """An owner binds where the agency's payouts go (once; changes go through support)."""
+    await _agency(session, actor, org_id, Action.ORG_MANAGE_FUNDS)
+    return await withdrawals.bind_org_payout_account(
+        session, actor=actor, org_id=org_id, kind=kind, number=number, settings=settings
+    )
+
+
+async def request_payout(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    org_id: UUID,
+    amount: int,
+    idempotency_key: str,
+    settings: Settings,
+) -> Withdrawal:
+    """An owner takes the agency's shares out to its payout account; an operator approves
+    every such payout before it is paid."""
+    await _agency(session, actor, org_id, Action.ORG_MANAGE_FUNDS)
+    return await withdrawals.request_withdrawal(
+        session,
+        person_id=actor.person_id,
+        amount=amount,
+        idempotency_key=idempotency_key,
+        settings=settings,
+        org=withdrawals.OrgSource(org_id, agency_account(org_id)),
+    )
 
 
 # --- the creator's side ---------------------------------------------------------------

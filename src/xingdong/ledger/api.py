@@ -187,6 +187,7 @@ class WithdrawalOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: UUID
     person_id: UUID
+    org_id: UUID | None = Field(description="Set when the money is an organisation's.")
     amount: int
     fee: int
     status: str

@@ -162,14 +162,34 @@ class PayoutAccount(CreatedAtMixin, Base):
     __table_args__ = (CheckConstraint("kind IN ('alipay', 'bank')", "kind"),)
 
 
+class OrgPayoutAccount(CreatedAtMixin, Base):
+    """Where an organisation's payouts go (an agency's shares). Bound once by an owner."""
+
+    __tablename__ = "ledger_org_payout_accounts"
+
+    org_id: Mapped[UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    masked: Mapped[str] = mapped_column(String(40))
+    account_hash: Mapped[str] = mapped_column(String(64), index=True)
+    account_number: Mapped[str] = mapped_column(String(40))
+    bound_by: Mapped[UUID]
+
+    __table_args__ = (CheckConstraint("kind IN ('alipay', 'bank')", "kind"),)
+
+
 class Withdrawal(CreatedAtMixin, Base):
-    """Money a person takes out: requested → approved → processing → paid or failed
-    (money back), or rejected by an operator (money back)."""
+    """Money a person (or an organisation, through one of its owners) takes out:
+    requested → approved → processing → paid or failed (money back), or rejected by an
+    operator (money back)."""
 
     __tablename__ = "ledger_withdrawals"
 
     id: Mapped[UUID] = mapped_column(primary_key=True)
     person_id: Mapped[UUID] = mapped_column(index=True)
+    """Who asked: the person whose wallet pays, or the owner who asked for ``org_id``."""
+    org_id: Mapped[UUID | None] = mapped_column(index=True)
+    """Set when the money is an organisation's: it leaves that organisation's account and
+    goes to its payout account."""
     amount: Mapped[int] = mapped_column(BigInteger)
     """What leaves the wallet, fee included."""
     fee: Mapped[int] = mapped_column(BigInteger)

@@ -13,10 +13,11 @@ crash between its answer and our settlement is repaired by asking it again
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,13 +34,21 @@ from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.ledger import service as ledger
 from xingdong.ledger.errors import IdempotencyKeyReused, InsufficientFunds
-from xingdong.ledger.models import PayoutAccount, Withdrawal, WithdrawalApproval
+from xingdong.ledger.models import OrgPayoutAccount, PayoutAccount, Withdrawal, WithdrawalApproval
 from xingdong.ledger.payments import PayoutProvider, PayoutResult
 from xingdong.ledger.wallets import available_account, open_wallet
 
 PAYOUTS_ACCOUNT = "external:payouts"
 REVENUE_ACCOUNT = "platform:revenue"
 PAY_OUT_JOB = "ledger:pay_out_withdrawal"
+
+
+@dataclass(frozen=True)
+class OrgSource:
+    """An organisation's money to withdraw: whose, and the ledger account it is in."""
+
+    org_id: UUID
+    account: str
 
 
 class PayoutAccountRequired(ValidationFailed):
@@ -74,6 +83,7 @@ class AlreadyApproved(Conflict):
 
 
 REVIEW_REASON_LABELS = {
+    "organisation_payout": N_("An organisation's payout (always reviewed)"),
     "large_amount": N_("Large amount"),
     "shared_payout_account": N_("Payout account shared with another person"),
 }
@@ -87,10 +97,8 @@ async def payout_account(session: AsyncSession, person_id: UUID) -> PayoutAccoun
     return await session.get(PayoutAccount, person_id)
 
 
-async def bind_payout_account(
-    session: AsyncSession, *, person_id: UUID, kind: str, number: str, settings: Settings
-) -> PayoutAccount:
-    """Bind the account withdrawals go to. Bound once: changing it goes through support."""
+def _payout_details(kind: str, number: str, settings: Settings) -> dict[str, str]:
+    """The columns of a payout account as typed, or the fields' errors."""
     cleaned = number.replace(" ", "").replace("-", "")
     errors = []
     if kind not in ("alipay", "bank"):
@@ -99,34 +107,79 @@ async def bind_payout_account(
         errors.append(FieldError("number", N_("Enter the account number (6 to 40 characters).")))
     if errors:
         raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
+    return {
+        "kind": kind,
+        "masked": mask_account(cleaned),
+        "account_hash": security.keyed_digest(
+            settings.secret_key.get_secret_value(), "payout:" + cleaned
+        ),
+        "account_number": cleaned,
+    }
+
+
+def _already_bound() -> PayoutAccountAlreadyBound:
+    return PayoutAccountAlreadyBound(
+        detail=N_("A payout account is already bound; contact support to change it.")
+    )
+
+
+async def bind_payout_account(
+    session: AsyncSession, *, person_id: UUID, kind: str, number: str, settings: Settings
+) -> PayoutAccount:
+    """Bind the account withdrawals go to. Bound once: changing it goes through support."""
     inserted = await session.execute(
         insert(PayoutAccount)
-        .values(
-            person_id=person_id,
-            kind=kind,
-            masked=mask_account(cleaned),
-            account_hash=security.keyed_digest(
-                settings.secret_key.get_secret_value(), "payout:" + cleaned
-            ),
-            account_number=cleaned,
-        )
+        .values(person_id=person_id, **_payout_details(kind, number, settings))
         .on_conflict_do_nothing(index_elements=["person_id"])
         .returning(PayoutAccount.person_id)
     )
     if inserted.first() is None:
-        raise PayoutAccountAlreadyBound(
-            detail=N_("A payout account is already bound; contact support to change it.")
-        )
+        raise _already_bound()
     account = await session.get(PayoutAccount, person_id)
     assert account is not None
     return account
 
 
-async def _withdrawn_today(session: AsyncSession, person_id: UUID) -> int:
+async def org_payout_account(session: AsyncSession, org_id: UUID) -> OrgPayoutAccount | None:
+    return await session.get(OrgPayoutAccount, org_id)
+
+
+async def bind_org_payout_account(
+    session: AsyncSession, *, actor: Actor, org_id: UUID, kind: str, number: str, settings: Settings
+) -> OrgPayoutAccount:
+    """An owner binds the account the organisation's payouts go to (once)."""
+    require(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
+    inserted = await session.execute(
+        insert(OrgPayoutAccount)
+        .values(org_id=org_id, bound_by=actor.person_id, **_payout_details(kind, number, settings))
+        .on_conflict_do_nothing(index_elements=["org_id"])
+        .returning(OrgPayoutAccount.org_id)
+    )
+    if inserted.first() is None:
+        raise _already_bound()
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="ledger.org_payout_account_bound",
+        object_type="organisation",
+        object_id=org_id,
+        data={"kind": kind},
+    )
+    account = await session.get(OrgPayoutAccount, org_id)
+    assert account is not None
+    return account
+
+
+async def _withdrawn_today(session: AsyncSession, person_id: UUID, org_id: UUID | None) -> int:
     since = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    whose = (
+        Withdrawal.org_id == org_id
+        if org_id
+        else and_(Withdrawal.person_id == person_id, Withdrawal.org_id.is_(None))
+    )
     total = await session.execute(
         select(func.coalesce(func.sum(Withdrawal.amount), 0)).where(
-            Withdrawal.person_id == person_id,
+            whose,
             Withdrawal.created_at >= since,
             Withdrawal.status.not_in(("failed", "rejected")),
         )
@@ -142,11 +195,17 @@ async def request_withdrawal(
     idempotency_key: str,
     settings: Settings,
     risk_reasons: Sequence[str] = (),
+    org: OrgSource | None = None,
 ) -> Withdrawal:
     """Reserve the amount (fee included) for a payout. It is paid at once unless it needs
     an operator: a large amount, a shared payout account, or ``risk_reasons`` from the risk
-    check the caller ran (the ledger itself knows nothing of risk)."""
-    request_hash = ledger.request_digest({"person": str(person_id), "amount": amount})
+    check the caller ran (the ledger itself knows nothing of risk). With ``org``, the
+    money is that organisation's, asked for by ``person_id`` (the caller checked that they
+    may); an operator always looks at it first."""
+    asked: dict[str, object] = {"person": str(person_id), "amount": amount}
+    if org:
+        asked["org"] = str(org.org_id)
+    request_hash = ledger.request_digest(asked)
     earlier = (
         await session.execute(
             select(Withdrawal).where(
@@ -160,9 +219,14 @@ async def request_withdrawal(
                 detail=N_("This idempotency key was used for a different request.")
             )
         return earlier
-    account = await payout_account(session, person_id)
+    account: PayoutAccount | OrgPayoutAccount | None = (
+        await org_payout_account(session, org.org_id)
+        if org
+        else await payout_account(session, person_id)
+    )
     if account is None:
         raise PayoutAccountRequired(detail=N_("Bind a payout account before withdrawing."))
+    source = org.account if org else available_account(person_id)
     fee = settings.withdrawal_fee_fen
     low = max(settings.withdrawal_min_fen, fee + 1)
     if amount < low:
@@ -171,9 +235,11 @@ async def request_withdrawal(
             fields=[FieldError("amount_fen", N_("Too small."), "out_of_range")],
             extra={"low": low, "low_yuan": yuan(low)},
         )
-    # Serialise this person's withdrawals so two at once cannot both pass the daily limit.
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(str(person_id)))))
-    if await _withdrawn_today(session, person_id) + amount > settings.withdrawal_daily_limit_fen:
+    # Serialise the payer's withdrawals so two at once cannot both pass the daily limit.
+    payer = str(org.org_id) if org else str(person_id)
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(payer))))
+    today = await _withdrawn_today(session, person_id, org.org_id if org else None)
+    if today + amount > settings.withdrawal_daily_limit_fen:
         raise WithdrawalLimitReached(
             detail=N_("Withdrawals are limited to ¥{limit_yuan} a day."),
             extra={
@@ -181,10 +247,11 @@ async def request_withdrawal(
                 "limit_yuan": yuan(settings.withdrawal_daily_limit_fen),
             },
         )
-    await open_wallet(session, person_id)
+    if org is None:
+        await open_wallet(session, person_id)
     # Said here for the whole amount asked (fee included); the ledger's own refusal would
     # name only the first of the movements below. It still guards a race with a spend.
-    available = (await ledger.balance(session, available_account(person_id))).available
+    available = (await ledger.balance(session, source)).available
     if amount > available:
         raise InsufficientFunds(
             detail=N_("You have ¥{available_yuan} to withdraw; ¥{amount_yuan} was asked."),
@@ -199,7 +266,7 @@ async def request_withdrawal(
     movements = [
         ledger.TransferRequest(
             idempotency_key=f"withdrawal:{withdrawal_id}:payout",
-            debit=available_account(person_id),
+            debit=source,
             credit=PAYOUTS_ACCOUNT,
             amount=amount - fee,
             code="withdrawal",
@@ -211,7 +278,7 @@ async def request_withdrawal(
         movements.append(
             ledger.TransferRequest(
                 idempotency_key=f"withdrawal:{withdrawal_id}:fee",
-                debit=available_account(person_id),
+                debit=source,
                 credit=REVENUE_ACCOUNT,
                 amount=fee,
                 code="withdrawal_fee",
@@ -220,7 +287,7 @@ async def request_withdrawal(
             )
         )
     reserved = await ledger.transfer_linked(session, movements)
-    reasons = []
+    reasons = ["organisation_payout"] if org else []
     if amount >= settings.withdrawal_review_fen:
         reasons.append("large_amount")
     shared = await session.execute(
@@ -231,13 +298,14 @@ async def request_withdrawal(
             PayoutAccount.person_id != person_id,
         )
     )
-    if shared.scalar_one():
+    if shared.scalar_one() and org is None:
         reasons.append("shared_payout_account")
     reasons += [f"risk:{code}" for code in risk_reasons]
     needed = 2 if amount >= settings.withdrawal_four_eyes_fen else (1 if reasons else 0)
     withdrawal = Withdrawal(
         id=withdrawal_id,
         person_id=person_id,
+        org_id=org.org_id if org else None,
         amount=amount,
         fee=fee,
         status="approved" if needed == 0 else "requested",
@@ -258,7 +326,13 @@ async def request_withdrawal(
         action="ledger.withdrawal_requested",
         object_type="withdrawal",
         object_id=withdrawal_id,
-        data={"amount": amount, "fee": fee, "review": reasons, "approvals_needed": needed},
+        data={
+            "amount": amount,
+            "fee": fee,
+            "review": reasons,
+            "approvals_needed": needed,
+            "org": str(org.org_id) if org else None,
+        },
     )
     return withdrawal
 
@@ -389,7 +463,11 @@ async def execute_payout(db: Database, provider: PayoutProvider, withdrawal_id: 
             return withdrawal.status
         withdrawal.status = "processing"
         withdrawal.updated_at = utcnow()
-        account = await payout_account(session, withdrawal.person_id)
+        account: PayoutAccount | OrgPayoutAccount | None = (
+            await org_payout_account(session, withdrawal.org_id)
+            if withdrawal.org_id
+            else await payout_account(session, withdrawal.person_id)
+        )
         assert account is not None
         number, amount = account.account_number, withdrawal.amount - withdrawal.fee
     result = await provider.pay(payout_id=str(withdrawal_id), account_number=number, amount=amount)
@@ -424,9 +502,23 @@ async def settle_stuck_withdrawals(
 async def withdrawals_of(
     session: AsyncSession, person_id: UUID, limit: int = 20
 ) -> list[Withdrawal]:
+    """A person's own withdrawals (not those they asked for on an organisation's behalf)."""
     result = await session.execute(
         select(Withdrawal)
-        .where(Withdrawal.person_id == person_id)
+        .where(Withdrawal.person_id == person_id, Withdrawal.org_id.is_(None))
+        .order_by(Withdrawal.created_at.desc())
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def withdrawals_of_org(
+    session: AsyncSession, *, actor: Actor, org_id: UUID, limit: int = 20
+) -> list[Withdrawal]:
+    require(actor, Action.ORG_READ, org_id=org_id)
+    result = await session.execute(
+        select(Withdrawal)
+        .where(Withdrawal.org_id == org_id)
         .order_by(Withdrawal.created_at.desc())
         .limit(limit)
     )
