@@ -297,3 +297,22 @@ async def test_withdrawn_declined_and_ended_contracts_say_so(world: World) -> No
         "creators.contract_accepted",
         "creators.contract_ended",
     ]
+
+
+async def test_many_offers_in_one_session_find_their_conflict_target(world: World) -> None:
+    """psycopg prepares a statement on the server after a few runs; the offer's ON
+    CONFLICT must still name the partial index then (it did not with bound parameters)."""
+    owner, org_id = await new_agency(world)
+    actor = await world.actor(owner)
+    people = [await add_worker(world) for _ in range(8)]
+    async with world.db.session_scope() as s:
+        for person in people:
+            await agencies.offer_contract(
+                s, actor=actor, org_id=org_id, phone=person.phone, share_percent=10
+            )
+    with pytest.raises(AlreadySigned):
+        async with world.db.session_scope() as s:
+            for person in people:
+                await agencies.offer_contract(
+                    s, actor=actor, org_id=org_id, phone=person.phone, share_percent=10
+                )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -133,7 +133,10 @@ async def offer_contract(
             offered_by=actor.person_id,
         )
         .on_conflict_do_nothing(
-            index_elements=["org_id", "phone"], index_where=AgencyContract.status.in_(OPEN)
+            # Written as the index's own predicate: with bound parameters PostgreSQL
+            # cannot tell that the conflict target is that partial index.
+            index_elements=["org_id", "phone"],
+            index_where=text("status IN ('offered', 'active')"),
         )
         .returning(AgencyContract.id)
     )

@@ -1,4 +1,5 @@
-"""Demo data: a brand with two members, an agency, five workers, a reviewer, an operator.
+"""Demo data: a brand with two members, an agency with signed creators and offers
+waiting, five workers, a reviewer, an operator.
 
 Idempotent: seeding a database that already has the demo people changes nothing.
 """
@@ -7,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.policy import Actor, OrgRole
 from xingdong.core.settings import Settings
+from xingdong.creators import agencies
+from xingdong.creators.models import AgencyContract
 from xingdong.demo.campaigns import seed_campaigns
-from xingdong.demo.crowd import seed_crowd
+from xingdong.demo.crowd import CROWD_PHONES, seed_crowd
 from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.ledger import deposits
@@ -156,9 +160,44 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[DemoLogin
             DemoLogin(f"{role} {'审核员' if role == 'reviewer' else '运营'}", phone, name)
         )
     await seed_crowd(session, settings, DEMO_PASSWORD)
+    await _seed_agency_contracts(session, agency_owner)
     # The platform connector reads the sandbox accounts through its own connection.
     await session.commit()
     operator = staff["operator"]
     assert isinstance(operator, Person)
     await seed_campaigns(session, settings=settings, owner=owner, operator=operator)
     return logins
+
+
+AGENCY_SIGNED = (("13800000013", 20), ("13800000015", 15))
+"""Demo workers the agency has signed, with its share (%); the crowd members below too."""
+AGENCY_OFFERED = (("13800000011", 20), ("13800000012", 25))
+"""Demo workers with an offer waiting (小林, the first demo login, can answer it)."""
+AGENCY_CROWD = 8
+"""Crowd members the agency has signed, so that the simulated crowd earns it shares."""
+
+
+async def _seed_agency_contracts(session: AsyncSession, agency_owner: object) -> None:
+    from xingdong.identity.models import Organisation, Person
+
+    assert isinstance(agency_owner, Person)
+    agency_id = await session.scalar(
+        select(Organisation.id).where(
+            Organisation.created_by == agency_owner.id, Organisation.kind == "agency"
+        )
+    )
+    if agency_id is None or await session.scalar(
+        select(AgencyContract.id).where(AgencyContract.org_id == agency_id).limit(1)
+    ):
+        return
+    actor = Actor(person_id=agency_owner.id, memberships={agency_id: OrgRole.OWNER})
+    signed = [*AGENCY_SIGNED, *((p.removeprefix("+86"), 10) for p in CROWD_PHONES[:AGENCY_CROWD])]
+    for phone, share in [*signed, *AGENCY_OFFERED]:
+        contract = await agencies.offer_contract(
+            session, actor=actor, org_id=agency_id, phone=phone, share_percent=share
+        )
+        creator = await identity_repo.person_by_phone(session, contract.phone)
+        if (phone, share) in signed and creator is not None:
+            await agencies.answer_offer(
+                session, person=creator, contract_id=contract.id, accept=True
+            )
