@@ -91,6 +91,8 @@ async def test_bad_requests_get_problem_details(client: httpx.AsyncClient) -> No
     )
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} == {"phone", "share_percent"}
+    share_error = next(e for e in bad.json()["errors"] if e["field"] == "share_percent")
+    assert "50" in share_error["message"] and "{" not in share_error["message"]
 
     wrong_type = await client.post(
         f"/api/v1/orgs/{agency_id}/creators",

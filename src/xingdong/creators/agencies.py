@@ -121,7 +121,11 @@ async def offer_contract(
         errors.extend(exc.fields)
         share = 0
     if errors:
-        raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
+        raise ValidationFailed(
+            detail=N_("Please correct the marked fields."),
+            fields=errors,
+            extra={"most": MAX_SHARE_PERCENT},
+        )
     assert normalised is not None
     inserted = await session.execute(
         insert(AgencyContract)
