@@ -186,6 +186,7 @@ def _add_routes(app: FastAPI) -> None:
     from xingdong.campaigns import api as campaigns_api
     from xingdong.campaigns import pages as campaigns_pages
     from xingdong.creators import api as creators_api
+    from xingdong.creators import pages as creators_pages
     from xingdong.dispatch import api as dispatch_api
     from xingdong.dispatch import pages as dispatch_pages
     from xingdong.evidence import pages as evidence_pages
@@ -209,6 +210,6 @@ def _add_routes(app: FastAPI) -> None:
         work_api.router, dispatch_api.router, pages.router, identity_pages.router,
         ledger_pages.router, sandbox_pages.router, evidence_pages.router,
         campaigns_pages.router, work_pages.router, dispatch_pages.router, risk_api.router,
-        risk_pages.router, creators_api.router,
+        risk_pages.router, creators_api.router, creators_pages.router,
     ):  # fmt: skip
         app.include_router(router)

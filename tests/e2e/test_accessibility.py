@@ -22,6 +22,9 @@ from tests.integration.conftest import make_settings
 from tests.lifecycle_world import build_world, live_campaign, window_nearly_over
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
+from xingdong.core.policy import Actor, OrgRole
+from xingdong.creators import agencies
+from xingdong.identity import service as identity
 from xingdong.work import service as work
 
 pytestmark = pytest.mark.e2e
@@ -45,12 +48,14 @@ class Cast:
     org_id: UUID
     campaign_id: UUID
     open_assignment_id: UUID
+    agency_id: UUID
 
 
 @pytest.fixture
 def cast(site: str, database_url: str) -> Cast:
     """A live manual-review campaign with one hand-in waiting for a reviewer, and a second
-    worker's claim still open for its evidence."""
+    worker's claim still open for its evidence; the brand's owner also runs an agency,
+    which has signed the first worker and waits for the second one's answer."""
 
     async def build(_db: Database) -> Cast:
         world = await build_world(database_url, make_settings())
@@ -73,6 +78,18 @@ def cast(site: str, database_url: str) -> Cast:
                 open_claim = await work.claim(
                     s, person=waiting, campaign_id=campaign.id, settings=world.settings
                 )
+            async with world.db.session_scope() as s:
+                agency = await identity.create_organisation(
+                    s, actor=Actor(person_id=world.owner.id), kind="agency", name="星光 MCN"
+                )
+                runs = Actor(person_id=world.owner.id, memberships={agency.id: OrgRole.OWNER})
+                signed = await agencies.offer_contract(
+                    s, actor=runs, org_id=agency.id, phone=done.phone, share_percent=20
+                )
+                await agencies.answer_offer(s, person=done, contract_id=signed.id, accept=True)
+                await agencies.offer_contract(
+                    s, actor=runs, org_id=agency.id, phone=waiting.phone, share_percent=15
+                )
             return Cast(
                 owner=world.owner.phone,
                 worker=waiting.phone,
@@ -81,6 +98,7 @@ def cast(site: str, database_url: str) -> Cast:
                 org_id=world.org_id,
                 campaign_id=campaign.id,
                 open_assignment_id=open_claim.id,
+                agency_id=agency.id,
             )
         finally:
             await world.db.dispose()
@@ -112,6 +130,7 @@ def open_page(request: pytest.FixtureRequest, browser: Browser, site: str) -> It
 
 def pages_by_person(cast: Cast) -> dict[str | None, list[str]]:
     org, campaign = f"/orgs/{cast.org_id}", f"/campaigns/{cast.campaign_id}"
+    agency = f"/orgs/{cast.agency_id}"
     return {
         None: ["/login", "/register", "/"],
         cast.worker: [
@@ -122,8 +141,18 @@ def pages_by_person(cast: Cast) -> dict[str | None, list[str]]:
             f"/me/tasks/{cast.open_assignment_id}",
             "/wallet",
             "/profile",
+            "/agency",
         ],
-        cast.owner: ["/orgs", org, f"{org}/campaigns", f"{org}/campaigns/new", campaign],
+        cast.owner: [
+            "/orgs",
+            org,
+            f"{org}/campaigns",
+            f"{org}/campaigns/new",
+            campaign,
+            agency,
+            f"{agency}/creators",
+            f"{agency}/creators?status=offered",
+        ],
         cast.reviewer: ["/review"],
         cast.operator: [
             "/ops/campaigns",

@@ -57,6 +57,11 @@ async def test_an_agency_signs_a_creator_through_the_api(client: httpx.AsyncClie
     await add_member(client, org_id, owner, member)
     seen = (await client.get(f"/api/v1/orgs/{org_id}/creators", headers=member.auth)).json()
     assert "****" in seen["items"][0]["contract"]["phone"]
+    by_name = {"q": "小美"}
+    by_phone = {"q": creator.phone[-8:]}
+    for who, query, found in ((member, by_name, 1), (member, by_phone, 0), (owner, by_phone, 1)):
+        listed = await client.get(f"/api/v1/orgs/{org_id}/creators", params=query, headers=who.auth)
+        assert len(listed.json()["items"]) == found, (query, found)
     refused = await client.post(
         f"/api/v1/orgs/{org_id}/creators/{contract['id']}/close", headers=member.auth
     )

@@ -24,7 +24,7 @@ from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.numbers import plain, whole_number
 from xingdong.core.pagination import clamp_limit, contains, in_pages, next_cursor
-from xingdong.core.policy import Action, Actor, require
+from xingdong.core.policy import Action, Actor, can, require
 from xingdong.core.settings import Settings
 from xingdong.creators.errors import AlreadySigned, ContractNotOpen, NotAnAgency
 from xingdong.creators.models import MAX_SHARE_PERCENT, AgencyContract
@@ -230,13 +230,12 @@ async def roster(
     else:
         query = query.where(AgencyContract.status == status)
     if search:
-        digits = phone_search_text(search)
-        query = query.where(
-            or_(
-                contains(Person.display_name, search),
-                contains(AgencyContract.phone, digits or search),
-            )
-        )
+        matches = contains(Person.display_name, search)
+        # Members see phones masked: a search by number would tell them the rest of it.
+        if can(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id):
+            phone = contains(AgencyContract.phone, phone_search_text(search) or search)
+            matches = or_(matches, phone)
+        query = query.where(matches)
     rows = (
         await session.execute(
             in_pages(

@@ -15,7 +15,7 @@ from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.numbers import whole_number
 from xingdong.core.policy import Action, can
-from xingdong.creators import tiers
+from xingdong.creators import agencies, tiers
 from xingdong.identity import service
 from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
@@ -218,6 +218,7 @@ async def _profile_context(
         "tier_of": tiers.tier_for_followers,
         "tier_ladder": tiers.ladder(),
         "tier_labels": tiers.TIER_LABELS,
+        "agency": await agencies.my_agency(session, person=person),
     }
 
 
@@ -438,6 +439,9 @@ async def _org_context(
     top_up_refunds = await refunds.refunds_of_deposits(session, [d.id for d in top_ups])
     return {
         "org": org,
+        "creator_counts": (
+            await agencies.count_contracts(session, org_id) if org.kind == "agency" else None
+        ),
         "members": members,
         "q": q,
         "can_manage": manage,

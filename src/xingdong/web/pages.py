@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from xingdong.creators import agencies
 from xingdong.identity import service as identity
 from xingdong.web.deps import DbSession, OptionalPageActor, PageActor
 from xingdong.web.templating import PACKAGE_DIR, render
@@ -19,12 +20,16 @@ HOME_ORGANISATIONS = 5
 
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, session: DbSession, actor: OptionalPageActor) -> Response:
-    """Signed in: the way into the task center and into each organisation's campaigns."""
-    orgs, invitations = None, []
+    """Signed in: the way into the task center, into each organisation's campaigns, and to
+    the offers of agencies waiting for an answer."""
+    orgs, invitations, agency = None, [], None
     if actor is not None:
         orgs = await identity.my_organisations(session, actor=actor, limit=HOME_ORGANISATIONS)
         invitations = await identity.my_invitations(session, person=request.state.person)
-    return render(request, "home.html", {"orgs": orgs, "invitations": invitations})
+        agency = await agencies.my_agency(session, person=request.state.person)
+    return render(
+        request, "home.html", {"orgs": orgs, "invitations": invitations, "agency": agency}
+    )
 
 
 @router.get("/favicon.ico")

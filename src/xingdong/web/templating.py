@@ -36,6 +36,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "campaigns" / "templates",
     PACKAGE_DIR / "dispatch" / "templates",
     PACKAGE_DIR / "risk" / "templates",
+    PACKAGE_DIR / "creators" / "templates",
 ]
 
 
@@ -127,9 +128,10 @@ def _known_flash(message: str | None) -> str | None:
 
 def redirect(path: str, done: str | None = None) -> RedirectResponse:
     """After a form: see ``path`` (303), with ``done`` (a message of our catalog) shown
-    on it once."""
+    on it once. A ``#fragment`` of ``path`` stays at the end, where browsers read it."""
     if done:
-        path += ("&" if "?" in path else "?") + "done=" + quote(done)
+        path, hash_mark, fragment = path.partition("#")
+        path += ("&" if "?" in path else "?") + "done=" + quote(done) + hash_mark + fragment
     return RedirectResponse(path, status_code=303)
 
 
