@@ -7,7 +7,7 @@ from __future__ import annotations
 from uuid import UUID
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.factories import User, add_member, create_org, register
 from tests.integration.answers import csrf_from, form_id_from
@@ -372,6 +372,18 @@ async def test_an_owner_pays_the_shares_out_from_the_agency_page(
     assert "an operator will review it" in after.text
     assert after.text.count('data-withdrawal-status="requested"') == 1
     assert 'data-agency-balance-fen="2000"' in after.text
+
+    # The operator who decides sees whose money it is.
+    operator = await register(client, name="运营")
+    async with db.session_scope() as s:
+        await s.execute(
+            text("INSERT INTO staff_grants (person_id, role) VALUES (:id, 'operator')"),
+            {"id": operator.id},
+        )
+    await sign_in_as(client, operator)
+    money = await client.get("/ops/money", headers=ENGLISH)
+    assert "For the agency 星光 MCN, asked by" in money.text
+    assert "payout (always reviewed)" in money.text
 
     member = await register(client)
     await add_member(client, org_id, owner, member)

@@ -9,6 +9,7 @@ from uuid import UUID
 import httpx
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from xingdong.core.client_signals import signals_of
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
@@ -16,6 +17,7 @@ from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.numbers import fen_of_yuan
 from xingdong.core.policy import Action, require
+from xingdong.identity.models import Organisation, Person
 from xingdong.ledger import deposits, reconciliation, refunds, service, wallets, withdrawals
 from xingdong.ledger.models import Withdrawal
 from xingdong.ledger.payments import SandboxPaymentProvider
@@ -274,16 +276,40 @@ async def ops_money(request: Request, session: DbSession, actor: PageActor) -> R
 
 async def _money_context(session: DbSession, actor: PageActor) -> dict[str, object]:
     require(actor, Action.APPROVE_MONEY)
+    queue = await withdrawals.review_queue(session, actor=actor)
     return {
         "totals": await service.totals_by_kind(session),
         "report": await service.verify(session),
-        "queue": await withdrawals.review_queue(session, actor=actor),
+        "queue": queue,
+        "asked_by": await _who_asked(session, queue),
         "queue_size": await withdrawals.review_queue_size(session, actor=actor),
         "reason_labels": {
             **withdrawals.REVIEW_REASON_LABELS,
             **{f"risk:{code}": text for code, text in RISK_REASONS.items()},
         },
         "reconciliation": await reconciliation.latest_report(session),
+    }
+
+
+async def _who_asked(
+    session: DbSession, queue: list[Withdrawal]
+) -> dict[UUID, tuple[Person | None, Organisation | None]]:
+    """Each withdrawal's person, and the organisation whose money it is (if any): an
+    operator decides knowing whose money leaves."""
+    people = {
+        p.id: p
+        for p in await session.scalars(
+            select(Person).where(Person.id.in_({w.person_id for w in queue}))
+        )
+    }
+    orgs = {
+        o.id: o
+        for o in await session.scalars(
+            select(Organisation).where(Organisation.id.in_({w.org_id for w in queue if w.org_id}))
+        )
+    }
+    return {
+        w.id: (people.get(w.person_id), orgs.get(w.org_id) if w.org_id else None) for w in queue
     }
 
 
