@@ -225,3 +225,87 @@ async def test_an_agency_pays_its_shares_out_after_an_operator_approves(
     await add_member(client, org_id, owner, member)
     refused = await payout(member, 1_000, "m1")
     assert refused.status_code == 403
+
+
+async def test_an_agency_cannot_sign_or_pay_out_to_its_own_people(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    partner = await register(client)
+    org_id = await create_org(client, owner, name="某 MCN", kind="agency")
+    await add_member(client, org_id, owner, partner, role="owner")
+
+    # Its own members take no share of their own rewards through it.
+    for phone in (owner.phone, partner.phone):
+        refused = await client.post(
+            f"/api/v1/orgs/{org_id}/creators",
+            json={"phone": phone, "share_percent": 50},
+            headers=owner.auth,
+        )
+        assert (refused.status_code, refused.json()["code"]) == (409, "member_not_signable")
+    later = await register(client)
+    offered = await client.post(
+        f"/api/v1/orgs/{org_id}/creators",
+        json={"phone": later.phone, "share_percent": 50},
+        headers=owner.auth,
+    )
+    await add_member(client, org_id, owner, later)  # joins before answering
+    accepted = await client.post(
+        f"/api/v1/me/agency-offers/{offered.json()['id']}",
+        json={"accept": True},
+        headers=later.auth,
+    )
+    assert accepted.json()["code"] == "member_not_signable"
+
+    # Before any share, a payout is refused for want of money (not an unknown account).
+    await client.put(
+        f"/api/v1/orgs/{org_id}/payout-account",
+        json={"kind": "alipay", "number": "owner@example.com"},
+        headers=owner.auth,
+    )
+    empty = await client.post(
+        f"/api/v1/orgs/{org_id}/withdrawals",
+        json={"amount_fen": 5_000},
+        headers={**owner.auth, "Idempotency-Key": "e1"},
+    )
+    assert (empty.status_code, empty.json()["code"]) == (409, "insufficient_funds")
+
+    # The owner's own payout account is the agency's: both payouts say so.
+    await fund_agency(db, org_id, 20_000)
+    await client.put(
+        "/api/v1/me/payout-account",
+        json={"kind": "alipay", "number": "owner@example.com"},
+        headers=owner.auth,
+    )
+    asked = await client.post(
+        f"/api/v1/orgs/{org_id}/withdrawals",
+        json={"amount_fen": 5_000},
+        headers={**owner.auth, "Idempotency-Key": "p1"},
+    )
+    assert asked.json()["review_reasons"] == ["organisation_payout", "shared_payout_account"]
+
+    # An operator who belongs to the agency does not approve its payout; nor do staff act
+    # for it.
+    async with db.session_scope() as s:
+        await s.execute(
+            text(
+                "INSERT INTO staff_grants (person_id, role) VALUES (:p, 'operator'), (:p, 'admin')"
+            ),
+            {"p": partner.id},
+        )
+    own = await client.post(
+        f"/api/v1/ops/withdrawals/{asked.json()['id']}/approve", headers=partner.auth
+    )
+    assert (own.status_code, own.json()["code"]) == (403, "own_withdrawal")
+    admin = await register(client)
+    async with db.session_scope() as s:
+        await s.execute(
+            text("INSERT INTO staff_grants (person_id, role) VALUES (:p, 'admin')"),
+            {"p": admin.id},
+        )
+    staff_offer = await client.post(
+        f"/api/v1/orgs/{org_id}/creators",
+        json={"phone": (await register(client)).phone, "share_percent": 10},
+        headers=admin.auth,
+    )
+    assert staff_offer.status_code == 403

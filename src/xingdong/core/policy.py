@@ -32,6 +32,7 @@ class Action(StrEnum):
     ORG_READ = "org.read"
     ORG_MANAGE_MEMBERS = "org.manage_members"
     ORG_MANAGE_FUNDS = "org.manage_funds"
+    ORG_SIGN_CREATORS = "org.sign_creators"
     STAFF_CONSOLE = "staff.console"
     APPROVE_MONEY = "staff.approve_money"
     REVIEW_QUEUE = "review.queue"
@@ -67,7 +68,9 @@ def can(  # noqa: PLR0911 - one case per action reads best
             )
         case Action.ORG_MANAGE_MEMBERS:
             return (org_id is not None and actor.memberships.get(org_id) == OrgRole.OWNER) or admin
-        case Action.ORG_MANAGE_FUNDS:
+        case Action.ORG_MANAGE_FUNDS | Action.ORG_SIGN_CREATORS:
+            # The organisation's own owners only: staff do not spend its money or sign
+            # contracts that move money in its name.
             return org_id is not None and actor.memberships.get(org_id) == OrgRole.OWNER
         case Action.STAFF_CONSOLE:
             return actor.has_staff(StaffRole.OPERATOR, StaffRole.ADMIN)

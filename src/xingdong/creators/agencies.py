@@ -26,10 +26,15 @@ from xingdong.core.numbers import plain, whole_number
 from xingdong.core.pagination import clamp_limit, contains, in_pages, next_cursor
 from xingdong.core.policy import Action, Actor, can, require
 from xingdong.core.settings import Settings
-from xingdong.creators.errors import AlreadySigned, ContractNotOpen, NotAnAgency
+from xingdong.creators.errors import (
+    AlreadySigned,
+    ContractNotOpen,
+    MemberNotSignable,
+    NotAnAgency,
+)
 from xingdong.creators.models import MAX_SHARE_PERCENT, AgencyContract
 from xingdong.creators.tiers import tier_for_followers
-from xingdong.identity.models import Organisation, Person, PlatformAccount
+from xingdong.identity.models import Membership, Organisation, Person, PlatformAccount
 from xingdong.identity.validation import phone_error, phone_search_text
 from xingdong.ledger import service as ledger
 from xingdong.ledger import withdrawals
@@ -100,6 +105,24 @@ async def _agency(
     return org
 
 
+async def _is_member(session: AsyncSession, org_id: UUID, person_id: UUID) -> bool:
+    found = await session.scalar(
+        select(Membership.person_id).where(
+            Membership.org_id == org_id, Membership.person_id == person_id
+        )
+    )
+    return found is not None
+
+
+def _member_refused() -> MemberNotSignable:
+    # An agency's own people taking a share of their own rewards would move that money
+    # out of their wallets, past the checks a person's withdrawals go through.
+    return MemberNotSignable(
+        detail=N_("Members of the agency cannot be signed by it."),
+        fields=[FieldError("phone", N_("A member of the agency."))],
+    )
+
+
 # --- the agency's side ----------------------------------------------------------------
 
 
@@ -112,7 +135,7 @@ async def offer_contract(
     session: AsyncSession, *, actor: Actor, org_id: UUID, phone: str, share_percent: int | str
 ) -> AgencyContract:
     """An owner of the agency offers a contract to the creator with this phone number."""
-    await _agency(session, actor, org_id, Action.ORG_MANAGE_MEMBERS)
+    await _agency(session, actor, org_id, Action.ORG_SIGN_CREATORS)
     normalised, phone_problem = phone_error(phone)
     errors = [phone_problem] if phone_problem else []
     try:
@@ -127,6 +150,9 @@ async def offer_contract(
             extra={"most": MAX_SHARE_PERCENT},
         )
     assert normalised is not None
+    creator = await session.scalar(select(Person.id).where(Person.phone == normalised))
+    if creator is not None and await _is_member(session, org_id, creator):
+        raise _member_refused()
     inserted = await session.execute(
         insert(AgencyContract)
         .values(
@@ -168,7 +194,7 @@ async def close_contract(
     session: AsyncSession, *, actor: Actor, org_id: UUID, contract_id: UUID
 ) -> AgencyContract:
     """An owner withdraws an offer not yet answered, or ends a contract in force."""
-    await _agency(session, actor, org_id, Action.ORG_MANAGE_MEMBERS)
+    await _agency(session, actor, org_id, Action.ORG_SIGN_CREATORS)
     contract = await session.get(AgencyContract, contract_id, with_for_update=True)
     if contract is None or contract.org_id != org_id:
         raise NotFound(detail=N_("No such offer or contract."))
@@ -232,7 +258,7 @@ async def roster(
     if search:
         matches = contains(Person.display_name, search)
         # Members see phones masked: a search by number would tell them the rest of it.
-        if can(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id):
+        if can(actor, Action.ORG_SIGN_CREATORS, org_id=org_id):
             phone = contains(AgencyContract.phone, phone_search_text(search) or search)
             matches = or_(matches, phone)
         query = query.where(matches)
@@ -332,6 +358,9 @@ async def request_payout(
     """An owner takes the agency's shares out to its payout account; an operator approves
     every such payout before it is paid."""
     await _agency(session, actor, org_id, Action.ORG_MANAGE_FUNDS)
+    # Before any creator has signed, the account does not exist yet; a payout from it
+    # is then refused for want of money, as from an empty one.
+    await open_agency_account(session, org_id)
     return await withdrawals.request_withdrawal(
         session,
         person_id=actor.person_id,
@@ -395,6 +424,8 @@ async def answer_offer(
     if contract.status != "offered":
         raise _not_open(contract)
     now = utcnow()
+    if accept and await _is_member(session, contract.org_id, person.id):
+        raise _member_refused()
     if accept:
         current = await session.execute(
             select(Organisation.name)

@@ -81,7 +81,7 @@ async def list_creators(
         cursor=cursor,
         limit=limit,
     )
-    full = can(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id)
+    full = can(actor, Action.ORG_SIGN_CREATORS, org_id=org_id)
     items = []
     for entry in page.items:
         contract = _contract(entry.contract)

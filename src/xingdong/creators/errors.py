@@ -16,6 +16,11 @@ class AlreadySigned(Conflict):
     title = N_("This creator is already signed with an agency")
 
 
+class MemberNotSignable(Conflict):
+    code = "member_not_signable"
+    title = N_("An agency cannot sign its own members")
+
+
 class ContractNotOpen(Conflict):
     code = "contract_not_open"
     title = N_("This offer or contract is no longer open")

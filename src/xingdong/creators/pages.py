@@ -79,7 +79,7 @@ async def _creators_context(
         "counts": await agencies.count_contracts(session, org_id),
         "balance": await agencies.agency_balance(session, org_id),
         # Members see who is signed, but only owners see whole phone numbers and act.
-        "can_manage": can(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id),
+        "can_manage": can(actor, Action.ORG_SIGN_CREATORS, org_id=org_id),
         "status_labels": STATUS_LABELS,
         "closed_labels": CLOSED_LABELS,
         "tier_labels": TIER_LABELS,

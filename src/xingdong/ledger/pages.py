@@ -19,7 +19,7 @@ from xingdong.core.numbers import fen_of_yuan
 from xingdong.core.policy import Action, require
 from xingdong.identity.models import Organisation, Person
 from xingdong.ledger import deposits, reconciliation, refunds, service, wallets, withdrawals
-from xingdong.ledger.models import Withdrawal
+from xingdong.ledger.models import OrgPayoutAccount, PayoutAccount, Withdrawal
 from xingdong.ledger.payments import SandboxPaymentProvider
 from xingdong.risk import service as risk
 from xingdong.risk.reasons import REAL_TIME as RISK_REASONS
@@ -293,9 +293,10 @@ async def _money_context(session: DbSession, actor: PageActor) -> dict[str, obje
 
 async def _who_asked(
     session: DbSession, queue: list[Withdrawal]
-) -> dict[UUID, tuple[Person | None, Organisation | None]]:
-    """Each withdrawal's person, and the organisation whose money it is (if any): an
-    operator decides knowing whose money leaves."""
+) -> dict[UUID, tuple[Person | None, Organisation | None, str]]:
+    """Each withdrawal's person, the organisation whose money it is (if any), and the
+    payout account it goes to, masked: an operator decides knowing whose money leaves
+    and where to."""
     people = {
         p.id: p
         for p in await session.scalars(
@@ -308,8 +309,25 @@ async def _who_asked(
             select(Organisation).where(Organisation.id.in_({w.org_id for w in queue if w.org_id}))
         )
     }
+    to_people = {
+        a.person_id: a.masked
+        for a in await session.scalars(
+            select(PayoutAccount).where(PayoutAccount.person_id.in_(people))
+        )
+    }
+    to_orgs = {
+        a.org_id: a.masked
+        for a in await session.scalars(
+            select(OrgPayoutAccount).where(OrgPayoutAccount.org_id.in_(orgs))
+        )
+    }
     return {
-        w.id: (people.get(w.person_id), orgs.get(w.org_id) if w.org_id else None) for w in queue
+        w.id: (
+            people.get(w.person_id),
+            orgs.get(w.org_id) if w.org_id else None,
+            to_orgs.get(w.org_id, "") if w.org_id else to_people.get(w.person_id, ""),
+        )
+        for w in queue
     }
 
 

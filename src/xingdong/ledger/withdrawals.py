@@ -85,7 +85,7 @@ class AlreadyApproved(Conflict):
 REVIEW_REASON_LABELS = {
     "organisation_payout": N_("An organisation's payout (always reviewed)"),
     "large_amount": N_("Large amount"),
-    "shared_payout_account": N_("Payout account shared with another person"),
+    "shared_payout_account": N_("Payout account shared with another person or organisation"),
 }
 
 
@@ -290,15 +290,7 @@ async def request_withdrawal(
     reasons = ["organisation_payout"] if org else []
     if amount >= settings.withdrawal_review_fen:
         reasons.append("large_amount")
-    shared = await session.execute(
-        select(func.count())
-        .select_from(PayoutAccount)
-        .where(
-            PayoutAccount.account_hash == account.account_hash,
-            PayoutAccount.person_id != person_id,
-        )
-    )
-    if shared.scalar_one() and org is None:
+    if await _payout_account_shared(session, account.account_hash, person_id, org):
         reasons.append("shared_payout_account")
     reasons += [f"risk:{code}" for code in risk_reasons]
     needed = 2 if amount >= settings.withdrawal_four_eyes_fen else (1 if reasons else 0)
@@ -337,6 +329,22 @@ async def request_withdrawal(
     return withdrawal
 
 
+async def _payout_account_shared(
+    session: AsyncSession, account_hash: str, person_id: UUID, org: OrgSource | None
+) -> bool:
+    """Whether anyone else (another person, or an organisation other than the one paying)
+    has bound the same payout account: money from several accounts meeting in one place
+    is how farms cash out."""
+    people = select(PayoutAccount.person_id).where(PayoutAccount.account_hash == account_hash)
+    if org is None:
+        people = people.where(PayoutAccount.person_id != person_id)
+    orgs = select(OrgPayoutAccount.org_id).where(OrgPayoutAccount.account_hash == account_hash)
+    if org is not None:
+        orgs = orgs.where(OrgPayoutAccount.org_id != org.org_id)
+    found = await session.execute(people.union_all(orgs).limit(1))
+    return found.first() is not None
+
+
 async def _locked(session: AsyncSession, withdrawal_id: UUID) -> Withdrawal:
     withdrawal = await session.get(Withdrawal, withdrawal_id, with_for_update=True)
     if withdrawal is None:
@@ -352,6 +360,11 @@ async def approve_withdrawal(
     withdrawal = await _locked(session, withdrawal_id)
     if withdrawal.person_id == actor.person_id:
         raise OwnWithdrawal(detail=N_("Nobody may approve their own withdrawal."))
+    if withdrawal.org_id is not None and withdrawal.org_id in actor.memberships:
+        # Every member of the organisation has a stake in its money, not only who asked.
+        raise OwnWithdrawal(
+            detail=N_("Nobody may approve a payout of an organisation they belong to.")
+        )
     if withdrawal.status != "requested":
         raise WithdrawalNotPending(detail=N_("This withdrawal is not waiting for review."))
     added = await session.execute(
