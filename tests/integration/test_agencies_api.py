@@ -142,19 +142,23 @@ async def test_bad_requests_get_problem_details(client: httpx.AsyncClient) -> No
     assert nothing.status_code == 404
 
 
-async def fund_agency(db: Database, org_id: str, amount: int) -> None:
-    """Shares the agency has received (the release path is tested in test_agencies)."""
+async def fund_agency(
+    db: Database, org_id: str, amount: int, contract_id: str | None = None
+) -> None:
+    """A share the agency has received, under ``contract_id`` if given (the release that
+    pays shares is tested in test_agencies)."""
     async with db.session_scope() as s:
         await ledger.open_account(s, ledger.AccountSpec("external:rewards"))
         await agencies.open_agency_account(s, UUID(org_id))
         await ledger.transfer(
             s,
             ledger.TransferRequest(
-                f"shares-{org_id}",
+                f"shares-{org_id}-{contract_id}",
                 "external:rewards",
                 agencies.agency_account(UUID(org_id)),
                 amount,
                 agencies.SHARE_CODE,
+                meta={"contract": contract_id} if contract_id else {},
             ),
         )
 

@@ -4,19 +4,16 @@ agency's page of creators, members only look, and a creator answers and leaves o
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import httpx
 from sqlalchemy import func, select, text
 
 from tests.factories import User, add_member, create_org, register
 from tests.integration.answers import csrf_from, form_id_from
+from tests.integration.test_agencies_api import fund_agency as share_paid
 from tests.integration.test_money_pages import sign_in
 from xingdong.core.audit import AuditEntry
 from xingdong.core.db import Database
-from xingdong.creators import agencies
 from xingdong.creators.models import AgencyContract
-from xingdong.ledger import service as ledger
 
 ENGLISH = {"Accept-Language": "en"}
 CHINESE = {"Accept-Language": "zh-CN"}
@@ -48,25 +45,6 @@ async def offer_by_api(client: httpx.AsyncClient, owner: User, org_id: str, phon
     assert offered.status_code == 201, offered.text
     contract_id: str = offered.json()["id"]
     return contract_id
-
-
-async def share_paid(db: Database, org_id: str, contract_id: str, amount: int) -> None:
-    """A share the agency received under the contract (the release that pays it is
-    tested in test_agencies)."""
-    async with db.session_scope() as s:
-        await ledger.open_account(s, ledger.AccountSpec("external:rewards"))
-        await agencies.open_agency_account(s, UUID(org_id))
-        await ledger.transfer(
-            s,
-            ledger.TransferRequest(
-                f"share-{contract_id}",
-                "external:rewards",
-                agencies.agency_account(UUID(org_id)),
-                amount,
-                agencies.SHARE_CODE,
-                meta={"contract": contract_id},
-            ),
-        )
 
 
 async def test_an_owner_offers_a_contract_from_the_agency_page(
@@ -230,7 +208,7 @@ async def test_a_creator_accepts_declines_and_ends_from_the_agency_page(
     )
     assert declined.status_code == 303
 
-    await share_paid(db, first, accepted_id, 300)
+    await share_paid(db, first, 300, accepted_id)
     page = await client.get("/agency", headers=ENGLISH)
     assert 'data-shared-fen="300"' in page.text
     assert "data-agency-offer" not in page.text
@@ -332,7 +310,7 @@ async def test_an_owner_pays_the_shares_out_from_the_agency_page(
     creator = await register(client)
     org_id = await create_org(client, owner, name="星光 MCN", kind="agency")
     contract_id = await offer_by_api(client, owner, org_id, creator.phone)
-    await share_paid(db, org_id, contract_id, 5_000)
+    await share_paid(db, org_id, 5_000, contract_id)
     await sign_in_as(client, owner)
     page = await client.get(f"/orgs/{org_id}/creators", headers=ENGLISH)
     assert "Pay out the agency's shares" in page.text
