@@ -497,3 +497,43 @@ async def test_the_periodic_jobs_expire_settle_and_close(world: World) -> None:
     assert (await campaign_row(world, campaign.id)).status == "closed"
     assert (await balance(world.db, org_account(world.org_id))).available == FUNDS - 100
     await assert_sound(world)
+
+
+async def test_the_hold_job_settles_each_hold_in_a_transaction_of_its_own(world: World) -> None:
+    """A release's ledger locks (the worker's, their agency's, the platform's) end with
+    its own transaction, not with the whole run: a hold the job cannot settle leaves the
+    ones before it settled."""
+    from sqlalchemy import update
+
+    from xingdong.work import jobs
+
+    now = utcnow()
+    settled_first, failing = world.workers[:2]
+    held = {}
+    for worker in (settled_first, failing):
+        campaign = await live_campaign(world)
+        async with world.db.session_scope() as s:
+            taken = await work.claim(
+                s, person=worker, campaign_id=campaign.id, settings=world.settings
+            )
+        await follow_on_sandbox(await handle_of(world, worker), world.db)
+        held[worker.id] = (await submit(world, worker, taken), campaign)
+    first, _ = held[settled_first.id]
+    second, second_campaign = held[failing.id]
+    async with world.db.session_scope() as s:
+        for assignment, minutes in ((first, 2), (second, 1)):
+            await s.execute(
+                update(Assignment)
+                .where(Assignment.id == assignment.id)
+                .values(hold_until=now - timedelta(minutes=minutes))
+            )
+        # The second campaign's platform has no connector any more: its check fails.
+        await s.execute(
+            update(Campaign).where(Campaign.id == second_campaign.id).values(platform="gone")
+        )
+    with pytest.raises(Exception, match="platform"):
+        await jobs.settle_holds()
+    assert (await assignment_row(world, first.id)).status == "released"
+    assert (await assignment_row(world, second.id)).status == "approved"
+    assert (await balance(world.db, wallets.available_account(settled_first.id))).posted == 80
+    await assert_sound(world)

@@ -30,11 +30,21 @@ async def expire_claims(timestamp: int | None = None) -> int:  # noqa: ARG001
 @blueprint.task(name="settle_holds")
 async def settle_holds(timestamp: int | None = None) -> dict[str, int]:  # noqa: ARG001
     """After the hold, check retention on the platform: release or claw back."""
+    from xingdong.core.clock import utcnow
     from xingdong.core.runtime import current_runtime
     from xingdong.work import service
 
-    async with current_runtime().db.session_scope() as session:
-        outcome = await service.settle_holds(session)
+    db = current_runtime().db
+    moment = utcnow()
+    async with db.sessionmaker() as session:
+        due = await service.due_holds(session, now=moment)
+    outcome = {"released": 0, "clawed_back": 0, "waiting": 0}
+    for assignment_id in due:
+        # One transaction a hold: its ledger locks end with it (see service.settle_holds).
+        async with db.session_scope() as session:
+            settled = await service.settle_hold(session, assignment_id, now=moment)
+        if settled in outcome:
+            outcome[settled] += 1
     if outcome["released"] or outcome["clawed_back"]:
         log.info("holds_settled", **outcome)
     return outcome

@@ -834,46 +834,55 @@ async def _release(
     assignment.settle_reason = reason
 
 
-async def settle_holds(session: AsyncSession, *, now: datetime | None = None) -> dict[str, int]:
-    """After the hold: ask the platform whether the action is still there; release the
-    reward to available if it is, claw it back to escrow if it was undone (a job)."""
-    moment = now or utcnow()
-    due = (
-        (
-            await session.execute(
-                select(Assignment.id)
-                .where(Assignment.status == "approved", Assignment.hold_until <= moment)
-                .order_by(Assignment.hold_until)
-                .limit(200)
-            )
-        )
-        .scalars()
-        .all()
+HOLDS_PER_RUN = 200
+
+
+async def due_holds(session: AsyncSession, *, now: datetime) -> list[UUID]:
+    """Approved work whose hold has ended, oldest first (at most a run's worth)."""
+    due = await session.execute(
+        select(Assignment.id)
+        .where(Assignment.status == "approved", Assignment.hold_until <= now)
+        .order_by(Assignment.hold_until)
+        .limit(HOLDS_PER_RUN)
     )
+    return list(due.scalars())
+
+
+async def settle_hold(session: AsyncSession, assignment_id: UUID, *, now: datetime) -> str:
+    """After one hold: ask the platform whether the action is still there; release the
+    reward to available if it is, claw it back to escrow if it was undone. Answers
+    ``released``, ``clawed_back``, ``waiting`` (no answer yet, within the grace) or
+    ``skipped`` (settled meanwhile)."""
+    assignment = await _locked_assignment(session, assignment_id)
+    if assignment.status != "approved" or assignment.hold_until is None:
+        return "skipped"
+    campaign = await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id)
+    kept = await get_connector(campaign.platform).check_retention(
+        campaign.task_type, actor_handle=assignment.actor_handle, target=_target_of(campaign)
+    )
+    if kept.status == "verified":
+        await _release(session, assignment, campaign, reason="retained", now=now)
+        return "released"
+    if kept.status == "absent":
+        await _clawback(session, assignment, campaign, reason="undone_" + kept.detail, now=now)
+        return "clawed_back"
+    if now >= assignment.hold_until + RETENTION_GRACE:
+        await _release(session, assignment, campaign, reason="retention_unknown", now=now)
+        return "released"
+    return "waiting"
+
+
+async def settle_holds(session: AsyncSession, *, now: datetime | None = None) -> dict[str, int]:
+    """Every due hold in this one transaction (:func:`settle_hold` each). The periodic job
+    gives each hold a transaction of its own instead, so that the ledger accounts one
+    release locks (a worker's, their agency's, the platform's) are not held while the
+    platform is asked about the next ones."""
+    moment = now or utcnow()
     outcome = {"released": 0, "clawed_back": 0, "waiting": 0}
-    for assignment_id in due:
-        assignment = await _locked_assignment(session, assignment_id)
-        if assignment.status != "approved" or assignment.hold_until is None:
-            continue
-        campaign = await campaigns.get_campaign(
-            session, actor=None, campaign_id=assignment.campaign_id
-        )
-        kept = await get_connector(campaign.platform).check_retention(
-            campaign.task_type, actor_handle=assignment.actor_handle, target=_target_of(campaign)
-        )
-        if kept.status == "verified":
-            await _release(session, assignment, campaign, reason="retained", now=moment)
-            outcome["released"] += 1
-        elif kept.status == "absent":
-            await _clawback(
-                session, assignment, campaign, reason="undone_" + kept.detail, now=moment
-            )
-            outcome["clawed_back"] += 1
-        elif moment >= assignment.hold_until + RETENTION_GRACE:
-            await _release(session, assignment, campaign, reason="retention_unknown", now=moment)
-            outcome["released"] += 1
-        else:
-            outcome["waiting"] += 1
+    for assignment_id in await due_holds(session, now=moment):
+        settled = await settle_hold(session, assignment_id, now=moment)
+        if settled in outcome:
+            outcome[settled] += 1
     await session.flush()
     return outcome
 
