@@ -34,7 +34,8 @@ from xingdong.creators.errors import (
 )
 from xingdong.creators.models import MAX_SHARE_PERCENT, AgencyContract
 from xingdong.creators.tiers import tier_for_followers
-from xingdong.identity.models import Membership, Organisation, Person, PlatformAccount
+from xingdong.identity import repository as identity_repo
+from xingdong.identity.models import Organisation, Person, PlatformAccount
 from xingdong.identity.validation import phone_error, phone_search_text
 from xingdong.ledger import service as ledger
 from xingdong.ledger import withdrawals
@@ -65,10 +66,7 @@ async def open_agency_account(session: AsyncSession, org_id: UUID) -> None:
 
 
 async def agency_balance(session: AsyncSession, org_id: UUID) -> ledger.Balance:
-    account = await ledger.account_by_key(session, agency_account(org_id))
-    if account is None:
-        return ledger.Balance(agency_account(org_id), "CNY", 0, 0, 0, 0)
-    return ledger.balance_of(account)
+    return await ledger.balance_or_nothing(session, agency_account(org_id))
 
 
 def _not_open(contract: AgencyContract) -> ContractNotOpen:
@@ -77,17 +75,13 @@ def _not_open(contract: AgencyContract) -> ContractNotOpen:
     )
 
 
-def share_percent_of(raw: int | str) -> int:
-    """The share as typed (``20``, ``20%``, full-width digits), or a field error."""
+def share_error(raw: int | str) -> tuple[int, FieldError | None]:
+    """The share as typed (``20``, ``20%``, full-width digits), or what is wrong with it
+    (as ``phone_error`` answers for a phone number)."""
     value = raw if isinstance(raw, int) else whole_number(plain(raw).removesuffix("%"))
     if value is None or not 1 <= value <= MAX_SHARE_PERCENT:
-        message = N_("Enter a whole percentage from 1 to {most}.")
-        raise ValidationFailed(
-            detail=message,
-            fields=[FieldError("share_percent", message)],
-            extra={"most": MAX_SHARE_PERCENT},
-        )
-    return value
+        return 0, FieldError("share_percent", N_("Enter a whole percentage from 1 to {most}."))
+    return value, None
 
 
 async def _agency(
@@ -105,15 +99,6 @@ async def _agency(
     return org
 
 
-async def _is_member(session: AsyncSession, org_id: UUID, person_id: UUID) -> bool:
-    found = await session.scalar(
-        select(Membership.person_id).where(
-            Membership.org_id == org_id, Membership.person_id == person_id
-        )
-    )
-    return found is not None
-
-
 def _member_refused() -> MemberNotSignable:
     # An agency's own people taking a share of their own rewards would move that money
     # out of their wallets, past the checks a person's withdrawals go through.
@@ -121,6 +106,29 @@ def _member_refused() -> MemberNotSignable:
         detail=N_("Members of the agency cannot be signed by it."),
         fields=[FieldError("phone", N_("A member of the agency."))],
     )
+
+
+async def _close(
+    session: AsyncSession, contract: AgencyContract, status: str, *, by: UUID
+) -> AgencyContract:
+    """An offer declined or withdrawn, or a contract ended, by ``by``."""
+    contract.status = status
+    contract.ended_at = utcnow()
+    contract.ended_by = by
+    await _audit(session, contract, status, by=by)
+    return contract
+
+
+async def _audit(session: AsyncSession, contract: AgencyContract, what: str, *, by: UUID) -> None:
+    await record_audit(
+        session,
+        actor_id=by,
+        action="creators.contract_" + what,
+        object_type="organisation",
+        object_id=contract.org_id,
+        data={"contract": str(contract.id)},
+    )
+    await session.flush()
 
 
 # --- the agency's side ----------------------------------------------------------------
@@ -137,12 +145,8 @@ async def offer_contract(
     """An owner of the agency offers a contract to the creator with this phone number."""
     await _agency(session, actor, org_id, Action.ORG_SIGN_CREATORS)
     normalised, phone_problem = phone_error(phone)
-    errors = [phone_problem] if phone_problem else []
-    try:
-        share = share_percent_of(share_percent)
-    except ValidationFailed as exc:
-        errors.extend(exc.fields)
-        share = 0
+    share, share_problem = share_error(share_percent)
+    errors = [problem for problem in (phone_problem, share_problem) if problem]
     if errors:
         raise ValidationFailed(
             detail=N_("Please correct the marked fields."),
@@ -151,7 +155,7 @@ async def offer_contract(
         )
     assert normalised is not None
     creator = await session.scalar(select(Person.id).where(Person.phone == normalised))
-    if creator is not None and await _is_member(session, org_id, creator):
+    if creator is not None and await identity_repo.membership(session, org_id, creator):
         raise _member_refused()
     inserted = await session.execute(
         insert(AgencyContract)
@@ -200,19 +204,8 @@ async def close_contract(
         raise NotFound(detail=N_("No such offer or contract."))
     if contract.status not in OPEN:
         raise _not_open(contract)
-    contract.status = "withdrawn" if contract.status == "offered" else "ended"
-    contract.ended_at = utcnow()
-    contract.ended_by = actor.person_id
-    await record_audit(
-        session,
-        actor_id=actor.person_id,
-        action="creators.contract_" + contract.status,
-        object_type="organisation",
-        object_id=org_id,
-        data={"contract": str(contract.id)},
-    )
-    await session.flush()
-    return contract
+    ending = "withdrawn" if contract.status == "offered" else "ended"
+    return await _close(session, contract, ending, by=actor.person_id)
 
 
 @dataclass(frozen=True)
@@ -358,9 +351,6 @@ async def request_payout(
     """An owner takes the agency's shares out to its payout account; an operator approves
     every such payout before it is paid."""
     await _agency(session, actor, org_id, Action.ORG_MANAGE_FUNDS)
-    # Before any creator has signed, the account does not exist yet; a payout from it
-    # is then refused for want of money, as from an empty one.
-    await open_agency_account(session, org_id)
     return await withdrawals.request_withdrawal(
         session,
         person_id=actor.person_id,
@@ -423,40 +413,26 @@ async def answer_offer(
         raise NotFound(detail=N_("No such offer."))
     if contract.status != "offered":
         raise _not_open(contract)
-    now = utcnow()
-    if accept and await _is_member(session, contract.org_id, person.id):
+    if not accept:
+        return await _close(session, contract, "declined", by=person.id)
+    if await identity_repo.membership(session, contract.org_id, person.id):
         raise _member_refused()
-    if accept:
-        current = await session.execute(
-            select(Organisation.name)
-            .join(AgencyContract, AgencyContract.org_id == Organisation.id)
-            .where(AgencyContract.person_id == person.id, AgencyContract.status == "active")
-        )
-        name = current.scalar_one_or_none()
-        if name is not None:
-            raise AlreadySigned(
-                detail=N_(
-                    "You are signed with {agency}. End that contract before accepting another."
-                ),
-                extra={"agency": name},
-            )
-        contract.status = "active"
-        contract.person_id = person.id
-        contract.started_at = now
-        await open_agency_account(session, contract.org_id)
-    else:
-        contract.status = "declined"
-        contract.ended_at = now
-        contract.ended_by = person.id
-    await record_audit(
-        session,
-        actor_id=person.id,
-        action="creators.contract_" + ("accepted" if accept else "declined"),
-        object_type="organisation",
-        object_id=contract.org_id,
-        data={"contract": str(contract.id)},
+    current = await session.execute(
+        select(Organisation.name)
+        .join(AgencyContract, AgencyContract.org_id == Organisation.id)
+        .where(AgencyContract.person_id == person.id, AgencyContract.status == "active")
     )
-    await session.flush()
+    name = current.scalar_one_or_none()
+    if name is not None:
+        raise AlreadySigned(
+            detail=N_("You are signed with {agency}. End that contract before accepting another."),
+            extra={"agency": name},
+        )
+    contract.status = "active"
+    contract.person_id = person.id
+    contract.started_at = utcnow()
+    await open_agency_account(session, contract.org_id)
+    await _audit(session, contract, "accepted", by=person.id)
     return contract
 
 
@@ -471,19 +447,7 @@ async def leave_agency(session: AsyncSession, *, person: Person) -> AgencyContra
     ).scalar_one_or_none()
     if contract is None:
         raise NotFound(detail=N_("You are not signed with an agency."))
-    contract.status = "ended"
-    contract.ended_at = utcnow()
-    contract.ended_by = person.id
-    await record_audit(
-        session,
-        actor_id=person.id,
-        action="creators.contract_ended",
-        object_type="organisation",
-        object_id=contract.org_id,
-        data={"contract": str(contract.id)},
-    )
-    await session.flush()
-    return contract
+    return await _close(session, contract, "ended", by=person.id)
 
 
 # --- money ----------------------------------------------------------------------------

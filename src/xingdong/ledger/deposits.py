@@ -43,10 +43,7 @@ async def open_org_account(session: AsyncSession, org_id: UUID) -> None:
 
 
 async def org_balance(session: AsyncSession, org_id: UUID) -> ledger.Balance:
-    account = await ledger.account_by_key(session, org_account(org_id))
-    if account is None:
-        return ledger.Balance(org_account(org_id), "CNY", 0, 0, 0, 0)
-    return ledger.balance_of(account)
+    return await ledger.balance_or_nothing(session, org_account(org_id))
 
 
 async def request_deposit(

@@ -111,6 +111,14 @@ async def balance(session: AsyncSession, key: str) -> Balance:
     return balance_of(account)
 
 
+async def balance_or_nothing(session: AsyncSession, key: str) -> Balance:
+    """The balance of an account that may not be opened yet (nothing moved): zero then."""
+    account = await account_by_key(session, key)
+    if account is None:
+        return Balance(key, "CNY", 0, 0, 0, 0)
+    return balance_of(account)
+
+
 def balance_of(account: LedgerAccount) -> Balance:
     return Balance(
         key=account.key,

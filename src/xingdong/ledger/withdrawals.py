@@ -36,7 +36,7 @@ from xingdong.ledger import service as ledger
 from xingdong.ledger.errors import IdempotencyKeyReused, InsufficientFunds
 from xingdong.ledger.models import OrgPayoutAccount, PayoutAccount, Withdrawal, WithdrawalApproval
 from xingdong.ledger.payments import PayoutProvider, PayoutResult
-from xingdong.ledger.wallets import available_account, open_wallet
+from xingdong.ledger.wallets import available_account
 
 PAYOUTS_ACCOUNT = "external:payouts"
 REVENUE_ACCOUNT = "platform:revenue"
@@ -202,9 +202,10 @@ async def request_withdrawal(
     check the caller ran (the ledger itself knows nothing of risk). With ``org``, the
     money is that organisation's, asked for by ``person_id`` (the caller checked that they
     may); an operator always looks at it first."""
+    org_id = org.org_id if org else None
     asked: dict[str, object] = {"person": str(person_id), "amount": amount}
-    if org:
-        asked["org"] = str(org.org_id)
+    if org_id:
+        asked["org"] = str(org_id)
     request_hash = ledger.request_digest(asked)
     earlier = (
         await session.execute(
@@ -236,9 +237,9 @@ async def request_withdrawal(
             extra={"low": low, "low_yuan": yuan(low)},
         )
     # Serialise the payer's withdrawals so two at once cannot both pass the daily limit.
-    payer = str(org.org_id) if org else str(person_id)
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(payer))))
-    today = await _withdrawn_today(session, person_id, org.org_id if org else None)
+    payer = org_id or person_id
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(str(payer)))))
+    today = await _withdrawn_today(session, person_id, org_id)
     if today + amount > settings.withdrawal_daily_limit_fen:
         raise WithdrawalLimitReached(
             detail=N_("Withdrawals are limited to ¥{limit_yuan} a day."),
@@ -247,8 +248,8 @@ async def request_withdrawal(
                 "limit_yuan": yuan(settings.withdrawal_daily_limit_fen),
             },
         )
-    if org is None:
-        await open_wallet(session, person_id)
+    # The account the money leaves: one never credited refuses for want of money below.
+    await ledger.open_account(session, ledger.AccountSpec(source, no_overdraft=True))
     # Said here for the whole amount asked (fee included); the ledger's own refusal would
     # name only the first of the movements below. It still guards a race with a spend.
     available = (await ledger.balance(session, source)).available
@@ -297,7 +298,7 @@ async def request_withdrawal(
     withdrawal = Withdrawal(
         id=withdrawal_id,
         person_id=person_id,
-        org_id=org.org_id if org else None,
+        org_id=org_id,
         amount=amount,
         fee=fee,
         status="approved" if needed == 0 else "requested",
@@ -323,7 +324,7 @@ async def request_withdrawal(
             "fee": fee,
             "review": reasons,
             "approvals_needed": needed,
-            "org": str(org.org_id) if org else None,
+            "org": str(org_id) if org_id else None,
         },
     )
     return withdrawal
