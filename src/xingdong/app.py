@@ -192,8 +192,11 @@ def _add_routes(app: FastAPI) -> None:
     from xingdong.evidence import pages as evidence_pages
     from xingdong.identity import api as identity_api
     from xingdong.identity import pages as identity_pages
+    from xingdong.insights import api as insights_api
+    from xingdong.insights import pages as insights_pages
     from xingdong.ledger import api as ledger_api
     from xingdong.ledger import pages as ledger_pages
+    from xingdong.platforms.sandbox import inbox as sandbox_inbox
     from xingdong.platforms.sandbox import pages as sandbox_pages
     from xingdong.risk import api as risk_api
     from xingdong.risk import pages as risk_pages
@@ -210,6 +213,7 @@ def _add_routes(app: FastAPI) -> None:
         work_api.router, dispatch_api.router, pages.router, identity_pages.router,
         ledger_pages.router, sandbox_pages.router, evidence_pages.router,
         campaigns_pages.router, work_pages.router, dispatch_pages.router, risk_api.router,
-        risk_pages.router, creators_api.router, creators_pages.router,
+        risk_pages.router, creators_api.router, creators_pages.router, insights_api.router,
+        insights_pages.router, sandbox_inbox.router,
     ):  # fmt: skip
         app.include_router(router)

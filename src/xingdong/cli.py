@@ -809,12 +809,14 @@ def demo(
     from xingdong.core.migrate import upgrade
     from xingdong.core.runtime import build_runtime
     from xingdong.demo.seed import DEMO_PASSWORD, seed_demo
+    from xingdong.platforms.sandbox.inbox import INBOX_PATH
 
     overrides: dict[str, object] = {
         "sms_reveal_codes": True,
         "log_json": False,
         "demo_crowd": True,
         "hold_hours": 1,
+        "webhook_private_targets": True,
         "support_contact": "support@xingdong.example",
     }
     if data_dir is not None:
@@ -830,9 +832,12 @@ def demo(
     # Binding the workers' accounts asks the platform connectors, which live in the runtime.
     runtime = build_runtime(settings, url)
 
+    browser_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - compares only, to print an address a browser can open
+    inbox = f"http://{browser_host}:{port}{INBOX_PATH}"
+
     async def action(session: object) -> object:
         try:
-            return await seed_demo(session, settings)  # type: ignore[arg-type]
+            return await seed_demo(session, settings, inbox_url=inbox)  # type: ignore[arg-type]
         finally:
             await runtime.db.dispose()
 
@@ -844,7 +849,7 @@ def demo(
     for login in logins:  # type: ignore[attr-defined]
         table.add_row(login.role, login.phone, login.name)
     console.print(table)
-    address = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104 - compares only, to print an address a browser can open
+    address = f"http://{browser_host}:{port}/"
     console.print(f"Open [bold]{address}[/bold]  (Ctrl+C stops the demo)")
     if not no_browser:
         webbrowser.open(address)

@@ -10,6 +10,7 @@ def import_all_models() -> None:
     import xingdong.dispatch.models
     import xingdong.evidence.models
     import xingdong.identity.models
+    import xingdong.insights.models
     import xingdong.ledger.models
     import xingdong.platforms.sandbox.models
     import xingdong.risk.models

@@ -62,6 +62,8 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         # A test approves a campaign and opens the task center a moment later; by default
         # the feed's index may be two seconds behind the database (docs/dispatch.md).
         "XINGDONG_DISPATCH_SYNC_SECONDS": "0",
+        # Webhooks go to receivers on this machine (the server's own demo inbox).
+        "XINGDONG_WEBHOOK_PRIVATE_TARGETS": "true",
     }
     log_path = ARTIFACTS / "e2e-server.log"
     ARTIFACTS.mkdir(exist_ok=True)

@@ -24,7 +24,9 @@ from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.policy import Actor, OrgRole
 from xingdong.creators import agencies
+from xingdong.identity import api_keys
 from xingdong.identity import service as identity
+from xingdong.insights import service as insights
 from xingdong.work import service as work
 
 pytestmark = pytest.mark.e2e
@@ -49,13 +51,15 @@ class Cast:
     campaign_id: UUID
     open_assignment_id: UUID
     agency_id: UUID
+    endpoint_id: UUID
 
 
 @pytest.fixture
 def cast(site: str, database_url: str) -> Cast:
     """A live manual-review campaign with one hand-in waiting for a reviewer, and a second
     worker's claim still open for its evidence; the brand's owner also runs an agency,
-    which has signed the first worker and waits for the second one's answer."""
+    which has signed the first worker and waits for the second one's answer. The brand
+    has an API key and a webhook endpoint with a test event sent to it."""
 
     async def build(_db: Database) -> Cast:
         world = await build_world(database_url, make_settings())
@@ -90,6 +94,19 @@ def cast(site: str, database_url: str) -> Cast:
                 await agencies.offer_contract(
                     s, actor=runs, org_id=agency.id, phone=waiting.phone, share_percent=15
                 )
+            owner = await world.actor(world.owner)
+            async with world.db.session_scope() as s:
+                await api_keys.create_key(
+                    s, actor=owner, org_id=world.org_id, name="ERP 同步", access="read"
+                )
+                # Nothing listens on port 9: the delivery stays pending with its error.
+                endpoint = await insights.create_endpoint(
+                    s, actor=owner, org_id=world.org_id, url="http://127.0.0.1:9/hook",
+                    settings=world.settings.model_copy(update={"webhook_private_targets": True}),
+                )  # fmt: skip
+                await insights.send_test(
+                    s, actor=owner, org_id=world.org_id, endpoint_id=endpoint.id
+                )
             return Cast(
                 owner=world.owner.phone,
                 worker=waiting.phone,
@@ -99,6 +116,7 @@ def cast(site: str, database_url: str) -> Cast:
                 campaign_id=campaign.id,
                 open_assignment_id=open_claim.id,
                 agency_id=agency.id,
+                endpoint_id=endpoint.id,
             )
         finally:
             await world.db.dispose()
@@ -152,6 +170,9 @@ def pages_by_person(cast: Cast) -> dict[str | None, list[str]]:
             agency,
             f"{agency}/creators",
             f"{agency}/creators?status=offered",
+            f"{org}/integrations",
+            f"{org}/integrations/webhooks/{cast.endpoint_id}",
+            f"{agency}/integrations",
         ],
         cast.reviewer: ["/review"],
         cast.operator: [

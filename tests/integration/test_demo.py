@@ -24,6 +24,7 @@ from xingdong.dispatch.models import ShownFeed
 from xingdong.dispatch.plan import planned_share
 from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
+from xingdong.insights.models import WebhookEndpoint
 from xingdong.ledger import service as ledger
 from xingdong.risk.models import RiskEvent
 from xingdong.work import gold
@@ -32,17 +33,24 @@ from xingdong.work.models import Assignment
 
 @pytest.fixture
 async def runtime(clean_db: str, tmp_path: Path) -> AsyncIterator[Runtime]:
-    built = build_runtime(make_settings(evidence_dir=tmp_path / "evidence"), clean_db)
+    built = build_runtime(
+        make_settings(evidence_dir=tmp_path / "evidence", webhook_private_targets=True), clean_db
+    )
     yield built
     await built.db.dispose()
 
 
 async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None:
+    inbox = "http://127.0.0.1:8000/sandbox/webhook-inbox"
     async with runtime.db.session_scope() as s:
-        logins = await seed_demo(s, runtime.settings)
+        logins = await seed_demo(s, runtime.settings, inbox_url=inbox)
+    moved = inbox.replace("8000", "8123")
     async with runtime.db.session_scope() as s:
-        again = await seed_demo(s, runtime.settings)
+        again = await seed_demo(s, runtime.settings, inbox_url=moved)
     assert [login.phone for login in again] == [login.phone for login in logins]
+    async with runtime.db.sessionmaker() as s:
+        # The brand's webhook endpoint is made once and follows the demo's address.
+        assert (await s.scalars(select(WebhookEndpoint.url))).all() == [moved]
     async with runtime.db.sessionmaker() as s:
         statuses = (await s.scalars(select(Campaign.status))).all()
         types = set((await s.scalars(select(Campaign.task_type))).all())

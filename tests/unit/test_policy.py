@@ -22,6 +22,10 @@ def actor(*roles: StaffRole, membership: OrgRole | None = None) -> Actor:
     )
 
 
+KEY = Actor(person_id=ME, memberships={ORG: OrgRole.OWNER}, api_key_id=uuid.uuid4())
+"""An owner's API key."""
+
+
 @pytest.mark.parametrize(
     ("who", "action", "target", "allowed"),
     [
@@ -40,6 +44,19 @@ def actor(*roles: StaffRole, membership: OrgRole | None = None) -> Actor:
         (actor(membership=OrgRole.MEMBER), Action.ORG_SIGN_CREATORS, {"org_id": ORG}, False),
         (actor(StaffRole.ADMIN), Action.ORG_SIGN_CREATORS, {"org_id": ORG}, False),
         (actor(StaffRole.ADMIN), Action.ORG_MANAGE_FUNDS, {"org_id": ORG}, False),
+        (actor(membership=OrgRole.OWNER), Action.ORG_MANAGE_INTEGRATIONS, {"org_id": ORG}, True),
+        (actor(membership=OrgRole.MEMBER), Action.ORG_MANAGE_INTEGRATIONS, {"org_id": ORG}, False),
+        (actor(StaffRole.ADMIN), Action.ORG_MANAGE_INTEGRATIONS, {"org_id": ORG}, False),
+        (actor(membership=OrgRole.OWNER), Action.ORG_PAYOUT_ACCOUNT, {"org_id": ORG}, True),
+        (actor(StaffRole.ADMIN), Action.ORG_PAYOUT_ACCOUNT, {"org_id": ORG}, False),
+        (KEY, Action.ORG_READ, {"org_id": ORG}, True),
+        (KEY, Action.ORG_MANAGE_FUNDS, {"org_id": ORG}, True),
+        (KEY, Action.ORG_MANAGE_MEMBERS, {"org_id": ORG}, False),
+        (KEY, Action.ORG_SIGN_CREATORS, {"org_id": ORG}, False),
+        (KEY, Action.ORG_PAYOUT_ACCOUNT, {"org_id": ORG}, False),
+        (KEY, Action.ORG_MANAGE_INTEGRATIONS, {"org_id": ORG}, False),
+        (KEY, Action.PERSON_READ, {"person_id": ME}, False),
+        (KEY, Action.PERSON_EDIT, {"person_id": ME}, False),
         (actor(), Action.STAFF_CONSOLE, {}, False),
         (actor(StaffRole.OPERATOR), Action.STAFF_CONSOLE, {}, True),
         (actor(StaffRole.REVIEWER), Action.REVIEW_QUEUE, {}, True),

@@ -35,6 +35,7 @@ from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIERS
 from xingdong.identity.validation import INTERESTS, REGIONS
+from xingdong.insights import service as insights
 from xingdong.ledger import service as ledger
 from xingdong.ledger.deposits import org_account
 from xingdong.ledger.errors import IdempotencyKeyReused
@@ -348,6 +349,23 @@ async def return_unused_escrow(session: AsyncSession, campaign: Campaign) -> int
     return balance.available
 
 
+async def _tell_brand(
+    session: AsyncSession, campaign: Campaign, event: str, **extra: object
+) -> None:
+    """An event for the brand's systems (the events list and its webhooks)."""
+    await insights.emit(
+        session,
+        org_id=campaign.org_id,
+        type=event,
+        data={
+            "campaign_id": str(campaign.id),
+            "title": campaign.title,
+            "status": campaign.status,
+            **extra,
+        },
+    )
+
+
 async def decide_campaign(
     session: AsyncSession,
     *,
@@ -380,6 +398,12 @@ async def decide_campaign(
         object_id=campaign.id,
         data={"note": note.strip()},
     )
+    await _tell_brand(
+        session,
+        campaign,
+        "campaign.approved" if approve else "campaign.rejected",
+        note=campaign.decision_note,
+    )
     await session.flush()
     return campaign
 
@@ -389,6 +413,7 @@ async def pause_campaign(session: AsyncSession, *, actor: Actor, campaign_id: UU
     require(actor, Action.ORG_MANAGE_FUNDS, org_id=campaign.org_id)
     _state(campaign, "live")
     campaign.status = "paused"
+    await _tell_brand(session, campaign, "campaign.paused")
     await session.flush()
     return campaign
 
@@ -402,6 +427,7 @@ async def resume_campaign(
     if campaign.ends_at <= (now or utcnow()):
         raise CampaignStateConflict(detail=N_("The campaign's window has ended; close it."))
     campaign.status = "live"
+    await _tell_brand(session, campaign, "campaign.resumed")
     await session.flush()
     return campaign
 
@@ -445,6 +471,7 @@ async def close_campaign(
         object_id=campaign.id,
         data=_with_key({"returned": returned}, request_key),
     )
+    await _tell_brand(session, campaign, "campaign.closed", returned_fen=returned)
     await session.flush()
     return campaign, returned
 

@@ -25,6 +25,7 @@ JOB_MODULES = (
     "xingdong.evidence.jobs",
     "xingdong.risk.jobs",
     "xingdong.dispatch.jobs",
+    "xingdong.insights.jobs",
 )
 
 _DEFER_SQL = text(

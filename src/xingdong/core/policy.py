@@ -33,6 +33,8 @@ class Action(StrEnum):
     ORG_MANAGE_MEMBERS = "org.manage_members"
     ORG_MANAGE_FUNDS = "org.manage_funds"
     ORG_SIGN_CREATORS = "org.sign_creators"
+    ORG_PAYOUT_ACCOUNT = "org.payout_account"
+    ORG_MANAGE_INTEGRATIONS = "org.manage_integrations"
     STAFF_CONSOLE = "staff.console"
     APPROVE_MONEY = "staff.approve_money"
     REVIEW_QUEUE = "review.queue"
@@ -41,19 +43,38 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is asking: a person with their staff roles and organisation memberships."""
+    """Who is asking: a person with their staff roles and organisation memberships, or an
+    organisation's API key (``api_key_id``), which acts for that organisation alone with the
+    role of the owner who made it (``person_id``)."""
 
     person_id: UUID
     staff_roles: frozenset[StaffRole] = frozenset()
     memberships: Mapping[UUID, OrgRole] = field(default_factory=dict)
+    api_key_id: UUID | None = None
 
     def has_staff(self, *roles: StaffRole) -> bool:
         return bool(self.staff_roles.intersection(roles))
 
 
+KEYS_NEVER = frozenset(
+    {
+        Action.PERSON_READ,
+        Action.PERSON_EDIT,
+        Action.ORG_MANAGE_MEMBERS,
+        Action.ORG_SIGN_CREATORS,
+        Action.ORG_PAYOUT_ACCOUNT,
+        Action.ORG_MANAGE_INTEGRATIONS,
+    }
+)
+"""What an API key may never do, whoever made it: a leaked key must not let anyone in as
+a person, take over the organisation or redirect its money."""
+
+
 def can(  # noqa: PLR0911 - one case per action reads best
     actor: Actor, action: Action, *, person_id: UUID | None = None, org_id: UUID | None = None
 ) -> bool:
+    if actor.api_key_id is not None and action in KEYS_NEVER:
+        return False
     admin = StaffRole.ADMIN in actor.staff_roles
     match action:
         case Action.PERSON_READ:
@@ -68,9 +89,14 @@ def can(  # noqa: PLR0911 - one case per action reads best
             )
         case Action.ORG_MANAGE_MEMBERS:
             return (org_id is not None and actor.memberships.get(org_id) == OrgRole.OWNER) or admin
-        case Action.ORG_MANAGE_FUNDS | Action.ORG_SIGN_CREATORS:
-            # The organisation's own owners only: staff do not spend its money or sign
-            # contracts that move money in its name.
+        case (
+            Action.ORG_MANAGE_FUNDS
+            | Action.ORG_SIGN_CREATORS
+            | Action.ORG_PAYOUT_ACCOUNT
+            | Action.ORG_MANAGE_INTEGRATIONS
+        ):
+            # The organisation's own owners only: staff do not spend its money, sign
+            # contracts that move money in its name or speak for it to its systems.
             return org_id is not None and actor.memberships.get(org_id) == OrgRole.OWNER
         case Action.STAFF_CONSOLE:
             return actor.has_staff(StaffRole.OPERATOR, StaffRole.ADMIN)

@@ -114,6 +114,19 @@ class Settings(BaseSettings):
         default=0.05, ge=0, le=0.5, description="Share of review items that are gold items."
     )
 
+    webhook_private_targets: bool = Field(
+        default=False,
+        description="Let webhooks go to http:// and to loopback or private addresses (the "
+        "demo and tests; never in production, where it would let anyone probe the network "
+        "behind the server).",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10, gt=0, le=60, description="How long a webhook receiver has to answer."
+    )
+    webhook_event_retention_days: int = Field(
+        default=30, ge=1, description="How long events stay listable and redeliverable."
+    )
+
     agreement_version: str = "2026-11"
     min_age_for_paid_tasks: int = 18
 

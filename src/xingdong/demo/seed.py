@@ -69,7 +69,12 @@ async def _person(session: AsyncSession, phone: str, name: str) -> tuple[object,
     return person, True
 
 
-async def seed_demo(session: AsyncSession, settings: Settings) -> list[DemoLogin]:
+async def seed_demo(
+    session: AsyncSession, settings: Settings, *, inbox_url: str | None = None
+) -> list[DemoLogin]:
+    """The demo's people, organisations, money and campaigns (once; a second run adds
+    nothing). With ``inbox_url``, the brand's webhook endpoint points at the demo's own
+    receiver there."""
     from xingdong.identity.models import Person
 
     logins: list[DemoLogin] = []
@@ -166,7 +171,40 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[DemoLogin
     operator = staff["operator"]
     assert isinstance(operator, Person)
     await seed_campaigns(session, settings=settings, owner=owner, operator=operator)
+    if inbox_url is not None:
+        await point_demo_webhook(session, owner=owner, url=inbox_url, settings=settings)
     return logins
+
+
+DEMO_WEBHOOK = "演示收件箱 demo inbox"
+
+
+async def point_demo_webhook(
+    session: AsyncSession, *, owner: object, url: str, settings: Settings
+) -> None:
+    """The demo brand's webhook endpoint, sending every event to the demo's receiver at
+    ``url`` (made once; moved when the demo runs on another address)."""
+    from xingdong.identity.models import Person
+    from xingdong.insights import service as insights
+
+    assert isinstance(owner, Person)
+    actor = await identity.actor_for(session, person=owner)
+    brand_id = next(org for org, role in actor.memberships.items() if role == OrgRole.OWNER)
+    existing = [
+        summary.endpoint
+        for summary in await insights.endpoints_of(session, actor=actor, org_id=brand_id)
+        if summary.endpoint.description == DEMO_WEBHOOK
+    ]
+    if not existing:
+        await insights.create_endpoint(
+            session, actor=actor, org_id=brand_id, url=url, description=DEMO_WEBHOOK,
+            settings=settings,
+        )  # fmt: skip
+    elif existing[0].url != url:
+        await insights.update_endpoint(
+            session, actor=actor, org_id=brand_id, endpoint_id=existing[0].id,
+            changes=insights.EndpointChanges(url=url), settings=settings,
+        )  # fmt: skip
 
 
 AGENCY_SIGNED = (("13800000013", 20), ("13800000015", 15))

@@ -24,7 +24,7 @@ from xingdong.core.context import current_locale
 from xingdong.dispatch import service as dispatch
 from xingdong.dispatch.bodies import empty_feed
 from xingdong.dispatch.live import live_dispatch
-from xingdong.web.deps import bearer_token, runtime_of
+from xingdong.web.deps import person_bearer_token, runtime_of
 from xingdong.work.schemas import ReasonOut
 
 TASK_TYPE_MAX = 20
@@ -48,7 +48,7 @@ def _task_type(request: Request) -> str | None:
 async def feed_api(request: Request) -> Response:
     """Your personal feed (see ``work.api.list_tasks``)."""
     runtime = runtime_of(request)
-    token = bearer_token(request)
+    token = person_bearer_token(request)
     now = utcnow()
     live = live_dispatch(runtime.db, runtime.settings)
     facts = await live.facts.facts(token=token, now=now)

@@ -11,9 +11,12 @@ from xingdong.core.client_signals import signals_of
 from xingdong.core.pagination import Page
 from xingdong.core.policy import Action, can
 from xingdong.dispatch.live import live_dispatch
-from xingdong.identity import service
+from xingdong.identity import api_keys, service
 from xingdong.identity.models import Person
 from xingdong.identity.schemas import (
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
     ConsentOut,
     ConsentRequest,
     InvitationAnswer,
@@ -39,6 +42,7 @@ from xingdong.risk import service as risk
 from xingdong.web.deps import (
     ApiActor,
     ApiPerson,
+    ApiPersonActor,
     ApiTokenDep,
     CursorQuery,
     DbSession,
@@ -236,7 +240,7 @@ async def answer_invitation(
 
 @router.get("/orgs")
 async def list_organisations(
-    actor: ApiActor,
+    actor: ApiPersonActor,
     session: DbSession,
     q: SearchQuery = None,
     cursor: CursorQuery = None,
@@ -257,7 +261,7 @@ async def list_organisations(
 
 @router.post("/orgs", status_code=status.HTTP_201_CREATED)
 async def create_organisation(
-    body: OrganisationIn, actor: ApiActor, session: DbSession
+    body: OrganisationIn, actor: ApiPersonActor, session: DbSession
 ) -> OrganisationOut:
     org = await service.create_organisation(session, actor=actor, kind=body.kind, name=body.name)
     return OrganisationOut.model_validate(org).model_copy(update={"my_role": "owner"})
@@ -292,7 +296,9 @@ async def list_members(
             MemberOut(
                 person_id=p.id,
                 display_name=p.display_name,
-                phone=p.phone if full or p.id == actor.person_id else mask_phone(p.phone),
+                phone=p.phone
+                if full or (p.id == actor.person_id and actor.api_key_id is None)
+                else mask_phone(p.phone),
                 role=m.role,
                 joined_at=m.created_at,
             )
@@ -354,3 +360,38 @@ async def read_person(person_id: UUID, actor: ApiActor, session: DbSession) -> P
     """A person's profile: oneself, or anyone for operators."""
     person = await service.get_person(session, actor=actor, person_id=person_id)
     return PersonOut.model_validate(person)
+
+
+# --- the organisation's API keys (owners, with a person's token) ---------------------
+
+
+@router.get("/orgs/{org_id}/api-keys")
+async def list_api_keys(
+    org_id: UUID, actor: ApiPersonActor, session: DbSession, include_revoked: bool = False
+) -> list[ApiKeyOut]:
+    """The organisation's API keys, newest first: never the keys themselves (owners)."""
+    rows = await api_keys.keys_of(
+        session, actor=actor, org_id=org_id, include_revoked=include_revoked
+    )
+    return [ApiKeyOut.model_validate(row) for row in rows]
+
+
+@router.post("/orgs/{org_id}/api-keys", status_code=status.HTTP_201_CREATED)
+async def create_api_key(
+    org_id: UUID, body: ApiKeyIn, actor: ApiPersonActor, session: DbSession
+) -> ApiKeyCreated:
+    """A new key for the organisation's own systems (owners). The answer holds the key
+    itself, this once: keep it; only its first characters are shown again."""
+    token, row = await api_keys.create_key(
+        session, actor=actor, org_id=org_id, name=body.name, access=body.access
+    )
+    return ApiKeyCreated(**ApiKeyOut.model_validate(row).model_dump(), key=token)
+
+
+@router.post("/orgs/{org_id}/api-keys/{key_id}/revoke")
+async def revoke_api_key(
+    org_id: UUID, key_id: UUID, actor: ApiPersonActor, session: DbSession
+) -> ApiKeyOut:
+    """Stop a key working at once (owners)."""
+    row = await api_keys.revoke_key(session, actor=actor, org_id=org_id, key_id=key_id)
+    return ApiKeyOut.model_validate(row)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from xingdong.core.errors import Conflict, NotAuthenticated, ValidationFailed, XingdongError
+from xingdong.core.errors import (
+    Conflict,
+    Forbidden,
+    NotAuthenticated,
+    ValidationFailed,
+    XingdongError,
+)
 from xingdong.core.i18n import N_
 
 
@@ -53,3 +59,18 @@ class AlreadyMember(Conflict):
 class InvitationNotPending(Conflict):
     code = "invitation_not_pending"
     title = N_("This invitation is no longer waiting for an answer")
+
+
+class TooManyKeys(Conflict):
+    code = "too_many_keys"
+    title = N_("This organisation has as many API keys as it may have")
+
+
+class ApiKeyReadOnly(Forbidden):
+    code = "api_key_read_only"
+    title = N_("This API key may only read")
+
+
+class PersonTokenRequired(Forbidden):
+    code = "person_token_required"
+    title = N_("This needs a person's sign-in token, not an API key")

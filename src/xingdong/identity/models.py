@@ -184,3 +184,26 @@ class PlatformAccount(IdMixin, CreatedAtMixin, Base):
         UniqueConstraint("person_id", "platform"),
         CheckConstraint("followers >= 0", "followers"),
     )
+
+
+class OrgApiKey(IdMixin, CreatedAtMixin, Base):
+    """An organisation's API key: lets the brand's own systems call the API for it, with
+    the rights of the owner who made it and never more (see ``policy.KEYS_NEVER``)."""
+
+    __tablename__ = "org_api_keys"
+
+    org_id: Mapped[UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(60))
+    prefix: Mapped[str] = mapped_column(String(12))
+    """The key's first characters, shown so people can tell their keys apart."""
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    access: Mapped[str] = mapped_column(String(5))
+    """``read`` (GET only) or ``write``."""
+    created_by: Mapped[UUID] = mapped_column(ForeignKey("people.id"))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[UUID | None] = mapped_column(ForeignKey("people.id"))
+
+    __table_args__ = (CheckConstraint("access IN ('read', 'write')", "access"),)

@@ -55,6 +55,15 @@ async def person_by_phone(session: AsyncSession, phone: str) -> Person | None:
     return result.scalar_one_or_none()
 
 
+async def display_names(session: AsyncSession, person_ids: set[UUID]) -> dict[UUID, str]:
+    if not person_ids:
+        return {}
+    rows = await session.execute(
+        select(Person.id, Person.display_name).where(Person.id.in_(person_ids))
+    )
+    return {row.id: row.display_name for row in rows}
+
+
 async def person_by_id(session: AsyncSession, person_id: UUID) -> Person | None:
     return await session.get(Person, person_id)
 

@@ -136,3 +136,27 @@ class RoleChange(Input):
 
 class InvitationAnswer(Input):
     accept: bool
+
+
+class ApiKeyIn(Input):
+    name: str = Field(description="What the key is for, 1 to 60 characters.")
+    access: Literal["read", "write"] = Field(
+        description="``read``: GET requests only; ``write``: the owner's rights on campaigns "
+        "and money, never members, contracts, keys, webhooks or payout accounts."
+    )
+
+
+class ApiKeyOut(Output):
+    id: UUID
+    org_id: UUID
+    name: str
+    prefix: str
+    access: Literal["read", "write"]
+    created_by: UUID
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The key itself: shown this once, never again.")

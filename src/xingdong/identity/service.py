@@ -3,7 +3,7 @@ keyword; they flush but never commit (the caller owns the transaction)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -303,6 +303,11 @@ async def person_for_api_token(session: AsyncSession, *, token: str) -> tuple[Pe
 async def revoke_api_token(session: AsyncSession, *, token_row: ApiToken) -> None:
     token_row.revoked_at = utcnow()
     await session.flush()
+
+
+async def display_names(session: AsyncSession, person_ids: Iterable[UUID]) -> dict[UUID, str]:
+    """People's display names by id, for lists that say who did something."""
+    return await repo.display_names(session, set(person_ids))
 
 
 async def actor_for(session: AsyncSession, *, person: Person) -> Actor:
@@ -718,7 +723,9 @@ async def change_member_role(
 async def remove_member(
     session: AsyncSession, *, actor: Actor, org_id: UUID, person_id: UUID
 ) -> None:
-    leaving_by_choice = person_id == actor.person_id and org_id in actor.memberships
+    leaving_by_choice = (
+        person_id == actor.person_id and org_id in actor.memberships and actor.api_key_id is None
+    )
     if not leaving_by_choice:
         require(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id)
     owners = await repo.lock_owners(session, org_id)

@@ -148,7 +148,7 @@ async def bind_org_payout_account(
     session: AsyncSession, *, actor: Actor, org_id: UUID, kind: str, number: str, settings: Settings
 ) -> OrgPayoutAccount:
     """An owner binds the account the organisation's payouts go to (once)."""
-    require(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
+    require(actor, Action.ORG_PAYOUT_ACCOUNT, org_id=org_id)
     inserted = await session.execute(
         insert(OrgPayoutAccount)
         .values(org_id=org_id, bound_by=actor.person_id, **_payout_details(kind, number, settings))

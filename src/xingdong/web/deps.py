@@ -15,7 +15,9 @@ from xingdong.core.policy import Actor
 from xingdong.core.runtime import Runtime
 from xingdong.core.security import csrf_token_matches
 from xingdong.core.settings import Settings
+from xingdong.identity import api_keys
 from xingdong.identity import service as identity
+from xingdong.identity.errors import ApiKeyReadOnly, PersonTokenRequired
 from xingdong.identity.models import ApiToken, Person
 
 SESSION_COOKIE = "xd_session"
@@ -158,8 +160,20 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def api_token(request: Request, session: DbSession) -> tuple[Person, ApiToken]:
+def person_bearer_token(request: Request) -> str:
+    """The request's bearer token, which must be a person's: an organisation's API key is
+    refused here (see :func:`api_actor` for the routes that take one)."""
     token = bearer_token(request)
+    if api_keys.is_api_key(token):
+        raise PersonTokenRequired(
+            detail=N_("An API key acts for its organisation; sign in as a person for this.")
+        )
+    return token
+
+
+async def api_token(request: Request, session: DbSession) -> tuple[Person, ApiToken]:
+    """A person's token."""
+    token = person_bearer_token(request)
     person, row = await identity.person_for_api_token(session, token=token)
     # Roles and memberships are read only by the routes that ask for an actor.
     request.state.person = person
@@ -168,11 +182,29 @@ async def api_token(request: Request, session: DbSession) -> tuple[Person, ApiTo
     return person, row
 
 
-async def api_actor(
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def api_actor(request: Request, session: DbSession) -> Actor:
+    """Who is calling: a person by their token, or an organisation by one of its API
+    keys."""
+    token = bearer_token(request)
+    if not api_keys.is_api_key(token):
+        person, _row = await api_token(request, session)
+        return await _remember(request, session, person)
+    actor, key = await api_keys.actor_for_key(session, token=token)
+    if key.access == "read" and request.method not in SAFE_METHODS:
+        raise ApiKeyReadOnly(detail=N_("This API key may only read; make a write key for this."))
+    request.state.actor = actor
+    return actor
+
+
+async def api_person_actor(
     request: Request,
     session: DbSession,
     token: Annotated[tuple[Person, ApiToken], Depends(api_token)],
 ) -> Actor:
+    """A person acting as themselves (an organisation's API key is refused)."""
     return await _remember(request, session, token[0])
 
 
@@ -181,5 +213,6 @@ async def api_person(_token: Annotated[tuple[Person, ApiToken], Depends(api_toke
 
 
 ApiActor = Annotated[Actor, Depends(api_actor)]
+ApiPersonActor = Annotated[Actor, Depends(api_person_actor)]
 ApiPerson = Annotated[Person, Depends(api_person)]
 ApiTokenDep = Annotated[tuple[Person, ApiToken], Depends(api_token)]

@@ -37,6 +37,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "dispatch" / "templates",
     PACKAGE_DIR / "risk" / "templates",
     PACKAGE_DIR / "creators" / "templates",
+    PACKAGE_DIR / "insights" / "templates",
 ]
 
 

@@ -58,6 +58,7 @@ from xingdong.evidence.models import EvidenceFile
 from xingdong.evidence.storage import EvidenceStorage
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
+from xingdong.insights import service as insights
 from xingdong.ledger import service as ledger
 from xingdong.ledger import wallets
 from xingdong.ledger.errors import IdempotencyKeyReused, InsufficientFunds
@@ -491,6 +492,42 @@ async def _approve(
     assignment.hold_until = now + timedelta(hours=settings.hold_hours)
     campaign.units_open -= 1
     campaign.units_done += 1
+    await _tell_brand(session, assignment, campaign, "completion.approved")
+
+
+def _when(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+async def _tell_brand(
+    session: AsyncSession, assignment: Assignment, campaign: Campaign, event: str
+) -> None:
+    """An event for the brand's systems about one completion of its campaign (never who
+    did it)."""
+    reason = (
+        assignment.settle_reason
+        if assignment.status in ("released", "clawed_back")
+        else assignment.review_reason
+        if assignment.status == "rejected"
+        else None
+    )
+    await insights.emit(
+        session,
+        org_id=campaign.org_id,
+        type=event,
+        data={
+            "assignment_id": str(assignment.id),
+            "campaign_id": str(campaign.id),
+            "campaign_title": campaign.title,
+            "status": assignment.status,
+            "unit_price_fen": campaign.unit_price,
+            "claimed_at": _when(assignment.claimed_at),
+            "submitted_at": _when(assignment.submitted_at),
+            "reviewed_at": _when(assignment.reviewed_at),
+            "hold_until": _when(assignment.hold_until),
+            "reason": reason,
+        },
+    )
 
 
 def _check_review_reason(*, approve: bool, reason: str, note: str | None) -> None:
@@ -543,6 +580,7 @@ async def review(
         assignment.review_note = clean_note
         campaign.units_open -= 1
         await _after_budget_returned(session, campaign)
+        await _tell_brand(session, assignment, campaign, "completion.rejected")
     await record_audit(
         session,
         actor_id=actor.person_id,
@@ -752,6 +790,7 @@ async def undo_unsettled_work(
                 assignment.review_note = FRAUD_NOTE
                 campaign.units_open -= 1
                 outcome["rejected"] += 1
+                await _tell_brand(session, assignment, campaign, "completion.rejected")
             else:
                 await _clawback(session, assignment, campaign, reason="fraud_confirmed", now=moment)
                 outcome["clawed_back"] += 1
@@ -794,6 +833,7 @@ async def _clawback(
     assignment.settle_reason = reason
     campaign.units_done -= 1
     await _after_budget_returned(session, campaign)
+    await _tell_brand(session, assignment, campaign, "completion.clawed_back")
 
 
 async def _release(
@@ -832,6 +872,7 @@ async def _release(
     assignment.status = "released"
     assignment.settled_at = now
     assignment.settle_reason = reason
+    await _tell_brand(session, assignment, campaign, "completion.released")
 
 
 HOLDS_PER_RUN = 200
@@ -1068,6 +1109,7 @@ async def _pay_after_appeal(
     assignment.status = "approved"
     assignment.hold_until = now + timedelta(hours=settings.hold_hours)
     campaign.units_done += 1
+    await _tell_brand(session, assignment, campaign, "completion.approved")
 
 
 # --- the worker's task feed and claims made through the API and pages ------------------

@@ -1,0 +1,411 @@
+"""Web pages of events and webhooks: the organisation's API keys and webhook endpoints
+(``/orgs/{id}/integrations``) and each endpoint's deliveries.
+
+Members see what is set up; only owners make, change and revoke. A new key and a new or
+rolled signing secret are rendered on the answer to the form itself, never redirected to:
+they exist in clear only in that one answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from xingdong.core.errors import XingdongError
+from xingdong.core.i18n import N_
+from xingdong.core.policy import Action, Actor, can
+from xingdong.identity import api_keys
+from xingdong.identity import service as identity
+from xingdong.identity.models import OrgApiKey
+from xingdong.insights import service
+from xingdong.insights.models import WebhookEndpoint
+from xingdong.web.deps import (
+    CsrfChecked,
+    CursorQuery,
+    DbSession,
+    PageActor,
+    RuntimeDep,
+    attempt,
+)
+from xingdong.web.templating import redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+FormStr = Annotated[str, Form()]
+
+EVENT_LABELS = {
+    "campaign.approved": N_("The compliance review approved a campaign."),
+    "campaign.rejected": N_("The compliance review rejected a campaign, with its note."),
+    "campaign.paused": N_("A campaign was paused."),
+    "campaign.resumed": N_("A paused campaign runs again."),
+    "campaign.closed": N_("A campaign closed; what was left of its budget is refunded."),
+    "completion.approved": N_("A completion was approved; its reward waits out its hold."),
+    "completion.rejected": N_("A completion was rejected, with the reason."),
+    "completion.released": N_("A completion left its hold: final, the brand pays for it."),
+    "completion.clawed_back": N_("A completion's reward was taken back, with the reason."),
+    service.PING: N_("A test event, sent only by “Send test event”."),
+}
+ACCESS_LABELS = {"read": N_("Read only"), "write": N_("Read and write")}
+ACCESS_HELP = {
+    "read": N_("GET requests only: campaigns, completions, balance and events."),
+    "write": N_(
+        "Also creates, funds, pauses and closes campaigns, contests completions and tops up "
+        "the balance."
+    ),
+}
+DELIVERY_TABS = {
+    "all": N_("All"),
+    "pending": N_("Pending"),
+    "delivered": N_("Delivered"),
+    "failed": N_("Failed"),
+}
+"""The deliveries page's tabs; the statuses are the service's own."""
+ERROR_LABELS = {
+    "timed out": N_("No answer in time"),
+    "endpoint disabled": N_("The endpoint was disabled"),
+    "address not allowed": N_("The URL's address is not allowed"),
+}
+"""Words for the attempt errors the delivery names itself; others (a connection error) are
+shown as they came."""
+
+
+def _page_url(org_id: UUID) -> str:
+    return f"/orgs/{org_id}/integrations"
+
+
+def _deliveries_url(org_id: UUID, endpoint_id: UUID, status: str = "all") -> str:
+    url = f"{_page_url(org_id)}/webhooks/{endpoint_id}"
+    return url if status == "all" else f"{url}?status={status}"
+
+
+def _tab(status: str) -> str:
+    return status if status in DELIVERY_TABS else "all"
+
+
+async def _context(
+    session: DbSession, actor: Actor, org_id: UUID, *, show_revoked: bool = False
+) -> dict[str, Any]:
+    # First: an organisation the actor may not see is "not found" here, before anything.
+    org = await identity.get_organisation(session, actor=actor, org_id=org_id)
+    manage = can(actor, Action.ORG_MANAGE_INTEGRATIONS, org_id=org_id)
+    # Keys are the owners' alone: members do not even learn their names.
+    keys: list[OrgApiKey] = (
+        await api_keys.keys_of(session, actor=actor, org_id=org_id, include_revoked=show_revoked)
+        if manage
+        else []
+    )
+    return {
+        "org": org,
+        "can_manage": manage,
+        "keys": keys,
+        "key_makers": await identity.display_names(session, (k.created_by for k in keys)),
+        "show_revoked": show_revoked,
+        "endpoints": await service.endpoints_of(session, actor=actor, org_id=org_id),
+        "event_types": service.EVENT_TYPES,
+        "event_labels": EVENT_LABELS,
+        "error_labels": ERROR_LABELS,
+        "access_labels": ACCESS_LABELS,
+        "access_help": ACCESS_HELP,
+        "max_keys": api_keys.MAX_ACTIVE_KEYS,
+        "max_endpoints": service.MAX_ENDPOINTS,
+        "key_form": {},
+        "endpoint_form": {},
+        "revealed": None,
+    }
+
+
+def _shown_once(request: Request, context: dict[str, Any]) -> HTMLResponse:
+    """The page with a key or secret in it: kept out of every cache and history store."""
+    response = render(request, "integrations.html", context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/orgs/{org_id}/integrations", response_class=HTMLResponse)
+async def integrations_page(
+    request: Request, org_id: UUID, session: DbSession, actor: PageActor, revoked: bool = False
+) -> Response:
+    """The organisation's API keys and webhook endpoints."""
+    context = await _context(session, actor, org_id, show_revoked=revoked)
+    return render(request, "integrations.html", context)
+
+
+# --- API keys -------------------------------------------------------------------------
+
+
+@router.post("/orgs/{org_id}/integrations/keys", dependencies=[CsrfChecked])
+async def create_key_submit(
+    request: Request,
+    org_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    name: FormStr = "",
+    access: FormStr = "",
+) -> Response:
+    try:
+        token, row = await attempt(
+            session,
+            lambda: api_keys.create_key(
+                session, actor=actor, org_id=org_id, name=name, access=access
+            ),
+        )
+    except XingdongError as exc:
+        context = await _context(session, actor, org_id)
+        context["key_form"] = {"name": name, "access": access}
+        return render(request, "integrations.html", context, error=exc)
+    context = await _context(session, actor, org_id)
+    context["revealed"] = {"kind": "key", "value": token, "key": row}
+    return _shown_once(request, context)
+
+
+@router.post("/orgs/{org_id}/integrations/keys/{key_id}/revoke", dependencies=[CsrfChecked])
+async def revoke_key_submit(
+    request: Request, org_id: UUID, key_id: UUID, session: DbSession, actor: PageActor
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: api_keys.revoke_key(session, actor=actor, org_id=org_id, key_id=key_id),
+        )
+    except XingdongError as exc:
+        context = await _context(session, actor, org_id)
+        return render(request, "integrations.html", context, error=exc)
+    return redirect(
+        f"{_page_url(org_id)}#api-keys",
+        N_("The API key is revoked: requests that send it are refused from now on."),
+    )
+
+
+# --- webhook endpoints ----------------------------------------------------------------
+
+
+@router.post("/orgs/{org_id}/integrations/webhooks", dependencies=[CsrfChecked])
+async def create_endpoint_submit(
+    request: Request,
+    org_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+    url: FormStr = "",
+    description: FormStr = "",
+    event_types: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    chosen = event_types or []
+    try:
+        endpoint = await attempt(
+            session,
+            lambda: service.create_endpoint(
+                session,
+                actor=actor,
+                org_id=org_id,
+                url=url,
+                description=description,
+                event_types=chosen,
+                settings=runtime.settings,
+            ),
+        )
+    except XingdongError as exc:
+        context = await _context(session, actor, org_id)
+        context["endpoint_form"] = {"url": url, "description": description, "events": chosen}
+        return render(request, "integrations.html", context, error=exc)
+    return await _with_secret(request, session, actor, org_id, endpoint, rolled=False)
+
+
+async def _with_secret(
+    request: Request,
+    session: DbSession,
+    actor: Actor,
+    org_id: UUID,
+    endpoint: WebhookEndpoint,
+    *,
+    rolled: bool,
+) -> Response:
+    context = await _context(session, actor, org_id)
+    context["revealed"] = {
+        "kind": "rolled" if rolled else "secret",
+        "value": endpoint.secret,
+        "endpoint": endpoint,
+    }
+    return _shown_once(request, context)
+
+
+async def _endpoint_action_failed(
+    request: Request, session: DbSession, actor: Actor, org_id: UUID, error: XingdongError
+) -> Response:
+    context = await _context(session, actor, org_id)
+    return render(request, "integrations.html", context, error=error)
+
+
+@router.post(
+    "/orgs/{org_id}/integrations/webhooks/{endpoint_id}/enabled", dependencies=[CsrfChecked]
+)
+async def enable_submit(
+    request: Request,
+    org_id: UUID,
+    endpoint_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+    enabled: FormStr = "",
+) -> Response:
+    """Turn an endpoint on (``enabled=true``) or off (anything else)."""
+    turn_on = enabled == "true"
+    try:
+        await attempt(
+            session,
+            lambda: service.update_endpoint(
+                session,
+                actor=actor,
+                org_id=org_id,
+                endpoint_id=endpoint_id,
+                changes=service.EndpointChanges(enabled=turn_on),
+                settings=runtime.settings,
+            ),
+        )
+    except XingdongError as exc:
+        return await _endpoint_action_failed(request, session, actor, org_id, exc)
+    if turn_on:
+        done = N_("The endpoint is enabled: new events are sent to it again.")
+    else:
+        done = N_("The endpoint is disabled: no new events are sent to it.")
+    return redirect(f"{_page_url(org_id)}#endpoint-{endpoint_id}", done)
+
+
+@router.post(
+    "/orgs/{org_id}/integrations/webhooks/{endpoint_id}/roll-secret", dependencies=[CsrfChecked]
+)
+async def roll_secret_submit(
+    request: Request, org_id: UUID, endpoint_id: UUID, session: DbSession, actor: PageActor
+) -> Response:
+    try:
+        endpoint = await attempt(
+            session,
+            lambda: service.roll_secret(
+                session, actor=actor, org_id=org_id, endpoint_id=endpoint_id
+            ),
+        )
+    except XingdongError as exc:
+        return await _endpoint_action_failed(request, session, actor, org_id, exc)
+    return await _with_secret(request, session, actor, org_id, endpoint, rolled=True)
+
+
+@router.post(
+    "/orgs/{org_id}/integrations/webhooks/{endpoint_id}/delete", dependencies=[CsrfChecked]
+)
+async def delete_submit(
+    request: Request, org_id: UUID, endpoint_id: UUID, session: DbSession, actor: PageActor
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: service.delete_endpoint(
+                session, actor=actor, org_id=org_id, endpoint_id=endpoint_id
+            ),
+        )
+    except XingdongError as exc:
+        return await _endpoint_action_failed(request, session, actor, org_id, exc)
+    return redirect(
+        f"{_page_url(org_id)}#webhooks", N_("The endpoint and its deliveries are deleted.")
+    )
+
+
+@router.post("/orgs/{org_id}/integrations/webhooks/{endpoint_id}/test", dependencies=[CsrfChecked])
+async def send_test_submit(
+    request: Request, org_id: UUID, endpoint_id: UUID, session: DbSession, actor: PageActor
+) -> Response:
+    """Send a ``ping``, then show the endpoint's deliveries, where it appears."""
+    try:
+        await attempt(
+            session,
+            lambda: service.send_test(session, actor=actor, org_id=org_id, endpoint_id=endpoint_id),
+        )
+    except XingdongError as exc:
+        return await _endpoint_action_failed(request, session, actor, org_id, exc)
+    return redirect(
+        _deliveries_url(org_id, endpoint_id),
+        N_("A test event is on its way; it is listed here with how it went."),
+    )
+
+
+# --- deliveries -----------------------------------------------------------------------
+
+
+async def _deliveries_context(
+    session: DbSession,
+    actor: Actor,
+    org_id: UUID,
+    endpoint_id: UUID,
+    *,
+    status: str,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    org = await identity.get_organisation(session, actor=actor, org_id=org_id)
+    endpoint = await service.endpoint_of(
+        session, actor=actor, org_id=org_id, endpoint_id=endpoint_id
+    )
+    tab = _tab(status)
+    page = await service.deliveries_page(
+        session,
+        actor=actor,
+        org_id=org_id,
+        endpoint_id=endpoint_id,
+        status=None if tab == "all" else tab,
+        cursor=cursor,
+    )
+    return {
+        "org": org,
+        "endpoint": endpoint,
+        "page": page,
+        "status": tab,
+        "tabs": DELIVERY_TABS,
+        "event_labels": EVENT_LABELS,
+        "error_labels": ERROR_LABELS,
+        "can_manage": can(actor, Action.ORG_MANAGE_INTEGRATIONS, org_id=org_id),
+    }
+
+
+@router.get("/orgs/{org_id}/integrations/webhooks/{endpoint_id}", response_class=HTMLResponse)
+async def deliveries_page(
+    request: Request,
+    org_id: UUID,
+    endpoint_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    status: str = "all",
+    cursor: CursorQuery = None,
+) -> Response:
+    """An endpoint's deliveries, newest first, by status."""
+    context = await _deliveries_context(
+        session, actor, org_id, endpoint_id, status=status, cursor=cursor
+    )
+    return render(request, "webhook_deliveries.html", context)
+
+
+@router.post(
+    "/orgs/{org_id}/integrations/deliveries/{delivery_id}/redeliver", dependencies=[CsrfChecked]
+)
+async def redeliver_submit(
+    request: Request,
+    org_id: UUID,
+    delivery_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    endpoint_id: Annotated[UUID, Form()],
+    status: FormStr = "all",
+) -> Response:
+    """Send a delivery again; ``endpoint_id`` and ``status`` are the page the button was
+    on, shown again with the error if there is one."""
+    try:
+        delivery = await attempt(
+            session,
+            lambda: service.redeliver(session, actor=actor, org_id=org_id, delivery_id=delivery_id),
+        )
+    except XingdongError as exc:
+        context = await _deliveries_context(session, actor, org_id, endpoint_id, status=status)
+        return render(request, "webhook_deliveries.html", context, error=exc)
+    return redirect(
+        _deliveries_url(org_id, delivery.endpoint_id, _tab(status)),
+        N_("The delivery is being sent again."),
+    )

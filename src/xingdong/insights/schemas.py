@@ -1,0 +1,115 @@
+"""Request and response bodies of the events and webhooks API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from xingdong.insights.models import Event, WebhookEndpoint
+from xingdong.insights.service import DeliveryRow, EndpointSummary, body_of
+
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=600)
+
+
+class EndpointIn(Input):
+    url: str = Field(description="Where to send events: https:// on the public internet.")
+    description: str = Field(default="", description="What it is, for people (at most 120).")
+    event_types: list[str] = Field(
+        default_factory=list, description="The event types to send; empty sends every type."
+    )
+
+
+class EndpointChange(Input):
+    url: str | None = None
+    description: str | None = None
+    event_types: list[str] | None = None
+    enabled: bool | None = None
+
+
+class EndpointOut(BaseModel):
+    id: UUID
+    org_id: UUID
+    url: str
+    description: str
+    event_types: list[str]
+    enabled: bool
+    created_at: datetime
+    secret_rolled_at: datetime | None
+    deliveries: dict[str, int] = Field(default_factory=dict, description="Deliveries by status.")
+    last_attempt_at: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = None
+
+    @classmethod
+    def of(cls, endpoint: WebhookEndpoint, summary: EndpointSummary | None = None) -> EndpointOut:
+        last = summary.last_delivery if summary else None
+        return cls(
+            id=endpoint.id,
+            org_id=endpoint.org_id,
+            url=endpoint.url,
+            description=endpoint.description,
+            event_types=list(endpoint.event_types),
+            enabled=endpoint.enabled,
+            created_at=endpoint.created_at,
+            secret_rolled_at=endpoint.secret_rolled_at,
+            deliveries=summary.counts if summary else {},
+            last_attempt_at=last.last_attempt_at if last else None,
+            last_status_code=last.last_status_code if last else None,
+            last_error=last.last_error if last else None,
+        )
+
+
+class EndpointWithSecret(EndpointOut):
+    secret: str = Field(description="The signing secret: shown now and when rolled, never again.")
+
+
+class DeliveryOut(BaseModel):
+    id: UUID
+    endpoint_id: UUID
+    event_id: UUID
+    event_type: str
+    status: DeliveryStatus
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+    @classmethod
+    def of(cls, row: DeliveryRow) -> DeliveryOut:
+        d = row.delivery
+        return cls(
+            id=d.id,
+            endpoint_id=d.endpoint_id,
+            event_id=d.event_id,
+            event_type=row.event.type,
+            status=d.status,
+            attempts=d.attempts,
+            created_at=d.created_at,
+            next_attempt_at=d.next_attempt_at,
+            last_attempt_at=d.last_attempt_at,
+            last_status_code=d.last_status_code,
+            last_error=d.last_error,
+            delivered_at=d.delivered_at,
+        )
+
+
+class EventOut(BaseModel):
+    id: UUID
+    type: str
+    created_at: datetime
+    org_id: UUID
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: Event) -> EventOut:
+        return cls.model_validate(body_of(event))
