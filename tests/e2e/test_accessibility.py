@@ -167,6 +167,7 @@ def pages_by_person(cast: Cast) -> dict[str | None, list[str]]:
             f"{org}/campaigns",
             f"{org}/campaigns/new",
             campaign,
+            f"{campaign}/statement",
             agency,
             f"{agency}/creators",
             f"{agency}/creators?status=offered",

@@ -179,7 +179,9 @@ class Postmaster:
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 30
+        # After a kill, PostgreSQL replays its log before it accepts connections: on a
+        # busy shared machine that has taken longer than half a minute.
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 psycopg.connect(libpq_url(self.url)).close()

@@ -10,8 +10,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from fastapi import status as http_status
 
+from xingdong.core.context import current_locale
 from xingdong.core.pagination import Page
-from xingdong.insights import service
+from xingdong.insights import service, statements
+from xingdong.insights.downloads import statement_csv_response
 from xingdong.insights.schemas import (
     DeliveryOut,
     DeliveryStatus,
@@ -20,6 +22,7 @@ from xingdong.insights.schemas import (
     EndpointOut,
     EndpointWithSecret,
     EventOut,
+    StatementOut,
 )
 from xingdong.insights.service import DeliveryRow
 from xingdong.web.deps import ApiActor, CursorQuery, DbSession, LimitQuery, RuntimeDep
@@ -167,3 +170,33 @@ async def redeliver(
     delivery = await service.redeliver(session, actor=actor, org_id=org_id, delivery_id=delivery_id)
     event = await service.event_of(session, delivery.event_id)
     return DeliveryOut.of(DeliveryRow(delivery, event))
+
+
+@router.get("/campaigns/{campaign_id}/statement")
+async def campaign_statement(
+    campaign_id: UUID, actor: ApiActor, session: DbSession
+) -> StatementOut:
+    """The campaign's statement (对账单): its escrow's posted movements by kind, the
+    completions it paid for, and whether the two agree (members, keys and operators)."""
+    statement = await statements.campaign_statement(session, actor=actor, campaign_id=campaign_id)
+    return StatementOut.of(statement, locale=current_locale.get())
+
+
+@router.get(
+    "/campaigns/{campaign_id}/statement.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "One row per completion."}},
+)
+async def campaign_statement_csv(
+    campaign_id: UUID, actor: ApiActor, session: DbSession, runtime: RuntimeDep
+) -> Response:
+    """The statement's lines, one per completion handed in, oldest first: its pseudonymous
+    worker, status, times (Beijing time) and what it charged."""
+    campaign, body = await statements.statement_csv(
+        session,
+        actor=actor,
+        campaign_id=campaign_id,
+        secret=runtime.settings.secret_key.get_secret_value(),
+        locale=current_locale.get(),
+    )
+    return statement_csv_response(campaign, body)

@@ -1,25 +1,32 @@
 """Web pages of events and webhooks: the organisation's API keys and webhook endpoints
-(``/orgs/{id}/integrations``) and each endpoint's deliveries.
+(``/orgs/{id}/integrations``) and each endpoint's deliveries; and a campaign's statement
+(对账单, ``/campaigns/{id}/statement``) with its CSV.
 
 Members see what is set up; only owners make, change and revoke. A new key and a new or
 rolled signing secret are rendered on the answer to the form itself, never redirected to:
-they exist in clear only in that one answer."""
+they exist in clear only in that one answer. A statement is read by every member of the
+campaign's organisation, and by operators."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from xingdong.campaigns.presentation import COMPLETION_LABELS
+from xingdong.campaigns.presentation import STATUS_LABELS as CAMPAIGN_STATUS_LABELS
+from xingdong.core.context import current_locale
 from xingdong.core.errors import XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.policy import Action, Actor, can
 from xingdong.identity import api_keys
 from xingdong.identity import service as identity
 from xingdong.identity.models import OrgApiKey
-from xingdong.insights import service
+from xingdong.insights import service, statements
+from xingdong.insights.downloads import statement_csv_response
 from xingdong.insights.models import WebhookEndpoint
 from xingdong.web.deps import (
     CsrfChecked,
@@ -409,3 +416,90 @@ async def redeliver_submit(
         _deliveries_url(org_id, delivery.endpoint_id, _tab(status)),
         N_("The delivery is being sent again."),
     )
+
+
+# --- a campaign's statement -----------------------------------------------------------
+
+STATEMENT_STATUSES = {
+    "released": COMPLETION_LABELS["released"],
+    "approved": COMPLETION_LABELS["approved"],
+    "disputed_approved": N_("Contested, in hold until decided"),
+    "submitted": COMPLETION_LABELS["submitted"],
+    "disputed_rejected": N_("Rejected, appealed by the worker"),
+    "rejected": COMPLETION_LABELS["rejected"],
+    "clawed_back": COMPLETION_LABELS["clawed_back"],
+}
+"""The statement's completions by status, in this order: what is charged first. A dispute
+is counted as what it was before (see ``completions.charged_counts``); a status not listed
+here is shown as itself, after these."""
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    status: str
+    label: str
+    """Untranslated."""
+    count: int
+    billing: str | None
+    """How these are charged (untranslated, ``statements.BILLING``); None: not charged."""
+    amount: int
+
+
+def status_rows(statement: statements.CampaignStatement) -> list[StatusRow]:
+    counts = statement.completions
+    shown = [s for s in STATEMENT_STATUSES if counts.get(s)]
+    shown += sorted(s for s in counts if s not in STATEMENT_STATUSES and counts[s])
+    price = statement.campaign.unit_price
+    rows = []
+    for status in shown:
+        billing = statements.BILLING.get(status)
+        count = counts[status]
+        label = STATEMENT_STATUSES.get(status, status)
+        rows.append(StatusRow(status, label, count, billing, count * price if billing else 0))
+    return rows
+
+
+def movement_lines(statement: statements.CampaignStatement) -> list[statements.StatementLine]:
+    """The escrow's movements in the order money goes through a campaign: funded, paid,
+    taken back, returned (the ledger sums them by code in the alphabet's order)."""
+    order = list(statements.CODE_LABELS)
+    return sorted(
+        statement.lines,
+        key=lambda line: (order.index(line.code) if line.code in order else len(order), line.code),
+    )
+
+
+@router.get("/campaigns/{campaign_id}/statement", response_class=HTMLResponse)
+async def statement_page(
+    request: Request, campaign_id: UUID, session: DbSession, actor: PageActor
+) -> Response:
+    """The campaign's statement as of now, to read, print or download as CSV."""
+    statement = await statements.campaign_statement(session, actor=actor, campaign_id=campaign_id)
+    org = await identity.get_organisation(session, actor=actor, org_id=statement.campaign.org_id)
+    return render(
+        request,
+        "campaign_statement.html",
+        {
+            "org": org,
+            "campaign": statement.campaign,
+            "statement": statement,
+            "lines": movement_lines(statement),
+            "status_rows": status_rows(statement),
+            "status_labels": CAMPAIGN_STATUS_LABELS,
+        },
+    )
+
+
+@router.get("/campaigns/{campaign_id}/statement.csv")
+async def statement_csv_download(
+    campaign_id: UUID, session: DbSession, runtime: RuntimeDep, actor: PageActor
+) -> Response:
+    """The statement's lines, one per completion, with its header in the page's language."""
+    campaign, body = await statements.statement_csv(
+        session,
+        actor=actor,
+        campaign_id=campaign_id,
+        secret=runtime.settings.secret_key.get_secret_value(),
+        locale=current_locale.get(),
+    )
+    return statement_csv_response(campaign, body)

@@ -8,8 +8,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from xingdong.core.i18n import translate
 from xingdong.insights.models import Event, WebhookEndpoint
 from xingdong.insights.service import DeliveryRow, EndpointSummary, body_of
+from xingdong.insights.statements import CampaignStatement
 
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 
@@ -113,3 +115,67 @@ class EventOut(BaseModel):
     @classmethod
     def of(cls, event: Event) -> EventOut:
         return cls.model_validate(body_of(event))
+
+
+class StatementLineOut(BaseModel):
+    code: str
+    label: str
+    inflow_fen: int
+    outflow_fen: int
+    count: int
+
+
+class StatementOut(BaseModel):
+    campaign_id: UUID
+    title: str
+    status: str
+    unit_price_fen: int
+    quantity: int
+    generated_at: datetime
+    lines: list[StatementLineOut] = Field(
+        description="The escrow's posted movements by kind (ledger codes)."
+    )
+    escrow_balance_fen: int
+    escrow_reserved_fen: int = Field(description="Of the balance, reserved for open work.")
+    completions: dict[str, int] = Field(
+        description="Handed-in work by status; a dispute as disputed_approved or disputed_rejected."
+    )
+    charged_units: int = Field(description="Completions you pay for: in hold or final.")
+    final_units: int
+    final_fen: int = Field(description="Released completions × unit price: final.")
+    in_hold_fen: int = Field(description="Completions still in their hold × unit price.")
+    charged_by_ledger_fen: int
+    reconciles: bool = Field(
+        description="The ledger's charges for completions equal charged_units × unit price."
+    )
+
+    @classmethod
+    def of(cls, statement: CampaignStatement, *, locale: str) -> StatementOut:
+        c = statement.campaign
+        return cls(
+            campaign_id=c.id,
+            title=c.title,
+            status=c.status,
+            unit_price_fen=c.unit_price,
+            quantity=c.quantity,
+            generated_at=statement.generated_at,
+            lines=[
+                StatementLineOut(
+                    code=line.code,
+                    label=translate(locale, line.label),
+                    inflow_fen=line.inflow,
+                    outflow_fen=line.outflow,
+                    count=line.count,
+                )
+                for line in statement.lines
+            ],
+            escrow_balance_fen=statement.escrow_balance,
+            escrow_reserved_fen=statement.escrow_reserved,
+            completions=statement.completions,
+            charged_units=statement.charged_units,
+            final_units=statement.final_units,
+            final_fen=statement.final_amount,
+            in_hold_fen=statement.in_hold_amount,
+            charged_by_ledger_fen=statement.charged_by_ledger,
+            reconciles=statement.reconciles,
+        )

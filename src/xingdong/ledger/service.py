@@ -674,3 +674,41 @@ async def totals_by_kind(session: AsyncSession) -> dict[str, int]:
         )
     )
     return {kind: int(total) for kind, total in rows.all()}
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What moved into and out of an account under one code, posted."""
+
+    code: str
+    inflow: int
+    outflow: int
+    count: int
+
+
+async def posted_flows(session: AsyncSession, key: str) -> list[Flow]:
+    """An account's posted movements summed by code (a statement's lines): single
+    transfers and the posting of reserved ones, never what is only reserved or was
+    voided. Empty for an account not opened yet."""
+    account = await account_by_key(session, key)
+    if account is None:
+        return []
+    rows = await session.execute(
+        select(
+            Transfer.code,
+            func.coalesce(
+                func.sum(Transfer.amount).filter(Transfer.credit_account_id == account.id), 0
+            ),
+            func.coalesce(
+                func.sum(Transfer.amount).filter(Transfer.debit_account_id == account.id), 0
+            ),
+            func.count(),
+        )
+        .where(
+            Transfer.kind.in_(("single", "post")),
+            (Transfer.credit_account_id == account.id) | (Transfer.debit_account_id == account.id),
+        )
+        .group_by(Transfer.code)
+        .order_by(Transfer.code)
+    )
+    return [Flow(code, int(inflow), int(outflow), int(n)) for code, inflow, outflow, n in rows]

@@ -163,3 +163,37 @@ async def dispute_cases(
     return DisputeCasePage(
         items=cases[:size], next_cursor=next_cursor([c.dispute for c in cases], size)
     )
+
+
+CHARGED_STATUSES = ("approved", "released")
+"""Completions the brand pays for: in hold (it may still contest them) or final."""
+
+
+async def charged_counts(session: AsyncSession, *, campaign_id: UUID) -> dict[str, int]:
+    """Handed-in work of a campaign by status, a dispute counted as what it was before
+    (``disputed_approved`` is charged until decided, ``disputed_rejected`` is not)."""
+    status = func.coalesce(
+        func.nullif(Assignment.status, "disputed"),
+        func.concat("disputed_", Assignment.disputed_from),
+    )
+    rows = await session.execute(
+        select(status, func.count())
+        .where(Assignment.campaign_id == campaign_id, Assignment.status.in_(SUBMITTED_STATUSES))
+        .group_by(status)
+    )
+    return {str(name): int(n) for name, n in rows}
+
+
+async def every_completion(
+    session: AsyncSession, *, actor: Actor, campaign_id: UUID, secret: str
+) -> list[Completion]:
+    """All work handed in for a campaign, oldest first (its members and staff): the lines
+    of its statement."""
+    await campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
+    rows = await session.scalars(
+        select(Assignment)
+        .where(Assignment.campaign_id == campaign_id, Assignment.status.in_(SUBMITTED_STATUSES))
+        .order_by(Assignment.created_at, Assignment.id)
+    )
+    moment = utcnow()
+    return [_completion(a, secret=secret, now=moment) for a in rows]
