@@ -402,6 +402,21 @@ async def my_agency(session: AsyncSession, *, person: Person) -> MyAgency:
     )
 
 
+async def contracts_of(
+    session: AsyncSession, *, person: Person
+) -> list[tuple[AgencyContract, Organisation]]:
+    """Every contract the person signed and every offer to their number that nobody
+    signed, in any state, oldest first, with the agency."""
+    unsigned_to_them = AgencyContract.person_id.is_(None) & (AgencyContract.phone == person.phone)
+    rows = await session.execute(
+        select(AgencyContract, Organisation)
+        .join(Organisation, Organisation.id == AgencyContract.org_id)
+        .where(or_(AgencyContract.person_id == person.id, unsigned_to_them))
+        .order_by(AgencyContract.created_at, AgencyContract.id)
+    )
+    return [(c, o) for c, o in rows.all()]
+
+
 async def answer_offer(
     session: AsyncSession, *, person: Person, contract_id: UUID, accept: bool
 ) -> AgencyContract:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,3 +90,60 @@ def visits(shown: Sequence[Showing]) -> list[list[Showing]]:
     for s in shown:
         slates.setdefault((s.person.id, s.shown_at), []).append(s)
     return [sorted(slate, key=lambda s: s.position) for slate in slates.values()]
+
+
+@dataclass(frozen=True)
+class ShownTask:
+    """How often one task was shown to one person with one reason, and when."""
+
+    campaign_id: str
+    reason: str
+    times: int
+    first_at: datetime
+    last_at: datetime
+
+
+# One row a feed: what a person's log holds, summed per task and reason.
+_SHOWN_TO = text(
+    """
+    SELECT x.campaign_id, x.reason, count(*) AS times,
+           min(f.shown_at) AS first_at, max(f.shown_at) AS last_at
+    FROM dispatch_shown_feeds f
+    CROSS JOIN LATERAL unnest(f.campaign_ids, f.reasons) AS x(campaign_id, reason)
+    WHERE f.person_id = :person_id
+    GROUP BY x.campaign_id, x.reason
+    ORDER BY min(f.shown_at), x.campaign_id, x.reason
+    """
+)
+_FEEDS_OF = text(
+    """
+    SELECT count(*) AS feeds, min(shown_at) AS first_at, max(shown_at) AS last_at
+    FROM dispatch_shown_feeds WHERE person_id = :person_id
+    """
+)
+
+
+@dataclass(frozen=True)
+class ShownHistory:
+    """Everything one person's feeds showed them."""
+
+    feeds: int
+    first_at: datetime | None
+    last_at: datetime | None
+    tasks: list[ShownTask]
+
+
+async def shown_to(session: AsyncSession, person_id: UUID) -> ShownHistory:
+    """How many feeds the person was shown, the first and the last, and every task in
+    them with the reason shown beside it."""
+    feeds = (await session.execute(_FEEDS_OF.bindparams(person_id=person_id))).one()
+    rows = (await session.execute(_SHOWN_TO.bindparams(person_id=person_id))).all()
+    return ShownHistory(
+        feeds=int(feeds.feeds),
+        first_at=feeds.first_at,
+        last_at=feeds.last_at,
+        tasks=[
+            ShownTask(str(r.campaign_id), r.reason, int(r.times), r.first_at, r.last_at)
+            for r in rows
+        ],
+    )

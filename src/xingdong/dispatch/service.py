@@ -24,6 +24,7 @@ from xingdong.core.i18n import N_
 from xingdong.core.money import yuan
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIERS
+from xingdong.dispatch import history
 from xingdong.dispatch.facts import FeedFacts, facts_of_person
 from xingdong.dispatch.feed import FeedItem
 from xingdong.dispatch.live import LiveDispatch, live_dispatch
@@ -177,6 +178,11 @@ async def hidden_list(session: AsyncSession, *, person: Person) -> list[tuple[Fe
         name = getattr(found, "title", None) or getattr(found, "name", None) or ""
         out.append((hide_row, str(name)))
     return out
+
+
+async def shown_history(session: AsyncSession, *, person: Person) -> history.ShownHistory:
+    """What the person's feeds showed them, summed per task and reason (the exposure log)."""
+    return await history.shown_to(session, person.id)
 
 
 def reason_text(task: OpenTask, locale: str) -> str:

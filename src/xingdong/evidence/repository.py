@@ -20,6 +20,15 @@ async def file_by_id(session: AsyncSession, file_id: UUID) -> EvidenceFile | Non
     return await session.get(EvidenceFile, file_id)
 
 
+async def files_of_owner(session: AsyncSession, owner_id: UUID) -> list[EvidenceFile]:
+    result = await session.execute(
+        select(EvidenceFile)
+        .where(EvidenceFile.owner_id == owner_id)
+        .order_by(EvidenceFile.created_at, EvidenceFile.id)
+    )
+    return list(result.scalars())
+
+
 async def files_with_sha256(
     session: AsyncSession, sha256: str, *, exclude_id: UUID | None
 ) -> list[EvidenceFile]:

@@ -135,6 +135,11 @@ async def get_file(session: AsyncSession, file_id: UUID) -> EvidenceFile:
     return file
 
 
+async def files_of(session: AsyncSession, *, owner_id: UUID) -> list[EvidenceFile]:
+    """Every file the person uploaded, oldest first (their descriptions, not the bytes)."""
+    return await repo.files_of_owner(session, owner_id)
+
+
 async def read_bytes(storage: EvidenceStorage, file: EvidenceFile) -> bytes:
     """The original bytes, exactly as uploaded."""
     return await storage.get(file.storage_key)

@@ -11,7 +11,8 @@ from xingdong.core.client_signals import signals_of
 from xingdong.core.pagination import Page
 from xingdong.core.policy import Action, can
 from xingdong.dispatch.live import live_dispatch
-from xingdong.identity import api_keys, service
+from xingdong.identity import api_keys, personal_data, service
+from xingdong.identity.downloads import personal_data_response
 from xingdong.identity.models import Person
 from xingdong.identity.schemas import (
     ApiKeyCreated,
@@ -189,6 +190,25 @@ async def accept_agreement(
     )
     rows = await service.consents(session, person=person)
     return [ConsentOut.model_validate(row) for row in rows]
+
+
+@router.get(
+    "/me/data-export",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/json": {}},
+            "description": "Your copy of your data, as a file (docs/privacy.md).",
+        }
+    },
+)
+async def export_my_data(person: ApiPerson, session: DbSession, runtime: RuntimeDep) -> Response:
+    """Everything the platform holds about you, as one JSON file to save (个人信息导出), with
+    what is withheld and why. A few downloads an hour (``rate_limit_data_export``)."""
+    export = await personal_data.download_personal_data(
+        session, person=person, settings=runtime.settings, limits=runtime.limits, via="api"
+    )
+    return personal_data_response(export)
 
 
 @router.get("/me/platform-accounts")

@@ -16,7 +16,8 @@ from xingdong.core.ids import new_id
 from xingdong.core.numbers import whole_number
 from xingdong.core.policy import Action, can
 from xingdong.creators import agencies, tiers
-from xingdong.identity import service
+from xingdong.identity import personal_data, service
+from xingdong.identity.downloads import personal_data_response
 from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
 from xingdong.ledger import deposits, refunds
@@ -229,6 +230,22 @@ async def profile_page(
     context = await _profile_context(session, runtime, person)
     context["welcome"] = request.query_params.get("welcome") == "1"
     return render(request, "profile.html", context)
+
+
+@router.get("/me/data-export")
+async def data_export_page(_person: PagePerson) -> Response:
+    """Where the download is offered (the download itself is a POST: a link on another
+    site must not spend a person's downloads or write to the audit log)."""
+    return redirect("/profile#your-data")
+
+
+@router.post("/me/data-export", dependencies=[CsrfChecked])
+async def data_export(session: DbSession, runtime: RuntimeDep, person: PagePerson) -> Response:
+    """The profile page's "Download my data": the same file as the API's."""
+    export = await personal_data.download_personal_data(
+        session, person=person, settings=runtime.settings, limits=runtime.limits, via="page"
+    )
+    return personal_data_response(export)
 
 
 @router.post("/profile", dependencies=[CsrfChecked])

@@ -411,3 +411,56 @@ async def count_audience(
             )
         )
     return int(await session.scalar(query) or 0)
+
+
+# --- a person's copy of their data (identity.personal_data) ---------------------------
+
+
+async def staff_grants_of(session: AsyncSession, person_id: UUID) -> list[StaffGrant]:
+    result = await session.execute(
+        select(StaffGrant).where(StaffGrant.person_id == person_id).order_by(StaffGrant.created_at)
+    )
+    return list(result.scalars())
+
+
+async def memberships_with_organisations(
+    session: AsyncSession, person_id: UUID
+) -> list[tuple[Membership, Organisation]]:
+    result = await session.execute(
+        select(Membership, Organisation)
+        .join(Organisation, Organisation.id == Membership.org_id)
+        .where(Membership.person_id == person_id)
+        .order_by(Membership.created_at, Organisation.id)
+    )
+    return [(m, o) for m, o in result.all()]
+
+
+async def invitations_for_phone(
+    session: AsyncSession, phone: str
+) -> list[tuple[Invitation, Organisation]]:
+    """Every invitation ever addressed to the number, answered or not, oldest first."""
+    result = await session.execute(
+        select(Invitation, Organisation)
+        .join(Organisation, Organisation.id == Invitation.org_id)
+        .where(Invitation.phone == phone)
+        .order_by(Invitation.created_at, Invitation.id)
+    )
+    return [(i, o) for i, o in result.all()]
+
+
+async def api_tokens_of(session: AsyncSession, person_id: UUID) -> list[ApiToken]:
+    result = await session.execute(
+        select(ApiToken)
+        .where(ApiToken.person_id == person_id)
+        .order_by(ApiToken.created_at, ApiToken.id)
+    )
+    return list(result.scalars())
+
+
+async def web_sessions_of(session: AsyncSession, person_id: UUID) -> list[WebSession]:
+    result = await session.execute(
+        select(WebSession)
+        .where(WebSession.person_id == person_id)
+        .order_by(WebSession.created_at, WebSession.id)
+    )
+    return list(result.scalars())

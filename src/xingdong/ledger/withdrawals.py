@@ -526,6 +526,17 @@ async def withdrawals_of(
     return list(result.scalars())
 
 
+async def withdrawals_requested_by(session: AsyncSession, person_id: UUID) -> list[Withdrawal]:
+    """Every withdrawal the person asked for, oldest first: from their own wallet, and for
+    organisations they own (``org_id`` set)."""
+    result = await session.execute(
+        select(Withdrawal)
+        .where(Withdrawal.person_id == person_id)
+        .order_by(Withdrawal.created_at, Withdrawal.id)
+    )
+    return list(result.scalars())
+
+
 async def withdrawals_of_org(
     session: AsyncSession, *, actor: Actor, org_id: UUID, limit: int = 20
 ) -> list[Withdrawal]:

@@ -110,3 +110,27 @@ async def organisations_proved_by(session: AsyncSession, file_id: UUID) -> list[
         .distinct()
     )
     return list(rows.all())
+
+
+async def assignments_of(
+    session: AsyncSession, person_id: UUID
+) -> list[tuple[Assignment, Campaign]]:
+    """Every assignment of the person with its campaign, oldest first."""
+    rows = await session.execute(
+        select(Assignment, Campaign)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .where(Assignment.person_id == person_id)
+        .order_by(Assignment.created_at, Assignment.id)
+    )
+    return [(a, c) for a, c in rows.all()]
+
+
+async def disputes_raised_by_or_about(session: AsyncSession, person_id: UUID) -> list[Dispute]:
+    """Disputes the person raised, and those about their own work, oldest first."""
+    theirs = select(Assignment.id).where(Assignment.person_id == person_id)
+    rows = await session.scalars(
+        select(Dispute)
+        .where((Dispute.raised_by == person_id) | Dispute.assignment_id.in_(theirs))
+        .order_by(Dispute.created_at, Dispute.id)
+    )
+    return list(rows.all())

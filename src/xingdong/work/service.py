@@ -1519,6 +1519,23 @@ async def my_assignments(
 
 
 @dataclass(frozen=True)
+class PersonalWork:
+    """All the work records of one person, for their copy of their data."""
+
+    assignments: list[tuple[Assignment, Campaign]]
+    """Every assignment, oldest first, with its campaign."""
+    disputes: list[Dispute]
+    """Disputes they raised (appeals, or contests for a brand) and those about their work."""
+
+
+async def personal_work(session: AsyncSession, *, person_id: UUID) -> PersonalWork:
+    return PersonalWork(
+        assignments=await repo.assignments_of(session, person_id),
+        disputes=await repo.disputes_raised_by_or_about(session, person_id),
+    )
+
+
+@dataclass(frozen=True)
 class Upload:
     """A file as it arrived in a request."""
 

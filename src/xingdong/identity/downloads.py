@@ -1,0 +1,21 @@
+"""Files a person downloads, as HTTP responses (shared by the API and the pages)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Response
+
+from xingdong.identity.personal_data import as_file, file_name
+
+
+def personal_data_response(export: dict[str, Any]) -> Response:
+    """A person's copy of their data as a file to save; never kept by a cache on the way."""
+    return Response(
+        as_file(export),
+        media_type="application/json; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{file_name(export)}"',
+            "Cache-Control": "no-store",
+        },
+    )
