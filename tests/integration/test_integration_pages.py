@@ -407,3 +407,15 @@ async def test_deliveries_list_a_test_event_by_status_and_redeliver_it(
     assert 'data-attempts="2"' in retried.text
     assert "<span data-attempt-error>HTTP 500</span>" in retried.text
     assert len(receiver.received) == 2
+
+
+async def test_an_endpoint_at_the_demos_receiver_links_to_what_it_received(
+    client: httpx.AsyncClient,
+) -> None:
+    _owner, org_id = await owner_with_brand(client)
+    await add_endpoint(client, org_id, "http://127.0.0.1:8000/sandbox/webhook-inbox")
+    await add_endpoint(client, org_id, "http://127.0.0.1:8000/elsewhere")
+    page = await client.get(page_url(org_id), headers=ENGLISH)
+    links = re.findall(r'<a href="([^"]+)" data-demo-inbox>', page.text)
+    assert links == ["/sandbox/webhook-inbox"]
+    assert "This is the demo's own receiver" in page.text

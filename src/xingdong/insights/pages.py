@@ -28,6 +28,7 @@ from xingdong.identity.models import OrgApiKey
 from xingdong.insights import service, statements
 from xingdong.insights.downloads import statement_csv_response
 from xingdong.insights.models import WebhookEndpoint
+from xingdong.platforms.sandbox.inbox import INBOX_PATH
 from xingdong.web.deps import (
     CsrfChecked,
     CursorQuery,
@@ -117,6 +118,7 @@ async def _context(
         "access_help": ACCESS_HELP,
         "max_keys": api_keys.MAX_ACTIVE_KEYS,
         "max_endpoints": service.MAX_ENDPOINTS,
+        "inbox_path": INBOX_PATH,
         "key_form": {},
         "endpoint_form": {},
         "revealed": None,

@@ -152,6 +152,8 @@ def render(
         "actor": getattr(request.state, "actor", None),
         "staff_pages": staff_pages(getattr(request.state, "actor", None)),
         "reveal_codes": request.app.state.runtime.settings.sms_reveal_codes,
+        # The demo's own webhook receiver exists only where webhooks may go to loopback.
+        "private_webhooks": request.app.state.runtime.settings.webhook_private_targets,
         "support_contact": request.app.state.runtime.settings.support_contact,
         "sends_to_support": error is not None and error.sends_to_support,
         "errors": field_messages(error),
