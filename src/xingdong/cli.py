@@ -797,6 +797,9 @@ def worker(
     asyncio.run(run())
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 @app.command()
 def demo(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
@@ -816,7 +819,10 @@ def demo(
         "log_json": False,
         "demo_crowd": True,
         "hold_hours": 1,
-        "webhook_private_targets": True,
+        # Webhooks to this machine (the demo's own receiver) only while the demo listens
+        # on it alone: on an address others reach, anyone registering could aim
+        # webhooks at the network behind it.
+        "webhook_private_targets": host in LOOPBACK_HOSTS,
         "support_contact": "support@xingdong.example",
     }
     if data_dir is not None:
@@ -833,7 +839,7 @@ def demo(
     runtime = build_runtime(settings, url)
 
     browser_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - compares only, to print an address a browser can open
-    inbox = f"http://{browser_host}:{port}{INBOX_PATH}"
+    inbox = f"http://{browser_host}:{port}{INBOX_PATH}" if host in LOOPBACK_HOSTS else None
 
     async def action(session: object) -> object:
         try:

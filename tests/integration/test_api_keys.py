@@ -319,3 +319,65 @@ async def test_a_key_sees_its_makers_phone_masked_like_everyone_elses(
     assert seen_by_owner["phone"] == world.owner.phone
     assert seen_by_key["phone"] != world.owner.phone
     assert seen_by_key["phone"][-4:] == world.owner.phone[-4:]
+
+
+async def test_the_audit_log_names_the_key_beside_its_maker(
+    client: httpx.AsyncClient, world: World, owner: dict[str, str]
+) -> None:
+    key, made = await make_key(client, world, owner)
+    by_key = await create_draft(client, world, key, title="用密钥关闭")
+    by_owner = await create_draft(client, world, owner, title="本人关闭")
+    for draft, auth in ((by_key, key), (by_owner, owner)):
+        closed = await client.post(
+            f"/api/v1/campaigns/{draft['id']}/close",
+            headers={**auth, "Idempotency-Key": f"close-{draft['id']}"},
+        )
+        assert closed.status_code == 200, closed.text
+    async with world.db.sessionmaker() as s:
+        entries = {
+            entry.object_id: entry
+            for entry in await s.scalars(
+                select(AuditEntry).where(AuditEntry.action == "campaigns.closed")
+            )
+        }
+    assert entries[by_key["id"]].actor_id == world.owner.id
+    assert entries[by_key["id"]].data["api_key"] == made["id"]
+    assert entries[by_owner["id"]].actor_id == world.owner.id
+    assert "api_key" not in entries[by_owner["id"]].data
+
+
+async def test_a_key_stays_dead_when_its_maker_comes_back(
+    client: httpx.AsyncClient, world: World, owner: dict[str, str]
+) -> None:
+    second = await add_worker(world)
+    await join_org(world, second, role="owner")
+    second_auth = await bearer(world, second)
+    key, _made = await make_key(client, world, second_auth)
+    left = await client.delete(
+        f"/api/v1/orgs/{world.org_id}/members/{second.id}", headers=second_auth
+    )
+    assert left.status_code == 204, left.text
+    await join_org(world, second, role="owner")
+    problem(
+        await client.get(f"/api/v1/orgs/{world.org_id}/campaigns", headers=key),
+        401,
+        "session_expired",
+    )
+
+
+async def test_only_those_who_manage_members_see_invited_numbers_in_full(
+    client: httpx.AsyncClient, world: World, owner: dict[str, str]
+) -> None:
+    invited = await client.post(
+        f"/api/v1/orgs/{world.org_id}/invitations",
+        json={"phone": "13912345678", "role": "member"},
+        headers=owner,
+    )
+    assert invited.status_code == 201, invited.text
+    key, _made = await make_key(client, world, owner, access="read")
+    url = f"/api/v1/orgs/{world.org_id}/invitations"
+    (for_owner,) = (await client.get(url, headers=owner)).json()
+    (for_key,) = (await client.get(url, headers=key)).json()
+    assert for_owner["phone"].endswith("13912345678")
+    assert "13912345678" not in for_key["phone"]
+    assert for_key["phone"].endswith("5678")

@@ -176,7 +176,7 @@ async def test_a_refusing_receiver_is_retried_on_the_schedule_then_given_up(
             # Not due yet: nothing is sent before its time.
             early = await delivery.attempt(
                 world.db, delivery_id, settings=world.settings,
-                now=row.next_attempt_at - timedelta(seconds=1),
+                now=row.next_attempt_at - delivery.CLOCK_SLACK - timedelta(seconds=1),
             )  # fmt: skip
             assert early == "not_due"
             moment = row.next_attempt_at
@@ -379,3 +379,15 @@ async def test_only_owners_change_endpoints_and_other_organisations_see_none(
     async with world.db.sessionmaker() as s:
         kept = await s.get(WebhookEndpoint, endpoint.id)
     assert kept is not None and kept.secret == endpoint.secret
+
+
+async def test_deliveries_wait_behind_the_money_jobs(world: World, receiver: Receiver) -> None:
+    await add_endpoint(world, receiver.url)
+    await live_campaign(world)
+    async with world.db.sessionmaker() as s:
+        priorities = (
+            await s.execute(text("SELECT task_name, priority FROM procrastinate_jobs ORDER BY id"))
+        ).all()
+    assert (service.DELIVER_TASK, service.DELIVERY_PRIORITY) in priorities
+    assert all(p < 0 for name, p in priorities if name == service.DELIVER_TASK)
+    assert all(p == 0 for name, p in priorities if name != service.DELIVER_TASK)

@@ -21,7 +21,13 @@ def test_a_signature_verifies_only_for_its_body_secret_and_time() -> None:
     # Too old (a replay) or from the future.
     assert not signing.verify(secret, BODY, header, now=1_700_000_000 + 301)
     assert not signing.verify(secret, BODY, header, now=1_700_000_000 - 301)
-    for broken in ("", "t=abc,v1=00", "v1=" + header.split("v1=")[1], "t=1700000000"):
+    for broken in (
+        "",
+        "t=abc,v1=00",
+        "v1=" + header.split("v1=")[1],
+        "t=1700000000",
+        "t=1700000000,v1=签名",
+    ):
         assert not signing.verify(secret, BODY, broken, now=1_700_000_000)
 
 
@@ -46,6 +52,9 @@ def test_secrets_are_new_each_time() -> None:
         "https://[::ffff:10.0.0.1]/x",
         "https://[2002:a00:1::]/x",
         "https://[64:ff9b::a9fe:a9fe]/x",
+        "https://[64:ff9b:1::a00:1]/x",
+        "https://[fec0::1]/x",
+        "https://[::ffff:0:a00:1]/x",
         "https://localhost/x",
         "https://api.localhost/x",
         "https://example.com/" + "x" * 500,

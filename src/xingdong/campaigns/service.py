@@ -254,6 +254,15 @@ async def get_campaign(
     return campaign
 
 
+async def hold_steady(session: AsyncSession, campaign_id: UUID) -> None:
+    """Keep the campaign's row as it is to the end of the transaction (a share lock):
+    every change to its work and money updates that row and so waits; other readers do
+    not."""
+    await session.execute(
+        select(Campaign.id).where(Campaign.id == campaign_id).with_for_update(read=True)
+    )
+
+
 def _state(campaign: Campaign, *allowed: str) -> None:
     if campaign.status not in allowed:
         raise CampaignStateConflict(

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from xingdong.core.context import current_api_key
 from xingdong.core.db import Base, CreatedAtMixin
 
 
@@ -41,12 +42,16 @@ async def record_audit(
     object_id: object,
     data: dict[str, Any] | None = None,
 ) -> None:
+    recorded = dict(data or {})
+    key = current_api_key.get()
+    if key is not None:
+        recorded["api_key"] = str(key)
     session.add(
         AuditEntry(
             actor_id=actor_id,
             action=action,
             object_type=object_type,
             object_id=str(object_id),
-            data=data or {},
+            data=recorded,
         )
     )

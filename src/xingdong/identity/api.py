@@ -343,8 +343,16 @@ async def invite_member(
 async def list_org_invitations(
     org_id: UUID, actor: ApiActor, session: DbSession
 ) -> list[InvitationOut]:
+    """Invitations not yet answered; the numbers are masked except for those who manage
+    members (as in the members list)."""
     rows = await service.pending_invitations(session, actor=actor, org_id=org_id)
-    return [InvitationOut.model_validate(row) for row in rows]
+    full = can(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id)
+    return [
+        InvitationOut.model_validate(row).model_copy(
+            update={} if full else {"phone": mask_phone(row.phone)}
+        )
+        for row in rows
+    ]
 
 
 @router.delete("/orgs/{org_id}/invitations/{invitation_id}", status_code=204)

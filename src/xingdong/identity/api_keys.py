@@ -135,13 +135,25 @@ async def actor_for_key(session: AsyncSession, *, token: str) -> tuple[Actor, Or
         raise refused
     creator = await repo.person_by_id(session, row.created_by)
     member = await repo.membership(session, row.org_id, row.created_by)
-    if creator is None or not creator.is_active or member is None:
+    # A membership younger than the key means its maker left and came back: leaving
+    # ended the key for good.
+    if (
+        creator is None
+        or not creator.is_active
+        or member is None
+        or member.created_at > row.created_at
+    ):
         raise refused
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_GRANULARITY:
-        await session.execute(
-            update(OrgApiKey).where(OrgApiKey.id == row.id).values(last_used_at=now)
+        # Whichever request comes first writes it; the others do not wait for its lock.
+        stale = await session.scalar(
+            select(OrgApiKey.id).where(OrgApiKey.id == row.id).with_for_update(skip_locked=True)
         )
+        if stale is not None:
+            await session.execute(
+                update(OrgApiKey).where(OrgApiKey.id == row.id).values(last_used_at=now)
+            )
     actor = Actor(
         person_id=row.created_by,
         memberships={row.org_id: OrgRole(member.role)},

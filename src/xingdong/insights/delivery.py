@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-import httpx
+import httpcore
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +38,8 @@ RETRY_AFTER = (
 """The wait after each failed attempt: seven attempts over about a day, then ``failed``."""
 MAX_ATTEMPTS = len(RETRY_AFTER) + 1
 LEASE_MARGIN = timedelta(seconds=30)
+CLOCK_SLACK = timedelta(seconds=5)
+"""The job runs when the database's clock says; this host's may be a little behind."""
 USER_AGENT = "Xingdong-Webhooks/1"
 
 
@@ -75,7 +79,7 @@ async def _take(
     if delivery is None:
         return "busy_or_gone"
     if delivery.status != "pending" or (
-        delivery.next_attempt_at is not None and delivery.next_attempt_at > now
+        delivery.next_attempt_at is not None and delivery.next_attempt_at > now + CLOCK_SLACK
     ):
         return "not_due"
     endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
@@ -101,14 +105,70 @@ async def _take(
     )
 
 
-async def _send(
-    taken: _Taken, delivery_id: UUID, *, settings: Settings, client: httpx.AsyncClient
-) -> _Sent:
-    problem = await targets.resolved_problem(
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects to the address that was checked, whatever the URL's host name resolves to
+    by then; TLS (its server name and certificate) and the Host header keep the name."""
+
+    def __init__(self, address: str | None) -> None:
+        self._address = address
+        self._network = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's signature
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return await self._network.connect_tcp(
+            self._address or host,
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,  # noqa: ARG002 - httpcore's signature
+        timeout: float | None = None,  # noqa: ARG002, ASYNC109
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,  # noqa: ARG002
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("a webhook goes over TCP only")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._network.sleep(seconds)
+
+
+async def _post(taken: _Taken, headers: dict[str, str], *, settings: Settings) -> _Sent:
+    target = await targets.checked_target(
         taken.url, private_allowed=settings.webhook_private_targets
     )
-    if problem is not None:
+    if target.problem is not None:
         return _Sent(None, "address not allowed")
+    seconds = settings.webhook_timeout_seconds
+    async with (
+        httpcore.AsyncConnectionPool(
+            ssl_context=ssl.create_default_context(),
+            network_backend=_PinnedBackend(target.address),
+            max_connections=1,
+        ) as pool,
+        pool.stream(
+            "POST",
+            taken.url,
+            headers=list(headers.items()),
+            content=taken.body,
+            extensions={
+                "timeout": {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
+            },
+        ) as response,
+    ):
+        code = response.status
+    return _Sent(code, None if 200 <= code < 300 else f"HTTP {code}")
+
+
+async def _send(taken: _Taken, delivery_id: UUID, *, settings: Settings) -> _Sent:
     timestamp = int(utcnow().timestamp())
     headers = {
         "Content-Type": "application/json",
@@ -120,22 +180,15 @@ async def _send(
         signing.SIGNATURE_HEADER: signing.signature(taken.secret, taken.body, timestamp),
     }
     try:
-        # httpx's timeout bounds each step (connect, each read); this bounds them all.
+        # One bound on the whole attempt: the lookup, connecting, sending and the answer.
         async with asyncio.timeout(settings.webhook_timeout_seconds):
-            async with client.stream(
-                "POST",
-                taken.url,
-                content=taken.body,
-                headers=headers,
-                timeout=settings.webhook_timeout_seconds,
-                follow_redirects=False,
-            ) as response:
-                code = response.status_code
-    except (httpx.TimeoutException, TimeoutError):
+            return await _post(taken, headers, settings=settings)
+    except (httpcore.TimeoutException, TimeoutError):
         return _Sent(None, "timed out")
-    except httpx.HTTPError as exc:
+    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
         return _Sent(None, (f"{type(exc).__name__}: {exc}")[:200])
-    return _Sent(code, None if 200 <= code < 300 else f"HTTP {code}")
+    except (ssl.SSLError, OSError) as exc:
+        return _Sent(None, (f"{type(exc).__name__}: {exc}")[:200])
 
 
 async def _record(session: AsyncSession, delivery_id: UUID, sent: _Sent, *, now: datetime) -> str:
@@ -163,7 +216,6 @@ async def attempt(
     delivery_id: UUID,
     *,
     settings: Settings,
-    client: httpx.AsyncClient | None = None,
     now: datetime | None = None,
 ) -> str:
     """Try a delivery once if it is due: ``delivered``, ``pending`` (a retry is queued),
@@ -172,11 +224,7 @@ async def attempt(
         taken = await _take(session, delivery_id, now=now or utcnow(), settings=settings)
     if isinstance(taken, str):
         return taken
-    if client is None:
-        async with httpx.AsyncClient(trust_env=False) as own:
-            sent = await _send(taken, delivery_id, settings=settings, client=own)
-    else:
-        sent = await _send(taken, delivery_id, settings=settings, client=client)
+    sent = await _send(taken, delivery_id, settings=settings)
     async with db.session_scope() as session:
         return await _record(session, delivery_id, sent, now=now or utcnow())
 

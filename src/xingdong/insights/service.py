@@ -50,6 +50,8 @@ PING = "ping"
 MAX_ENDPOINTS = 10
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 DELIVER_TASK = "insights:deliver_webhook"
+DELIVERY_PRIORITY = -1
+"""procrastinate takes higher numbers first; every other job has 0."""
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,16 @@ async def queue_delivery(
     session: AsyncSession, delivery_id: UUID, *, at: datetime | None = None
 ) -> None:
     """Queue a job for a delivery's next attempt (at ``at``, or now), in the session's
-    transaction."""
+    transaction. Below every other job in priority: receivers that answer slowly (or an
+    organisation that makes many events) hold a worker for at most the webhook timeout
+    each, and hold releases, expiries and payouts waiting at that moment go first."""
     await defer_in_transaction(
         session,
         DELIVER_TASK,
         args={"delivery_id": str(delivery_id)},
         queue="webhooks",
         scheduled_at=at,
+        priority=DELIVERY_PRIORITY,
     )
 
 

@@ -40,4 +40,5 @@ def verify(
     sent = parts.get("v1", "")
     if abs(now - timestamp) > tolerance:
         return False
-    return hmac.compare_digest(_mac(secret, timestamp, body), sent)
+    # Compared as bytes: a header with characters outside ASCII is simply not a match.
+    return hmac.compare_digest(_mac(secret, timestamp, body).encode(), sent.encode())

@@ -98,10 +98,10 @@ async def campaign_statement(
 ) -> CampaignStatement:
     """The campaign's statement now (members of its organisation, and operators)."""
     campaign = await campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
-    # Locked to the end of the read: every change that moves money for a completion also
-    # updates the campaign's row, so the ledger and the work are read between two such
-    # changes and cannot seem to disagree.
-    await campaigns.get_campaign(session, actor=None, campaign_id=campaign_id, lock=True)
+    # Every change that moves money for a completion also updates the campaign's row, so
+    # with that row held the ledger and the work are read between two such changes and
+    # cannot seem to disagree.
+    await campaigns.hold_steady(session, campaign.id)
     flows = await ledger.posted_flows(session, campaigns.escrow_account(campaign.id))
     escrow = await ledger.balance_or_nothing(session, campaigns.escrow_account(campaign.id))
     counts = await completions.charged_counts(session, campaign_id=campaign.id)

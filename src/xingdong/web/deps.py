@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from xingdong.core.context import current_locale
+from xingdong.core.context import current_api_key, current_locale
 from xingdong.core.errors import CsrfFailed, NotAuthenticated, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.policy import Actor
@@ -196,6 +196,7 @@ async def api_actor(request: Request, session: DbSession) -> Actor:
     if key.access == "read" and request.method not in SAFE_METHODS:
         raise ApiKeyReadOnly(detail=N_("This API key may only read; make a write key for this."))
     request.state.actor = actor
+    current_api_key.set(key.id)
     return actor
 
 

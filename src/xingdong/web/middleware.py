@@ -16,7 +16,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xingdong.core import security
-from xingdong.core.context import current_locale
+from xingdong.core.context import current_api_key, current_locale
 from xingdong.core.errors import PayloadTooLarge
 from xingdong.core.i18n import from_accept_language, normalise_locale
 from xingdong.core.logging import get_logger
@@ -185,6 +185,7 @@ class RequestContext:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         chosen = normalise_locale(request.query_params.get("lang"))
         current_locale.set(negotiate_locale(request, settings.default_locale))
+        current_api_key.set(None)
         state.locale_explicit = bool(chosen or request.cookies.get(LANG_COOKIE))
         new_csrf_cookie = None
         # The API renders no forms (its callers authenticate with a token), so it neither
