@@ -23,6 +23,7 @@ from tests.lifecycle_world import build_world, live_campaign, window_nearly_over
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.policy import Actor, OrgRole
+from xingdong.core.ratelimit import RateLimits
 from xingdong.creators import agencies
 from xingdong.identity import api_keys
 from xingdong.identity import service as identity
@@ -105,8 +106,9 @@ def cast(site: str, database_url: str) -> Cast:
                     settings=world.settings.model_copy(update={"webhook_private_targets": True}),
                 )  # fmt: skip
                 await insights.send_test(
-                    s, actor=owner, org_id=world.org_id, endpoint_id=endpoint.id
-                )
+                    s, actor=owner, org_id=world.org_id, endpoint_id=endpoint.id,
+                    limits=RateLimits(None), settings=world.settings,
+                )  # fmt: skip
             return Cast(
                 owner=world.owner.phone,
                 worker=waiting.phone,

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -20,9 +21,10 @@ from tests.lifecycle_world import World, build_world, follow_on_sandbox, live_ca
 from tests.webhook_receiver import Receiver, running_receiver
 from xingdong.campaigns import service as campaigns
 from xingdong.core.clock import utcnow
-from xingdong.core.errors import NotFound, XingdongError
+from xingdong.core.errors import NotFound, RateLimited, XingdongError
 from xingdong.core.jobs import build_job_app
 from xingdong.core.policy import Actor
+from xingdong.core.ratelimit import RateLimits
 from xingdong.identity import service as identity
 from xingdong.insights import delivery, service, signing
 from xingdong.insights.errors import EndpointDisabled, UnknownEventType, WebhookUrlNotAllowed
@@ -43,6 +45,11 @@ async def world(clean_db: str) -> AsyncIterator[World]:
 def receiver() -> Iterator[Receiver]:
     with running_receiver() as running:
         yield running
+
+
+def by_hand(world: World) -> dict[str, Any]:
+    """What a test event or redelivery is counted with (a limiter of its own)."""
+    return {"limits": RateLimits(None), "settings": world.settings}
 
 
 async def add_endpoint(world: World, url: str, *types: str) -> WebhookEndpoint:
@@ -203,7 +210,9 @@ async def test_a_refusing_receiver_is_retried_on_the_schedule_then_given_up(
 
     # The owner sends it again once the receiver is mended.
     async with world.db.session_scope() as s:
-        await service.redeliver(s, actor=owner, org_id=world.org_id, delivery_id=delivery_id)
+        await service.redeliver(
+            s, actor=owner, org_id=world.org_id, delivery_id=delivery_id, **by_hand(world)
+        )
     assert await delivery.attempt(world.db, delivery_id, settings=world.settings) == "delivered"
     row = await delivery_row(world, delivery_id)
     assert row.status == "delivered" and row.attempts == delivery.MAX_ATTEMPTS + 1
@@ -250,7 +259,7 @@ async def test_endpoints_get_only_their_event_types_and_disabled_ones_nothing(
         # A test event goes even to a disabled endpoint, and only there.
         async with world.db.session_scope() as s:
             ping = await service.send_test(
-                s, actor=owner, org_id=world.org_id, endpoint_id=quiet.id
+                s, actor=owner, org_id=world.org_id, endpoint_id=quiet.id, **by_hand(world)
             )
         assert await delivery.attempt(world.db, ping.id, settings=world.settings) == "delivered"
         assert [b["type"] for b in bodies(other)] == ["ping"]
@@ -281,7 +290,9 @@ async def test_a_disabled_endpoint_drops_what_was_queued_for_it(
     # Sending it again waits for the endpoint to be enabled.
     async with world.db.session_scope() as s:
         with pytest.raises(EndpointDisabled):
-            await service.redeliver(s, actor=owner, org_id=world.org_id, delivery_id=row.id)
+            await service.redeliver(
+                s, actor=owner, org_id=world.org_id, delivery_id=row.id, **by_hand(world)
+            )
     assert (await delivery_row(world, row.id)).status == "failed"
 
 
@@ -296,7 +307,9 @@ async def test_a_rolled_secret_signs_from_then_on(world: World, receiver: Receiv
         new_secret = rolled.secret
     assert new_secret != old_secret and new_secret.startswith("whsec_")
     async with world.db.session_scope() as s:
-        ping = await service.send_test(s, actor=owner, org_id=world.org_id, endpoint_id=endpoint.id)
+        ping = await service.send_test(
+            s, actor=owner, org_id=world.org_id, endpoint_id=endpoint.id, **by_hand(world)
+        )
     await delivery.attempt(world.db, ping.id, settings=world.settings)
     (got,) = receiver.received
     header = got.headers["xingdong-signature"]
@@ -391,3 +404,27 @@ async def test_deliveries_wait_behind_the_money_jobs(world: World, receiver: Rec
     assert (service.DELIVER_TASK, service.DELIVERY_PRIORITY) in priorities
     assert all(p < 0 for name, p in priorities if name == service.DELIVER_TASK)
     assert all(p == 0 for name, p in priorities if name != service.DELIVER_TASK)
+
+
+async def test_test_events_and_redeliveries_are_bounded_per_organisation(
+    world: World, receiver: Receiver
+) -> None:
+    endpoint = await add_endpoint(world, receiver.url)
+    owner = await world.actor(world.owner)
+    limits = RateLimits(None)
+    strict = world.settings.model_copy(update={"rate_limit_webhook_sends": "2/minute"})
+    for _ in range(2):
+        async with world.db.session_scope() as s:
+            await service.send_test(
+                s, actor=owner, org_id=world.org_id, endpoint_id=endpoint.id,
+                limits=limits, settings=strict,
+            )  # fmt: skip
+    async with world.db.session_scope() as s:
+        with pytest.raises(RateLimited):
+            await service.send_test(
+                s, actor=owner, org_id=world.org_id, endpoint_id=endpoint.id,
+                limits=limits, settings=strict,
+            )  # fmt: skip
+    async with world.db.sessionmaker() as s:
+        pings = await s.scalar(select(func.count()).select_from(Event).where(Event.type == "ping"))
+    assert pings == 2

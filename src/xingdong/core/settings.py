@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     rate_limit_login: str = "10/minute"
     rate_limit_sms_phone: str = "1/minute;5/hour"
     rate_limit_sms_ip: str = "30/hour"
+    rate_limit_webhook_sends: str = Field(
+        default="20/minute;200/hour",
+        description="Test events and redeliveries an organisation's owners send by hand.",
+    )
     rate_limit_data_export: str = Field(
         default="5/hour", description="Downloads of one person's copy of their data."
     )

@@ -126,10 +126,13 @@ async def roll_secret(
     "/orgs/{org_id}/webhooks/{endpoint_id}/test", status_code=http_status.HTTP_202_ACCEPTED
 )
 async def send_test(
-    org_id: UUID, endpoint_id: UUID, actor: ApiActor, session: DbSession
+    org_id: UUID, endpoint_id: UUID, actor: ApiActor, session: DbSession, runtime: RuntimeDep
 ) -> DeliveryOut:
     """Send a ``ping`` event to this endpoint now (owners)."""
-    delivery = await service.send_test(session, actor=actor, org_id=org_id, endpoint_id=endpoint_id)
+    delivery = await service.send_test(
+        session, actor=actor, org_id=org_id, endpoint_id=endpoint_id,
+        limits=runtime.limits, settings=runtime.settings,
+    )  # fmt: skip
     event = await service.event_of(session, delivery.event_id)
     return DeliveryOut.of(DeliveryRow(delivery, event))
 
@@ -164,10 +167,13 @@ async def list_deliveries(
     status_code=http_status.HTTP_202_ACCEPTED,
 )
 async def redeliver(
-    org_id: UUID, delivery_id: UUID, actor: ApiActor, session: DbSession
+    org_id: UUID, delivery_id: UUID, actor: ApiActor, session: DbSession, runtime: RuntimeDep
 ) -> DeliveryOut:
     """Send the delivery again now, whatever became of it (owners)."""
-    delivery = await service.redeliver(session, actor=actor, org_id=org_id, delivery_id=delivery_id)
+    delivery = await service.redeliver(
+        session, actor=actor, org_id=org_id, delivery_id=delivery_id,
+        limits=runtime.limits, settings=runtime.settings,
+    )  # fmt: skip
     event = await service.event_of(session, delivery.event_id)
     return DeliveryOut.of(DeliveryRow(delivery, event))
 

@@ -322,13 +322,25 @@ async def delete_submit(
 
 @router.post("/orgs/{org_id}/integrations/webhooks/{endpoint_id}/test", dependencies=[CsrfChecked])
 async def send_test_submit(
-    request: Request, org_id: UUID, endpoint_id: UUID, session: DbSession, actor: PageActor
+    request: Request,
+    org_id: UUID,
+    endpoint_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
 ) -> Response:
     """Send a ``ping``, then show the endpoint's deliveries, where it appears."""
     try:
         await attempt(
             session,
-            lambda: service.send_test(session, actor=actor, org_id=org_id, endpoint_id=endpoint_id),
+            lambda: service.send_test(
+                session,
+                actor=actor,
+                org_id=org_id,
+                endpoint_id=endpoint_id,
+                limits=runtime.limits,
+                settings=runtime.settings,
+            ),
         )
     except XingdongError as exc:
         return await _endpoint_action_failed(request, session, actor, org_id, exc)
@@ -400,6 +412,7 @@ async def redeliver_submit(
     org_id: UUID,
     delivery_id: UUID,
     session: DbSession,
+    runtime: RuntimeDep,
     actor: PageActor,
     endpoint_id: Annotated[UUID, Form()],
     status: FormStr = "all",
@@ -409,7 +422,14 @@ async def redeliver_submit(
     try:
         delivery = await attempt(
             session,
-            lambda: service.redeliver(session, actor=actor, org_id=org_id, delivery_id=delivery_id),
+            lambda: service.redeliver(
+                session,
+                actor=actor,
+                org_id=org_id,
+                delivery_id=delivery_id,
+                limits=runtime.limits,
+                settings=runtime.settings,
+            ),
         )
     except XingdongError as exc:
         context = await _deliveries_context(session, actor, org_id, endpoint_id, status=status)

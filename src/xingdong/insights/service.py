@@ -19,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.audit import record_audit
 from xingdong.core.clock import utcnow
-from xingdong.core.errors import FieldError, NotFound, ValidationFailed
+from xingdong.core.errors import FieldError, NotFound, RateLimited, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.jobs import defer_in_transaction
 from xingdong.core.pagination import clamp_limit, in_pages, next_cursor
 from xingdong.core.policy import Action, Actor, require
+from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
 from xingdong.insights import signing, targets
 from xingdong.insights.errors import (
@@ -418,13 +419,35 @@ async def events_page(
     return EventPage(items=rows[:size], next_cursor=next_cursor(rows, size))
 
 
+async def _sent_by_hand(
+    actor: Actor, org_id: UUID, *, limits: RateLimits, settings: Settings
+) -> None:
+    """Count a test event or redelivery: each sends a request out at once, so their
+    number is bounded per organisation (``rate_limit_webhook_sends``)."""
+    require(actor, Action.ORG_MANAGE_INTEGRATIONS, org_id=org_id)
+    try:
+        await limits.hit(settings.rate_limit_webhook_sends, "webhook-sends", str(org_id))
+    except RateLimited as exc:
+        raise RateLimited(
+            detail=N_("Too many test events and redeliveries for now. Try again later."),
+            extra=exc.extra,
+        ) from exc
+
+
 async def send_test(
-    session: AsyncSession, *, actor: Actor, org_id: UUID, endpoint_id: UUID
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    org_id: UUID,
+    endpoint_id: UUID,
+    limits: RateLimits,
+    settings: Settings,
 ) -> WebhookDelivery:
     """A ``ping`` event to this endpoint alone, even when it is disabled (owners)."""
     endpoint = await endpoint_of(
         session, actor=actor, org_id=org_id, endpoint_id=endpoint_id, manage=True
     )
+    await _sent_by_hand(actor, org_id, limits=limits, settings=settings)
     moment = utcnow()
     event = Event(
         org_id=org_id, type=PING, data={"endpoint_id": str(endpoint.id)}, created_at=moment
@@ -437,7 +460,13 @@ async def send_test(
 
 
 async def redeliver(
-    session: AsyncSession, *, actor: Actor, org_id: UUID, delivery_id: UUID
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    org_id: UUID,
+    delivery_id: UUID,
+    limits: RateLimits,
+    settings: Settings,
 ) -> WebhookDelivery:
     """Send a delivery again now, whatever became of it (owners); its attempts go on
     counting."""
@@ -451,6 +480,7 @@ async def redeliver(
     event = await event_of(session, delivery.event_id)
     if not endpoint.enabled and event.type != PING:
         raise EndpointDisabled(detail=N_("Enable the endpoint first, then send it again."))
+    await _sent_by_hand(actor, org_id, limits=limits, settings=settings)
     await _audit(
         session, actor, "insights.webhook_redelivered", endpoint, {"delivery": str(delivery.id)}
     )
