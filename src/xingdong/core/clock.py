@@ -12,6 +12,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def utc_text(moment: datetime | None) -> str | None:
+    """A moment as the API's files and events write it: ISO 8601 in UTC, ending in ``Z``
+    (None for no moment)."""
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def local_time(moment: datetime | None, pattern: str = "%m-%d %H:%M") -> str:
     """A moment as people read it on the pages: Beijing time, month to minute unless
     ``pattern`` says otherwise; empty for no moment."""

@@ -7,15 +7,14 @@ from typing import Any
 from fastapi import Response
 
 from xingdong.identity.personal_data import as_file, file_name
+from xingdong.web.downloads import attachment
 
 
 def personal_data_response(export: dict[str, Any]) -> Response:
     """A person's copy of their data as a file to save; never kept by a cache on the way."""
-    return Response(
+    return attachment(
         as_file(export),
         media_type="application/json; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{file_name(export)}"',
-            "Cache-Control": "no-store",
-        },
+        filename=file_name(export),
+        private=True,
     )

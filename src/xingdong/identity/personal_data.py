@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import service as campaigns
 from xingdong.core.audit import record_audit
-from xingdong.core.clock import local_time, utcnow
+from xingdong.core.clock import local_time, utc_text, utcnow
 from xingdong.core.context import current_locale
 from xingdong.core.errors import RateLimited
 from xingdong.core.i18n import N_, translate
@@ -79,10 +79,6 @@ WITHHELD = (
 """What the copy leaves out, one line each, as the file says it (docs/privacy.md)."""
 
 
-def _when(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _id(value: UUID | None) -> str | None:
     return None if value is None else str(value)
 
@@ -95,7 +91,7 @@ def _verification(found: dict[str, Any] | None) -> dict[str, Any] | None:
     return {
         "status": found.get("status"),
         "detail": found.get("detail"),
-        "observed_at": _when(datetime.fromisoformat(observed)) if observed else None,
+        "observed_at": utc_text(datetime.fromisoformat(observed)) if observed else None,
         "watched_seconds": found.get("watched_seconds"),
         "stayed_seconds": found.get("stayed_seconds"),
     }
@@ -111,19 +107,19 @@ async def _identity(session: AsyncSession, person: Person) -> dict[str, Any]:
             "interests": list(person.interests),
             "locale": person.locale,
             "is_active": person.is_active,
-            "created_at": _when(person.created_at),
-            "last_sign_in_at": _when(person.last_login_at),
+            "created_at": utc_text(person.created_at),
+            "last_sign_in_at": utc_text(person.last_login_at),
             "failed_sign_ins": person.failed_login_count,
-            "locked_until": _when(person.locked_until),
+            "locked_until": utc_text(person.locked_until),
         },
         "staff_roles": [
-            {"role": g.role, "granted_at": _when(g.created_at)}
+            {"role": g.role, "granted_at": utc_text(g.created_at)}
             for g in await repo.staff_grants_of(session, person.id)
         ],
         "consents": [
             {
                 "agreement_version": c.agreement_version,
-                "accepted_at": _when(c.created_at),
+                "accepted_at": utc_text(c.created_at),
                 "ip": c.ip,
                 "user_agent": c.user_agent,
             }
@@ -134,7 +130,7 @@ async def _identity(session: AsyncSession, person: Person) -> dict[str, Any]:
                 "platform": a.platform,
                 "handle": a.handle,
                 "followers": a.followers,
-                "bound_at": _when(a.created_at),
+                "bound_at": utc_text(a.created_at),
             }
             for a in await repo.platform_accounts_of(session, person.id)
         ],
@@ -144,7 +140,7 @@ async def _identity(session: AsyncSession, person: Person) -> dict[str, Any]:
                 "name": org.name,
                 "kind": org.kind,
                 "role": m.role,
-                "member_since": _when(m.created_at),
+                "member_since": utc_text(m.created_at),
                 "created_by_you": org.created_by == person.id,
             }
             for m, org in await repo.memberships_with_organisations(session, person.id)
@@ -156,24 +152,24 @@ async def _identity(session: AsyncSession, person: Person) -> dict[str, Any]:
                 "organisation_name": org.name,
                 "role": i.role,
                 "status": i.status,
-                "sent_at": _when(i.created_at),
-                "answered_at": _when(i.responded_at),
+                "sent_at": utc_text(i.created_at),
+                "answered_at": utc_text(i.responded_at),
             }
             for i, org in await repo.invitations_for_phone(session, person.phone)
         ],
         "api_tokens": [
             {
                 "name": t.name,
-                "created_at": _when(t.created_at),
-                "expires_at": _when(t.expires_at),
-                "revoked_at": _when(t.revoked_at),
+                "created_at": utc_text(t.created_at),
+                "expires_at": utc_text(t.expires_at),
+                "revoked_at": utc_text(t.revoked_at),
             }
             for t in await repo.api_tokens_of(session, person.id)
         ],
         "web_sessions": [
             {
-                "created_at": _when(w.created_at),
-                "expires_at": _when(w.expires_at),
+                "created_at": utc_text(w.created_at),
+                "expires_at": utc_text(w.expires_at),
                 "ip": w.ip,
                 "user_agent": w.user_agent,
             }
@@ -194,18 +190,18 @@ async def _work(session: AsyncSession, person: Person) -> dict[str, Any]:
                 "reward_fen": c.reward,
                 "account_used": a.actor_handle,
                 "status": a.status,
-                "claimed_at": _when(a.claimed_at),
-                "claim_expires_at": _when(a.expires_at),
-                "submitted_at": _when(a.submitted_at),
+                "claimed_at": utc_text(a.claimed_at),
+                "claim_expires_at": utc_text(a.expires_at),
+                "submitted_at": utc_text(a.submitted_at),
                 "evidence_file_id": _id(a.evidence_file_id),
                 "evidence_link": a.evidence_link,
                 "evidence_note": a.evidence_note,
                 "platform_verification": _verification(a.verification),
-                "reviewed_at": _when(a.reviewed_at),
+                "reviewed_at": utc_text(a.reviewed_at),
                 "review_reason": a.review_reason,
                 "review_note": a.review_note,
-                "hold_until": _when(a.hold_until),
-                "settled_at": _when(a.settled_at),
+                "hold_until": utc_text(a.hold_until),
+                "settled_at": utc_text(a.settled_at),
                 "settle_reason": a.settle_reason,
             }
             for a, c in record.assignments
@@ -219,8 +215,8 @@ async def _work(session: AsyncSession, person: Person) -> dict[str, Any]:
                 "reason": d.reason,
                 "status": d.status,
                 "decision_note": d.decision_note,
-                "raised_at": _when(d.created_at),
-                "decided_at": _when(d.decided_at),
+                "raised_at": utc_text(d.created_at),
+                "decided_at": utc_text(d.decided_at),
             }
             for d in record.disputes
         ],
@@ -238,7 +234,7 @@ async def _evidence(session: AsyncSession, person: Person) -> dict[str, Any]:
                 "width": f.width,
                 "height": f.height,
                 "sha256": f.sha256,
-                "uploaded_at": _when(f.created_at),
+                "uploaded_at": utc_text(f.created_at),
             }
             for f in await evidence.files_of(session, owner_id=person.id)
         ]
@@ -264,7 +260,7 @@ async def _ledger(session: AsyncSession, person: Person) -> dict[str, Any]:
         "movements": [
             {
                 "transfer_id": m.transfer_id,
-                "at": _when(m.at),
+                "at": utc_text(m.at),
                 "account": m.account,
                 "amount": m.amount,
                 "asset": m.asset,
@@ -276,7 +272,11 @@ async def _ledger(session: AsyncSession, person: Person) -> dict[str, Any]:
         ],
         "payout_account": None
         if payout is None
-        else {"kind": payout.kind, "masked": payout.masked, "bound_at": _when(payout.created_at)},
+        else {
+            "kind": payout.kind,
+            "masked": payout.masked,
+            "bound_at": utc_text(payout.created_at),
+        },
         "withdrawals": [
             {
                 "id": str(w.id),
@@ -284,8 +284,8 @@ async def _ledger(session: AsyncSession, person: Person) -> dict[str, Any]:
                 "amount_fen": w.amount,
                 "fee_fen": w.fee,
                 "status": w.status,
-                "requested_at": _when(w.created_at),
-                "updated_at": _when(w.updated_at),
+                "requested_at": utc_text(w.created_at),
+                "updated_at": utc_text(w.updated_at),
                 "failure_reason": w.failure_reason,
                 "payout_account": payout.masked if payout and w.org_id is None else None,
             }
@@ -304,9 +304,9 @@ async def _creators(session: AsyncSession, person: Person) -> dict[str, Any]:
                 "offered_to_phone": c.phone,
                 "share_percent": c.share_percent,
                 "status": c.status,
-                "offered_at": _when(c.created_at),
-                "started_at": _when(c.started_at),
-                "ended_at": _when(c.ended_at),
+                "offered_at": utc_text(c.created_at),
+                "started_at": utc_text(c.started_at),
+                "ended_at": utc_text(c.ended_at),
             }
             for c, org in await agencies.contracts_of(session, person=person)
         ]
@@ -324,21 +324,21 @@ async def _dispatch(session: AsyncSession, person: Person) -> dict[str, Any]:
     }
     return {
         "hidden": [
-            {"kind": h.kind, "id": str(h.ref), "name": name, "hidden_at": _when(h.created_at)}
+            {"kind": h.kind, "id": str(h.ref), "name": name, "hidden_at": utc_text(h.created_at)}
             for h, name in reversed(hidden)
         ],
         "shown": {
             "feeds": shown.feeds,
-            "first_at": _when(shown.first_at),
-            "last_at": _when(shown.last_at),
+            "first_at": utc_text(shown.first_at),
+            "last_at": utc_text(shown.last_at),
             "tasks": [
                 {
                     "campaign_id": t.campaign_id,
                     "campaign_title": titles.get(t.campaign_id),
                     "reason": t.reason,
                     "times": t.times,
-                    "first_at": _when(t.first_at),
-                    "last_at": _when(t.last_at),
+                    "first_at": utc_text(t.first_at),
+                    "last_at": utc_text(t.last_at),
                 }
                 for t in shown.tasks
             ],
@@ -352,7 +352,7 @@ async def export_personal_data(session: AsyncSession, *, person: Person) -> dict
     locale = current_locale.get()
     return {
         "format_version": FORMAT_VERSION,
-        "generated_at": _when(utcnow()),
+        "generated_at": utc_text(utcnow()),
         "person_id": str(person.id),
         "identity": await _identity(session, person),
         "work": await _work(session, person),

@@ -6,13 +6,10 @@ from fastapi import Response
 
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import local_time, utcnow
+from xingdong.web.downloads import attachment
 
 
 def statement_csv_response(campaign: Campaign, body: str) -> Response:
     """A statement's CSV as a download named after the campaign and the day."""
     name = f"statement-{campaign.id}-{local_time(utcnow(), '%Y%m%d')}.csv"
-    return Response(
-        body.encode(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return attachment(body.encode(), media_type="text/csv; charset=utf-8", filename=name)

@@ -132,6 +132,14 @@ def _shown_once(request: Request, context: dict[str, Any]) -> HTMLResponse:
     return response
 
 
+async def _page_with_error(
+    request: Request, session: DbSession, actor: Actor, org_id: UUID, error: XingdongError
+) -> Response:
+    """The page again, with what went wrong where the action was."""
+    context = await _context(session, actor, org_id)
+    return render(request, "integrations.html", context, error=error)
+
+
 @router.get("/orgs/{org_id}/integrations", response_class=HTMLResponse)
 async def integrations_page(
     request: Request, org_id: UUID, session: DbSession, actor: PageActor, revoked: bool = False
@@ -179,8 +187,7 @@ async def revoke_key_submit(
             lambda: api_keys.revoke_key(session, actor=actor, org_id=org_id, key_id=key_id),
         )
     except XingdongError as exc:
-        context = await _context(session, actor, org_id)
-        return render(request, "integrations.html", context, error=exc)
+        return await _page_with_error(request, session, actor, org_id, exc)
     return redirect(
         f"{_page_url(org_id)}#api-keys",
         N_("The API key is revoked: requests that send it are refused from now on."),
@@ -240,13 +247,6 @@ async def _with_secret(
     return _shown_once(request, context)
 
 
-async def _endpoint_action_failed(
-    request: Request, session: DbSession, actor: Actor, org_id: UUID, error: XingdongError
-) -> Response:
-    context = await _context(session, actor, org_id)
-    return render(request, "integrations.html", context, error=error)
-
-
 @router.post(
     "/orgs/{org_id}/integrations/webhooks/{endpoint_id}/enabled", dependencies=[CsrfChecked]
 )
@@ -274,7 +274,7 @@ async def enable_submit(
             ),
         )
     except XingdongError as exc:
-        return await _endpoint_action_failed(request, session, actor, org_id, exc)
+        return await _page_with_error(request, session, actor, org_id, exc)
     if turn_on:
         done = N_("The endpoint is enabled: new events are sent to it again.")
     else:
@@ -296,7 +296,7 @@ async def roll_secret_submit(
             ),
         )
     except XingdongError as exc:
-        return await _endpoint_action_failed(request, session, actor, org_id, exc)
+        return await _page_with_error(request, session, actor, org_id, exc)
     return await _with_secret(request, session, actor, org_id, endpoint, rolled=True)
 
 
@@ -314,7 +314,7 @@ async def delete_submit(
             ),
         )
     except XingdongError as exc:
-        return await _endpoint_action_failed(request, session, actor, org_id, exc)
+        return await _page_with_error(request, session, actor, org_id, exc)
     return redirect(
         f"{_page_url(org_id)}#webhooks", N_("The endpoint and its deliveries are deleted.")
     )
@@ -343,7 +343,7 @@ async def send_test_submit(
             ),
         )
     except XingdongError as exc:
-        return await _endpoint_action_failed(request, session, actor, org_id, exc)
+        return await _page_with_error(request, session, actor, org_id, exc)
     return redirect(
         _deliveries_url(org_id, endpoint_id),
         N_("A test event is on its way; it is listed here with how it went."),

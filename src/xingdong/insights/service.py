@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.audit import record_audit
-from xingdong.core.clock import utcnow
+from xingdong.core.clock import utc_text, utcnow
 from xingdong.core.errors import FieldError, NotFound, RateLimited, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.jobs import defer_in_transaction
@@ -68,7 +68,7 @@ def body_of(event: Event) -> dict[str, Any]:
     return {
         "id": str(event.id),
         "type": event.type,
-        "created_at": event.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": utc_text(event.created_at),
         "org_id": str(event.org_id),
         "data": event.data,
     }

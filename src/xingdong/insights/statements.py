@@ -144,9 +144,7 @@ async def statement_csv(
     """The statement's lines, one per completion, oldest first, as CSV for spreadsheets
     (a byte-order mark first, so that Excel reads the Chinese right)."""
     campaign = await campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
-    rows = await completions.every_completion(
-        session, actor=actor, campaign_id=campaign_id, secret=secret
-    )
+    rows = await completions.every_completion(session, campaign=campaign, secret=secret)
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")

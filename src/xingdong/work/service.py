@@ -41,7 +41,7 @@ from xingdong.campaigns.targeting import (
 )
 from xingdong.core.audit import record_audit
 from xingdong.core.client_signals import ClientSignals
-from xingdong.core.clock import local_time, utcnow
+from xingdong.core.clock import local_time, utc_text, utcnow
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
@@ -495,10 +495,6 @@ async def _approve(
     await _tell_brand(session, assignment, campaign, "completion.approved")
 
 
-def _when(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
 async def _tell_brand(
     session: AsyncSession, assignment: Assignment, campaign: Campaign, event: str
 ) -> None:
@@ -521,10 +517,10 @@ async def _tell_brand(
             "campaign_title": campaign.title,
             "status": assignment.status,
             "unit_price_fen": campaign.unit_price,
-            "claimed_at": _when(assignment.claimed_at),
-            "submitted_at": _when(assignment.submitted_at),
-            "reviewed_at": _when(assignment.reviewed_at),
-            "hold_until": _when(assignment.hold_until),
+            "claimed_at": utc_text(assignment.claimed_at),
+            "submitted_at": utc_text(assignment.submitted_at),
+            "reviewed_at": utc_text(assignment.reviewed_at),
+            "hold_until": utc_text(assignment.hold_until),
             "reason": reason,
         },
     )
