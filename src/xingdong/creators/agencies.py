@@ -36,7 +36,7 @@ from xingdong.creators.models import MAX_SHARE_PERCENT, AgencyContract
 from xingdong.creators.tiers import tier_for_followers
 from xingdong.identity import repository as identity_repo
 from xingdong.identity.models import Organisation, Person, PlatformAccount
-from xingdong.identity.validation import phone_error, phone_search_text
+from xingdong.identity.validation import mask_phone, phone_error, phone_search_text
 from xingdong.ledger import service as ledger
 from xingdong.ledger import withdrawals
 from xingdong.ledger.models import LedgerAccount, OrgPayoutAccount, Transfer, Withdrawal
@@ -186,7 +186,11 @@ async def offer_contract(
         action="creators.contract_offered",
         object_type="organisation",
         object_id=org_id,
-        data={"contract": str(contract_id), "phone": normalised, "share_percent": share},
+        data={
+            "contract": str(contract_id),
+            "phone": mask_phone(normalised),
+            "share_percent": share,
+        },
     )
     await session.flush()
     contract = await session.get(AgencyContract, contract_id)
@@ -463,6 +467,37 @@ async def leave_agency(session: AsyncSession, *, person: Person) -> AgencyContra
     if contract is None:
         raise NotFound(detail=N_("You are not signed with an agency."))
     return await _close(session, contract, "ended", by=person.id)
+
+
+async def forget_person(session: AsyncSession, *, person: Person, placeholder: str) -> int:
+    """An erased account's side of its agencies: the contract in force ends (the agency
+    is told as when a creator leaves), offers still waiting are declined, and every
+    contract and offer that named the person's number names ``placeholder`` instead. The
+    contracts stay, as the agency's records of the shares it was paid. How many contracts
+    and offers were touched."""
+    rows = (
+        await session.execute(
+            select(AgencyContract)
+            .where(
+                or_(
+                    AgencyContract.person_id == person.id,
+                    AgencyContract.phone == person.phone,
+                )
+            )
+            .order_by(AgencyContract.id)
+            .with_for_update()
+        )
+    ).scalars()
+    touched = 0
+    for contract in rows:
+        if contract.status == "active":
+            await _close(session, contract, "ended", by=person.id)
+        elif contract.status == "offered":
+            await _close(session, contract, "declined", by=person.id)
+        contract.phone = placeholder
+        touched += 1
+    await session.flush()
+    return touched
 
 
 # --- money ----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from xingdong.dispatch import history
 from xingdong.dispatch.facts import FeedFacts, facts_of_person
 from xingdong.dispatch.feed import FeedItem
 from xingdong.dispatch.live import LiveDispatch, live_dispatch
-from xingdong.dispatch.models import FeedHide
+from xingdong.dispatch.models import FeedHide, ShownFeed
 from xingdong.dispatch.profiles import PersonProfile
 from xingdong.dispatch.reasons import EMPTY_REASONS
 from xingdong.identity.models import Person
@@ -178,6 +178,13 @@ async def hidden_list(session: AsyncSession, *, person: Person) -> list[tuple[Fe
         name = getattr(found, "title", None) or getattr(found, "name", None) or ""
         out.append((hide_row, str(name)))
     return out
+
+
+async def forget_person(session: AsyncSession, *, person_id: UUID) -> None:
+    """Delete what the person hid and the log of the feeds shown to them (an erased
+    account's). Brands' showing counts per hour name no one and stay."""
+    await session.execute(delete(FeedHide).where(FeedHide.person_id == person_id))
+    await session.execute(delete(ShownFeed).where(ShownFeed.person_id == person_id))
 
 
 async def shown_history(session: AsyncSession, *, person: Person) -> history.ShownHistory:

@@ -1,4 +1,5 @@
-"""Background jobs of the evidence domain: reading the text on screenshots."""
+"""Background jobs of the evidence domain: reading the text on screenshots, deleting the
+files of erased accounts."""
 
 from __future__ import annotations
 
@@ -29,3 +30,19 @@ async def read_screenshot(file_id: str) -> str:
                 session, file_id=UUID(file_id), text=reading.text, settings=runtime.settings
             )
     return "missing" if reading is None else reading.status
+
+
+@blueprint.task(name="delete_stored_files", retry=5)
+async def delete_stored_files(file_ids: list[str]) -> int:
+    """Delete the stored bytes of an erased account's evidence (deferred by the erasure,
+    so it runs only once that committed). Idempotent."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.evidence import service
+
+    runtime = current_runtime()
+    async with runtime.db.session_scope() as session:
+        done = await service.delete_stored_files(
+            session, runtime.evidence, file_ids=[UUID(f) for f in file_ids]
+        )
+    log.info("evidence_files_deleted", files=done)
+    return done

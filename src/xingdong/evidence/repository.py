@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Integer, cast, func, literal, select
+from sqlalchemy import BigInteger, Integer, cast, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import BIT, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,3 +84,14 @@ async def insert_reading(session: AsyncSession, reading: EvidenceReading) -> Non
         )
         .on_conflict_do_nothing(index_elements=["file_id"])
     )
+
+
+async def delete_readings_of_owner(session: AsyncSession, owner_id: UUID) -> int:
+    result = await session.execute(
+        delete(EvidenceReading).where(
+            EvidenceReading.file_id.in_(
+                select(EvidenceFile.id).where(EvidenceFile.owner_id == owner_id)
+            )
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -141,8 +141,44 @@ async def files_of(session: AsyncSession, *, owner_id: UUID) -> list[EvidenceFil
 
 
 async def read_bytes(storage: EvidenceStorage, file: EvidenceFile) -> bytes:
-    """The original bytes, exactly as uploaded."""
-    return await storage.get(file.storage_key)
+    """The original bytes, exactly as uploaded; "not found" once they were deleted with
+    their uploader's account."""
+    try:
+        return await storage.get(file.storage_key)
+    except FileNotFoundError:
+        raise EvidenceNotFound(
+            detail=N_("This file was deleted with the account of the person who uploaded it.")
+        ) from None
+
+
+DELETE_JOB = "evidence:delete_stored_files"
+
+
+async def forget_owner(session: AsyncSession, *, owner_id: UUID) -> int:
+    """Erase what the person's proof shows (an erased account's): the text read from their
+    screenshots now, and the files' bytes by a job once this transaction commits (storage
+    is outside the database: deleting before the commit would lose files of an erasure
+    that rolled back). The files' descriptions and fingerprints stay, to find the same
+    proof used again. The number of files whose bytes go."""
+    await repo.delete_readings_of_owner(session, owner_id)
+    files = await repo.files_of_owner(session, owner_id)
+    if files:
+        await defer_in_transaction(
+            session, DELETE_JOB, args={"file_ids": [str(f.id) for f in files]}
+        )
+    return len(files)
+
+
+async def delete_stored_files(
+    session: AsyncSession, storage: EvidenceStorage, *, file_ids: list[UUID]
+) -> int:
+    """Delete the bytes of these files from storage (the job's work); files already gone
+    count as deleted. How many files were looked at."""
+    for file_id in file_ids:
+        file = await repo.file_by_id(session, file_id)
+        if file is not None:
+            await storage.delete(file.storage_key)
+    return len(file_ids)
 
 
 async def find_by_sha256(

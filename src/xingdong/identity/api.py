@@ -8,10 +8,11 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response, status
 
 from xingdong.core.client_signals import signals_of
+from xingdong.core.context import current_locale
 from xingdong.core.pagination import Page
 from xingdong.core.policy import Action, can
 from xingdong.dispatch.live import live_dispatch
-from xingdong.identity import api_keys, personal_data, service
+from xingdong.identity import api_keys, erasure, personal_data, service
 from xingdong.identity.downloads import personal_data_response
 from xingdong.identity.models import Person
 from xingdong.identity.schemas import (
@@ -20,6 +21,10 @@ from xingdong.identity.schemas import (
     ApiKeyOut,
     ConsentOut,
     ConsentRequest,
+    ErasureBlockerOut,
+    ErasureCheckOut,
+    ErasureIn,
+    ErasureOut,
     InvitationAnswer,
     InvitationIn,
     InvitationOut,
@@ -209,6 +214,45 @@ async def export_my_data(person: ApiPerson, session: DbSession, runtime: Runtime
         session, person=person, settings=runtime.settings, limits=runtime.limits, via="api"
     )
     return personal_data_response(export)
+
+
+def _check_out(check: erasure.ErasureCheck, locale: str) -> ErasureCheckOut:
+    return ErasureCheckOut(
+        allowed=check.allowed,
+        blockers=[ErasureBlockerOut(code=b.code, detail=b.text(locale)) for b in check.blockers],
+        organisations_left=check.organisations_left,
+        agency=check.agency,
+        points_forfeited=check.points,
+        remainder_given_up_fen=check.remainder,
+    )
+
+
+@router.get("/me/erasure")
+async def erasure_check(
+    person: ApiPerson, session: DbSession, runtime: RuntimeDep
+) -> ErasureCheckOut:
+    """Whether your account can be erased now, and what erasing it would do (注销账号)."""
+    check = await erasure.erasure_check(session, person=person, settings=runtime.settings)
+    return _check_out(check, current_locale.get())
+
+
+@router.post("/me/erasure")
+async def erase_my_account(
+    body: ErasureIn, person: ApiPerson, session: DbSession, runtime: RuntimeDep
+) -> ErasureOut:
+    """Erase your account: it cannot be undone. Refused (``erasure_blocked``, 409, with
+    ``blockers``) while tasks, money or withdrawals are unsettled, you hold a staff role
+    or you are an organisation's only owner. Your token stops working at once."""
+    receipt = await erasure.erase_account(
+        session,
+        person=person,
+        password=body.password,
+        confirmed=body.confirm,
+        settings=runtime.settings,
+        limits=runtime.limits,
+        via="api",
+    )
+    return ErasureOut(person_id=UUID(receipt.person_id), erased_at=receipt.erased_at)
 
 
 @router.get("/me/platform-accounts")

@@ -44,6 +44,9 @@ class Person(IdMixin, CreatedAtMixin, Base):
     """Failed sign-ins since the last successful one; drives the lock-out back-off."""
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the person erased their account (identity/erasure.py): the row stays, with
+    nothing left that identifies them, because money records and completions point to it."""
 
     __table_args__ = (
         CheckConstraint("birth_year IS NULL OR birth_year BETWEEN 1900 AND 2100", "birth_year"),

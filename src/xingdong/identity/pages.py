@@ -16,7 +16,7 @@ from xingdong.core.ids import new_id
 from xingdong.core.numbers import whole_number
 from xingdong.core.policy import Action, can
 from xingdong.creators import agencies, tiers
-from xingdong.identity import personal_data, service
+from xingdong.identity import erasure, personal_data, service
 from xingdong.identity.downloads import personal_data_response
 from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
@@ -246,6 +246,48 @@ async def data_export(session: DbSession, runtime: RuntimeDep, person: PagePerso
         session, person=person, settings=runtime.settings, limits=runtime.limits, via="page"
     )
     return personal_data_response(export)
+
+
+@router.get("/me/erase", response_class=HTMLResponse)
+async def erase_page(
+    request: Request, session: DbSession, runtime: RuntimeDep, person: PagePerson
+) -> Response:
+    """What erasing the account would do, or what stops it, and the form to confirm."""
+    check = await erasure.erasure_check(session, person=person, settings=runtime.settings)
+    return render(request, "erase.html", {"check": check})
+
+
+@router.post("/me/erase", dependencies=[CsrfChecked])
+async def erase_submit(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    person: PagePerson,
+    password: FormStr = "",
+    confirm: FormStr = "",
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: erasure.erase_account(
+                session,
+                person=person,
+                password=password,
+                confirmed=confirm == "yes",
+                settings=runtime.settings,
+                limits=runtime.limits,
+                via="page",
+            ),
+        )
+    except XingdongError as exc:
+        await session.refresh(person)
+        check = await erasure.erasure_check(session, person=person, settings=runtime.settings)
+        return render(request, "erase.html", {"check": check}, error=exc)
+    response = redirect(
+        "/login", N_("Your account is erased. Thank you for the time you spent with us.")
+    )
+    response.delete_cookie(SESSION_COOKIE)
+    return response
 
 
 @router.post("/profile", dependencies=[CsrfChecked])

@@ -464,3 +464,69 @@ async def web_sessions_of(session: AsyncSession, person_id: UUID) -> list[WebSes
         .order_by(WebSession.created_at, WebSession.id)
     )
     return list(result.scalars())
+
+
+async def lock_person(session: AsyncSession, person_id: UUID) -> Person | None:
+    """The person's row, locked FOR UPDATE and read afresh."""
+    result = await session.execute(
+        select(Person)
+        .where(Person.id == person_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def hold_active(session: AsyncSession, person_id: UUID) -> bool:
+    """Hold the person's row (FOR KEY SHARE: profile edits and sign-ins go on, an erasure
+    waits) and say whether the account is active."""
+    found = await session.scalar(
+        select(Person.id)
+        .where(Person.id == person_id, Person.is_active)
+        .with_for_update(read=True, key_share=True)
+    )
+    return found is not None
+
+
+async def owners(session: AsyncSession, org_id: UUID) -> list[UUID]:
+    result = await session.execute(
+        select(Membership.person_id)
+        .where(Membership.org_id == org_id, Membership.role == "owner")
+        .order_by(Membership.person_id)
+    )
+    return list(result.scalars())
+
+
+async def forget_person_rows(
+    session: AsyncSession, *, person_id: UUID, phone: str, placeholder: str, now: datetime
+) -> dict[str, int]:
+    """The identity rows around an erased account: sessions, API tokens, bound accounts,
+    memberships and one-time codes go; invitations to the number name ``placeholder``
+    (those waiting are revoked); consents keep what was agreed and when, not where from.
+    How many rows of each went or changed."""
+
+    async def count(statement: Any) -> int:
+        result = await session.execute(statement)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    removed = {
+        "web_sessions": await count(delete(WebSession).where(WebSession.person_id == person_id)),
+        "api_tokens": await count(delete(ApiToken).where(ApiToken.person_id == person_id)),
+        "platform_accounts": await count(
+            delete(PlatformAccount).where(PlatformAccount.person_id == person_id)
+        ),
+        "memberships": await count(delete(Membership).where(Membership.person_id == person_id)),
+        "sms_codes": await count(delete(SmsCode).where(SmsCode.phone == phone)),
+    }
+    await session.execute(
+        update(Invitation)
+        .where(Invitation.phone == phone, Invitation.status == "pending")
+        .values(status="revoked", responded_at=now)
+    )
+    removed["invitations"] = await count(
+        update(Invitation).where(Invitation.phone == phone).values(phone=placeholder)
+    )
+    await session.execute(
+        update(Consent).where(Consent.person_id == person_id).values(ip=None, user_agent=None)
+    )
+    return removed

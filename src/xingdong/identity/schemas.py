@@ -160,3 +160,29 @@ class ApiKeyOut(Output):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The key itself: shown this once, never again.")
+
+
+class ErasureBlockerOut(Output):
+    code: str = Field(description="Why erasure waits (docs/privacy.md lists the codes).")
+    detail: str
+
+
+class ErasureCheckOut(Output):
+    allowed: bool = Field(description="Whether the account can be erased now.")
+    blockers: list[ErasureBlockerOut]
+    organisations_left: list[str] = Field(description="Organisations you would leave.")
+    agency: str | None = Field(description="The agency whose contract would end.")
+    points_forfeited: int = Field(description="Points that would be lost with the account.")
+    remainder_given_up_fen: int = Field(
+        description="An available balance below the smallest withdrawal, given up on erasure."
+    )
+
+
+class ErasureIn(Input):
+    password: str = Field(max_length=200, description="Your password, once more.")
+    confirm: bool = Field(description="Must be true: erasure cannot be undone.")
+
+
+class ErasureOut(Output):
+    person_id: UUID
+    erased_at: datetime

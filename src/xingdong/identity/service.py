@@ -50,6 +50,7 @@ from xingdong.identity.validation import (
     MAX_INTERESTS,
     REGIONS,
     handle_problem,
+    mask_phone,
     normalise_phone,
     password_problem,
     phone_error,
@@ -271,6 +272,15 @@ async def person_for_web_session(session: AsyncSession, *, token: str) -> Person
     return person
 
 
+async def require_active(session: AsyncSession, *, person_id: UUID) -> None:
+    """Hold the person's row for the rest of the transaction and refuse an account that
+    is no longer active. Whatever adds to an account (a claim, a bound account, an accepted
+    invitation) calls this first, so that an erasure under way waits for it or it for the
+    erasure, and never misses it (identity/erasure.py)."""
+    if not await repo.hold_active(session, person_id):
+        raise SessionExpired(detail=N_("Your session has expired; please sign in again."))
+
+
 async def close_web_session(session: AsyncSession, *, token: str) -> None:
     await repo.delete_web_session(session, security.token_digest(token))
 
@@ -449,6 +459,7 @@ async def bind_platform_account(
     session: AsyncSession, *, person: Person, platform: str, handle: str, followers: int
 ) -> PlatformAccount:
     connector = get_connector(platform)
+    await require_active(session, person_id=person.id)
     handle = handle.strip().lstrip("@")
     errors: list[FieldError] = []
     problem = handle_problem(handle)
@@ -598,7 +609,9 @@ async def invite_member(
         action="identity.member_invited",
         object_type="organisation",
         object_id=org_id,
-        data={"phone": normalised, "role": role},
+        # Masked: the invitation row holds the number, and erasure can clear a row, never
+        # the log.
+        data={"invitation": str(invitation.id), "phone": mask_phone(normalised), "role": role},
     )
     await session.flush()
     row = await session.get(Invitation, invitation.id)
@@ -628,6 +641,7 @@ async def my_invitations(
 async def answer_invitation(
     session: AsyncSession, *, person: Person, invitation_id: UUID, accept: bool
 ) -> Invitation:
+    await require_active(session, person_id=person.id)
     invitation = await repo.invitation_for_update(session, invitation_id)
     if invitation is None or invitation.phone != person.phone:
         raise NotFound(detail=N_("No such invitation."))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from uuid import UUID
 
 from xingdong.core.errors import FieldError
 from xingdong.core.i18n import N_
@@ -70,8 +71,26 @@ def phone_search_text(raw: str) -> str | None:
     return compact
 
 
+ERASED_PREFIX = "erased-"
+ERASED_NAME = "已注销 · erased"
+"""The name an erased account shows where others once saw it (review queues, agency
+lists): the same in every language, as a stored name is."""
+
+
+def erased_phone(person_id: UUID) -> str:
+    """What an erased account keeps in place of its number: unique (the column is), never
+    a number anyone can register or be invited by, and free of the old number."""
+    return ERASED_PREFIX + person_id.hex[:13]
+
+
+def is_erased_phone(phone: str) -> bool:
+    return phone.startswith(ERASED_PREFIX)
+
+
 def mask_phone(phone: str) -> str:
     """``+8613800138000`` → ``+86 138****8000``: enough to recognise, not to call."""
+    if is_erased_phone(phone):
+        return "—"
     local = phone.removeprefix("+86")
     return f"+86 {local[:3]}****{local[-4:]}"
 
@@ -79,6 +98,8 @@ def mask_phone(phone: str) -> str:
 def spaced_phone(phone: str) -> str:
     """``+8613800138000`` → ``+86 138 0013 8000``, as people read a mainland number
     (anything else unchanged)."""
+    if is_erased_phone(phone):
+        return "—"
     local = phone.removeprefix("+86")
     if phone == local or len(local) != 11:
         return phone

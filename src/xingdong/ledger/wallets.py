@@ -30,6 +30,7 @@ MOVEMENT_LABELS = {
     "task_fee_refund": N_("Platform fee returned"),
     "withdrawal": N_("Withdrawal"),
     "withdrawal_fee": N_("Withdrawal fee"),
+    "erasure_remainder": N_("Balance too small to withdraw, given up when the account was erased"),
 }
 """What each transfer code means to a person. The codes are written where the money
 moves (top-ups in the ``ledger_record_payment`` database function, refunds, adjustments

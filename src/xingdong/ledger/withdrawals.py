@@ -229,7 +229,7 @@ async def request_withdrawal(
         raise PayoutAccountRequired(detail=N_("Bind a payout account before withdrawing."))
     source = org.account if org else available_account(person_id)
     fee = settings.withdrawal_fee_fen
-    low = max(settings.withdrawal_min_fen, fee + 1)
+    low = smallest_withdrawal(settings)
     if amount < low:
         raise ValidationFailed(
             detail=N_("The smallest withdrawal is ¥{low_yuan}."),
@@ -524,6 +524,61 @@ async def withdrawals_of(
         .limit(limit)
     )
     return list(result.scalars())
+
+
+OPEN_STATUSES = ("requested", "approved", "processing")
+"""A withdrawal in one of these still holds its money and may still be paid."""
+
+
+async def open_withdrawals_count(session: AsyncSession, person_id: UUID) -> int:
+    """The person's own withdrawals not yet paid, failed or rejected."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Withdrawal)
+        .where(
+            Withdrawal.person_id == person_id,
+            Withdrawal.org_id.is_(None),
+            Withdrawal.status.in_(OPEN_STATUSES),
+        )
+    )
+    return count or 0
+
+
+def smallest_withdrawal(settings: Settings) -> int:
+    """The least a withdrawal may take out (it must also leave more than the fee)."""
+    return max(settings.withdrawal_min_fen, settings.withdrawal_fee_fen + 1)
+
+
+async def give_up_remainder(session: AsyncSession, person_id: UUID, amount: int) -> int | None:
+    """Move ``amount``, an available balance too small to withdraw, to the platform, as
+    an erased account's owner agreed (code ``erasure_remainder``). The transfer's id;
+    None when there is nothing to move."""
+    if amount <= 0:
+        return None
+    await ledger.open_account(session, ledger.AccountSpec(REVENUE_ACCOUNT))
+    moved = await ledger.transfer(
+        session,
+        ledger.TransferRequest(
+            idempotency_key=f"erasure-remainder:{person_id}",
+            debit=available_account(person_id),
+            credit=REVENUE_ACCOUNT,
+            amount=amount,
+            code="erasure_remainder",
+            reference=f"person:{person_id}",
+        ),
+    )
+    return moved.id
+
+
+async def forget_payout_account(session: AsyncSession, person_id: UUID) -> bool:
+    """Delete the person's payout account, number and keyed hash (an erased account's).
+    Withdrawals already made keep their amounts; the provider keeps where it paid."""
+    account = await session.get(PayoutAccount, person_id, with_for_update=True)
+    if account is None:
+        return False
+    await session.delete(account)
+    await session.flush()
+    return True
 
 
 async def withdrawals_requested_by(session: AsyncSession, person_id: UUID) -> list[Withdrawal]:

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid5
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ScalarSelect, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -175,6 +175,8 @@ async def claim(
     feed's pacing guard, also for claims that did not come from the feed). The risk
     engine decides last: a block refuses the claim, a review marks it."""
     moment = now or utcnow()
+    # Before the campaign's lock, so that an erasure of the account never waits for it.
+    await identity.require_active(session, person_id=person.id)
     # Read before the campaign's row is locked: claims on it queue behind that lock.
     weights = await weights_in_force(session, settings)
     campaign = await campaigns.get_campaign(session, actor=None, campaign_id=campaign_id, lock=True)
@@ -1529,6 +1531,32 @@ async def personal_work(session: AsyncSession, *, person_id: UUID) -> PersonalWo
         assignments=await repo.assignments_of(session, person_id),
         disputes=await repo.disputes_raised_by_or_about(session, person_id),
     )
+
+
+OPEN_WORK = ("claimed", "submitted", "approved", "disputed")
+"""Assignments whose outcome, or whose money, is not settled yet."""
+
+
+async def open_work_count(session: AsyncSession, *, person_id: UUID) -> int:
+    """Tasks the person holds, handed in, has in hold or in a dispute."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Assignment)
+        .where(Assignment.person_id == person_id, Assignment.status.in_(OPEN_WORK))
+    )
+    return count or 0
+
+
+async def forget_worker_details(session: AsyncSession, *, person_id: UUID) -> int:
+    """Clear what the person wrote and which account they used on their settled tasks (an
+    erased account's): the assignments stay, as the completions brands paid for and the
+    money records point to them. The number of assignments cleared."""
+    result = await session.execute(
+        update(Assignment)
+        .where(Assignment.person_id == person_id)
+        .values(actor_handle="", evidence_link=None, evidence_note=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,270 @@
+"""Erasing a person's account (注销账号, DESIGN.md §7, PIPL art. 47).
+
+The person row stays, because completions, wallet movements and withdrawals point to it
+and money records are kept as the law requires; everything on it and around it that
+identifies the person goes, in one transaction:
+
+    identity   phone (a placeholder frees the number), name, birth year, region,
+               interests, language, password; sessions and API tokens; bound
+               short-video accounts; memberships; the number on invitations and on
+               one-time codes; where consents were given from
+    work       the account used, links and notes on every task
+    evidence   text read from screenshots now; the files' bytes by a job after commit
+    ledger     the payout account
+    creators   the contract in force ends, waiting offers are declined, the number on
+               contracts and offers goes
+    dispatch   hidden tasks and brands, the log of feeds shown
+
+Refused, and nothing changed, while anything is unsettled (``BLOCKERS``): open tasks,
+money in the wallet, withdrawals under way, a staff role, the last owner's seat of an
+organisation. Kept, and said so in docs/privacy.md: anti-cheat records and evidence
+fingerprints (fraud prevention), the audit log, wallet movements and withdrawals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.core import security
+from xingdong.core.audit import record_audit
+from xingdong.core.clock import utcnow
+from xingdong.core.context import current_locale
+from xingdong.core.errors import Conflict, FieldError, ValidationFailed
+from xingdong.core.i18n import N_, listed, translate
+from xingdong.core.money import yuan
+from xingdong.core.ratelimit import RateLimits
+from xingdong.core.settings import Settings
+from xingdong.creators import agencies
+from xingdong.dispatch import service as dispatch
+from xingdong.evidence import service as evidence
+from xingdong.identity import repository as repo
+from xingdong.identity.errors import SessionExpired
+from xingdong.identity.models import Person
+from xingdong.identity.validation import ERASED_NAME, erased_phone
+from xingdong.ledger import wallets, withdrawals
+from xingdong.work import service as work
+
+
+class ErasureBlocked(Conflict):
+    code = "erasure_blocked"
+    title = N_("The account cannot be erased yet")
+
+
+class PasswordWrong(ValidationFailed):
+    code = "password_wrong"
+    title = N_("The password is wrong")
+
+
+class ErasureNotConfirmed(ValidationFailed):
+    code = "erasure_not_confirmed"
+    title = N_("Confirm that you want your account erased")
+
+
+BLOCKERS = {
+    "staff_role": N_(
+        "You hold a platform staff role ({roles}). An administrator must take it away first."
+    ),
+    "last_owner": N_(
+        "You are the only owner of {organisations}. Make another member an owner, or ask "
+        "support to close the organisation, first."
+    ),
+    "open_work": N_(
+        "{count} of your tasks are not settled (taken, handed in, in hold or disputed). "
+        "Finish or give them up and wait for their holds to end."
+    ),
+    "money_in_hold": N_(
+        "¥{amount} of your rewards is still in hold. It becomes available when the holds end."
+    ),
+    "money_available": N_("¥{amount} is available in your wallet. Withdraw it first."),
+    "withdrawal_open": N_(
+        "{count} of your withdrawals are still under way. Wait until they are paid or returned."
+    ),
+}
+"""Why an account cannot be erased yet, by code (docs/privacy.md): each is money or work
+that would be lost, or a seat someone must fill."""
+
+
+@dataclass(frozen=True)
+class Blocker:
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, locale: str) -> str:
+        params = {
+            k: listed(v, locale) if isinstance(v, list) else v for k, v in self.params.items()
+        }
+        return translate(locale, BLOCKERS[self.code], **params)
+
+
+@dataclass(frozen=True)
+class ErasureCheck:
+    """What erasing the account now would do, or what stops it."""
+
+    blockers: list[Blocker]
+    organisations_left: list[str]
+    """Organisations the person would leave (others own them too)."""
+    agency: str | None
+    """The agency whose contract would end."""
+    points: int
+    """Points that would be forfeited (they cannot be withdrawn)."""
+    remainder: int
+    """An available balance below the smallest withdrawal (fen), which would be given up:
+    it cannot be taken out, and must not keep an account from being erased."""
+
+    @property
+    def allowed(self) -> bool:
+        return not self.blockers
+
+
+@dataclass(frozen=True)
+class ErasureReceipt:
+    person_id: str
+    erased_at: datetime
+    files_deleted: int
+
+
+async def _blockers(
+    session: AsyncSession, person: Person, settings: Settings, *, lock: bool
+) -> ErasureCheck:
+    blockers: list[Blocker] = []
+    roles = await repo.staff_roles(session, person.id)
+    if roles:
+        blockers.append(Blocker("staff_role", {"roles": sorted(roles)}))
+    alone: list[str] = []
+    leaving: list[str] = []
+    for membership, org in await repo.memberships_with_organisations(session, person.id):
+        owners = (
+            await repo.lock_owners(session, org.id) if lock else await repo.owners(session, org.id)
+        )
+        if membership.role == "owner" and owners == [person.id]:
+            alone.append(org.name)
+        else:
+            leaving.append(org.name)
+    if alone:
+        blockers.append(Blocker("last_owner", {"organisations": alone}))
+    open_work = await work.open_work_count(session, person_id=person.id)
+    if open_work:
+        blockers.append(Blocker("open_work", {"count": open_work}))
+    wallet = await wallets.wallet(session, person.id, limit=1)
+    if wallet.pending:
+        blockers.append(Blocker("money_in_hold", {"amount": yuan(wallet.pending)}))
+    remainder = 0
+    if wallet.available >= withdrawals.smallest_withdrawal(settings):
+        blockers.append(Blocker("money_available", {"amount": yuan(wallet.available)}))
+    else:
+        remainder = wallet.available
+    open_withdrawals = await withdrawals.open_withdrawals_count(session, person.id)
+    if open_withdrawals:
+        blockers.append(Blocker("withdrawal_open", {"count": open_withdrawals}))
+    mine = await agencies.my_agency(session, person=person)
+    return ErasureCheck(
+        blockers=blockers,
+        organisations_left=leaving,
+        agency=mine.agency.name if mine.contract is not None and mine.agency else None,
+        points=wallet.points,
+        remainder=remainder,
+    )
+
+
+async def erasure_check(
+    session: AsyncSession, *, person: Person, settings: Settings
+) -> ErasureCheck:
+    """What erasing the account would do now, or what stops it (for the page and API to
+    show before anyone confirms). Takes no locks: :func:`erase_account` checks again."""
+    return await _blockers(session, person, settings, lock=False)
+
+
+def blocked_error(check: ErasureCheck, locale: str) -> ErasureBlocked:
+    return ErasureBlocked(
+        detail=N_("Your account cannot be erased yet: {reasons}"),
+        extra={
+            "reasons": " ".join(b.text(locale) for b in check.blockers),
+            "blockers": [{"code": b.code, "detail": b.text(locale)} for b in check.blockers],
+        },
+    )
+
+
+async def erase_account(
+    session: AsyncSession,
+    *,
+    person: Person,
+    password: str,
+    confirmed: bool,
+    settings: Settings,
+    limits: RateLimits,
+    via: str,
+) -> ErasureReceipt:
+    """Erase the account (see the module's docstring), once the person confirmed and gave
+    their password again. ``via``: ``page`` or ``api``.
+
+    The person's row is locked first, so this and anything that adds to the account
+    (a claim, an accepted offer or invitation, each of which holds the row while it
+    checks the account is active) happen one after the other: the check below sees what
+    they added, and they see an erased account.
+    """
+    if not confirmed:
+        raise ErasureNotConfirmed(
+            detail=N_("Tick the box to confirm that you want your account erased."),
+            fields=[FieldError("confirm", N_("Confirm to go on."))],
+        )
+    await limits.hit(settings.rate_limit_login, "login-phone", person.phone)
+    if not security.verify_password(person.password_hash, password):
+        raise PasswordWrong(
+            detail=N_("The password is wrong."),
+            fields=[FieldError("password", N_("The password is wrong."))],
+        )
+    locked = await repo.lock_person(session, person.id)
+    if locked is None or locked.erased_at is not None or not locked.is_active:
+        raise SessionExpired(detail=N_("Your session has expired; please sign in again."))
+    check = await _blockers(session, locked, settings, lock=True)
+    if not check.allowed:
+        raise blocked_error(check, current_locale.get())
+
+    moment = utcnow()
+    placeholder = erased_phone(locked.id)
+    old_phone = locked.phone
+    contracts = await agencies.forget_person(session, person=locked, placeholder=placeholder)
+    files = await evidence.forget_owner(session, owner_id=locked.id)
+    tasks = await work.forget_worker_details(session, person_id=locked.id)
+    await dispatch.forget_person(session, person_id=locked.id)
+    payout = await withdrawals.forget_payout_account(session, locked.id)
+    await withdrawals.give_up_remainder(session, locked.id, check.remainder)
+    removed = await repo.forget_person_rows(
+        session, person_id=locked.id, phone=old_phone, placeholder=placeholder, now=moment
+    )
+
+    locked.phone = placeholder
+    locked.display_name = ERASED_NAME
+    locked.password_hash = "!erased"  # noqa: S105 - not a hash: no password can match it
+    locked.birth_year = None
+    locked.region = None
+    locked.interests = []
+    locked.locale = None
+    locked.is_active = False
+    locked.failed_login_count = 0
+    locked.locked_until = None
+    locked.last_login_at = None
+    locked.erased_at = moment
+    await record_audit(
+        session,
+        actor_id=locked.id,
+        action="identity.account_erased",
+        object_type="person",
+        object_id=locked.id,
+        data={
+            "via": via,
+            "contracts": contracts,
+            "evidence_files": files,
+            "tasks": tasks,
+            "payout_account": payout,
+            "points_forfeited": check.points,
+            "remainder_fen": check.remainder,
+            **removed,
+        },
+    )
+    await session.flush()
+    return ErasureReceipt(person_id=str(locked.id), erased_at=moment, files_deleted=files)

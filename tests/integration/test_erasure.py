@@ -1,0 +1,466 @@
+"""Erasing an account (注销账号) on a real PostgreSQL: a worker whose tasks and wallet are
+settled erases their account by the API; afterwards nothing in the database names their
+number, their account or their words, their files' bytes are gone once the job runs, and
+the money records and completions stay, the ledger sound. Erasure waits while anything is
+unsettled, with one reason per blocker; a wrong password or a missing confirmation changes
+nothing; run at once with a claim, or with another owner's erasure, it never leaves work
+on an erased account or an organisation without an owner."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text
+
+from tests.evidence_samples import encoded, screenshot
+from tests.factories import PASSWORD
+from tests.integration.conftest import make_settings
+from tests.integration.test_campaign_pages import browser_of
+from tests.integration.test_personal_data import follow_and_hand_in, handle_of, token_of
+from tests.lifecycle_world import World, add_worker, balance, build_world, live_campaign
+from tests.lifecycle_world import window_nearly_over as long_running
+from xingdong.core.audit import AuditEntry
+from xingdong.core.clock import utcnow
+from xingdong.core.errors import XingdongError
+from xingdong.core.ratelimit import RateLimits
+from xingdong.core.settings import Settings
+from xingdong.creators import agencies
+from xingdong.creators.models import AgencyContract
+from xingdong.dispatch import service as dispatch
+from xingdong.dispatch.models import FeedHide, ShownFeed
+from xingdong.evidence import service as evidence
+from xingdong.evidence.models import EvidenceReading
+from xingdong.evidence.storage import LocalFolderStorage
+from xingdong.identity import erasure
+from xingdong.identity import service as identity
+from xingdong.identity.models import Invitation, Membership, Person, PlatformAccount
+from xingdong.identity.validation import ERASED_NAME
+from xingdong.ledger import service as ledger
+from xingdong.ledger import wallets, withdrawals
+from xingdong.ledger.models import PayoutAccount, Withdrawal
+from xingdong.ledger.sandbox_payouts import SandboxPayoutProvider
+from xingdong.ledger.withdrawals import REVENUE_ACCOUNT
+from xingdong.work import service as work
+from xingdong.work.models import Assignment
+
+ERASURE = "/api/v1/me/erasure"
+ENGLISH = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(evidence_dir=tmp_path / "evidence", evidence_ocr=False)
+
+
+@pytest.fixture
+async def world(clean_db: str, settings: Settings) -> AsyncIterator[World]:
+    built = await build_world(clean_db, settings, workers=2)
+    yield built
+    await built.db.dispose()
+
+
+async def settle_everything(world: World, person: Person) -> UUID:
+    """``person`` completes a follow task, its hold ends, and they withdraw all of it and
+    are paid: nothing of theirs is open. The released task's id."""
+    follow = await live_campaign(world, unit_price=2000, **long_running())
+    done = await follow_and_hand_in(world, person, follow.id)
+    async with world.db.session_scope() as s:
+        await s.execute(
+            text("UPDATE assignments SET hold_until = now() - interval '1 second' WHERE id = :id"),
+            {"id": done},
+        )
+    async with world.db.session_scope() as s:
+        assert await work.settle_hold(s, done, now=utcnow()) == "released"
+    async with world.db.session_scope() as s:
+        await withdrawals.bind_payout_account(
+            s, person_id=person.id, kind="alipay", number="erase-me@example.com",
+            settings=world.settings,
+        )  # fmt: skip
+    async with world.db.sessionmaker() as s:
+        available = (await wallets.wallet(s, person.id, limit=1)).available
+    async with world.db.session_scope() as s:
+        out = await withdrawals.request_withdrawal(
+            s, person_id=person.id, amount=available, idempotency_key=f"all-{person.id}",
+            settings=world.settings,
+        )  # fmt: skip
+    status = await withdrawals.execute_payout(world.db, SandboxPayoutProvider(world.db), out.id)
+    assert status == "paid"
+    return done
+
+
+async def rows_of(s: Any, model: Any, *where: Any) -> int:
+    count: int = await s.scalar(select(func.count()).select_from(model).where(*where))
+    return count
+
+
+async def rows_naming(world: World, needle: str) -> list[str]:
+    """Every table (but the simulated platform's and the job queue's) with a row whose
+    text holds ``needle``."""
+    async with world.db.sessionmaker() as s:
+        tables = (
+            await s.scalars(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename NOT LIKE 'sandbox%' AND tablename NOT LIKE 'procrastinate%' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+        ).all()
+        found = []
+        for table in tables:
+            hits = await s.scalar(
+                text(f'SELECT count(*) FROM "{table}" t WHERE t::text LIKE :needle'),  # noqa: S608
+                {"needle": f"%{needle}%"},
+            )
+            if hits:
+                found.append(table)
+        return found
+
+
+async def test_a_settled_worker_erases_their_account_and_only_money_records_stay(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    worker, other = world.workers
+    owner = await world.actor(world.owner)
+    released = await settle_everything(world, worker)
+    others_task = await follow_and_hand_in(world, other, (await live_campaign(world)).id)
+    handle = await handle_of(world, worker)
+    phone = worker.phone
+
+    # A screenshot handed in and rejected (settled), with the text read from it.
+    manual = await live_campaign(world, title="晒图", review_policy="manual", unit_price=500)
+    storage = LocalFolderStorage(world.settings.evidence_dir)
+    async with world.db.session_scope() as s:
+        taken = await work.claim(s, person=worker, campaign_id=manual.id, settings=world.settings)
+        shot = await evidence.store_image(
+            s, storage, owner_id=worker.id, data=encoded(screenshot(), "PNG"),
+            filename="shot.png", settings=world.settings,
+        )  # fmt: skip
+        s.add(EvidenceReading(file_id=shot.id, status="read", text="已关注", read_at=utcnow()))
+    async with world.db.session_scope() as s:
+        await work.submit(
+            s, person=worker, assignment_id=taken.id,
+            evidence=work.Evidence(file_id=shot.id, note="我自己的话", link="https://v.example/me"),
+            settings=world.settings, now=taken.claimed_at + timedelta(seconds=90),
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        await work.review(
+            s, actor=await world.actor(world.reviewer), assignment_id=taken.id, approve=False,
+            reason="evidence_unclear", note="", settings=world.settings,
+        )  # fmt: skip
+
+    # A member of the brand, signed with an agency, an offer and an invitation waiting,
+    # a hidden brand and feeds shown.
+    async with world.db.session_scope() as s:
+        invited = await identity.invite_member(
+            s, actor=owner, org_id=world.org_id, phone=phone, role="member"
+        )
+    async with world.db.session_scope() as s:
+        await identity.answer_invitation(s, person=worker, invitation_id=invited.id, accept=True)
+    async with world.db.session_scope() as s:
+        agency = await identity.create_organisation(s, actor=owner, kind="agency", name="星光机构")
+        other_org = await identity.create_organisation(s, actor=owner, kind="brand", name="二号店")
+    owner = await world.actor(world.owner)
+    async with world.db.session_scope() as s:
+        signed = await agencies.offer_contract(
+            s, actor=owner, org_id=agency.id, phone=phone, share_percent=15
+        )
+    async with world.db.session_scope() as s:
+        await agencies.answer_offer(s, person=worker, contract_id=signed.id, accept=True)
+    async with world.db.session_scope() as s:
+        waiting = await identity.invite_member(
+            s, actor=owner, org_id=other_org.id, phone=phone, role="member"
+        )
+        await dispatch.hide(s, person=worker, kind="brand", ref=world.org_id)
+        s.add(ShownFeed(person_id=worker.id, shown_at=utcnow(), campaign_ids=[manual.id],
+                        reasons=["recommended"]))  # fmt: skip
+    async with world.db.sessionmaker() as s:
+        transfers_before = await s.scalar(text("SELECT count(*) FROM ledger_transfers"))
+
+    token = await token_of(client, worker)
+    auth = {"Authorization": f"Bearer {token}", **ENGLISH}
+    check = await client.get(ERASURE, headers=auth)
+    assert check.status_code == 200, check.text
+    assert check.json() == {
+        "allowed": True,
+        "blockers": [],
+        "organisations_left": ["测试品牌"],
+        "agency": "星光机构",
+        "points_forfeited": 0,
+        "remainder_given_up_fen": 0,
+    }
+
+    wrong = await client.post(ERASURE, json={"password": "nope", "confirm": True}, headers=auth)
+    assert wrong.status_code == 422
+    assert wrong.json()["code"] == "password_wrong"
+    unconfirmed = await client.post(
+        ERASURE, json={"password": PASSWORD, "confirm": False}, headers=auth
+    )
+    assert unconfirmed.status_code == 422
+    assert unconfirmed.json()["code"] == "erasure_not_confirmed"
+    still = await world.person(worker.id)
+    assert (still.phone, still.is_active, still.erased_at) == (phone, True, None)
+
+    async with browser_of(client, worker) as browser:
+        erased = await client.post(
+            ERASURE, json={"password": PASSWORD, "confirm": True}, headers=auth
+        )
+        assert erased.status_code == 200, erased.text
+        assert erased.json()["person_id"] == str(worker.id)
+        # Every way in is closed: the token, the browser's session, the password.
+        assert (await client.get("/api/v1/me", headers=auth)).status_code == 401
+        assert (await browser.get("/profile")).status_code in (303, 401)
+    signed_in = await client.post(
+        "/api/v1/auth/tokens", json={"phone": phone, "password": PASSWORD, "token_name": "x"}
+    )
+    assert signed_in.status_code == 401
+
+    person = await world.person(worker.id)
+    assert person.phone != phone and not person.is_active and person.erased_at is not None
+    assert (person.display_name, person.birth_year, person.region, person.interests) == (
+        ERASED_NAME, None, None, [],
+    )  # fmt: skip
+
+    # Nothing but the simulated platform names the number, the handle or the words.
+    assert await rows_naming(world, phone) == []
+    assert await rows_naming(world, phone.removeprefix("+86")) == []
+    assert await rows_naming(world, handle) == []
+    assert await rows_naming(world, "erase-me@example.com") == []
+    assert await rows_naming(world, "我自己的话") == []
+
+    async with world.db.sessionmaker() as s:
+        assert await rows_of(s, PlatformAccount, PlatformAccount.person_id == worker.id) == 0
+        assert await rows_of(s, Membership, Membership.person_id == worker.id) == 0
+        assert await s.get(PayoutAccount, worker.id) is None
+        assert (await s.get(Invitation, waiting.id)).status == "revoked"  # type: ignore[union-attr]
+        contract = await s.get(AgencyContract, signed.id)
+        assert contract is not None and contract.status == "ended"
+        assert await rows_of(s, FeedHide, FeedHide.person_id == worker.id) == 0
+        assert await rows_of(s, ShownFeed, ShownFeed.person_id == worker.id) == 0
+        assert await s.get(EvidenceReading, shot.id) is None
+        # Kept: the completions and the money, under the anonymous row.
+        statuses = dict(
+            (
+                await s.execute(
+                    select(Assignment.id, Assignment.status).where(
+                        Assignment.person_id == worker.id
+                    )
+                )
+            ).all()
+        )
+        assert statuses == {released: "released", taken.id: "rejected"}
+        assert await rows_of(s, Withdrawal, Withdrawal.person_id == worker.id) == 1
+        assert await s.scalar(text("SELECT count(*) FROM ledger_transfers")) == transfers_before
+        assert (await ledger.verify(s)).problems == []
+        # The other worker is untouched.
+        theirs = await s.get(Assignment, others_task)
+        assert theirs is not None and theirs.actor_handle == await handle_of(world, other)
+        audit = (
+            await s.scalars(
+                select(AuditEntry).where(AuditEntry.action == "identity.account_erased")
+            )
+        ).one()
+        assert audit.object_id == str(worker.id)
+        assert audit.data["via"] == "api" and audit.data["memberships"] == 1
+
+    # The files' bytes go with the job the erasure queued (only once it committed).
+    async with world.db.sessionmaker() as s:
+        queued = (
+            await s.execute(
+                text("SELECT args FROM procrastinate_jobs WHERE task_name = :task"),
+                {"task": evidence.DELETE_JOB},
+            )
+        ).scalar_one()
+    assert queued == {"file_ids": [str(shot.id)]}
+    assert await storage.get(shot.storage_key)
+    async with world.db.session_scope() as s:
+        await evidence.delete_stored_files(s, storage, file_ids=[shot.id])
+    with pytest.raises(FileNotFoundError):
+        await storage.get(shot.storage_key)
+    async with browser_of(client, world.reviewer) as reviewer:
+        gone = await reviewer.get(f"/evidence/{shot.id}", headers=ENGLISH)
+    assert gone.status_code == 404
+    assert "deleted with the account" in gone.text
+
+    # The number is free for someone new (the short-video account itself is the
+    # platform's: only whoever can sign in to it there may bind it again).
+    async with world.db.session_scope() as s:
+        again = await identity.create_person_directly(
+            s, phone=phone, password=PASSWORD, display_name="新的我"
+        )
+    assert again.id != worker.id
+
+
+async def blocker_codes(client: httpx.AsyncClient, auth: dict[str, str]) -> list[str]:
+    check = await client.get(ERASURE, headers=auth)
+    assert check.status_code == 200, check.text
+    return [b["code"] for b in check.json()["blockers"]]
+
+
+async def test_erasure_waits_while_work_money_or_a_seat_is_open(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    worker = world.workers[0]
+    auth = {"Authorization": f"Bearer {await token_of(client, worker)}", **ENGLISH}
+    campaign = await live_campaign(world, unit_price=2000, **long_running())
+    async with world.db.session_scope() as s:
+        taken = await work.claim(s, person=worker, campaign_id=campaign.id, settings=world.settings)
+    assert await blocker_codes(client, auth) == ["open_work"]
+
+    async with world.db.session_scope() as s:
+        await work.release_open_claims(s, campaign=await _campaign(s, campaign.id))
+    done = await follow_and_hand_in(world, worker, campaign.id)
+    assert await blocker_codes(client, auth) == ["open_work", "money_in_hold"]
+    refused = await client.post(ERASURE, json={"password": PASSWORD, "confirm": True}, headers=auth)
+    assert refused.status_code == 409
+    body = refused.json()
+    assert body["code"] == "erasure_blocked"
+    assert [b["code"] for b in body["blockers"]] == ["open_work", "money_in_hold"]
+    assert "still in hold" in body["detail"]
+
+    async with world.db.session_scope() as s:
+        await s.execute(
+            text("UPDATE assignments SET hold_until = now() - interval '1 second' WHERE id = :id"),
+            {"id": done},
+        )
+    async with world.db.session_scope() as s:
+        assert await work.settle_hold(s, done, now=utcnow()) == "released"
+    assert await blocker_codes(client, auth) == ["money_available"]
+    async with world.db.session_scope() as s:
+        await withdrawals.bind_payout_account(
+            s, person_id=worker.id, kind="alipay", number="w@example.com", settings=world.settings
+        )
+    async with world.db.sessionmaker() as s:
+        available = (await wallets.wallet(s, worker.id, limit=1)).available
+    async with world.db.session_scope() as s:
+        out = await withdrawals.request_withdrawal(
+            s, person_id=worker.id, amount=available - 300, idempotency_key="most",
+            settings=world.settings,
+        )  # fmt: skip
+    # ¥3 is less than the smallest withdrawal: given up on erasure, never a blocker.
+    assert await blocker_codes(client, auth) == ["withdrawal_open"]
+    assert (await client.get(ERASURE, headers=auth)).json()["remainder_given_up_fen"] == 300
+    assert await withdrawals.execute_payout(world.db, SandboxPayoutProvider(world.db), out.id) == (
+        "paid"
+    )
+    assert await blocker_codes(client, auth) == []
+    revenue_before = (await balance(world.db, REVENUE_ACCOUNT)).posted
+    erased = await client.post(ERASURE, json={"password": PASSWORD, "confirm": True}, headers=auth)
+    assert erased.status_code == 200, erased.text
+    assert (await balance(world.db, REVENUE_ACCOUNT)).posted == revenue_before + 300
+    async with world.db.sessionmaker() as s:
+        assert (await wallets.wallet(s, worker.id, limit=1)).available == 0
+        assert (await ledger.verify(s)).problems == []
+    assert taken.id
+
+    # Staff and an organisation's only owner.
+    staff = {"Authorization": f"Bearer {await token_of(client, world.reviewer)}", **ENGLISH}
+    assert await blocker_codes(client, staff) == ["staff_role"]
+    owner = {"Authorization": f"Bearer {await token_of(client, world.owner)}"}
+    zh = await client.get(ERASURE, headers=owner)
+    assert [b["code"] for b in zh.json()["blockers"]] == ["last_owner"]
+    assert "测试品牌" in zh.json()["blockers"][0]["detail"]
+    assert "唯一所有者" in zh.json()["blockers"][0]["detail"]
+
+    for person in (world.reviewer, world.owner):
+        assert (await world.person(person.id)).erased_at is None
+
+
+async def _campaign(s: Any, campaign_id: UUID) -> Any:
+    from xingdong.campaigns import service as campaigns
+
+    return await campaigns.get_campaign(s, actor=None, campaign_id=campaign_id, lock=True)
+
+
+async def _erase(world: World, person: Person) -> str:
+    try:
+        async with world.db.session_scope() as s:
+            await erasure.erase_account(
+                s, person=person, password=PASSWORD, confirmed=True, settings=world.settings,
+                limits=RateLimits(None), via="api",
+            )  # fmt: skip
+    except XingdongError as exc:
+        return exc.code
+    return "erased"
+
+
+async def _claim(world: World, person: Person, campaign_id: UUID) -> str:
+    try:
+        async with world.db.session_scope() as s:
+            await work.claim(s, person=person, campaign_id=campaign_id, settings=world.settings)
+    except XingdongError as exc:
+        return exc.code
+    return "claimed"
+
+
+async def test_an_erasure_and_a_claim_at_once_never_leave_work_on_an_erased_account(
+    world: World,
+) -> None:
+    campaign = await live_campaign(world, quantity=40, **long_running())
+    seen = set()
+    for n in range(12):
+        person = await add_worker(world, handle=f"racer_{n}_{campaign.id.hex[:6]}")
+        # Either may reach the person's row first: each goes first in half the rounds.
+        if n % 2:
+            claimed, erased = await asyncio.gather(
+                _claim(world, person, campaign.id), _erase(world, person)
+            )
+        else:
+            erased, claimed = await asyncio.gather(
+                _erase(world, person), _claim(world, person, campaign.id)
+            )
+        seen.add((erased, claimed))
+        async with world.db.sessionmaker() as s:
+            row = await s.get(Person, person.id)
+            held = await rows_of(s, Assignment, Assignment.person_id == person.id)
+        assert row is not None
+        if erased == "erased":
+            assert row.erased_at is not None and held == 0
+            assert claimed == "session_expired"
+        else:
+            assert (erased, claimed, held) == ("erasure_blocked", "claimed", 1)
+    async with world.db.sessionmaker() as s:
+        assert (await ledger.verify(s)).problems == []
+    assert seen == {("erased", "session_expired"), ("erasure_blocked", "claimed")}
+
+
+async def test_two_owners_erasing_at_once_leave_the_organisation_one(world: World) -> None:
+    first = await world.actor(world.owner)
+    second = world.workers[1]
+    async with world.db.session_scope() as s:
+        invited = await identity.invite_member(
+            s, actor=first, org_id=world.org_id, phone=second.phone, role="owner"
+        )
+    async with world.db.session_scope() as s:
+        await identity.answer_invitation(s, person=second, invitation_id=invited.id, accept=True)
+    outcomes = await asyncio.gather(_erase(world, world.owner), _erase(world, second))
+    assert sorted(outcomes) == ["erased", "erasure_blocked"]
+    async with world.db.sessionmaker() as s:
+        owners = await rows_of(
+            s, Membership, Membership.org_id == world.org_id, Membership.role == "owner"
+        )
+    assert owners == 1
+
+
+async def test_an_api_key_cannot_erase_anyone(client: httpx.AsyncClient, world: World) -> None:
+    owner = {"Authorization": f"Bearer {await token_of(client, world.owner)}"}
+    made = await client.post(
+        f"/api/v1/orgs/{world.org_id}/api-keys", json={"name": "ci", "access": "write"},
+        headers=owner,
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    key = {"Authorization": f"Bearer {made.json()['key']}"}
+    for answer in (
+        await client.get(ERASURE, headers=key),
+        await client.post(ERASURE, json={"password": PASSWORD, "confirm": True}, headers=key),
+    ):
+        assert answer.status_code == 403
+        assert answer.json()["code"] == "person_token_required"
+    assert (await world.person(world.owner.id)).erased_at is None
