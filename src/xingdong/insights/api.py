@@ -12,9 +12,10 @@ from fastapi import status as http_status
 
 from xingdong.core.context import current_locale
 from xingdong.core.pagination import Page
-from xingdong.insights import service, statements
+from xingdong.insights import account_statements, service, statements
 from xingdong.insights.downloads import statement_csv_response
 from xingdong.insights.schemas import (
+    AccountStatementOut,
     DeliveryOut,
     DeliveryStatus,
     EndpointChange,
@@ -26,6 +27,7 @@ from xingdong.insights.schemas import (
 )
 from xingdong.insights.service import DeliveryRow
 from xingdong.web.deps import ApiActor, CursorQuery, DbSession, LimitQuery, RuntimeDep
+from xingdong.web.downloads import attachment
 
 router = APIRouter(prefix="/api/v1", tags=["events and webhooks"])
 
@@ -206,3 +208,48 @@ async def campaign_statement_csv(
         locale=current_locale.get(),
     )
     return statement_csv_response(campaign, body)
+
+
+MonthQuery = Annotated[
+    str | None, Query(max_length=7, description="YYYY-MM in Beijing time; this month if empty")
+]
+
+
+@router.get("/orgs/{org_id}/account-statement")
+async def organisation_account_statement(
+    org_id: UUID,
+    actor: ApiActor,
+    session: DbSession,
+    month: MonthQuery = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = account_statements.PAGE_SIZE,
+) -> AccountStatementOut:
+    """The organisation's account for one month (机构对账单): the balance when it began
+    and when it ended (now, for this month), its movements by kind, and a page of the
+    movements with the balance after each (members, keys and operators)."""
+    statement = await account_statements.account_statement(
+        session, actor=actor, org_id=org_id, month=month, cursor=cursor, limit=limit
+    )
+    return AccountStatementOut.of(statement, locale=current_locale.get())
+
+
+@router.get(
+    "/orgs/{org_id}/account-statement.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "One row per movement."}},
+)
+async def organisation_account_statement_csv(
+    org_id: UUID, actor: ApiActor, session: DbSession, month: MonthQuery = None
+) -> Response:
+    """Every movement of the month, between the opening and the closing balance, as CSV
+    (Beijing times, yuan, the reader's language)."""
+    statement = await account_statements.account_statement(
+        session, actor=actor, org_id=org_id, month=month, limit=None
+    )
+    body = account_statements.statement_csv(statement, current_locale.get())
+    return attachment(
+        body.encode(),
+        media_type="text/csv; charset=utf-8",
+        filename=account_statements.csv_file_name(statement),
+        private=True,
+    )

@@ -13,19 +13,19 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from xingdong.campaigns.presentation import COMPLETION_LABELS
 from xingdong.campaigns.presentation import STATUS_LABELS as CAMPAIGN_STATUS_LABELS
 from xingdong.core.context import current_locale
-from xingdong.core.errors import XingdongError
+from xingdong.core.errors import ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.policy import Action, Actor, can
 from xingdong.identity import api_keys
 from xingdong.identity import service as identity
 from xingdong.identity.models import OrgApiKey
-from xingdong.insights import service, statements
+from xingdong.insights import account_statements, service, statements
 from xingdong.insights.downloads import statement_csv_response
 from xingdong.insights.models import WebhookEndpoint
 from xingdong.platforms.sandbox.inbox import INBOX_PATH
@@ -37,6 +37,7 @@ from xingdong.web.deps import (
     RuntimeDep,
     attempt,
 )
+from xingdong.web.downloads import attachment
 from xingdong.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -525,3 +526,62 @@ async def statement_csv_download(
         locale=current_locale.get(),
     )
     return statement_csv_response(campaign, body)
+
+
+# --- an organisation's monthly account statement --------------------------------------
+
+
+@router.get("/orgs/{org_id}/account-statement", response_class=HTMLResponse)
+async def account_statement_page(
+    request: Request,
+    org_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    month: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """One month of the organisation's account: balances, movements by kind, and every
+    movement with the balance after it (a hundred a page)."""
+    try:
+        statement = await account_statements.account_statement(
+            session, actor=actor, org_id=org_id, month=month, cursor=cursor
+        )
+    except ValidationFailed as exc:
+        # A month typed wrong shows this month, with the error next to the month field.
+        statement = await account_statements.account_statement(
+            session, actor=actor, org_id=org_id, month=None
+        )
+        return render(request, "account_statement.html", _statement_context(statement), error=exc)
+    return render(request, "account_statement.html", _statement_context(statement))
+
+
+def _statement_context(statement: account_statements.AccountStatement) -> dict[str, object]:
+    current = account_statements.this_month()
+    return {
+        "org": statement.org,
+        "statement": statement,
+        "period": statement.period,
+        "month": statement.month,
+        "later": statement.month.following if statement.month != current else None,
+        "entry_label": account_statements.entry_label,
+        "reference_text": account_statements.reference_text,
+    }
+
+
+@router.get("/orgs/{org_id}/account-statement.csv")
+async def account_statement_csv_download(
+    org_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    month: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """Every movement of the month as CSV, in the page's language."""
+    statement = await account_statements.account_statement(
+        session, actor=actor, org_id=org_id, month=month, limit=None
+    )
+    return attachment(
+        account_statements.statement_csv(statement, current_locale.get()).encode(),
+        media_type="text/csv; charset=utf-8",
+        filename=account_statements.csv_file_name(statement),
+        private=True,
+    )

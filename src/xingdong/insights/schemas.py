@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from xingdong.core.i18n import translate
+from xingdong.insights.account_statements import AccountStatement, account_of, entry_label
 from xingdong.insights.models import Event, WebhookEndpoint
 from xingdong.insights.service import DeliveryRow, EndpointSummary, body_of
 from xingdong.insights.statements import CampaignStatement
@@ -178,4 +179,68 @@ class StatementOut(BaseModel):
             in_hold_fen=statement.in_hold_amount,
             charged_by_ledger_fen=statement.charged_by_ledger,
             reconciles=statement.reconciles,
+        )
+
+
+class AccountEntryOut(BaseModel):
+    transfer_id: int
+    at: datetime
+    code: str
+    label: str
+    reference: str | None = Field(description="What it belongs to (``campaign:<id>`` …).")
+    reference_name: str | None = Field(description="The campaign's title, where it is one.")
+    amount_fen: int = Field(description="Into the account (+) or out of it (−).")
+    balance_after_fen: int
+
+
+class AccountStatementOut(BaseModel):
+    org_id: UUID
+    month: str = Field(description="YYYY-MM, in Beijing time.")
+    account: str = Field(description="The ledger account: org:<id>:available or agency:<id>:…")
+    generated_at: datetime
+    running: bool = Field(description="The month is not over: closing is the balance now.")
+    opening_fen: int
+    closing_fen: int
+    lines: list[StatementLineOut] = Field(description="The month's movements by kind.")
+    entries_total: int
+    entries: list[AccountEntryOut] = Field(description="A page of the month's movements.")
+    next_cursor: str | None = None
+
+    @classmethod
+    def of(cls, statement: AccountStatement, *, locale: str) -> AccountStatementOut:
+        period = statement.period
+        after = period.next_after
+        return cls(
+            org_id=statement.org.id,
+            month=statement.month.text,
+            account=account_of(statement.org),
+            generated_at=statement.generated_at,
+            running=statement.running,
+            opening_fen=period.opening,
+            closing_fen=period.closing,
+            lines=[
+                StatementLineOut(
+                    code=f.code,
+                    label=translate(locale, entry_label(f.code)),
+                    inflow_fen=f.inflow,
+                    outflow_fen=f.outflow,
+                    count=f.count,
+                )
+                for f in period.flows
+            ],
+            entries_total=period.entries_total,
+            entries=[
+                AccountEntryOut(
+                    transfer_id=e.transfer_id,
+                    at=e.at,
+                    code=e.code,
+                    label=translate(locale, entry_label(e.code)),
+                    reference=e.reference,
+                    reference_name=statement.references.get(e.reference or ""),
+                    amount_fen=e.amount,
+                    balance_after_fen=e.balance_after,
+                )
+                for e in period.entries
+            ],
+            next_cursor=None if after is None else str(after),
         )
