@@ -161,6 +161,7 @@ def pages_by_person(cast: Cast) -> dict[str | None, list[str]]:
             f"/me/tasks/{cast.open_assignment_id}",
             "/wallet",
             "/profile",
+            "/me/erase",
             "/agency",
         ],
         cast.owner: [
@@ -170,6 +171,8 @@ def pages_by_person(cast: Cast) -> dict[str | None, list[str]]:
             f"{org}/campaigns/new",
             campaign,
             f"{campaign}/statement",
+            f"{org}/account-statement",
+            f"{agency}/account-statement",
             agency,
             f"{agency}/creators",
             f"{agency}/creators?status=offered",
