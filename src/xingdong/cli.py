@@ -154,6 +154,38 @@ def admin_revoke(
     console.print(f"{phone}: {role} {'revoked' if removed else 'was not held'}")
 
 
+@admin_app.command("erase-account")
+def admin_erase_account(
+    phone: Annotated[str, typer.Option(help="Mobile number of the account to erase")],
+    why: Annotated[str, typer.Option(help="The request's reference, kept in the audit log")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Erase an account on its owner's request made by other means (PIPL art. 47), with
+    the checks people's own erasure has; it cannot be undone (docs/privacy.md)."""
+    from xingdong.core.context import current_locale
+    from xingdong.identity import erasure
+
+    if not yes:
+        typer.confirm(f"Erase the account of {phone} for good?", abort=True)
+    settings = get_settings()
+    current_locale.set("en")
+
+    async def action(session: object) -> erasure.ErasureReceipt:
+        return await erasure.erase_on_request(
+            session,  # type: ignore[arg-type]
+            phone=phone,
+            why=why,
+            settings=settings,
+        )
+
+    receipt = _run(_database_url(settings), action)
+    assert isinstance(receipt, erasure.ErasureReceipt)
+    console.print(
+        f"erased account {receipt.person_id}; {receipt.files_deleted} evidence files "
+        "to delete by the job worker"
+    )
+
+
 @ledger_app.command("verify")
 def ledger_verify() -> None:
     """Check every ledger invariant; exit 1 and list the problems if any fails."""

@@ -135,3 +135,53 @@ def test_unreachable_database_is_one_line(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.exit_code == 1
     assert "cannot reach the database" in result.output
     assert result.output.strip().count("\n") == 0
+
+
+def test_an_operator_erases_an_account_on_request(cli_db: str) -> None:
+    created = runner.invoke(
+        app,
+        ["admin", "create-staff", "--phone", "13700000003", "--role", "reviewer",
+         "--password", "reviewPass1"],
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    staff = runner.invoke(
+        app, ["admin", "erase-account", "--phone", "13700000003", "--why", "工单 42", "--yes"]
+    )
+    assert staff.exit_code == 1
+    assert "platform staff role (reviewer)" in staff.output
+    assert staff.output.strip().count("\n") == 0
+    runner.invoke(app, ["admin", "revoke", "--phone", "13700000003", "--role", "reviewer"])
+    asked = runner.invoke(
+        app, ["admin", "erase-account", "--phone", "13700000003", "--why", "工单 42"], input="n\n"
+    )
+    assert asked.exit_code == 1
+    with psycopg.connect(libpq_url(cli_db)) as conn:
+        assert conn.execute("SELECT count(*) FROM people WHERE erased_at IS NULL").fetchone() == (
+            1,
+        )
+    for args, message in (
+        (["--phone", "13700000003", "--why", " "], "Say why"),
+        (["--phone", "123", "--why", "x"], "mainland China mobile"),
+        (["--phone", "13700000009", "--why", "x"], "No account"),
+    ):
+        bad = runner.invoke(app, ["admin", "erase-account", *args, "--yes"])
+        assert bad.exit_code == 1 and message in bad.output, bad.output
+    done = runner.invoke(
+        app, ["admin", "erase-account", "--phone", "13700000003", "--why", "工单 42", "--yes"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "erased account" in done.output
+    with psycopg.connect(libpq_url(cli_db)) as conn:
+        row = conn.execute(
+            "SELECT phone, erased_at IS NOT NULL FROM people ORDER BY created_at"
+        ).fetchone()
+        audit = conn.execute(
+            "SELECT actor_id, data->>'via', data->>'why' FROM audit_log "
+            "WHERE action = 'identity.account_erased'"
+        ).fetchone()
+    assert row is not None and row[0].startswith("erased-") and row[1]
+    assert audit == (None, "operator", "工单 42")
+    again = runner.invoke(
+        app, ["admin", "erase-account", "--phone", "13700000003", "--why", "x", "--yes"]
+    )
+    assert again.exit_code == 1 and "No account" in again.output

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +34,7 @@ from xingdong.core import security
 from xingdong.core.audit import record_audit
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
-from xingdong.core.errors import Conflict, FieldError, ValidationFailed
+from xingdong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from xingdong.core.i18n import N_, listed, translate
 from xingdong.core.money import yuan
 from xingdong.core.ratelimit import RateLimits
@@ -44,7 +45,7 @@ from xingdong.evidence import service as evidence
 from xingdong.identity import repository as repo
 from xingdong.identity.errors import SessionExpired
 from xingdong.identity.models import Person
-from xingdong.identity.validation import ERASED_NAME, erased_phone
+from xingdong.identity.validation import ERASED_NAME, erased_phone, phone_error
 from xingdong.ledger import wallets, withdrawals
 from xingdong.work import service as work
 
@@ -217,7 +218,41 @@ async def erase_account(
             detail=N_("The password is wrong."),
             fields=[FieldError("password", N_("The password is wrong."))],
         )
-    locked = await repo.lock_person(session, person.id)
+    return await _erase(session, person_id=person.id, settings=settings, via=via, by=person.id)
+
+
+async def erase_on_request(
+    session: AsyncSession, *, phone: str, why: str, settings: Settings
+) -> ErasureReceipt:
+    """Erase the account of ``phone`` for an operator, on the person's request made by
+    other means (``xingdong admin erase-account``): the same checks and the same
+    erasure, recorded with ``why`` and no acting person."""
+    if not why.strip():
+        raise ValidationFailed(
+            detail=N_("Say why the account is erased (the request's reference)."),
+            fields=[FieldError("why", N_("Say why."))],
+        )
+    number, error = phone_error(phone)
+    if error:
+        raise ValidationFailed(detail=error.message, fields=[error])
+    person = await repo.person_by_phone(session, number or "")
+    if person is None:
+        raise NotFound(detail=N_("No account with this number."))
+    return await _erase(
+        session, person_id=person.id, settings=settings, via="operator", by=None, why=why.strip()
+    )
+
+
+async def _erase(
+    session: AsyncSession,
+    *,
+    person_id: UUID,
+    settings: Settings,
+    via: str,
+    by: UUID | None,
+    why: str | None = None,
+) -> ErasureReceipt:
+    locked = await repo.lock_person(session, person_id)
     if locked is None or locked.erased_at is not None or not locked.is_active:
         raise SessionExpired(detail=N_("Your session has expired; please sign in again."))
     check = await _blockers(session, locked, settings, lock=True)
@@ -251,12 +286,13 @@ async def erase_account(
     locked.erased_at = moment
     await record_audit(
         session,
-        actor_id=locked.id,
+        actor_id=by,
         action="identity.account_erased",
         object_type="person",
         object_id=locked.id,
         data={
             "via": via,
+            **({"why": why} if why else {}),
             "contracts": contracts,
             "evidence_files": files,
             "tasks": tasks,
