@@ -297,6 +297,29 @@ async def test_withdrawn_declined_and_ended_contracts_say_so(world: World) -> No
         "creators.contract_accepted",
         "creators.contract_ended",
     ]
+    # The agency's systems are told each step, the creator never named by number.
+    async with world.db.sessionmaker() as s:
+        events = (
+            await s.execute(
+                text(
+                    "SELECT type, data FROM insight_events WHERE org_id = :org "
+                    "ORDER BY created_at, id"
+                ),
+                {"org": org_id},
+            )
+        ).all()
+    assert [(t, d["status"], d["by"], d["share_percent"]) for t, d in events] == [
+        ("contract.offered", "offered", "agency", 20),
+        ("contract.withdrawn", "withdrawn", "agency", 20),
+        ("contract.offered", "offered", "agency", 20),
+        ("contract.declined", "declined", "creator", 20),
+        ("contract.offered", "offered", "agency", 10),
+        ("contract.accepted", "active", "creator", 10),
+        ("contract.ended", "ended", "agency", 10),
+    ]
+    assert events[0][1]["contract_id"] == str(withdrawn.id)
+    assert events[5][1]["creator_id"] == str(creator.id)
+    assert all(creator.phone not in str(d) and other.phone not in str(d) for _t, d in events)
 
 
 async def test_many_offers_in_one_session_find_their_conflict_target(world: World) -> None:

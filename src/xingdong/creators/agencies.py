@@ -37,6 +37,7 @@ from xingdong.creators.tiers import tier_for_followers
 from xingdong.identity import repository as identity_repo
 from xingdong.identity.models import Organisation, Person, PlatformAccount
 from xingdong.identity.validation import mask_phone, phone_error, phone_search_text
+from xingdong.insights import service as insights
 from xingdong.ledger import service as ledger
 from xingdong.ledger import withdrawals
 from xingdong.ledger.models import LedgerAccount, OrgPayoutAccount, Transfer, Withdrawal
@@ -109,14 +110,34 @@ def _member_refused() -> MemberNotSignable:
 
 
 async def _close(
-    session: AsyncSession, contract: AgencyContract, status: str, *, by: UUID
+    session: AsyncSession, contract: AgencyContract, status: str, *, by: UUID, by_creator: bool
 ) -> AgencyContract:
     """An offer declined or withdrawn, or a contract ended, by ``by``."""
     contract.status = status
     contract.ended_at = utcnow()
     contract.ended_by = by
     await _audit(session, contract, status, by=by)
+    await _tell_agency(session, contract, by_creator=by_creator)
     return contract
+
+
+async def _tell_agency(
+    session: AsyncSession, contract: AgencyContract, *, by_creator: bool
+) -> None:
+    """An event for the agency's systems (its events list and webhooks): the contract's
+    new status, and who made it so. The creator's number is never sent."""
+    await insights.emit(
+        session,
+        org_id=contract.org_id,
+        type="contract.accepted" if contract.status == "active" else f"contract.{contract.status}",
+        data={
+            "contract_id": str(contract.id),
+            "status": contract.status,
+            "share_percent": contract.share_percent,
+            "creator_id": str(contract.person_id) if contract.person_id else None,
+            "by": "creator" if by_creator else "agency",
+        },
+    )
 
 
 async def _audit(session: AsyncSession, contract: AgencyContract, what: str, *, by: UUID) -> None:
@@ -195,6 +216,7 @@ async def offer_contract(
     await session.flush()
     contract = await session.get(AgencyContract, contract_id)
     assert contract is not None
+    await _tell_agency(session, contract, by_creator=False)
     return contract
 
 
@@ -209,7 +231,7 @@ async def close_contract(
     if contract.status not in OPEN:
         raise _not_open(contract)
     ending = "withdrawn" if contract.status == "offered" else "ended"
-    return await _close(session, contract, ending, by=actor.person_id)
+    return await _close(session, contract, ending, by=actor.person_id, by_creator=False)
 
 
 @dataclass(frozen=True)
@@ -433,7 +455,7 @@ async def answer_offer(
     if contract.status != "offered":
         raise _not_open(contract)
     if not accept:
-        return await _close(session, contract, "declined", by=person.id)
+        return await _close(session, contract, "declined", by=person.id, by_creator=True)
     if await identity_repo.membership(session, contract.org_id, person.id):
         raise _member_refused()
     current = await session.execute(
@@ -452,6 +474,7 @@ async def answer_offer(
     contract.started_at = utcnow()
     await open_agency_account(session, contract.org_id)
     await _audit(session, contract, "accepted", by=person.id)
+    await _tell_agency(session, contract, by_creator=True)
     return contract
 
 
@@ -466,7 +489,7 @@ async def leave_agency(session: AsyncSession, *, person: Person) -> AgencyContra
     ).scalar_one_or_none()
     if contract is None:
         raise NotFound(detail=N_("You are not signed with an agency."))
-    return await _close(session, contract, "ended", by=person.id)
+    return await _close(session, contract, "ended", by=person.id, by_creator=True)
 
 
 async def forget_person(session: AsyncSession, *, person: Person, placeholder: str) -> int:
@@ -491,9 +514,9 @@ async def forget_person(session: AsyncSession, *, person: Person, placeholder: s
     touched = 0
     for contract in rows:
         if contract.status == "active":
-            await _close(session, contract, "ended", by=person.id)
+            await _close(session, contract, "ended", by=person.id, by_creator=True)
         elif contract.status == "offered":
-            await _close(session, contract, "declined", by=person.id)
+            await _close(session, contract, "declined", by=person.id, by_creator=True)
         contract.phone = placeholder
         touched += 1
     await session.flush()

@@ -54,6 +54,11 @@ EVENT_LABELS = {
     "completion.rejected": N_("A completion was rejected, with the reason."),
     "completion.released": N_("A completion left its hold: final, the brand pays for it."),
     "completion.clawed_back": N_("A completion's reward was taken back, with the reason."),
+    "contract.offered": N_("The agency offered a creator a contract."),
+    "contract.accepted": N_("A creator accepted the agency's offer: the contract is in force."),
+    "contract.declined": N_("A creator declined the agency's offer."),
+    "contract.withdrawn": N_("The agency withdrew an offer before it was answered."),
+    "contract.ended": N_("A contract in force ended, by the creator or the agency."),
     service.PING: N_("A test event, sent only by “Send test event”."),
 }
 ACCESS_LABELS = {"read": N_("Read only"), "write": N_("Read and write")}

@@ -45,6 +45,11 @@ EVENT_TYPES = (
     "completion.rejected",
     "completion.released",
     "completion.clawed_back",
+    "contract.offered",
+    "contract.accepted",
+    "contract.declined",
+    "contract.withdrawn",
+    "contract.ended",
 )
 """What an endpoint can subscribe to; ``ping`` goes only to the endpoint that asked."""
 PING = "ping"
