@@ -1,4 +1,4 @@
-"""identity: when an account was erased (PIPL art. 47)
+"""identity: when an account was erased (PIPL art. 47); ledger: closed accounts
 
 Revision ID: 5d2b8e7c4a91
 Revises: 2c7e4a9b1f35
@@ -18,7 +18,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("people", sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column(
+        "ledger_accounts", sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("ledger_accounts", "closed_at")
     op.drop_column("people", "erased_at")

@@ -9,6 +9,7 @@ on an erased account or an organisation without an owner."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -42,8 +43,8 @@ from xingdong.identity import erasure
 from xingdong.identity import service as identity
 from xingdong.identity.models import Invitation, Membership, Person, PlatformAccount
 from xingdong.identity.validation import ERASED_NAME
+from xingdong.ledger import adjustments, wallets, withdrawals
 from xingdong.ledger import service as ledger
-from xingdong.ledger import wallets, withdrawals
 from xingdong.ledger.models import PayoutAccount, Withdrawal
 from xingdong.ledger.sandbox_payouts import SandboxPayoutProvider
 from xingdong.ledger.withdrawals import REVENUE_ACCOUNT
@@ -156,6 +157,17 @@ async def test_a_settled_worker_erases_their_account_and_only_money_records_stay
             reason="evidence_unclear", note="", settings=world.settings,
         )  # fmt: skip
 
+    async with world.db.session_scope() as s:
+        appealed = await work.appeal(
+            s, person=worker, assignment_id=taken.id, reason="请再看看我的截图",
+            settings=world.settings,
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        await work.decide_dispute(
+            s, actor=await world.actor(world.operator), dispute_id=appealed.id, uphold=False,
+            note="截图确实不清楚", settings=world.settings,
+        )  # fmt: skip
+
     # A member of the brand, signed with an agency, an offer and an invitation waiting,
     # a hidden brand and feeds shown.
     async with world.db.session_scope() as s:
@@ -234,6 +246,7 @@ async def test_a_settled_worker_erases_their_account_and_only_money_records_stay
     assert await rows_naming(world, handle) == []
     assert await rows_naming(world, "erase-me@example.com") == []
     assert await rows_naming(world, "我自己的话") == []
+    assert await rows_naming(world, "请再看看我的截图") == []
 
     async with world.db.sessionmaker() as s:
         assert await rows_of(s, PlatformAccount, PlatformAccount.person_id == worker.id) == 0
@@ -352,7 +365,22 @@ async def test_erasure_waits_while_work_money_or_a_seat_is_open(
     )
     assert await blocker_codes(client, auth) == []
     revenue_before = (await balance(world.db, REVENUE_ACCOUNT)).posted
-    erased = await client.post(ERASURE, json={"password": PASSWORD, "confirm": True}, headers=auth)
+    # Giving up the ¥3 must be agreed to, at the amount it is.
+    for agreed in (0, 299):
+        changed = await client.post(
+            ERASURE,
+            json={"password": PASSWORD, "confirm": True, "remainder_given_up_fen": agreed},
+            headers=auth,
+        )
+        assert changed.status_code == 409
+        assert changed.json()["code"] == "erasure_changed"
+        assert changed.json()["remainder_fen"] == 300
+    assert (await world.person(worker.id)).erased_at is None
+    erased = await client.post(
+        ERASURE,
+        json={"password": PASSWORD, "confirm": True, "remainder_given_up_fen": 300},
+        headers=auth,
+    )
     assert erased.status_code == 200, erased.text
     assert (await balance(world.db, REVENUE_ACCOUNT)).posted == revenue_before + 300
     async with world.db.sessionmaker() as s:
@@ -383,8 +411,8 @@ async def _erase(world: World, person: Person) -> str:
     try:
         async with world.db.session_scope() as s:
             await erasure.erase_account(
-                s, person=person, password=PASSWORD, confirmed=True, settings=world.settings,
-                limits=RateLimits(None), via="api",
+                s, person=person, password=PASSWORD, confirmed=True, remainder_fen=0,
+                settings=world.settings, limits=RateLimits(None), via="api",
             )  # fmt: skip
     except XingdongError as exc:
         return exc.code
@@ -464,3 +492,153 @@ async def test_an_api_key_cannot_erase_anyone(client: httpx.AsyncClient, world: 
         assert answer.status_code == 403
         assert answer.json()["code"] == "person_token_required"
     assert (await world.person(world.owner.id)).erased_at is None
+
+
+async def test_after_erasure_nothing_more_reaches_the_account(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """What a request under way, or an operator, would still send to the account is
+    refused once it is erased; its phone is not the key to anything; what an exposure
+    log or a hide wrote late is swept up by the job the erasure queued."""
+    # Registered through the API, so the risk log holds its registration.
+    person = await _registered(client, world)
+    assert await _erase(world, person) == "erased"
+    erased = await world.person(person.id)
+    operator = await world.actor(world.operator)
+    async with world.db.sessionmaker() as s:
+        hashes = (
+            await s.scalars(
+                text("SELECT event->>'phone_hash' FROM risk_events WHERE account = :id"),
+                {"id": str(person.id)},
+            )
+        ).all()
+    plain = hashlib.sha256(person.phone.removeprefix("+86").encode()).hexdigest()
+    assert hashes and plain not in hashes
+
+    late = (
+        (lambda s: withdrawals.bind_payout_account(
+            s, person_id=person.id, kind="alipay", number="late@example.com",
+            settings=world.settings)),
+        (lambda s: adjustments.request_adjustment(
+            s, actor=operator, account_key=wallets.available_account(person.id), amount=500,
+            reason="补发")),
+        (lambda s: dispatch.hide(s, person=erased, kind="brand", ref=world.org_id)),
+        (lambda s: identity.accept_agreement(
+            s, person=erased, version=world.settings.agreement_version,
+            settings=world.settings, ip="203.0.113.9", user_agent="late")),
+    )  # fmt: skip
+    codes = []
+    for call in late:
+        with pytest.raises(XingdongError) as refused:
+            async with world.db.session_scope() as s:
+                await call(s)
+        codes.append(refused.value.code)
+    assert codes == ["account_closed", "account_closed", "session_expired", "session_expired"]
+
+    # The placeholder signs nobody in and locks nothing.
+    for _ in range(6):
+        tried = await client.post(
+            "/api/v1/auth/tokens",
+            json={"phone": erased.phone, "password": PASSWORD, "token_name": "x"},
+        )
+        assert tried.json()["code"] == "invalid_credentials"
+    assert (await world.person(person.id)).failed_login_count == 0
+
+    # A feed logged a moment after the erasure is gone once the queued job has run.
+    async with world.db.session_scope() as s:
+        s.add(ShownFeed(person_id=person.id, shown_at=utcnow(), campaign_ids=[],
+                        reasons=[]))  # fmt: skip
+    async with world.db.sessionmaker() as s:
+        due = await s.scalar(
+            text(
+                "SELECT scheduled_at FROM procrastinate_jobs WHERE task_name = :task "
+                "AND args->>'person_id' = :id"
+            ),
+            {"task": erasure.STRAGGLERS_JOB, "id": str(person.id)},
+        )
+    assert due is not None and due > utcnow()
+    async with world.db.session_scope() as s:
+        await erasure.forget_stragglers(s, person_id=person.id)
+    async with world.db.sessionmaker() as s:
+        assert await rows_of(s, ShownFeed, ShownFeed.person_id == person.id) == 0
+
+
+async def _registered(client: httpx.AsyncClient, world: World) -> Person:
+    from tests.factories import register
+
+    user = await register(client)
+    return await world.person(UUID(user.id))
+
+
+async def test_a_correction_waiting_for_approval_holds_erasure_back(world: World) -> None:
+    worker = world.workers[0]
+    async with world.db.session_scope() as s:
+        await wallets.open_wallet(s, worker.id)
+        await adjustments.request_adjustment(
+            s, actor=await world.actor(world.operator),
+            account_key=wallets.available_account(worker.id), amount=5000, reason="补发奖励",
+        )  # fmt: skip
+    assert await _erase(world, worker) == "erasure_blocked"
+    async with world.db.sessionmaker() as s:
+        check = await erasure.erasure_check(s, person=worker, settings=world.settings)
+    assert [b.code for b in check.blockers] == ["adjustment_pending"]
+
+
+async def test_wrong_passwords_count_as_failed_sign_ins(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    worker = world.workers[0]
+    auth = {"Authorization": f"Bearer {await token_of(client, worker)}", **ENGLISH}
+    codes = []
+    for _ in range(world.settings.login_max_failures + 1):
+        tried = await client.post(
+            ERASURE, json={"password": "guess-again", "confirm": True}, headers=auth
+        )
+        codes.append(tried.json()["code"])
+    assert codes[: world.settings.login_max_failures] == ["password_wrong"] * (
+        world.settings.login_max_failures
+    )
+    assert codes[-1] == "account_locked"
+    locked = await world.person(worker.id)
+    assert locked.locked_until is not None and locked.erased_at is None
+
+
+async def test_an_erasure_and_the_makers_api_key_at_once_do_not_deadlock(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A key's request holds its maker's membership while it works; an erasure holds the
+    person first and then the memberships. Both take the person first now."""
+    first = await world.actor(world.owner)
+    second = world.workers[1]
+    async with world.db.session_scope() as s:
+        invited = await identity.invite_member(
+            s, actor=first, org_id=world.org_id, phone=second.phone, role="owner"
+        )
+    async with world.db.session_scope() as s:
+        await identity.answer_invitation(s, person=second, invitation_id=invited.id, accept=True)
+    auth = {"Authorization": f"Bearer {await token_of(client, second)}"}
+    made = await client.post(
+        f"/api/v1/orgs/{world.org_id}/api-keys", json={"name": "ci", "access": "write"},
+        headers=auth,
+    )  # fmt: skip
+    key = {"Authorization": f"Bearer {made.json()['key']}"}
+
+    async def use_key() -> int:
+        answer = await client.post(
+            f"/api/v1/orgs/{world.org_id}/campaigns",
+            json={
+                "title": "钥匙建的任务", "task_type": "follow", "target": "@brand_official",
+                "brief": "关注官方账号", "disclosure": "广告：品牌赞助", "quantity": 1,
+                "unit_price_fen": 100, "starts_at": utcnow().isoformat(),
+                "ends_at": (utcnow() + timedelta(days=2)).isoformat(), "interests": ["美妆"],
+                "pacing_per_hour": 10,
+            },
+            headers=key,
+        )  # fmt: skip
+        return answer.status_code
+
+    key_status, erased = await asyncio.gather(use_key(), _erase(world, second))
+    assert erased == "erased"
+    assert key_status in (201, 401)
+    after = await client.get(f"/api/v1/orgs/{world.org_id}/campaigns", headers=key)
+    assert after.status_code == 401

@@ -52,3 +52,15 @@ def test_a_mainland_number_is_shown_in_groups() -> None:
     assert spaced_phone("+8613800138000") == "+86 138 0013 8000"
     assert spaced_phone("+85212345678") == "+85212345678"  # not a mainland number
     assert spaced_phone("13800138000") == "13800138000"
+
+
+def test_erased_placeholders_of_people_made_in_one_millisecond_differ() -> None:
+    from xingdong.core.ids import new_id
+    from xingdong.identity.validation import erased_phone, is_erased_phone, normalise_phone
+
+    ids = [new_id() for _ in range(5000)]
+    placeholders = {erased_phone(i) for i in ids}
+    assert len(placeholders) == len(ids)
+    assert all(len(p) <= 20 and is_erased_phone(p) for p in placeholders)
+    # Nobody can type one as a number: it never normalises to one.
+    assert all(normalise_phone(p) is None for p in placeholders)

@@ -31,6 +31,7 @@ from xingdong.dispatch.live import LiveDispatch, live_dispatch
 from xingdong.dispatch.models import FeedHide, ShownFeed
 from xingdong.dispatch.profiles import PersonProfile
 from xingdong.dispatch.reasons import EMPTY_REASONS
+from xingdong.identity import service as identity
 from xingdong.identity.models import Person
 from xingdong.work import labels as work_labels
 from xingdong.work import service as work
@@ -151,6 +152,7 @@ async def hide(session: AsyncSession, *, person: Person, kind: str, ref: UUID) -
     """Stop showing this campaign, or every campaign of this brand, to the person."""
     if kind not in HIDE_KINDS:
         raise ValidationFailed(detail=N_("Hide a campaign or a brand."))
+    await identity.require_active(session, person_id=person.id)
     await session.execute(
         insert(FeedHide).values(person_id=person.id, kind=kind, ref=ref).on_conflict_do_nothing()
     )

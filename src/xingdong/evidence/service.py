@@ -160,13 +160,19 @@ async def forget_owner(session: AsyncSession, *, owner_id: UUID) -> int:
     is outside the database: deleting before the commit would lose files of an erasure
     that rolled back). The files' descriptions and fingerprints stay, to find the same
     proof used again. The number of files whose bytes go."""
-    await repo.delete_readings_of_owner(session, owner_id)
+    await forget_readings(session, owner_id=owner_id)
     files = await repo.files_of_owner(session, owner_id)
     if files:
         await defer_in_transaction(
             session, DELETE_JOB, args={"file_ids": [str(f.id) for f in files]}
         )
     return len(files)
+
+
+async def forget_readings(session: AsyncSession, *, owner_id: UUID) -> int:
+    """Delete the text read from the person's screenshots (again: an OCR job that was
+    queued before their account was erased may have read one since)."""
+    return await repo.delete_readings_of_owner(session, owner_id)
 
 
 async def delete_stored_files(

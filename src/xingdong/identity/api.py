@@ -248,6 +248,7 @@ async def erase_my_account(
         person=person,
         password=body.password,
         confirmed=body.confirm,
+        remainder_fen=body.remainder_given_up_fen,
         settings=runtime.settings,
         limits=runtime.limits,
         via="api",

@@ -134,6 +134,10 @@ async def actor_for_key(session: AsyncSession, *, token: str) -> tuple[Actor, Or
     if row is None or row.revoked_at is not None:
         raise refused
     creator = await repo.person_by_id(session, row.created_by)
+    # The maker's row before their membership's, as an erasure takes them: an erasure
+    # under way finishes first, and the key is then refused.
+    if not await repo.hold_active(session, row.created_by):
+        raise refused
     member = await repo.membership(session, row.org_id, row.created_by)
     # A membership younger than the key means its maker left and came back: leaving
     # ended the key for good.

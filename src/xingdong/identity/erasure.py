@@ -24,7 +24,7 @@ fingerprints (fraud prevention), the audit log, wallet movements and withdrawals
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -36,6 +36,7 @@ from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
 from xingdong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from xingdong.core.i18n import N_, listed, translate
+from xingdong.core.jobs import defer_in_transaction
 from xingdong.core.money import yuan
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
@@ -43,10 +44,11 @@ from xingdong.creators import agencies
 from xingdong.dispatch import service as dispatch
 from xingdong.evidence import service as evidence
 from xingdong.identity import repository as repo
-from xingdong.identity.errors import SessionExpired
+from xingdong.identity.errors import AccountLocked, SessionExpired
 from xingdong.identity.models import Person
 from xingdong.identity.validation import ERASED_NAME, erased_phone, phone_error
-from xingdong.ledger import wallets, withdrawals
+from xingdong.ledger import adjustments, wallets, withdrawals
+from xingdong.risk import service as risk
 from xingdong.work import service as work
 
 
@@ -58,6 +60,12 @@ class ErasureBlocked(Conflict):
 class PasswordWrong(ValidationFailed):
     code = "password_wrong"
     title = N_("The password is wrong")
+    keeps_changes = True
+
+
+class ErasureChanged(Conflict):
+    code = "erasure_changed"
+    title = N_("What erasing the account does has changed; look again")
 
 
 class ErasureNotConfirmed(ValidationFailed):
@@ -83,6 +91,10 @@ BLOCKERS = {
     "money_available": N_("¥{amount} is available in your wallet. Withdraw it first."),
     "withdrawal_open": N_(
         "{count} of your withdrawals are still under way. Wait until they are paid or returned."
+    ),
+    "adjustment_pending": N_(
+        "A correction of your wallet by the platform waits for approval. Ask support, or "
+        "wait until it is decided."
     ),
 }
 """Why an account cannot be erased yet, by code (docs/privacy.md): each is money or work
@@ -150,7 +162,13 @@ async def _blockers(
     open_work = await work.open_work_count(session, person_id=person.id)
     if open_work:
         blockers.append(Blocker("open_work", {"count": open_work}))
-    wallet = await wallets.wallet(session, person.id, limit=1)
+    # Held first, then the withdrawals counted: a withdrawal returned meanwhile is either
+    # seen open or its money seen back, never neither.
+    wallet = (
+        await wallets.hold_wallet(session, person.id)
+        if lock
+        else await wallets.wallet(session, person.id, limit=1)
+    )
     if wallet.pending:
         blockers.append(Blocker("money_in_hold", {"amount": yuan(wallet.pending)}))
     remainder = 0
@@ -161,6 +179,11 @@ async def _blockers(
     open_withdrawals = await withdrawals.open_withdrawals_count(session, person.id)
     if open_withdrawals:
         blockers.append(Blocker("withdrawal_open", {"count": open_withdrawals}))
+    adjusting = await adjustments.pending_adjustments_count(
+        session, [wallets.pending_account(person.id), wallets.available_account(person.id)]
+    )
+    if adjusting:
+        blockers.append(Blocker("adjustment_pending", {"count": adjusting}))
     mine = await agencies.my_agency(session, person=person)
     return ErasureCheck(
         blockers=blockers,
@@ -195,12 +218,15 @@ async def erase_account(
     person: Person,
     password: str,
     confirmed: bool,
+    remainder_fen: int,
     settings: Settings,
     limits: RateLimits,
     via: str,
 ) -> ErasureReceipt:
     """Erase the account (see the module's docstring), once the person confirmed and gave
-    their password again. ``via``: ``page`` or ``api``.
+    their password again. ``via``: ``page`` or ``api``. ``remainder_fen`` is the balance
+    too small to withdraw the person agreed to give up (as the check showed it): if it
+    changed since, nothing happens and they are asked to look again.
 
     The person's row is locked first, so this and anything that adds to the account
     (a claim, an accepted offer or invitation, each of which holds the row while it
@@ -213,12 +239,29 @@ async def erase_account(
             fields=[FieldError("confirm", N_("Confirm to go on."))],
         )
     await limits.hit(settings.rate_limit_login, "login-phone", person.phone)
+    now = utcnow()
+    if person.locked_until and person.locked_until > now:
+        raise AccountLocked(
+            detail=N_("Too many failed sign-ins. Try again in {seconds} seconds."),
+            extra={"seconds": int((person.locked_until - now).total_seconds()) + 1},
+        )
     if not security.verify_password(person.password_hash, password):
+        # Counted as failed sign-ins are: a stolen session cannot guess here either.
+        await repo.count_failed_login(
+            session,
+            person.id,
+            max_failures=settings.login_max_failures,
+            base_s=settings.login_lockout_base_seconds,
+            max_s=settings.login_lockout_max_seconds,
+        )
         raise PasswordWrong(
             detail=N_("The password is wrong."),
             fields=[FieldError("password", N_("The password is wrong."))],
         )
-    return await _erase(session, person_id=person.id, settings=settings, via=via, by=person.id)
+    return await _erase(
+        session, person_id=person.id, settings=settings, via=via, by=person.id,
+        remainder_fen=remainder_fen,
+    )  # fmt: skip
 
 
 async def erase_on_request(
@@ -243,6 +286,17 @@ async def erase_on_request(
     )
 
 
+STRAGGLERS_JOB = "identity:forget_stragglers"
+STRAGGLERS_AFTER = timedelta(minutes=2)
+
+
+async def forget_stragglers(session: AsyncSession, *, person_id: UUID) -> None:
+    """What requests of an erased account that were under way wrote after the erasure:
+    its feed log and hidden tasks, and text read from its screenshots."""
+    await dispatch.forget_person(session, person_id=person_id)
+    await evidence.forget_readings(session, owner_id=person_id)
+
+
 async def _erase(
     session: AsyncSession,
     *,
@@ -251,13 +305,24 @@ async def _erase(
     via: str,
     by: UUID | None,
     why: str | None = None,
+    remainder_fen: int | None = None,
 ) -> ErasureReceipt:
+    """The erasure itself. ``remainder_fen`` None: an operator's erasure on request, which
+    gives up whatever small balance there is (the request covers it)."""
     locked = await repo.lock_person(session, person_id)
     if locked is None or locked.erased_at is not None or not locked.is_active:
         raise SessionExpired(detail=N_("Your session has expired; please sign in again."))
     check = await _blockers(session, locked, settings, lock=True)
     if not check.allowed:
         raise blocked_error(check, current_locale.get())
+    if remainder_fen is not None and remainder_fen != check.remainder:
+        raise ErasureChanged(
+            detail=N_(
+                "Your wallet changed: ¥{amount} would now be given up. Look at what erasing "
+                "does again before you confirm."
+            ),
+            extra={"amount": yuan(check.remainder), "remainder_fen": check.remainder},
+        )
 
     moment = utcnow()
     placeholder = erased_phone(locked.id)
@@ -268,6 +333,17 @@ async def _erase(
     await dispatch.forget_person(session, person_id=locked.id)
     payout = await withdrawals.forget_payout_account(session, locked.id)
     await withdrawals.give_up_remainder(session, locked.id, check.remainder)
+    await wallets.close_wallet(session, locked.id, now=moment)
+    await risk.forget_phone(
+        session, person_id=locked.id, phone=old_phone,
+        secret=settings.secret_key.get_secret_value(),
+    )  # fmt: skip
+    # Rows that requests already under way write a moment later (a feed's exposure log
+    # goes out within a second): looked for again once they are done.
+    await defer_in_transaction(
+        session, STRAGGLERS_JOB, args={"person_id": str(locked.id)},
+        scheduled_at=moment + STRAGGLERS_AFTER,
+    )  # fmt: skip
     removed = await repo.forget_person_rows(
         session, person_id=locked.id, phone=old_phone, placeholder=placeholder, now=moment
     )

@@ -25,3 +25,18 @@ async def purge_expired_sms_codes(timestamp: int | None = None) -> int:  # noqa:
         removed = await service.purge_expired_sms_codes(session)
     log.info("sms_codes_purged", removed=removed)
     return removed
+
+
+@blueprint.task(name="forget_stragglers", retry=5)
+async def forget_stragglers(person_id: str) -> None:
+    """A few minutes after an erasure: delete what requests of the account that were under
+    way wrote after it (identity/erasure.py)."""
+    from uuid import UUID
+
+    from xingdong.core.runtime import current_runtime
+    from xingdong.identity import erasure
+
+    runtime = current_runtime()
+    async with runtime.db.session_scope() as session:
+        await erasure.forget_stragglers(session, person_id=UUID(person_id))
+    log.info("erasure_stragglers_forgotten", person=person_id)

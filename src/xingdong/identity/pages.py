@@ -265,6 +265,7 @@ async def erase_submit(
     person: PagePerson,
     password: FormStr = "",
     confirm: FormStr = "",
+    remainder_fen: FormStr = "0",
 ) -> Response:
     try:
         await attempt(
@@ -274,6 +275,8 @@ async def erase_submit(
                 person=person,
                 password=password,
                 confirmed=confirm == "yes",
+                # What the page showed; a changed or garbled amount is asked about again.
+                remainder_fen=whole_number(remainder_fen, digits=12) or 0,
                 settings=runtime.settings,
                 limits=runtime.limits,
                 via="page",

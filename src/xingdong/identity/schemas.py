@@ -181,6 +181,12 @@ class ErasureCheckOut(Output):
 class ErasureIn(Input):
     password: str = Field(max_length=200, description="Your password, once more.")
     confirm: bool = Field(description="Must be true: erasure cannot be undone.")
+    remainder_given_up_fen: int = Field(
+        default=0,
+        ge=0,
+        description="The balance too small to withdraw that you agree to give up, as "
+        "GET /me/erasure showed it; refused with erasure_changed if it is not that now.",
+    )
 
 
 class ErasureOut(Output):

@@ -214,6 +214,9 @@ async def authenticate(
     await limits.hit(settings.rate_limit_login, "login-ip", ip)
     await limits.hit(settings.rate_limit_login, "login-phone", normalised)
     person = await repo.person_by_phone(session, normalised)
+    if person is not None and person.erased_at is not None:
+        # An erased account's placeholder is nobody's sign-in name.
+        person = None
     now = utcnow()
     if person is not None and person.locked_until and person.locked_until > now:
         raise AccountLocked(
@@ -408,6 +411,7 @@ async def accept_agreement(
     user_agent: str | None,
 ) -> bool:
     """Record consent to the current agreement; False when it was already recorded."""
+    await require_active(session, person_id=person.id)
     if version != settings.agreement_version:
         raise ValidationFailed(
             detail=N_("This is not the current version of the agreement; reload the page."),

@@ -80,7 +80,9 @@ lists): the same in every language, as a stored name is."""
 def erased_phone(person_id: UUID) -> str:
     """What an erased account keeps in place of its number: unique (the column is), never
     a number anyone can register or be invited by, and free of the old number."""
-    return ERASED_PREFIX + person_id.hex[:13]
+    # The id's last digits: its first ones are its creation time (UUIDv7), which people
+    # made in the same millisecond share.
+    return ERASED_PREFIX + person_id.hex[-13:]
 
 
 def is_erased_phone(phone: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.audit import record_audit
@@ -14,8 +14,8 @@ from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, Actor, require
 from xingdong.ledger import service as ledger
-from xingdong.ledger.errors import UnknownAccount
-from xingdong.ledger.models import Adjustment
+from xingdong.ledger.errors import AccountClosed, UnknownAccount
+from xingdong.ledger.models import Adjustment, LedgerAccount
 
 ADJUSTMENTS_ACCOUNT = "platform:adjustments"
 
@@ -30,6 +30,21 @@ class AdjustmentNotPending(Conflict):
     title = N_("This adjustment was already decided")
 
 
+def _refuse_closed(account: LedgerAccount) -> None:
+    if account.closed_at is not None:
+        raise AccountClosed(detail=N_("This account is closed: its owner's account was erased."))
+
+
+async def pending_adjustments_count(session: AsyncSession, account_keys: list[str]) -> int:
+    """Adjustments to these accounts that wait for a second operator."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Adjustment)
+        .where(Adjustment.account_key.in_(account_keys), Adjustment.status == "requested")
+    )
+    return count or 0
+
+
 async def request_adjustment(
     session: AsyncSession, *, actor: Actor, account_key: str, amount: int, reason: str
 ) -> Adjustment:
@@ -41,8 +56,10 @@ async def request_adjustment(
         errors.append(FieldError("reason", N_("Required.")))
     if errors:
         raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
-    if await ledger.account_by_key(session, account_key) is None:
+    account = await ledger.account_by_key(session, account_key)
+    if account is None:
         raise UnknownAccount(detail=N_("No such ledger account."))
+    _refuse_closed(account)
     adjustment = Adjustment(
         id=new_id(),
         account_key=account_key,
@@ -80,6 +97,9 @@ async def approve_adjustment(
     adjustment = await _locked(session, adjustment_id)
     if adjustment.requested_by == actor.person_id:
         raise OwnAdjustment(detail=N_("Another operator must approve an adjustment."))
+    account = await ledger.account_by_key(session, adjustment.account_key)
+    if account is not None:
+        _refuse_closed(account)
     await ledger.open_account(session, ledger.AccountSpec(ADJUSTMENTS_ACCOUNT))
     credit = adjustment.amount > 0
     result = await ledger.transfer(

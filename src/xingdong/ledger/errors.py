@@ -39,3 +39,8 @@ class PendingTransferResolved(Conflict):
 class UnknownPendingTransfer(NotFound):
     code = "unknown_pending_transfer"
     title = N_("No such reservation")
+
+
+class AccountClosed(Conflict):
+    code = "account_closed"
+    title = N_("This account is closed")

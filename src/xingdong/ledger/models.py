@@ -41,6 +41,9 @@ class LedgerAccount(CreatedAtMixin, Base):
     credits_posted: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     debits_pending: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     credits_pending: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Set when its owner's account was erased: operators' adjustments and a new payout
+    account are refused (nothing else can reach it once the work is settled)."""
 
     __table_args__ = (
         CheckConstraint("asset IN ('CNY', 'PTS')", "asset"),

@@ -14,6 +14,7 @@ from xingdong.core.errors import ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.numbers import whole_number
 from xingdong.ledger import service as ledger
+from xingdong.ledger.errors import AccountClosed
 from xingdong.ledger.models import LedgerAccount, Transfer
 
 MOVEMENT_LABELS = {
@@ -76,6 +77,62 @@ async def open_wallet(session: AsyncSession, person_id: UUID) -> None:
         ledger.AccountSpec(points_account(person_id), asset="PTS", no_overdraft=True),
     ):
         await ledger.open_account(session, spec)
+
+
+@dataclass(frozen=True)
+class Balances:
+    pending: int
+    available: int
+    reserved: int
+    """Of available, what withdrawals under way hold."""
+    points: int
+
+
+async def _wallet_accounts(
+    session: AsyncSession, person_id: UUID, *, share: bool
+) -> dict[str, LedgerAccount]:
+    keys = (pending_account(person_id), available_account(person_id), points_account(person_id))
+    rows = await session.scalars(
+        select(LedgerAccount)
+        .where(LedgerAccount.key.in_(keys))
+        .order_by(LedgerAccount.id)
+        # The ledger takes FOR NO KEY UPDATE on what it moves; FOR SHARE waits for that.
+        .with_for_update(read=share, key_share=not share)
+        .execution_options(populate_existing=True)
+    )
+    return {a.key: a for a in rows}
+
+
+async def hold_wallet(session: AsyncSession, person_id: UUID) -> Balances:
+    """Lock the person's wallet (as a movement does) and read its balances: nothing moves
+    in or out of it until the transaction ends."""
+    await open_wallet(session, person_id)
+    found = await _wallet_accounts(session, person_id, share=False)
+    pending = found[pending_account(person_id)]
+    available = found[available_account(person_id)]
+    points = found[points_account(person_id)]
+    return Balances(
+        pending=pending.credits_posted - pending.debits_posted,
+        available=available.credits_posted - available.debits_posted - available.debits_pending,
+        reserved=available.debits_pending,
+        points=points.credits_posted - points.debits_posted,
+    )
+
+
+async def close_wallet(session: AsyncSession, person_id: UUID, *, now: datetime) -> None:
+    """Mark the (held) wallet's accounts closed: its owner's account was erased."""
+    for account in (await _wallet_accounts(session, person_id, share=False)).values():
+        account.closed_at = now
+    await session.flush()
+
+
+async def require_open_wallet(session: AsyncSession, person_id: UUID) -> None:
+    """Refuse when the person's wallet is closed; otherwise keep it from being closed
+    until the transaction ends (a share lock, which an erasure waits for)."""
+    await open_wallet(session, person_id)
+    found = await _wallet_accounts(session, person_id, share=True)
+    if any(a.closed_at is not None for a in found.values()):
+        raise AccountClosed(detail=N_("This account was erased; its wallet is closed."))
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from xingdong.core.money import yuan
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.ledger import service as ledger
+from xingdong.ledger import wallets
 from xingdong.ledger.errors import IdempotencyKeyReused, InsufficientFunds
 from xingdong.ledger.models import OrgPayoutAccount, PayoutAccount, Withdrawal, WithdrawalApproval
 from xingdong.ledger.payments import PayoutProvider, PayoutResult
@@ -126,10 +127,13 @@ def _already_bound() -> PayoutAccountAlreadyBound:
 async def bind_payout_account(
     session: AsyncSession, *, person_id: UUID, kind: str, number: str, settings: Settings
 ) -> PayoutAccount:
-    """Bind the account withdrawals go to. Bound once: changing it goes through support."""
+    """Bind the account withdrawals go to. Bound once: changing it goes through support.
+    Refused for an erased account, even one erased while this request was under way."""
+    details = _payout_details(kind, number, settings)
+    await wallets.require_open_wallet(session, person_id)
     inserted = await session.execute(
         insert(PayoutAccount)
-        .values(person_id=person_id, **_payout_details(kind, number, settings))
+        .values(person_id=person_id, **details)
         .on_conflict_do_nothing(index_elements=["person_id"])
         .returning(PayoutAccount.person_id)
     )

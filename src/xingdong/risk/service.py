@@ -11,7 +11,6 @@ record; the process's memory keeps it, which can only make later decisions more 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import weakref
 from collections.abc import Awaitable, Callable
@@ -21,12 +20,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.client_signals import ClientSignals
 from xingdong.core.clock import utcnow
 from xingdong.core.logging import get_logger
+from xingdong.core.security import keyed_digest
 from xingdong.core.settings import Settings, get_settings
 from xingdong.risk.engine import Decision, RiskEngine, memory_store
 from xingdong.risk.errors import REFUSED, RiskRefused
@@ -205,14 +205,32 @@ async def screen_withdrawal(
     return verdict.reasons if verdict.needs_review else []
 
 
-def phone_facts(phone: str) -> dict[str, str]:
-    """What the engine may know of a phone number: a hash and the operator prefix."""
+def phone_facts(phone: str, secret: str) -> dict[str, str]:
+    """What the engine may know of a phone number: a keyed hash (the same number gives the
+    same hash, and without the key no number can be found from it: there are too few
+    numbers for a plain hash to hide one) and the operator prefix."""
     digits = "".join(ch for ch in phone if ch.isdigit())
     national = digits[-11:]
     return {
-        "phone_hash": hashlib.sha256(national.encode()).hexdigest(),
+        "phone_hash": keyed_digest(secret, "phone:" + national),
         "phone_prefix": national[:3],
     }
+
+
+async def forget_phone(session: AsyncSession, *, person_id: UUID, phone: str, secret: str) -> int:
+    """An erased account's recorded events keep their phone hash keyed (events recorded
+    before hashes were keyed held a plain one): the same number registering again is still
+    recognised, and the number cannot be read back. How many events changed."""
+    result = await session.execute(
+        update(RiskEvent)
+        .where(RiskEvent.account == str(person_id), RiskEvent.event.has_key("phone_hash"))
+        .values(
+            event=RiskEvent.event.op("||")(
+                func.jsonb_build_object("phone_hash", phone_facts(phone, secret)["phone_hash"])
+            )
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def decide_registration(
@@ -229,7 +247,7 @@ async def decide_registration(
         event={
             "type": "register",
             "account": str(person_id),
-            **phone_facts(phone),
+            **phone_facts(phone, settings.secret_key.get_secret_value()),
             "birth_year": None,
             "region": None,
             "interests": [],

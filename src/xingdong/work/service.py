@@ -940,6 +940,7 @@ async def appeal(
 ) -> Dispute:
     """The worker asks an operator to look at a rejection again."""
     moment = now or utcnow()
+    await identity.require_active(session, person_id=person.id)
     assignment = await _locked_assignment(session, assignment_id)
     if assignment.person_id != person.id:
         raise AssignmentNotFound(detail=N_("No such task."))
@@ -1548,14 +1549,16 @@ async def open_work_count(session: AsyncSession, *, person_id: UUID) -> int:
 
 
 async def forget_worker_details(session: AsyncSession, *, person_id: UUID) -> int:
-    """Clear what the person wrote and which account they used on their settled tasks (an
-    erased account's): the assignments stay, as the completions brands paid for and the
-    money records point to them. The number of assignments cleared."""
+    """Clear what the person wrote and which account they used on their settled tasks, and
+    the words of the appeals they raised (an erased account's): the assignments and
+    disputes stay, as the completions brands paid for and the money records point to
+    them. The number of assignments cleared."""
     result = await session.execute(
         update(Assignment)
         .where(Assignment.person_id == person_id)
         .values(actor_handle="", evidence_link=None, evidence_note=None)
     )
+    await session.execute(update(Dispute).where(Dispute.raised_by == person_id).values(reason=""))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
