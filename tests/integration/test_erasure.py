@@ -48,8 +48,9 @@ from xingdong.ledger import service as ledger
 from xingdong.ledger.models import PayoutAccount, Withdrawal
 from xingdong.ledger.sandbox_payouts import SandboxPayoutProvider
 from xingdong.ledger.withdrawals import REVENUE_ACCOUNT
+from xingdong.work import gold
 from xingdong.work import service as work
-from xingdong.work.models import Assignment
+from xingdong.work.models import Assignment, GoldItem
 
 ERASURE = "/api/v1/me/erasure"
 ENGLISH = {"Accept-Language": "en"}
@@ -168,6 +169,12 @@ async def test_a_settled_worker_erases_their_account_and_only_money_records_stay
             note="截图确实不清楚", settings=world.settings,
         )  # fmt: skip
 
+    async with world.db.session_scope() as s:
+        gold_item = await gold.make_gold_item(
+            s, actor=await world.actor(world.operator), assignment_id=taken.id, approve=False,
+            reason="evidence_unclear",
+        )  # fmt: skip
+
     # A member of the brand, signed with an agency, an offer and an invitation waiting,
     # a hidden brand and feeds shown.
     async with world.db.session_scope() as s:
@@ -258,6 +265,8 @@ async def test_a_settled_worker_erases_their_account_and_only_money_records_stay
         assert await rows_of(s, FeedHide, FeedHide.person_id == worker.id) == 0
         assert await rows_of(s, ShownFeed, ShownFeed.person_id == worker.id) == 0
         assert await s.get(EvidenceReading, shot.id) is None
+        retired = await s.get(GoldItem, gold_item.id)
+        assert retired is not None and not retired.active
         # Kept: the completions and the money, under the anonymous row.
         statuses = dict(
             (

@@ -228,6 +228,8 @@ async def gold_candidates(
             Assignment.status.in_(DECIDED),
             Assignment.submitted_at.is_not(None),
             Assignment.reviewed_at.is_not(None),
+            # An erased account's tasks keep no handle, and their proof is deleted.
+            Assignment.actor_handle != "",
             Assignment.id.not_in(select(GoldItem.source_assignment_id)),
         )
         .order_by(Assignment.reviewed_at.desc())

@@ -84,7 +84,13 @@ from xingdong.work.errors import (
     PacingLimitReached,
     SoldOut,
 )
-from xingdong.work.models import ASSIGNMENT_STATUSES, CLAIM_COUNTS, Assignment, Dispute
+from xingdong.work.models import (
+    ASSIGNMENT_STATUSES,
+    CLAIM_COUNTS,
+    Assignment,
+    Dispute,
+    GoldItem,
+)
 
 REJECT_REASONS = {
     "evidence_unclear": N_("The evidence does not show the action clearly"),
@@ -1559,6 +1565,16 @@ async def forget_worker_details(session: AsyncSession, *, person_id: UUID) -> in
         .values(actor_handle="", evidence_link=None, evidence_note=None)
     )
     await session.execute(update(Dispute).where(Dispute.raised_by == person_id).values(reason=""))
+    # Their proof is deleted: a gold item made of one can no longer be judged.
+    await session.execute(
+        update(GoldItem)
+        .where(
+            GoldItem.source_assignment_id.in_(
+                select(Assignment.id).where(Assignment.person_id == person_id)
+            )
+        )
+        .values(active=False)
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
