@@ -1,7 +1,8 @@
 """On a phone, in Chinese: a brand's owner opens a campaign with three completions (two
 final, one still in hold), follows its link to the statement (对账单), reads the summary
 and the ledger's check, prints it without the menu, and downloads its CSV, whose first
-line is the Chinese header."""
+line is the Chinese header; and reads the month's account statement (月度账户对账单) of the
+organisation from its page, every movement with the balance after it."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ class Scene:
     owner: str
     campaign_id: UUID
     title: str
+    org_id: UUID
 
 
 @pytest.fixture
@@ -82,7 +84,7 @@ def scene(site: str, database_url: str) -> Scene:
                 )
             async with world.db.session_scope() as s:
                 await work.settle_holds(s)
-            return Scene(world.owner.phone, campaign.id, campaign.title)
+            return Scene(world.owner.phone, campaign.id, campaign.title, world.org_id)
         finally:
             await world.db.dispose()
 
@@ -141,3 +143,35 @@ def test_a_brand_owner_reads_prints_and_downloads_a_statement_on_a_phone(
     assert lines[0] == CHINESE_HEADER
     assert len(lines) == 4
     assert sorted(line.rsplit(",", 1)[1] for line in lines[1:]) == ["冻结期内", "已结算", "已结算"]
+
+
+def test_a_brand_owner_reads_the_month_of_its_account_on_a_phone(phone: Page, scene: Scene) -> None:
+    page = phone
+    sign_in(page, scene.owner)
+    page.goto(f"/orgs/{scene.org_id}")
+    page.locator("[data-account-statement]").click()
+    expect(page).to_have_url(f"/orgs/{scene.org_id}/account-statement")
+    expect(page.locator("h1")).to_contain_text("账户对账单：测试品牌")
+    summary = page.locator("[data-statement-summary]")
+    # The world's ¥10,000 came in this month; the campaign's ¥5.00 budget went out.
+    expect(summary.locator("[data-opening-fen]")).to_have_text("¥ 0.00")
+    expect(summary.locator("[data-in-fen]")).to_have_text("¥ 10000.00")
+    expect(summary.locator("[data-out-fen]")).to_have_text("¥ 5.00")
+    expect(summary.locator("[data-closing-fen]")).to_have_text("¥ 9995.00")
+    expect(page.locator("[data-month-running]")).to_contain_text("本月尚未结束")
+    entries = page.locator("[data-entry]")
+    expect(entries).to_have_count(2)
+    expect(entries.nth(1)).to_contain_text("活动预算划入托管")
+    expect(entries.nth(1).locator("a")).to_have_text(scene.title)
+    assert entries.nth(1).get_attribute("data-balance-after-fen") == "999500"
+    assert fits_the_screen(page)
+    page.screenshot(path=str(ARTIFACTS / "account-statement-phone.png"), full_page=True)
+
+    page.locator("[data-month-previous]").click()
+    expect(page.locator("[data-no-entries]")).to_have_text("本月没有资金变动。")
+    with page.expect_download() as download_info:
+        page.goto(f"/orgs/{scene.org_id}/account-statement")
+        page.locator("[data-statement-csv]").click()
+    lines = Path(download_info.value.path()).read_bytes().decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("时间（UTC+8）,类型")
+    assert lines[-1].split(",")[1] == "期末余额" and lines[-1].endswith(",9995.00,")
