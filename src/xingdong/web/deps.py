@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.context import current_api_key, current_locale
-from xingdong.core.errors import CsrfFailed, NotAuthenticated, XingdongError
+from xingdong.core.errors import CsrfFailed, NotAuthenticated, RateLimited, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.policy import Actor
 from xingdong.core.runtime import Runtime
@@ -195,6 +195,17 @@ async def api_actor(request: Request, session: DbSession) -> Actor:
     actor, key = await api_keys.actor_for_key(session, token=token)
     if key.access == "read" and request.method not in SAFE_METHODS:
         raise ApiKeyReadOnly(detail=N_("This API key may only read; make a write key for this."))
+    runtime = runtime_of(request)
+    try:
+        await runtime.limits.hit(runtime.settings.rate_limit_api_key, "api-key", str(key.id))
+    except RateLimited as exc:
+        raise RateLimited(
+            detail=N_(
+                "This API key has made as many requests as it may for now. Try again in "
+                "{retry_after} seconds."
+            ),
+            extra=exc.extra,
+        ) from exc
     request.state.actor = actor
     current_api_key.set(key.id)
     return actor
