@@ -78,8 +78,8 @@ BLOCKERS = {
         "You hold a platform staff role ({roles}). An administrator must take it away first."
     ),
     "last_owner": N_(
-        "You are the only owner of {organisations}. Make another member an owner, or ask "
-        "support to close the organisation, first."
+        "You are the only owner of {organisations}. Make another member an owner first "
+        "(an organisation cannot be closed yet)."
     ),
     "open_work": N_(
         "{count} of your tasks are not settled (taken, handed in, in hold or disputed). "
