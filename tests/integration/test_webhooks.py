@@ -31,6 +31,8 @@ from xingdong.insights.errors import EndpointDisabled, UnknownEventType, Webhook
 from xingdong.insights.models import Event, WebhookDelivery, WebhookEndpoint
 from xingdong.work import service as work
 
+LIMITS = RateLimits(None)
+
 
 @pytest.fixture
 async def world(clean_db: str) -> AsyncIterator[World]:
@@ -165,7 +167,9 @@ async def test_a_refusing_receiver_is_retried_on_the_schedule_then_given_up(
     campaign = await live_campaign(world)
     owner = await world.actor(world.owner)
     async with world.db.session_scope() as s:
-        await campaigns.pause_campaign(s, actor=owner, campaign_id=campaign.id)
+        await campaigns.pause_campaign(
+            s, actor=owner, campaign_id=campaign.id, limits=LIMITS, settings=world.settings
+        )
     (delivery_id,) = await pending_ids(world)
     receiver.answer(*([503] * delivery.MAX_ATTEMPTS))
 
@@ -251,8 +255,12 @@ async def test_endpoints_get_only_their_event_types_and_disabled_ones_nothing(
             )  # fmt: skip
         campaign = await live_campaign(world)
         async with world.db.session_scope() as s:
-            await campaigns.pause_campaign(s, actor=owner, campaign_id=campaign.id)
-            await campaigns.resume_campaign(s, actor=owner, campaign_id=campaign.id)
+            await campaigns.pause_campaign(
+                s, actor=owner, campaign_id=campaign.id, limits=LIMITS, settings=world.settings
+            )
+            await campaigns.resume_campaign(
+                s, actor=owner, campaign_id=campaign.id, limits=LIMITS, settings=world.settings
+            )
         await deliver_due(world)
         assert [b["type"] for b in bodies(receiver)] == ["campaign.paused"]
         assert other.received == []
@@ -322,7 +330,9 @@ async def test_a_change_that_rolls_back_tells_nobody(world: World, receiver: Rec
     campaign = await live_campaign(world)
     owner = await world.actor(world.owner)
     async with world.db.sessionmaker() as s:
-        await campaigns.pause_campaign(s, actor=owner, campaign_id=campaign.id)
+        await campaigns.pause_campaign(
+            s, actor=owner, campaign_id=campaign.id, limits=LIMITS, settings=world.settings
+        )
         await s.rollback()
     async with world.db.sessionmaker() as s:
         types = list(await s.scalars(select(Event.type)))

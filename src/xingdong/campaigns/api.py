@@ -137,15 +137,26 @@ async def submit_campaign(
 
 
 @router.post("/campaigns/{campaign_id}/pause")
-async def pause_campaign(campaign_id: UUID, actor: ApiActor, session: DbSession) -> CampaignOut:
-    """Stop new claims for a while (owners); claims already made run on."""
-    campaign = await service.pause_campaign(session, actor=actor, campaign_id=campaign_id)
+async def pause_campaign(
+    campaign_id: UUID, actor: ApiActor, session: DbSession, runtime: RuntimeDep
+) -> CampaignOut:
+    """Stop new claims for a while (owners); claims already made run on. Pauses and
+    resumes together are limited per campaign (``rate_limit_campaign_toggles``)."""
+    campaign = await service.pause_campaign(
+        session, actor=actor, campaign_id=campaign_id, limits=runtime.limits,
+        settings=runtime.settings,
+    )  # fmt: skip
     return await _full(session, campaign)
 
 
 @router.post("/campaigns/{campaign_id}/resume")
-async def resume_campaign(campaign_id: UUID, actor: ApiActor, session: DbSession) -> CampaignOut:
-    campaign = await service.resume_campaign(session, actor=actor, campaign_id=campaign_id)
+async def resume_campaign(
+    campaign_id: UUID, actor: ApiActor, session: DbSession, runtime: RuntimeDep
+) -> CampaignOut:
+    campaign = await service.resume_campaign(
+        session, actor=actor, campaign_id=campaign_id, limits=runtime.limits,
+        settings=runtime.settings,
+    )  # fmt: skip
     return await _full(session, campaign)
 
 

@@ -609,7 +609,14 @@ async def campaign_pause(
 ) -> Response:
     try:
         await attempt(
-            session, lambda: service.pause_campaign(session, actor=actor, campaign_id=campaign_id)
+            session,
+            lambda: service.pause_campaign(
+                session,
+                actor=actor,
+                campaign_id=campaign_id,
+                limits=runtime.limits,
+                settings=runtime.settings,
+            ),
         )
     except XingdongError as exc:
         return await _detail_with_error(request, session, runtime, actor, campaign_id, exc)
@@ -622,7 +629,14 @@ async def campaign_resume(
 ) -> Response:
     try:
         await attempt(
-            session, lambda: service.resume_campaign(session, actor=actor, campaign_id=campaign_id)
+            session,
+            lambda: service.resume_campaign(
+                session,
+                actor=actor,
+                campaign_id=campaign_id,
+                limits=runtime.limits,
+                settings=runtime.settings,
+            ),
         )
     except XingdongError as exc:
         return await _detail_with_error(request, session, runtime, actor, campaign_id, exc)

@@ -7,6 +7,7 @@ closing returns what is not reserved or spent to the organisation at once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,11 +28,12 @@ from xingdong.campaigns.models import REVIEW_POLICIES, Campaign
 from xingdong.campaigns.policy import GuardrailInput, TaskType, check_guardrails, get_profile
 from xingdong.core.audit import AuditEntry, record_audit
 from xingdong.core.clock import utcnow
-from xingdong.core.errors import FieldError
+from xingdong.core.errors import FieldError, RateLimited
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.pagination import clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, require
+from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIERS
 from xingdong.identity.validation import INTERESTS, REGIONS
@@ -417,10 +419,33 @@ async def decide_campaign(
     return campaign
 
 
-async def pause_campaign(session: AsyncSession, *, actor: Actor, campaign_id: UUID) -> Campaign:
+async def _count_toggle(limits: RateLimits, settings: Settings, campaign: Campaign) -> None:
+    """Each pause or resume tells the brand's systems (an event, webhook deliveries and
+    their retries): a campaign switched on and off without end would flood them."""
+    try:
+        await limits.hit(settings.rate_limit_campaign_toggles, "campaign-toggle", str(campaign.id))
+    except RateLimited as exc:
+        raise RateLimited(
+            detail=N_(
+                "This campaign was paused and resumed as often as it may be for now. Try "
+                "again in {minutes} minutes."
+            ),
+            extra={**exc.extra, "minutes": max(1, math.ceil(exc.extra["retry_after"] / 60))},
+        ) from exc
+
+
+async def pause_campaign(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    campaign_id: UUID,
+    limits: RateLimits,
+    settings: Settings,
+) -> Campaign:
     campaign = await get_campaign(session, actor=actor, campaign_id=campaign_id, lock=True)
     require(actor, Action.ORG_MANAGE_FUNDS, org_id=campaign.org_id)
     _state(campaign, "live")
+    await _count_toggle(limits, settings, campaign)
     campaign.status = "paused"
     await _tell_brand(session, campaign, "campaign.paused")
     await session.flush()
@@ -428,13 +453,20 @@ async def pause_campaign(session: AsyncSession, *, actor: Actor, campaign_id: UU
 
 
 async def resume_campaign(
-    session: AsyncSession, *, actor: Actor, campaign_id: UUID, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    campaign_id: UUID,
+    limits: RateLimits,
+    settings: Settings,
+    now: datetime | None = None,
 ) -> Campaign:
     campaign = await get_campaign(session, actor=actor, campaign_id=campaign_id, lock=True)
     require(actor, Action.ORG_MANAGE_FUNDS, org_id=campaign.org_id)
     _state(campaign, "paused")
     if campaign.ends_at <= (now or utcnow()):
         raise CampaignStateConflict(detail=N_("The campaign's window has ended; close it."))
+    await _count_toggle(limits, settings, campaign)
     campaign.status = "live"
     await _tell_brand(session, campaign, "campaign.resumed")
     await session.flush()

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     rate_limit_data_export: str = Field(
         default="5/hour", description="Downloads of one person's copy of their data."
     )
+    rate_limit_campaign_toggles: str = Field(
+        default="10/hour;30/day",
+        description="Pauses and resumes of one campaign, together.",
+    )
     rate_limit_api_key: str = Field(
         default="600/minute;20000/hour",
         description="Requests one organisation API key may make.",
