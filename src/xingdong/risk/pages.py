@@ -42,6 +42,9 @@ async def _names(session: DbSession, actor: Actor, accounts: list[str]) -> dict[
             person = await identity.get_person(session, actor=actor, person_id=UUID(account))
         except (ValueError, XingdongError):
             continue
+        if person.erased_at is not None:
+            names[account] = person.display_name
+            continue
         frozen = "" if person.is_active else " ❄"
         names[account] = f"{person.display_name} · ****{person.phone[-4:]}{frozen}"
     return names
