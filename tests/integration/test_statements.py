@@ -8,7 +8,7 @@ import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import httpx
@@ -27,6 +27,7 @@ from tests.lifecycle_world import (
     window_nearly_over,
 )
 from xingdong.campaigns import service as campaigns
+from xingdong.core.clock import local_time
 from xingdong.core.errors import NotFound
 from xingdong.core.policy import Actor
 from xingdong.identity import service as identity
@@ -204,3 +205,49 @@ async def test_statements_read_while_work_is_decided_always_reconcile(world: Wor
     assert final.reconciles
     assert len(reads) > 5
     assert all(reads), reads.count(False)
+
+
+async def test_a_completion_paid_after_an_upheld_appeal_shows_when_it_was_approved(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Its review still says the rejection; the operator's decision on the appeal is what
+    approved it, and the completions list and the CSV say when."""
+    campaign = await live_campaign(world, review_policy="manual", **window_nearly_over())
+    worker = world.workers[0]
+    async with world.db.session_scope() as s:
+        taken = await work.claim(s, person=worker, campaign_id=campaign.id, settings=world.settings)
+    async with world.db.session_scope() as s:
+        await work.submit(
+            s, person=worker, assignment_id=taken.id,
+            evidence=work.Evidence(link="https://sandbox.example/proof"),
+            settings=world.settings, now=taken.claimed_at + timedelta(seconds=60),
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        await work.review(
+            s, actor=await world.actor(world.reviewer), assignment_id=taken.id, approve=False,
+            reason="evidence_unclear", note="", settings=world.settings,
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        appeal = await work.appeal(
+            s, person=worker, assignment_id=taken.id, reason="我确实做了",
+            settings=world.settings,
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        decided = await work.decide_dispute(
+            s, actor=await world.actor(world.operator), dispute_id=appeal.id, uphold=True,
+            note="截图其实清楚", settings=world.settings,
+        )  # fmt: skip
+    assert decided.decided_at is not None
+    auth = await bearer(world, world.owner)
+    listed = (
+        await client.get(f"/api/v1/campaigns/{campaign.id}/assignments", headers=auth)
+    ).json()["items"]
+    assert [i["status"] for i in listed] == ["approved"]
+    assert datetime.fromisoformat(listed[0]["approved_at"]) == decided.decided_at
+    answer = await client.get(
+        f"/api/v1/campaigns/{campaign.id}/statement.csv",
+        headers={**auth, "Accept-Language": "en"},
+    )
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert rows[1][2] == "approved" and rows[1][9] == "in hold"
+    assert rows[1][5] == local_time(decided.decided_at, "%Y-%m-%d %H:%M:%S")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -55,12 +56,38 @@ class CompletionPage:
     next_cursor: str | None
 
 
-def _completion(assignment: Assignment, *, secret: str, now: datetime) -> Completion:
+async def _appeals_upheld(
+    session: AsyncSession, assignments: Sequence[Assignment]
+) -> dict[UUID, datetime]:
+    """When an operator upheld the worker's appeal of each of these that was rejected and
+    then paid: that decision approved it (its review still says the rejection)."""
+    ids = [a.id for a in assignments if a.review_reason not in service.APPROVE_REASONS]
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Dispute.assignment_id, func.max(Dispute.decided_at))
+        .where(
+            Dispute.assignment_id.in_(ids),
+            Dispute.kind == "appeal",
+            Dispute.status == "upheld",
+        )
+        .group_by(Dispute.assignment_id)
+    )
+    return {assignment_id: decided for assignment_id, decided in rows if decided is not None}
+
+
+def _completion(
+    assignment: Assignment,
+    *,
+    secret: str,
+    now: datetime,
+    upheld: dict[UUID, datetime],
+) -> Completion:
     approved = assignment.review_reason in service.APPROVE_REASONS
     return Completion(
         assignment=assignment,
         worker=masked_worker(secret, assignment.campaign_id, assignment.person_id),
-        approved_at=assignment.reviewed_at if approved else None,
+        approved_at=assignment.reviewed_at if approved else upheld.get(assignment.id),
         can_contest=assignment.status == "approved"
         and assignment.hold_until is not None
         and now < assignment.hold_until,
@@ -89,8 +116,9 @@ async def completions_page(
     query = query.limit(size + 1)
     rows = list((await session.scalars(query)).all())
     moment = now or utcnow()
+    upheld = await _appeals_upheld(session, rows[:size])
     return CompletionPage(
-        items=[_completion(a, secret=secret, now=moment) for a in rows[:size]],
+        items=[_completion(a, secret=secret, now=moment, upheld=upheld) for a in rows[:size]],
         next_cursor=next_cursor(rows, size),
     )
 
@@ -195,4 +223,6 @@ async def every_completion(
         .order_by(Assignment.created_at, Assignment.id)
     )
     moment = utcnow()
-    return [_completion(a, secret=secret, now=moment) for a in rows]
+    found = list(rows)
+    upheld = await _appeals_upheld(session, found)
+    return [_completion(a, secret=secret, now=moment, upheld=upheld) for a in found]
