@@ -44,7 +44,8 @@ from xingdong.creators import agencies
 from xingdong.dispatch import service as dispatch
 from xingdong.evidence import service as evidence
 from xingdong.identity import repository as repo
-from xingdong.identity.errors import AccountLocked, SessionExpired
+from xingdong.identity import service as identity
+from xingdong.identity.errors import SessionExpired
 from xingdong.identity.models import Person
 from xingdong.identity.validation import ERASED_NAME, erased_phone, phone_error
 from xingdong.ledger import adjustments, wallets, withdrawals
@@ -150,9 +151,7 @@ async def _blockers(
     alone: list[str] = []
     leaving: list[str] = []
     for membership, org in await repo.memberships_with_organisations(session, person.id):
-        owners = (
-            await repo.lock_owners(session, org.id) if lock else await repo.owners(session, org.id)
-        )
+        owners = await repo.lock_owners(session, org.id, lock=lock)
         if membership.role == "owner" and owners == [person.id]:
             alone.append(org.name)
         else:
@@ -239,21 +238,10 @@ async def erase_account(
             fields=[FieldError("confirm", N_("Confirm to go on."))],
         )
     await limits.hit(settings.rate_limit_login, "login-phone", person.phone)
-    now = utcnow()
-    if person.locked_until and person.locked_until > now:
-        raise AccountLocked(
-            detail=N_("Too many failed sign-ins. Try again in {seconds} seconds."),
-            extra={"seconds": int((person.locked_until - now).total_seconds()) + 1},
-        )
+    identity.refuse_while_locked(person, utcnow())
     if not security.verify_password(person.password_hash, password):
         # Counted as failed sign-ins are: a stolen session cannot guess here either.
-        await repo.count_failed_login(
-            session,
-            person.id,
-            max_failures=settings.login_max_failures,
-            base_s=settings.login_lockout_base_seconds,
-            max_s=settings.login_lockout_max_seconds,
-        )
+        await identity.count_failed_sign_in(session, person, settings)
         raise PasswordWrong(
             detail=N_("The password is wrong."),
             fields=[FieldError("password", N_("The password is wrong."))],

@@ -310,15 +310,15 @@ async def membership(session: AsyncSession, org_id: UUID, person_id: UUID) -> Me
     return await session.get(Membership, (org_id, person_id), with_for_update=True)
 
 
-async def lock_owners(session: AsyncSession, org_id: UUID) -> list[UUID]:
-    """Lock the organisation's owner rows (in id order) so two owners cannot demote each
-    other at once and leave none."""
-    result = await session.execute(
+async def lock_owners(session: AsyncSession, org_id: UUID, *, lock: bool = True) -> list[UUID]:
+    """The organisation's owners, their rows locked (in id order) so two owners cannot
+    demote each other at once and leave none; ``lock=False`` only reads them."""
+    query = (
         select(Membership.person_id)
         .where(Membership.org_id == org_id, Membership.role == "owner")
         .order_by(Membership.person_id)
-        .with_for_update()
     )
+    result = await session.execute(query.with_for_update() if lock else query)
     return list(result.scalars())
 
 
@@ -486,15 +486,6 @@ async def hold_active(session: AsyncSession, person_id: UUID) -> bool:
         .with_for_update(read=True, key_share=True)
     )
     return found is not None
-
-
-async def owners(session: AsyncSession, org_id: UUID) -> list[UUID]:
-    result = await session.execute(
-        select(Membership.person_id)
-        .where(Membership.org_id == org_id, Membership.role == "owner")
-        .order_by(Membership.person_id)
-    )
-    return list(result.scalars())
 
 
 async def forget_person_rows(

@@ -201,6 +201,27 @@ async def register_person(
     return created
 
 
+def refuse_while_locked(person: Person, now: datetime) -> None:
+    """Refuse a password check while failed ones keep the account locked."""
+    if person.locked_until and person.locked_until > now:
+        raise AccountLocked(
+            detail=N_("Too many failed sign-ins. Try again in {seconds} seconds."),
+            extra={"seconds": int((person.locked_until - now).total_seconds()) + 1},
+        )
+
+
+async def count_failed_sign_in(session: AsyncSession, person: Person, settings: Settings) -> None:
+    """A wrong password: counted, and the account locked for longer each time past the
+    limit."""
+    await repo.count_failed_login(
+        session,
+        person.id,
+        max_failures=settings.login_max_failures,
+        base_s=settings.login_lockout_base_seconds,
+        max_s=settings.login_lockout_max_seconds,
+    )
+
+
 async def authenticate(
     session: AsyncSession,
     *,
@@ -218,21 +239,12 @@ async def authenticate(
         # An erased account's placeholder is nobody's sign-in name.
         person = None
     now = utcnow()
-    if person is not None and person.locked_until and person.locked_until > now:
-        raise AccountLocked(
-            detail=N_("Too many failed sign-ins. Try again in {seconds} seconds."),
-            extra={"seconds": int((person.locked_until - now).total_seconds()) + 1},
-        )
+    if person is not None:
+        refuse_while_locked(person, now)
     password_ok = security.verify_password(person.password_hash if person else None, password)
     if person is None or not password_ok or not person.is_active:
         if person is not None:
-            await repo.count_failed_login(
-                session,
-                person.id,
-                max_failures=settings.login_max_failures,
-                base_s=settings.login_lockout_base_seconds,
-                max_s=settings.login_lockout_max_seconds,
-            )
+            await count_failed_sign_in(session, person, settings)
         raise InvalidCredentials(detail=N_("Wrong phone number or password."))
     person.failed_login_count = 0
     person.locked_until = None

@@ -25,6 +25,7 @@ from xingdong.core.clock import CHINA_TIME, local_time, utcnow
 from xingdong.core.errors import FieldError, ValidationFailed
 from xingdong.core.i18n import N_, translate
 from xingdong.core.money import yuan
+from xingdong.core.numbers import whole_number
 from xingdong.core.policy import Actor
 from xingdong.creators.agencies import agency_account
 from xingdong.identity import service as identity
@@ -122,9 +123,10 @@ class AccountStatement:
 def _cursor(raw: str | None) -> int:
     if not raw:
         return 0
-    if not raw.isdigit() or len(raw) > 9:
+    after = whole_number(raw, digits=9)
+    if after is None or after < 0:
         raise ValidationFailed(detail=N_("The page cursor is not valid."))
-    return int(raw)
+    return after
 
 
 async def _references(session: AsyncSession, entries: Sequence[Entry]) -> dict[str, str]:

@@ -13,7 +13,7 @@ from fastapi import status as http_status
 from xingdong.core.context import current_locale
 from xingdong.core.pagination import Page
 from xingdong.insights import account_statements, service, statements
-from xingdong.insights.downloads import statement_csv_response
+from xingdong.insights.downloads import account_statement_response, statement_csv_response
 from xingdong.insights.schemas import (
     AccountStatementOut,
     DeliveryOut,
@@ -27,7 +27,6 @@ from xingdong.insights.schemas import (
 )
 from xingdong.insights.service import DeliveryRow
 from xingdong.web.deps import ApiActor, CursorQuery, DbSession, LimitQuery, RuntimeDep
-from xingdong.web.downloads import attachment
 
 router = APIRouter(prefix="/api/v1", tags=["events and webhooks"])
 
@@ -246,10 +245,4 @@ async def organisation_account_statement_csv(
     statement = await account_statements.account_statement(
         session, actor=actor, org_id=org_id, month=month, limit=None
     )
-    body = account_statements.statement_csv(statement, current_locale.get())
-    return attachment(
-        body.encode(),
-        media_type="text/csv; charset=utf-8",
-        filename=account_statements.csv_file_name(statement),
-        private=True,
-    )
+    return account_statement_response(statement, current_locale.get())

@@ -26,7 +26,7 @@ from xingdong.identity import api_keys
 from xingdong.identity import service as identity
 from xingdong.identity.models import OrgApiKey
 from xingdong.insights import account_statements, service, statements
-from xingdong.insights.downloads import statement_csv_response
+from xingdong.insights.downloads import account_statement_response, statement_csv_response
 from xingdong.insights.models import WebhookEndpoint
 from xingdong.platforms.sandbox.inbox import INBOX_PATH
 from xingdong.web.deps import (
@@ -37,7 +37,6 @@ from xingdong.web.deps import (
     RuntimeDep,
     attempt,
 )
-from xingdong.web.downloads import attachment
 from xingdong.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -584,9 +583,4 @@ async def account_statement_csv_download(
     statement = await account_statements.account_statement(
         session, actor=actor, org_id=org_id, month=month, limit=None
     )
-    return attachment(
-        account_statements.statement_csv(statement, current_locale.get()).encode(),
-        media_type="text/csv; charset=utf-8",
-        filename=account_statements.csv_file_name(statement),
-        private=True,
-    )
+    return account_statement_response(statement, current_locale.get())
