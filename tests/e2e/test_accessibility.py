@@ -19,7 +19,7 @@ from tests.e2e.conftest import VIEWPORTS, new_context
 from tests.e2e.test_sandbox_journey import run_async
 from tests.e2e.test_work_journey import sign_in
 from tests.integration.conftest import make_settings
-from tests.lifecycle_world import build_world, live_campaign, window_nearly_over
+from tests.lifecycle_world import BRAND_HANDLE, build_world, live_campaign, window_nearly_over
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.policy import Actor, OrgRole
@@ -28,6 +28,7 @@ from xingdong.creators import agencies
 from xingdong.identity import api_keys
 from xingdong.identity import service as identity
 from xingdong.insights import service as insights
+from xingdong.platforms.sandbox import service as sandbox
 from xingdong.work import service as work
 
 pytestmark = pytest.mark.e2e
@@ -53,6 +54,7 @@ class Cast:
     open_assignment_id: UUID
     agency_id: UUID
     endpoint_id: UUID
+    product_id: UUID
 
 
 @pytest.fixture
@@ -60,7 +62,8 @@ def cast(site: str, database_url: str) -> Cast:
     """A live manual-review campaign with one hand-in waiting for a reviewer, and a second
     worker's claim still open for its evidence; the brand's owner also runs an agency,
     which has signed the first worker and waits for the second one's answer. The brand
-    has an API key and a webhook endpoint with a test event sent to it."""
+    has an API key and a webhook endpoint with a test event sent to it. The brand's shop
+    has a product the second worker bought."""
 
     async def build(_db: Database) -> Cast:
         world = await build_world(database_url, make_settings())
@@ -109,6 +112,14 @@ def cast(site: str, database_url: str) -> Cast:
                     s, actor=owner, org_id=world.org_id, endpoint_id=endpoint.id,
                     limits=RateLimits(None), settings=world.settings,
                 )  # fmt: skip
+            async with world.db.session_scope() as s:
+                shop = await sandbox.get_account(s, handle=BRAND_HANDLE)
+                product = await sandbox.create_product(
+                    s, account=shop, title="保湿精华 30ml", price_fen=12_900
+                )
+                [bound] = await identity.platform_accounts(s, person=waiting)
+                buyer = await sandbox.get_account(s, handle=bound.handle)
+                await sandbox.buy(s, account=buyer, product=product, ref="xd-a11y")
             return Cast(
                 owner=world.owner.phone,
                 worker=waiting.phone,
@@ -119,6 +130,7 @@ def cast(site: str, database_url: str) -> Cast:
                 open_assignment_id=open_claim.id,
                 agency_id=agency.id,
                 endpoint_id=endpoint.id,
+                product_id=product.id,
             )
         finally:
             await world.db.dispose()
@@ -163,6 +175,7 @@ def pages_by_person(cast: Cast) -> dict[str | None, list[str]]:
             "/profile",
             "/me/erase",
             "/agency",
+            f"/sandbox/products/{cast.product_id}?ref=xd-a11y",
         ],
         cast.owner: [
             "/orgs",

@@ -20,11 +20,20 @@ from tests.integration.answers import csrf_from, form_id_from
 from tests.integration.conftest import make_settings
 from tests.integration.test_campaigns_api import approved_completion
 from tests.integration.test_pages_http import sign_in
-from tests.lifecycle_world import World, balance, build_world, draft, live_campaign
+from tests.lifecycle_world import (
+    BRAND_HANDLE,
+    World,
+    balance,
+    build_world,
+    draft,
+    live_campaign,
+)
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
+from xingdong.campaigns.schemas import CampaignSummaryOut
 from xingdong.identity.models import Person
 from xingdong.ledger.deposits import org_account
+from xingdong.platforms.sandbox import service as sandbox
 from xingdong.work.models import Assignment, Dispute
 
 FUNDS = 100_000
@@ -229,6 +238,46 @@ async def test_the_target_is_checked_on_the_platform(
         headers={"Accept-Language": "en"},
     )
     assert missing.json() == {"found": False, "message": "Not found on the platform."}
+
+
+async def shop_product(world: World) -> str:
+    async with world.db.session_scope() as s:
+        shop = await sandbox.get_account(s, handle=BRAND_HANDLE)
+        product = await sandbox.create_product(
+            s, account=shop, title="保湿精华 30ml", price_fen=12_900
+        )
+    return f"/sandbox/products/{product.id}"
+
+
+async def test_a_purchase_task_shows_the_price_and_checks_the_reward_against_it(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    product = await shop_product(world)
+    page = await owner.get(f"/orgs/{world.org_id}/campaigns/new?lang=en")
+    assert '<option value="purchase" data-target-kind="product"' in page.text
+    by_script = await owner.get(
+        f"/orgs/{world.org_id}/campaigns/target",
+        params={"task_type": "purchase", "target": product},
+    )
+    assert by_script.json()["title"] == "保湿精华 30ml · ¥129.00"
+    purchase = {
+        "task_type": "purchase", "target": product, "title": "新品精华体验",
+        "brief": "通过任务链接购买新品精华，收货后正常使用。无需好评。", "pacing_per_hour": "",
+    }  # fmt: skip
+    checked = await post_form(owner, world, "check", **purchase)
+    assert "保湿精华 30ml · ¥129.00" in checked.text
+    too_much = await post_form(owner, world, "review", **purchase, unit_price="50.00")
+    assert 'data-finding="unit_price" data-severity="block"' in too_much.text
+    assert "A reward of ¥40.00 is more than 30% of the product&#39;s price" in too_much.text
+    created = await post_form(owner, world, "create", **purchase, unit_price="20.00")
+    assert created.status_code == 303, created.text
+    async with world.db.sessionmaker() as s:
+        row = await s.scalar(select(Campaign).where(Campaign.task_type == "purchase"))
+    assert row is not None
+    assert (row.target_price_fen, row.reward, row.compliance) == (12_900, 1_600, [])
+    detail = await owner.get(f"/campaigns/{row.id}?lang=en")
+    assert "<span data-target-price>price ¥129.00</span>" in detail.text
+    assert CampaignSummaryOut.fields_of(row)["target"].price_fen == 12_900
 
 
 @pytest.mark.parametrize(

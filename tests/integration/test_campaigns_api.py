@@ -78,6 +78,7 @@ async def test_a_member_creates_a_draft_with_its_target_resolved(
         "ref": "brand_official",
         "title": "品牌官方号",
         "url": created["target"]["url"],
+        "price_fen": None,
     }
     assert (created["unit_price_fen"], created["reward_fen"], created["fee_fen"]) == (100, 80, 20)
     assert created["compliance"] == []

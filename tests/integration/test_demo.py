@@ -26,8 +26,10 @@ from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.insights.models import WebhookEndpoint
 from xingdong.ledger import service as ledger
+from xingdong.platforms.sandbox.models import SandboxOrder
 from xingdong.risk.models import RiskEvent
 from xingdong.work import gold
+from xingdong.work import service as work
 from xingdong.work.models import Assignment
 
 
@@ -54,8 +56,8 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
     async with runtime.db.sessionmaker() as s:
         statuses = (await s.scalars(select(Campaign.status))).all()
         types = set((await s.scalars(select(Campaign.task_type))).all())
-    assert statuses == ["live"] * 5
-    assert types == {"follow", "like", "comment", "live_visit", "shoot"}
+    assert statuses == ["live"] * 6
+    assert types == {"follow", "like", "comment", "live_visit", "shoot", "purchase"}
 
     moments = itertools.count()
     started = utcnow()
@@ -78,6 +80,19 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
         )
         report = await ledger.verify(s)
     assert by_status.get("approved", 0) > 0
+    # Honest members bought through their claim's link; cheaters only sent a screenshot.
+    async with runtime.db.sessionmaker() as s:
+        refs = set((await s.scalars(select(SandboxOrder.ref))).all())
+        purchases = (
+            await s.scalars(
+                select(Assignment)
+                .join(Campaign, Campaign.id == Assignment.campaign_id)
+                .where(Campaign.task_type == "purchase", Assignment.submitted_at.is_not(None))
+            )
+        ).all()
+    found = {p.id for p in purchases if p.verification.get("detail") == "order_found"}
+    assert found, [p.verification for p in purchases]
+    assert {p.id for p in purchases if work.tracking_code(p.id) in refs} == found
     # The crowd took its tasks from its feed (logged as shown) and only as far as each
     # campaign's plan had come, leaving the feed's slack to the people trying the demo.
     end = clock()

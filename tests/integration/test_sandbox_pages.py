@@ -22,7 +22,12 @@ from xingdong.platforms.connector import TargetInfo
 from xingdong.platforms.sandbox import service
 from xingdong.platforms.sandbox.connector import SandboxConnector
 from xingdong.platforms.sandbox.demo import BRAND_HANDLE, seed_sandbox
-from xingdong.platforms.sandbox.models import SandboxComment, SandboxFollow, SandboxLiveVisit
+from xingdong.platforms.sandbox.models import (
+    SandboxComment,
+    SandboxFollow,
+    SandboxLiveVisit,
+    SandboxOrder,
+)
 from xingdong.platforms.sandbox.pages import credited_watch_seconds
 
 
@@ -329,3 +334,72 @@ async def test_binding_signs_up_a_new_handle_and_refuses_an_account_of_someone_e
     async with db.sessionmaker() as s:
         account = await service.get_account(s, handle="brand_new_here")
     assert (account.followers, account.display_name) == (77, "brand_new_here")
+
+
+async def brand_products(db: Database) -> dict[int, UUID]:
+    """The demo shop's products by price."""
+    async with db.sessionmaker() as s:
+        view = await service.profile(s, handle=BRAND_HANDLE, viewer=None)
+    return {product.price_fen: product.id for product in view.products}
+
+
+async def test_buy_through_a_tracked_link_then_return_the_order(
+    client: httpx.AsyncClient, db: Database, brand_videos: list[UUID]
+) -> None:
+    serum = (await brand_products(db))[12_900]
+    signed_out = await client.get(f"/sandbox/products/{serum}")
+    assert signed_out.status_code == 200
+    assert 'data-sandbox-notice="sign-in"' in signed_out.text
+    assert "data-buy-button" not in signed_out.text
+    profile = await client.get(f"/sandbox/@{BRAND_HANDLE}")
+    assert f'data-product-link="{serum}"' in profile.text
+
+    await signed_in_worker(client)
+    page = f"/sandbox/products/{serum}?ref=xd-0123"
+    html = (await client.get(page)).text
+    assert 'data-price-fen="12900"' in html
+    assert 'name="ref" value="xd-0123"' in html
+    assert "data-my-orders" not in html
+    bought = await client.post(
+        f"/sandbox/products/{serum}/buy", data={"csrf_token": csrf_from(html), "ref": "xd-0123"}
+    )
+    assert bought.status_code == 303
+    assert await verify(db, "purchase", "product", str(serum)) == ("verified", "order_found", None)
+    async with db.sessionmaker() as s:
+        [order] = (await s.execute(select(SandboxOrder))).scalars().all()
+    assert (order.ref, order.price_fen, order.refunded_at) == ("xd-0123", 12_900, None)
+
+    mine = await client.get(f"/sandbox/products/{serum}")
+    assert f'data-order="{order.id}" data-order-state="paid"' in mine.text
+    refund = f"/sandbox/products/{serum}/orders/{order.id}/refund"
+    returned = await post_form(client, f"/sandbox/products/{serum}", refund)
+    assert returned.status_code == 303
+    again = await client.get(f"/sandbox/products/{serum}")
+    assert 'data-order-state="refunded"' in again.text
+    assert await verify(db, "purchase", "product", str(serum)) == (
+        "absent",
+        "order_refunded",
+        None,
+    )
+    twice = await post_form(client, f"/sandbox/products/{serum}", refund)
+    assert twice.status_code == 409
+    assert "这个订单已经退款了。" in twice.text
+
+
+async def test_an_unknown_product_or_someone_elses_order_is_a_readable_404(
+    client: httpx.AsyncClient, db: Database, brand_videos: list[UUID]
+) -> None:
+    serum = (await brand_products(db))[12_900]
+    await signed_in_worker(client)
+    missing = await client.get(f"/sandbox/products/{brand_videos[0]}")
+    assert missing.status_code == 404
+    assert "这个商品不存在。" in missing.text
+    stranger = await post_form(
+        client,
+        f"/sandbox/products/{serum}",
+        f"/sandbox/products/{serum}/orders/{brand_videos[0]}/refund",
+    )
+    assert stranger.status_code == 404
+    assert "你没有这个订单。" in stranger.text
+    async with db.sessionmaker() as s:
+        assert (await s.execute(select(func.count()).select_from(SandboxOrder))).scalar_one() == 0

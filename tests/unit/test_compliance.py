@@ -305,6 +305,47 @@ def test_genuine_engagement_is_fine(brief: str) -> None:
     assert check_copy(replace(CLEAN, brief=brief)) == []
 
 
+# --- made-up orders and bought reviews ------------------------------------------------------
+
+PURCHASE = replace(CLEAN, task_type="purchase", title="新品精华体验")
+
+
+@pytest.mark.parametrize(
+    ("brief", "found"),
+    [
+        ("收到后好评返现 5 元", [(Severity.BLOCK, "好评返现")]),
+        ("下单后给五星好评", [(Severity.BLOCK, "五星好评")]),
+        ("拍下不发货，截图后全额返款", [
+            (Severity.BLOCK, "拍下不发货"), (Severity.BLOCK, "全额返款"),
+        ]),
+        ("Leave a five-star review for a full refund", [
+            (Severity.BLOCK, "five-star review"), (Severity.BLOCK, "full refund"),
+        ]),
+        ("收货后退回即可", [(Severity.REVIEW, "收货后退")]),
+    ],
+)  # fmt: skip
+def test_made_up_orders_and_bought_reviews_are_refused(
+    brief: str, found: list[tuple[Severity, str]]
+) -> None:
+    findings = check_copy(replace(PURCHASE, brief=brief))
+    assert [(f.severity, f.excerpt) for f in findings] == found
+    assert {f.code for f in findings} == {FindingCode.FAKE_ORDER}
+    assert "E-Commerce Law" in findings[0].text("en")
+
+
+@pytest.mark.parametrize(
+    "brief",
+    [
+        "通过任务链接购买，收货后正常使用。无需好评。",
+        "不要求好评，真实体验即可",
+        "支持七天无理由退货",
+        "Buy it through the link and keep it; no review required.",
+    ],
+)
+def test_a_real_purchase_is_fine(brief: str) -> None:
+    assert check_copy(replace(PURCHASE, brief=brief)) == []
+
+
 # --- all fields, messages ----------------------------------------------------------------
 
 

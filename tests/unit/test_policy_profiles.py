@@ -163,9 +163,9 @@ def test_every_broken_guardrail_is_reported() -> None:
 
 
 def test_an_unknown_task_type_is_not_allowed() -> None:
-    spec = GuardrailInput(task_type="purchase", has_targeting=True)
+    spec = GuardrailInput(task_type="profile_ad", has_targeting=True)
     assert codes(DEFAULT_PROFILE, spec) == [
-        (FindingCode.TASK_TYPE_NOT_ALLOWED, "task_type", "purchase")
+        (FindingCode.TASK_TYPE_NOT_ALLOWED, "task_type", "profile_ad")
     ]
 
 
@@ -198,11 +198,12 @@ def test_strict_refuses_follows_and_likes_however_well_guarded(good: GuardrailIn
     )
 
 
-def test_strict_allows_only_disclosed_creation_comments_and_visits() -> None:
+def test_strict_allows_only_disclosed_creation_comments_visits_and_purchases() -> None:
     assert [t for t in TaskType if STRICT_PROFILE.allows(t)] == [
         TaskType.COMMENT,
         TaskType.SHOOT,
         TaskType.LIVE_VISIT,
+        TaskType.PURCHASE,
     ]
     assert codes(STRICT_PROFILE, GuardrailInput(task_type="share", has_targeting=True)) == [
         (FindingCode.TASK_TYPE_NOT_ALLOWED, "task_type", "share")
@@ -219,3 +220,29 @@ def test_strict_guards_comments_with_targeting_and_a_cap() -> None:
     assert codes(STRICT_PROFILE, GuardrailInput("live_visit", True)) == [
         (FindingCode.PACING_CAP_REQUIRED, "pacing_per_hour", "live_visit")
     ]
+
+
+def test_a_purchase_reward_may_be_at_most_a_share_of_the_price() -> None:
+    def purchase(reward: int, price: int | None) -> GuardrailInput:
+        return GuardrailInput("purchase", True, reward=reward, product_price=price)
+
+    # 30% of ¥129.00 is ¥38.70: that much passes, a fen more does not.
+    assert check_guardrails(DEFAULT_PROFILE, purchase(3_870, 12_900)) == []
+    [finding] = check_guardrails(DEFAULT_PROFILE, purchase(3_871, 12_900))
+    assert (finding.code, finding.field, finding.excerpt, finding.limit) == (
+        FindingCode.PURCHASE_REWARD_TOO_HIGH,
+        "unit_price",
+        "¥38.71",
+        30,
+    )
+    assert finding.blocks
+    assert "38.71" in finding.text("en") and "30%" in finding.text("en")
+    # The strict profile allows less, and a product whose price is unknown is refused.
+    assert codes(STRICT_PROFILE, purchase(3_000, 12_900)) == [
+        (FindingCode.PURCHASE_REWARD_TOO_HIGH, "unit_price", "¥30.00")
+    ]
+    assert codes(DEFAULT_PROFILE, purchase(100, None)) == [
+        (FindingCode.PURCHASE_REWARD_TOO_HIGH, "unit_price", "")
+    ]
+    # Other task types have no price to be checked against.
+    assert check_guardrails(DEFAULT_PROFILE, GuardrailInput("shoot", True, reward=10**6)) == []

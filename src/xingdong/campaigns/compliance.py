@@ -40,11 +40,13 @@ class FindingCode(StrEnum):
     MISSING_DISCLOSURE = "missing_disclosure"
     SCRIPTED_COMMENT = "scripted_comment"
     FAKE_ENGAGEMENT = "fake_engagement"
+    FAKE_ORDER = "fake_order"
     TASK_TYPE_NOT_ALLOWED = "task_type_not_allowed"
     TARGETING_REQUIRED = "targeting_required"
     PACING_CAP_REQUIRED = "pacing_cap_required"
     PACING_CAP_TOO_HIGH = "pacing_cap_too_high"
     WATCH_TIME_TOO_SHORT = "watch_time_too_short"
+    PURCHASE_REWARD_TOO_HIGH = "purchase_reward_too_high"
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,8 @@ class Finding:
     severity: Severity
     field: str
     """The input concerned: ``title``, ``brief``, ``comment_guidance`` or ``disclosure``
-    for the copy; ``task_type``, ``targeting``, ``pacing_per_hour`` or
-    ``min_watch_seconds`` for the guardrails."""
+    for the copy; ``task_type``, ``targeting``, ``pacing_per_hour``,
+    ``min_watch_seconds`` or ``unit_price`` for the guardrails."""
     excerpt: str
     """The matched text as the brand wrote it; empty when something is missing."""
     message: str
@@ -100,6 +102,7 @@ _FLAG_SECTIONS = (
     FindingCode.ABSOLUTE_CLAIM,
     FindingCode.INCOME_PROMISE,
     FindingCode.FAKE_ENGAGEMENT,
+    FindingCode.FAKE_ORDER,
     FindingCode.SCRIPTED_COMMENT,
 )
 _SECTION_NAMES = frozenset({*(code.value for code in _FLAG_SECTIONS), DISCLOSURE_MARKER})
@@ -327,6 +330,11 @@ _MESSAGES: Mapping[FindingCode, str] = MappingProxyType(
             "accounts, unfollowing after payment). Only genuine actions by real people are "
             "allowed."
         ),
+        FindingCode.FAKE_ORDER: N_(
+            "“{excerpt}” asks for a made-up order or a bought review (刷单, 好评返现), which "
+            "the E-Commerce Law forbids. A purchase task pays for a real purchase the buyer "
+            "keeps, and may not ask for a review, a score or the price back."
+        ),
         FindingCode.SCRIPTED_COMMENT: N_(
             "“{excerpt}” tells workers what to write. Comments must be in the worker's own "
             "words: name topics, not the text."
@@ -418,6 +426,7 @@ def check_copy(copy: CampaignCopy, *, extra_words_file: Path | None = None) -> l
             FindingCode.ABSOLUTE_CLAIM,
             FindingCode.INCOME_PROMISE,
             FindingCode.FAKE_ENGAGEMENT,
+            FindingCode.FAKE_ORDER,
         ):
             matches = _matches(words.section(code), text.normalised)
             findings.extend(_field_findings(code, field, text, matches))

@@ -40,6 +40,9 @@ class Campaign(IdMixin, CreatedAtMixin, Base):
     """The handle, video id or room id, as the platform connector resolved it."""
     target_title: Mapped[str] = mapped_column(String(120))
     target_url: Mapped[str] = mapped_column(String(300))
+    target_price_fen: Mapped[int | None] = mapped_column(BigInteger)
+    """For a purchase task: the product's price when the campaign was made, which the
+    reward is checked against."""
     brief: Mapped[str] = mapped_column(Text)
     disclosure: Mapped[str] = mapped_column(String(200))
     comment_guidance: Mapped[str | None] = mapped_column(Text)

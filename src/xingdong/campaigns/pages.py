@@ -457,7 +457,10 @@ async def check_target(
         return JSONResponse(
             {"found": False, "message": messages[0] if messages else translate(locale, exc.title)}
         )
-    return JSONResponse({"found": True, "title": found.title, "url": found.url, "kind": found.kind})
+    title = found.title
+    if found.price_fen is not None:
+        title += f" · ¥{yuan(found.price_fen)}"
+    return JSONResponse({"found": True, "title": title, "url": found.url, "kind": found.kind})
 
 
 # --- the campaign page ------------------------------------------------------------------

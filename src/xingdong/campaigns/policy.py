@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 from xingdong.campaigns.compliance import Finding, FindingCode, Severity
 from xingdong.core.i18n import N_
+from xingdong.core.money import yuan
 
 
 class TaskType(StrEnum):
@@ -29,6 +30,8 @@ class TaskType(StrEnum):
     """Make a video to the brand's brief."""
     LIVE_VISIT = "live_visit"
     """Stay some minutes in a live room."""
+    PURCHASE = "purchase"
+    """Buy a product in the platform's shop through the task's link and keep it (CPS)."""
 
 
 class UnknownPolicyProfile(ValueError):
@@ -60,6 +63,9 @@ class PolicyProfile:
     real_person_check_for: frozenset[str]
     """Task types whose workers must have passed a real-person check (enforced by the
     work domain when it exists)."""
+    max_purchase_reward_percent: int = 30
+    """The most a purchase task may pay its worker, as a share of the product's price: a
+    reward near the price would pay for an order nobody wants (刷单)."""
 
     def __post_init__(self) -> None:
         # The profiles are shared by the whole process; nobody may change a cap in place.
@@ -88,6 +94,7 @@ DEFAULT_PROFILE = PolicyProfile(
     max_per_hour={TaskType.FOLLOW: 60, TaskType.LIKE: 120},
     min_like_watch_seconds=15,
     real_person_check_for=frozenset({TaskType.FOLLOW, TaskType.LIKE, TaskType.COMMENT}),
+    max_purchase_reward_percent=30,
 )
 
 STRICT_PROFILE = PolicyProfile(
@@ -95,13 +102,16 @@ STRICT_PROFILE = PolicyProfile(
     description=N_(
         "For markets such as the US, where 16 CFR §465.8 forbids buying indicators of social "
         "media influence: no paid follows, likes or shares; only comments in the worker's own "
-        "words, video creation and live visits, all disclosed."
+        "words, video creation, live visits and purchases kept by the buyer, all disclosed."
     ),
-    allowed_task_types=frozenset({TaskType.COMMENT, TaskType.SHOOT, TaskType.LIVE_VISIT}),
+    allowed_task_types=frozenset(
+        {TaskType.COMMENT, TaskType.SHOOT, TaskType.LIVE_VISIT, TaskType.PURCHASE}
+    ),
     targeting_required_for=frozenset({TaskType.COMMENT, TaskType.LIVE_VISIT}),
     max_per_hour={TaskType.COMMENT: 30, TaskType.LIVE_VISIT: 300},
     min_like_watch_seconds=15,
     real_person_check_for=frozenset({TaskType.COMMENT, TaskType.SHOOT, TaskType.LIVE_VISIT}),
+    max_purchase_reward_percent=20,
 )
 
 PROFILES: Mapping[str, PolicyProfile] = MappingProxyType(
@@ -128,6 +138,10 @@ class GuardrailInput:
     """The campaign's cap on actions per hour on one target; None when it sets none."""
     min_watch_seconds: int | None = None
     """For like tasks: how long a worker must watch before liking; None when not asked."""
+    reward: int | None = None
+    """What the worker is paid per task, in fen."""
+    product_price: int | None = None
+    """For purchase tasks: the product's price in the shop when the campaign was made."""
 
 
 def check_guardrails(profile: PolicyProfile, spec: GuardrailInput) -> list[Finding]:
@@ -205,4 +219,40 @@ def check_guardrails(profile: PolicyProfile, spec: GuardrailInput) -> list[Findi
                 limit=profile.min_like_watch_seconds,
             )
         )
+    if spec.task_type == TaskType.PURCHASE:
+        findings.extend(_purchase_findings(profile, spec))
     return findings
+
+
+def _purchase_findings(profile: PolicyProfile, spec: GuardrailInput) -> list[Finding]:
+    limit = profile.max_purchase_reward_percent
+    if spec.product_price is None:
+        return [
+            Finding(
+                FindingCode.PURCHASE_REWARD_TOO_HIGH,
+                Severity.BLOCK,
+                "unit_price",
+                "",
+                N_(
+                    "The product's price is not known, so the reward cannot be checked "
+                    "against it ({limit}% at most). Choose a product on sale in the shop."
+                ),
+                limit=limit,
+            )
+        ]
+    if spec.reward is not None and spec.reward * 100 > spec.product_price * limit:
+        return [
+            Finding(
+                FindingCode.PURCHASE_REWARD_TOO_HIGH,
+                Severity.BLOCK,
+                "unit_price",
+                "¥" + yuan(spec.reward),
+                N_(
+                    "A reward of {excerpt} is more than {limit}% of the product's price: it "
+                    "would pay for an order nobody wants (刷单). Lower the reward, or choose "
+                    "a product that costs more."
+                ),
+                limit=limit,
+            )
+        ]
+    return []

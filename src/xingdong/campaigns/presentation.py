@@ -32,11 +32,13 @@ TASK_TYPE_LABELS = {
     "share": N_("Share a video"),
     "shoot": N_("Shoot a video about an account"),
     "live_visit": N_("Visit a live room"),
+    "purchase": N_("Buy a product and keep it"),
 }
 TARGET_HINTS = {
     "account": N_("An account: @handle or its address on the platform"),
     "video": N_("A video: its id or its address on the platform"),
     "live_room": N_("A live room: its id or its address on the platform"),
+    "product": N_("A product in the platform's shop: its id or its address"),
 }
 REVIEW_POLICY_LABELS = {
     "auto_when_verified": N_("Approve at once when the platform confirms the action"),

@@ -38,9 +38,11 @@ class CampaignIn(Input):
 
     title: str = Field(max_length=80)
     task_type: str = Field(
-        max_length=20, description="follow, like, comment, share, shoot or live_visit"
+        max_length=20, description="follow, like, comment, share, shoot, live_visit or purchase"
     )
-    target: str = Field(max_length=300, description="@handle, a video or live room id, or its URL")
+    target: str = Field(
+        max_length=300, description="@handle, a video, live room or product id, or its URL"
+    )
     platform: str = Field(default="sandbox", max_length=20)
     brief: str = Field(max_length=2000)
     disclosure: str = Field(max_length=200)
@@ -105,6 +107,8 @@ class TargetOut(BaseModel):
     ref: str
     title: str
     url: str
+    price_fen: int | None = None
+    """For a product (purchase tasks): its price when the campaign was made."""
 
 
 class TargetingOut(BaseModel):
@@ -241,6 +245,7 @@ class CampaignSummaryOut(BaseModel):
                 ref=campaign.target_ref,
                 title=campaign.target_title,
                 url=campaign.target_url,
+                price_fen=campaign.target_price_fen,
             ),
             "quantity": campaign.quantity,
             "unit_price_fen": campaign.unit_price,

@@ -157,6 +157,8 @@ def compliance_findings(campaign: Campaign, settings: Settings) -> list[Finding]
             ),
             pacing_per_hour=campaign.pacing_per_hour,
             min_watch_seconds=campaign.min_watch_seconds if campaign.task_type == "like" else None,
+            reward=campaign.reward,
+            product_price=campaign.target_price_fen,
         ),
     )
     return findings
@@ -213,6 +215,7 @@ async def create_campaign(
         target_ref=target.ref,
         target_title=target.title[:120],
         target_url=target.url,
+        target_price_fen=target.price_fen,
         brief=draft.brief.strip(),
         disclosure=draft.disclosure.strip(),
         comment_guidance=(draft.comment_guidance or "").strip() or None,
@@ -824,6 +827,8 @@ async def preview_campaign(
         max_age=draft.max_age,
         pacing_per_hour=draft.pacing_per_hour,
         min_watch_seconds=draft.min_watch_seconds,
+        reward=price_split(draft.unit_price, settings.platform_fee_percent)[0],
+        target_price_fen=target.price_fen,
     )
     reward, fee = price_split(draft.unit_price, settings.platform_fee_percent)
     return CampaignPreview(

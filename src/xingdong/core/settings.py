@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     hold_hours: int = Field(
         default=72, ge=0, description="How long an approved reward stays pending before release."
     )
+    purchase_hold_hours: int = Field(
+        default=192,
+        ge=0,
+        description="How long a purchase task's reward stays pending at least: the shop's "
+        "seven-day return period and a day for a refund to show.",
+    )
     appeal_days: int = Field(default=7, ge=1)
     review_gold_rate: float = Field(
         default=0.05, ge=0, le=0.5, description="Share of review items that are gold items."

@@ -26,15 +26,21 @@ the feed paces them by) have reached a share of their units and the crowd has wo
 once; they then fill along their plans over the week."""
 
 
-async def _brand_targets(session: AsyncSession) -> tuple[str, str, str]:
-    """The brand's newest video, another video, and its live room."""
+async def _brand_targets(session: AsyncSession) -> tuple[str, str, str, str]:
+    """The brand's newest video, another video, its live room and its dearest product."""
     view = await sandbox.profile(session, handle=BRAND_HANDLE, viewer=None)
     videos = view.videos
     room = view.live_rooms[0]
-    return str(videos[0].id), str(videos[min(1, len(videos) - 1)].id), str(room.id)
+    product = max(view.products, key=lambda item: item.price_fen)
+    return (
+        str(videos[0].id),
+        str(videos[min(1, len(videos) - 1)].id),
+        str(room.id),
+        str(product.id),
+    )
 
 
-def _specs(video: str, other_video: str, room: str) -> list[dict[str, Any]]:
+def _specs(video: str, other_video: str, room: str, product: str) -> list[dict[str, Any]]:
     adults = {"min_age": 18, "max_age": 60}
     return [
         {
@@ -91,6 +97,19 @@ def _specs(video: str, other_video: str, room: str) -> list[dict[str, Any]]:
             "unit_price": 3_000,
             "review_policy": "manual",
         },
+        {
+            "title": "新品保湿精华体验官",
+            "task_type": "purchase",
+            "target": product,
+            "brief": (
+                "通过任务里的链接在星动美妆小店购买新品保湿精华，收货后正常使用。"
+                "无需评价；七天内退货的订单不计报酬。"
+            ),
+            "quantity": 40,
+            "unit_price": 2_000,
+            "interests": ["美妆", "时尚"],
+            **adults,
+        },
     ]
 
 
@@ -104,10 +123,10 @@ async def seed_campaigns(
     owner_actor = await identity.actor_for(session, person=owner)
     operator_actor = await identity.actor_for(session, person=operator)
     (org_id,) = owner_actor.memberships
-    video, other_video, room = await _brand_targets(session)
+    video, other_video, room, product = await _brand_targets(session)
     now = utcnow()
     made = 0
-    for spec in _specs(video, other_video, room):
+    for spec in _specs(video, other_video, room, product):
         draft = campaigns.CampaignDraft(
             disclosure=DISCLOSURE,
             starts_at=now - RUNNING_FOR,

@@ -54,6 +54,7 @@ DONE_WORDS = {
     "share": "已分享",
     "live_visit": "直播中",
     "shoot": "已发布",
+    "purchase": "已付款",
 }
 COMMENTS = (
     "我通勤一般只画底妆和眉毛，十分钟搞定",
@@ -266,6 +267,15 @@ class Crowd:
                 session, account=me, room_id=room.id, visit_id=visit_id, now=now
             )
             self.visiting.pop(assignment.id, None)
+        elif kind == "purchase":
+            product = await sandbox.get_product(session, product_id=UUID(campaign.target_ref))
+            await sandbox.buy(
+                session,
+                account=me,
+                product=product,
+                ref=work.tracking_code(assignment.id),
+                now=now,
+            )
         return False
 
     async def review_waiting(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from xingdong.core.errors import ValidationFailed
 from xingdong.core.i18n import N_
@@ -19,8 +20,8 @@ from xingdong.core.i18n import N_
 if TYPE_CHECKING:
     from xingdong.core.db import Database
 
-TARGET_KINDS = ("account", "video", "live_room")
-ACTIONS = ("follow", "like", "comment", "share", "shoot", "live_visit")
+TARGET_KINDS = ("account", "video", "live_room", "product")
+ACTIONS = ("follow", "like", "comment", "share", "shoot", "live_visit", "purchase")
 
 ACTION_TARGET_KIND: dict[str, str] = {
     "follow": "account",
@@ -30,6 +31,8 @@ ACTION_TARGET_KIND: dict[str, str] = {
     # A shoot task is done by posting one's own video that mentions the target account.
     "shoot": "account",
     "live_visit": "live_room",
+    # Bought in the platform's own shop, so the order is tied to the buyer's account.
+    "purchase": "product",
 }
 """Which kind of target each action is done to."""
 
@@ -56,6 +59,8 @@ class TargetInfo:
     """The account the target belongs to (for an account, its own handle)."""
     url: str
     """Where a person goes to act on it."""
+    price_fen: int | None = None
+    """For a product: its price in the shop, in fen."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,14 @@ class TargetNotFound(ValidationFailed):
 class UnsupportedAction(ValidationFailed):
     code = "unsupported_action"
     title = N_("This action cannot be checked on this target")
+
+
+def tracked_link(url: str, ref: str) -> str:
+    """``url`` carrying the tracking code ``ref`` (``?ref=…``), which the platform's shop
+    records on the order placed through it."""
+    parts = urlsplit(url)
+    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "ref"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("ref", ref)])))
 
 
 def require_action_on(action: str, kind: str) -> None:
@@ -136,12 +149,14 @@ class PlatformConnector(Protocol):
     async def check_retention(
         self, action: str, *, actor_handle: str, target: TargetInfo
     ) -> Verification:
-        """Is the follow, like, comment, share or posted video still there now?"""
+        """Is the follow, like, comment, share or posted video still there now, the order
+        not returned?"""
         ...
 
     async def public_stats(self, target: TargetInfo) -> dict[str, int]:
         """Public counts: ``followers``/``videos`` for an account, ``views``/``likes``/
-        ``comments``/``shares`` for a video, ``visitors``/``live`` for a live room."""
+        ``comments``/``shares`` for a video, ``visitors``/``live`` for a live room,
+        ``price_fen``/``orders``/``refunds``/``on_sale`` for a product."""
         ...
 
 

@@ -113,7 +113,7 @@ async def read_task(
         min_watch_seconds=campaign.min_watch_seconds,
         min_stay_seconds=campaign.min_stay_seconds,
         claim_minutes=runtime.settings.claim_ttl_minutes,
-        hold_hours=runtime.settings.hold_hours,
+        hold_hours=service.hold_hours(runtime.settings, campaign.task_type),
         can_claim=view.reason is None,
         reason=None
         if view.reason is None

@@ -126,6 +126,17 @@ async def unanswered_gold_item(
     return await _first(session, _open_to(actor).where(GoldItem.id == gold_item_id))
 
 
+async def source_task_type(session: AsyncSession, gold_item_id: UUID) -> str:
+    """The task type of the work a gold item was made from (its hold is that type's)."""
+    task_type = await session.scalar(
+        select(Campaign.task_type)
+        .join(Assignment, Assignment.campaign_id == Campaign.id)
+        .join(GoldItem, GoldItem.source_assignment_id == Assignment.id)
+        .where(GoldItem.id == gold_item_id)
+    )
+    return task_type or ""
+
+
 async def answer_gold_item(
     session: AsyncSession, *, actor: Actor, gold_item_id: UUID, approve: bool, reason: str
 ) -> bool:

@@ -26,6 +26,7 @@ TASK_TYPE_LABELS = {
     "share": N_("Share"),
     "shoot": N_("Shoot a video"),
     "live_visit": N_("Visit a live room"),
+    "purchase": N_("Buy a product"),
 }
 
 FEED_REASONS = {
@@ -64,6 +65,7 @@ DETAIL_LABELS = {
     "share_found": N_("Share found"),
     "video_found": N_("Video found"),
     "visit_found": N_("Visit found"),
+    "order_found": N_("Order found"),
     "no_follow": N_("No follow found"),
     "followed_before": N_("Followed before the claim"),
     "no_like": N_("No like found"),
@@ -76,6 +78,8 @@ DETAIL_LABELS = {
     "video_deleted": N_("The video was deleted"),
     "no_visit": N_("No visit to the live room found"),
     "stayed_too_short": N_("Stayed too briefly in the live room"),
+    "no_order": N_("No order of the product found"),
+    "order_refunded": N_("The order was returned"),
     "actor_not_found": N_("The worker's account is not on the platform"),
     "target_not_found": N_("The target is no longer on the platform"),
 }
@@ -110,6 +114,8 @@ SETTLE_LABELS = {
 def settle_label(code: str | None) -> str | None:
     if code is None:
         return None
+    if code == "undone_order_refunded":
+        return N_("The order was returned during the hold")
     if code.startswith("undone_"):
         return N_("The action was undone during the hold")
     return SETTLE_LABELS.get(code, code)
@@ -131,5 +137,10 @@ EVIDENCE_HINTS = {
     "share": N_("Share the video, then take a screenshot of the share."),
     "shoot": N_("Post your own video that mentions the account; upload it or give its link."),
     "live_visit": N_("Stay in the live room, then take a screenshot of the room."),
+    "purchase": N_(
+        "Buy the product through the link and keep it, then take a screenshot of the "
+        "order. The reward is paid once the return period is over; a returned order is "
+        "not paid."
+    ),
 }
 """What to do and what to hand in, by task type."""

@@ -131,6 +131,7 @@ async def _task_context(
     return {
         "view": view,
         "task_reason": lambda view: task_reason_text(view.reason, view.reason_params),
+        "hold_hours": service.hold_hours(runtime.settings, view.campaign.task_type),
         "settings": runtime.settings,
         "form_id": new_id(),
         **_helpers(now),
@@ -261,6 +262,7 @@ async def _assignment_context(
     )
     return {
         "view": view,
+        "task_link": service.task_link(view.campaign, view.assignment),
         "settings": runtime.settings,
         "review_reasons": {**service.APPROVE_REASONS, **service.REJECT_REASONS},
         "form": {},

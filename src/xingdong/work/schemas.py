@@ -20,6 +20,7 @@ from xingdong.work.service import (
     AssignmentView,
     BulkResult,
     OpenTask,
+    task_link,
 )
 
 REVIEW_REASONS = {**APPROVE_REASONS, **REJECT_REASONS}
@@ -216,7 +217,7 @@ class AssignmentOut(Output):
             campaign_title=campaign.title,
             task_type=campaign.task_type,
             target_title=campaign.target_title,
-            target_url=campaign.target_url,
+            target_url=task_link(campaign, assignment),
             reward_fen=campaign.reward,
             status=assignment.status,
             status_label=translate(locale, labels.STATUS_LABELS[assignment.status]),

@@ -63,7 +63,7 @@ from xingdong.ledger import service as ledger
 from xingdong.ledger import wallets
 from xingdong.ledger.errors import IdempotencyKeyReused, InsufficientFunds
 from xingdong.ledger.withdrawals import REVENUE_ACCOUNT
-from xingdong.platforms.connector import TargetInfo, Verification, get_connector
+from xingdong.platforms.connector import TargetInfo, Verification, get_connector, tracked_link
 from xingdong.risk import service as risk
 from xingdong.risk.errors import REFUSED, RiskRefused
 from xingdong.work import gold
@@ -497,7 +497,7 @@ async def _approve(
     assignment.reviewed_at = now
     assignment.review_reason = reason
     assignment.review_note = note
-    assignment.hold_until = now + timedelta(hours=settings.hold_hours)
+    assignment.hold_until = now + hold_period(settings, campaign.task_type)
     campaign.units_open -= 1
     campaign.units_done += 1
     await _tell_brand(session, assignment, campaign, "completion.approved")
@@ -686,7 +686,9 @@ async def decide_review_item(
             item_id=item_id,
             status="approved" if approve else "rejected",
             review_reason=reason,
-            hold_until=moment + timedelta(hours=settings.hold_hours) if approve else None,
+            hold_until=moment + hold_period(settings, await gold.source_task_type(session, item_id))
+            if approve
+            else None,
         )
     assignment = await review(
         session, actor=actor, assignment_id=item_id, approve=approve, reason=reason,
@@ -877,6 +879,32 @@ async def _release(
     assignment.settled_at = now
     assignment.settle_reason = reason
     await _tell_brand(session, assignment, campaign, "completion.released")
+
+
+def tracking_code(assignment_id: UUID) -> str:
+    """The code a purchase task's link carries, so the shop knows which claim brought the
+    order."""
+    return "xd-" + assignment_id.hex
+
+
+def task_link(campaign: Campaign, assignment: Assignment) -> str:
+    """Where the worker goes to do the task: for a purchase, the product's link with the
+    claim's tracking code."""
+    if campaign.task_type == "purchase":
+        return tracked_link(campaign.target_url, tracking_code(assignment.id))
+    return campaign.target_url
+
+
+def hold_hours(settings: Settings, task_type: str) -> int:
+    """How long an approved reward stays pending: a purchase's at least as long as the
+    shop lets the buyer return it, so that a returned order is seen before money moves."""
+    if task_type == "purchase":
+        return max(settings.hold_hours, settings.purchase_hold_hours)
+    return settings.hold_hours
+
+
+def hold_period(settings: Settings, task_type: str) -> timedelta:
+    return timedelta(hours=hold_hours(settings, task_type))
 
 
 HOLDS_PER_RUN = 200
@@ -1112,7 +1140,7 @@ async def _pay_after_appeal(
             detail=N_("The campaign's escrow no longer holds enough to pay for this.")
         ) from None
     assignment.status = "approved"
-    assignment.hold_until = now + timedelta(hours=settings.hold_hours)
+    assignment.hold_until = now + hold_period(settings, campaign.task_type)
     campaign.units_done += 1
     await _tell_brand(session, assignment, campaign, "completion.approved")
 

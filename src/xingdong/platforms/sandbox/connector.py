@@ -24,7 +24,12 @@ from xingdong.platforms.connector import (
 )
 from xingdong.platforms.sandbox import repository as repo
 from xingdong.platforms.sandbox import service
-from xingdong.platforms.sandbox.models import SandboxAccount, SandboxLiveRoom, SandboxVideo
+from xingdong.platforms.sandbox.models import (
+    SandboxAccount,
+    SandboxLiveRoom,
+    SandboxProduct,
+    SandboxVideo,
+)
 
 PLATFORM = "sandbox"
 
@@ -32,9 +37,10 @@ _PATHS = {
     "account": re.compile(r"^/sandbox/@([^/]+)/?$"),
     "video": re.compile(r"^/sandbox/videos/([^/]+)/?$"),
     "live_room": re.compile(r"^/sandbox/live/([^/]+)/?$"),
+    "product": re.compile(r"^/sandbox/products/([^/]+)/?$"),
 }
 
-Found = SandboxAccount | SandboxVideo | SandboxLiveRoom
+Found = SandboxAccount | SandboxVideo | SandboxLiveRoom | SandboxProduct
 
 
 def account_url(handle: str) -> str:
@@ -47,6 +53,10 @@ def video_url(video_id: UUID) -> str:
 
 def live_room_url(room_id: UUID) -> str:
     return f"/sandbox/live/{room_id}"
+
+
+def product_url(product_id: UUID) -> str:
+    return f"/sandbox/products/{product_id}"
 
 
 def mentions(text: str, handle: str) -> bool:
@@ -138,7 +148,7 @@ class SandboxConnector:
     async def resolve_target(self, kind: str, ref: str) -> TargetInfo:
         if kind not in TARGET_KINDS:
             raise TargetNotFound(
-                detail=N_("A target is an account, a video or a live room."),
+                detail=N_("A target is an account, a video, a live room or a product."),
                 extra={"kind": kind},
             )
         reference = _reference(kind, ref)
@@ -160,6 +170,8 @@ class SandboxConnector:
         if kind == "video":
             video = await repo.video_by_id(session, identifier)
             return video if video is not None and video.deleted_at is None else None
+        if kind == "product":
+            return await repo.product_by_id(session, identifier)
         return await repo.live_room_by_id(session, identifier)
 
     async def _describe(self, session: AsyncSession, found: Found) -> TargetInfo:
@@ -176,6 +188,8 @@ class SandboxConnector:
         assert owner is not None
         if isinstance(found, SandboxVideo):
             kind, url = "video", video_url(found.id)
+        elif isinstance(found, SandboxProduct):
+            kind, url = "product", product_url(found.id)
         else:
             kind, url = "live_room", live_room_url(found.id)
         return TargetInfo(
@@ -185,6 +199,7 @@ class SandboxConnector:
             title=found.title,
             owner_handle=owner.handle,
             url=url,
+            price_fen=found.price_fen if isinstance(found, SandboxProduct) else None,
         )
 
     # --- verification -----------------------------------------------------------------
@@ -264,12 +279,25 @@ class SandboxConnector:
                 return await self._follow(session, actor, found, since)
             return await self._shoot(session, actor, found, since)
         if isinstance(found, SandboxVideo):
-            if action == "like":
-                return await self._like(session, actor, found, since, min_watch_seconds)
-            if action == "comment":
-                return await self._comment(session, actor, found, since)
-            return await self._share(session, actor, found, since)
+            return await self._on_video(session, action, actor, found, since, min_watch_seconds)
+        if isinstance(found, SandboxProduct):
+            return await self._purchase(session, actor, found, since)
         return await self._visit(session, actor, found, since, min_stay_seconds)
+
+    async def _on_video(
+        self,
+        session: AsyncSession,
+        action: str,
+        actor: SandboxAccount,
+        video: SandboxVideo,
+        since: datetime | None,
+        min_watch_seconds: int,
+    ) -> Verification:
+        if action == "like":
+            return await self._like(session, actor, video, since, min_watch_seconds)
+        if action == "comment":
+            return await self._comment(session, actor, video, since)
+        return await self._share(session, actor, video, since)
 
     @staticmethod
     async def _follow(
@@ -343,6 +371,22 @@ class SandboxConnector:
         return _absent("no_video")
 
     @staticmethod
+    async def _purchase(
+        session: AsyncSession,
+        actor: SandboxAccount,
+        product: SandboxProduct,
+        since: datetime | None,
+    ) -> Verification:
+        """An order of the product paid since ``since`` and not returned."""
+        orders = await repo.orders_by(session, actor.id, product.id, since)
+        kept = [order for order in orders if order.refunded_at is None]
+        if kept:
+            return _verified("order_found", kept[0].created_at)
+        if orders:
+            return _absent("order_refunded", orders[0].created_at)
+        return _absent("no_order")
+
+    @staticmethod
     async def _visit(
         session: AsyncSession,
         actor: SandboxAccount,
@@ -377,5 +421,12 @@ class SandboxConnector:
                     "likes": found.likes,
                     "comments": found.comments,
                     "shares": found.shares,
+                }
+            if isinstance(found, SandboxProduct):
+                return {
+                    "price_fen": found.price_fen,
+                    "orders": found.orders,
+                    "refunds": found.refunds,
+                    "on_sale": int(found.on_sale),
                 }
             return {"visitors": found.visitors, "live": int(found.is_live)}

@@ -144,6 +144,13 @@ _COMMENTS = (
 """Comments by the creators: (author handle, index of the brand's video, text)."""
 
 
+_PRODUCTS = (
+    ("星动美妆 新品保湿精华 30ml", 12_900, 860),
+    ("星动美妆 通勤防水眉笔", 3_900, 2_150),
+)
+"""The brand's shop: (title, price in fen, sold so far)."""
+
+
 async def _seed_account(
     session: AsyncSession, spec: _Account, now: datetime
 ) -> tuple[SandboxAccount, list[SandboxVideo]]:
@@ -176,7 +183,8 @@ async def _seed_account(
 
 
 async def seed_sandbox(session: AsyncSession, *, now: datetime | None = None) -> None:
-    """Create the demo accounts that do not exist yet (with their videos and room)."""
+    """Create the demo accounts that do not exist yet (with their videos, room and
+    shop)."""
     at = now or utcnow()
     created: dict[str, SandboxAccount] = {}
     brand_videos: list[SandboxVideo] = []
@@ -187,6 +195,10 @@ async def seed_sandbox(session: AsyncSession, *, now: datetime | None = None) ->
         created[spec.handle] = account
         if spec.handle == BRAND_HANDLE:
             brand_videos = videos
+            for title, price_fen, sold in _PRODUCTS:
+                await service.create_product(
+                    session, account=account, title=title, price_fen=price_fen, orders=sold
+                )
     # The creators' comments go with the brand's videos: only when those are new.
     for author, index, text in _COMMENTS if brand_videos else ():
         commenter = created.get(author) or await service.get_account(session, handle=author)

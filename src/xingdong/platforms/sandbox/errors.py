@@ -21,6 +21,21 @@ class SandboxLiveRoomNotFound(NotFound):
     title = N_("No such live room on the sandbox platform")
 
 
+class SandboxProductNotFound(NotFound):
+    code = "sandbox_product_not_found"
+    title = N_("No such product on the sandbox platform")
+
+
+class SandboxOrderNotFound(NotFound):
+    code = "sandbox_order_not_found"
+    title = N_("No such order")
+
+
+class OrderNotRefundable(Conflict):
+    code = "order_not_refundable"
+    title = N_("This order cannot be refunded")
+
+
 class SandboxCommentNotFound(NotFound):
     code = "sandbox_comment_not_found"
     title = N_("No such comment")

@@ -173,3 +173,48 @@ class SandboxLiveVisit(IdMixin, CreatedAtMixin, Base):
     left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (CheckConstraint("stayed_seconds >= 0", "stayed_seconds"),)
+
+
+class SandboxProduct(IdMixin, CreatedAtMixin, Base):
+    """A product an account sells in its shop on the platform (小店); people buy it in
+    the app, so an order is tied to the buyer's account."""
+
+    __tablename__ = "sandbox_products"
+
+    account_id: Mapped[UUID] = mapped_column(
+        ForeignKey(_ACCOUNT_FK, ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(100))
+    price_fen: Mapped[int] = mapped_column(Integer)
+    """The price a buyer pays, in fen."""
+    orders: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    """Orders placed so far (the shown sales count), refunded ones included."""
+    refunds: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    on_sale: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+    __table_args__ = (
+        CheckConstraint("price_fen > 0", "price_positive"),
+        CheckConstraint("orders >= 0 AND refunds >= 0 AND refunds <= orders", "counts"),
+    )
+
+
+class SandboxOrder(IdMixin, CreatedAtMixin, Base):
+    """One purchase of a product by an account (``created_at`` is when it was paid). A
+    refund within the return period only marks it, so its history stays."""
+
+    __tablename__ = "sandbox_orders"
+
+    account_id: Mapped[UUID] = mapped_column(ForeignKey(_ACCOUNT_FK, ondelete="CASCADE"))
+    product_id: Mapped[UUID] = mapped_column(
+        ForeignKey("sandbox_products.id", ondelete="CASCADE"), index=True
+    )
+    price_fen: Mapped[int] = mapped_column(Integer)
+    """What the buyer paid (the product's price at the time)."""
+    ref: Mapped[str | None] = mapped_column(String(40))
+    """The tracking code of the link the buyer came through (``?ref=``), if any."""
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("price_fen > 0", "price_positive"),
+        Index("ix_sandbox_orders_buyer_product", "account_id", "product_id", "created_at"),
+    )

@@ -19,7 +19,12 @@ from xingdong.core.security import digests_match, keyed_digest
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
 from xingdong.platforms.sandbox import service
-from xingdong.platforms.sandbox.connector import account_url, live_room_url, video_url
+from xingdong.platforms.sandbox.connector import (
+    account_url,
+    live_room_url,
+    product_url,
+    video_url,
+)
 from xingdong.platforms.sandbox.errors import SandboxAccountNotBound
 from xingdong.platforms.sandbox.models import SandboxAccount
 from xingdong.web.deps import (
@@ -373,3 +378,57 @@ async def live_leave(
     me = await _acting_account(session, person)
     await service.leave_live_room(session, account=me, room_id=room_id, visit_id=visit_id)
     return redirect(live_room_url(room_id), N_("You left the live room."))
+
+
+# --- shop -----------------------------------------------------------------------------
+
+
+async def _product_response(
+    request: Request,
+    session: AsyncSession,
+    product_id: UUID,
+    *,
+    ref: str = "",
+    error: XingdongError | None = None,
+) -> Response:
+    me = await my_sandbox_account(session, _person(request))
+    view = await service.product_page(session, product_id=product_id, viewer=me)
+    context = {"view": view, "sbx_me": me, "ref": ref[: service.REF_MAX_LENGTH]}
+    return await _render(request, session, "sandbox_product.html", context, error=error)
+
+
+@router.get("/sandbox/products/{product_id}", response_class=HTMLResponse)
+async def product_page(
+    request: Request,
+    product_id: UUID,
+    session: DbSession,
+    _actor: OptionalPageActor,
+    ref: str = "",
+) -> Response:
+    """A product in a shop; ``ref`` is the tracking code of the link that led here."""
+    return await _product_response(request, session, product_id, ref=ref)
+
+
+@router.post("/sandbox/products/{product_id}/buy", dependencies=[CsrfChecked])
+async def buy_submit(
+    request: Request, product_id: UUID, session: DbSession, person: PagePerson, ref: FormStr = ""
+) -> Response:
+    me = await _acting_account(session, person)
+    product = await service.get_product(session, product_id=product_id)
+    try:
+        await attempt(session, lambda: service.buy(session, account=me, product=product, ref=ref))
+    except XingdongError as exc:
+        return await _product_response(request, session, product_id, ref=ref, error=exc)
+    return redirect(product_url(product_id), N_("Your order is paid."))
+
+
+@router.post("/sandbox/products/{product_id}/orders/{order_id}/refund", dependencies=[CsrfChecked])
+async def refund_submit(
+    request: Request, product_id: UUID, order_id: UUID, session: DbSession, person: PagePerson
+) -> Response:
+    me = await _acting_account(session, person)
+    try:
+        await attempt(session, lambda: service.refund(session, account=me, order_id=order_id))
+    except XingdongError as exc:
+        return await _product_response(request, session, product_id, error=exc)
+    return redirect(product_url(product_id), N_("The order is returned and refunded."))

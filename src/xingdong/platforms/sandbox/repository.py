@@ -19,6 +19,8 @@ from xingdong.platforms.sandbox.models import (
     SandboxLike,
     SandboxLiveRoom,
     SandboxLiveVisit,
+    SandboxOrder,
+    SandboxProduct,
     SandboxShare,
     SandboxVideo,
 )
@@ -343,4 +345,49 @@ async def visits_by(
     if since is not None:
         query = query.where(SandboxLiveVisit.created_at >= since)
     query = query.order_by(SandboxLiveVisit.created_at, SandboxLiveVisit.id)
+    return list((await session.execute(query)).scalars())
+
+
+# --- shop -----------------------------------------------------------------------------
+
+
+async def product_by_id(session: AsyncSession, product_id: UUID) -> SandboxProduct | None:
+    return await session.get(SandboxProduct, product_id)
+
+
+async def products_of(session: AsyncSession, account_id: UUID, limit: int) -> list[SandboxProduct]:
+    query = (
+        select(SandboxProduct)
+        .where(SandboxProduct.account_id == account_id, SandboxProduct.on_sale.is_(True))
+        .order_by(SandboxProduct.created_at.desc(), SandboxProduct.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def count_sale(session: AsyncSession, product_id: UUID, *, refund: bool = False) -> None:
+    """One more order of the product, or one more refund."""
+    column = SandboxProduct.refunds if refund else SandboxProduct.orders
+    await session.execute(
+        update(SandboxProduct)
+        .where(SandboxProduct.id == product_id)
+        .values({column.key: column + 1})
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def order_for_update(session: AsyncSession, order_id: UUID) -> SandboxOrder | None:
+    return await session.get(SandboxOrder, order_id, with_for_update=True)
+
+
+async def orders_by(
+    session: AsyncSession, account_id: UUID, product_id: UUID, since: datetime | None
+) -> list[SandboxOrder]:
+    """An account's orders of a product (refunded ones too), oldest first."""
+    query = select(SandboxOrder).where(
+        SandboxOrder.account_id == account_id, SandboxOrder.product_id == product_id
+    )
+    if since is not None:
+        query = query.where(SandboxOrder.created_at >= since)
+    query = query.order_by(SandboxOrder.created_at, SandboxOrder.id)
     return list((await session.execute(query)).scalars())

@@ -7,7 +7,7 @@ statement each; objects already loaded keep the counts they were loaded with."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,11 +21,14 @@ from xingdong.identity.validation import handle_problem
 from xingdong.platforms.sandbox import repository as repo
 from xingdong.platforms.sandbox.errors import (
     LiveRoomClosed,
+    OrderNotRefundable,
     SandboxAccountNotFound,
     SandboxAccountNotYours,
     SandboxCommentNotFound,
     SandboxHandleTaken,
     SandboxLiveRoomNotFound,
+    SandboxOrderNotFound,
+    SandboxProductNotFound,
     SandboxVideoNotFound,
     SandboxVisitNotFound,
 )
@@ -34,6 +37,8 @@ from xingdong.platforms.sandbox.models import (
     SandboxComment,
     SandboxLiveRoom,
     SandboxLiveVisit,
+    SandboxOrder,
+    SandboxProduct,
     SandboxShare,
     SandboxVideo,
 )
@@ -47,6 +52,10 @@ MAX_COUNTED_GAP_SECONDS = 30
 MAX_WATCHED_SECONDS = 24 * 3600
 MAX_COMMENT_LENGTH = 300
 MAX_FOLLOWERS = 10**9
+MAX_PRICE_FEN = 10_000_000
+RETURN_DAYS = 7
+"""How long after paying a buyer may return an order without giving a reason (七天无理由退货)."""
+REF_MAX_LENGTH = 40
 
 
 def _invalid(*errors: FieldError) -> ValidationFailed:
@@ -483,6 +492,92 @@ async def share(
     return row
 
 
+# --- shop -----------------------------------------------------------------------------
+
+
+async def create_product(
+    session: AsyncSession,
+    *,
+    account: SandboxAccount,
+    title: str,
+    price_fen: int,
+    orders: int = 0,
+) -> SandboxProduct:
+    """Put a product on sale in the account's shop. ``orders`` is a starting sales count
+    for demo data."""
+    title = title.strip()
+    errors: list[FieldError] = []
+    if not 2 <= len(title) <= 100:
+        errors.append(FieldError("title", N_("Use 2 to 100 characters.")))
+    if not 1 <= price_fen <= MAX_PRICE_FEN:
+        errors.append(FieldError("price_fen", N_("Enter a price from ¥0.01 to ¥100,000.")))
+    if errors:
+        raise _invalid(*errors)
+    product = SandboxProduct(
+        id=new_id(), account_id=account.id, title=title, price_fen=price_fen,
+        orders=max(orders, 0), refunds=0, on_sale=True,
+    )  # fmt: skip
+    session.add(product)
+    await session.flush()
+    return product
+
+
+async def get_product(session: AsyncSession, *, product_id: UUID) -> SandboxProduct:
+    product = await repo.product_by_id(session, product_id)
+    if product is None:
+        raise SandboxProductNotFound(detail=N_("This product does not exist."))
+    return product
+
+
+async def buy(
+    session: AsyncSession,
+    *,
+    account: SandboxAccount,
+    product: SandboxProduct,
+    ref: str | None = None,
+    now: datetime | None = None,
+) -> SandboxOrder:
+    """Pay for the product at its price; ``ref`` is the tracking code of the link the
+    buyer came through. The sandbox takes no money: the order is the record."""
+    if not product.on_sale:
+        raise SandboxProductNotFound(detail=N_("This product is no longer on sale."))
+    if product.account_id == account.id:
+        raise ValidationFailed(detail=N_("A shop cannot buy its own product."))
+    order = SandboxOrder(
+        id=new_id(),
+        account_id=account.id,
+        product_id=product.id,
+        price_fen=product.price_fen,
+        ref=(ref or "").strip()[:REF_MAX_LENGTH] or None,
+        created_at=now or utcnow(),
+    )
+    session.add(order)
+    await session.flush()
+    await repo.count_sale(session, product.id)
+    return order
+
+
+async def refund(
+    session: AsyncSession, *, account: SandboxAccount, order_id: UUID, now: datetime | None = None
+) -> SandboxOrder:
+    """Return an order within :data:`RETURN_DAYS` of paying for it."""
+    order = await repo.order_for_update(session, order_id)
+    if order is None or order.account_id != account.id:
+        raise SandboxOrderNotFound(detail=N_("You have no such order."))
+    at = now or utcnow()
+    if order.refunded_at is not None:
+        raise OrderNotRefundable(detail=N_("This order was refunded already."))
+    if at > order.created_at + timedelta(days=RETURN_DAYS):
+        raise OrderNotRefundable(
+            detail=N_("Orders can be returned for {days} days after paying."),
+            extra={"days": RETURN_DAYS},
+        )
+    order.refunded_at = at
+    await session.flush()
+    await repo.count_sale(session, order.product_id, refund=True)
+    return order
+
+
 # --- what the pages show --------------------------------------------------------------
 
 
@@ -527,6 +622,7 @@ class ProfileView:
     videos: list[SandboxVideo]
     next_cursor: str | None
     live_rooms: list[SandboxLiveRoom]
+    products: list[SandboxProduct]
     is_following: bool
     is_own: bool
 
@@ -551,6 +647,7 @@ async def profile(
         videos=[video for video, _ in rows[:size]],
         next_cursor=next_cursor([video for video, _ in rows], size),
         live_rooms=[room for room, _ in rooms],
+        products=await repo.products_of(session, account.id, limit=6),
         is_following=following,
         is_own=viewer is not None and viewer.id == account.id,
     )
@@ -609,3 +706,22 @@ async def live_page(
         ):
             visit = found
     return LiveView(room=room, owner=owner, visit=visit)
+
+
+@dataclass(frozen=True)
+class ProductView:
+    product: SandboxProduct
+    owner: SandboxAccount
+    orders: list[SandboxOrder]
+    """The viewer's orders of the product, newest first."""
+    return_days: int = RETURN_DAYS
+
+
+async def product_page(
+    session: AsyncSession, *, product_id: UUID, viewer: SandboxAccount | None
+) -> ProductView:
+    product = await get_product(session, product_id=product_id)
+    owner = await repo.account_by_id(session, product.account_id)
+    assert owner is not None
+    orders = await repo.orders_by(session, viewer.id, product.id, None) if viewer else []
+    return ProductView(product=product, owner=owner, orders=orders[::-1])
