@@ -12,7 +12,15 @@ import pytest
 from sqlalchemy import update
 
 from tests.integration.conftest import make_settings
-from tests.lifecycle_world import BRAND_HANDLE, World, balance, build_world, draft, live_campaign
+from tests.lifecycle_world import (
+    BRAND_HANDLE,
+    World,
+    balance,
+    build_world,
+    draft,
+    live_campaign,
+    window_nearly_over,
+)
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.errors import ComplianceBlocked
 from xingdong.campaigns.models import Campaign
@@ -176,6 +184,24 @@ async def test_a_hand_in_without_an_order_goes_to_a_reviewer(world: World) -> No
     assert done.status == "submitted"
     assert "platform_no_order" in done.risk_reasons
     assert done.hold_until is None
+
+
+async def test_an_order_not_made_through_the_claims_link_is_not_verified(world: World) -> None:
+    product_id = await product_of(world)
+    campaign = await live_campaign(
+        world, **purchase(product_id, per_person_limit=2), **window_nearly_over()
+    )
+    worker = world.workers[0]
+    first = await claim(world, worker, campaign)
+    await buy(world, worker, product_id, ref=work.tracking_code(first.id))
+    assert (await hand_in(world, worker, first)).status == "approved"
+    # The same order cannot pay for a second claim, nor can one bought without the link.
+    second = await claim(world, worker, campaign)
+    await buy(world, worker, product_id, ref="")
+    again = await hand_in(world, worker, second)
+    assert again.status == "submitted"
+    assert again.verification["detail"] == "order_not_tracked"
+    assert "platform_order_not_tracked" in again.risk_reasons
 
 
 async def create(world: World, **overrides: object) -> Campaign:

@@ -221,6 +221,75 @@ async def test_a_purchase_is_verified_in_its_window_until_it_is_returned(
     assert (unknown.status, unknown.detail) == ("unknown", "actor_not_found")
 
 
+async def test_with_a_tracking_code_only_the_order_through_that_link_counts(
+    db: Database, connector: SandboxConnector, shop: Shop
+) -> None:
+    product = await connector.resolve_target("product", str(shop.product.id))
+
+    async def verify(code: str) -> tuple[str, str]:
+        found = await connector.verify_action(
+            "purchase", actor_handle="buyer_a", target=product, since=shop.t0,
+            tracking_code=code,
+        )  # fmt: skip
+        return found.status, found.detail
+
+    async def kept(code: str) -> tuple[str, str]:
+        found = await connector.check_retention(
+            "purchase", actor_handle="buyer_a", target=product, tracking_code=code
+        )
+        return found.status, found.detail
+
+    assert await verify("xd-1") == ("absent", "no_order")
+    async with db.session_scope() as s:
+        # Bought straight from the shop, and for another claim.
+        await service.buy(s, account=shop.buyer, product=shop.product)
+        await service.buy(s, account=shop.buyer, product=shop.product, ref="xd-2")
+    assert await verify("xd-1") == ("absent", "order_not_tracked")
+    assert await verify("xd-2") == ("verified", "order_found")
+    async with db.session_scope() as s:
+        mine = await service.buy(s, account=shop.buyer, product=shop.product, ref="xd-1")
+    assert await verify("xd-1") == ("verified", "order_found")
+    async with db.session_scope() as s:
+        await service.refund(s, account=shop.buyer, order_id=mine.id)
+    # The other orders, kept, do not stand in for the one returned.
+    assert await kept("xd-1") == ("absent", "order_refunded")
+    assert await kept("xd-2") == ("verified", "order_found")
+
+
+async def test_a_product_off_sale_cannot_be_a_target(
+    db: Database, connector: SandboxConnector, shop: Shop
+) -> None:
+    async with db.session_scope() as s:
+        product = await s.get(SandboxProduct, shop.product.id)
+        assert product is not None
+        product.on_sale = False
+    with pytest.raises(TargetNotFound):
+        await connector.resolve_target("product", str(shop.product.id))
+
+
+async def test_an_order_is_returned_only_from_its_own_product(db: Database, shop: Shop) -> None:
+    async with db.session_scope() as s:
+        order = await service.buy(s, account=shop.buyer, product=shop.product)
+        other = await service.create_product(s, account=shop.brand, title="眉笔", price_fen=3_900)
+    with pytest.raises(SandboxOrderNotFound):
+        async with db.session_scope() as s:
+            await service.refund(s, account=shop.buyer, order_id=order.id, product_id=other.id)
+    async with db.session_scope() as s:
+        await service.refund(s, account=shop.buyer, order_id=order.id, product_id=shop.product.id)
+    assert (await reload_product(db, shop)).refunds == 1
+
+
+async def test_the_page_offers_a_return_only_within_the_period(db: Database, shop: Shop) -> None:
+    async with db.session_scope() as s:
+        await service.buy(s, account=shop.buyer, product=shop.product)
+        await service.buy(
+            s, account=shop.buyer, product=shop.product, now=utcnow() - timedelta(days=8)
+        )
+    async with db.sessionmaker() as s:
+        view = await service.product_page(s, product_id=shop.product.id, viewer=shop.buyer)
+    assert [view.returnable(order) for order in view.orders] == [True, False]
+
+
 async def test_retention_sees_the_only_order_returned(
     db: Database, connector: SandboxConnector, shop: Shop
 ) -> None:

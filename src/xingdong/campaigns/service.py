@@ -765,7 +765,7 @@ async def check_target(*, platform: str, task_type: str, target: str) -> TargetI
     if not target.strip():
         raise CampaignInvalid(
             detail=N_("Please correct the marked fields."),
-            fields=[FieldError("target", N_("Enter the account, video or live room."))],
+            fields=[FieldError("target", N_("Enter the account, video, live room or product."))],
         )
     try:
         return await get_connector(platform).resolve_target(

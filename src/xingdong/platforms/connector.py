@@ -141,13 +141,20 @@ class PlatformConnector(Protocol):
         since: datetime,
         min_watch_seconds: int = 0,
         min_stay_seconds: int = 0,
+        tracking_code: str | None = None,
     ) -> Verification:
         """Did ``actor_handle`` do ``action`` to ``target`` at or after ``since``, watching
-        (likes) or staying (live visits) at least as long as asked?"""
+        (likes) or staying (live visits) at least as long as asked? For a purchase with
+        ``tracking_code``, only an order placed through a link carrying it counts."""
         ...
 
     async def check_retention(
-        self, action: str, *, actor_handle: str, target: TargetInfo
+        self,
+        action: str,
+        *,
+        actor_handle: str,
+        target: TargetInfo,
+        tracking_code: str | None = None,
     ) -> Verification:
         """Is the follow, like, comment, share or posted video still there now, the order
         not returned?"""

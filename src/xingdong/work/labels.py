@@ -79,6 +79,7 @@ DETAIL_LABELS = {
     "no_visit": N_("No visit to the live room found"),
     "stayed_too_short": N_("Stayed too briefly in the live room"),
     "no_order": N_("No order of the product found"),
+    "order_not_tracked": N_("Ordered, but not through the task's link"),
     "order_refunded": N_("The order was returned"),
     "actor_not_found": N_("The worker's account is not on the platform"),
     "target_not_found": N_("The target is no longer on the platform"),

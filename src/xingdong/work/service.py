@@ -440,6 +440,7 @@ async def submit(
         since=assignment.claimed_at,
         min_watch_seconds=campaign.min_watch_seconds,
         min_stay_seconds=campaign.min_stay_seconds,
+        tracking_code=_tracking_code_of(campaign, assignment),
     )
     verdict = await risk.decide(
         session,
@@ -887,12 +888,17 @@ def tracking_code(assignment_id: UUID) -> str:
     return "xd-" + assignment_id.hex
 
 
+def _tracking_code_of(campaign: Campaign, assignment: Assignment) -> str | None:
+    """The code the platform must find on a purchase's order: the order was placed for
+    this claim, not before it nor for another one."""
+    return tracking_code(assignment.id) if campaign.task_type == "purchase" else None
+
+
 def task_link(campaign: Campaign, assignment: Assignment) -> str:
     """Where the worker goes to do the task: for a purchase, the product's link with the
     claim's tracking code."""
-    if campaign.task_type == "purchase":
-        return tracked_link(campaign.target_url, tracking_code(assignment.id))
-    return campaign.target_url
+    code = _tracking_code_of(campaign, assignment)
+    return campaign.target_url if code is None else tracked_link(campaign.target_url, code)
 
 
 def hold_hours(settings: Settings, task_type: str) -> int:
@@ -931,7 +937,10 @@ async def settle_hold(session: AsyncSession, assignment_id: UUID, *, now: dateti
         return "skipped"
     campaign = await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id)
     kept = await get_connector(campaign.platform).check_retention(
-        campaign.task_type, actor_handle=assignment.actor_handle, target=_target_of(campaign)
+        campaign.task_type,
+        actor_handle=assignment.actor_handle,
+        target=_target_of(campaign),
+        tracking_code=_tracking_code_of(campaign, assignment),
     )
     if kept.status == "verified":
         await _release(session, assignment, campaign, reason="retained", now=now)

@@ -5,6 +5,7 @@ transaction, as a call to a real platform's API would be."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, unquote, urlsplit
 from uuid import UUID
@@ -125,6 +126,17 @@ def _absent(
     )
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """What a verification asks beyond the action itself."""
+
+    since: datetime | None
+    """Only what was done at or after this moment counts; None: whenever."""
+    min_watch_seconds: int
+    min_stay_seconds: int
+    tracking_code: str | None
+
+
 class SandboxConnector:
     name = PLATFORM
 
@@ -156,7 +168,8 @@ class SandboxConnector:
             raise _not_found(kind, ref)
         async with self._db.sessionmaker() as session:
             found = await self._find(session, kind, reference)
-            if found is None:
+            # A product off sale cannot be bought: no task may point at it any more.
+            if found is None or (isinstance(found, SandboxProduct) and not found.on_sale):
                 raise _not_found(kind, ref)
             return await self._describe(session, found)
 
@@ -213,41 +226,28 @@ class SandboxConnector:
         since: datetime,
         min_watch_seconds: int = 0,
         min_stay_seconds: int = 0,
+        tracking_code: str | None = None,
     ) -> Verification:
         if since.tzinfo is None:
             raise ValueError("since must be a timezone-aware datetime")
-        return await self._observe(
-            action,
-            actor_handle=actor_handle,
-            target=target,
-            since=since,
-            min_watch_seconds=min_watch_seconds,
-            min_stay_seconds=min_stay_seconds,
-        )
+        asked = _Asked(since, min_watch_seconds, min_stay_seconds, tracking_code)
+        return await self._observe(action, actor_handle=actor_handle, target=target, asked=asked)
 
     async def check_retention(
-        self, action: str, *, actor_handle: str, target: TargetInfo
-    ) -> Verification:
-        """The action as it stands now, whenever it was made; the watch and stay times
-        were checked when it was verified and are not asked again."""
-        return await self._observe(
-            action,
-            actor_handle=actor_handle,
-            target=target,
-            since=None,
-            min_watch_seconds=0,
-            min_stay_seconds=0,
-        )
-
-    async def _observe(
         self,
         action: str,
         *,
         actor_handle: str,
         target: TargetInfo,
-        since: datetime | None,
-        min_watch_seconds: int,
-        min_stay_seconds: int,
+        tracking_code: str | None = None,
+    ) -> Verification:
+        """The action as it stands now, whenever it was made; the watch and stay times
+        were checked when it was verified and are not asked again."""
+        asked = _Asked(None, 0, 0, tracking_code)
+        return await self._observe(action, actor_handle=actor_handle, target=target, asked=asked)
+
+    async def _observe(
+        self, action: str, *, actor_handle: str, target: TargetInfo, asked: _Asked
     ) -> Verification:
         require_action_on(action, target.kind)
         if target.platform != PLATFORM:
@@ -260,9 +260,7 @@ class SandboxConnector:
             if actor is None or found is None:
                 reason = "actor_not_found" if actor is None else "target_not_found"
                 return Verification(status="unknown", observed_at=None, detail=reason)
-            return await self._check(
-                session, action, actor, found, since, min_watch_seconds, min_stay_seconds
-            )
+            return await self._check(session, action, actor, found, asked)
 
     async def _check(
         self,
@@ -270,19 +268,20 @@ class SandboxConnector:
         action: str,
         actor: SandboxAccount,
         found: Found,
-        since: datetime | None,
-        min_watch_seconds: int,
-        min_stay_seconds: int,
+        asked: _Asked,
     ) -> Verification:
+        since = asked.since
         if isinstance(found, SandboxAccount):
             if action == "follow":
                 return await self._follow(session, actor, found, since)
             return await self._shoot(session, actor, found, since)
         if isinstance(found, SandboxVideo):
-            return await self._on_video(session, action, actor, found, since, min_watch_seconds)
+            return await self._on_video(
+                session, action, actor, found, since, asked.min_watch_seconds
+            )
         if isinstance(found, SandboxProduct):
-            return await self._purchase(session, actor, found, since)
-        return await self._visit(session, actor, found, since, min_stay_seconds)
+            return await self._purchase(session, actor, found, since, asked.tracking_code)
+        return await self._visit(session, actor, found, since, asked.min_stay_seconds)
 
     async def _on_video(
         self,
@@ -376,9 +375,16 @@ class SandboxConnector:
         actor: SandboxAccount,
         product: SandboxProduct,
         since: datetime | None,
+        tracking_code: str | None,
     ) -> Verification:
-        """An order of the product paid since ``since`` and not returned."""
+        """An order of the product paid since ``since`` and not returned; with a tracking
+        code, only an order placed through a link that carried it."""
         orders = await repo.orders_by(session, actor.id, product.id, since)
+        if tracking_code is not None:
+            tracked = [order for order in orders if order.ref == tracking_code]
+            if orders and not tracked:
+                return _absent("order_not_tracked", orders[0].created_at)
+            orders = tracked
         kept = [order for order in orders if order.refunded_at is None]
         if kept:
             return _verified("order_found", kept[0].created_at)

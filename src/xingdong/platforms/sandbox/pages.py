@@ -428,7 +428,10 @@ async def refund_submit(
 ) -> Response:
     me = await _acting_account(session, person)
     try:
-        await attempt(session, lambda: service.refund(session, account=me, order_id=order_id))
+        await attempt(
+            session,
+            lambda: service.refund(session, account=me, order_id=order_id, product_id=product_id),
+        )
     except XingdongError as exc:
         return await _product_response(request, session, product_id, error=exc)
     return redirect(product_url(product_id), N_("The order is returned and refunded."))

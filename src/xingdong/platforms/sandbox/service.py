@@ -557,17 +557,31 @@ async def buy(
     return order
 
 
+def returnable_until(order: SandboxOrder) -> datetime:
+    return order.created_at + timedelta(days=RETURN_DAYS)
+
+
 async def refund(
-    session: AsyncSession, *, account: SandboxAccount, order_id: UUID, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    account: SandboxAccount,
+    order_id: UUID,
+    product_id: UUID | None = None,
+    now: datetime | None = None,
 ) -> SandboxOrder:
-    """Return an order within :data:`RETURN_DAYS` of paying for it."""
+    """Return an order (of ``product_id`` when given) within :data:`RETURN_DAYS` of
+    paying for it."""
     order = await repo.order_for_update(session, order_id)
-    if order is None or order.account_id != account.id:
+    if (
+        order is None
+        or order.account_id != account.id
+        or (product_id is not None and order.product_id != product_id)
+    ):
         raise SandboxOrderNotFound(detail=N_("You have no such order."))
     at = now or utcnow()
     if order.refunded_at is not None:
         raise OrderNotRefundable(detail=N_("This order was refunded already."))
-    if at > order.created_at + timedelta(days=RETURN_DAYS):
+    if at > returnable_until(order):
         raise OrderNotRefundable(
             detail=N_("Orders can be returned for {days} days after paying."),
             extra={"days": RETURN_DAYS},
@@ -714,7 +728,11 @@ class ProductView:
     owner: SandboxAccount
     orders: list[SandboxOrder]
     """The viewer's orders of the product, newest first."""
+    now: datetime
     return_days: int = RETURN_DAYS
+
+    def returnable(self, order: SandboxOrder) -> bool:
+        return order.refunded_at is None and self.now <= returnable_until(order)
 
 
 async def product_page(
@@ -724,4 +742,4 @@ async def product_page(
     owner = await repo.account_by_id(session, product.account_id)
     assert owner is not None
     orders = await repo.orders_by(session, viewer.id, product.id, None) if viewer else []
-    return ProductView(product=product, owner=owner, orders=orders[::-1])
+    return ProductView(product=product, owner=owner, orders=orders[::-1], now=utcnow())
