@@ -851,9 +851,6 @@ def demo(
         "log_json": False,
         "demo_crowd": True,
         "hold_hours": 1,
-        # So that a purchase's reward is seen released while the demo runs; a deployment
-        # keeps the return period (docs/configuration.md).
-        "purchase_hold_hours": 2,
         # Webhooks to this machine (the demo's own receiver) only while the demo listens
         # on it alone: on an address others reach, anyone registering could aim
         # webhooks at the network behind it.

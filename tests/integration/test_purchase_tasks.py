@@ -9,6 +9,7 @@ from datetime import timedelta
 from uuid import UUID
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import update
 
 from tests.integration.conftest import make_settings
@@ -24,6 +25,7 @@ from tests.lifecycle_world import (
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.errors import ComplianceBlocked
 from xingdong.campaigns.models import Campaign
+from xingdong.core.settings import RETURN_PERIOD_HOURS
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
 from xingdong.ledger import service as ledger
@@ -175,6 +177,38 @@ async def test_an_order_returned_during_the_hold_is_clawed_back(world: World) ->
     await assert_sound(world)
 
 
+async def test_an_order_bought_again_after_the_hand_in_does_not_stand_in(
+    world: World,
+) -> None:
+    """Returning the verified order and buying again through the same link shortly before
+    the hold ends (to return that one too once paid) is clawed back all the same."""
+    product_id = await product_of(world)
+    campaign = await live_campaign(world, **purchase(product_id))
+    worker = world.workers[1]
+    assignment = await claim(world, worker, campaign)
+    code = work.tracking_code(assignment.id)
+    order_id = await buy(world, worker, product_id, ref=code)
+    done = await hand_in(world, worker, assignment)
+    assert done.status == "approved" and done.hold_until is not None
+    async with world.db.session_scope() as s:
+        [bound] = await identity.platform_accounts(s, person=worker)
+        me = await sandbox.get_account(s, handle=bound.handle)
+        await sandbox.refund(s, account=me, order_id=order_id)
+        product = await sandbox.get_product(s, product_id=product_id)
+        again = await sandbox.buy(
+            s, account=me, product=product, ref=code, now=done.hold_until - timedelta(hours=1)
+        )
+        assert again.ref == code and again.refunded_at is None
+
+    assert (await settle(world, done.hold_until + timedelta(seconds=1)))["clawed_back"] == 1
+    async with world.db.sessionmaker() as s:
+        row = await s.get(Assignment, assignment.id)
+    assert row is not None
+    assert (row.status, row.settle_reason) == ("clawed_back", "undone_order_refunded")
+    assert (await balance(world.db, wallets.available_account(worker.id))).posted == 0
+    await assert_sound(world)
+
+
 async def test_a_hand_in_without_an_order_goes_to_a_reviewer(world: World) -> None:
     product_id = await product_of(world)
     campaign = await live_campaign(world, **purchase(product_id))
@@ -255,6 +289,8 @@ async def test_the_preview_checks_the_reward_against_the_price(world: World) -> 
 
 
 def test_a_purchase_holds_at_least_the_return_period() -> None:
+    with pytest.raises(ValidationError, match="purchase_hold_hours"):
+        make_settings(purchase_hold_hours=RETURN_PERIOD_HOURS - 1)
     short = make_settings(hold_hours=24)
     assert (work.hold_hours(short, "follow"), work.hold_hours(short, "purchase")) == (24, 192)
     long = make_settings(hold_hours=300, purchase_hold_hours=200)

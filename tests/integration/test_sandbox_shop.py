@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
@@ -213,6 +213,15 @@ async def test_a_purchase_is_verified_in_its_window_until_it_is_returned(
     # The order made before the claim is still kept: retention asks about any order.
     still = await connector.check_retention("purchase", actor_handle="buyer_a", target=product)
     assert still.status == "verified"
+    # Up to a moment: only orders placed by then (the early one was, the returned one too).
+    by_then = await connector.check_retention(
+        "purchase", actor_handle="buyer_a", target=product, until=shop.t0 - timedelta(seconds=1)
+    )
+    assert (by_then.status, by_then.detail) == ("absent", "no_order")
+    by_paid = await connector.check_retention(
+        "purchase", actor_handle="buyer_a", target=product, until=paid_at
+    )
+    assert by_paid.status == "verified"
     other = await connector.check_retention("purchase", actor_handle="buyer_b", target=product)
     assert (other.status, other.detail) == ("absent", "no_order")
     unknown = await connector.verify_action(
@@ -334,7 +343,17 @@ async def test_the_demo_brand_has_a_shop(db: Database) -> None:
         await seed_sandbox(s)
     async with db.sessionmaker() as s:
         view = await service.profile(s, handle=BRAND_HANDLE, viewer=None)
-    assert sorted((p.price_fen, p.title) for p in view.products) == [
+    shop = [
         (3_900, "星动美妆 通勤防水眉笔"),
         (12_900, "星动美妆 新品保湿精华 30ml"),
     ]
+    assert sorted((p.price_fen, p.title) for p in view.products) == shop
+
+    # A demo database from before the shop: the brand is there, its products are not.
+    async with db.session_scope() as s:
+        await s.execute(delete(SandboxProduct))
+    async with db.session_scope() as s:
+        await seed_sandbox(s)
+    async with db.sessionmaker() as s:
+        view = await service.profile(s, handle=BRAND_HANDLE, viewer=None)
+    assert sorted((p.price_fen, p.title) for p in view.products) == shop

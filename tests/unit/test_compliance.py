@@ -319,9 +319,18 @@ PURCHASE = replace(CLEAN, task_type="purchase", title="新品精华体验")
             (Severity.BLOCK, "拍下不发货"), (Severity.BLOCK, "全额返款"),
         ]),
         ("Leave a five-star review for a full refund", [
-            (Severity.BLOCK, "five-star review"), (Severity.BLOCK, "full refund"),
+            (Severity.BLOCK, "five-star review"), (Severity.REVIEW, "full refund"),
+        ]),
+        ("Leave a 5 star review, we refund after review", [
+            (Severity.BLOCK, "5 star review"), (Severity.BLOCK, "refund after review"),
         ]),
         ("收货后退回即可", [(Severity.REVIEW, "收货后退")]),
+        ("好评后返现，联系客服返款", [
+            (Severity.BLOCK, "好评后返现"), (Severity.BLOCK, "联系客服返款"),
+        ]),
+        ("帮店铺刷好评", [(Severity.BLOCK, "刷好评")]),
+        ("下单立享返现", [(Severity.REVIEW, "返现")]),
+        ("空包也行", [(Severity.BLOCK, "空包")]),
     ],
 )  # fmt: skip
 def test_made_up_orders_and_bought_reviews_are_refused(
@@ -340,6 +349,8 @@ def test_made_up_orders_and_bought_reviews_are_refused(
         "不要求好评，真实体验即可",
         "支持七天无理由退货",
         "Buy it through the link and keep it; no review required.",
+        "真空包装，开封即用",
+        "欢迎代拍摄开箱视频",
     ],
 )
 def test_a_real_purchase_is_fine(brief: str) -> None:

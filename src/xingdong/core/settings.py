@@ -13,6 +13,10 @@ import platformdirs
 from pydantic import Field, FilePath, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+RETURN_PERIOD_HOURS = 7 * 24
+"""How long a buyer may return an order for no reason (the seven-day return shops give,
+七天无理由退货): a purchase task's hold is never shorter."""
+
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("xingdong", appauthor=False))
@@ -126,7 +130,8 @@ class Settings(BaseSettings):
     )
     purchase_hold_hours: int = Field(
         default=192,
-        ge=0,
+        # A shorter hold would release a reward while its order can still be returned.
+        ge=RETURN_PERIOD_HOURS,
         description="How long a purchase task's reward stays pending at least: the shop's "
         "seven-day return period and a day for a refund to show.",
     )

@@ -155,9 +155,12 @@ class PlatformConnector(Protocol):
         actor_handle: str,
         target: TargetInfo,
         tracking_code: str | None = None,
+        until: datetime | None = None,
     ) -> Verification:
         """Is the follow, like, comment, share or posted video still there now, the order
-        not returned?"""
+        not returned? For a purchase, only an order placed at or before ``until`` (when
+        the work was handed in) counts: one bought later cannot stand in for the order
+        the work was verified by and then returned."""
         ...
 
     async def public_stats(self, target: TargetInfo) -> dict[str, int]:

@@ -139,9 +139,10 @@ EVIDENCE_HINTS = {
     "shoot": N_("Post your own video that mentions the account; upload it or give its link."),
     "live_visit": N_("Stay in the live room, then take a screenshot of the room."),
     "purchase": N_(
-        "Buy the product through the link and keep it, then take a screenshot of the "
-        "order. The reward is paid once the return period is over; a returned order is "
-        "not paid."
+        "Claim the task first, then buy the product through the link on your task's page "
+        "(it carries your claim's code; an order placed otherwise is not counted) and keep "
+        "it. Take a screenshot of the order. The reward is paid once the return period is "
+        "over; a returned order is not paid."
     ),
 }
 """What to do and what to hand in, by task type."""

@@ -941,6 +941,8 @@ async def settle_hold(session: AsyncSession, assignment_id: UUID, *, now: dateti
         actor_handle=assignment.actor_handle,
         target=_target_of(campaign),
         tracking_code=_tracking_code_of(campaign, assignment),
+        # The order the work was verified by, not one bought again near the hold's end.
+        until=assignment.submitted_at if campaign.task_type == "purchase" else None,
     )
     if kept.status == "verified":
         await _release(session, assignment, campaign, reason="retained", now=now)

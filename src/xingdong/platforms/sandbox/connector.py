@@ -135,6 +135,8 @@ class _Asked:
     min_watch_seconds: int
     min_stay_seconds: int
     tracking_code: str | None
+    until: datetime | None = None
+    """Only an order placed at or before this moment counts; None: whenever."""
 
 
 class SandboxConnector:
@@ -240,10 +242,13 @@ class SandboxConnector:
         actor_handle: str,
         target: TargetInfo,
         tracking_code: str | None = None,
+        until: datetime | None = None,
     ) -> Verification:
         """The action as it stands now, whenever it was made; the watch and stay times
         were checked when it was verified and are not asked again."""
-        asked = _Asked(None, 0, 0, tracking_code)
+        if until is not None and until.tzinfo is None:
+            raise ValueError("until must be a timezone-aware datetime")
+        asked = _Asked(None, 0, 0, tracking_code, until)
         return await self._observe(action, actor_handle=actor_handle, target=target, asked=asked)
 
     async def _observe(
@@ -280,7 +285,7 @@ class SandboxConnector:
                 session, action, actor, found, since, asked.min_watch_seconds
             )
         if isinstance(found, SandboxProduct):
-            return await self._purchase(session, actor, found, since, asked.tracking_code)
+            return await self._purchase(session, actor, found, asked)
         return await self._visit(session, actor, found, since, asked.min_stay_seconds)
 
     async def _on_video(
@@ -374,14 +379,16 @@ class SandboxConnector:
         session: AsyncSession,
         actor: SandboxAccount,
         product: SandboxProduct,
-        since: datetime | None,
-        tracking_code: str | None,
+        asked: _Asked,
     ) -> Verification:
-        """An order of the product paid since ``since`` and not returned; with a tracking
-        code, only an order placed through a link that carried it."""
-        orders = await repo.orders_by(session, actor.id, product.id, since)
-        if tracking_code is not None:
-            tracked = [order for order in orders if order.ref == tracking_code]
+        """An order of the product paid between ``since`` and ``until`` and not returned;
+        with a tracking code, only an order placed through a link that carried it."""
+        orders = await repo.orders_by(session, actor.id, product.id, asked.since)
+        if asked.until is not None:
+            until = asked.until
+            orders = [order for order in orders if order.created_at <= until]
+        if asked.tracking_code is not None:
+            tracked = [order for order in orders if order.ref == asked.tracking_code]
             if orders and not tracked:
                 return _absent("order_not_tracked", orders[0].created_at)
             orders = tracked

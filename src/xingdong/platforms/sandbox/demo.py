@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.clock import utcnow
+from xingdong.platforms.sandbox import repository as repo
 from xingdong.platforms.sandbox import service
 from xingdong.platforms.sandbox.models import SandboxAccount, SandboxVideo
 
@@ -195,10 +196,13 @@ async def seed_sandbox(session: AsyncSession, *, now: datetime | None = None) ->
         created[spec.handle] = account
         if spec.handle == BRAND_HANDLE:
             brand_videos = videos
-            for title, price_fen, sold in _PRODUCTS:
-                await service.create_product(
-                    session, account=account, title=title, price_fen=price_fen, orders=sold
-                )
+    # A demo database from before the shop has the brand without products: stock it too.
+    brand = created.get(BRAND_HANDLE) or await service.get_account(session, handle=BRAND_HANDLE)
+    if not await repo.products_of(session, brand.id, 1):
+        for title, price_fen, sold in _PRODUCTS:
+            await service.create_product(
+                session, account=brand, title=title, price_fen=price_fen, orders=sold
+            )
     # The creators' comments go with the brand's videos: only when those are new.
     for author, index, text in _COMMENTS if brand_videos else ():
         commenter = created.get(author) or await service.get_account(session, handle=author)

@@ -17,6 +17,7 @@ from xingdong.core.errors import FieldError, Forbidden, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.pagination import clamp_limit, next_cursor
+from xingdong.core.settings import RETURN_PERIOD_HOURS
 from xingdong.identity.validation import handle_problem
 from xingdong.platforms.sandbox import repository as repo
 from xingdong.platforms.sandbox.errors import (
@@ -53,7 +54,7 @@ MAX_WATCHED_SECONDS = 24 * 3600
 MAX_COMMENT_LENGTH = 300
 MAX_FOLLOWERS = 10**9
 MAX_PRICE_FEN = 10_000_000
-RETURN_DAYS = 7
+RETURN_DAYS = RETURN_PERIOD_HOURS // 24
 """How long after paying a buyer may return an order without giving a reason (七天无理由退货)."""
 REF_MAX_LENGTH = 40
 
