@@ -28,6 +28,7 @@ from xingdong.creators import agencies
 from xingdong.identity import api_keys
 from xingdong.identity import service as identity
 from xingdong.insights import service as insights
+from xingdong.platforms.sandbox import ads
 from xingdong.platforms.sandbox import service as sandbox
 from xingdong.work import service as work
 
@@ -55,6 +56,7 @@ class Cast:
     agency_id: UUID
     endpoint_id: UUID
     product_id: UUID
+    worker_handle: str
 
 
 @pytest.fixture
@@ -120,6 +122,7 @@ def cast(site: str, database_url: str) -> Cast:
                 [bound] = await identity.platform_accounts(s, person=waiting)
                 buyer = await sandbox.get_account(s, handle=bound.handle)
                 await sandbox.buy(s, account=buyer, product=product, ref="xd-a11y")
+                await ads.put_up(s, account=buyer, advertiser=shop, ref="xd-a11y")
             return Cast(
                 owner=world.owner.phone,
                 worker=waiting.phone,
@@ -131,6 +134,7 @@ def cast(site: str, database_url: str) -> Cast:
                 agency_id=agency.id,
                 endpoint_id=endpoint.id,
                 product_id=product.id,
+                worker_handle=bound.handle,
             )
         finally:
             await world.db.dispose()
@@ -176,6 +180,8 @@ def pages_by_person(cast: Cast) -> dict[str | None, list[str]]:
             "/me/erase",
             "/agency",
             f"/sandbox/products/{cast.product_id}?ref=xd-a11y",
+            f"/sandbox/@{cast.worker_handle}",
+            f"/sandbox/@{BRAND_HANDLE}?ref=xd-a11y",
         ],
         cast.owner: [
             "/orgs",

@@ -26,7 +26,7 @@ from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.insights.models import WebhookEndpoint
 from xingdong.ledger import service as ledger
-from xingdong.platforms.sandbox.models import SandboxOrder
+from xingdong.platforms.sandbox.models import SandboxOrder, SandboxProfileAd
 from xingdong.risk.models import RiskEvent
 from xingdong.work import gold
 from xingdong.work import service as work
@@ -56,8 +56,8 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
     async with runtime.db.sessionmaker() as s:
         statuses = (await s.scalars(select(Campaign.status))).all()
         types = set((await s.scalars(select(Campaign.task_type))).all())
-    assert statuses == ["live"] * 6
-    assert types == {"follow", "like", "comment", "live_visit", "shoot", "purchase"}
+    assert statuses == ["live"] * 7
+    assert types == {"follow", "like", "comment", "live_visit", "shoot", "purchase", "profile_ad"}
 
     moments = itertools.count()
     started = utcnow()
@@ -67,7 +67,7 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
         return started + timedelta(seconds=20 * next(moments))
 
     crowd = Crowd(runtime, rng=random.Random(3), review_after_seconds=0, clock=clock)
-    outcomes = [await crowd.step() for _ in range(4 * CROWD_SIZE)]
+    outcomes = [await crowd.step() for _ in range(8 * CROWD_SIZE)]
     assert any(o.startswith("claimed:") for o in outcomes), outcomes
     assert any(o.startswith("submitted:approved") for o in outcomes), outcomes
     while await crowd.review_waiting():
@@ -93,6 +93,22 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
     found = {p.id for p in purchases if p.verification.get("detail") == "order_found"}
     assert found, [p.verification for p in purchases]
     assert {p.id for p in purchases if work.tracking_code(p.id) in refs} == found
+    # Members showing the brand's ad put it up through their claim's link; the audience
+    # saw it until the thousand, and then they handed it in.
+    async with runtime.db.sessionmaker() as s:
+        shown_ads = (await s.scalars(select(SandboxProfileAd))).all()
+        ad_work = (
+            await s.scalars(
+                select(Assignment)
+                .join(Campaign, Campaign.id == Assignment.campaign_id)
+                .where(Campaign.task_type == "profile_ad")
+            )
+        ).all()
+    assert shown_ads and ad_work
+    assert {ad.ref for ad in shown_ads} <= {work.tracking_code(a.id) for a in ad_work}
+    reached = [a for a in ad_work if a.verification.get("detail") == "impressions_reached"]
+    assert reached, [a.verification for a in ad_work]
+    assert all(a.verification["impressions"] >= 1000 for a in reached)
     # The crowd took its tasks from its feed (logged as shown) and only as far as each
     # campaign's plan had come, leaving the feed's slack to the people trying the demo.
     end = clock()

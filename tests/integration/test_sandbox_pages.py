@@ -27,6 +27,7 @@ from xingdong.platforms.sandbox.models import (
     SandboxFollow,
     SandboxLiveVisit,
     SandboxOrder,
+    SandboxProfileAd,
 )
 from xingdong.platforms.sandbox.pages import credited_watch_seconds
 
@@ -403,3 +404,52 @@ async def test_an_unknown_product_or_someone_elses_order_is_a_readable_404(
     assert "你没有这个订单。" in stranger.text
     async with db.sessionmaker() as s:
         assert (await s.execute(select(func.count()).select_from(SandboxOrder))).scalar_one() == 0
+
+
+async def ad_impressions(db: Database) -> list[tuple[int, bool]]:
+    async with db.sessionmaker() as s:
+        rows = await s.execute(select(SandboxProfileAd).order_by(SandboxProfileAd.created_at))
+        return [(ad.impressions, ad.removed_at is None) for ad in rows.scalars()]
+
+
+async def test_put_a_brands_ad_on_ones_profile_count_its_views_and_take_it_down(
+    client: httpx.AsyncClient, db: Database, brand_videos: list[UUID]
+) -> None:
+    user = await signed_in_worker(client)
+    plain = await client.get(f"/sandbox/@{BRAND_HANDLE}")
+    assert "data-ad-offer" not in plain.text
+    page = f"/sandbox/@{BRAND_HANDLE}?ref=xd-ad-0001"
+    offer = await client.get(page)
+    assert "data-ad-offer" in offer.text
+    assert 'name="ref" value="xd-ad-0001"' in offer.text
+    put = await client.post(
+        f"/sandbox/@{BRAND_HANDLE}/ad",
+        data={"csrf_token": csrf_from(offer.text), "ref": "xd-ad-0001"},
+    )
+    assert (put.status_code, put.headers["location"].split("?")[0]) == (
+        303,
+        "/sandbox/@page_worker",
+    )
+    own = await client.get("/sandbox/@page_worker")
+    assert "data-profile-ad" in own.text and 'data-ad-impressions="0"' in own.text
+    assert "data-take-down-ad" in own.text
+    # The owner's own views are not impressions.
+    assert await ad_impressions(db) == [(0, True)]
+
+    # Someone else sees the card (labelled 广告) and counts once in the half hour.
+    client.cookies.clear()
+    for _ in range(3):
+        seen = await client.get("/sandbox/@page_worker")
+        assert seen.status_code == 200
+        assert "data-profile-ad" in seen.text and "广告" in seen.text
+        assert "data-take-down-ad" not in seen.text
+    assert await ad_impressions(db) == [(1, True)]
+
+    assert (await sign_in(client, user.phone)).status_code == 303
+    down = await post_form(client, "/sandbox/@page_worker", "/sandbox/me/ad/remove")
+    assert down.status_code == 303
+    assert await ad_impressions(db) == [(1, False)]
+    assert "data-profile-ad" not in (await client.get("/sandbox/@page_worker")).text
+    again = await post_form(client, "/sandbox/@page_worker", "/sandbox/me/ad/remove")
+    assert again.status_code == 404
+    assert "你的主页没有展示广告。" in again.text

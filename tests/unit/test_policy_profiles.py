@@ -163,9 +163,9 @@ def test_every_broken_guardrail_is_reported() -> None:
 
 
 def test_an_unknown_task_type_is_not_allowed() -> None:
-    spec = GuardrailInput(task_type="profile_ad", has_targeting=True)
+    spec = GuardrailInput(task_type="banner_ad", has_targeting=True)
     assert codes(DEFAULT_PROFILE, spec) == [
-        (FindingCode.TASK_TYPE_NOT_ALLOWED, "task_type", "profile_ad")
+        (FindingCode.TASK_TYPE_NOT_ALLOWED, "task_type", "banner_ad")
     ]
 
 
@@ -198,13 +198,15 @@ def test_strict_refuses_follows_and_likes_however_well_guarded(good: GuardrailIn
     )
 
 
-def test_strict_allows_only_disclosed_creation_comments_visits_and_purchases() -> None:
+def test_strict_allows_only_disclosed_creation_comments_visits_purchases_and_ads() -> None:
     assert [t for t in TaskType if STRICT_PROFILE.allows(t)] == [
         TaskType.COMMENT,
         TaskType.SHOOT,
         TaskType.LIVE_VISIT,
         TaskType.PURCHASE,
+        TaskType.PROFILE_AD,
     ]
+    assert check_guardrails(STRICT_PROFILE, GuardrailInput("profile_ad", has_targeting=False)) == []
     assert codes(STRICT_PROFILE, GuardrailInput(task_type="share", has_targeting=True)) == [
         (FindingCode.TASK_TYPE_NOT_ALLOWED, "task_type", "share")
     ]

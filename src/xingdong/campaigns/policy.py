@@ -32,6 +32,13 @@ class TaskType(StrEnum):
     """Stay some minutes in a live room."""
     PURCHASE = "purchase"
     """Buy a product in the platform's shop through the task's link and keep it (CPS)."""
+    PROFILE_AD = "profile_ad"
+    """Show the brand's ad card on one's own profile; one unit is a thousand impressions
+    (CPM)."""
+
+
+IMPRESSIONS_PER_UNIT = 1000
+"""A profile ad's unit: its price is the price of a thousand impressions (CPM)."""
 
 
 class UnknownPolicyProfile(ValueError):
@@ -102,10 +109,17 @@ STRICT_PROFILE = PolicyProfile(
     description=N_(
         "For markets such as the US, where 16 CFR §465.8 forbids buying indicators of social "
         "media influence: no paid follows, likes or shares; only comments in the worker's own "
-        "words, video creation, live visits and purchases kept by the buyer, all disclosed."
+        "words, video creation, live visits, purchases kept by the buyer and ads on a "
+        "creator's profile, all disclosed."
     ),
     allowed_task_types=frozenset(
-        {TaskType.COMMENT, TaskType.SHOOT, TaskType.LIVE_VISIT, TaskType.PURCHASE}
+        {
+            TaskType.COMMENT,
+            TaskType.SHOOT,
+            TaskType.LIVE_VISIT,
+            TaskType.PURCHASE,
+            TaskType.PROFILE_AD,
+        }
     ),
     targeting_required_for=frozenset({TaskType.COMMENT, TaskType.LIVE_VISIT}),
     max_per_hour={TaskType.COMMENT: 30, TaskType.LIVE_VISIT: 300},

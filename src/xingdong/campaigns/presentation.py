@@ -33,6 +33,7 @@ TASK_TYPE_LABELS = {
     "shoot": N_("Shoot a video about an account"),
     "live_visit": N_("Visit a live room"),
     "purchase": N_("Buy a product and keep it"),
+    "profile_ad": N_("Show an ad on a creator's profile (per 1,000 impressions)"),
 }
 TARGET_HINTS = {
     "account": N_("An account: @handle or its address on the platform"),

@@ -38,7 +38,9 @@ class CampaignIn(Input):
 
     title: str = Field(max_length=80)
     task_type: str = Field(
-        max_length=20, description="follow, like, comment, share, shoot, live_visit or purchase"
+        max_length=20,
+        description="follow, like, comment, share, shoot, live_visit, purchase or profile_ad "
+        "(unit_price is then the price of 1,000 impressions, quantity the thousands)",
     )
     target: str = Field(
         max_length=300, description="@handle, a video, live room or product id, or its URL"

@@ -125,6 +125,13 @@ class Settings(BaseSettings):
     claim_ttl_minutes: int = Field(
         default=60, ge=1, description="How long a claimed task stays reserved for the worker."
     )
+    profile_ad_claim_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 30,
+        description="How long a claimed profile ad stays reserved: the time its thousand "
+        "impressions may take.",
+    )
     hold_hours: int = Field(
         default=72, ge=0, description="How long an approved reward stays pending before release."
     )

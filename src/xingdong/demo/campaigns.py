@@ -110,6 +110,18 @@ def _specs(video: str, other_video: str, room: str, product: str) -> list[dict[s
             "interests": ["美妆", "时尚"],
             **adults,
         },
+        {
+            "title": "主页广告位 · 星动美妆",
+            "task_type": "profile_ad",
+            "target": f"@{BRAND_HANDLE}",
+            "brief": (
+                "在你的主页顶部展示星动美妆的广告卡片（带“广告”标识），每被看到 1,000 次结算一次。"
+            ),
+            "quantity": 60,
+            "unit_price": 3_000,
+            "per_person_limit": 3,
+            **adults,
+        },
     ]
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns.models import Campaign
+from xingdong.campaigns.policy import IMPRESSIONS_PER_UNIT
 from xingdong.core.client_signals import ClientSignals
 from xingdong.core.clock import utcnow
 from xingdong.core.errors import XingdongError
@@ -31,7 +32,9 @@ from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
+from xingdong.platforms.sandbox import ads
 from xingdong.platforms.sandbox import service as sandbox
+from xingdong.platforms.sandbox.models import SandboxAccount
 from xingdong.work import gold
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
@@ -55,7 +58,11 @@ DONE_WORDS = {
     "live_visit": "直播中",
     "shoot": "已发布",
     "purchase": "已付款",
+    "profile_ad": "广告",
 }
+AUDIENCE_PER_STEP = (400, 900)
+"""Impressions the platform's own audience gives a crowd member's profile ad between two
+of their steps (the demo's stand-in for a real creator's traffic)."""
 COMMENTS = (
     "我通勤一般只画底妆和眉毛，十分钟搞定",
     "口红色号好看！想问下适合黄皮吗",
@@ -194,7 +201,8 @@ class Crowd:
             campaign = await session.get(Campaign, assignment.campaign_id) if assignment else None
             if assignment is None or campaign is None:
                 return "gone"
-            cheat = self.rng.random() < 0.15
+            # A profile ad takes several steps to be seen enough: fewer cheats per step.
+            cheat = self.rng.random() < (0.04 if campaign.task_type == "profile_ad" else 0.15)
             if not cheat:
                 waiting = await self._act(session, assignment, campaign, now)
                 if waiting:
@@ -267,6 +275,8 @@ class Crowd:
                 session, account=me, room_id=room.id, visit_id=visit_id, now=now
             )
             self.visiting.pop(assignment.id, None)
+        elif kind == "profile_ad":
+            return await self._show_ad(session, me, assignment, campaign, now)
         elif kind == "purchase":
             product = await sandbox.get_product(session, product_id=UUID(campaign.target_ref))
             await sandbox.buy(
@@ -277,6 +287,26 @@ class Crowd:
                 now=now,
             )
         return False
+
+    async def _show_ad(
+        self,
+        session: AsyncSession,
+        me: SandboxAccount,
+        assignment: Assignment,
+        campaign: Campaign,
+        now: datetime,
+    ) -> bool:
+        """Put the brand's ad up through the claim's link, then let the audience see it;
+        True until it has been seen a thousand times."""
+        code = work.tracking_code(assignment.id)
+        showing = await ads.showing(session, account=me)
+        if showing is None or showing.ref != code:
+            brand = await sandbox.get_account(session, handle=campaign.target_ref)
+            await ads.put_up(session, account=me, advertiser=brand, ref=code, now=now)
+            return True
+        views = self.rng.randint(*AUDIENCE_PER_STEP)
+        await ads.show_to_audience(session, ad_id=showing.id, views=views)
+        return showing.impressions + views < IMPRESSIONS_PER_UNIT
 
     async def review_waiting(self) -> int:
         """The simulated reviewer decides submissions older than a minute and a half (and

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from xingdong.core.db import Database
 
 TARGET_KINDS = ("account", "video", "live_room", "product")
-ACTIONS = ("follow", "like", "comment", "share", "shoot", "live_visit", "purchase")
+ACTIONS = ("follow", "like", "comment", "share", "shoot", "live_visit", "purchase", "profile_ad")
 
 ACTION_TARGET_KIND: dict[str, str] = {
     "follow": "account",
@@ -33,6 +33,8 @@ ACTION_TARGET_KIND: dict[str, str] = {
     "live_visit": "live_room",
     # Bought in the platform's own shop, so the order is tied to the buyer's account.
     "purchase": "product",
+    # The advertiser's account, whose ad card the person shows on their own profile.
+    "profile_ad": "account",
 }
 """Which kind of target each action is done to."""
 
@@ -78,6 +80,8 @@ class Verification:
     watched_seconds: int | None = None
     stayed_seconds: int | None = None
     comment_text: str | None = None
+    impressions: int | None = None
+    """For a profile ad: the times it was seen so far."""
 
     @property
     def is_verified(self) -> bool:
@@ -100,8 +104,8 @@ class UnsupportedAction(ValidationFailed):
 
 
 def tracked_link(url: str, ref: str) -> str:
-    """``url`` carrying the tracking code ``ref`` (``?ref=…``), which the platform's shop
-    records on the order placed through it."""
+    """``url`` carrying the tracking code ``ref`` (``?ref=…``), which the platform records
+    on the order placed, or the profile ad put up, through it."""
     parts = urlsplit(url)
     query = [(key, value) for key, value in parse_qsl(parts.query) if key != "ref"]
     return urlunsplit(parts._replace(query=urlencode([*query, ("ref", ref)])))
@@ -142,10 +146,13 @@ class PlatformConnector(Protocol):
         min_watch_seconds: int = 0,
         min_stay_seconds: int = 0,
         tracking_code: str | None = None,
+        min_impressions: int = 0,
     ) -> Verification:
         """Did ``actor_handle`` do ``action`` to ``target`` at or after ``since``, watching
-        (likes) or staying (live visits) at least as long as asked? For a purchase with
-        ``tracking_code``, only an order placed through a link carrying it counts."""
+        (likes) or staying (live visits) at least as long as asked? For a purchase or a
+        profile ad with ``tracking_code``, only an order placed, or an ad put up, through a
+        link carrying it counts; a profile ad is verified once seen ``min_impressions``
+        times."""
         ...
 
     async def check_retention(
@@ -156,11 +163,13 @@ class PlatformConnector(Protocol):
         target: TargetInfo,
         tracking_code: str | None = None,
         until: datetime | None = None,
+        min_impressions: int = 0,
     ) -> Verification:
         """Is the follow, like, comment, share or posted video still there now, the order
-        not returned? For a purchase, only an order placed at or before ``until`` (when
-        the work was handed in) counts: one bought later cannot stand in for the order
-        the work was verified by and then returned."""
+        not returned, the profile ad's impressions still counted (``min_impressions``)?
+        For a purchase, only an order placed at or before ``until`` (when the work was
+        handed in) counts: one bought later cannot stand in for the order the work was
+        verified by and then returned."""
         ...
 
     async def public_stats(self, target: TargetInfo) -> dict[str, int]:

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from xingdong.campaigns.policy import IMPRESSIONS_PER_UNIT
 from xingdong.core.clock import local_time
 from xingdong.core.context import current_locale
 from xingdong.core.errors import XingdongError
@@ -96,6 +97,8 @@ def build_environment() -> Environment:
     env.globals["region_name"] = lambda region: region_name(region, current_locale.get())
     env.globals["interest_name"] = lambda interest: interest_name(interest, current_locale.get())
     env.globals["local_time"] = local_time
+    # A profile ad's unit, which its pages count impressions in.
+    env.globals["impressions_per_unit"] = IMPRESSIONS_PER_UNIT
     env.globals["yuan"] = yuan
     return env
 

@@ -4,6 +4,7 @@ hand in evidence and appeal; reviewers work the queue."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -112,7 +113,8 @@ async def read_task(
         comment_guidance=campaign.comment_guidance,
         min_watch_seconds=campaign.min_watch_seconds,
         min_stay_seconds=campaign.min_stay_seconds,
-        claim_minutes=runtime.settings.claim_ttl_minutes,
+        claim_minutes=service.claim_ttl(runtime.settings, campaign.task_type)
+        // timedelta(minutes=1),
         hold_hours=service.hold_hours(runtime.settings, campaign.task_type),
         can_claim=view.reason is None,
         reason=None
@@ -185,7 +187,8 @@ async def my_assignment(
     view = await service.my_assignment(
         session, person=person, assignment_id=assignment_id, settings=runtime.settings
     )
-    return AssignmentOut.of_view(view, locale=current_locale.get())
+    seen = await service.ad_impressions(view.campaign, view.assignment)
+    return AssignmentOut.of_view(view, locale=current_locale.get(), impressions=seen)
 
 
 @router.post("/me/assignments/{assignment_id}/submission")

@@ -27,6 +27,7 @@ TASK_TYPE_LABELS = {
     "shoot": N_("Shoot a video"),
     "live_visit": N_("Visit a live room"),
     "purchase": N_("Buy a product"),
+    "profile_ad": N_("Profile ad"),
 }
 
 FEED_REASONS = {
@@ -66,6 +67,7 @@ DETAIL_LABELS = {
     "video_found": N_("Video found"),
     "visit_found": N_("Visit found"),
     "order_found": N_("Order found"),
+    "impressions_reached": N_("The ad was seen a thousand times"),
     "no_follow": N_("No follow found"),
     "followed_before": N_("Followed before the claim"),
     "no_like": N_("No like found"),
@@ -81,6 +83,10 @@ DETAIL_LABELS = {
     "no_order": N_("No order of the product found"),
     "order_not_tracked": N_("Ordered, but not through the task's link"),
     "order_refunded": N_("The order was returned"),
+    "no_ad": N_("No ad of the brand on the profile"),
+    "ad_not_tracked": N_("The ad was put up, but not through the task's link"),
+    "impressions_short": N_("The ad has not been seen a thousand times yet"),
+    "ad_taken_down": N_("The ad was taken down before it was seen a thousand times"),
     "actor_not_found": N_("The worker's account is not on the platform"),
     "target_not_found": N_("The target is no longer on the platform"),
 }
@@ -138,6 +144,11 @@ EVIDENCE_HINTS = {
     "share": N_("Share the video, then take a screenshot of the share."),
     "shoot": N_("Post your own video that mentions the account; upload it or give its link."),
     "live_visit": N_("Stay in the live room, then take a screenshot of the room."),
+    "profile_ad": N_(
+        "Open the link on your task's page and put the brand's ad card on your profile "
+        "(your claim's code goes with it; an ad put up otherwise is not counted). Hand in "
+        "your profile's link once the task page shows it was seen 1,000 times."
+    ),
     "purchase": N_(
         "Claim the task first, then buy the product through the link on your task's page "
         "(it carries your claim's code; an order placed otherwise is not counted) and keep "

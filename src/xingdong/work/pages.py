@@ -3,7 +3,7 @@ phones), and the reviewers' workbench."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -132,6 +132,8 @@ async def _task_context(
         "view": view,
         "task_reason": lambda view: task_reason_text(view.reason, view.reason_params),
         "hold_hours": service.hold_hours(runtime.settings, view.campaign.task_type),
+        "claim_minutes": service.claim_ttl(runtime.settings, view.campaign.task_type)
+        // timedelta(minutes=1),
         "settings": runtime.settings,
         "form_id": new_id(),
         **_helpers(now),
@@ -263,6 +265,7 @@ async def _assignment_context(
     return {
         "view": view,
         "task_link": service.task_link(view.campaign, view.assignment),
+        "impressions": await service.ad_impressions(view.campaign, view.assignment),
         "settings": runtime.settings,
         "review_reasons": {**service.APPROVE_REASONS, **service.REJECT_REASONS},
         "form": {},

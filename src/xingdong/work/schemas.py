@@ -196,6 +196,9 @@ class AssignmentOut(Output):
     appeal_until: datetime | None
     """Until when a rejection can be appealed."""
     dispute: DisputeOut | None = None
+    impressions: int | None = None
+    """For a claimed profile ad, how often it was seen so far (one assignment's answer
+    only; lists leave it out)."""
 
     @classmethod
     def of(
@@ -244,14 +247,17 @@ class AssignmentOut(Output):
         )
 
     @classmethod
-    def of_view(cls, view: AssignmentView, *, locale: str) -> AssignmentOut:
-        return cls.of(
+    def of_view(
+        cls, view: AssignmentView, *, locale: str, impressions: int | None = None
+    ) -> AssignmentOut:
+        out = cls.of(
             view.assignment,
             view.campaign,
             locale=locale,
             appeal_until=view.appeal_until,
             dispute=view.dispute,
         )
+        return out.model_copy(update={"impressions": impressions})
 
 
 def evidence_url(assignment: Assignment) -> str | None:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.errors import CampaignNotFound
 from xingdong.campaigns.models import Campaign
+from xingdong.campaigns.policy import IMPRESSIONS_PER_UNIT
 from xingdong.campaigns.targeting import (
     INELIGIBLE_REASONS,
     Targeted,
@@ -264,7 +265,7 @@ async def claim(
         actor_handle=who.handles[campaign.platform],
         status="claimed",
         claimed_at=moment,
-        expires_at=moment + timedelta(minutes=settings.claim_ttl_minutes),
+        expires_at=moment + claim_ttl(settings, campaign.task_type),
         reward_reservation=reward.id,
         fee_reservation=fee_id,
         verification={},
@@ -403,7 +404,26 @@ def _verification_json(verification: Verification) -> dict[str, Any]:
         "observed_at": verification.observed_at.isoformat() if verification.observed_at else None,
         "watched_seconds": verification.watched_seconds,
         "stayed_seconds": verification.stayed_seconds,
+        "impressions": verification.impressions,
     }
+
+
+async def ad_impressions(campaign: Campaign, assignment: Assignment) -> int | None:
+    """How often a claimed profile ad has been seen so far, as the platform counts (0
+    before it is up); None for other tasks, or when the platform cannot tell."""
+    if campaign.task_type != "profile_ad" or assignment.status != "claimed":
+        return None
+    seen = await get_connector(campaign.platform).verify_action(
+        campaign.task_type,
+        actor_handle=assignment.actor_handle,
+        target=_target_of(campaign),
+        since=assignment.claimed_at,
+        tracking_code=_tracking_code_of(campaign, assignment),
+        min_impressions=IMPRESSIONS_PER_UNIT,
+    )
+    if seen.status == "unknown":
+        return None
+    return seen.impressions or 0
 
 
 async def submit(
@@ -441,6 +461,7 @@ async def submit(
         min_watch_seconds=campaign.min_watch_seconds,
         min_stay_seconds=campaign.min_stay_seconds,
         tracking_code=_tracking_code_of(campaign, assignment),
+        min_impressions=_impressions_asked(campaign),
     )
     verdict = await risk.decide(
         session,
@@ -888,15 +909,31 @@ def tracking_code(assignment_id: UUID) -> str:
     return "xd-" + assignment_id.hex
 
 
+TRACKED_TASK_TYPES = frozenset({"purchase", "profile_ad"})
+"""Task types done through a link that carries the claim's tracking code."""
+
+
 def _tracking_code_of(campaign: Campaign, assignment: Assignment) -> str | None:
-    """The code the platform must find on a purchase's order: the order was placed for
-    this claim, not before it nor for another one."""
-    return tracking_code(assignment.id) if campaign.task_type == "purchase" else None
+    """The code the platform must find on a purchase's order or a profile ad: it was
+    placed for this claim, not before it nor for another one."""
+    return tracking_code(assignment.id) if campaign.task_type in TRACKED_TASK_TYPES else None
+
+
+def _impressions_asked(campaign: Campaign) -> int:
+    return IMPRESSIONS_PER_UNIT if campaign.task_type == "profile_ad" else 0
+
+
+def claim_ttl(settings: Settings, task_type: str) -> timedelta:
+    """How long a claim stays reserved: a profile ad's long enough to be seen a thousand
+    times."""
+    if task_type == "profile_ad":
+        return timedelta(hours=settings.profile_ad_claim_hours)
+    return timedelta(minutes=settings.claim_ttl_minutes)
 
 
 def task_link(campaign: Campaign, assignment: Assignment) -> str:
-    """Where the worker goes to do the task: for a purchase, the product's link with the
-    claim's tracking code."""
+    """Where the worker goes to do the task: for a purchase or a profile ad, the target's
+    link with the claim's tracking code."""
     code = _tracking_code_of(campaign, assignment)
     return campaign.target_url if code is None else tracked_link(campaign.target_url, code)
 
@@ -943,6 +980,7 @@ async def settle_hold(session: AsyncSession, assignment_id: UUID, *, now: dateti
         tracking_code=_tracking_code_of(campaign, assignment),
         # The order the work was verified by, not one bought again near the hold's end.
         until=assignment.submitted_at if campaign.task_type == "purchase" else None,
+        min_impressions=_impressions_asked(campaign),
     )
     if kept.status == "verified":
         await _release(session, assignment, campaign, reason="retained", now=now)

@@ -5,7 +5,7 @@ transaction, as a call to a real platform's API would be."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import quote, unquote, urlsplit
 from uuid import UUID
@@ -137,6 +137,7 @@ class _Asked:
     tracking_code: str | None
     until: datetime | None = None
     """Only an order placed at or before this moment counts; None: whenever."""
+    min_impressions: int = 0
 
 
 class SandboxConnector:
@@ -229,10 +230,14 @@ class SandboxConnector:
         min_watch_seconds: int = 0,
         min_stay_seconds: int = 0,
         tracking_code: str | None = None,
+        min_impressions: int = 0,
     ) -> Verification:
         if since.tzinfo is None:
             raise ValueError("since must be a timezone-aware datetime")
-        asked = _Asked(since, min_watch_seconds, min_stay_seconds, tracking_code)
+        asked = _Asked(
+            since, min_watch_seconds, min_stay_seconds, tracking_code,
+            min_impressions=min_impressions,
+        )  # fmt: skip
         return await self._observe(action, actor_handle=actor_handle, target=target, asked=asked)
 
     async def check_retention(
@@ -243,12 +248,13 @@ class SandboxConnector:
         target: TargetInfo,
         tracking_code: str | None = None,
         until: datetime | None = None,
+        min_impressions: int = 0,
     ) -> Verification:
         """The action as it stands now, whenever it was made; the watch and stay times
         were checked when it was verified and are not asked again."""
         if until is not None and until.tzinfo is None:
             raise ValueError("until must be a timezone-aware datetime")
-        asked = _Asked(None, 0, 0, tracking_code, until)
+        asked = _Asked(None, 0, 0, tracking_code, until, min_impressions)
         return await self._observe(action, actor_handle=actor_handle, target=target, asked=asked)
 
     async def _observe(
@@ -279,6 +285,8 @@ class SandboxConnector:
         if isinstance(found, SandboxAccount):
             if action == "follow":
                 return await self._follow(session, actor, found, since)
+            if action == "profile_ad":
+                return await self._profile_ad(session, actor, found, asked)
             return await self._shoot(session, actor, found, since)
         if isinstance(found, SandboxVideo):
             return await self._on_video(
@@ -398,6 +406,32 @@ class SandboxConnector:
         if orders:
             return _absent("order_refunded", orders[0].created_at)
         return _absent("no_order")
+
+    @staticmethod
+    async def _profile_ad(
+        session: AsyncSession,
+        actor: SandboxAccount,
+        advertiser: SandboxAccount,
+        asked: _Asked,
+    ) -> Verification:
+        """The advertiser's ad put up on the actor's profile since ``since`` (with a
+        tracking code, through a link carrying it), seen at least ``min_impressions``
+        times; taking it down afterwards does not undo the impressions."""
+        ads = await repo.ads_put_up(session, actor.id, advertiser.id, asked.since)
+        if asked.tracking_code is not None:
+            tracked = [ad for ad in ads if ad.ref == asked.tracking_code]
+            if ads and not tracked:
+                return _absent("ad_not_tracked", ads[0].created_at)
+            ads = tracked
+        if not ads:
+            return _absent("no_ad")
+        best = ads[0]
+        if best.impressions >= max(asked.min_impressions, 1):
+            return replace(
+                _verified("impressions_reached", best.created_at), impressions=best.impressions
+            )
+        detail = "impressions_short" if best.removed_at is None else "ad_taken_down"
+        return replace(_absent(detail, best.created_at), impressions=best.impressions)
 
     @staticmethod
     async def _visit(

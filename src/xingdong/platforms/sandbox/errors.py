@@ -64,3 +64,8 @@ class LiveRoomClosed(Conflict):
 class SandboxAccountNotBound(Conflict):
     code = "sandbox_account_not_bound"
     title = N_("Bind a sandbox account first")
+
+
+class SandboxAdNotFound(NotFound):
+    code = "sandbox_ad_not_found"
+    title = N_("No such ad on your profile")

@@ -218,3 +218,48 @@ class SandboxOrder(IdMixin, CreatedAtMixin, Base):
         CheckConstraint("price_fen > 0", "price_positive"),
         Index("ix_sandbox_orders_buyer_product", "account_id", "product_id", "created_at"),
     )
+
+
+class SandboxProfileAd(IdMixin, CreatedAtMixin, Base):
+    """An advertiser's ad card an account shows at the top of its own profile page
+    (``created_at`` is when it went up), labelled 广告. The platform counts its
+    impressions; an account shows one ad at a time."""
+
+    __tablename__ = "sandbox_profile_ads"
+
+    account_id: Mapped[UUID] = mapped_column(
+        ForeignKey(_ACCOUNT_FK, ondelete="CASCADE"), index=True
+    )
+    advertiser_id: Mapped[UUID] = mapped_column(ForeignKey(_ACCOUNT_FK, ondelete="CASCADE"))
+    line: Mapped[str] = mapped_column(String(100))
+    """What the card says (the advertiser's own line)."""
+    ref: Mapped[str | None] = mapped_column(String(40))
+    """The tracking code of the link the ad was put up through (``?ref=``), if any."""
+    impressions: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    """Times the ad was seen: a viewer counts again only after a while, the account's own
+    views never."""
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("impressions >= 0", "impressions"),
+        Index(
+            "ux_sandbox_profile_ads_showing",
+            "account_id",
+            unique=True,
+            postgresql_where=text("removed_at IS NULL"),
+        ),
+    )
+
+
+class SandboxAdView(Base):
+    """When a viewer last counted as an impression of an ad, so that reloading the
+    profile does not count again at once."""
+
+    __tablename__ = "sandbox_ad_views"
+
+    ad_id: Mapped[UUID] = mapped_column(
+        ForeignKey("sandbox_profile_ads.id", ondelete="CASCADE"), primary_key=True
+    )
+    viewer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """The signed-in account's id, or a hash of an anonymous viewer's address and browser."""
+    counted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

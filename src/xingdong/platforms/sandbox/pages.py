@@ -18,7 +18,7 @@ from xingdong.core.numbers import whole_number
 from xingdong.core.security import digests_match, keyed_digest
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
-from xingdong.platforms.sandbox import service
+from xingdong.platforms.sandbox import ads, service
 from xingdong.platforms.sandbox.connector import (
     account_url,
     live_room_url,
@@ -114,13 +114,13 @@ async def _profile_response(
     handle: str,
     *,
     cursor: str | None = None,
+    ref: str = "",
     error: XingdongError | None = None,
 ) -> Response:
     me = await my_sandbox_account(session, _person(request))
     view = await service.profile(session, handle=handle, viewer=me, cursor=cursor)
-    return await _render(
-        request, session, "sandbox_profile.html", {"view": view, "sbx_me": me}, error=error
-    )
+    context = {"view": view, "sbx_me": me, "ref": ref[: ads.REF_MAX_LENGTH]}
+    return await _render(request, session, "sandbox_profile.html", context, error=error)
 
 
 @router.get("/sandbox/@{handle}", response_class=HTMLResponse)
@@ -130,8 +130,38 @@ async def profile_page(
     session: DbSession,
     _actor: OptionalPageActor,
     cursor: str | None = None,
+    ref: str = "",
 ) -> Response:
-    return await _profile_response(request, session, handle, cursor=cursor)
+    account = await service.get_account(session, handle=handle)
+    me = await my_sandbox_account(session, _person(request))
+    client = request.client.host if request.client else ""
+    await ads.count_view(
+        session, profile=account, viewer=me,
+        viewer_key=ads.viewer_key(me, client, request.headers.get("user-agent", "")),
+    )  # fmt: skip
+    return await _profile_response(request, session, handle, cursor=cursor, ref=ref)
+
+
+@router.post("/sandbox/@{handle}/ad", dependencies=[CsrfChecked])
+async def put_up_ad_submit(
+    request: Request, handle: str, session: DbSession, person: PagePerson, ref: FormStr = ""
+) -> Response:
+    me = await _acting_account(session, person)
+    advertiser = await service.get_account(session, handle=handle)
+    try:
+        await attempt(
+            session, lambda: ads.put_up(session, account=me, advertiser=advertiser, ref=ref)
+        )
+    except XingdongError as exc:
+        return await _profile_response(request, session, handle, ref=ref, error=exc)
+    return redirect(account_url(me.handle), N_("The ad is on your profile."))
+
+
+@router.post("/sandbox/me/ad/remove", dependencies=[CsrfChecked])
+async def take_down_ad_submit(session: DbSession, person: PagePerson) -> Response:
+    me = await _acting_account(session, person)
+    await ads.take_down(session, account=me)
+    return redirect(account_url(me.handle), N_("The ad is off your profile."))
 
 
 @router.post("/sandbox/@{handle}/follow", dependencies=[CsrfChecked])

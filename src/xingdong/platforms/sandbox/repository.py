@@ -14,6 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from xingdong.core.pagination import contains, in_pages
 from xingdong.platforms.sandbox.models import (
     SandboxAccount,
+    SandboxAdView,
     SandboxComment,
     SandboxFollow,
     SandboxLike,
@@ -21,6 +22,7 @@ from xingdong.platforms.sandbox.models import (
     SandboxLiveVisit,
     SandboxOrder,
     SandboxProduct,
+    SandboxProfileAd,
     SandboxShare,
     SandboxVideo,
 )
@@ -391,3 +393,66 @@ async def orders_by(
         query = query.where(SandboxOrder.created_at >= since)
     query = query.order_by(SandboxOrder.created_at, SandboxOrder.id)
     return list((await session.execute(query)).scalars())
+
+
+# --- profile ads ----------------------------------------------------------------------
+
+
+async def lock_account(session: AsyncSession, account_id: UUID) -> None:
+    """Hold the account's row, so that its own changes happen one after the other."""
+    await session.execute(
+        select(SandboxAccount.id).where(SandboxAccount.id == account_id).with_for_update()
+    )
+
+
+async def ad_showing(session: AsyncSession, account_id: UUID) -> SandboxProfileAd | None:
+    """The ad the account shows on its profile now, if any."""
+    return await session.scalar(
+        select(SandboxProfileAd).where(
+            SandboxProfileAd.account_id == account_id, SandboxProfileAd.removed_at.is_(None)
+        )
+    )
+
+
+async def ads_put_up(
+    session: AsyncSession, account_id: UUID, advertiser_id: UUID, since: datetime | None
+) -> list[SandboxProfileAd]:
+    """The account's ads of this advertiser put up since ``since``, most seen first."""
+    query = select(SandboxProfileAd).where(
+        SandboxProfileAd.account_id == account_id,
+        SandboxProfileAd.advertiser_id == advertiser_id,
+    )
+    if since is not None:
+        query = query.where(SandboxProfileAd.created_at >= since)
+    query = query.order_by(SandboxProfileAd.impressions.desc(), SandboxProfileAd.created_at)
+    return list((await session.execute(query)).scalars())
+
+
+async def count_ad_view(
+    session: AsyncSession, ad_id: UUID, viewer: str, at: datetime, recount_before: datetime
+) -> bool:
+    """One more impression of the ad, unless ``viewer`` was counted on it at or after
+    ``recount_before``. The viewer's row is written in one statement, so that parallel
+    views by one viewer count once. Answers whether it counted."""
+    statement = (
+        insert(SandboxAdView)
+        .values(ad_id=ad_id, viewer=viewer, counted_at=at)
+        .on_conflict_do_update(
+            index_elements=[SandboxAdView.ad_id, SandboxAdView.viewer],
+            set_={"counted_at": at},
+            where=SandboxAdView.counted_at < recount_before,
+        )
+        .returning(SandboxAdView.ad_id)
+    )
+    if (await session.execute(statement)).first() is None:
+        return False
+    await add_ad_impressions(session, ad_id, 1)
+    return True
+
+
+async def add_ad_impressions(session: AsyncSession, ad_id: UUID, count: int) -> None:
+    await session.execute(
+        update(SandboxProfileAd)
+        .where(SandboxProfileAd.id == ad_id)
+        .values(impressions=SandboxProfileAd.impressions + count)
+    )

@@ -40,6 +40,7 @@ from xingdong.platforms.sandbox.models import (
     SandboxLiveVisit,
     SandboxOrder,
     SandboxProduct,
+    SandboxProfileAd,
     SandboxShare,
     SandboxVideo,
 )
@@ -640,6 +641,9 @@ class ProfileView:
     products: list[SandboxProduct]
     is_following: bool
     is_own: bool
+    ad: SandboxProfileAd | None = None
+    """The ad card the account shows at the top of its profile."""
+    advertiser: SandboxAccount | None = None
 
 
 async def profile(
@@ -656,6 +660,7 @@ async def profile(
     )
     rooms = await repo.live_rooms_on_air(session, account_id=account.id, limit=3)
     following = viewer is not None and await is_following(session, account=viewer, target=account)
+    ad = await repo.ad_showing(session, account.id)
     return ProfileView(
         account=account,
         video_count=await repo.video_count(session, account.id),
@@ -665,6 +670,8 @@ async def profile(
         products=await repo.products_of(session, account.id, limit=6),
         is_following=following,
         is_own=viewer is not None and viewer.id == account.id,
+        ad=ad,
+        advertiser=await repo.account_by_id(session, ad.advertiser_id) if ad else None,
     )
 
 
