@@ -28,6 +28,7 @@ from tests.lifecycle_world import (
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.campaigns.policy import IMPRESSIONS_PER_UNIT
+from xingdong.core.clock import utcnow
 from xingdong.core.errors import ValidationFailed
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
@@ -38,6 +39,7 @@ from xingdong.platforms.sandbox import ads
 from xingdong.platforms.sandbox import service as sandbox
 from xingdong.platforms.sandbox.errors import SandboxAdNotFound
 from xingdong.platforms.sandbox.models import SandboxAccount, SandboxProfileAd
+from xingdong.work import labels
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
 
@@ -287,3 +289,59 @@ async def test_the_brand_sees_impressions_delivered_and_cpm_billing(
     )
     assert statement.status_code == 200
     assert "1,000 impressions charged (1 × 1,000) at" in statement.text
+
+
+async def test_a_claim_lasts_no_longer_than_the_campaign(world: World) -> None:
+    ends = utcnow() + timedelta(hours=5)
+    campaign = await live_campaign(
+        world, **profile_ad(starts_at=utcnow() - timedelta(days=700), ends_at=ends)
+    )
+    async with world.db.session_scope() as s:
+        taken = await work.claim(
+            s, person=world.workers[0], campaign_id=campaign.id, settings=world.settings
+        )
+    assert taken.expires_at == campaign.ends_at
+    assert work.claim_window(world.settings, campaign, ends - timedelta(hours=2)) == timedelta(
+        hours=2
+    )
+
+
+async def test_a_short_count_a_reviewer_approved_is_taken_back_when_still_short(
+    world: World,
+) -> None:
+    campaign = await live_campaign(world, **profile_ad(review_policy="manual"))
+    worker = world.workers[1]
+    assignment = await claim(world, worker, campaign)
+    ad = await put_up(world, worker, ref=work.tracking_code(assignment.id))
+    await audience(world, ad, 600)
+    handed = await hand_in(world, worker, assignment)
+    assert "platform_impressions_short" in handed.risk_reasons
+    reviewer = await world.actor(world.reviewer)
+    async with world.db.session_scope() as s:
+        approved = await work.review(
+            s, actor=reviewer, assignment_id=assignment.id, approve=True,
+            reason="meets_requirements", note=None, settings=world.settings,
+        )  # fmt: skip
+    assert approved.status == "approved" and approved.hold_until is not None
+    async with world.db.session_scope() as s:
+        settled = await work.settle_holds(s, now=approved.hold_until + timedelta(seconds=1))
+    assert settled["clawed_back"] == 1
+    async with world.db.sessionmaker() as s:
+        row = await s.get(Assignment, assignment.id)
+    assert row is not None and row.settle_reason == "undone_impressions_short"
+    assert labels.settle_label(row.settle_reason) == (
+        "The platform did not count the ad's thousand impressions by the hold's end"
+    )
+
+
+def test_signed_out_viewers_are_told_apart_by_address_not_browser() -> None:
+    secret = "s" * 32
+    key = ads.viewer_key(None, "203.0.113.9", secret=secret)
+    assert key == ads.viewer_key(None, "203.0.113.9", secret=secret)
+    assert key != ads.viewer_key(None, "203.0.113.10", secret=secret)
+    # One household's IPv6 prefix is one viewer; the secret keys the hash.
+    assert ads.viewer_key(None, "2001:db8::1", secret=secret) == ads.viewer_key(
+        None, "2001:db8::ffff", secret=secret
+    )
+    assert key != ads.viewer_key(None, "203.0.113.9", secret="t" * 32)
+    assert "203.0.113.9" not in key

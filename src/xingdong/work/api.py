@@ -113,8 +113,7 @@ async def read_task(
         comment_guidance=campaign.comment_guidance,
         min_watch_seconds=campaign.min_watch_seconds,
         min_stay_seconds=campaign.min_stay_seconds,
-        claim_minutes=service.claim_ttl(runtime.settings, campaign.task_type)
-        // timedelta(minutes=1),
+        claim_minutes=service.claim_window(runtime.settings, campaign, now) // timedelta(minutes=1),
         hold_hours=service.hold_hours(runtime.settings, campaign.task_type),
         can_claim=view.reason is None,
         reason=None

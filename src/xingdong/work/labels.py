@@ -118,11 +118,21 @@ SETTLE_LABELS = {
 }
 
 
+AD_SHORT_SETTLES = frozenset(
+    "undone_" + detail
+    for detail in ("impressions_short", "ad_taken_down", "no_ad", "ad_not_tracked")
+)
+"""A profile ad approved by a reviewer but still short of its thousand when the hold
+ends: nothing was undone, the count never got there."""
+
+
 def settle_label(code: str | None) -> str | None:
     if code is None:
         return None
     if code == "undone_order_refunded":
         return N_("The order was returned during the hold")
+    if code in AD_SHORT_SETTLES:
+        return N_("The platform did not count the ad's thousand impressions by the hold's end")
     if code.startswith("undone_"):
         return N_("The action was undone during the hold")
     return SETTLE_LABELS.get(code, code)

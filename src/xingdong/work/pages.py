@@ -132,7 +132,7 @@ async def _task_context(
         "view": view,
         "task_reason": lambda view: task_reason_text(view.reason, view.reason_params),
         "hold_hours": service.hold_hours(runtime.settings, view.campaign.task_type),
-        "claim_minutes": service.claim_ttl(runtime.settings, view.campaign.task_type)
+        "claim_minutes": service.claim_window(runtime.settings, view.campaign, now)
         // timedelta(minutes=1),
         "settings": runtime.settings,
         "form_id": new_id(),

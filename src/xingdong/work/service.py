@@ -265,7 +265,7 @@ async def claim(
         actor_handle=who.handles[campaign.platform],
         status="claimed",
         claimed_at=moment,
-        expires_at=moment + claim_ttl(settings, campaign.task_type),
+        expires_at=moment + claim_window(settings, campaign, moment),
         reward_reservation=reward.id,
         fee_reservation=fee_id,
         verification={},
@@ -929,6 +929,15 @@ def claim_ttl(settings: Settings, task_type: str) -> timedelta:
     if task_type == "profile_ad":
         return timedelta(hours=settings.profile_ad_claim_hours)
     return timedelta(minutes=settings.claim_ttl_minutes)
+
+
+def claim_window(settings: Settings, campaign: Campaign, now: datetime) -> timedelta:
+    """How long a claim taken ``now`` lasts: a profile ad's no longer than the campaign's
+    window, which closes its open claims."""
+    ttl = claim_ttl(settings, campaign.task_type)
+    if campaign.task_type == "profile_ad":
+        return max(min(ttl, campaign.ends_at - now), timedelta(0))
+    return ttl
 
 
 def task_link(campaign: Campaign, assignment: Assignment) -> str:

@@ -4,7 +4,7 @@ it is seen. What Xingdong's profile-ad tasks are verified and paid by (per thous
 
 from __future__ import annotations
 
-import hashlib
+import ipaddress
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -14,6 +14,7 @@ from xingdong.core.clock import utcnow
 from xingdong.core.errors import ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
+from xingdong.core.security import keyed_digest
 from xingdong.platforms.sandbox import repository as repo
 from xingdong.platforms.sandbox.errors import SandboxAdNotFound
 from xingdong.platforms.sandbox.models import SandboxAccount, SandboxProfileAd
@@ -78,13 +79,23 @@ async def showing(session: AsyncSession, *, account: SandboxAccount) -> SandboxP
     return await repo.ad_showing(session, account.id)
 
 
-def viewer_key(viewer: SandboxAccount | None, address: str, user_agent: str) -> str:
-    """Who saw an ad: a signed-in account, or an anonymous browser (its address and user
-    agent, hashed: the platform keeps no address)."""
+def viewer_key(viewer: SandboxAccount | None, address: str, *, secret: str) -> str:
+    """Who saw an ad: a signed-in account, or, signed out, the network address (an IPv6
+    address's /64, what one household or phone holds), keyed-hashed so the platform keeps
+    no address. Not the browser's name: a script could change it at every request."""
     if viewer is not None:
         return "a:" + viewer.id.hex
-    digest = hashlib.sha256(f"{address}\n{user_agent}".encode()).hexdigest()
-    return "v:" + digest[:40]
+    return "v:" + keyed_digest(secret, "ad-viewer:" + network_of(address))[:40]
+
+
+def network_of(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 async def count_view(

@@ -128,6 +128,7 @@ async def profile_page(
     request: Request,
     handle: str,
     session: DbSession,
+    settings: SettingsDep,
     _actor: OptionalPageActor,
     cursor: str | None = None,
     ref: str = "",
@@ -137,7 +138,7 @@ async def profile_page(
     client = request.client.host if request.client else ""
     await ads.count_view(
         session, profile=account, viewer=me,
-        viewer_key=ads.viewer_key(me, client, request.headers.get("user-agent", "")),
+        viewer_key=ads.viewer_key(me, client, secret=settings.secret_key.get_secret_value()),
     )  # fmt: skip
     return await _profile_response(request, session, handle, cursor=cursor, ref=ref)
 
