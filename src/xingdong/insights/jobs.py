@@ -57,3 +57,17 @@ async def prune_events(timestamp: int | None = None) -> int:  # noqa: ARG001
     if pruned:
         log.info("events_pruned", count=pruned)
     return pruned
+
+
+@blueprint.periodic(cron="* * * * *")
+@blueprint.task(name="announce_money")
+async def announce_money(timestamp: int | None = None) -> int:  # noqa: ARG001
+    """Tell organisations of top-ups paid and refunds settled (balance.* events)."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.insights import money_events
+
+    async with current_runtime().db.session_scope() as session:
+        made = await money_events.announce(session)
+    if made:
+        log.info("money_events_told", count=made)
+    return made

@@ -32,6 +32,9 @@ class Event(IdMixin, CreatedAtMixin, Base):
     org_id: Mapped[UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    source: Mapped[str | None] = mapped_column(String(80), unique=True)
+    """What the event reports, for events told once each (``deposit:<id>``,
+    ``refund:<id>``); None for the others."""
 
     __table_args__ = (Index("ix_insight_events_org_created", "org_id", "created_at", "id"),)
 

@@ -58,6 +58,9 @@ EVENT_LABELS = {
     "contract.declined": N_("A creator declined the agency's offer."),
     "contract.withdrawn": N_("The agency withdrew an offer before it was answered."),
     "contract.ended": N_("A contract in force ended, by the creator or the agency."),
+    "balance.topped_up": N_("A top-up was paid: the balance grew by its amount."),
+    "balance.refunded": N_("A refund of a top-up reached the payer's account."),
+    "balance.refund_failed": N_("A refund of a top-up failed: the amount is back in the balance."),
     service.PING: N_("A test event, sent only by “Send test event”."),
 }
 ACCESS_LABELS = {"read": N_("Read only"), "write": N_("Read and write")}

@@ -50,6 +50,9 @@ EVENT_TYPES = (
     "contract.declined",
     "contract.withdrawn",
     "contract.ended",
+    "balance.topped_up",
+    "balance.refunded",
+    "balance.refund_failed",
 )
 """What an endpoint can subscribe to; ``ping`` goes only to the endpoint that asked."""
 PING = "ping"
@@ -120,13 +123,15 @@ async def emit(
     type: str,  # noqa: A002 - the event's own word for it
     data: dict[str, Any],
     now: datetime | None = None,
+    source: str | None = None,
 ) -> Event:
     """Record that ``type`` happened to the organisation, and queue its deliveries to the
-    enabled endpoints that listen for it."""
+    enabled endpoints that listen for it. ``source`` names what is reported, for events
+    told once each (a second event with it cannot be stored)."""
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type!r}")
     moment = now or utcnow()
-    event = Event(org_id=org_id, type=type, data=data, created_at=moment)
+    event = Event(org_id=org_id, type=type, data=data, created_at=moment, source=source)
     session.add(event)
     await session.flush()
     listening = await session.scalars(
