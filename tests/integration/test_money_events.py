@@ -1,11 +1,13 @@
-"""Balance events: a paid top-up and a settled refund are told to the organisation once
-each (events list and webhooks), by the job that looks for what the ledger settled."""
+"""Balance events: a paid top-up, a settled refund and an agency's payout are told to the
+organisation once each (events list and webhooks), by the job that looks for what the
+ledger settled."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -13,12 +15,14 @@ from sqlalchemy import func, select, text
 
 from tests.factories import User, create_org, register
 from tests.integration.conftest import make_settings
+from tests.integration.test_agencies_api import fund_agency
 from tests.integration.test_refunds import ask, paid_top_up, run
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.settings import Settings
 from xingdong.insights import money_events
 from xingdong.insights.models import Event, WebhookDelivery
+from xingdong.ledger import withdrawals
 
 
 @pytest.fixture
@@ -102,3 +106,54 @@ async def test_what_was_settled_before_the_window_is_not_told(
     later = utcnow() + money_events.WINDOW + timedelta(minutes=1)
     assert await announce(db, now=later) == 0
     assert await announce(db) == 1
+
+
+async def test_an_agencys_payouts_are_told_paid_or_failed(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner, name="星光 MCN", kind="agency")
+    await fund_agency(db, org_id, 20_000)
+    bound = await client.put(
+        f"/api/v1/orgs/{org_id}/payout-account",
+        json={"kind": "bank", "number": "6222 0000 1111 9999"},
+        headers=owner.auth,
+    )
+    assert bound.status_code == 201, bound.text
+    operator = await register(client)
+    async with db.session_scope() as s:
+        await s.execute(
+            text("INSERT INTO staff_grants (person_id, role) VALUES (:id, 'operator')"),
+            {"id": operator.id},
+        )
+
+    async def payout(amount: int, key: str) -> str:
+        asked = await client.post(
+            f"/api/v1/orgs/{org_id}/withdrawals", json={"amount_fen": amount},
+            headers={**owner.auth, "Idempotency-Key": key},
+        )  # fmt: skip
+        assert asked.status_code == 201, asked.text
+        withdrawal_id: str = asked.json()["id"]
+        return withdrawal_id
+
+    paid = await payout(8_000, "p1")
+    ok = await client.post(f"/api/v1/ops/withdrawals/{paid}/approve", headers=operator.auth)
+    assert ok.status_code == 200, ok.text
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    assert await withdrawals.execute_payout(runtime.db, runtime.payouts, UUID(paid)) == "paid"
+    refused = await payout(5_000, "p2")
+    no = await client.post(
+        f"/api/v1/ops/withdrawals/{refused}/reject", headers=operator.auth,
+        json={"reason": "账户名与机构不符"},
+    )  # fmt: skip
+    assert no.status_code == 200, no.text
+    assert await announce(db) == 2
+    assert await announce(db) == 0
+    told = {e["type"]: e["data"] for e in await events(client, owner, org_id)}
+    assert told["balance.paid_out"]["withdrawal_id"] == paid
+    assert (told["balance.paid_out"]["amount_fen"], told["balance.paid_out"]["fee_fen"]) == (
+        8_000,
+        100,
+    )
+    assert told["balance.payout_failed"]["status"] == "rejected"
+    assert told["balance.payout_failed"]["reason"] == "账户名与机构不符"

@@ -1,4 +1,5 @@
-"""Events for an organisation's money: a top-up paid, a refund of one done or failed.
+"""Events for an organisation's money: a top-up paid, a refund of one done or failed, a
+payout of its earnings (an agency's) paid or failed.
 
 The ledger settles these in its own transactions (a payment notice is applied by a
 database function, in batches; a refund by the provider's answer), so they are told
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.core.clock import utc_text, utcnow
 from xingdong.insights import service
 from xingdong.insights.models import Event
-from xingdong.ledger.models import Deposit, Refund
+from xingdong.ledger.models import Deposit, Refund, Withdrawal
 
 WINDOW = timedelta(days=1)
 """How far back the job looks. Events are kept at least a day, so a settled top-up or
@@ -68,6 +69,32 @@ async def announce(session: AsyncSession, *, now: datetime | None = None) -> int
             data={
                 "refund_id": str(refund.id), "deposit_id": str(refund.deposit_id),
                 "amount_fen": refund.amount, "reference": refund.provider_ref,
+            },
+        )  # fmt: skip
+        made += 1
+    payouts = await session.scalars(
+        select(Withdrawal)
+        .where(
+            Withdrawal.org_id.is_not(None),
+            Withdrawal.status.in_(("paid", "failed", "rejected")),
+            Withdrawal.updated_at >= since,
+            ~exists().where(
+                Event.source == func.concat("withdrawal:", cast(Withdrawal.id, String))
+            ),
+        )
+        .order_by(Withdrawal.updated_at)
+        .limit(BATCH)
+    )
+    for payout in payouts.all():
+        assert payout.org_id is not None
+        await service.emit(
+            session, org_id=payout.org_id,
+            type="balance.paid_out" if payout.status == "paid" else "balance.payout_failed",
+            source=f"withdrawal:{payout.id}",
+            data={
+                "withdrawal_id": str(payout.id), "amount_fen": payout.amount,
+                "fee_fen": payout.fee, "status": payout.status,
+                "reference": payout.provider_ref, "reason": payout.failure_reason,
             },
         )  # fmt: skip
         made += 1

@@ -61,6 +61,10 @@ EVENT_LABELS = {
     "balance.topped_up": N_("A top-up was paid: the balance grew by its amount."),
     "balance.refunded": N_("A refund of a top-up reached the payer's account."),
     "balance.refund_failed": N_("A refund of a top-up failed: the amount is back in the balance."),
+    "balance.paid_out": N_("A payout of the agency's earnings reached its payout account."),
+    "balance.payout_failed": N_(
+        "A payout of the agency's earnings failed or was rejected: the amount is back."
+    ),
     service.PING: N_("A test event, sent only by “Send test event”."),
 }
 ACCESS_LABELS = {"read": N_("Read only"), "write": N_("Read and write")}

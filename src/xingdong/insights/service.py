@@ -53,6 +53,8 @@ EVENT_TYPES = (
     "balance.topped_up",
     "balance.refunded",
     "balance.refund_failed",
+    "balance.paid_out",
+    "balance.payout_failed",
 )
 """What an endpoint can subscribe to; ``ping`` goes only to the endpoint that asked."""
 PING = "ping"
