@@ -18,6 +18,11 @@ RETURN_PERIOD_HOURS = 7 * 24
 七天无理由退货): a purchase task's hold is never shorter."""
 
 
+RISK_WARM_DAYS = 30
+"""How far back a starting process reads recorded risk events to rebuild its memory: they
+are kept at least this long."""
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("xingdong", appauthor=False))
 
@@ -225,6 +230,12 @@ class Settings(BaseSettings):
     risk_model_file: FilePath | None = Field(
         default=None,
         description="A scoring model from `xingdong risk train`; unset: the rules decide.",
+    )
+    risk_event_retention_days: int = Field(
+        default=180,
+        ge=RISK_WARM_DAYS,
+        description="How long recorded risk events (the anti-cheat log) are kept; then a "
+        "nightly job deletes them.",
     )
 
     @field_validator("risk_model_file")

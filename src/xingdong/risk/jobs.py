@@ -24,3 +24,23 @@ async def scan_cases(timestamp: int | None = None) -> int:  # noqa: ARG001
         result = await cases.scan(session, rules_file=runtime.settings.risk_rules_file)
     log.info("risk_cases_scanned", opened=result.cases_opened, updated=result.cases_updated)
     return result.cases_opened
+
+
+@blueprint.periodic(cron="47 19 * * *")  # 03:47 in China, when little else runs
+@blueprint.task(name="prune_events", queueing_lock="risk_prune")
+async def prune_events(timestamp: int | None = None) -> int:  # noqa: ARG001
+    """Every night: forget recorded risk events older than their retention period."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.risk import service
+
+    runtime = current_runtime()
+    pruned = 0
+    while True:
+        async with runtime.db.session_scope() as session:
+            count = await service.prune_events(session, settings=runtime.settings)
+        pruned += count
+        if count < service.PRUNE_BATCH:
+            break
+    if pruned:
+        log.info("risk_events_pruned", count=pruned)
+    return pruned

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.client_signals import ClientSignals
 from xingdong.core.clock import utcnow
 from xingdong.core.logging import get_logger
 from xingdong.core.security import keyed_digest
-from xingdong.core.settings import Settings, get_settings
+from xingdong.core.settings import RISK_WARM_DAYS, Settings, get_settings
 from xingdong.risk.engine import Decision, RiskEngine, memory_store
 from xingdong.risk.errors import REFUSED, RiskRefused
 from xingdong.risk.events import MalformedEvent, parse_event
@@ -37,7 +37,7 @@ from xingdong.risk.settings import RiskSettings
 
 log = get_logger(__name__)
 
-WARM_DAYS = 30
+WARM_DAYS = RISK_WARM_DAYS
 """How far back a starting process reads recorded events to rebuild its memory."""
 CATCH_UP_BATCH = 5_000
 
@@ -157,6 +157,31 @@ async def decide(
             decision=decision.decision, reasons=decision.reasons,
         )  # fmt: skip
     return RiskVerdict(decision.decision, decision.score, list(decision.reasons))
+
+
+PRUNE_BATCH = 10_000
+"""Events the nightly job deletes per transaction, so that a first run over years of
+traffic holds no long transaction."""
+
+
+async def prune_events(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    now: datetime | None = None,
+    limit: int = PRUNE_BATCH,
+) -> int:
+    """Delete up to ``limit`` of the recorded events older than
+    ``risk_event_retention_days``, oldest first; answers how many."""
+    cutoff = (now or utcnow()) - timedelta(days=settings.risk_event_retention_days)
+    oldest = (
+        select(RiskEvent.id)
+        .where(RiskEvent.recorded_at < cutoff)
+        .order_by(RiskEvent.id)
+        .limit(limit)
+    )
+    result = await session.execute(delete(RiskEvent).where(RiskEvent.id.in_(oldest)))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def recorded_events(
