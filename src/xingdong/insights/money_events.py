@@ -8,10 +8,13 @@ once (each event names its deposit or refund in ``source``, which is unique)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import String, cast, exists, func, select
+from sqlalchemy import ColumnElement, String, cast, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from xingdong.core.clock import utc_text, utcnow
 from xingdong.insights import service
@@ -24,24 +27,33 @@ refund is never told twice; one settled while the jobs were stopped longer is no
 BATCH = 500
 
 
+async def _untold(
+    session: AsyncSession,
+    model: type[Deposit] | type[Refund] | type[Withdrawal],
+    kind: str,
+    settled_at: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
+    since: datetime,
+    *settled: ColumnElement[bool],
+) -> Sequence[Any]:
+    """Rows of ``model`` settled since ``since`` with no event whose source is
+    ``<kind>:<id>`` yet, the earliest first."""
+    told = exists().where(Event.source == func.concat(f"{kind}:", cast(model.id, String)))
+    query = (
+        select(model).where(*settled, settled_at >= since, ~told).order_by(settled_at).limit(BATCH)
+    )
+    return (await session.scalars(query)).all()
+
+
 async def announce(session: AsyncSession, *, now: datetime | None = None) -> int:
-    """Tell every top-up paid and every refund settled within :data:`WINDOW` that was not
-    told yet. Answers how many events were made."""
+    """Tell every top-up paid, and every refund and organisation payout settled, within
+    :data:`WINDOW` that was not told yet. Answers how many events were made."""
     # One announcer at a time: two would both find the same deposit untold.
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtext("money_events"))))
     since = (now or utcnow()) - WINDOW
-    made = 0
-    paid = await session.scalars(
-        select(Deposit)
-        .where(
-            Deposit.status == "paid",
-            Deposit.paid_at >= since,
-            ~exists().where(Event.source == func.concat("deposit:", cast(Deposit.id, String))),
-        )
-        .order_by(Deposit.paid_at)
-        .limit(BATCH)
+    deposits = await _untold(
+        session, Deposit, "deposit", Deposit.paid_at, since, Deposit.status == "paid"
     )
-    for deposit in paid.all():
+    for deposit in deposits:
         await service.emit(
             session, org_id=deposit.org_id, type="balance.topped_up",
             source=f"deposit:{deposit.id}",
@@ -50,18 +62,11 @@ async def announce(session: AsyncSession, *, now: datetime | None = None) -> int
                 "provider": deposit.provider, "paid_at": utc_text(deposit.paid_at),
             },
         )  # fmt: skip
-        made += 1
-    settled = await session.scalars(
-        select(Refund)
-        .where(
-            Refund.status.in_(("refunded", "failed")),
-            Refund.updated_at >= since,
-            ~exists().where(Event.source == func.concat("refund:", cast(Refund.id, String))),
-        )
-        .order_by(Refund.updated_at)
-        .limit(BATCH)
-    )
-    for refund in settled.all():
+    refunds = await _untold(
+        session, Refund, "refund", Refund.updated_at, since,
+        Refund.status.in_(("refunded", "failed")),
+    )  # fmt: skip
+    for refund in refunds:
         await service.emit(
             session, org_id=refund.org_id,
             type="balance.refunded" if refund.status == "refunded" else "balance.refund_failed",
@@ -71,22 +76,11 @@ async def announce(session: AsyncSession, *, now: datetime | None = None) -> int
                 "amount_fen": refund.amount, "reference": refund.provider_ref,
             },
         )  # fmt: skip
-        made += 1
-    payouts = await session.scalars(
-        select(Withdrawal)
-        .where(
-            Withdrawal.org_id.is_not(None),
-            Withdrawal.status.in_(("paid", "failed", "rejected")),
-            Withdrawal.updated_at >= since,
-            ~exists().where(
-                Event.source == func.concat("withdrawal:", cast(Withdrawal.id, String))
-            ),
-        )
-        .order_by(Withdrawal.updated_at)
-        .limit(BATCH)
-    )
-    for payout in payouts.all():
-        assert payout.org_id is not None
+    payouts = await _untold(
+        session, Withdrawal, "withdrawal", Withdrawal.updated_at, since,
+        Withdrawal.org_id.is_not(None), Withdrawal.status.in_(("paid", "failed", "rejected")),
+    )  # fmt: skip
+    for payout in payouts:
         await service.emit(
             session, org_id=payout.org_id,
             type="balance.paid_out" if payout.status == "paid" else "balance.payout_failed",
@@ -97,5 +91,4 @@ async def announce(session: AsyncSession, *, now: datetime | None = None) -> int
                 "reference": payout.provider_ref, "reason": payout.failure_reason,
             },
         )  # fmt: skip
-        made += 1
-    return made
+    return len(deposits) + len(refunds) + len(payouts)

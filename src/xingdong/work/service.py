@@ -923,21 +923,13 @@ def _impressions_asked(campaign: Campaign) -> int:
     return IMPRESSIONS_PER_UNIT if campaign.task_type == "profile_ad" else 0
 
 
-def claim_ttl(settings: Settings, task_type: str) -> timedelta:
-    """How long a claim stays reserved: a profile ad's long enough to be seen a thousand
-    times."""
-    if task_type == "profile_ad":
-        return timedelta(hours=settings.profile_ad_claim_hours)
-    return timedelta(minutes=settings.claim_ttl_minutes)
-
-
 def claim_window(settings: Settings, campaign: Campaign, now: datetime) -> timedelta:
-    """How long a claim taken ``now`` lasts: a profile ad's no longer than the campaign's
-    window, which closes its open claims."""
-    ttl = claim_ttl(settings, campaign.task_type)
+    """How long a claim taken ``now`` lasts: a profile ad's long enough to be seen a
+    thousand times, but no longer than the campaign's window, which closes open claims."""
     if campaign.task_type == "profile_ad":
+        ttl = timedelta(hours=settings.profile_ad_claim_hours)
         return max(min(ttl, campaign.ends_at - now), timedelta(0))
-    return ttl
+    return timedelta(minutes=settings.claim_ttl_minutes)
 
 
 def task_link(campaign: Campaign, assignment: Assignment) -> str:

@@ -16,12 +16,12 @@ from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.security import keyed_digest
 from xingdong.platforms.sandbox import repository as repo
+from xingdong.platforms.sandbox import service
 from xingdong.platforms.sandbox.errors import SandboxAdNotFound
 from xingdong.platforms.sandbox.models import SandboxAccount, SandboxProfileAd
 
 RECOUNT_AFTER = timedelta(minutes=30)
 """A viewer who comes back to the profile counts again only after this long."""
-REF_MAX_LENGTH = 40
 AD_TEXT_MAX_LENGTH = 100
 
 
@@ -53,7 +53,7 @@ async def put_up(
         account_id=account.id,
         advertiser_id=advertiser.id,
         line=ad_line(advertiser),
-        ref=(ref or "").strip()[:REF_MAX_LENGTH] or None,
+        ref=service.clean_ref(ref),
         impressions=0,
         created_at=at,
     )

@@ -119,7 +119,7 @@ async def _profile_response(
 ) -> Response:
     me = await my_sandbox_account(session, _person(request))
     view = await service.profile(session, handle=handle, viewer=me, cursor=cursor)
-    context = {"view": view, "sbx_me": me, "ref": ref[: ads.REF_MAX_LENGTH]}
+    context = {"view": view, "sbx_me": me, "ref": ref[: service.REF_MAX_LENGTH]}
     return await _render(request, session, "sandbox_profile.html", context, error=error)
 
 

@@ -550,13 +550,18 @@ async def buy(
         account_id=account.id,
         product_id=product.id,
         price_fen=product.price_fen,
-        ref=(ref or "").strip()[:REF_MAX_LENGTH] or None,
+        ref=clean_ref(ref),
         created_at=now or utcnow(),
     )
     session.add(order)
     await session.flush()
     await repo.count_sale(session, product.id)
     return order
+
+
+def clean_ref(ref: str | None) -> str | None:
+    """The tracking code a link carried, as recorded (its first characters), or None."""
+    return (ref or "").strip()[:REF_MAX_LENGTH] or None
 
 
 def returnable_until(order: SandboxOrder) -> datetime:
