@@ -36,6 +36,7 @@ from xingdong.core.policy import Action, Actor, require
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIERS
+from xingdong.identity import repository as identity_repo
 from xingdong.identity.validation import INTERESTS, REGIONS
 from xingdong.insights import service as insights
 from xingdong.ledger import service as ledger
@@ -191,6 +192,7 @@ async def create_campaign(
     if org_id not in actor.memberships:
         require(actor, Action.ORG_READ, org_id=org_id)
         raise CampaignInvalid(detail=N_("Only members of the organisation can create campaigns."))
+    await identity_repo.hold_open_organisation(session, org_id)
     moment = now or utcnow()
     errors = _draft_errors(draft, settings, moment)
     if errors:
@@ -518,6 +520,17 @@ async def close_campaign(
     await _tell_brand(session, campaign, "campaign.closed", returned_fen=returned)
     await session.flush()
     return campaign, returned
+
+
+async def not_closed_count(session: AsyncSession, *, org_id: UUID) -> int:
+    """The organisation's campaigns not closed: drafts, waiting for approval, live,
+    paused or rejected."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Campaign)
+        .where(Campaign.org_id == org_id, Campaign.status != "closed")
+    )
+    return count or 0
 
 
 async def close_ended_campaigns(session: AsyncSession, *, now: datetime | None = None) -> int:

@@ -35,6 +35,7 @@ class Action(StrEnum):
     ORG_SIGN_CREATORS = "org.sign_creators"
     ORG_PAYOUT_ACCOUNT = "org.payout_account"
     ORG_MANAGE_INTEGRATIONS = "org.manage_integrations"
+    ORG_CLOSE = "org.close"
     STAFF_CONSOLE = "staff.console"
     APPROVE_MONEY = "staff.approve_money"
     REVIEW_QUEUE = "review.queue"
@@ -64,6 +65,7 @@ KEYS_NEVER = frozenset(
         Action.ORG_SIGN_CREATORS,
         Action.ORG_PAYOUT_ACCOUNT,
         Action.ORG_MANAGE_INTEGRATIONS,
+        Action.ORG_CLOSE,
     }
 )
 """What an API key may never do, whoever made it: a leaked key must not let anyone in as
@@ -94,6 +96,7 @@ def can(  # noqa: PLR0911 - one case per action reads best
             | Action.ORG_SIGN_CREATORS
             | Action.ORG_PAYOUT_ACCOUNT
             | Action.ORG_MANAGE_INTEGRATIONS
+            | Action.ORG_CLOSE
         ):
             # The organisation's own owners only: staff do not spend its money, sign
             # contracts that move money in its name or speak for it to its systems.

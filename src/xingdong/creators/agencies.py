@@ -165,6 +165,7 @@ async def offer_contract(
 ) -> AgencyContract:
     """An owner of the agency offers a contract to the creator with this phone number."""
     await _agency(session, actor, org_id, Action.ORG_SIGN_CREATORS)
+    await identity_repo.hold_open_organisation(session, org_id)
     normalised, phone_problem = phone_error(phone)
     share, share_problem = share_error(share_percent)
     errors = [problem for problem in (phone_problem, share_problem) if problem]
@@ -449,6 +450,13 @@ async def answer_offer(
     # The person's row is locked first, so that two acceptances at once (of offers from
     # two agencies) are decided one after the other.
     await session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
+    if accept:
+        # The agency is held before the contract's row, the order closing it takes them in.
+        org_id = await session.scalar(
+            select(AgencyContract.org_id).where(AgencyContract.id == contract_id)
+        )
+        if org_id is not None:
+            await identity_repo.hold_open_organisation(session, org_id)
     contract = await session.get(AgencyContract, contract_id, with_for_update=True)
     if contract is None or contract.phone != person.phone:
         raise NotFound(detail=N_("No such offer."))
@@ -538,11 +546,14 @@ async def share_of_release(
 ) -> Share | None:
     """The agency's share of a reward leaving its hold: under the contract that was in
     force when the task was taken (whatever has happened to it since), rounded down to
-    the fen, so that the creator keeps any remainder."""
+    the fen, so that the creator keeps any remainder. None when the agency has been
+    closed since: the creator keeps the whole reward."""
     found = (
         await session.execute(
             select(AgencyContract.id, AgencyContract.org_id, AgencyContract.share_percent)
+            .join(Organisation, Organisation.id == AgencyContract.org_id)
             .where(
+                Organisation.closed_at.is_(None),
                 AgencyContract.person_id == person_id,
                 AgencyContract.started_at <= claimed_at,
                 or_(
@@ -552,6 +563,9 @@ async def share_of_release(
             )
             .order_by(AgencyContract.started_at.desc())
             .limit(1)
+            # Held (FOR SHARE) as whatever adds to an organisation holds it: closing the
+            # agency waits for this share to reach its balance, or this sees it closed.
+            .with_for_update(read=True, of=Organisation)
         )
     ).first()
     if found is None:

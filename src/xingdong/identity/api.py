@@ -12,13 +12,17 @@ from xingdong.core.context import current_locale
 from xingdong.core.pagination import Page
 from xingdong.core.policy import Action, can
 from xingdong.dispatch.live import live_dispatch
-from xingdong.identity import api_keys, erasure, personal_data, service
+from xingdong.identity import api_keys, erasure, org_closure, personal_data, service
 from xingdong.identity.downloads import personal_data_response
 from xingdong.identity.models import Person
 from xingdong.identity.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
+    ClosureBlockerOut,
+    ClosureCheckOut,
+    ClosureIn,
+    ClosureOut,
     ConsentOut,
     ConsentRequest,
     ErasureBlockerOut,
@@ -433,6 +437,60 @@ async def read_person(person_id: UUID, actor: ApiActor, session: DbSession) -> P
     """A person's profile: oneself, or anyone for operators."""
     person = await service.get_person(session, actor=actor, person_id=person_id)
     return PersonOut.model_validate(person)
+
+
+# --- closing the organisation (owners, with a person's token) -------------------------
+
+
+@router.get("/orgs/{org_id}/closure")
+async def closure_check(
+    org_id: UUID, actor: ApiPersonActor, session: DbSession, runtime: RuntimeDep
+) -> ClosureCheckOut:
+    """Whether the organisation can be closed now, and what closing it would do (owners)."""
+    org, check = await org_closure.closure_check(
+        session, actor=actor, org_id=org_id, settings=runtime.settings
+    )
+    locale = current_locale.get()
+    return ClosureCheckOut(
+        allowed=check.allowed,
+        blockers=[ClosureBlockerOut(code=b.code, detail=b.text(locale)) for b in check.blockers],
+        name=org.name,
+        members_leaving=check.members,
+        invitations_withdrawn=check.invitations,
+        offers_withdrawn=check.offers,
+        api_keys_revoked=check.api_keys,
+        webhook_endpoints_disabled=check.webhook_endpoints,
+        unpaid_top_ups_closed=check.unpaid_top_ups,
+        remainder_given_up_fen=check.remainder,
+    )
+
+
+@router.post("/orgs/{org_id}/closure")
+async def close_organisation(
+    org_id: UUID,
+    body: ClosureIn,
+    person: ApiPerson,
+    actor: ApiPersonActor,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> ClosureOut:
+    """Close the organisation for good (owners): it cannot be undone. Refused
+    (``closure_blocked``, 409, with ``blockers``) while campaigns are not closed, work on
+    them or money is unsettled, or creators are under contract. Every member leaves, its
+    API keys stop working and its webhook endpoints are switched off at once."""
+    receipt = await org_closure.close_organisation(
+        session,
+        actor=actor,
+        person=person,
+        org_id=org_id,
+        name=body.name,
+        password=body.password,
+        remainder_fen=body.remainder_given_up_fen,
+        settings=runtime.settings,
+        limits=runtime.limits,
+        via="api",
+    )
+    return ClosureOut(org_id=receipt.org_id, closed_at=receipt.closed_at)
 
 
 # --- the organisation's API keys (owners, with a person's token) ---------------------

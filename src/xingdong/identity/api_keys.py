@@ -53,6 +53,7 @@ async def create_key(
     """A new key for the organisation (owners); the key itself is returned this once."""
     require(actor, Action.ORG_MANAGE_INTEGRATIONS, org_id=org_id)
     clean = _checked(name, access)
+    await repo.hold_open_organisation(session, org_id)
     # Counted under the organisation's owner rows' lock, so parallel requests cannot both
     # take the last place.
     await repo.lock_owners(session, org_id)

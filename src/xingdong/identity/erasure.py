@@ -30,7 +30,6 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from xingdong.core import security
 from xingdong.core.audit import record_audit
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
@@ -58,12 +57,6 @@ class ErasureBlocked(Conflict):
     title = N_("The account cannot be erased yet")
 
 
-class PasswordWrong(ValidationFailed):
-    code = "password_wrong"
-    title = N_("The password is wrong")
-    keeps_changes = True
-
-
 class ErasureChanged(Conflict):
     code = "erasure_changed"
     title = N_("What erasing the account does has changed; look again")
@@ -79,8 +72,8 @@ BLOCKERS = {
         "You hold a platform staff role ({roles}). An administrator must take it away first."
     ),
     "last_owner": N_(
-        "You are the only owner of {organisations}. Make another member an owner first "
-        "(an organisation cannot be closed yet)."
+        "You are the only owner of {organisations}. Make another member an owner, or "
+        "close the organisation, first."
     ),
     "open_work": N_(
         "{count} of your tasks are not settled (taken, handed in, in hold or disputed). "
@@ -237,15 +230,9 @@ async def erase_account(
             detail=N_("Tick the box to confirm that you want your account erased."),
             fields=[FieldError("confirm", N_("Confirm to go on."))],
         )
-    await limits.hit(settings.rate_limit_login, "login-phone", person.phone)
-    identity.refuse_while_locked(person, utcnow())
-    if not security.verify_password(person.password_hash, password):
-        # Counted as failed sign-ins are: a stolen session cannot guess here either.
-        await identity.count_failed_sign_in(session, person, settings)
-        raise PasswordWrong(
-            detail=N_("The password is wrong."),
-            fields=[FieldError("password", N_("The password is wrong."))],
-        )
+    await identity.confirm_password(
+        session, person=person, password=password, settings=settings, limits=limits
+    )
     return await _erase(
         session, person_id=person.id, settings=settings, via=via, by=person.id,
         remainder_fen=remainder_fen,
@@ -320,7 +307,10 @@ async def _erase(
     tasks = await work.forget_worker_details(session, person_id=locked.id)
     await dispatch.forget_person(session, person_id=locked.id)
     payout = await withdrawals.forget_payout_account(session, locked.id)
-    await withdrawals.give_up_remainder(session, locked.id, check.remainder)
+    await withdrawals.give_up_remainder(
+        session, account=wallets.available_account(locked.id), amount=check.remainder,
+        code="erasure_remainder", reference=f"person:{locked.id}",
+    )  # fmt: skip
     await wallets.close_wallet(session, locked.id, now=moment)
     await risk.forget_phone(
         session, person_id=locked.id, phone=old_phone,

@@ -46,6 +46,17 @@ class HandleAlreadyBound(Conflict):
     title = N_("This account is already bound by someone else")
 
 
+class PasswordWrong(ValidationFailed):
+    code = "password_wrong"
+    title = N_("The password is wrong")
+    keeps_changes = True
+
+
+class OrganisationClosed(Conflict):
+    code = "organisation_closed"
+    title = N_("This organisation is closed")
+
+
 class LastOwner(Conflict):
     code = "last_owner"
     title = N_("An organisation needs at least one owner")

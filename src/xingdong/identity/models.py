@@ -74,6 +74,10 @@ class Organisation(IdMixin, CreatedAtMixin, Base):
     """``brand`` (publishes campaigns) or ``agency`` (an MCN managing creators)."""
     name: Mapped[str] = mapped_column(String(80))
     created_by: Mapped[UUID] = mapped_column(ForeignKey("people.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Set when an owner closed it (``identity.org_closure``): the row stays, as campaigns,
+    money records and the audit log point to it, but nobody is a member any more."""
+    closed_by: Mapped[UUID | None] = mapped_column(ForeignKey("people.id"))
 
     __table_args__ = (CheckConstraint("kind IN ('brand', 'agency')", "kind"),)
 

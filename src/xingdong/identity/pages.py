@@ -16,7 +16,7 @@ from xingdong.core.ids import new_id
 from xingdong.core.numbers import whole_number
 from xingdong.core.policy import Action, can
 from xingdong.creators import agencies, tiers
-from xingdong.identity import erasure, personal_data, service
+from xingdong.identity import erasure, org_closure, personal_data, service
 from xingdong.identity.downloads import personal_data_response
 from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
@@ -501,6 +501,7 @@ async def _org_context(
     top_up_refunds = await refunds.refunds_of_deposits(session, [d.id for d in top_ups])
     return {
         "org": org,
+        "can_close": org.closed_at is None and can(actor, Action.ORG_CLOSE, org_id=org_id),
         "creator_counts": (
             await agencies.count_contracts(session, org_id) if org.kind == "agency" else None
         ),
@@ -625,3 +626,52 @@ async def org_remove_member(
     if person_id == actor.person_id:
         return redirect("/orgs", N_("You have left the organisation."))
     return redirect(f"/orgs/{org_id}", N_("The member is removed."))
+
+
+@router.get("/orgs/{org_id}/close", response_class=HTMLResponse)
+async def close_page(
+    request: Request, org_id: UUID, session: DbSession, runtime: RuntimeDep, actor: PageActor
+) -> Response:
+    """What closing the organisation would do, or what stops it, and the form to confirm."""
+    org, check = await org_closure.closure_check(
+        session, actor=actor, org_id=org_id, settings=runtime.settings
+    )
+    return render(request, "org_close.html", {"org": org, "check": check, "form": {}})
+
+
+@router.post("/orgs/{org_id}/close", dependencies=[CsrfChecked])
+async def close_submit(
+    request: Request,
+    org_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+    person: PagePerson,
+    name: FormStr = "",
+    password: FormStr = "",
+    remainder_fen: FormStr = "0",
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: org_closure.close_organisation(
+                session,
+                actor=actor,
+                person=person,
+                org_id=org_id,
+                name=name,
+                password=password,
+                # What the page showed; a changed or garbled amount is asked about again.
+                remainder_fen=whole_number(remainder_fen, digits=12) or 0,
+                settings=runtime.settings,
+                limits=runtime.limits,
+                via="page",
+            ),
+        )
+    except XingdongError as exc:
+        org, check = await org_closure.closure_check(
+            session, actor=actor, org_id=org_id, settings=runtime.settings
+        )
+        context = {"org": org, "check": check, "form": {"name": name}}
+        return render(request, "org_close.html", context, error=exc)
+    return redirect("/orgs", N_("The organisation is closed."))

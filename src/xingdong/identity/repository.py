@@ -22,8 +22,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ColumnClause
 
+from xingdong.core.errors import NotFound
+from xingdong.core.i18n import N_
 from xingdong.core.pagination import contains, in_pages
 from xingdong.creators.tiers import follower_range
+from xingdong.identity.errors import OrganisationClosed
 from xingdong.identity.models import (
     ApiToken,
     Consent,
@@ -521,3 +524,32 @@ async def forget_person_rows(
         update(Consent).where(Consent.person_id == person_id).values(ip=None, user_agent=None)
     )
     return removed
+
+
+async def hold_open_organisation(session: AsyncSession, org_id: UUID) -> Organisation:
+    """The organisation, held (FOR SHARE) until the transaction ends, or ``NotFound`` /
+    ``OrganisationClosed``. Whatever adds to an organisation (a campaign, a top-up, a key,
+    an endpoint, a member, a creator) holds it first, so that closing it, which takes it
+    FOR UPDATE, comes wholly before or wholly after: never a closed organisation with
+    something new in it."""
+    org = await session.scalar(
+        select(Organisation)
+        .where(Organisation.id == org_id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    if org is None:
+        raise NotFound(detail=N_("No such organisation."))
+    if org.closed_at is not None:
+        raise OrganisationClosed(
+            detail=N_("{name} was closed; nothing can be added to it."), extra={"name": org.name}
+        )
+    return org
+
+
+async def invitation_org(session: AsyncSession, invitation_id: UUID) -> UUID | None:
+    """The organisation an invitation is to, read without locking anything."""
+    found: UUID | None = await session.scalar(
+        select(Invitation.org_id).where(Invitation.id == invitation_id)
+    )
+    return found

@@ -104,6 +104,9 @@ class OrganisationOut(Output):
     kind: str
     name: str
     created_at: datetime
+    closed_at: datetime | None = Field(
+        default=None, description="When an owner closed it (only staff still see it then)."
+    )
     my_role: str | None = None
 
 
@@ -187,6 +190,42 @@ class ErasureIn(Input):
         description="The balance too small to withdraw that you agree to give up, as "
         "GET /me/erasure showed it; refused with erasure_changed if it is not that now.",
     )
+
+
+class ClosureBlockerOut(Output):
+    code: str = Field(description="Why closing waits (docs/api.md lists the codes).")
+    detail: str
+
+
+class ClosureCheckOut(Output):
+    allowed: bool = Field(description="Whether the organisation can be closed now.")
+    blockers: list[ClosureBlockerOut]
+    name: str = Field(description="The name to type (``name`` of the POST) to confirm.")
+    members_leaving: int = Field(description="Members who would leave, you included.")
+    invitations_withdrawn: int
+    offers_withdrawn: int = Field(description="Contracts offered to creators, not answered.")
+    api_keys_revoked: int
+    webhook_endpoints_disabled: int
+    unpaid_top_ups_closed: int
+    remainder_given_up_fen: int = Field(
+        description="An agency's balance below the smallest payout, given up on closing."
+    )
+
+
+class ClosureIn(Input):
+    name: str = Field(max_length=200, description="The organisation's name, typed to confirm.")
+    password: str = Field(max_length=200, description="Your password, once more.")
+    remainder_given_up_fen: int = Field(
+        default=0,
+        ge=0,
+        description="The agency's balance too small to pay out that you agree to give up, "
+        "as GET .../closure showed it; refused with closure_changed if it is not that now.",
+    )
+
+
+class ClosureOut(Output):
+    org_id: UUID
+    closed_at: datetime
 
 
 class ErasureOut(Output):

@@ -31,6 +31,7 @@ from xingdong.identity.errors import (
     InvalidCredentials,
     InvitationNotPending,
     LastOwner,
+    PasswordWrong,
     PhoneAlreadyRegistered,
     SessionExpired,
 )
@@ -220,6 +221,22 @@ async def count_failed_sign_in(session: AsyncSession, person: Person, settings: 
         base_s=settings.login_lockout_base_seconds,
         max_s=settings.login_lockout_max_seconds,
     )
+
+
+async def confirm_password(
+    session: AsyncSession, *, person: Person, password: str, settings: Settings, limits: RateLimits
+) -> None:
+    """The person's password once more, before something that cannot be undone (erasing
+    the account, closing an organisation)."""
+    await limits.hit(settings.rate_limit_login, "login-phone", person.phone)
+    refuse_while_locked(person, utcnow())
+    if not security.verify_password(person.password_hash, password):
+        # Counted as failed sign-ins are: a stolen session cannot guess here either.
+        await count_failed_sign_in(session, person, settings)
+        raise PasswordWrong(
+            detail=N_("The password is wrong."),
+            fields=[FieldError("password", N_("The password is wrong."))],
+        )
 
 
 async def authenticate(
@@ -605,6 +622,7 @@ async def invite_member(
             detail=N_("Choose owner or member."),
             fields=[FieldError("role", N_("Choose owner or member."))],
         )
+    await repo.hold_open_organisation(session, org_id)
     invitee = await repo.person_by_phone(session, normalised)
     if invitee is not None and await repo.membership(session, org_id, invitee.id):
         raise AlreadyMember(
@@ -658,6 +676,12 @@ async def answer_invitation(
     session: AsyncSession, *, person: Person, invitation_id: UUID, accept: bool
 ) -> Invitation:
     await require_active(session, person_id=person.id)
+    if accept:
+        # The organisation is held before the invitation's row, the order closing it
+        # takes them in.
+        org_id = await repo.invitation_org(session, invitation_id)
+        if org_id is not None:
+            await repo.hold_open_organisation(session, org_id)
     invitation = await repo.invitation_for_update(session, invitation_id)
     if invitation is None or invitation.phone != person.phone:
         raise NotFound(detail=N_("No such invitation."))

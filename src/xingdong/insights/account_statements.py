@@ -42,6 +42,7 @@ CODE_LABELS = {
     "withdrawal": N_("Payout to the organisation's account"),
     "withdrawal_fee": N_("Payout fee"),
     "adjustment": N_("Correction by the platform"),
+    "closure_remainder": N_("Balance too small to pay out, given up when the agency closed"),
 }
 """What each movement of an organisation's account means to it; a code not listed is
 shown as it is."""

@@ -26,6 +26,7 @@ from xingdong.core.pagination import clamp_limit, in_pages, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
+from xingdong.identity import repository as identity_repo
 from xingdong.insights import signing, targets
 from xingdong.insights.errors import (
     EndpointDisabled,
@@ -205,6 +206,7 @@ async def create_endpoint(
     """Register an endpoint (owners); its secret is in ``endpoint.secret``, to be shown
     once."""
     require(actor, Action.ORG_MANAGE_INTEGRATIONS, org_id=org_id)
+    await identity_repo.hold_open_organisation(session, org_id)
     types = _clean_types(event_types)
     clean_description = _clean_description(description)
     clean_url = await _checked_url(url, settings)

@@ -19,6 +19,7 @@ from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.money import yuan
 from xingdong.core.pagination import clamp_limit, in_pages, next_cursor
+from xingdong.identity import repository as identity_repo
 from xingdong.ledger import service as ledger
 from xingdong.ledger.batching import BatchCall, batcher_for
 from xingdong.ledger.errors import IdempotencyKeyReused, InvalidTransfer
@@ -88,6 +89,7 @@ async def request_deposit(
                 "high_yuan": yuan(max_amount),
             },
         )
+    await identity_repo.hold_open_organisation(session, org_id)
     await open_org_account(session, org_id)
     deposit = Deposit(
         id=new_id(),

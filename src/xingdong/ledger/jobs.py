@@ -98,3 +98,19 @@ async def settle_stuck_refunds(timestamp: int | None = None) -> int:  # noqa: AR
 
     runtime = current_runtime()
     return await refunds.settle_stuck_refunds(runtime.db, runtime.payments)
+
+
+@blueprint.periodic(cron="*/10 * * * *")
+@blueprint.task(name="refund_closed_balances")
+async def refund_closed_balances(timestamp: int | None = None) -> int:  # noqa: ARG001
+    # procrastinate passes the periodic run's timestamp; the sweep does not need it.
+    """Refund money that reached a closed organisation's balance (a top-up paid after it
+    closed)."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.ledger import refunds
+
+    async with current_runtime().db.session_scope() as session:
+        requested = await refunds.refund_closed_balances(session)
+    if requested:
+        log.info("closed_balances_refunded", refunds=requested)
+    return requested

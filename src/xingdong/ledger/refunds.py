@@ -24,7 +24,7 @@ from xingdong.core.policy import Action, Actor, require
 from xingdong.ledger import service as ledger
 from xingdong.ledger.deposits import DEPOSITS_ACCOUNT, org_account
 from xingdong.ledger.errors import IdempotencyKeyReused
-from xingdong.ledger.models import Deposit, Refund
+from xingdong.ledger.models import Deposit, LedgerAccount, Refund
 from xingdong.ledger.payments import PaymentProvider
 
 EXECUTE_JOB = "ledger:execute_refund"
@@ -90,6 +90,28 @@ async def request_refund(
             detail=N_("At most ¥{left_yuan} of this top-up can still be refunded."),
             extra={"left": left, "left_yuan": yuan(left)},
         )
+    return await _reserve(
+        session,
+        deposit=deposit,
+        amount=amount,
+        requested_by=actor.person_id,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+    )
+
+
+async def _reserve(
+    session: AsyncSession,
+    *,
+    deposit: Deposit,
+    amount: int,
+    requested_by: UUID,
+    idempotency_key: str,
+    request_hash: str,
+) -> Refund:
+    """Reserve ``amount`` of the organisation's balance for a refund of ``deposit`` (its row
+    held, the amount checked) and have the job ask the provider."""
+    org_id, deposit_id = deposit.org_id, deposit.id
     refund_id = new_id()
     reservation = await ledger.transfer(
         session,
@@ -109,7 +131,7 @@ async def request_refund(
         org_id=org_id,
         amount=amount,
         status="requested",
-        requested_by=actor.person_id,
+        requested_by=requested_by,
         idempotency_key=idempotency_key,
         request_hash=request_hash,
         reservation_id=reservation.id,
@@ -119,7 +141,7 @@ async def request_refund(
     await defer_in_transaction(session, EXECUTE_JOB, args={"refund_id": str(refund_id)})
     await record_audit(
         session,
-        actor_id=actor.person_id,
+        actor_id=requested_by,
         action="ledger.refund_requested",
         object_type="organisation",
         object_id=org_id,
@@ -141,6 +163,78 @@ async def refunds_of_deposits(
     for refund in result.scalars():
         found.setdefault(refund.deposit_id, []).append(refund)
     return found
+
+
+async def refund_closed_balances(session: AsyncSession) -> int:
+    """Give back money that reached a closed organisation's balance: a top-up the payer
+    paid after it was closed (the provider's notice is credited, as the money did
+    arrive). Its paid top-ups are refunded, newest first, up to what the balance holds,
+    in the name of the owner who closed it. A refund that fails puts the money back, and
+    the next run asks again. The refunds requested."""
+    from xingdong.identity.models import Organisation
+
+    due = (
+        await session.execute(
+            select(Organisation.id, Organisation.closed_by)
+            .join(
+                LedgerAccount,
+                LedgerAccount.key == func.concat("org:", Organisation.id, ":available"),
+            )
+            .where(
+                Organisation.closed_at.is_not(None),
+                Organisation.closed_by.is_not(None),
+                LedgerAccount.credits_posted
+                - LedgerAccount.debits_posted
+                - LedgerAccount.debits_pending
+                > 0,
+            )
+        )
+    ).all()
+    requested = 0
+    for org_id, closed_by in due:
+        assert closed_by is not None
+        requested += await _refund_closed_balance(session, org_id, closed_by)
+    return requested
+
+
+async def _refund_closed_balance(session: AsyncSession, org_id: UUID, closed_by: UUID) -> int:
+    # The balance held as a movement holds it, so two sweeps at once refund it once.
+    account = await session.scalar(
+        select(LedgerAccount)
+        .where(LedgerAccount.key == org_account(org_id))
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    assert account is not None
+    left = account.credits_posted - account.debits_posted - account.debits_pending
+    paid = (
+        await session.scalars(
+            select(Deposit)
+            .where(Deposit.org_id == org_id, Deposit.status == "paid")
+            .order_by(Deposit.paid_at.desc(), Deposit.id)
+            .with_for_update()
+        )
+    ).all()
+    earlier = await refunds_of_deposits(session, [d.id for d in paid])
+    requested = 0
+    for deposit in paid:
+        amount = min(left, left_to_refund(deposit, earlier.get(deposit.id, [])))
+        if amount <= 0:
+            continue
+        tries = len(earlier.get(deposit.id, []))
+        await _reserve(
+            session,
+            deposit=deposit,
+            amount=amount,
+            requested_by=closed_by,
+            idempotency_key=f"closed-balance:{deposit.id}:{tries}",
+            request_hash=ledger.request_digest({"deposit": str(deposit.id), "amount": amount}),
+        )
+        left -= amount
+        requested += 1
+        if left <= 0:
+            break
+    return requested
 
 
 def left_to_refund(deposit: Deposit, refunds: list[Refund]) -> int:

@@ -553,22 +553,25 @@ def smallest_withdrawal(settings: Settings) -> int:
     return max(settings.withdrawal_min_fen, settings.withdrawal_fee_fen + 1)
 
 
-async def give_up_remainder(session: AsyncSession, person_id: UUID, amount: int) -> int | None:
-    """Move ``amount``, an available balance too small to withdraw, to the platform, as
-    an erased account's owner agreed (code ``erasure_remainder``). The transfer's id;
-    None when there is nothing to move."""
+async def give_up_remainder(
+    session: AsyncSession, *, account: str, amount: int, code: str, reference: str
+) -> int | None:
+    """Move ``amount``, an available balance too small to withdraw, from ``account`` to the
+    platform, as its owner agreed when erasing their account (code ``erasure_remainder``)
+    or closing their organisation (``closure_remainder``). The transfer's id; None when
+    there is nothing to move."""
     if amount <= 0:
         return None
     await ledger.open_account(session, ledger.AccountSpec(REVENUE_ACCOUNT))
     moved = await ledger.transfer(
         session,
         ledger.TransferRequest(
-            idempotency_key=f"erasure-remainder:{person_id}",
-            debit=available_account(person_id),
+            idempotency_key=f"{code}:{reference}",
+            debit=account,
             credit=REVENUE_ACCOUNT,
             amount=amount,
-            code="erasure_remainder",
-            reference=f"person:{person_id}",
+            code=code,
+            reference=reference,
         ),
     )
     return moved.id

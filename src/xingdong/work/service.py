@@ -1632,6 +1632,17 @@ async def open_work_count(session: AsyncSession, *, person_id: UUID) -> int:
     return count or 0
 
 
+async def open_work_on_campaigns_of(session: AsyncSession, *, org_id: UUID) -> int:
+    """Tasks on the organisation's campaigns held, handed in, in hold or in a dispute."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Assignment)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .where(Campaign.org_id == org_id, Assignment.status.in_(OPEN_WORK))
+    )
+    return count or 0
+
+
 async def forget_worker_details(session: AsyncSession, *, person_id: UUID) -> int:
     """Clear what the person wrote and which account they used on their settled tasks, and
     the words of the appeals they raised (an erased account's): the assignments and
