@@ -17,12 +17,17 @@ import httpx
 from sqlalchemy import func, select, text
 
 from tests.factories import PASSWORD, User, add_member, create_org, register
+from tests.integration.conftest import make_settings
 from tests.integration.test_deposits import notify, start_deposit
 from tests.integration.test_refunds import ask, paid_top_up, run
+from tests.lifecycle_world import build_world, live_campaign
+from xingdong.campaigns import service as campaigns
 from xingdong.core.audit import AuditEntry
 from xingdong.core.db import Database
+from xingdong.core.ratelimit import RateLimits
 from xingdong.creators import agencies
 from xingdong.creators.models import AgencyContract
+from xingdong.identity import org_closure
 from xingdong.identity.models import Invitation, Membership, Organisation, OrgApiKey
 from xingdong.ledger import refunds
 from xingdong.ledger import service as ledger
@@ -322,3 +327,41 @@ async def test_closing_at_once_with_what_adds_to_the_organisation(
             assert await s.scalar(working) == 0
             waiting = select(func.count()).where(Deposit.org_id == org, Deposit.status == "created")
             assert await s.scalar(waiting) == 0
+
+
+async def test_closing_at_once_with_a_campaign_closing(clean_db: str) -> None:
+    """A campaign closing returns its escrow to the balance and tells the brand (an event
+    pointing to the organisation) while the owner closes the organisation: one waits for
+    the other, never a deadlock. The closing is refused (the campaign, or the money it
+    returned, is still there) and the campaign closes."""
+    settings = make_settings()
+    world = await build_world(clean_db, settings, workers=1, funds=50_000)
+    try:
+        owner = await world.actor(world.owner)
+        person = await world.person(world.owner.id)
+        for _ in range(3):
+            campaign = await live_campaign(world, quantity=2)
+
+            async def close_campaign(campaign_id: UUID = campaign.id) -> object:
+                async with world.db.session_scope() as s:
+                    return await campaigns.close_campaign(s, actor=owner, campaign_id=campaign_id)
+
+            async def close_org() -> object:
+                try:
+                    async with world.db.session_scope() as s:
+                        return await org_closure.close_organisation(
+                            s, actor=owner, person=person, org_id=world.org_id,
+                            name="测试品牌", password=PASSWORD, remainder_fen=0,
+                            settings=settings, limits=RateLimits(None), via="api",
+                        )  # fmt: skip
+                except org_closure.ClosureBlocked as exc:
+                    return exc
+
+            closed_campaign, closing = await asyncio.gather(close_campaign(), close_org())
+            assert isinstance(closing, org_closure.ClosureBlocked)
+            assert not isinstance(closed_campaign, BaseException)
+        async with world.db.sessionmaker() as s:
+            assert (await s.get_one(Organisation, world.org_id)).closed_at is None
+            assert (await ledger.verify(s)).problems == []
+    finally:
+        await world.db.dispose()

@@ -228,7 +228,11 @@ async def _organisation(
     require(actor, Action.ORG_CLOSE, org_id=org_id)
     query = select(Organisation).where(Organisation.id == org_id)
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+        # FOR NO KEY UPDATE: it waits for, and stops, whatever holds the row FOR SHARE to
+        # add to the organisation, but not the foreign-key checks of rows that merely
+        # point to it (an event about a campaign closing at this moment), which would
+        # otherwise wait for this while holding what this waits for.
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     org = await session.scalar(query)
     if org is None:
         raise NotFound(detail=N_("No such organisation."))

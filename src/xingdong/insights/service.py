@@ -248,6 +248,11 @@ async def update_endpoint(
 ) -> WebhookEndpoint:
     """Change an endpoint's URL, description, events or whether it is enabled (owners).
     Deliveries already queued to it go to its new URL."""
+    require(actor, Action.ORG_MANAGE_INTEGRATIONS, org_id=org_id)
+    # Held as creating one holds it, and before the endpoint's row as closing takes them:
+    # an endpoint switched back on while the organisation closes would outlive the
+    # closing, which switches off only those on at the time.
+    await identity_repo.hold_open_organisation(session, org_id)
     endpoint = await endpoint_of(
         session, actor=actor, org_id=org_id, endpoint_id=endpoint_id, manage=True
     )
