@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from datetime import UTC, datetime
 
 
 def new_id() -> uuid.UUID:
@@ -17,3 +18,11 @@ def new_id() -> uuid.UUID:
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
     return uuid.UUID(int=value)
+
+
+def id_time(value: uuid.UUID) -> datetime | None:
+    """When a version 7 id was made (to the millisecond), from its first 48 bits; None
+    for an id of another version, which does not say."""
+    if value.version != 7:
+        return None
+    return datetime.fromtimestamp((value.int >> 80) / 1000, tz=UTC)

@@ -1,5 +1,5 @@
 """Background jobs of the evidence domain: reading the text on screenshots, deleting the
-files of erased accounts."""
+files of erased accounts, and sweeping away bytes no file row points to."""
 
 from __future__ import annotations
 
@@ -46,3 +46,19 @@ async def delete_stored_files(file_ids: list[str]) -> int:
         )
     log.info("evidence_files_deleted", files=done)
     return done
+
+
+@blueprint.periodic(cron="53 19 * * *")  # 03:53 in China, when little else runs
+@blueprint.task(name="sweep_unreferenced")
+async def sweep_unreferenced(timestamp: int | None = None) -> int:  # noqa: ARG001
+    # procrastinate passes the periodic run's timestamp; the sweep does not need it.
+    """Delete stored evidence bytes that no file row points to, a day after upload."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.evidence import service
+
+    runtime = current_runtime()
+    async with runtime.db.session_scope() as session:
+        deleted = await service.sweep_unreferenced(session, runtime.evidence)
+    if deleted:
+        log.info("evidence_unreferenced_deleted", files=deleted)
+    return deleted

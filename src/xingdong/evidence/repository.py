@@ -95,3 +95,11 @@ async def delete_readings_of_owner(session: AsyncSession, owner_id: UUID) -> int
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def existing_storage_keys(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Those of ``keys`` that a file row points to."""
+    rows = await session.scalars(
+        select(EvidenceFile.storage_key).where(EvidenceFile.storage_key.in_(keys))
+    )
+    return set(rows)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.clock import utcnow
 from xingdong.core.i18n import N_
-from xingdong.core.ids import new_id
+from xingdong.core.ids import id_time, new_id
 from xingdong.core.jobs import defer_in_transaction
 from xingdong.core.logging import get_logger
 from xingdong.core.settings import Settings, get_settings
@@ -185,6 +186,49 @@ async def delete_stored_files(
         if file is not None:
             await storage.delete(file.storage_key)
     return len(file_ids)
+
+
+UNREFERENCED_AFTER = timedelta(days=1)
+"""How old stored bytes with no row must be before the sweep deletes them: an upload
+writes its bytes a moment before its row commits, never a day."""
+
+
+def uploaded_at(key: str) -> datetime | None:
+    """When the bytes under ``key`` were uploaded, read from the row id the key ends with
+    (:func:`storage_key_for`); None for a key this code did not make."""
+    _, _, tail = key.rpartition("-")
+    try:
+        return id_time(UUID(hex=tail))
+    except ValueError:
+        return None
+
+
+async def sweep_unreferenced(
+    session: AsyncSession,
+    storage: EvidenceStorage,
+    *,
+    now: datetime | None = None,
+    page: int = 1_000,
+) -> int:
+    """Delete stored bytes that no file row points to and that were uploaded more than
+    :data:`UNREFERENCED_AFTER` ago: an upload whose transaction rolled back after its
+    bytes were written (a refused hand-in, a crash). They may be a person's screenshot,
+    which an erasure, going by the rows, would never find. Keys this code did not make
+    are left alone. How many were deleted."""
+    before = (now or utcnow()) - UNREFERENCED_AFTER
+    deleted = 0
+    after = ""
+    while keys := await storage.keys_after(after, page):
+        after = keys[-1]
+        old = [k for k in keys if (at := uploaded_at(k)) is not None and at < before]
+        if not old:
+            continue
+        kept = await repo.existing_storage_keys(session, old)
+        for key in old:
+            if key not in kept:
+                await storage.delete(key)
+                deleted += 1
+    return deleted
 
 
 async def find_by_sha256(

@@ -3,7 +3,8 @@
 The database keeps what a file is (its row in ``evidence_files``); an
 :class:`EvidenceStorage` keeps its bytes under an opaque key. The local folder storage
 serves development, the demo, tests and single-host deployments; an S3-compatible bucket
-for production is a later implementation of the same protocol.
+for production is a later implementation of the same protocol (listing keys in order
+from a given one is S3's ``StartAfter``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ class EvidenceStorage(Protocol):
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; nothing happens when it is not there."""
+        ...
+
+    async def keys_after(self, after: str, limit: int) -> list[str]:
+        """Up to ``limit`` stored keys that sort after ``after`` (``""``: from the first),
+        in order: the whole store, a page at a time."""
         ...
 
 
@@ -75,6 +81,32 @@ class LocalFolderStorage:
     async def delete(self, key: str) -> None:
         path = self.path_for(key)
         await asyncio.to_thread(path.unlink, missing_ok=True)
+
+    async def keys_after(self, after: str, limit: int) -> list[str]:
+        return await asyncio.to_thread(self._keys_after, after, limit)
+
+    def _keys_after(self, after: str, limit: int) -> list[str]:
+        found: list[str] = []
+        if not self.root.is_dir():
+            return found
+        # Keys sort as their folders do (``ab/cd/abcd…``), so folders before ``after``'s
+        # are skipped whole; names that are not keys (a write's ``.partial-`` file) never
+        # count.
+        for first in sorted(p.name for p in self.root.iterdir() if p.is_dir()):
+            if first < after[:2]:
+                continue
+            for second in sorted(p.name for p in (self.root / first).iterdir() if p.is_dir()):
+                if first + second < after[:4]:
+                    continue
+                names = sorted(
+                    p.name
+                    for p in (self.root / first / second).iterdir()
+                    if KEY_PATTERN.fullmatch(p.name) and p.name > after
+                )
+                found.extend(names[: limit - len(found)])
+                if len(found) >= limit:
+                    return found
+        return found
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
