@@ -46,11 +46,19 @@ def build_runtime(settings: Settings, database_url: str) -> Runtime:
             settings.payment_provider, settings.payment_sandbox_secret.get_secret_value(), db
         ),
         payouts=SandboxPayoutProvider(db),
-        evidence=LocalFolderStorage(settings.evidence_dir),
+        evidence=build_evidence_storage(settings),
         platforms=build_connectors(db),
     )
     _current = runtime
     return runtime
+
+
+def build_evidence_storage(settings: Settings) -> EvidenceStorage:
+    if settings.evidence_storage == "s3":
+        from xingdong.evidence.s3_storage import S3Storage
+
+        return S3Storage.from_settings(settings)
+    return LocalFolderStorage(settings.evidence_dir)
 
 
 def current_runtime() -> Runtime:

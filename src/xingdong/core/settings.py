@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, FilePath, SecretStr, field_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RETURN_PERIOD_HOURS = 7 * 24
@@ -111,10 +111,31 @@ class Settings(BaseSettings):
         default=1_000_000, ge=1, description="From this amount two different operators must."
     )
 
+    evidence_storage: Literal["folder", "s3"] = Field(
+        default="folder",
+        description="Where evidence bytes live: a local folder, or an S3-compatible bucket.",
+    )
     evidence_dir: Path = Field(
         default_factory=lambda data: data["data_dir"] / "evidence",
         description="Where uploaded evidence files are kept (local folder storage).",
     )
+    evidence_s3_bucket: str | None = Field(
+        default=None, min_length=3, max_length=63, description="The bucket (``s3`` storage)."
+    )
+    evidence_s3_prefix: str = Field(
+        default="",
+        max_length=200,
+        pattern=r"^[A-Za-z0-9!_.*'()/-]*$",
+        description="Put before every key, to share a bucket (``evidence/``).",
+    )
+    evidence_s3_endpoint_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="An S3-compatible service other than AWS (MinIO, OSS, COS …).",
+    )
+    evidence_s3_region: str | None = None
+    evidence_s3_access_key_id: str | None = None
+    evidence_s3_secret_access_key: SecretStr | None = None
     evidence_max_image_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     evidence_max_image_pixels: int = Field(default=40_000_000, ge=10_000)
     evidence_max_video_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
@@ -237,6 +258,17 @@ class Settings(BaseSettings):
         description="How long recorded risk events (the anti-cheat log) are kept; then a "
         "nightly job deletes them.",
     )
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.evidence_storage == "s3" and not self.evidence_s3_bucket:
+            raise ValueError("XINGDONG_EVIDENCE_STORAGE=s3 needs XINGDONG_EVIDENCE_S3_BUCKET")
+        if (self.evidence_s3_access_key_id is None) != (self.evidence_s3_secret_access_key is None):
+            raise ValueError(
+                "set both XINGDONG_EVIDENCE_S3_ACCESS_KEY_ID and "
+                "XINGDONG_EVIDENCE_S3_SECRET_ACCESS_KEY, or neither"
+            )
+        return self
 
     @field_validator("risk_model_file")
     @classmethod

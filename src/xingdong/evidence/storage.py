@@ -3,8 +3,7 @@
 The database keeps what a file is (its row in ``evidence_files``); an
 :class:`EvidenceStorage` keeps its bytes under an opaque key. The local folder storage
 serves development, the demo, tests and single-host deployments; an S3-compatible bucket
-for production is a later implementation of the same protocol (listing keys in order
-from a given one is S3's ``StartAfter``).
+(:mod:`xingdong.evidence.s3_storage`) serves deployments with several hosts.
 """
 
 from __future__ import annotations

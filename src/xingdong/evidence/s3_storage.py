@@ -1,0 +1,112 @@
+"""Evidence bytes in an S3-compatible bucket (AWS S3, MinIO, Alibaba OSS, Tencent COS …),
+for deployments with more than one host (``XINGDONG_EVIDENCE_STORAGE=s3``).
+
+Each call opens its own client on the process's one botocore session: the session keeps
+the service description and credentials once loaded, and a client belongs to one event
+loop, which a job worker and a test may each have several of. Uploads are rare enough
+(one per hand-in) that a client's set-up does not count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiobotocore.session import AioSession, get_session
+from botocore.exceptions import ClientError
+
+from xingdong.core.settings import Settings
+from xingdong.evidence.storage import KEY_PATTERN, check_key
+
+MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+class S3Storage:
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix
+        self._options: dict[str, Any] = {
+            "endpoint_url": endpoint_url,
+            "region_name": region,
+            "aws_access_key_id": access_key_id,
+            "aws_secret_access_key": secret_access_key,
+        }
+        self._session: AioSession = get_session()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3Storage:
+        assert settings.evidence_s3_bucket is not None
+        secret = settings.evidence_s3_secret_access_key
+        return cls(
+            settings.evidence_s3_bucket,
+            prefix=settings.evidence_s3_prefix,
+            endpoint_url=settings.evidence_s3_endpoint_url,
+            region=settings.evidence_s3_region,
+            access_key_id=settings.evidence_s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret else None,
+        )
+
+    @asynccontextmanager
+    async def _client(self) -> AsyncIterator[Any]:
+        async with self._session.create_client("s3", **self._options) as client:
+            yield client
+
+    def _object(self, key: str) -> str:
+        return self.prefix + check_key(key)
+
+    async def put(self, key: str, data: bytes) -> None:
+        # One PUT: S3 stores the object whole or not at all, as the folder's rename does.
+        async with self._client() as client:
+            await client.put_object(Bucket=self.bucket, Key=self._object(key), Body=data)
+
+    async def get(self, key: str) -> bytes:
+        async with self._client() as client:
+            try:
+                answer = await client.get_object(Bucket=self.bucket, Key=self._object(key))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in MISSING:
+                    raise FileNotFoundError(key) from None
+                raise
+            async with answer["Body"] as body:
+                data: bytes = await body.read()
+                return data
+
+    async def delete(self, key: str) -> None:
+        # Deleting what is not there succeeds in S3, as the folder's does.
+        async with self._client() as client:
+            await client.delete_object(Bucket=self.bucket, Key=self._object(key))
+
+    async def keys_after(self, after: str, limit: int) -> list[str]:
+        found: list[str] = []
+        start = self.prefix + after if after else ""
+        async with self._client() as client:
+            while len(found) < limit:
+                asked: dict[str, Any] = {
+                    "Bucket": self.bucket,
+                    "Prefix": self.prefix,
+                    "MaxKeys": min(1_000, limit - len(found)),
+                }
+                if start:
+                    asked["StartAfter"] = start
+                answer = await client.list_objects_v2(**asked)
+                names = [item["Key"] for item in answer.get("Contents", [])]
+                if not names:
+                    break
+                start = names[-1]
+                # Objects under the prefix that are not keys (put there by hand) never count.
+                found.extend(
+                    key for name in names if KEY_PATTERN.fullmatch(key := name[len(self.prefix) :])
+                )
+                if not answer.get("IsTruncated"):
+                    break
+        return found[:limit]

@@ -1,0 +1,141 @@
+"""Evidence bytes in an S3-compatible bucket, against a real S3 HTTP endpoint: moto's
+server, standing in for the bucket as the sandbox providers stand in for payments. The
+storage keeps, reads and deletes bytes; a missing object reads as missing; its keys list
+in order a page at a time, under its prefix only; the evidence service stores and reads
+a screenshot through it and the sweep of unreferenced bytes works on it; settings pick it
+and refuse it half-configured."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from aiobotocore.session import get_session
+from moto.server import ThreadedMotoServer
+from pydantic import ValidationError
+
+from tests.evidence_samples import encoded, screenshot
+from tests.integration.conftest import make_settings
+from tests.integration.test_evidence import add_person
+from xingdong.core.clock import utcnow
+from xingdong.core.db import Database
+from xingdong.core.ids import new_id
+from xingdong.core.runtime import build_evidence_storage
+from xingdong.core.settings import Settings
+from xingdong.evidence import service
+from xingdong.evidence.s3_storage import S3Storage
+from xingdong.evidence.storage import InvalidStorageKey
+
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def bucket(endpoint: str) -> AsyncIterator[str]:
+    name = f"evidence-{uuid4().hex[:12]}"
+    session = get_session()
+    async with session.create_client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", **CREDENTIALS
+    ) as client:
+        await client.create_bucket(Bucket=name)
+        # Something else in the same bucket, outside the storage's prefix.
+        await client.put_object(Bucket=name, Key="reports/2026-12.csv", Body=b"a,b")
+        yield name
+
+
+def storage_for(endpoint: str, bucket: str, prefix: str = "evidence/") -> S3Storage:
+    return S3Storage(
+        bucket, prefix=prefix, endpoint_url=endpoint, region="us-east-1",
+        access_key_id="testing", secret_access_key="testing",
+    )  # fmt: skip
+
+
+async def test_bytes_are_kept_read_and_deleted(endpoint: str, bucket: str) -> None:
+    storage = storage_for(endpoint, bucket)
+    key = service.storage_key_for(new_id(), "ab" * 8)
+    await storage.put(key, b"\x89PNG bytes")
+    assert await storage.get(key) == b"\x89PNG bytes"
+    await storage.put(key, b"replaced")
+    assert await storage.get(key) == b"replaced"
+    await storage.delete(key)
+    with pytest.raises(FileNotFoundError):
+        await storage.get(key)
+    await storage.delete(key)  # not there: nothing happens
+    with pytest.raises(InvalidStorageKey):
+        await storage.put("../escape", b"x")
+
+
+async def test_keys_list_in_order_under_the_prefix_only(endpoint: str, bucket: str) -> None:
+    storage = storage_for(endpoint, bucket)
+    assert await storage.keys_after("", 10) == []
+    keys = sorted(service.storage_key_for(new_id(), f"{n:02x}" * 8) for n in range(0, 256, 23))
+    for key in keys:
+        await storage.put(key, b"x")
+    # Put there by hand under the prefix, not a key: never listed.
+    session = get_session()
+    async with session.create_client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", **CREDENTIALS
+    ) as client:
+        await client.put_object(Bucket=bucket, Key="evidence/README.txt", Body=b"hi")
+    for page in (1, 3, 100):
+        seen: list[str] = []
+        after = ""
+        while found := await storage.keys_after(after, page):
+            assert len(found) <= page
+            seen.extend(found)
+            after = found[-1]
+        assert seen == keys
+    assert await storage.keys_after(keys[2], 2) == keys[3:5]
+
+
+async def test_the_evidence_service_and_its_sweep_work_on_a_bucket(
+    endpoint: str, bucket: str, db: Database
+) -> None:
+    storage = storage_for(endpoint, bucket)
+    settings = make_settings(evidence_ocr=False)
+    owner = await add_person(db)
+    data = encoded(screenshot(), "PNG")
+    async with db.session_scope() as s:
+        kept = await service.store_image(
+            s, storage, owner_id=owner, data=data, filename="a.png", settings=settings
+        )
+    async with db.sessionmaker() as s:
+        assert await service.read_bytes(storage, await service.get_file(s, kept.id)) == data
+    lost = service.storage_key_for(new_id(), "cd" * 8)
+    await storage.put(lost, b"an upload whose row never committed")
+    async with db.sessionmaker() as s:
+        assert await service.sweep_unreferenced(s, storage) == 0
+        later = utcnow() + service.UNREFERENCED_AFTER + timedelta(minutes=1)
+        assert await service.sweep_unreferenced(s, storage, now=later) == 1
+    assert await storage.keys_after("", 10) == [kept.storage_key]
+
+
+def test_settings_choose_the_bucket_and_refuse_half_of_it(tmp_path: Path) -> None:
+    chosen = build_evidence_storage(
+        make_settings(evidence_storage="s3", evidence_s3_bucket="xd-evidence")
+    )
+    assert isinstance(chosen, S3Storage) and chosen.bucket == "xd-evidence"
+    assert not isinstance(build_evidence_storage(make_settings()), S3Storage)
+    with pytest.raises(ValidationError, match="EVIDENCE_S3_BUCKET"):
+        Settings(_env_file=None, data_dir=tmp_path, evidence_storage="s3")
+    with pytest.raises(ValidationError, match="or neither"):
+        Settings(
+            _env_file=None, data_dir=tmp_path, evidence_storage="s3",
+            evidence_s3_bucket="xd-evidence", evidence_s3_access_key_id="only-half",
+        )  # fmt: skip
