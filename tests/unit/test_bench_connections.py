@@ -114,12 +114,10 @@ async def test_the_server_s_processes_are_read_from_proc(
     assert len(connections) == CONNECTIONS
 
 
-def test_work_outside_the_benchmark_is_counted_and_its_own_is_not() -> None:
-    if not Path("/proc/stat").exists():
-        pytest.skip("needs Linux /proc")
+def _outside_work_three_ways() -> tuple[float, float, float]:
+    """Cores the machine spent outside the benchmark while it was idle, while a child of
+    it spun for 1.5 s, and while a process that is nobody's child here spun as long."""
     spin = "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"
-    # Whatever else the machine runs meanwhile (other test runs) is counted too: the
-    # spinning process must show on top of it, or not at all.
     quiet: list[float | None] = []
     with _other_work(quiet):
         time.sleep(1.5)
@@ -133,5 +131,19 @@ def test_work_outside_the_benchmark_is_counted_and_its_own_is_not() -> None:
         subprocess.run(["sh", "-c", f"{sys.executable} -c '{spin}' &"], check=True)
         time.sleep(1.5)
     assert quiet[0] is not None and ours[0] is not None and others[0] is not None
-    assert ours[0] < quiet[0] + 0.4
-    assert others[0] > quiet[0] + 0.5
+    return quiet[0], ours[0], others[0]
+
+
+def test_work_outside_the_benchmark_is_counted_and_its_own_is_not() -> None:
+    if not Path("/proc/stat").exists():
+        pytest.skip("needs Linux /proc")
+    # Whatever else the machine runs meanwhile (other test runs) is counted too, and can
+    # rise in one window and not the next; it only ever adds. So a few tries: the one
+    # where the machine stayed level shows the spinning child not counted and the
+    # stranger counted. Counting the child, or missing the stranger, fails every try.
+    for _ in range(3):
+        quiet, ours, others = _outside_work_three_ways()
+        if ours < quiet + 0.4 and others > quiet + 0.5:
+            break
+    assert ours < quiet + 0.4
+    assert others > quiet + 0.5
