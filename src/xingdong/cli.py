@@ -186,6 +186,41 @@ def admin_erase_account(
     )
 
 
+@admin_app.command("close-organisation")
+def admin_close_organisation(
+    org: Annotated[str, typer.Option(help="The id of the organisation to close")],
+    why: Annotated[str, typer.Option(help="The request's reference, kept in the audit log")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Close a brand or an agency on its owners' request made by other means, with the
+    checks an owner's own closing has; it cannot be undone (docs/organisations.md)."""
+    from uuid import UUID
+
+    from xingdong.core.context import current_locale
+    from xingdong.identity import org_closure
+
+    try:
+        org_id = UUID(org)
+    except ValueError:
+        fail(f"not an organisation id: {org!r}")
+    if not yes:
+        typer.confirm(f"Close the organisation {org_id} for good?", abort=True)
+    settings = get_settings()
+    current_locale.set("en")
+
+    async def action(session: object) -> org_closure.ClosureReceipt:
+        return await org_closure.close_on_request(
+            session,  # type: ignore[arg-type]
+            org_id=org_id,
+            why=why,
+            settings=settings,
+        )
+
+    receipt = _run(_database_url(settings), action)
+    assert isinstance(receipt, org_closure.ClosureReceipt)
+    console.print(f"closed organisation {receipt.org_id} at {receipt.closed_at:%Y-%m-%d %H:%M} UTC")
+
+
 @ledger_app.command("verify")
 def ledger_verify() -> None:
     """Check every ledger invariant; exit 1 and list the problems if any fails."""

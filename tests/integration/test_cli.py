@@ -185,3 +185,71 @@ def test_an_operator_erases_an_account_on_request(cli_db: str) -> None:
         app, ["admin", "erase-account", "--phone", "13700000003", "--why", "x", "--yes"]
     )
     assert again.exit_code == 1 and "No account" in again.output
+
+
+def test_an_operator_closes_an_organisation_on_request(cli_db: str) -> None:
+    created = runner.invoke(
+        app,
+        ["admin", "create-staff", "--phone", "13700000005", "--role", "reviewer",
+         "--password", "reviewPass1"],
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    with psycopg.connect(libpq_url(cli_db)) as conn:
+        person = conn.execute("SELECT id FROM people").fetchone()
+        assert person is not None
+        org = conn.execute(
+            "INSERT INTO organisations (id, kind, name, created_by)"
+            " VALUES (gen_random_uuid(), 'brand', '旧品牌', %s) RETURNING id",
+            (person[0],),
+        ).fetchone()
+        assert org is not None
+        conn.execute(
+            "INSERT INTO memberships (org_id, person_id, role) VALUES (%s, %s, 'owner')",
+            (org[0], person[0]),
+        )
+        campaign = conn.execute(
+            "INSERT INTO campaigns (id, org_id, created_by, title, task_type, platform,"
+            " target_kind, target_ref, target_title, target_url, brief, disclosure, quantity,"
+            " unit_price, reward, fee, starts_at, ends_at) VALUES (gen_random_uuid(), %s, %s,"
+            " 'x', 'follow', 'sandbox', 'account', 'a', 'a', 'https://x', 'b', '#广告', 1, 100,"
+            " 80, 20, now(), now() + interval '1 day') RETURNING id",
+            (org[0], person[0]),
+        ).fetchone()
+        assert campaign is not None
+    org_id = str(org[0])
+    for args, message in (
+        (["--org", "not-a-uuid", "--why", "x"], "not an organisation id"),
+        (["--org", "00000000-0000-7000-8000-000000000000", "--why", "x"], "No such organisation"),
+        (["--org", org_id, "--why", " "], "Say why"),
+        (["--org", org_id, "--why", "工单 43"], "1 campaigns are not closed"),
+    ):
+        bad = runner.invoke(app, ["admin", "close-organisation", *args, "--yes"])
+        assert bad.exit_code == 1 and message in bad.output, bad.output
+        assert bad.output.strip().count("\n") == 0
+    asked = runner.invoke(
+        app, ["admin", "close-organisation", "--org", org_id, "--why", "工单 43"], input="n\n"
+    )
+    assert asked.exit_code == 1
+    with psycopg.connect(libpq_url(cli_db)) as conn:
+        conn.execute("UPDATE campaigns SET status = 'closed' WHERE id = %s", (campaign[0],))
+    done = runner.invoke(
+        app, ["admin", "close-organisation", "--org", org_id, "--why", "工单 43", "--yes"]
+    )
+    assert done.exit_code == 0, done.output
+    assert f"closed organisation {org_id}" in done.output
+    with psycopg.connect(libpq_url(cli_db)) as conn:
+        row = conn.execute(
+            "SELECT closed_at IS NOT NULL, closed_by FROM organisations WHERE id = %s", (org[0],)
+        ).fetchone()
+        members = conn.execute("SELECT count(*) FROM memberships").fetchone()
+        audit = conn.execute(
+            "SELECT actor_id, data->>'via', data->>'why' FROM audit_log "
+            "WHERE action = 'identity.organisation_closed'"
+        ).fetchone()
+    assert row == (True, None)
+    assert members == (0,)
+    assert audit == (None, "operator", "工单 43")
+    again = runner.invoke(
+        app, ["admin", "close-organisation", "--org", org_id, "--why", "x", "--yes"]
+    )
+    assert again.exit_code == 1 and "already closed" in again.output

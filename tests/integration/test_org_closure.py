@@ -365,3 +365,24 @@ async def test_closing_at_once_with_a_campaign_closing(clean_db: str) -> None:
             assert (await ledger.verify(s)).problems == []
     finally:
         await world.db.dispose()
+
+
+async def test_a_late_top_up_of_an_organisation_closed_on_request_is_refunded_too(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    late = (await start_deposit(client, owner, org_id, 600, "late")).json()
+    settings = client.app.state.runtime.settings  # type: ignore[attr-defined]
+    async with db.session_scope() as s:
+        await org_closure.close_on_request(s, org_id=UUID(org_id), why="工单 7", settings=settings)
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    await runtime.payments.record_payment(order_id=late["id"], amount=600, status="paid")
+    assert (await notify(client, late["id"], 600)).status_code == 200
+    async with db.session_scope() as s:
+        assert await refunds.refund_closed_balances(s) == 1
+    async with db.sessionmaker() as s:
+        refund = await s.scalar(select(Refund))
+        # No owner closed it: the refund is asked in the name of the one who made it.
+        assert refund is not None and str(refund.requested_by) == owner.id
+        assert (await s.get_one(Organisation, UUID(org_id))).closed_by is None

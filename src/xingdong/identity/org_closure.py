@@ -226,6 +226,10 @@ async def _organisation(
     session: AsyncSession, actor: Actor, org_id: UUID, *, lock: bool
 ) -> Organisation:
     require(actor, Action.ORG_CLOSE, org_id=org_id)
+    return await _open_organisation(session, org_id, lock=lock)
+
+
+async def _open_organisation(session: AsyncSession, org_id: UUID, *, lock: bool) -> Organisation:
     query = select(Organisation).where(Organisation.id == org_id)
     if lock:
         # FOR NO KEY UPDATE: it waits for, and stops, whatever holds the row FOR SHARE to
@@ -288,14 +292,50 @@ async def close_organisation(
     await identity.confirm_password(
         session, person=person, password=password, settings=settings, limits=limits
     )
-    org = await _organisation(session, actor, org_id, lock=True)
+    return await _close(
+        session, org_id=org.id, by=person.id, via=via, settings=settings,
+        remainder_fen=remainder_fen,
+    )  # fmt: skip
+
+
+async def close_on_request(
+    session: AsyncSession, *, org_id: UUID, why: str, settings: Settings
+) -> ClosureReceipt:
+    """Close the organisation for an operator, on its owners' request made by other means
+    (``xingdong admin close-organisation``): the same checks and the same closing,
+    recorded with ``why`` and no acting person. An agency's balance too small to pay out
+    is given up (the request covers it)."""
+    if not why.strip():
+        raise ValidationFailed(
+            detail=N_("Say why the organisation is closed (the request's reference)."),
+            fields=[FieldError("why", N_("Say why."))],
+        )
+    return await _close(
+        session, org_id=org_id, by=None, via="operator", settings=settings,
+        remainder_fen=None, why=why.strip(),
+    )  # fmt: skip
+
+
+async def _close(
+    session: AsyncSession,
+    *,
+    org_id: UUID,
+    by: UUID | None,
+    via: str,
+    settings: Settings,
+    remainder_fen: int | None,
+    why: str | None = None,
+) -> ClosureReceipt:
+    """The closing itself. ``by`` None and ``remainder_fen`` None: an operator's closing
+    on request."""
+    org = await _open_organisation(session, org_id, lock=True)
     moment = utcnow()
     # What could be answered while this runs is settled first, rows locked, so that the
     # check below sees an offer or an invitation accepted meanwhile.
     offers = await session.execute(
         update(AgencyContract)
         .where(AgencyContract.org_id == org.id, AgencyContract.status == "offered")
-        .values(status="withdrawn", ended_at=moment, ended_by=person.id)
+        .values(status="withdrawn", ended_at=moment, ended_by=by)
     )
     invitations = await session.execute(
         update(Invitation)
@@ -305,7 +345,7 @@ async def close_organisation(
     check = await _check(session, org, settings, lock=True)
     if not check.allowed:
         raise blocked_error(check, current_locale.get())
-    if remainder_fen != check.remainder:
+    if remainder_fen is not None and remainder_fen != check.remainder:
         raise ClosureChanged(
             detail=N_(
                 "The agency's balance changed: ¥{amount} would now be given up. Look at "
@@ -325,7 +365,7 @@ async def close_organisation(
     keys = await session.execute(
         update(OrgApiKey)
         .where(OrgApiKey.org_id == org.id, OrgApiKey.revoked_at.is_(None))
-        .values(revoked_at=moment, revoked_by=person.id)
+        .values(revoked_at=moment, revoked_by=by)
     )
     endpoints = await session.execute(
         update(WebhookEndpoint)
@@ -340,15 +380,16 @@ async def close_organisation(
     for account in (await _money_accounts(session, org.id, lock=True)).values():
         account.closed_at = moment
     org.closed_at = moment
-    org.closed_by = person.id
+    org.closed_by = by
     await record_audit(
         session,
-        actor_id=person.id,
+        actor_id=by,
         action="identity.organisation_closed",
         object_type="organisation",
         object_id=org.id,
         data={
             "via": via,
+            **({"why": why} if why else {}),
             "members": sorted(str(m) for m in members),
             "offers_withdrawn": offers.rowcount,  # type: ignore[attr-defined]
             "invitations_withdrawn": invitations.rowcount,  # type: ignore[attr-defined]

@@ -169,20 +169,22 @@ async def refund_closed_balances(session: AsyncSession) -> int:
     """Give back money that reached a closed organisation's balance: a top-up the payer
     paid after it was closed (the provider's notice is credited, as the money did
     arrive). Its paid top-ups are refunded, newest first, up to what the balance holds,
-    in the name of the owner who closed it. A refund that fails puts the money back, and
-    the next run asks again. The refunds requested."""
+    in the name of the owner who closed it (or who made it, if an operator closed it). A
+    refund that fails puts the money back, and the next run asks again. The refunds
+    requested."""
     from xingdong.identity.models import Organisation
 
     due = (
         await session.execute(
-            select(Organisation.id, Organisation.closed_by)
+            # In the name of the owner who closed it; closed by an operator on request,
+            # of the one who made it.
+            select(Organisation.id, func.coalesce(Organisation.closed_by, Organisation.created_by))
             .join(
                 LedgerAccount,
                 LedgerAccount.key == func.concat("org:", Organisation.id, ":available"),
             )
             .where(
                 Organisation.closed_at.is_not(None),
-                Organisation.closed_by.is_not(None),
                 LedgerAccount.credits_posted
                 - LedgerAccount.debits_posted
                 - LedgerAccount.debits_pending
@@ -192,7 +194,6 @@ async def refund_closed_balances(session: AsyncSession) -> int:
     ).all()
     requested = 0
     for org_id, closed_by in due:
-        assert closed_by is not None
         requested += await _refund_closed_balance(session, org_id, closed_by)
     return requested
 
