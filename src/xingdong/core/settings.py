@@ -125,7 +125,8 @@ class Settings(BaseSettings):
     evidence_s3_prefix: str = Field(
         default="",
         max_length=200,
-        pattern=r"^[A-Za-z0-9!_.*'()/-]*$",
+        # Empty or ending in "/": "evidence" would also take another app's "evidence2024…".
+        pattern=r"^([A-Za-z0-9!_.*'()/-]*/)?$",
         description="Put before every key, to share a bucket (``evidence/``).",
     )
     evidence_s3_endpoint_url: str | None = Field(

@@ -219,6 +219,9 @@ async def sweep_unreferenced(
     deleted = 0
     after = ""
     while keys := await storage.keys_after(after, page):
+        if keys[-1] <= after:
+            # A store that ignored where to start would hand the same page back forever.
+            raise RuntimeError(f"the evidence storage listed keys out of order after {after!r}")
         after = keys[-1]
         old = [k for k in keys if (at := uploaded_at(k)) is not None and at < before]
         if not old:
