@@ -19,7 +19,7 @@ from xingdong.core.db import Database
 from xingdong.core.ids import new_id
 from xingdong.core.settings import Settings
 from xingdong.evidence import service
-from xingdong.evidence.storage import LocalFolderStorage
+from xingdong.evidence.storage import EvidenceStorage, LocalFolderStorage
 
 
 @pytest.fixture
@@ -30,6 +30,18 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def storage(settings: Settings) -> LocalFolderStorage:
     return LocalFolderStorage(settings.evidence_dir)
+
+
+async def every_key(storage: EvidenceStorage, page: int) -> list[str]:
+    """All the storage's keys, asked for ``page`` at a time (each page checked not to be
+    longer)."""
+    seen: list[str] = []
+    after = ""
+    while found := await storage.keys_after(after, page):
+        assert len(found) <= page
+        seen.extend(found)
+        after = found[-1]
+    return seen
 
 
 class RolledBack(Exception):
@@ -85,11 +97,5 @@ async def test_the_folder_lists_every_key_in_order_a_page_at_a_time(tmp_path: Pa
     # A write's leftover temporary file is not a key.
     (storage.path_for(keys[0]).parent / ".partial-abc").write_bytes(b"half")
     for page in (1, 2, 7, 100):
-        seen: list[str] = []
-        after = ""
-        while found := await storage.keys_after(after, page):
-            assert len(found) <= page
-            seen.extend(found)
-            after = found[-1]
-        assert seen == keys
+        assert await every_key(storage, page) == keys
     assert await storage.keys_after(keys[10], 3) == keys[11:14]

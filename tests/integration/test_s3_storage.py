@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from tests.evidence_samples import encoded, screenshot
 from tests.integration.conftest import make_settings
 from tests.integration.test_evidence import add_person
+from tests.integration.test_evidence_sweep import every_key
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.ids import new_id
@@ -94,13 +95,7 @@ async def test_keys_list_in_order_under_the_prefix_only(endpoint: str, bucket: s
     ) as client:
         await client.put_object(Bucket=bucket, Key="evidence/README.txt", Body=b"hi")
     for page in (1, 3, 100):
-        seen: list[str] = []
-        after = ""
-        while found := await storage.keys_after(after, page):
-            assert len(found) <= page
-            seen.extend(found)
-            after = found[-1]
-        assert seen == keys
+        assert await every_key(storage, page) == keys
     assert await storage.keys_after(keys[2], 2) == keys[3:5]
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -99,12 +99,14 @@ that would be lost, or a seat someone must fill."""
 class Blocker:
     code: str
     params: dict[str, Any] = field(default_factory=dict)
+    TEXTS: ClassVar[dict[str, str]] = BLOCKERS
+    """Each code's text (closing an organisation has its own table)."""
 
     def text(self, locale: str) -> str:
         params = {
             k: listed(v, locale) if isinstance(v, list) else v for k, v in self.params.items()
         }
-        return translate(locale, BLOCKERS[self.code], **params)
+        return translate(locale, self.TEXTS[self.code], **params)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ after the agency closed goes to the creator whole.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -35,13 +35,14 @@ from xingdong.core.audit import record_audit
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
 from xingdong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
-from xingdong.core.i18n import N_, translate
+from xingdong.core.i18n import N_
 from xingdong.core.money import yuan
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
 from xingdong.creators.agencies import agency_account
 from xingdong.creators.models import AgencyContract
+from xingdong.identity import erasure
 from xingdong.identity import service as identity
 from xingdong.identity.errors import OrganisationClosed
 from xingdong.identity.models import Invitation, Membership, Organisation, OrgApiKey, Person
@@ -97,13 +98,8 @@ BLOCKERS = {
 list them): each is money or work that would be lost."""
 
 
-@dataclass(frozen=True)
-class Blocker:
-    code: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def text(self, locale: str) -> str:
-        return translate(locale, BLOCKERS[self.code], **self.params)
+class Blocker(erasure.Blocker):
+    TEXTS = BLOCKERS
 
 
 @dataclass(frozen=True)
