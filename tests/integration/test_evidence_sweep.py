@@ -6,6 +6,8 @@ lists its keys in order, a page at a time, whatever the page size."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -99,3 +101,34 @@ async def test_the_folder_lists_every_key_in_order_a_page_at_a_time(tmp_path: Pa
     for page in (1, 2, 7, 100):
         assert await every_key(storage, page) == keys
     assert await storage.keys_after(keys[10], 3) == keys[11:14]
+
+
+def id_made(ago: timedelta) -> uuid.UUID:
+    """An id as a host whose clock runs ``ago`` behind would make it now."""
+    made = new_id()
+    millis = int((utcnow() - ago).timestamp() * 1000)
+    return uuid.UUID(int=(made.int & ((1 << 80) - 1)) | (millis << 80))
+
+
+async def test_the_store_clock_must_agree_and_interrupted_writes_go(
+    db: Database, storage: LocalFolderStorage
+) -> None:
+    # A host two days behind uploads now: the key says two days old, the file is fresh.
+    skewed = service.storage_key_for(id_made(timedelta(days=2)), "ab" * 8)
+    await storage.put(skewed, b"an upload whose row is about to commit")
+    stale, fresh = storage.root / "ab/cd/.partial-old", storage.root / "ab/cd/.partial-new"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half a write from a crash")
+    fresh.write_bytes(b"a write under way")
+    two_days_ago = (utcnow() - timedelta(days=2)).timestamp()
+    os.utime(stale, (two_days_ago, two_days_ago))
+
+    async with db.sessionmaker() as s:
+        assert await service.sweep_unreferenced(s, storage) == 1
+        assert await storage.get(skewed)
+        assert not stale.exists() and fresh.exists()
+        a_day_on = utcnow() + service.UNREFERENCED_AFTER + timedelta(minutes=1)
+        assert await service.sweep_unreferenced(s, storage, now=a_day_on) == 2
+    assert await storage.stored_at(skewed) is None
+    assert not fresh.exists()
+    assert await every_key(storage, 10) == []

@@ -74,9 +74,13 @@ async def test_bytes_are_kept_read_and_deleted(endpoint: str, bucket: str) -> No
     assert await storage.get(key) == b"\x89PNG bytes"
     await storage.put(key, b"replaced")
     assert await storage.get(key) == b"replaced"
+    stored = await storage.stored_at(key)
+    assert stored is not None and abs(stored - utcnow()) < timedelta(minutes=5)
     await storage.delete(key)
     with pytest.raises(FileNotFoundError):
         await storage.get(key)
+    assert await storage.stored_at(key) is None
+    assert await storage.remove_leftovers(utcnow()) == 0
     await storage.delete(key)  # not there: nothing happens
     with pytest.raises(InvalidStorageKey):
         await storage.put("../escape", b"x")
@@ -134,3 +138,25 @@ def test_settings_choose_the_bucket_and_refuse_half_of_it(tmp_path: Path) -> Non
             _env_file=None, data_dir=tmp_path, evidence_storage="s3",
             evidence_s3_bucket="xd-evidence", evidence_s3_access_key_id="only-half",
         )  # fmt: skip
+
+
+def test_empty_settings_in_the_environment_count_as_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XINGDONG_EVIDENCE_S3_ACCESS_KEY_ID", "")
+    monkeypatch.setenv("XINGDONG_EVIDENCE_S3_SECRET_ACCESS_KEY", " ")
+    monkeypatch.setenv("XINGDONG_EVIDENCE_S3_REGION", "")
+    settings = Settings(
+        _env_file=None, data_dir=tmp_path, evidence_storage="s3", evidence_s3_bucket="xd-ev"
+    )
+    assert settings.evidence_s3_access_key_id is None
+    assert settings.evidence_s3_secret_access_key is None
+    assert settings.evidence_s3_region is None
+    monkeypatch.setenv("XINGDONG_EVIDENCE_S3_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    with pytest.raises(ValidationError, match="or neither"):
+        Settings(
+            _env_file=None, data_dir=tmp_path, evidence_storage="s3", evidence_s3_bucket="xd-ev"
+        )
+    monkeypatch.setenv("XINGDONG_EVIDENCE_S3_BUCKET", "")
+    with pytest.raises(ValidationError, match="EVIDENCE_S3_BUCKET"):
+        Settings(_env_file=None, data_dir=tmp_path, evidence_storage="s3")

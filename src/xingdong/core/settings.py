@@ -260,6 +260,22 @@ class Settings(BaseSettings):
         "nightly job deletes them.",
     )
 
+    @field_validator(
+        "evidence_s3_bucket",
+        "evidence_s3_endpoint_url",
+        "evidence_s3_region",
+        "evidence_s3_access_key_id",
+        "evidence_s3_secret_access_key",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # A template's `XINGDONG_EVIDENCE_S3_ACCESS_KEY_ID=` would otherwise be a key
+        # named "" that passes the both-or-neither check and fails every call with 403.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> Settings:
         if self.evidence_storage == "s3" and not self.evidence_s3_bucket:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from aiobotocore.session import AioSession, get_session
@@ -80,6 +81,22 @@ class S3Storage:
             async with answer["Body"] as body:
                 data: bytes = await body.read()
                 return data
+
+    async def stored_at(self, key: str) -> datetime | None:
+        async with self._client() as client:
+            try:
+                answer = await client.head_object(Bucket=self.bucket, Key=self._object(key))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in MISSING:
+                    return None
+                raise
+        modified: datetime = answer["LastModified"]
+        return modified
+
+    async def remove_leftovers(self, before: datetime) -> int:  # noqa: ARG002
+        # A PUT is stored whole or not at all, and no upload here is multipart: an
+        # interrupted write leaves nothing behind.
+        return 0
 
     async def delete(self, key: str) -> None:
         # Deleting what is not there succeeds in S3, as the folder's does.

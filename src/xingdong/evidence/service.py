@@ -214,7 +214,8 @@ async def sweep_unreferenced(
     :data:`UNREFERENCED_AFTER` ago: an upload whose transaction rolled back after its
     bytes were written (a refused hand-in, a crash). They may be a person's screenshot,
     which an erasure, going by the rows, would never find. Keys this code did not make
-    are left alone. How many were deleted."""
+    are left alone. Then what interrupted writes left in the storage before the same
+    moment. How many were deleted in all."""
     before = (now or utcnow()) - UNREFERENCED_AFTER
     deleted = 0
     after = ""
@@ -228,10 +229,16 @@ async def sweep_unreferenced(
             continue
         kept = await repo.existing_storage_keys(session, old)
         for key in old:
-            if key not in kept:
+            if key in kept:
+                continue
+            # The key's time is the uploading host's clock; the store's own must agree,
+            # so that a host running a day behind cannot have a fresh upload swept
+            # before its row commits.
+            stored = await storage.stored_at(key)
+            if stored is not None and stored < before:
                 await storage.delete(key)
                 deleted += 1
-    return deleted
+    return deleted + await storage.remove_leftovers(before)
 
 
 async def find_by_sha256(

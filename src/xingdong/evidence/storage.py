@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -41,6 +42,15 @@ class EvidenceStorage(Protocol):
     async def keys_after(self, after: str, limit: int) -> list[str]:
         """Up to ``limit`` stored keys that sort after ``after`` (``""``: from the first),
         in order: the whole store, a page at a time."""
+        ...
+
+    async def stored_at(self, key: str) -> datetime | None:
+        """When the store itself last wrote ``key`` (by its own clock); None when it is
+        not there."""
+        ...
+
+    async def remove_leftovers(self, before: datetime) -> int:
+        """Remove what interrupted writes left behind before ``before``; how many."""
         ...
 
 
@@ -83,6 +93,28 @@ class LocalFolderStorage:
 
     async def keys_after(self, after: str, limit: int) -> list[str]:
         return await asyncio.to_thread(self._keys_after, after, limit)
+
+    async def stored_at(self, key: str) -> datetime | None:
+        path = self.path_for(key)
+        try:
+            modified = (await asyncio.to_thread(path.stat)).st_mtime
+        except FileNotFoundError:
+            return None
+        return datetime.fromtimestamp(modified, UTC)
+
+    async def remove_leftovers(self, before: datetime) -> int:
+        return await asyncio.to_thread(self._remove_partials, before.timestamp())
+
+    def _remove_partials(self, before: float) -> int:
+        # A write killed between creating its temporary file and the rename (a crash,
+        # a full disk) leaves a ``.partial-`` file that no key names.
+        removed = 0
+        for partial in self.root.glob("*/*/.partial-*"):
+            with contextlib.suppress(FileNotFoundError):
+                if partial.stat().st_mtime < before:
+                    partial.unlink()
+                    removed += 1
+        return removed
 
     def _keys_after(self, after: str, limit: int) -> list[str]:
         found: list[str] = []
