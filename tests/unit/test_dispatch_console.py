@@ -7,6 +7,7 @@ import json
 import shlex
 from dataclasses import fields, replace
 
+import numpy as np
 import pytest
 
 from xingdong.core.settings import Settings
@@ -14,7 +15,7 @@ from xingdong.dispatch.console import WEIGHT_HELP, bench_command, bench_weights,
 from xingdong.dispatch.fairness import MIN_VISITS, TierFairness
 from xingdong.dispatch.feed import Dispatcher
 from xingdong.dispatch.models import WeightChange
-from xingdong.dispatch.profiles import Targeting, TaskSpec
+from xingdong.dispatch.profiles import PersonProfile, Targeting, TaskSpec
 from xingdong.dispatch.tuning import weight_problems, weights_with
 from xingdong.dispatch.weights import TUNABLE, DispatchWeights, weights_from
 
@@ -76,6 +77,10 @@ def test_weights_in_force_are_the_defaults_then_the_setting_then_the_console() -
     # A weight this version does not have (a row from an older one) is passed over.
     gone = WeightChange(weights={"retired_weight": 3.0, "explore": 0.9})
     assert weights_with(settings, gone).explore == 0.9
+    # So is a value an older version allowed and this one refuses.
+    wild = WeightChange(weights={"learning_rate": 1e300, "explore": 0.9})
+    assert weights_with(settings, wild).learning_rate == DispatchWeights().learning_rate
+    assert weights_with(settings, wild).explore == 0.9
     # Back to the setting: a change with no weights of its own.
     assert weights_with(settings, WeightChange(weights={})) == weights_with(settings, None)
 
@@ -95,6 +100,16 @@ def test_weights_in_force_are_the_defaults_then_the_setting_then_the_console() -
         ({"fairness_max_boost": 1.5}, [("fairness_max_boost", "Enter a number from 0 to 1.")]),
         ({"fairness_target": 1.0, "default_prior": 0.5}, []),
         ({"explore": True}, [("explore", "Enter a number.")]),
+        ({"learning_rate": 1e300}, [("learning_rate", "Enter a number no larger than 10.")]),
+        ({"learning_rate": 10.0, "max_per_brand": 1000, "pacing_lead_s": 86_400}, []),
+        ({"max_per_brand": 1001}, [("max_per_brand", "Enter a number no larger than 1,000.")]),
+        (
+            {"new_within_s": 1e9, "value": 101},
+            [
+                ("new_within_s", "Enter at most 604,800 seconds (a week)."),
+                ("value", "Enter a number no larger than 100."),
+            ],
+        ),
     ],
 )
 def test_each_bad_weight_is_named(
@@ -147,3 +162,30 @@ def test_the_bench_command_plays_the_weights_in_force() -> None:
     # As the command reads it, over the same setting on the machine that runs it.
     assert weights_from(setting | given) == in_force
     assert bench_command(bench_weights(DispatchWeights(), {})) == "xingdong bench dispatch"
+
+
+def test_a_wild_learning_step_leaves_the_model_finite_and_new_tasks_fresh() -> None:
+    """Even set in code past the ceilings, a step cannot push the learned rates out of
+    range: the weights go back and the feed, and a new task's start, keep working."""
+    dispatcher = Dispatcher(DispatchWeights())
+    for n, kind in enumerate(("follow", "shoot", "like")):
+        dispatcher.upsert_task(TaskSpec(
+            id=f"t{n}", type=kind, price_fen=100 * (n + 1), reward_fen=70 * (n + 1),
+            quantity=100, start_s=0.0, end_s=1e6, brand=f"b{n}",
+        ))  # fmt: skip
+    person = PersonProfile(id="p1", age=30, interests=frozenset({"美妆"}), tier="novice")
+    dispatcher.set_weights(replace(DispatchWeights(), learning_rate=1e300))
+    for step in range(4):
+        shown = dispatcher.recommend(person, 1_000.0 + 10 * step, 3).items
+        dispatcher.declined("p1", [item.task_id for item in shown], 1_005.0 + 10 * step)
+    dispatcher.record("p1", "t0", 1_050.0, True)
+    dispatcher.set_weights(DispatchWeights())
+    model = dispatcher.model
+    for learned in (model.type_mean, model.task_mean, model.task_bold, model.label_task_mean):
+        assert np.isfinite(learned).all() and np.abs(learned).max() < 100
+    dispatcher.upsert_task(TaskSpec(
+        id="new", type="shoot", price_fen=3_000, reward_fen=2_400, quantity=10,
+        start_s=0.0, end_s=1e6, brand="b9",
+    ))  # fmt: skip
+    assert dispatcher.pacing_price("new") == 0.0
+    assert dispatcher.recommend(person, 1_100.0, 3).items

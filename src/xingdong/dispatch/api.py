@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi import status as http_status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from xingdong.core.clock import utcnow
 from xingdong.core.errors import FieldError, ValidationFailed
@@ -90,7 +90,8 @@ class WeightChangeOut(BaseModel):
 class WeightsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    weights: dict[str, float]
+    # Strict: JSON's true would otherwise arrive as 1.0 and pass as a count.
+    weights: dict[str, StrictFloat]
     """Weights to put in force (names of docs/dispatch.md's table); those equal to what the
     setting gives are left to it. An empty object: back to the setting's weights."""
     note: str = Field(default="", max_length=NOTE_MAX)

@@ -37,6 +37,7 @@ LABEL_PRECISION = 1.0
 PERSON_PRECISION = 6.0
 POSITION_PRECISION = 20.0
 MAX_POSITIONS = 32
+MIN_PRECISION = 1e-6
 MAX_CACHED_LABEL_SETS = 20_000
 NO_LEANING = np.zeros(0)
 REBASE_EVERY = 4_096
@@ -152,7 +153,10 @@ class CompletionModel:
         prior = sigmoid(np.array([self.type_mean[column]]))[0]
         self.slot_type[slot] = column
         self.task_mean[slot] = 0.0
-        self.task_precision[slot] = self.weights.prior_strength * prior * (1 - prior)
+        # Floored: a type's rate learned to near 0 or 1 must not leave a task no precision.
+        self.task_precision[slot] = max(
+            self.weights.prior_strength * prior * (1 - prior), MIN_PRECISION
+        )
         self.task_spread[slot] = 1.0 / math.sqrt(self.task_precision[slot])
         self.label_task_mean[:, slot] = 0.0
         self.label_task_precision[:, slot] = LABEL_PRECISION

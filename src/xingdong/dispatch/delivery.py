@@ -52,8 +52,9 @@ SLOW_REASONS = {
         "price in a new campaign."
     ),
     "pacing_cap": N_(
-        "The pacing cap ({cap} an hour) allows at most {possible} more before the end, "
-        "for {left} units left. Raise the cap or extend the window."
+        "The pacing cap ({cap} an hour, counted over every campaign on the same account) "
+        "allows at most {possible} more before the end, for {left} units left. Raise the "
+        "cap or extend the window."
     ),
     "behind_plan": N_("Fewer people took it than planned so far; the feed shows it more."),
 }
@@ -272,25 +273,45 @@ def _limits(campaign: Campaign, code: str) -> bool:
     return bool(getattr(campaign, code))
 
 
+async def _audience(
+    session: AsyncSession, campaign: Campaign, now: datetime, parts: list[str]
+) -> int:
+    """How many people on the campaign's platform match these parts of its targeting
+    (codes of TARGETING_LIMITS; the others left out)."""
+    year = now.year
+    age = "age" in parts
+    return await identity.audience_size(
+        session,
+        platform=campaign.platform,
+        birth_years=(
+            None if not age or campaign.max_age is None else year - campaign.max_age - 1,
+            None if not age or campaign.min_age is None else year - campaign.min_age,
+        ),
+        regions=list(campaign.regions or ()) if "regions" in parts else [],
+        interests=list(campaign.interests or ()) if "interests" in parts else [],
+        tiers=list(campaign.tiers or ()) if "tiers" in parts else [],
+    )
+
+
 async def _why_slow(
     session: AsyncSession, campaign: Campaign, now: datetime, left: int
 ) -> list[tuple[str, dict[str, str | int]]]:
     reasons: list[tuple[str, dict[str, str | int]]] = []
-    year = now.year
-    audience = await identity.audience_size(
-        session,
-        platform=campaign.platform,
-        birth_years=(
-            None if campaign.max_age is None else year - campaign.max_age - 1,
-            None if campaign.min_age is None else year - campaign.min_age,
-        ),
-        regions=list(campaign.regions or ()),
-        interests=list(campaign.interests or ()),
-        tiers=list(campaign.tiers or ()),
-    )
-    limits = ",".join(code for code in TARGETING_LIMITS if _limits(campaign, code))
-    # With no targeting at all, the platform's people are all there is: nothing to widen.
-    if limits and audience < AUDIENCE_PER_UNIT * left:
+    parts = [code for code in TARGETING_LIMITS if _limits(campaign, code)]
+    audience = await _audience(session, campaign, now, parts)
+    # Only targeting that leaves people out can be widened: with none, or with targeting
+    # that everyone on the platform matches, the platform's people are all there is.
+    if (
+        parts
+        and audience < AUDIENCE_PER_UNIT * left
+        and audience < await _audience(session, campaign, now, [])
+    ):
+        cutting = [
+            code
+            for code in parts
+            if await _audience(session, campaign, now, [p for p in parts if p != code]) > audience
+        ]
+        limits = ",".join(cutting or parts)
         reasons.append(("targeting_narrow", {"audience": audience, "left": left, "limits": limits}))
     typical, similar = await campaigns.typical_reward(
         session, task_type=campaign.task_type, exclude_id=campaign.id

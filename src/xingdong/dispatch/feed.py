@@ -160,8 +160,10 @@ class Dispatcher:
             return
         # A fixed, seeded sliver of score breaks ties the same way on every run.
         self.jitter[slot] = float(self._rng.random()) * 1e-6
-        self.model.reset_task(slot, task.type, capacity)
+        # The pacer first: a new task must never keep the pacing state of the one that
+        # had its slot before, even if the model's start failed.
         self.pacer.reset_task(slot, task.start_s, task.end_s, capacity)
+        self.model.reset_task(slot, task.type, capacity)
 
     def remove_task(self, task_id: str) -> None:
         self.index.remove(task_id)
@@ -477,6 +479,16 @@ class Dispatcher:
         if not (open_to_them & (left > 0)).any():
             return Reason("sold_out")
         return Reason("paced")
+
+    def waiting_for_pacing(self, person: PersonProfile, now_s: float) -> list[str]:
+        """The tasks running and open to this person with units left: what a ``paced``
+        empty feed waits for."""
+        index = self.index
+        running = index.alive & index.runnable & index.targeting_mask(person)
+        running &= (index.start_s <= now_s) & (index.end_s > now_s)
+        left = index.quantity - index.completed - index.reserved
+        slots = np.flatnonzero(running & index.personal_mask(person) & (left > 0))
+        return [task.id for slot in slots.tolist() if (task := index.tasks[slot]) is not None]
 
     def task_ids(self) -> Iterable[str]:
         return self.index.slot_of.keys()

@@ -182,6 +182,14 @@ def scores_into(
 
 
 @compiled
+def _bounded(weight: float) -> float:
+    """A learned weight kept within ±``MAX_LOG_ODDS``: no outcome can justify more, and a
+    weight past it would turn chances into exact 0s and 1s (and the model's precisions,
+    made of p(1 - p), into 0)."""
+    return min(max(weight, -MAX_LOG_ODDS), MAX_LOG_ODDS)
+
+
+@compiled
 def learn_slate_step(
     slots: IntArray,
     places: IntArray,
@@ -226,14 +234,18 @@ def learn_slate_step(
     for i in range(n):
         slot = slots[i]
         task_precision[slot] += curvature[i]
-        task_mean[slot] += shares[0] * error[i] / task_precision[slot]
+        task_mean[slot] = _bounded(task_mean[slot] + shares[0] * error[i] / task_precision[slot])
         for column in columns:
             label_task_precision[column, slot] += curvature[i]
-            label_task[column, slot] += shares[1] * error[i] / label_task_precision[column, slot]
+            label_task[column, slot] = _bounded(
+                label_task[column, slot] + shares[1] * error[i] / label_task_precision[column, slot]
+            )
         place = places[i]
         if place > 0:
             position_precision[place] += curvature[i]
-            position_mean[place] += shares[5] * error[i] / position_precision[place]
+            position_mean[place] = _bounded(
+                position_mean[place] + shares[5] * error[i] / position_precision[place]
+            )
     # Weights shared by the feed's tasks of one type take the sum of their steps.
     types = type_mean.shape[0]
     kind_curvature = np.zeros(types)
@@ -247,14 +259,18 @@ def learn_slate_step(
         if kind_curvature[kind] == 0.0:
             continue
         type_precision[kind] += kind_curvature[kind]
-        moved[kind] = shares[3] * kind_error[kind] / type_precision[kind]
-        type_mean[kind] += moved[kind]
+        rate = _bounded(type_mean[kind] + shares[3] * kind_error[kind] / type_precision[kind])
+        moved[kind] = rate - type_mean[kind]
+        type_mean[kind] = rate
         leaning_precision[kind] += kind_curvature[kind]
-        leaning[kind] += shares[4] * kind_error[kind] / leaning_precision[kind]
+        leaning[kind] = _bounded(
+            leaning[kind] + shares[4] * kind_error[kind] / leaning_precision[kind]
+        )
         for column in columns:
             type_label_precision[kind, column] += kind_curvature[kind]
-            type_label[kind, column] += (
-                shares[2] * kind_error[kind] / type_label_precision[kind, column]
+            type_label[kind, column] = _bounded(
+                type_label[kind, column]
+                + shares[2] * kind_error[kind] / type_label_precision[kind, column]
             )
     return moved
 

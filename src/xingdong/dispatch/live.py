@@ -101,6 +101,9 @@ class LiveDispatch:
     units_left: dict[str, int] = field(default_factory=dict)
     terms: dict[str, TargetTerms] = field(default_factory=dict)
     """Each live campaign's targeting as plain values (who may claim it)."""
+    capped: dict[str, datetime] = field(default_factory=dict)
+    """Live campaigns whose target has had its hourly cap of claims, with when a claim is
+    taken again (as the last sync found them)."""
     slates: dict[str, Slate] = field(default_factory=dict)
     bodies: ItemBodies = field(default_factory=ItemBodies)
     """The feed API's serialised items; a campaign's are forgotten whenever the sync drops
@@ -169,6 +172,8 @@ class LiveDispatch:
                 new = await self._add_new(session, counts)
                 self._apply_units(counts)
                 self._drop(gone)
+                capped = await work.capped_campaigns(session, list(self.campaigns.values()), now)
+                self.capped = {str(campaign_id): at for campaign_id, at in capped.items()}
                 await self._apply_weights(session)
                 if not self._history_learned:
                     await self._learn_history(session, now)
@@ -255,6 +260,10 @@ class LiveDispatch:
         if seen != self._weights_change:
             self.dispatcher.set_weights(tuning.weights_with(self.settings, change))
             self._weights_change = seen
+
+    def units(self, task_id: str) -> tuple[int, int]:
+        """A live campaign's units held and done, as the last sync read them."""
+        return self._counts.get(task_id, (0, 0))
 
     def spec(self, task_id: str) -> TaskSpec:
         """A live campaign's terms as dispatch places it."""

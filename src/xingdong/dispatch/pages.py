@@ -159,7 +159,8 @@ def _whole(text: str, *, digits: int) -> int | None:
 
 
 def _numbers(fields: Mapping[str, str]) -> dict[str, float]:
-    """The form's weights as numbers; a field that is not one is refused by name."""
+    """The form's weights as numbers; a field that is not one, or a number its weight
+    cannot take, is refused by name (all of them at once, not one kind per submit)."""
     values: dict[str, float] = {}
     wrong: list[FieldError] = []
     for name, raw in fields.items():
@@ -167,6 +168,7 @@ def _numbers(fields: Mapping[str, str]) -> dict[str, float]:
             values[name] = float(raw.strip())
         except ValueError:
             wrong.append(FieldError(name, N_("Enter a number.")))
+    wrong.extend(tuning.weight_problems(values))
     if wrong:
         raise ValidationFailed(detail=N_("Some weights are not valid."), fields=wrong)
     return values

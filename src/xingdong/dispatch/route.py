@@ -21,10 +21,13 @@ from starlette.responses import Response
 
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
+from xingdong.core.errors import FieldError, ValidationFailed
+from xingdong.core.i18n import N_
 from xingdong.dispatch import service as dispatch
 from xingdong.dispatch.bodies import empty_feed
 from xingdong.dispatch.live import live_dispatch
 from xingdong.web.deps import person_bearer_token, runtime_of
+from xingdong.work.labels import TASK_TYPE_LABELS
 from xingdong.work.schemas import ReasonOut
 
 TASK_TYPE_MAX = 20
@@ -42,6 +45,11 @@ def _task_type(request: Request) -> str | None:
         raise RequestValidationError(
             [{**error, "loc": ("query", "type")} for error in exc.errors()]
         ) from None
+    if value and value not in TASK_TYPE_LABELS:
+        raise ValidationFailed(
+            detail=N_("Choose a task type."),
+            fields=[FieldError("type", N_("Choose a task type."))],
+        )
     return value or None
 
 
@@ -60,7 +68,10 @@ async def feed_api(request: Request) -> Response:
         db=runtime.db, settings=runtime.settings, facts=facts, task_type=task_type, now=now
     )
     if not feed.tasks:
-        reasons = [ReasonOut.of(code, dispatch.FEED_REASONS, locale) for code in feed.reasons]
+        reasons = [
+            ReasonOut.of(code, dispatch.FEED_REASONS, locale, **feed.params)
+            for code in feed.reasons
+        ]
         return Response(empty_feed(reasons), media_type="application/json")
     body = live.bodies.feed(feed.tasks, now=now, locale=locale, why=dispatch.reason_text)
     return Response(body, media_type="application/json")

@@ -8,6 +8,7 @@ consent), so the feed never shows a task the person could not claim.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -15,11 +16,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from xingdong.campaigns.errors import CampaignNotFound
 from xingdong.campaigns.models import Campaign
 from xingdong.campaigns.targeting import WorkerProfile
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
-from xingdong.core.errors import ValidationFailed
+from xingdong.core.errors import NotFound, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.money import yuan
 from xingdong.core.settings import Settings
@@ -29,15 +31,30 @@ from xingdong.dispatch.facts import FeedFacts, facts_of_person
 from xingdong.dispatch.feed import FeedItem
 from xingdong.dispatch.live import LiveDispatch, live_dispatch
 from xingdong.dispatch.models import FeedHide, ShownFeed
+from xingdong.dispatch.plan import paced_until
 from xingdong.dispatch.profiles import PersonProfile
-from xingdong.dispatch.reasons import EMPTY_REASONS
+from xingdong.dispatch.reasons import EMPTY_REASONS, Reason
 from xingdong.identity import service as identity
-from xingdong.identity.models import Person
+from xingdong.identity.models import Organisation, Person
 from xingdong.work import labels as work_labels
 from xingdong.work import service as work
 from xingdong.work.service import OpenTask, TaskFeed
 
-FEED_REASONS = {**work_labels.FEED_REASONS, **EMPTY_REASONS}
+FEED_REASONS = {
+    **work_labels.FEED_REASONS,
+    **EMPTY_REASONS,
+    "paced_until": N_(
+        "The tasks for you are spread over their time so that they do not all go at once; "
+        "the next opens at {time} (Beijing time)."
+    ),
+    "some_hidden": N_("Tasks you hid are not shown."),
+    "interests_missing": N_("Add your interests to your profile to see tasks meant for you."),
+    "region_missing": N_("Add your region to your profile to see tasks meant for you."),
+    "target_capped": N_(
+        "The tasks for you have had as many actions this hour as look natural; more open "
+        "within the hour."
+    ),
+}
 """Why a feed is empty, by code: the person's gaps first, then what dispatch found."""
 
 HIDE_KINDS = ("campaign", "brand")
@@ -111,8 +128,57 @@ async def feed_for(
     if tasks:
         return TaskFeed(tasks=tasks, reasons=[])
     if placed.empty_reason is not None:
-        return TaskFeed(tasks=[], reasons=[placed.empty_reason.code])
-    return TaskFeed(tasks=[], reasons=["no_tasks_of_type" if task_type else "no_matching_tasks"])
+        if placed.empty_reason.code == "paced":
+            opens_at = _next_opening(live, dispatcher.waiting_for_pacing(profile, now_s), now)
+            if opens_at is not None:
+                return TaskFeed([], ["paced_until"], work.opening_params(opens_at))
+        return TaskFeed(tasks=[], reasons=[_live_reason(placed.empty_reason)])
+    if any(item.task_id in live.capped for item in placed.items):
+        return TaskFeed(tasks=[], reasons=["target_capped"])
+    reasons = ["no_tasks_of_type" if task_type else "no_matching_tasks"]
+    if facts.hidden_campaigns or facts.hidden_brands:
+        # What they hid may be what this type had.
+        reasons.append("some_hidden")
+    return TaskFeed(tasks=[], reasons=reasons)
+
+
+@dataclass(frozen=True)
+class _Units:
+    """A live campaign's window with the units the index last read (its snapshot's are
+    as old as the snapshot)."""
+
+    starts_at: datetime
+    ends_at: datetime
+    quantity: int
+    units_open: int
+    units_done: int
+
+
+def _next_opening(live: LiveDispatch, task_ids: list[str], now: datetime) -> datetime | None:
+    """The soonest moment one of these paced campaigns takes a claim again."""
+    moments = []
+    for task_id in task_ids:
+        campaign = live.campaigns.get(task_id)
+        if campaign is None:
+            continue
+        held, done = live.units(task_id)
+        units = _Units(campaign.starts_at, campaign.ends_at, campaign.quantity, held, done)
+        opens_at = paced_until(units, now, live.dispatcher.weights)
+        if opens_at is not None:
+            moments.append(opens_at)
+    return min(moments, default=None)
+
+
+def _live_reason(reason: Reason) -> str:
+    """An empty feed's reason as the task center says it. What a person can fill in on
+    their profile is named by its own code (the tier is not theirs to fill in)."""
+    if reason.code != "profile_incomplete":
+        return reason.code
+    missing = str(reason.params.get("fields", "")).split(", ")
+    for name in ("interests", "region"):
+        if name in missing:
+            return f"{name}_missing"
+    return "no_matching_tasks"
 
 
 def _claimable(
@@ -128,6 +194,9 @@ def _claimable(
     for item in placed:
         campaign = live.campaigns.get(item.task_id)
         if campaign is None or (task_type and campaign.task_type != task_type):
+            continue
+        if item.task_id in live.capped:
+            # Its target has had its hourly cap: a claim would be refused.
             continue
         if work.why_not_open_to(live.terms[item.task_id], who, settings) is not None:
             continue
@@ -153,6 +222,12 @@ async def hide(session: AsyncSession, *, person: Person, kind: str, ref: UUID) -
     if kind not in HIDE_KINDS:
         raise ValidationFailed(detail=N_("Hide a campaign or a brand."))
     await identity.require_active(session, person_id=person.id)
+    if kind == "campaign":
+        status = await session.scalar(select(Campaign.status).where(Campaign.id == ref))
+        if status not in work.VISIBLE_TO_WORKERS:
+            raise CampaignNotFound(detail=N_("No such campaign."))
+    elif await session.get(Organisation, ref) is None:
+        raise NotFound(detail=N_("No such brand."))
     await session.execute(
         insert(FeedHide).values(person_id=person.id, kind=kind, ref=ref).on_conflict_do_nothing()
     )
@@ -168,8 +243,6 @@ async def unhide(session: AsyncSession, *, person: Person, kind: str, ref: UUID)
 
 async def hidden_list(session: AsyncSession, *, person: Person) -> list[tuple[FeedHide, str]]:
     """What the person hid, newest first, with a name to show (campaign title or brand)."""
-    from xingdong.identity.models import Organisation
-
     rows = await session.execute(
         select(FeedHide).where(FeedHide.person_id == person.id).order_by(FeedHide.created_at.desc())
     )

@@ -24,7 +24,7 @@ from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.dispatch.errors import WeightsChangedMeanwhile
 from xingdong.dispatch.models import WeightChange
-from xingdong.dispatch.weights import TUNABLE, DispatchWeights, weight_problem, weights_from
+from xingdong.dispatch.weights import DispatchWeights, weight_problem, weights_from
 from xingdong.identity.models import Person
 
 HISTORY = 20
@@ -42,8 +42,11 @@ async def latest_change(session: AsyncSession) -> WeightChange | None:
 
 def weights_with(settings: Settings, change: WeightChange | None) -> DispatchWeights:
     """The weights in force with this change the latest. A weight it names that a later
-    version no longer has is passed over (the feed must not stop for it)."""
-    own = {k: v for k, v in (change.weights if change else {}).items() if k in TUNABLE}
+    version no longer has, or a value it no longer allows, is passed over (the feed must
+    not stop for it)."""
+    own = {
+        k: v for k, v in (change.weights if change else {}).items() if weight_problem(k, v) is None
+    }
     return weights_from({**settings.dispatch_weights, **own})
 
 

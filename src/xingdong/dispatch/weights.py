@@ -86,6 +86,35 @@ SHARES = frozenset({"fairness_target", "fairness_max_boost"})
 """From 0 to 1."""
 RATES = frozenset({"default_prior"})
 """Above 0 and below 1: a completion rate of 0 or 1 has infinite log-odds."""
+CEILINGS: dict[str, float] = {
+    "value": 100.0,
+    "fit": 10.0,
+    "pacing_step": 100.0,
+    "pacing_max_price": 10.0,
+    "pacing_slack": 10.0,
+    "pacing_lead_s": 86_400.0,
+    "fairness_step": 100.0,
+    "novice_boost": 10.0,
+    "quality_boost": 10.0,
+    "explore": 10.0,
+    "max_per_brand": 1_000,
+    "candidates": 10_000,
+    "prior_strength": 100_000.0,
+    "learning_rate": 10.0,
+    "new_within_s": 7 * 86_400.0,
+}
+"""The largest value each weight may take: far past anything useful, and low enough that
+the completion model's steps and the scores stay finite (a learning rate of 1e300 would
+blow the learned rates up past what a float holds)."""
+AT_MOST = {
+    10.0: N_("Enter a number no larger than 10."),
+    100.0: N_("Enter a number no larger than 100."),
+    1_000: N_("Enter a number no larger than 1,000."),
+    10_000: N_("Enter a number no larger than 10,000."),
+    100_000.0: N_("Enter a number no larger than 100,000."),
+    86_400.0: N_("Enter at most 86,400 seconds (a day)."),
+    7 * 86_400.0: N_("Enter at most 604,800 seconds (a week)."),
+}
 
 
 def weight_problem(name: str, value: float) -> str | None:  # noqa: PLR0911 - one rule a return
@@ -104,6 +133,8 @@ def weight_problem(name: str, value: float) -> str | None:  # noqa: PLR0911 - on
         return N_("Enter a number above 0 and below 1.")
     if value < 0:
         return N_("Enter 0 or more.")
+    if value > CEILINGS.get(name, math.inf):
+        return AT_MOST[CEILINGS[name]]
     return None
 
 

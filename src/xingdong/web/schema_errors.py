@@ -8,6 +8,7 @@ the field's ``code`` (docs/api.md, "Field error codes").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,8 +63,19 @@ def schema_message(error: Mapping[str, Any], locale: str) -> str:
     """One refusal of the schema validator (an item of ``errors()``) as a person reads it."""
     message = SCHEMA_MESSAGES.get(str(error.get("type")), NOT_VALID)
     figures = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+    if "expected" in figures:
+        figures["expected"] = _choices(figures["expected"], locale)
     try:
         return translate(locale, message).format(**figures)
     except (KeyError, IndexError, ValueError):
         # A figure the message names is missing from this error.
         return translate(locale, NOT_VALID)
+
+
+def _choices(expected: str, locale: str) -> str:
+    """The validator's English list of choices ("'campaign' or 'brand'") as a list in
+    the request's language, the values themselves unchanged."""
+    values = re.findall(r"'([^']*)'", expected)
+    if not values:
+        return expected
+    return ("、" if locale.startswith("zh") else ", ").join(values)

@@ -47,10 +47,16 @@ TASK_REASONS = {
         "This campaign's tasks are spread over its window so that they do not all go at "
         "once; its next one opens at {time} (Beijing time)."
     ),
+    "target_capped": N_(
+        "The account this task is about has had as many actions this hour as look "
+        "natural; the next one opens at {time} (Beijing time)."
+    ),
 }
 """Why one task cannot be claimed now, by reason code."""
 
-PROFILE_REASONS = frozenset({"no_consent", "age_unknown", "no_bound_account"})
+PROFILE_REASONS = frozenset(
+    {"no_consent", "age_unknown", "no_bound_account", "interests_missing", "region_missing"}
+)
 """Reasons the person can fix on their profile page."""
 
 VERIFICATION_LABELS = {

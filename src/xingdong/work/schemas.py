@@ -133,8 +133,8 @@ class TaskDetailOut(TaskOut):
     reason: ReasonOut | None
     """Why it cannot be claimed now."""
     opens_at: datetime | None = None
-    """When a campaign held back by its delivery plan (reason ``paced``) takes claims
-    again."""
+    """When a campaign held back by its delivery plan (reason ``paced``) or by its
+    account's hourly cap (``target_capped``) takes claims again."""
     open_assignment_id: UUID | None
 
 

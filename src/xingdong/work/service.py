@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid5
 
-from sqlalchemy import ScalarSelect, func, select, update
+from sqlalchemy import ScalarSelect, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -163,6 +163,41 @@ async def _claims_last_hour_on_target(
         )
     )
     return int(count or 0)
+
+
+async def capped_campaigns(
+    session: AsyncSession, campaigns: Sequence[Campaign], now: datetime
+) -> dict[UUID, datetime]:
+    """Of these campaigns, those with an hourly cap whose target has had as many claims
+    in the last hour as the cap allows (claims of every campaign on that target count, as
+    :func:`claim` counts them), each with the moment it takes a claim again: when enough
+    of those claims have left the hour. One query whatever their number."""
+    capped = [c for c in campaigns if c.pacing_per_hour is not None]
+    if not capped:
+        return {}
+    targets = {(c.platform, c.target_kind, c.target_ref) for c in capped}
+    rows = await session.execute(
+        select(Campaign.platform, Campaign.target_kind, Campaign.target_ref, Assignment.claimed_at)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .where(
+            tuple_(Campaign.platform, Campaign.target_kind, Campaign.target_ref).in_(targets),
+            Assignment.claimed_at > now - timedelta(hours=1),
+            CLAIM_COUNTS,
+        )
+        .order_by(Assignment.claimed_at)
+    )
+    claimed: dict[tuple[str, str, str], list[datetime]] = {}
+    for platform, kind, ref, at in rows:
+        claimed.setdefault((platform, kind, ref), []).append(at)
+    found: dict[UUID, datetime] = {}
+    for campaign in capped:
+        times = claimed.get((campaign.platform, campaign.target_kind, campaign.target_ref), [])
+        cap = campaign.pacing_per_hour or 0
+        if len(times) >= cap:
+            # Under the cap again once all but cap - 1 of them are over an hour old.
+            oldest_to_go = times[len(times) - cap] if cap > 0 else now
+            found[campaign.id] = max(oldest_to_go + timedelta(hours=1), now)
+    return found
 
 
 async def claim(
@@ -1223,6 +1258,8 @@ class TaskFeed:
     reasons: list[str]
     """Why there is nothing to take (codes of ``labels.FEED_REASONS``, the profile's gaps
     first); empty when there are tasks."""
+    params: dict[str, str] = field(default_factory=dict)
+    """What the reasons' texts name (``paced_until``: the ``time``)."""
 
 
 def _risk_event(
@@ -1403,6 +1440,8 @@ async def task_view(
         campaign, taken=taken, now=moment, settings=settings, who=who,
         weights=await weights_in_force(session, settings),
     )  # fmt: skip
+    if reason is None:
+        reason, opens_at = _capped(await capped_campaigns(session, [campaign], moment), campaign)
     open_claim = await repo.open_claim_on(session, person_id=person.id, campaign_id=campaign.id)
     return TaskView(campaign, _units_left(campaign), taken, reason, open_claim, opens_at)
 
@@ -1431,6 +1470,18 @@ def why_not_claimable(
         return "sold_out", None
     opens_at = paced_until(campaign, now, weights)
     return (None, None) if opens_at is None else ("paced", opens_at)
+
+
+def _capped(capped: dict[UUID, datetime], campaign: Campaign) -> tuple[str | None, datetime | None]:
+    """``target_capped`` and when it lifts, for a campaign of ``capped``."""
+    lifts_at = capped.get(campaign.id)
+    return (None, None) if lifts_at is None else ("target_capped", _next_minute(lifts_at))
+
+
+def _next_minute(moment: datetime) -> datetime:
+    """Up to the next whole minute, the time people are told."""
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -1472,6 +1523,7 @@ async def card_states(
     found = {campaign.id: campaign for campaign in rows}
     taken = await repo.units_taken_by(session, person_id=person.id, campaign_ids=list(found))
     weights = await weights_in_force(session, settings)
+    capped = await capped_campaigns(session, list(found.values()), moment)
     states: dict[UUID, CardState] = {}
     for campaign_id in wanted:
         campaign = found.get(campaign_id)
@@ -1482,6 +1534,8 @@ async def card_states(
             campaign, taken=taken.get(campaign_id, 0), now=moment, settings=settings,
             weights=weights,
         )  # fmt: skip
+        if reason is None:
+            reason, opens_at = _capped(capped, campaign)
         states[campaign_id] = CardState(_units_left(campaign), campaign.quantity, reason, opens_at)
     return states
 

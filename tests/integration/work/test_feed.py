@@ -231,7 +231,9 @@ async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(
     assert dict(delivery.slow)["targeting_narrow"] == {
         "audience": 0,
         "left": 50,
-        "limits": "regions,interests",  # the region, and the draft's own interest
+        # The region and the draft's own interest are set, but only the region leaves
+        # out someone the interest alone would let in: that is what to widen.
+        "limits": "regions",
     }
 
     await browse_as(client, world, world.owner)
@@ -268,9 +270,7 @@ async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(
     ]
     assert "(¥1.60)" in body["slow"][1]["message"]
     # The hint names what this campaign narrows, and only that.
-    assert body["slow"][0]["message"].endswith("Widen it: the regions, the interests."), body[
-        "slow"
-    ][0]
+    assert body["slow"][0]["message"].endswith("Widen it: the regions."), body["slow"][0]
     assert len(body["points"]) == 25
     assert body["points"][0]["planned_share"] == 0 and body["points"][-1]["planned_share"] == 1
     assert body["points"][0]["taken_share"] == 0 and body["points"][-1]["taken_share"] is None
@@ -308,9 +308,10 @@ async def test_a_campaign_for_one_creator_tier_counts_that_tier_and_says_so(
     # The world's three workers (500 followers) and the 50-follower one: novices in 浙江,
     # enough for one unit.
     assert "targeting_narrow" not in dict(new.slow)
-    # Six adults bound on the platform for thirty units: the age range is named.
-    assert dict(for_adults.slow)["targeting_narrow"] == {"audience": 6, "left": 30, "limits": "age"}
-    assert for_adults.slow_texts("en")[0][1].endswith("Widen it: the age range.")
+    # Six adults bound on the platform for thirty units, and every one of them is in the
+    # age range: widening it would reach no one more, so it is not what to change.
+    assert "targeting_narrow" not in dict(for_adults.slow)
+    assert [code for code, _ in for_adults.slow] == ["behind_plan"]
 
 
 async def test_the_units_taken_are_drawn_up_to_now_and_a_campaign_ahead_says_it_is_held_back(

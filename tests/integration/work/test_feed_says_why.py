@@ -1,0 +1,130 @@
+"""What the live feed tells a worker when it holds something back: a target at its
+hourly cap is neither shown nor offered, and says when it opens; an empty feed names what
+to fill in on the profile and when paced tasks open, in words, not placeholders; and
+bad filters and hides are refused with a problem document."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+import httpx
+
+from tests.integration.answers import problem
+from tests.integration.work_support import bearer, browse_as
+from tests.lifecycle_world import World, add_worker, live_campaign, window_nearly_over
+from xingdong.core.clock import utcnow
+from xingdong.core.ids import new_id
+from xingdong.work import service as work
+
+
+async def feed(client: httpx.AsyncClient, auth: dict[str, str], query: str = "") -> dict:  # type: ignore[type-arg]
+    response = await client.get("/api/v1/tasks" + query, headers=auth)
+    assert response.status_code == 200, response.text
+    body: dict = response.json()  # type: ignore[type-arg]
+    return body
+
+
+async def claim(client: httpx.AsyncClient, auth: dict[str, str], campaign_id: UUID) -> None:
+    taken = await client.post(f"/api/v1/tasks/{campaign_id}/claims", headers=auth)
+    assert taken.status_code == 201, taken.text
+
+
+async def test_a_target_at_its_hourly_cap_is_not_offered_and_says_when_it_opens(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    # Windows long under way, so that the delivery plan holds nothing back.
+    capped = await live_campaign(
+        world, title="每小时两次", pacing_per_hour=2, **window_nearly_over()
+    )
+    first, second, third = [await bearer(world, w) for w in world.workers[:3]]
+    await claim(client, first, capped.id)
+    assert str(capped.id) in {item["campaign_id"] for item in (await feed(client, second))["items"]}
+    # Another campaign about the brand's same account: its claims count against the cap.
+    roomy = await live_campaign(
+        world, title="每小时六十次", pacing_per_hour=60, **window_nearly_over()
+    )
+    await claim(client, third, roomy.id)
+
+    shown = {item["campaign_id"] for item in (await feed(client, second))["items"]}
+    assert str(capped.id) not in shown and str(roomy.id) in shown
+    view = await client.get(f"/api/v1/tasks/{capped.id}", headers=second)
+    assert view.status_code == 200, view.text
+    body = view.json()
+    assert body["can_claim"] is False
+    assert body["reason"]["code"] == "target_capped"
+    assert "{" not in body["reason"]["message"] and "北京时间" in body["reason"]["message"]
+    refused = await client.post(f"/api/v1/tasks/{capped.id}/claims", headers=second)
+    problem(refused, 429, "pacing_limit_reached")
+
+    # It opens when the older of the two claims is an hour old.
+    async with world.db.sessionmaker() as s:
+        found = await work.capped_campaigns(s, [capped, roomy], utcnow())
+        assert set(found) == {capped.id}
+        assert timedelta(minutes=58) < found[capped.id] - utcnow() <= timedelta(hours=1)
+        assert await work.capped_campaigns(s, [capped], utcnow() + timedelta(minutes=61)) == {}
+
+    # With only the capped task left for them, the empty feed says so.
+    await claim(client, second, roomy.id)
+    empty = await feed(client, second)
+    assert empty["items"] == []
+    assert [r["code"] for r in empty["reasons"]] == ["target_capped"]
+
+
+async def test_an_empty_feed_names_what_to_fill_in_and_when_paced_tasks_open(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await live_campaign(world, title="美妆达人任务", interests=["美妆"], quantity=2)
+    no_interests = await add_worker(world, handle="no_interests", interests=())
+    auth = await bearer(world, no_interests)
+    body = await feed(client, auth)
+    assert [r["code"] for r in body["reasons"]] == ["interests_missing"]
+    assert "{" not in body["reasons"][0]["message"]
+    english = await feed(client, {**auth, "Accept-Language": "en"})
+    assert english["reasons"][0]["message"] == (
+        "Add your interests to your profile to see tasks meant for you."
+    )
+    await browse_as(client, world, no_interests)
+    page = await client.get("/tasks")
+    assert "data-complete-profile" in page.text and "{fields}" not in page.text
+
+    # Two units over a week: once one is taken the plan holds the other back for days,
+    # and the feed says until when rather than "later today".
+    first, second = [await bearer(world, w) for w in world.workers[:2]]
+    [only] = (await feed(client, first))["items"]
+    await claim(client, first, UUID(only["campaign_id"]))
+    paced = await feed(client, second)
+    assert paced["items"] == []
+    [reason] = paced["reasons"]
+    assert reason["code"] == "paced_until"
+    assert "{" not in reason["message"] and "北京时间" in reason["message"]
+    assert "今天" not in reason["message"]
+
+
+async def test_bad_filters_and_hides_are_refused(client: httpx.AsyncClient, world: World) -> None:
+    campaign = await live_campaign(world, title="关注任务")
+    auth = await bearer(world, world.workers[0])
+    body = problem(
+        await client.get("/api/v1/tasks?type=bogus", headers=auth), 422, "validation_failed"
+    )
+    assert [f["field"] for f in body["errors"]] == ["type"]
+    nowhere = str(new_id())
+    for kind, code in (("campaign", "campaign_not_found"), ("brand", "not_found")):
+        refused = await client.post(
+            "/api/v1/feed/hidden", headers=auth, json={"kind": kind, "ref": nowhere}
+        )
+        problem(refused, 404, code)
+    listed = await client.get("/api/v1/feed/hidden", headers=auth)
+    assert listed.json() == [] or listed.json().get("items", []) == []
+    # A brand that exists can be hidden, by its id.
+    hidden = await client.post(
+        "/api/v1/feed/hidden", headers=auth, json={"kind": "brand", "ref": str(campaign.org_id)}
+    )
+    assert hidden.status_code == 204, hidden.text
+
+    operator = await bearer(world, world.operator)
+    for weights in ({"max_per_brand": True}, {"learning_rate": 1e300}):
+        refused = await client.post(
+            "/api/v1/ops/dispatch/weights", headers=operator, json={"weights": weights}
+        )
+        problem(refused, 422, "validation_failed")
