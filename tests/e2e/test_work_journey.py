@@ -270,7 +270,10 @@ def test_an_open_task_center_shows_a_task_held_back_once_another_worker_claims_i
     # Showing the latest tasks reloads the feed, which leaves the held-back task out.
     stale.locator("[data-feed-refresh]").click()
     expect(phone.locator(f'[data-task="{scene.campaign_id}"]')).to_have_count(0)
-    expect(phone.locator('[data-reason="paced"]')).to_be_visible()
+    # The empty list says when the task opens again, not just "later".
+    paced = phone.locator('[data-reason="paced_until"]')
+    expect(paced).to_be_visible()
+    expect(paced).to_contain_text("（北京时间）开放")
 
 
 def test_a_reviewer_works_the_queue_with_the_keyboard(desktop: Page, database_url: str) -> None:

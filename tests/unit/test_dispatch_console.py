@@ -189,3 +189,30 @@ def test_a_wild_learning_step_leaves_the_model_finite_and_new_tasks_fresh() -> N
     ))  # fmt: skip
     assert dispatcher.pacing_price("new") == 0.0
     assert dispatcher.recommend(person, 1_100.0, 3).items
+
+
+def test_a_novice_feed_holds_an_onboarding_task_near_the_top() -> None:
+    dispatcher = Dispatcher(DispatchWeights())
+    for n in range(6):
+        dispatcher.upsert_task(TaskSpec(
+            id=f"dear{n}", type="follow", price_fen=800, reward_fen=600, quantity=100,
+            start_s=0.0, end_s=1e6, brand=f"b{n}",
+        ))  # fmt: skip
+    dispatcher.upsert_task(TaskSpec(
+        id="first", type="follow", price_fen=10, reward_fen=8, quantity=100, start_s=0.0,
+        end_s=1e6, brand="school", targeting=Targeting(tiers=frozenset({"novice"})),
+        is_novice=True,
+    ))  # fmt: skip
+    novice = PersonProfile(id="n1", age=25, tier="novice")
+    # Scores alone put a task paying a tiny fraction of the others last.
+    unboosted = replace(DispatchWeights(), novice_place=0)
+    dispatcher.set_weights(unboosted)
+    assert "first" not in [i.task_id for i in dispatcher.recommend(novice, 10.0, 3).items]
+    dispatcher.set_weights(DispatchWeights())
+    placed = [i.task_id for i in dispatcher.recommend(novice, 20.0, 5).items]
+    assert len(placed) == 5 and placed.index("first") == 2
+    assert dispatcher.recommend(novice, 30.0, 5).items[2].reason.code == "novice_task"
+    assert [i.task_id for i in dispatcher.recommend(novice, 40.0, 1).items] == ["first"]
+    # Not for others: the task is not open to them anyway, and nothing is pushed in.
+    growing = PersonProfile(id="g1", age=25, tier="growing")
+    assert "first" not in [i.task_id for i in dispatcher.recommend(growing, 50.0, 5).items]

@@ -27,6 +27,7 @@ from xingdong.campaigns.schemas import (
     DisputeDecisionIn,
     DisputeOut,
     DisputeStatus,
+    QualityPlanIn,
 )
 from xingdong.core.context import current_locale
 from xingdong.core.errors import XingdongError
@@ -247,6 +248,18 @@ async def decide_campaign(
     """Approve (the campaign goes live) or reject with a note (the escrow goes back)."""
     campaign = await service.decide_campaign(
         session, actor=actor, campaign_id=campaign_id, approve=body.approve, note=body.note
+    )
+    return await _full(session, campaign)
+
+
+@router.post("/ops/campaigns/{campaign_id}/quality-plan", tags=["ops"])
+async def set_quality_plan(
+    campaign_id: UUID, body: QualityPlanIn, actor: ApiActor, session: DbSession
+) -> CampaignOut:
+    """Put the campaign in the quality-task plan or take it out: the feed shows a
+    campaign in the plan with ``quality_boost`` more of its score, within seconds."""
+    campaign = await service.set_quality_plan(
+        session, actor=actor, campaign_id=campaign_id, included=body.included, note=body.note
     )
     return await _full(session, campaign)
 

@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -69,6 +70,9 @@ class Campaign(IdMixin, CreatedAtMixin, Base):
     tiers: Mapped[list[str]] = mapped_column(
         ARRAY(String(20)), server_default=text("'{}'::varchar[]")
     )
+    quality_plan: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    """In the quality-task plan: operators chose it as a task worth showing before others
+    (the feed's ``quality_boost``)."""
     pacing_per_hour: Mapped[int | None] = mapped_column(Integer)
     """At most this many claims per hour on the target, across all campaigns on it."""
     min_watch_seconds: Mapped[int] = mapped_column(Integer, server_default=text("0"))

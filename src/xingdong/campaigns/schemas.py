@@ -95,6 +95,13 @@ class DecisionIn(Input):
     note: str = Field(default="", max_length=1000)
 
 
+class QualityPlanIn(Input):
+    included: bool
+    """True: in the quality-task plan; false: out of it."""
+    note: str = Field(default="", max_length=500)
+    """Why (kept in the audit log)."""
+
+
 class DisputeDecisionIn(Input):
     uphold: bool
     note: str = Field(default="", max_length=500)
@@ -278,6 +285,8 @@ class CampaignOut(CampaignSummaryOut):
     min_watch_seconds: int
     min_stay_seconds: int
     review_policy: str
+    quality_plan: bool
+    """In the quality-task plan: the feed shows it before others (operators choose)."""
     compliance: list[FindingOut]
     decision_note: str | None
     decided_at: datetime | None
@@ -308,6 +317,7 @@ class CampaignOut(CampaignSummaryOut):
             min_watch_seconds=campaign.min_watch_seconds,
             min_stay_seconds=campaign.min_stay_seconds,
             review_policy=campaign.review_policy,
+            quality_plan=campaign.quality_plan,
             compliance=[
                 FindingOut(**f) for f in translated_findings(list(campaign.compliance), locale)
             ],

@@ -424,6 +424,38 @@ async def decide_campaign(
     return campaign
 
 
+QUALITY_NOTE_MAX = 500
+
+
+async def set_quality_plan(
+    session: AsyncSession, *, actor: Actor, campaign_id: UUID, included: bool, note: str
+) -> Campaign:
+    """Put a campaign in the quality-task plan, or take it out (operators): the feed
+    shows a campaign in the plan with ``quality_boost`` more of its score and the reason
+    "A quality task". Setting what is already set changes nothing and records nothing."""
+    require(actor, Action.STAFF_CONSOLE)
+    note = note.strip()
+    if len(note) > QUALITY_NOTE_MAX:
+        raise CampaignInvalid(
+            detail=N_("At most 500 characters."),
+            fields=[FieldError("note", N_("At most 500 characters."))],
+        )
+    campaign = await get_campaign(session, actor=None, campaign_id=campaign_id, lock=True)
+    if campaign.quality_plan == included:
+        return campaign
+    campaign.quality_plan = included
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="campaigns.quality_plan_joined" if included else "campaigns.quality_plan_left",
+        object_type="campaign",
+        object_id=campaign.id,
+        data={"note": note},
+    )
+    await session.flush()
+    return campaign
+
+
 async def _count_toggle(limits: RateLimits, settings: Settings, campaign: Campaign) -> None:
     """Each pause or resume tells the brand's systems (an event, webhook deliveries and
     their retries): a campaign switched on and off without end would flood them."""
@@ -560,19 +592,22 @@ def _live_at(moment: datetime) -> tuple[ColumnElement[bool], ...]:
 
 async def live_progress(
     session: AsyncSession, *, now: datetime | None = None
-) -> tuple[datetime, list[tuple[str, int, int]]]:
+) -> tuple[datetime, list[tuple[str, int, int, bool]]]:
     """The database's clock as the read began (the ``since`` of a later
     :func:`progress_changes`), and the campaigns :func:`live_campaigns` returns, as (id as
-    text, units held, units done) only: cheap enough to ask every second (plain rows, no
-    ORM results and no UUID objects)."""
+    text, units held, units done, in the quality-task plan) only: cheap enough to ask
+    every second (plain rows, no ORM results and no UUID objects)."""
     connection = await session.connection()
     read_at = (await connection.execute(select(func.clock_timestamp()))).scalar_one()
     rows = await connection.execute(
-        select(cast(Campaign.id, String), Campaign.units_open, Campaign.units_done).where(
-            *_live_at(now or utcnow())
-        )
+        select(
+            cast(Campaign.id, String),
+            Campaign.units_open,
+            Campaign.units_done,
+            Campaign.quality_plan,
+        ).where(*_live_at(now or utcnow()))
     )
-    return read_at, [(task_id, held, done) for task_id, held, done in rows]
+    return read_at, [(task_id, held, done, quality) for task_id, held, done, quality in rows]
 
 
 @dataclass(frozen=True)
@@ -584,8 +619,9 @@ class ProgressChanges:
     live_count: int
     """How many campaigns were live at ``now`` as the read began: a reader whose count
     differs lost some without a write (rows deleted, or the table emptied)."""
-    rows: list[tuple[str, int, int, bool]]
-    """(id as text, units held, units done, live at ``now``) of each campaign read."""
+    rows: list[tuple[str, int, int, bool, bool]]
+    """(id as text, units held, units done, live at ``now``, in the quality-task plan) of
+    each campaign read."""
 
 
 async def progress_changes(
@@ -604,6 +640,7 @@ async def progress_changes(
             Campaign.units_open,
             Campaign.units_done,
             and_(*_live_at(now)),
+            Campaign.quality_plan,
         ).where(
             or_(
                 Campaign.changed_at > since,
@@ -615,7 +652,10 @@ async def progress_changes(
     return ProgressChanges(
         read_at=read_at,
         live_count=counted,
-        rows=[(task_id, held, done, bool(live)) for task_id, held, done, live in rows],
+        rows=[
+            (task_id, held, done, bool(live), quality)
+            for task_id, held, done, live, quality in rows
+        ],
     )
 
 

@@ -125,6 +125,10 @@ def _specs(video: str, other_video: str, room: str, product: str) -> list[dict[s
     ]
 
 
+IN_QUALITY_PLAN = frozenset({"拍一条新品体验短视频"})
+"""Demo campaigns an operator has put in the quality-task plan."""
+
+
 async def seed_campaigns(
     session: AsyncSession, *, settings: Settings, owner: Person, operator: Person
 ) -> int:
@@ -154,5 +158,10 @@ async def seed_campaigns(
         await campaigns.decide_campaign(
             session, actor=operator_actor, campaign_id=campaign.id, approve=True, note="演示数据"
         )
+        if campaign.title in IN_QUALITY_PLAN:
+            await campaigns.set_quality_plan(
+                session, actor=operator_actor, campaign_id=campaign.id, included=True,
+                note="演示数据",
+            )  # fmt: skip
         made += 1
     return made

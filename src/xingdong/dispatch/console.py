@@ -17,6 +17,7 @@ import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, or_, select
@@ -64,6 +65,10 @@ WEIGHT_HELP = {
     ),
     "fairness_max_boost": N_("Ceiling of a tier's relief (0 to 1)."),
     "novice_boost": N_("Extra share of score for onboarding tasks shown to novices."),
+    "novice_place": N_(
+        "A novice's feed holds an onboarding task open to them within its first this many "
+        "places (0: only the boost places them)."
+    ),
     "quality_boost": N_("Extra share of score for tasks in the quality-task plan."),
     "explore": N_("Optimism for tasks shown only a few times."),
     "max_per_brand": N_("At most this many tasks of one brand in a feed."),
@@ -145,6 +150,8 @@ class CampaignPacing:
     every unit is held or done)."""
     seeded: float | None
     """The price last night's seeding started it at (None: not seeded)."""
+    quality_plan: bool = False
+    """In the quality-task plan (operators choose; ``quality_boost``)."""
 
     @property
     def distance(self) -> float:
@@ -207,6 +214,7 @@ class _Live:
     claimed: int
     """Claims that count (not expired)."""
     seeded: float | None
+    quality_plan: bool
 
 
 async def dispatch_console(
@@ -271,6 +279,7 @@ async def _live_campaigns(
             Campaign.ends_at,
             work.claims_counted_of(Campaign.id),
             SeededPrice.price,
+            Campaign.quality_plan,
         )
         .join(Organisation, Organisation.id == Campaign.org_id)
         .outerjoin(SeededPrice, SeededPrice.campaign_id == Campaign.id)
@@ -282,7 +291,9 @@ async def _live_campaigns(
         )
     if task_type:
         query = query.where(Campaign.task_type == task_type)
-    return [_Live(*row) for row in (await session.execute(query)).all()]
+    # Past ten columns SQLAlchemy types a row as a tuple of unknown length.
+    rows: list[tuple[Any, ...]] = [tuple(row) for row in (await session.execute(query)).all()]
+    return [_Live(*row) for row in rows]
 
 
 def _pacing(
@@ -316,4 +327,5 @@ def _pacing(
             paused_until=until,
             price=live.dispatcher.pacing_price(str(row.id)),
             seeded=row.seeded,
+            quality_plan=row.quality_plan,
         )

@@ -304,16 +304,35 @@ class Dispatcher:
         # Diversity orders the feed, it does not empty it: when too few brands are live to
         # fill it, the tasks passed over follow, best first.
         picked.extend(passed_over[: k - len(picked)])
+        chosen = [(ranked[n], float(score[order[n]])) for n in picked]
+        if person.tier == "novice":
+            chosen = self._with_onboarding(chosen, slots, score, k)
         reasons = _Reasons(self, person, now_s, slots)
-        items = [
-            FeedItem(tasks[ranked[n]].id, float(score[order[n]]), reasons, ranked[n])
-            for n in picked
-        ]
-        shown = slots[order[picked]]
+        items = [FeedItem(tasks[slot].id, value, reasons, slot) for slot, value in chosen]
+        shown = np.array([slot for slot, _ in chosen], dtype=np.int64)
         model = self.model
         odds = model.log_odds(shown, person.id, model.label_columns(person))
         self._placed[person.id] = ([item.task_id for item in items], odds.tolist())
         return Feed(items)
+
+    def _with_onboarding(
+        self, chosen: list[tuple[int, float]], slots: IntArray, score: FloatArray, k: int
+    ) -> list[tuple[int, float]]:
+        """A novice's feed with an onboarding task open to them within its first
+        ``novice_place`` places: the best-scored one, in place of what stood there, when
+        the scores alone left none that high (however little it pays, it is how a
+        newcomer starts)."""
+        place = min(self.weights.novice_place, k)
+        if place <= 0 or any(self.is_novice[slot] for slot, _ in chosen[:place]):
+            return chosen
+        onboarding = np.flatnonzero(self.is_novice[slots])
+        if onboarding.size == 0:
+            return chosen
+        best = int(onboarding[np.argmax(score[onboarding])])
+        entry = (int(slots[best]), float(score[best]))
+        rest = [c for c in chosen if c[0] != entry[0]]
+        at = min(place, len(rest) + 1) - 1
+        return [*rest[:at], entry, *rest[at:]][:k]
 
     def _shown_to(self, person_id: str) -> dict[str, _Shown]:
         """The tasks of the last feed shown to the person, each with its place, what it

@@ -21,6 +21,7 @@ prices there.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -79,6 +80,7 @@ def task_spec(campaign: Campaign) -> TaskSpec:
         ),
         brand=str(campaign.org_id),
         is_novice=list(campaign.tiers or ()) == ["novice"],
+        is_quality=campaign.quality_plan,
     )
 
 
@@ -110,6 +112,8 @@ class LiveDispatch:
     it or reads its row again."""
     _specs: dict[str, TaskSpec] = field(default_factory=dict)
     _counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _quality_read: dict[str, bool] = field(default_factory=dict)
+    """Whether each campaign the last read saw is in the quality-task plan."""
     """Units held and done of each campaign at the last read."""
     _synced_s: float = float("-inf")
     _full_read_s: float = float("-inf")
@@ -171,6 +175,7 @@ class LiveDispatch:
                 counts, gone = await self._read_units(session, now)
                 new = await self._add_new(session, counts)
                 self._apply_units(counts)
+                self._apply_quality()
                 self._drop(gone)
                 capped = await work.capped_campaigns(session, list(self.campaigns.values()), now)
                 self.capped = {str(campaign_id): at for campaign_id, at in capped.items()}
@@ -212,6 +217,20 @@ class LiveDispatch:
                 self._specs[task_id].quantity - units_open - units_done, 0
             )
 
+    def _apply_quality(self) -> None:
+        """Take the quality-task plan as the last read found it (operators move a
+        campaign in or out while it runs, which writes its row)."""
+        for task_id, quality in self._quality_read.items():
+            spec = self._specs.get(task_id)
+            if spec is not None and spec.is_quality != quality:
+                spec = dataclasses.replace(spec, is_quality=quality)
+                self.dispatcher.upsert_task(spec)
+                self._specs[task_id] = spec
+                campaign = self.campaigns.get(task_id)
+                if campaign is not None:
+                    campaign.quality_plan = quality
+        self._quality_read = {}
+
     def _drop(self, gone: set[str]) -> None:
         self.bodies.forget(gone)
         for task_id in gone:
@@ -238,8 +257,9 @@ class LiveDispatch:
             changes = await campaigns.progress_changes(
                 session, now=now, since=read_at - CHANGE_LOOKBACK, window_since=read_now
             )
-            live = {t: (held, done) for t, held, done, now_live in changes.rows if now_live}
-            ended = {t for t, _, _, now_live in changes.rows if not now_live}
+            live = {t: (held, done) for t, held, done, now_live, _ in changes.rows if now_live}
+            self._quality_read = {t: q for t, _, _, now_live, q in changes.rows if now_live}
+            ended = {t for t, _, _, now_live, _ in changes.rows if not now_live}
             ended &= self._specs.keys()
             known = len(self._specs) + sum(t not in self._specs for t in live) - len(ended)
             if known == changes.live_count:
@@ -249,7 +269,8 @@ class LiveDispatch:
             # emptied): only a full read can say which.
         self._read_at, rows = await campaigns.live_progress(session, now=now)
         self._full_read_s = time.monotonic()
-        counts = {task_id: (held, done) for task_id, held, done in rows}
+        counts = {task_id: (held, done) for task_id, held, done, _ in rows}
+        self._quality_read = {task_id: quality for task_id, _, _, quality in rows}
         return counts, set(self._specs) - counts.keys()
 
     async def _apply_weights(self, session: AsyncSession) -> None:

@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from xingdong.campaigns import service as campaigns
 from xingdong.core.clock import utcnow
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
@@ -172,6 +173,30 @@ def _numbers(fields: Mapping[str, str]) -> dict[str, float]:
     if wrong:
         raise ValidationFailed(detail=N_("Some weights are not valid."), fields=wrong)
     return values
+
+
+@router.post("/ops/dispatch/quality-plan/{campaign_id}", dependencies=[CsrfChecked])
+async def quality_plan_submit(
+    request: Request, campaign_id: UUID, session: DbSession, actor: PageActor, runtime: RuntimeDep
+) -> Response:
+    """Put a live campaign in the quality-task plan, or take it out."""
+    form = await request.form()
+    included = form.get("included") == "1"
+    try:
+        await attempt(
+            session,
+            lambda: campaigns.set_quality_plan(
+                session, actor=actor, campaign_id=campaign_id, included=included, note=""
+            ),
+        )
+    except XingdongError as exc:
+        return await _console_page(request, session, runtime, {}, error=exc)
+    done = (
+        N_("The campaign is in the quality-task plan.")
+        if included
+        else N_("The campaign is out of the quality-task plan.")
+    )
+    return redirect("/ops/dispatch", done)
 
 
 @router.post("/ops/dispatch/seed-prices", dependencies=[CsrfChecked])

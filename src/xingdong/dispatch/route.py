@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import StringConstraints, TypeAdapter, ValidationError
+from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -32,6 +32,23 @@ from xingdong.work.schemas import ReasonOut
 
 TASK_TYPE_MAX = 20
 _TASK_TYPE = TypeAdapter(Annotated[str, StringConstraints(max_length=TASK_TYPE_MAX)])
+FEED_LIMIT_MAX = 100
+_LIMIT = TypeAdapter(Annotated[int, Field(ge=1, le=FEED_LIMIT_MAX)])
+
+
+def _limit(request: Request) -> int | None:
+    """How many tasks the client asks for (``?limit=``, 1 to 100; None: the setting's
+    ``dispatch_feed_size``)."""
+    value = request.query_params.get("limit")
+    if value is None:
+        return None
+    try:
+        limit: int = _LIMIT.validate_python(value, strict=False)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("query", "limit")} for error in exc.errors()]
+        ) from None
+    return limit
 
 
 def _task_type(request: Request) -> str | None:
@@ -63,10 +80,12 @@ async def feed_api(request: Request) -> Response:
     if facts.locale and not request.state.locale_explicit:
         current_locale.set(facts.locale)
     task_type = _task_type(request)
+    limit = _limit(request)
     locale = current_locale.get()
     feed = await dispatch.feed_for(
-        db=runtime.db, settings=runtime.settings, facts=facts, task_type=task_type, now=now
-    )
+        db=runtime.db, settings=runtime.settings, facts=facts, task_type=task_type,
+        limit=limit, now=now,
+    )  # fmt: skip
     if not feed.tasks:
         reasons = [
             ReasonOut.of(code, dispatch.FEED_REASONS, locale, **feed.params)

@@ -51,6 +51,9 @@ class DispatchWeights:
     """Ceiling of a tier's relief (0 to 1)."""
     novice_boost: float = 0.15
     """Extra share of score for onboarding tasks shown to novices."""
+    novice_place: int = 3
+    """A novice's feed holds an onboarding task open to them within its first this many
+    places (0: only the boost places them)."""
     quality_boost: float = 0.10
     """Extra share of score for tasks in the quality-task plan."""
     explore: float = 0.6
@@ -80,6 +83,8 @@ TUNABLE = frozenset(
 
 AT_LEAST_ONE = frozenset({"max_per_brand", "candidates"})
 """Counts: whole numbers of 1 or more."""
+WHOLE = frozenset({"novice_place"})
+"""Places: whole numbers of 0 or more."""
 ABOVE_ZERO = frozenset({"prior_strength"})
 """A prior worth no showings at all would divide by zero."""
 SHARES = frozenset({"fairness_target", "fairness_max_boost"})
@@ -95,6 +100,7 @@ CEILINGS: dict[str, float] = {
     "pacing_lead_s": 86_400.0,
     "fairness_step": 100.0,
     "novice_boost": 10.0,
+    "novice_place": 50,
     "quality_boost": 10.0,
     "explore": 10.0,
     "max_per_brand": 1_000,
@@ -109,6 +115,7 @@ blow the learned rates up past what a float holds)."""
 AT_MOST = {
     10.0: N_("Enter a number no larger than 10."),
     100.0: N_("Enter a number no larger than 100."),
+    50: N_("Enter a whole number no larger than 50."),
     1_000: N_("Enter a number no larger than 1,000."),
     10_000: N_("Enter a number no larger than 10,000."),
     100_000.0: N_("Enter a number no larger than 100,000."),
@@ -125,6 +132,8 @@ def weight_problem(name: str, value: float) -> str | None:  # noqa: PLR0911 - on
         return N_("Enter a number.")
     if name in AT_LEAST_ONE and (value < 1 or value != int(value)):
         return N_("Enter a whole number of 1 or more.")
+    if name in WHOLE and value != int(value):
+        return N_("Enter a whole number.")
     if name in ABOVE_ZERO and value <= 0:
         return N_("Enter a number above 0.")
     if name in SHARES and not 0 <= value <= 1:

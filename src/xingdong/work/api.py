@@ -83,6 +83,10 @@ async def read_upload(file: UploadFile | None) -> service.Upload | None:
 async def list_tasks(
     request: Request,
     task_type: TaskTypeQuery = None,  # noqa: ARG001 - read by feed_api; declared for the docs
+    limit: Annotated[  # noqa: ARG001 - read by feed_api; declared for the docs
+        int | None,
+        Query(ge=1, le=100, description="How many tasks (default: the feed size setting, 20)"),
+    ] = None,
 ) -> Response:
     """Your personal feed: live tasks you may claim now, best for you first, each with
     the reason it is there. When there are none, ``reasons`` says why (a profile to

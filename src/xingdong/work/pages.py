@@ -99,13 +99,20 @@ async def tasks_page(
     runtime: RuntimeDep,
     person: PagePerson,
     task_type: Annotated[str, Query(alias="type", max_length=20)] = "",
+    more: Annotated[str, Query(max_length=3)] = "",
 ) -> Response:
-    """The worker's task center: what they may claim now, or why there is nothing."""
+    """The worker's task center: what they may claim now, or why there is nothing.
+    ``more``: how many times the list was lengthened by **More tasks** (a page of the
+    feed size each, up to 100 tasks)."""
     now = utcnow()
     chosen = task_type if task_type in set(TaskType) else ""
+    page = runtime.settings.dispatch_feed_size
+    # A hand-edited link shows the first page rather than an error.
+    pages = int(more) + 1 if more.isascii() and more.isdecimal() else 1
+    size = min(page * pages, service.MAX_CARDS)
     feed = await dispatch.personal_feed(
         session, db=runtime.db, settings=runtime.settings, person=person,
-        task_type=chosen or None, now=now,
+        task_type=chosen or None, limit=size, now=now,
     )  # fmt: skip
     return render(
         request,
@@ -116,6 +123,11 @@ async def tasks_page(
             "reason_text": lambda task: dispatch.reason_text(task, current_locale.get()),
             "task_types": list(labels.TASK_TYPE_LABELS),
             "chosen": chosen,
+            "more_link": (
+                f"?more={pages}" + (f"&type={chosen}" if chosen else "")
+                if len(feed.tasks) >= size and size < service.MAX_CARDS
+                else None
+            ),
             **_helpers(now),
         },
     )

@@ -420,3 +420,45 @@ async def test_a_change_made_meanwhile_is_not_undone(
     assert refused.status_code == 409
     assert 'role="alert"' in refused.text
     assert 'name="explore" inputmode="decimal" size="8" value="0.9"' in refused.text
+
+
+async def test_operators_put_a_campaign_in_the_quality_plan_and_the_feed_shows_it_first(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    plain = await live_campaign(world, title="普通任务", **window_nearly_over())
+    chosen = await live_campaign(world, title="精品任务", **window_nearly_over())
+    worker = await bearer(world, world.workers[0])
+    operator = await bearer(world, world.operator)
+    await feed_ids(client, worker)
+    url = f"/api/v1/ops/campaigns/{chosen.id}/quality-plan"
+    problem(await client.post(url, headers=worker, json={"included": True}), 403, "forbidden")
+    answer = await client.post(url, headers=operator, json={"included": True, "note": "口碑好"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["quality_plan"] is True
+
+    # Every feed from the next sync on: the same terms, and the one in the plan ahead.
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    answer = await client.get("/api/v1/tasks", headers=worker)
+    order = [item["campaign_id"] for item in answer.json()["items"]]
+    assert order.index(str(chosen.id)) < order.index(str(plain.id))
+    live = live_dispatch(runtime.db, runtime.settings)
+    assert live.spec(str(chosen.id)).is_quality and not live.spec(str(plain.id)).is_quality
+    rows = {c["campaign_id"]: c for c in (await console(client, operator))["campaigns"]}
+    assert rows[str(chosen.id)]["quality_plan"] and not rows[str(plain.id)]["quality_plan"]
+    async with world.db.sessionmaker() as s:
+        entry = await s.scalar(
+            select(AuditEntry).where(AuditEntry.action == "campaigns.quality_plan_joined")
+        )
+        assert entry is not None and entry.data == {"note": "口碑好"}
+
+    # The console takes it out again, after its confirmation.
+    await browse_as(client, world, world.operator)
+    page = await client.get("/ops/dispatch")
+    assert 'data-quality-plan="in"' in page.text and "data-quality-leave" in page.text
+    taken_out = await client.post(
+        f"/ops/dispatch/quality-plan/{chosen.id}",
+        data={"included": "0", "csrf_token": csrf_from(page.text)},
+    )
+    assert taken_out.status_code == 303, taken_out.text
+    await client.get("/api/v1/tasks", headers=worker)
+    assert not live.spec(str(chosen.id)).is_quality

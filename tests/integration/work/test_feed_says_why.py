@@ -6,16 +6,26 @@ bad filters and hides are refused with a problem document."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from uuid import UUID
 
 import httpx
+import pytest
 
 from tests.integration.answers import problem
-from tests.integration.work_support import bearer, browse_as
+from tests.integration.conftest import make_settings
+from tests.integration.work_support import bearer, browse_as, work_settings
 from tests.lifecycle_world import World, add_worker, live_campaign, window_nearly_over
 from xingdong.core.clock import utcnow
 from xingdong.core.ids import new_id
+from xingdong.core.settings import Settings
 from xingdong.work import service as work
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    # Feeds of two, to see the list lengthened.
+    return make_settings(**work_settings(tmp_path / "evidence"), dispatch_feed_size=2)
 
 
 async def feed(client: httpx.AsyncClient, auth: dict[str, str], query: str = "") -> dict:  # type: ignore[type-arg]
@@ -128,3 +138,25 @@ async def test_bad_filters_and_hides_are_refused(client: httpx.AsyncClient, worl
             "/api/v1/ops/dispatch/weights", headers=operator, json={"weights": weights}
         )
         problem(refused, 422, "validation_failed")
+
+
+async def test_the_list_grows_on_request(client: httpx.AsyncClient, world: World) -> None:
+    for n in range(3):
+        await live_campaign(world, title=f"任务{n}", **window_nearly_over())
+    auth = await bearer(world, world.workers[0])
+    assert len((await feed(client, auth))["items"]) == 2
+    assert len((await feed(client, auth, "?limit=3"))["items"]) == 3
+    for wrong in ("0", "101", "many"):
+        body = problem(
+            await client.get(f"/api/v1/tasks?limit={wrong}", headers=auth), 422, "validation_failed"
+        )
+        assert [f["field"] for f in body["errors"]] == ["limit"]
+
+    await browse_as(client, world, world.workers[0])
+    first = await client.get("/tasks")
+    assert first.text.count("data-task-type=") == 2
+    assert 'href="/tasks?more=1"' in first.text
+    longer = await client.get("/tasks?more=1")
+    assert "data-more-tasks" not in longer.text  # three of a possible four: all there is
+    assert all(f"任务{n}" in longer.text for n in range(3))
+    assert (await client.get("/tasks?more=x")).status_code == 200
