@@ -51,7 +51,7 @@ async def test_openapi_lists_the_identity_api(client: httpx.AsyncClient) -> None
     assert feed["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/TaskFeedOut"
     )
-    assert [p["name"] for p in feed["parameters"]] == ["type"]
+    assert [p["name"] for p in feed["parameters"]] == ["type", "limit"]
 
 
 async def test_a_method_a_path_does_not_take_is_told_every_one_it_does(
