@@ -213,6 +213,14 @@ def test_a_novice_feed_holds_an_onboarding_task_near_the_top() -> None:
     assert len(placed) == 5 and placed.index("first") == 2
     assert dispatcher.recommend(novice, 30.0, 5).items[2].reason.code == "novice_task"
     assert [i.task_id for i in dispatcher.recommend(novice, 40.0, 1).items] == ["first"]
+    # Once they have done one, onboarding tasks compete on their score again.
+    dispatcher.upsert_task(TaskSpec(
+        id="second", type="like", price_fen=10, reward_fen=8, quantity=100, start_s=0.0,
+        end_s=1e6, brand="school2", targeting=Targeting(tiers=frozenset({"novice"})),
+        is_novice=True,
+    ))  # fmt: skip
+    dispatcher.set_done("n1", "first", 1)
+    assert "second" not in [i.task_id for i in dispatcher.recommend(novice, 45.0, 3).items]
     # Not for others: the task is not open to them anyway, and nothing is pushed in.
     growing = PersonProfile(id="g1", age=25, tier="growing")
     assert "first" not in [i.task_id for i in dispatcher.recommend(growing, 50.0, 5).items]

@@ -66,8 +66,8 @@ WEIGHT_HELP = {
     "fairness_max_boost": N_("Ceiling of a tier's relief (0 to 1)."),
     "novice_boost": N_("Extra share of score for onboarding tasks shown to novices."),
     "novice_place": N_(
-        "A novice's feed holds an onboarding task open to them within its first this many "
-        "places (0: only the boost places them)."
+        "Until they have done one, a novice's feed holds an onboarding task open to them "
+        "within its first this many places (0: only the boost places them)."
     ),
     "quality_boost": N_("Extra share of score for tasks in the quality-task plan."),
     "explore": N_("Optimism for tasks shown only a few times."),

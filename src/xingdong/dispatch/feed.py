@@ -305,7 +305,7 @@ class Dispatcher:
         # fill it, the tasks passed over follow, best first.
         picked.extend(passed_over[: k - len(picked)])
         chosen = [(ranked[n], float(score[order[n]])) for n in picked]
-        if person.tier == "novice":
+        if person.tier == "novice" and not self._onboarded(person.id):
             chosen = self._with_onboarding(chosen, slots, score, k)
         reasons = _Reasons(self, person, now_s, slots)
         items = [FeedItem(tasks[slot].id, value, reasons, slot) for slot, value in chosen]
@@ -315,13 +315,22 @@ class Dispatcher:
         self._placed[person.id] = ([item.task_id for item in items], odds.tolist())
         return Feed(items)
 
+    def _onboarded(self, person_id: str) -> bool:
+        """Whether the person has done (or holds) an onboarding task the index knows."""
+        slot_of = self.index.slot_of
+        return any(
+            self.is_novice[slot_of[task_id]]
+            for task_id, times in self.index.done_by(person_id).items()
+            if times > 0 and task_id in slot_of
+        )
+
     def _with_onboarding(
         self, chosen: list[tuple[int, float]], slots: IntArray, score: FloatArray, k: int
     ) -> list[tuple[int, float]]:
-        """A novice's feed with an onboarding task open to them within its first
-        ``novice_place`` places: the best-scored one, in place of what stood there, when
-        the scores alone left none that high (however little it pays, it is how a
-        newcomer starts)."""
+        """A feed for a novice who has not done an onboarding task yet, with one open to
+        them within its first ``novice_place`` places: the best-scored one, in place of
+        what stood there, when the scores alone left none that high (however little it
+        pays, it is how a newcomer starts)."""
         place = min(self.weights.novice_place, k)
         if place <= 0 or any(self.is_novice[slot] for slot, _ in chosen[:place]):
             return chosen

@@ -52,8 +52,8 @@ class DispatchWeights:
     novice_boost: float = 0.15
     """Extra share of score for onboarding tasks shown to novices."""
     novice_place: int = 3
-    """A novice's feed holds an onboarding task open to them within its first this many
-    places (0: only the boost places them)."""
+    """Until they have done one, a novice's feed holds an onboarding task open to them
+    within its first this many places (0: only the boost places them)."""
     quality_boost: float = 0.10
     """Extra share of score for tasks in the quality-task plan."""
     explore: float = 0.6
