@@ -1107,6 +1107,17 @@ async def _open_dispute(
     session: AsyncSession, assignment: Assignment, kind: str, raised_by: UUID, reason: str
 ) -> Dispute:
     reason = reason.strip()
+    decided = await session.scalar(
+        select(Dispute.id).where(Dispute.assignment_id == assignment.id, Dispute.kind == kind)
+    )
+    if decided is not None:
+        # One appeal per rejection and one contest per approval: an operator's decision
+        # stands, or the same work could be sent back to them without end.
+        raise AssignmentStateConflict(
+            detail=N_("This was already appealed once, and the decision stands.")
+            if kind == "appeal"
+            else N_("This was already contested once, and the decision stands."),
+        )
     if not reason:
         raise EvidenceRequired(
             detail=N_("Say why."), fields=[FieldError("reason", N_("A reason is required."))]

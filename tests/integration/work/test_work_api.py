@@ -726,6 +726,27 @@ async def test_a_rejection_can_be_appealed_once_within_the_window(
         409,
         "assignment_state",
     )
+    # Dismissed: the rejection stands, and it cannot be appealed again.
+    dispute_id = appealed.json()["id"]
+    operator = await bearer(world, world.operator)
+    dismissed = await client.post(
+        f"/api/v1/ops/disputes/{dispute_id}/decision",
+        headers=operator,
+        json={"uphold": False, "note": "截图里没有关注按钮"},
+    )
+    assert dismissed.status_code == 200, dismissed.text
+    detail = (await client.get(f"/api/v1/me/assignments/{assignment_id}", headers=worker)).json()
+    assert detail["status"] == "rejected"
+    again = problem(
+        await client.post(
+            f"/api/v1/me/assignments/{assignment_id}/appeal",
+            headers={**worker, "Accept-Language": "en"},
+            json={"reason": "请再看一次"},
+        ),
+        409,
+        "assignment_state",
+    )
+    assert again["detail"] == "This was already appealed once, and the decision stands."
 
 
 async def test_an_appeal_after_the_window_is_refused(
