@@ -253,7 +253,11 @@ async def get_campaign(
 ) -> Campaign:
     """A campaign its organisation's members and staff can see (with ``actor``), or any
     campaign for the work domain's rules (``actor=None``)."""
-    campaign = await session.get(Campaign, campaign_id, with_for_update=lock)
+    # A lock must also read the row as it is now: without populate_existing, a campaign
+    # already in this session keeps the values read before the lock (a lost update).
+    campaign = await session.get(
+        Campaign, campaign_id, with_for_update=lock, populate_existing=lock
+    )
     if campaign is None:
         raise CampaignNotFound(detail=N_("No such campaign."))
     if actor is not None:

@@ -226,7 +226,9 @@ async def close_contract(
 ) -> AgencyContract:
     """An owner withdraws an offer not yet answered, or ends a contract in force."""
     await _agency(session, actor, org_id, Action.ORG_SIGN_CREATORS)
-    contract = await session.get(AgencyContract, contract_id, with_for_update=True)
+    contract = await session.get(
+        AgencyContract, contract_id, with_for_update=True, populate_existing=True
+    )
     if contract is None or contract.org_id != org_id:
         raise NotFound(detail=N_("No such offer or contract."))
     if contract.status not in OPEN:
@@ -457,7 +459,9 @@ async def answer_offer(
         )
         if org_id is not None:
             await identity_repo.hold_open_organisation(session, org_id)
-    contract = await session.get(AgencyContract, contract_id, with_for_update=True)
+    contract = await session.get(
+        AgencyContract, contract_id, with_for_update=True, populate_existing=True
+    )
     if contract is None or contract.phone != person.phone:
         raise NotFound(detail=N_("No such offer."))
     if contract.status != "offered":
@@ -493,6 +497,7 @@ async def leave_agency(session: AsyncSession, *, person: Person) -> AgencyContra
             select(AgencyContract)
             .where(AgencyContract.person_id == person.id, AgencyContract.status == "active")
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
     if contract is None:
@@ -517,6 +522,7 @@ async def forget_person(session: AsyncSession, *, person: Person, placeholder: s
             )
             .order_by(AgencyContract.id)
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).scalars()
     touched = 0

@@ -94,7 +94,7 @@ async def revoke_key(
 ) -> OrgApiKey:
     """Stop a key working at once (owners). Revoking a revoked key changes nothing."""
     require(actor, Action.ORG_MANAGE_INTEGRATIONS, org_id=org_id)
-    row = await session.get(OrgApiKey, key_id, with_for_update=True)
+    row = await session.get(OrgApiKey, key_id, with_for_update=True, populate_existing=True)
     if row is None or row.org_id != org_id:
         raise NotFound(detail=N_("No such API key."))
     if row.revoked_at is None:

@@ -119,6 +119,7 @@ async def latest_sms_code(session: AsyncSession, phone: str, purpose: str) -> Sm
         .order_by(SmsCode.created_at.desc(), SmsCode.id.desc())
         .limit(1)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return result.scalar_one_or_none()
 
@@ -310,7 +311,9 @@ async def members_page(
 
 
 async def membership(session: AsyncSession, org_id: UUID, person_id: UUID) -> Membership | None:
-    return await session.get(Membership, (org_id, person_id), with_for_update=True)
+    return await session.get(
+        Membership, (org_id, person_id), with_for_update=True, populate_existing=True
+    )
 
 
 async def lock_owners(session: AsyncSession, org_id: UUID, *, lock: bool = True) -> list[UUID]:
@@ -321,7 +324,9 @@ async def lock_owners(session: AsyncSession, org_id: UUID, *, lock: bool = True)
         .where(Membership.org_id == org_id, Membership.role == "owner")
         .order_by(Membership.person_id)
     )
-    result = await session.execute(query.with_for_update() if lock else query)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    result = await session.execute(query)
     return list(result.scalars())
 
 
@@ -362,7 +367,9 @@ async def insert_invitation(session: AsyncSession, invitation: Invitation) -> bo
 
 
 async def invitation_for_update(session: AsyncSession, invitation_id: UUID) -> Invitation | None:
-    return await session.get(Invitation, invitation_id, with_for_update=True)
+    return await session.get(
+        Invitation, invitation_id, with_for_update=True, populate_existing=True
+    )
 
 
 async def people_page(

@@ -192,7 +192,9 @@ async def _send(taken: _Taken, delivery_id: UUID, *, settings: Settings) -> _Sen
 
 
 async def _record(session: AsyncSession, delivery_id: UUID, sent: _Sent, *, now: datetime) -> str:
-    delivery = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
+    delivery = await session.get(
+        WebhookDelivery, delivery_id, with_for_update=True, populate_existing=True
+    )
     if delivery is None:
         return "busy_or_gone"
     delivery.last_attempt_at = now

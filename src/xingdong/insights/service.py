@@ -490,7 +490,9 @@ async def redeliver(
     """Send a delivery again now, whatever became of it (owners); its attempts go on
     counting."""
     require(actor, Action.ORG_MANAGE_INTEGRATIONS, org_id=org_id)
-    delivery = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
+    delivery = await session.get(
+        WebhookDelivery, delivery_id, with_for_update=True, populate_existing=True
+    )
     endpoint = (
         None if delivery is None else await session.get(WebhookEndpoint, delivery.endpoint_id)
     )

@@ -81,7 +81,9 @@ async def request_adjustment(
 
 
 async def _locked(session: AsyncSession, adjustment_id: UUID) -> Adjustment:
-    adjustment = await session.get(Adjustment, adjustment_id, with_for_update=True)
+    adjustment = await session.get(
+        Adjustment, adjustment_id, with_for_update=True, populate_existing=True
+    )
     if adjustment is None:
         raise NotFound(detail=N_("No such adjustment."))
     await session.refresh(adjustment)

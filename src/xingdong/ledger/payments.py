@@ -105,7 +105,9 @@ class SandboxPaymentProvider:
         async with self._db.session_scope() as session:
             existing = await session.get(SandboxRefund, refund_id)
             if existing is None:
-                payment = await session.get(SandboxPayment, order_id, with_for_update=True)
+                payment = await session.get(
+                    SandboxPayment, order_id, with_for_update=True, populate_existing=True
+                )
                 refunded = (
                     await session.execute(
                         select(func.coalesce(func.sum(SandboxRefund.amount), 0)).where(

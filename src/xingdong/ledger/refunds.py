@@ -67,7 +67,7 @@ async def request_refund(
                 detail=N_("This idempotency key was used for a different request.")
             )
         return earlier
-    deposit = await session.get(Deposit, deposit_id, with_for_update=True)
+    deposit = await session.get(Deposit, deposit_id, with_for_update=True, populate_existing=True)
     if deposit is None or deposit.org_id != org_id:
         raise NotFound(detail=N_("No such deposit."))
     if amount <= 0:
@@ -214,6 +214,7 @@ async def _refund_closed_balance(session: AsyncSession, org_id: UUID, closed_by:
             .where(Deposit.org_id == org_id, Deposit.status == "paid")
             .order_by(Deposit.paid_at.desc(), Deposit.id)
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).all()
     earlier = await refunds_of_deposits(session, [d.id for d in paid])
@@ -249,7 +250,7 @@ def left_to_refund(deposit: Deposit, refunds: list[Refund]) -> int:
 async def execute_refund(db: Database, provider: PaymentProvider, refund_id: UUID) -> str:
     """Ask the provider to refund, then settle. Safe to run twice."""
     async with db.session_scope() as session:
-        refund = await session.get(Refund, refund_id, with_for_update=True)
+        refund = await session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
         if refund is None:
             raise NotFound(detail=N_("No such refund."))
         await session.refresh(refund)
@@ -260,7 +261,7 @@ async def execute_refund(db: Database, provider: PaymentProvider, refund_id: UUI
         order_id, amount = str(refund.deposit_id), refund.amount
     result = await provider.refund(order_id=order_id, refund_id=str(refund_id), amount=amount)
     async with db.session_scope() as session:
-        refund = await session.get(Refund, refund_id, with_for_update=True)
+        refund = await session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
         assert refund is not None
         await session.refresh(refund)
         if refund.status != "processing":

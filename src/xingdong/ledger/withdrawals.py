@@ -351,7 +351,9 @@ async def _payout_account_shared(
 
 
 async def _locked(session: AsyncSession, withdrawal_id: UUID) -> Withdrawal:
-    withdrawal = await session.get(Withdrawal, withdrawal_id, with_for_update=True)
+    withdrawal = await session.get(
+        Withdrawal, withdrawal_id, with_for_update=True, populate_existing=True
+    )
     if withdrawal is None:
         raise NotFound(detail=N_("No such withdrawal."))
     await session.refresh(withdrawal)
@@ -580,7 +582,9 @@ async def give_up_remainder(
 async def forget_payout_account(session: AsyncSession, person_id: UUID) -> bool:
     """Delete the person's payout account, number and keyed hash (an erased account's).
     Withdrawals already made keep their amounts; the provider keeps where it paid."""
-    account = await session.get(PayoutAccount, person_id, with_for_update=True)
+    account = await session.get(
+        PayoutAccount, person_id, with_for_update=True, populate_existing=True
+    )
     if account is None:
         return False
     await session.delete(account)

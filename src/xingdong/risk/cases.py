@@ -164,7 +164,7 @@ async def decide(
     require(actor, Action.STAFF_CONSOLE)
     if not note.strip():
         raise ValidationFailed(detail=N_("Say why in the note."))
-    case = await session.get(RiskCase, case_id, with_for_update=True)
+    case = await session.get(RiskCase, case_id, with_for_update=True, populate_existing=True)
     if case is None:
         raise NotFound(detail=N_("No such case."))
     if case.status != "open":

@@ -374,7 +374,9 @@ async def expire_claims(session: AsyncSession, *, now: datetime | None = None) -
         campaign = await campaigns.get_campaign(
             session, actor=None, campaign_id=campaign_id, lock=True
         )
-        assignment = await session.get(Assignment, assignment_id, with_for_update=True)
+        assignment = await session.get(
+            Assignment, assignment_id, with_for_update=True, populate_existing=True
+        )
         if assignment is None or assignment.status != "claimed":
             continue
         await _expire(session, assignment, campaign)
@@ -391,6 +393,7 @@ async def release_open_claims(session: AsyncSession, *, campaign: Campaign) -> i
             select(Assignment)
             .where(Assignment.campaign_id == campaign.id, Assignment.status == "claimed")
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).all()
     for assignment in open_claims:
@@ -778,6 +781,7 @@ async def screenshot_read(
         select(Assignment)
         .where(Assignment.evidence_file_id == file_id, Assignment.status == "submitted")
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if assignment is None or assignment.submitted_at is None:
         return []
@@ -843,6 +847,7 @@ async def undo_unsettled_work(
                 )
                 .order_by(Assignment.id)
                 .with_for_update()
+                .execution_options(populate_existing=True)
             )
         ).all()
         for assignment in assignments:
@@ -1158,7 +1163,7 @@ async def decide_dispute(
     from the campaign's escrow; upholding a contest claws the reward back."""
     require(actor, Action.STAFF_CONSOLE)
     moment = now or utcnow()
-    dispute = await session.get(Dispute, dispute_id, with_for_update=True)
+    dispute = await session.get(Dispute, dispute_id, with_for_update=True, populate_existing=True)
     if dispute is None:
         raise DisputeNotFound(detail=N_("No such dispute."))
     if dispute.status != "open":

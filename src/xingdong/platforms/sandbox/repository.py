@@ -272,7 +272,9 @@ async def like_of(session: AsyncSession, account_id: UUID, video_id: UUID) -> Sa
 
 
 async def comment_by_id(session: AsyncSession, comment_id: UUID) -> SandboxComment | None:
-    return await session.get(SandboxComment, comment_id, with_for_update=True)
+    return await session.get(
+        SandboxComment, comment_id, with_for_update=True, populate_existing=True
+    )
 
 
 async def visible_comments(
@@ -321,7 +323,9 @@ async def visit_by_id(session: AsyncSession, visit_id: UUID) -> SandboxLiveVisit
 
 
 async def visit_for_update(session: AsyncSession, visit_id: UUID) -> SandboxLiveVisit | None:
-    return await session.get(SandboxLiveVisit, visit_id, with_for_update=True)
+    return await session.get(
+        SandboxLiveVisit, visit_id, with_for_update=True, populate_existing=True
+    )
 
 
 async def close_open_visits(
@@ -379,7 +383,7 @@ async def count_sale(session: AsyncSession, product_id: UUID, *, refund: bool = 
 
 
 async def order_for_update(session: AsyncSession, order_id: UUID) -> SandboxOrder | None:
-    return await session.get(SandboxOrder, order_id, with_for_update=True)
+    return await session.get(SandboxOrder, order_id, with_for_update=True, populate_existing=True)
 
 
 async def orders_by(
