@@ -112,8 +112,6 @@ class LiveDispatch:
     it or reads its row again."""
     _specs: dict[str, TaskSpec] = field(default_factory=dict)
     _counts: dict[str, tuple[int, int]] = field(default_factory=dict)
-    _quality_read: dict[str, bool] = field(default_factory=dict)
-    """Whether each campaign the last read saw is in the quality-task plan."""
     """Units held and done of each campaign at the last read."""
     _synced_s: float = float("-inf")
     _full_read_s: float = float("-inf")
@@ -172,10 +170,10 @@ class LiveDispatch:
                 # The units of the campaigns that moved (of every live campaign now and
                 # then); the full rows only of the new ones (a live campaign's terms do not
                 # change: a changed campaign is a new campaign).
-                counts, gone = await self._read_units(session, now)
+                counts, quality, gone = await self._read_units(session, now)
                 new = await self._add_new(session, counts)
                 self._apply_units(counts)
-                self._apply_quality()
+                self._apply_quality(quality)
                 self._drop(gone)
                 capped = await work.capped_campaigns(session, list(self.campaigns.values()), now)
                 self.capped = {str(campaign_id): at for campaign_id, at in capped.items()}
@@ -217,19 +215,15 @@ class LiveDispatch:
                 self._specs[task_id].quantity - units_open - units_done, 0
             )
 
-    def _apply_quality(self) -> None:
-        """Take the quality-task plan as the last read found it (operators move a
-        campaign in or out while it runs, which writes its row)."""
-        for task_id, quality in self._quality_read.items():
+    def _apply_quality(self, quality: dict[str, bool]) -> None:
+        """Take the quality-task plan as the read found it (operators move a campaign in
+        or out while it runs, which writes its row)."""
+        for task_id, included in quality.items():
             spec = self._specs.get(task_id)
-            if spec is not None and spec.is_quality != quality:
-                spec = dataclasses.replace(spec, is_quality=quality)
+            if spec is not None and spec.is_quality != included:
+                spec = dataclasses.replace(spec, is_quality=included)
                 self.dispatcher.upsert_task(spec)
                 self._specs[task_id] = spec
-                campaign = self.campaigns.get(task_id)
-                if campaign is not None:
-                    campaign.quality_plan = quality
-        self._quality_read = {}
 
     def _drop(self, gone: set[str]) -> None:
         self.bodies.forget(gone)
@@ -243,9 +237,10 @@ class LiveDispatch:
 
     async def _read_units(
         self, session: AsyncSession, now: datetime
-    ) -> tuple[dict[str, tuple[int, int]], set[str]]:
-        """Units held and done of the live campaigns read, and the known ones no longer
-        live: every live campaign at a full read, else those that changed."""
+    ) -> tuple[dict[str, tuple[int, int]], dict[str, bool], set[str]]:
+        """Units held and done of the live campaigns read, whether each is in the
+        quality-task plan, and the known ones no longer live: every live campaign at a
+        full read, else those that changed."""
         read_at, read_now = self._read_at, self._read_now
         self._read_now = now
         if (
@@ -258,20 +253,20 @@ class LiveDispatch:
                 session, now=now, since=read_at - CHANGE_LOOKBACK, window_since=read_now
             )
             live = {t: (held, done) for t, held, done, now_live, _ in changes.rows if now_live}
-            self._quality_read = {t: q for t, _, _, now_live, q in changes.rows if now_live}
+            quality = {t: q for t, _, _, now_live, q in changes.rows if now_live}
             ended = {t for t, _, _, now_live, _ in changes.rows if not now_live}
             ended &= self._specs.keys()
             known = len(self._specs) + sum(t not in self._specs for t in live) - len(ended)
             if known == changes.live_count:
                 self._read_at = changes.read_at
-                return live, ended
+                return live, quality, ended
             # Some went without a write that stamped them (deleted, or the table
             # emptied): only a full read can say which.
         self._read_at, rows = await campaigns.live_progress(session, now=now)
         self._full_read_s = time.monotonic()
         counts = {task_id: (held, done) for task_id, held, done, _ in rows}
-        self._quality_read = {task_id: quality for task_id, _, _, quality in rows}
-        return counts, set(self._specs) - counts.keys()
+        quality = {task_id: included for task_id, _, _, included in rows}
+        return counts, quality, set(self._specs) - counts.keys()
 
     async def _apply_weights(self, session: AsyncSession) -> None:
         """Take the weights an operator put in force since the last look (the feed

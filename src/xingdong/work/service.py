@@ -148,24 +148,6 @@ async def _units_taken(session: AsyncSession, campaign_id: UUID, person_id: UUID
     return int(taken or 0)
 
 
-async def _claims_last_hour_on_target(
-    session: AsyncSession, campaign: Campaign, now: datetime
-) -> int:
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Assignment)
-        .join(Campaign, Campaign.id == Assignment.campaign_id)
-        .where(
-            Campaign.platform == campaign.platform,
-            Campaign.target_kind == campaign.target_kind,
-            Campaign.target_ref == campaign.target_ref,
-            Assignment.claimed_at > now - timedelta(hours=1),
-            CLAIM_COUNTS,
-        )
-    )
-    return int(count or 0)
-
-
 async def capped_campaigns(
     session: AsyncSession, campaigns: Sequence[Campaign], now: datetime
 ) -> dict[UUID, datetime]:
@@ -252,9 +234,7 @@ async def claim(
                 "time": local_time(opens_at),
             },
         )
-    if campaign.pacing_per_hour is not None and (
-        await _claims_last_hour_on_target(session, campaign, moment) >= campaign.pacing_per_hour
-    ):
+    if campaign.id in await capped_campaigns(session, [campaign], moment):
         raise PacingLimitReached(
             detail=N_("This target has had enough actions this hour; try later."),
             extra={"retry_after": 600},
