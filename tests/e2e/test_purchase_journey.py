@@ -80,6 +80,8 @@ def test_a_worker_buys_through_the_task_link_and_is_approved_on_a_phone(
     expect(phone.locator("[data-brief]")).to_contain_text("无需评价")
     expect(phone.locator("[data-hold-hours]")).to_have_attribute("data-hold-hours", "192")
     expect(phone.locator("[data-hold-hours]")).to_contain_text("退货期")
+    # What the worker pays is said before the claim, next to what they earn.
+    expect(phone.locator("[data-product-price-fen]")).to_contain_text("¥129.00")
     phone.locator("[data-claim-button]").click()
     claimed = time.monotonic()
     expect(phone.locator('[data-assignment-status="claimed"]')).to_be_visible()

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 from uuid import UUID
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_foundation_journey import fits_the_screen
@@ -244,6 +244,10 @@ def test_from_a_brand_s_campaign_to_a_worker_s_withdrawal(
         "data-pending-fen", str(REWARD_FEN)
     )
     expect(worker.locator("[data-available-fen]")).to_have_attribute("data-available-fen", "0")
+    # The approved reward reads as in hold, not as done.
+    expect(worker.locator('[data-movement="task_reward"] [data-movement-state]')).to_have_text(
+        "已通过，进入冻结期"
+    )
 
     # After the hold the follow is still there: the reward becomes withdrawable.
     approved = assignment_of(database_url, campaign_id)
@@ -262,10 +266,25 @@ def test_from_a_brand_s_campaign_to_a_worker_s_withdrawal(
     worker.once("dialog", lambda dialog: dialog.accept())  # bound once: asked first
     worker.locator('form[action="/wallet/payout-account"] button[type=submit]').click()
     expect(worker.locator("[data-payout-masked]")).to_be_visible()
+    # Nothing to confirm at ¥0: the page says what is wrong instead.
+    asked: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    worker.on("dialog", answer)
+    worker.fill("#withdraw-amount", "0")
+    worker.locator('form[action="/wallet/withdrawals"] button[type=submit]').click()
+    expect(worker.locator('[data-error-for="amount"]')).to_be_visible()
+    assert asked == []
+    # The question names the amount, the fee and what arrives.
     worker.fill("#withdraw-amount", WITHDRAW_YUAN)
-    worker.once("dialog", lambda dialog: dialog.accept())
     worker.locator('form[action="/wallet/withdrawals"] button[type=submit]').click()
     expect(worker.locator("[data-withdrawal-status]")).to_have_count(1)
+    worker.remove_listener("dialog", answer)
+    assert len(asked) == 1 and all(f"¥{x}" in asked[0] for x in ("10.00", "1.00", "9.00"))
+    expect(worker.locator("[data-withdrawal-status]")).to_contain_text("¥9.00")
     for _ in range(60):
         worker.goto("/wallet")
         if worker.locator('[data-withdrawal-status="paid"]').count():

@@ -290,6 +290,19 @@ async def test_api_needs_a_valid_bearer_token(client: httpx.AsyncClient) -> None
     forged = await client.get("/api/v1/me", headers={"Authorization": "Bearer forged"})
     assert forged.status_code == 401
     assert forged.json()["code"] == "session_expired"
+    # Each says how to authenticate (RFC 9110).
+    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    assert forged.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_a_body_that_is_not_json_names_the_body(client: httpx.AsyncClient) -> None:
+    broken = await client.post(
+        "/api/v1/auth/tokens",
+        content=b'{"phone": "138',
+        headers={"Content-Type": "application/json"},
+    )
+    assert broken.status_code == 422
+    assert [e["field"] for e in broken.json()["errors"]] == ["body"]
 
 
 async def test_expired_token_is_refused(client: httpx.AsyncClient, db: Database) -> None:

@@ -26,6 +26,7 @@ from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.insights.models import WebhookEndpoint
 from xingdong.ledger import service as ledger
+from xingdong.ledger import wallets
 from xingdong.platforms.sandbox.models import SandboxOrder, SandboxProfileAd
 from xingdong.risk.models import RiskEvent
 from xingdong.work import gold
@@ -50,6 +51,7 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
     async with runtime.db.session_scope() as s:
         again = await seed_demo(s, runtime.settings, inbox_url=moved)
     assert [login.phone for login in again] == [login.phone for login in logins]
+    assert "13800000023" in [login.phone for login in logins]  # the simulated reviewer
     async with runtime.db.sessionmaker() as s:
         # The brand's webhook endpoint is made once and follows the demo's address.
         assert (await s.scalars(select(WebhookEndpoint.url))).all() == [moved]
@@ -57,6 +59,15 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
         statuses = (await s.scalars(select(Campaign.status))).all()
         types = set((await s.scalars(select(Campaign.task_type))).all())
     assert statuses == ["live"] * 7
+    # The first demo worker has a follow approved and its reward in hold, as the getting
+    # started guide says (and only one, however often the seed runs).
+    async with runtime.db.sessionmaker() as s:
+        first = await identity_repo.person_by_phone(s, "+86" + WORKERS[0].phone)
+        assert first is not None
+        theirs = (await s.scalars(select(Assignment).where(Assignment.person_id == first.id))).all()
+        pending = await ledger.balance(s, wallets.pending_account(first.id))
+    assert [(a.status, a.review_reason) for a in theirs] == [("approved", "platform_verified")]
+    assert pending.posted == 80  # the follow pays ¥1.00, less the 20% platform fee
     assert types == {"follow", "like", "comment", "live_visit", "shoot", "purchase", "profile_ad"}
 
     moments = itertools.count()

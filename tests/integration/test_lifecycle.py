@@ -241,9 +241,50 @@ async def test_rejection_then_an_upheld_appeal_pays_the_worker(world: World) -> 
         )  # fmt: skip
     row = await assignment_row(world, assignment.id)
     assert row.status == "approved"
+    assert row.verification["status"] == "absent"
     assert (await balance(world.db, wallets.pending_account(worker.id))).posted == 80
     assert (await balance(world.db, escrow)).available == 400
     assert (await campaign_row(world, campaign.id)).units_done == 1
+
+    # The platform still sees no follow when the hold ends: it saw none when the operator
+    # decided, so their decision stands and the reward is released, not clawed back.
+    assert row.hold_until is not None
+    async with world.db.session_scope() as s:
+        settled = await work.settle_holds(s, now=row.hold_until + timedelta(seconds=1))
+    assert settled == {"released": 1, "clawed_back": 0, "waiting": 0}
+    row = await assignment_row(world, assignment.id)
+    assert (row.status, row.settle_reason) == ("released", "platform_overruled")
+    assert (await balance(world.db, wallets.available_account(worker.id))).posted == 80
+    assert (await balance(world.db, escrow)).available == 400
+    await assert_sound(world)
+
+
+async def test_work_approved_over_the_platform_is_still_clawed_back_when_undone(
+    world: World,
+) -> None:
+    """Only what the platform said at the hand-in is overruled by a person's approval: a
+    follow it saw then and no longer sees at the hold's end was undone, and is clawed
+    back although a reviewer approved it."""
+    campaign = await live_campaign(world, review_policy="manual")
+    worker = world.workers[0]
+    handle = await handle_of(world, worker)
+    assignment = await claim(world, worker, campaign)
+    await follow_on_sandbox(handle, world.db)
+    await submit(world, worker, assignment)
+    reviewer = await world.actor(world.reviewer)
+    async with world.db.session_scope() as s:
+        done = await work.review(
+            s, actor=reviewer, assignment_id=assignment.id, approve=True,
+            reason="meets_requirements", note=None, settings=world.settings,
+        )  # fmt: skip
+    assert done.verification["status"] == "verified"
+    await unfollow_on_sandbox(handle, world.db)
+    assert done.hold_until is not None
+    async with world.db.session_scope() as s:
+        settled = await work.settle_holds(s, now=done.hold_until + timedelta(seconds=1))
+    assert settled["clawed_back"] == 1
+    row = await assignment_row(world, assignment.id)
+    assert (row.status, row.settle_reason) == ("clawed_back", "undone_no_follow")
     await assert_sound(world)
 
 

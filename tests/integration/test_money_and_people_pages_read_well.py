@@ -43,8 +43,16 @@ async def test_binding_and_withdrawing_ask_first(client: httpx.AsyncClient, db: 
     assert "alipay" not in question.lower() and "****" not in question
     await bind(client, user, "6222000011117777")
     page = (await client.get("/wallet?lang=en")).text
-    assert confirm_of(page, "/wallet/withdrawals").endswith("?")
-    assert "7777" not in confirm_of(page, "/wallet/withdrawals")
+    # The withdrawal's question names the amount, the fee, what arrives and where (the
+    # page's script fills in the amount typed).
+    asked = re.search(
+        r'<form method="post" action="/wallet/withdrawals"[^>]*data-confirm-money="([^"]*)"', page
+    )
+    assert asked is not None
+    question = html.unescape(asked.group(1))
+    assert all(part in question for part in ("{amount}", "{fee}", "{net}", "{account}"))
+    assert re.search(r'data-account="Bank card \*{4} 7777"', page)
+    assert 'data-fee-fen="100"' in page
     assert "Withdraw money" in page
 
 

@@ -275,3 +275,32 @@ async def test_a_top_up_out_of_range_is_marked_at_its_field(client: httpx.AsyncC
     field = small.text.split('id="top-up-amount"', 1)[1].split(">", 1)[0]
     assert 'aria-invalid="true"' in field and "amount_fen-error" in field
     assert 'id="amount_fen-error"' in small.text
+
+
+async def test_a_refused_registration_keeps_the_code_and_claims_no_new_one(
+    client: httpx.AsyncClient,
+) -> None:
+    form = await client.get("/register")
+    token = csrf_from(form.text)
+    sent = await client.post("/register/code", data={"csrf_token": token, "phone": "13900001234"})
+    assert "已向" in sent.text and "发送 6 位验证码" in sent.text
+    code = sent.text.split('data-demo-code="', 1)[1].split('"', 1)[0]
+    weak = await client.post(
+        "/register",
+        data={"csrf_token": token, "phone": "13900001234", "code": code, "password": "short"},
+    )
+    assert weak.status_code == 422
+    assert 'data-error-for="password"' in weak.text
+    # Nothing was sent by this step, and the code typed is still in its field.
+    assert "发送 6 位验证码" not in weak.text
+    assert f'value="{code}"' in weak.text
+
+
+async def test_a_page_address_with_a_malformed_id_is_not_found(client: httpx.AsyncClient) -> None:
+    user = await register(client)
+    await sign_in(client, user.phone)
+    page = await client.get("/tasks/not-a-uuid")
+    assert page.status_code == 404
+    # The API still says which part of the path is wrong.
+    api = await client.get("/api/v1/tasks/not-a-uuid", headers=user.auth)
+    assert api.status_code == 422 and api.json()["errors"][0]["field"] == "campaign_id"

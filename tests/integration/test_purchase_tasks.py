@@ -25,6 +25,7 @@ from tests.lifecycle_world import (
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.errors import ComplianceBlocked
 from xingdong.campaigns.models import Campaign
+from xingdong.core.clock import utcnow
 from xingdong.core.settings import RETURN_PERIOD_HOURS
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
@@ -35,6 +36,7 @@ from xingdong.platforms.sandbox import service as sandbox
 from xingdong.platforms.sandbox.models import SandboxOrder
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
+from xingdong.work.schemas import TaskOut
 
 PRICE = 12_900
 UNIT_PRICE = 2_000
@@ -121,6 +123,9 @@ async def test_a_kept_purchase_is_paid_once_the_return_period_is_over(world: Wor
         PRICE,
         1_600,
     )
+    # Before the claim the worker is told what they pay, as well as what they earn.
+    out = TaskOut.of(campaign, units_left=5, taken_by_me=0, now=utcnow(), locale="zh_CN")
+    assert (out.product_price_fen, out.reward_fen) == (PRICE, 1_600)
     worker = world.workers[0]
     assignment = await claim(world, worker, campaign)
     link = work.task_link(campaign, assignment)

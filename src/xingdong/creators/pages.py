@@ -18,7 +18,7 @@ from xingdong.creators import agencies
 from xingdong.creators.models import MAX_SHARE_PERCENT
 from xingdong.creators.tiers import TIER_LABELS
 from xingdong.identity.models import Person
-from xingdong.ledger import withdrawals
+from xingdong.ledger import wallets, withdrawals
 from xingdong.ledger.pages import yuan_to_fen
 from xingdong.web.deps import (
     CsrfChecked,
@@ -91,6 +91,7 @@ async def _creators_context(
         "withdrawals": await withdrawals.withdrawals_of_org(session, actor=actor, org_id=org_id),
         "settings": settings,
         "form_id": new_id(),
+        **wallets.PAYOUT_CARD_LABELS,
     }
 
 

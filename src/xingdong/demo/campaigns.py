@@ -165,3 +165,42 @@ async def seed_campaigns(
             )  # fmt: skip
         made += 1
     return made
+
+
+FIRST_TASK_AGO = timedelta(minutes=30)
+"""When the first demo worker did their follow, before the demo started."""
+
+
+async def seed_first_task(session: AsyncSession, *, settings: Settings, worker: Person) -> bool:
+    """The first demo worker (小林) followed the brand's official account half an hour
+    before the demo began, and the platform confirmed it: the task is approved and its
+    reward in hold, so their task list, wallet and erasure page have something to show.
+    Once (False when they already have a task)."""
+    from xingdong.work import service as work
+    from xingdong.work.models import Assignment
+
+    if await session.scalar(select(Assignment.id).where(Assignment.person_id == worker.id)):
+        return False
+    follow = await session.scalar(
+        select(Campaign).where(Campaign.task_type == "follow").order_by(Campaign.created_at)
+    )
+    if follow is None:
+        return False
+    began = utcnow() - FIRST_TASK_AGO
+    claimed = await work.claim(
+        session, person=worker, campaign_id=follow.id, settings=settings, now=began
+    )
+    me = await sandbox.get_account(session, handle=claimed.actor_handle)
+    brand = await sandbox.get_account(session, handle=follow.target_ref)
+    await sandbox.follow(session, account=me, target=brand, now=began + timedelta(minutes=2))
+    # The platform connector reads the follow through its own connection.
+    await session.commit()
+    await work.submit(
+        session,
+        person=worker,
+        assignment_id=claimed.id,
+        evidence=work.Evidence(link=f"https://sandbox.xingdong.dev/@{claimed.actor_handle}"),
+        settings=settings,
+        now=began + timedelta(minutes=3),
+    )
+    return True

@@ -15,8 +15,8 @@ from xingdong.core.policy import Actor, OrgRole
 from xingdong.core.settings import Settings
 from xingdong.creators import agencies
 from xingdong.creators.models import AgencyContract
-from xingdong.demo.campaigns import seed_campaigns
-from xingdong.demo.crowd import CROWD_PHONES, seed_crowd
+from xingdong.demo.campaigns import seed_campaigns, seed_first_task
+from xingdong.demo.crowd import CROWD_PHONES, SIM_REVIEWER, seed_crowd
 from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.ledger import deposits
@@ -165,12 +165,17 @@ async def seed_demo(
             DemoLogin(f"{role} {'审核员' if role == 'reviewer' else '运营'}", phone, name)
         )
     await seed_crowd(session, settings, DEMO_PASSWORD)
+    # The crowd's reviewer signs in with the same password; its decisions are on its pages.
+    logins.append(DemoLogin("simulated reviewer 审核员（模拟）", *SIM_REVIEWER))
     await _seed_agency_contracts(session, agency_owner)
     # The platform connector reads the sandbox accounts through its own connection.
     await session.commit()
     operator = staff["operator"]
     assert isinstance(operator, Person)
     await seed_campaigns(session, settings=settings, owner=owner, operator=operator)
+    first = await identity_repo.person_by_phone(session, "+86" + WORKERS[0].phone)
+    assert first is not None
+    await seed_first_task(session, settings=settings, worker=first)
     if inbox_url is not None:
         await point_demo_webhook(session, owner=owner, url=inbox_url, settings=settings)
     return logins

@@ -142,8 +142,8 @@ def inspect_image(
     if len(data) > max_bytes:
         raise FileTooLarge(
             detail=N_(
-                "The image is larger than {limit_mib} MiB. Upload a JPEG, PNG or WebP "
-                "picture of at most {limit_mib} MiB."
+                "The image is larger than {limit_mib} MB. Upload a JPEG, PNG or WebP "
+                "picture of at most {limit_mib} MB."
             ),
             extra={"limit_mib": _mib(max_bytes), **_filename_extra(filename)},
         )
@@ -236,8 +236,8 @@ def inspect_video(data: bytes, *, max_bytes: int, filename: str | None = None) -
     if len(data) > max_bytes:
         raise FileTooLarge(
             detail=N_(
-                "The video is larger than {limit_mib} MiB. Upload an MP4, MOV or WebM video "
-                "of at most {limit_mib} MiB."
+                "The video is larger than {limit_mib} MB. Upload an MP4, MOV or WebM video "
+                "of at most {limit_mib} MB."
             ),
             extra={"limit_mib": _mib(max_bytes), **_filename_extra(filename)},
         )
@@ -246,7 +246,7 @@ def inspect_video(data: bytes, *, max_bytes: int, filename: str | None = None) -
         raise NotAVideo(
             detail=N_(
                 "This file is not a video we accept. Upload an MP4, MOV or WebM video of at "
-                "most {limit_mib} MiB."
+                "most {limit_mib} MB."
             ),
             extra={"limit_mib": _mib(max_bytes), **_filename_extra(filename)},
         )

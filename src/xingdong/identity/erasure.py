@@ -77,7 +77,8 @@ BLOCKERS = {
     ),
     "open_work": N_(
         "{count} of your tasks are not settled (taken, handed in, in hold or disputed). "
-        "Finish or give them up and wait for their holds to end."
+        "Hand in or give up the ones you have taken (Give the task up, on the task's page), "
+        "and wait for the others to be decided and their holds to end."
     ),
     "money_in_hold": N_(
         "¥{amount} of your rewards is still in hold. It becomes available when the holds end."

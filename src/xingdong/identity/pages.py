@@ -193,7 +193,9 @@ async def register_submit(
             ),
         )
     except XingdongError as exc:
-        context = {"phone": phone, "display_name": display_name, "code_sent": True}
+        # The code typed stays (it is still good after, say, a weak password); nothing
+        # was sent by this step, so the page does not say so.
+        context = {"phone": phone, "display_name": display_name, "code": code}
         return render(request, "register.html", context, error=exc)
     return await _signed_in(request, session, runtime, person, "/profile?welcome=1")
 

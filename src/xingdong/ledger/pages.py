@@ -183,7 +183,8 @@ async def _wallet_context(
         "form_id": new_id(),
         "form": {},
         "movement_labels": wallets.MOVEMENT_LABELS,
-        "state_labels": wallets.STATE_LABELS,
+        "state_label": wallets.state_label,
+        **wallets.PAYOUT_CARD_LABELS,
         "task_link": task_link,
     }
 

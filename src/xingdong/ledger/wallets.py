@@ -46,16 +46,31 @@ STATE_LABELS = {
 }
 """A movement's :attr:`Movement.state` as the wallet page says it."""
 
-# Payout kinds and withdrawal statuses, which the wallet page shows through ``_()``.
-LABELS = (
-    N_("alipay"),
-    N_("bank"),
-    N_("requested"),
-    N_("approved"),
-    N_("processing"),
-    N_("failed"),
-    N_("rejected"),
-)
+REWARD_STATE_LABELS = {
+    "reserved": N_("Set aside for your claim; yours once approved"),
+    "settled": N_("Approved; into hold"),
+    "posted": N_("Approved; into hold"),
+}
+"""The state of money coming into the hold (a task's reward): set aside at the claim, it
+is not the person's yet, and once approved it is in hold, not "completed"."""
+
+PAYOUT_KIND_LABELS = {"alipay": N_("Alipay"), "bank": N_("Bank card")}
+
+WITHDRAWAL_STATUS_LABELS = {
+    "requested": N_("Waiting for an operator"),
+    "approved": N_("Approved; being paid out"),
+    "processing": N_("Being paid out"),
+    "paid": N_("Paid"),
+    "failed": N_("Failed; the money is back"),
+    "rejected": N_("Rejected; the money is back"),
+}
+"""A withdrawal's status as the wallet and agency pages say it."""
+
+PAYOUT_CARD_LABELS = {
+    "payout_kinds": PAYOUT_KIND_LABELS,
+    "withdrawal_statuses": WITHDRAWAL_STATUS_LABELS,
+}
+"""What a page showing ``payout_macros.payout_card`` adds to its context."""
 
 
 def pending_account(person_id: UUID) -> str:
@@ -148,6 +163,15 @@ class Movement:
     reference: str | None
     state: str
     """``posted``, ``reserved`` (a withdrawal waiting), ``released`` or ``settled``."""
+
+
+def state_label(movement: Movement) -> str:
+    """What the wallet page says of a movement's state (a message id)."""
+    if movement.code == "task_reward" and movement.account == "pending" and movement.amount > 0:
+        found = REWARD_STATE_LABELS.get(movement.state)
+        if found is not None:
+            return found
+    return STATE_LABELS.get(movement.state, movement.state)
 
 
 @dataclass(frozen=True)

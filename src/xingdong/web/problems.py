@@ -61,6 +61,9 @@ def problem_response(
         # An error's own "status" (of a task, a campaign) must not hide the HTTP status.
         body.update({(f"current_{k}" if k in body else k): v for k, v in extra.items()})
     sent = dict(headers or {})
+    if status == 401:
+        # RFC 9110: a 401 names how to authenticate; the API takes bearer tokens.
+        sent.setdefault("WWW-Authenticate", 'Bearer realm="xingdong"')
     if status == 429 and extra and "retry_after" in extra:
         sent["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(
@@ -179,16 +182,23 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
     return _page_error(request, exc.status, title, detail)
 
 
-def _location(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+def _location(error: Mapping[str, Any]) -> str:
+    if error["type"] == "json_invalid":
+        return "body"  # its location ends with the character position, not a field
+    parts = [str(p) for p in error["loc"] if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or "body"
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     locale = current_locale.get()
+    if not is_api(request) and any(e["loc"][:1] == ("path",) for e in exc.errors()):
+        # A page's address with a malformed id (/tasks/abc) names no page: not found, as
+        # a well-formed id of nothing is.
+        title = translate(locale, N_("Not found"))
+        return _page_error(request, 404, title, translate(locale, PLAIN_DETAILS_PAGE[404]))
     errors = [
-        {"field": _location(e["loc"]), "code": e["type"], "message": schema_message(e, locale)}
+        {"field": _location(e), "code": e["type"], "message": schema_message(e, locale)}
         for e in exc.errors()
     ]
     title = translate(locale, N_("Some fields are not valid"))

@@ -38,6 +38,8 @@ from xingdong.work.schemas import (
     TaskDetailOut,
     TaskFeedOut,
     TaskOut,
+    VerificationOut,
+    verification_said,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["work"])
@@ -175,7 +177,9 @@ async def my_assignments(
                 assignment,
                 campaign,
                 locale=locale,
-                appeal_until=service.appeal_deadline(assignment, runtime.settings),
+                appeal_until=service.appeal_deadline(
+                    assignment, runtime.settings, appealed=assignment.id in page.appealed
+                ),
             )
             for assignment, campaign in page.items
         ],
@@ -192,6 +196,17 @@ async def my_assignment(
     )
     seen = await service.ad_impressions(view.campaign, view.assignment)
     return AssignmentOut.of_view(view, locale=current_locale.get(), impressions=seen)
+
+
+@router.get("/me/assignments/{assignment_id}/check")
+async def check_before_hand_in(
+    assignment_id: UUID, person: ApiPerson, session: DbSession
+) -> VerificationOut:
+    """What the platform sees of a claimed task now, asked as the hand-in asks; nothing is
+    handed in or written. A hand-in is final: check first, finish the action if the
+    platform does not see it yet, then hand in."""
+    seen = await service.precheck(session, person=person, assignment_id=assignment_id)
+    return verification_said(seen.status, seen.detail, current_locale.get())
 
 
 @router.post("/me/assignments/{assignment_id}/submission")
@@ -222,6 +237,21 @@ async def submit_evidence(
         signals=signals_of(request),
     )
     # The next feed from this process counts the unit as theirs.
+    live_dispatch(runtime.db, runtime.settings).facts.forget(str(person.id))
+    view = await service.my_assignment(
+        session, person=person, assignment_id=assignment_id, settings=runtime.settings
+    )
+    return AssignmentOut.of_view(view, locale=current_locale.get())
+
+
+@router.post("/me/assignments/{assignment_id}/give-up")
+async def give_up_claim(
+    assignment_id: UUID, person: ApiPerson, session: DbSession, runtime: RuntimeDep
+) -> AssignmentOut:
+    """Give a claimed task back before its claim expires: the unit returns to the pool
+    and the claim no longer counts against the per-person limit (status ``expired``,
+    ``settle_reason`` ``given_up``). Only a claim not yet handed in (409 otherwise)."""
+    await service.give_up(session, person=person, assignment_id=assignment_id)
     live_dispatch(runtime.db, runtime.settings).facts.forget(str(person.id))
     view = await service.my_assignment(
         session, person=person, assignment_id=assignment_id, settings=runtime.settings

@@ -119,7 +119,9 @@ def risk_label(code: str, locale: str) -> str:
 SETTLE_LABELS = {
     "retained": N_("Still there after the hold"),
     "retention_unknown": N_("Released; the platform could not tell"),
+    "platform_overruled": N_("Released as a person decided; the platform still does not see it"),
     "contest_upheld": N_("The brand's complaint was upheld"),
+    "given_up": N_("You gave the task up"),
     "fraud_confirmed": N_("Taken back: an operator confirmed this account as fraud"),
 }
 

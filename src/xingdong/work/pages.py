@@ -3,6 +3,7 @@ phones), and the reviewers' workbench."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -292,8 +293,17 @@ async def assignment_page(
     session: DbSession,
     runtime: RuntimeDep,
     person: PagePerson,
+    check: bool = False,
 ) -> Response:
+    """One of the person's tasks; ``?check=1`` also asks the platform what it sees now
+    (step 1's "check first", before the final hand-in)."""
     context = await _assignment_context(session, runtime, person, assignment_id)
+    view = context["view"]
+    if check and view.assignment.status == "claimed":
+        with contextlib.suppress(XingdongError):  # expired meanwhile: the page says so
+            context["precheck"] = await service.precheck(
+                session, person=person, assignment_id=assignment_id
+            )
     return render(request, "work_assignment.html", context)
 
 
@@ -337,6 +347,27 @@ async def submission_submit(
         else N_("Submitted. A reviewer will look at it soon.")
     )
     return redirect(f"/me/tasks/{assignment_id}", done)
+
+
+@router.post("/me/tasks/{assignment_id}/give-up", dependencies=[CsrfChecked])
+async def give_up_submit(
+    request: Request,
+    assignment_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    person: PagePerson,
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: service.give_up(session, person=person, assignment_id=assignment_id),
+        )
+    except XingdongError as exc:
+        context = await _assignment_context(session, runtime, person, assignment_id)
+        return render(request, "work_assignment.html", context, error=exc)
+    return redirect(
+        f"/me/tasks/{assignment_id}", N_("You gave the task up; it went back to the pool.")
+    )
 
 
 @router.post("/me/tasks/{assignment_id}/appeal", dependencies=[CsrfChecked])

@@ -89,6 +89,16 @@ async def latest_dispute(session: AsyncSession, assignment_id: UUID) -> Dispute 
     )
 
 
+async def appealed(session: AsyncSession, assignment_ids: Sequence[UUID]) -> frozenset[UUID]:
+    """Those of the assignments their worker has appealed."""
+    found = await session.scalars(
+        select(Dispute.assignment_id).where(
+            Dispute.assignment_id.in_(assignment_ids), Dispute.kind == "appeal"
+        )
+    )
+    return frozenset(found)
+
+
 async def campaigns_of_assignments(
     session: AsyncSession, assignment_ids: Sequence[UUID]
 ) -> dict[UUID, UUID]:

@@ -65,6 +65,9 @@ class TaskOut(Output):
     """Where the action is done (on the sandbox platform: a path on this site)."""
     reward_fen: int
     """What the worker earns for one approved unit, in fen."""
+    product_price_fen: int | None = None
+    """For a purchase task: what the product cost at the shop when the campaign was made,
+    in fen. The worker pays it (and keeps the product); the reward is on top."""
     ends_at: datetime
     seconds_left: int
     """Until the campaign stops taking claims."""
@@ -92,6 +95,7 @@ class TaskOut(Output):
             target_title=campaign.target_title,
             target_url=campaign.target_url,
             reward_fen=campaign.reward,
+            product_price_fen=campaign.target_price_fen,
             ends_at=campaign.ends_at,
             seconds_left=_seconds_until(campaign.ends_at, now),
             units_left=units_left,
@@ -147,7 +151,11 @@ class VerificationOut(BaseModel):
 
 def verification_out(assignment: Assignment, locale: str) -> VerificationOut:
     found = assignment.verification or {}
-    status, detail = found.get("status"), found.get("detail")
+    return verification_said(found.get("status"), found.get("detail"), locale)
+
+
+def verification_said(status: str | None, detail: str | None, locale: str) -> VerificationOut:
+    """A platform's answer with its words in ``locale``."""
     if status is None:
         return VerificationOut()
     text = labels.DETAIL_LABELS.get(detail or "") or labels.VERIFICATION_LABELS.get(status, status)

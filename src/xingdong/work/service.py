@@ -366,6 +366,29 @@ async def expire_claims(session: AsyncSession, *, now: datetime | None = None) -
     return expired
 
 
+GIVEN_UP = "given_up"
+"""The settle reason of a claim its worker gave back before its time ran out."""
+
+
+async def give_up(
+    session: AsyncSession, *, person: Person, assignment_id: UUID, now: datetime | None = None
+) -> Assignment:
+    """The worker gives a claim back before it expires: its unit returns to the pool at
+    once (the claim no longer counts against the per-person limit), as an expiry would."""
+    moment = now or utcnow()
+    assignment = await _locked_assignment(session, assignment_id)
+    if assignment.person_id != person.id:
+        raise AssignmentNotFound(detail=N_("No such task."))
+    _state(assignment, "claimed")
+    campaign = await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id)
+    await _expire(session, assignment, campaign)
+    assignment.settled_at = moment
+    assignment.settle_reason = GIVEN_UP
+    await _after_budget_returned(session, campaign)
+    await session.flush()
+    return assignment
+
+
 async def release_open_claims(session: AsyncSession, *, campaign: Campaign) -> int:
     """Expire a closing campaign's claims that have not been submitted (campaign locked)."""
     open_claims = (
@@ -431,22 +454,46 @@ def _verification_json(verification: Verification) -> dict[str, Any]:
     }
 
 
+async def _platform_sees(campaign: Campaign, assignment: Assignment) -> Verification:
+    """What the platform says now of the claimed action, asked as a hand-in asks."""
+    return await get_connector(campaign.platform).verify_action(
+        campaign.task_type,
+        actor_handle=assignment.actor_handle,
+        target=_target_of(campaign),
+        since=assignment.claimed_at,
+        min_watch_seconds=campaign.min_watch_seconds,
+        min_stay_seconds=campaign.min_stay_seconds,
+        tracking_code=_tracking_code_of(campaign, assignment),
+        min_impressions=_impressions_asked(campaign),
+    )
+
+
 async def ad_impressions(campaign: Campaign, assignment: Assignment) -> int | None:
     """How often a claimed profile ad has been seen so far, as the platform counts (0
     before it is up); None for other tasks, or when the platform cannot tell."""
     if campaign.task_type != "profile_ad" or assignment.status != "claimed":
         return None
-    seen = await get_connector(campaign.platform).verify_action(
-        campaign.task_type,
-        actor_handle=assignment.actor_handle,
-        target=_target_of(campaign),
-        since=assignment.claimed_at,
-        tracking_code=_tracking_code_of(campaign, assignment),
-        min_impressions=IMPRESSIONS_PER_UNIT,
-    )
+    seen = await _platform_sees(campaign, assignment)
     if seen.status == "unknown":
         return None
     return seen.impressions or 0
+
+
+async def precheck(
+    session: AsyncSession, *, person: Person, assignment_id: UUID, now: datetime | None = None
+) -> Verification:
+    """What the platform sees of a claimed task now, before the worker hands it in: a
+    hand-in is final, so they may look first (a stay too short, a follow not yet shown)
+    and finish the action. Writes nothing."""
+    moment = now or utcnow()
+    found = await repo.assignment_with_campaign(session, assignment_id)
+    if found is None or found[0].person_id != person.id:
+        raise AssignmentNotFound(detail=N_("No such task."))
+    assignment, campaign = found
+    _state(assignment, "claimed")
+    if assignment.expires_at <= moment:
+        raise ClaimExpired(detail=N_("Your claim has expired; the task went back to the pool."))
+    return await _platform_sees(campaign, assignment)
 
 
 async def submit(
@@ -476,16 +523,7 @@ async def submit(
             detail=N_("Upload a screenshot or a video, or give a link."),
             fields=[FieldError("evidence", N_("Evidence is required."))],
         )
-    verification = await get_connector(campaign.platform).verify_action(
-        campaign.task_type,
-        actor_handle=assignment.actor_handle,
-        target=_target_of(campaign),
-        since=assignment.claimed_at,
-        min_watch_seconds=campaign.min_watch_seconds,
-        min_stay_seconds=campaign.min_stay_seconds,
-        tracking_code=_tracking_code_of(campaign, assignment),
-        min_impressions=_impressions_asked(campaign),
-    )
+    verification = await _platform_sees(campaign, assignment)
     verdict = await risk.decide(
         session,
         event=await _submission_event(
@@ -1011,6 +1049,9 @@ async def settle_hold(session: AsyncSession, assignment_id: UUID, *, now: dateti
     if kept.status == "verified":
         await _release(session, assignment, campaign, reason="retained", now=now)
         return "released"
+    if kept.status == "absent" and _platform_overruled(assignment, campaign, kept):
+        await _release(session, assignment, campaign, reason=OVERRULED, now=now)
+        return "released"
     if kept.status == "absent":
         await _clawback(session, assignment, campaign, reason="undone_" + kept.detail, now=now)
         return "clawed_back"
@@ -1018,6 +1059,24 @@ async def settle_hold(session: AsyncSession, assignment_id: UUID, *, now: dateti
         await _release(session, assignment, campaign, reason="retention_unknown", now=now)
         return "released"
     return "waiting"
+
+
+OVERRULED = "platform_overruled"
+"""The settle reason of work a person approved though the platform did not see it."""
+
+
+def _platform_overruled(assignment: Assignment, campaign: Campaign, kept: Verification) -> bool:
+    """Whether the platform says at the hold's end only what it said at the hand-in, when a
+    reviewer or an operator (on appeal) looked at the evidence and approved the work
+    anyway. That is nothing new, and clawing the reward back on it would undo their
+    decision without anyone deciding. A profile ad is the exception: a reviewer may
+    approve it short of its thousand impressions, which the hold's end still asks for."""
+    seen = assignment.verification
+    return (
+        campaign.task_type != "profile_ad"
+        and seen.get("status") == "absent"
+        and seen.get("detail") == kept.detail
+    )
 
 
 async def settle_holds(session: AsyncSession, *, now: datetime | None = None) -> dict[str, int]:
@@ -1611,8 +1670,12 @@ class AssignmentView:
     """Until when the worker may appeal (rejected assignments only)."""
 
 
-def appeal_deadline(assignment: Assignment, settings: Settings) -> datetime | None:
-    if assignment.status != "rejected" or assignment.reviewed_at is None:
+def appeal_deadline(
+    assignment: Assignment, settings: Settings, *, appealed: bool
+) -> datetime | None:
+    """Until when the worker may appeal: a rejection, once (``appealed`` says whether
+    they did already)."""
+    if assignment.status != "rejected" or assignment.reviewed_at is None or appealed:
         return None
     return assignment.reviewed_at + timedelta(days=settings.appeal_days)
 
@@ -1626,13 +1689,17 @@ async def my_assignment(
         raise AssignmentNotFound(detail=N_("No such task."))
     assignment, campaign = found
     dispute = await repo.latest_dispute(session, assignment.id)
-    return AssignmentView(assignment, campaign, dispute, appeal_deadline(assignment, settings))
+    appealed = dispute is not None and dispute.kind == "appeal"
+    deadline = appeal_deadline(assignment, settings, appealed=appealed)
+    return AssignmentView(assignment, campaign, dispute, deadline)
 
 
 @dataclass(frozen=True)
 class AssignmentPage:
     items: list[tuple[Assignment, Campaign]]
     next_cursor: str | None
+    appealed: frozenset[UUID] = frozenset()
+    """Which of them the worker has appealed already (rejected ones only)."""
 
 
 async def my_assignments(
@@ -1653,7 +1720,13 @@ async def my_assignments(
     rows = await repo.assignments_page(
         session, person_id=person.id, cursor=cursor, limit=size, status=status
     )
-    return AssignmentPage(items=rows[:size], next_cursor=next_cursor([a for a, _ in rows], size))
+    items = rows[:size]
+    rejected = [a.id for a, _ in items if a.status == "rejected"]
+    return AssignmentPage(
+        items=items,
+        next_cursor=next_cursor([a for a, _ in rows], size),
+        appealed=await repo.appealed(session, rejected) if rejected else frozenset(),
+    )
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ async def test_the_feed_lists_what_the_worker_may_claim(
     assert str(elsewhere.id) not in str(feed)
     item = feed["items"][0]
     assert item["reward_fen"] == 120
+    assert item["product_price_fen"] is None
     assert item["units_left"] == 5
     assert item["target_url"] == "/sandbox/@brand_official"
     assert 6 * 86400 < item["seconds_left"] <= 7 * 86400
@@ -737,6 +738,10 @@ async def test_a_rejection_can_be_appealed_once_within_the_window(
     assert dismissed.status_code == 200, dismissed.text
     detail = (await client.get(f"/api/v1/me/assignments/{assignment_id}", headers=worker)).json()
     assert detail["status"] == "rejected"
+    # Nothing offers a second appeal: neither the assignment nor the list.
+    assert detail["appeal_until"] is None
+    listed = (await client.get("/api/v1/me/assignments", headers=worker)).json()["items"]
+    assert [x["appeal_until"] for x in listed if x["id"] == assignment_id] == [None]
     again = problem(
         await client.post(
             f"/api/v1/me/assignments/{assignment_id}/appeal",

@@ -15,6 +15,7 @@ from tests.integration.answers import csrf_from, form_id_from
 from tests.integration.work_support import (
     act_like_a_person,
     assignment_row,
+    bearer,
     browse_as,
     campaign_row,
     evidence_count,
@@ -394,6 +395,24 @@ async def test_a_rejected_task_shows_the_reason_and_takes_an_appeal(
     assert 'data-dispute="open"' in after.text
     assert "data-appeal-form" not in after.text
 
+    # Dismissed: the page says so and why, and offers no second appeal.
+    await browse_as(client, world, world.operator)
+    queue = await client.get("/ops/disputes")
+    assert "data-overrules" in queue.text
+    dispute_id = queue.text.split('data-dispute="', 1)[1].split('"', 1)[0]
+    dismissed = await client.post(
+        f"/ops/disputes/{dispute_id}/decision",
+        data={"csrf_token": csrf_from(queue.text), "decision": "dismiss", "note": "截图里没有关注"},
+    )
+    assert dismissed.status_code == 303
+    await browse_as(client, world, worker)
+    final = await client.get(f"/me/tasks/{assignment_id}")
+    assert 'data-assignment-status="rejected"' in final.text
+    assert 'data-dispute="dismissed"' in final.text
+    assert "截图里没有关注" in final.text
+    assert "data-decision-stands" in final.text
+    assert "data-appeal-form" not in final.text
+
 
 async def test_the_workbench_orders_by_risk_and_shows_the_evidence(
     client: httpx.AsyncClient, world: World
@@ -472,3 +491,85 @@ async def test_the_workbench_orders_by_risk_and_shows_the_evidence(
     assert "data-queue-empty" in empty.text
     row = await assignment_row(world, unverified)
     assert (row.status, row.reviewed_by) == ("approved", world.reviewer.id)
+
+
+async def test_the_platform_can_be_asked_before_the_final_hand_in(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world)
+    worker = world.workers[0]
+    await browse_as(client, world, worker)
+    assignment_id = await claim_in_page(client, campaign)
+    await act_like_a_person(world, assignment_id, follow=False)
+    page = await client.get(f"/me/tasks/{assignment_id}")
+    assert "data-precheck-link" in page.text and "data-precheck=" not in page.text
+    before = await client.get(f"/me/tasks/{assignment_id}?check=1")
+    assert 'data-precheck="absent"' in before.text
+    assert 'data-precheck-detail="no_follow"' in before.text
+    await act_like_a_person(world, assignment_id, follow=True)
+    after = await client.get(f"/me/tasks/{assignment_id}?check=1")
+    assert 'data-precheck="verified"' in after.text
+    # Looking hands nothing in.
+    row = await assignment_row(world, assignment_id)
+    assert (row.status, row.submitted_at, row.verification) == ("claimed", None, {})
+    # The API asks the same.
+    auth = await bearer(world, worker)
+    said = await client.get(f"/api/v1/me/assignments/{assignment_id}/check", headers=auth)
+    assert said.status_code == 200, said.text
+    assert (said.json()["status"], said.json()["detail"]) == ("verified", "follow_found")
+
+
+async def test_an_expired_claim_s_page_offers_a_way_on(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world)
+    worker = world.workers[0]
+    await browse_as(client, world, worker)
+    assignment_id = await claim_in_page(client, campaign)
+    row = await assignment_row(world, assignment_id)
+    async with world.db.session_scope() as s:
+        assert await work.expire_claims(s, now=row.expires_at + timedelta(seconds=1)) == 1
+    page = await client.get(f"/me/tasks/{assignment_id}")
+    assert 'data-assignment-status="expired"' in page.text
+    assert "data-claim-expired" in page.text
+    assert f'href="/tasks/{campaign.id}"' in page.text and 'href="/tasks"' in page.text
+    # Asking the platform about it now is refused with a reason.
+    late = await client.get(
+        f"/api/v1/me/assignments/{assignment_id}/check", headers=await bearer(world, worker)
+    )
+    assert late.status_code == 409, late.text
+
+
+async def test_a_claim_can_be_given_up_and_its_unit_goes_back(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world)
+    worker = world.workers[0]
+    await browse_as(client, world, worker)
+    assignment_id = await claim_in_page(client, campaign)
+    assert (await campaign_row(world, campaign.id)).units_open == 1
+    page = await client.get(f"/me/tasks/{assignment_id}")
+    assert "data-give-up" in page.text
+    given = await client.post(
+        f"/me/tasks/{assignment_id}/give-up", data={"csrf_token": csrf_from(page.text)}
+    )
+    assert given.status_code == 303
+    after = await client.get(given.headers["location"])
+    assert "data-given-up" in after.text and "data-give-up" not in after.text
+    row = await assignment_row(world, assignment_id)
+    assert (row.status, row.settle_reason) == ("expired", "given_up")
+    assert (await campaign_row(world, campaign.id)).units_open == 0
+    # The claim no longer counts against the limit of one: it can be taken again.
+    again = await claim_in_page(client, campaign)
+    assert again != assignment_id
+    # Only an open claim can be given up.
+    auth = await bearer(world, worker)
+    twice = await client.post(f"/api/v1/me/assignments/{assignment_id}/give-up", headers=auth)
+    assert twice.status_code == 409 and twice.json()["code"] == "assignment_state"
+    by_api = await client.post(f"/api/v1/me/assignments/{again}/give-up", headers=auth)
+    assert by_api.status_code == 200, by_api.text
+    body = by_api.json()
+    assert (body["status"], body["settle_reason"]["code"]) == ("expired", "given_up")
+    other = await bearer(world, world.workers[1])
+    stranger = await client.post(f"/api/v1/me/assignments/{again}/give-up", headers=other)
+    assert stranger.status_code == 404

@@ -6,7 +6,9 @@
     // A button may ask its own question (one of several ways to send the same form).
     var button = event.submitter;
     var question =
-      (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+      (button && button.getAttribute("data-confirm")) ||
+      form.getAttribute("data-confirm") ||
+      moneyQuestion(form);
     if (question && !window.confirm(question)) {
       event.preventDefault();
       // A choice that submits on change goes back to what it was, as nothing changed.
@@ -16,6 +18,42 @@
       }
     }
   });
+  // A withdrawal asks with the amount, the fee and what arrives. An amount the server
+  // refuses anyway (empty, not a number, below the smallest) is sent without asking, and
+  // the page says what is wrong.
+  function moneyQuestion(form) {
+    var template = form.getAttribute("data-confirm-money");
+    var field = form.querySelector("input[name=amount]");
+    if (!template || !field) {
+      return null;
+    }
+    // Read as the server reads it (core/numbers.py): full-width forms folded, thousands
+    // separators and the yuan sign dropped.
+    var text = field.value
+      .replace(/[\uFF01-\uFF5E]/g, function (c) {
+        return String.fromCharCode(c.charCodeAt(0) - 0xfee0);
+      })
+      .replace(/\u3000/g, " ")
+      .replace(/[,\s_'¥\uFFE5]/g, "");
+    var value = Number(text);
+    if (!text || !isFinite(value)) {
+      return null;
+    }
+    var fen = Math.round(value * 100);
+    var fee = parseInt(form.getAttribute("data-fee-fen"), 10) || 0;
+    var least = parseInt(form.getAttribute("data-min-fen"), 10) || 1;
+    if (fen < Math.max(least, fee + 1)) {
+      return null;
+    }
+    var money = function (amount) {
+      return (amount / 100).toFixed(2);
+    };
+    return template
+      .replace("{amount}", money(fen))
+      .replace("{fee}", money(fee))
+      .replace("{net}", money(fen - fee))
+      .replace("{account}", form.getAttribute("data-account") || "");
+  }
   document.addEventListener("change", function (event) {
     var field = event.target;
     if (field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) {
