@@ -59,6 +59,8 @@ async def test_bad_profile_values_are_refused_and_nothing_changes(
     response = await client.patch("/api/v1/me", json=body, headers=user.auth)
     assert response.status_code == 422
     assert field in {e["field"] for e in response.json()["errors"]}
+    # The years' range comes with a birth-year problem only.
+    assert ("low" in response.json()) == (field == "birth_year")
     after = (await client.get("/api/v1/me", headers=user.auth)).json()
     assert after == before
 

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import FormData
 
 from xingdong.campaigns import service
-from xingdong.campaigns.errors import CampaignInvalid, CampaignStateConflict, ComplianceBlocked
+from xingdong.campaigns.errors import CampaignInvalid, ComplianceBlocked
 from xingdong.campaigns.models import CAMPAIGN_STATUSES, REVIEW_POLICIES, Campaign
 from xingdong.campaigns.policy import get_profile
 from xingdong.campaigns.presentation import (
@@ -277,17 +277,6 @@ def _split(values: dict[str, str], fee_percent: int) -> dict[str, int] | None:
         return None
     reward, fee = service.price_split(price, fee_percent)
     return {"reward": reward, "fee": fee, "total": price * quantity}
-
-
-def _said_for_pages(error: XingdongError) -> XingdongError:
-    """A state conflict names the status in the reader's words, not as its code."""
-    status = error.extra.get("status")
-    if isinstance(error, CampaignStateConflict) and status in STATUS_LABELS:
-        return CampaignStateConflict(
-            detail=N_("This cannot be done now: the campaign is “{status}”."),
-            extra={"status": translate(current_locale.get(), STATUS_LABELS[status])},
-        )
-    return error
 
 
 def _first_step(error: XingdongError) -> int:
@@ -571,7 +560,7 @@ async def _detail_with_error(
     **extra: Any,
 ) -> Response:
     context = await _detail_context(session, runtime, actor, campaign_id)
-    readable = _said_for_pages(readable_error(error, org_id=context["campaign"].org_id))
+    readable = readable_error(error, org_id=context["campaign"].org_id)
     if isinstance(readable, ComplianceBlocked):
         context["blocked"] = readable.extra.get("findings", [])
     if isinstance(readable, InsufficientFunds):
@@ -790,7 +779,7 @@ async def ops_decide_campaign(
     except XingdongError as exc:
         context = await _ops_campaigns_context(session, actor, "pending_approval", None)
         context["notes"] = {campaign_id: note}
-        return _page(request, "ops_campaign_queue.html", context, error=_said_for_pages(exc))
+        return _page(request, "ops_campaign_queue.html", context, error=exc)
     return redirect("/ops/campaigns", N_("Decision recorded."))
 
 

@@ -26,10 +26,11 @@ from xingdong.campaigns.errors import (
 )
 from xingdong.campaigns.models import REVIEW_POLICIES, Campaign
 from xingdong.campaigns.policy import GuardrailInput, TaskType, check_guardrails, get_profile
+from xingdong.campaigns.presentation import STATUS_LABELS
 from xingdong.core.audit import AuditEntry, record_audit
 from xingdong.core.clock import utcnow
 from xingdong.core.errors import FieldError, RateLimited
-from xingdong.core.i18n import N_
+from xingdong.core.i18n import N_, Phrase
 from xingdong.core.ids import new_id
 from xingdong.core.pagination import clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, require
@@ -277,7 +278,11 @@ async def hold_steady(session: AsyncSession, campaign_id: UUID) -> None:
 def _state(campaign: Campaign, *allowed: str) -> None:
     if campaign.status not in allowed:
         raise CampaignStateConflict(
-            detail=N_("The campaign is {status}."), extra={"status": campaign.status}
+            detail=N_("This cannot be done now: the campaign is “{status_label}”."),
+            extra={
+                "status": campaign.status,
+                "status_label": Phrase(STATUS_LABELS[campaign.status]),
+            },
         )
 
 

@@ -27,6 +27,19 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional name extractors lo
     return message
 
 
+class Phrase(str):
+    """A message id passed as a parameter of another message (an error's ``extra``): it
+    is translated with the message, where the locale is known, so that a detail says
+    "the task is 已过期" in no language but the reader's."""
+
+    __slots__ = ()
+
+
+def said(locale: str, value: object) -> object:
+    """``value``, translated when it is a :class:`Phrase`."""
+    return translate(locale, value) if isinstance(value, Phrase) else value
+
+
 @cache
 def _catalog(locale: str) -> Catalog:
     po_path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
@@ -52,7 +65,9 @@ def translations(locale: str) -> Translations:
 
 def translate(locale: str, message: str, **params: object) -> str:
     text = translations(locale).gettext(message)
-    return text.format(**params) if params else text
+    if not params:
+        return text
+    return text.format(**{key: said(locale, value) for key, value in params.items()})
 
 
 def listed(items: Iterable[str], locale: str) -> str:

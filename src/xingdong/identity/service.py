@@ -405,10 +405,12 @@ async def update_profile(
     this_year = utcnow().year
     errors = _profile_errors(changes, this_year)
     if errors:
+        # The range is said only for the birth year (its message names it).
+        years = any(e.field == "birth_year" for e in errors)
         raise ValidationFailed(
             detail=N_("Please correct the marked fields."),
             fields=errors,
-            extra={"low": this_year - 100, "high": this_year},
+            extra={"low": this_year - 100, "high": this_year} if years else {},
         )
     if changes.display_name is not None:
         person.display_name = changes.display_name.strip()

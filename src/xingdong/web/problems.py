@@ -22,7 +22,7 @@ from xingdong.core.errors import (
     ValidationFailed,
     XingdongError,
 )
-from xingdong.core.i18n import N_, translate
+from xingdong.core.i18n import N_, said, translate
 from xingdong.core.logging import get_logger
 from xingdong.web.schema_errors import schema_message
 
@@ -59,7 +59,10 @@ def problem_response(
         body["errors"] = errors
     if extra:
         # An error's own "status" (of a task, a campaign) must not hide the HTTP status.
-        body.update({(f"current_{k}" if k in body else k): v for k, v in extra.items()})
+        locale = current_locale.get()
+        body.update(
+            {(f"current_{k}" if k in body else k): said(locale, v) for k, v in extra.items()}
+        )
     sent = dict(headers or {})
     if status == 401:
         # RFC 9110: a 401 names how to authenticate; the API takes bearer tokens.

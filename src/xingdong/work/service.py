@@ -45,7 +45,7 @@ from xingdong.core.audit import record_audit
 from xingdong.core.client_signals import ClientSignals
 from xingdong.core.clock import local_time, utc_text, utcnow
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
-from xingdong.core.i18n import N_
+from xingdong.core.i18n import N_, Phrase
 from xingdong.core.ids import new_id
 from xingdong.core.pagination import clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, require
@@ -68,7 +68,7 @@ from xingdong.ledger.withdrawals import REVENUE_ACCOUNT
 from xingdong.platforms.connector import TargetInfo, Verification, get_connector, tracked_link
 from xingdong.risk import service as risk
 from xingdong.risk.errors import REFUSED, RiskRefused
-from xingdong.work import gold
+from xingdong.work import gold, labels
 from xingdong.work import repository as repo
 from xingdong.work.errors import (
     AssignmentNotFound,
@@ -421,7 +421,11 @@ async def _locked_assignment(session: AsyncSession, assignment_id: UUID) -> Assi
 def _state(assignment: Assignment, *allowed: str) -> None:
     if assignment.status not in allowed:
         raise AssignmentStateConflict(
-            detail=N_("The task is {status}."), extra={"status": assignment.status}
+            detail=N_("The task is “{status_label}”."),
+            extra={
+                "status": assignment.status,
+                "status_label": Phrase(labels.STATUS_LABELS[assignment.status]),
+            },
         )
 
 
