@@ -221,6 +221,11 @@ def test_a_novice_feed_holds_an_onboarding_task_near_the_top() -> None:
     ))  # fmt: skip
     dispatcher.set_done("n1", "first", 1)
     assert "second" not in [i.task_id for i in dispatcher.recommend(novice, 45.0, 3).items]
+    # So too for one who did one in a campaign the index no longer holds (their profile
+    # says so).
+    returning = replace(novice, id="n2", onboarded=True)
+    top = {i.task_id for i in dispatcher.recommend(returning, 48.0, 3).items}
+    assert not top & {"first", "second"}
     # Not for others: the task is not open to them anyway, and nothing is pushed in.
     growing = PersonProfile(id="g1", age=25, tier="growing")
     assert "first" not in [i.task_id for i in dispatcher.recommend(growing, 50.0, 5).items]

@@ -42,6 +42,9 @@ class FeedFacts:
     """The person's preferred language, if they chose one."""
     token_expires_at: datetime | None = None
     """When the API token these facts were read through expires (None: not read that way)."""
+    onboarded: bool = False
+    """Has held or done a unit of an onboarding campaign (one only for novices), ended ones
+    too: the feed then no longer keeps one near the top for them."""
 
 
 # Every sub-select is keyed on the person's id through the token's row, so the statement
@@ -60,7 +63,10 @@ SELECT t.revoked_at, t.expires_at, p.id, p.is_active, p.locale, p.birth_year, p.
        (SELECT json_object_agg(x.campaign_id, x.n)
         FROM (SELECT s.campaign_id, count(*) AS n FROM assignments s
               WHERE s.person_id = p.id AND s.status <> 'expired'
-              GROUP BY s.campaign_id) x)
+              GROUP BY s.campaign_id) x),
+       EXISTS (SELECT FROM assignments s JOIN campaigns c ON c.id = s.campaign_id
+               WHERE s.person_id = p.id AND s.status <> 'expired'
+                 AND c.tiers = ARRAY['novice']::varchar[])
 FROM api_tokens t JOIN people p ON p.id = t.person_id
 WHERE t.token_digest = %(digest)s
 """
@@ -102,7 +108,7 @@ async def facts_for_digest(
     if row is None:
         raise SessionExpired(detail=N_("The token is not valid or has expired."))
     (revoked_at, expires_at, person_id, is_active, locale, birth_year, region, interests,
-     consented, accounts, hidden_campaigns, hidden_brands, taken) = row  # fmt: skip
+     consented, accounts, hidden_campaigns, hidden_brands, taken, onboarded) = row  # fmt: skip
     if revoked_at is not None or expires_at <= now or not is_active:
         raise SessionExpired(detail=N_("The token is not valid or has expired."))
     return FeedFacts(
@@ -113,6 +119,7 @@ async def facts_for_digest(
         taken={campaign_id: int(n) for campaign_id, n in (taken or {}).items()},
         locale=locale,
         token_expires_at=expires_at,
+        onboarded=bool(onboarded),
     )
 
 
@@ -135,4 +142,5 @@ async def facts_of_person(
         hidden_brands=frozenset(hidden["brand"]),
         taken={str(campaign_id): n for campaign_id, n in taken.items()},
         locale=person.locale,
+        onboarded=await work.has_onboarded(session, person_id=person.id),
     )

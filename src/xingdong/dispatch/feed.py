@@ -305,7 +305,7 @@ class Dispatcher:
         # fill it, the tasks passed over follow, best first.
         picked.extend(passed_over[: k - len(picked)])
         chosen = [(ranked[n], float(score[order[n]])) for n in picked]
-        if person.tier == "novice" and not self._onboarded(person.id):
+        if person.tier == "novice" and not self._onboarded(person):
             chosen = self._with_onboarding(chosen, slots, score, k)
         reasons = _Reasons(self, person, now_s, slots)
         items = [FeedItem(tasks[slot].id, value, reasons, slot) for slot, value in chosen]
@@ -315,12 +315,15 @@ class Dispatcher:
         self._placed[person.id] = ([item.task_id for item in items], odds.tolist())
         return Feed(items)
 
-    def _onboarded(self, person_id: str) -> bool:
-        """Whether the person has done (or holds) an onboarding task the index knows."""
+    def _onboarded(self, person: PersonProfile) -> bool:
+        """Whether the person has done (or holds) an onboarding task: one the index knows,
+        or, as their profile says, one of a campaign that has ended."""
+        if person.onboarded:
+            return True
         slot_of = self.index.slot_of
         return any(
             self.is_novice[slot_of[task_id]]
-            for task_id, times in self.index.done_by(person_id).items()
+            for task_id, times in self.index.done_by(person.id).items()
             if times > 0 and task_id in slot_of
         )
 
@@ -542,6 +545,7 @@ def _without_hidden(person: PersonProfile) -> PersonProfile:
         region=person.region,
         interests=person.interests,
         tier=person.tier,
+        onboarded=person.onboarded,
     )
 
 

@@ -79,7 +79,7 @@ def task_spec(campaign: Campaign) -> TaskSpec:
             tiers=frozenset(campaign.tiers or ()),
         ),
         brand=str(campaign.org_id),
-        is_novice=list(campaign.tiers or ()) == ["novice"],
+        is_novice=list(campaign.tiers or ()) == work.ONBOARDING_TIERS,
         is_quality=campaign.quality_plan,
     )
 

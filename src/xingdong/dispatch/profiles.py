@@ -143,6 +143,9 @@ class PersonProfile:
     tier: str | None = None
     hidden_tasks: frozenset[str] = frozenset()
     hidden_brands: frozenset[str] = frozenset()
+    onboarded: bool = False
+    """Has done (or holds) an onboarding task, in any campaign, ended ones too (the
+    platform's history; the offline contract's people do not say it)."""
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> PersonProfile:

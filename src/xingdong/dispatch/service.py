@@ -114,6 +114,7 @@ async def feed_for(
         tier=_best_tier(who.tiers),
         hidden_tasks=facts.hidden_campaigns,
         hidden_brands=facts.hidden_brands,
+        onboarded=facts.onboarded,
     )
     now_s = now.timestamp()
     # The dispatcher keys a declined task to where it stood in the slate it last placed

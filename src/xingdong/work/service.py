@@ -1403,6 +1403,26 @@ async def units_taken_by_person(session: AsyncSession, *, person_id: UUID) -> di
     return await repo.units_taken_by(session, person_id=person_id, campaign_ids=None)
 
 
+ONBOARDING_TIERS = ["novice"]
+"""A campaign open to novices only is an onboarding task (as dispatch reads it)."""
+
+
+async def has_onboarded(session: AsyncSession, *, person_id: UUID) -> bool:
+    """Whether the person holds or has done a unit of an onboarding campaign, ended or
+    not (:data:`ONBOARDING_TIERS`)."""
+    found = await session.scalar(
+        select(Assignment.id)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .where(
+            Assignment.person_id == person_id,
+            CLAIM_COUNTS,
+            Campaign.tiers == ONBOARDING_TIERS,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def claim_times(session: AsyncSession, *, campaign_id: UUID) -> list[datetime]:
     """When each unit of the campaign still counting was claimed (not the expired ones),
     oldest first: its delivery over time."""

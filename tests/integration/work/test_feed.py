@@ -22,6 +22,7 @@ from xingdong.core.clock import utcnow
 from xingdong.core.settings import Settings
 from xingdong.dispatch.delivery import campaign_delivery
 from xingdong.dispatch.exposures import ExposureLog
+from xingdong.dispatch.facts import facts_of_person
 from xingdong.dispatch.live import drain_exposures
 from xingdong.dispatch.models import ShownFeed
 from xingdong.identity import service as identity
@@ -372,3 +373,32 @@ async def test_the_units_taken_are_drawn_up_to_now_and_a_campaign_ahead_says_it_
         later = await campaign_delivery(s, campaign=row, now=now + timedelta(days=1))
     assert later.closed and later.now_x is None
     assert later.taken_line[-1][0] < 2 / 24 * 1 / 7  # an hour or so into the week, not a day
+
+
+async def test_an_onboarding_task_done_in_an_ended_campaign_still_counts(world: World) -> None:
+    """The feed keeps an onboarding task near the top only until a novice has done one,
+    in any campaign: one that has ended since counts too (the index forgets it)."""
+    newcomer = await add_worker(world, handle="returning_newbie", followers=12)
+    onboarding = await live_campaign(
+        await another_brand(world, "新手品牌"), title="新手任务", tiers=["novice"]
+    )
+
+    async def onboarded() -> bool:
+        async with world.db.sessionmaker() as s:
+            facts = await facts_of_person(s, person=newcomer, settings=world.settings, now=utcnow())
+        return facts.onboarded
+
+    assert await onboarded() is False
+    async with world.db.session_scope() as s:
+        claimed = await work.claim(
+            s, person=newcomer, campaign_id=onboarding.id, settings=world.settings
+        )
+    async with world.db.session_scope() as s:
+        await work.submit(
+            s, person=newcomer, assignment_id=claimed.id,
+            evidence=work.Evidence(link="https://sandbox.example/proof"),
+            settings=world.settings, now=claimed.claimed_at + timedelta(minutes=1),
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        await campaigns.close_campaign(s, actor=None, campaign_id=onboarding.id)
+    assert await onboarded() is True
