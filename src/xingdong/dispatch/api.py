@@ -129,6 +129,7 @@ async def console(
     q: Annotated[str, Query(max_length=80)] = "",
     type: Annotated[str | None, Query(max_length=20)] = None,  # noqa: A002 - the query parameter's name, as on the feed
     pace: ConsolePace | None = None,
+    quality: Annotated[bool, Query(description="Only campaigns in the quality-task plan")] = False,
     page: Annotated[int, Query(ge=1)] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
 ) -> DispatchConsoleOut:
@@ -147,6 +148,7 @@ async def console(
         search=q.strip() or None,
         task_type=type,
         pace_code=pace,
+        quality_only=quality,
         page=page,
         page_size=limit,
     )

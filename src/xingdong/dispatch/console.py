@@ -225,17 +225,21 @@ async def dispatch_console(
     search: str | None = None,
     task_type: str | None = None,
     pace_code: str | None = None,
+    quality_only: bool = False,
     page: int = 1,
     page_size: int = PAGE_SIZE,
 ) -> DispatchConsole:
     """The console's figures at ``now``: live campaigns inside their window that match
-    ``search`` (title or brand) and ``task_type``, those of ``pace_code`` (every pace when
-    None) on ``page`` (from 1; past the last, the last), furthest from their plan first."""
+    ``search`` (title or brand) and ``task_type`` (and are in the quality-task plan, with
+    ``quality_only``), those of ``pace_code`` (every pace when None) on ``page`` (from 1;
+    past the last, the last), furthest from their plan first."""
     await live.refresh(now)
     changes = await tuning.weight_history(session)
     # As the database has them (the process takes a change at its next sync).
     weights = tuning.weights_with(live.settings, changes[0].change if changes else None)
-    rows = await _live_campaigns(session, now=now, search=search, task_type=task_type)
+    rows = await _live_campaigns(
+        session, now=now, search=search, task_type=task_type, quality_only=quality_only
+    )
     every = sorted(
         _pacing(rows, live, weights, now),
         key=lambda c: (-c.distance, c.title, str(c.campaign_id)),
@@ -264,7 +268,12 @@ async def dispatch_console(
 
 
 async def _live_campaigns(
-    session: AsyncSession, *, now: datetime, search: str | None, task_type: str | None
+    session: AsyncSession,
+    *,
+    now: datetime,
+    search: str | None,
+    task_type: str | None,
+    quality_only: bool = False,
 ) -> list[_Live]:
     query = (
         select(
@@ -291,6 +300,8 @@ async def _live_campaigns(
         )
     if task_type:
         query = query.where(Campaign.task_type == task_type)
+    if quality_only:
+        query = query.where(Campaign.quality_plan)
     # Past ten columns SQLAlchemy types a row as a tuple of unknown length.
     rows: list[tuple[Any, ...]] = [tuple(row) for row in (await session.execute(query)).all()]
     return [_Live(*row) for row in rows]

@@ -82,6 +82,7 @@ async def _console_page(
     chosen_type = chosen_type if chosen_type in TASK_TYPE_LABELS else ""
     chosen_pace = query.get("pace", "")
     chosen_pace = chosen_pace if chosen_pace in CONSOLE_PACES else ""
+    quality = query.get("quality") == "1"
     console = await dispatch_console(
         session,
         live=live_dispatch(runtime.db, runtime.settings),
@@ -89,6 +90,7 @@ async def _console_page(
         search=q.strip() or None,
         task_type=chosen_type or None,
         pace_code=chosen_pace or None,
+        quality_only=quality,
         page=_whole(query.get("page", ""), digits=6) or 1,
     )
     return render(
@@ -99,6 +101,7 @@ async def _console_page(
             "q": q,
             "type": chosen_type,
             "pace": chosen_pace,
+            "quality": quality,
             "paces": CONSOLE_PACES,
             "task_type_labels": TASK_TYPE_LABELS,
             "tier_labels": TIER_LABELS,
@@ -114,8 +117,8 @@ async def dispatch_console_page(
     request: Request, session: DbSession, actor: PageActor, runtime: RuntimeDep
 ) -> Response:
     """Operators: the feed's weights in force (and a form to change them), the tiers'
-    relief, and every live campaign against its plan (``q``, ``type``, ``pace`` and
-    ``page`` choose which)."""
+    relief, and every live campaign against its plan (``q``, ``type``, ``quality=1`` (the
+    quality-task plan only), ``pace`` and ``page`` choose which)."""
     require(actor, Action.STAFF_CONSOLE)
     return await _console_page(request, session, runtime, request.query_params)
 

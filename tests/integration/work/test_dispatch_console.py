@@ -455,6 +455,11 @@ async def test_operators_put_a_campaign_in_the_quality_plan_and_the_feed_shows_i
     await browse_as(client, world, world.operator)
     page = await client.get("/ops/dispatch")
     assert 'data-quality-plan="in"' in page.text and "data-quality-leave" in page.text
+    # The plan alone, when there are many: only the campaign in it.
+    only = await client.get("/ops/dispatch?quality=1")
+    assert f'data-console-campaign="{chosen.id}"' in only.text
+    assert f'data-console-campaign="{plain.id}"' not in only.text
+    assert "&quality=1&" in only.text  # the pace chips keep the filter
     taken_out = await client.post(
         f"/ops/dispatch/quality-plan/{chosen.id}",
         data={"included": "0", "csrf_token": csrf_from(page.text)},
