@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid5
 
-from sqlalchemy import ScalarSelect, func, select, update
+from sqlalchemy import ScalarSelect, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -148,6 +148,10 @@ async def _units_taken(session: AsyncSession, campaign_id: UUID, person_id: UUID
     return int(taken or 0)
 
 
+FEW_TARGETS = 20
+"""Up to this many campaigns, :func:`capped_campaigns` reads only their targets' claims."""
+
+
 async def capped_campaigns(
     session: AsyncSession, campaigns: Sequence[Campaign], now: datetime
 ) -> dict[UUID, datetime]:
@@ -163,7 +167,7 @@ async def capped_campaigns(
     # every sync).
     lowest = min(c.pacing_per_hour or 0 for c in capped)
     target = (Campaign.platform, Campaign.target_kind, Campaign.target_ref)
-    rows = await session.execute(
+    query = (
         select(
             *target,
             func.array_agg(aggregate_order_by(Assignment.claimed_at, Assignment.claimed_at)),
@@ -173,6 +177,11 @@ async def capped_campaigns(
         .group_by(*target)
         .having(func.count() >= lowest)
     )
+    if len(capped) <= FEW_TARGETS:
+        # A claim or a task page asks about one campaign: only its target's claims.
+        wanted = {(c.platform, c.target_kind, c.target_ref) for c in capped}
+        query = query.where(tuple_(*target).in_(list(wanted)))
+    rows = await session.execute(query)
     claimed: dict[tuple[str, str, str], list[datetime]] = {}
     for platform, kind, ref, times in rows:
         claimed[(platform, kind, ref)] = list(times)
