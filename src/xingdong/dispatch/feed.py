@@ -515,10 +515,8 @@ class Dispatcher:
         """The tasks running and open to this person with units left: what a ``paced``
         empty feed waits for."""
         index = self.index
-        running = index.alive & index.runnable & index.targeting_mask(person)
-        running &= (index.start_s <= now_s) & (index.end_s > now_s)
-        left = index.quantity - index.completed - index.reserved
-        slots = np.flatnonzero(running & index.personal_mask(person) & (left > 0))
+        waiting = index.alive & index.open_mask(now_s)
+        slots = np.flatnonzero(waiting & index.targeting_mask(person) & index.personal_mask(person))
         return [task.id for slot in slots.tolist() if (task := index.tasks[slot]) is not None]
 
     def task_ids(self) -> Iterable[str]:
