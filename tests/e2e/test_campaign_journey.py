@@ -126,8 +126,13 @@ def test_a_brand_creates_submits_and_an_operator_approves_on_phones(
     step('fieldset[data-step="2"] [data-go="3"]').click()
     expect(step("#title-needed")).to_be_hidden()
 
-    # Step 3: budget, with the worker's reward and the escrow worked out as one types.
-    owner.fill("#quantity", "10")
+    # Step 3: budget, with the worker's reward and the escrow worked out as one types,
+    # read as the server reads it: a decimal comma is no price (not ten times one), and
+    # the profile ads' thousand-impressions hint stays hidden for a follow.
+    expect(step("[data-cpm-hint]")).to_be_hidden()
+    owner.fill("#quantity", "１０")
+    owner.fill("#unit_price", "1,5")
+    expect(step("[data-total]")).to_have_text("—")
     owner.fill("#unit_price", "2")
     expect(step("[data-reward]")).to_have_text("1.60")
     expect(step("[data-fee]")).to_have_text("0.40")

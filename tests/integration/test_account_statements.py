@@ -245,3 +245,17 @@ async def test_the_page_shows_the_month_and_refuses_a_bad_one(
         )
         assert csv_download.status_code == 200
         assert csv_download.text.removeprefix("\ufeff").startswith("Time (UTC+8),Kind,Code")
+
+
+async def test_a_title_that_looks_like_a_formula_stays_text_in_the_csv(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await top_up(world, 10_000)
+    formula = '=HYPERLINK("http://example.invalid","点这里")'
+    await live_campaign(world, title=formula, quantity=5, unit_price=1000, **long_running())
+    owner_auth = {"Authorization": f"Bearer {await token_of(client, world.owner)}"}
+    answer = await client.get(API.format(org=world.org_id) + ".csv", headers=owner_auth)
+    assert answer.status_code == 200
+    cells = [c for row in csv.reader(io.StringIO(answer.text.removeprefix("\ufeff"))) for c in row]
+    assert not any(c.startswith("=") for c in cells)
+    assert any(c.startswith("'=HYPERLINK") for c in cells), cells

@@ -578,3 +578,42 @@ async def test_the_hold_job_settles_each_hold_in_a_transaction_of_its_own(world:
     assert (await assignment_row(world, second.id)).status == "approved"
     assert (await balance(world.db, wallets.available_account(settled_first.id))).posted == 80
     await assert_sound(world)
+
+
+async def test_a_campaign_approved_after_its_start_begins_at_the_approval(world: World) -> None:
+    """Its plan spreads the units from the approval on, rather than counting it behind
+    for the day it waited and the feed pushing it out in a burst."""
+    owner = await world.actor(world.owner)
+    operator = await world.actor(world.operator)
+    asked = utcnow() - timedelta(days=1)
+    async with world.db.session_scope() as s:
+        made = await campaigns.create_campaign(
+            s, actor=owner, org_id=world.org_id, draft=draft(starts_at=asked),
+            settings=world.settings,
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        await campaigns.submit_campaign(
+            s, actor=owner, campaign_id=made.id, settings=world.settings
+        )
+    approved_at = utcnow()
+    async with world.db.session_scope() as s:
+        live = await campaigns.decide_campaign(
+            s, actor=operator, campaign_id=made.id, approve=True, note="", now=approved_at
+        )
+    assert (live.status, live.starts_at, live.decided_at) == ("live", approved_at, approved_at)
+    # A start still ahead stays where the brand put it.
+    later = utcnow() + timedelta(hours=2)
+    async with world.db.session_scope() as s:
+        ahead = await campaigns.create_campaign(
+            s, actor=owner, org_id=world.org_id, draft=draft(starts_at=later),
+            settings=world.settings,
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        await campaigns.submit_campaign(
+            s, actor=owner, campaign_id=ahead.id, settings=world.settings
+        )
+    async with world.db.session_scope() as s:
+        kept = await campaigns.decide_campaign(
+            s, actor=operator, campaign_id=ahead.id, approve=True, note=""
+        )
+    assert kept.starts_at == later

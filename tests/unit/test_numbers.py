@@ -24,6 +24,11 @@ from xingdong.core.numbers import decimal_number, fen_of_yuan, whole_number
         ("abc", None),
         ("٣", None),  # an Arabic-Indic digit: decimal to Python, not what we take
         ("1234567890123", None),  # more digits than allowed
+        ("1,5", None),  # a separator not between groups of three is no thousands mark
+        ("12,34,567", None),
+        ("1,2345", None),
+        (",100", None),
+        ("1,234,567", 1_234_567),
     ],
 )
 def test_whole_number(typed: str, number: int | None) -> None:
@@ -63,6 +68,10 @@ def test_decimal_number(typed: str, number: Decimal | None) -> None:
         ("999999999999", 99_999_999_999_900),
         ("1000000000000", None),
         ("abc", None),
+        # A decimal comma is not a thousands mark: refused, never ten times the amount.
+        ("1,5", None),
+        ("0,50", None),
+        ("¥ 12,000.50", 1_200_050),
     ],
 )
 def test_fen_of_yuan(typed: str, fen: int | None) -> None:

@@ -400,8 +400,12 @@ async def decide_campaign(
     note: str,
     now: datetime | None = None,
 ) -> Campaign:
-    """An operator's compliance decision. A rejection returns the escrow at once."""
+    """An operator's compliance decision. A rejection returns the escrow at once. A
+    campaign approved after its start begins at the approval: its plan spreads its units
+    from then to its end, instead of counting it behind for the time it waited (and the
+    feed pushing it out in a burst to catch up)."""
     require(actor, Action.STAFF_CONSOLE)
+    moment = now or utcnow()
     campaign = await get_campaign(session, actor=None, campaign_id=campaign_id, lock=True)
     _state(campaign, "pending_approval")
     if not approve and not note.strip():
@@ -409,10 +413,14 @@ async def decide_campaign(
             detail=N_("Say why the campaign is rejected."),
             fields=[FieldError("note", N_("A reason is required."))],
         )
+    data: dict[str, str] = {"note": note.strip()}
+    if approve and campaign.starts_at < moment:
+        data["starts_at_was"] = campaign.starts_at.isoformat()
+        campaign.starts_at = moment
     campaign.status = "live" if approve else "rejected"
     campaign.decided_by = actor.person_id
     campaign.decision_note = note.strip() or None
-    campaign.decided_at = now or utcnow()
+    campaign.decided_at = moment
     if not approve:
         await return_unused_escrow(session, campaign)
     await record_audit(
@@ -421,7 +429,7 @@ async def decide_campaign(
         action="campaigns.approved" if approve else "campaigns.rejected",
         object_type="campaign",
         object_id=campaign.id,
-        data={"note": note.strip()},
+        data=data,
     )
     await _tell_brand(
         session,

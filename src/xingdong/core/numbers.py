@@ -4,20 +4,28 @@ same spellings; and "²", a digit to ``str.isdigit`` that ``int`` refuses, is no
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xFFE5: 0xA5}
 """Full-width ASCII (digits, signs, the comma), the ideographic space and the full-width
 yuan sign, as their plain forms (only these: NFKC would also read "²" as 2)."""
-SEPARATORS = (",", " ", "_", "'", "¥")
-"""Thousands separators and the currency sign, dropped before reading."""
+SEPARATORS = (",", " ", "_", "'")
+"""Thousands separators, dropped before reading where they stand between groups of three
+digits ("1,200", "12,000.50"); anywhere else the text is no number ("1,5" is not 15)."""
+
+GROUPED = re.compile(r"^[+-]?\d{1,3}(?:[,_' ]\d{3})+(?:\.\d*)?(?:%)?$")
+"""A number written with thousands separators, every one between groups of three digits."""
 
 
 def plain(raw: str) -> str:
-    """The typed text with full-width characters folded and separators dropped."""
-    text = raw.translate(FULL_WIDTH).strip()
-    for mark in SEPARATORS:
-        text = text.replace(mark, "")
+    """The typed text with full-width characters folded, the yuan sign dropped and
+    thousands separators dropped (or, when they stand anywhere else, left in, so that
+    the text reads as no number)."""
+    text = raw.translate(FULL_WIDTH).strip().replace("¥", "").strip()
+    if any(mark in text for mark in SEPARATORS) and GROUPED.match(text):
+        for mark in SEPARATORS:
+            text = text.replace(mark, "")
     return text
 
 

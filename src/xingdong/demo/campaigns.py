@@ -155,9 +155,11 @@ async def seed_campaigns(
         await campaigns.submit_campaign(
             session, actor=owner_actor, campaign_id=campaign.id, settings=settings
         )
+        # Approved when it began, so that its plan has come as far as its start says.
         await campaigns.decide_campaign(
-            session, actor=operator_actor, campaign_id=campaign.id, approve=True, note="演示数据"
-        )
+            session, actor=operator_actor, campaign_id=campaign.id, approve=True,
+            note="演示数据", now=draft.starts_at,
+        )  # fmt: skip
         if campaign.title in IN_QUALITY_PLAN:
             await campaigns.set_quality_plan(
                 session, actor=operator_actor, campaign_id=campaign.id, included=True,

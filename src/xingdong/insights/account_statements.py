@@ -10,7 +10,6 @@ sums and the two balances always agree.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from xingdong.core.i18n import N_, translate
 from xingdong.core.money import yuan
 from xingdong.core.numbers import whole_number
 from xingdong.core.policy import Actor
+from xingdong.core.spreadsheets import SheetWriter
 from xingdong.creators.agencies import agency_account
 from xingdong.identity import service as identity
 from xingdong.identity.models import Organisation
@@ -196,8 +196,7 @@ def statement_csv(statement: AccountStatement, locale: str) -> str:
     that Excel reads the Chinese right), between a line for the opening balance and one
     for the closing balance."""
     out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = SheetWriter(out)
     writer.writerow([translate(locale, column) for column in CSV_COLUMNS])
     period = statement.period
     writer.writerow(

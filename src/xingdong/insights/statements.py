@@ -5,7 +5,6 @@ settle by CPA and see the two agree; and its lines, one per completion, as CSV.
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,7 @@ from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import local_time, utcnow
 from xingdong.core.i18n import N_, translate
 from xingdong.core.policy import Actor
+from xingdong.core.spreadsheets import SheetWriter
 from xingdong.ledger import service as ledger
 from xingdong.work import completions
 
@@ -146,8 +146,7 @@ async def statement_csv(
     campaign = await campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
     rows = await completions.every_completion(session, campaign=campaign, secret=secret)
     out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = SheetWriter(out)
     writer.writerow([translate(locale, label) for _key, label in CSV_COLUMNS])
     for row in rows:
         a = row.assignment

@@ -3,9 +3,20 @@
 (function () {
   "use strict";
 
+  // As the server reads them (app.js's reader): null for what it would refuse, a
+  // fraction of a fen among it.
   function toFen(text) {
-    var value = parseFloat(String(text).replace(/[,¥\s]/g, ""));
-    return isFinite(value) && value >= 0 ? Math.round(value * 100) : null;
+    var value = window.xingdongNumber(text);
+    if (value === null || value < 0) {
+      return null;
+    }
+    var fen = Math.round(value * 100);
+    return Math.abs(fen - value * 100) < 1e-6 ? fen : null;
+  }
+
+  function toWhole(text) {
+    var value = window.xingdongNumber(text);
+    return value !== null && Math.floor(value) === value ? value : null;
   }
 
   function yuan(fen) {
@@ -87,6 +98,10 @@
       Array.prototype.forEach.call(form.querySelectorAll("[data-hint-kind]"), function (hint) {
         hint.hidden = hint.getAttribute("data-hint-kind") !== kind;
       });
+      // The thousand-impressions unit concerns profile ads alone.
+      Array.prototype.forEach.call(form.querySelectorAll("[data-cpm-hint]"), function (hint) {
+        hint.hidden = taskType.value !== "profile_ad";
+      });
     }
 
     function checkTarget(then) {
@@ -122,7 +137,7 @@
 
     function showSplit() {
       var price = toFen(form.querySelector("#unit_price").value);
-      var quantity = parseInt(form.querySelector("#quantity").value, 10);
+      var quantity = toWhole(form.querySelector("#quantity").value);
       var percent = Number(form.getAttribute("data-fee-percent"));
       var reward = form.querySelector("[data-reward]");
       var fee = form.querySelector("[data-fee]");
