@@ -308,6 +308,11 @@ def test_a_reviewer_works_the_queue_with_the_keyboard(desktop: Page, database_ur
     # R without a reason asks for one; 3 picks "the action is not there"; R rejects.
     desktop.keyboard.press("r")
     expect(desktop.locator("[data-reason-hint]")).to_be_visible()
+    # Enter now (the focus on the first reason) decides nothing: it used to approve.
+    desktop.keyboard.press("Enter")
+    desktop.wait_for_timeout(300)
+    expect(workbench).to_have_attribute("data-current", str(first))
+    assert assignment(database_url, first).status == "submitted"
     desktop.keyboard.press("3")
     expect(desktop.locator('[data-reject-reason="3"]')).to_be_checked()
     desktop.keyboard.press("r")

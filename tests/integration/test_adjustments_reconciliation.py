@@ -80,18 +80,50 @@ async def test_bad_adjustments_are_refused(client: httpx.AsyncClient, db: Databa
         headers=worker.auth,
     )
     assert worker_try.status_code == 403
+    # Below zero is refused when asked, for a wallet and for the platform's own accounts.
     overdraw = await client.post(
         "/api/v1/ops/adjustments",
         json={"account_key": key, "amount_fen": -500, "reason": "追回"},
         headers=first.auth,
     )
+    assert overdraw.status_code == 409
+    assert overdraw.json()["code"] == "insufficient_funds"
+    revenue = await client.post(
+        "/api/v1/ops/adjustments",
+        json={"account_key": "platform:revenue", "amount_fen": -1_000_000, "reason": "错账"},
+        headers=first.auth,
+    )
+    assert revenue.status_code in (404, 409), revenue.text
+    # A typo of a few zeros is refused, not applied.
+    huge = await client.post(
+        "/api/v1/ops/adjustments",
+        json={"account_key": key, "amount_fen": 1_000_000_000_000, "reason": "补发"},
+        headers=first.auth,
+    )
+    assert huge.status_code == 422 and huge.json()["errors"][0]["field"] == "amount_fen"
+    # Asked within what it held, then the balance moves before the second operator: the
+    # approval checks again.
+    ok = await client.post(
+        "/api/v1/ops/adjustments",
+        json={"account_key": key, "amount_fen": -80, "reason": "追回"},
+        headers=first.auth,
+    )
+    assert ok.status_code == 201, ok.text
+    async with db.session_scope() as s:
+        await ledger.open_account(s, ledger.AccountSpec("platform:revenue"))
+        await ledger.transfer(
+            s,
+            ledger.TransferRequest(
+                "spent-meanwhile", key, "platform:revenue", 50, "withdrawal_fee"
+            ),
+        )
     refused = await client.post(
-        f"/api/v1/ops/adjustments/{overdraw.json()['id']}/approve", headers=second.auth
+        f"/api/v1/ops/adjustments/{ok.json()['id']}/approve", headers=second.auth
     )
     assert refused.status_code == 409
     assert refused.json()["code"] == "insufficient_funds"
     async with db.sessionmaker() as s:
-        assert (await ledger.balance(s, key)).posted == 100
+        assert (await ledger.balance(s, key)).posted == 50
 
 
 async def test_reconciliation_finds_what_the_ledger_and_providers_disagree_on(

@@ -22,10 +22,11 @@ from tests.lifecycle_world import (
     window_nearly_over,
 )
 from xingdong.campaigns import service as campaigns
-from xingdong.campaigns.errors import CampaignInvalid, ComplianceBlocked
+from xingdong.campaigns.errors import CampaignInvalid, CampaignStateConflict, ComplianceBlocked
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.i18n import translate
+from xingdong.identity import service as identity
 from xingdong.identity.models import Person
 from xingdong.ledger import service as ledger
 from xingdong.ledger import wallets
@@ -617,3 +618,59 @@ async def test_a_campaign_approved_after_its_start_begins_at_the_approval(world:
             s, actor=operator, campaign_id=ahead.id, approve=True, note=""
         )
     assert kept.starts_at == later
+
+
+async def test_who_decided_the_work_does_not_decide_the_dispute_about_it(world: World) -> None:
+    campaign = await live_campaign(world, review_policy="manual")
+    worker = world.workers[0]
+    assignment = await claim(world, worker, campaign)
+    await submit(world, worker, assignment)
+    # One person with both roles: they rejected the work as a reviewer.
+    async with world.db.session_scope() as s:
+        await identity.grant_staff_role(
+            s, phone=world.operator.phone, role="reviewer", granted_by=None
+        )
+    both = await world.actor(world.operator)
+    async with world.db.session_scope() as s:
+        await work.review(
+            s, actor=both, assignment_id=assignment.id, approve=False,
+            reason="evidence_unclear", note=None, settings=world.settings,
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        dispute = await work.appeal(
+            s, person=worker, assignment_id=assignment.id, reason="我确实关注了",
+            settings=world.settings,
+        )  # fmt: skip
+    with pytest.raises(OwnWork):
+        async with world.db.session_scope() as s:
+            await work.decide_dispute(
+                s, actor=both, dispute_id=dispute.id, uphold=False, note="维持",
+                settings=world.settings,
+            )  # fmt: skip
+    other = await world.actor(world.operator2)
+    async with world.db.session_scope() as s:
+        decided = await work.decide_dispute(
+            s, actor=other, dispute_id=dispute.id, uphold=False, note="维持",
+            settings=world.settings,
+        )  # fmt: skip
+    assert decided.status == "dismissed"
+
+
+async def test_only_a_campaign_the_feed_can_show_joins_the_quality_plan(world: World) -> None:
+    owner = await world.actor(world.owner)
+    operator = await world.actor(world.operator)
+    async with world.db.session_scope() as s:
+        made = await campaigns.create_campaign(
+            s, actor=owner, org_id=world.org_id, draft=draft(), settings=world.settings
+        )
+    with pytest.raises(CampaignStateConflict):
+        async with world.db.session_scope() as s:
+            await campaigns.set_quality_plan(
+                s, actor=operator, campaign_id=made.id, included=True, note=""
+            )
+    live = await live_campaign(world)
+    async with world.db.session_scope() as s:
+        joined = await campaigns.set_quality_plan(
+            s, actor=operator, campaign_id=live.id, included=True, note=""
+        )
+    assert joined.quality_plan is True

@@ -220,6 +220,23 @@ async def test_large_withdrawals_wait_for_two_different_operators(
     await sound(db)
 
 
+async def test_pieces_of_a_large_amount_add_up_to_the_review_thresholds(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    """Three withdrawals of ¥1,500 in a day, each under ¥2,000: the second brings the day
+    to ¥3,000 (one operator must look), the third to ¥4,500 (two must)."""
+    user = await register(client)
+    await fund(db, user, 700_000)
+    await bind(client, user)
+    answers = [(await withdraw(client, user, 150_000, f"piece-{n}")).json() for n in range(3)]
+    assert [(a.get("status"), a.get("approvals_needed")) for a in answers] == [
+        ("approved", 0),
+        ("requested", 1),
+        ("requested", 2),
+    ]
+    assert answers[2]["review_reasons"] == ["large_amount"]
+
+
 async def test_workers_cannot_approve_and_rejection_returns_the_money(
     client: httpx.AsyncClient, db: Database
 ) -> None:

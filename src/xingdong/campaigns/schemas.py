@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from xingdong.campaigns.models import Campaign
 from xingdong.campaigns.presentation import translated_findings
@@ -91,19 +91,19 @@ class CampaignIn(Input):
 
 
 class DecisionIn(Input):
-    approve: bool
+    approve: StrictBool
     note: str = Field(default="", max_length=1000)
 
 
 class QualityPlanIn(Input):
-    included: bool
+    included: StrictBool
     """True: in the quality-task plan; false: out of it."""
     note: str = Field(default="", max_length=500)
     """Why (kept in the audit log)."""
 
 
 class DisputeDecisionIn(Input):
-    uphold: bool
+    uphold: StrictBool
     note: str = Field(default="", max_length=500)
 
 

@@ -391,6 +391,10 @@ async def _tell_brand(
     )
 
 
+DECISION_NOTE_MAX = 1000
+"""Characters of an operator's note on a campaign decision (as the API's schema allows)."""
+
+
 async def decide_campaign(
     session: AsyncSession,
     *,
@@ -412,6 +416,12 @@ async def decide_campaign(
         raise CampaignInvalid(
             detail=N_("Say why the campaign is rejected."),
             fields=[FieldError("note", N_("A reason is required."))],
+        )
+    if len(note.strip()) > DECISION_NOTE_MAX:
+        raise CampaignInvalid(
+            detail=N_("Keep the note to {most} characters."),
+            fields=[FieldError("note", N_("Too long."))],
+            extra={"most": DECISION_NOTE_MAX},
         )
     data: dict[str, str] = {"note": note.strip()}
     if approve and campaign.starts_at < moment:
@@ -460,6 +470,10 @@ async def set_quality_plan(
     campaign = await get_campaign(session, actor=None, campaign_id=campaign_id, lock=True)
     if campaign.quality_plan == included:
         return campaign
+    if included:
+        # A plan of what the feed shows: a campaign that can still be shown (taking one
+        # out is always possible).
+        _state(campaign, "pending_approval", "live", "paused")
     campaign.quality_plan = included
     await record_audit(
         session,

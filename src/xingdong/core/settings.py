@@ -105,10 +105,16 @@ class Settings(BaseSettings):
     withdrawal_fee_fen: int = Field(default=100, ge=0)
     withdrawal_daily_limit_fen: int = Field(default=500_000, ge=1)
     withdrawal_review_fen: int = Field(
-        default=200_000, ge=1, description="From this amount an operator must approve."
+        default=200_000,
+        ge=1,
+        description="From this amount (with the same day's earlier withdrawals) an operator "
+        "must approve.",
     )
     withdrawal_four_eyes_fen: int = Field(
-        default=1_000_000, ge=1, description="From this amount two different operators must."
+        default=400_000,
+        ge=1,
+        description="From this amount (with the same day's earlier withdrawals) two different "
+        "operators must; below the daily limit, or it could never apply.",
     )
 
     evidence_storage: Literal["folder", "s3"] = Field(

@@ -12,9 +12,10 @@ from xingdong.core.audit import record_audit
 from xingdong.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
+from xingdong.core.money import yuan
 from xingdong.core.policy import Action, Actor, require
 from xingdong.ledger import service as ledger
-from xingdong.ledger.errors import AccountClosed, UnknownAccount
+from xingdong.ledger.errors import AccountClosed, InsufficientFunds, UnknownAccount
 from xingdong.ledger.models import Adjustment, LedgerAccount
 
 ADJUSTMENTS_ACCOUNT = "platform:adjustments"
@@ -45,6 +46,25 @@ async def pending_adjustments_count(session: AsyncSession, account_keys: list[st
     return count or 0
 
 
+ADJUSTMENT_MAX_FEN = 10_000_000
+"""The largest correction two operators may make in one adjustment (¥100,000): a typo of a
+few zeros is refused, not applied; a larger sum is several adjustments, each agreed."""
+
+
+def _refuse_overdraft(account: LedgerAccount, amount: int) -> None:
+    """A correction that takes money out may not take an account of ours below zero (the
+    outside world's ``external:`` accounts run negative by design)."""
+    if amount < 0 and not account.key.startswith("external:"):
+        held = ledger.balance_of(account).available
+        if held + amount < 0:
+            raise InsufficientFunds(
+                detail=N_(
+                    "The account holds ¥{held_yuan}; a correction cannot take it below zero."
+                ),
+                extra={"held": held, "held_yuan": yuan(held)},
+            )
+
+
 async def request_adjustment(
     session: AsyncSession, *, actor: Actor, account_key: str, amount: int, reason: str
 ) -> Adjustment:
@@ -52,6 +72,10 @@ async def request_adjustment(
     errors = []
     if amount == 0:
         errors.append(FieldError("amount_fen", N_("The amount cannot be zero.")))
+    elif abs(amount) > ADJUSTMENT_MAX_FEN:
+        errors.append(
+            FieldError("amount_fen", N_("At most ¥100,000 in one adjustment; make several."))
+        )
     if not reason.strip():
         errors.append(FieldError("reason", N_("Required.")))
     if errors:
@@ -60,6 +84,7 @@ async def request_adjustment(
     if account is None:
         raise UnknownAccount(detail=N_("No such ledger account."))
     _refuse_closed(account)
+    _refuse_overdraft(account, amount)
     adjustment = Adjustment(
         id=new_id(),
         account_key=account_key,
@@ -102,6 +127,8 @@ async def approve_adjustment(
     account = await ledger.account_by_key(session, adjustment.account_key)
     if account is not None:
         _refuse_closed(account)
+        # Checked again: the balance may have moved since the request.
+        _refuse_overdraft(account, adjustment.amount)
     await ledger.open_account(session, ledger.AccountSpec(ADJUSTMENTS_ACCOUNT))
     credit = adjustment.amount > 0
     result = await ledger.transfer(

@@ -293,12 +293,15 @@ async def request_withdrawal(
         )
     reserved = await ledger.transfer_linked(session, movements)
     reasons = ["organisation_payout"] if org else []
-    if amount >= settings.withdrawal_review_fen:
+    # The day's withdrawals count together, so that splitting an amount into pieces under
+    # the thresholds does not pass them.
+    day_total = today + amount
+    if day_total >= settings.withdrawal_review_fen:
         reasons.append("large_amount")
     if await _payout_account_shared(session, account.account_hash, person_id, org):
         reasons.append("shared_payout_account")
     reasons += [f"risk:{code}" for code in risk_reasons]
-    needed = 2 if amount >= settings.withdrawal_four_eyes_fen else (1 if reasons else 0)
+    needed = 2 if day_total >= settings.withdrawal_four_eyes_fen else (1 if reasons else 0)
     withdrawal = Withdrawal(
         id=withdrawal_id,
         person_id=person_id,

@@ -56,6 +56,13 @@ class EvidenceRequired(ValidationFailed):
     title = N_("Evidence is missing")
 
 
+class ReasonRequired(EvidenceRequired):
+    """A decision, a dispute or its outcome without the reason it needs (the same code,
+    which clients already branch on, with a title that says what is missing)."""
+
+    title = N_("A reason is missing")
+
+
 class OwnWork(Forbidden):
     code = "own_work"
     title = N_("You cannot decide on your own work")

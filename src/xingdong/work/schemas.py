@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from xingdong.campaigns.models import Campaign
 from xingdong.core.i18n import translate
@@ -333,7 +333,7 @@ class ReviewItemOut(Output):
 
 
 class DecisionIn(Input):
-    approve: bool
+    approve: StrictBool
     reason: str = Field(
         max_length=40,
         description="A code of APPROVE_REASONS or REJECT_REASONS (see docs/work.md).",
@@ -381,7 +381,7 @@ class BulkApproveOut(Output):
 class GoldItemIn(Input):
     assignment_id: UUID
     """A decided submission with evidence."""
-    approve: bool
+    approve: StrictBool
     """The right answer."""
     reason: str = Field(
         max_length=40,

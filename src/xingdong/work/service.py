@@ -84,6 +84,7 @@ from xingdong.work.errors import (
     NotEligible,
     OwnWork,
     PacingLimitReached,
+    ReasonRequired,
     SoldOut,
 )
 from xingdong.work.models import (
@@ -558,7 +559,7 @@ async def submit(
     assignment.evidence_note = (evidence.note or "").strip()[:500] or None
     assignment.verification = _verification_json(verification)
     assignment.risk_reasons = reasons
-    assignment.risk_score = min(100, max(50 * len(reasons), round(verdict.score * 100)))
+    assignment.risk_score = risk_score(reasons, verdict.score)
     assignment.status = "submitted"
     if (
         campaign.review_policy == "auto_when_verified"
@@ -630,17 +631,24 @@ async def _tell_brand(
     )
 
 
-def _check_review_reason(*, approve: bool, reason: str, note: str | None) -> None:
+def _check_review_reason(
+    *, approve: bool, reason: str, note: str | None, verified: bool = True
+) -> None:
     reasons = APPROVE_REASONS if approve else REJECT_REASONS
     if reason not in reasons:
         # Nothing chosen is the usual case (the workbench's radio buttons start empty);
         # a code we do not know comes only from a stale page or a program.
         problem = N_("Unknown reason.") if reason.strip() else N_("Choose a reason.")
-        raise EvidenceRequired(
-            detail=N_("Choose a reason."), fields=[FieldError("reason", problem)]
+        raise ReasonRequired(detail=N_("Choose a reason."), fields=[FieldError("reason", problem)])
+    if reason == "platform_verified" and not verified:
+        # The brand, the statements and the completion model read it as the platform's
+        # word: a person's approval says so in its own reason.
+        raise ValidationFailed(
+            detail=N_("The platform did not confirm this action; choose another reason."),
+            fields=[FieldError("reason", N_("The platform did not confirm it."))],
         )
     if reason == "other" and not (note or "").strip():
-        raise EvidenceRequired(
+        raise ReasonRequired(
             detail=N_("Say why in the note."), fields=[FieldError("note", N_("Required."))]
         )
 
@@ -663,7 +671,8 @@ async def review(
     if assignment.person_id == actor.person_id:
         raise OwnWork(detail=N_("You cannot review your own work."))
     _state(assignment, "submitted")
-    _check_review_reason(approve=approve, reason=reason, note=note)
+    verified = assignment.verification.get("status") == "verified"
+    _check_review_reason(approve=approve, reason=reason, note=note, verified=verified)
     campaign = await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id)
     clean_note = (note or "").strip()[:500] or None
     if approve:
@@ -798,6 +807,19 @@ async def decide_review_item(
     )
 
 
+OCR_TEXT_MISSING = "signal_missing:evidence.ocr_text"
+"""The risk engine's note that a hand-in came before its screenshot's text was read."""
+
+
+def risk_score(reasons: Sequence[str], engine_score: float) -> int:
+    """A submission's place in the review queue (0 to 100, riskiest first): 50 for each
+    thing the platform found missing (``platform_<detail>``) on top of the risk engine's
+    own score. Its other reasons are already in that score; counting each as 50 again put
+    every item at 100 once a signal or two were missing, and the order meant nothing."""
+    platform = sum(1 for reason in reasons if reason.startswith("platform_"))
+    return min(100, 50 * platform + round(engine_score * 100))
+
+
 async def screenshot_read(
     session: AsyncSession, *, file_id: UUID, text: str, settings: Settings
 ) -> list[str]:
@@ -834,8 +856,10 @@ async def screenshot_read(
         )
         if failed and code not in assignment.risk_reasons
     ]
-    if added:
-        assignment.risk_reasons = [*assignment.risk_reasons, *added]
+    # The text is read now: the hand-in's "no text read" signal no longer holds.
+    kept = [r for r in assignment.risk_reasons if r != OCR_TEXT_MISSING]
+    if added or len(kept) != len(assignment.risk_reasons):
+        assignment.risk_reasons = [*kept, *added]
         assignment.risk_score = min(100, assignment.risk_score + 20 * len(added))
         await session.flush()
     return added
@@ -1176,7 +1200,7 @@ async def _open_dispute(
             else N_("This was already contested once, and the decision stands."),
         )
     if not reason:
-        raise EvidenceRequired(
+        raise ReasonRequired(
             detail=N_("Say why."), fields=[FieldError("reason", N_("A reason is required."))]
         )
     if not DISPUTE_REASON_MIN <= len(reason) <= DISPUTE_REASON_MAX:
@@ -1223,11 +1247,18 @@ async def decide_dispute(
             detail=N_("The dispute was already decided."), extra={"status": dispute.status}
         )
     if not note.strip():
-        raise EvidenceRequired(
+        raise ReasonRequired(
             detail=N_("Say why."), fields=[FieldError("note", N_("A reason is required."))]
         )
+    if len(note.strip()) > DISPUTE_REASON_MAX:
+        raise ValidationFailed(
+            detail=N_("Keep the note to {most} characters."),
+            fields=[FieldError("note", N_("Too long."))],
+            extra={"most": DISPUTE_REASON_MAX},
+        )
     assignment = await _locked_assignment(session, dispute.assignment_id)
-    if actor.person_id in (dispute.raised_by, assignment.person_id):
+    # Part of it: who raised it, whose work it is, and who made the decision it is about.
+    if actor.person_id in (dispute.raised_by, assignment.person_id, assignment.reviewed_by):
         raise OwnWork(detail=N_("You cannot decide a dispute you are part of."))
     campaign = await campaigns.get_campaign(
         session, actor=None, campaign_id=assignment.campaign_id, lock=True

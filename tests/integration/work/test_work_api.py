@@ -497,6 +497,31 @@ async def submitted(
     return assignment_id
 
 
+async def test_a_person_cannot_approve_in_the_platform_s_name(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, review_policy="manual")
+    assignment_id = await submitted(client, world, campaign, 0, follow=False)
+    reviewer = await bearer(world, world.reviewer)
+    said = problem(
+        await client.post(
+            f"/api/v1/review/{assignment_id}/decision",
+            headers={**reviewer, "Accept-Language": "en"},
+            json={"approve": True, "reason": "platform_verified"},
+        ),
+        422,
+        "validation_failed",
+    )
+    assert "did not confirm" in said["detail"]
+    assert (await assignment_row(world, assignment_id)).status == "submitted"
+    approved = await client.post(
+        f"/api/v1/review/{assignment_id}/decision",
+        headers=reviewer,
+        json={"approve": True, "reason": "meets_requirements"},
+    )
+    assert approved.status_code == 200, approved.text
+
+
 async def test_the_queue_and_a_decision_made_once(client: httpx.AsyncClient, world: World) -> None:
     campaign = await live_campaign(world, review_policy="manual")
     assignment_id = await submitted(client, world, campaign, 0, follow=True)
@@ -547,6 +572,27 @@ async def test_the_queue_and_a_decision_made_once(client: httpx.AsyncClient, wor
         422,
         "validation_failed",
     )
+    # "yes" is no boolean: nothing is decided on a guess.
+    problem(
+        await client.post(
+            f"/api/v1/review/{assignment_id}/decision",
+            headers=reviewer,
+            json={"approve": "yes", "reason": "meets_requirements"},
+        ),
+        422,
+        "validation_failed",
+    )
+    # A missing reason says so in its title (the code stays).
+    untitled = problem(
+        await client.post(
+            f"/api/v1/review/{assignment_id}/decision",
+            headers={**reviewer, "Accept-Language": "en"},
+            json={"approve": False, "reason": ""},
+        ),
+        422,
+        "evidence_required",
+    )
+    assert untitled["title"] == "A reason is missing"
     assert (await assignment_row(world, assignment_id)).status == "submitted"
     decided = await client.post(
         f"/api/v1/review/{assignment_id}/decision",
