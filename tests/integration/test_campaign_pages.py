@@ -214,6 +214,22 @@ async def test_the_form_has_five_steps_and_shows_the_price_split(
     assert 'value="浙江"' in html and 'value="美妆"' in html and 'value="novice"' in html
 
 
+async def test_the_form_is_held_to_what_the_api_allows(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    long_brief = await post_form(owner, world, "create", brief="关注" * 2_500)
+    assert long_brief.status_code == 422
+    assert 'data-error-for="brief"' in long_brief.text
+    for typed in ("1,5", "0,50"):  # a decimal comma is no price, not ten times one
+        comma = await post_form(owner, world, "create", unit_price=typed)
+        assert comma.status_code == 422 and 'data-error-for="unit_price"' in comma.text
+    twice = await post_form(owner, world, "create", regions=["北京", "北京"])
+    assert twice.status_code == 303, twice.text
+    async with world.db.sessionmaker() as s:
+        made = (await s.scalars(select(Campaign))).all()
+    assert [c.regions for c in made] == [["北京"]]
+
+
 async def test_the_target_is_checked_on_the_platform(
     owner: httpx.AsyncClient, world: World
 ) -> None:

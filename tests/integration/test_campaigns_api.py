@@ -105,7 +105,7 @@ async def test_a_member_creates_a_draft_with_its_target_resolved(
     [
         ({"target": "@nobody_here"}, "target"),
         ({"quantity": 0}, "quantity"),
-        ({"unit_price_fen": 5}, "unit_price"),
+        ({"unit_price_fen": 5}, "unit_price_fen"),
         (
             {
                 "starts_at": (utcnow() - timedelta(days=3)).isoformat(),
@@ -115,9 +115,10 @@ async def test_a_member_creates_a_draft_with_its_target_resolved(
         ),
         ({"task_type": "buy_followers"}, "task_type"),
         ({"regions": ["火星"]}, "regions"),
+        ({"quantity": 3, "per_person_limit": 5}, "per_person_limit"),
     ],
     ids=["unknown-target", "quantity-0", "price-below-minimum", "window-in-the-past",
-         "unknown-task-type", "unknown-region"],
+         "unknown-task-type", "unknown-region", "limit-above-quantity"],
 )  # fmt: skip
 async def test_bad_drafts_are_refused_beside_their_field(
     client: httpx.AsyncClient,
@@ -133,6 +134,8 @@ async def test_bad_drafts_are_refused_beside_their_field(
     )
     body = problem(response, 422, "campaign_invalid")
     assert [e["field"] for e in body["errors"]] == [field]
+    if field == "unit_price_fen":
+        assert "¥0.10" in body["errors"][0]["message"]  # the minimum, named
     assert await count_campaigns(world) == 0
 
 

@@ -30,7 +30,7 @@ from xingdong.campaigns.schemas import (
     QualityPlanIn,
 )
 from xingdong.core.context import current_locale
-from xingdong.core.errors import XingdongError
+from xingdong.core.errors import FieldError, XingdongError
 from xingdong.core.pagination import Page
 from xingdong.dispatch.delivery import campaign_delivery
 from xingdong.web.deps import ApiActor, CursorQuery, DbSession, LimitQuery, RuntimeDep
@@ -55,6 +55,21 @@ async def _readable(org_id: UUID, call: Awaitable[T]) -> T:
         raise better from exc
 
 
+API_FIELD_NAMES = {"unit_price": "unit_price_fen"}
+"""The draft's field names that the API's body spells otherwise."""
+
+
+async def _in_body_terms(call: Awaitable[T]) -> T:
+    """Run a service call on a draft from the API; its errors name the body's fields."""
+    try:
+        return await call
+    except XingdongError as exc:
+        exc.fields = [
+            FieldError(API_FIELD_NAMES.get(f.field, f.field), f.message, f.code) for f in exc.fields
+        ]
+        raise
+
+
 async def _full(session: DbSession, campaign: Campaign) -> CampaignOut:
     progress = await service.progress_of(session, campaign)
     return CampaignOut.full(campaign, locale=current_locale.get(), progress=progress)
@@ -70,8 +85,10 @@ async def create_campaign(
 ) -> CampaignOut:
     """Create a draft (members). The target is resolved on the platform and the copy is
     checked; nothing is paid until the draft is submitted."""
-    campaign = await service.create_campaign(
-        session, actor=actor, org_id=org_id, draft=body.to_draft(), settings=runtime.settings
+    campaign = await _in_body_terms(
+        service.create_campaign(
+            session, actor=actor, org_id=org_id, draft=body.to_draft(), settings=runtime.settings
+        )
     )
     return await _full(session, campaign)
 

@@ -32,6 +32,7 @@ from xingdong.core.clock import utcnow
 from xingdong.core.errors import FieldError, RateLimited
 from xingdong.core.i18n import N_, Phrase
 from xingdong.core.ids import new_id
+from xingdong.core.money import yuan
 from xingdong.core.pagination import clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.ratelimit import RateLimits
@@ -89,6 +90,24 @@ class CampaignDraft:
     review_policy: str = "auto_when_verified"
 
 
+def _refuse_draft(draft: CampaignDraft, settings: Settings, now: datetime) -> None:
+    """Refuse a draft with every field's problem at once (the price's names the least)."""
+    errors = _draft_errors(draft, settings, now)
+    if errors:
+        low = settings.campaign_min_unit_price_fen
+        priced = any(e.field == "unit_price" for e in errors)
+        raise CampaignInvalid(
+            detail=N_("Please correct the marked fields."),
+            fields=errors,
+            extra={"min_yuan": yuan(low)} if priced else {},
+        )
+
+
+BRIEF_MAX, DISCLOSURE_MAX, GUIDANCE_MAX = 2000, 200, 1000
+"""Characters of a campaign's brief, disclosure and comment guidance (as the API's schema
+and the columns allow; the page's form is held to them here)."""
+
+
 def _draft_errors(  # noqa: PLR0912 - one check per field reads best
     draft: CampaignDraft, settings: Settings, now: datetime
 ) -> list[FieldError]:
@@ -103,17 +122,25 @@ def _draft_errors(  # noqa: PLR0912 - one check per field reads best
         bad("task_type", N_("Choose a task type."))
     if not draft.brief.strip():
         bad("brief", N_("Describe what people should do."))
+    elif len(draft.brief.strip()) > BRIEF_MAX:
+        bad("brief", N_("Keep the brief to 2,000 characters."))
+    if len(draft.disclosure.strip()) > DISCLOSURE_MAX:
+        bad("disclosure", N_("Keep the disclosure to 200 characters."))
+    if len((draft.comment_guidance or "").strip()) > GUIDANCE_MAX:
+        bad("comment_guidance", N_("Keep the guidance to 1,000 characters."))
     if not 1 <= draft.quantity <= settings.campaign_max_quantity:
         bad("quantity", N_("The quantity must be at least 1 and at most the platform's maximum."))
     reward, _fee = price_split(max(draft.unit_price, 0), settings.platform_fee_percent)
     if draft.unit_price < settings.campaign_min_unit_price_fen or reward <= 0:
-        bad("unit_price", N_("The unit price is below the minimum."))
+        bad("unit_price", N_("The unit price is below the minimum of ¥{min_yuan}."))
     if draft.ends_at <= draft.starts_at:
         bad("ends_at", N_("The end must be after the start."))
     elif draft.ends_at <= now:
         bad("ends_at", N_("The end is in the past."))
     if draft.per_person_limit < 1:
         bad("per_person_limit", N_("At least one per person."))
+    elif 1 <= draft.quantity < draft.per_person_limit:
+        bad("per_person_limit", N_("At most as many as the campaign's completions."))
     for name, age in (("min_age", draft.min_age), ("max_age", draft.max_age)):
         if age is not None and not settings.min_age_for_paid_tasks <= age <= MAX_AGE:
             bad(name, N_("Ages run from the adult age to 120."))
@@ -195,9 +222,7 @@ async def create_campaign(
         raise CampaignInvalid(detail=N_("Only members of the organisation can create campaigns."))
     await identity_repo.hold_open_organisation(session, org_id)
     moment = now or utcnow()
-    errors = _draft_errors(draft, settings, moment)
-    if errors:
-        raise CampaignInvalid(detail=N_("Please correct the marked fields."), fields=errors)
+    _refuse_draft(draft, settings, moment)
     connector = get_connector(draft.platform)
     try:
         target = await connector.resolve_target(ACTION_TARGET_KIND[draft.task_type], draft.target)
@@ -231,9 +256,10 @@ async def create_campaign(
         ends_at=draft.ends_at,
         min_age=draft.min_age,
         max_age=draft.max_age,
-        regions=list(draft.regions),
-        interests=list(draft.interests),
-        tiers=list(draft.tiers),
+        # Each named once, in the order given ("北京", "北京" is 北京).
+        regions=list(dict.fromkeys(draft.regions)),
+        interests=list(dict.fromkeys(draft.interests)),
+        tiers=list(dict.fromkeys(draft.tiers)),
         pacing_per_hour=draft.pacing_per_hour,
         min_watch_seconds=draft.min_watch_seconds,
         min_stay_seconds=draft.min_stay_seconds,
@@ -891,9 +917,7 @@ async def preview_campaign(
     if org_id not in actor.memberships:
         require(actor, Action.ORG_READ, org_id=org_id)
         raise CampaignInvalid(detail=N_("Only members of the organisation can create campaigns."))
-    errors = _draft_errors(draft, settings, now or utcnow())
-    if errors:
-        raise CampaignInvalid(detail=N_("Please correct the marked fields."), fields=errors)
+    _refuse_draft(draft, settings, now or utcnow())
     target = await check_target(
         platform=draft.platform, task_type=draft.task_type, target=draft.target
     )
@@ -904,9 +928,10 @@ async def preview_campaign(
         brief=draft.brief.strip(),
         disclosure=draft.disclosure.strip(),
         comment_guidance=(draft.comment_guidance or "").strip() or None,
-        regions=list(draft.regions),
-        interests=list(draft.interests),
-        tiers=list(draft.tiers),
+        # Each named once, in the order given ("北京", "北京" is 北京).
+        regions=list(dict.fromkeys(draft.regions)),
+        interests=list(dict.fromkeys(draft.interests)),
+        tiers=list(dict.fromkeys(draft.tiers)),
         min_age=draft.min_age,
         max_age=draft.max_age,
         pacing_per_hour=draft.pacing_per_hour,
