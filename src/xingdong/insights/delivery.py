@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,10 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
+from xingdong.core.logging import get_logger
 from xingdong.core.settings import Settings
 from xingdong.insights import signing, targets
 from xingdong.insights.models import Event, WebhookDelivery, WebhookEndpoint
 from xingdong.insights.service import PING, body_of, queue_delivery
+
+log = get_logger(__name__)
 
 RETRY_AFTER = (
     timedelta(minutes=1),
@@ -186,9 +190,29 @@ async def _send(taken: _Taken, delivery_id: UUID, *, settings: Settings) -> _Sen
     except (httpcore.TimeoutException, TimeoutError):
         return _Sent(None, "timed out")
     except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
-        return _Sent(None, (f"{type(exc).__name__}: {exc}")[:200])
+        return _Sent(None, _failure(exc, delivery_id))
     except (ssl.SSLError, OSError) as exc:
-        return _Sent(None, (f"{type(exc).__name__}: {exc}")[:200])
+        return _Sent(None, _failure(exc, delivery_id))
+
+
+FAILURES = ("tls failed", "name not resolved", "connection failed", "connection broken")
+"""How an attempt that got no answer failed, as the deliveries page says it (in words, in
+the reader's language); the exception itself goes to the log."""
+
+
+def _failure(exc: BaseException, delivery_id: UUID) -> str:
+    said = f"{type(exc).__name__}: {exc}"
+    log.info("webhook_attempt_failed", delivery=str(delivery_id), error=said[:500])
+    if isinstance(exc, ssl.SSLError) or "SSL" in said or "CERTIFICATE" in said:
+        return "tls failed"
+    if isinstance(exc, socket.gaierror) or any(
+        sign in said
+        for sign in ("Name or service not known", "name resolution", "nodename nor servname")
+    ):
+        return "name not resolved"
+    if isinstance(exc, (httpcore.ReadError, httpcore.WriteError, httpcore.ProtocolError)):
+        return "connection broken"
+    return "connection failed"
 
 
 async def _record(session: AsyncSession, delivery_id: UUID, sent: _Sent, *, now: datetime) -> str:

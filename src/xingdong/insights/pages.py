@@ -86,9 +86,12 @@ ERROR_LABELS = {
     "timed out": N_("No answer in time"),
     "endpoint disabled": N_("The endpoint was disabled"),
     "address not allowed": N_("The URL's address is not allowed"),
+    "tls failed": N_("The secure connection failed (check the certificate)"),
+    "name not resolved": N_("The address's name was not found"),
+    "connection failed": N_("Could not connect"),
+    "connection broken": N_("The connection broke off"),
 }
-"""Words for the attempt errors the delivery names itself; others (a connection error) are
-shown as they came."""
+"""Words for the attempt errors the delivery names (``HTTP <status>`` is shown as it is)."""
 
 
 def _page_url(org_id: UUID) -> str:
