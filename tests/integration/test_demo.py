@@ -25,8 +25,8 @@ from xingdong.dispatch.plan import planned_share
 from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.insights.models import WebhookEndpoint
+from xingdong.ledger import reconciliation, wallets
 from xingdong.ledger import service as ledger
-from xingdong.ledger import wallets
 from xingdong.platforms.sandbox.models import SandboxOrder, SandboxProfileAd
 from xingdong.risk.models import RiskEvent
 from xingdong.work import gold
@@ -68,6 +68,12 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
         pending = await ledger.balance(s, wallets.pending_account(first.id))
     assert [(a.status, a.review_reason) for a in theirs] == [("approved", "platform_verified")]
     assert pending.posted == 80  # the follow pays ¥1.00, less the 20% platform fee
+    # The seeded top-up has its payment at the sandbox provider: nothing to reconcile.
+    async with runtime.db.session_scope() as s:
+        report = await reconciliation.reconcile(
+            s, payments=runtime.payments, payouts=runtime.payouts
+        )
+    assert report.differences == [] and report.checked >= 1
     assert types == {"follow", "like", "comment", "live_visit", "shoot", "purchase", "profile_ad"}
 
     moments = itertools.count()

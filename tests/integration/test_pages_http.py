@@ -304,3 +304,26 @@ async def test_a_page_address_with_a_malformed_id_is_not_found(client: httpx.Asy
     # The API still says which part of the path is wrong.
     api = await client.get("/api/v1/tasks/not-a-uuid", headers=user.auth)
     assert api.status_code == 422 and api.json()["errors"][0]["field"] == "campaign_id"
+
+
+async def test_a_form_sent_again_with_other_values_says_so_in_plain_words(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await register(client)
+    org_id = await create_org(client, user)
+    await sign_in(client, user.phone)
+    page = (await client.get(f"/orgs/{org_id}")).text
+    sent = {"form_id": form_id_from(page), "csrf_token": csrf_from(page)}
+    first = await client.post(f"/orgs/{org_id}/deposits", data={**sent, "amount": "100"})
+    assert first.status_code == 303
+    again = await client.post(f"/orgs/{org_id}/deposits?lang=en", data={**sent, "amount": "200"})
+    assert again.status_code == 409
+    assert "This form was already sent, with other values." in again.text
+    assert "idempotency" not in again.text.lower()
+
+
+async def test_switching_language_keeps_the_search(client: httpx.AsyncClient) -> None:
+    user = await register(client)
+    await sign_in(client, user.phone)
+    page = await client.get("/tasks?type=follow&done=x")
+    assert 'href="?type=follow&amp;lang=en" data-lang="en"' in page.text

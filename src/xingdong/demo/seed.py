@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.policy import Actor, OrgRole
@@ -20,6 +21,7 @@ from xingdong.demo.crowd import CROWD_PHONES, SIM_REVIEWER, seed_crowd
 from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.ledger import deposits
+from xingdong.ledger.models import SandboxPayment
 from xingdong.ledger.payments import PaymentNotice
 from xingdong.platforms.sandbox.demo import seed_sandbox
 
@@ -109,6 +111,13 @@ async def seed_demo(
             provider="sandbox",
             min_amount=1,
             max_amount=2_000_000,
+        )
+        # The sandbox provider's own record of the payment, as its checkout page writes
+        # it, so that reconciliation finds the payment behind the deposit.
+        await session.execute(
+            insert(SandboxPayment)
+            .values(order_id=str(deposit.id), amount=deposit.amount, status="paid")
+            .on_conflict_do_nothing(index_elements=["order_id"])
         )
         await deposits.record_payment_notice(
             session,

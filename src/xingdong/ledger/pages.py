@@ -289,6 +289,7 @@ async def _money_context(session: DbSession, actor: PageActor) -> dict[str, obje
             **{f"risk:{code}": text for code, text in RISK_REASONS.items()},
         },
         "reconciliation": await reconciliation.latest_report(session),
+        "difference_labels": reconciliation.DIFFERENCE_LABELS,
     }
 
 

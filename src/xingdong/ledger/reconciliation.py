@@ -8,10 +8,37 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from xingdong.core.i18n import N_
 from xingdong.ledger.models import Deposit, ReconciliationReport, Refund, Withdrawal
 
 __all__ = ["ReconciliationReport", "latest_report", "reconcile"]
 from xingdong.ledger.payments import PaymentProvider, PayoutProvider
+
+DIFFERENCE_LABELS = {
+    "deposit_not_credited": N_(
+        "The provider says a top-up was paid; the ledger has not credited it. Ask the "
+        "provider to resend its notice."
+    ),
+    "deposit_without_payment": N_(
+        "A top-up is credited, but the provider has no payment. Investigate before the "
+        "money is spent."
+    ),
+    "deposit_amount_differs": N_("A top-up's amount differs from the provider's. Investigate."),
+    "payout_not_settled": N_(
+        "The provider paid a withdrawal the ledger has not settled. The recovery job settles "
+        "it within minutes; if it stays, investigate."
+    ),
+    "settled_without_payout": N_(
+        "A withdrawal is settled as paid, but the provider has no payout. Investigate."
+    ),
+    "refund_not_settled": N_(
+        "The provider refunded a top-up the ledger has not settled. Investigate."
+    ),
+    "refund_without_provider": N_(
+        "A refund is settled, but the provider has no refund. Investigate."
+    ),
+}
+"""Each difference as an operator reads it on the money page: what it means, what to do."""
 
 
 async def reconcile(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -117,9 +117,20 @@ def field_messages(error: XingdongError | None) -> dict[str, str]:
     return result
 
 
+PAGE_WORDS = {
+    "idempotency_key_reused": N_(
+        "This form was already sent, with other values. Reload the page to start again."
+    ),
+}
+"""What a page says for an error whose API wording names machinery (a form's one-off id is
+the API's idempotency key)."""
+
+
 def error_summary(error: XingdongError | None) -> str | None:
     if error is None:
         return None
+    if error.code in PAGE_WORDS:
+        return translate(current_locale.get(), PAGE_WORDS[error.code])
     return translate(current_locale.get(), error.detail or error.title, **error.extra)
 
 
@@ -137,6 +148,13 @@ def redirect(path: str, done: str | None = None) -> RedirectResponse:
         path, hash_mark, fragment = path.partition("#")
         path += ("&" if "?" in path else "?") + "done=" + quote(done) + hash_mark + fragment
     return RedirectResponse(path, status_code=303)
+
+
+def in_language(request: Request, code: str) -> str:
+    """This page's address in another language: its search, filters and page kept (a
+    one-off ``done`` message is not said again)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("lang", "done")]
+    return "?" + urlencode([*kept, ("lang", code)])
 
 
 def render(
@@ -162,6 +180,7 @@ def render(
         "errors": field_messages(error),
         "error_summary": error_summary(error),
         "flash": _known_flash(request.query_params.get("done")),
+        "in_language": lambda code: in_language(request, code),
     }
     ctx.update(context or {})
     html = ENVIRONMENT.get_template(template).render(ctx)
