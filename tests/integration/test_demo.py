@@ -70,10 +70,10 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
     assert pending.posted == 80  # the follow pays ¥1.00, less the 20% platform fee
     # The seeded top-up has its payment at the sandbox provider: nothing to reconcile.
     async with runtime.db.session_scope() as s:
-        report = await reconciliation.reconcile(
+        reconciled = await reconciliation.reconcile(
             s, payments=runtime.payments, payouts=runtime.payouts
         )
-    assert report.differences == [] and report.checked >= 1
+    assert reconciled.differences == [] and reconciled.checked >= 1
     assert types == {"follow", "like", "comment", "live_visit", "shoot", "purchase", "profile_ad"}
 
     moments = itertools.count()
