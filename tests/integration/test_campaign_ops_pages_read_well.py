@@ -28,11 +28,11 @@ async def world(client: httpx.AsyncClient, clean_db: str) -> AsyncIterator[World
 
 
 def question_of(page: str, marker: str) -> str:
-    """The question the app asks before sending the form marked ``marker``."""
-    match = re.search(rf"<form [^>]*{marker}[^>]*>", page)
-    assert match, f"no form {marker}"
+    """The question the app asks before the button (or form) marked ``marker`` sends."""
+    match = re.search(rf"<(?:form|button) [^>]*{marker}[^>]*>", page)
+    assert match, f"nothing marked {marker}"
     asked = re.search(r'data-confirm="([^"]+)"', match.group(0))
-    assert asked, f"the form {marker} asks nothing"
+    assert asked, f"{marker} asks nothing"
     return html.unescape(asked.group(1))
 
 
@@ -47,8 +47,9 @@ async def test_deciding_a_campaign_asks_first(client: httpx.AsyncClient, world: 
         )
     async with browser_of(client, world.operator) as operator:
         page = (await operator.get("/ops/campaigns?lang=en")).text
-    question = question_of(page, "data-decision-form")
-    assert "Approving" in question and "rejecting" in question
+    # Each button asks what it does.
+    assert "opens to workers" in question_of(page, "data-approve")
+    assert "budget goes back to the brand" in question_of(page, "data-reject")
 
 
 async def test_deciding_a_dispute_asks_first_and_names_the_reviewers_decision(
@@ -65,7 +66,9 @@ async def test_deciding_a_dispute_asks_first_and_names_the_reviewers_decision(
     async with browser_of(client, world.operator) as operator:
         english = (await operator.get("/ops/disputes?lang=en")).text
         chinese = (await operator.get("/ops/disputes?lang=zh_CN")).text
-    assert question_of(english, "data-dispute-form").endswith("cannot be undone.")
+    assert question_of(english, "data-uphold").startswith("Uphold the complaint?")
+    assert question_of(english, "data-dismiss").startswith("Dismiss the complaint?")
+    assert question_of(english, "data-dismiss").endswith("cannot be undone.")
     assert "<dt>Reviewer's decision</dt>" in english
     # 审核方式 is the review policy's label ("Review"), not what the reviewer decided.
     assert "审核方式" not in chinese

@@ -42,6 +42,19 @@
       window.location.assign(link.href);
     }
   }
+  // Enter in the decision form (on a reason, after R) would send it with its first
+  // button, Approve: a decision is only ever the button or the key pressed for it.
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (
+      event.key === "Enter" &&
+      target.closest &&
+      target.closest("[data-decision-form]") &&
+      target.tagName === "INPUT"
+    ) {
+      event.preventDefault();
+    }
+  });
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) {
       return;
