@@ -125,13 +125,14 @@ async def test_outsiders_cannot_see_or_change_an_organisation(client: httpx.Asyn
     invite = await client.post(
         f"/api/v1/orgs/{org_id}/invitations", json={"phone": outsider.phone}, headers=outsider.auth
     )
-    assert invite.status_code == 403
+    # Writes too answer "not found": an outsider cannot tell the organisation exists.
+    assert invite.status_code == 404
     demote = await client.patch(
         f"/api/v1/orgs/{org_id}/members/{owner.id}", json={"role": "member"}, headers=outsider.auth
     )
-    assert demote.status_code == 403
+    assert demote.status_code == 404
     remove = await client.delete(f"/api/v1/orgs/{org_id}/members/{owner.id}", headers=outsider.auth)
-    assert remove.status_code == 403
+    assert remove.status_code == 404
     listed = (await client.get("/api/v1/orgs", headers=outsider.auth)).json()
     assert listed["items"] == []
 

@@ -114,10 +114,15 @@ def can(  # noqa: PLR0911 - one case per action reads best
 def require(
     actor: Actor, action: Action, *, person_id: UUID | None = None, org_id: UUID | None = None
 ) -> None:
-    """Raise unless allowed. Reading an object one may not see answers "not found", so
-    that ids cannot be probed for existence."""
+    """Raise unless allowed. Anything about an object one may not even see (another
+    organisation, another person) answers "not found", reads and writes alike, so that ids
+    cannot be probed for existence; one may see but not change answers "forbidden"."""
     if can(actor, action, person_id=person_id, org_id=org_id):
         return
     if action in (Action.PERSON_READ, Action.ORG_READ):
+        raise NotFound(detail=N_("No such object."))
+    if org_id is not None and not can(actor, Action.ORG_READ, org_id=org_id):
+        raise NotFound(detail=N_("No such object."))
+    if person_id is not None and not can(actor, Action.PERSON_READ, person_id=person_id):
         raise NotFound(detail=N_("No such object."))
     raise Forbidden(detail=N_("You are not allowed to do this."))
