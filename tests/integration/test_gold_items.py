@@ -64,7 +64,9 @@ async def test_gold_items_score_reviewers_once_each(world: World) -> None:
     async with world.db.sessionmaker() as s:
         never = await gold.pick_gold_item(s, actor=reviewer2, rate=0.0, rng=random.Random(1))
         always = await gold.pick_gold_item(s, actor=reviewer2, rate=0.5, rng=random.Random(1))
-    assert never is None
+        # The reviewer who decided the work is not graded on their own decision.
+        own = await gold.pick_gold_item(s, actor=reviewer, rate=0.5, rng=random.Random(1))
+    assert never is None and own is None
     assert always is not None and always[0].id == item.id
 
     async with world.db.session_scope() as s:

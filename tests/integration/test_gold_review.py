@@ -134,6 +134,10 @@ async def test_operators_make_gold_items_and_reviewers_meet_them_in_the_api_queu
         json={"approve": True, "reason": "meets_requirements"},
     )
     assert again.status_code == 409
+    # Said as a decided submission is: nothing tells the item was gold.
+    said = again.json()
+    assert (said["code"], said["current_status"]) == ("assignment_state", "rejected")
+    assert said["status_label"] and "answered" not in said["detail"]
     # Answered: never shown to that reviewer again.
     for _ in range(20):
         later = await client.get("/api/v1/review/queue", headers=reviewer2)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns.models import Campaign
 from xingdong.core.audit import record_audit
-from xingdong.core.i18n import N_
+from xingdong.core.i18n import N_, Phrase
 from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, Actor, require
 from xingdong.work.errors import (
@@ -27,6 +27,7 @@ from xingdong.work.errors import (
     EvidenceRequired,
     OwnWork,
 )
+from xingdong.work.labels import STATUS_LABELS
 from xingdong.work.models import Assignment, GoldAnswer, GoldItem
 
 DECIDED = ("approved", "released", "clawed_back", "rejected")
@@ -83,8 +84,9 @@ GoldQuery = Select[GoldItem, Assignment, Campaign]
 
 
 def _open_to(actor: Actor) -> GoldQuery:
-    """Active gold items this reviewer has not answered and that are not their own work,
-    with their source and campaign."""
+    """Active gold items this reviewer has not answered, that are not their own work and
+    that they did not decide themselves (they would be graded on their own decision), with
+    their source and campaign."""
     answered = select(GoldAnswer.gold_item_id).where(GoldAnswer.reviewer_id == actor.person_id)
     return (
         select(GoldItem, Assignment, Campaign)
@@ -94,6 +96,7 @@ def _open_to(actor: Actor) -> GoldQuery:
             GoldItem.active,
             GoldItem.id.not_in(answered),
             Assignment.person_id != actor.person_id,
+            Assignment.reviewed_by.is_distinct_from(actor.person_id),
         )
     )
 
@@ -163,7 +166,18 @@ async def answer_gold_item(
         .returning(GoldAnswer.id)
     )
     if inserted.first() is None:
-        raise AssignmentStateConflict(detail=N_("You already answered this item."))
+        # Said as a submission decided already is, so that the answer does not tell a
+        # gold item from real work: the status its earlier answer gave it.
+        earlier = await session.scalar(
+            select(GoldAnswer.approve).where(
+                GoldAnswer.gold_item_id == item.id, GoldAnswer.reviewer_id == actor.person_id
+            )
+        )
+        status = "approved" if earlier else "rejected"
+        raise AssignmentStateConflict(
+            detail=N_("The task is “{status_label}”."),
+            extra={"status": status, "status_label": Phrase(STATUS_LABELS[status])},
+        )
     return correct
 
 
