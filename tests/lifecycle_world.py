@@ -18,6 +18,7 @@ from xingdong.core.db import Database
 from xingdong.core.policy import Actor
 from xingdong.core.runtime import build_runtime
 from xingdong.core.settings import Settings
+from xingdong.identity import org_accounts
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
 from xingdong.ledger import service as ledger
@@ -106,6 +107,12 @@ async def build_world(
             ),
         )
         org_id = org.id
+    async with db.session_scope() as s:
+        # The brand's own account, as a brand links it before promoting it.
+        await org_accounts.link_account(
+            s, actor=await identity.actor_for(s, person=owner), org_id=org_id,
+            platform="sandbox", handle=BRAND_HANDLE,
+        )  # fmt: skip
     people = []
     for n in range(workers):
         async with db.session_scope() as s:

@@ -285,10 +285,11 @@ async def test_a_brief_that_buys_a_good_review_is_refused(world: World) -> None:
 async def test_the_preview_checks_the_reward_against_the_price(world: World) -> None:
     product_id = await product_of(world)
     owner = await world.actor(world.owner)
-    preview = await campaigns.preview_campaign(
-        actor=owner, org_id=world.org_id,
-        draft=draft(**purchase(product_id, unit_price=9_000)), settings=world.settings,
-    )  # fmt: skip
+    async with world.db.session_scope() as s:
+        preview = await campaigns.preview_campaign(
+            s, actor=owner, org_id=world.org_id,
+            draft=draft(**purchase(product_id, unit_price=9_000)), settings=world.settings,
+        )  # fmt: skip
     assert preview.target.price_fen == PRICE
     assert [f.code for f in preview.findings] == ["purchase_reward_too_high"]
 

@@ -47,6 +47,7 @@ class FindingCode(StrEnum):
     PACING_CAP_TOO_HIGH = "pacing_cap_too_high"
     WATCH_TIME_TOO_SHORT = "watch_time_too_short"
     PURCHASE_REWARD_TOO_HIGH = "purchase_reward_too_high"
+    TARGET_NOT_LINKED = "target_not_linked"
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,39 @@ class CampaignCopy:
     """The promotion disclosure the campaign shows (广告, #ad …)."""
     comment_guidance: str | None = None
     """For comment tasks: what the comments may be about (topics), never their text."""
+
+
+OWN_ACCOUNT_TASKS = frozenset({"shoot", "profile_ad"})
+"""Task types that speak for their target's account (a video made for it, an ad for it
+on the worker's profile): only the account's own brand may publish them."""
+
+
+def ownership_finding(task_type: str, owner_handle: str) -> Finding:
+    """The target belongs to an account the organisation has not linked: a shoot task or
+    a profile ad cannot go out in another account's name; any other task may (a brand
+    promoting a creator's video), once an operator has checked that it may."""
+    if task_type in OWN_ACCOUNT_TASKS:
+        return Finding(
+            code=FindingCode.TARGET_NOT_LINKED,
+            severity=Severity.BLOCK,
+            field="target",
+            excerpt="@" + owner_handle,
+            message=N_(
+                "{excerpt} is not one of the organisation's linked accounts. Shoot tasks "
+                "and profile ads promote the brand's own account: link it on the "
+                "organisation's page first."
+            ),
+        )
+    return Finding(
+        code=FindingCode.TARGET_NOT_LINKED,
+        severity=Severity.REVIEW,
+        field="target",
+        excerpt="@" + owner_handle,
+        message=N_(
+            "The target belongs to {excerpt}, which is not one of the organisation's "
+            "linked accounts: the approving operator checks that you may promote it."
+        ),
+    )
 
 
 def blocks_submission(findings: Iterable[Finding]) -> bool:

@@ -41,6 +41,9 @@ class Campaign(IdMixin, CreatedAtMixin, Base):
     """The handle, video id or room id, as the platform connector resolved it."""
     target_title: Mapped[str] = mapped_column(String(120))
     target_url: Mapped[str] = mapped_column(String(300))
+    target_owner: Mapped[str | None] = mapped_column(String(40))
+    """The handle of the account the target belongs to, as the platform said when the
+    campaign was made (None for campaigns made before it was kept)."""
     target_price_fen: Mapped[int | None] = mapped_column(BigInteger)
     """For a purchase task: the product's price when the campaign was made, which the
     reward is checked against."""

@@ -411,7 +411,7 @@ async def new_campaign_submit(
                 N_("The draft is saved. Submit it to fund it and ask for approval."),
             )
         preview = await service.preview_campaign(
-            actor=actor, org_id=org_id, draft=draft, settings=runtime.settings
+            session, actor=actor, org_id=org_id, draft=draft, settings=runtime.settings
         )
     except XingdongError as exc:
         context["step"] = _first_step(exc)

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, String, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import repository as repo
-from xingdong.campaigns.compliance import CampaignCopy, Finding, check_copy
+from xingdong.campaigns.compliance import CampaignCopy, Finding, check_copy, ownership_finding
 from xingdong.campaigns.errors import (
     CampaignInvalid,
     CampaignNotFound,
@@ -38,6 +38,7 @@ from xingdong.core.policy import Action, Actor, require
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIERS
+from xingdong.identity import org_accounts
 from xingdong.identity import repository as identity_repo
 from xingdong.identity.validation import INTERESTS, REGIONS
 from xingdong.insights import service as insights
@@ -161,7 +162,11 @@ def _draft_errors(  # noqa: PLR0912 - one check per field reads best
     return errors
 
 
-def compliance_findings(campaign: Campaign, settings: Settings) -> list[Finding]:
+def compliance_findings(
+    campaign: Campaign, settings: Settings, *, own_target: bool = True
+) -> list[Finding]:
+    """What the compliance check finds; ``own_target`` False adds ``target_not_linked``
+    (see :func:`target_is_own`)."""
     profile = get_profile(settings.policy_profile)
     findings = check_copy(
         CampaignCopy(
@@ -190,7 +195,19 @@ def compliance_findings(campaign: Campaign, settings: Settings) -> list[Finding]
             product_price=campaign.target_price_fen,
         ),
     )
+    if not own_target and campaign.target_owner:
+        findings.append(ownership_finding(campaign.task_type, campaign.target_owner))
     return findings
+
+
+async def target_is_own(session: AsyncSession, campaign: Campaign) -> bool:
+    """Whether the campaign's target belongs to an account its organisation may promote
+    as its own (campaigns made before the owner was kept count as their own)."""
+    if not campaign.target_owner:
+        return True
+    return await org_accounts.may_promote(
+        session, org_id=campaign.org_id, platform=campaign.platform, handle=campaign.target_owner
+    )
 
 
 def findings_as_json(findings: list[Finding]) -> list[dict[str, Any]]:
@@ -243,6 +260,7 @@ async def create_campaign(
         target_ref=target.ref,
         target_title=target.title[:120],
         target_url=target.url,
+        target_owner=target.owner_handle,
         target_price_fen=target.price_fen,
         brief=draft.brief.strip(),
         disclosure=draft.disclosure.strip(),
@@ -269,7 +287,8 @@ async def create_campaign(
         units_done=0,
         funding_round=0,
     )
-    campaign.compliance = findings_as_json(compliance_findings(campaign, settings))
+    own = await target_is_own(session, campaign)
+    campaign.compliance = findings_as_json(compliance_findings(campaign, settings, own_target=own))
     session.add(campaign)
     await session.flush()
     return campaign
@@ -339,7 +358,8 @@ async def submit_campaign(
             detail=N_("The end is in the past."),
             fields=[FieldError("ends_at", N_("The end is in the past."))],
         )
-    findings = compliance_findings(campaign, settings)
+    own = await target_is_own(session, campaign)
+    findings = compliance_findings(campaign, settings, own_target=own)
     campaign.compliance = findings_as_json(findings)
     blocking = [f for f in findings if f.blocks]
     if blocking:
@@ -905,6 +925,7 @@ class CampaignPreview:
 
 
 async def preview_campaign(
+    session: AsyncSession,
     *,
     actor: Actor,
     org_id: UUID,
@@ -923,6 +944,9 @@ async def preview_campaign(
     )
     # A campaign row that is never added to the session: only the checks read it.
     unsaved = Campaign(
+        org_id=org_id,
+        platform=draft.platform,
+        target_owner=target.owner_handle,
         task_type=draft.task_type,
         title=draft.title.strip(),
         brief=draft.brief.strip(),
@@ -942,7 +966,9 @@ async def preview_campaign(
     reward, fee = price_split(draft.unit_price, settings.platform_fee_percent)
     return CampaignPreview(
         target=target,
-        findings=compliance_findings(unsaved, settings),
+        findings=compliance_findings(
+            unsaved, settings, own_target=await target_is_own(session, unsaved)
+        ),
         reward=reward,
         fee=fee,
         total=draft.quantity * draft.unit_price,

@@ -35,6 +35,7 @@ class Action(StrEnum):
     ORG_SIGN_CREATORS = "org.sign_creators"
     ORG_PAYOUT_ACCOUNT = "org.payout_account"
     ORG_MANAGE_INTEGRATIONS = "org.manage_integrations"
+    ORG_LINK_ACCOUNTS = "org.link_accounts"
     ORG_CLOSE = "org.close"
     STAFF_CONSOLE = "staff.console"
     APPROVE_MONEY = "staff.approve_money"
@@ -65,6 +66,7 @@ KEYS_NEVER = frozenset(
         Action.ORG_SIGN_CREATORS,
         Action.ORG_PAYOUT_ACCOUNT,
         Action.ORG_MANAGE_INTEGRATIONS,
+        Action.ORG_LINK_ACCOUNTS,
         Action.ORG_CLOSE,
     }
 )
@@ -96,6 +98,7 @@ def can(  # noqa: PLR0911 - one case per action reads best
             | Action.ORG_SIGN_CREATORS
             | Action.ORG_PAYOUT_ACCOUNT
             | Action.ORG_MANAGE_INTEGRATIONS
+            | Action.ORG_LINK_ACCOUNTS
             | Action.ORG_CLOSE
         ):
             # The organisation's own owners only: staff do not spend its money, sign

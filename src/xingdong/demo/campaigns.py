@@ -13,6 +13,7 @@ from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.settings import Settings
+from xingdong.identity import org_accounts
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
 from xingdong.platforms.sandbox import service as sandbox
@@ -134,11 +135,16 @@ async def seed_campaigns(
 ) -> int:
     """Create the demo campaigns once (none exist for the brand yet). The caller has
     committed the sandbox accounts: the platform connector reads them on its own."""
+    owner_actor = await identity.actor_for(session, person=owner)
+    (org_id,) = owner_actor.memberships
+    # Linked first, as a brand does before promoting its account (a demo database from
+    # before linking gets the link too).
+    await org_accounts.link_account(
+        session, actor=owner_actor, org_id=org_id, platform="sandbox", handle=BRAND_HANDLE
+    )
     if await session.scalar(select(Campaign.id).limit(1)) is not None:
         return 0
-    owner_actor = await identity.actor_for(session, person=owner)
     operator_actor = await identity.actor_for(session, person=operator)
-    (org_id,) = owner_actor.memberships
     video, other_video, room, product = await _brand_targets(session)
     now = utcnow()
     made = 0

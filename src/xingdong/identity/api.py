@@ -12,7 +12,14 @@ from xingdong.core.context import current_locale
 from xingdong.core.pagination import Page
 from xingdong.core.policy import Action, can
 from xingdong.dispatch.live import live_dispatch
-from xingdong.identity import api_keys, erasure, org_closure, personal_data, service
+from xingdong.identity import (
+    api_keys,
+    erasure,
+    org_accounts,
+    org_closure,
+    personal_data,
+    service,
+)
 from xingdong.identity.downloads import personal_data_response
 from xingdong.identity.models import Person
 from xingdong.identity.schemas import (
@@ -32,6 +39,8 @@ from xingdong.identity.schemas import (
     InvitationAnswer,
     InvitationIn,
     InvitationOut,
+    LinkedAccountIn,
+    LinkedAccountOut,
     LoginRequest,
     MemberOut,
     MeOut,
@@ -491,6 +500,42 @@ async def close_organisation(
         via="api",
     )
     return ClosureOut(org_id=receipt.org_id, closed_at=receipt.closed_at)
+
+
+# --- the organisation's linked platform accounts --------------------------------------
+
+
+@router.get("/orgs/{org_id}/accounts")
+async def list_linked_accounts(
+    org_id: UUID, actor: ApiActor, session: DbSession
+) -> Page[LinkedAccountOut]:
+    """The short-video accounts the organisation has linked: those its campaigns promote
+    as its own (members; one page, at most 50)."""
+    rows = await org_accounts.linked_accounts(session, actor=actor, org_id=org_id)
+    return Page[LinkedAccountOut](items=[LinkedAccountOut.model_validate(r) for r in rows])
+
+
+@router.post("/orgs/{org_id}/accounts", status_code=status.HTTP_201_CREATED)
+async def link_account(
+    org_id: UUID, body: LinkedAccountIn, actor: ApiPersonActor, session: DbSession,
+    response: Response,
+) -> LinkedAccountOut:  # fmt: skip
+    """Link an account the platform lets the organisation, or you, manage (owners).
+    Linking it again answers 200 with the same link."""
+    row, created = await org_accounts.link_account(
+        session, actor=actor, org_id=org_id, platform=body.platform, handle=body.handle
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return LinkedAccountOut.model_validate(row)
+
+
+@router.delete("/orgs/{org_id}/accounts/{link_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def unlink_account(
+    org_id: UUID, link_id: UUID, actor: ApiPersonActor, session: DbSession
+) -> None:
+    """Unlink an account (owners). Campaigns already made on it go on."""
+    await org_accounts.unlink_account(session, actor=actor, org_id=org_id, link_id=link_id)
 
 
 # --- the organisation's API keys (owners, with a person's token) ---------------------

@@ -77,6 +77,11 @@ class TooManyKeys(Conflict):
     title = N_("This organisation has as many API keys as it may have")
 
 
+class TooManyAccounts(Conflict):
+    code = "too_many_accounts"
+    title = N_("Too many linked accounts")
+
+
 class ApiKeyReadOnly(Forbidden):
     code = "api_key_read_only"
     title = N_("This API key may only read")

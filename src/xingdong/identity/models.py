@@ -193,6 +193,22 @@ class PlatformAccount(IdMixin, CreatedAtMixin, Base):
     )
 
 
+class OrgPlatformAccount(IdMixin, CreatedAtMixin, Base):
+    """A short-video account an organisation has linked: one the platform let it (or the
+    member who linked it) manage, and so one its campaigns may promote as its own."""
+
+    __tablename__ = "org_platform_accounts"
+
+    org_id: Mapped[UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(20))
+    handle: Mapped[str] = mapped_column(String(40))
+    linked_by: Mapped[UUID] = mapped_column(ForeignKey("people.id"))
+
+    __table_args__ = (UniqueConstraint("org_id", "platform", "handle"),)
+
+
 class OrgApiKey(IdMixin, CreatedAtMixin, Base):
     """An organisation's API key: lets the brand's own systems call the API for it, with
     the rights of the owner who made it and never more (see ``policy.KEYS_NEVER``)."""

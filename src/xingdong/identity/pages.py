@@ -16,7 +16,7 @@ from xingdong.core.ids import new_id
 from xingdong.core.numbers import whole_number
 from xingdong.core.policy import Action, can
 from xingdong.creators import agencies, tiers
-from xingdong.identity import erasure, org_closure, personal_data, service
+from xingdong.identity import erasure, org_accounts, org_closure, personal_data, service
 from xingdong.identity.downloads import personal_data_response
 from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
@@ -504,6 +504,8 @@ async def _org_context(
     return {
         "org": org,
         "can_close": org.closed_at is None and can(actor, Action.ORG_CLOSE, org_id=org_id),
+        "linked": await org_accounts.linked_accounts(session, actor=actor, org_id=org_id),
+        "can_link": org.closed_at is None and can(actor, Action.ORG_LINK_ACCOUNTS, org_id=org_id),
         "creator_counts": (
             await agencies.count_contracts(session, org_id) if org.kind == "agency" else None
         ),
@@ -530,12 +532,18 @@ async def _org_context(
 
 
 async def org_page_with_error(
-    request: Request, session: DbSession, actor: PageActor, org_id: UUID, error: XingdongError
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    org_id: UUID,
+    error: XingdongError,
+    form: dict[str, str] | None = None,
 ) -> Response:
-    """The organisation page again, with ``error`` shown beside the form it came from."""
-    return render(
-        request, "org.html", await _org_context(session, actor, org_id, "", None), error=error
-    )
+    """The organisation page again, with ``error`` shown beside the form it came from
+    (and what was typed in it, ``form``)."""
+    context = await _org_context(session, actor, org_id, "", None)
+    context["form"] = form or {}
+    return render(request, "org.html", context, error=error)
 
 
 @router.get("/orgs/{org_id}", response_class=HTMLResponse)
@@ -571,6 +579,45 @@ async def org_invite(
         context["form"] = {"phone": phone, "role": role}
         return render(request, "org.html", context, error=exc)
     return redirect(f"/orgs/{org_id}", N_("Invitation sent."))
+
+
+@router.post("/orgs/{org_id}/accounts", dependencies=[CsrfChecked])
+async def org_link_account(
+    request: Request,
+    org_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    handle: FormStr = "",
+) -> Response:
+    try:
+        _row, created = await attempt(
+            session,
+            lambda: org_accounts.link_account(
+                session, actor=actor, org_id=org_id, platform="sandbox", handle=handle
+            ),
+        )
+    except XingdongError as exc:
+        return await org_page_with_error(
+            request, session, actor, org_id, exc, form={"handle": handle}
+        )
+    message = N_("The account is linked.") if created else N_("The account was already linked.")
+    return redirect(f"/orgs/{org_id}#accounts", message)
+
+
+@router.post("/orgs/{org_id}/accounts/{link_id}/unlink", dependencies=[CsrfChecked])
+async def org_unlink_account(
+    request: Request, org_id: UUID, link_id: UUID, session: DbSession, actor: PageActor
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: org_accounts.unlink_account(
+                session, actor=actor, org_id=org_id, link_id=link_id
+            ),
+        )
+    except XingdongError as exc:
+        return await org_page_with_error(request, session, actor, org_id, exc)
+    return redirect(f"/orgs/{org_id}#accounts", N_("The account is unlinked."))
 
 
 @router.post("/orgs/{org_id}/invitations/{invitation_id}/revoke", dependencies=[CsrfChecked])

@@ -141,6 +141,23 @@ class InvitationAnswer(Input):
     accept: bool
 
 
+class LinkedAccountIn(Input):
+    platform: str = Field(default="sandbox", description="The platform's connector name.")
+    handle: str = Field(
+        max_length=300,
+        description="The account: ``@handle``, a handle, or its address on the platform.",
+    )
+
+
+class LinkedAccountOut(Output):
+    id: UUID
+    org_id: UUID
+    platform: str
+    handle: str
+    linked_by: UUID
+    created_at: datetime
+
+
 class ApiKeyIn(Input):
     name: str = Field(description="What the key is for, 1 to 60 characters.")
     access: Literal["read", "write"] = Field(

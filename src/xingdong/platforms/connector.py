@@ -131,6 +131,14 @@ class PlatformConnector(Protocol):
         theirs)."""
         ...
 
+    async def authorise_org_link(self, handle: str, *, claimants: tuple[str, ...]) -> AccountInfo:
+        """What the platform says about an account an organisation wants to link, refused
+        unless the platform lets one of ``claimants`` manage it (the organisation, as
+        ``org:<id>``, or the member linking it, by their id), as a real platform asks the
+        account's owner to authorise the link. Raises :class:`TargetNotFound` for a
+        handle the platform does not have."""
+        ...
+
     async def resolve_target(self, kind: str, ref: str) -> TargetInfo:
         """Find a target from what a brand typed: ``@handle``, a handle, an id, or the
         target's URL on the platform. Raises :class:`TargetNotFound`."""

@@ -13,6 +13,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.db import Database
+from xingdong.core.errors import FieldError
 from xingdong.core.i18n import N_
 from xingdong.platforms.connector import (
     TARGET_KINDS,
@@ -158,6 +159,23 @@ class SandboxConnector:
             account = await service.authorise_binding(
                 session, handle=handle, followers=declared_followers, claimant=claimant
             )
+            return AccountInfo(handle=account.handle, followers=account.followers)
+
+    async def authorise_org_link(self, handle: str, *, claimants: tuple[str, ...]) -> AccountInfo:
+        """An account nobody opened through Xingdong (a brand's or a creator's on the
+        platform) is authorised for the first organisation that links it and is theirs
+        from then on; one a claimant opened is theirs; anyone else's is refused."""
+        async with self._db.session_scope() as session:
+            reference = _reference("account", handle) or ""
+            account = await service.authorise_org_link(
+                session, handle=reference, claimants=claimants
+            )
+            if account is None:
+                raise TargetNotFound(
+                    detail=N_("There is no account @{handle} on the sandbox platform."),
+                    fields=[FieldError("handle", N_("Not found on the platform."))],
+                    extra={"handle": reference.lstrip("@") or handle},
+                )
             return AccountInfo(handle=account.handle, followers=account.followers)
 
     async def resolve_target(self, kind: str, ref: str) -> TargetInfo:

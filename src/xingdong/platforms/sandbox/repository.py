@@ -30,8 +30,13 @@ from xingdong.platforms.sandbox.models import (
 # --- accounts -------------------------------------------------------------------------
 
 
-async def account_by_handle(session: AsyncSession, handle: str) -> SandboxAccount | None:
-    result = await session.execute(select(SandboxAccount).where(SandboxAccount.handle == handle))
+async def account_by_handle(
+    session: AsyncSession, handle: str, *, lock: bool = False
+) -> SandboxAccount | None:
+    query = select(SandboxAccount).where(SandboxAccount.handle == handle)
+    if lock:
+        query = query.with_for_update()
+    result = await session.execute(query)
     return result.scalar_one_or_none()
 
 

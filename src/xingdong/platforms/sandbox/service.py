@@ -142,6 +142,30 @@ async def authorise_binding(
     return account
 
 
+async def authorise_org_link(
+    session: AsyncSession, *, handle: str, claimants: tuple[str, ...]
+) -> SandboxAccount | None:
+    """The account an organisation links, or None if there is no such handle. The first
+    claimant (the organisation) takes an account nobody opened through Xingdong; one a
+    claimant opened is theirs; anyone else's is refused (``SandboxAccountNotYours``)."""
+    account = await repo.account_by_handle(session, handle.strip().lstrip("@"), lock=True)
+    if account is None:
+        return None
+    if account.opened_by is None:
+        account.opened_by = claimants[0]
+        await session.flush()
+    elif account.opened_by not in claimants:
+        raise SandboxAccountNotYours(
+            detail=N_(
+                "@{handle} is managed by someone else on the sandbox platform. Link an "
+                "account your organisation or you manage."
+            ),
+            fields=[FieldError("handle", N_("This account is someone else's."))],
+            extra={"handle": account.handle},
+        )
+    return account
+
+
 async def find_account(session: AsyncSession, *, handle: str) -> SandboxAccount | None:
     return await repo.account_by_handle(session, handle.strip().lstrip("@"))
 
