@@ -95,6 +95,18 @@ def test_a_brand_creates_submits_and_an_operator_approves_on_phones(
 
     sign_in(owner, owner_phone)
     owner.goto(f"/orgs/{org_id}")
+    # The brand links its account first: the platform knows no such handle, then lets
+    # the brand claim its official account (nobody has yet).
+    expect(owner.locator("[data-no-linked-accounts]")).to_be_visible()
+    owner.fill("#link-handle", "@nobody_at_all")
+    owner.locator("[data-link-account] button[type=submit]").click()
+    expect(owner.locator("#link-handle")).to_have_value("@nobody_at_all")
+    expect(owner.locator('[data-error-for="handle"]')).to_have_text("平台上未找到。")
+    owner.fill("#link-handle", "@" + BRAND_HANDLE)
+    owner.locator("[data-link-account] button[type=submit]").click()
+    expect(owner.locator(f'[data-linked-account="{BRAND_HANDLE}"]')).to_be_visible()
+    expect(owner.get_by_role("status").filter(has_text="账号已关联。")).to_be_visible()
+    assert fits_the_screen(owner)
     owner.click("[data-org-campaigns]")
     owner.click("[data-new-campaign]")
     step = owner.locator
@@ -134,6 +146,9 @@ def test_a_brand_creates_submits_and_an_operator_approves_on_phones(
     owner.fill("#unit_price", "1,5")
     expect(step("[data-total]")).to_have_text("—")
     owner.fill("#unit_price", "2")
+    owner.fill("#quantity", "2000")
+    expect(step("[data-total]")).to_have_text("4,000.00")  # grouped, as the server writes
+    owner.fill("#quantity", "１０")
     expect(step("[data-reward]")).to_have_text("1.60")
     expect(step("[data-fee]")).to_have_text("0.40")
     expect(step("[data-total]")).to_have_text("20.00")

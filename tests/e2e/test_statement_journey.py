@@ -25,6 +25,7 @@ from tests.lifecycle_world import build_world, follow_on_sandbox, live_campaign,
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.identity import service as identity
+from xingdong.identity.models import Organisation
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
 
@@ -87,6 +88,12 @@ def scene(site: str, database_url: str) -> Scene:
                 )
             async with world.db.session_scope() as s:
                 await work.settle_holds(s)
+                # A brand of some weeks, so that its statement has a month before this one.
+                await s.execute(
+                    update(Organisation)
+                    .where(Organisation.id == world.org_id)
+                    .values(created_at=utcnow() - timedelta(days=40))
+                )
             return Scene(world.owner.phone, campaign.id, campaign.title, world.org_id)
         finally:
             await world.db.dispose()
@@ -158,9 +165,9 @@ def test_a_brand_owner_reads_the_month_of_its_account_on_a_phone(phone: Page, sc
     summary = page.locator("[data-statement-summary]")
     # The world's ¥10,000 came in this month; the campaign's ¥5.00 budget went out.
     expect(summary.locator("[data-opening-fen]")).to_have_text("¥ 0.00")
-    expect(summary.locator("[data-in-fen]")).to_have_text("¥ 10000.00")
+    expect(summary.locator("[data-in-fen]")).to_have_text("¥ 10,000.00")
     expect(summary.locator("[data-out-fen]")).to_have_text("¥ 5.00")
-    expect(summary.locator("[data-closing-fen]")).to_have_text("¥ 9995.00")
+    expect(summary.locator("[data-closing-fen]")).to_have_text("¥ 9,995.00")
     expect(page.locator("[data-month-running]")).to_contain_text("本月尚未结束")
     entries = page.locator("[data-entry]")
     expect(entries).to_have_count(2)

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from tests.integration.conftest import make_settings
 from tests.integration.test_campaign_pages import browser_of
@@ -25,6 +26,7 @@ from tests.lifecycle_world import window_nearly_over as long_running
 from xingdong.campaigns import service as campaigns
 from xingdong.core.clock import utcnow
 from xingdong.identity import service as identity
+from xingdong.identity.models import Organisation
 from xingdong.insights import account_statements
 from xingdong.ledger import service as ledger
 from xingdong.ledger.account_statement import period_statement
@@ -95,6 +97,14 @@ async def test_the_month_lists_each_movement_with_the_balance_after_it(
     assert body["closing_fen"] == posted == 520_000
 
     previous = account_statements.this_month().previous.text
+    gone = await client.get(API.format(org=world.org_id), params={"month": previous}, headers=auth)
+    assert gone.status_code == 422  # before the brand was made: it had no account then
+    async with world.db.session_scope() as s:
+        await s.execute(
+            update(Organisation)
+            .where(Organisation.id == world.org_id)
+            .values(created_at=utcnow() - timedelta(days=40))
+        )
     empty = await client.get(API.format(org=world.org_id), params={"month": previous}, headers=auth)
     assert empty.json()["entries"] == [] and empty.json()["closing_fen"] == 0
     assert empty.json()["running"] is False
@@ -194,6 +204,16 @@ async def test_who_reads_it_and_the_csv(client: httpx.AsyncClient, world: World)
         API.format(org=world.org_id), params={"month": future}, headers={**member_auth, **ENGLISH}
     )
     assert later.status_code == 422 and "has not begun" in later.json()["detail"]
+    before = await client.get(
+        API.format(org=world.org_id), params={"month": "1999-01"},
+        headers={**member_auth, **ENGLISH},
+    )  # fmt: skip
+    first = account_statements.this_month().text  # the world's brand was made just now
+    assert before.status_code == 422
+    assert before.json()["detail"] == (
+        f"The organisation was created later: its first month is {first}."
+    )
+    assert before.json()["first"] == first
 
     csv_answer = await client.get(
         API.format(org=world.org_id) + ".csv", headers={**key_auth, **CHINESE}

@@ -31,6 +31,7 @@ from tests.lifecycle_world import (
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.campaigns.schemas import CampaignSummaryOut
+from xingdong.core.clock import CHINA_TIME
 from xingdong.identity.models import Person
 from xingdong.ledger.deposits import org_account
 from xingdong.platforms.sandbox import service as sandbox
@@ -93,6 +94,10 @@ async def org_available(world: World) -> int:
     return (await balance(world.db, org_account(world.org_id))).available
 
 
+END_DAY = (datetime.now(CHINA_TIME) + timedelta(days=30)).date()
+"""The form's end: a month ahead, at 10:00 Beijing time."""
+
+
 def form_fields(**overrides: str | list[str]) -> dict[str, str | list[str]]:
     """What the form sends for a campaign the default policy accepts."""
     fields: dict[str, str | list[str]] = {
@@ -107,7 +112,7 @@ def form_fields(**overrides: str | list[str]) -> dict[str, str | list[str]]:
         "unit_price": "1.50",
         "per_person_limit": "1",
         "starts_at": "",
-        "ends_at": "2030-01-01T10:00",
+        "ends_at": f"{END_DAY.isoformat()}T10:00",
         "min_age": "20",
         "max_age": "",
         "interests": ["美妆", "母婴"],
@@ -349,7 +354,9 @@ async def test_creating_saves_the_draft_as_typed(owner: httpx.AsyncClient, world
     saved = await row(world, campaign_id)
     assert saved.status == "draft"
     assert (saved.quantity, saved.unit_price, saved.reward, saved.fee) == (4, 150, 120, 30)
-    assert saved.ends_at == datetime(2030, 1, 1, 2, 0, tzinfo=UTC)  # 10:00 Beijing time
+    assert saved.ends_at == datetime(
+        END_DAY.year, END_DAY.month, END_DAY.day, 2, 0, tzinfo=UTC
+    )  # 10:00 Beijing time
     assert saved.interests == ["美妆", "母婴"]
     assert (saved.min_age, saved.max_age, saved.pacing_per_hour) == (20, None, 30)
     assert saved.review_policy == "manual"
@@ -406,7 +413,7 @@ async def test_too_little_money_says_the_balance_and_links_to_top_up(
         data={"csrf_token": csrf_from(page.text), "form_id": "x1"},
     )
     assert response.status_code == 409
-    assert "The organisation&#39;s balance is ¥1000.00, and this needs ¥2000.00." in response.text
+    assert "The organisation&#39;s balance is ¥1,000.00, and this needs ¥2,000.00." in response.text
     assert f'href="/orgs/{world.org_id}#balance"' in response.text
     assert (await row(world, campaign.id)).status == "draft"
     assert await org_available(world) == FUNDS
@@ -619,7 +626,8 @@ async def test_a_campaign_window_is_read_in_beijing_time() -> None:
     from xingdong.campaigns.pages import draft_from_form
 
     values = {k: v for k, v in form_fields().items() if isinstance(v, str)}
-    made = draft_from_form({**values, "starts_at": "2029-12-31T23:30"}, {
+    window = {"starts_at": "2029-12-31T23:30", "ends_at": "2030-01-01T10:00"}
+    made = draft_from_form({**values, **window}, {
         "regions": [], "interests": [], "tiers": []
     })  # fmt: skip
     assert made.starts_at.astimezone(UTC) == datetime(2029, 12, 31, 15, 30, tzinfo=UTC)

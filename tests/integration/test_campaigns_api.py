@@ -139,6 +139,33 @@ async def test_bad_drafts_are_refused_beside_their_field(
     assert await count_campaigns(world) == 0
 
 
+async def test_a_campaign_ends_within_the_longest_window_from_now(
+    client: httpx.AsyncClient, world: World, owner: dict[str, str]
+) -> None:
+    now = utcnow()
+    ten_years = campaign_body(ends_at=(now + timedelta(days=3650)).isoformat())
+    response = await client.post(
+        f"/api/v1/orgs/{world.org_id}/campaigns",
+        json=ten_years,
+        headers={**owner, "Accept-Language": "en"},
+    )
+    body = problem(response, 422, "campaign_invalid")
+    assert [(e["field"], e["message"]) for e in body["errors"]] == [
+        ("ends_at", "A campaign ends at most 180 days from now.")
+    ]
+    assert body["max_days"] == 180 and "min_yuan" not in body
+    assert await count_campaigns(world) == 0
+    # A start long past counts from now (approval moves it there): the end is what counts.
+    long_running = campaign_body(
+        starts_at=(now - timedelta(days=400)).isoformat(),
+        ends_at=(now + timedelta(days=179)).isoformat(),
+    )
+    made = await client.post(
+        f"/api/v1/orgs/{world.org_id}/campaigns", json=long_running, headers=owner
+    )
+    assert made.status_code == 201, made.text
+
+
 async def test_a_body_with_unknown_fields_or_naive_times_is_refused(
     client: httpx.AsyncClient, world: World, owner: dict[str, str]
 ) -> None:
@@ -284,7 +311,7 @@ async def test_a_budget_beyond_the_balance_says_what_is_missing(
     assert body["available_fen"] == FUNDS
     assert body["needed_fen"] == 200_000
     assert body["top_up"] == f"/orgs/{world.org_id}#balance"
-    assert "¥1000.00" in body["detail"] and "¥2000.00" in body["detail"]
+    assert "¥1,000.00" in body["detail"] and "¥2,000.00" in body["detail"]
     assert await campaign_status(world, draft["id"]) == "draft"
     assert await org_balance(client, world.org_id, owner) == FUNDS
 

@@ -151,7 +151,7 @@ async def test_bad_amounts_and_outsiders_are_refused(client: httpx.AsyncClient) 
     too_small = await start_deposit(client, owner, org_id, 99, "c")
     assert too_small.status_code == 422
     assert too_small.json()["errors"][0]["code"] == "out_of_range"
-    assert "¥1.00" in too_small.json()["detail"] and "¥100000.00" in too_small.json()["detail"]
+    assert "¥1.00" in too_small.json()["detail"] and "¥100,000.00" in too_small.json()["detail"]
     assert (await start_deposit(client, owner, org_id, 10_000_001, "d")).status_code == 422
     assert (await start_deposit(client, member, org_id, 500, "e")).status_code == 403
     # Not even seen: not found.

@@ -151,7 +151,7 @@ async def test_operators_confirm_before_approving_a_withdrawal(
     forms = re.findall(rf'<form method="post" action="{action}"[^>]*>', page)
     assert len(forms) == 2
     assert all("data-confirm=" in form for form in forms)
-    assert "¥3000.00" in confirm_of(page, action)
+    assert "¥3,000.00" in confirm_of(page, action)
 
 
 async def test_operators_read_registrations_and_reconciliations_in_beijing_time(

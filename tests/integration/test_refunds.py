@@ -98,3 +98,32 @@ async def test_refunds_need_money_left_and_an_owner(client: httpx.AsyncClient) -
     assert spent.status_code == 409
     assert spent.json()["code"] == "insufficient_funds"
     assert await balance(client, owner, org_id) == 500
+
+
+async def test_a_top_up_reads_with_its_refunds_and_an_unpaid_one_says_why_it_cannot(
+    client: httpx.AsyncClient,
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    deposit_id = await paid_top_up(client, owner, org_id, 10_000)
+    asked = (await ask(client, owner, org_id, deposit_id, 4_000, "r1")).json()
+    assert asked["amount_fen"] == asked["amount"] == 4_000
+    read = await client.get(f"/api/v1/orgs/{org_id}/deposits/{deposit_id}", headers=owner.auth)
+    body = read.json()
+    assert (body["amount_fen"], body["refundable_fen"]) == (10_000, 6_000)
+    assert [(r["id"], r["amount_fen"], r["status"]) for r in body["refunds"]] == [
+        (asked["id"], 4_000, "requested")
+    ]
+    unpaid = (await start_deposit(client, owner, org_id, 5_000, "never-paid")).json()
+    refused = await client.post(
+        f"/api/v1/orgs/{org_id}/deposits/{unpaid['id']}/refunds",
+        json={"amount_fen": 100},
+        headers={**owner.auth, "Idempotency-Key": "u", "Accept-Language": "en"},
+    )
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "not_refundable"
+    assert refused.json()["detail"] == (
+        "Only a paid top-up can be refunded; this one was never paid."
+    )
+    listed = await client.get(f"/api/v1/orgs/{org_id}/deposits/{unpaid['id']}", headers=owner.auth)
+    assert (listed.json()["refunds"], listed.json()["refundable_fen"]) == ([], 0)

@@ -179,7 +179,7 @@ async def test_the_daily_limit_holds_under_parallel_requests(
     refused = [a.json()["code"] for a in answers if a.status_code == 409]
     assert set(refused) == {"withdrawal_limit_reached"}
     limit = next(a.json() for a in answers if a.status_code == 409)
-    assert "¥5000.00" in limit["detail"] and limit["limit"] == 500_000
+    assert "¥5,000.00" in limit["detail"] and limit["limit"] == 500_000
     assert (await wallet(client, user))["reserved_fen"] == 450_000
 
 

@@ -34,7 +34,7 @@ from xingdong.core.context import current_locale
 from xingdong.core.errors import FieldError, XingdongError
 from xingdong.core.i18n import N_, translate
 from xingdong.core.ids import new_id
-from xingdong.core.money import yuan
+from xingdong.core.money import plain_yuan, yuan
 from xingdong.core.numbers import decimal_number, fen_of_yuan, whole_number
 from xingdong.core.policy import Action, Actor, can, require
 from xingdong.core.settings import Settings
@@ -183,7 +183,7 @@ def _default_values(settings: Settings) -> dict[str, str]:
     return {
         "task_type": "follow",
         "quantity": "100",
-        "unit_price": yuan(max(100, settings.campaign_min_unit_price_fen)),
+        "unit_price": plain_yuan(max(100, settings.campaign_min_unit_price_fen)),
         "per_person_limit": "1",
         "starts_at": start.strftime(TIME_FORMAT),
         "ends_at": (start + timedelta(days=7)).strftime(TIME_FORMAT),
@@ -345,7 +345,7 @@ def _values_of(campaign: Campaign, settings: Settings) -> dict[str, str]:
         disclosure=campaign.disclosure,
         comment_guidance=campaign.comment_guidance or "",
         quantity=str(campaign.quantity),
-        unit_price=yuan(campaign.unit_price),
+        unit_price=plain_yuan(campaign.unit_price),
         per_person_limit=str(campaign.per_person_limit),
         min_watch_seconds=str(campaign.min_watch_seconds),
         min_stay_seconds=str(campaign.min_stay_seconds),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -96,13 +96,17 @@ def _refuse_draft(draft: CampaignDraft, settings: Settings, now: datetime) -> No
     errors = _draft_errors(draft, settings, now)
     if errors:
         low = settings.campaign_min_unit_price_fen
-        priced = any(e.field == "unit_price" for e in errors)
+        extra: dict[str, Any] = {}
+        if any(e.field == "unit_price" for e in errors):
+            extra["min_yuan"] = yuan(low)
+        if any(e.message == TOO_FAR_AHEAD for e in errors):
+            extra["max_days"] = settings.campaign_max_days
         raise CampaignInvalid(
-            detail=N_("Please correct the marked fields."),
-            fields=errors,
-            extra={"min_yuan": yuan(low)} if priced else {},
+            detail=N_("Please correct the marked fields."), fields=errors, extra=extra
         )
 
+
+TOO_FAR_AHEAD = N_("A campaign ends at most {max_days} days from now.")
 
 BRIEF_MAX, DISCLOSURE_MAX, GUIDANCE_MAX = 2000, 200, 1000
 """Characters of a campaign's brief, disclosure and comment guidance (as the API's schema
@@ -138,6 +142,10 @@ def _draft_errors(  # noqa: PLR0912 - one check per field reads best
         bad("ends_at", N_("The end must be after the start."))
     elif draft.ends_at <= now:
         bad("ends_at", N_("The end is in the past."))
+    elif draft.ends_at - now > timedelta(days=settings.campaign_max_days):
+        # Escrow held for years, and a plan no forecast reaches: refused. A start in the
+        # past counts from now, as approval moves it there.
+        bad("ends_at", TOO_FAR_AHEAD)
     if draft.per_person_limit < 1:
         bad("per_person_limit", N_("At least one per person."))
     elif 1 <= draft.quantity < draft.per_person_limit:

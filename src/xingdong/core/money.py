@@ -5,5 +5,16 @@ from __future__ import annotations
 
 
 def yuan(fen: int) -> str:
-    """Fen as yuan with two decimals, without the sign (texts write ``¥{…}``)."""
-    return f"{fen / 100:.2f}"
+    """Fen as yuan for people to read: two decimals, thousands grouped (``13,488.00``),
+    without the sign (texts write ``¥{…}``)."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
+def plain_yuan(fen: int) -> str:
+    """Fen as yuan for machines and forms: two decimals, no grouping (``13488.00``), as
+    spreadsheets read a number and as a form field is typed."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole}.{cents:02d}"

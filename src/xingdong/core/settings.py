@@ -155,6 +155,12 @@ class Settings(BaseSettings):
     )
     campaign_min_unit_price_fen: int = Field(default=10, ge=1)
     campaign_max_quantity: int = Field(default=100_000, ge=1)
+    campaign_max_days: int = Field(
+        default=180,
+        ge=1,
+        le=3650,
+        description="How far ahead a campaign may end, in days from when it is made.",
+    )
     claim_ttl_minutes: int = Field(
         default=60, ge=1, description="How long a claimed task stays reserved for the worker."
     )

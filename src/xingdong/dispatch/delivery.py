@@ -45,7 +45,8 @@ feed holds it back (the feed's guard pauses it from ``pacing_slack`` ahead alrea
 SLOW_REASONS = {
     "not_started": N_("It has not started yet."),
     "targeting_narrow": N_(
-        "Only {audience} people match the targeting for {left} units left. Widen it: {limits}."
+        "Only {audience} people match the targeting for {left} units left. A campaign's "
+        "targeting cannot change once made; a new campaign that widens {limits} reaches more."
     ),
     "price_low": N_(
         "The reward (¥{reward}) is below what similar tasks pay (¥{typical}). Raise the "
@@ -53,8 +54,9 @@ SLOW_REASONS = {
     ),
     "pacing_cap": N_(
         "The pacing cap ({cap} an hour, counted over every campaign on the same account) "
-        "allows at most {possible} more before the end, for {left} units left. Raise the "
-        "cap or extend the window."
+        "allows at most {possible} more before the end, for {left} units left. A new "
+        "campaign with a higher cap or a longer window can take the rest; closing this one "
+        "returns its unused budget."
     ),
     "behind_plan": N_("Fewer people took it than planned so far; the feed shows it more."),
 }

@@ -23,7 +23,7 @@ from xingdong.campaigns import service as campaigns
 from xingdong.core.clock import CHINA_TIME, local_time, utcnow
 from xingdong.core.errors import FieldError, ValidationFailed
 from xingdong.core.i18n import N_, translate
-from xingdong.core.money import yuan
+from xingdong.core.money import plain_yuan
 from xingdong.core.numbers import whole_number
 from xingdong.core.policy import Actor
 from xingdong.core.spreadsheets import SheetWriter
@@ -82,12 +82,15 @@ def this_month(now: datetime | None = None) -> Month:
     return Month(moment.year, moment.month)
 
 
-def parse_month(raw: str | None, now: datetime | None = None) -> Month:
-    """``YYYY-MM`` (Beijing time), not after this month; empty means this month."""
+def parse_month(
+    raw: str | None, now: datetime | None = None, *, first: Month | None = None
+) -> Month:
+    """``YYYY-MM`` (Beijing time), not after this month nor before ``first`` (the month
+    the organisation was created); empty means this month."""
     if not raw:
         return this_month(now)
     match = _MONTH.match(raw.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         raise ValidationFailed(
             detail=N_("Give the month as year and month, such as 2026-12."),
             fields=[FieldError("month", N_("Year and month, such as 2026-12."))],
@@ -97,6 +100,12 @@ def parse_month(raw: str | None, now: datetime | None = None) -> Month:
         raise ValidationFailed(
             detail=N_("That month has not begun yet."),
             fields=[FieldError("month", N_("Not begun yet."))],
+        )
+    if first is not None and month.start < first.start:
+        raise ValidationFailed(
+            detail=N_("The organisation was created later: its first month is {first}."),
+            fields=[FieldError("month", N_("Before the organisation was created."))],
+            extra={"first": first.text},
         )
     return month
 
@@ -155,7 +164,7 @@ async def account_statement(
     """The organisation's statement for ``month`` (members and operators), with a page of
     its movements after ``cursor`` (all of them when ``limit`` is None)."""
     org = await identity.get_organisation(session, actor=actor, org_id=org_id)
-    chosen = parse_month(month)
+    chosen = parse_month(month, first=this_month(org.created_at))
     period = await period_statement(
         session, account_of(org), start=chosen.start, end=chosen.end,
         after=_cursor(cursor), limit=limit,
@@ -201,7 +210,7 @@ def statement_csv(statement: AccountStatement, locale: str) -> str:
     period = statement.period
     writer.writerow(
         [local_time(statement.month.start, "%Y-%m-%d %H:%M:%S"),
-         translate(locale, N_("Opening balance")), "", "", "", "", yuan(period.opening), ""]
+         translate(locale, N_("Opening balance")), "", "", "", "", plain_yuan(period.opening), ""]
     )  # fmt: skip
     for entry in period.entries:
         writer.writerow(
@@ -210,16 +219,16 @@ def statement_csv(statement: AccountStatement, locale: str) -> str:
                 translate(locale, entry_label(entry.code)),
                 entry.code,
                 reference_text(statement, entry),
-                yuan(entry.amount) if entry.amount > 0 else "",
-                yuan(-entry.amount) if entry.amount < 0 else "",
-                yuan(entry.balance_after),
+                plain_yuan(entry.amount) if entry.amount > 0 else "",
+                plain_yuan(-entry.amount) if entry.amount < 0 else "",
+                plain_yuan(entry.balance_after),
                 entry.transfer_id,
             ]
         )
     closing_at = min(statement.generated_at, statement.month.end)
     writer.writerow(
         [local_time(closing_at, "%Y-%m-%d %H:%M:%S"),
-         translate(locale, N_("Closing balance")), "", "", "", "", yuan(period.closing), ""]
+         translate(locale, N_("Closing balance")), "", "", "", "", plain_yuan(period.closing), ""]
     )  # fmt: skip
     return out.getvalue()
 

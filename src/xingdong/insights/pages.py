@@ -577,6 +577,12 @@ def _statement_context(statement: account_statements.AccountStatement) -> dict[s
         "period": statement.period,
         "month": statement.month,
         "later": statement.month.following if statement.month != current else None,
+        # No month before the organisation's first: it had no account then.
+        "earlier": (
+            statement.month.previous
+            if statement.month != account_statements.this_month(statement.org.created_at)
+            else None
+        ),
         "entry_label": account_statements.entry_label,
         "reference_text": account_statements.reference_text,
     }

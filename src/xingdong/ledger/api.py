@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from xingdong.core.client_signals import signals_of
 from xingdong.core.policy import Action, require
@@ -50,10 +50,16 @@ class DepositOut(BaseModel):
     id: UUID
     org_id: UUID
     amount: int
+    """The amount in fen; ``amount_fen`` says the same, in the request's words."""
     status: str
     created_at: datetime
     paid_at: datetime | None
     checkout_url: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def amount_fen(self) -> int:
+        return self.amount
 
 
 @router.get("/ops/ledger/verify", tags=["ops"])
@@ -112,6 +118,21 @@ async def create_deposit(
     return out
 
 
+class RefundOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    deposit_id: UUID
+    amount: int
+    """The amount in fen; ``amount_fen`` says the same, in the request's words."""
+    status: str
+    created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def amount_fen(self) -> int:
+        return self.amount
+
+
 class DepositPageOut(BaseModel):
     items: list[DepositOut]
     next_cursor: str | None = None
@@ -137,13 +158,26 @@ async def list_deposits(
     )
 
 
+class DepositWithRefundsOut(DepositOut):
+    refunds: list[RefundOut]
+    """Its refunds, oldest first, failed ones included (their money came back)."""
+    refundable_fen: int
+    """What can still be refunded: nothing unless it was paid, less what refunds took."""
+
+
 @router.get("/orgs/{org_id}/deposits/{deposit_id}")
 async def read_deposit(
     org_id: UUID, deposit_id: UUID, actor: ApiActor, session: DbSession
-) -> DepositOut:
+) -> DepositWithRefundsOut:
+    """One top-up with its refunds and what can still be refunded (members)."""
     require(actor, Action.ORG_READ, org_id=org_id)
     deposit = await deposits.get_deposit(session, deposit_id, org_id=org_id)
-    return DepositOut.model_validate(deposit)
+    made = (await refunds.refunds_of_deposits(session, [deposit.id])).get(deposit.id, [])
+    return DepositWithRefundsOut(
+        **DepositOut.model_validate(deposit).model_dump(exclude={"amount_fen"}),
+        refunds=[RefundOut.model_validate(r) for r in made],
+        refundable_fen=refunds.left_to_refund(deposit, made),
+    )
 
 
 class MovementOut(BaseModel):
@@ -380,15 +414,6 @@ async def run_reconciliation(
 class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount_fen: int = Field(gt=0, le=10**12)
-
-
-class RefundOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: UUID
-    deposit_id: UUID
-    amount: int
-    status: str
-    created_at: datetime
 
 
 @router.post("/orgs/{org_id}/deposits/{deposit_id}/refunds", status_code=status.HTTP_201_CREATED)

@@ -84,8 +84,13 @@ async def request_refund(
             )
         ).scalar_one()
     )
-    left = max(0, deposit.amount - refunded) if deposit.status == "paid" else 0
-    if deposit.status != "paid" or refunded + amount > deposit.amount:
+    if deposit.status != "paid":
+        raise NotRefundable(
+            detail=N_("Only a paid top-up can be refunded; this one was never paid."),
+            extra={"left": 0, "left_yuan": yuan(0), "deposit_status": deposit.status},
+        )
+    left = max(0, deposit.amount - refunded)
+    if refunded + amount > deposit.amount:
         raise NotRefundable(
             detail=N_("At most ¥{left_yuan} of this top-up can still be refunded."),
             extra={"left": left, "left_yuan": yuan(left)},

@@ -24,7 +24,7 @@ from xingdong.core.i18n import (
     translate,
     translations,
 )
-from xingdong.core.money import yuan
+from xingdong.core.money import plain_yuan, yuan
 from xingdong.identity.validation import interest_name, mask_phone, region_name, spaced_phone
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -100,6 +100,7 @@ def build_environment() -> Environment:
     # A profile ad's unit, which its pages count impressions in.
     env.globals["impressions_per_unit"] = IMPRESSIONS_PER_UNIT
     env.globals["yuan"] = yuan
+    env.globals["plain_yuan"] = plain_yuan
     return env
 
 

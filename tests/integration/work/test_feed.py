@@ -271,7 +271,9 @@ async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(
     ]
     assert "(¥1.60)" in body["slow"][1]["message"]
     # The hint names what this campaign narrows, and only that.
-    assert body["slow"][0]["message"].endswith("Widen it: the regions."), body["slow"][0]
+    assert body["slow"][0]["message"].endswith(
+        "a new campaign that widens the regions reaches more."
+    ), body["slow"][0]
     assert len(body["points"]) == 25
     assert body["points"][0]["planned_share"] == 0 and body["points"][-1]["planned_share"] == 1
     assert body["points"][0]["taken_share"] == 0 and body["points"][-1]["taken_share"] is None
@@ -305,7 +307,7 @@ async def test_a_campaign_for_one_creator_tier_counts_that_tier_and_says_so(
         for_adults = await campaign_delivery(s, campaign=adults, now=now)
     # One head creator for three units: too few, and the tier is what narrows it.
     assert dict(heads.slow)["targeting_narrow"] == {"audience": 1, "left": 3, "limits": "tiers"}
-    assert heads.slow_texts("zh_CN")[0][1].endswith("请放宽：创作者层级。")
+    assert heads.slow_texts("zh_CN")[0][1].endswith("新建一个放宽创作者层级的活动可触达更多人。")
     # The world's three workers (500 followers) and the 50-follower one: novices in 浙江,
     # enough for one unit.
     assert "targeting_narrow" not in dict(new.slow)

@@ -39,6 +39,15 @@
     return text && isFinite(value) ? value : null;
   }
   window.xingdongNumber = typedNumber;
+  // Fen as yuan for people to read, as the server writes it (core/money.py): two
+  // decimals, thousands grouped ("13,488.00").
+  function yuanText(fen) {
+    var sign = fen < 0 ? "-" : "";
+    var cents = Math.abs(Math.round(fen));
+    var whole = String(Math.floor(cents / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return sign + whole + "." + String(cents % 100).padStart(2, "0");
+  }
+  window.xingdongYuan = yuanText;
   // A withdrawal asks with the amount, the fee and what arrives. An amount the server
   // refuses anyway (empty, not a number, below the smallest) is sent without asking, and
   // the page says what is wrong.
@@ -58,13 +67,10 @@
     if (fen < Math.max(least, fee + 1)) {
       return null;
     }
-    var money = function (amount) {
-      return (amount / 100).toFixed(2);
-    };
     return template
-      .replace("{amount}", money(fen))
-      .replace("{fee}", money(fee))
-      .replace("{net}", money(fen - fee))
+      .replace("{amount}", yuanText(fen))
+      .replace("{fee}", yuanText(fee))
+      .replace("{net}", yuanText(fen - fee))
       .replace("{account}", form.getAttribute("data-account") || "");
   }
   document.addEventListener("change", function (event) {

@@ -20,7 +20,7 @@
   }
 
   function yuan(fen) {
-    return (fen / 100).toFixed(2);
+    return window.xingdongYuan(fen);
   }
 
   function setupSteps(form) {
