@@ -57,6 +57,7 @@ class Cast:
     endpoint_id: UUID
     product_id: UUID
     worker_handle: str
+    worker_id: UUID
 
 
 @pytest.fixture
@@ -135,6 +136,7 @@ def cast(site: str, database_url: str) -> Cast:
                 endpoint_id=endpoint.id,
                 product_id=product.id,
                 worker_handle=bound.handle,
+                worker_id=waiting.id,
             )
         finally:
             await world.db.dispose()
@@ -206,6 +208,7 @@ def pages_by_person(cast: Cast) -> dict[str | None, list[str]]:
             "/ops/money",
             "/ops/risk",
             "/ops/people",
+            f"/ops/people/{cast.worker_id}",
             "/ops/dispatch",
             "/ops/review-quality",
         ],

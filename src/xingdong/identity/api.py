@@ -23,6 +23,8 @@ from xingdong.identity import (
 from xingdong.identity.downloads import personal_data_response
 from xingdong.identity.models import Person
 from xingdong.identity.schemas import (
+    AccountStateIn,
+    AccountStateOut,
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
@@ -500,6 +502,30 @@ async def close_organisation(
         via="api",
     )
     return ClosureOut(org_id=receipt.org_id, closed_at=receipt.closed_at)
+
+
+# --- operators: freezing and unfreezing an account -------------------------------------
+
+
+@router.post("/ops/people/{person_id}/freeze", tags=["ops"])
+async def freeze_account(
+    person_id: UUID, body: AccountStateIn, actor: ApiPersonActor, session: DbSession
+) -> AccountStateOut:
+    """Stop an account: it can no longer sign in (operators; not your own, and a staff
+    account only as an admin). Its tasks and money stay as they are."""
+    changed = await service.freeze_account(session, actor=actor, person_id=person_id, why=body.why)
+    return AccountStateOut(person_id=person_id, frozen=True, changed=changed)
+
+
+@router.post("/ops/people/{person_id}/unfreeze", tags=["ops"])
+async def unfreeze_account(
+    person_id: UUID, body: AccountStateIn, actor: ApiPersonActor, session: DbSession
+) -> AccountStateOut:
+    """Let a frozen account sign in again (operators); an erased one stays erased."""
+    changed = await service.unfreeze_account(
+        session, actor=actor, person_id=person_id, why=body.why
+    )
+    return AccountStateOut(person_id=person_id, frozen=False, changed=changed)
 
 
 # --- the organisation's linked platform accounts --------------------------------------

@@ -77,6 +77,11 @@ class TooManyKeys(Conflict):
     title = N_("This organisation has as many API keys as it may have")
 
 
+class PersonErased(Conflict):
+    code = "person_erased"
+    title = N_("This account was erased")
+
+
 class TooManyAccounts(Conflict):
     code = "too_many_accounts"
     title = N_("Too many linked accounts")

@@ -67,7 +67,11 @@ async def display_names(session: AsyncSession, person_ids: set[UUID]) -> dict[UU
     return {row.id: row.display_name for row in rows}
 
 
-async def person_by_id(session: AsyncSession, person_id: UUID) -> Person | None:
+async def person_by_id(
+    session: AsyncSession, person_id: UUID, *, lock: bool = False
+) -> Person | None:
+    if lock:
+        return await session.get(Person, person_id, with_for_update=True, populate_existing=True)
     return await session.get(Person, person_id)
 
 

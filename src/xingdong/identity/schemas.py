@@ -141,6 +141,17 @@ class InvitationAnswer(Input):
     accept: bool
 
 
+class AccountStateIn(Input):
+    why: str = Field(max_length=1000, description="Why, for the audit log (1–500 characters).")
+
+
+class AccountStateOut(Output):
+    person_id: UUID
+    frozen: bool
+    changed: bool
+    """False when the account already was as asked."""
+
+
 class LinkedAccountIn(Input):
     platform: str = Field(default="sandbox", description="The platform's connector name.")
     handle: str = Field(

@@ -3,13 +3,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from xingdong.core.errors import XingdongError
+from xingdong.core.i18n import N_
 from xingdong.creators import agencies
 from xingdong.identity import service as identity
-from xingdong.web.deps import DbSession, OptionalPageActor, PageActor
-from xingdong.web.templating import PACKAGE_DIR, render
+from xingdong.risk.pages import KIND_LABELS as CASE_KIND_LABELS
+from xingdong.risk.pages import STATUS_LABELS as CASE_STATUS_LABELS
+from xingdong.web.deps import CsrfChecked, DbSession, OptionalPageActor, PageActor, attempt
+from xingdong.web.person_file import person_file
+from xingdong.web.templating import PACKAGE_DIR, redirect, render
+from xingdong.work.labels import STATUS_LABELS as WORK_STATUS_LABELS
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,3 +58,78 @@ async def ops_people(
     """Operators look people up by name or phone."""
     page = await identity.search_people(session, actor=actor, search=q or None, cursor=cursor)
     return render(request, "ops_people.html", {"page": page, "q": q})
+
+
+STAFF_ROLE_LABELS = {"reviewer": N_("Reviewer"), "operator": N_("Operator"), "admin": N_("Admin")}
+
+
+async def _person_page(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    person_id: UUID,
+    error: XingdongError | None = None,
+    why: str = "",
+) -> Response:
+    found = await person_file(session, actor=actor, person_id=person_id)
+    return render(
+        request,
+        "ops_person.html",
+        {
+            "file": found,
+            "person": found.person,
+            "why": why,
+            "work_labels": WORK_STATUS_LABELS,
+            "case_labels": CASE_STATUS_LABELS,
+            "case_kinds": CASE_KIND_LABELS,
+            "is_me": person_id == actor.person_id,
+            "role_labels": STAFF_ROLE_LABELS,
+        },
+        error=error,
+    )
+
+
+@router.get("/ops/people/{person_id}", response_class=HTMLResponse)
+async def ops_person(
+    request: Request, person_id: UUID, session: DbSession, actor: PageActor
+) -> Response:
+    """One person as operators see them, with the account's freeze and unfreeze."""
+    return await _person_page(request, session, actor, person_id)
+
+
+@router.post("/ops/people/{person_id}/freeze", dependencies=[CsrfChecked])
+async def ops_freeze_person(
+    request: Request,
+    person_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    why: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        changed = await attempt(
+            session,
+            lambda: identity.freeze_account(session, actor=actor, person_id=person_id, why=why),
+        )
+    except XingdongError as exc:
+        return await _person_page(request, session, actor, person_id, exc, why)
+    done = N_("The account is frozen.") if changed else N_("The account was already frozen.")
+    return redirect(f"/ops/people/{person_id}", done)
+
+
+@router.post("/ops/people/{person_id}/unfreeze", dependencies=[CsrfChecked])
+async def ops_unfreeze_person(
+    request: Request,
+    person_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    why: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        changed = await attempt(
+            session,
+            lambda: identity.unfreeze_account(session, actor=actor, person_id=person_id, why=why),
+        )
+    except XingdongError as exc:
+        return await _person_page(request, session, actor, person_id, exc, why)
+    done = N_("The account can sign in again.") if changed else N_("The account was not frozen.")
+    return redirect(f"/ops/people/{person_id}", done)

@@ -1,0 +1,104 @@
+"""One person as operators see them on ``/ops/people/{id}``: who they are, their bound
+accounts and organisations, their money, their work, the risk cases they are in and what
+the audit log says about them, with the account's freeze and unfreeze."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.campaigns.models import Campaign
+from xingdong.core.audit import AuditEntry
+from xingdong.core.policy import Action, Actor, require
+from xingdong.identity import repository as identity_repo
+from xingdong.identity import service as identity
+from xingdong.identity.models import Membership, Organisation, Person, PlatformAccount
+from xingdong.ledger import wallets
+from xingdong.risk.models import RiskCase
+from xingdong.work.models import Assignment
+
+RECENT = 20
+"""How many of their latest tasks and audit entries the page shows."""
+
+
+@dataclass(frozen=True)
+class PersonFile:
+    person: Person
+    staff_roles: list[str]
+    accounts: list[PlatformAccount]
+    organisations: list[tuple[Organisation, str]]
+    """Each organisation they belong to, with their role there."""
+    pending: int
+    available: int
+    reserved: int
+    work_counts: dict[str, int]
+    """Their tasks by status, all time."""
+    recent_work: list[tuple[Assignment, str]]
+    """Their latest tasks, newest first, with each campaign's title."""
+    cases: list[RiskCase]
+    audit: list[AuditEntry]
+    """The latest entries about them or by them, newest first."""
+
+
+async def person_file(session: AsyncSession, *, actor: Actor, person_id: UUID) -> PersonFile:
+    require(actor, Action.STAFF_CONSOLE)
+    person = await identity.get_person(session, actor=actor, person_id=person_id)
+    organisations = [
+        (org, role)
+        for org, role in await session.execute(
+            select(Organisation, Membership.role)
+            .join(Membership, Membership.org_id == Organisation.id)
+            .where(Membership.person_id == person_id)
+            .order_by(Organisation.name)
+        )
+    ]
+    counts = {
+        status: int(n)
+        for status, n in await session.execute(
+            select(Assignment.status, func.count())
+            .where(Assignment.person_id == person_id)
+            .group_by(Assignment.status)
+        )
+    }
+    recent = [
+        (assignment, title)
+        for assignment, title in await session.execute(
+            select(Assignment, Campaign.title)
+            .join(Campaign, Campaign.id == Assignment.campaign_id)
+            .where(Assignment.person_id == person_id)
+            .order_by(Assignment.claimed_at.desc(), Assignment.id.desc())
+            .limit(RECENT)
+        )
+    ]
+    found_cases = list(
+        await session.scalars(
+            select(RiskCase)
+            .where(RiskCase.accounts.contains([str(person_id)]))
+            .order_by(RiskCase.created_at.desc())
+        )
+    )
+    audit = list(
+        await session.scalars(
+            select(AuditEntry)
+            .where(or_(AuditEntry.object_id == str(person_id), AuditEntry.actor_id == person_id))
+            .order_by(AuditEntry.id.desc())
+            .limit(RECENT)
+        )
+    )
+    money = await wallets.wallet(session, person_id, limit=1)
+    return PersonFile(
+        person=person,
+        staff_roles=await identity_repo.staff_roles(session, person_id),
+        accounts=await identity.platform_accounts(session, person=person),
+        organisations=organisations,
+        pending=money.pending,
+        available=money.available,
+        reserved=money.reserved,
+        work_counts=counts,
+        recent_work=recent,
+        cases=found_cases,
+        audit=audit,
+    )

@@ -1,0 +1,181 @@
+"""An operator's page about one person: who they are, their accounts, money, tasks, risk
+cases and audit log; and freezing and unfreezing their account, on the page and in the
+API, with the reason kept."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import select, text
+
+from tests.brand_world import bearer
+from tests.integration.answers import csrf_from, problem
+from tests.integration.conftest import make_settings
+from tests.integration.test_money_pages import sign_in
+from tests.lifecycle_world import PASSWORD, World, build_world, live_campaign
+from xingdong.core.audit import AuditEntry
+from xingdong.core.errors import XingdongError
+from xingdong.identity import erasure
+from xingdong.identity import service as identity
+from xingdong.identity.models import Person
+from xingdong.work import service as work
+
+ENGLISH = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, clean_db: str) -> AsyncIterator[World]:
+    built = await build_world(clean_db, make_settings(), workers=2, funds=100_000)
+    yield built
+    await built.db.dispose()
+
+
+async def is_active(world: World, person: Person) -> bool:
+    async with world.db.sessionmaker() as s:
+        found = await s.get(Person, person.id)
+        assert found is not None
+        return found.is_active
+
+
+async def test_the_person_page_shows_who_they_are_and_what_they_did(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    worker = world.workers[0]
+    campaign = await live_campaign(world)
+    async with world.db.session_scope() as s:
+        await work.claim(s, person=worker, campaign_id=campaign.id, settings=world.settings)
+    await sign_in(client, world.operator.phone)
+    listed = await client.get("/ops/people", params={"q": worker.phone[-8:]}, headers=ENGLISH)
+    assert f'href="/ops/people/{worker.id}" data-person-link' in listed.text
+    page = await client.get(f"/ops/people/{worker.id}", headers=ENGLISH)
+    assert page.status_code == 200
+    assert 'data-person-state="active"' in page.text
+    async with world.db.sessionmaker() as s:
+        (bound,) = await identity.platform_accounts(s, person=worker)
+    assert f"@{bound.handle} (sandbox, 500 followers)" in page.text
+    assert 'data-work-count="claimed">To do 1<' in page.text
+    assert f'<a href="/campaigns/{campaign.id}">{campaign.title}</a>' in page.text
+    assert 'data-available-fen="0"' in page.text
+    assert "data-freeze-form" in page.text
+    # A reviewer may not look; an unknown person is not found.
+    client.cookies.clear()
+    await sign_in(client, world.reviewer.phone)
+    assert (await client.get(f"/ops/people/{worker.id}")).status_code == 403
+    client.cookies.clear()
+    await sign_in(client, world.operator.phone)
+    assert (await client.get(f"/ops/people/{campaign.id}")).status_code == 404
+
+
+async def test_an_operator_freezes_and_unfreezes_on_the_page_with_a_reason(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    worker = world.workers[0]
+    token = await bearer(world, worker)
+    await sign_in(client, world.operator.phone)
+    page = await client.get(f"/ops/people/{worker.id}", headers=ENGLISH)
+    csrf = csrf_from(page.text)
+    no_reason = await client.post(
+        f"/ops/people/{worker.id}/freeze", data={"why": "  ", "csrf_token": csrf}, headers=ENGLISH
+    )
+    assert no_reason.status_code == 422
+    assert 'data-error-for="why"' in no_reason.text
+    assert await is_active(world, worker)
+    frozen = await client.post(
+        f"/ops/people/{worker.id}/freeze",
+        data={"why": "用户来电要求暂停账号 #1024", "csrf_token": csrf},
+        headers=ENGLISH,
+        follow_redirects=True,
+    )
+    assert "The account is frozen." in frozen.text
+    assert 'data-person-state="frozen"' in frozen.text and "data-unfreeze-form" in frozen.text
+    assert "用户来电要求暂停账号 #1024" in frozen.text  # the audit entry, with its reason
+    assert not await is_active(world, worker)
+    # Their token stops working, and they cannot sign in.
+    problem(await client.get("/api/v1/me", headers=token), 401, "session_expired")
+    answer = await client.post(
+        "/api/v1/auth/tokens", json={"phone": worker.phone, "password": PASSWORD}
+    )
+    assert answer.status_code == 401
+    unfrozen = await client.post(
+        f"/ops/people/{worker.id}/unfreeze",
+        data={"why": "核实后恢复", "csrf_token": csrf},
+        headers=ENGLISH,
+        follow_redirects=True,
+    )
+    assert "The account can sign in again." in unfrozen.text
+    assert await is_active(world, worker)
+    async with world.db.sessionmaker() as s:
+        entries = list(
+            await s.execute(
+                select(AuditEntry.action, AuditEntry.data, AuditEntry.actor_id)
+                .where(AuditEntry.object_id == str(worker.id))
+                .where(AuditEntry.action.like("identity.person_%"))
+                .order_by(AuditEntry.id)
+            )
+        )
+    assert [(a, d["why"], by) for a, d, by in entries] == [
+        ("identity.person_frozen", "用户来电要求暂停账号 #1024", world.operator.id),
+        ("identity.person_unfrozen", "核实后恢复", world.operator.id),
+    ]
+
+
+async def test_the_api_refuses_what_an_operator_may_not_freeze(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    operator = await bearer(world, world.operator)
+    url = "/api/v1/ops/people/{}/{}"
+    reason = {"why": "测试"}
+    mine = await client.post(url.format(world.operator.id, "freeze"), json=reason, headers=operator)
+    problem(mine, 403, "forbidden")
+    staff = await client.post(
+        url.format(world.operator2.id, "freeze"), json=reason, headers={**operator, **ENGLISH}
+    )
+    assert problem(staff, 403, "forbidden")["detail"] == "Only an admin can freeze a staff account."
+    reviewer = await bearer(world, world.reviewer)
+    problem(
+        await client.post(url.format(world.workers[0].id, "freeze"), json=reason, headers=reviewer),
+        403,
+        "forbidden",
+    )
+    worker = world.workers[1]
+    not_frozen = await client.post(url.format(worker.id, "unfreeze"), json=reason, headers=operator)
+    assert not_frozen.json() == {"person_id": str(worker.id), "frozen": False, "changed": False}
+    # An erased account cannot come back.
+    async with world.db.session_scope() as s:
+        await erasure.erase_on_request(
+            s, phone=worker.phone, why="用户申请注销", settings=world.settings
+        )
+    erased = await client.post(url.format(worker.id, "unfreeze"), json=reason, headers=operator)
+    problem(erased, 409, "person_erased")
+    async with world.db.sessionmaker() as s:
+        found = await s.get(Person, worker.id)
+    assert found is not None and not found.is_active
+
+
+async def test_two_operators_freezing_at_once_freeze_once(world: World) -> None:
+    worker = world.workers[0]
+    actors = [await world.actor(world.operator), await world.actor(world.operator2)]
+
+    async def freeze(index: int) -> bool | str:
+        try:
+            async with world.db.session_scope() as s:
+                return await identity.freeze_account(
+                    s, actor=actors[index], person_id=worker.id, why=f"第 {index} 位运营"
+                )
+        except XingdongError as exc:
+            return exc.code
+
+    results = await asyncio.gather(freeze(0), freeze(1))
+    assert sorted(results, key=str) == [False, True]
+    async with world.db.sessionmaker() as s:
+        count = await s.scalar(
+            text(
+                "SELECT count(*) FROM audit_log WHERE action = 'identity.person_frozen'"
+                " AND object_id = :id"
+            ),
+            {"id": str(worker.id)},
+        )
+    assert count == 1
