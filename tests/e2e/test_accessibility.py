@@ -209,6 +209,7 @@ def pages_by_person(cast: Cast) -> dict[str | None, list[str]]:
             "/ops/risk",
             "/ops/people",
             f"/ops/people/{cast.worker_id}",
+            "/ops/audit",
             "/ops/dispatch",
             "/ops/review-quality",
         ],

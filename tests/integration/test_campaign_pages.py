@@ -23,6 +23,7 @@ from tests.integration.test_pages_http import sign_in
 from tests.lifecycle_world import (
     BRAND_HANDLE,
     World,
+    add_worker,
     balance,
     build_world,
     draft,
@@ -345,6 +346,21 @@ async def test_the_check_shows_findings_and_cost_before_creating(
     clean = await post_form(owner, world, "review")
     assert "data-findings-clear" in clean.text
     assert "data-review-blocked" not in clean.text
+
+
+async def test_the_check_says_how_many_people_the_targeting_reaches(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    # The world's two workers have bound accounts, are about thirty and like 美妆.
+    narrow = await post_form(owner, world, "review")
+    assert 'data-review-audience="2"' in narrow.text
+    assert "2 people on the platform match the targeting now" in narrow.text
+    assert "That is few for 4 completions" in narrow.text
+    await add_worker(world, handle="third_worker", interests=("母婴",))
+    nobody = await post_form(owner, world, "review", interests=["汽车"], min_age="")
+    assert 'data-review-audience="0"' in nobody.text and "data-review-narrow" in nobody.text
+    wide = await post_form(owner, world, "review", quantity="1", min_age="", interests=[])
+    assert 'data-review-audience="3"' in wide.text and "data-review-narrow" not in wide.text
 
 
 async def test_creating_saves_the_draft_as_typed(owner: httpx.AsyncClient, world: World) -> None:

@@ -39,7 +39,13 @@ from xingdong.core.numbers import decimal_number, fen_of_yuan, whole_number
 from xingdong.core.policy import Action, Actor, can, require
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIER_LABELS, TIERS
-from xingdong.dispatch.delivery import PACE_LABELS, campaign_delivery, pace_now
+from xingdong.dispatch.delivery import (
+    PACE_LABELS,
+    audience_for,
+    audience_is_narrow,
+    campaign_delivery,
+    pace_now,
+)
 from xingdong.identity import service as identity
 from xingdong.identity.validation import INTERESTS, REGIONS
 from xingdong.ledger import deposits
@@ -417,10 +423,18 @@ async def new_campaign_submit(
         context["step"] = _first_step(exc)
         return _page(request, "brand_campaign_new.html", context, error=exc)
     locale = current_locale.get()
+    audience = await audience_for(
+        session, platform=draft.platform, min_age=draft.min_age, max_age=draft.max_age,
+        regions=list(draft.regions), interests=list(draft.interests), tiers=list(draft.tiers),
+        now=utcnow(),
+    )  # fmt: skip
     context.update(
         step=5,
         target=preview.target,
         preview=preview,
+        audience=audience,
+        audience_narrow=audience_is_narrow(audience, draft.quantity),
+        review_quantity=draft.quantity,
         findings=[
             {"field": f["field"], "severity": f["severity"], "message": finding_text(f, locale)}
             for f in service.findings_as_json(preview.findings)

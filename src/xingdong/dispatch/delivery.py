@@ -280,19 +280,49 @@ async def _audience(
 ) -> int:
     """How many people on the campaign's platform match these parts of its targeting
     (codes of TARGETING_LIMITS; the others left out)."""
-    year = now.year
     age = "age" in parts
-    return await identity.audience_size(
+    return await audience_for(
         session,
         platform=campaign.platform,
-        birth_years=(
-            None if not age or campaign.max_age is None else year - campaign.max_age - 1,
-            None if not age or campaign.min_age is None else year - campaign.min_age,
-        ),
+        min_age=campaign.min_age if age else None,
+        max_age=campaign.max_age if age else None,
         regions=list(campaign.regions or ()) if "regions" in parts else [],
         interests=list(campaign.interests or ()) if "interests" in parts else [],
         tiers=list(campaign.tiers or ()) if "tiers" in parts else [],
+        now=now,
     )
+
+
+async def audience_for(
+    session: AsyncSession,
+    *,
+    platform: str,
+    min_age: int | None,
+    max_age: int | None,
+    regions: list[str],
+    interests: list[str],
+    tiers: list[str],
+    now: datetime,
+) -> int:
+    """How many people with an account on ``platform`` match this targeting now: what a
+    campaign can reach at most (the same count ``targeting_narrow`` reads)."""
+    year = now.year
+    return await identity.audience_size(
+        session,
+        platform=platform,
+        birth_years=(
+            None if max_age is None else year - max_age - 1,
+            None if min_age is None else year - min_age,
+        ),
+        regions=regions,
+        interests=interests,
+        tiers=tiers,
+    )
+
+
+def audience_is_narrow(audience: int, units: int) -> bool:
+    """Fewer matching people than ``AUDIENCE_PER_UNIT`` per unit: likely slow."""
+    return audience < AUDIENCE_PER_UNIT * units
 
 
 async def _why_slow(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict
 
 from xingdong.core.client_signals import signals_of
 from xingdong.core.context import current_locale
@@ -60,6 +62,7 @@ from xingdong.identity.schemas import (
 )
 from xingdong.identity.validation import mask_phone
 from xingdong.risk import service as risk
+from xingdong.web.audit_search import search_audit
 from xingdong.web.deps import (
     ApiActor,
     ApiPerson,
@@ -526,6 +529,38 @@ async def unfreeze_account(
         session, actor=actor, person_id=person_id, why=body.why
     )
     return AccountStateOut(person_id=person_id, frozen=False, changed=changed)
+
+
+class AuditEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    created_at: datetime
+    action: str
+    object_type: str
+    object_id: str
+    actor_id: UUID | None
+    data: dict[str, Any]
+
+
+@router.get("/ops/audit", tags=["ops"])
+async def search_audit_log(
+    actor: ApiActor,
+    session: DbSession,
+    action: Annotated[str, Query(max_length=64)] = "",
+    about: Annotated[str, Query(max_length=64, alias="object")] = "",
+    who: Annotated[str, Query(max_length=64)] = "",
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+) -> Page[AuditEntryOut]:
+    """The audit log, newest first, fifty a page (operators): ``action`` matches the
+    start of the action (``identity.``), ``object`` an object's id exactly, ``who`` the
+    person who acted (a phone number or an id; ``system`` for jobs and the command line)."""
+    found = await search_audit(
+        session, actor=actor, action=action, object_id=about, who=who, cursor=cursor
+    )
+    return Page[AuditEntryOut](
+        items=[AuditEntryOut.model_validate(e) for e in found.items],
+        next_cursor=found.next_cursor,
+    )
 
 
 # --- the organisation's linked platform accounts --------------------------------------

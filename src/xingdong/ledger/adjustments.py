@@ -46,6 +46,8 @@ async def pending_adjustments_count(session: AsyncSession, account_keys: list[st
     return count or 0
 
 
+REASON_MAX = 200
+
 ADJUSTMENT_MAX_FEN = 10_000_000
 """The largest correction two operators may make in one adjustment (¥100,000): a typo of a
 few zeros is refused, not applied; a larger sum is several adjustments, each agreed."""
@@ -78,18 +80,23 @@ async def request_adjustment(
         )
     if not reason.strip():
         errors.append(FieldError("reason", N_("Required.")))
+    elif len(reason.strip()) > REASON_MAX:
+        errors.append(FieldError("reason", N_("Keep the reason to 200 characters.")))
     if errors:
         raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
     account = await ledger.account_by_key(session, account_key)
     if account is None:
-        raise UnknownAccount(detail=N_("No such ledger account."))
+        raise UnknownAccount(
+            detail=N_("No such ledger account."),
+            fields=[FieldError("account_key", N_("No such ledger account."))],
+        )
     _refuse_closed(account)
     _refuse_overdraft(account, amount)
     adjustment = Adjustment(
         id=new_id(),
         account_key=account_key,
         amount=amount,
-        reason=reason.strip()[:200],
+        reason=reason.strip(),
         requested_by=actor.person_id,
     )
     session.add(adjustment)

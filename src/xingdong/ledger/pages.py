@@ -18,7 +18,15 @@ from xingdong.core.ids import new_id
 from xingdong.core.numbers import fen_of_yuan
 from xingdong.core.policy import Action, require
 from xingdong.identity.models import Organisation, Person
-from xingdong.ledger import deposits, reconciliation, refunds, service, wallets, withdrawals
+from xingdong.ledger import (
+    adjustments,
+    deposits,
+    reconciliation,
+    refunds,
+    service,
+    wallets,
+    withdrawals,
+)
 from xingdong.ledger.models import OrgPayoutAccount, PayoutAccount, Withdrawal
 from xingdong.ledger.payments import SandboxPaymentProvider
 from xingdong.risk import service as risk
@@ -275,9 +283,12 @@ async def ops_money(request: Request, session: DbSession, actor: PageActor) -> R
     return render(request, "ops_money.html", await _money_context(session, actor))
 
 
-async def _money_context(session: DbSession, actor: PageActor) -> dict[str, object]:
+async def _money_context(
+    session: DbSession, actor: PageActor, adjustment_form: dict[str, str] | None = None
+) -> dict[str, object]:
     require(actor, Action.APPROVE_MONEY)
     queue = await withdrawals.review_queue(session, actor=actor)
+    pending = await adjustments.pending_adjustments(session, actor=actor)
     return {
         "totals": await service.totals_by_kind(session),
         "report": await service.verify(session),
@@ -290,6 +301,15 @@ async def _money_context(session: DbSession, actor: PageActor) -> dict[str, obje
         },
         "reconciliation": await reconciliation.latest_report(session),
         "difference_labels": reconciliation.DIFFERENCE_LABELS,
+        "adjustments": pending,
+        "asked_for": {
+            p.id: p
+            for p in await session.scalars(
+                select(Person).where(Person.id.in_({a.requested_by for a in pending}))
+            )
+        },
+        "adjustment_form": adjustment_form or {},
+        "me": actor.person_id,
     }
 
 
@@ -360,3 +380,82 @@ async def ops_decide_withdrawal(
     except XingdongError as exc:
         return render(request, "ops_money.html", await _money_context(session, actor), error=exc)
     return redirect("/ops/money", N_("Decision recorded."))
+
+
+@router.post("/ops/reconciliation", dependencies=[CsrfChecked])
+async def ops_reconcile_now(session: DbSession, runtime: RuntimeDep, actor: PageActor) -> Response:
+    """Compare the providers' records with the ledger now, instead of at the next hour."""
+    require(actor, Action.APPROVE_MONEY)
+    report = await reconciliation.reconcile(
+        session, payments=runtime.payments, payouts=runtime.payouts
+    )
+    done = (
+        N_("Reconciled: differences found, listed below.")
+        if report.differences
+        else N_("Reconciled: no differences.")
+    )
+    return redirect("/ops/money#reconciliation", done)
+
+
+@router.post("/ops/adjustments", dependencies=[CsrfChecked])
+async def ops_request_adjustment(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    account_key: Annotated[str, Form()] = "",
+    amount: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    typed = {"account_key": account_key, "amount": amount, "reason": reason}
+    fen = fen_of_yuan(amount)
+    try:
+        if fen is None:
+            raise ValidationFailed(
+                detail=N_("Please correct the marked fields."),
+                fields=[
+                    FieldError("amount_fen", N_("Enter an amount in yuan, like 12.50 or -12.50."))
+                ],
+            )
+        await attempt(
+            session,
+            lambda: adjustments.request_adjustment(
+                session, actor=actor, account_key=account_key.strip(), amount=fen,
+                reason=reason,
+            ),
+        )  # fmt: skip
+    except XingdongError as exc:
+        return render(
+            request, "ops_money.html", await _money_context(session, actor, typed), error=exc
+        )
+    return redirect(
+        "/ops/money#adjustments", N_("Adjustment asked for: another operator must approve it.")
+    )
+
+
+@router.post("/ops/adjustments/{adjustment_id}", dependencies=[CsrfChecked])
+async def ops_decide_adjustment(
+    request: Request,
+    adjustment_id: UUID,
+    session: DbSession,
+    actor: PageActor,
+    decision: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        if decision == "approve":
+            await attempt(
+                session,
+                lambda: adjustments.approve_adjustment(
+                    session, actor=actor, adjustment_id=adjustment_id
+                ),
+            )
+        else:
+            await attempt(
+                session,
+                lambda: adjustments.reject_adjustment(
+                    session, actor=actor, adjustment_id=adjustment_id
+                ),
+            )
+    except XingdongError as exc:
+        return render(request, "ops_money.html", await _money_context(session, actor), error=exc)
+    done = N_("Adjustment applied.") if decision == "approve" else N_("Adjustment rejected.")
+    return redirect("/ops/money#adjustments", done)

@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from xingdong.core.errors import XingdongError
+from xingdong.core.errors import ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.creators import agencies
 from xingdong.identity import service as identity
 from xingdong.risk.pages import KIND_LABELS as CASE_KIND_LABELS
 from xingdong.risk.pages import STATUS_LABELS as CASE_STATUS_LABELS
+from xingdong.web.audit_search import search_audit
 from xingdong.web.deps import CsrfChecked, DbSession, OptionalPageActor, PageActor, attempt
 from xingdong.web.person_file import person_file
 from xingdong.web.templating import PACKAGE_DIR, redirect, render
@@ -133,3 +134,25 @@ async def ops_unfreeze_person(
         return await _person_page(request, session, actor, person_id, exc, why)
     done = N_("The account can sign in again.") if changed else N_("The account was not frozen.")
     return redirect(f"/ops/people/{person_id}", done)
+
+
+@router.get("/ops/audit", response_class=HTMLResponse)
+async def ops_audit(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    action: Annotated[str, Query(max_length=64)] = "",
+    about: Annotated[str, Query(max_length=64, alias="object")] = "",
+    who: Annotated[str, Query(max_length=64)] = "",
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """Operators search the audit log: what was done, to what, by whom."""
+    filters = {"action": action, "object": about, "who": who}
+    try:
+        page = await search_audit(
+            session, actor=actor, action=action, object_id=about, who=who, cursor=cursor
+        )
+    except ValidationFailed as exc:
+        page = await search_audit(session, actor=actor)
+        return render(request, "ops_audit.html", {"page": page, "filters": filters}, error=exc)
+    return render(request, "ops_audit.html", {"page": page, "filters": filters})

@@ -61,6 +61,7 @@ STAFF_PAGES = (
     StaffPage("money", "/ops/money", N_("Money"), _OPERATORS),
     StaffPage("review-quality", "/ops/review-quality", N_("Review quality"), _OPERATORS),
     StaffPage("risk", "/ops/risk", N_("Risk cases"), _OPERATORS),
+    StaffPage("audit", "/ops/audit", N_("Audit log"), _OPERATORS),
     StaffPage("dispatch", "/ops/dispatch", N_("Feed console"), _OPERATORS),
 )
 """The staff consoles, in the order the menu and the home page list them."""

@@ -1,0 +1,90 @@
+"""Operators search the audit log (``/ops/audit``, ``GET /api/v1/ops/audit``): by what was
+done, what it was done to, and who did it, newest first, a page at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xingdong.core.audit import AuditEntry
+from xingdong.core.errors import FieldError, ValidationFailed
+from xingdong.core.i18n import N_
+from xingdong.core.policy import Action, Actor, require
+from xingdong.identity import repository as identity_repo
+from xingdong.identity.validation import normalise_phone
+
+PAGE_SIZE = 50
+SYSTEM = "system"
+"""What to type as the actor for entries no person wrote (jobs, the command line)."""
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    items: list[AuditEntry]
+    next_cursor: str | None
+    actor_unknown: bool = False
+    """The actor asked for is no one: nothing can match."""
+
+
+def _cursor(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationFailed(detail=N_("The page cursor is not valid."))
+    return int(raw)
+
+
+async def _actor_id(session: AsyncSession, who: str) -> UUID | str | None:
+    """The person ``who`` names (an id or a phone number), ``SYSTEM``, or None for no one."""
+    try:
+        return UUID(who)
+    except ValueError:
+        pass
+    if who.lower() == SYSTEM:
+        return SYSTEM
+    phone = normalise_phone(who)
+    if phone is None:
+        raise ValidationFailed(
+            detail=N_("Please correct the marked fields."),
+            fields=[FieldError("actor", N_("A phone number, a person's id or “system”."))],
+        )
+    person = await identity_repo.person_by_phone(session, phone)
+    return person.id if person else None
+
+
+async def search_audit(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    action: str = "",
+    object_id: str = "",
+    who: str = "",
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> AuditPage:
+    """Entries whose action starts with ``action`` (``identity.`` or a whole action),
+    about ``object_id`` exactly, written by ``who``; newest first."""
+    require(actor, Action.STAFF_CONSOLE)
+    query = select(AuditEntry)
+    if action.strip():
+        query = query.where(AuditEntry.action.startswith(action.strip().lower(), autoescape=True))
+    if object_id.strip():
+        query = query.where(AuditEntry.object_id == object_id.strip())
+    if who.strip():
+        found = await _actor_id(session, who.strip())
+        if found is None:
+            return AuditPage(items=[], next_cursor=None, actor_unknown=True)
+        if found == SYSTEM:
+            query = query.where(AuditEntry.actor_id.is_(None))
+        else:
+            query = query.where(AuditEntry.actor_id == found)
+    below = _cursor(cursor)
+    if below is not None:
+        query = query.where(AuditEntry.id < below)
+    rows = list(await session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return AuditPage(items=rows, next_cursor=str(rows[-1].id) if more and rows else None)

@@ -1,0 +1,117 @@
+"""The money console's tools for operators: reconciling with the providers now, and
+asking for, approving and rejecting adjustments on the page, four eyes kept."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from tests.integration.answers import csrf_from
+from tests.integration.conftest import make_settings
+from tests.integration.test_money_pages import sign_in
+from tests.lifecycle_world import World, build_world
+from xingdong.ledger import service as ledger
+from xingdong.ledger.deposits import org_account
+from xingdong.ledger.models import Adjustment
+from xingdong.ledger.reconciliation import latest_report
+
+ENGLISH = {"Accept-Language": "en"}
+FUNDS = 1_000_000
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, clean_db: str) -> AsyncIterator[World]:
+    built = await build_world(clean_db, make_settings(), workers=1, funds=FUNDS)
+    yield built
+    await built.db.dispose()
+
+
+async def money_page(client: httpx.AsyncClient) -> str:
+    page = await client.get("/ops/money", headers=ENGLISH)
+    assert page.status_code == 200
+    return page.text
+
+
+async def test_an_operator_reconciles_now(client: httpx.AsyncClient, world: World) -> None:
+    await sign_in(client, world.operator.phone)
+    csrf = csrf_from(await money_page(client))
+    done = await client.post(
+        "/ops/reconciliation", data={"csrf_token": csrf}, headers=ENGLISH, follow_redirects=True
+    )
+    assert "Reconciled: no differences." in done.text
+    assert "data-reconciliation-ok" in done.text
+    async with world.db.sessionmaker() as s:
+        report = await latest_report(s)
+    assert report is not None and report.differences == []
+
+
+async def test_an_adjustment_is_asked_for_by_one_operator_and_applied_by_another(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    account = org_account(world.org_id)
+    await sign_in(client, world.operator.phone)
+    csrf = csrf_from(await money_page(client))
+    asked = await client.post(
+        "/ops/adjustments",
+        data={"account_key": account, "amount": "-1,234.50", "reason": "重复充值退回 #77",
+              "csrf_token": csrf},
+        headers=ENGLISH, follow_redirects=True,
+    )  # fmt: skip
+    assert "another operator must approve it" in asked.text
+    assert 'data-adjustment-amount="-123450"' in asked.text and "−¥1,234.50" in asked.text
+    assert "data-own-adjustment" in asked.text and "data-approve-adjustment" not in asked.text
+    async with world.db.sessionmaker() as s:
+        adjustment = await s.scalar(select(Adjustment))
+    assert adjustment is not None and adjustment.status == "requested"
+    # The one who asked cannot approve it, even by sending the form.
+    own = await client.post(
+        f"/ops/adjustments/{adjustment.id}",
+        data={"decision": "approve", "csrf_token": csrf},
+        headers=ENGLISH,
+    )
+    assert own.status_code == 403 and "Another operator must approve" in own.text
+    client.cookies.clear()
+    await sign_in(client, world.operator2.phone)
+    page = await money_page(client)
+    assert "data-approve-adjustment" in page
+    assert f"Apply −¥1,234.50 to {account} now?" in page
+    applied = await client.post(
+        f"/ops/adjustments/{adjustment.id}",
+        data={"decision": "approve", "csrf_token": csrf_from(page)},
+        headers=ENGLISH, follow_redirects=True,
+    )  # fmt: skip
+    assert "Adjustment applied." in applied.text and "data-no-adjustments" in applied.text
+    async with world.db.sessionmaker() as s:
+        balance = await ledger.balance(s, account)
+        stored = await s.get(Adjustment, adjustment.id)
+        assert (await ledger.verify(s)).problems == []
+    assert balance.available == FUNDS - 123_450
+    assert stored is not None and stored.status == "applied"
+    assert stored.approved_by == world.operator2.id
+
+
+async def test_bad_adjustments_are_refused_beside_their_field(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await sign_in(client, world.operator.phone)
+    csrf = csrf_from(await money_page(client))
+    cases = [
+        ({"account_key": org_account(world.org_id), "amount": "abc", "reason": "x"}, "amount_fen"),
+        ({"account_key": "person:nobody:available", "amount": "5", "reason": "x"}, "account_key"),
+        ({"account_key": org_account(world.org_id), "amount": "5", "reason": "长" * 201}, "reason"),
+        ({"account_key": org_account(world.org_id), "amount": "5", "reason": " "}, "reason"),
+    ]
+    for data, field in cases:
+        refused = await client.post(
+            "/ops/adjustments", data={**data, "csrf_token": csrf}, headers=ENGLISH
+        )
+        # An account that does not exist is "not found"; the rest are fields to correct.
+        expected = 404 if field == "account_key" else 422
+        assert refused.status_code == expected, (field, refused.status_code)
+        assert f'data-error-for="{field}"' in refused.text, field
+        assert f'value="{data["amount"]}"' in refused.text  # what was typed stays
+    async with world.db.sessionmaker() as s:
+        assert await s.scalar(select(Adjustment)) is None
