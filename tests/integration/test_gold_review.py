@@ -242,3 +242,51 @@ async def test_the_workbench_mixes_in_gold_items_and_the_operator_page_scores_th
     assert retire.status_code == 303
     retired = await client.get("/ops/review-quality")
     assert f'data-gold-item="{gold_id}" data-active="false"' in retired.text
+
+
+async def test_a_gold_item_stands_where_its_score_puts_it(world: World) -> None:
+    """A queue is ordered riskiest first: a gold item of low score on top of riskier work
+    would give itself away, so it stands at its own place, and a gold item that can lead
+    the queue is preferred for the first place."""
+    import random
+
+    from sqlalchemy import update
+
+    from xingdong.work import gold
+
+    campaign = await live_campaign(world, review_policy="manual", **window_nearly_over())
+    low = await rejected(world, campaign, world.workers[0])
+    risky = await handed_in(world, campaign, world.workers[1])
+    calm = await handed_in(world, campaign, world.workers[2])
+    async with world.db.session_scope() as s:
+        for row, score in ((low, 5), (risky, 80), (calm, 10)):
+            await s.execute(
+                update(Assignment).where(Assignment.id == row.id).values(risk_score=score)
+            )
+    operator = await world.actor(world.operator)
+    async with world.db.session_scope() as s:
+        low_item = await gold.make_gold_item(
+            s, actor=operator, assignment_id=low.id, approve=False, reason="action_not_done"
+        )
+    reviewer = await world.actor(world.reviewer2)
+
+    class Always(random.Random):
+        """A draw that always carries a gold item (the rate is at most a half)."""
+
+        def random(self) -> float:
+            return 0.0
+
+    always = world.settings
+    async with world.db.sessionmaker() as s:
+        queue = await work.review_queue_with_gold(
+            s, actor=reviewer, settings=always, rng=Always(), gold_first=True
+        )
+    assert [e.item_id for e in queue] == [risky.id, calm.id, low_item.id]
+    # With one that can lead, it leads.
+    async with world.db.session_scope() as s:
+        await s.execute(update(Assignment).where(Assignment.id == low.id).values(risk_score=90))
+    async with world.db.sessionmaker() as s:
+        queue = await work.review_queue_with_gold(
+            s, actor=reviewer, settings=always, rng=Always(), gold_first=True
+        )
+    assert [e.item_id for e in queue] == [low_item.id, risky.id, calm.id]

@@ -107,13 +107,27 @@ async def _first(session: AsyncSession, query: GoldQuery) -> GoldShown | None:
 
 
 async def pick_gold_item(
-    session: AsyncSession, *, actor: Actor, rate: float, rng: random.Random
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    rate: float,
+    rng: random.Random,
+    at_least: int | None = None,
 ) -> GoldShown | None:
     """With probability ``rate``, a gold item this reviewer has not answered (and that is
-    not their own work), shown like any queue item."""
+    not their own work), shown like any queue item. With ``at_least``, one whose risk
+    score is that high if there is one, so that it can stand first in a queue ordered by
+    score without its place giving it away."""
     require(actor, Action.REVIEW_QUEUE)
     if rate <= 0 or rng.random() >= rate:
         return None
+    if at_least is not None:
+        fitting = await _first(
+            session,
+            _open_to(actor).where(Assignment.risk_score >= at_least).order_by(func.random()),
+        )
+        if fitting is not None:
+            return fitting
     return await _first(session, _open_to(actor).order_by(func.random()))
 
 

@@ -736,19 +736,34 @@ async def review_queue_with_gold(
     limit: int = 50,
     gold_first: bool = False,
 ) -> list[QueueEntry]:
-    """The queue with, at the rate ``review_gold_rate`` says, one gold item mixed in
-    (first, or at a random place). Reviewers are not told which one it is."""
+    """The queue with, at the rate ``review_gold_rate`` says, one gold item mixed in.
+    Reviewers are not told which one it is, and its place does not tell them either: it
+    stands where its risk score and hand-in time put it, as any submission does. With
+    ``gold_first`` (the workbench opens on the first item) a gold item whose score can
+    lead the queue is chosen when there is one."""
     entries = [
         QueueEntry(a.id, a, c) for a, c in await review_queue(session, actor=actor, limit=limit)
     ]
+    top = entries[0].assignment.risk_score if gold_first and entries else None
     picked = await gold.pick_gold_item(
-        session, actor=actor, rate=settings.review_gold_rate, rng=rng
+        session, actor=actor, rate=settings.review_gold_rate, rng=rng, at_least=top
     )
     if picked is not None:
         item, source, campaign = picked
-        place = 0 if gold_first else rng.randrange(len(entries) + 1)
-        entries.insert(place, QueueEntry(item.id, source, campaign))
+        entries.insert(_queue_place(entries, source), QueueEntry(item.id, source, campaign))
     return entries
+
+
+def _queue_place(entries: list[QueueEntry], shown: Assignment) -> int:
+    """Where ``shown`` falls in a queue ordered riskiest and oldest first."""
+
+    def key(a: Assignment) -> tuple[int, datetime]:
+        return (-a.risk_score, a.submitted_at or a.claimed_at)
+
+    return next(
+        (n for n, entry in enumerate(entries) if key(shown) < key(entry.assignment)),
+        len(entries),
+    )
 
 
 async def gold_entry(session: AsyncSession, *, actor: Actor, item_id: UUID) -> QueueEntry | None:
