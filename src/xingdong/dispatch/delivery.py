@@ -335,7 +335,7 @@ async def _why_slow(
     # that everyone on the platform matches, the platform's people are all there is.
     if (
         parts
-        and audience < AUDIENCE_PER_UNIT * left
+        and audience_is_narrow(audience, left)
         and audience < await _audience(session, campaign, now, [])
     ):
         cutting = [

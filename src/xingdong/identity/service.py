@@ -931,6 +931,19 @@ async def audience_size(
 FREEZE_REASON_MAX = 500
 
 
+async def _operator_change(
+    session: AsyncSession, actor: Actor, person_id: UUID, why: str
+) -> tuple[Person, str]:
+    """The person an operator freezes or unfreezes, their row locked, and the reason given
+    (required, at most ``FREEZE_REASON_MAX`` characters)."""
+    require(actor, Action.STAFF_CONSOLE)
+    clean = _reason(why)
+    person = await repo.person_by_id(session, person_id, lock=True)
+    if person is None:
+        raise NotFound(detail=N_("No such person."))
+    return person, clean
+
+
 def _reason(why: str) -> str:
     clean = " ".join(why.split())
     if not clean:
@@ -951,11 +964,7 @@ async def freeze_account(session: AsyncSession, *, actor: Actor, person_id: UUID
     its sessions and tokens stop working; its work and money stay as they are (a risk
     case confirmed as fraud undoes unsettled work too). Not one's own account, and a staff
     account only by an admin. True when it was active."""
-    require(actor, Action.STAFF_CONSOLE)
-    clean = _reason(why)
-    person = await repo.person_by_id(session, person_id, lock=True)
-    if person is None:
-        raise NotFound(detail=N_("No such person."))
+    _person, clean = await _operator_change(session, actor, person_id, why)
     if person_id == actor.person_id:
         raise Forbidden(detail=N_("You cannot freeze your own account."))
     if await repo.staff_roles(session, person_id) and StaffRole.ADMIN not in actor.staff_roles:
@@ -968,11 +977,7 @@ async def unfreeze_account(
 ) -> bool:
     """Let a frozen account sign in again (operators), with the reason in the audit log.
     An erased account stays erased. True when it was frozen."""
-    require(actor, Action.STAFF_CONSOLE)
-    clean = _reason(why)
-    person = await repo.person_by_id(session, person_id, lock=True)
-    if person is None:
-        raise NotFound(detail=N_("No such person."))
+    person, clean = await _operator_change(session, actor, person_id, why)
     if person.erased_at is not None:
         raise PersonErased(detail=N_("This account was erased; it cannot be restored."))
     if person.is_active:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Query, Request
@@ -98,42 +98,40 @@ async def ops_person(
     return await _person_page(request, session, actor, person_id)
 
 
-@router.post("/ops/people/{person_id}/freeze", dependencies=[CsrfChecked])
-async def ops_freeze_person(
+ACCOUNT_CHANGES = {
+    "freeze": (
+        identity.freeze_account,
+        N_("The account is frozen."),
+        N_("The account was already frozen."),
+    ),
+    "unfreeze": (
+        identity.unfreeze_account,
+        N_("The account can sign in again."),
+        N_("The account was not frozen."),
+    ),
+}
+"""What each button on the person's page does, and what the page says after it (changed,
+or already so)."""
+
+
+@router.post("/ops/people/{person_id}/{change}", dependencies=[CsrfChecked])
+async def ops_change_account(
     request: Request,
     person_id: UUID,
+    change: Literal["freeze", "unfreeze"],
     session: DbSession,
     actor: PageActor,
     why: Annotated[str, Form()] = "",
 ) -> Response:
+    """Freeze or unfreeze the person's account, with the reason typed."""
+    act, done, already = ACCOUNT_CHANGES[change]
     try:
         changed = await attempt(
-            session,
-            lambda: identity.freeze_account(session, actor=actor, person_id=person_id, why=why),
+            session, lambda: act(session, actor=actor, person_id=person_id, why=why)
         )
     except XingdongError as exc:
         return await _person_page(request, session, actor, person_id, exc, why)
-    done = N_("The account is frozen.") if changed else N_("The account was already frozen.")
-    return redirect(f"/ops/people/{person_id}", done)
-
-
-@router.post("/ops/people/{person_id}/unfreeze", dependencies=[CsrfChecked])
-async def ops_unfreeze_person(
-    request: Request,
-    person_id: UUID,
-    session: DbSession,
-    actor: PageActor,
-    why: Annotated[str, Form()] = "",
-) -> Response:
-    try:
-        changed = await attempt(
-            session,
-            lambda: identity.unfreeze_account(session, actor=actor, person_id=person_id, why=why),
-        )
-    except XingdongError as exc:
-        return await _person_page(request, session, actor, person_id, exc, why)
-    done = N_("The account can sign in again.") if changed else N_("The account was not frozen.")
-    return redirect(f"/ops/people/{person_id}", done)
+    return redirect(f"/ops/people/{person_id}", done if changed else already)
 
 
 @router.get("/ops/audit", response_class=HTMLResponse)
