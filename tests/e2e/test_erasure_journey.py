@@ -45,6 +45,8 @@ class Scene:
     free: str
     """The number of a worker with nothing to settle."""
     free_id: UUID
+    admin: str
+    """The number of a platform admin."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,14 @@ def scene(site: str, database_url: str) -> Scene:
                     evidence=work.Evidence(link="https://sandbox.example/proof"),
                     settings=world.settings,
                 )  # fmt: skip
-            return Scene(waiting=waiting.phone, free=free.phone, free_id=free.id)
+            async with world.db.session_scope() as s:
+                await identity.grant_staff_role(
+                    s, phone=world.operator2.phone, role="admin", granted_by=None
+                )
+            return Scene(
+                waiting=waiting.phone, free=free.phone, free_id=free.id,
+                admin=world.operator2.phone,
+            )  # fmt: skip
         finally:
             await world.db.dispose()
 
@@ -250,3 +259,51 @@ def test_a_worker_erases_their_account_on_a_phone(
     # As the page promised, the number is free to register again: a new account.
     register_by_api(site, scene.free[-11:], "新的我")
     assert person_row(database_url, scene.free_id).phone == after.phone
+
+
+def test_an_admin_erases_an_account_on_request_from_the_persons_page(
+    phone: Page, scene: Scene, database_url: str
+) -> None:
+    """The person asked by letter: the admin finds them, types the request's reference,
+    is told beside the box when it is not ticked, confirms, and sees the account erased."""
+    page = phone
+    sign_in(page, scene.admin)
+    page.goto(f"/ops/people/{scene.free_id}")
+    section = page.locator("[data-person-erase]")
+    expect(section.locator("h2")).to_have_text("注销账号（应本人申请）")
+    expect(section.locator("[data-erasure]")).to_have_attribute("data-erasure", "allowed")
+    assert fits_the_screen(page)
+    dialogs: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    page.fill("#erase-why", "用户来信申请注销，工单 2026-1206-03")
+    section.get_by_role("button", name="注销账号").click()
+    expect(page.locator("#confirm-error")).to_have_text("请勾选确认后继续。")
+    expect(page.locator("#erase-why")).to_have_value("用户来信申请注销，工单 2026-1206-03")
+    expect(page.locator("#why-error")).to_have_count(0)  # the freeze form's field is quiet
+    assert not person_row(database_url, scene.free_id).is_erased
+
+    page.get_by_role("checkbox", name="本人已提出申请，我知道账号注销后无法恢复。").check()
+    page.locator("[data-person-erase] button[type=submit]").click()
+    expect(page.locator(".notice.ok[role=status]")).to_have_text("账号已注销。")
+    expect(page.locator("[data-person-state]")).to_have_attribute("data-person-state", "erased")
+    expect(page.locator("[data-person-erase]")).to_have_count(0)
+    expect(page.locator('[data-audit-action="identity.account_erased"]')).to_contain_text(
+        "工单 2026-1206-03"
+    )
+    assert len(dialogs) == 2 and dialogs[0].startswith("永久注销")
+    after = person_row(database_url, scene.free_id)
+    assert (after.is_erased, after.is_active, after.sessions) == (True, False, 0)
+    assert is_erased_phone(after.phone)
+    assert fits_the_screen(page)
+
+    # Someone with open work: the reasons, no form.
+    waiting = page.locator("[data-person-link]")
+    page.goto(f"/ops/people?q={scene.waiting[-11:]}")
+    waiting.first.click()
+    expect(page.locator('[data-person-erase] [data-blocker="open_work"]')).to_be_visible()
+    expect(page.locator("[data-erase-form]")).to_have_count(0)

@@ -179,3 +179,137 @@ async def test_two_operators_freezing_at_once_freeze_once(world: World) -> None:
             {"id": str(worker.id)},
         )
     assert count == 1
+
+
+async def make_admin(world: World, person: Person) -> None:
+    async with world.db.session_scope() as s:
+        await identity.grant_staff_role(s, phone=person.phone, role="admin", granted_by=None)
+
+
+async def test_an_admin_erases_an_account_on_request_on_the_page(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    busy, settled = world.workers
+    campaign = await live_campaign(world)
+    async with world.db.session_scope() as s:
+        await work.claim(s, person=busy, campaign_id=campaign.id, settings=world.settings)
+    # An operator sees how it is done, but no form.
+    await sign_in(client, world.operator.phone)
+    page = await client.get(f"/ops/people/{settled.id}", headers=ENGLISH)
+    assert "data-person-erase" in page.text and "data-erase-form" not in page.text
+    assert "xingdong admin erase-account" in page.text
+    client.cookies.clear()
+    await make_admin(world, world.operator2)
+    await sign_in(client, world.operator2.phone)
+    blocked = await client.get(f"/ops/people/{busy.id}", headers=ENGLISH)
+    assert 'data-erasure="blocked"' in blocked.text
+    assert 'data-blocker="open_work"' in blocked.text and "data-erase-form" not in blocked.text
+    page = await client.get(f"/ops/people/{settled.id}", headers=ENGLISH)
+    assert 'data-erasure="allowed"' in page.text and "data-erase-form" in page.text
+    csrf = csrf_from(page.text)
+    url = f"/ops/people/{settled.id}/erase"
+    no_reason = await client.post(
+        url, data={"why": " ", "confirm": "yes", "csrf_token": csrf}, headers=ENGLISH
+    )
+    assert no_reason.status_code == 422
+    assert 'id="erase-why" name="why" rows="2" maxlength="500" aria-invalid="true"' in (
+        no_reason.text
+    )
+    assert no_reason.text.count('data-error-for="why"') == 1
+    unconfirmed = await client.post(
+        url, data={"why": "用户邮件申请注销 #77", "csrf_token": csrf}, headers=ENGLISH
+    )
+    assert unconfirmed.status_code == 422
+    assert 'data-error-for="confirm"' in unconfirmed.text
+    assert ">用户邮件申请注销 #77</textarea>" in unconfirmed.text  # what was typed stays
+    assert (await world.person(settled.id)).erased_at is None
+    erased = await client.post(
+        url,
+        data={
+            "why": "用户邮件申请注销 #77",
+            "confirm": "yes",
+            "remainder_fen": "0",
+            "csrf_token": csrf,
+        },
+        headers=ENGLISH,
+        follow_redirects=True,
+    )
+    assert "The account is erased." in erased.text
+    assert 'data-person-state="erased"' in erased.text and "data-person-erase" not in erased.text
+    found = await world.person(settled.id)
+    assert found.erased_at is not None and found.phone != settled.phone
+    async with world.db.sessionmaker() as s:
+        entry = await s.scalar(
+            select(AuditEntry).where(
+                AuditEntry.action == "identity.account_erased",
+                AuditEntry.object_id == str(settled.id),
+            )
+        )
+    assert entry is not None and entry.actor_id == world.operator2.id
+    assert (entry.data["via"], entry.data["why"]) == ("operator", "用户邮件申请注销 #77")
+
+
+async def test_the_api_erases_on_request_for_admins_only(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    busy, settled = world.workers
+    campaign = await live_campaign(world)
+    async with world.db.session_scope() as s:
+        await work.claim(s, person=busy, campaign_id=campaign.id, settings=world.settings)
+    url = "/api/v1/ops/people/{}/erasure"
+    request = {"why": "用户来信申请注销", "confirm": True}
+    operator = await bearer(world, world.operator)
+    problem(await client.get(url.format(settled.id), headers=operator), 403, "forbidden")
+    problem(
+        await client.post(url.format(settled.id), json=request, headers=operator), 403, "forbidden"
+    )
+    await make_admin(world, world.operator2)
+    admin = {**await bearer(world, world.operator2), **ENGLISH}
+    check = (await client.get(url.format(busy.id), headers=admin)).json()
+    assert check["allowed"] is False
+    assert [b["code"] for b in check["blockers"]] == ["open_work"]
+    blocked = problem(
+        await client.post(url.format(busy.id), json=request, headers=admin), 409, "erasure_blocked"
+    )
+    assert blocked["detail"].startswith("The account cannot be erased yet:")
+    problem(
+        await client.post(url.format(world.operator2.id), json=request, headers=admin),
+        403,
+        "forbidden",
+    )
+    problem(
+        await client.post(
+            url.format(settled.id), json={**request, "confirm": False}, headers=admin
+        ),
+        422,
+        "erasure_not_confirmed",
+    )
+    changed = problem(
+        await client.post(
+            url.format(settled.id), json={**request, "remainder_given_up_fen": 5}, headers=admin
+        ),
+        409,
+        "erasure_changed",
+    )
+    assert changed["detail"].startswith("The wallet changed")
+    # A frozen account waits for its reason to be settled.
+    async with world.db.session_scope() as s:
+        await identity.freeze_account(
+            s, actor=await world.actor(world.operator), person_id=settled.id, why="风控复核"
+        )
+    problem(
+        await client.post(url.format(settled.id), json=request, headers=admin), 409, "person_frozen"
+    )
+    async with world.db.session_scope() as s:
+        await identity.unfreeze_account(
+            s, actor=await world.actor(world.operator), person_id=settled.id, why="复核通过"
+        )
+    assert (await client.get(url.format(settled.id), headers=admin)).json()["allowed"] is True
+    done = await client.post(url.format(settled.id), json=request, headers=admin)
+    assert done.status_code == 200, done.text
+    assert done.json()["person_id"] == str(settled.id)
+    problem(
+        await client.post(url.format(settled.id), json=request, headers=admin), 409, "person_erased"
+    )
+    problem(await client.get(url.format(settled.id), headers=admin), 409, "person_erased")
+    assert (await world.person(busy.id)).erased_at is None

@@ -41,6 +41,7 @@ class Action(StrEnum):
     APPROVE_MONEY = "staff.approve_money"
     REVIEW_QUEUE = "review.queue"
     STAFF_GRANT = "staff.grant"
+    ERASE_ON_REQUEST = "staff.erase_on_request"
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,9 @@ def can(  # noqa: PLR0911 - one case per action reads best
             return actor.has_staff(StaffRole.OPERATOR, StaffRole.ADMIN)
         case Action.REVIEW_QUEUE:
             return actor.has_staff(StaffRole.REVIEWER, StaffRole.ADMIN)
-        case Action.STAFF_GRANT:
+        case Action.STAFF_GRANT | Action.ERASE_ON_REQUEST:
+            # Erasing for someone cannot be undone: the role that could also run
+            # ``xingdong admin erase-account`` on the server.
             return admin
 
 

@@ -39,6 +39,7 @@ from xingdong.identity.schemas import (
     ErasureBlockerOut,
     ErasureCheckOut,
     ErasureIn,
+    ErasureOnRequestIn,
     ErasureOut,
     InvitationAnswer,
     InvitationIn,
@@ -529,6 +530,44 @@ async def unfreeze_account(
         session, actor=actor, person_id=person_id, why=body.why
     )
     return AccountStateOut(person_id=person_id, frozen=False, changed=changed)
+
+
+# --- admins: erasing an account on the person's request --------------------------------
+
+
+@router.get("/ops/people/{person_id}/erasure", tags=["ops"])
+async def erasure_check_for_person(
+    person_id: UUID, actor: ApiPersonActor, session: DbSession, runtime: RuntimeDep
+) -> ErasureCheckOut:
+    """Whether the person's account can be erased now, and what erasing it would do
+    (admins)."""
+    person = await erasure.person_to_erase(session, actor=actor, person_id=person_id)
+    check = await erasure.erasure_check(session, person=person, settings=runtime.settings)
+    return _check_out(check, current_locale.get())
+
+
+@router.post("/ops/people/{person_id}/erasure", tags=["ops"])
+async def erase_for_person(
+    person_id: UUID,
+    body: ErasureOnRequestIn,
+    actor: ApiPersonActor,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> ErasureOut:
+    """Erase the account on the person's request made by other means (admins; not your
+    own). It cannot be undone. Refused while its work or money is unsettled
+    (``erasure_blocked``, 409, with ``blockers``) or while it is frozen
+    (``person_frozen``, 409)."""
+    receipt = await erasure.erase_for_person(
+        session,
+        actor=actor,
+        person_id=person_id,
+        why=body.why,
+        confirmed=body.confirm,
+        remainder_fen=body.remainder_given_up_fen,
+        settings=runtime.settings,
+    )
+    return ErasureOut(person_id=UUID(receipt.person_id), erased_at=receipt.erased_at)
 
 
 class AuditEntryOut(BaseModel):

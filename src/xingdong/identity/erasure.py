@@ -33,10 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.core.audit import record_audit
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
-from xingdong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from xingdong.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from xingdong.core.i18n import N_, listed, translate
 from xingdong.core.jobs import defer_in_transaction
 from xingdong.core.money import yuan
+from xingdong.core.policy import Action, Actor, require
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
 from xingdong.creators import agencies
@@ -44,7 +45,7 @@ from xingdong.dispatch import service as dispatch
 from xingdong.evidence import service as evidence
 from xingdong.identity import repository as repo
 from xingdong.identity import service as identity
-from xingdong.identity.errors import SessionExpired
+from xingdong.identity.errors import PersonErased, SessionExpired
 from xingdong.identity.models import Person
 from xingdong.identity.validation import ERASED_NAME, erased_phone, phone_error
 from xingdong.ledger import adjustments, wallets, withdrawals
@@ -60,6 +61,11 @@ class ErasureBlocked(Conflict):
 class ErasureChanged(Conflict):
     code = "erasure_changed"
     title = N_("What erasing the account does has changed; look again")
+
+
+class PersonFrozen(Conflict):
+    code = "person_frozen"
+    title = N_("This account is frozen")
 
 
 class ErasureNotConfirmed(ValidationFailed):
@@ -197,9 +203,15 @@ async def erasure_check(
     return await _blockers(session, person, settings, lock=False)
 
 
-def blocked_error(check: ErasureCheck, locale: str) -> ErasureBlocked:
+SELF_SERVICE = ("page", "api")
+"""``via`` of a person erasing their own account (an operator's is ``operator``)."""
+
+
+def blocked_error(check: ErasureCheck, locale: str, *, own: bool = True) -> ErasureBlocked:
     return ErasureBlocked(
-        detail=N_("Your account cannot be erased yet: {reasons}"),
+        detail=N_("Your account cannot be erased yet: {reasons}")
+        if own
+        else N_("The account cannot be erased yet: {reasons}"),
         extra={
             "reasons": " ".join(b.text(locale) for b in check.blockers),
             "blockers": [{"code": b.code, "detail": b.text(locale)} for b in check.blockers],
@@ -264,6 +276,48 @@ async def erase_on_request(
     )
 
 
+async def person_to_erase(session: AsyncSession, *, actor: Actor, person_id: UUID) -> Person:
+    """The person whose erasure an admin looks at (``erasure_check`` tells what it would
+    do); an erased one answers ``person_erased``."""
+    require(actor, Action.ERASE_ON_REQUEST)
+    person = await identity.get_person(session, actor=actor, person_id=person_id)
+    if person.erased_at is not None:
+        raise PersonErased(detail=N_("This account was erased already."))
+    return person
+
+
+async def erase_for_person(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    person_id: UUID,
+    why: str,
+    confirmed: bool,
+    remainder_fen: int,
+    settings: Settings,
+) -> ErasureReceipt:
+    """An admin erases an account from the person's page or the API, on the person's
+    request made by other means (a letter, a call to support): the checks of the person's
+    own erasure, recorded with ``why`` and the admin. Not one's own account (that is the
+    profile's), and not a frozen one: it was stopped for a reason an operator must
+    settle first (its risk case), and erasing would take the evidence with it.
+    ``remainder_fen``: the balance too small to withdraw that the page showed would be
+    given up; if it changed since, nothing happens."""
+    require(actor, Action.ERASE_ON_REQUEST)
+    if person_id == actor.person_id:
+        raise Forbidden(detail=N_("Erase your own account from your profile."))
+    clean = identity.operator_reason(why)
+    if not confirmed:
+        raise ErasureNotConfirmed(
+            detail=N_("Tick the box to confirm that the account is to be erased."),
+            fields=[FieldError("confirm", N_("Confirm to go on."))],
+        )
+    return await _erase(
+        session, person_id=person_id, settings=settings, via="operator", by=actor.person_id,
+        why=clean, remainder_fen=remainder_fen,
+    )  # fmt: skip
+
+
 STRAGGLERS_JOB = "identity:forget_stragglers"
 STRAGGLERS_AFTER = timedelta(minutes=2)
 
@@ -288,15 +342,32 @@ async def _erase(
     """The erasure itself. ``remainder_fen`` None: an operator's erasure on request, which
     gives up whatever small balance there is (the request covers it)."""
     locked = await repo.lock_person(session, person_id)
-    if locked is None or locked.erased_at is not None or not locked.is_active:
+    own = via in SELF_SERVICE
+    if own and (locked is None or locked.erased_at is not None or not locked.is_active):
         raise SessionExpired(detail=N_("Your session has expired; please sign in again."))
+    if locked is None:
+        raise NotFound(detail=N_("No such person."))
+    if locked.erased_at is not None:
+        raise PersonErased(detail=N_("This account was erased already."))
+    if not locked.is_active:
+        raise PersonFrozen(
+            detail=N_(
+                "The account is frozen. Settle why first (its risk case), and unfreeze it "
+                "before erasing it."
+            )
+        )
     check = await _blockers(session, locked, settings, lock=True)
     if not check.allowed:
-        raise blocked_error(check, current_locale.get())
+        raise blocked_error(check, current_locale.get(), own=own)
     if remainder_fen is not None and remainder_fen != check.remainder:
         raise ErasureChanged(
             detail=N_(
                 "Your wallet changed: ¥{amount} would now be given up. Look at what erasing "
+                "does again before you confirm."
+            )
+            if own
+            else N_(
+                "The wallet changed: ¥{amount} would now be given up. Look at what erasing "
                 "does again before you confirm."
             ),
             extra={"amount": yuan(check.remainder), "remainder_fen": check.remainder},

@@ -256,6 +256,21 @@ class ClosureOut(Output):
     closed_at: datetime
 
 
+class ErasureOnRequestIn(Input):
+    why: str = Field(
+        max_length=1000,
+        description="The person's request and its reference, for the audit log (1–500 characters).",
+    )
+    confirm: bool = Field(description="Must be true: erasure cannot be undone.")
+    remainder_given_up_fen: int = Field(
+        default=0,
+        ge=0,
+        description="The balance too small to withdraw that is given up, as "
+        "GET /ops/people/{id}/erasure showed it; refused with erasure_changed if it is not "
+        "that now.",
+    )
+
+
 class ErasureOut(Output):
     person_id: UUID
     erased_at: datetime

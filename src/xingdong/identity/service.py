@@ -937,14 +937,16 @@ async def _operator_change(
     """The person an operator freezes or unfreezes, their row locked, and the reason given
     (required, at most ``FREEZE_REASON_MAX`` characters)."""
     require(actor, Action.STAFF_CONSOLE)
-    clean = _reason(why)
+    clean = operator_reason(why)
     person = await repo.person_by_id(session, person_id, lock=True)
     if person is None:
         raise NotFound(detail=N_("No such person."))
     return person, clean
 
 
-def _reason(why: str) -> str:
+def operator_reason(why: str) -> str:
+    """An operator's reason for changing an account, as the audit log keeps it: spaces
+    folded, required, at most ``FREEZE_REASON_MAX`` characters."""
     clean = " ".join(why.split())
     if not clean:
         raise ValidationFailed(

@@ -11,12 +11,23 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from xingdong.core.errors import ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
+from xingdong.core.numbers import whole_number
+from xingdong.core.policy import Action, can
+from xingdong.core.settings import Settings
 from xingdong.creators import agencies
+from xingdong.identity import erasure
 from xingdong.identity import service as identity
 from xingdong.risk.pages import KIND_LABELS as CASE_KIND_LABELS
 from xingdong.risk.pages import STATUS_LABELS as CASE_STATUS_LABELS
 from xingdong.web.audit_search import search_audit
-from xingdong.web.deps import CsrfChecked, DbSession, OptionalPageActor, PageActor, attempt
+from xingdong.web.deps import (
+    CsrfChecked,
+    DbSession,
+    OptionalPageActor,
+    PageActor,
+    RuntimeDep,
+    attempt,
+)
 from xingdong.web.person_file import person_file
 from xingdong.web.templating import PACKAGE_DIR, redirect, render
 from xingdong.work.labels import STATUS_LABELS as WORK_STATUS_LABELS
@@ -69,10 +80,23 @@ async def _person_page(
     session: DbSession,
     actor: PageActor,
     person_id: UUID,
+    settings: Settings,
     error: XingdongError | None = None,
     why: str = "",
+    tried: str = "",
 ) -> Response:
+    """``tried``: the form whose error and text the page shows again (``freeze`` also
+    stands for unfreeze, ``erase``)."""
     found = await person_file(session, actor=actor, person_id=person_id)
+    person = found.person
+    check = None
+    if (
+        can(actor, Action.ERASE_ON_REQUEST)
+        and person.erased_at is None
+        and person.is_active
+        and person_id != actor.person_id
+    ):
+        check = await erasure.erasure_check(session, person=person, settings=settings)
     return render(
         request,
         "ops_person.html",
@@ -85,6 +109,9 @@ async def _person_page(
             "case_kinds": CASE_KIND_LABELS,
             "is_me": person_id == actor.person_id,
             "role_labels": STAFF_ROLE_LABELS,
+            "may_erase": can(actor, Action.ERASE_ON_REQUEST),
+            "check": check,
+            "tried": tried or "freeze",
         },
         error=error,
     )
@@ -92,10 +119,10 @@ async def _person_page(
 
 @router.get("/ops/people/{person_id}", response_class=HTMLResponse)
 async def ops_person(
-    request: Request, person_id: UUID, session: DbSession, actor: PageActor
+    request: Request, person_id: UUID, session: DbSession, runtime: RuntimeDep, actor: PageActor
 ) -> Response:
     """One person as operators see them, with the account's freeze and unfreeze."""
-    return await _person_page(request, session, actor, person_id)
+    return await _person_page(request, session, actor, person_id, runtime.settings)
 
 
 ACCOUNT_CHANGES = {
@@ -114,12 +141,46 @@ ACCOUNT_CHANGES = {
 or already so)."""
 
 
+@router.post("/ops/people/{person_id}/erase", dependencies=[CsrfChecked])
+async def ops_erase_account(
+    request: Request,
+    person_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+    why: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+    remainder_fen: Annotated[str, Form()] = "0",
+) -> Response:
+    """Erase the account on the person's request (admins), with the request's reference."""
+    try:
+        await attempt(
+            session,
+            lambda: erasure.erase_for_person(
+                session,
+                actor=actor,
+                person_id=person_id,
+                why=why,
+                confirmed=confirm == "yes",
+                # What the page showed; a changed or garbled amount is asked about again.
+                remainder_fen=whole_number(remainder_fen, digits=12) or 0,
+                settings=runtime.settings,
+            ),
+        )
+    except XingdongError as exc:
+        return await _person_page(
+            request, session, actor, person_id, runtime.settings, exc, why, "erase"
+        )
+    return redirect(f"/ops/people/{person_id}", N_("The account is erased."))
+
+
 @router.post("/ops/people/{person_id}/{change}", dependencies=[CsrfChecked])
 async def ops_change_account(
     request: Request,
     person_id: UUID,
     change: Literal["freeze", "unfreeze"],
     session: DbSession,
+    runtime: RuntimeDep,
     actor: PageActor,
     why: Annotated[str, Form()] = "",
 ) -> Response:
@@ -130,7 +191,7 @@ async def ops_change_account(
             session, lambda: act(session, actor=actor, person_id=person_id, why=why)
         )
     except XingdongError as exc:
-        return await _person_page(request, session, actor, person_id, exc, why)
+        return await _person_page(request, session, actor, person_id, runtime.settings, exc, why)
     return redirect(f"/ops/people/{person_id}", done if changed else already)
 
 
