@@ -16,7 +16,7 @@ from tests.integration.conftest import make_settings
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.runtime import Runtime, build_runtime
-from xingdong.demo.crowd import CROWD_SIZE, Crowd
+from xingdong.demo.crowd import CROWD_SIZE, STUDIO_PHONES, Crowd
 from xingdong.demo.seed import OPERATOR, WORKERS, seed_demo
 from xingdong.dispatch import service as dispatch
 from xingdong.dispatch.live import drain_exposures
@@ -24,11 +24,13 @@ from xingdong.dispatch.models import ShownFeed
 from xingdong.dispatch.plan import planned_share
 from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
+from xingdong.identity.models import Person
 from xingdong.insights.models import WebhookEndpoint
 from xingdong.ledger import reconciliation, wallets
 from xingdong.ledger import service as ledger
 from xingdong.platforms.sandbox.models import SandboxOrder, SandboxProfileAd
-from xingdong.risk.models import RiskEvent
+from xingdong.risk import cases
+from xingdong.risk.models import RiskCase, RiskEvent
 from xingdong.work import gold
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
@@ -150,6 +152,15 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
     assert any(e.decision == "allow" for e in submits)
     assert any(o.endswith(":cheat") for o in outcomes)
     assert report.ok, report.problems
+    # The studio's four accounts share a phone and an address: the scan finds the ring,
+    # and nobody else in it.
+    async with runtime.db.session_scope() as s:
+        scanned = await cases.scan(s)
+        studio = (await s.scalars(select(Person.id).where(Person.phone.in_(STUDIO_PHONES)))).all()
+        rings = (await s.scalars(select(RiskCase).where(RiskCase.kind == "ring"))).all()
+    assert scanned.cases_opened >= 1
+    assert [sorted(r.accounts) for r in rings] == [sorted(str(i) for i in studio)]
+    assert set(rings[0].links) >= {"device", "ip"}, rings[0].links
     # The demo operator keeps three gold items; the simulated reviewer meets them too.
     async with runtime.db.session_scope() as s:
         operator = await identity_repo.person_by_phone(s, "+86" + OPERATOR[0])

@@ -1,6 +1,7 @@
 """A simulated crowd for the demo: people who claim tasks, act on the sandbox platform,
 upload a phone screenshot and submit; a few cheat (submit without acting) or undo their
-follow later; a simulated reviewer decides what has waited a while, leaving fresh items
+follow later, and four are one studio's accounts sharing phones (a ring for the risk
+console); a simulated reviewer decides what has waited a while, leaving fresh items
 for the person trying the reviewer workbench. Everything goes through the real services.
 """
 
@@ -46,6 +47,11 @@ CROWD_PHONE_FROM = 13800001001
 SIM_REVIEWER = ("13800000023", "审核员 郑洁（模拟）")
 CROWD_PHONES = tuple(f"+86{CROWD_PHONE_FROM + n}" for n in range(CROWD_SIZE))
 """As stored (normalised)."""
+STUDIO_PHONES = frozenset(CROWD_PHONES[-4:])
+"""Crowd members who are one studio's accounts (工作室): four accounts on one phone behind
+one address, tapping by script. The risk engine flags their taps as they happen,
+and the batch scan (hourly, or *Scan now* on ``/ops/risk``) finds the four as one ring."""
+STUDIO_IP = "100.64.250.2"
 REVIEW_AFTER_SECONDS = 90
 LOOKED_AT = 5
 """A crowd member chooses among the first tasks of their feed."""
@@ -124,7 +130,9 @@ class Crowd:
         db = self.runtime.db
         async with db.session_scope() as session:
             people = (
-                await session.scalars(select(Person).where(Person.phone.in_(CROWD_PHONES)))
+                await session.scalars(
+                    select(Person).where(Person.phone.in_(CROWD_PHONES), Person.is_active)
+                )
             ).all()
             if not people:
                 return "no_crowd"
@@ -175,7 +183,8 @@ class Crowd:
         arrives along a curve at uneven intervals, a cheater's script in a straight line
         at even ones (the risk engine sees the difference)."""
         n = int(person.phone[-3:])
-        if bot:
+        studio = person.phone in STUDIO_PHONES
+        if bot or studio:
             path = [(10 * i, 20 + 15 * i, 600 - 15 * i) for i in range(12)]
         else:
             t, x, y, path = 0, 40.0, 620.0, []
@@ -185,9 +194,9 @@ class Crowd:
                 y -= self.rng.uniform(2, 30)
                 path.append((t, round(x), round(y)))
         return ClientSignals(
-            ip=f"100.64.{n // 200}.{n % 200 + 2}",
-            user_agent=f"Mozilla/5.0 (Linux; Android 14; crowd {n})",
-            device_id=f"demo-crowd-phone-{n:04d}",
+            ip=STUDIO_IP if studio else f"100.64.{n // 200}.{n % 200 + 2}",
+            user_agent=f"Mozilla/5.0 (Linux; Android 14; crowd {'studio' if studio else n})",
+            device_id="demo-studio-phone" if studio else f"demo-crowd-phone-{n:04d}",
             device_summary=None,
             trajectory=path,
         )

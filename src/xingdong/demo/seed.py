@@ -59,6 +59,7 @@ BRAND_MEMBER = ("13800000002", "品牌运营 赵磊")
 AGENCY_OWNER = ("13800000003", "机构经理 孙婷")
 REVIEWER = ("13800000021", "审核员 周敏")
 OPERATOR = ("13800000022", "运营 吴刚")
+ADMIN = ("13800000024", "管理员 陈静")
 
 
 async def _person(session: AsyncSession, phone: str, name: str) -> tuple[object, bool]:
@@ -167,12 +168,15 @@ async def seed_demo(
         logins.append(DemoLogin("worker 做任务者", worker.phone, worker.name))
 
     staff = {}
-    for (phone, name), role in ((REVIEWER, "reviewer"), (OPERATOR, "operator")):
+    staff_roles = (
+        (REVIEWER, "reviewer", "审核员"),
+        (OPERATOR, "operator", "运营"),
+        (ADMIN, "admin", "管理员"),
+    )
+    for (phone, name), role, label in staff_roles:
         staff[role], _ = await _person(session, phone, name)
         await identity.grant_staff_role(session, phone=phone, role=role, granted_by=None)
-        logins.append(
-            DemoLogin(f"{role} {'审核员' if role == 'reviewer' else '运营'}", phone, name)
-        )
+        logins.append(DemoLogin(f"{role} {label}", phone, name))
     await seed_crowd(session, settings, DEMO_PASSWORD)
     # The crowd's reviewer signs in with the same password; its decisions are on its pages.
     logins.append(DemoLogin("simulated reviewer 审核员（模拟）", *SIM_REVIEWER))
