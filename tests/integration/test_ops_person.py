@@ -186,13 +186,20 @@ async def make_admin(world: World, person: Person) -> None:
         await identity.grant_staff_role(s, phone=person.phone, role="admin", granted_by=None)
 
 
-async def test_an_admin_erases_an_account_on_request_on_the_page(
-    client: httpx.AsyncClient, world: World
-) -> None:
+async def one_busy_one_settled(world: World) -> tuple[Person, Person]:
+    """The two workers: the first holds a claimed task (which stops erasure), the second
+    has nothing to settle."""
     busy, settled = world.workers
     campaign = await live_campaign(world)
     async with world.db.session_scope() as s:
         await work.claim(s, person=busy, campaign_id=campaign.id, settings=world.settings)
+    return busy, settled
+
+
+async def test_an_admin_erases_an_account_on_request_on_the_page(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    busy, settled = await one_busy_one_settled(world)
     # An operator sees how it is done, but no form.
     await sign_in(client, world.operator.phone)
     page = await client.get(f"/ops/people/{settled.id}", headers=ENGLISH)
@@ -252,10 +259,7 @@ async def test_an_admin_erases_an_account_on_request_on_the_page(
 async def test_the_api_erases_on_request_for_admins_only(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    busy, settled = world.workers
-    campaign = await live_campaign(world)
-    async with world.db.session_scope() as s:
-        await work.claim(s, person=busy, campaign_id=campaign.id, settings=world.settings)
+    busy, settled = await one_busy_one_settled(world)
     url = "/api/v1/ops/people/{}/erasure"
     request = {"why": "用户来信申请注销", "confirm": True}
     operator = await bearer(world, world.operator)
