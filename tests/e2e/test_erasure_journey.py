@@ -252,7 +252,8 @@ def test_a_worker_erases_their_account_on_a_phone(
     page.fill("#password", PASSWORD)
     page.locator('form[action="/login"] button[type=submit]').click()
     expect(page.locator(".notice.error[role=alert]")).to_contain_text("手机号或密码错误")
-    expect(page).to_have_url("/login")
+    # The answer stands at the sign-in page the form was on (with where to go next).
+    expect(page).to_have_url("/login?next=%2Fprofile&expired=1")
     expect(page.locator('input[name="next"]')).to_have_value("/profile")
     assert session_cookie(page) is None
 
@@ -285,6 +286,11 @@ def test_an_admin_erases_an_account_on_request_from_the_persons_page(
     expect(page.locator("#confirm-error")).to_have_text("请勾选确认后继续。")
     expect(page.locator("#erase-why")).to_have_value("用户来信申请注销，工单 2026-1206-03")
     expect(page.locator("#why-error")).to_have_count(0)  # the freeze form's field is quiet
+    # The answer stands at the person's page, not at the form's POST-only address.
+    expect(page).to_have_url(f"/ops/people/{scene.free_id}")
+    expect(page.locator('[data-lang="en"]')).to_have_attribute(
+        "href", f"/ops/people/{scene.free_id}?lang=en"
+    )
     assert not person_row(database_url, scene.free_id).is_erased
 
     page.get_by_role("checkbox", name="本人已提出申请，我知道账号注销后无法恢复。").check()

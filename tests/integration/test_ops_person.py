@@ -83,6 +83,22 @@ async def test_an_operator_freezes_and_unfreezes_on_the_page_with_a_reason(
     assert no_reason.status_code == 422
     assert 'data-error-for="why"' in no_reason.text
     assert await is_active(world, worker)
+    # Shown at the form's POST address, the page says where it belongs (the page the
+    # form was on, from a same-site Referer) and its language links lead there.
+    here = f"/ops/people/{worker.id}"
+    sent_from = await client.post(
+        f"{here}/freeze",
+        data={"why": "", "csrf_token": csrf},
+        headers={**ENGLISH, "Referer": f"http://testserver{here}?done=x&lang=en&tab=2"},
+    )
+    assert f'<body data-page-address="{here}?tab=2">' in sent_from.text
+    assert f'href="{here}?tab=2&amp;lang=zh_CN" data-lang="zh_CN"' in sent_from.text
+    elsewhere = await client.post(
+        f"{here}/freeze",
+        data={"why": "", "csrf_token": csrf},
+        headers={**ENGLISH, "Referer": f"https://example.com{here}"},
+    )
+    assert "<body>" in elsewhere.text and 'href="?lang=zh_CN"' in elsewhere.text
     frozen = await client.post(
         f"/ops/people/{worker.id}/freeze",
         data={"why": "用户来电要求暂停账号 #1024", "csrf_token": csrf},

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -152,9 +152,28 @@ def redirect(path: str, done: str | None = None) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
+def page_address(request: Request) -> str | None:
+    """Where a page shown in answer to a form (an error, or a key shown once) belongs: the
+    page the form was on, when the browser says so (a same-site Referer), so that the
+    address bar, a reload and the language links lead there and not to the form's
+    POST-only address. None for a page asked for with GET, which is at its address."""
+    if request.method in ("GET", "HEAD"):
+        return None
+    referer = urlsplit(request.headers.get("referer", ""))
+    host = request.headers.get("host", "")
+    if not host or referer.netloc != host or not referer.path.startswith("/"):
+        return None
+    kept = [(k, v) for k, v in parse_qsl(referer.query) if k not in ("lang", "done")]
+    return referer.path + ("?" + urlencode(kept) if kept else "")
+
+
 def in_language(request: Request, code: str) -> str:
     """This page's address in another language: its search, filters and page kept (a
     one-off ``done`` message is not said again)."""
+    own = page_address(request)
+    if own is not None:
+        path, _, query = own.partition("?")
+        return path + "?" + urlencode([*parse_qsl(query), ("lang", code)])
     kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("lang", "done")]
     return "?" + urlencode([*kept, ("lang", code)])
 
@@ -183,6 +202,7 @@ def render(
         "error_summary": error_summary(error),
         "flash": _known_flash(request.query_params.get("done")),
         "in_language": lambda code: in_language(request, code),
+        "page_address": page_address(request),
     }
     ctx.update(context or {})
     html = ENVIRONMENT.get_template(template).render(ctx)

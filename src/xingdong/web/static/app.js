@@ -92,6 +92,13 @@
     var open = nav.classList.toggle("open");
     toggle.setAttribute("aria-expanded", open ? "true" : "false");
   });
+  // A page shown in answer to a form (its errors, or a key shown once) stands at the
+  // address of the page the form was on: reloading shows that page afresh instead of
+  // sending the form again, and the address is one that can be opened.
+  var own = document.body.getAttribute("data-page-address");
+  if (window.history.replaceState && own && own.charAt(0) === "/" && own.charAt(1) !== "/") {
+    window.history.replaceState(window.history.state, "", own + window.location.hash);
+  }
   // A "done" message rides in the address once; drop it there so that reloading or
   // sharing the page does not say it again.
   if (window.history.replaceState && /[?&]done=/.test(window.location.search)) {
