@@ -21,7 +21,9 @@ from xingdong.campaigns import service as campaigns
 from xingdong.core.settings import Settings
 from xingdong.ledger import service as ledger
 from xingdong.ledger import wallets
+from xingdong.risk import cases
 from xingdong.risk import service as risk
+from xingdong.risk.cases import ScanResult
 from xingdong.risk.models import RiskCase, RiskLabel
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
@@ -43,12 +45,12 @@ async def world(
     await built.db.dispose()
 
 
-async def ring_traffic(world: World) -> None:
-    """Four accounts signing in from one phone and withdrawing to one wallet; one honest
-    account elsewhere."""
+async def ring_traffic(world: World, ring: int = RING) -> None:
+    """``ring`` accounts signing in from one phone and withdrawing to one wallet; the
+    others each on their own."""
     async with world.db.session_scope() as s:
         for n, person in enumerate(world.workers):
-            shared = n < RING
+            shared = n < ring
             await risk.decide(
                 s,
                 event={
@@ -228,3 +230,47 @@ async def test_a_long_queue_says_how_many_wait_beyond_the_page(
     money = await client.get("/ops/money")
     assert money.status_code == 200
     assert "data-queue-more" not in money.text  # nothing waits there
+
+
+async def test_a_ring_that_grows_is_one_case_and_a_decided_account_is_not_judged_twice(
+    world: World,
+) -> None:
+    actor = await world.actor(world.operator)
+    members = [str(p.id) for p in world.workers]
+
+    async def scan_rings() -> tuple[ScanResult, list[RiskCase]]:
+        async with world.db.session_scope() as s:
+            result = await cases.scan(s)
+        async with world.db.sessionmaker() as s:
+            found = (
+                await s.scalars(
+                    select(RiskCase).where(RiskCase.kind == "ring").order_by(RiskCase.id)
+                )
+            ).all()
+        return result, list(found)
+
+    await ring_traffic(world, ring=3)
+    first, (case,) = await scan_rings()
+    assert first.cases_opened == 1 and sorted(case.accounts) == sorted(members[:3])
+    # A fourth account starts using the phone: the same case, grown.
+    await ring_traffic(world, ring=4)
+    grown, (same,) = await scan_rings()
+    assert (grown.cases_opened, same.id) == (0, case.id)
+    assert sorted(same.accounts) == sorted(members[:4]) and same.status == "open"
+    async with world.db.session_scope() as s:
+        await cases.decide(s, actor=actor, case_id=case.id, fraud=True, note="工作室")
+    # A fifth joins the frozen four: a case of the fifth alone, joined to them by the phone.
+    await ring_traffic(world, ring=5)
+    later, (decided, newcomer) = await scan_rings()
+    assert later.cases_opened == 1 and decided.status == "confirmed"
+    assert newcomer.accounts == [members[4]]
+    assert newcomer.links["device"] == {"farm-phone": sorted(members)}
+    async with world.db.session_scope() as s:
+        await cases.decide(s, actor=actor, case_id=newcomer.id, fraud=False, note="新换的手机")
+    # Cleared, and nothing new: scanning again opens nothing, and no account has two
+    # verdicts.
+    again, found = await scan_rings()
+    assert again.cases_opened == 0 and len(found) == 2
+    async with world.db.sessionmaker() as s:
+        labels = [(lab.account, lab.is_fraud) for lab in (await s.scalars(select(RiskLabel)))]
+    assert sorted(labels) == sorted([(a, True) for a in members[:4]] + [(members[4], False)])

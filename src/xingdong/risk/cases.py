@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.clock import utcnow
@@ -101,26 +102,72 @@ async def scan(
     opened = updated = 0
     for group, members in groups.items():
         kind = group.split(":", 1)[0]
-        accounts = sorted(members)
-        digest = hashlib.sha256("|".join(accounts).encode()).hexdigest()[:40]
-        key = f"{kind}:{digest}"
-        case = await session.scalar(select(RiskCase).where(RiskCase.group_key == key))
-        if case is None:
-            session.add(
-                RiskCase(
-                    kind=kind, group_key=key, accounts=accounts, reasons=members,
-                    links=_shared(used, accounts), score=round(scores[group], 4),
-                    status="open",
-                )
-            )  # fmt: skip
-            opened += 1
-        elif case.status == "open":
-            case.reasons = members
-            case.links = _shared(used, accounts)
-            case.score = round(scores[group], 4)
-            updated += 1
+        found = await _place_group(session, kind, members, used, round(scores[group], 4))
+        opened += found == "opened"
+        updated += found == "updated"
     await session.flush()
     return ScanResult(len(events), len(verdicts), opened, updated)
+
+
+async def _place_group(
+    session: AsyncSession,
+    kind: str,
+    members: dict[str, list[str]],
+    used: dict[str, dict[str, set[str]]],
+    score: float,
+) -> str:
+    """Keep one group a scan found: ``opened`` a case, ``updated`` the open case it
+    overlaps, or ``known`` when nothing is left to decide.
+
+    Accounts already confirmed as fraud are decided (and frozen): they are left out, so
+    that no account gets a second, opposite verdict; the links still show what joins the
+    rest to them. A group whose accounts a cleared case of its kind already holds was
+    decided too. A group that shares an account with an open case of its kind is that
+    case, grown or changed since (a ring gains a member, a lockstep group one more
+    account): it is updated rather than opened twice."""
+    confirmed = set(
+        (
+            await session.scalars(
+                select(RiskLabel.account).where(
+                    RiskLabel.account.in_(list(members)), RiskLabel.is_fraud.is_(True)
+                )
+            )
+        ).all()
+    )
+    left = {account: codes for account, codes in members.items() if account not in confirmed}
+    if not left:
+        return "known"
+    same_kind = list(
+        (
+            await session.scalars(
+                select(RiskCase)
+                .where(RiskCase.kind == kind, RiskCase.accounts.has_any(array(sorted(left))))
+                .order_by(RiskCase.id)
+                .with_for_update()
+            )
+        ).all()
+    )
+    if any(c.status == "cleared" and set(left) <= set(c.accounts) for c in same_kind):
+        return "known"
+    links = _shared(used, sorted(members))
+    case = next((c for c in same_kind if c.status == "open"), None)
+    if case is not None:
+        kept = {a: r for a, r in case.reasons.items() if a not in confirmed}
+        case.reasons = kept | left
+        case.accounts = sorted(case.reasons)
+        case.links = links
+        case.score = max(score, case.score)
+        return "updated"
+    accounts = sorted(left)
+    digest = hashlib.sha256("|".join(accounts).encode()).hexdigest()[:40]
+    session.add(
+        RiskCase(
+            kind=kind, group_key=f"{kind}:{digest}", accounts=accounts, reasons=left,
+            links=links, score=score, status="open",
+        )
+    )  # fmt: skip
+    await session.flush()
+    return "opened"
 
 
 async def cases(
