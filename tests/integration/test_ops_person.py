@@ -111,10 +111,30 @@ async def test_an_operator_freezes_and_unfreezes_on_the_page_with_a_reason(
     assert not await is_active(world, worker)
     # Their token stops working, and they cannot sign in.
     problem(await client.get("/api/v1/me", headers=token), 401, "session_expired")
+    # Who knows the password is told the account is stopped and where to turn; a wrong
+    # password says only that, as for anyone.
     answer = await client.post(
-        "/api/v1/auth/tokens", json={"phone": worker.phone, "password": PASSWORD}
+        "/api/v1/auth/tokens", json={"phone": worker.phone, "password": PASSWORD}, headers=ENGLISH
     )
-    assert answer.status_code == 401
+    assert problem(answer, 403, "account_frozen")["detail"].startswith("This account is stopped")
+    wrong = await client.post(
+        "/api/v1/auth/tokens", json={"phone": worker.phone, "password": "not-it-1"}
+    )
+    problem(wrong, 401, "invalid_credentials")
+    client.cookies.clear()
+    login = await client.get("/login", headers=ENGLISH)
+    on_page = await client.post(
+        "/login",
+        data={
+            "phone": worker.phone[-11:],
+            "password": PASSWORD,
+            "csrf_token": csrf_from(login.text),
+        },
+        headers=ENGLISH,
+    )
+    assert on_page.status_code == 403 and "This account is stopped" in on_page.text
+    await sign_in(client, world.operator.phone)
+    csrf = csrf_from((await client.get(f"/ops/people/{worker.id}")).text)
     unfrozen = await client.post(
         f"/ops/people/{worker.id}/unfreeze",
         data={"why": "核实后恢复", "csrf_token": csrf},

@@ -23,6 +23,12 @@ class InvalidCode(ValidationFailed):
     keeps_changes = True
 
 
+class AccountFrozen(Forbidden):
+    code = "account_frozen"
+    title = N_("This account is stopped")
+    sends_to_support = True
+
+
 class InvalidCredentials(NotAuthenticated):
     code = "invalid_credentials"
     title = N_("Wrong phone number or password")

@@ -24,6 +24,7 @@ from xingdong.core.settings import Settings
 from xingdong.core.sms import SmsSender
 from xingdong.identity import repository as repo
 from xingdong.identity.errors import (
+    AccountFrozen,
     AccountLocked,
     AlreadyMember,
     HandleAlreadyBound,
@@ -260,10 +261,19 @@ async def authenticate(
     if person is not None:
         refuse_while_locked(person, now)
     password_ok = security.verify_password(person.password_hash if person else None, password)
-    if person is None or not password_ok or not person.is_active:
+    if person is None or not password_ok:
         if person is not None:
             await count_failed_sign_in(session, person, settings)
         raise InvalidCredentials(detail=N_("Wrong phone number or password."))
+    if not person.is_active:
+        # Only someone who knows the password learns it: they are told where to turn,
+        # instead of trying passwords or a reset that cannot help.
+        raise AccountFrozen(
+            detail=N_(
+                "This account is stopped and cannot sign in. If you think this is a "
+                "mistake, contact support."
+            )
+        )
     person.failed_login_count = 0
     person.locked_until = None
     person.last_login_at = now

@@ -5,10 +5,14 @@
     var form = event.target;
     // A button may ask its own question (one of several ways to send the same form).
     var button = event.submitter;
-    var question =
-      (button && button.getAttribute("data-confirm")) ||
-      form.getAttribute("data-confirm") ||
-      moneyQuestion(form);
+    // A form the server will refuse anyway (a required field empty, a box not ticked)
+    // is sent without asking: the page then says what is missing, and the question comes
+    // when the answer can go through.
+    var question = lacksWhatItNeeds(form, button)
+      ? null
+      : (button && button.getAttribute("data-confirm")) ||
+        form.getAttribute("data-confirm") ||
+        moneyQuestion(form);
     if (question && !window.confirm(question)) {
       event.preventDefault();
       // A choice that submits on change goes back to what it was, as nothing changed.
@@ -18,6 +22,24 @@
       }
     }
   });
+  // Whether a required field of the form is empty (or only spaces) or a required box is
+  // not ticked; a button may need more fields than the form does (data-requires).
+  function lacksWhatItNeeds(form, button) {
+    var fields = Array.prototype.slice.call(form.querySelectorAll("[required]"));
+    var names = ((button && button.getAttribute("data-requires")) || "").split(/\s+/);
+    for (var i = 0; i < names.length; i += 1) {
+      var named = names[i] && form.elements.namedItem(names[i]);
+      if (named) {
+        fields.push(named);
+      }
+    }
+    return fields.some(function (field) {
+      if (field.disabled) {
+        return false;
+      }
+      return field.type === "checkbox" ? !field.checked : !String(field.value || "").trim();
+    });
+  }
   // A number as the server reads what people type (core/numbers.py): full-width forms
   // folded, the yuan sign dropped, and thousands separators only between groups of three
   // digits ("1,5" is no number, not 15). Null when it is none. Campaign pages use it too.
