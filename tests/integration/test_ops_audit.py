@@ -35,8 +35,9 @@ async def test_an_operator_finds_entries_by_action_object_and_who(
     async with world.db.session_scope() as s:
         await identity.freeze_account(s, actor=operator, person_id=worker.id, why="工单 #5")
         await record_audit(
-            s, actor_id=None, action="ledger.job_ran", object_type="job", object_id="nightly"
-        )
+            s, actor_id=None, action="ledger.job_ran", object_type="job", object_id="nightly",
+            data={"amount": 123_456, "fee_fen": 100, "reason": None, "accounts": ["a", "b"]},
+        )  # fmt: skip
     await sign_in(client, world.operator.phone)
     by_action = await client.get(
         "/ops/audit", params={"action": "identity.person"}, headers=ENGLISH
@@ -52,12 +53,20 @@ async def test_an_operator_finds_entries_by_action_object_and_who(
     assert "ledger.job_ran" in by_system.text and "identity.person_frozen" not in by_system.text
     by_object = await client.get("/ops/audit", params={"object": "nightly"})
     assert 'data-audit-action="ledger.job_ran"' in by_object.text
+    # Amounts in yuan, lists joined, empty values left out.
+    assert "accounts: a, b · amount: ¥1,234.56 · fee_fen: ¥1.00</small>" in by_object.text
+    # Who acted, by name and masked number.
+    masked = f"{world.operator.phone[-11:-8]}****{world.operator.phone[-4:]}"
+    assert f"data-audit-by>{world.operator.display_name} (" in by_action.text
+    assert masked in by_action.text
     nobody = await client.get("/ops/audit", params={"who": "13999999999"}, headers=ENGLISH)
     assert "No one has this phone number." in nobody.text and "data-audit-entries" not in (
         nobody.text
     )
     bad = await client.get("/ops/audit", params={"who": "abc"}, headers=ENGLISH)
     assert bad.status_code == 422 and 'data-error-for="actor"' in bad.text
+    # A filter that was not applied shows no entries, which would read as its result.
+    assert "data-audit-entries" not in bad.text and "data-audit-empty" not in bad.text
     # Reviewers do not read it.
     client.cookies.clear()
     await sign_in(client, world.reviewer.phone)

@@ -3,7 +3,9 @@ done, what it was done to, and who did it, newest first, a page at a time."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
@@ -12,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.core.audit import AuditEntry
 from xingdong.core.errors import FieldError, ValidationFailed
 from xingdong.core.i18n import N_
+from xingdong.core.money import yuan
 from xingdong.core.policy import Action, Actor, require
 from xingdong.identity import repository as identity_repo
-from xingdong.identity.validation import normalise_phone
+from xingdong.identity.models import Person
+from xingdong.identity.validation import mask_phone, normalise_phone
 
 PAGE_SIZE = 50
 SYSTEM = "system"
@@ -27,6 +31,32 @@ class AuditPage:
     next_cursor: str | None
     actor_unknown: bool = False
     """The actor asked for is no one: nothing can match."""
+    actors: dict[UUID, str] = field(default_factory=dict)
+    """Who wrote the entries shown: each person's name and masked phone number."""
+
+
+MONEY_KEYS = frozenset({"amount", "fee", "available", "balance", "net"})
+"""Keys of an entry's data that hold an amount in fen (so do keys ending in ``_fen``)."""
+
+
+def audit_details(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """An entry's data as people read it: amounts in yuan, lists joined, empty values
+    left out, in the order of the keys."""
+    shown: list[tuple[str, str]] = []
+    for key, value in sorted(data.items()):
+        if value is None or value in ("", [], {}):
+            continue
+        is_money = key in MONEY_KEYS or key.endswith("_fen")
+        if is_money and isinstance(value, int) and not isinstance(value, bool):
+            text = "¥" + yuan(value)
+        elif isinstance(value, list):
+            text = ", ".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        else:
+            text = str(value)
+        shown.append((key, text))
+    return shown
 
 
 def _cursor(raw: str | None) -> int | None:
@@ -87,4 +117,22 @@ async def search_audit(
     rows = list(await session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    return AuditPage(items=rows, next_cursor=str(rows[-1].id) if more and rows else None)
+    return AuditPage(
+        items=rows,
+        next_cursor=str(rows[-1].id) if more and rows else None,
+        actors=await _actor_names(session, {e.actor_id for e in rows if e.actor_id}),
+    )
+
+
+async def _actor_names(session: AsyncSession, ids: set[UUID]) -> dict[UUID, str]:
+    if not ids:
+        return {}
+    people = await session.execute(
+        select(Person.id, Person.display_name, Person.phone, Person.erased_at).where(
+            Person.id.in_(ids)
+        )
+    )
+    return {
+        pid: name if erased else f"{name} ({mask_phone(phone)})"
+        for pid, name, phone, erased in people
+    }

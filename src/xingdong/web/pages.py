@@ -19,7 +19,7 @@ from xingdong.identity import erasure
 from xingdong.identity import service as identity
 from xingdong.risk.pages import KIND_LABELS as CASE_KIND_LABELS
 from xingdong.risk.pages import STATUS_LABELS as CASE_STATUS_LABELS
-from xingdong.web.audit_search import search_audit
+from xingdong.web.audit_search import AuditPage, audit_details, search_audit
 from xingdong.web.deps import (
     CsrfChecked,
     DbSession,
@@ -212,6 +212,12 @@ async def ops_audit(
             session, actor=actor, action=action, object_id=about, who=who, cursor=cursor
         )
     except ValidationFailed as exc:
-        page = await search_audit(session, actor=actor)
-        return render(request, "ops_audit.html", {"page": page, "filters": filters}, error=exc)
-    return render(request, "ops_audit.html", {"page": page, "filters": filters})
+        # No rows: entries shown under a filter that was not applied read as its result.
+        empty = AuditPage(items=[], next_cursor=None)
+        shown = {"page": empty, "filters": filters, "refused": True, "audit_details": audit_details}
+        return render(request, "ops_audit.html", shown, error=exc)
+    return render(
+        request,
+        "ops_audit.html",
+        {"page": page, "filters": filters, "audit_details": audit_details},
+    )
