@@ -294,7 +294,7 @@ def test_an_admin_erases_an_account_on_request_from_the_persons_page(
     )
     assert not person_row(database_url, scene.free_id).is_erased
 
-    page.get_by_role("checkbox", name="本人已提出申请，我知道账号注销后无法恢复。").check()
+    page.get_by_role("checkbox", name="当事人已提出申请，我知道该账号注销后无法恢复。").check()
     page.locator("[data-person-erase] button[type=submit]").click()
     expect(page.locator(".notice.ok[role=status]")).to_have_text("账号已注销。")
     expect(page.locator("[data-person-state]")).to_have_attribute("data-person-state", "erased")

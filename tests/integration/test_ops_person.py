@@ -15,9 +15,10 @@ from tests.brand_world import bearer
 from tests.integration.answers import csrf_from, problem
 from tests.integration.conftest import make_settings
 from tests.integration.test_money_pages import sign_in
-from tests.lifecycle_world import PASSWORD, World, build_world, live_campaign
+from tests.lifecycle_world import PASSWORD, World, add_worker, build_world, live_campaign
 from xingdong.core.audit import AuditEntry
 from xingdong.core.errors import XingdongError
+from xingdong.creators import agencies
 from xingdong.identity import erasure
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
@@ -60,6 +61,23 @@ async def test_the_person_page_shows_who_they_are_and_what_they_did(
     assert f'<a href="/campaigns/{campaign.id}">{campaign.title}</a>' in page.text
     assert 'data-available-fen="0"' in page.text
     assert "data-freeze-form" in page.text
+    assert "<dd data-agency-contract>—</dd>" in page.text
+    # A creator signed with an agency: the contract, its share and since when.
+    agency_owner = await add_worker(world)
+    async with world.db.session_scope() as s:
+        owner_actor = await identity.actor_for(s, person=agency_owner)
+        agency = await identity.create_organisation(
+            s, actor=owner_actor, kind="agency", name="星光 MCN"
+        )
+    async with world.db.session_scope() as s:
+        contract = await agencies.offer_contract(
+            s, actor=await world.actor(agency_owner), org_id=agency.id, phone=worker.phone,
+            share_percent=15,
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        await agencies.answer_offer(s, person=worker, contract_id=contract.id, accept=True)
+    signed = await client.get(f"/ops/people/{worker.id}", headers=ENGLISH)
+    assert f'<a href="/orgs/{agency.id}">星光 MCN</a> · 15% of each reward · since' in signed.text
     # A reviewer may not look; an unknown person is not found.
     client.cookies.clear()
     await sign_in(client, world.reviewer.phone)
@@ -170,6 +188,10 @@ async def test_the_api_refuses_what_an_operator_may_not_freeze(
         url.format(world.operator2.id, "freeze"), json=reason, headers={**operator, **ENGLISH}
     )
     assert problem(staff, 403, "forbidden")["detail"] == "Only an admin can freeze a staff account."
+    # The page says so instead of offering a form that would be refused.
+    await sign_in(client, world.operator.phone)
+    staff_page = await client.get(f"/ops/people/{world.operator2.id}", headers=ENGLISH)
+    assert "data-staff-account" in staff_page.text and "data-freeze-form" not in staff_page.text
     reviewer = await bearer(world, world.reviewer)
     problem(
         await client.post(url.format(world.workers[0].id, "freeze"), json=reason, headers=reviewer),
@@ -247,6 +269,10 @@ async def test_an_admin_erases_an_account_on_request_on_the_page(
     blocked = await client.get(f"/ops/people/{busy.id}", headers=ENGLISH)
     assert 'data-erasure="blocked"' in blocked.text
     assert 'data-blocker="open_work"' in blocked.text and "data-erase-form" not in blocked.text
+    # Told about the person, not as if to them.
+    assert "Tasks of theirs not settled (taken, handed in, in hold or disputed): 1." in (
+        blocked.text
+    )
     page = await client.get(f"/ops/people/{settled.id}", headers=ENGLISH)
     assert 'data-erasure="allowed"' in page.text and "data-erase-form" in page.text
     csrf = csrf_from(page.text)
@@ -255,7 +281,7 @@ async def test_an_admin_erases_an_account_on_request_on_the_page(
         url, data={"why": " ", "confirm": "yes", "csrf_token": csrf}, headers=ENGLISH
     )
     assert no_reason.status_code == 422
-    assert 'id="erase-why" name="why" rows="2" maxlength="500" aria-invalid="true"' in (
+    assert 'id="erase-why" name="why" rows="2" maxlength="500" required aria-invalid="true"' in (
         no_reason.text
     )
     assert no_reason.text.count('data-error-for="why"') == 1
@@ -352,4 +378,5 @@ async def test_the_api_erases_on_request_for_admins_only(
         await client.post(url.format(settled.id), json=request, headers=admin), 409, "person_erased"
     )
     problem(await client.get(url.format(settled.id), headers=admin), 409, "person_erased")
+    assert check["blockers"][0]["detail"].startswith("Tasks of theirs not settled")
     assert (await world.person(busy.id)).erased_at is None

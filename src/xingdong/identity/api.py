@@ -235,10 +235,15 @@ async def export_my_data(person: ApiPerson, session: DbSession, runtime: Runtime
     return personal_data_response(export)
 
 
-def _check_out(check: erasure.ErasureCheck, locale: str) -> ErasureCheckOut:
+def _check_out(
+    check: erasure.ErasureCheck, locale: str, *, about_them: bool = False
+) -> ErasureCheckOut:
     return ErasureCheckOut(
         allowed=check.allowed,
-        blockers=[ErasureBlockerOut(code=b.code, detail=b.text(locale)) for b in check.blockers],
+        blockers=[
+            ErasureBlockerOut(code=b.code, detail=b.text(locale, about_them=about_them))
+            for b in check.blockers
+        ],
         organisations_left=check.organisations_left,
         agency=check.agency,
         points_forfeited=check.points,
@@ -543,7 +548,7 @@ async def erasure_check_for_person(
     (admins)."""
     person = await erasure.person_to_erase(session, actor=actor, person_id=person_id)
     check = await erasure.erasure_check(session, person=person, settings=runtime.settings)
-    return _check_out(check, current_locale.get())
+    return _check_out(check, current_locale.get(), about_them=True)
 
 
 @router.post("/ops/people/{person_id}/erasure", tags=["ops"])

@@ -101,19 +101,45 @@ BLOCKERS = {
 """Why an account cannot be erased yet, by code (docs/privacy.md): each is money or work
 that would be lost, or a seat someone must fill."""
 
+ABOUT_THEM = {
+    "staff_role": N_(
+        "They hold a platform staff role ({roles}): take it away first (xingdong admin revoke)."
+    ),
+    "last_owner": N_(
+        "They are the only owner of {organisations}: another member must become an owner, "
+        "or the organisation be closed, first."
+    ),
+    "open_work": N_(
+        "Tasks of theirs not settled (taken, handed in, in hold or disputed): {count}. They "
+        "hand in or give up the ones they took; the others wait to be decided and for their "
+        "holds to end."
+    ),
+    "money_in_hold": N_("Rewards of theirs still in hold: ¥{amount}."),
+    "money_available": N_("Available in their wallet: ¥{amount}. They withdraw it first."),
+    "withdrawal_open": N_("Withdrawals of theirs still under way: {count}."),
+    "adjustment_pending": N_(
+        "A correction of their wallet waits for approval (on the money page)."
+    ),
+}
+"""The same reasons as staff read them about someone else (the person's page)."""
+
 
 @dataclass(frozen=True)
 class Blocker:
     code: str
     params: dict[str, Any] = field(default_factory=dict)
     TEXTS: ClassVar[dict[str, str]] = BLOCKERS
+    ABOUT_THEM: ClassVar[dict[str, str]] = ABOUT_THEM
+    """Each code's text for staff, about the person."""
     """Each code's text (closing an organisation has its own table)."""
 
-    def text(self, locale: str) -> str:
+    def text(self, locale: str, *, about_them: bool = False) -> str:
+        """The reason as the person reads it, or (``about_them``) as staff read it."""
         params = {
             k: listed(v, locale) if isinstance(v, list) else v for k, v in self.params.items()
         }
-        return translate(locale, self.TEXTS[self.code], **params)
+        texts = self.ABOUT_THEM if about_them else self.TEXTS
+        return translate(locale, texts[self.code], **params)
 
 
 @dataclass(frozen=True)
@@ -213,8 +239,11 @@ def blocked_error(check: ErasureCheck, locale: str, *, own: bool = True) -> Eras
         if own
         else N_("The account cannot be erased yet: {reasons}"),
         extra={
-            "reasons": " ".join(b.text(locale) for b in check.blockers),
-            "blockers": [{"code": b.code, "detail": b.text(locale)} for b in check.blockers],
+            "reasons": " ".join(b.text(locale, about_them=not own) for b in check.blockers),
+            "blockers": [
+                {"code": b.code, "detail": b.text(locale, about_them=not own)}
+                for b in check.blockers
+            ],
         },
     )
 

@@ -100,6 +100,7 @@ list them): each is money or work that would be lost."""
 
 class Blocker(erasure.Blocker):
     TEXTS = BLOCKERS
+    ABOUT_THEM = BLOCKERS  # the same words for staff: they are about the organisation
 
 
 @dataclass(frozen=True)

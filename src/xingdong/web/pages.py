@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from xingdong.core.errors import ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.numbers import whole_number
-from xingdong.core.policy import Action, can
+from xingdong.core.policy import Action, StaffRole, can
 from xingdong.core.settings import Settings
 from xingdong.creators import agencies
 from xingdong.identity import erasure
@@ -110,6 +110,7 @@ async def _person_page(
             "is_me": person_id == actor.person_id,
             "role_labels": STAFF_ROLE_LABELS,
             "may_erase": can(actor, Action.ERASE_ON_REQUEST),
+            "is_admin": actor.has_staff(StaffRole.ADMIN),
             "check": check,
             "tried": tried or "freeze",
         },

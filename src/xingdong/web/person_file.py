@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.campaigns.models import Campaign
 from xingdong.core.audit import AuditEntry
 from xingdong.core.policy import Action, Actor, require
+from xingdong.creators import agencies
+from xingdong.creators.models import AgencyContract
 from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.identity.models import Membership, Organisation, Person, PlatformAccount
@@ -31,6 +33,8 @@ class PersonFile:
     accounts: list[PlatformAccount]
     organisations: list[tuple[Organisation, str]]
     """Each organisation they belong to, with their role there."""
+    agency: tuple[Organisation, AgencyContract] | None
+    """The agency (MCN) whose contract with them is in force, and the contract."""
     pending: int
     available: int
     reserved: int
@@ -89,11 +93,15 @@ async def person_file(session: AsyncSession, *, actor: Actor, person_id: UUID) -
         )
     )
     money = await wallets.wallet(session, person_id, limit=1)
+    signed = await agencies.my_agency(session, person=person)
     return PersonFile(
         person=person,
         staff_roles=await identity_repo.staff_roles(session, person_id),
         accounts=await identity.platform_accounts(session, person=person),
         organisations=organisations,
+        agency=(signed.agency, signed.contract)
+        if signed.agency is not None and signed.contract is not None
+        else None,
         pending=money.pending,
         available=money.available,
         reserved=money.reserved,
