@@ -33,7 +33,7 @@ pytestmark = pytest.mark.e2e
 
 CHINESE_HEADER = (
     "完成编号,用户（代号）,状态,领取时间（北京时间）,提交时间（北京时间）,通过时间（北京时间）,"
-    "冻结期结束（北京时间）,结算时间（北京时间）,计费金额（分）,计费"
+    "保留期结束（北京时间）,结算时间（北京时间）,计费金额（分）,计费"
 )
 
 
@@ -115,7 +115,7 @@ def test_a_brand_owner_reads_prints_and_downloads_a_statement_on_a_phone(
 
     summary = page.locator("[data-statement-summary]")
     expect(summary.locator("[data-charged-units]")).to_have_text("3")
-    expect(summary).to_contain_text("已结算：2 · 冻结期内：1")
+    expect(summary).to_contain_text("已结算：2 · 保留期内：1")
     expect(summary.locator("[data-final-fen]")).to_have_text("¥ 2.00")
     expect(summary.locator("[data-in-hold-fen]")).to_have_text("¥ 1.00")
     expect(summary.locator("[data-escrow-fen]")).to_have_text("¥ 2.00")
@@ -152,7 +152,7 @@ def test_a_brand_owner_reads_prints_and_downloads_a_statement_on_a_phone(
     lines = content.decode("utf-8-sig").splitlines()
     assert lines[0] == CHINESE_HEADER
     assert len(lines) == 4
-    assert sorted(line.rsplit(",", 1)[1] for line in lines[1:]) == ["冻结期内", "已结算", "已结算"]
+    assert sorted(line.rsplit(",", 1)[1] for line in lines[1:]) == ["保留期内", "已结算", "已结算"]
 
 
 def test_a_brand_owner_reads_the_month_of_its_account_on_a_phone(phone: Page, scene: Scene) -> None:

@@ -246,7 +246,7 @@ def test_from_a_brand_s_campaign_to_a_worker_s_withdrawal(
     expect(worker.locator("[data-available-fen]")).to_have_attribute("data-available-fen", "0")
     # The approved reward reads as in hold, not as done.
     expect(worker.locator('[data-movement="task_reward"] [data-movement-state]')).to_have_text(
-        "已通过，进入冻结期"
+        "已通过，进入保留期"
     )
 
     # After the hold the follow is still there: the reward becomes withdrawable.

@@ -154,7 +154,7 @@ async def test_the_statement_shows_what_was_charged_and_that_the_ledger_agrees(
     assert data(body, "quantity") == "5"
     # Summary: three charged, two final, one in hold; the escrow keeps the two unused units.
     assert data(body, "charged-units") == "3"
-    assert "已结算：2 · 冻结期内：1" in body
+    assert "已结算：2 · 保留期内：1" in body
     assert data(body, "final-fen") == "200" and data(body, "in-hold-fen") == "100"
     assert data(body, "escrow-fen") == "200" and data(body, "reserved-fen") == "0"
     assert "仍可能被提出异议" in body
@@ -176,8 +176,8 @@ async def test_the_statement_shows_what_was_charged_and_that_the_ledger_agrees(
     assert status_count(body, "released") == (2, 200)
     assert status_count(body, "approved") == (1, 100)
     assert re.findall(r'data-completion-status="(\w+)"', body) == ["released", "approved"]
-    assert "已发放" in body and "已通过，冻结期中" in body
-    assert "已结算</td>" in body and "冻结期内</td>" in body
+    assert "已发放" in body and "已通过，保留期中" in body
+    assert "已结算</td>" in body and "保留期内</td>" in body
     # The download and the print button (shown by its script).
     csv_link = f'href="/campaigns/{campaign.id}/statement.csv" download data-statement-csv'
     assert csv_link in body
@@ -204,7 +204,7 @@ async def test_the_csv_has_one_row_per_completion_in_the_pages_language(
         "领取时间（北京时间）",
         "提交时间（北京时间）",
         "通过时间（北京时间）",
-        "冻结期结束（北京时间）",
+        "保留期结束（北京时间）",
         "结算时间（北京时间）",
         "计费金额（分）",
         "计费",
@@ -213,7 +213,7 @@ async def test_the_csv_has_one_row_per_completion_in_the_pages_language(
     assert set(lines) == set(done)
     assert [lines[i][2] for i in done] == ["released", "released", "approved"]
     assert [lines[i][8] for i in done] == [str(PRICE)] * 3
-    assert [lines[i][9] for i in done] == ["已结算", "已结算", "冻结期内"]
+    assert [lines[i][9] for i in done] == ["已结算", "已结算", "保留期内"]
     assert all(row[1].startswith("W-") for row in rows[1:])
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row[4]) for row in rows[1:])
     assert lines[done[2]][7] == ""  # not settled yet

@@ -610,7 +610,7 @@ async def test_the_queue_and_a_decision_made_once(client: httpx.AsyncClient, wor
     # The status in words, in the reader's language; its code beside it.
     assert "已通过" in str(second["detail"]) and "approved" not in str(second["detail"])
     assert (second["status"], second["current_status"]) == (409, "approved")
-    assert second["status_label"] == "已通过，冻结期中"
+    assert second["status_label"] == "已通过，保留期中"
     row = await assignment_row(world, assignment_id)
     assert (row.status, row.reviewed_by, row.review_note) == ("approved", world.reviewer.id, "清楚")
     assert (await client.get("/api/v1/review/queue", headers=reviewer)).json() == []
