@@ -18,6 +18,7 @@ from tests.integration.conftest import make_settings
 from tests.integration.work_support import bearer, browse_as, work_settings
 from tests.lifecycle_world import World, balance, build_world, live_campaign, window_nearly_over
 from xingdong.campaigns import service as campaigns
+from xingdong.core.clock import utcnow
 from xingdong.core.settings import Settings
 from xingdong.ledger import service as ledger
 from xingdong.ledger import wallets
@@ -274,3 +275,36 @@ async def test_a_ring_that_grows_is_one_case_and_a_decided_account_is_not_judged
     async with world.db.sessionmaker() as s:
         labels = [(lab.account, lab.is_fraud) for lab in (await s.scalars(select(RiskLabel)))]
     assert sorted(labels) == sorted([(a, True) for a in members[:4]] + [(members[4], False)])
+
+
+async def test_a_lockstep_case_shows_the_targets_its_accounts_met_on(world: World) -> None:
+    group = [str(p.id) for p in world.workers[:4]]
+    alone = str(world.workers[4].id)
+    start = utcnow().timestamp() - 3_600
+    async with world.db.session_scope() as s:
+        for t in range(4):
+            for n, account in enumerate(group):
+                await risk.decide(
+                    s,
+                    event={
+                        "type": "submit", "account": account, "ts": start + 300 * t + 20 * n,
+                        "target": f"sandbox:@shop_{t}", "task": f"task-{t}", "ip": f"100.64.1.{n + 2}",
+                        "device": f"own-phone-{n}", "ua": "Mozilla/5.0",
+                    },
+                )  # fmt: skip
+        # Someone else on one of the targets, hours apart: not in the group.
+        await risk.decide(
+            s,
+            event={
+                "type": "submit", "account": alone, "ts": start - 20_000,
+                "target": "sandbox:@shop_0", "task": "task-0", "ip": "100.64.9.9", "device": "p9",
+                "ua": "Mozilla/5.0",
+            },
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        await cases.scan(s)
+    async with world.db.sessionmaker() as s:
+        found = (await s.scalars(select(RiskCase).where(RiskCase.kind == "lockstep_group"))).one()
+    assert sorted(found.accounts) == sorted(group)
+    # What they have in common: the four targets, each acted on by all four.
+    assert found.links["target"] == {f"sandbox:@shop_{t}": sorted(group) for t in range(4)}

@@ -75,6 +75,37 @@ def _shared(used: dict[str, dict[str, set[str]]], accounts: list[str]) -> dict[s
     return links
 
 
+TARGET_GROUPS = ("lockstep_group", "dense_block")
+"""Groups found by what their accounts acted on: their cases list the shared targets."""
+TARGETS_SHOWN = 12
+
+
+def _targets_by_account(events: list[dict[str, Any]]) -> dict[str, dict[str, set[str]]]:
+    """For the ``target`` link kind: the accounts that handed in work on each target (the
+    actions the batch detectors read)."""
+    acted: dict[str, set[str]] = defaultdict(set)
+    for event in events:
+        if event.get("type") != "submit":
+            continue
+        account, target = event.get("account"), event.get("target")
+        if isinstance(account, str) and isinstance(target, str) and target:
+            acted[target].add(account)
+    return {"target": acted}
+
+
+def _shared_targets(acted: dict[str, dict[str, set[str]]], accounts: list[str]) -> dict[str, Any]:
+    """The targets two or more of these accounts acted on, the most shared first (at most
+    ``TARGETS_SHOWN``): what a lockstep group or a dense block has in common."""
+    members = set(accounts)
+    shared = [
+        (target, sorted(users & members))
+        for target, users in acted["target"].items()
+        if len(users & members) >= 2
+    ]
+    shared.sort(key=lambda item: (-len(item[1]), item[0]))
+    return {"target": dict(shared[:TARGETS_SHOWN])} if shared else {}
+
+
 @dataclass(frozen=True)
 class ScanResult:
     events: int
@@ -99,10 +130,14 @@ async def scan(
         groups[group][verdict.account] = list(verdict.reasons)
         scores[group] = max(scores[group], verdict.score)
     used = _values_used(events)
+    acted = _targets_by_account(events)
     opened = updated = 0
     for group, members in groups.items():
         kind = group.split(":", 1)[0]
-        found = await _place_group(session, kind, members, used, round(scores[group], 4))
+        links = _shared(used, sorted(members))
+        if kind in TARGET_GROUPS:
+            links |= _shared_targets(acted, sorted(members))
+        found = await _place_group(session, kind, members, links, round(scores[group], 4))
         opened += found == "opened"
         updated += found == "updated"
     await session.flush()
@@ -113,7 +148,7 @@ async def _place_group(
     session: AsyncSession,
     kind: str,
     members: dict[str, list[str]],
-    used: dict[str, dict[str, set[str]]],
+    links: dict[str, Any],
     score: float,
 ) -> str:
     """Keep one group a scan found: ``opened`` a case, ``updated`` the open case it
@@ -149,7 +184,6 @@ async def _place_group(
     )
     if any(c.status == "cleared" and set(left) <= set(c.accounts) for c in same_kind):
         return "known"
-    links = _shared(used, sorted(members))
     case = next((c for c in same_kind if c.status == "open"), None)
     if case is not None:
         kept = {a: r for a, r in case.reasons.items() if a not in confirmed}

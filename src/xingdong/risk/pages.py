@@ -26,6 +26,7 @@ LINK_LABELS = {
     "device": N_("Device"),
     "ip": N_("Address"),
     "payout_account": N_("Payout account (hashed)"),
+    "target": N_("Acted on"),
 }
 KIND_LABELS = {
     "ring": N_("Ring of accounts"),
