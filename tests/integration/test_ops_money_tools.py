@@ -13,6 +13,7 @@ from tests.integration.answers import csrf_from
 from tests.integration.conftest import make_settings
 from tests.integration.test_money_pages import sign_in
 from tests.lifecycle_world import World, build_world
+from xingdong.identity.models import Organisation
 from xingdong.ledger import service as ledger
 from xingdong.ledger.deposits import org_account
 from xingdong.ledger.models import Adjustment
@@ -77,7 +78,12 @@ async def test_an_adjustment_is_asked_for_by_one_operator_and_applied_by_another
     await sign_in(client, world.operator2.phone)
     page = await money_page(client)
     assert "data-approve-adjustment" in page
-    assert f"Apply −¥1,234.50 to {account} now?" in page
+    # The approver sees whose money it is, by name, with a link to them.
+    async with world.db.sessionmaker() as s:
+        org = await s.get(Organisation, world.org_id)
+    assert org is not None
+    assert f'<a href="/orgs/{world.org_id}" data-adjustment-holder>{org.name}</a>' in page
+    assert f"Apply −¥1,234.50 to {org.name} ({account}) now?" in page
     applied = await client.post(
         f"/ops/adjustments/{adjustment.id}",
         data={"decision": "approve", "csrf_token": csrf_from(page)},
@@ -115,3 +121,16 @@ async def test_bad_adjustments_are_refused_beside_their_field(
         assert f'value="{data["amount"]}"' in refused.text  # what was typed stays
     async with world.db.sessionmaker() as s:
         assert await s.scalar(select(Adjustment)) is None
+
+
+async def test_a_persons_page_starts_an_adjustment_of_their_wallet(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    worker = world.workers[0]
+    await sign_in(client, world.operator.phone)
+    page = await client.get(f"/ops/people/{worker.id}", headers=ENGLISH)
+    link = page.text.split("data-adjust-wallet", 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
+    assert link == f"/ops/money?account=person%3A{worker.id}%3Aavailable#adjustments"
+    money = await client.get(link.split("#", 1)[0], headers=ENGLISH)
+    assert "<details open>" in money.text
+    assert f'name="account_key" value="person:{worker.id}:available"' in money.text

@@ -288,8 +288,8 @@ async def test_a_lockstep_case_shows_the_targets_its_accounts_met_on(world: Worl
                     s,
                     event={
                         "type": "submit", "account": account, "ts": start + 300 * t + 20 * n,
-                        "target": f"sandbox:@shop_{t}", "task": f"task-{t}", "ip": f"100.64.1.{n + 2}",
-                        "device": f"own-phone-{n}", "ua": "Mozilla/5.0",
+                        "target": f"sandbox:@shop_{t}", "task": f"task-{t}",
+                        "ip": f"100.64.1.{n + 2}", "device": f"own-phone-{n}", "ua": "Mozilla/5.0",
                     },
                 )  # fmt: skip
         # Someone else on one of the targets, hours apart: not in the group.

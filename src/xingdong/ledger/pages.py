@@ -7,10 +7,11 @@ from typing import Annotated
 from uuid import UUID
 
 import httpx
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from xingdong.campaigns.models import Campaign
 from xingdong.core.client_signals import signals_of
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
@@ -278,9 +279,54 @@ async def wallet_withdraw(
 
 
 @router.get("/ops/money", response_class=HTMLResponse)
-async def ops_money(request: Request, session: DbSession, actor: PageActor) -> Response:
-    """Operators: money held by the platform, the ledger check, and withdrawals to review."""
-    return render(request, "ops_money.html", await _money_context(session, actor))
+async def ops_money(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    account: Annotated[str, Query(max_length=120)] = "",
+) -> Response:
+    """Operators: money held by the platform, the ledger check, and withdrawals to review.
+    ``account``: a ledger account to ask an adjustment of (a person's page links here)."""
+    typed = {"account_key": account} if account else None
+    return render(request, "ops_money.html", await _money_context(session, actor, typed))
+
+
+HOLDER_PAGES = {"person": "/ops/people/{}", "org": "/orgs/{}", "agency": "/orgs/{}"}
+HOLDER_PAGES |= {"campaign": "/campaigns/{}"}
+"""Where the holder of a ledger account of each kind is seen (the key's first part)."""
+
+
+def _holder_of(key: str) -> tuple[str, UUID] | None:
+    """The kind and id of the holder a ledger account key names (``person:<id>:…``)."""
+    kind, _, rest = key.partition(":")
+    if kind not in HOLDER_PAGES:
+        return None
+    try:
+        return kind, UUID(rest.partition(":")[0])
+    except ValueError:
+        return None
+
+
+async def _holders(session: DbSession, keys: set[str]) -> dict[str, tuple[str, str]]:
+    """Whose each ledger account is, as a name and the page to see them on: a second
+    operator approves an adjustment knowing whose money moves."""
+    held = {key: holder for key in keys if (holder := _holder_of(key)) is not None}
+    wanted = {kind: {i for k, i in held.values() if k == kind} for kind in HOLDER_PAGES}
+    names: dict[UUID, str] = {}
+    if wanted["person"]:
+        query = select(Person.id, Person.display_name).where(Person.id.in_(wanted["person"]))
+        names |= dict((await session.execute(query)).all())
+    if orgs := wanted["org"] | wanted["agency"]:
+        query = select(Organisation.id, Organisation.name).where(Organisation.id.in_(orgs))
+        names |= dict((await session.execute(query)).all())
+    if wanted["campaign"]:
+        query = select(Campaign.id, Campaign.title).where(Campaign.id.in_(wanted["campaign"]))
+        names |= dict((await session.execute(query)).all())
+    return {
+        key: (names[holder], HOLDER_PAGES[kind].format(holder))
+        for key, (kind, holder) in held.items()
+        if holder in names
+    }
 
 
 async def _money_context(
@@ -309,6 +355,7 @@ async def _money_context(
             )
         },
         "adjustment_form": adjustment_form or {},
+        "holders": await _holders(session, {a.account_key for a in pending}),
         "me": actor.person_id,
     }
 
