@@ -312,6 +312,11 @@ async def test_an_owner_pays_the_shares_out_from_the_agency_page(
     contract_id = await offer_by_api(client, owner, org_id, creator.phone)
     await share_paid(db, org_id, 5_000, contract_id)
     await sign_in_as(client, owner)
+    # The organisation page says what there is to pay out, apart from the campaign balance.
+    org_page = await client.get(f"/orgs/{org_id}", headers=ENGLISH)
+    assert 'data-agency-earnings-fen="5000"' in org_page.text
+    assert "Earnings to pay out: ¥50.00" in org_page.text
+    assert "Balance <small>for campaigns</small>" in org_page.text
     page = await client.get(f"/orgs/{org_id}/creators", headers=ENGLISH)
     assert "Pay out the agency's shares" in page.text
     assert 'data-agency-balance-fen="5000"' in page.text

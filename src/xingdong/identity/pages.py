@@ -509,6 +509,9 @@ async def _org_context(
         "creator_counts": (
             await agencies.count_contracts(session, org_id) if org.kind == "agency" else None
         ),
+        "agency_balance": (
+            await agencies.agency_balance(session, org_id) if org.kind == "agency" else None
+        ),
         "members": members,
         "q": q,
         "can_manage": manage,
