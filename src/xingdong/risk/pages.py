@@ -79,10 +79,15 @@ async def risk_console(
 
 
 @router.post("/ops/risk/scan", dependencies=[CsrfChecked])
-async def scan_now(session: DbSession, runtime: RuntimeDep, actor: PageActor) -> Response:
+async def scan_now(
+    request: Request, session: DbSession, runtime: RuntimeDep, actor: PageActor
+) -> Response:
+    """Scan the last week now, and say what it found (the page stands at ``/ops/risk``)."""
     require(actor, Action.STAFF_CONSOLE)
-    await cases.scan(session, rules_file=runtime.settings.risk_rules_file)
-    return redirect("/ops/risk", N_("Scan finished."))
+    found = await cases.scan(session, rules_file=runtime.settings.risk_rules_file)
+    context = await _context(session, actor, "open")
+    context["scanned"] = found
+    return render(request, "ops_risk.html", context)
 
 
 @router.post("/ops/risk/cases/{case_id}/decision", dependencies=[CsrfChecked])
