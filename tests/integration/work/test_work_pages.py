@@ -399,6 +399,7 @@ async def test_a_rejected_task_shows_the_reason_and_takes_an_appeal(
     await browse_as(client, world, world.operator)
     queue = await client.get("/ops/disputes")
     assert "data-overrules" in queue.text
+    assert 'href="/ops/people/' in queue.text.split("data-dispute-person", 1)[0].rsplit("<a", 1)[1]
     dispute_id = queue.text.split('data-dispute="', 1)[1].split('"', 1)[0]
     dismissed = await client.post(
         f"/ops/disputes/{dispute_id}/decision",
