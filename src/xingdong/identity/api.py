@@ -51,6 +51,7 @@ from xingdong.identity.schemas import (
     MeOut,
     OrganisationIn,
     OrganisationOut,
+    PasswordResetRequest,
     PersonOut,
     PlatformAccountIn,
     PlatformAccountOut,
@@ -85,7 +86,9 @@ SearchQuery = Annotated[str | None, Query(max_length=80, description="Filter by 
 async def send_sms_code(
     body: SmsCodeRequest, request: Request, session: DbSession, runtime: RuntimeDep
 ) -> SmsCodeIssued:
-    """Send a one-time code to a phone number (registration)."""
+    """Send a one-time code to a phone number: to register (``purpose`` ``register``) or
+    to set a new password (``reset``; a number with no account is answered the same, and
+    nothing is sent)."""
     issued = await service.request_sms_code(
         session,
         phone=body.phone,
@@ -122,6 +125,19 @@ async def register(
         screen=risk.registration_screen(session, signals_of(request), runtime.settings),
     )
     return await _token_for(session, runtime, person, "register")
+
+
+@router.post("/auth/password-reset", status_code=status.HTTP_204_NO_CONTENT)
+async def reset_password(
+    body: PasswordResetRequest, session: DbSession, runtime: RuntimeDep
+) -> Response:
+    """Set a new password with the code sent to the number (``purpose`` ``reset``). The
+    account is signed out everywhere: its sessions end and its API tokens stop working."""
+    await service.reset_password(
+        session, phone=body.phone, code=body.code, password=body.password,
+        settings=runtime.settings,
+    )  # fmt: skip
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/auth/tokens", status_code=status.HTTP_201_CREATED)

@@ -200,6 +200,60 @@ async def register_submit(
     return await _signed_in(request, session, runtime, person, "/profile?welcome=1")
 
 
+# --- a forgotten password -------------------------------------------------------------
+
+
+@router.get("/password-reset", response_class=HTMLResponse)
+async def password_reset_page(request: Request) -> Response:
+    return render(request, "password_reset.html", {})
+
+
+@router.post("/password-reset/code", dependencies=[CsrfChecked])
+async def password_reset_send_code(
+    request: Request, session: DbSession, runtime: RuntimeDep, phone: FormStr = ""
+) -> Response:
+    context: dict[str, object] = {"phone": phone}
+    try:
+        issued = await attempt(
+            session,
+            lambda: service.request_sms_code(
+                session, phone=phone, purpose="reset", settings=runtime.settings,
+                sender=runtime.sms, limits=runtime.limits, ip=client_ip(request),
+            ),
+        )  # fmt: skip
+    except XingdongError as exc:
+        return render(request, "password_reset.html", context, error=exc)
+    context.update(code_sent=True, demo_code=issued.code, phone=issued.phone)
+    return render(request, "password_reset.html", context)
+
+
+@router.post("/password-reset", dependencies=[CsrfChecked])
+async def password_reset_submit(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    phone: FormStr = "",
+    code: FormStr = "",
+    password: FormStr = "",
+) -> Response:
+    try:
+        await attempt(
+            session,
+            lambda: service.reset_password(
+                session, phone=phone, code=code, password=password, settings=runtime.settings
+            ),
+        )
+    except XingdongError as exc:
+        context = {"phone": phone, "code": code}
+        return render(request, "password_reset.html", context, error=exc)
+    response = redirect(
+        "/login",
+        N_("Your password is changed, and you are signed out everywhere. Sign in with it."),
+    )
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
 # --- profile --------------------------------------------------------------------------
 
 

@@ -564,3 +564,15 @@ async def invitation_org(session: AsyncSession, invitation_id: UUID) -> UUID | N
         select(Invitation.org_id).where(Invitation.id == invitation_id)
     )
     return found
+
+
+async def end_sessions_and_tokens(session: AsyncSession, person_id: UUID, *, now: datetime) -> int:
+    """Sign the person out everywhere: their web sessions end and their API tokens stop
+    working (kept, revoked). How many there were."""
+    sessions = await session.execute(delete(WebSession).where(WebSession.person_id == person_id))
+    tokens = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.person_id == person_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(sessions.rowcount or 0) + int(tokens.rowcount or 0)  # type: ignore[attr-defined]

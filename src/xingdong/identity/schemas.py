@@ -19,7 +19,10 @@ class Output(BaseModel):
 
 class SmsCodeRequest(Input):
     phone: str
-    purpose: Literal["register"] = "register"
+    purpose: Literal["register", "reset"] = Field(
+        default="register",
+        description="register: a new account; reset: a new password for an existing one.",
+    )
 
 
 class SmsCodeIssued(Output):
@@ -33,6 +36,12 @@ class RegisterRequest(Input):
     code: str = Field(max_length=12)
     password: str = Field(max_length=128)
     display_name: str | None = Field(default=None, max_length=40)
+
+
+class PasswordResetRequest(Input):
+    phone: str
+    code: str = Field(max_length=12, description="The code sent with purpose reset.")
+    password: str = Field(max_length=128, description="The new password.")
 
 
 class LoginRequest(Input):

@@ -60,7 +60,7 @@ from xingdong.identity.validation import (
 )
 from xingdong.platforms.connector import get_connector
 
-SMS_PURPOSES = ("register",)
+SMS_PURPOSES = ("register", "reset")
 
 
 def _phone_taken() -> PhoneAlreadyRegistered:
@@ -109,9 +109,15 @@ async def request_sms_code(
         raise _phone_taken()
     await limits.hit(settings.rate_limit_sms_phone, "sms-phone", normalised)
     await limits.hit(settings.rate_limit_sms_ip, "sms-ip", ip)
+    expires_at = utcnow() + timedelta(seconds=settings.sms_code_ttl_seconds)
+    if purpose == "reset":
+        holder = await repo.person_by_phone(session, normalised)
+        if holder is None or not holder.is_active or holder.erased_at is not None:
+            # The same answer as for an account, so that the form cannot be used to
+            # learn which numbers have one; nothing is sent.
+            return IssuedCode(phone=normalised, expires_at=expires_at, code=None)
     code = security.new_numeric_code()
     secret = settings.secret_key.get_secret_value()
-    expires_at = utcnow() + timedelta(seconds=settings.sms_code_ttl_seconds)
     row = SmsCode(
         phone=normalised,
         purpose=purpose,
@@ -204,6 +210,59 @@ async def register_person(
     return created
 
 
+def _account_stopped() -> AccountFrozen:
+    return AccountFrozen(
+        detail=N_(
+            "This account is stopped and cannot sign in. If you think this is a mistake, "
+            "contact support."
+        )
+    )
+
+
+async def reset_password(
+    session: AsyncSession, *, phone: str, code: str, password: str, settings: Settings
+) -> Person:
+    """A new password for the account of ``phone``, with the code sent to it (忘记密码).
+    The account is signed out everywhere (its sessions end and its API tokens stop
+    working) and failed sign-ins are forgotten. A number with no active account is
+    answered as a wrong code is, so the form tells nobody which numbers have one."""
+    errors: list[FieldError] = []
+    normalised, phone_problem = phone_error(phone)
+    if phone_problem:
+        errors.append(phone_problem)
+    weak = password_problem(password, normalised)
+    if weak:
+        errors.append(FieldError("password", weak, "weak_password"))
+    if not code.strip():
+        errors.append(FieldError("code", N_("Enter the code we sent you."), "missing_code"))
+    if errors:
+        raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
+    assert normalised is not None
+    await _consume_sms_code(
+        session, phone=normalised, purpose="reset", code=code, settings=settings
+    )
+    person = await repo.person_by_phone(session, normalised)
+    if person is None:
+        raise InvalidCode(
+            detail=N_("The verification code is wrong or has expired. Request a new one."),
+            fields=[FieldError("code", N_("Wrong or expired code."), "invalid_code")],
+        )
+    locked = await repo.person_by_id(session, person.id, lock=True)
+    assert locked is not None
+    if not locked.is_active:
+        raise _account_stopped()
+    locked.password_hash = security.hash_password(password)
+    locked.failed_login_count = 0
+    locked.locked_until = None
+    ended = await repo.end_sessions_and_tokens(session, locked.id, now=utcnow())
+    await record_audit(
+        session, actor_id=locked.id, action="identity.password_reset", object_type="person",
+        object_id=locked.id, data={"signed_out": ended},
+    )  # fmt: skip
+    await session.flush()
+    return locked
+
+
 def refuse_while_locked(person: Person, now: datetime) -> None:
     """Refuse a password check while failed ones keep the account locked."""
     if person.locked_until and person.locked_until > now:
@@ -268,12 +327,7 @@ async def authenticate(
     if not person.is_active:
         # Only someone who knows the password learns it: they are told where to turn,
         # instead of trying passwords or a reset that cannot help.
-        raise AccountFrozen(
-            detail=N_(
-                "This account is stopped and cannot sign in. If you think this is a "
-                "mistake, contact support."
-            )
-        )
+        raise _account_stopped()
     person.failed_login_count = 0
     person.locked_until = None
     person.last_login_at = now
