@@ -181,7 +181,7 @@ async def test_an_agency_pays_its_shares_out_after_an_operator_approves(
     assert (unbound.status_code, unbound.json()["code"]) == (422, "payout_account_required")
     bound = await client.put(
         f"/api/v1/orgs/{org_id}/payout-account",
-        json={"kind": "bank", "number": "6222 0000 1111 9999"},
+        json={"kind": "bank", "number": "6222 8000 1111 9999"},
         headers=owner.auth,
     )
     assert (bound.status_code, bound.json()["masked"]) == (201, "**** 9999")

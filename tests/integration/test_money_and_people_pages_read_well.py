@@ -41,7 +41,7 @@ async def test_binding_and_withdrawing_ask_first(client: httpx.AsyncClient, db: 
     question = confirm_of(page, "/wallet/payout-account")
     assert "only once" in question
     assert "alipay" not in question.lower() and "****" not in question
-    await bind(client, user, "6222000011117777")
+    await bind(client, user, "6222900011117777")
     page = (await client.get("/wallet?lang=en")).text
     # The withdrawal's question names the amount, the fee, what arrives and where (the
     # page's script fills in the amount typed).

@@ -37,7 +37,7 @@ async def fund(db: Database, user: User, amount: int, tag: str = "1") -> None:
         )
 
 
-async def bind(client: httpx.AsyncClient, user: User, number: str = "6222000011112222") -> None:
+async def bind(client: httpx.AsyncClient, user: User, number: str = "6222500011112222") -> None:
     response = await client.put(
         "/api/v1/me/payout-account", json={"kind": "bank", "number": number}, headers=user.auth
     )
@@ -121,7 +121,7 @@ async def test_a_refused_payout_gives_the_money_back(
 ) -> None:
     user = await register(client)
     await fund(db, user, 3_000)
-    await bind(client, user, number="6222000011110000")
+    await bind(client, user, number="6222600011110000")
     body = (await withdraw(client, user, 3_000, "w1")).json()
     assert await pay_out(client, body["id"]) == "failed"
     mine = (await client.get("/api/v1/me/withdrawals", headers=user.auth)).json()
@@ -142,7 +142,7 @@ async def test_bad_withdrawals_are_refused_and_change_nothing(
     await bind(client, user)
     rebind = await client.put(
         "/api/v1/me/payout-account",
-        json={"kind": "bank", "number": "6222999988887777"},
+        json={"kind": "bank", "number": "6222499988887777"},
         headers=user.auth,
     )
     assert rebind.status_code == 409
@@ -275,7 +275,7 @@ async def test_a_shared_payout_account_sends_the_request_to_review(
     first, second = await register(client), await register(client)
     for user in (first, second):
         await fund(db, user, 5_000)
-        await bind(client, user, number="6222333344445555")
+        await bind(client, user, number="6222533344445555")
     body = (await withdraw(client, second, 2_000, "w")).json()
     assert body["status"] == "requested"
     assert body["review_reasons"] == ["shared_payout_account"]
@@ -298,7 +298,7 @@ async def test_a_crash_between_the_provider_and_our_settlement_is_repaired_once(
                 "updated_at = now() - interval '5 minutes'"
             )
         )
-    await runtime.payouts.pay(payout_id=body["id"], account_number="6222000011112222", amount=7_900)
+    await runtime.payouts.pay(payout_id=body["id"], account_number="6222500011112222", amount=7_900)
     # ... and here the process died. The sweeper runs:
     assert (
         await withdrawals.settle_stuck_withdrawals(

@@ -12,6 +12,7 @@ crash between its answer and our settlement is repaired by asking it again
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,6 +33,7 @@ from xingdong.core.jobs import defer_in_transaction
 from xingdong.core.money import yuan
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
+from xingdong.identity.validation import normalise_phone
 from xingdong.ledger import service as ledger
 from xingdong.ledger import wallets
 from xingdong.ledger.errors import IdempotencyKeyReused, InsufficientFunds
@@ -91,7 +93,46 @@ REVIEW_REASON_LABELS = {
 
 
 def mask_account(number: str) -> str:
+    """Enough of a payout account to recognise it, not to use it: a card's last four
+    digits, an Alipay phone number's first three and last four, an e-mail address's first
+    letter and its domain."""
+    if "@" in number:
+        name, _, domain = number.partition("@")
+        return f"{name[:1]}***@{domain}"
+    if len(number) == 11 and number.isdigit() and number.startswith("1"):
+        return f"{number[:3]}****{number[-4:]}"
     return "**** " + number[-4:]
+
+
+CARD_DIGITS = (15, 19)
+"""A Chinese bank card number has 15 to 19 digits, the last a Luhn check digit."""
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
+def card_number_ok(digits: str) -> bool:
+    """15 to 19 digits whose Luhn check digit is right (what a typo almost always breaks)."""
+    if not digits.isdigit() or not CARD_DIGITS[0] <= len(digits) <= CARD_DIGITS[1]:
+        return False
+    total = 0
+    for place, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if place % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _number_problem(kind: str, cleaned: str) -> FieldError | None:
+    if kind == "bank" and not card_number_ok(cleaned):
+        return FieldError(
+            "number",
+            N_("Enter the card's 15 to 19 digits as printed on it; this number is not a card's."),
+        )
+    if kind == "alipay" and not (
+        EMAIL.fullmatch(cleaned) or normalise_phone(cleaned) == "+86" + cleaned
+    ):
+        return FieldError(
+            "number", N_("Enter the Alipay account: its mobile number or its e-mail address.")
+        )
+    return None
 
 
 async def payout_account(session: AsyncSession, person_id: UUID) -> PayoutAccount | None:
@@ -104,8 +145,10 @@ def _payout_details(kind: str, number: str, settings: Settings) -> dict[str, str
     errors = []
     if kind not in ("alipay", "bank"):
         errors.append(FieldError("kind", N_("Choose Alipay or a bank card.")))
-    if not (6 <= len(cleaned) <= 40) or not all(c.isalnum() or c in "@._" for c in cleaned):
+    if not (6 <= len(cleaned) <= 40) or not all(c.isalnum() or c in "@._%+-" for c in cleaned):
         errors.append(FieldError("number", N_("Enter the account number (6 to 40 characters).")))
+    elif (problem := _number_problem(kind, cleaned)) is not None:
+        errors.append(problem)
     if errors:
         raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
     return {
