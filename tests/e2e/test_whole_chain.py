@@ -278,6 +278,13 @@ def test_from_a_brand_s_campaign_to_a_worker_s_withdrawal(
     worker.locator('form[action="/wallet/withdrawals"] button[type=submit]').click()
     expect(worker.locator('[data-error-for="amount"]')).to_be_visible()
     assert asked == []
+    # Nor for three decimals (never rounded in the question) or more than is available.
+    for typed in ("9.995", "99999"):
+        worker.fill("#withdraw-amount", typed)
+        worker.locator('form[action="/wallet/withdrawals"] button[type=submit]').click()
+        expect(worker.locator(".notice.error[role=alert]")).to_be_visible()
+        expect(worker.locator("#withdraw-amount")).to_have_value(typed)
+    assert asked == []
     # The question names the amount, the fee and what arrives.
     worker.fill("#withdraw-amount", WITHDRAW_YUAN)
     worker.locator('form[action="/wallet/withdrawals"] button[type=submit]').click()

@@ -80,13 +80,16 @@
       return null;
     }
     var value = typedNumber(field.value);
-    if (value === null) {
+    // More than two decimals is not an amount the server takes: never round it silently
+    // in a question about money.
+    if (value === null || /\.\d{3,}/.test(String(field.value))) {
       return null;
     }
     var fen = Math.round(value * 100);
     var fee = parseInt(form.getAttribute("data-fee-fen"), 10) || 0;
     var least = parseInt(form.getAttribute("data-min-fen"), 10) || 1;
-    if (fen < Math.max(least, fee + 1)) {
+    var most = parseInt(form.getAttribute("data-max-fen"), 10);
+    if (fen < Math.max(least, fee + 1) || (!isNaN(most) && fen > most)) {
       return null;
     }
     return template
