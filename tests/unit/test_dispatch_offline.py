@@ -157,7 +157,8 @@ def test_learns_which_interests_complete_a_task() -> None:
     assert d.recommend(person("new1", interests=["母婴"]), 40_000.0, 2)[0] == "baby"
     assert d.recommend(person("new2", interests=["美食"]), 40_000.0, 2)[0] == "food"
     item = d.feed(person("new3", interests=["母婴"]), 40_000.0, 1).items[0]
-    assert (item.reason.code, item.reason.params) == ("interest_match", {"interest": "母婴"})
+    # Learned, not targeted: said as what people like them take.
+    assert (item.reason.code, item.reason.params) == ("interest_popular", {"interest": "母婴"})
 
 
 def test_novices_see_onboarding_tasks_first() -> None:

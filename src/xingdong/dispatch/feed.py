@@ -598,7 +598,9 @@ class _Reasons:
             return Reason("interest_match", {"interest": min(shared)})
         learned = self._learned_interest(slot)
         if learned is not None:
-            return Reason("interest_match", {"interest": learned})
+            # Not "matches your interest": the brand did not ask for it, people like them
+            # take it (a person reads "matches" as the brand's targeting).
+            return Reason("interest_popular", {"interest": learned})
         if targeting.regions and person.region in targeting.regions:
             return Reason("region_match", {"region": person.region or ""})
         if targeting.tiers and person.tier in targeting.tiers and len(targeting.tiers) < len(TIERS):

@@ -14,6 +14,7 @@ ITEM_REASONS = {
     "novice_task": N_("A good first task for newcomers"),
     "new_this_hour": N_("New this hour"),
     "interest_match": N_("Matches your interest: {interest}"),
+    "interest_popular": N_("Often taken by people into {interest}"),
     "region_match": N_("For people in {region}"),
     "tier_task": N_("For {tier} creators like you"),
     "quality_task": N_("A quality task"),
