@@ -115,6 +115,20 @@ async def test_movements_are_said_in_words_with_a_link_to_their_task(
     assert f'<a href="/me/tasks/{assignment}" data-movement-task>' in row
     assert "assignment:" not in page
     assert 'data-movement-state="posted">Recorded<' in row
+    # A reward set aside for a claim is not income yet: no sign, greyed.
+    async with db.session_scope() as s:
+        await ledger.transfer(
+            s,
+            ledger.TransferRequest(
+                f"claim-{assignment}", available_account(person), pending_account(person), 160,
+                "task_reward", reference=f"assignment:{assignment}", pending=True,
+                timeout_seconds=3600,
+            ),
+        )  # fmt: skip
+    page = (await client.get("/wallet?lang=en")).text
+    row = page.split('data-movement="task_reward"', 1)[1].split("</tr>", 1)[0]
+    assert 'class="muted" data-not-moved>(1.60)</td>' in row, row
+    assert "Set aside for your claim" in row
 
 
 async def test_the_organisation_lists_top_ups_in_beijing_time(
