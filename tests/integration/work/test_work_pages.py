@@ -557,6 +557,10 @@ async def test_a_claim_can_be_given_up_and_its_unit_goes_back(
     assert given.status_code == 303
     after = await client.get(given.headers["location"])
     assert "data-given-up" in after.text and "data-give-up" not in after.text
+    # Said as what the worker did, not as if time ran out.
+    assert '<span class="badge badge-expired" data-status="expired">已放弃</span>' in after.text
+    listed = await client.get("/me/tasks?status=expired")
+    assert 'data-status="expired">已放弃</span>' in listed.text
     row = await assignment_row(world, assignment_id)
     assert (row.status, row.settle_reason) == ("expired", "given_up")
     assert (await campaign_row(world, campaign.id)).units_open == 0
