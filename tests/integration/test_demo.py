@@ -16,7 +16,7 @@ from tests.integration.conftest import make_settings
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.runtime import Runtime, build_runtime
-from xingdong.demo.crowd import CROWD_SIZE, STUDIO_PHONES, Crowd
+from xingdong.demo.crowd import AUDIENCE_PER_STEP, CROWD_SIZE, STUDIO_PHONES, Crowd
 from xingdong.demo.seed import OPERATOR, WORKERS, seed_demo
 from xingdong.dispatch import service as dispatch
 from xingdong.dispatch.live import drain_exposures
@@ -28,6 +28,9 @@ from xingdong.identity.models import Person
 from xingdong.insights.models import WebhookEndpoint
 from xingdong.ledger import reconciliation, wallets
 from xingdong.ledger import service as ledger
+from xingdong.platforms.sandbox import ads
+from xingdong.platforms.sandbox import service as sandbox
+from xingdong.platforms.sandbox.demo import BRAND_HANDLE
 from xingdong.platforms.sandbox.models import SandboxOrder, SandboxProfileAd
 from xingdong.risk import cases
 from xingdong.risk.models import RiskCase, RiskEvent
@@ -152,6 +155,16 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
     assert any(e.decision == "allow" for e in submits)
     assert any(o.endswith(":cheat") for o in outcomes)
     assert report.ok, report.problems
+    # An ad a person trying the demo puts up is seen by the platform's audience too.
+    async with runtime.db.session_scope() as s:
+        mine = await sandbox.get_account(s, handle=WORKERS[1].handle)
+        brand = await sandbox.get_account(s, handle=BRAND_HANDLE)
+        theirs = await ads.put_up(s, account=mine, advertiser=brand, ref="xd-demo")
+    assert await crowd.audience_for_visitors() == 1
+    await crowd.audience_for_visitors()
+    async with runtime.db.sessionmaker() as s:
+        seen = await s.get(SandboxProfileAd, theirs.id)
+    assert seen is not None and seen.impressions >= 2 * AUDIENCE_PER_STEP[0]
     # The studio's four accounts share a phone and an address: the scan finds the ring,
     # and nobody else in it.
     async with runtime.db.session_scope() as s:

@@ -35,7 +35,7 @@ from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
 from xingdong.platforms.sandbox import ads
 from xingdong.platforms.sandbox import service as sandbox
-from xingdong.platforms.sandbox.models import SandboxAccount
+from xingdong.platforms.sandbox.models import SandboxAccount, SandboxProfileAd
 from xingdong.work import gold
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
@@ -317,6 +317,28 @@ class Crowd:
         await ads.show_to_audience(session, ad_id=showing.id, views=views)
         return showing.impressions + views < IMPRESSIONS_PER_UNIT
 
+    async def audience_for_visitors(self) -> int:
+        """The platform's audience sees the ads that people trying the demo put on their
+        profiles too (the crowd's own get theirs in their steps), so a profile-ad task can
+        be finished in the demo in a minute or two. How many ads were seen."""
+        async with self.runtime.db.session_scope() as session:
+            ads_up = (
+                await session.scalars(
+                    select(SandboxProfileAd)
+                    .join(SandboxAccount, SandboxAccount.id == SandboxProfileAd.account_id)
+                    .where(
+                        SandboxProfileAd.removed_at.is_(None),
+                        SandboxProfileAd.impressions < IMPRESSIONS_PER_UNIT,
+                        SandboxAccount.handle.not_like("crowd\\_%"),
+                    )
+                )
+            ).all()
+            for ad in ads_up:
+                await ads.show_to_audience(
+                    session, ad_id=ad.id, views=self.rng.randint(*AUDIENCE_PER_STEP)
+                )
+        return len(ads_up)
+
     async def review_waiting(self) -> int:
         """The simulated reviewer decides submissions older than a minute and a half (and
         the gold items mixed into its queue, by the same rule of thumb)."""
@@ -396,6 +418,7 @@ async def run_crowd(runtime: Runtime, *, every_seconds: float = 2.0) -> None:
             ticks += 1
             if ticks % 10 == 0:
                 await crowd.review_waiting()
+                await crowd.audience_for_visitors()
         except asyncio.CancelledError:
             raise
         except Exception:
