@@ -159,11 +159,11 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
     async with runtime.db.session_scope() as s:
         mine = await sandbox.get_account(s, handle=WORKERS[1].handle)
         brand = await sandbox.get_account(s, handle=BRAND_HANDLE)
-        theirs = await ads.put_up(s, account=mine, advertiser=brand, ref="xd-demo")
+        visitor_ad = await ads.put_up(s, account=mine, advertiser=brand, ref="xd-demo")
     assert await crowd.audience_for_visitors() == 1
     await crowd.audience_for_visitors()
     async with runtime.db.sessionmaker() as s:
-        seen = await s.get(SandboxProfileAd, theirs.id)
+        seen = await s.get(SandboxProfileAd, visitor_ad.id)
     assert seen is not None and seen.impressions >= 2 * AUDIENCE_PER_STEP[0]
     # The studio's four accounts share a phone and an address: the scan finds the ring,
     # and nobody else in it.
