@@ -130,6 +130,14 @@ def test_a_worker_erases_their_account_on_a_phone(
 
     # Something is unsettled: the page says what, and offers no form.
     sign_in(page, scene.waiting)
+    # (On the way: the chosen one of a row of filters wider than the phone is in view.)
+    page.goto("/me/tasks?status=disputed")
+    chosen = page.locator('.wk-filter[aria-current="page"]')
+    expect(chosen).to_have_attribute("data-filter", "disputed")
+    page.wait_for_function(
+        "() => { const r = document.querySelector('.wk-filter.active').getBoundingClientRect();"
+        " return r.left >= 0 && r.right <= window.innerWidth; }"
+    )
     page.goto("/profile")
     page.locator("#erase [data-erase-link]").click()
     expect(page).to_have_url("/me/erase")

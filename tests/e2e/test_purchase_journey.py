@@ -103,8 +103,12 @@ def test_a_worker_buys_through_the_task_link_and_is_approved_on_a_phone(
     expect(phone.locator('[data-order-state="paid"]')).to_have_count(1)
     phone.screenshot(path=str(ARTIFACTS / "sandbox-product-phone.png"), full_page=True)
 
-    # Back on the task: a screenshot of the order, then submit.
-    phone.goto(task_url)
+    # Back on the task, by the platform page's way back to it (after the purchase too):
+    # a screenshot of the order, then submit.
+    back = phone.locator("[data-back-to-task-link]")
+    expect(back).to_have_text("← 返回任务")
+    back.click()
+    expect(phone).to_have_url(task_url)
     shot = tmp_path / "order.png"
     shot.write_bytes(
         render_action_screenshot(

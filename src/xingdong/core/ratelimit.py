@@ -30,7 +30,7 @@ class RateLimits:
             if not await self.limiter.hit(item, *identifiers):
                 stats = await self.limiter.get_window_stats(item, *identifiers)
                 raise RateLimited(
-                    detail=N_("Too many attempts. Try again later."),
+                    detail=N_("Too many attempts. Try again in {retry_after} seconds."),
                     extra={"retry_after": max(1, int(stats.reset_time - time.time()))},
                 )
 

@@ -117,6 +117,40 @@
     var open = nav.classList.toggle("open");
     toggle.setAttribute("aria-expanded", open ? "true" : "false");
   });
+  // A row of filters wider than a phone shows the chosen one, not only the first few.
+  var chosen = document.querySelector(".wk-filters .active, .chips strong.chip");
+  var row = chosen && chosen.parentElement;
+  if (row && chosen.scrollIntoView && row.scrollWidth > row.clientWidth) {
+    chosen.scrollIntoView({ block: "nearest", inline: "center" });
+  }
+  // Opening a task's target on the platform remembers the task, so the platform's pages
+  // (the sandbox here) offer the way back to it after the action.
+  var step = document.querySelector("[data-step-target]");
+  if (step) {
+    step.addEventListener("click", function () {
+      try {
+        window.sessionStorage.setItem("xingdong-task", window.location.pathname);
+      } catch (ignored) {}
+    });
+  }
+  var backLabel = document.body.getAttribute("data-back-to-task");
+  if (backLabel && window.location.pathname.indexOf("/sandbox") === 0) {
+    var taskPath = null;
+    try {
+      taskPath = window.sessionStorage.getItem("xingdong-task");
+    } catch (ignored) {}
+    var main = document.querySelector("main");
+    if (taskPath && /^\/me\/tasks\/[0-9a-f-]+$/.test(taskPath) && main) {
+      var bar = document.createElement("p");
+      bar.className = "notice back-to-task";
+      var back = document.createElement("a");
+      back.href = taskPath;
+      back.setAttribute("data-back-to-task-link", "");
+      back.textContent = "← " + backLabel;
+      bar.appendChild(back);
+      main.insertBefore(bar, main.firstChild);
+    }
+  }
   // A page shown in answer to a form (its errors, or a key shown once) stands at the
   // address of the page the form was on: reloading shows that page afresh instead of
   // sending the form again, and the address is one that can be opened.
