@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import register
+from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.identity.models import Consent, PlatformAccount
 
@@ -34,6 +35,31 @@ async def test_profile_is_filled_and_read_back(client: httpx.AsyncClient) -> Non
     cleared = await client.patch("/api/v1/me", json={"birth_year": None}, headers=user.auth)
     assert cleared.json()["birth_year"] is None
     assert cleared.json()["region"] == "广东"  # fields left out stay as they were
+
+
+async def test_a_minor_cannot_type_their_way_to_adult_tasks(client: httpx.AsyncClient) -> None:
+    user = await register(client)
+    this_year = utcnow().year
+    minor = await client.patch("/api/v1/me", json={"birth_year": this_year - 15}, headers=user.auth)
+    assert minor.status_code == 200
+    # Older, but still a minor: a correction among minors is fine.
+    still = await client.patch("/api/v1/me", json={"birth_year": this_year - 16}, headers=user.auth)
+    assert still.json()["birth_year"] == this_year - 16
+    for body in ({"birth_year": this_year - 30}, {"birth_year": None}):
+        refused = await client.patch(
+            "/api/v1/me", json=body, headers={**user.auth, "Accept-Language": "en"}
+        )
+        assert refused.status_code == 422, body
+        (error,) = refused.json()["errors"]
+        assert (error["field"], error["code"]) == ("birth_year", "birth_year_locked")
+        assert "contact support" in error["message"]
+    me = (await client.get("/api/v1/me", headers=user.auth)).json()
+    assert me["birth_year"] == this_year - 16
+    # An adult corrects a typo freely.
+    grown = await register(client)
+    await client.patch("/api/v1/me", json={"birth_year": 1990}, headers=grown.auth)
+    fixed = await client.patch("/api/v1/me", json={"birth_year": 1991}, headers=grown.auth)
+    assert fixed.json()["birth_year"] == 1991
 
 
 @pytest.mark.parametrize(

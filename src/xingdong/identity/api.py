@@ -206,8 +206,9 @@ async def update_me(
         clear_birth_year="birth_year" in sent and body.birth_year is None,
     )
     person = await service.update_profile(
-        session, actor=actor, person_id=person.id, changes=changes
-    )
+        session, actor=actor, person_id=person.id, changes=changes,
+        adult_age=runtime.settings.min_age_for_paid_tasks,
+    )  # fmt: skip
     return await _me(session, runtime, person, actor)
 
 

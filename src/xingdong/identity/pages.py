@@ -377,8 +377,12 @@ async def profile_submit(
         await attempt(
             session,
             lambda: service.update_profile(
-                session, actor=actor, person_id=person.id, changes=changes
-            ),
+                session,
+                actor=actor,
+                person_id=person.id,
+                changes=changes,
+                adult_age=runtime.settings.min_age_for_paid_tasks,
+            ),  # fmt: skip,
         )
     except XingdongError as exc:
         await session.refresh(person)

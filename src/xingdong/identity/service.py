@@ -461,14 +461,35 @@ def _profile_errors(changes: ProfileChanges, this_year: int) -> list[FieldError]
 
 
 async def update_profile(
-    session: AsyncSession, *, actor: Actor, person_id: UUID, changes: ProfileChanges
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    person_id: UUID,
+    changes: ProfileChanges,
+    adult_age: int = 18,
 ) -> Person:
+    """Change one's profile. A birth year that makes the person younger than
+    ``adult_age`` (the age for paid tasks) is not changed on the page into an adult's:
+    a minor shut out of paid tasks would only have to type another year. Support
+    corrects a mistyped one."""
     require(actor, Action.PERSON_EDIT, person_id=person_id)
     person = await repo.person_by_id(session, person_id)
     if person is None:
         raise NotFound(detail=N_("No such person."))
     this_year = utcnow().year
     errors = _profile_errors(changes, this_year)
+    was_minor = person.birth_year is not None and this_year - person.birth_year < adult_age
+    grown_up = changes.clear_birth_year or (
+        changes.birth_year is not None and this_year - changes.birth_year >= adult_age
+    )
+    if was_minor and grown_up:
+        errors.append(
+            FieldError(
+                "birth_year",
+                N_("The birth year you gave makes you a minor; to correct it, contact support."),
+                "birth_year_locked",
+            )
+        )
     if errors:
         # The range is said only for the birth year (its message names it).
         years = any(e.field == "birth_year" for e in errors)
