@@ -170,7 +170,7 @@ def pages_by_person(cast: Cast) -> dict[str | None, list[str]]:
     org, campaign = f"/orgs/{cast.org_id}", f"/campaigns/{cast.campaign_id}"
     agency = f"/orgs/{cast.agency_id}"
     return {
-        None: ["/login", "/register", "/"],
+        None: ["/login", "/register", "/", "/password-reset", "/agreement"],
         cast.worker: [
             "/",
             "/tasks",

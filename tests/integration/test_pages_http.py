@@ -327,3 +327,22 @@ async def test_switching_language_keeps_the_search(client: httpx.AsyncClient) ->
     await sign_in(client, user.phone)
     page = await client.get("/tasks?type=follow&done=x")
     assert 'href="?type=follow&amp;lang=en" data-lang="en"' in page.text
+
+
+async def test_the_user_agreement_can_be_read_before_it_is_accepted(
+    client: httpx.AsyncClient,
+) -> None:
+    # Anyone may read it, in either language, with the deployment's own figures.
+    page = await client.get("/agreement", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert 'data-agreement="2026-11"' in page.text and "Version 2026-11" in page.text
+    assert page.text.count("data-term=") == 8
+    assert "people of 18 and over" in page.text and "a fee of ¥1.00" in page.text
+    chinese = await client.get("/agreement", headers={"Accept-Language": "zh-CN"})
+    assert "仅限 18 岁及以上" in chinese.text
+    # The profile links to it beside the button that accepts it, and every page's footer.
+    user = await register(client)
+    await sign_in(client, user.phone)
+    profile = await client.get("/profile")
+    assert 'href="/agreement" data-read-agreement' in profile.text
+    assert '<a href="/agreement">' in profile.text

@@ -200,6 +200,26 @@ async def register_submit(
     return await _signed_in(request, session, runtime, person, "/profile?welcome=1")
 
 
+# --- the user agreement ---------------------------------------------------------------
+
+
+@router.get("/agreement", response_class=HTMLResponse)
+async def agreement_page(request: Request, runtime: RuntimeDep) -> Response:
+    """The user agreement in force, for anyone to read before accepting it."""
+    settings = runtime.settings
+    return render(
+        request,
+        "agreement.html",
+        {
+            "agreement_version": settings.agreement_version,
+            "min_age": settings.min_age_for_paid_tasks,
+            "hold_hours": settings.hold_hours,
+            "fee_fen": settings.withdrawal_fee_fen,
+            "limit_fen": settings.withdrawal_daily_limit_fen,
+        },
+    )
+
+
 # --- a forgotten password -------------------------------------------------------------
 
 
