@@ -305,6 +305,7 @@ async def test_an_admin_erases_an_account_on_request_on_the_page(
     )
     assert "The account is erased." in erased.text
     assert 'data-person-state="erased"' in erased.text and "data-person-erase" not in erased.text
+    assert f'<h1 data-person="{settled.id}">Erased account' in erased.text
     found = await world.person(settled.id)
     assert found.erased_at is not None and found.phone != settled.phone
     async with world.db.sessionmaker() as s:
