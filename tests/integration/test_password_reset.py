@@ -123,3 +123,59 @@ async def test_the_pages_lead_from_sign_in_to_a_new_password(
     assert "Your password is changed" in done.text and str(done.url).startswith(
         "http://testserver/login"
     )
+
+
+async def test_a_signed_in_person_changes_their_password(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await someone(client, db)
+    other_device = await client.post(
+        "/api/v1/auth/tokens", json={"phone": user.phone, "password": PASSWORD}
+    )
+    url = "/api/v1/me/password"
+    wrong = await client.post(
+        url, json={"password": "not-mine-1", "new_password": NEW_PASSWORD}, headers=user.auth
+    )
+    problem(wrong, 422, "password_wrong")
+    weak = await client.post(
+        url, json={"password": PASSWORD, "new_password": "short"}, headers=user.auth
+    )
+    assert problem(weak, 422, "validation_failed")["errors"][0]["field"] == "new_password"
+    changed = await client.post(
+        url, json={"password": PASSWORD, "new_password": NEW_PASSWORD}, headers=user.auth
+    )
+    assert changed.status_code == 201, changed.text
+    fresh = {"Authorization": f"Bearer {changed.json()['access_token']}"}
+    assert (await client.get("/api/v1/me", headers=fresh)).status_code == 200
+    # Every earlier token ended: this one and the other device's.
+    other = {"Authorization": f"Bearer {other_device.json()['access_token']}"}
+    for ended in (user.auth, other):
+        problem(await client.get("/api/v1/me", headers=ended), 401, "session_expired")
+
+
+async def test_the_profile_changes_the_password_and_keeps_this_browser_signed_in(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await someone(client, db)
+    login = await client.get("/login")
+    await client.post(
+        "/login",
+        data={"phone": user.phone, "password": PASSWORD, "csrf_token": csrf_from(login.text)},
+    )
+    profile = await client.get("/profile", headers=ENGLISH)
+    assert "data-password-change" in profile.text
+    csrf = csrf_from(profile.text)
+    wrong = await client.post(
+        "/profile/password",
+        data={"password": "nope-1234", "new_password": NEW_PASSWORD, "csrf_token": csrf},
+        headers=ENGLISH,
+    )
+    assert wrong.status_code == 422 and 'data-error-for="password"' in wrong.text
+    done = await client.post(
+        "/profile/password",
+        data={"password": PASSWORD, "new_password": NEW_PASSWORD, "csrf_token": csrf},
+        headers=ENGLISH,
+        follow_redirects=True,
+    )
+    assert "Your password is changed" in done.text and "data-password-change" in done.text
+    problem(await client.get("/api/v1/me", headers=user.auth), 401, "session_expired")

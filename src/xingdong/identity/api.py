@@ -51,6 +51,7 @@ from xingdong.identity.schemas import (
     MeOut,
     OrganisationIn,
     OrganisationOut,
+    PasswordChange,
     PasswordResetRequest,
     PersonOut,
     PlatformAccountIn,
@@ -138,6 +139,19 @@ async def reset_password(
         settings=runtime.settings,
     )  # fmt: skip
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/me/password", status_code=status.HTTP_201_CREATED)
+async def change_my_password(
+    body: PasswordChange, person: ApiPerson, session: DbSession, runtime: RuntimeDep
+) -> TokenOut:
+    """A new password, given the current one. Every session and API token of the account
+    ends, this one too: the answer is a fresh token."""
+    changed = await service.change_password(
+        session, person=person, password=body.password, new_password=body.new_password,
+        settings=runtime.settings, limits=runtime.limits,
+    )  # fmt: skip
+    return await _token_for(session, runtime, changed, "password-change")
 
 
 @router.post("/auth/tokens", status_code=status.HTTP_201_CREATED)

@@ -97,7 +97,12 @@ async def login_submit(
 
 
 async def _signed_in(
-    request: Request, session: DbSession, runtime: RuntimeDep, person: Person, target: str
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    person: Person,
+    target: str,
+    done: str | None = None,
 ) -> Response:
     token = await service.open_web_session(
         session,
@@ -106,7 +111,7 @@ async def _signed_in(
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
-    response = redirect(target)
+    response = redirect(target, done)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -306,6 +311,32 @@ async def profile_page(
     context = await _profile_context(session, runtime, person)
     context["welcome"] = request.query_params.get("welcome") == "1"
     return render(request, "profile.html", context)
+
+
+@router.post("/profile/password", dependencies=[CsrfChecked])
+async def change_password(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    person: PagePerson,
+    password: FormStr = "",
+    new_password: FormStr = "",
+) -> Response:
+    """A new password; other devices are signed out, this browser gets a fresh session."""
+    try:
+        changed = await attempt(
+            session,
+            lambda: service.change_password(
+                session, person=person, password=password, new_password=new_password,
+                settings=runtime.settings, limits=runtime.limits,
+            ),
+        )  # fmt: skip
+    except XingdongError as exc:
+        await session.refresh(person)
+        context = await _profile_context(session, runtime, person)
+        return render(request, "profile.html", context, error=exc)
+    done = N_("Your password is changed, and your other devices are signed out.")
+    return await _signed_in(request, session, runtime, changed, "/profile#password", done)
 
 
 @router.get("/me/data-export")

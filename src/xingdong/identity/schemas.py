@@ -44,6 +44,11 @@ class PasswordResetRequest(Input):
     password: str = Field(max_length=128, description="The new password.")
 
 
+class PasswordChange(Input):
+    password: str = Field(max_length=200, description="The current password.")
+    new_password: str = Field(max_length=128, description="The new password.")
+
+
 class LoginRequest(Input):
     phone: str
     password: str = Field(max_length=128)

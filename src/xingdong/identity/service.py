@@ -263,6 +263,39 @@ async def reset_password(
     return locked
 
 
+async def change_password(
+    session: AsyncSession,
+    *,
+    person: Person,
+    password: str,
+    new_password: str,
+    settings: Settings,
+    limits: RateLimits,
+) -> Person:
+    """A new password, given the current one (counted like a sign-in when wrong). Every
+    session and API token of the account ends, so a device someone else holds is signed
+    out; the caller opens a fresh one for the person who changed it."""
+    weak = password_problem(new_password, person.phone)
+    if weak:
+        raise ValidationFailed(
+            detail=N_("Please correct the marked fields."),
+            fields=[FieldError("new_password", weak, "weak_password")],
+        )
+    await confirm_password(
+        session, person=person, password=password, settings=settings, limits=limits
+    )
+    locked = await repo.person_by_id(session, person.id, lock=True)
+    assert locked is not None
+    locked.password_hash = security.hash_password(new_password)
+    ended = await repo.end_sessions_and_tokens(session, locked.id, now=utcnow())
+    await record_audit(
+        session, actor_id=locked.id, action="identity.password_changed", object_type="person",
+        object_id=locked.id, data={"signed_out": ended},
+    )  # fmt: skip
+    await session.flush()
+    return locked
+
+
 def refuse_while_locked(person: Person, now: datetime) -> None:
     """Refuse a password check while failed ones keep the account locked."""
     if person.locked_until and person.locked_until > now:
