@@ -244,10 +244,10 @@ def test_from_a_brand_s_campaign_to_a_worker_s_withdrawal(
         "data-pending-fen", str(REWARD_FEN)
     )
     expect(worker.locator("[data-available-fen]")).to_have_attribute("data-available-fen", "0")
-    # The approved reward reads as in hold, not as done.
-    expect(worker.locator('[data-movement="task_reward"] [data-movement-state]')).to_have_text(
-        "已通过，进入保留期"
-    )
+    # The approved reward reads as in hold, not as done, with when it can be withdrawn.
+    held = worker.locator('[data-movement="task_reward"] [data-movement-state]')
+    expect(held).to_contain_text("已通过，进入保留期")
+    expect(held.locator("[data-hold-until]")).to_contain_text("起可提现")
 
     # After the hold the follow is still there: the reward becomes withdrawable.
     approved = assignment_of(database_url, campaign_id)

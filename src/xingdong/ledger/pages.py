@@ -3,6 +3,7 @@ provider's checkout page."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -34,6 +35,7 @@ from xingdong.risk import service as risk
 from xingdong.risk.reasons import REAL_TIME as RISK_REASONS
 from xingdong.web.deps import CsrfChecked, CursorQuery, DbSession, PageActor, RuntimeDep, attempt
 from xingdong.web.templating import redirect, render
+from xingdong.work.models import Assignment
 
 router = APIRouter(include_in_schema=False)
 
@@ -180,11 +182,39 @@ async def wallet_page(
     return render(request, "wallet.html", await _wallet_context(session, runtime, actor, cursor))
 
 
+async def _hold_ends(
+    session: DbSession, person_id: UUID, movements: list[wallets.Movement]
+) -> dict[str, datetime]:
+    """When each reward shown still in hold becomes withdrawable, by the movement's
+    reference (the task)."""
+    ids: set[UUID] = set()
+    for m in movements:
+        kind, _, key = (m.reference or "").partition(":")
+        if m.code == "task_reward" and m.account == "pending" and kind == "assignment":
+            try:
+                ids.add(UUID(key))
+            except ValueError:
+                continue
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Assignment.id, Assignment.hold_until).where(
+            Assignment.id.in_(ids),
+            Assignment.person_id == person_id,
+            Assignment.status.in_(("approved", "disputed")),
+            Assignment.hold_until.is_not(None),
+        )
+    )
+    return {f"assignment:{aid}": until for aid, until in rows if until is not None}
+
+
 async def _wallet_context(
     session: DbSession, runtime: RuntimeDep, actor: PageActor, cursor: str | None = None
 ) -> dict[str, object]:
+    wallet = await wallets.wallet(session, actor.person_id, cursor=cursor)
     return {
-        "wallet": await wallets.wallet(session, actor.person_id, cursor=cursor),
+        "wallet": wallet,
+        "hold_ends": await _hold_ends(session, actor.person_id, wallet.movements),
         "older": bool(cursor),
         "payout": await withdrawals.payout_account(session, actor.person_id),
         "withdrawals": await withdrawals.withdrawals_of(session, actor.person_id),
