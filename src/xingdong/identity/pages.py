@@ -152,13 +152,26 @@ async def register_send_code(
     display_name: FormStr = "",
 ) -> Response:
     context: dict[str, object] = {"phone": phone, "display_name": display_name}
+    return await _send_code(request, session, runtime, "register", "register.html", context)
+
+
+async def _send_code(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    purpose: str,
+    template: str,
+    context: dict[str, object],
+) -> Response:
+    """A form's *Send code*: the code for ``purpose`` to ``context["phone"]``, then the
+    form again, saying it was sent (and the code itself in the demo)."""
     try:
         issued = await attempt(
             session,
             lambda: service.request_sms_code(
                 session,
-                phone=phone,
-                purpose="register",
+                phone=str(context["phone"]),
+                purpose=purpose,
                 settings=runtime.settings,
                 sender=runtime.sms,
                 limits=runtime.limits,
@@ -166,9 +179,9 @@ async def register_send_code(
             ),
         )
     except XingdongError as exc:
-        return render(request, "register.html", context, error=exc)
+        return render(request, template, context, error=exc)
     context.update(code_sent=True, demo_code=issued.code, phone=issued.phone)
-    return render(request, "register.html", context)
+    return render(request, template, context)
 
 
 @router.post("/register", dependencies=[CsrfChecked])
@@ -238,18 +251,7 @@ async def password_reset_send_code(
     request: Request, session: DbSession, runtime: RuntimeDep, phone: FormStr = ""
 ) -> Response:
     context: dict[str, object] = {"phone": phone}
-    try:
-        issued = await attempt(
-            session,
-            lambda: service.request_sms_code(
-                session, phone=phone, purpose="reset", settings=runtime.settings,
-                sender=runtime.sms, limits=runtime.limits, ip=client_ip(request),
-            ),
-        )  # fmt: skip
-    except XingdongError as exc:
-        return render(request, "password_reset.html", context, error=exc)
-    context.update(code_sent=True, demo_code=issued.code, phone=issued.phone)
-    return render(request, "password_reset.html", context)
+    return await _send_code(request, session, runtime, "reset", "password_reset.html", context)
 
 
 @router.post("/password-reset", dependencies=[CsrfChecked])

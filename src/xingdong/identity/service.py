@@ -139,14 +139,33 @@ async def request_sms_code(
     )
 
 
+def _wrong_code() -> InvalidCode:
+    return InvalidCode(
+        detail=N_("The verification code is wrong or has expired. Request a new one."),
+        fields=[FieldError("code", N_("Wrong or expired code."), "invalid_code")],
+    )
+
+
+def _code_form_errors(phone: str, code: str, password: str) -> tuple[str | None, list[FieldError]]:
+    """The number (normalised) and what is wrong with a form that sends a number, the code
+    sent to it and a new password (registering, resetting a password)."""
+    errors: list[FieldError] = []
+    normalised, phone_problem = phone_error(phone)
+    if phone_problem:
+        errors.append(phone_problem)
+    weak = password_problem(password, normalised)
+    if weak:
+        errors.append(FieldError("password", weak, "weak_password"))
+    if not code.strip():
+        errors.append(FieldError("code", N_("Enter the code we sent you."), "missing_code"))
+    return normalised, errors
+
+
 async def _consume_sms_code(
     session: AsyncSession, *, phone: str, purpose: str, code: str, settings: Settings
 ) -> None:
     row = await repo.latest_sms_code(session, phone, purpose)
-    wrong = InvalidCode(
-        detail=N_("The verification code is wrong or has expired. Request a new one."),
-        fields=[FieldError("code", N_("Wrong or expired code."), "invalid_code")],
-    )
+    wrong = _wrong_code()
     if row is None or row.expires_at <= utcnow() or row.attempts >= settings.sms_code_max_attempts:
         raise wrong
     row.attempts += 1
@@ -174,18 +193,10 @@ async def register_person(
     """A new account from a phone number and its SMS code. ``screen`` (the risk check)
     is given the new person's id and number before anything is created, and refuses by
     raising."""
-    errors: list[FieldError] = []
-    normalised, phone_problem = phone_error(phone)
-    if phone_problem:
-        errors.append(phone_problem)
-    weak = password_problem(password, normalised)
-    if weak:
-        errors.append(FieldError("password", weak, "weak_password"))
+    normalised, errors = _code_form_errors(phone, code, password)
     name = (display_name or "").strip()
     if len(name) > 40:
         errors.append(FieldError("display_name", N_("Use at most 40 characters.")))
-    if not code.strip():
-        errors.append(FieldError("code", N_("Enter the code we sent you."), "missing_code"))
     if errors:
         raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
     assert normalised is not None
@@ -226,15 +237,7 @@ async def reset_password(
     The account is signed out everywhere (its sessions end and its API tokens stop
     working) and failed sign-ins are forgotten. A number with no active account is
     answered as a wrong code is, so the form tells nobody which numbers have one."""
-    errors: list[FieldError] = []
-    normalised, phone_problem = phone_error(phone)
-    if phone_problem:
-        errors.append(phone_problem)
-    weak = password_problem(password, normalised)
-    if weak:
-        errors.append(FieldError("password", weak, "weak_password"))
-    if not code.strip():
-        errors.append(FieldError("code", N_("Enter the code we sent you."), "missing_code"))
+    normalised, errors = _code_form_errors(phone, code, password)
     if errors:
         raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
     assert normalised is not None
@@ -243,20 +246,28 @@ async def reset_password(
     )
     person = await repo.person_by_phone(session, normalised)
     if person is None:
-        raise InvalidCode(
-            detail=N_("The verification code is wrong or has expired. Request a new one."),
-            fields=[FieldError("code", N_("Wrong or expired code."), "invalid_code")],
-        )
-    locked = await repo.person_by_id(session, person.id, lock=True)
+        raise _wrong_code()
+    return await _set_password(
+        session, person.id, password, action="identity.password_reset", active_only=True
+    )
+
+
+async def _set_password(
+    session: AsyncSession, person_id: UUID, password: str, *, action: str, active_only: bool
+) -> Person:
+    """The new password, on the person's locked row: failed sign-ins forgotten, every
+    session and API token of the account ended, written to the audit log as ``action``.
+    ``active_only``: a frozen account is refused (a reset by code)."""
+    locked = await repo.person_by_id(session, person_id, lock=True)
     assert locked is not None
-    if not locked.is_active:
+    if active_only and not locked.is_active:
         raise _account_stopped()
     locked.password_hash = security.hash_password(password)
     locked.failed_login_count = 0
     locked.locked_until = None
     ended = await repo.end_sessions_and_tokens(session, locked.id, now=utcnow())
     await record_audit(
-        session, actor_id=locked.id, action="identity.password_reset", object_type="person",
+        session, actor_id=locked.id, action=action, object_type="person",
         object_id=locked.id, data={"signed_out": ended},
     )  # fmt: skip
     await session.flush()
@@ -284,16 +295,9 @@ async def change_password(
     await confirm_password(
         session, person=person, password=password, settings=settings, limits=limits
     )
-    locked = await repo.person_by_id(session, person.id, lock=True)
-    assert locked is not None
-    locked.password_hash = security.hash_password(new_password)
-    ended = await repo.end_sessions_and_tokens(session, locked.id, now=utcnow())
-    await record_audit(
-        session, actor_id=locked.id, action="identity.password_changed", object_type="person",
-        object_id=locked.id, data={"signed_out": ended},
-    )  # fmt: skip
-    await session.flush()
-    return locked
+    return await _set_password(
+        session, person.id, new_password, action="identity.password_changed", active_only=False
+    )
 
 
 def refuse_while_locked(person: Person, now: datetime) -> None:

@@ -187,14 +187,13 @@ async def _hold_ends(
 ) -> dict[str, datetime]:
     """When each reward shown still in hold becomes withdrawable, by the movement's
     reference (the task)."""
-    ids: set[UUID] = set()
-    for m in movements:
-        kind, _, key = (m.reference or "").partition(":")
-        if m.code == "task_reward" and m.account == "pending" and kind == "assignment":
-            try:
-                ids.add(UUID(key))
-            except ValueError:
-                continue
+    ids = {
+        found
+        for m in movements
+        if m.code == "task_reward"
+        and m.account == "pending"
+        and (found := _assignment_of(m.reference)) is not None
+    }
     if not ids:
         return {}
     rows = await session.execute(
@@ -202,7 +201,6 @@ async def _hold_ends(
             Assignment.id.in_(ids),
             Assignment.person_id == person_id,
             Assignment.status.in_(("approved", "disputed")),
-            Assignment.hold_until.is_not(None),
         )
     )
     return {f"assignment:{aid}": until for aid, until in rows if until is not None}
@@ -228,17 +226,23 @@ async def _wallet_context(
     }
 
 
-def task_link(reference: str | None) -> str | None:
-    """The person's own page of the task a movement pays for. Other references (the
-    withdrawal listed on the same page, an operator's correction) lead nowhere a person
-    can open, so the page leaves them out."""
+def _assignment_of(reference: str | None) -> UUID | None:
+    """The task a movement's reference names (``assignment:<id>``), if it names one."""
     kind, _, key = (reference or "").partition(":")
     if kind != "assignment":
         return None
     try:
-        return f"/me/tasks/{UUID(key)}"
+        return UUID(key)
     except ValueError:
         return None
+
+
+def task_link(reference: str | None) -> str | None:
+    """The person's own page of the task a movement pays for. Other references (the
+    withdrawal listed on the same page, an operator's correction) lead nowhere a person
+    can open, so the page leaves them out."""
+    found = _assignment_of(reference)
+    return None if found is None else f"/me/tasks/{found}"
 
 
 @router.post("/wallet/payout-account", dependencies=[CsrfChecked])

@@ -89,13 +89,9 @@ async def _person_page(
     stands for unfreeze, ``erase``)."""
     found = await person_file(session, actor=actor, person_id=person_id)
     person = found.person
+    may_erase = can(actor, Action.ERASE_ON_REQUEST)
     check = None
-    if (
-        can(actor, Action.ERASE_ON_REQUEST)
-        and person.erased_at is None
-        and person.is_active
-        and person_id != actor.person_id
-    ):
+    if may_erase and person.erased_at is None and person.is_active and person_id != actor.person_id:
         check = await erasure.erasure_check(session, person=person, settings=settings)
     return render(
         request,
@@ -109,7 +105,7 @@ async def _person_page(
             "case_kinds": CASE_KIND_LABELS,
             "is_me": person_id == actor.person_id,
             "role_labels": STAFF_ROLE_LABELS,
-            "may_erase": can(actor, Action.ERASE_ON_REQUEST),
+            "may_erase": may_erase,
             "is_admin": actor.has_staff(StaffRole.ADMIN),
             "check": check,
             "tried": tried or "freeze",
