@@ -124,7 +124,7 @@ def test_a_lost_answer_after_commit_is_retried_safely(site: str, database_url: s
         person_id = http.get("/api/v1/me", headers=auth).json()["id"]
         http.put(
             "/api/v1/me/payout-account",
-            json={"kind": "bank", "number": "6222500011112222"},
+            json={"kind": "bank", "number": "6222500011112222", "holder_name": "王小明"},
             headers=auth,
         )
 

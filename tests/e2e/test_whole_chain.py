@@ -262,7 +262,9 @@ def test_from_a_brand_s_campaign_to_a_worker_s_withdrawal(
 
     # The worker binds a payout account once and withdraws; the sandbox provider pays.
     worker.select_option("#payout-kind", "alipay")
+    worker.fill("#payout-holder", "林小晴")
     worker.fill("#payout-number", "13812345678")
+    worker.fill("#payout-number-again", "138 1234 5678")
     worker.once("dialog", lambda dialog: dialog.accept())  # bound once: asked first
     worker.locator('form[action="/wallet/payout-account"] button[type=submit]').click()
     expect(worker.locator("[data-payout-masked]")).to_be_visible()

@@ -149,7 +149,7 @@ async def test_reconciliation_finds_what_the_ledger_and_providers_disagree_on(
     await pay_out(client, paid["id"])
     stuck = (await withdraw(client, worker, 3_000, "w2")).json()
     await runtime.payouts.pay(
-        payout_id=stuck["id"], account_number="6222500011112222", amount=2_900
+        payout_id=stuck["id"], account_number="6222500011112222", holder_name=None, amount=2_900
     )
     async with db.session_scope() as s:
         await s.execute(

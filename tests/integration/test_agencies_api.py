@@ -181,7 +181,7 @@ async def test_an_agency_pays_its_shares_out_after_an_operator_approves(
     assert (unbound.status_code, unbound.json()["code"]) == (422, "payout_account_required")
     bound = await client.put(
         f"/api/v1/orgs/{org_id}/payout-account",
-        json={"kind": "bank", "number": "6222 8000 1111 9999"},
+        json={"kind": "bank", "number": "6222 8000 1111 9999", "holder_name": "王小明"},
         headers=owner.auth,
     )
     assert (bound.status_code, bound.json()["masked"]) == (201, "**** 9999")
@@ -264,7 +264,7 @@ async def test_an_agency_cannot_sign_or_pay_out_to_its_own_people(
     # Before any share, a payout is refused for want of money (not an unknown account).
     await client.put(
         f"/api/v1/orgs/{org_id}/payout-account",
-        json={"kind": "alipay", "number": "owner@example.com"},
+        json={"kind": "alipay", "number": "owner@example.com", "holder_name": "王小明"},
         headers=owner.auth,
     )
     empty = await client.post(
@@ -278,7 +278,7 @@ async def test_an_agency_cannot_sign_or_pay_out_to_its_own_people(
     await fund_agency(db, org_id, 20_000)
     await client.put(
         "/api/v1/me/payout-account",
-        json={"kind": "alipay", "number": "owner@example.com"},
+        json={"kind": "alipay", "number": "owner@example.com", "holder_name": "王小明"},
         headers=owner.auth,
     )
     asked = await client.post(

@@ -323,14 +323,26 @@ async def test_an_owner_pays_the_shares_out_from_the_agency_page(
 
     bad = await client.post(
         f"/orgs/{org_id}/payout-account",
-        data={"kind": "bank", "number": "12", "csrf_token": csrf_from(page.text)},
+        data={
+            "kind": "bank",
+            "number": "12",
+            "number_again": "12",
+            "holder_name": "王小明",
+            "csrf_token": csrf_from(page.text),
+        },
         headers=ENGLISH,
     )
     assert bad.status_code == 422
     assert 'data-error-for="number"' in bad.text
     bound = await client.post(
         f"/orgs/{org_id}/payout-account",
-        data={"kind": "bank", "number": "6222600011118888", "csrf_token": csrf_from(page.text)},
+        data={
+            "kind": "bank",
+            "number": "6222600011118888",
+            "number_again": "6222600011118888",
+            "holder_name": "王小明",
+            "csrf_token": csrf_from(page.text),
+        },
     )
     assert bound.status_code == 303
     page = await client.get(f"/orgs/{org_id}/creators", headers=ENGLISH)

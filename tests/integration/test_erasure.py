@@ -82,7 +82,8 @@ async def settle_everything(world: World, person: Person) -> UUID:
         assert await work.settle_hold(s, done, now=utcnow()) == "released"
     async with world.db.session_scope() as s:
         await withdrawals.bind_payout_account(
-            s, person_id=person.id, kind="alipay", number="erase-me@example.com",
+            s, person_id=person.id,
+            form=withdrawals.PayoutAccountForm("alipay", "erase-me@example.com", "王小明"),
             settings=world.settings,
         )  # fmt: skip
     async with world.db.sessionmaker() as s:
@@ -357,7 +358,10 @@ async def test_erasure_waits_while_work_money_or_a_seat_is_open(
     assert await blocker_codes(client, auth) == ["money_available"]
     async with world.db.session_scope() as s:
         await withdrawals.bind_payout_account(
-            s, person_id=worker.id, kind="alipay", number="w@example.com", settings=world.settings
+            s,
+            person_id=worker.id,
+            form=withdrawals.PayoutAccountForm("alipay", "w@example.com", "王小明"),
+            settings=world.settings,
         )
     async with world.db.sessionmaker() as s:
         available = (await wallets.wallet(s, worker.id, limit=1)).available
@@ -526,7 +530,8 @@ async def test_after_erasure_nothing_more_reaches_the_account(
 
     late = (
         (lambda s: withdrawals.bind_payout_account(
-            s, person_id=person.id, kind="alipay", number="late@example.com",
+            s, person_id=person.id,
+            form=withdrawals.PayoutAccountForm("alipay", "late@example.com", "王小明"),
             settings=world.settings)),
         (lambda s: adjustments.request_adjustment(
             s, actor=operator, account_key=wallets.available_account(person.id), amount=500,

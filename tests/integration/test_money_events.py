@@ -116,7 +116,7 @@ async def test_an_agencys_payouts_are_told_paid_or_failed(
     await fund_agency(db, org_id, 20_000)
     bound = await client.put(
         f"/api/v1/orgs/{org_id}/payout-account",
-        json={"kind": "bank", "number": "6222 8000 1111 9999"},
+        json={"kind": "bank", "number": "6222 8000 1111 9999", "holder_name": "王小明"},
         headers=owner.auth,
     )
     assert bound.status_code == 201, bound.text

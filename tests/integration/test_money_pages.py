@@ -31,7 +31,13 @@ async def test_a_worker_binds_an_account_and_withdraws_from_the_wallet_page(
     assert 'data-available-fen="20000"' in page.text
     bad = await client.post(
         "/wallet/payout-account",
-        data={"kind": "bank", "number": "12", "csrf_token": csrf_from(page.text)},
+        data={
+            "kind": "bank",
+            "number": "12",
+            "number_again": "12",
+            "holder_name": "王小明",
+            "csrf_token": csrf_from(page.text),
+        },
     )
     assert bad.status_code == 422
     assert 'data-error-for="number"' in bad.text
@@ -43,17 +49,36 @@ async def test_a_worker_binds_an_account_and_withdraws_from_the_wallet_page(
     ):
         refused = await client.post(
             "/wallet/payout-account",
-            data={"kind": kind, "number": typed, "csrf_token": csrf_from(page.text)},
+            data={
+                "kind": kind,
+                "number": typed,
+                "number_again": typed,
+                "holder_name": "王小明",
+                "csrf_token": csrf_from(page.text),
+            },
             headers={"Accept-Language": "en"},
         )
         assert refused.status_code == 422 and told in refused.text, typed
+    # The holder's name is asked (a bank pays only to it), and the number twice: a number
+    # typed differently the second time binds nothing.
+    account = {"kind": "alipay", "number": "user@example.com", "csrf_token": csrf_from(page.text)}
+    for more, field in (
+        ({"holder_name": " ", "number_again": "user@example.com"}, "holder_name"),
+        ({"holder_name": "王小明", "number_again": "user@exarnple.com"}, "number_again"),
+    ):
+        refused = await client.post("/wallet/payout-account", data={**account, **more})
+        assert refused.status_code == 422, more
+        assert f'data-error-for="{field}"' in refused.text
+        assert 'value="user@example.com"' not in refused.text  # the number is typed again
+    assert 'value="王小明"' in refused.text  # the name is kept
     bound = await client.post(
         "/wallet/payout-account",
-        data={"kind": "alipay", "number": "user@example.com", "csrf_token": csrf_from(page.text)},
+        data={**account, "holder_name": "王小明", "number_again": "user@example.com"},
     )
     assert bound.status_code == 303
     page = await client.get("/wallet")
     assert 'data-payout-masked="u***@example.com"' in page.text
+    assert "<span data-payout-holder>王**</span>" in page.text
     form = {"amount": "50", "form_id": form_id_from(page.text), "csrf_token": csrf_from(page.text)}
     first = await client.post("/wallet/withdrawals", data=form)
     second = await client.post("/wallet/withdrawals", data=form)  # pressed twice
@@ -81,7 +106,7 @@ async def test_operators_see_the_money_page_and_decide(
     await fund(db, worker, 500_000)
     await client.put(
         "/api/v1/me/payout-account",
-        json={"kind": "bank", "number": "6222500011112222"},
+        json={"kind": "bank", "number": "6222500011112222", "holder_name": "王小明"},
         headers=worker.auth,
     )
     big = await client.post(

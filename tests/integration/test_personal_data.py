@@ -146,7 +146,10 @@ async def live_a_little(world: World) -> Lives:
     for person, number in ((worker, "worker-pay@example.com"), (other, "other-pay@example.com")):
         async with world.db.session_scope() as s:
             await withdrawals.bind_payout_account(
-                s, person_id=person.id, kind="alipay", number=number, settings=world.settings
+                s,
+                person_id=person.id,
+                form=withdrawals.PayoutAccountForm("alipay", number, "王小明"),
+                settings=world.settings,
             )
         async with world.db.session_scope() as s:
             taken_out = await withdrawals.request_withdrawal(

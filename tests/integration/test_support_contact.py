@@ -33,7 +33,13 @@ async def test_the_footer_and_a_refusal_say_how_to_reach_support(
     # The payout account is bound once; changing it is support's business.
     again = await client.post(
         "/wallet/payout-account?lang=zh_CN",
-        data={"kind": "bank", "number": "6222700011113333", "csrf_token": csrf_from(wallet.text)},
+        data={
+            "kind": "bank",
+            "number": "6222700011113333",
+            "number_again": "6222700011113333",
+            "holder_name": "王小明",
+            "csrf_token": csrf_from(wallet.text),
+        },
     )
     assert again.status_code == 409
     notice = again.text.split('class="notice error"', 1)[1].split("</p>", 1)[0]

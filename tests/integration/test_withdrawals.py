@@ -39,7 +39,9 @@ async def fund(db: Database, user: User, amount: int, tag: str = "1") -> None:
 
 async def bind(client: httpx.AsyncClient, user: User, number: str = "6222500011112222") -> None:
     response = await client.put(
-        "/api/v1/me/payout-account", json={"kind": "bank", "number": number}, headers=user.auth
+        "/api/v1/me/payout-account",
+        json={"kind": "bank", "number": number, "holder_name": "王小明"},
+        headers=user.auth,
     )
     assert response.status_code == 201, response.text
     assert response.json()["masked"] == "**** " + number[-4:]
@@ -110,9 +112,9 @@ async def test_a_small_withdrawal_is_paid_with_its_fee(
     ]
     async with db.sessionmaker() as s:
         revenue = await ledger.balance(s, "platform:revenue")
-        paid = (await s.execute(select(func.sum(SandboxPayout.amount)))).scalar_one()
+        paid = (await s.execute(select(SandboxPayout.amount, SandboxPayout.holder_name))).one()
     assert revenue.posted == 100
-    assert paid == 4_900
+    assert tuple(paid) == (4_900, "王小明")  # the provider is told whose account it is
     await sound(db)
 
 
@@ -142,7 +144,7 @@ async def test_bad_withdrawals_are_refused_and_change_nothing(
     await bind(client, user)
     rebind = await client.put(
         "/api/v1/me/payout-account",
-        json={"kind": "bank", "number": "6222499988887777"},
+        json={"kind": "bank", "number": "6222499988887777", "holder_name": "王小明"},
         headers=user.auth,
     )
     assert rebind.status_code == 409
@@ -298,7 +300,9 @@ async def test_a_crash_between_the_provider_and_our_settlement_is_repaired_once(
                 "updated_at = now() - interval '5 minutes'"
             )
         )
-    await runtime.payouts.pay(payout_id=body["id"], account_number="6222500011112222", amount=7_900)
+    await runtime.payouts.pay(
+        payout_id=body["id"], account_number="6222500011112222", holder_name="王小明", amount=7_900
+    )
     # ... and here the process died. The sweeper runs:
     assert (
         await withdrawals.settle_stuck_withdrawals(

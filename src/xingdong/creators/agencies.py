@@ -359,12 +359,17 @@ async def count_contracts(session: AsyncSession, org_id: UUID) -> dict[str, int]
 
 
 async def bind_payout_account(
-    session: AsyncSession, *, actor: Actor, org_id: UUID, kind: str, number: str, settings: Settings
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    org_id: UUID,
+    form: withdrawals.PayoutAccountForm,
+    settings: Settings,
 ) -> OrgPayoutAccount:
     """An owner binds where the agency's payouts go (once; changes go through support)."""
     await _agency(session, actor, org_id, Action.ORG_PAYOUT_ACCOUNT)
     return await withdrawals.bind_org_payout_account(
-        session, actor=actor, org_id=org_id, kind=kind, number=number, settings=settings
+        session, actor=actor, org_id=org_id, form=form, settings=settings
     )
 
 

@@ -118,14 +118,9 @@ async def bind_payout_account(
 ) -> PayoutAccountOut:
     """Bind the account an agency's payouts go to (owners, once)."""
     account = await agencies.bind_payout_account(
-        session,
-        actor=actor,
-        org_id=org_id,
-        kind=body.kind,
-        number=body.number,
-        settings=runtime.settings,
+        session, actor=actor, org_id=org_id, form=body.form(), settings=runtime.settings
     )
-    return PayoutAccountOut.model_validate(account)
+    return PayoutAccountOut.of(account)
 
 
 @router.post("/orgs/{org_id}/withdrawals", status_code=status.HTTP_201_CREATED)

@@ -178,22 +178,20 @@ async def bind_payout_submit(
     actor: PageActor,
     kind: FormStr = "",
     number: FormStr = "",
+    number_again: FormStr = "",
+    holder_name: FormStr = "",
 ) -> Response:
+    form = withdrawals.PayoutAccountForm(kind, number, holder_name, number_again)
     try:
         await attempt(
             session,
             lambda: agencies.bind_payout_account(
-                session,
-                actor=actor,
-                org_id=org_id,
-                kind=kind,
-                number=number,
-                settings=runtime.settings,
+                session, actor=actor, org_id=org_id, form=form, settings=runtime.settings
             ),
         )
     except XingdongError as exc:
         context = await _creators_context(session, actor, org_id, runtime.settings)
-        context["form"] = {"kind": kind}
+        context["form"] = {"kind": kind, "holder_name": holder_name}
         return render(request, "agency_creators.html", context, error=exc)
     return redirect(
         f"/orgs/{org_id}/creators#withdraw", N_("The agency's payout account is bound.")

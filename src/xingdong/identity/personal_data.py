@@ -275,6 +275,7 @@ async def _ledger(session: AsyncSession, person: Person) -> dict[str, Any]:
         else {
             "kind": payout.kind,
             "masked": payout.masked,
+            "holder_name": payout.holder_name,
             "bound_at": utc_text(payout.created_at),
         },
         "withdrawals": [

@@ -21,6 +21,7 @@ from xingdong.ledger import (
     wallets,
     withdrawals,
 )
+from xingdong.ledger.models import OrgPayoutAccount, PayoutAccount
 from xingdong.risk import service as risk
 from xingdong.web.deps import ApiActor, ApiPerson, CursorQuery, DbSession, LimitQuery, RuntimeDep
 
@@ -203,13 +204,28 @@ class WalletOut(BaseModel):
 class PayoutAccountIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: str = Field(max_length=10)
+    """``alipay`` or ``bank``."""
     number: str = Field(max_length=60)
+    holder_name: str = Field(max_length=60)
+    """The holder's name as the bank or Alipay has it: payouts go to this name."""
+
+    def form(self) -> withdrawals.PayoutAccountForm:
+        return withdrawals.PayoutAccountForm(self.kind, self.number, self.holder_name)
 
 
 class PayoutAccountOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
     kind: str
     masked: str
+    holder_masked: str | None
+    """The holder's name, its first character only (None: bound before names were asked)."""
+
+    @classmethod
+    def of(cls, account: PayoutAccount | OrgPayoutAccount) -> PayoutAccountOut:
+        return cls(
+            kind=account.kind,
+            masked=account.masked,
+            holder_masked=wallets.mask_name(account.holder_name),
+        )
 
 
 class WithdrawalIn(BaseModel):
@@ -259,9 +275,9 @@ async def bind_payout_account(
 ) -> PayoutAccountOut:
     """Bind the account withdrawals go to (once)."""
     account = await withdrawals.bind_payout_account(
-        session, person_id=person.id, kind=body.kind, number=body.number, settings=runtime.settings
+        session, person_id=person.id, form=body.form(), settings=runtime.settings
     )
-    return PayoutAccountOut.model_validate(account)
+    return PayoutAccountOut.of(account)
 
 
 @router.post("/me/withdrawals", status_code=status.HTTP_201_CREATED)

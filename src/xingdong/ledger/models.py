@@ -161,6 +161,9 @@ class PayoutAccount(CreatedAtMixin, Base):
     """Keyed hash of the account number: finds accounts shared between people."""
     account_number: Mapped[str] = mapped_column(String(40))
     """Sent to the payout provider; never shown."""
+    holder_name: Mapped[str | None] = mapped_column(String(60))
+    """The account holder's name as the bank or Alipay has it, sent with every payout (a
+    bank pays only to the name on the card). None for accounts bound before it was asked."""
 
     __table_args__ = (CheckConstraint("kind IN ('alipay', 'bank')", "kind"),)
 
@@ -175,6 +178,8 @@ class OrgPayoutAccount(CreatedAtMixin, Base):
     masked: Mapped[str] = mapped_column(String(40))
     account_hash: Mapped[str] = mapped_column(String(64), index=True)
     account_number: Mapped[str] = mapped_column(String(40))
+    holder_name: Mapped[str | None] = mapped_column(String(60))
+    """The organisation's name as its bank or Alipay has it (see ``PayoutAccount``)."""
     bound_by: Mapped[UUID]
 
     __table_args__ = (CheckConstraint("kind IN ('alipay', 'bank')", "kind"),)
@@ -240,6 +245,7 @@ class SandboxPayout(CreatedAtMixin, Base):
 
     payout_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     account_number: Mapped[str] = mapped_column(String(40))
+    holder_name: Mapped[str | None] = mapped_column(String(60))
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(10))
 

@@ -253,21 +253,20 @@ async def wallet_bind(
     actor: PageActor,
     kind: Annotated[str, Form()] = "",
     number: Annotated[str, Form()] = "",
+    number_again: Annotated[str, Form()] = "",
+    holder_name: Annotated[str, Form()] = "",
 ) -> Response:
+    form = withdrawals.PayoutAccountForm(kind, number, holder_name, number_again)
     try:
         await attempt(
             session,
             lambda: withdrawals.bind_payout_account(
-                session,
-                person_id=actor.person_id,
-                kind=kind,
-                number=number,
-                settings=runtime.settings,
+                session, person_id=actor.person_id, form=form, settings=runtime.settings
             ),
         )
     except XingdongError as exc:
         context = await _wallet_context(session, runtime, actor)
-        context["form"] = {"kind": kind}
+        context["form"] = {"kind": kind, "holder_name": holder_name}
         return render(request, "wallet.html", context, error=exc)
     return redirect("/wallet", N_("Your payout account is bound."))
 
@@ -394,6 +393,11 @@ async def _money_context(
     }
 
 
+def _account_and_holder(account: PayoutAccount | OrgPayoutAccount) -> str:
+    holder = wallets.mask_name(account.holder_name)
+    return f"{account.masked} · {holder}" if holder else account.masked
+
+
 async def _who_asked(
     session: DbSession, queue: list[Withdrawal]
 ) -> dict[UUID, tuple[Person | None, Organisation | None, str]]:
@@ -413,13 +417,13 @@ async def _who_asked(
         )
     }
     to_people = {
-        a.person_id: a.masked
+        a.person_id: _account_and_holder(a)
         for a in await session.scalars(
             select(PayoutAccount).where(PayoutAccount.person_id.in_(people))
         )
     }
     to_orgs = {
-        a.org_id: a.masked
+        a.org_id: _account_and_holder(a)
         for a in await session.scalars(
             select(OrgPayoutAccount).where(OrgPayoutAccount.org_id.in_(orgs))
         )

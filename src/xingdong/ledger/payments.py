@@ -192,8 +192,11 @@ class PayoutResult:
 class PayoutProvider(Protocol):
     name: str
 
-    async def pay(self, *, payout_id: str, account_number: str, amount: int) -> PayoutResult:
-        """Pay out, idempotently: the same ``payout_id`` pays at most once."""
+    async def pay(
+        self, *, payout_id: str, account_number: str, holder_name: str | None, amount: int
+    ) -> PayoutResult:
+        """Pay out to the account of ``holder_name`` (None for accounts bound before names
+        were asked), idempotently: the same ``payout_id`` pays at most once."""
         ...
 
     async def query(self, *, payout_id: str) -> PayoutResult | None:

@@ -18,13 +18,19 @@ class SandboxPayoutProvider:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def pay(self, *, payout_id: str, account_number: str, amount: int) -> PayoutResult:
+    async def pay(
+        self, *, payout_id: str, account_number: str, holder_name: str | None, amount: int
+    ) -> PayoutResult:
         status = "failed" if account_number.endswith("0000") else "paid"
         async with self._db.session_scope() as session:
             await session.execute(
                 insert(SandboxPayout)
                 .values(
-                    payout_id=payout_id, account_number=account_number, amount=amount, status=status
+                    payout_id=payout_id,
+                    account_number=account_number,
+                    holder_name=holder_name,
+                    amount=amount,
+                    status=status,
                 )
                 .on_conflict_do_nothing(index_elements=["payout_id"])
             )

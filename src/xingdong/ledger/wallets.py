@@ -66,9 +66,19 @@ WITHDRAWAL_STATUS_LABELS = {
 }
 """A withdrawal's status as the wallet and agency pages say it."""
 
+
+def mask_name(name: str | None) -> str | None:
+    """A payout account holder's name as pages show it: its first character (a family
+    name, mostly)."""
+    if not name:
+        return None
+    return name[:1] + "*" * min(len(name) - 1, 2)
+
+
 PAYOUT_CARD_LABELS = {
     "payout_kinds": PAYOUT_KIND_LABELS,
     "withdrawal_statuses": WITHDRAWAL_STATUS_LABELS,
+    "mask_name": mask_name,
 }
 """What a page showing ``payout_macros.payout_card`` adds to its context."""
 

@@ -139,25 +139,57 @@ async def payout_account(session: AsyncSession, person_id: UUID) -> PayoutAccoun
     return await session.get(PayoutAccount, person_id)
 
 
-def _payout_details(kind: str, number: str, settings: Settings) -> dict[str, str]:
+@dataclass(frozen=True)
+class PayoutAccountForm:
+    """A payout account as typed. ``number_again`` is the page's second entry of the
+    number (None where nobody typed one, as in the API)."""
+
+    kind: str
+    number: str
+    holder_name: str
+    number_again: str | None = None
+
+
+HOLDER_NAME_LENGTH = (2, 60)
+
+
+def _cleaned(number: str) -> str:
+    return number.replace(" ", "").replace("-", "")
+
+
+def _payout_details(form: PayoutAccountForm, settings: Settings) -> dict[str, str]:
     """The columns of a payout account as typed, or the fields' errors."""
-    cleaned = number.replace(" ", "").replace("-", "")
+    cleaned = _cleaned(form.number)
+    holder = " ".join(form.holder_name.split())
     errors = []
-    if kind not in ("alipay", "bank"):
+    if form.kind not in ("alipay", "bank"):
         errors.append(FieldError("kind", N_("Choose Alipay or a bank card.")))
     if not (6 <= len(cleaned) <= 40) or not all(c.isalnum() or c in "@._%+-" for c in cleaned):
         errors.append(FieldError("number", N_("Enter the account number (6 to 40 characters).")))
-    elif (problem := _number_problem(kind, cleaned)) is not None:
+    elif (problem := _number_problem(form.kind, cleaned)) is not None:
         errors.append(problem)
+    elif form.number_again is not None and _cleaned(form.number_again) != cleaned:
+        errors.append(
+            FieldError("number_again", N_("The two numbers differ: type the number again."))
+        )
+    low, high = HOLDER_NAME_LENGTH
+    if not low <= len(holder) <= high or any(c.isdigit() for c in holder):
+        errors.append(
+            FieldError(
+                "holder_name",
+                N_("Enter the holder's name as the bank or Alipay has it (2 to 60 letters)."),
+            )
+        )
     if errors:
         raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
     return {
-        "kind": kind,
+        "kind": form.kind,
         "masked": mask_account(cleaned),
         "account_hash": security.keyed_digest(
             settings.secret_key.get_secret_value(), "payout:" + cleaned
         ),
         "account_number": cleaned,
+        "holder_name": holder,
     }
 
 
@@ -168,11 +200,11 @@ def _already_bound() -> PayoutAccountAlreadyBound:
 
 
 async def bind_payout_account(
-    session: AsyncSession, *, person_id: UUID, kind: str, number: str, settings: Settings
+    session: AsyncSession, *, person_id: UUID, form: PayoutAccountForm, settings: Settings
 ) -> PayoutAccount:
     """Bind the account withdrawals go to. Bound once: changing it goes through support.
     Refused for an erased account, even one erased while this request was under way."""
-    details = _payout_details(kind, number, settings)
+    details = _payout_details(form, settings)
     await wallets.require_open_wallet(session, person_id)
     inserted = await session.execute(
         insert(PayoutAccount)
@@ -192,13 +224,18 @@ async def org_payout_account(session: AsyncSession, org_id: UUID) -> OrgPayoutAc
 
 
 async def bind_org_payout_account(
-    session: AsyncSession, *, actor: Actor, org_id: UUID, kind: str, number: str, settings: Settings
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    org_id: UUID,
+    form: PayoutAccountForm,
+    settings: Settings,
 ) -> OrgPayoutAccount:
     """An owner binds the account the organisation's payouts go to (once)."""
     require(actor, Action.ORG_PAYOUT_ACCOUNT, org_id=org_id)
     inserted = await session.execute(
         insert(OrgPayoutAccount)
-        .values(org_id=org_id, bound_by=actor.person_id, **_payout_details(kind, number, settings))
+        .values(org_id=org_id, bound_by=actor.person_id, **_payout_details(form, settings))
         .on_conflict_do_nothing(index_elements=["org_id"])
         .returning(OrgPayoutAccount.org_id)
     )
@@ -210,7 +247,7 @@ async def bind_org_payout_account(
         action="ledger.org_payout_account_bound",
         object_type="organisation",
         object_id=org_id,
-        data={"kind": kind},
+        data={"kind": form.kind},
     )
     account = await session.get(OrgPayoutAccount, org_id)
     assert account is not None
@@ -535,8 +572,11 @@ async def execute_payout(db: Database, provider: PayoutProvider, withdrawal_id: 
             else await payout_account(session, withdrawal.person_id)
         )
         assert account is not None
-        number, amount = account.account_number, withdrawal.amount - withdrawal.fee
-    result = await provider.pay(payout_id=str(withdrawal_id), account_number=number, amount=amount)
+        number, holder = account.account_number, account.holder_name
+        amount = withdrawal.amount - withdrawal.fee
+    result = await provider.pay(
+        payout_id=str(withdrawal_id), account_number=number, holder_name=holder, amount=amount
+    )
     async with db.session_scope() as session:
         await _settle(session, withdrawal_id, result)
     return result.status

@@ -26,6 +26,7 @@ from xingdong.work.schemas import (
     BulkApproveIn,
     BulkApproveOut,
     BulkItemOut,
+    CheckOut,
     DecisionIn,
     DecisionOut,
     DisputeOut,
@@ -38,7 +39,6 @@ from xingdong.work.schemas import (
     TaskDetailOut,
     TaskFeedOut,
     TaskOut,
-    VerificationOut,
     verification_said,
 )
 
@@ -199,14 +199,19 @@ async def my_assignment(
 
 
 @router.get("/me/assignments/{assignment_id}/check")
-async def check_before_hand_in(
-    assignment_id: UUID, person: ApiPerson, session: DbSession
-) -> VerificationOut:
-    """What the platform sees of a claimed task now, asked as the hand-in asks; nothing is
-    handed in or written. A hand-in is final: check first, finish the action if the
-    platform does not see it yet, then hand in."""
-    seen = await service.precheck(session, person=person, assignment_id=assignment_id)
-    return verification_said(seen.status, seen.detail, current_locale.get())
+async def check_now(assignment_id: UUID, person: ApiPerson, session: DbSession) -> CheckOut:
+    """What the platform sees of a task now; nothing is handed in or written.
+
+    - A claimed task is asked as the hand-in asks. A hand-in is final: check first,
+      finish the action if the platform does not see it yet, then hand in.
+    - A task in hold (approved) is asked as the hold's end asks: ``at_hold_end`` says
+      what the end would do if it came now (``released``, ``clawed_back`` or
+      ``waiting``), so an action undone by mistake can be done again in time."""
+    found = await service.check_now(session, person=person, assignment_id=assignment_id)
+    said = verification_said(found.seen.status, found.seen.detail, current_locale.get())
+    return CheckOut(
+        **said.model_dump(), at_hold_end=found.at_hold_end, settle_reason=found.settle_reason
+    )
 
 
 @router.post("/me/assignments/{assignment_id}/submission")

@@ -296,14 +296,15 @@ async def assignment_page(
     check: bool = False,
 ) -> Response:
     """One of the person's tasks; ``?check=1`` also asks the platform what it sees now
-    (step 1's "check first", before the final hand-in)."""
+    (step 1's "check first", before the final hand-in; in the hold, whether the action
+    is still there)."""
     context = await _assignment_context(session, runtime, person, assignment_id)
     view = context["view"]
-    if check and view.assignment.status == "claimed":
+    if check and view.assignment.status in ("claimed", "approved"):
         with contextlib.suppress(XingdongError):  # expired meanwhile: the page says so
-            context["precheck"] = await service.precheck(
-                session, person=person, assignment_id=assignment_id
-            )
+            found = await service.check_now(session, person=person, assignment_id=assignment_id)
+            key = "precheck" if view.assignment.status == "claimed" else "hold_check"
+            context[key] = found
     return render(request, "work_assignment.html", context)
 
 

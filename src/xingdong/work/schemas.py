@@ -149,6 +149,14 @@ class VerificationOut(BaseModel):
     message: str | None = None
 
 
+class CheckOut(VerificationOut):
+    at_hold_end: str | None = None
+    """For a task in hold: ``released``, ``clawed_back`` or ``waiting`` (the platform cannot
+    tell; asked again), what the hold's end would do now. None before the hand-in."""
+    settle_reason: str | None = None
+    """The settle reason it would have (``retained``, ``undone_no_follow`` …)."""
+
+
 def verification_out(assignment: Assignment, locale: str) -> VerificationOut:
     found = assignment.verification or {}
     return verification_said(found.get("status"), found.get("detail"), locale)

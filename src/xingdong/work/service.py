@@ -493,21 +493,39 @@ async def ad_impressions(campaign: Campaign, assignment: Assignment) -> int | No
     return seen.impressions or 0
 
 
-async def precheck(
+@dataclass(frozen=True)
+class PlatformCheck:
+    """What the platform sees of one of a person's tasks now."""
+
+    seen: Verification
+    at_hold_end: str | None = None
+    """For a task in hold, what the hold's end would do if it came now: ``released``,
+    ``clawed_back`` or ``waiting`` (the platform cannot tell; it is asked again)."""
+    settle_reason: str | None = None
+    """The reason the hold's end would settle with (``retained``, ``undone_no_follow`` …)."""
+
+
+async def check_now(
     session: AsyncSession, *, person: Person, assignment_id: UUID, now: datetime | None = None
-) -> Verification:
-    """What the platform sees of a claimed task now, before the worker hands it in: a
-    hand-in is final, so they may look first (a stay too short, a follow not yet shown)
-    and finish the action. Writes nothing."""
+) -> PlatformCheck:
+    """What the platform sees of a task now. Before the hand-in (claimed): a hand-in is
+    final, so the worker may look first (a stay too short, a follow not yet shown) and
+    finish the action. In the hold (approved): whether the action is still there, as the
+    hold's end will ask, so that an action undone by mistake can be done again in time.
+    Writes nothing."""
     moment = now or utcnow()
     found = await repo.assignment_with_campaign(session, assignment_id)
     if found is None or found[0].person_id != person.id:
         raise AssignmentNotFound(detail=N_("No such task."))
     assignment, campaign = found
-    _state(assignment, "claimed")
+    _state(assignment, "claimed", "approved")
+    if assignment.status == "approved":
+        kept = await _still_there(campaign, assignment)
+        outcome, reason = _hold_outcome(assignment, campaign, kept)
+        return PlatformCheck(kept, at_hold_end=outcome, settle_reason=reason)
     if assignment.expires_at <= moment:
         raise ClaimExpired(detail=N_("Your claim has expired; the task went back to the pool."))
-    return await _platform_sees(campaign, assignment)
+    return PlatformCheck(await _platform_sees(campaign, assignment))
 
 
 async def submit(
@@ -1089,7 +1107,19 @@ async def settle_hold(session: AsyncSession, assignment_id: UUID, *, now: dateti
     if assignment.status != "approved" or assignment.hold_until is None:
         return "skipped"
     campaign = await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id)
-    kept = await get_connector(campaign.platform).check_retention(
+    outcome, reason = _hold_outcome(assignment, campaign, await _still_there(campaign, assignment))
+    if outcome == "waiting" and now >= assignment.hold_until + RETENTION_GRACE:
+        outcome, reason = "released", "retention_unknown"
+    if outcome == "released" and reason is not None:
+        await _release(session, assignment, campaign, reason=reason, now=now)
+    elif outcome == "clawed_back" and reason is not None:
+        await _clawback(session, assignment, campaign, reason=reason, now=now)
+    return outcome
+
+
+async def _still_there(campaign: Campaign, assignment: Assignment) -> Verification:
+    """The approved action as it stands now, asked as the hold's end asks."""
+    return await get_connector(campaign.platform).check_retention(
         campaign.task_type,
         actor_handle=assignment.actor_handle,
         target=_target_of(campaign),
@@ -1098,19 +1128,20 @@ async def settle_hold(session: AsyncSession, assignment_id: UUID, *, now: dateti
         until=assignment.submitted_at if campaign.task_type == "purchase" else None,
         min_impressions=_impressions_asked(campaign),
     )
+
+
+def _hold_outcome(
+    assignment: Assignment, campaign: Campaign, kept: Verification
+) -> tuple[str, str | None]:
+    """What the hold's end does on this answer of the platform, and its settle reason:
+    ``released``, ``clawed_back`` or ``waiting`` (no answer: asked again)."""
     if kept.status == "verified":
-        await _release(session, assignment, campaign, reason="retained", now=now)
-        return "released"
+        return "released", "retained"
     if kept.status == "absent" and _platform_overruled(assignment, campaign, kept):
-        await _release(session, assignment, campaign, reason=OVERRULED, now=now)
-        return "released"
+        return "released", OVERRULED
     if kept.status == "absent":
-        await _clawback(session, assignment, campaign, reason="undone_" + kept.detail, now=now)
-        return "clawed_back"
-    if now >= assignment.hold_until + RETENTION_GRACE:
-        await _release(session, assignment, campaign, reason="retention_unknown", now=now)
-        return "released"
-    return "waiting"
+        return "clawed_back", "undone_" + kept.detail
+    return "waiting", None
 
 
 OVERRULED = "platform_overruled"

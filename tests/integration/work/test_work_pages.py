@@ -19,9 +19,17 @@ from tests.integration.work_support import (
     browse_as,
     campaign_row,
     evidence_count,
+    handle_of,
     set_columns,
 )
-from tests.lifecycle_world import World, add_worker, live_campaign, window_nearly_over
+from tests.lifecycle_world import (
+    World,
+    add_worker,
+    follow_on_sandbox,
+    live_campaign,
+    unfollow_on_sandbox,
+    window_nearly_over,
+)
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import local_time, utcnow
 from xingdong.dispatch.live import drain_exposures
@@ -260,6 +268,68 @@ async def test_do_a_follow_task_and_see_it_approved(
     assert "data-hold-until" in done.text
     assert "data-evidence-image" in done.text
     assert "data-submission-form" not in done.text
+
+
+async def test_a_worker_checks_in_the_hold_that_the_action_is_still_there(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world)
+    worker = world.workers[0]
+    await browse_as(client, world, worker)
+    assignment_id = await claim_in_page(client, campaign)
+    await act_like_a_person(world, assignment_id, follow=True)
+    assert (await submit_in_page(client, assignment_id, screenshot())).status_code == 303
+    page = await client.get(f"/me/tasks/{assignment_id}")
+    assert "data-hold-check-link" in page.text and "data-hold-check=" not in page.text
+    kept = await client.get(f"/me/tasks/{assignment_id}?check=1")
+    assert 'data-hold-check="released"' in kept.text
+    assert "平台仍能查到" in kept.text
+    # Unfollowed by mistake: told in time, with the hold's end, and that doing it again helps.
+    await unfollow_on_sandbox(await handle_of(world, worker), world.db)
+    undone = await client.get(f"/me/tasks/{assignment_id}?check=1")
+    assert 'data-hold-check="clawed_back"' in undone.text
+    assert 'data-hold-check-detail="no_follow"' in undone.text
+    row = await assignment_row(world, assignment_id)
+    assert row.hold_until is not None
+    assert local_time(row.hold_until) in undone.text
+    auth = await bearer(world, worker)
+    said = await client.get(f"/api/v1/me/assignments/{assignment_id}/check", headers=auth)
+    assert said.status_code == 200, said.text
+    assert {k: said.json()[k] for k in ("status", "detail", "at_hold_end", "settle_reason")} == {
+        "status": "absent",
+        "detail": "no_follow",
+        "at_hold_end": "clawed_back",
+        "settle_reason": "undone_no_follow",
+    }
+    await follow_on_sandbox(await handle_of(world, worker), world.db)
+    again = await client.get(f"/api/v1/me/assignments/{assignment_id}/check", headers=auth)
+    assert (again.json()["at_hold_end"], again.json()["settle_reason"]) == ("released", "retained")
+    # Asking wrote nothing, and the hold's end then finds the follow and releases.
+    assert (await assignment_row(world, assignment_id)).status == "approved"
+    async with world.db.session_scope() as s:
+        assert await work.settle_hold(s, UUID(assignment_id), now=row.hold_until) == "released"
+    settled = await assignment_row(world, assignment_id)
+    assert (settled.status, settled.settle_reason) == ("released", "retained")
+    # A paid task has nothing left to check.
+    late = await client.get(f"/api/v1/me/assignments/{assignment_id}/check", headers=auth)
+    assert late.status_code == 409, late.text
+    assert "data-hold-check-link" not in (await client.get(f"/me/tasks/{assignment_id}")).text
+
+
+async def test_the_task_s_page_says_how_long_to_watch_or_stay(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world)
+    await browse_as(client, world, world.workers[0])
+    assignment_id = await claim_in_page(client, campaign)
+    plain = await client.get(f"/me/tasks/{assignment_id}")
+    assert "data-min-stay" not in plain.text and "data-min-watch" not in plain.text
+    # The condition the platform checks, where the worker does the task (a live room's
+    # stay, a video's watch before the like), not only on the task's card.
+    await set_columns(world, Campaign, campaign.id, min_stay_seconds=90, min_watch_seconds=15)
+    page = await client.get(f"/me/tasks/{assignment_id}?lang=zh")
+    assert 'data-min-stay="90"' in page.text and 'data-min-watch="15"' in page.text
+    assert "至少停留 90 秒" in page.text, page.text
 
 
 async def test_the_camera_field_is_used_when_the_gallery_field_is_empty(
