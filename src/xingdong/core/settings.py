@@ -174,6 +174,14 @@ class Settings(BaseSettings):
     hold_hours: int = Field(
         default=72, ge=0, description="How long an approved reward stays pending before release."
     )
+    hold_check_hours: int = Field(
+        default=24,
+        ge=0,
+        le=720,
+        description="How often a reward in hold is checked on the platform before the hold "
+        "ends, so that a worker who undid the action is told in time to do it again (0: "
+        "only the hold's end asks).",
+    )
     purchase_hold_hours: int = Field(
         default=192,
         # A shorter hold would release a reward while its order can still be returned.

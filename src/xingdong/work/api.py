@@ -39,7 +39,6 @@ from xingdong.work.schemas import (
     TaskDetailOut,
     TaskFeedOut,
     TaskOut,
-    verification_said,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["work"])
@@ -206,12 +205,10 @@ async def check_now(assignment_id: UUID, person: ApiPerson, session: DbSession) 
       finish the action if the platform does not see it yet, then hand in.
     - A task in hold (approved) is asked as the hold's end asks: ``at_hold_end`` says
       what the end would do if it came now (``released``, ``clawed_back`` or
-      ``waiting``), so an action undone by mistake can be done again in time."""
+      ``waiting``), so an action undone by mistake can be done again in time; the answer is
+      kept as the task's ``hold_check``."""
     found = await service.check_now(session, person=person, assignment_id=assignment_id)
-    said = verification_said(found.seen.status, found.seen.detail, current_locale.get())
-    return CheckOut(
-        **said.model_dump(), at_hold_end=found.at_hold_end, settle_reason=found.settle_reason
-    )
+    return CheckOut.of(found, current_locale.get())
 
 
 @router.post("/me/assignments/{assignment_id}/submission")

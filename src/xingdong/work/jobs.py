@@ -1,4 +1,5 @@
-"""Background jobs of the task lifecycle: expiry, hold release, closing ended campaigns."""
+"""Background jobs of the task lifecycle: expiry, checks in the hold, hold release,
+closing ended campaigns."""
 
 from __future__ import annotations
 
@@ -47,6 +48,36 @@ async def settle_holds(timestamp: int | None = None) -> dict[str, int]:  # noqa:
             outcome[settled] += 1
     if outcome["released"] or outcome["clawed_back"]:
         log.info("holds_settled", **outcome)
+    return outcome
+
+
+@blueprint.periodic(cron="13,43 * * * *")
+@blueprint.task(name="check_holds")
+async def check_holds(timestamp: int | None = None) -> dict[str, int]:  # noqa: ARG001
+    """Look at rewards in hold every ``hold_check_hours``: is the action still there? The
+    answer is kept on the task, so a worker who undid it sees so while there is time."""
+    from datetime import timedelta
+
+    from xingdong.core.clock import utcnow
+    from xingdong.core.runtime import current_runtime
+    from xingdong.work import service
+
+    runtime = current_runtime()
+    hours = runtime.settings.hold_check_hours
+    outcome = {"released": 0, "clawed_back": 0, "waiting": 0}
+    if hours <= 0:
+        return outcome
+    moment = utcnow()
+    async with runtime.db.sessionmaker() as session:
+        due = await service.holds_to_check(session, now=moment, every=timedelta(hours=hours))
+    for assignment_id in due:
+        # One transaction a check: a platform that is slow for one holds up no other.
+        async with runtime.db.session_scope() as session:
+            found = await service.check_hold(session, assignment_id, now=moment)
+        if found in outcome:
+            outcome[found] += 1
+    if due:
+        log.info("holds_checked", **outcome)
     return outcome
 
 

@@ -53,6 +53,11 @@ class Assignment(IdMixin, CreatedAtMixin, Base):
     review_reason: Mapped[str | None] = mapped_column(String(40))
     review_note: Mapped[str | None] = mapped_column(String(500))
     hold_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hold_check: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    """The latest look in the hold at whether the action is still there (the periodic
+    ``work:check_holds`` or the worker's own check): ``status``, ``detail``,
+    ``at_hold_end``, ``settle_reason``."""
+    hold_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When the reward was released to available or clawed back."""
     settle_reason: Mapped[str | None] = mapped_column(String(40))

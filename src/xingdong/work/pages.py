@@ -305,6 +305,8 @@ async def assignment_page(
             found = await service.check_now(session, person=person, assignment_id=assignment_id)
             key = "precheck" if view.assignment.status == "claimed" else "hold_check"
             context[key] = found
+            context["hold_check_now"] = True
+    context.setdefault("hold_check", service.stored_hold_check(view.assignment))
     return render(request, "work_assignment.html", context)
 
 

@@ -20,6 +20,8 @@ from xingdong.work.service import (
     AssignmentView,
     BulkResult,
     OpenTask,
+    PlatformCheck,
+    stored_hold_check,
     task_link,
 )
 
@@ -155,6 +157,18 @@ class CheckOut(VerificationOut):
     tell; asked again), what the hold's end would do now. None before the hand-in."""
     settle_reason: str | None = None
     """The settle reason it would have (``retained``, ``undone_no_follow`` …)."""
+    checked_at: datetime | None = None
+    """When it was asked, for a task in hold."""
+
+    @classmethod
+    def of(cls, check: PlatformCheck, locale: str) -> CheckOut:
+        said = verification_said(check.seen.status, check.seen.detail, locale)
+        return cls(
+            **said.model_dump(),
+            at_hold_end=check.at_hold_end,
+            settle_reason=check.settle_reason,
+            checked_at=check.checked_at,
+        )
 
 
 def verification_out(assignment: Assignment, locale: str) -> VerificationOut:
@@ -207,6 +221,9 @@ class AssignmentOut(Output):
     review_note: str | None
     hold_until: datetime | None
     """When an approved reward is checked again and released."""
+    hold_check: CheckOut | None = None
+    """The latest check in the hold (periodic, or the worker's own): whether the action is
+    still there and what the hold's end would do. None outside the hold or before one."""
     settled_at: datetime | None
     settle_reason: ReasonOut | None
     appeal_until: datetime | None
@@ -230,6 +247,7 @@ class AssignmentOut(Output):
         if assignment.review_reason:
             review_reason = ReasonOut.of(assignment.review_reason, REVIEW_REASONS, locale)
         settle = labels.settle_label(assignment.settle_reason)
+        stored = stored_hold_check(assignment)
         return cls(
             id=assignment.id,
             campaign_id=campaign.id,
@@ -252,6 +270,7 @@ class AssignmentOut(Output):
             review_reason=review_reason,
             review_note=assignment.review_note,
             hold_until=assignment.hold_until,
+            hold_check=None if stored is None else CheckOut.of(stored, locale),
             settled_at=assignment.settled_at,
             settle_reason=(
                 None

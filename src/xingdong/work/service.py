@@ -503,6 +503,30 @@ class PlatformCheck:
     ``clawed_back`` or ``waiting`` (the platform cannot tell; it is asked again)."""
     settle_reason: str | None = None
     """The reason the hold's end would settle with (``retained``, ``undone_no_follow`` …)."""
+    checked_at: datetime | None = None
+    """When a check in the hold was made (None before the hand-in)."""
+
+    def stored(self) -> dict[str, Any]:
+        return {
+            "status": self.seen.status,
+            "detail": self.seen.detail,
+            "at_hold_end": self.at_hold_end,
+            "settle_reason": self.settle_reason,
+        }
+
+
+def stored_hold_check(assignment: Assignment) -> PlatformCheck | None:
+    """The latest check of a task still in hold, as it was kept (None if none was made)."""
+    found = assignment.hold_check
+    if assignment.status != "approved" or not found or assignment.hold_checked_at is None:
+        return None
+    seen = Verification(status=found["status"], observed_at=None, detail=found["detail"])
+    return PlatformCheck(
+        seen,
+        at_hold_end=found["at_hold_end"],
+        settle_reason=found.get("settle_reason"),
+        checked_at=assignment.hold_checked_at,
+    )
 
 
 async def check_now(
@@ -510,9 +534,9 @@ async def check_now(
 ) -> PlatformCheck:
     """What the platform sees of a task now. Before the hand-in (claimed): a hand-in is
     final, so the worker may look first (a stay too short, a follow not yet shown) and
-    finish the action. In the hold (approved): whether the action is still there, as the
-    hold's end will ask, so that an action undone by mistake can be done again in time.
-    Writes nothing."""
+    finish the action; nothing is written. In the hold (approved): whether the action is
+    still there, as the hold's end will ask, so that an action undone by mistake can be
+    done again in time; the answer is kept as the task's latest check."""
     moment = now or utcnow()
     found = await repo.assignment_with_campaign(session, assignment_id)
     if found is None or found[0].person_id != person.id:
@@ -520,9 +544,7 @@ async def check_now(
     assignment, campaign = found
     _state(assignment, "claimed", "approved")
     if assignment.status == "approved":
-        kept = await _still_there(campaign, assignment)
-        outcome, reason = _hold_outcome(assignment, campaign, kept)
-        return PlatformCheck(kept, at_hold_end=outcome, settle_reason=reason)
+        return await _check_hold(session, assignment, campaign, now=moment)
     if assignment.expires_at <= moment:
         raise ClaimExpired(detail=N_("Your claim has expired; the task went back to the pool."))
     return PlatformCheck(await _platform_sees(campaign, assignment))
@@ -1115,6 +1137,47 @@ async def settle_hold(session: AsyncSession, assignment_id: UUID, *, now: dateti
     elif outcome == "clawed_back" and reason is not None:
         await _clawback(session, assignment, campaign, reason=reason, now=now)
     return outcome
+
+
+async def holds_to_check(
+    session: AsyncSession, *, now: datetime, every: timedelta, limit: int = 200
+) -> list[UUID]:
+    """Tasks in hold not looked at for ``every`` (since their hand-in, or their latest
+    check), whose hold has not ended yet: the longest unchecked first."""
+    last = func.coalesce(Assignment.hold_checked_at, Assignment.submitted_at)
+    found = await session.scalars(
+        select(Assignment.id)
+        .where(Assignment.status == "approved", Assignment.hold_until > now, last <= now - every)
+        .order_by(last)
+        .limit(limit)
+    )
+    return list(found)
+
+
+async def check_hold(session: AsyncSession, assignment_id: UUID, *, now: datetime) -> str | None:
+    """One periodic check in the hold: ask the platform and keep the answer for the worker
+    to see. Answers what the hold's end would do now, or None (settled meanwhile)."""
+    found = await repo.assignment_with_campaign(session, assignment_id)
+    if found is None or found[0].status != "approved":
+        return None
+    assignment, campaign = found
+    return (await _check_hold(session, assignment, campaign, now=now)).at_hold_end
+
+
+async def _check_hold(
+    session: AsyncSession, assignment: Assignment, campaign: Campaign, *, now: datetime
+) -> PlatformCheck:
+    kept = await _still_there(campaign, assignment)
+    outcome, reason = _hold_outcome(assignment, campaign, kept)
+    check = PlatformCheck(kept, at_hold_end=outcome, settle_reason=reason, checked_at=now)
+    # Not locked: the platform's answer is only kept, and only while the hold lasts (a
+    # hold settled meanwhile keeps none).
+    await session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment.id, Assignment.status == "approved")
+        .values(hold_check=check.stored(), hold_checked_at=now)
+    )
+    return check
 
 
 async def _still_there(campaign: Campaign, assignment: Assignment) -> Verification:

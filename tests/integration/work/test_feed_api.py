@@ -124,7 +124,14 @@ async def test_refusals_are_the_apis_problems(client: httpx.AsyncClient, world: 
     assert posted.json()["code"] == "method_not_allowed"
 
     await set_columns(world, Person, world.workers[0].id, is_active=False)
-    inactive = await client.get("/api/v1/tasks", headers=auth)
+    # The process drops the person's kept facts when the database's notice of the change
+    # arrives (xingdong.dispatch.facts_cache): within milliseconds, not always before the
+    # next request of the same client.
+    for _ in range(100):
+        inactive = await client.get("/api/v1/tasks", headers=auth)
+        if inactive.status_code != 200:
+            break
+        await asyncio.sleep(0.02)
     assert inactive.status_code == 401
     assert inactive.json()["code"] == "session_expired"
 

@@ -316,6 +316,54 @@ async def test_a_worker_checks_in_the_hold_that_the_action_is_still_there(
     assert "data-hold-check-link" not in (await client.get(f"/me/tasks/{assignment_id}")).text
 
 
+async def test_the_hold_is_checked_on_its_own_and_the_worker_sees_what_was_found(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world)
+    worker = world.workers[0]
+    await browse_as(client, world, worker)
+    assignment_id = await claim_in_page(client, campaign)
+    await act_like_a_person(world, assignment_id, follow=True)
+    assert (await submit_in_page(client, assignment_id, screenshot())).status_code == 303
+    row = await assignment_row(world, assignment_id)
+    assert row.submitted_at is not None and row.hold_until is not None
+    # Looked at every third of the hold: not before a third has passed since the hand-in.
+    every = (row.hold_until - row.submitted_at) / 3
+    early = row.submitted_at + every - timedelta(seconds=1)
+    async with world.db.sessionmaker() as s:
+        assert await work.holds_to_check(s, now=early, every=every) == []
+    await unfollow_on_sandbox(await handle_of(world, worker), world.db)
+    looked = row.submitted_at + every + timedelta(seconds=1)
+    async with world.db.session_scope() as s:
+        assert await work.holds_to_check(s, now=looked, every=every) == [UUID(assignment_id)]
+        assert await work.check_hold(s, UUID(assignment_id), now=looked) == "clawed_back"
+    async with world.db.sessionmaker() as s:
+        # Looked at: not again for another third.
+        assert await work.holds_to_check(s, now=looked + every / 2, every=every) == []
+    # What was found waits for the worker: on the list, on the task's page, in the API.
+    listed = await client.get("/me/tasks")
+    assert "data-hold-at-risk" in listed.text
+    page = await client.get(f"/me/tasks/{assignment_id}")
+    assert 'data-hold-check="clawed_back"' in page.text and "data-hold-checked-at" in page.text
+    assert local_time(looked) in page.text
+    assert "data-hold-check-link" in page.text  # and a way to ask again
+    auth = await bearer(world, worker)
+    read = (await client.get(f"/api/v1/me/assignments/{assignment_id}", headers=auth)).json()
+    assert (read["hold_check"]["at_hold_end"], read["hold_check"]["detail"]) == (
+        "clawed_back",
+        "no_follow",
+    )
+    # Done again and checked by the worker: the warning goes.
+    await follow_on_sandbox(await handle_of(world, worker), world.db)
+    assert (
+        'data-hold-check="released"'
+        in (await client.get(f"/me/tasks/{assignment_id}?check=1")).text
+    )
+    assert "data-hold-at-risk" not in (await client.get("/me/tasks")).text
+    kept = (await assignment_row(world, assignment_id)).hold_check
+    assert kept is not None and kept["settle_reason"] == "retained"
+
+
 async def test_the_task_s_page_says_how_long_to_watch_or_stay(
     client: httpx.AsyncClient, world: World
 ) -> None:
