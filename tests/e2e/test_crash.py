@@ -176,19 +176,23 @@ class Postmaster:
         command = [self.binary, "-D", str(self.pgdata), "-h", "", "-k", self.socket_dir]
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root
             command = ["runuser", "-u", "pgserver", "--", *command]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        log = self.pgdata.parent / "postmaster.log"
         # After a kill, PostgreSQL replays its log before it accepts connections: on a
-        # busy shared machine that has taken longer than half a minute.
+        # busy shared machine that has taken longer than half a minute. And until the
+        # killed server's backends have all exited, a new one finds its shared memory
+        # still in use and stops at once: it is started again until it stays up.
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                with log.open("ab") as out:
+                    self.process = subprocess.Popen(command, stdout=out, stderr=out)
             try:
                 psycopg.connect(libpq_url(self.url)).close()
                 return
             except psycopg.OperationalError:
                 time.sleep(0.1)
-        pytest.fail("PostgreSQL did not start")
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        pytest.fail(f"PostgreSQL did not start:\n{tail}")
 
     def pid(self) -> int:
         return int((self.pgdata / "postmaster.pid").read_text().splitlines()[0])

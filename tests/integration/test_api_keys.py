@@ -151,10 +151,12 @@ async def test_a_revoked_key_and_a_departed_creators_key_stop_working(
     second = await add_worker(world)
     await join_org(world, second, role="owner")
     second_auth = await bearer(world, second)
-    left_behind, _made = await make_key(client, world, second_auth)
+    left_behind, theirs = await make_key(client, world, second_auth)
     assert (
         await client.get(f"/api/v1/orgs/{world.org_id}/campaigns", headers=left_behind)
     ).is_success
+    listed = f"/api/v1/orgs/{world.org_id}/api-keys"
+    in_use = len((await client.get(listed, headers=owner)).json())
     gone = await client.delete(
         f"/api/v1/orgs/{world.org_id}/members/{second.id}", headers=second_auth
     )
@@ -164,6 +166,11 @@ async def test_a_revoked_key_and_a_departed_creators_key_stop_working(
         401,
         "session_expired",
     )
+    # Revoked as they left: the owners' list says so, and its place is free again.
+    assert len((await client.get(listed, headers=owner)).json()) == in_use - 1
+    every = (await client.get(listed + "?include_revoked=true", headers=owner)).json()
+    (row,) = [k for k in every if k["id"] == theirs["id"]]
+    assert row["revoked_at"] is not None
 
 
 async def test_a_key_has_no_more_rights_than_its_creator_has_now(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from tests.brand_world import bearer, campaign_body, create_draft, member, org_b
 from tests.integration.answers import problem
 from tests.integration.conftest import make_settings
 from tests.lifecycle_world import (
+    BRAND_HANDLE,
     World,
     build_world,
     follow_on_sandbox,
@@ -25,6 +27,7 @@ from tests.lifecycle_world import (
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.identity import service as identity
+from xingdong.platforms.sandbox import service as sandbox
 from xingdong.work import service as work
 from xingdong.work.models import Assignment, Dispute
 
@@ -174,6 +177,35 @@ async def test_a_body_with_unknown_fields_or_naive_times_is_refused(
     problem(extra, 422, "validation_failed")
     naive = await client.post(url, json=campaign_body(ends_at="2030-01-01T00:00:00"), headers=owner)
     problem(naive, 422, "validation_failed")
+    # Money and counts are JSON numbers: a string, a float or a boolean is not read as one.
+    for wrong in ("200", 200.0, True):
+        typed = await client.post(url, json=campaign_body(unit_price_fen=wrong), headers=owner)
+        problem(typed, 422, "validation_failed")
+        assert [e["field"] for e in typed.json()["errors"]] == ["unit_price_fen"], wrong
+    quantity = await client.post(url, json=campaign_body(quantity="5"), headers=owner)
+    assert [e["field"] for e in quantity.json()["errors"]] == ["quantity"]
+    assert await count_campaigns(world) == 0
+
+
+async def test_a_target_of_another_kind_is_named_as_such(
+    client: httpx.AsyncClient, world: World, owner: dict[str, str]
+) -> None:
+    async with world.db.session_scope() as s:
+        brand = await sandbox.get_account(s, handle=BRAND_HANDLE)
+        video = await sandbox.create_video(s, account=brand, title="新品")
+    url = f"/api/v1/orgs/{world.org_id}/campaigns"
+    # A follow needs an account: the video's id is not "missing", it is the wrong kind.
+    wrong = await client.post(
+        url,
+        json=campaign_body(target=str(video.id)),
+        headers={**owner, "Accept-Language": "en"},
+    )
+    body = problem(wrong, 422, "campaign_invalid")
+    assert (body["target_kind"], body["needed_kind"]) == ("video", "account")
+    assert body["errors"][0]["field"] == "target"
+    assert "not an account" in body["errors"][0]["message"]
+    missing = await client.post(url, json=campaign_body(target=str(uuid4())), headers=owner)
+    assert "target_kind" not in problem(missing, 422, "campaign_invalid")
     assert await count_campaigns(world) == 0
 
 
@@ -189,8 +221,14 @@ async def test_outsiders_see_nothing_and_create_nothing(
         404,
         "not_found",
     )
-    problem(
-        await client.get(f"/api/v1/campaigns/{draft['id']}", headers=stranger), 404, "not_found"
+    # Another organisation's campaign answers as one that does not exist, code and all.
+    theirs = await client.get(f"/api/v1/campaigns/{draft['id']}", headers=stranger)
+    problem(theirs, 404, "campaign_not_found")
+    missing = await client.get(f"/api/v1/campaigns/{uuid4()}", headers=stranger)
+    problem(missing, 404, "campaign_not_found")
+    assert (theirs.json()["title"], theirs.json()["detail"]) == (
+        missing.json()["title"],
+        missing.json()["detail"],
     )
     problem(
         await client.get(f"/api/v1/orgs/{world.org_id}/campaigns", headers=stranger),
@@ -203,7 +241,7 @@ async def test_outsiders_see_nothing_and_create_nothing(
             headers={**stranger, "Idempotency-Key": "k1"},
         ),
         404,
-        "not_found",
+        "campaign_not_found",
     )
     problem(await client.get(f"/api/v1/orgs/{world.org_id}/campaigns"), 401, "not_authenticated")
     assert await count_campaigns(world) == 1
@@ -310,6 +348,7 @@ async def test_a_budget_beyond_the_balance_says_what_is_missing(
     body = problem(response, 409, "insufficient_funds")
     assert body["available_fen"] == FUNDS
     assert body["needed_fen"] == 200_000
+    assert body["needed_yuan"] == "2,000.00"
     assert body["top_up"] == f"/orgs/{world.org_id}#balance"
     assert "¥1,000.00" in body["detail"] and "¥2,000.00" in body["detail"]
     assert await campaign_status(world, draft["id"]) == "draft"
@@ -522,7 +561,7 @@ async def test_the_brand_sees_completions_without_knowing_the_worker(
     problem(
         await client.get(f"/api/v1/campaigns/{campaign.id}/assignments", headers=stranger),
         404,
-        "not_found",
+        "campaign_not_found",
     )
 
 

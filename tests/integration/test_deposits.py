@@ -148,6 +148,14 @@ async def test_bad_amounts_and_outsiders_are_refused(client: httpx.AsyncClient) 
     await add_member(client, org_id, owner, member)
     assert (await start_deposit(client, owner, org_id, 0, "a")).status_code == 422
     assert (await start_deposit(client, owner, org_id, -5, "b")).status_code == 422
+    for n, wrong in enumerate(("50000", True, 50000.0)):  # a number, not read into one
+        typed = await client.post(
+            f"/api/v1/orgs/{org_id}/deposits",
+            json={"amount_fen": wrong},
+            headers={**owner.auth, "Idempotency-Key": f"typed-{n}"},
+        )
+        assert typed.status_code == 422, wrong
+        assert [e["field"] for e in typed.json()["errors"]] == ["amount_fen"]
     too_small = await start_deposit(client, owner, org_id, 99, "c")
     assert too_small.status_code == 422
     assert too_small.json()["errors"][0]["code"] == "out_of_range"

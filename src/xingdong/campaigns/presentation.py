@@ -138,7 +138,9 @@ def readable_error(exc: XingdongError, *, org_id: UUID) -> XingdongError:
                 "balance": yuan(available),
                 "needed": yuan(needed),
                 "available_fen": available,
+                "available_yuan": yuan(available),
                 "needed_fen": needed,
+                "needed_yuan": yuan(needed),
                 "top_up": f"/orgs/{org_id}#balance",
             },
         )

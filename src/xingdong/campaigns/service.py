@@ -7,6 +7,7 @@ closing returns what is not reserved or spent to the organisation at once.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,7 +35,7 @@ from xingdong.core.i18n import N_, Phrase
 from xingdong.core.ids import new_id
 from xingdong.core.money import yuan
 from xingdong.core.pagination import clamp_limit, next_cursor
-from xingdong.core.policy import Action, Actor, require
+from xingdong.core.policy import Action, Actor, can, require
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
 from xingdong.creators.tiers import TIERS
@@ -47,6 +48,7 @@ from xingdong.ledger.deposits import org_account
 from xingdong.ledger.errors import IdempotencyKeyReused
 from xingdong.platforms.connector import (
     ACTION_TARGET_KIND,
+    TARGET_KINDS,
     TargetInfo,
     TargetNotFound,
     get_connector,
@@ -248,14 +250,7 @@ async def create_campaign(
     await identity_repo.hold_open_organisation(session, org_id)
     moment = now or utcnow()
     _refuse_draft(draft, settings, moment)
-    connector = get_connector(draft.platform)
-    try:
-        target = await connector.resolve_target(ACTION_TARGET_KIND[draft.task_type], draft.target)
-    except TargetNotFound:
-        raise CampaignInvalid(
-            detail=N_("The target does not exist on the platform."),
-            fields=[FieldError("target", N_("Not found on the platform."))],
-        ) from None
+    target = await _resolve(draft.platform, draft.task_type, draft.target)
     reward, fee = price_split(draft.unit_price, settings.platform_fee_percent)
     campaign = Campaign(
         id=new_id(),
@@ -312,10 +307,12 @@ async def get_campaign(
     campaign = await session.get(
         Campaign, campaign_id, with_for_update=lock, populate_existing=lock
     )
-    if campaign is None:
+    # Another organisation's campaign is answered as one that does not exist, code and
+    # all, so that ids cannot be probed.
+    if campaign is None or (
+        actor is not None and not can(actor, Action.ORG_READ, org_id=campaign.org_id)
+    ):
         raise CampaignNotFound(detail=N_("No such campaign."))
-    if actor is not None:
-        require(actor, Action.ORG_READ, org_id=campaign.org_id)
     return campaign
 
 
@@ -905,15 +902,42 @@ async def check_target(*, platform: str, task_type: str, target: str) -> TargetI
             detail=N_("Please correct the marked fields."),
             fields=[FieldError("target", N_("Enter the account, video, live room or product."))],
         )
+    return await _resolve(platform, task_type, target.strip())
+
+
+WRONG_KIND = {
+    "account": N_("This is not an account; this task type needs one (@handle or its address)."),
+    "video": N_("This is not a video; this task type needs one (its id or its address)."),
+    "live_room": N_("This is not a live room; this task type needs one (its id or its address)."),
+    "product": N_("This is not a product of the shop; this task type needs one."),
+}
+"""What a target of another kind than the task type needs is told (a follow on a video)."""
+
+
+async def _resolve(platform: str, task_type: str, ref: str) -> TargetInfo:
+    """The target on the platform, as a task of this type needs it."""
+    connector = get_connector(platform)
+    needed = ACTION_TARGET_KIND[task_type]
     try:
-        return await get_connector(platform).resolve_target(
-            ACTION_TARGET_KIND[task_type], target.strip()
-        )
+        return await connector.resolve_target(needed, ref)
     except TargetNotFound:
-        raise CampaignInvalid(
-            detail=N_("The target does not exist on the platform."),
-            fields=[FieldError("target", N_("Not found on the platform."))],
-        ) from None
+        pass
+    # Not there as the kind needed: said so if it is there as another kind, so the brand
+    # does not look for a mistyped id.
+    for other in TARGET_KINDS:
+        if other == needed:
+            continue
+        with contextlib.suppress(TargetNotFound):
+            await connector.resolve_target(other, ref)
+            raise CampaignInvalid(
+                detail=N_("The target is not what this task type is done to."),
+                fields=[FieldError("target", WRONG_KIND[needed])],
+                extra={"target_kind": other, "needed_kind": needed},
+            )
+    raise CampaignInvalid(
+        detail=N_("The target does not exist on the platform."),
+        fields=[FieldError("target", N_("Not found on the platform."))],
+    )
 
 
 @dataclass(frozen=True)

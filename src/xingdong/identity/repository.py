@@ -33,6 +33,7 @@ from xingdong.identity.models import (
     Invitation,
     Membership,
     Organisation,
+    OrgApiKey,
     Person,
     PlatformAccount,
     SmsCode,
@@ -502,6 +503,25 @@ async def hold_active(session: AsyncSession, person_id: UUID) -> bool:
     return found is not None
 
 
+async def revoke_keys_made_by(
+    session: AsyncSession,
+    *,
+    person_id: UUID,
+    now: datetime,
+    by: UUID | None,
+    org_id: UUID | None = None,
+) -> int:
+    """Revoke the API keys this person made (in ``org_id``, or everywhere): they left, and
+    a key never outlives its maker's membership. How many were still in use."""
+    query = update(OrgApiKey).where(
+        OrgApiKey.created_by == person_id, OrgApiKey.revoked_at.is_(None)
+    )
+    if org_id is not None:
+        query = query.where(OrgApiKey.org_id == org_id)
+    result = await session.execute(query.values(revoked_at=now, revoked_by=by))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def forget_person_rows(
     session: AsyncSession, *, person_id: UUID, phone: str, placeholder: str, now: datetime
 ) -> dict[str, int]:
@@ -521,6 +541,9 @@ async def forget_person_rows(
             delete(PlatformAccount).where(PlatformAccount.person_id == person_id)
         ),
         "memberships": await count(delete(Membership).where(Membership.person_id == person_id)),
+        "api_keys_revoked": await revoke_keys_made_by(
+            session, person_id=person_id, now=now, by=None
+        ),
         "sms_codes": await count(delete(SmsCode).where(SmsCode.phone == phone)),
     }
     await session.execute(

@@ -918,13 +918,16 @@ async def remove_member(
             else N_("An organisation needs at least one owner: make another member an owner first.")
         )
     await session.delete(member)
+    revoked = await repo.revoke_keys_made_by(
+        session, person_id=person_id, org_id=org_id, now=utcnow(), by=actor.person_id
+    )
     await record_audit(
         session,
         actor_id=actor.person_id,
         action="identity.member_removed",
         object_type="organisation",
         object_id=org_id,
-        data={"person": str(person_id)},
+        data={"person": str(person_id), "api_keys_revoked": revoked},
     )
     await session.flush()
 

@@ -43,7 +43,7 @@ class BalanceOut(BaseModel):
 
 class DepositIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_fen: int = Field(gt=0, le=10**12)
+    amount_fen: int = Field(strict=True, gt=0, le=10**12)
 
 
 class DepositOut(BaseModel):
@@ -230,7 +230,7 @@ class PayoutAccountOut(BaseModel):
 
 class WithdrawalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_fen: int = Field(gt=0, le=10**12)
+    amount_fen: int = Field(strict=True, gt=0, le=10**12)
 
 
 class WithdrawalOut(BaseModel):
@@ -348,7 +348,7 @@ async def reject_withdrawal(
 class AdjustmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account_key: str = Field(max_length=120)
-    amount_fen: int = Field(ge=-(10**12), le=10**12)
+    amount_fen: int = Field(strict=True, ge=-(10**12), le=10**12)
     reason: str = Field(max_length=200)
 
 
@@ -429,7 +429,7 @@ async def run_reconciliation(
 
 class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_fen: int = Field(gt=0, le=10**12)
+    amount_fen: int = Field(strict=True, gt=0, le=10**12)
 
 
 @router.post("/orgs/{org_id}/deposits/{deposit_id}/refunds", status_code=status.HTTP_201_CREATED)
