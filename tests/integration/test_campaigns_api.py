@@ -5,7 +5,7 @@ are refused and change nothing."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import uuid4
 
@@ -187,6 +187,28 @@ async def test_a_body_with_unknown_fields_or_naive_times_is_refused(
     assert await count_campaigns(world) == 0
 
 
+async def test_times_come_back_in_utc_and_a_past_end_is_called_past(
+    client: httpx.AsyncClient, world: World, owner: dict[str, str]
+) -> None:
+    china = timezone(timedelta(hours=8))
+    starts = (utcnow() + timedelta(days=1)).astimezone(china).replace(microsecond=0)
+    ends = starts + timedelta(days=3)
+    made = await create_draft(
+        client, world, owner, starts_at=starts.isoformat(), ends_at=ends.isoformat()
+    )
+    read = (await client.get(f"/api/v1/campaigns/{made['id']}", headers=owner)).json()
+    assert made["starts_at"] == read["starts_at"] and made["ends_at"] == read["ends_at"]
+    assert made["starts_at"].endswith("Z")
+    assert datetime.fromisoformat(made["starts_at"]) == starts
+    past = await client.post(
+        f"/api/v1/orgs/{world.org_id}/campaigns",
+        json=campaign_body(ends_at="2020-01-01T00:00:00+08:00"),
+        headers={**owner, "Accept-Language": "en"},
+    )
+    errors = problem(past, 422, "campaign_invalid")["errors"]
+    assert [e["message"] for e in errors if e["field"] == "ends_at"] == ["The end is in the past."]
+
+
 async def test_a_target_of_another_kind_is_named_as_such(
     client: httpx.AsyncClient, world: World, owner: dict[str, str]
 ) -> None:
@@ -291,9 +313,8 @@ async def test_the_list_filters_by_status_searches_titles_and_pages(
     problem(
         await client.get(url, params={"status": "gone"}, headers=owner), 422, "validation_failed"
     )
-    problem(
-        await client.get(url, params={"cursor": "%%%"}, headers=owner), 422, "validation_failed"
-    )
+    bad = await client.get(url, params={"cursor": "%%%"}, headers=owner)
+    assert [e["field"] for e in problem(bad, 422, "validation_failed")["errors"]] == ["cursor"]
 
 
 # --- submit: money into escrow -----------------------------------------------------------

@@ -138,6 +138,9 @@ async def test_idempotency_key_returns_the_same_deposit_or_refuses_a_different_o
     )
     assert missing.status_code == 422
     assert missing.json()["errors"][0]["field"] == "Idempotency-Key"
+    empty = await start_deposit(client, owner, org_id, 500, "")  # answered as a missing one
+    assert (empty.status_code, empty.json()["code"]) == (422, "validation_failed")
+    assert empty.json()["errors"][0]["field"] == "Idempotency-Key"
 
 
 async def test_bad_amounts_and_outsiders_are_refused(client: httpx.AsyncClient) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 from typing import Annotated, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi import status as http_status
 
 from xingdong.campaigns import service
@@ -33,7 +33,14 @@ from xingdong.core.context import current_locale
 from xingdong.core.errors import FieldError, XingdongError
 from xingdong.core.pagination import Page
 from xingdong.dispatch.delivery import campaign_delivery
-from xingdong.web.deps import ApiActor, CursorQuery, DbSession, LimitQuery, RuntimeDep
+from xingdong.web.deps import (
+    ApiActor,
+    CursorQuery,
+    DbSession,
+    IdempotencyKey,
+    LimitQuery,
+    RuntimeDep,
+)
 from xingdong.work import completions
 from xingdong.work import service as work
 
@@ -41,7 +48,6 @@ router = APIRouter(prefix="/api/v1", tags=["campaigns"])
 
 T = TypeVar("T")
 SearchQuery = Annotated[str | None, Query(max_length=80, description="Search titles")]
-IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=160)]
 
 
 async def _readable(org_id: UUID, call: Awaitable[T]) -> T:

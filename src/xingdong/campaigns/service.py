@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -140,10 +140,10 @@ def _draft_errors(  # noqa: PLR0912 - one check per field reads best
     reward, _fee = price_split(max(draft.unit_price, 0), settings.platform_fee_percent)
     if draft.unit_price < settings.campaign_min_unit_price_fen or reward <= 0:
         bad("unit_price", N_("The unit price is below the minimum of ¥{min_yuan}."))
-    if draft.ends_at <= draft.starts_at:
-        bad("ends_at", N_("The end must be after the start."))
-    elif draft.ends_at <= now:
+    if draft.ends_at <= now:
         bad("ends_at", N_("The end is in the past."))
+    elif draft.ends_at <= draft.starts_at:
+        bad("ends_at", N_("The end must be after the start."))
     elif draft.ends_at - now > timedelta(days=settings.campaign_max_days):
         # Escrow held for years, and a plan no forecast reaches: refused. A start in the
         # past counts from now, as approval moves it there.
@@ -273,8 +273,10 @@ async def create_campaign(
         reward=reward,
         fee=fee,
         per_person_limit=draft.per_person_limit,
-        starts_at=draft.starts_at,
-        ends_at=draft.ends_at,
+        # In UTC, as the row reads back: the answer to the create says what every later
+        # read says, whatever offset the times were sent with.
+        starts_at=draft.starts_at.astimezone(UTC),
+        ends_at=draft.ends_at.astimezone(UTC),
         min_age=draft.min_age,
         max_age=draft.max_age,
         # Each named once, in the order given ("北京", "北京" is 北京).

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, tuple_
 from sqlalchemy.sql.elements import SQLCoreOperations
 
-from xingdong.core.errors import ValidationFailed
+from xingdong.core.errors import FieldError, ValidationFailed
 from xingdong.core.i18n import N_
 
 T = TypeVar("T")
@@ -32,6 +32,12 @@ def encode_cursor(created_at: datetime, row_id: UUID) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def bad_cursor() -> ValidationFailed:
+    """The refusal of a cursor no page of this list gave, naming the ``cursor`` field."""
+    said = N_("The page cursor is not valid.")
+    return ValidationFailed(detail=said, fields=[FieldError("cursor", said)])
+
+
 def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
     if not cursor:
         return None
@@ -40,7 +46,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
         created_at, row_id = json.loads(base64.urlsafe_b64decode(padded))
         return datetime.fromisoformat(created_at), UUID(row_id)
     except (ValueError, TypeError) as exc:
-        raise ValidationFailed(detail=N_("The page cursor is not valid.")) from exc
+        raise bad_cursor() from exc
 
 
 def in_pages(

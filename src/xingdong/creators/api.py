@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Query, status
 
 from xingdong.core.pagination import Page
 from xingdong.core.policy import Action, can
@@ -23,7 +23,15 @@ from xingdong.identity.models import Organisation
 from xingdong.identity.validation import mask_phone
 from xingdong.ledger import withdrawals
 from xingdong.ledger.api import PayoutAccountIn, PayoutAccountOut, WithdrawalIn, WithdrawalOut
-from xingdong.web.deps import ApiActor, ApiPerson, CursorQuery, DbSession, LimitQuery, RuntimeDep
+from xingdong.web.deps import (
+    ApiActor,
+    ApiPerson,
+    CursorQuery,
+    DbSession,
+    IdempotencyKey,
+    LimitQuery,
+    RuntimeDep,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["agencies"])
 
@@ -130,7 +138,7 @@ async def request_payout(
     actor: ApiActor,
     session: DbSession,
     runtime: RuntimeDep,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=160)],
+    idempotency_key: IdempotencyKey,
 ) -> WithdrawalOut:
     """Pay the agency's shares out to its payout account (owners; fee included in the
     amount). Every such payout waits for an operator's approval."""

@@ -25,6 +25,7 @@ from xingdong.core.errors import FieldError, ValidationFailed
 from xingdong.core.i18n import N_, translate
 from xingdong.core.money import plain_yuan
 from xingdong.core.numbers import whole_number
+from xingdong.core.pagination import bad_cursor
 from xingdong.core.policy import Actor
 from xingdong.core.spreadsheets import SheetWriter
 from xingdong.creators.agencies import agency_account
@@ -135,7 +136,7 @@ def _cursor(raw: str | None) -> int:
         return 0
     after = whole_number(raw, digits=9)
     if after is None or after < 0:
-        raise ValidationFailed(detail=N_("The page cursor is not valid."))
+        raise bad_cursor()
     return after
 
 

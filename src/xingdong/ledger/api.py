@@ -4,10 +4,10 @@ provider's notifications, and the operators' check."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from xingdong.core.client_signals import signals_of
@@ -23,7 +23,15 @@ from xingdong.ledger import (
 )
 from xingdong.ledger.models import OrgPayoutAccount, PayoutAccount
 from xingdong.risk import service as risk
-from xingdong.web.deps import ApiActor, ApiPerson, CursorQuery, DbSession, LimitQuery, RuntimeDep
+from xingdong.web.deps import (
+    ApiActor,
+    ApiPerson,
+    CursorQuery,
+    DbSession,
+    IdempotencyKey,
+    LimitQuery,
+    RuntimeDep,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["ledger"])
 
@@ -95,7 +103,7 @@ async def create_deposit(
     actor: ApiActor,
     session: DbSession,
     runtime: RuntimeDep,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", max_length=160)],
+    idempotency_key: IdempotencyKey,
 ) -> DepositOut:
     """Start a top-up (owners). Answers with the provider's checkout address; the balance
     grows when the provider confirms payment. Retrying with the same ``Idempotency-Key``
@@ -287,7 +295,7 @@ async def request_withdrawal(
     person: ApiPerson,
     session: DbSession,
     runtime: RuntimeDep,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=160)],
+    idempotency_key: IdempotencyKey,
 ) -> WithdrawalOut:
     """Withdraw to the bound payout account (fee included in the amount). The risk check
     runs first: a block refuses, a review holds the withdrawal for an operator."""
@@ -439,7 +447,7 @@ async def refund_deposit(
     body: RefundIn,
     actor: ApiActor,
     session: DbSession,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=160)],
+    idempotency_key: IdempotencyKey,
 ) -> RefundOut:
     """Give unspent money back to the payer of a paid top-up (owners). The amount is
     reserved now and refunded by the provider shortly after."""

@@ -10,9 +10,9 @@ from uuid import UUID
 from sqlalchemy import or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from xingdong.core.errors import ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.numbers import whole_number
+from xingdong.core.pagination import bad_cursor
 from xingdong.ledger import service as ledger
 from xingdong.ledger.errors import AccountClosed
 from xingdong.ledger.models import LedgerAccount, Transfer
@@ -201,7 +201,7 @@ def movements_after(cursor: str | None) -> int | None:
         return None
     below = whole_number(cursor, digits=18)
     if below is None or below < 1:
-        raise ValidationFailed(detail=N_("The page cursor is not valid."))
+        raise bad_cursor()
     return below
 
 

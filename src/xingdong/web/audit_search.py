@@ -15,6 +15,7 @@ from xingdong.core.audit import AuditEntry
 from xingdong.core.errors import FieldError, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.money import yuan
+from xingdong.core.pagination import bad_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.identity import repository as identity_repo
 from xingdong.identity.models import Person
@@ -63,7 +64,7 @@ def _cursor(raw: str | None) -> int | None:
     if not raw:
         return None
     if not raw.isdigit():
-        raise ValidationFailed(detail=N_("The page cursor is not valid."))
+        raise bad_cursor()
     return int(raw)
 
 

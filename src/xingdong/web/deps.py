@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.context import current_api_key, current_locale
@@ -91,6 +91,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 CursorQuery = Annotated[str | None, Query(max_length=200)]
 """A long list's opaque cursor: the ``next_cursor`` of the page before."""
 LimitQuery = Annotated[int, Query(ge=1, le=100)]
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=160)]
+"""The header every money-moving POST requires (an empty one is refused like a missing
+one: ``validation_failed`` naming ``Idempotency-Key``)."""
 
 
 async def _remember(request: Request, session: AsyncSession, person: Person) -> Actor:
