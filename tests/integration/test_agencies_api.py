@@ -214,7 +214,9 @@ async def test_an_agency_pays_its_shares_out_after_an_operator_approves(
         await withdrawals.execute_payout(runtime.db, runtime.payouts, UUID(asked["id"])) == "paid"
     )
 
-    listed = (await client.get(f"/api/v1/orgs/{org_id}/withdrawals", headers=owner.auth)).json()
+    listed = (await client.get(f"/api/v1/orgs/{org_id}/withdrawals", headers=owner.auth)).json()[
+        "items"
+    ]
     assert [(w["id"], w["status"]) for w in listed] == [(asked["id"], "paid")]
     async with db.sessionmaker() as s:
         paid = (await s.execute(select(func.sum(SandboxPayout.amount)))).scalar_one()
@@ -222,7 +224,7 @@ async def test_an_agency_pays_its_shares_out_after_an_operator_approves(
         owner_wallet = await ledger.account_by_key(s, available_account(UUID(owner.id)))
     assert paid == 15_000 - 100  # the fee stays with the platform
     assert owner_wallet is None  # the agency's money never passed through the owner
-    own = (await client.get("/api/v1/me/withdrawals", headers=owner.auth)).json()
+    own = (await client.get("/api/v1/me/withdrawals", headers=owner.auth)).json()["items"]
     assert own == []
 
     member = await register(client)

@@ -132,6 +132,6 @@ async def test_operators_see_the_money_page_and_decide(
         data={"decision": "approve", "csrf_token": csrf_from(page.text)},
     )
     assert decided.status_code == 303
-    mine = (await client.get("/api/v1/me/withdrawals", headers=worker.auth)).json()
+    mine = (await client.get("/api/v1/me/withdrawals", headers=worker.auth)).json()["items"]
     assert mine[0]["status"] == "approved"
     assert UUID(mine[0]["id"])

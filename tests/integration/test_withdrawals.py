@@ -126,11 +126,31 @@ async def test_a_refused_payout_gives_the_money_back(
     await bind(client, user, number="6222600011110000")
     body = (await withdraw(client, user, 3_000, "w1")).json()
     assert await pay_out(client, body["id"]) == "failed"
-    mine = (await client.get("/api/v1/me/withdrawals", headers=user.auth)).json()
+    mine = (await client.get("/api/v1/me/withdrawals", headers=user.auth)).json()["items"]
     assert mine[0]["status"] == "failed"
     assert mine[0]["failure_reason"]
     assert (await wallet(client, user))["available_fen"] == 3_000
     await sound(db)
+
+
+async def test_withdrawals_are_listed_a_page_at_a_time(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await register(client)
+    await fund(db, user, 9_000)
+    await bind(client, user)
+    made = [(await withdraw(client, user, 2_000, f"p{n}")).json()["id"] for n in range(3)]
+    url = "/api/v1/me/withdrawals"
+    first = (await client.get(url, params={"limit": 2}, headers=user.auth)).json()
+    assert [w["id"] for w in first["items"]] == made[:0:-1]  # newest first
+    rest = (
+        await client.get(
+            url, params={"limit": 2, "cursor": first["next_cursor"]}, headers=user.auth
+        )
+    ).json()
+    assert [w["id"] for w in rest["items"]] == made[:1] and rest["next_cursor"] is None
+    bad = await client.get(url, params={"cursor": "nope"}, headers=user.auth)
+    assert (bad.status_code, bad.json()["errors"][0]["field"]) == (422, "cursor")
 
 
 async def test_bad_withdrawals_are_refused_and_change_nothing(

@@ -22,7 +22,13 @@ from xingdong.creators.schemas import (
 from xingdong.identity.models import Organisation
 from xingdong.identity.validation import mask_phone
 from xingdong.ledger import withdrawals
-from xingdong.ledger.api import PayoutAccountIn, PayoutAccountOut, WithdrawalIn, WithdrawalOut
+from xingdong.ledger.api import (
+    PayoutAccountIn,
+    PayoutAccountOut,
+    WithdrawalIn,
+    WithdrawalOut,
+    withdrawals_page,
+)
 from xingdong.web.deps import (
     ApiActor,
     ApiPerson,
@@ -154,10 +160,18 @@ async def request_payout(
 
 
 @router.get("/orgs/{org_id}/withdrawals")
-async def list_payouts(org_id: UUID, actor: ApiActor, session: DbSession) -> list[WithdrawalOut]:
-    """The agency's latest payouts, newest first."""
-    rows = await withdrawals.withdrawals_of_org(session, actor=actor, org_id=org_id)
-    return [WithdrawalOut.model_validate(w) for w in rows]
+async def list_payouts(
+    org_id: UUID,
+    actor: ApiActor,
+    session: DbSession,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 20,
+) -> Page[WithdrawalOut]:
+    """The agency's payouts, newest first, a page at a time."""
+    rows = await withdrawals.withdrawals_of_org(
+        session, actor=actor, org_id=org_id, limit=limit + 1, cursor=cursor
+    )
+    return withdrawals_page(rows, limit)
 
 
 @router.get("/me/agency")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from xingdong.core.client_signals import signals_of
+from xingdong.core.pagination import Page, next_cursor
 from xingdong.core.policy import Action, require
 from xingdong.ledger import (
     adjustments,
@@ -21,7 +22,7 @@ from xingdong.ledger import (
     wallets,
     withdrawals,
 )
-from xingdong.ledger.models import OrgPayoutAccount, PayoutAccount
+from xingdong.ledger.models import OrgPayoutAccount, PayoutAccount, Withdrawal
 from xingdong.risk import service as risk
 from xingdong.web.deps import (
     ApiActor,
@@ -315,11 +316,20 @@ async def request_withdrawal(
 
 
 @router.get("/me/withdrawals")
-async def my_withdrawals(person: ApiPerson, session: DbSession) -> list[WithdrawalOut]:
-    return [
-        WithdrawalOut.model_validate(w)
-        for w in await withdrawals.withdrawals_of(session, person.id)
-    ]
+async def my_withdrawals(
+    person: ApiPerson, session: DbSession, cursor: CursorQuery = None, limit: LimitQuery = 20
+) -> Page[WithdrawalOut]:
+    """Your own withdrawals, newest first, a page at a time."""
+    rows = await withdrawals.withdrawals_of(session, person.id, limit=limit + 1, cursor=cursor)
+    return withdrawals_page(rows, limit)
+
+
+def withdrawals_page(rows: list[Withdrawal], limit: int) -> Page[WithdrawalOut]:
+    """A page of withdrawals read with ``limit + 1`` rows."""
+    return Page[WithdrawalOut](
+        items=[WithdrawalOut.model_validate(w) for w in rows[:limit]],
+        next_cursor=next_cursor(rows, limit),
+    )
 
 
 @router.get("/ops/withdrawals", tags=["ops"])

@@ -31,6 +31,7 @@ from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.jobs import defer_in_transaction
 from xingdong.core.money import yuan
+from xingdong.core.pagination import in_pages
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.identity.validation import normalise_phone
@@ -606,16 +607,13 @@ async def settle_stuck_withdrawals(
 
 
 async def withdrawals_of(
-    session: AsyncSession, person_id: UUID, limit: int = 20
+    session: AsyncSession, person_id: UUID, limit: int = 20, cursor: str | None = None
 ) -> list[Withdrawal]:
-    """A person's own withdrawals (not those they asked for on an organisation's behalf)."""
-    result = await session.execute(
-        select(Withdrawal)
-        .where(Withdrawal.person_id == person_id, Withdrawal.org_id.is_(None))
-        .order_by(Withdrawal.created_at.desc())
-        .limit(limit)
-    )
-    return list(result.scalars())
+    """A person's own withdrawals (not those they asked for on an organisation's behalf),
+    newest first, from after ``cursor``."""
+    query = select(Withdrawal).where(Withdrawal.person_id == person_id, Withdrawal.org_id.is_(None))
+    paged = in_pages(query, Withdrawal.created_at, Withdrawal.id, cursor, newest_first=True)
+    return list(await session.scalars(paged.limit(limit)))
 
 
 OPEN_STATUSES = ("requested", "approved", "processing")
@@ -690,16 +688,18 @@ async def withdrawals_requested_by(session: AsyncSession, person_id: UUID) -> li
 
 
 async def withdrawals_of_org(
-    session: AsyncSession, *, actor: Actor, org_id: UUID, limit: int = 20
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    org_id: UUID,
+    limit: int = 20,
+    cursor: str | None = None,
 ) -> list[Withdrawal]:
+    """An organisation's payouts, newest first, from after ``cursor``."""
     require(actor, Action.ORG_READ, org_id=org_id)
-    result = await session.execute(
-        select(Withdrawal)
-        .where(Withdrawal.org_id == org_id)
-        .order_by(Withdrawal.created_at.desc())
-        .limit(limit)
-    )
-    return list(result.scalars())
+    query = select(Withdrawal).where(Withdrawal.org_id == org_id)
+    paged = in_pages(query, Withdrawal.created_at, Withdrawal.id, cursor, newest_first=True)
+    return list(await session.scalars(paged.limit(limit)))
 
 
 async def review_queue_size(session: AsyncSession, *, actor: Actor) -> int:
