@@ -288,6 +288,7 @@ async def test_a_worker_checks_in_the_hold_that_the_action_is_still_there(
     await unfollow_on_sandbox(await handle_of(world, worker), world.db)
     undone = await client.get(f"/me/tasks/{assignment_id}?check=1")
     assert 'data-hold-check="clawed_back"' in undone.text
+    assert 'href="/sandbox/@brand_official" data-redo-link' in undone.text  # back to the target
     assert 'data-hold-check-detail="no_follow"' in undone.text
     row = await assignment_row(world, assignment_id)
     assert row.hold_until is not None
