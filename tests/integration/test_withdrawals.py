@@ -10,11 +10,11 @@ from uuid import UUID
 import httpx
 from sqlalchemy import func, select, text
 
-from tests.factories import User, register
+from tests.factories import User, create_org, register
 from xingdong.core.db import Database
 from xingdong.ledger import service as ledger
 from xingdong.ledger import withdrawals
-from xingdong.ledger.models import SandboxPayout, Withdrawal
+from xingdong.ledger.models import Deposit, SandboxPayout, Withdrawal
 from xingdong.ledger.wallets import available_account, open_wallet, pending_account
 
 
@@ -131,6 +131,41 @@ async def test_a_refused_payout_gives_the_money_back(
     assert mine[0]["failure_reason"]
     assert (await wallet(client, user))["available_fen"] == 3_000
     await sound(db)
+
+
+async def test_one_key_acts_once_whatever_the_kind_of_request(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await register(client)
+    await fund(db, user, 10_000)
+    await bind(client, user)
+    org_id = await create_org(client, user)
+
+    async def top_up() -> httpx.Response:
+        return await client.post(
+            f"/api/v1/orgs/{org_id}/deposits",
+            json={"amount_fen": 5_000},
+            headers={**user.auth, "Idempotency-Key": "same"},
+        )
+
+    # Sent together: whichever comes first acts, the other is refused.
+    answers = await asyncio.gather(top_up(), withdraw(client, user, 2_000, "same"))
+    assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+    (refused,) = [a for a in answers if a.status_code == 409]
+    acted = "withdrawal" if refused is answers[0] else "top_up"
+    assert (refused.json()["code"], refused.json()["used_for"]) == (
+        "idempotency_key_reused",
+        acted,
+    )
+    async with db.sessionmaker() as s:
+        withdrawn = await s.scalar(select(func.count()).select_from(Withdrawal))
+        topped_up = await s.scalar(select(func.count()).select_from(Deposit))
+    assert (withdrawn, topped_up) == ((1, 0) if acted == "withdrawal" else (0, 1))
+    # The one that acted still replays; the other kind stays refused.
+    again = await (withdraw(client, user, 2_000, "same") if acted == "withdrawal" else top_up())
+    assert again.status_code == 201
+    other = await (top_up() if acted == "withdrawal" else withdraw(client, user, 2_000, "same"))
+    assert other.status_code == 409
 
 
 async def test_withdrawals_are_listed_a_page_at_a_time(

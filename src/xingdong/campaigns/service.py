@@ -46,6 +46,7 @@ from xingdong.insights import service as insights
 from xingdong.ledger import service as ledger
 from xingdong.ledger.deposits import org_account
 from xingdong.ledger.errors import IdempotencyKeyReused
+from xingdong.ledger.idempotency import claim_key
 from xingdong.platforms.connector import (
     ACTION_TARGET_KIND,
     TARGET_KINDS,
@@ -788,6 +789,7 @@ async def earlier_request(
             detail=N_("Send an Idempotency-Key header of 1 to 160 characters."),
             fields=[FieldError("Idempotency-Key", N_("Required."))],
         )
+    await claim_key(session, person_id=actor.person_id, key=request_key, kind="campaign")
     rows = (
         await session.execute(
             select(AuditEntry.action, AuditEntry.object_id, AuditEntry.data)

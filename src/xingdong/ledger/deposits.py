@@ -23,6 +23,7 @@ from xingdong.identity import repository as identity_repo
 from xingdong.ledger import service as ledger
 from xingdong.ledger.batching import BatchCall, batcher_for
 from xingdong.ledger.errors import IdempotencyKeyReused, InvalidTransfer
+from xingdong.ledger.idempotency import claim_key
 from xingdong.ledger.models import Deposit
 from xingdong.ledger.payments import PaymentNotice
 
@@ -65,6 +66,7 @@ async def request_deposit(
             fields=[FieldError("Idempotency-Key", N_("Required."))],
         )
     request_hash = ledger.request_digest({"org": str(org_id), "amount": amount})
+    await claim_key(session, person_id=requested_by, key=idempotency_key, kind="top_up")
     earlier = (
         await session.execute(
             select(Deposit).where(

@@ -330,3 +330,17 @@ class SandboxRefund(CreatedAtMixin, Base):
     order_id: Mapped[str] = mapped_column(String(64), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(10))
+
+
+class IdempotencyKeyUse(CreatedAtMixin, Base):
+    """Which kind of request each person's ``Idempotency-Key`` was first used for: one
+    namespace per person across every keyed request, so a key reused on another kind of
+    request is refused instead of acting again."""
+
+    __tablename__ = "idempotency_keys"
+
+    person_id: Mapped[UUID] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    """``top_up``, ``refund``, ``campaign`` (submit and close), ``withdrawal`` (a person's
+    own and the payouts of their agencies) or ``claim``."""

@@ -24,6 +24,7 @@ from xingdong.core.policy import Action, Actor, require
 from xingdong.ledger import service as ledger
 from xingdong.ledger.deposits import DEPOSITS_ACCOUNT, org_account
 from xingdong.ledger.errors import IdempotencyKeyReused
+from xingdong.ledger.idempotency import claim_key
 from xingdong.ledger.models import Deposit, LedgerAccount, Refund
 from xingdong.ledger.payments import PaymentProvider
 
@@ -54,6 +55,7 @@ async def request_refund(
 ) -> Refund:
     require(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
     request_hash = ledger.request_digest({"deposit": str(deposit_id), "amount": amount})
+    await claim_key(session, person_id=actor.person_id, key=idempotency_key, kind="refund")
     earlier = (
         await session.execute(
             select(Refund).where(

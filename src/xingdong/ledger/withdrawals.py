@@ -38,6 +38,7 @@ from xingdong.identity.validation import normalise_phone
 from xingdong.ledger import service as ledger
 from xingdong.ledger import wallets
 from xingdong.ledger.errors import IdempotencyKeyReused, InsufficientFunds
+from xingdong.ledger.idempotency import claim_key
 from xingdong.ledger.models import OrgPayoutAccount, PayoutAccount, Withdrawal, WithdrawalApproval
 from xingdong.ledger.payments import PayoutProvider, PayoutResult
 from xingdong.ledger.wallets import available_account
@@ -292,6 +293,7 @@ async def request_withdrawal(
     if org_id:
         asked["org"] = str(org_id)
     request_hash = ledger.request_digest(asked)
+    await claim_key(session, person_id=person_id, key=idempotency_key, kind="withdrawal")
     earlier = (
         await session.execute(
             select(Withdrawal).where(

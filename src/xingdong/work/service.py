@@ -64,6 +64,7 @@ from xingdong.insights import service as insights
 from xingdong.ledger import service as ledger
 from xingdong.ledger import wallets
 from xingdong.ledger.errors import IdempotencyKeyReused, InsufficientFunds
+from xingdong.ledger.idempotency import claim_key
 from xingdong.ledger.withdrawals import REVENUE_ACCOUNT
 from xingdong.platforms.connector import TargetInfo, Verification, get_connector, tracked_link
 from xingdong.risk import service as risk
@@ -1812,6 +1813,7 @@ async def claim_once(
     # Attempts with one key wait here for each other; the later one finds the first's row.
     lock_number = int.from_bytes(assignment_id.bytes[:8], "big", signed=True)
     await session.execute(select(func.pg_advisory_xact_lock(lock_number)))
+    await claim_key(session, person_id=person.id, key=key, kind="claim")
     existing = await session.get(Assignment, assignment_id)
     if existing is not None:
         if existing.campaign_id != campaign_id:
