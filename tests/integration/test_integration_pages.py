@@ -241,6 +241,27 @@ async def test_a_member_sees_the_page_without_keys_or_forms(
         assert await s.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
 
 
+async def test_an_endpoint_s_address_and_description_have_one_limit_each(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner, org_id = await owner_with_brand(client)
+    url = f"/api/v1/orgs/{org_id}/webhooks"
+    fits = "https://example.com/" + "h" * (500 - len("https://example.com/"))
+    for body, field in (
+        ({"url": fits + "h"}, "url"),
+        ({"url": fits + "h" * 200}, "url"),
+        ({"url": LOCAL_URL, "description": "d" * 121}, "description"),
+    ):
+        refused = await client.post(url, json=body, headers=owner.auth)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "validation_failed"
+        assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
+            (field, "string_too_long")
+        ]
+    async with db.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(WebhookEndpoint)) == 0
+
+
 async def test_a_stranger_finds_nothing(client: httpx.AsyncClient) -> None:
     owner, org_id = await owner_with_brand(client)
     made = await client.post(

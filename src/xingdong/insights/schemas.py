@@ -13,6 +13,7 @@ from xingdong.insights.account_statements import AccountStatement, account_of, e
 from xingdong.insights.models import Event, WebhookEndpoint
 from xingdong.insights.service import DeliveryRow, EndpointSummary, body_of
 from xingdong.insights.statements import CampaignStatement
+from xingdong.insights.targets import MAX_URL_LENGTH
 
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 
@@ -22,16 +23,21 @@ class Input(BaseModel):
 
 
 class EndpointIn(Input):
-    url: str = Field(description="Where to send events: https:// on the public internet.")
-    description: str = Field(default="", description="What it is, for people (at most 120).")
+    url: str = Field(
+        max_length=MAX_URL_LENGTH,
+        description="Where to send events: https:// on the public internet.",
+    )
+    description: str = Field(
+        default="", max_length=120, description="What it is, for people (at most 120)."
+    )
     event_types: list[str] = Field(
         default_factory=list, description="The event types to send; empty sends every type."
     )
 
 
 class EndpointChange(Input):
-    url: str | None = None
-    description: str | None = None
+    url: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
+    description: str | None = Field(default=None, max_length=120)
     event_types: list[str] | None = None
     enabled: bool | None = None
 
