@@ -54,6 +54,26 @@ async def test_openapi_lists_the_identity_api(client: httpx.AsyncClient) -> None
     assert [p["name"] for p in feed["parameters"]] == ["type", "limit"]
 
 
+async def test_openapi_says_which_operations_take_a_bearer_token(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = (await client.get("/api/v1/openapi.json")).json()
+    scheme = spec["components"]["securitySchemes"]["bearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    signed = {
+        (method, path)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security") == [{"bearer": []}]
+    }
+    assert {("get", "/api/v1/me"), ("get", "/api/v1/tasks")} <= signed
+    assert ("get", "/api/v1/orgs/{org_id}/campaigns") in signed  # keys and tokens alike
+    open_to_all = {("post", "/api/v1/auth/tokens"), ("post", "/api/v1/auth/register")}
+    assert not open_to_all & signed
+    # What it says is what happens: a signed operation without a token is refused.
+    assert (await client.get("/api/v1/me")).status_code == 401
+
+
 async def test_a_method_a_path_does_not_take_is_told_every_one_it_does(
     client: httpx.AsyncClient,
 ) -> None:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.context import current_api_key, current_locale
@@ -174,7 +175,21 @@ def person_bearer_token(request: Request) -> str:
     return token
 
 
-async def api_token(request: Request, session: DbSession) -> tuple[Person, ApiToken]:
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A person's token (POST /api/v1/auth/tokens) or an organisation's API key "
+    "(xdk_…), as Authorization: Bearer <token>.",
+)
+"""Read by the routes below only so that the OpenAPI document names the scheme on every
+operation that needs it; the token itself is read by :func:`bearer_token`, which the
+routes outside FastAPI's routing share."""
+Announced = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+
+
+async def api_token(
+    request: Request, session: DbSession, _bearer: Announced
+) -> tuple[Person, ApiToken]:
     """A person's token."""
     token = person_bearer_token(request)
     person, row = await identity.person_for_api_token(session, token=token)
@@ -188,12 +203,12 @@ async def api_token(request: Request, session: DbSession) -> tuple[Person, ApiTo
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def api_actor(request: Request, session: DbSession) -> Actor:
+async def api_actor(request: Request, session: DbSession, _bearer: Announced) -> Actor:
     """Who is calling: a person by their token, or an organisation by one of its API
     keys."""
     token = bearer_token(request)
     if not api_keys.is_api_key(token):
-        person, _row = await api_token(request, session)
+        person, _row = await api_token(request, session, _bearer)
         return await _remember(request, session, person)
     actor, key = await api_keys.actor_for_key(session, token=token)
     if key.access == "read" and request.method not in SAFE_METHODS:

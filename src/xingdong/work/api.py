@@ -17,7 +17,15 @@ from xingdong.core.context import current_locale
 from xingdong.core.pagination import Page
 from xingdong.dispatch.live import live_dispatch
 from xingdong.dispatch.route import feed_api
-from xingdong.web.deps import ApiActor, ApiPerson, CursorQuery, DbSession, LimitQuery, RuntimeDep
+from xingdong.web.deps import (
+    Announced,
+    ApiActor,
+    ApiPerson,
+    CursorQuery,
+    DbSession,
+    LimitQuery,
+    RuntimeDep,
+)
 from xingdong.work import gold, labels, service
 from xingdong.work.schemas import (
     AppealIn,
@@ -83,6 +91,7 @@ async def read_upload(file: UploadFile | None) -> service.Upload | None:
 @router.get("/tasks", response_model=TaskFeedOut)
 async def list_tasks(
     request: Request,
+    _bearer: Announced,  # read by feed_api; declared for the docs
     task_type: TaskTypeQuery = None,  # noqa: ARG001 - read by feed_api; declared for the docs
     limit: Annotated[  # noqa: ARG001 - read by feed_api; declared for the docs
         int | None,
