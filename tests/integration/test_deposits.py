@@ -62,6 +62,13 @@ async def test_a_top_up_credits_the_balance_once(client: httpx.AsyncClient, db: 
     deposit = started.json()
     assert deposit["status"] == "created"
     assert deposit["checkout_url"] == f"/sandbox/pay/{deposit['id']}?amount=50000"
+    # The link to pay is not lost with the first answer: the list and the top-up give it
+    # while it waits for payment.
+    url = f"/api/v1/orgs/{org_id}/deposits"
+    listed = (await client.get(url, headers=owner.auth)).json()["items"]
+    assert [d["checkout_url"] for d in listed] == [deposit["checkout_url"]]
+    one = (await client.get(f"{url}/{deposit['id']}", headers=owner.auth)).json()
+    assert one["checkout_url"] == deposit["checkout_url"]
     first = await notify(client, deposit["id"], 50_000)
     assert first.status_code == 200
     assert first.text == "success"
@@ -69,7 +76,7 @@ async def test_a_top_up_credits_the_balance_once(client: httpx.AsyncClient, db: 
     assert again.status_code == 200
     assert await balance(client, owner, org_id) == 50_000
     read = await client.get(f"/api/v1/orgs/{org_id}/deposits/{deposit['id']}", headers=owner.auth)
-    assert read.json()["status"] == "paid"
+    assert (read.json()["status"], read.json()["checkout_url"]) == ("paid", None)
     async with db.sessionmaker() as s:
         assert (await s.execute(select(func.count()).select_from(Transfer))).scalar_one() == 1
         assert (await ledger.verify(s)).problems == []

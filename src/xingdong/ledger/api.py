@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from xingdong.core.client_signals import signals_of
 from xingdong.core.pagination import Page, next_cursor
-from xingdong.core.policy import Action, require
+from xingdong.core.policy import Action, Actor, can, require
+from xingdong.core.runtime import Runtime
 from xingdong.ledger import (
     adjustments,
     deposits,
@@ -22,7 +23,7 @@ from xingdong.ledger import (
     wallets,
     withdrawals,
 )
-from xingdong.ledger.models import OrgPayoutAccount, PayoutAccount, Withdrawal
+from xingdong.ledger.models import Deposit, OrgPayoutAccount, PayoutAccount, Withdrawal
 from xingdong.risk import service as risk
 from xingdong.web.deps import (
     ApiActor,
@@ -120,8 +121,14 @@ async def create_deposit(
         min_amount=runtime.settings.deposit_min_fen,
         max_amount=runtime.settings.deposit_max_fen,
     )
+    return deposit_out(deposit, runtime, actor)
+
+
+def deposit_out(deposit: Deposit, runtime: Runtime, actor: Actor) -> DepositOut:
+    """A top-up as the API shows it: while it waits for payment, with the address to pay
+    it at, for those who may top up (the link is not lost with the first answer)."""
     out = DepositOut.model_validate(deposit)
-    if deposit.status == "created":
+    if deposit.status == "created" and can(actor, Action.ORG_MANAGE_FUNDS, org_id=deposit.org_id):
         out.checkout_url = runtime.payments.checkout_url(
             order_id=str(deposit.id), amount=deposit.amount
         )
@@ -156,6 +163,7 @@ async def list_deposits(
     org_id: UUID,
     actor: ApiActor,
     session: DbSession,
+    runtime: RuntimeDep,
     status: DepositStatus | None = None,
     cursor: CursorQuery = None,
     limit: LimitQuery = 20,
@@ -164,7 +172,7 @@ async def list_deposits(
     require(actor, Action.ORG_READ, org_id=org_id)
     page = await deposits.deposits_page(session, org_id, status=status, cursor=cursor, limit=limit)
     return DepositPageOut(
-        items=[DepositOut.model_validate(d) for d in page.items], next_cursor=page.next_cursor
+        items=[deposit_out(d, runtime, actor) for d in page.items], next_cursor=page.next_cursor
     )
 
 
@@ -177,14 +185,14 @@ class DepositWithRefundsOut(DepositOut):
 
 @router.get("/orgs/{org_id}/deposits/{deposit_id}")
 async def read_deposit(
-    org_id: UUID, deposit_id: UUID, actor: ApiActor, session: DbSession
+    org_id: UUID, deposit_id: UUID, actor: ApiActor, session: DbSession, runtime: RuntimeDep
 ) -> DepositWithRefundsOut:
     """One top-up with its refunds and what can still be refunded (members)."""
     require(actor, Action.ORG_READ, org_id=org_id)
     deposit = await deposits.get_deposit(session, deposit_id, org_id=org_id)
     made = (await refunds.refunds_of_deposits(session, [deposit.id])).get(deposit.id, [])
     return DepositWithRefundsOut(
-        **DepositOut.model_validate(deposit).model_dump(exclude={"amount_fen"}),
+        **deposit_out(deposit, runtime, actor).model_dump(exclude={"amount_fen"}),
         refunds=[RefundOut.model_validate(r) for r in made],
         refundable_fen=refunds.left_to_refund(deposit, made),
     )
