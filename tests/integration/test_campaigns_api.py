@@ -559,7 +559,7 @@ async def test_the_brand_sees_completions_without_knowing_the_worker(
     campaign, done = await approved_completion(world)
     # An open claim by someone else is not a completion.
     async with world.db.session_scope() as s:
-        await work.claim(
+        open_claim = await work.claim(
             s, person=world.workers[1], campaign_id=campaign.id, settings=world.settings
         )
     response = await client.get(f"/api/v1/campaigns/{campaign.id}/assignments", headers=owner)
@@ -574,16 +574,21 @@ async def test_the_brand_sees_completions_without_knowing_the_worker(
     assert str(world.workers[0].id) not in response.text
     assert done.actor_handle not in response.text
 
+    # One completion, as the list shows it (what a webhook names can be read again).
+    base = f"/api/v1/campaigns/{campaign.id}/assignments"
+    one = await client.get(f"{base}/{done.id}", headers=owner)
+    assert one.status_code == 200, one.text
+    assert one.json() == item
+    problem(await client.get(f"{base}/{open_claim.id}", headers=owner), 404, "assignment_not_found")
+    problem(await client.get(f"{base}/{uuid4()}", headers=owner), 404, "assignment_not_found")
+
     by_status = await client.get(
         f"/api/v1/campaigns/{campaign.id}/assignments?status=rejected", headers=owner
     )
     assert by_status.json()["items"] == []
     stranger = await bearer(world, world.workers[1])
-    problem(
-        await client.get(f"/api/v1/campaigns/{campaign.id}/assignments", headers=stranger),
-        404,
-        "campaign_not_found",
-    )
+    for path in (base, f"{base}/{done.id}"):
+        problem(await client.get(path, headers=stranger), 404, "campaign_not_found")
 
 
 async def test_a_contest_goes_to_an_operator_who_decides_it(

@@ -221,6 +221,26 @@ async def list_completions(
     )
 
 
+@router.get("/campaigns/{campaign_id}/assignments/{assignment_id}")
+async def read_completion(
+    campaign_id: UUID,
+    assignment_id: UUID,
+    actor: ApiActor,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> CompletionOut:
+    """One completion of the campaign, as the list shows it: to refresh the one a webhook
+    names (``assignment_not_found`` for work not handed in, or of another campaign)."""
+    found = await completions.one_completion(
+        session,
+        actor=actor,
+        campaign_id=campaign_id,
+        assignment_id=assignment_id,
+        secret=runtime.settings.secret_key.get_secret_value(),
+    )
+    return CompletionOut.of(found)
+
+
 @router.post(
     "/campaigns/{campaign_id}/assignments/{assignment_id}/contest",
     status_code=http_status.HTTP_201_CREATED,

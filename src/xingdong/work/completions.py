@@ -123,6 +123,25 @@ async def completions_page(
     )
 
 
+async def one_completion(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    campaign_id: UUID,
+    assignment_id: UUID,
+    secret: str,
+    now: datetime | None = None,
+) -> Completion:
+    """One piece of work handed in for the campaign, as the list shows it (to refresh it
+    after a webhook names it)."""
+    await campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
+    found = await session.get(Assignment, assignment_id)
+    if found is None or found.campaign_id != campaign_id or found.status not in SUBMITTED_STATUSES:
+        raise AssignmentNotFound(detail=N_("No such task."))
+    upheld = await _appeals_upheld(session, [found])
+    return _completion(found, secret=secret, now=now or utcnow(), upheld=upheld)
+
+
 async def contest_completion(
     session: AsyncSession,
     *,
