@@ -54,12 +54,15 @@ async def test_invite_accept_and_list_members(client: httpx.AsyncClient) -> None
     )
     assert invited.status_code == 201
     assert invited.json()["phone"] == "+86" + member.phone
+    assert invited.json()["org_name"] == "测试品牌"  # every answer names the organisation
+    (listed,) = (await client.get(f"/api/v1/orgs/{org_id}/invitations", headers=owner.auth)).json()
+    assert listed["org_name"] == "测试品牌"
     mine = (await client.get("/api/v1/me/invitations", headers=member.auth)).json()
     assert [(i["org_id"], i["org_name"]) for i in mine] == [(org_id, "测试品牌")]
     accepted = await client.post(
         f"/api/v1/me/invitations/{mine[0]['id']}", json={"accept": True}, headers=member.auth
     )
-    assert accepted.json()["status"] == "accepted"
+    assert (accepted.json()["status"], accepted.json()["org_name"]) == ("accepted", "测试品牌")
     again = await client.post(
         f"/api/v1/me/invitations/{mine[0]['id']}", json={"accept": True}, headers=member.auth
     )

@@ -23,7 +23,7 @@ from xingdong.identity import (
     service,
 )
 from xingdong.identity.downloads import personal_data_response
-from xingdong.identity.models import Person
+from xingdong.identity.models import Invitation, Organisation, Person
 from xingdong.identity.schemas import (
     AccountStateIn,
     AccountStateOut,
@@ -355,7 +355,15 @@ async def answer_invitation(
     invitation = await service.answer_invitation(
         session, person=person, invitation_id=invitation_id, accept=body.accept
     )
-    return InvitationOut.model_validate(invitation)
+    return await _invitation_out(session, invitation)
+
+
+async def _invitation_out(session: DbSession, invitation: Invitation) -> InvitationOut:
+    """An invitation with the name of its organisation, as every answer gives it."""
+    org = await session.get(Organisation, invitation.org_id)
+    return InvitationOut.model_validate(invitation).model_copy(
+        update={"org_name": org.name if org else None}
+    )
 
 
 @router.get("/orgs")
@@ -436,7 +444,7 @@ async def invite_member(
     invitation = await service.invite_member(
         session, actor=actor, org_id=org_id, phone=body.phone, role=body.role
     )
-    return InvitationOut.model_validate(invitation)
+    return await _invitation_out(session, invitation)
 
 
 @router.get("/orgs/{org_id}/invitations")
@@ -447,11 +455,10 @@ async def list_org_invitations(
     members (as in the members list)."""
     rows = await service.pending_invitations(session, actor=actor, org_id=org_id)
     full = can(actor, Action.ORG_MANAGE_MEMBERS, org_id=org_id)
+    answers = [await _invitation_out(session, row) for row in rows]
     return [
-        InvitationOut.model_validate(row).model_copy(
-            update={} if full else {"phone": mask_phone(row.phone)}
-        )
-        for row in rows
+        answer if full else answer.model_copy(update={"phone": mask_phone(answer.phone)})
+        for answer in answers
     ]
 
 
