@@ -293,10 +293,10 @@ async def test_a_brand_has_no_page_of_creators(client: httpx.AsyncClient) -> Non
     page = await client.get(f"/orgs/{brand_id}/creators", headers=ENGLISH)
     assert page.status_code == 409
     assert page.headers["content-type"].startswith("text/html")
-    assert "Only agencies (MCN) sign creators" in page.text
-    assert "This organisation is a brand. Create an agency to sign creators." in page.text
+    assert "Only an agency (MCN) does this" in page.text
+    assert "This organisation is a brand. Signing creators and paying out" in page.text
     chinese = await client.get(f"/orgs/{brand_id}/creators", headers=CHINESE)
-    assert "只有 MCN 机构可以签约创作者" in chinese.text
+    assert "只有 MCN 机构可以这样做" in chinese.text
     stranger = await register(client)
     await sign_in_as(client, stranger)
     hidden = await client.get(f"/orgs/{brand_id}/creators", headers=ENGLISH)

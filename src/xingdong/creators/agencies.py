@@ -95,7 +95,10 @@ async def _agency(
         raise NotFound(detail=N_("No such organisation."))
     if org.kind != "agency":
         raise NotAnAgency(
-            detail=N_("This organisation is a brand. Create an agency to sign creators.")
+            detail=N_(
+                "This organisation is a brand. Signing creators and paying out their shares "
+                "is what agencies do: create an agency for it."
+            )
         )
     return org
 

@@ -8,7 +8,7 @@ from xingdong.core.i18n import N_
 
 class NotAnAgency(Conflict):
     code = "not_an_agency"
-    title = N_("Only agencies (MCN) sign creators")
+    title = N_("Only an agency (MCN) does this")
 
 
 class AlreadySigned(Conflict):
