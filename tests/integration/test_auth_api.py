@@ -205,6 +205,14 @@ async def test_oversized_body_is_refused(client: httpx.AsyncClient, db: Database
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["code"] == "payload_too_large"
+    # Said in the request's language, the limit in the problem too.
+    chinese = await client.post(
+        "/api/v1/auth/sms-codes",
+        content=b'{"phone": "' + b"1" * 2_000_000 + b'"}',
+        headers={"content-type": "application/json", "Accept-Language": "zh-CN"},
+    )
+    limit = chinese.json()["limit"]
+    assert str(limit) in chinese.json()["detail"] and chinese.json()["detail"].startswith("上限")
 
 
 async def test_streamed_oversized_body_without_length_is_refused(client: httpx.AsyncClient) -> None:

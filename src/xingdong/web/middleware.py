@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from xingdong.core import security
 from xingdong.core.context import current_api_key, current_locale
 from xingdong.core.errors import PayloadTooLarge
-from xingdong.core.i18n import from_accept_language, normalise_locale
+from xingdong.core.i18n import N_, from_accept_language, normalise_locale
 from xingdong.core.logging import get_logger
 
 log = get_logger("xingdong.http")
@@ -105,7 +105,8 @@ class BodySizeLimit:
         request = Request(scope, receive)
         request.state.request_id = secrets.token_hex(8)
         response = await handle_domain_error(
-            request, PayloadTooLarge(detail=f"The limit is {max_bytes} bytes.")
+            request,
+            PayloadTooLarge(detail=N_("The limit is {limit} bytes."), extra={"limit": max_bytes}),
         )
         await response(scope, receive, send)
 
