@@ -4,6 +4,7 @@ are refused and change nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -207,6 +208,32 @@ async def test_times_come_back_in_utc_and_a_past_end_is_called_past(
     )
     errors = problem(past, 422, "campaign_invalid")["errors"]
     assert [e["message"] for e in errors if e["field"] == "ends_at"] == ["The end is in the past."]
+
+
+async def test_a_draft_made_with_a_key_is_made_once(
+    client: httpx.AsyncClient, world: World, owner: dict[str, str]
+) -> None:
+    url = f"/api/v1/orgs/{world.org_id}/campaigns"
+    body = campaign_body()
+    keyed = {**owner, "Idempotency-Key": "draft-1"}
+    # Sent twice at once (a client that retried too soon): one draft.
+    first, second = await asyncio.gather(
+        client.post(url, json=body, headers=keyed), client.post(url, json=body, headers=keyed)
+    )
+    assert (first.status_code, second.status_code) == (201, 201), second.text
+    assert first.json()["id"] == second.json()["id"]
+    assert await count_campaigns(world) == 1
+    problem(
+        await client.post(url, json={**body, "title": "另一个"}, headers=keyed),
+        409,
+        "idempotency_key_reused",
+    )
+    submit = await client.post(f"/api/v1/campaigns/{first.json()['id']}/submit", headers=keyed)
+    assert problem(submit, 409, "idempotency_key_reused")["used_for"] == "draft"
+    assert await campaign_status(world, first.json()["id"]) == "draft"
+    # Without a key, as before: each request makes a draft.
+    await client.post(url, json=body, headers=owner)
+    assert await count_campaigns(world) == 2
 
 
 async def test_a_target_of_another_kind_is_named_as_such(

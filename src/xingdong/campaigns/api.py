@@ -33,12 +33,14 @@ from xingdong.core.context import current_locale
 from xingdong.core.errors import FieldError, XingdongError
 from xingdong.core.pagination import Page
 from xingdong.dispatch.delivery import campaign_delivery
+from xingdong.ledger.service import request_digest
 from xingdong.web.deps import (
     ApiActor,
     CursorQuery,
     DbSession,
     IdempotencyKey,
     LimitQuery,
+    OptionalIdempotencyKey,
     RuntimeDep,
 )
 from xingdong.work import completions
@@ -87,13 +89,25 @@ async def _org_of(session: DbSession, actor: ApiActor, campaign_id: UUID) -> UUI
 
 @router.post("/orgs/{org_id}/campaigns", status_code=http_status.HTTP_201_CREATED)
 async def create_campaign(
-    org_id: UUID, body: CampaignIn, actor: ApiActor, session: DbSession, runtime: RuntimeDep
+    org_id: UUID,
+    body: CampaignIn,
+    actor: ApiActor,
+    session: DbSession,
+    runtime: RuntimeDep,
+    idempotency_key: OptionalIdempotencyKey = None,
 ) -> CampaignOut:
     """Create a draft (members). The target is resolved on the platform and the copy is
-    checked; nothing is paid until the draft is submitted."""
+    checked; nothing is paid until the draft is submitted. With an ``Idempotency-Key``, a
+    retry with the same body answers with the same draft (201) instead of making another."""
     campaign = await _in_body_terms(
         service.create_campaign(
-            session, actor=actor, org_id=org_id, draft=body.to_draft(), settings=runtime.settings
+            session,
+            actor=actor,
+            org_id=org_id,
+            draft=body.to_draft(),
+            settings=runtime.settings,
+            request_key=idempotency_key,
+            request_hash=request_digest({"org": str(org_id), **body.model_dump(mode="json")}),
         )
     )
     return await _full(session, campaign)

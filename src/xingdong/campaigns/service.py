@@ -46,7 +46,7 @@ from xingdong.insights import service as insights
 from xingdong.ledger import service as ledger
 from xingdong.ledger.deposits import org_account
 from xingdong.ledger.errors import IdempotencyKeyReused
-from xingdong.ledger.idempotency import claim_key
+from xingdong.ledger.idempotency import claim_key, remember_object
 from xingdong.platforms.connector import (
     ACTION_TARGET_KIND,
     TARGET_KINDS,
@@ -243,11 +243,25 @@ async def create_campaign(
     draft: CampaignDraft,
     settings: Settings,
     now: datetime | None = None,
+    request_key: str | None = None,
+    request_hash: str | None = None,
 ) -> Campaign:
-    """A draft: checked, its target resolved on the platform, not yet funded."""
+    """A draft: checked, its target resolved on the platform, not yet funded. With a
+    ``request_key`` (and the digest of the request as sent), a retry answers with the
+    draft the first request made instead of making another."""
     if org_id not in actor.memberships:
         require(actor, Action.ORG_READ, org_id=org_id)
         raise CampaignInvalid(detail=N_("Only members of the organisation can create campaigns."))
+    if request_key is not None:
+        earlier = await claim_key(
+            session,
+            person_id=actor.person_id,
+            key=request_key,
+            kind="draft",
+            request_hash=request_hash,
+        )
+        if earlier is not None and earlier.object_id is not None:
+            return await get_campaign(session, actor=actor, campaign_id=earlier.object_id)
     await identity_repo.hold_open_organisation(session, org_id)
     moment = now or utcnow()
     _refuse_draft(draft, settings, moment)
@@ -297,6 +311,10 @@ async def create_campaign(
     campaign.compliance = findings_as_json(compliance_findings(campaign, settings, own_target=own))
     session.add(campaign)
     await session.flush()
+    if request_key is not None:
+        await remember_object(
+            session, person_id=actor.person_id, key=request_key, object_id=campaign.id
+        )
     return campaign
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,28 +19,53 @@ from xingdong.core.i18n import N_
 from xingdong.ledger.errors import IdempotencyKeyReused
 from xingdong.ledger.models import IdempotencyKeyUse
 
-KeyedKind = Literal["top_up", "refund", "campaign", "withdrawal", "claim"]
+KeyedKind = Literal["top_up", "refund", "campaign", "withdrawal", "claim", "draft"]
 
 
-async def claim_key(session: AsyncSession, *, person_id: UUID, key: str, kind: KeyedKind) -> None:
-    """Record the key's first use for ``kind`` in this transaction, or check that its
-    earlier use was of the same kind (whose own record then answers the retry). A
+async def claim_key(
+    session: AsyncSession,
+    *,
+    person_id: UUID,
+    key: str,
+    kind: KeyedKind,
+    request_hash: str | None = None,
+) -> IdempotencyKeyUse | None:
+    """Record the key's first use for ``kind`` in this transaction (None), or check that
+    its earlier use was of the same kind, and of the same request where ``request_hash``
+    is kept, and answer it (its own record, or ``object_id``, then answers the retry). A
     parallel first use with the same key waits here for the other's transaction."""
     inserted = await session.execute(
         insert(IdempotencyKeyUse)
-        .values(person_id=person_id, key=key, kind=kind)
+        .values(person_id=person_id, key=key, kind=kind, request_hash=request_hash)
         .on_conflict_do_nothing(index_elements=["person_id", "key"])
         .returning(IdempotencyKeyUse.kind)
     )
     if inserted.first() is not None:
-        return
-    used_for = await session.scalar(
-        select(IdempotencyKeyUse.kind).where(
+        return None
+    earlier = await session.scalar(
+        select(IdempotencyKeyUse).where(
             IdempotencyKeyUse.person_id == person_id, IdempotencyKeyUse.key == key
         )
     )
-    if used_for != kind:
+    assert earlier is not None
+    if earlier.kind != kind:
         raise IdempotencyKeyReused(
             detail=N_("This idempotency key was used for another kind of request."),
-            extra={"used_for": used_for},
+            extra={"used_for": earlier.kind},
         )
+    if earlier.request_hash is not None and earlier.request_hash != request_hash:
+        raise IdempotencyKeyReused(
+            detail=N_("This idempotency key was used for a different request.")
+        )
+    return earlier
+
+
+async def remember_object(
+    session: AsyncSession, *, person_id: UUID, key: str, object_id: UUID
+) -> None:
+    """What the key's first request made, for a retry to answer with."""
+    await session.execute(
+        update(IdempotencyKeyUse)
+        .where(IdempotencyKeyUse.person_id == person_id, IdempotencyKeyUse.key == key)
+        .values(object_id=object_id)
+    )

@@ -343,4 +343,8 @@ class IdempotencyKeyUse(CreatedAtMixin, Base):
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     """``top_up``, ``refund``, ``campaign`` (submit and close), ``withdrawal`` (a person's
-    own and the payouts of their agencies) or ``claim``."""
+    own and the payouts of their agencies), ``claim`` or ``draft`` (a campaign created)."""
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    """For kinds whose own records keep no digest of the request (drafts)."""
+    object_id: Mapped[UUID | None]
+    """What the first request made, for kinds whose own records keep no key (drafts)."""

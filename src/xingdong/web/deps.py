@@ -95,6 +95,10 @@ LimitQuery = Annotated[int, Query(ge=1, le=100)]
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=160)]
 """The header every money-moving POST requires (an empty one is refused like a missing
 one: ``validation_failed`` naming ``Idempotency-Key``)."""
+OptionalIdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=160)
+]
+"""The same header where it is welcome but not required (creating a draft)."""
 
 
 async def _remember(request: Request, session: AsyncSession, person: Person) -> Actor:
