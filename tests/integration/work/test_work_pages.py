@@ -270,15 +270,22 @@ async def test_do_a_follow_task_and_see_it_approved(
     assert "data-submission-form" not in done.text
 
 
-async def test_a_worker_checks_in_the_hold_that_the_action_is_still_there(
-    client: httpx.AsyncClient, world: World
-) -> None:
+async def approved_in_page(client: httpx.AsyncClient, world: World, worker: Person) -> str:
+    """A follow task the worker claimed and handed in on the pages, approved by the
+    platform's check and now in its hold."""
     campaign = await live_campaign(world)
-    worker = world.workers[0]
     await browse_as(client, world, worker)
     assignment_id = await claim_in_page(client, campaign)
     await act_like_a_person(world, assignment_id, follow=True)
     assert (await submit_in_page(client, assignment_id, screenshot())).status_code == 303
+    return assignment_id
+
+
+async def test_a_worker_checks_in_the_hold_that_the_action_is_still_there(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    worker = world.workers[0]
+    assignment_id = await approved_in_page(client, world, worker)
     page = await client.get(f"/me/tasks/{assignment_id}")
     assert "data-hold-check-link" in page.text and "data-hold-check=" not in page.text
     kept = await client.get(f"/me/tasks/{assignment_id}?check=1")
@@ -305,7 +312,8 @@ async def test_a_worker_checks_in_the_hold_that_the_action_is_still_there(
     await follow_on_sandbox(await handle_of(world, worker), world.db)
     again = await client.get(f"/api/v1/me/assignments/{assignment_id}/check", headers=auth)
     assert (again.json()["at_hold_end"], again.json()["settle_reason"]) == ("released", "retained")
-    # Asking wrote nothing, and the hold's end then finds the follow and releases.
+    # Asking moved nothing (the answer is only kept), and the hold's end then finds the
+    # follow and releases.
     assert (await assignment_row(world, assignment_id)).status == "approved"
     async with world.db.session_scope() as s:
         assert await work.settle_hold(s, UUID(assignment_id), now=row.hold_until) == "released"
@@ -320,12 +328,8 @@ async def test_a_worker_checks_in_the_hold_that_the_action_is_still_there(
 async def test_the_hold_is_checked_on_its_own_and_the_worker_sees_what_was_found(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    campaign = await live_campaign(world)
     worker = world.workers[0]
-    await browse_as(client, world, worker)
-    assignment_id = await claim_in_page(client, campaign)
-    await act_like_a_person(world, assignment_id, follow=True)
-    assert (await submit_in_page(client, assignment_id, screenshot())).status_code == 303
+    assignment_id = await approved_in_page(client, world, worker)
     row = await assignment_row(world, assignment_id)
     assert row.submitted_at is not None and row.hold_until is not None
     # Looked at every third of the hold: not before a third has passed since the hand-in.
