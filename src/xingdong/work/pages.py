@@ -303,9 +303,10 @@ async def assignment_page(
     if check and view.assignment.status in ("claimed", "approved"):
         with contextlib.suppress(XingdongError):  # expired meanwhile: the page says so
             found = await service.check_now(session, person=person, assignment_id=assignment_id)
-            key = "precheck" if view.assignment.status == "claimed" else "hold_check"
-            context[key] = found
-            context["hold_check_now"] = True
+            if view.assignment.status == "claimed":
+                context["precheck"] = found
+            else:
+                context["hold_check"], context["hold_check_now"] = found, True
     context.setdefault("hold_check", service.stored_hold_check(view.assignment))
     return render(request, "work_assignment.html", context)
 

@@ -1131,12 +1131,12 @@ async def settle_hold(session: AsyncSession, assignment_id: UUID, *, now: dateti
         return "skipped"
     campaign = await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id)
     outcome, reason = _hold_outcome(assignment, campaign, await _still_there(campaign, assignment))
-    if outcome == "waiting" and now >= assignment.hold_until + RETENTION_GRACE:
+    if reason is None:  # the platform cannot tell: asked again, until the grace runs out
+        if now < assignment.hold_until + RETENTION_GRACE:
+            return outcome
         outcome, reason = "released", "retention_unknown"
-    if outcome == "released" and reason is not None:
-        await _release(session, assignment, campaign, reason=reason, now=now)
-    elif outcome == "clawed_back" and reason is not None:
-        await _clawback(session, assignment, campaign, reason=reason, now=now)
+    settle = _release if outcome == "released" else _clawback
+    await settle(session, assignment, campaign, reason=reason, now=now)
     return outcome
 
 
