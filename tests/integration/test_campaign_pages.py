@@ -32,7 +32,7 @@ from tests.lifecycle_world import (
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.campaigns.schemas import CampaignSummaryOut
-from xingdong.core.clock import CHINA_TIME
+from xingdong.core.clock import CHINA_TIME, utcnow
 from xingdong.identity.models import Person
 from xingdong.ledger.deposits import org_account
 from xingdong.platforms.sandbox import service as sandbox
@@ -117,6 +117,7 @@ def form_fields(**overrides: str | list[str]) -> dict[str, str | list[str]]:
         "min_age": "20",
         "max_age": "",
         "interests": ["美妆", "母婴"],
+        "category": "美妆",
         "pacing_per_hour": "30",
         "min_watch_seconds": "0",
         "min_stay_seconds": "0",
@@ -314,9 +315,11 @@ async def test_a_purchase_task_shows_the_price_and_checks_the_reward_against_it(
         ({"pacing_per_hour": "99999999999"}, "pacing_per_hour", "4"),
         ({"target": "@nobody_here"}, "target", "1"),
         ({"disclosure": "广告" * 101}, "disclosure", "2"),
+        ({"category": "化妆品"}, "category", "1"),
     ],
     ids=["quantity-0", "quantity-text", "price-below-minimum", "price-fraction-of-fen",
-         "window-in-the-past", "no-title", "huge-pacing", "unknown-target", "long-disclosure"],
+         "window-in-the-past", "no-title", "huge-pacing", "unknown-target", "long-disclosure",
+         "unknown-category"],
 )  # fmt: skip
 async def test_a_refused_check_opens_the_step_of_the_problem(
     owner: httpx.AsyncClient, world: World, overrides: dict[str, str], field: str, step: str
@@ -359,6 +362,7 @@ async def test_the_check_says_how_many_people_the_targeting_reaches(
     await add_worker(world, handle="third_worker", interests=("母婴",))
     nobody = await post_form(owner, world, "review", interests=["汽车"], min_age="")
     assert 'data-review-audience="0"' in nobody.text and "data-review-narrow" in nobody.text
+    assert "data-review-nobody" in nobody.text and "That is few" not in nobody.text
     wide = await post_form(owner, world, "review", quantity="1", min_age="", interests=[])
     assert 'data-review-audience="3"' in wide.text and "data-review-narrow" not in wide.text
 
@@ -374,19 +378,26 @@ async def test_creating_saves_the_draft_as_typed(owner: httpx.AsyncClient, world
         END_DAY.year, END_DAY.month, END_DAY.day, 2, 0, tzinfo=UTC
     )  # 10:00 Beijing time
     assert saved.interests == ["美妆", "母婴"]
+    assert saved.category == "美妆"
     assert (saved.min_age, saved.max_age, saved.pacing_per_hour) == (20, None, 30)
     assert saved.review_policy == "manual"
     assert await org_available(world) == FUNDS  # a draft costs nothing
+    detail = await owner.get(f"/campaigns/{campaign_id}?lang=en")
+    assert "<dd data-category>Beauty</dd>" in detail.text
+    unsaid = await post_form(owner, world, "create", category="")
+    unsaid_id = unsaid.headers["location"].split("?")[0].removeprefix("/campaigns/")
+    assert (await row(world, unsaid_id)).category is None
 
 
 async def test_a_copy_starts_from_an_earlier_campaign(
     owner: httpx.AsyncClient, world: World
 ) -> None:
-    original = await create(world, title="老活动", regions=["浙江"])
+    original = await create(world, title="老活动", regions=["浙江"], category="母婴")
     page = await owner.get(f"/orgs/{world.org_id}/campaigns/new?copy={original.id}")
     assert 'value="老活动"' in page.text
     assert 'value="@brand_official"' in page.text
     assert re.search(r'value="浙江" checked', page.text)
+    assert '<option value="母婴" selected>' in page.text
 
 
 async def test_forms_without_the_csrf_token_are_refused(
@@ -497,6 +508,27 @@ async def test_pause_resume_and_close_after_confirming(
     assert (await owner.post(f"/campaigns/{campaign.id}/close", data=data)).status_code == 303
     assert (await row(world, campaign.id)).status == "closed"
     assert await org_available(world) == FUNDS
+    # What went back is said where the campaign is, once however many times it was closed.
+    after = await owner.get(closed.headers["location"] + "&lang=en")
+    assert 'data-returned="500"' in after.text
+    assert "¥ 5.00 of unused budget went back to the balance" in after.text
+    assert '<span class="small-amount" data-progress="returned">5.00</span>' in after.text
+
+
+async def test_an_approved_campaign_that_starts_later_says_when(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    now = utcnow()
+    later = await live_campaign(
+        world, starts_at=now + timedelta(hours=3), ends_at=now + timedelta(days=2)
+    )
+    page = await owner.get(f"/campaigns/{later.id}?lang=en")
+    assert "data-not-started" in page.text and "data-starts-later" in page.text
+    assert "Live: people who fit the campaign can take its tasks." not in page.text
+    running = await live_campaign(world, title="已开始")
+    page = await owner.get(f"/campaigns/{running.id}?lang=en")
+    assert "data-not-started" not in page.text
+    assert "Live: people who fit the campaign can take its tasks." in page.text
 
 
 async def test_the_progress_refreshes_from_a_small_json(

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from tests.brand_world import bearer, campaign_body, create_draft, member, org_balance
 from tests.integration.answers import problem
 from tests.integration.conftest import make_settings
+from tests.integration.work_support import browse_as
 from tests.lifecycle_world import (
     BRAND_HANDLE,
     World,
@@ -86,6 +87,7 @@ async def test_a_member_creates_a_draft_with_its_target_resolved(
     }
     assert (created["unit_price_fen"], created["reward_fen"], created["fee_fen"]) == (100, 80, 20)
     assert created["compliance"] == []
+    assert created["category"] is None  # not said
     assert created["progress"] == {
         "units_planned": 5,
         "units_open": 0,
@@ -104,6 +106,22 @@ async def test_a_member_creates_a_draft_with_its_target_resolved(
     assert await org_balance(client, world.org_id, owner) == FUNDS
 
 
+async def test_a_campaign_says_what_it_is_about(
+    client: httpx.AsyncClient, world: World, owner: dict[str, str]
+) -> None:
+    response = await client.post(
+        f"/api/v1/orgs/{world.org_id}/campaigns",
+        json=campaign_body(category="母婴"),
+        headers=owner,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["category"] == "母婴"
+    # Kept apart from the targeting, which it does not change.
+    assert response.json()["targeting"]["interests"] == ["美妆"]
+    read = await client.get(f"/api/v1/campaigns/{response.json()['id']}", headers=owner)
+    assert read.json()["category"] == "母婴"
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
@@ -120,9 +138,10 @@ async def test_a_member_creates_a_draft_with_its_target_resolved(
         ({"task_type": "buy_followers"}, "task_type"),
         ({"regions": ["火星"]}, "regions"),
         ({"quantity": 3, "per_person_limit": 5}, "per_person_limit"),
+        ({"category": "化妆品"}, "category"),
     ],
     ids=["unknown-target", "quantity-0", "price-below-minimum", "window-in-the-past",
-         "unknown-task-type", "unknown-region", "limit-above-quantity"],
+         "unknown-task-type", "unknown-region", "limit-above-quantity", "unknown-category"],
 )  # fmt: skip
 async def test_bad_drafts_are_refused_beside_their_field(
     client: httpx.AsyncClient,
@@ -680,6 +699,32 @@ async def test_a_contest_goes_to_an_operator_who_decides_it(
     decided = (await client.get("/api/v1/ops/disputes?status=upheld", headers=operator)).json()
     assert [c["id"] for c in decided["items"]] == [case["id"]]
     assert (await client.get("/api/v1/ops/disputes", headers=operator)).json()["items"] == []
+
+
+async def test_a_decided_contest_shows_its_outcome_and_cannot_be_raised_again(
+    client: httpx.AsyncClient, world: World, owner: dict[str, str], operator: dict[str, str]
+) -> None:
+    campaign, done = await approved_completion(world)
+    one = f"/api/v1/campaigns/{campaign.id}/assignments/{done.id}"
+    assert (await client.get(one, headers=owner)).json()["contest"] is None
+    raised = await client.post(f"{one}/contest", json={"reason": "像是小号"}, headers=owner)
+    assert raised.status_code == 201, raised.text
+    dismissed = await client.post(
+        f"/api/v1/ops/disputes/{raised.json()['id']}/decision",
+        json={"uphold": False, "note": "平台确认关注仍在"},
+        headers=operator,
+    )
+    assert dismissed.status_code == 200, dismissed.text
+    read = (await client.get(one, headers=owner)).json()
+    assert read["status"] == "approved" and read["can_contest"] is False
+    assert read["contest"]["status"] == "dismissed"
+    assert read["contest"]["decision_note"] == "平台确认关注仍在"
+    await browse_as(client, world, world.owner)
+    page = await client.get(f"/campaigns/{campaign.id}?lang=en")
+    row = page.text.split(f'data-completion="{done.id}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-contest-outcome="dismissed"' in row
+    assert "the completion stands" in row and "平台确认关注仍在" in row
+    assert "data-contest-form" not in row
 
 
 async def test_a_completion_past_its_hold_cannot_be_contested(

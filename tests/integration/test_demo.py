@@ -89,7 +89,10 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
         return started + timedelta(seconds=20 * next(moments))
 
     crowd = Crowd(runtime, rng=random.Random(3), review_after_seconds=0, clock=clock)
-    outcomes = [await crowd.step() for _ in range(8 * CROWD_SIZE)]
+    outcomes = []
+    for _ in range(8 * CROWD_SIZE):
+        outcomes.append(await crowd.step())
+        await crowd.keep_visits()  # as the demo's loop does after every step
     assert any(o.startswith("claimed:") for o in outcomes), outcomes
     assert any(o.startswith("submitted:approved") for o in outcomes), outcomes
     while await crowd.review_waiting():
@@ -131,6 +134,20 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
     reached = [a for a in ad_work if a.verification.get("detail") == "impressions_reached"]
     assert reached, [a.verification for a in ad_work]
     assert all(a.verification["impressions"] >= 1000 for a in reached)
+    # Honest members hand in only once the thousand is reached (and cheaters put no ad up).
+    assert not [a for a in ad_work if a.verification.get("detail") == "impressions_short"]
+    # Members in the live room stay the whole time: their page keeps reporting.
+    async with runtime.db.sessionmaker() as s:
+        visits = (
+            await s.scalars(
+                select(Assignment)
+                .join(Campaign, Campaign.id == Assignment.campaign_id)
+                .where(Campaign.task_type == "live_visit", Assignment.submitted_at.is_not(None))
+            )
+        ).all()
+    stayed = [v for v in visits if v.verification.get("status") == "verified"]
+    assert stayed, [v.verification for v in visits]
+    assert not [v for v in visits if v.verification.get("detail") == "stayed_too_short"]
     # The crowd took its tasks from its feed (logged as shown) and only as far as each
     # campaign's plan had come, leaving the feed's slack to the people trying the demo.
     end = clock()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import httpx
 from sqlalchemy import func, select, text
 
@@ -9,6 +12,11 @@ from tests.factories import PASSWORD, create_org, register
 from tests.integration.answers import csrf_from, form_id_from
 from xingdong.core.db import Database
 from xingdong.identity.models import WebSession
+
+
+def field_errors(html: str) -> dict[str, str]:
+    """The messages shown beside the page's fields, by field."""
+    return dict(re.findall(r'data-error-for="(\w+)">([^<]*)<', html))
 
 
 async def sign_in(client: httpx.AsyncClient, phone: str) -> httpx.Response:
@@ -88,6 +96,79 @@ async def test_expired_session_sends_the_person_to_sign_in(
     assert 'class="notice warn"' in login.text
 
 
+def sign_in_notice(html: str) -> str | None:
+    """Which notice the sign-in page opens with ("expired", "asked"), if any."""
+    match = re.search(r'data-sign-in-notice="(\w+)"', html)
+    return match.group(1) if match else None
+
+
+def next_from(html: str) -> str:
+    """Where the sign-in form leads afterwards (its hidden ``next``)."""
+    match = re.search(r'name="next" value="([^"]*)"', html)
+    assert match, "the page has no next"
+    return unescape(match.group(1))
+
+
+async def test_someone_never_signed_in_is_asked_to_sign_in_not_told_it_expired(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/profile")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/profile"
+    login = await client.get(response.headers["location"], headers={"Accept-Language": "en"})
+    assert sign_in_notice(login.text) == "asked"
+    assert "Please sign in." in login.text
+    assert "expired" not in login.text
+    # Opening the sign-in page itself says nothing.
+    assert sign_in_notice((await client.get("/login")).text) is None
+
+
+async def test_after_signing_out_nobody_is_told_the_session_expired(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await register(client)
+    await sign_in(client, user.phone)
+    profile = await client.get("/profile")
+    await client.post("/logout", data={"csrf_token": csrf_from(profile.text)})
+    response = await client.get("/profile")
+    assert response.headers["location"] == "/login?next=/profile"
+    assert sign_in_notice((await client.get(response.headers["location"])).text) == "asked"
+
+
+async def test_sign_in_leads_back_to_the_page_with_its_query(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await register(client)
+    asked_for = "/me/tasks?status=approved&q=%E5%A5%B6%E7%B2%89"
+    response = await client.get(asked_for)
+    assert response.headers["location"] == (
+        "/login?next=/me/tasks%3Fstatus%3Dapproved%26q%3D%25E5%25A5%25B6%25E7%25B2%2589"
+    )
+    login = await client.get(response.headers["location"])
+    assert next_from(login.text) == asked_for
+    signed_in = await client.post(
+        "/login",
+        data={
+            "phone": user.phone,
+            "password": PASSWORD,
+            "next": next_from(login.text),
+            "csrf_token": csrf_from(login.text),
+        },
+    )
+    assert signed_in.headers["location"] == asked_for
+    # An expired session comes back to the same place, and is told it expired.
+    async with db.session_scope() as s:
+        await s.execute(text("UPDATE web_sessions SET expires_at = now() - interval '1 second'"))
+    expired = await client.get("/me/tasks?status=approved")
+    assert expired.headers["location"] == "/login?next=/me/tasks%3Fstatus%3Dapproved&expired=1"
+
+
+async def test_an_address_elsewhere_is_no_place_to_return_to(client: httpx.AsyncClient) -> None:
+    for elsewhere in ("//evil.example/?next=/", "https://evil.example/", "evil.example"):
+        login = await client.get("/login", params={"next": elsewhere})
+        assert next_from(login.text) == "/", elsewhere
+
+
 async def test_the_profile_names_regions_and_interests_in_the_page_language(
     client: httpx.AsyncClient,
 ) -> None:
@@ -125,6 +206,35 @@ async def test_failed_page_sign_in_shows_the_error_and_counts(
     async with db.sessionmaker() as s:
         count = (await s.execute(text("SELECT failed_login_count FROM people"))).scalar_one()
     assert count == 1
+
+
+async def test_an_empty_sign_in_form_says_what_is_missing_and_counts_nothing(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await register(client)
+    page = await client.get("/login?lang=en")
+    empty = await client.post(
+        "/login", data={"phone": "", "password": "", "csrf_token": csrf_from(page.text)}
+    )
+    assert empty.status_code == 422
+    assert field_errors(empty.text) == {
+        "phone": "Enter your phone number.",
+        "password": "Enter your password.",
+    }
+    assert "Wrong phone number or password" not in empty.text
+    # More empty passwords than the sign-in limit allows: none is an attempt.
+    for _ in range(12):
+        no_password = await client.post(
+            "/login",
+            data={"phone": user.phone, "password": "", "csrf_token": csrf_from(page.text)},
+        )
+        assert no_password.status_code == 422
+    assert field_errors(no_password.text) == {"password": "Enter your password."}
+    assert f'value="{user.phone}"' in no_password.text
+    async with db.sessionmaker() as s:
+        count = (await s.execute(text("SELECT failed_login_count FROM people"))).scalar_one()
+    assert count == 0
+    assert (await sign_in(client, user.phone)).status_code == 303
 
 
 async def test_redirect_after_sign_in_stays_on_this_site(client: httpx.AsyncClient) -> None:

@@ -35,6 +35,7 @@ def _task(n: int, rng: np.random.Generator) -> TaskSpec:
             interests=frozenset(rng.choice(INTERESTS, size=int(rng.integers(0, 2))).tolist()),
         ),
         brand=f"b{n % 4}",
+        category=None if n % 4 == 0 else INTERESTS[n % 3],
     )
 
 
@@ -141,11 +142,16 @@ def test_kept_log_odds_agree_with_their_parts_after_learning() -> None:
     bold = base + d.weights.explore / np.sqrt(model.task_precision[slots])
     assert np.allclose(model.task_base[slots], base)
     assert np.allclose(model.task_bold[slots], bold)
-    # And the person's part: label lifts per type and per task, and their own leaning.
+    # And the person's part: label lifts per type, per category (for tasks with one) and
+    # per task, and their own leaning.
     person = people[1]
     columns = model.label_columns(person)
     types = model.slot_type[slots]
     lift = model.type_label_mean[types][:, columns].sum(axis=1)
+    categories = model.slot_category[slots]
+    said = categories >= 0
+    assert said.any() and not said.all()
+    lift[said] += model.category_label_mean[categories[said]][:, columns].sum(axis=1)
     lift += model.label_task_mean[columns][:, slots].sum(axis=0)
     lift += model._people[person.id].mean[types]
     assert np.allclose(model.log_odds(slots, person.id, columns), base + lift)

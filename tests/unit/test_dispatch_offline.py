@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from xingdong.dispatch.offline import OfflineDispatcher
+from xingdong.dispatch.profiles import PersonProfile
 
 
 def task(task_id: str, **over: Any) -> dict[str, Any]:
@@ -159,6 +161,54 @@ def test_learns_which_interests_complete_a_task() -> None:
     item = d.feed(person("new3", interests=["母婴"]), 40_000.0, 1).items[0]
     # Learned, not targeted: said as what people like them take.
     assert (item.reason.code, item.reason.params) == ("interest_popular", {"interest": "母婴"})
+
+
+def test_a_new_task_starts_from_what_its_category_taught() -> None:
+    from xingdong.dispatch.profiles import TaskSpec
+
+    # Parenting tasks taken by people into 母婴, food tasks by people into 美食; nothing
+    # targets anyone.
+    tasks = [task(f"baby{n}", brand=f"b{n}", category="母婴") for n in range(3)]
+    tasks += [task(f"food{n}", brand=f"f{n}", category="美食") for n in range(3)]
+    d = OfflineDispatcher(tasks, seed=2)
+    for n in range(600):
+        fan = ["母婴"] if n % 2 else ["美食"]
+        who = person(f"m{n}", interests=fan)
+        d.recommend(who, 40_000.0, 6)
+        for t in tasks:
+            liked = t["category"] == fan[0] and n % 3 == 0
+            d.record(who["id"], t["id"], 40_000.0, liked and t["id"].endswith(str(n % 3)))
+    # Two new tasks, never shown: only their categories tell them apart.
+    d.dispatcher.upsert_task(TaskSpec.from_dict(task("new-baby", brand="nb", category="母婴")))
+    d.dispatcher.upsert_task(TaskSpec.from_dict(task("new-food", brand="nf", category="美食")))
+    model, slot_of = d.dispatcher.model, d.dispatcher.index.slot_of
+    for interest, liked, other in (
+        ("母婴", "new-baby", "new-food"),
+        ("美食", "new-food", "new-baby"),
+    ):
+        asking = PersonProfile.from_dict(person(f"new-{interest}", interests=[interest]))
+        slots = np.array([slot_of[liked], slot_of[other]])
+        odds = model.log_odds(slots, asking.id, model.label_columns(asking))
+        assert odds[0] > odds[1] + 0.5
+    # Said as matching the person's interest, though the brand targeted no one.
+    items = d.feed(person("asks", interests=["母婴"]), 40_000.0, 8).items
+    reason = next(i.reason for i in items if i.task_id == "new-baby")
+    assert (reason.code, reason.params) == ("interest_match", {"interest": "母婴"})
+
+
+def test_a_task_without_a_category_learns_on_its_own() -> None:
+    d = OfflineDispatcher([task("plain"), task("typed", brand="x", category="美食")])
+    model, slot_of = d.dispatcher.model, d.dispatcher.index.slot_of
+    assert model.slot_category[slot_of["plain"]] == -1
+    assert model.categories.find("美食") == model.slot_category[slot_of["typed"]]
+    for n in range(100):
+        who = person(f"q{n}", interests=["美食"])
+        d.recommend(who, 40_000.0, 2)
+        d.record(who["id"], "plain", 40_000.0, n % 2 == 0)
+        d.record(who["id"], "typed", 40_000.0, False)
+    # Outcomes of the task without one moved no category's lifts.
+    row = model.category_label_mean[model.categories.find("美食")]
+    assert (row <= 0).all() and row.min() < 0
 
 
 def test_novices_see_onboarding_tasks_first() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xingdong.identity.validation import normalise_phone, password_problem
+from xingdong.identity.validation import normalise_phone, password_problem, phone_search_text
 
 
 @pytest.mark.parametrize(
@@ -23,10 +23,39 @@ from xingdong.identity.validation import normalise_phone, password_problem
         ("+1 415 555 0100", None),
         ("", None),
         ("一三八", None),
+        # Full-width (a Chinese input method), other scripts' decimal digits: read as ASCII.
+        ("1380013800０", "+8613800138000"),
+        ("＋８６ １３８ ００１３ ８０００", "+8613800138000"),
+        ("（138）0013－8000", "+8613800138000"),
+        ("١٣٨٠٠١٣٨٠٠٠", "+8613800138000"),
+        ("۱۳۸۰۰۱۳۸۰۰۰", "+8613800138000"),
+        ("१३८००१३८०००", "+8613800138000"),
+        # Digits to ``str.isdigit`` and NFKC that are no decimal digits: no number.
+        ("1380013800²", None),
+        ("1380013800①", None),
+        ("1380013800〇", None),
     ],
 )
 def test_normalise_phone(raw: str, expected: str | None) -> None:
     assert normalise_phone(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("13800138000", "+8613800138000"),
+        ("１３８００１３８０００", "+8613800138000"),
+        ("８０００", "8000"),
+        ("138 ００１３", "1380013"),
+        ("٨٠٠٠", "8000"),
+        ("+８６ １３８", "+86138"),
+        ("0086138", "+86138"),
+        ("8000²", None),
+        ("小李", None),
+    ],
+)
+def test_phone_search_text_is_ascii_digits(raw: str, expected: str | None) -> None:
+    assert phone_search_text(raw) == expected
 
 
 @pytest.mark.parametrize(

@@ -99,6 +99,7 @@ class TruePreferences:
         type_columns = np.array([model.type_column(kind) for kind in self.types])
         model.type_mean[:] = 0.0
         model.type_label_mean[:] = 0.0
+        model.category_label_mean[:] = 0.0
         model.task_mean[slots] = self.task_rate
         for row, label in enumerate(self.labels):
             column = model.labels.add(label)

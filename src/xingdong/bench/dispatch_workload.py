@@ -47,6 +47,9 @@ DAILY_CURVE = (
 )  # fmt: skip
 """Visits per hour of day (relative): quiet at night, a lunch peak, an evening peak."""
 ORDERS = ("random", "shifted", "adversarial")
+DECLARED_CATEGORY = 0.8
+"""The share of campaigns whose brand says what it is about (the task's topic); for the
+others the topic stays hidden, as it is from the feed's point of view when not said."""
 TIGHTNESS = {"tight": 0.5, "loose": 1.5}
 """Quantity as a share of what a campaign would sell on a typical day if budgets did not
 count: tight budgets run out, loose ones leave traffic to spare."""
@@ -151,6 +154,9 @@ def build_instance(seed: int, size: Size, tightness: float) -> Instance:
     brands = max(2, int(size.campaigns * 0.6))
     tasks: list[dict[str, Any]] = []
     hidden: list[tuple[str, str, float]] = []
+    # Its own stream, so that whether a brand names its category leaves the rest of the
+    # instance as it was.
+    declares = np.random.default_rng(seed + 7).random(size.campaigns) < DECLARED_CATEGORY
     for n in range(size.campaigns):
         kind = type_names[int(rng.integers(0, len(type_names)))]
         low, high, _ = TYPES[kind]
@@ -173,6 +179,8 @@ def build_instance(seed: int, size: Size, tightness: float) -> Instance:
         }
         if novice:
             task["novice"] = True
+        if declares[n]:
+            task["category"] = topic
         if rng.random() < 0.1:
             task["quality"] = True
         tasks.append(task)

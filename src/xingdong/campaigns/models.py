@@ -73,6 +73,10 @@ class Campaign(IdMixin, CreatedAtMixin, Base):
     tiers: Mapped[list[str]] = mapped_column(
         ARRAY(String(20)), server_default=text("'{}'::varchar[]")
     )
+    category: Mapped[str | None] = mapped_column(String(20))
+    """What the target is about, one of the interests people choose from (None: not said).
+    It targets nobody: the feed learns who takes tasks of each category, and tells
+    people it matches their interest."""
     quality_plan: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     """In the quality-task plan: operators chose it as a task worth showing before others
     (the feed's ``quality_boost``)."""

@@ -63,6 +63,7 @@ STEP_OF_FIELD = {
     "task_type": 1,
     "target": 1,
     "platform": 1,
+    "category": 1,
     "title": 2,
     "brief": 2,
     "disclosure": 2,
@@ -122,12 +123,21 @@ def _page(
         "status_labels": STATUS_LABELS,
         "task_type_labels": TASK_TYPE_LABELS,
         "completion_labels": COMPLETION_LABELS,
+        "reject_reasons": work.REJECT_REASONS,
+        "contest_labels": CONTEST_LABELS,
         "severity_labels": SEVERITY_LABELS,
         "review_policy_labels": REVIEW_POLICY_LABELS,
         "tier_labels": TIER_LABELS,
     }
     return render(request, template, {**shared, **context}, error=error)
 
+
+CONTEST_LABELS = {
+    "open": N_("Contested: an operator will decide"),
+    "upheld": N_("Contest upheld: the reward was taken back"),
+    "dismissed": N_("Contest dismissed: the completion stands"),
+}
+"""What the brand's contest of a completion came to, by the dispute's status."""
 
 DELIVERY_SHOWN = ("live", "paused", "closed")
 """The statuses whose page shows the delivery against the plan."""
@@ -267,6 +277,7 @@ def draft_from_form(values: dict[str, str], lists: dict[str, list[str]]) -> serv
         regions=lists["regions"],
         interests=lists["interests"],
         tiers=lists["tiers"],
+        category=values.get("category") or None,
         pacing_per_hour=numbers["pacing_per_hour"],
         min_watch_seconds=numbers["min_watch_seconds"] or 0,
         min_stay_seconds=numbers["min_stay_seconds"] or 0,
@@ -356,6 +367,7 @@ def _values_of(campaign: Campaign, settings: Settings) -> dict[str, str]:
         min_watch_seconds=str(campaign.min_watch_seconds),
         min_stay_seconds=str(campaign.min_stay_seconds),
         review_policy=campaign.review_policy,
+        category=campaign.category or "",
     )
     return values
 
@@ -504,6 +516,7 @@ async def _detail_context(
         "slow_reasons": delivery.slow_texts(locale) if delivery else [],
         "progress": await service.progress_of(session, campaign),
         "findings": translated_findings(list(campaign.compliance), current_locale.get()),
+        "not_started": campaign.status == "live" and utcnow() < campaign.starts_at,
         "completions": recent.items,
         "completions_cursor": recent.next_cursor,
         "completions_status": shown_status,
@@ -701,7 +714,7 @@ async def campaign_close(
         return await _detail_with_error(request, session, runtime, actor, campaign_id, exc)
     return redirect(
         f"/campaigns/{campaign_id}",
-        N_("The campaign is closed; its unused budget is back in the balance."),
+        N_("The campaign is closed. Its status says how much went back to the balance."),
     )
 
 

@@ -59,6 +59,12 @@ class CampaignIn(Input):
     regions: list[str] = Field(default_factory=list, max_length=40)
     interests: list[str] = Field(default_factory=list, max_length=40)
     tiers: list[str] = Field(default_factory=list, max_length=3)
+    category: str | None = Field(
+        default=None,
+        max_length=20,
+        description="What the target is about, one of the interests people choose from "
+        "(美妆, 母婴 …); it targets nobody, the feed learns who takes such tasks",
+    )
     pacing_per_hour: int | None = Field(strict=True, default=None, ge=-1000, le=1_000_000)
     min_watch_seconds: int = Field(strict=True, default=0, ge=-1000, le=86_400)
     min_stay_seconds: int = Field(strict=True, default=0, ge=-1000, le=86_400)
@@ -83,6 +89,7 @@ class CampaignIn(Input):
             regions=list(self.regions),
             interests=list(self.interests),
             tiers=list(self.tiers),
+            category=self.category,
             pacing_per_hour=self.pacing_per_hour,
             min_watch_seconds=self.min_watch_seconds,
             min_stay_seconds=self.min_stay_seconds,
@@ -148,6 +155,8 @@ class ProgressOut(BaseModel):
     reserved_fen: int
     escrow_fen: int
     percent_done: int
+    returned_fen: int = 0
+    """Unused budget moved back to the organisation's balance (closed campaigns)."""
 
     @classmethod
     def of(cls, progress: Progress) -> ProgressOut:
@@ -161,6 +170,7 @@ class ProgressOut(BaseModel):
             reserved_fen=progress.reserved,
             escrow_fen=progress.escrow,
             percent_done=progress.percent_done,
+            returned_fen=progress.returned,
         )
 
 
@@ -281,6 +291,7 @@ class CampaignOut(CampaignSummaryOut):
     """The platform's share per completion."""
     per_person_limit: int
     targeting: TargetingOut
+    category: str | None
     pacing_per_hour: int | None
     min_watch_seconds: int
     min_stay_seconds: int
@@ -313,6 +324,7 @@ class CampaignOut(CampaignSummaryOut):
                 interests=list(campaign.interests),
                 tiers=list(campaign.tiers),
             ),
+            category=campaign.category,
             pacing_per_hour=campaign.pacing_per_hour,
             min_watch_seconds=campaign.min_watch_seconds,
             min_stay_seconds=campaign.min_stay_seconds,
@@ -334,6 +346,22 @@ class ClosedOut(BaseModel):
     """Escrow that went back to the organisation's balance."""
 
 
+class ContestOutcomeOut(BaseModel):
+    status: str
+    reason: str
+    decision_note: str | None
+    decided_at: datetime | None
+
+    @classmethod
+    def of(cls, dispute: Dispute) -> ContestOutcomeOut:
+        return cls(
+            status=dispute.status,
+            reason=dispute.reason,
+            decision_note=dispute.decision_note,
+            decided_at=dispute.decided_at,
+        )
+
+
 class CompletionOut(BaseModel):
     id: UUID
     worker: str
@@ -345,10 +373,16 @@ class CompletionOut(BaseModel):
     hold_until: datetime | None
     verified_by_platform: bool
     can_contest: bool
+    rejected_reason: str | None = None
+    """Why it was rejected (a code of the reviewers' reasons), for rejected work."""
+    contest: ContestOutcomeOut | None = None
+    """The brand's contest of it, if any: ``open``, ``upheld`` (taken back) or
+    ``dismissed`` (it stands), with the operator's note."""
 
     @classmethod
     def of(cls, completion: Completion) -> CompletionOut:
         a = completion.assignment
+        contest = completion.contest
         return cls(
             id=a.id,
             worker=completion.worker,
@@ -359,6 +393,8 @@ class CompletionOut(BaseModel):
             hold_until=a.hold_until,
             verified_by_platform=(a.verification or {}).get("status") == "verified",
             can_contest=completion.can_contest,
+            rejected_reason=a.review_reason if a.status == "rejected" else None,
+            contest=None if contest is None else ContestOutcomeOut.of(contest),
         )
 
 

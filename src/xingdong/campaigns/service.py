@@ -88,6 +88,7 @@ class CampaignDraft:
     regions: list[str] = field(default_factory=list)
     interests: list[str] = field(default_factory=list)
     tiers: list[str] = field(default_factory=list)
+    category: str | None = None
     pacing_per_hour: int | None = None
     min_watch_seconds: int = 0
     min_stay_seconds: int = 0
@@ -162,6 +163,8 @@ def _draft_errors(  # noqa: PLR0912 - one check per field reads best
         bad("regions", N_("Unknown region."))
     if any(i not in INTERESTS for i in draft.interests):
         bad("interests", N_("Unknown interest."))
+    if draft.category is not None and draft.category not in INTERESTS:
+        bad("category", N_("Choose a category from the list."))
     if any(t not in TIERS for t in draft.tiers):
         bad("tiers", N_("Unknown tier."))
     if draft.pacing_per_hour is not None and draft.pacing_per_hour < 1:
@@ -298,6 +301,7 @@ async def create_campaign(
         regions=list(dict.fromkeys(draft.regions)),
         interests=list(dict.fromkeys(draft.interests)),
         tiers=list(dict.fromkeys(draft.tiers)),
+        category=draft.category,
         pacing_per_hour=draft.pacing_per_hour,
         min_watch_seconds=draft.min_watch_seconds,
         min_stay_seconds=draft.min_stay_seconds,
@@ -891,6 +895,9 @@ class Progress:
     reserved: int
     escrow: int
     """What the campaign's escrow account holds now, reservations included."""
+    returned: int = 0
+    """Unused budget moved back to the organisation's balance (at the close, and as
+    reservations of a closed campaign come back)."""
 
     @property
     def percent_done(self) -> int:
@@ -900,7 +907,13 @@ class Progress:
 async def progress_of(session: AsyncSession, campaign: Campaign) -> Progress:
     account = await ledger.account_by_key(session, escrow_account(campaign.id))
     escrow = ledger.balance_of(account).posted if account is not None else 0
+    returned = 0
+    # Only a closed (or refused) campaign gives budget back.
+    if account is not None and campaign.status in ("closed", "rejected"):
+        flows = await ledger.posted_flows(session, escrow_account(campaign.id))
+        returned = sum(f.outflow for f in flows if f.code == "campaign_return")
     return Progress(
+        returned=returned,
         planned=campaign.quantity,
         open=campaign.units_open,
         done=campaign.units_done,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -69,12 +70,16 @@ def clamp_limit(limit: int | None, default: int = 20) -> int:
     return max(1, min(limit, MAX_PAGE_SIZE))
 
 
-def next_cursor(rows: list[Any], limit: int) -> str | None:
-    """Rows were fetched with ``limit + 1``; a surplus row means there is a next page."""
+def next_cursor(
+    rows: list[Any], limit: int, at: Callable[[Any], datetime] | None = None
+) -> str | None:
+    """Rows were fetched with ``limit + 1``; a surplus row means there is a next page.
+    ``at``: the moment a row is ordered by, for a list that is not in ``created_at``
+    order (what :func:`in_pages` was given as ``created_at``)."""
     if len(rows) <= limit:
         return None
     last = rows[limit - 1]
-    return encode_cursor(last.created_at, last.id)
+    return encode_cursor(at(last) if at else last.created_at, last.id)
 
 
 def contains(column: SQLCoreOperations[str], text: str) -> ColumnElement[bool]:

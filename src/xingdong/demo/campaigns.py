@@ -20,6 +20,8 @@ from xingdong.platforms.sandbox import service as sandbox
 from xingdong.platforms.sandbox.demo import BRAND_HANDLE
 
 DISCLOSURE = "广告｜本任务由星动美妆赞助，请如实体验"
+CATEGORY = "美妆"
+"""What every demo campaign is about: the brand sells skincare and make-up."""
 WINDOW = timedelta(days=7)
 RUNNING_FOR = timedelta(hours=12)
 """The campaigns began this long before the demo was seeded, so that their plans (which
@@ -151,6 +153,7 @@ async def seed_campaigns(
     for spec in _specs(video, other_video, room, product):
         draft = campaigns.CampaignDraft(
             disclosure=DISCLOSURE,
+            category=CATEGORY,
             starts_at=now - RUNNING_FOR,
             ends_at=now - RUNNING_FOR + WINDOW,
             **spec,

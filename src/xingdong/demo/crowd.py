@@ -115,6 +115,16 @@ async def seed_crowd(session: AsyncSession, settings: Settings, password: str) -
     await identity.grant_staff_role(session, phone=phone, role="reviewer", granted_by=None)
 
 
+@dataclass(frozen=True)
+class Visit:
+    """A crowd member in a live room, whose page keeps reporting that they are there."""
+
+    visit_id: UUID
+    began: datetime
+    handle: str
+    room_id: UUID
+
+
 @dataclass
 class Crowd:
     runtime: Runtime
@@ -122,8 +132,8 @@ class Crowd:
     review_after_seconds: float = REVIEW_AFTER_SECONDS
     clock: Callable[[], datetime] = utcnow
     """The crowd's time (tests pass a clock that moves faster than the wall)."""
-    visiting: dict[UUID, tuple[UUID, datetime]] = field(default_factory=dict)
-    """Live-room visits under way: assignment id → (visit id, when it began)."""
+    visiting: dict[UUID, Visit] = field(default_factory=dict)
+    """Live-room visits under way, by assignment id."""
 
     async def step(self) -> str:
         """One action of one crowd member; returns what happened (for logs and tests)."""
@@ -272,16 +282,15 @@ class Crowd:
             visit = self.visiting.get(assignment.id)
             if visit is None:
                 entered = await sandbox.enter_live_room(session, account=me, room=room, now=now)
-                self.visiting[assignment.id] = (entered.id, now)
+                self.visiting[assignment.id] = Visit(entered.id, now, me.handle, room.id)
                 return True
-            visit_id, began = visit
             await sandbox.heartbeat(
-                session, account=me, room_id=room.id, visit_id=visit_id, now=now
+                session, account=me, room_id=room.id, visit_id=visit.visit_id, now=now
             )
-            if (now - began).total_seconds() < campaign.min_stay_seconds + 5:
+            if (now - visit.began).total_seconds() < campaign.min_stay_seconds + 5:
                 return True
             await sandbox.leave_live_room(
-                session, account=me, room_id=room.id, visit_id=visit_id, now=now
+                session, account=me, room_id=room.id, visit_id=visit.visit_id, now=now
             )
             self.visiting.pop(assignment.id, None)
         elif kind == "profile_ad":
@@ -313,9 +322,26 @@ class Crowd:
             brand = await sandbox.get_account(session, handle=campaign.target_ref)
             await ads.put_up(session, account=me, advertiser=brand, ref=code, now=now)
             return True
+        # Read before: the update below also moves the loaded row's count.
+        seen_before = showing.impressions
         views = self.rng.randint(*AUDIENCE_PER_STEP)
         await ads.show_to_audience(session, ad_id=showing.id, views=views)
-        return showing.impressions + views < IMPRESSIONS_PER_UNIT
+        return seen_before + views < IMPRESSIONS_PER_UNIT
+
+    async def keep_visits(self) -> int:
+        """Each member in a live room reports that they are still there, as the room's
+        page does every few seconds: the platform counts at most half a minute between two
+        reports, and a member's own turn comes about once a minute. How many reported."""
+        if not self.visiting:
+            return 0
+        now = self.clock()
+        async with self.runtime.db.session_scope() as session:
+            for visit in list(self.visiting.values()):
+                me = await sandbox.get_account(session, handle=visit.handle)
+                await sandbox.heartbeat(
+                    session, account=me, room_id=visit.room_id, visit_id=visit.visit_id, now=now
+                )
+        return len(self.visiting)
 
     async def audience_for_visitors(self) -> int:
         """The platform's audience sees the ads that people trying the demo put on their
@@ -415,6 +441,7 @@ async def run_crowd(runtime: Runtime, *, every_seconds: float = 2.0) -> None:
         try:
             outcome = await crowd.step()
             log.debug("crowd_step", outcome=outcome)
+            await crowd.keep_visits()
             ticks += 1
             if ticks % 10 == 0:
                 await crowd.review_waiting()

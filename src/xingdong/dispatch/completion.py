@@ -4,9 +4,11 @@ A logistic model learned online, one exposure at a time. Its log-odds add up:
 
 - the task type's rate (starting from the prior in the weights, then learned from all
   tasks of that type), plus the task's own offset from it;
-- for each label of the person (interests, region, tier), a learned lift per task type
-  and per task (so "people into 母婴 complete this task" is learned from outcomes, even
-  when the task does not target them);
+- for each label of the person (interests, region, tier), a learned lift per task type,
+  per category (what the account, video or product is about, when the brand said) and
+  per task (so "people into 母婴 complete this task" is learned from outcomes, even when
+  the task does not target them; a new task of a known category starts from what its
+  category has taught);
 - the person's own leaning per task type;
 - an estimated effect of the position in the feed (predictions are for the top).
 
@@ -40,20 +42,28 @@ MAX_POSITIONS = 32
 MIN_PRECISION = 1e-6
 MAX_CACHED_LABEL_SETS = 20_000
 NO_LEANING = np.zeros(0)
+NO_CATEGORY = -1
 REBASE_EVERY = 4_096
 """Slates learned between full recomputations of the kept per-task log-odds (which are
 otherwise moved step by step, and would drift by rounding)."""
 SHARES = {
-    "task": 0.4,
-    "task_label": 0.3,
-    "type_label": 0.1,
+    "task": 0.35,
+    "task_label": 0.05,
+    "type_label": 0.05,
     "type": 0.05,
     "person": 0.1,
     "position": 0.05,
+    "category_label": 0.35,
 }
+"""How one exposure's error is shared among the groups of weights. A task without a
+category gives the category's share to its own label lifts: what people like about a
+task then has only the task's own exposures to be learned from."""
 SHARES_WITHOUT_LABELS = {"task": 0.6, "type": 0.1, "person": 0.2, "position": 0.1}
-SHARES_WITHOUT_LABELS |= {"task_label": 0.0, "type_label": 0.0}
-_SHARE_ORDER = ("task", "task_label", "type_label", "type", "person", "position")
+SHARES_WITHOUT_LABELS |= {"task_label": 0.0, "type_label": 0.0, "category_label": 0.0}
+_SHARE_ORDER = (
+    *("task", "task_label", "type_label", "type", "person", "position"),
+    "category_label",
+)
 SHARE_STEPS = np.array([SHARES[name] for name in _SHARE_ORDER])
 SHARE_STEPS_WITHOUT_LABELS = np.array([SHARES_WITHOUT_LABELS[name] for name in _SHARE_ORDER])
 
@@ -95,6 +105,10 @@ class CompletionModel:
         self._slates_learned = 0
         self.type_label_mean: FloatArray = np.zeros((16, 16))
         self.type_label_precision: FloatArray = np.full((16, 16), LABEL_PRECISION)
+        self.categories = Vocabulary()
+        self.slot_category: IntArray = np.full(capacity, NO_CATEGORY, dtype=np.int64)
+        self.category_label_mean: FloatArray = np.zeros((16, 16))
+        self.category_label_precision: FloatArray = np.full((16, 16), LABEL_PRECISION)
         # Label by task (one row per label): a person's few labels are a few contiguous
         # rows, which sum far faster than the same cells gathered from columns.
         self.label_task_mean: FloatArray = np.zeros((16, capacity))
@@ -135,10 +149,27 @@ class CompletionModel:
         self.type_precision[column] = self.weights.prior_strength * prior * (1 - prior)
         return column
 
-    def reset_task(self, slot: int, task_type: str, capacity: int) -> None:
-        """A new task in ``slot``: it starts from its type's learned rate."""
+    def category_column(self, category: str | None) -> int:
+        """The row of a category (added if new; ``NO_CATEGORY`` for None)."""
+        if category is None:
+            return NO_CATEGORY
+        row = self.categories.add(category)
+        if row >= self.category_label_mean.shape[0]:
+            size = 2 * row + 1
+            self.category_label_mean = grown(self.category_label_mean, size, 0.0)
+            self.category_label_precision = grown(
+                self.category_label_precision, size, LABEL_PRECISION
+            )
+        return row
+
+    def reset_task(
+        self, slot: int, task_type: str, capacity: int, category: str | None = None
+    ) -> None:
+        """A new task in ``slot``: it starts from its type's learned rate (and its
+        category's lifts)."""
         if self.slot_type.shape[0] < capacity:
             self.slot_type = grown(self.slot_type, capacity, 0)
+            self.slot_category = grown(self.slot_category, capacity, NO_CATEGORY)
             self.task_mean = grown(self.task_mean, capacity, 0.0)
             self.task_precision = grown(self.task_precision, capacity, 1.0)
             self.task_spread = grown(self.task_spread, capacity, 1.0)
@@ -152,6 +183,7 @@ class CompletionModel:
         column = self.type_column(task_type)
         prior = sigmoid(np.array([self.type_mean[column]]))[0]
         self.slot_type[slot] = column
+        self.slot_category[slot] = self.category_column(category)
         self.task_mean[slot] = 0.0
         # Floored: a type's rate learned to near 0 or 1 must not leave a task no precision.
         self.task_precision[slot] = max(
@@ -162,8 +194,9 @@ class CompletionModel:
         self.label_task_precision[:, slot] = LABEL_PRECISION
         self.rebase(np.array([slot]))
 
-    def retype(self, slot: int, task_type: str) -> None:
+    def retype(self, slot: int, task_type: str, category: str | None = None) -> None:
         self.slot_type[slot] = self.type_column(task_type)
+        self.slot_category[slot] = self.category_column(category)
         self.rebase(np.array([slot]))
 
     # --- people -----------------------------------------------------------------------
@@ -191,6 +224,10 @@ class CompletionModel:
             need = 2 * max(columns) + 1
             self.type_label_mean = widened(self.type_label_mean, need)
             self.type_label_precision = widened(self.type_label_precision, need, LABEL_PRECISION)
+            self.category_label_mean = widened(self.category_label_mean, need)
+            self.category_label_precision = widened(
+                self.category_label_precision, need, LABEL_PRECISION
+            )
             self.label_task_mean = grown(self.label_task_mean, need, 0.0)
             self.label_task_precision = grown(self.label_task_precision, need, LABEL_PRECISION)
         return np.array(columns, dtype=np.int64)
@@ -233,6 +270,8 @@ class CompletionModel:
             self.label_task_mean,
             np.asarray(columns, dtype=np.int64),
             self.weights.fit,
+            self.slot_category,
+            self.category_label_mean,
         )
         return out
 
@@ -251,9 +290,13 @@ class CompletionModel:
         return float(self.task_precision[slot])
 
     def label_lift(self, slot: int, column: int) -> float:
-        return float(
+        lift = (
             self.label_task_mean[column, slot] + self.type_label_mean[self.slot_type[slot], column]
         )
+        category = self.slot_category[slot]
+        if category != NO_CATEGORY:
+            lift += self.category_label_mean[category, column]
+        return float(lift)
 
     # --- learning ---------------------------------------------------------------------
 
@@ -329,6 +372,9 @@ class CompletionModel:
             self.label_task_precision,
             self.position_mean,
             self.position_precision,
+            self.slot_category,
+            self.category_label_mean,
+            self.category_label_precision,
         )
         self.task_spread[slots] = 1.0 / np.sqrt(self.task_precision[slots])
         # Every task of a type moves with it.

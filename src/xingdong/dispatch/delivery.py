@@ -48,6 +48,11 @@ SLOW_REASONS = {
         "Only {audience} people match the targeting for {left} units left. A campaign's "
         "targeting cannot change once made; a new campaign that widens {limits} reaches more."
     ),
+    "targeting_empty": N_(
+        "Nobody on the platform matches the targeting, so none of the {left} units left can "
+        "be taken. A campaign's targeting cannot change once made; a new campaign that widens "
+        "{limits} can reach people, and closing this one returns its unused budget."
+    ),
     "price_low": N_(
         "The reward (¥{reward}) is below what similar tasks pay (¥{typical}). Raise the "
         "price in a new campaign."
@@ -78,7 +83,9 @@ class Delivery:
     planned: list[float]
     """Share of units planned by each point."""
     actual: list[float | None]
-    """Share of units taken by each point (None after now)."""
+    """Share of units taken by each point (None after now): claims that hold their unit
+    or did it, drawn at the moment they were claimed (a rejected, expired or clawed-back
+    claim gave its unit back and is not drawn)."""
     planned_now: float
     actual_now: float
     quantity: int
@@ -344,7 +351,11 @@ async def _why_slow(
             if await _audience(session, campaign, now, [p for p in parts if p != code]) > audience
         ]
         limits = ",".join(cutting or parts)
-        reasons.append(("targeting_narrow", {"audience": audience, "left": left, "limits": limits}))
+        if audience == 0:
+            reasons.append(("targeting_empty", {"left": left, "limits": limits}))
+        else:
+            params: dict[str, str | int] = {"audience": audience, "left": left, "limits": limits}
+            reasons.append(("targeting_narrow", params))
     typical, similar = await campaigns.typical_reward(
         session, task_type=campaign.task_type, exclude_id=campaign.id
     )

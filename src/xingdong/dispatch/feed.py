@@ -155,7 +155,7 @@ class Dispatcher:
         self.is_quality[slot] = task.is_quality
         self.is_novice[slot] = task.is_novice
         if known:
-            self.model.retype(slot, task.type)
+            self.model.retype(slot, task.type, task.category)
             self.pacer.retime(slot, task.start_s, task.end_s)
             return
         # A fixed, seeded sliver of score breaks ties the same way on every run.
@@ -163,7 +163,7 @@ class Dispatcher:
         # The pacer first: a new task must never keep the pacing state of the one that
         # had its slot before, even if the model's start failed.
         self.pacer.reset_task(slot, task.start_s, task.end_s, capacity)
-        self.model.reset_task(slot, task.type, capacity)
+        self.model.reset_task(slot, task.type, capacity, task.category)
 
     def remove_task(self, task_id: str) -> None:
         self.index.remove(task_id)
@@ -266,6 +266,8 @@ class Dispatcher:
             model.position_mean,
             max(k, 1),
             THETA_STEPS,
+            model.slot_category,
+            model.category_label_mean,
         )
         return out
 
@@ -594,6 +596,8 @@ class _Reasons:
         ):
             return Reason("new_this_hour", {"minutes": int((now_s - task.start_s) // 60)})
         shared = targeting.interests & person.interests
+        if task.category in person.interests:
+            shared = shared | {task.category}
         if shared:
             return Reason("interest_match", {"interest": min(shared)})
         learned = self._learned_interest(slot)

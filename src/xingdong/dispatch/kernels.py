@@ -48,10 +48,13 @@ def log_odds_into(
     label_task: FloatArray,
     columns: IntArray,
     fit: float,
+    slot_category: IntArray,
+    category_label: FloatArray,
 ) -> None:
     """``out[i]`` = log-odds of the task in ``slots[i]`` for one person: its ``base``,
     plus ``fit`` times what the person adds (per type, the lifts of the person's labels
-    and their ``leaning``; per task, the lifts of their labels on that task)."""
+    and their ``leaning``; per category, the lifts of their labels, for a task with a
+    category, ``slot_category`` ≥ 0; per task, the lifts of their labels on that task)."""
     types = type_label.shape[0]
     per_type = np.zeros(types)
     for kind in range(types):
@@ -61,9 +64,19 @@ def log_odds_into(
         if kind < leaning.shape[0]:
             lift += leaning[kind]
         per_type[kind] = lift
+    categories = category_label.shape[0]
+    per_category = np.zeros(categories)
+    for category in range(categories):
+        lift = 0.0
+        for column in columns:
+            lift += category_label[category, column]
+        per_category[category] = lift
     for i in range(slots.shape[0]):
         slot = slots[i]
         lift = per_type[slot_type[slot]]
+        category = slot_category[slot]
+        if category >= 0:
+            lift += per_category[category]
         for column in columns:
             lift += label_task[column, slot]
         out[i] = base[slot] + fit * lift
@@ -146,6 +159,8 @@ def scores_into(
     position_mean: FloatArray,
     places: int,
     steps: int,
+    slot_category: IntArray,
+    category_label: FloatArray,
 ) -> float:
     """``out[i]`` = (margin - θ) * attraction of the task in ``slots[i]`` (see
     ``Dispatcher.scores``); returns θ. The attraction is e to the log-odds of
@@ -161,7 +176,10 @@ def scores_into(
             mean_price += price[slots[i]]
         mean_price /= n
     attraction = np.empty(n)
-    log_odds_into(attraction, base, slots, slot_type, type_label, leaning, label_task, columns, fit)
+    log_odds_into(
+        attraction, base, slots, slot_type, type_label, leaning, label_task, columns, fit,
+        slot_category, category_label,
+    )  # fmt: skip
     for i in range(n):
         slot = slots[i]
         attraction[i] = math.exp(min(attraction[i], MAX_LOG_ODDS))
@@ -190,6 +208,37 @@ def _bounded(weight: float) -> float:
 
 
 @compiled
+def _category_step(
+    slots: IntArray,
+    slot_category: IntArray,
+    curvature: FloatArray,
+    error: FloatArray,
+    columns: IntArray,
+    share: float,
+    category_label: FloatArray,
+    category_label_precision: FloatArray,
+) -> None:
+    """The lifts shared by a feed's tasks of one category take the sum of their steps."""
+    categories = category_label.shape[0]
+    category_curvature = np.zeros(categories)
+    category_error = np.zeros(categories)
+    for i in range(slots.shape[0]):
+        category = slot_category[slots[i]]
+        if category >= 0:
+            category_curvature[category] += curvature[i]
+            category_error[category] += error[i]
+    for category in range(categories):
+        if category_curvature[category] == 0.0:
+            continue
+        for column in columns:
+            category_label_precision[category, column] += category_curvature[category]
+            category_label[category, column] = _bounded(
+                category_label[category, column]
+                + share * category_error[category] / category_label_precision[category, column]
+            )
+
+
+@compiled
 def learn_slate_step(
     slots: IntArray,
     places: IntArray,
@@ -211,13 +260,17 @@ def learn_slate_step(
     label_task_precision: FloatArray,
     position_mean: FloatArray,
     position_precision: FloatArray,
+    slot_category: IntArray,
+    category_label: FloatArray,
+    category_label_precision: FloatArray,
 ) -> FloatArray:
     """One step of the completion model for the outcomes of one feed (see
     ``CompletionModel.learn_slate``), in place; returns how far each type's rate moved.
 
     ``shares`` holds, in order, the shares of the error that go to the task's own rate,
-    its label lifts, the type's label lifts, the type's rate, the person's leaning and
-    the place."""
+    its label lifts, the type's label lifts, the type's rate, the person's leaning, the
+    place and the category's label lifts (a task without a category gives that share to
+    its own label lifts)."""
     n = slots.shape[0]
     error = np.empty(n)
     curvature = np.empty(n)
@@ -226,8 +279,11 @@ def learn_slate_step(
         kind = slot_type[slot]
         z = type_mean[kind] + task_mean[slot] + position_mean[places[i]] + leaning[kind]
         z -= math.log1p(max(competition[i], 0.0))
+        category = slot_category[slot]
         for column in columns:
             z += type_label[kind, column] + label_task[column, slot]
+            if category >= 0:
+                z += category_label[category, column]
         chance = 1.0 / (1.0 + math.exp(-z))
         error[i] = (completed[i] - chance) * learning_rate
         curvature[i] = max(chance * (1.0 - chance), 1e-3)
@@ -235,10 +291,11 @@ def learn_slate_step(
         slot = slots[i]
         task_precision[slot] += curvature[i]
         task_mean[slot] = _bounded(task_mean[slot] + shares[0] * error[i] / task_precision[slot])
+        own = shares[1] if slot_category[slot] >= 0 else shares[1] + shares[6]
         for column in columns:
             label_task_precision[column, slot] += curvature[i]
             label_task[column, slot] = _bounded(
-                label_task[column, slot] + shares[1] * error[i] / label_task_precision[column, slot]
+                label_task[column, slot] + own * error[i] / label_task_precision[column, slot]
             )
         place = places[i]
         if place > 0:
@@ -272,6 +329,10 @@ def learn_slate_step(
                 type_label[kind, column]
                 + shares[2] * kind_error[kind] / type_label_precision[kind, column]
             )
+    _category_step(
+        slots, slot_category, curvature, error, columns, shares[6],
+        category_label, category_label_precision,
+    )  # fmt: skip
     return moved
 
 
@@ -283,14 +344,15 @@ def warm_up() -> None:
     flags = np.zeros(4, dtype=np.bool_)
     table = np.zeros((2, 4))
     out = np.empty(2)
-    log_odds_into(out, floats, ints, ints, table, floats, table, ints, 1.0)
+    log_odds_into(out, floats, ints, ints, table, floats, table, ints, 1.0, ints, table)
     scores_into(
         out, ints, floats, ints, table, floats, table, ints, 1.0,
-        floats, floats, flags, flags, floats, floats, floats, 2, 2,
+        floats, floats, flags, flags, floats, floats, floats, 2, 2, ints, table,
     )  # fmt: skip
     best_value(floats, floats, floats, 8)
-    shares = np.zeros(6)
+    shares = np.zeros(7)
     learn_slate_step(
         ints, ints, floats, floats, ints, shares, 1.0, ints, floats, floats,
         floats, floats, floats, floats, table, table, table, table, floats, floats,
+        ints, table, table,
     )  # fmt: skip

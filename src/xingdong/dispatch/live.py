@@ -81,6 +81,7 @@ def task_spec(campaign: Campaign) -> TaskSpec:
         brand=str(campaign.org_id),
         is_novice=list(campaign.tiers or ()) == work.ONBOARDING_TIERS,
         is_quality=campaign.quality_plan,
+        category=campaign.category,
     )
 
 

@@ -82,7 +82,9 @@ class TaskSpec:
 
     ``brand`` groups tasks for diversity (one brand does not fill a feed); without it each
     task is its own brand. ``is_quality`` marks the quality-task plan, ``is_novice`` an
-    onboarding task; both earn a boost set in the weights.
+    onboarding task; both earn a boost set in the weights. ``category`` is what the
+    account, video or product is about, one of the interests people choose from (None:
+    not said); the completion model learns how each kind of person takes each category.
     """
 
     id: str
@@ -97,6 +99,7 @@ class TaskSpec:
     brand: str = ""
     is_quality: bool = False
     is_novice: bool = False
+    category: str | None = None
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> TaskSpec:
@@ -119,6 +122,7 @@ class TaskSpec:
             brand=_text(raw.get("brand")) or task_id,
             is_quality=raw.get("quality") is True,
             is_novice=raw.get("novice") is True,
+            category=_text(raw.get("category")),
         )
 
     @property

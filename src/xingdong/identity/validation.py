@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from uuid import UUID
 
 from xingdong.core.errors import FieldError
 from xingdong.core.i18n import N_
+from xingdong.core.numbers import FULL_WIDTH
 
-_CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII digits only: ``\d`` would also take a full-width or an Arabic-Indic digit, and
+# store a look-alike of a number.
+_CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_PHONE_LIKE = re.compile(r"\+?[0-9]+")
+_PHONE_SEPARATORS = re.compile(r"[\s\-()]")
 _HANDLE = re.compile(r"^[A-Za-z0-9_.\u4e00-\u9fff]{2,30}$")
 
 # Passwords seen most often in leaked lists; length and variety alone let these through.
@@ -37,18 +43,37 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
 
 
+def _ascii_digits(raw: str) -> str:
+    """``raw`` with full-width characters folded (a Chinese input method may type the
+    digits and the "+" in full width) and every other decimal digit (Arabic-Indic,
+    Devanagari…) as its ASCII digit, so that a number is read, stored and found in one
+    spelling only. Not NFKC: it would also read "²" or "①", which are no digits, as 2
+    and 1."""
+    folded = raw.translate(FULL_WIDTH)
+    return "".join(
+        str(unicodedata.decimal(char)) if char.isdecimal() and not char.isascii() else char
+        for char in folded
+    )
+
+
+def _compact_phone(raw: str) -> str:
+    """The typed number in ASCII digits, without spaces, dashes and brackets."""
+    return _PHONE_SEPARATORS.sub("", _ascii_digits(raw or ""))
+
+
 def normalise_phone(raw: str) -> str | None:
     """Return the E.164 form of a mainland China mobile number, or None if it is not one.
 
-    Accepts spaces, dashes and a ``+86``/``0086``/``86`` prefix.
+    Accepts spaces, dashes, a ``+86``/``0086``/``86`` prefix and digits of any script
+    (full-width ones, as Chinese input methods give them); what it returns is ASCII.
     """
-    digits = re.sub(r"[\s\-()]", "", raw or "")
+    digits = _compact_phone(raw)
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
             digits = digits[len(prefix) :]
     if len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]
-    if not _CN_MOBILE.match(digits):
+    if not _CN_MOBILE.fullmatch(digits):
         return None
     return "+86" + digits
 
@@ -60,8 +85,8 @@ def phone_search_text(raw: str) -> str | None:
     A whole number is matched as :func:`normalise_phone` stores it, so any way of typing
     it finds the person; a partial one loses its spaces and dashes and keeps its digits.
     """
-    compact = re.sub(r"[\s\-()]", "", raw or "")
-    if not re.fullmatch(r"\+?\d+", compact):
+    compact = _compact_phone(raw)
+    if not _PHONE_LIKE.fullmatch(compact):
         return None
     whole = normalise_phone(compact)
     if whole is not None:

@@ -18,7 +18,7 @@ from xingdong.core.security import csrf_token_matches
 from xingdong.core.settings import Settings
 from xingdong.identity import api_keys
 from xingdong.identity import service as identity
-from xingdong.identity.errors import ApiKeyReadOnly, PersonTokenRequired
+from xingdong.identity.errors import ApiKeyReadOnly, PersonTokenRequired, SessionExpired
 from xingdong.identity.models import ApiToken, Person
 
 SESSION_COOKIE = "xd_session"
@@ -125,8 +125,14 @@ async def optional_page_actor(request: Request, session: DbSession) -> Actor | N
     return await _remember(request, session, person)
 
 
-async def page_actor(actor: Annotated[Actor | None, Depends(optional_page_actor)]) -> Actor:
+async def page_actor(
+    request: Request, actor: Annotated[Actor | None, Depends(optional_page_actor)]
+) -> Actor:
     if actor is None:
+        # Only a browser that brought an ended session is told it expired: someone who never
+        # signed in, or signed out, is only asked to sign in.
+        if getattr(request.state, "session_expired", False):
+            raise SessionExpired(detail=N_("Your session has expired; please sign in again."))
         raise NotAuthenticated(detail=N_("Please sign in."))
     return actor
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -24,6 +25,7 @@ from xingdong.core.errors import (
 )
 from xingdong.core.i18n import N_, said, translate
 from xingdong.core.logging import get_logger
+from xingdong.identity.errors import SessionExpired
 from xingdong.web.schema_errors import schema_message
 
 log = get_logger(__name__)
@@ -158,6 +160,17 @@ def _page_error(
     return page
 
 
+def _sign_in_address(request: Request, exc: NotAuthenticated) -> str:
+    """The sign-in page, which leads back to this page afterwards (with its query: a
+    filtered list comes back filtered) and says the session expired only when one did."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # Quoted, so that the page's own "?" and "&" stay inside ``next``.
+    address = "/login?next=" + quote(here, safe="/")
+    if isinstance(exc, SessionExpired):
+        address += "&expired=1"
+    return address
+
+
 async def handle_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, XingdongError)
     locale = current_locale.get()
@@ -181,7 +194,7 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
             extra=exc.extra,
         )
     if isinstance(exc, NotAuthenticated):
-        return RedirectResponse(f"/login?next={request.url.path}&expired=1", status_code=303)
+        return RedirectResponse(_sign_in_address(request, exc), status_code=303)
     return _page_error(request, exc.status, title, detail)
 
 

@@ -47,7 +47,9 @@ class Completion:
     """The masked worker id."""
     approved_at: datetime | None
     can_contest: bool
-    """Approved and still in its hold: the brand may contest it now."""
+    """Approved, still in its hold and never contested: the brand may contest it now."""
+    contest: Dispute | None = None
+    """The brand's contest of it, open or decided (there is at most one)."""
 
 
 @dataclass(frozen=True)
@@ -76,22 +78,45 @@ async def _appeals_upheld(
     return {assignment_id: decided for assignment_id, decided in rows if decided is not None}
 
 
+async def _contests(
+    session: AsyncSession, assignments: Sequence[Assignment]
+) -> dict[UUID, Dispute]:
+    """The brand's contest of each of these that was contested (one each at most)."""
+    if not assignments:
+        return {}
+    rows = await session.scalars(
+        select(Dispute).where(
+            Dispute.assignment_id.in_([a.id for a in assignments]), Dispute.kind == "contest"
+        )
+    )
+    return {dispute.assignment_id: dispute for dispute in rows}
+
+
 def _completion(
     assignment: Assignment,
     *,
     secret: str,
     now: datetime,
     upheld: dict[UUID, datetime],
+    contests: dict[UUID, Dispute],
 ) -> Completion:
     approved = assignment.review_reason in service.APPROVE_REASONS
+    contest = contests.get(assignment.id)
     return Completion(
         assignment=assignment,
         worker=masked_worker(secret, assignment.campaign_id, assignment.person_id),
         approved_at=assignment.reviewed_at if approved else upheld.get(assignment.id),
+        # One contest a completion: once decided, the decision stands.
         can_contest=assignment.status == "approved"
         and assignment.hold_until is not None
-        and now < assignment.hold_until,
+        and now < assignment.hold_until
+        and contest is None,
+        contest=contest,
     )
+
+
+def _handed_in(assignment: Assignment) -> datetime:
+    return assignment.submitted_at or assignment.created_at
 
 
 async def completions_page(
@@ -105,21 +130,27 @@ async def completions_page(
     limit: int | None = None,
     now: datetime | None = None,
 ) -> CompletionPage:
-    """The work handed in for a campaign, newest first (its members and staff)."""
+    """The work handed in for a campaign, the latest handed in first (its members and
+    staff)."""
     await campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
     size = clamp_limit(limit)
     query = select(Assignment).where(
         Assignment.campaign_id == campaign_id,
         Assignment.status.in_((status,) if status else SUBMITTED_STATUSES),
     )
-    query = in_pages(query, Assignment.created_at, Assignment.id, cursor, newest_first=True)
+    handed_in = func.coalesce(Assignment.submitted_at, Assignment.created_at)
+    query = in_pages(query, handed_in, Assignment.id, cursor, newest_first=True)
     query = query.limit(size + 1)
     rows = list((await session.scalars(query)).all())
     moment = now or utcnow()
     upheld = await _appeals_upheld(session, rows[:size])
+    contests = await _contests(session, rows[:size])
     return CompletionPage(
-        items=[_completion(a, secret=secret, now=moment, upheld=upheld) for a in rows[:size]],
-        next_cursor=next_cursor(rows, size),
+        items=[
+            _completion(a, secret=secret, now=moment, upheld=upheld, contests=contests)
+            for a in rows[:size]
+        ],
+        next_cursor=next_cursor(rows, size, at=_handed_in),
     )
 
 
@@ -139,7 +170,8 @@ async def one_completion(
     if found is None or found.campaign_id != campaign_id or found.status not in SUBMITTED_STATUSES:
         raise AssignmentNotFound(detail=N_("No such task."))
     upheld = await _appeals_upheld(session, [found])
-    return _completion(found, secret=secret, now=now or utcnow(), upheld=upheld)
+    contests = await _contests(session, [found])
+    return _completion(found, secret=secret, now=now or utcnow(), upheld=upheld, contests=contests)
 
 
 async def contest_completion(
@@ -244,4 +276,7 @@ async def every_completion(
     moment = utcnow()
     found = list(rows)
     upheld = await _appeals_upheld(session, found)
-    return [_completion(a, secret=secret, now=moment, upheld=upheld) for a in found]
+    contests = await _contests(session, found)
+    return [
+        _completion(a, secret=secret, now=moment, upheld=upheld, contests=contests) for a in found
+    ]

@@ -6,7 +6,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    and_,
+    or_,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -81,7 +91,14 @@ class Assignment(IdMixin, CreatedAtMixin, Base):
 
 
 CLAIM_COUNTS = Assignment.status != "expired"
-"""A claim holds its unit (of the campaign, and of the person's limit) unless it expired."""
+"""A claim counts against the person's limit (and the pacing cap) unless it expired."""
+HOLDS_UNIT = or_(
+    Assignment.status.in_(("claimed", "submitted", "approved", "released")),
+    and_(Assignment.status == "disputed", Assignment.disputed_from == "approved"),
+)
+"""A claim holds one of its campaign's units: open, or done and not taken back. A rejected,
+expired or clawed-back one gave its unit back (an appeal that wins takes one again), as
+``Campaign.units_open`` and ``units_done`` count them."""
 
 
 class Dispute(IdMixin, CreatedAtMixin, Base):

@@ -91,6 +91,7 @@ from xingdong.work.errors import (
 from xingdong.work.models import (
     ASSIGNMENT_STATUSES,
     CLAIM_COUNTS,
+    HOLDS_UNIT,
     Assignment,
     Dispute,
     GoldItem,
@@ -1574,24 +1575,24 @@ async def has_onboarded(session: AsyncSession, *, person_id: UUID) -> bool:
 
 
 async def claim_times(session: AsyncSession, *, campaign_id: UUID) -> list[datetime]:
-    """When each unit of the campaign still counting was claimed (not the expired ones),
-    oldest first: its delivery over time."""
+    """When each unit the campaign's claims hold or have done was claimed (not those given
+    back: expired, rejected or clawed back), oldest first: its delivery over time."""
     rows = await session.scalars(
         select(Assignment.claimed_at)
-        .where(Assignment.campaign_id == campaign_id, CLAIM_COUNTS)
+        .where(Assignment.campaign_id == campaign_id, HOLDS_UNIT)
         .order_by(Assignment.claimed_at)
     )
     return list(rows.all())
 
 
 async def claims_counted(session: AsyncSession, *, campaign_ids: Sequence[UUID]) -> dict[UUID, int]:
-    """How many claims of each campaign still count (not the expired ones): the units
-    its delivery has taken."""
+    """How many units the claims of each campaign hold or have done (:data:`HOLDS_UNIT`):
+    the units its delivery has taken."""
     if not campaign_ids:
         return {}
     rows = await session.execute(
         select(Assignment.campaign_id, func.count())
-        .where(Assignment.campaign_id.in_(campaign_ids), CLAIM_COUNTS)
+        .where(Assignment.campaign_id.in_(campaign_ids), HOLDS_UNIT)
         .group_by(Assignment.campaign_id)
     )
     return {campaign_id: int(count) for campaign_id, count in rows.all()}
@@ -1602,7 +1603,7 @@ def claims_counted_of(campaign_id: InstrumentedAttribute[UUID]) -> ScalarSelect[
     its campaign's id column)."""
     return (
         select(func.count())
-        .where(Assignment.campaign_id == campaign_id, CLAIM_COUNTS)
+        .where(Assignment.campaign_id == campaign_id, HOLDS_UNIT)
         .scalar_subquery()
     )
 

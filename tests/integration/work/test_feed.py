@@ -88,6 +88,22 @@ async def test_the_feed_says_why_each_task_is_there_and_logs_what_it_showed(
     assert {r.person_id for r in rows} == {world.workers[0].id}
 
 
+async def test_a_task_about_an_interest_of_the_person_says_so_untargeted(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    now = utcnow()
+    about_beauty = await live_campaign(
+        world, title="关注美妆号", interests=[], regions=["浙江"], category="美妆",
+        starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1),
+    )  # fmt: skip
+    auth = await bearer(world, world.workers[0])  # interested in 美妆, in 浙江
+    item = (await feed(client, {**auth, "Accept-Language": "en"}))["items"][0]
+    assert item["campaign_id"] == str(about_beauty.id)
+    # The brand targeted a region, not an interest: the category is what matched.
+    assert item["why"]["code"] == "interest_match"
+    assert "Beauty" in item["why"]["message"]
+
+
 async def test_hiding_a_task_or_a_brand_and_showing_it_again(
     client: httpx.AsyncClient, world: World
 ) -> None:
@@ -223,14 +239,14 @@ async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(
     assert 0.45 < delivery.planned_now < 0.55  # half of an even plan
     assert delivery.actual_now == 0
     assert delivery.planned[0] == 0 and delivery.planned[-1] == pytest.approx(1)
+    # Nobody lives in 西藏 on this platform: not "few", nobody.
     assert [code for code, _params in delivery.slow] == [
-        "targeting_narrow",
+        "targeting_empty",
         "price_low",
         "pacing_cap",
     ]
     assert dict(delivery.slow)["pacing_cap"] == {"cap": 1, "possible": 48, "left": 50}
-    assert dict(delivery.slow)["targeting_narrow"] == {
-        "audience": 0,
+    assert dict(delivery.slow)["targeting_empty"] == {
         "left": 50,
         # The region and the draft's own interest are set, but only the region leaves
         # out someone the interest alone would let in: that is what to widen.
@@ -244,7 +260,7 @@ async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(
     # The chart says when its window starts and ends.
     scale = page.text.split("data-chart-window>", 1)[1].split("</div>", 1)[0]
     assert scale.count("<time datetime=") == 2 and "北京时间" in scale, scale
-    for code in ("targeting_narrow", "price_low", "pacing_cap"):
+    for code in ("targeting_empty", "price_low", "pacing_cap"):
         assert f'data-slow-reason="{code}"' in page.text
     hint = page.text.split('data-slow-reason="price_low">', 1)[1].split("<", 1)[0]
     assert "0.16" in hint and "1.60" in hint, hint  # the reward and what others pay
@@ -265,15 +281,14 @@ async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(
     assert (body["taken_share"], body["held_share"], body["ahead"]) == (0, 0, False)
     assert (body["shown"], body["taken_per_100_shown"]) == (0, None)
     assert [reason["code"] for reason in body["slow"]] == [
-        "targeting_narrow",
+        "targeting_empty",
         "price_low",
         "pacing_cap",
     ]
     assert "(¥1.60)" in body["slow"][1]["message"]
     # The hint names what this campaign narrows, and only that.
-    assert body["slow"][0]["message"].endswith(
-        "a new campaign that widens the regions reaches more."
-    ), body["slow"][0]
+    assert body["slow"][0]["message"].startswith("Nobody on the platform matches")
+    assert "a new campaign that widens the regions can reach people" in body["slow"][0]["message"]
     assert len(body["points"]) == 25
     assert body["points"][0]["planned_share"] == 0 and body["points"][-1]["planned_share"] == 1
     assert body["points"][0]["taken_share"] == 0 and body["points"][-1]["taken_share"] is None
@@ -375,6 +390,53 @@ async def test_the_units_taken_are_drawn_up_to_now_and_a_campaign_ahead_says_it_
         later = await campaign_delivery(s, campaign=row, now=now + timedelta(days=1))
     assert later.closed and later.now_x is None
     assert later.taken_line[-1][0] < 2 / 24 * 1 / 7  # an hour or so into the week, not a day
+
+
+async def test_a_rejected_hand_in_gives_its_unit_back_on_the_chart_and_the_list(
+    client: httpx.AsyncClient, world: World, settings: Settings
+) -> None:
+    now = utcnow()
+    # Nearly over: its plan lets every unit go now.
+    manual = await live_campaign(
+        world, quantity=4, review_policy="manual",
+        starts_at=now - timedelta(days=2), ends_at=now + timedelta(hours=1),
+    )  # fmt: skip
+    kept, refused = world.workers[:2]
+    reviewer = await world.actor(world.reviewer)
+    async with world.db.session_scope() as s:
+        await work.claim(s, person=kept, campaign_id=manual.id, settings=settings, now=now)
+        taken = await work.claim(
+            s, person=refused, campaign_id=manual.id, settings=settings, now=now
+        )
+    async with world.db.session_scope() as s:
+        await work.submit(
+            s, person=refused, assignment_id=taken.id,
+            evidence=work.Evidence(link="https://sandbox.example/proof", note="已关注"),
+            settings=settings, now=now + timedelta(seconds=60),
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        await work.review(
+            s, actor=reviewer, assignment_id=taken.id, approve=False, reason="action_not_done",
+            note=None, settings=settings, now=now + timedelta(seconds=90),
+        )  # fmt: skip
+    async with world.db.sessionmaker() as s:
+        row = await s.get(Campaign, manual.id)
+        assert row is not None
+        delivery = await campaign_delivery(s, campaign=row, now=now + timedelta(minutes=2))
+        counted = await work.claims_counted(s, campaign_ids=[manual.id])
+    # One unit held of four: the rejected claim is not drawn as taken.
+    assert delivery.actual_now == pytest.approx(0.25) == delivery.committed_now
+    assert delivery.taken_line[-1][1] == pytest.approx(0.25)
+    assert counted == {manual.id: 1}
+    # The brand reads why, on the page and in the API.
+    await browse_as(client, world, world.owner)
+    page = await client.get(f"/campaigns/{manual.id}?lang=en")
+    shown = page.text.split(f'data-completion="{taken.id}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-rejected-reason="action_not_done"' in shown
+    assert "The action is not there" in shown
+    token = await bearer(world, world.owner)
+    listed = await client.get(f"/api/v1/campaigns/{manual.id}/assignments", headers=token)
+    assert [c["rejected_reason"] for c in listed.json()["items"]] == ["action_not_done"]
 
 
 async def test_an_onboarding_task_done_in_an_ended_campaign_still_counts(world: World) -> None:
