@@ -668,6 +668,21 @@ async def test_pages_read_in_both_languages(owner: httpx.AsyncClient, world: Wor
     chinese = await owner.get(f"/campaigns/{campaign.id}?lang=zh_CN")
     assert '<html lang="zh-CN">' in chinese.text
     assert (await owner.get(f"/orgs/{world.org_id}/campaigns/new")).status_code == 200
+    # Counts are grouped by thousands, as amounts are.
+    big = await create(world, title="大活动", quantity=12_000)
+    shown = await owner.get(f"/campaigns/{big.id}?lang=en")
+    assert 'data-progress="units_left">12,000<' in shown.text and "/ 12,000<" in shown.text
+    listed = await owner.get(f"/orgs/{world.org_id}/campaigns?lang=en")
+    assert "0 / 12,000" in listed.text
+    # An age range open at one end reads as such, not as an age with a dash after it.
+    for ages, said in (
+        ({"min_age": 18}, "Aged 18 and over"),
+        ({"max_age": 30}, "Aged up to 30"),
+        ({"min_age": 20, "max_age": 30}, "Age 20–30"),
+    ):
+        aged = await create(world, interests=[], **ages)
+        shown = await owner.get(f"/campaigns/{aged.id}?lang=en")
+        assert f"<dd data-audience>{said}</dd>" in shown.text
 
 
 async def test_a_campaign_window_is_read_in_beijing_time() -> None:

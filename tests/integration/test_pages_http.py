@@ -385,6 +385,17 @@ async def test_a_top_up_out_of_range_is_marked_at_its_field(client: httpx.AsyncC
     field = small.text.split('id="top-up-amount"', 1)[1].split(">", 1)[0]
     assert 'aria-invalid="true"' in field and "amount_fen-error" in field
     assert 'id="amount_fen-error"' in small.text
+    # The field itself says the range, for nothing, a negative amount or too much alike.
+    org_path = small.text.split('action="/orgs/', 1)[1].split("/", 1)[0]
+    page = (await client.get(f"/orgs/{org_path}")).text
+    form = {"form_id": form_id_from(page), "csrf_token": csrf_from(page)}
+    for typed in ("0.50", "0", "-100", "99999999999"):
+        refused = await client.post(
+            f"/orgs/{org_path}/deposits?lang=en", data={**form, "amount": typed}
+        )
+        assert refused.status_code == 422, typed
+        error = refused.text.split('id="amount_fen-error"', 1)[1].split("</", 1)[0]
+        assert "From ¥1.00 to ¥" in error, (typed, error)
 
 
 async def test_a_refused_registration_keeps_the_code_and_claims_no_new_one(

@@ -88,15 +88,13 @@ def translated_findings(stored: list[dict[str, Any]], locale: str) -> list[dict[
 def audience(campaign: Campaign, locale: str) -> list[str]:
     """Who a campaign is shown to, as short phrases (empty: everyone)."""
     parts: list[str] = []
-    if campaign.min_age is not None or campaign.max_age is not None:
-        parts.append(
-            translate(
-                locale,
-                N_("Age {low}–{high}"),
-                low="" if campaign.min_age is None else campaign.min_age,
-                high="" if campaign.max_age is None else campaign.max_age,
-            )
-        )
+    low, high = campaign.min_age, campaign.max_age
+    if low is not None and high is not None:
+        parts.append(translate(locale, N_("Age {low}–{high}"), low=low, high=high))
+    elif low is not None:
+        parts.append(translate(locale, N_("Aged {low} and over"), low=low))
+    elif high is not None:
+        parts.append(translate(locale, N_("Aged up to {high}"), high=high))
     if campaign.regions:
         parts.append(listed((region_name(r, locale) for r in campaign.regions), locale))
     if campaign.interests:

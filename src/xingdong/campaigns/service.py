@@ -158,7 +158,7 @@ def _draft_errors(  # noqa: PLR0912 - one check per field reads best
         if age is not None and not settings.min_age_for_paid_tasks <= age <= MAX_AGE:
             bad(name, N_("Ages run from the adult age to 120."))
     if draft.min_age is not None and draft.max_age is not None and draft.min_age > draft.max_age:
-        bad("max_age", N_("The age range is empty."))
+        bad("max_age", N_("The highest age is below the lowest."))
     if any(r not in REGIONS for r in draft.regions):
         bad("regions", N_("Unknown region."))
     if any(i not in INTERESTS for i in draft.interests):

@@ -83,7 +83,9 @@ async def request_deposit(
     if not min_amount <= amount <= max_amount:
         raise InvalidTransfer(
             detail=N_("A top-up is between ¥{low_yuan} and ¥{high_yuan}."),
-            fields=[FieldError("amount_fen", N_("Out of range."), "out_of_range")],
+            fields=[
+                FieldError("amount_fen", N_("From ¥{low_yuan} to ¥{high_yuan}."), "out_of_range")
+            ],
             extra={
                 "low": min_amount,
                 "high": max_amount,

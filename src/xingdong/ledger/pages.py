@@ -40,9 +40,11 @@ from xingdong.work.models import Assignment
 router = APIRouter(include_in_schema=False)
 
 
-def yuan_to_fen(raw: str, field: str = "amount") -> int:
+def yuan_to_fen(raw: str, field: str = "amount", *, positive: bool = True) -> int:
+    """Typed yuan as fen; ``positive``: 0 or less is refused here too (otherwise the
+    caller's range check says what the range is)."""
     fen = fen_of_yuan(raw)
-    if fen is None or fen <= 0:
+    if fen is None or (positive and fen <= 0):
         raise ValidationFailed(
             detail=N_("Please correct the marked fields."),
             fields=[FieldError(field, N_("Enter an amount in yuan, like 500 or 99.50."))],
@@ -69,7 +71,7 @@ async def start_top_up(
                 session,
                 org_id=org_id,
                 requested_by=actor.person_id,
-                amount=yuan_to_fen(amount),
+                amount=yuan_to_fen(amount, positive=False),
                 idempotency_key=f"page:{form_id}",
                 provider=runtime.payments.name,
                 min_amount=runtime.settings.deposit_min_fen,

@@ -233,7 +233,9 @@
             return;
           }
           Array.prototype.forEach.call(box.querySelectorAll("[data-progress]"), function (cell) {
-            cell.textContent = numbers[cell.getAttribute("data-progress")];
+            var shown = numbers[cell.getAttribute("data-progress")];
+            // Counts grouped by thousands as the page first wrote them (amounts come as text).
+            cell.textContent = typeof shown === "number" ? shown.toLocaleString("en-US") : shown;
           });
           bar.value = numbers.units_done;
           if (status && status.getAttribute("data-campaign-status") !== numbers.status) {
