@@ -10,7 +10,7 @@ from uuid import UUID
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from tests.e2e.conftest import ARTIFACTS, VIEWPORTS
 from tests.e2e.test_foundation_journey import PASSWORD, fits_the_screen, register_by_api, sign_in
@@ -176,8 +176,17 @@ def test_a_brand_creates_submits_and_an_operator_approves_on_phones(
     step("[data-create]").click()
 
     expect(step('h1 [data-campaign-status="draft"]')).to_be_visible()
+    # Funding asks first, naming what moves.
+    asked: list[str] = []
+
+    def accept(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    owner.once("dialog", accept)
     step("[data-submit-campaign]").click()
     expect(step('h1 [data-campaign-status="pending_approval"]')).to_be_visible()
+    assert len(asked) == 1 and "20.00" in asked[0], asked
     expect(step('[data-progress="escrow"]')).to_have_text("20.00")
     assert fits_the_screen(owner)
     campaign_url = owner.url.split("?")[0]

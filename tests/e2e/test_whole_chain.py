@@ -107,6 +107,7 @@ def create_and_submit(owner: Page, org_id: UUID) -> str:
     expect(step("[data-findings-clear]")).to_be_visible()
     step("[data-create]").click()
     expect(step('h1 [data-campaign-status="draft"]')).to_be_visible()
+    owner.once("dialog", lambda dialog: dialog.accept())  # funding asks first
     step("[data-submit-campaign]").click()
     expect(step('h1 [data-campaign-status="pending_approval"]')).to_be_visible()
     expect(step('[data-progress="escrow"]')).to_have_text("30.00")

@@ -367,6 +367,21 @@ async def test_the_check_says_how_many_people_the_targeting_reaches(
     assert 'data-review-audience="3"' in wide.text and "data-review-narrow" not in wide.text
 
 
+async def test_the_check_warns_when_the_pacing_cap_cannot_fit_the_quantity(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    fits = await post_form(owner, world, "review")  # 4 at 30 an hour over a month
+    assert "data-review-pacing" not in fits.text
+    # Ten hours at 30 an hour: at most 300 of 1,000.
+    end = (datetime.now(CHINA_TIME) + timedelta(hours=10, minutes=5)).strftime("%Y-%m-%dT%H:%M")
+    short = await post_form(owner, world, "review", quantity="1000", ends_at=end)
+    assert short.status_code == 200, short.text
+    warned = short.text.split("data-review-pacing=", 1)[1].split("</p>", 1)[0]
+    assert warned.startswith(('"300"', '"301"', '"302"')), warned
+    assert "of the 1,000 completions be taken before the end" in warned
+    assert "1,000 ×" in short.text
+
+
 async def test_creating_saves_the_draft_as_typed(owner: httpx.AsyncClient, world: World) -> None:
     response = await post_form(owner, world, "create")
     assert response.status_code == 303, response.text
@@ -468,6 +483,7 @@ async def test_plain_members_see_the_campaign_without_its_buttons(
         page = await colleague.get(f"/campaigns/{campaign.id}")
         assert page.status_code == 200
         assert "data-submit-campaign" not in page.text and "data-close" not in page.text
+        assert "data-owners-only" in page.text  # told why, not left looking for buttons
         forbidden = await colleague.post(
             f"/campaigns/{campaign.id}/submit",
             data={"csrf_token": csrf_from(page.text), "form_id": "m1"},
@@ -484,6 +500,7 @@ async def test_pause_resume_and_close_after_confirming(
     page = await owner.get(f"/campaigns/{campaign.id}")
     token = csrf_from(page.text)
     assert 'data-progress-url="/campaigns/' in page.text
+    assert "data-owners-only" not in page.text
     assert (
         await owner.post(f"/campaigns/{campaign.id}/pause", data={"csrf_token": token})
     ).status_code == 303

@@ -296,6 +296,17 @@ def _split(values: dict[str, str], fee_percent: int) -> dict[str, int] | None:
     return {"reward": reward, "fee": fee, "total": price * quantity}
 
 
+def _pacing_possible(draft: service.CampaignDraft) -> int | None:
+    """How many completions the draft's pacing cap lets through from its start (or now)
+    to its end, when that is fewer than its quantity; None when the cap is no limit.
+    (The cap counts every campaign on the same target: with others, fewer still.)"""
+    if draft.pacing_per_hour is None:
+        return None
+    hours = (draft.ends_at - max(draft.starts_at, utcnow())).total_seconds() / 3600
+    possible = max(int(draft.pacing_per_hour * hours), 0)
+    return possible if possible < draft.quantity else None
+
+
 def _first_step(error: XingdongError) -> int:
     steps = [STEP_OF_FIELD.get(f.field, 1) for f in error.fields]
     return min(steps) if steps else 1
@@ -447,6 +458,8 @@ async def new_campaign_submit(
         audience=audience,
         audience_narrow=audience_is_narrow(audience, draft.quantity),
         review_quantity=draft.quantity,
+        pacing_possible=_pacing_possible(draft),
+        pacing_cap=draft.pacing_per_hour,
         findings=[
             {"field": f["field"], "severity": f["severity"], "message": finding_text(f, locale)}
             for f in service.findings_as_json(preview.findings)
@@ -523,6 +536,7 @@ async def _detail_context(
         "completions_paged": bool(cursor),
         "completion_statuses": completions.SUBMITTED_STATUSES,
         "can_manage": manage,
+        "plain_member": not manage and campaign.org_id in actor.memberships,
         "balance": await deposits.org_balance(session, campaign.org_id) if manage else None,
         "form_id": new_id(),
         "blocked": [],

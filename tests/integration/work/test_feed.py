@@ -262,6 +262,9 @@ async def test_a_brand_sees_delivery_against_the_plan_and_why_it_is_slow(
     assert scale.count("<time datetime=") == 2 and "北京时间" in scale, scale
     for code in ("targeting_empty", "price_low", "pacing_cap"):
         assert f'data-slow-reason="{code}"' in page.text
+    # What the hints ask for is a click away.
+    actions = page.text.split("data-slow-actions>", 1)[1].split("</p>", 1)[0]
+    assert f"/campaigns/new?copy={slow.id}" in actions and f"/campaigns/{slow.id}/close" in actions
     hint = page.text.split('data-slow-reason="price_low">', 1)[1].split("<", 1)[0]
     assert "0.16" in hint and "1.60" in hint, hint  # the reward and what others pay
     listed = await client.get(f"/orgs/{world.org_id}/campaigns?lang=en")
