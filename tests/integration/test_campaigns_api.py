@@ -723,6 +723,8 @@ async def test_a_decided_contest_shows_its_outcome_and_cannot_be_raised_again(
     page = await client.get(f"/campaigns/{campaign.id}?lang=en")
     row = page.text.split(f'data-completion="{done.id}"', 1)[1].split("</tr>", 1)[0]
     assert 'data-contest-outcome="dismissed"' in row
+    # What the platform saw at the hand-in, before anyone contests.
+    assert 'data-platform-check="verified"' in row and "Follow found" in row
     assert "the completion stands" in row and "平台确认关注仍在" in row
     assert "data-contest-form" not in row
 

@@ -124,6 +124,8 @@ def _page(
         "task_type_labels": TASK_TYPE_LABELS,
         "completion_labels": COMPLETION_LABELS,
         "reject_reasons": work.REJECT_REASONS,
+        "verification_labels": VERIFICATION_LABELS,
+        "detail_labels": DETAIL_LABELS,
         "contest_labels": CONTEST_LABELS,
         "severity_labels": SEVERITY_LABELS,
         "review_policy_labels": REVIEW_POLICY_LABELS,
@@ -834,8 +836,6 @@ async def _ops_disputes_context(
         "status": chosen,
         "kind_labels": DISPUTE_KIND_LABELS,
         "review_reasons": {**work.APPROVE_REASONS, **work.REJECT_REASONS},
-        "verification_labels": VERIFICATION_LABELS,
-        "detail_labels": DETAIL_LABELS,
         "notes": {},
     }
 
