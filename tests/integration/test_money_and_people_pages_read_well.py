@@ -296,6 +296,25 @@ async def test_a_long_wallet_history_is_read_page_by_page(
     assert "+1.00" in second and "+1.54" not in second  # the oldest five
 
 
+async def test_a_top_up_cancelled_at_the_checkout_says_so(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    started = await start_deposit(client, owner, org_id, 50_000, "cancelled")
+    deposit_id = started.json()["id"]
+    await sign_in(client, owner.phone)
+    checkout = await client.get(f"/sandbox/pay/{deposit_id}")
+    cancelled = await client.post(
+        f"/sandbox/pay/{deposit_id}",
+        data={"decision": "cancel", "csrf_token": csrf_from(checkout.text)},
+    )
+    assert cancelled.status_code == 303
+    page = await client.get(cancelled.headers["location"] + "&lang=en")
+    assert "The top-up was cancelled at the checkout; nothing was paid." in page.text
+    assert 'data-deposit-status="closed"' in page.text
+
+
 async def test_an_unpaid_top_up_says_so_and_leads_back_to_the_payment(
     client: httpx.AsyncClient, db: Database
 ) -> None:

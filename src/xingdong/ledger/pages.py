@@ -169,7 +169,12 @@ async def sandbox_confirm(
             content=body,
             headers={"X-Signature": provider.sign(body), "Content-Type": "application/json"},
         )
-    done = N_("Top-up received.") if answer.status_code == 200 and decision == "pay" else None
+    if answer.status_code != 200:
+        done = None
+    elif decision == "pay":
+        done = N_("Top-up received.")
+    else:
+        done = N_("The top-up was cancelled at the checkout; nothing was paid.")
     return redirect(f"/orgs/{deposit.org_id}", done)
 
 
