@@ -318,9 +318,10 @@ PURCHASE = replace(CLEAN, task_type="purchase", title="新品精华体验")
         ("拍下不发货，截图后全额返款", [
             (Severity.BLOCK, "拍下不发货"), (Severity.BLOCK, "全额返款"),
         ]),
-        ("Leave a five-star review for a full refund", [
-            (Severity.BLOCK, "five-star review"), (Severity.REVIEW, "full refund"),
-        ]),
+        # What must be fixed leaves out the same kind's finding to look at: one field,
+        # one verdict.
+        ("Leave a five-star review for a full refund", [(Severity.BLOCK, "five-star review")]),
+        ("五星好评返现", [(Severity.BLOCK, "五星好评")]),
         ("Leave a 5 star review, we refund after review", [
             (Severity.BLOCK, "5 star review"), (Severity.BLOCK, "refund after review"),
         ]),
@@ -421,11 +422,18 @@ def test_extra_words_file_adds_words_exceptions_and_markers(extra_words: Path) -
         (FindingCode.ABSOLUTE_CLAIM, Severity.REVIEW, "title", "最"),
         (FindingCode.MISSING_DISCLOSURE, Severity.BLOCK, "disclosure", "商单"),
     ]
+    # The title's 爆款 is one to look at, left out while its 秒杀价 must be fixed.
     assert seen(check_copy(copy, extra_words_file=extra_words)) == [
         (FindingCode.ABSOLUTE_CLAIM, Severity.BLOCK, "title", "秒杀价"),
-        (FindingCode.ABSOLUTE_CLAIM, Severity.REVIEW, "title", "爆款"),
         (FindingCode.INCOME_PROMISE, Severity.BLOCK, "brief", "#躺平赚钱"),
     ]
+    fixed = replace(copy, title="爆款，可得")
+    assert seen(check_copy(fixed, extra_words_file=extra_words))[0] == (
+        FindingCode.ABSOLUTE_CLAIM,
+        Severity.REVIEW,
+        "title",
+        "爆款",
+    )
 
 
 def test_extra_words_file_can_soften_a_built_in_word(extra_words: Path) -> None:

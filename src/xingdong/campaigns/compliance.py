@@ -409,9 +409,15 @@ class _Text:
 def _field_findings(
     code: FindingCode, field: str, text: _Text, matches: Iterable[_Match]
 ) -> Iterator[Finding]:
-    """One finding per distinct matched text, however often it occurs in the field."""
+    """One finding per distinct matched text, however often it occurs in the field. Where
+    one must be fixed, the same code's findings for an operator to look at are left out:
+    the field changes anyway, and two findings of one kind with two severities on one
+    phrase (五星好评返现) read as a contradiction."""
+    found = list(matches)
+    if any(match.severity == Severity.BLOCK for match in found):
+        found = [match for match in found if match.severity == Severity.BLOCK]
     seen: set[str] = set()
-    for match in matches:
+    for match in found:
         key = text.key(match)
         if key in seen:
             continue
