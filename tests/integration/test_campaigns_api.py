@@ -98,6 +98,7 @@ async def test_a_member_creates_a_draft_with_its_target_resolved(
         "reserved_fen": 0,
         "escrow_fen": 0,
         "percent_done": 0,
+        "returned_fen": 0,
     }
     read = await client.get(f"/api/v1/campaigns/{created['id']}", headers=owner)
     assert read.status_code == 200

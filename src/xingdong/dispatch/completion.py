@@ -47,17 +47,18 @@ REBASE_EVERY = 4_096
 """Slates learned between full recomputations of the kept per-task log-odds (which are
 otherwise moved step by step, and would drift by rounding)."""
 SHARES = {
-    "task": 0.35,
+    "task": 0.4,
     "task_label": 0.05,
-    "type_label": 0.05,
+    "type_label": 0.1,
     "type": 0.05,
     "person": 0.1,
     "position": 0.05,
-    "category_label": 0.35,
+    "category_label": 0.25,
 }
 """How one exposure's error is shared among the groups of weights. A task without a
-category gives the category's share to its own label lifts: what people like about a
-task then has only the task's own exposures to be learned from."""
+category gives the category's share to its own label lifts (0.3 then, as before there
+were categories): what people like about it has only its own exposures to be learned
+from."""
 SHARES_WITHOUT_LABELS = {"task": 0.6, "type": 0.1, "person": 0.2, "position": 0.1}
 SHARES_WITHOUT_LABELS |= {"task_label": 0.0, "type_label": 0.0, "category_label": 0.0}
 _SHARE_ORDER = (
