@@ -475,6 +475,26 @@ async def test_a_blocked_campaign_lists_what_to_fix(owner: httpx.AsyncClient, wo
     assert await org_available(world) == FUNDS
 
 
+async def test_a_draft_is_deleted_from_its_page_after_confirming(
+    owner: httpx.AsyncClient, world: World
+) -> None:
+    draft = await create(world, title="不要了的草稿")
+    page = await owner.get(f"/campaigns/{draft.id}?lang=en")
+    assert "data-delete-draft" in page.text and "data-close" not in page.text
+    assert "Delete the draft “不要了的草稿”? It cannot be brought back." in page.text
+    deleted = await owner.post(
+        f"/campaigns/{draft.id}/delete", data={"csrf_token": csrf_from(page.text)}
+    )
+    assert deleted.status_code == 303
+    assert deleted.headers["location"].startswith(f"/orgs/{world.org_id}/campaigns?done=")
+    listed = await owner.get(deleted.headers["location"] + "&lang=en")
+    assert "The draft is deleted." in listed.text and "不要了的草稿" not in listed.text
+    assert await count(world, Campaign) == 0
+    live = await live_campaign(world)
+    shown = await owner.get(f"/campaigns/{live.id}")
+    assert "data-delete-draft" not in shown.text and "data-close" in shown.text
+
+
 async def test_plain_members_see_the_campaign_without_its_buttons(
     client: httpx.AsyncClient, world: World
 ) -> None:

@@ -702,6 +702,44 @@ async def test_a_contest_goes_to_an_operator_who_decides_it(
     assert (await client.get("/api/v1/ops/disputes", headers=operator)).json()["items"] == []
 
 
+async def test_a_draft_is_deleted_by_its_author_or_an_owner_and_nothing_else_is(
+    client: httpx.AsyncClient, world: World, owner: dict[str, str]
+) -> None:
+    colleague = await member(world)
+    theirs = await bearer(world, colleague)
+    other = await bearer(world, await member(world))
+    made_by_member = await create_draft(client, world, theirs, title="同事的草稿")
+    made_by_owner = await create_draft(client, world, owner, title="所有者的草稿")
+    # Another plain member may not delete a colleague's draft, nor the owner's.
+    for draft in (made_by_member, made_by_owner):
+        refused = await client.delete(f"/api/v1/campaigns/{draft['id']}", headers=other)
+        problem(refused, 403, "forbidden")
+    gone = await client.delete(f"/api/v1/campaigns/{made_by_member['id']}", headers=theirs)
+    assert gone.status_code == 204, gone.text
+    problem(
+        await client.get(f"/api/v1/campaigns/{made_by_member['id']}", headers=owner),
+        404,
+        "campaign_not_found",
+    )
+    assert (
+        await client.delete(f"/api/v1/campaigns/{made_by_owner['id']}", headers=owner)
+    ).status_code == 204
+    # A campaign that was ever funded is kept: it is closed, not deleted.
+    funded = await create_draft(client, world, owner, title="已提交")
+    submitted = await client.post(
+        f"/api/v1/campaigns/{funded['id']}/submit",
+        headers={**owner, "Idempotency-Key": "delete-funded"},
+    )
+    assert submitted.status_code == 200, submitted.text
+    problem(
+        await client.delete(f"/api/v1/campaigns/{funded['id']}", headers=owner),
+        409,
+        "campaign_state",
+    )
+    assert await count_campaigns(world) == 1
+    assert await org_balance(client, world.org_id, owner) == FUNDS - 500
+
+
 async def test_a_decided_contest_shows_its_outcome_and_cannot_be_raised_again(
     client: httpx.AsyncClient, world: World, owner: dict[str, str], operator: dict[str, str]
 ) -> None:

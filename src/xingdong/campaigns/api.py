@@ -174,6 +174,13 @@ async def submit_campaign(
     return await _full(session, campaign)
 
 
+@router.delete("/campaigns/{campaign_id}", status_code=http_status.HTTP_204_NO_CONTENT)
+async def delete_draft(campaign_id: UUID, actor: ApiActor, session: DbSession) -> None:
+    """Delete a draft (owners, or the member who made it); a campaign that was ever
+    submitted is kept and answers ``campaign_state``: close it instead."""
+    await service.delete_draft(session, actor=actor, campaign_id=campaign_id)
+
+
 @router.post("/campaigns/{campaign_id}/pause")
 async def pause_campaign(
     campaign_id: UUID, actor: ApiActor, session: DbSession, runtime: RuntimeDep

@@ -539,6 +539,8 @@ async def _detail_context(
         "completion_statuses": completions.SUBMITTED_STATUSES,
         "can_manage": manage,
         "plain_member": not manage and campaign.org_id in actor.memberships,
+        "can_delete": campaign.status == "draft"
+        and (manage or campaign.created_by == actor.person_id),
         "balance": await deposits.org_balance(session, campaign.org_id) if manage else None,
         "form_id": new_id(),
         "blocked": [],
@@ -636,6 +638,19 @@ async def campaign_submit(
         f"/campaigns/{campaign_id}",
         N_("Submitted: the budget is held in escrow until an operator approves the campaign."),
     )
+
+
+@router.post("/campaigns/{campaign_id}/delete", dependencies=[CsrfChecked])
+async def campaign_delete(
+    request: Request, campaign_id: UUID, session: DbSession, runtime: RuntimeDep, actor: PageActor
+) -> Response:
+    try:
+        deleted = await attempt(
+            session, lambda: service.delete_draft(session, actor=actor, campaign_id=campaign_id)
+        )
+    except XingdongError as exc:
+        return await _detail_with_error(request, session, runtime, actor, campaign_id, exc)
+    return redirect(f"/orgs/{deleted.org_id}/campaigns", N_("The draft is deleted."))
 
 
 @router.post("/campaigns/{campaign_id}/pause", dependencies=[CsrfChecked])

@@ -578,6 +578,27 @@ async def _count_toggle(limits: RateLimits, settings: Settings, campaign: Campai
         ) from exc
 
 
+async def delete_draft(session: AsyncSession, *, actor: Actor, campaign_id: UUID) -> Campaign:
+    """Delete a draft (never submitted, so no money ever moved for it): its organisation's
+    owners, or the member who made it. Returns the row as it was."""
+    campaign = await get_campaign(session, actor=actor, campaign_id=campaign_id, lock=True)
+    author = campaign.created_by == actor.person_id and campaign.org_id in actor.memberships
+    if not author:
+        require(actor, Action.ORG_MANAGE_FUNDS, org_id=campaign.org_id)
+    _state(campaign, "draft")
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="campaigns.draft_deleted",
+        object_type="campaign",
+        object_id=campaign.id,
+        data={"title": campaign.title, "org": str(campaign.org_id)},
+    )
+    await session.delete(campaign)
+    await session.flush()
+    return campaign
+
+
 async def pause_campaign(
     session: AsyncSession,
     *,
