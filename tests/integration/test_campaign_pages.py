@@ -457,6 +457,8 @@ async def test_too_little_money_says_the_balance_and_links_to_top_up(
     assert response.status_code == 409
     assert "The organisation&#39;s balance is ¥1,000.00, and this needs ¥2,000.00." in response.text
     assert f'href="/orgs/{world.org_id}#balance"' in response.text
+    # Said by the refusal and its notice, not a third time beside the button.
+    assert "data-short-before-submit" not in response.text
     assert (await row(world, campaign.id)).status == "draft"
     assert await org_available(world) == FUNDS
 
