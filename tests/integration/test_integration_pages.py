@@ -157,6 +157,19 @@ async def test_an_owner_makes_a_key_sees_it_once_and_revokes_it(
     assert actions == ["identity.api_key_created", "identity.api_key_revoked"]
 
 
+async def test_a_brand_is_offered_only_the_events_a_brand_receives(
+    client: httpx.AsyncClient,
+) -> None:
+    owner, brand_id = await owner_with_brand(client)
+    brand_page = (await client.get(page_url(brand_id), headers=ENGLISH)).text
+    agency_id = await create_org(client, owner, name="好物机构", kind="agency")
+    agency_page = (await client.get(page_url(agency_id), headers=ENGLISH)).text
+    for event in ("contract.offered", "balance.paid_out"):
+        assert f'value="{event}"' not in brand_page and f'value="{event}"' in agency_page
+    for event in ("campaign.closed", "balance.topped_up"):
+        assert f'value="{event}"' in brand_page
+
+
 async def test_a_bad_key_form_shows_its_errors_and_makes_nothing(
     client: httpx.AsyncClient, db: Database
 ) -> None:

@@ -126,7 +126,7 @@ async def _context(
         "key_makers": await identity.display_names(session, (k.created_by for k in keys)),
         "show_revoked": show_revoked,
         "endpoints": await service.endpoints_of(session, actor=actor, org_id=org_id),
-        "event_types": service.EVENT_TYPES,
+        "event_types": service.event_types_for(org.kind),
         "event_labels": EVENT_LABELS,
         "error_labels": ERROR_LABELS,
         "access_labels": ACCESS_LABELS,

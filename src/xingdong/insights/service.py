@@ -58,6 +58,18 @@ EVENT_TYPES = (
     "balance.payout_failed",
 )
 """What an endpoint can subscribe to; ``ping`` goes only to the endpoint that asked."""
+AGENCY_ONLY_EVENTS = frozenset(
+    {t for t in EVENT_TYPES if t.startswith("contract.")}
+    | {"balance.paid_out", "balance.payout_failed"}
+)
+"""Contracts with creators and payouts of the balance happen to agencies only."""
+
+
+def event_types_for(kind: str) -> tuple[str, ...]:
+    """The events an organisation of this kind can receive (what its page offers)."""
+    return tuple(t for t in EVENT_TYPES if kind == "agency" or t not in AGENCY_ONLY_EVENTS)
+
+
 PING = "ping"
 MAX_ENDPOINTS = 10
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
