@@ -270,10 +270,11 @@ def test_changing_a_role_asks_first_and_the_last_owner_is_told_what_to_do(
     page.fill("#org-name", "角色测试")
     page.locator('form[action="/orgs"] button').click()
     org_url = page.url.split("?")[0]
-    # The only owner may not leave, and reads how to: make someone else an owner first.
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.locator('[data-member="唯一的老板"] button.danger').click()
-    expect(page.locator(".notice.error")).to_have_text(
+    # The only owner may not leave, and reads how to (make someone else an owner first)
+    # where the button would be, before asking.
+    me = page.locator('[data-member="唯一的老板"]')
+    expect(me.locator("button.danger")).to_have_count(0)
+    expect(me.locator("[data-sole-owner]")).to_have_text(
         "You are the only owner: make another member an owner before you leave."
     )
     join_by_invitation(page, owner_phone, member_phone)
@@ -298,3 +299,6 @@ def test_changing_a_role_asks_first_and_the_last_owner_is_told_what_to_do(
     role.select_option("owner")
     expect(page.locator(".notice.ok")).to_have_text("The role is changed.")
     expect(role).to_have_value("owner")
+    # With a second owner, the first may leave.
+    expect(me.locator("button.danger")).to_have_text("Leave")
+    expect(me.locator("[data-sole-owner]")).to_have_count(0)

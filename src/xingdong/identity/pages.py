@@ -652,6 +652,8 @@ async def _org_context(
         "members": members,
         "q": q,
         "can_manage": manage,
+        # The only owner cannot leave (the service refuses it): no button to ask with.
+        "sole_owner": manage and await service.owners_of(session, org_id) == [actor.person_id],
         "invitations": invitations,
         "form": {},
         "balance": balance,

@@ -866,6 +866,11 @@ def _not_pending(invitation: Invitation) -> InvitationNotPending:
     )
 
 
+async def owners_of(session: AsyncSession, org_id: UUID) -> list[UUID]:
+    """The organisation's owners (read only, in id order)."""
+    return await repo.lock_owners(session, org_id, lock=False)
+
+
 async def change_member_role(
     session: AsyncSession, *, actor: Actor, org_id: UUID, person_id: UUID, role: str
 ) -> Membership:
