@@ -41,6 +41,27 @@ async def test_register_then_sign_in_with_password(client: httpx.AsyncClient) ->
     assert login.json()["token_type"] == "bearer"
 
 
+async def test_an_empty_sign_in_names_the_empty_fields(client: httpx.AsyncClient) -> None:
+    user = await register(client)
+    for body, fields in (
+        ({"phone": "", "password": ""}, ["phone", "password"]),
+        ({"phone": user.phone, "password": ""}, ["password"]),
+        ({"phone": "  ", "password": PASSWORD}, ["phone"]),
+    ):
+        refused = await client.post(
+            "/api/v1/auth/tokens", json=body, headers={"Accept-Language": "en"}
+        )
+        assert refused.status_code == 422, refused.text
+        answer = refused.json()
+        assert answer["code"] == "validation_failed"
+        assert [e["field"] for e in answer["errors"]] == fields
+    # None of them counted as a failed sign-in.
+    login = await client.post(
+        "/api/v1/auth/tokens", json={"phone": user.phone, "password": PASSWORD}
+    )
+    assert login.status_code == 201
+
+
 @pytest.mark.parametrize(
     "phone",
     ["12345", "1380013800", "23800138000", "abc", "+1 415 555 0100", ""],

@@ -70,20 +70,6 @@ async def login_page(
     )
 
 
-def _blank_sign_in(phone: str, password: str) -> ValidationFailed | None:
-    """What an incomplete sign-in form lacks, beside each empty field. Such a form is no
-    wrong password: it is answered before any attempt is counted against the number or
-    the address."""
-    fields: list[FieldError] = []
-    if not phone.strip():
-        fields.append(FieldError("phone", N_("Enter your phone number."), "missing_phone"))
-    if not password:
-        fields.append(FieldError("password", N_("Enter your password."), "missing_password"))
-    if not fields:
-        return None
-    return ValidationFailed(detail=N_("Please correct the marked fields."), fields=fields)
-
-
 @router.post("/login", dependencies=[CsrfChecked])
 async def login_submit(
     request: Request,
@@ -94,11 +80,6 @@ async def login_submit(
     target: Annotated[str, Form(alias="next")] = "/",
 ) -> Response:
     signals = signals_of(request, await request.form())
-    blank = _blank_sign_in(phone, password)
-    if blank is not None:
-        return render(
-            request, "login.html", {"next": _safe_next(target), "phone": phone}, error=blank
-        )
     try:
         person = await attempt(
             session,

@@ -337,6 +337,19 @@ async def confirm_password(
         )
 
 
+def _refuse_blank_sign_in(phone: str, password: str) -> None:
+    """What an incomplete sign-in lacks, beside each empty field. Such a request is no
+    wrong password: it is answered before any attempt is counted against the number or
+    the address."""
+    fields: list[FieldError] = []
+    if not phone.strip():
+        fields.append(FieldError("phone", N_("Enter your phone number."), "missing_phone"))
+    if not password:
+        fields.append(FieldError("password", N_("Enter your password."), "missing_password"))
+    if fields:
+        raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=fields)
+
+
 async def authenticate(
     session: AsyncSession,
     *,
@@ -346,6 +359,7 @@ async def authenticate(
     limits: RateLimits,
     ip: str,
 ) -> Person:
+    _refuse_blank_sign_in(phone, password)
     normalised = normalise_phone(phone) or phone.strip()
     await limits.hit(settings.rate_limit_login, "login-ip", ip)
     await limits.hit(settings.rate_limit_login, "login-phone", normalised)
