@@ -45,6 +45,7 @@ from xingdong.dispatch.delivery import (
     audience_is_narrow,
     campaign_delivery,
     pace_now,
+    pacing_allows,
 )
 from xingdong.identity import service as identity
 from xingdong.identity.validation import INTERESTS, REGIONS
@@ -304,8 +305,8 @@ def _pacing_possible(draft: service.CampaignDraft) -> int | None:
     (The cap counts every campaign on the same target: with others, fewer still.)"""
     if draft.pacing_per_hour is None:
         return None
-    hours = (draft.ends_at - max(draft.starts_at, utcnow())).total_seconds() / 3600
-    possible = max(int(draft.pacing_per_hour * hours), 0)
+    since = max(draft.starts_at, utcnow())
+    possible = pacing_allows(draft.pacing_per_hour, since, draft.ends_at)
     return possible if possible < draft.quantity else None
 
 
@@ -540,7 +541,7 @@ async def _detail_context(
         "can_manage": manage,
         "plain_member": not manage and campaign.org_id in actor.memberships,
         "can_delete": campaign.status == "draft"
-        and (manage or campaign.created_by == actor.person_id),
+        and (manage or service.is_draft_author(actor, campaign)),
         "balance": await deposits.org_balance(session, campaign.org_id) if manage else None,
         "form_id": new_id(),
         "blocked": [],

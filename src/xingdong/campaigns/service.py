@@ -578,12 +578,16 @@ async def _count_toggle(limits: RateLimits, settings: Settings, campaign: Campai
         ) from exc
 
 
+def is_draft_author(actor: Actor, campaign: Campaign) -> bool:
+    """The member who made the campaign (who may delete it while a draft, as owners may)."""
+    return campaign.created_by == actor.person_id and campaign.org_id in actor.memberships
+
+
 async def delete_draft(session: AsyncSession, *, actor: Actor, campaign_id: UUID) -> Campaign:
     """Delete a draft (never submitted, so no money ever moved for it): its organisation's
     owners, or the member who made it. Returns the row as it was."""
     campaign = await get_campaign(session, actor=actor, campaign_id=campaign_id, lock=True)
-    author = campaign.created_by == actor.person_id and campaign.org_id in actor.memberships
-    if not author:
+    if not is_draft_author(actor, campaign):
         require(actor, Action.ORG_MANAGE_FUNDS, org_id=campaign.org_id)
     _state(campaign, "draft")
     await record_audit(

@@ -190,6 +190,11 @@ PACE_LABELS = {
 """How a live campaign keeps to its plan, by code (the campaigns list shows it)."""
 
 
+def pacing_allows(cap_per_hour: int, since: datetime, end: datetime) -> int:
+    """The most claims an hourly pacing cap lets through from ``since`` to ``end``."""
+    return int(cap_per_hour * max((end - since).total_seconds() / 3600, 0.0))
+
+
 def pace(planned: float, taken: float, held: float) -> str:
     """``ahead`` when the units held or done are far ahead of the plan (the feed holds
     it back), ``behind`` when the units claimed are far behind it (its page says why),
@@ -367,8 +372,7 @@ async def _why_slow(
             )
         )
     if campaign.pacing_per_hour:
-        hours_left = max((campaign.ends_at - now).total_seconds() / 3600, 0)
-        possible = int(campaign.pacing_per_hour * hours_left)
+        possible = pacing_allows(campaign.pacing_per_hour, now, campaign.ends_at)
         if possible < left:
             reasons.append(
                 (
