@@ -13,6 +13,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from uuid import UUID
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from sqlalchemy import update
 
 from tests.integration.conftest import make_settings
 from tests.integration.test_campaign_pages import browser_of
+from tests.integration.test_deposits import notify
 from tests.integration.test_personal_data import token_of
 from tests.lifecycle_world import World, build_world, live_campaign, unique_key
 from tests.lifecycle_world import window_nearly_over as long_running
@@ -28,9 +30,11 @@ from xingdong.core.clock import utcnow
 from xingdong.identity import service as identity
 from xingdong.identity.models import Organisation
 from xingdong.insights import account_statements
+from xingdong.ledger import adjustments, refunds
 from xingdong.ledger import service as ledger
 from xingdong.ledger.account_statement import period_statement
 from xingdong.ledger.deposits import DEPOSITS_ACCOUNT, org_account
+from xingdong.ledger.models import Deposit
 
 API = "/api/v1/orgs/{org}/account-statement"
 ENGLISH = {"Accept-Language": "en"}
@@ -279,3 +283,56 @@ async def test_a_title_that_looks_like_a_formula_stays_text_in_the_csv(
     cells = [c for row in csv.reader(io.StringIO(answer.text.removeprefix("\ufeff"))) for c in row]
     assert not any(c.startswith("=") for c in cells)
     assert any(c.startswith("'=HYPERLINK") for c in cells), cells
+
+
+async def test_top_ups_refunds_and_corrections_are_named_as_their_payer_knows_them(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    owner_auth = {"Authorization": f"Bearer {await token_of(client, world.owner)}"}
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    started = await client.post(
+        f"/api/v1/orgs/{world.org_id}/deposits", json={"amount_fen": 30_000},
+        headers={**owner_auth, "Idempotency-Key": unique_key()},
+    )  # fmt: skip
+    deposit_id = started.json()["id"]
+    await runtime.payments.record_payment(order_id=deposit_id, amount=30_000, status="paid")
+    assert (await notify(client, deposit_id, 30_000)).status_code == 200
+    asked = await client.post(
+        f"/api/v1/orgs/{world.org_id}/deposits/{deposit_id}/refunds", json={"amount_fen": 1_000},
+        headers={**owner_auth, "Idempotency-Key": unique_key()},
+    )  # fmt: skip
+    assert asked.status_code == 201, asked.text
+    assert (
+        await refunds.execute_refund(runtime.db, runtime.payments, UUID(asked.json()["id"]))
+        == "refunded"
+    )
+    async with world.db.session_scope() as s:
+        correction = await adjustments.request_adjustment(
+            s, actor=await world.actor(world.operator), account_key=org_account(world.org_id),
+            amount=500, reason="补偿 11 月 30 日的重复扣费",
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        await adjustments.approve_adjustment(
+            s, actor=await world.actor(world.operator2), adjustment_id=correction.id
+        )
+    async with world.db.sessionmaker() as s:
+        deposit = await s.get(Deposit, UUID(deposit_id))
+        assert deposit is not None and deposit.provider_txn
+        number = deposit.provider_txn
+
+    body = (await client.get(API.format(org=world.org_id), headers=owner_auth)).json()
+    named = {(e["code"], e["reference_name"]) for e in body["entries"] if e["reference"]}
+    assert named == {
+        ("deposit", number), ("refund", number), ("adjustment", "补偿 11 月 30 日的重复扣费"),
+    }  # fmt: skip
+    async with browser_of(client, world.owner) as browser:
+        page = await browser.get(f"/orgs/{world.org_id}/account-statement", headers=ENGLISH)
+        assert page.text.count(f"Payment no. {number}") == 2  # the top-up and its refund
+        assert "补偿 11 月 30 日的重复扣费" in page.text
+        assert "deposit:" not in page.text and "adjustment:" not in page.text
+        sheet = await browser.get(f"/orgs/{world.org_id}/account-statement.csv", headers=CHINESE)
+    rows = list(csv.reader(io.StringIO(sheet.text.removeprefix("\ufeff"))))
+    by_code = {row[2]: row[3] for row in rows[1:-1]}
+    assert by_code["deposit"] == f"付款单号 {number}"
+    assert by_code["refund"] == f"付款单号 {number}"
+    assert by_code["adjustment"] == "补偿 11 月 30 日的重复扣费"

@@ -292,6 +292,10 @@ async def test_a_purchase_task_shows_the_price_and_checks_the_reward_against_it(
     too_much = await post_form(owner, world, "review", **purchase, unit_price="50.00")
     assert 'data-finding="unit_price" data-severity="block"' in too_much.text
     assert "A reward of ¥40.00 is more than 30% of the product&#39;s price" in too_much.text
+    # 30% of ¥129.00 is ¥38.70 to the worker: a price of ¥48.37 less the 20% fee.
+    assert "the price per completion can be ¥48.37 at most" in too_much.text
+    highest = await post_form(owner, world, "review", **purchase, unit_price="48.37")
+    assert 'data-finding="unit_price"' not in highest.text
     created = await post_form(owner, world, "create", **purchase, unit_price="20.00")
     assert created.status_code == 303, created.text
     async with world.db.sessionmaker() as s:

@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 import psycopg
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.factories import User, add_member, create_org, register
 from xingdong.core.db import Database, libpq_url
@@ -395,3 +395,66 @@ async def test_an_organisation_lists_its_top_ups_page_by_page(client: httpx.Asyn
         assert refused.headers["content-type"].startswith("application/problem+json")
     stranger = await register(client)
     assert (await client.get(url, headers=stranger.auth)).status_code in (403, 404)
+
+
+async def test_an_owner_closes_an_unpaid_top_up_and_the_checkout_then_takes_no_money(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    member = await register(client)
+    await add_member(client, org_id, owner, member)
+    deposit = (await start_deposit(client, owner, org_id, 30_000, "wrong-amount")).json()
+    close = f"/api/v1/orgs/{org_id}/deposits/{deposit['id']}/close"
+    refused = await client.post(close, headers=member.auth)
+    assert refused.status_code == 403
+    closed = await client.post(close, headers=owner.auth)
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "closed" and closed.json()["checkout_url"] is None
+    again = await client.post(close, headers=owner.auth)
+    assert again.status_code == 200 and again.json()["status"] == "closed"
+    # The provider closed its checkout: paying there now is refused and credits nothing.
+    record = await provider(client).query_order(order_id=deposit["id"])
+    assert record is not None and record.status == "closed"
+    assert await balance(client, owner, org_id) == 0
+    async with db.sessionmaker() as s:
+        actions = (
+            await s.execute(
+                text("SELECT count(*) FROM audit_log WHERE action = 'ledger.deposit_closed'"
+                     " AND data->>'deposit' = :id"),
+                {"id": deposit["id"]},
+            )
+        ).scalar_one()  # fmt: skip
+    assert actions == 1  # closing twice is closing once
+
+    paid = (await start_deposit(client, owner, org_id, 500, "paid")).json()
+    assert (await notify(client, paid["id"], 500)).status_code == 200
+    too_late = await client.post(
+        f"/api/v1/orgs/{org_id}/deposits/{paid['id']}/close",
+        headers={**owner.auth, "Accept-Language": "en"},
+    )
+    assert too_late.status_code == 409
+    assert too_late.json()["code"] == "deposit_not_open"
+    assert "refund it" in too_late.json()["detail"]
+    unknown = await client.post(
+        f"/api/v1/orgs/{org_id}/deposits/{uuid.uuid4()}/close", headers=owner.auth
+    )
+    assert unknown.status_code == 404
+    assert await balance(client, owner, org_id) == 500
+
+
+async def test_a_top_up_paid_at_the_provider_while_being_closed_stays_open(
+    client: httpx.AsyncClient,
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    deposit = (await start_deposit(client, owner, org_id, 700, "race")).json()
+    # The payer paid at the provider; its notice has not reached us yet.
+    await provider(client).record_payment(order_id=deposit["id"], amount=700, status="paid")
+    refused = await client.post(
+        f"/api/v1/orgs/{org_id}/deposits/{deposit['id']}/close",
+        headers={**owner.auth, "Accept-Language": "en"},
+    )
+    assert refused.status_code == 409 and "just paid" in refused.json()["detail"]
+    assert (await notify(client, deposit["id"], 700)).status_code == 200
+    assert await balance(client, owner, org_id) == 700

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from tests.factories import create_org, register
 from tests.integration.answers import csrf_from
-from tests.integration.test_deposits import start_deposit
+from tests.integration.test_deposits import balance, start_deposit
 from tests.integration.test_money_pages import sign_in
 from tests.integration.test_withdrawals import bind, fund, make_operator, withdraw
 from xingdong.core.clock import local_time
@@ -343,3 +343,32 @@ async def test_an_unpaid_top_up_says_so_and_leads_back_to_the_payment(
     client.cookies.clear()
     await sign_in(client, stranger.phone)
     assert (await client.get(resume)).status_code in (403, 404)
+
+
+async def test_an_unpaid_top_up_can_be_closed_from_the_page_after_a_question(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    started = await start_deposit(client, owner, org_id, 123_400, "typo")
+    deposit_id = started.json()["id"]
+    await sign_in(client, owner.phone)
+    page = (await client.get(f"/orgs/{org_id}?lang=en")).text
+    top_up = page.split('data-deposit-status="created">', 1)[1].split("</li>", 1)[0]
+    close = f"/orgs/{org_id}/deposits/{deposit_id}/close"
+    assert f'action="{close}"' in top_up
+    assert "Close this top-up of ¥1,234.00?" in top_up  # asked first, with the amount
+    checkout = await client.get(f"/sandbox/pay/{deposit_id}")
+    closed = await client.post(close, data={"csrf_token": csrf_from(page)})
+    assert closed.status_code == 303
+    after = await client.get(closed.headers["location"] + "&lang=en")
+    assert "The top-up was closed: it can no longer be paid." in after.text
+    assert 'data-deposit-status="closed"' in after.text and f'action="{close}"' not in after.text
+    # A checkout tab left open cannot pay it any more.
+    late = await client.post(
+        f"/sandbox/pay/{deposit_id}",
+        data={"decision": "pay", "csrf_token": csrf_from(checkout.text)},
+    )
+    told = await client.get(late.headers["location"] + "&lang=en")
+    assert "This top-up was closed; nothing was paid." in told.text
+    assert await balance(client, owner, org_id) == 0

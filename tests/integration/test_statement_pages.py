@@ -208,10 +208,12 @@ async def test_the_csv_has_one_row_per_completion_in_the_pages_language(
         "结算时间（北京时间）",
         "计费金额（分）",
         "计费",
+        "状态代码",
     ]
     lines = {UUID(row[0]): row for row in rows[1:]}
     assert set(lines) == set(done)
-    assert [lines[i][2] for i in done] == ["released", "released", "approved"]
+    assert [lines[i][2] for i in done] == ["已发放", "已发放", "已通过，保留期中"]
+    assert [lines[i][10] for i in done] == ["released", "released", "approved"]
     assert [lines[i][8] for i in done] == [str(PRICE)] * 3
     assert [lines[i][9] for i in done] == ["已结算", "已结算", "保留期内"]
     assert all(row[1].startswith("W-") for row in rows[1:])

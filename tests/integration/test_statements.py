@@ -161,9 +161,9 @@ async def test_the_api_gives_the_statement_and_its_csv(
     assert "attachment" in answer.headers["content-disposition"]
     assert answer.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
-    assert rows[0][0] == "Completion" and rows[0][-1] == "Billing"
+    assert rows[0][0] == "Completion" and rows[0][-2:] == ["Billing", "Status code"]
     assert len(rows) == 3
-    assert {r[2] for r in rows[1:]} == {"released"}
+    assert {(r[2], r[10]) for r in rows[1:]} == {("Paid out", "released")}
     assert {r[8] for r in rows[1:]} == {str(campaign.unit_price)}
     assert {r[9] for r in rows[1:]} == {"final"}
     # Pseudonyms, never who did it.
@@ -249,5 +249,6 @@ async def test_a_completion_paid_after_an_upheld_appeal_shows_when_it_was_approv
         headers={**auth, "Accept-Language": "en"},
     )
     rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
-    assert rows[1][2] == "approved" and rows[1][9] == "in hold"
+    assert rows[1][2] == "Approved, in hold" and rows[1][9] == "in hold"
+    assert rows[1][10] == "approved"
     assert rows[1][5] == local_time(decided.decided_at, "%Y-%m-%d %H:%M:%S")

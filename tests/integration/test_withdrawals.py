@@ -14,7 +14,7 @@ from tests.factories import User, create_org, register
 from xingdong.core.db import Database
 from xingdong.ledger import service as ledger
 from xingdong.ledger import withdrawals
-from xingdong.ledger.models import Deposit, SandboxPayout, Withdrawal
+from xingdong.ledger.models import Deposit, PayoutAccount, SandboxPayout, Withdrawal
 from xingdong.ledger.wallets import available_account, open_wallet, pending_account
 
 
@@ -335,6 +335,27 @@ async def test_a_shared_payout_account_sends_the_request_to_review(
         await bind(client, user, number="6222533344445555")
     body = (await withdraw(client, second, 2_000, "w")).json()
     assert body["status"] == "requested"
+    assert body["review_reasons"] == ["shared_payout_account"]
+
+
+async def test_a_card_typed_in_full_width_digits_is_the_same_card(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    first, second = await register(client), await register(client)
+    for user in (first, second):
+        await fund(db, user, 5_000)
+    await bind(client, first, number="6222533344445555")
+    typed = "６２２２\u3000５３３３\u3000４４４４\u3000５５５５"  # a Chinese input method's digits
+    bound = await client.put(
+        "/api/v1/me/payout-account",
+        json={"kind": "bank", "number": typed, "holder_name": "王小明"},
+        headers=second.auth,
+    )
+    assert bound.status_code == 201 and bound.json()["masked"] == "**** 5555"
+    async with db.sessionmaker() as s:
+        stored = await s.get(PayoutAccount, UUID(second.id))
+    assert stored is not None and stored.account_number == "6222533344445555"
+    body = (await withdraw(client, second, 2_000, "w")).json()
     assert body["review_reasons"] == ["shared_payout_account"]
 
 

@@ -18,6 +18,7 @@ from xingdong.campaigns.policy import (
     UnknownPolicyProfile,
     check_guardrails,
     get_profile,
+    highest_price,
 )
 from xingdong.core.settings import Settings
 
@@ -248,3 +249,13 @@ def test_a_purchase_reward_may_be_at_most_a_share_of_the_price() -> None:
     ]
     # Other task types have no price to be checked against.
     assert check_guardrails(DEFAULT_PROFILE, GuardrailInput("shoot", True, reward=10**6)) == []
+
+
+@pytest.mark.parametrize("fee_percent", [0, 1, 20, 33, 90])
+def test_the_highest_price_is_the_last_whose_reward_fits(fee_percent: int) -> None:
+    def reward_of(price: int) -> int:
+        return price - price * fee_percent // 100
+
+    for reward in [*range(400), 3_870, 99_999]:
+        price = highest_price(reward, fee_percent)
+        assert reward_of(price) <= reward < reward_of(price + 1)

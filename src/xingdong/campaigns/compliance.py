@@ -66,6 +66,8 @@ class Finding:
     """A message id (``N_``); :meth:`text` fills in ``{excerpt}`` and ``{limit}``."""
     limit: int | None = None
     """For guardrail findings: the policy's bound the campaign must respect."""
+    allowed: str = ""
+    """Where the bound is a share of an amount: the most it allows, as said (¥30.00)."""
 
     @property
     def blocks(self) -> bool:
@@ -73,7 +75,9 @@ class Finding:
 
     def text(self, locale: str) -> str:
         """The message translated to ``locale``, with the excerpt and limit filled in."""
-        return translate(locale, self.message, excerpt=self.excerpt, limit=self.limit)
+        return translate(
+            locale, self.message, excerpt=self.excerpt, limit=self.limit, allowed=self.allowed
+        )
 
 
 @dataclass(frozen=True)

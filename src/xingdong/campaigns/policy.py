@@ -156,6 +156,19 @@ class GuardrailInput:
     """What the worker is paid per task, in fen."""
     product_price: int | None = None
     """For purchase tasks: the product's price in the shop when the campaign was made."""
+    fee_percent: int = 0
+    """The platform's share of the unit price (the worker gets the rest, rounded up)."""
+
+
+def highest_price(reward: int, fee_percent: int) -> int:
+    """The highest unit price whose worker's share (the price less the platform's fee,
+    rounded down) is at most ``reward``."""
+    if fee_percent >= 100:
+        return reward
+    price = reward * 100 // (100 - fee_percent) + 2
+    while price - price * fee_percent // 100 > reward:
+        price -= 1
+    return price
 
 
 def check_guardrails(profile: PolicyProfile, spec: GuardrailInput) -> list[Finding]:
@@ -262,11 +275,14 @@ def _purchase_findings(profile: PolicyProfile, spec: GuardrailInput) -> list[Fin
                 "unit_price",
                 "¥" + yuan(spec.reward),
                 N_(
-                    "A reward of {excerpt} is more than {limit}% of the product's price: it "
-                    "would pay for an order nobody wants (刷单). Lower the reward, or choose "
-                    "a product that costs more."
+                    "A reward of {excerpt} is more than {limit}% of the product's price: for "
+                    "this product the price per completion can be {allowed} at most. More "
+                    "would pay for an order nobody wants (刷单). Lower the price, or choose a "
+                    "product that costs more."
                 ),
                 limit=limit,
+                allowed="¥"
+                + yuan(highest_price(spec.product_price * limit // 100, spec.fee_percent)),
             )
         ]
     return []

@@ -78,7 +78,10 @@ def finding_text(stored: dict[str, Any], locale: str) -> str:
     excerpt = stored.get("excerpt", "")
     if stored.get("code") in _TASK_TYPE_EXCERPTS:
         excerpt = translate(locale, TASK_TYPE_LABELS.get(excerpt, excerpt))
-    return translate(locale, str(stored["message"]), excerpt=excerpt, limit=stored.get("limit"))
+    return translate(
+        locale, str(stored["message"]), excerpt=excerpt, limit=stored.get("limit"),
+        allowed=stored.get("allowed", ""),
+    )  # fmt: skip
 
 
 def translated_findings(stored: list[dict[str, Any]], locale: str) -> list[dict[str, Any]]:

@@ -143,6 +143,9 @@ class FindingOut(BaseModel):
     message: str
     """Translated to the request's language."""
     limit: int | None = None
+    allowed: str = ""
+    """Where the bound is a share of an amount: the most it allows (``purchase_reward_too_high``:
+    the highest reward for the product, ``¥30.00``)."""
 
 
 class ProgressOut(BaseModel):

@@ -207,6 +207,7 @@ def compliance_findings(
             min_watch_seconds=campaign.min_watch_seconds if campaign.task_type == "like" else None,
             reward=campaign.reward,
             product_price=campaign.target_price_fen,
+            fee_percent=settings.platform_fee_percent,
         ),
     )
     if not own_target and campaign.target_owner:
@@ -233,6 +234,7 @@ def findings_as_json(findings: list[Finding]) -> list[dict[str, Any]]:
             "excerpt": f.excerpt,
             "message": f.message,
             "limit": f.limit,
+            "allowed": f.allowed,
         }
         for f in findings
     ]

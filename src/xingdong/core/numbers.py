@@ -5,6 +5,7 @@ same spellings; and "²", a digit to ``str.isdigit`` that ``int`` refuses, is no
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xFFE5: 0xA5}
@@ -16,6 +17,19 @@ digits ("1,200", "12,000.50"); anywhere else the text is no number ("1,5" is not
 
 GROUPED = re.compile(r"^[+-]?\d{1,3}(?:[,_' ]\d{3})+(?:\.\d*)?(?:%)?$")
 """A number written with thousands separators, every one between groups of three digits."""
+
+
+def ascii_digits(raw: str) -> str:
+    """``raw`` with full-width characters folded (a Chinese input method may type the
+    digits and the "+" in full width) and every other decimal digit (Arabic-Indic,
+    Devanagari…) as its ASCII digit, so that a number is read, stored and found in one
+    spelling only. Not NFKC: it would also read "²" or "①", which are no digits, as 2
+    and 1."""
+    folded = raw.translate(FULL_WIDTH)
+    return "".join(
+        str(unicodedata.decimal(char)) if char.isdecimal() and not char.isascii() else char
+        for char in folded
+    )
 
 
 def plain(raw: str) -> str:

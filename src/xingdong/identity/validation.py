@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from uuid import UUID
 
 from xingdong.core.errors import FieldError
 from xingdong.core.i18n import N_
-from xingdong.core.numbers import FULL_WIDTH
+from xingdong.core.numbers import ascii_digits
 
 # ASCII digits only: ``\d`` would also take a full-width or an Arabic-Indic digit, and
 # store a look-alike of a number.
@@ -43,22 +42,9 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
 
 
-def _ascii_digits(raw: str) -> str:
-    """``raw`` with full-width characters folded (a Chinese input method may type the
-    digits and the "+" in full width) and every other decimal digit (Arabic-Indic,
-    Devanagari…) as its ASCII digit, so that a number is read, stored and found in one
-    spelling only. Not NFKC: it would also read "²" or "①", which are no digits, as 2
-    and 1."""
-    folded = raw.translate(FULL_WIDTH)
-    return "".join(
-        str(unicodedata.decimal(char)) if char.isdecimal() and not char.isascii() else char
-        for char in folded
-    )
-
-
 def _compact_phone(raw: str) -> str:
     """The typed number in ASCII digits, without spaces, dashes and brackets."""
-    return _PHONE_SEPARATORS.sub("", _ascii_digits(raw or ""))
+    return _PHONE_SEPARATORS.sub("", ascii_digits(raw or ""))
 
 
 def normalise_phone(raw: str) -> str | None:

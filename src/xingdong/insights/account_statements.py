@@ -33,6 +33,7 @@ from xingdong.identity import service as identity
 from xingdong.identity.models import Organisation
 from xingdong.ledger.account_statement import Entry, PeriodStatement, period_statement
 from xingdong.ledger.deposits import org_account
+from xingdong.ledger.references import reference_names
 
 CODE_LABELS = {
     "deposit": N_("Top-up"),
@@ -122,8 +123,9 @@ class AccountStatement:
     generated_at: datetime
     period: PeriodStatement
     references: dict[str, str]
-    """What each entry's reference names, where it names something people know (a
-    campaign's title)."""
+    """What each entry's reference names, where it names something people know: a
+    campaign's title, a top-up's or payout's number at the payment provider, a
+    correction's reason (``reference_text`` says it in words)."""
 
     @property
     def running(self) -> bool:
@@ -141,16 +143,19 @@ def _cursor(raw: str | None) -> int:
 
 
 async def _references(session: AsyncSession, entries: Sequence[Entry]) -> dict[str, str]:
-    ids = {}
-    for entry in entries:
-        kind, _, ref = (entry.reference or "").partition(":")
+    references = {entry.reference for entry in entries if entry.reference}
+    campaign_ids = {}
+    for reference in references:
+        kind, _, ref = reference.partition(":")
         if kind == "campaign":
             try:
-                ids[UUID(ref)] = entry.reference or ""
+                campaign_ids[UUID(ref)] = reference
             except ValueError:
                 continue
-    found = await campaigns.campaigns_by_ids(session, sorted(ids))
-    return {ids[c.id]: c.title for c in found}
+    found = await campaigns.campaigns_by_ids(session, sorted(campaign_ids))
+    names = {campaign_ids[c.id]: c.title for c in found}
+    names.update(await reference_names(session, references))
+    return names
 
 
 async def account_statement(
@@ -184,9 +189,23 @@ def entry_label(code: str) -> str:
     return CODE_LABELS.get(code, code)
 
 
-def reference_text(statement: AccountStatement, entry: Entry) -> str:
+_REFERENCE_FORMS = {
+    "deposit": N_("Payment no. {number}"),
+    "withdrawal": N_("Payout no. {number}"),
+}
+"""How a statement names a movement's reference, by its kind; a campaign's title and a
+correction's reason are shown as they are."""
+
+
+def reference_text(statement: AccountStatement, entry: Entry, locale: str) -> str:
+    """What the movement was for, in ``locale``; empty where the movement's name says it
+    all (a remainder given up when the organisation closed)."""
     reference = entry.reference or ""
-    return statement.references.get(reference, reference)
+    name = statement.references.get(reference)
+    if name is None:
+        return ""
+    form = _REFERENCE_FORMS.get(reference.partition(":")[0])
+    return translate(locale, form, number=name) if form else name
 
 
 CSV_COLUMNS = (
@@ -219,7 +238,7 @@ def statement_csv(statement: AccountStatement, locale: str) -> str:
                 local_time(entry.at, "%Y-%m-%d %H:%M:%S"),
                 translate(locale, entry_label(entry.code)),
                 entry.code,
-                reference_text(statement, entry),
+                reference_text(statement, entry, locale),
                 plain_yuan(entry.amount) if entry.amount > 0 else "",
                 plain_yuan(-entry.amount) if entry.amount < 0 else "",
                 plain_yuan(entry.balance_after),

@@ -194,7 +194,10 @@ class AccountEntryOut(BaseModel):
     code: str
     label: str
     reference: str | None = Field(description="What it belongs to (``campaign:<id>`` …).")
-    reference_name: str | None = Field(description="The campaign's title, where it is one.")
+    reference_name: str | None = Field(
+        description="What the reference names: a campaign's title, a top-up's or payout's "
+        "number at the payment provider, a correction's reason."
+    )
     amount_fen: int = Field(description="Into the account (+) or out of it (−).")
     balance_after_fen: int
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
+from xingdong.campaigns.presentation import COMPLETION_LABELS
 from xingdong.core.clock import local_time, utcnow
 from xingdong.core.i18n import N_, translate
 from xingdong.core.policy import Actor
@@ -129,7 +130,10 @@ CSV_COLUMNS = (
     ("settled_at", N_("Settled (UTC+8)")),
     ("charged_fen", N_("Charged (fen)")),
     ("billing", N_("Billing")),
+    ("status_code", N_("Status code")),
 )
+"""The status twice: in words for people (third) and as the API's code for formulas
+(last, so that sheets built on the earlier columns keep their places)."""
 BILLING = {
     "released": N_("final"),
     "approved": N_("in hold"),
@@ -156,7 +160,7 @@ async def statement_csv(
             [
                 str(a.id),
                 row.worker,
-                a.status,
+                translate(locale, COMPLETION_LABELS.get(a.status, a.status)),
                 local_time(a.claimed_at, TIME_FORMAT),
                 local_time(a.submitted_at, TIME_FORMAT),
                 local_time(row.approved_at, TIME_FORMAT),
@@ -164,6 +168,7 @@ async def statement_csv(
                 local_time(a.settled_at, TIME_FORMAT),
                 campaign.unit_price if billing else 0,
                 translate(locale, billing) if billing else translate(locale, N_("not charged")),
+                a.status,
             ]
         )
     return campaign, out.getvalue()

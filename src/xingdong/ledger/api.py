@@ -124,6 +124,18 @@ async def create_deposit(
     return deposit_out(deposit, runtime, actor)
 
 
+@router.post("/orgs/{org_id}/deposits/{deposit_id}/close")
+async def close_deposit(
+    org_id: UUID, deposit_id: UUID, actor: ApiActor, session: DbSession, runtime: RuntimeDep
+) -> DepositOut:
+    """Close a top-up waiting for payment (owners): its checkout can no longer be paid.
+    Closing it again answers the same; a paid one is ``deposit_not_open`` (refund it)."""
+    deposit = await deposits.close_deposit(
+        session, actor=actor, org_id=org_id, deposit_id=deposit_id, payments=runtime.payments
+    )
+    return deposit_out(deposit, runtime, actor)
+
+
 def deposit_out(deposit: Deposit, runtime: Runtime, actor: Actor) -> DepositOut:
     """A top-up as the API shows it: while it waits for payment, with the address to pay
     it at, for those who may top up (the link is not lost with the first answer)."""

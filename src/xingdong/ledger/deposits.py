@@ -13,19 +13,21 @@ from uuid import UUID
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from xingdong.core.audit import record_audit
 from xingdong.core.db import Database
 from xingdong.core.errors import Conflict, FieldError, NotFound
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.money import yuan
 from xingdong.core.pagination import clamp_limit, in_pages, next_cursor
+from xingdong.core.policy import Action, Actor, require
 from xingdong.identity import repository as identity_repo
 from xingdong.ledger import service as ledger
 from xingdong.ledger.batching import BatchCall, batcher_for
 from xingdong.ledger.errors import IdempotencyKeyReused, InvalidTransfer
 from xingdong.ledger.idempotency import claim_key
 from xingdong.ledger.models import Deposit
-from xingdong.ledger.payments import PaymentNotice
+from xingdong.ledger.payments import PaymentNotice, PaymentProvider
 
 DEPOSITS_ACCOUNT = "external:deposits"
 
@@ -205,6 +207,51 @@ async def deposits_page(
     query = query.limit(size + 1)
     rows = list((await session.scalars(query)).all())
     return DepositPage(items=rows[:size], next_cursor=next_cursor(rows, size))
+
+
+class DepositNotOpen(Conflict):
+    code = "deposit_not_open"
+    title = N_("This top-up is no longer waiting for payment")
+
+
+async def close_deposit(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    org_id: UUID,
+    deposit_id: UUID,
+    payments: PaymentProvider,
+) -> Deposit:
+    """Close a top-up nobody has paid (a wrong amount typed, a change of mind), owners
+    only. The provider closes its checkout first, so the payer cannot pay it afterwards;
+    closing a closed one again changes nothing; a paid one is refused (refund it)."""
+    require(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
+    await get_deposit(session, deposit_id, org_id=org_id)
+    deposit = await session.get(Deposit, deposit_id, with_for_update=True, populate_existing=True)
+    assert deposit is not None  # found just above, and deposits are never deleted
+    if deposit.status == "closed":
+        return deposit
+    if deposit.status == "paid":
+        raise DepositNotOpen(detail=N_("This top-up was paid; to give the money back, refund it."))
+    record = await payments.close_order(order_id=str(deposit.id))
+    if record is not None and record.status == "paid":
+        raise DepositNotOpen(
+            detail=N_(
+                "The payer has just paid this top-up: it reaches the balance in a moment. "
+                "To give the money back, refund it then."
+            )
+        )
+    deposit.status = "closed"
+    await record_audit(
+        session,
+        actor_id=actor.person_id,
+        action="ledger.deposit_closed",
+        object_type="organisation",
+        object_id=org_id,
+        data={"deposit": str(deposit.id), "amount": deposit.amount},
+    )
+    await session.flush()
+    return deposit
 
 
 STATUS_LABELS = {

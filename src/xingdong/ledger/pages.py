@@ -131,6 +131,34 @@ async def refund_top_up(
     return redirect(f"/orgs/{org_id}", N_("The refund is on its way to the payer."))
 
 
+@router.post("/orgs/{org_id}/deposits/{deposit_id}/close", dependencies=[CsrfChecked])
+async def close_top_up(
+    request: Request,
+    org_id: UUID,
+    deposit_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+) -> Response:
+    """Close a top-up left unpaid (the page asks first); closing twice is closing once."""
+    try:
+        await attempt(
+            session,
+            lambda: deposits.close_deposit(
+                session,
+                actor=actor,
+                org_id=org_id,
+                deposit_id=deposit_id,
+                payments=runtime.payments,
+            ),
+        )
+    except XingdongError as exc:
+        from xingdong.identity.pages import org_page_with_error
+
+        return await org_page_with_error(request, session, actor, org_id, exc)
+    return redirect(f"/orgs/{org_id}", N_("The top-up was closed: it can no longer be paid."))
+
+
 def _sandbox(runtime: RuntimeDep) -> SandboxPaymentProvider:
     provider = runtime.payments
     if not isinstance(provider, SandboxPaymentProvider):
@@ -159,6 +187,11 @@ async def sandbox_confirm(
     signed notification, as a real provider would."""
     provider = _sandbox(runtime)
     deposit = await deposits.get_deposit(session, deposit_id)
+    record = await provider.query_order(order_id=str(deposit.id))
+    if record is not None and record.status == "closed":
+        # Closed by the organisation (or cancelled here) in another tab: as a real
+        # provider, the sandbox no longer takes money for it.
+        return redirect(f"/orgs/{deposit.org_id}", N_("This top-up was closed; nothing was paid."))
     status = "paid" if decision == "pay" else "closed"
     await provider.record_payment(order_id=str(deposit.id), amount=deposit.amount, status=status)
     body = provider.notice_body(order_id=str(deposit.id), amount=deposit.amount, status=status)

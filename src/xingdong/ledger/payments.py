@@ -68,6 +68,11 @@ class PaymentProvider(Protocol):
         """What the provider recorded for an order, or None if it never saw it."""
         ...
 
+    async def close_order(self, *, order_id: str) -> PaymentRecord | None:
+        """Close an order's checkout, so that it can no longer be paid; answers what the
+        provider has for it afterwards (``paid`` if the payer was quicker)."""
+        ...
+
     async def refund(self, *, order_id: str, refund_id: str, amount: int) -> RefundResult:
         """Give money back to the payer of an order, idempotently by ``refund_id``."""
         ...
@@ -144,6 +149,18 @@ class SandboxPaymentProvider:
         if row is None:
             return None
         return PaymentRecord(order_id=row.order_id, amount=row.amount, status=row.status)
+
+    async def close_order(self, *, order_id: str) -> PaymentRecord | None:
+        """An order not yet paid or cancelled is closed; one paid stays paid."""
+        if self._db is None:
+            return None
+        async with self._db.session_scope() as session:
+            await session.execute(
+                insert(SandboxPayment)
+                .values(order_id=order_id, amount=0, status="closed")
+                .on_conflict_do_nothing(index_elements=["order_id"])
+            )
+        return await self.query_order(order_id=order_id)
 
     def checkout_url(self, *, order_id: str, amount: int) -> str:
         return f"/sandbox/pay/{order_id}?amount={amount}"

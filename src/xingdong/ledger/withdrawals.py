@@ -31,6 +31,7 @@ from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.jobs import defer_in_transaction
 from xingdong.core.money import yuan
+from xingdong.core.numbers import ascii_digits
 from xingdong.core.pagination import in_pages
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
@@ -156,7 +157,9 @@ HOLDER_NAME_LENGTH = (2, 60)
 
 
 def _cleaned(number: str) -> str:
-    return number.replace(" ", "").replace("-", "")
+    """The number in ASCII (a Chinese input method may type full-width digits, which
+    would be stored as typed and never match the card), without spaces and dashes."""
+    return ascii_digits(number).replace(" ", "").replace("-", "")
 
 
 def _payout_details(form: PayoutAccountForm, settings: Settings) -> dict[str, str]:
