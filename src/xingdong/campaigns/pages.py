@@ -49,6 +49,7 @@ from xingdong.dispatch.delivery import (
 )
 from xingdong.identity import service as identity
 from xingdong.identity.validation import INTERESTS, REGIONS
+from xingdong.insights.brand_overview import brand_overview
 from xingdong.ledger import deposits
 from xingdong.ledger.errors import InsufficientFunds
 from xingdong.platforms.connector import ACTION_TARGET_KIND
@@ -168,11 +169,18 @@ async def campaigns_list(
     claimed = await work.claims_counted(session, campaign_ids=[c.id for c in page.items])
     now = utcnow()
     paces = {c.id: pace_now(c, claimed=claimed.get(c.id, 0), now=now) for c in page.items}
+    # The overview heads the list as it opens, not each filtered or later page of it.
+    overview = (
+        await brand_overview(session, actor=actor, org_id=org_id, now=now)
+        if not (chosen or q.strip() or cursor)
+        else None
+    )
     return _page(
         request,
         "brand_campaigns.html",
         {
             "org": org,
+            "overview": overview,
             "page": page,
             "paces": paces,
             "pace_labels": PACE_LABELS,

@@ -13,9 +13,11 @@ from fastapi import status as http_status
 from xingdong.core.context import current_locale
 from xingdong.core.pagination import Page
 from xingdong.insights import account_statements, service, statements
+from xingdong.insights.brand_overview import brand_overview
 from xingdong.insights.downloads import account_statement_response, statement_csv_response
 from xingdong.insights.schemas import (
     AccountStatementOut,
+    BrandOverviewOut,
     DeliveryOut,
     DeliveryStatus,
     EndpointChange,
@@ -48,6 +50,14 @@ async def list_events(
         session, actor=actor, org_id=org_id, type=type, cursor=cursor, limit=limit
     )
     return Page[EventOut](items=[EventOut.of(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/orgs/{org_id}/overview", tags=["campaigns"])
+async def read_overview(org_id: UUID, actor: ApiActor, session: DbSession) -> BrandOverviewOut:
+    """The brand's figures across its campaigns now: campaigns by status, hand-ins waiting,
+    what was paid this month and is in hold, what escrow holds, the balance, and the live
+    campaigns behind their plan (members, API keys, operators)."""
+    return BrandOverviewOut.of(await brand_overview(session, actor=actor, org_id=org_id))
 
 
 @router.get("/orgs/{org_id}/webhooks")

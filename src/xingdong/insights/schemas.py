@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xingdong.core.i18n import translate
 from xingdong.insights.account_statements import AccountStatement, account_of, entry_label
+from xingdong.insights.brand_overview import BrandOverview
 from xingdong.insights.models import Event, WebhookEndpoint
 from xingdong.insights.service import DeliveryRow, EndpointSummary, body_of
 from xingdong.insights.statements import CampaignStatement
@@ -252,4 +253,43 @@ class AccountStatementOut(BaseModel):
                 for e in period.entries
             ],
             next_cursor=None if after is None else str(after),
+        )
+
+
+class LaggingOut(BaseModel):
+    id: UUID
+    title: str
+
+
+class BrandOverviewOut(BaseModel):
+    """A brand's figures across its campaigns (docs/campaigns.md, "The overview")."""
+
+    at: datetime
+    campaigns: dict[str, int] = Field(description="Campaigns by status, every status listed.")
+    live_planned: int = Field(description="Units the live campaigns ask for in all.")
+    live_done: int = Field(description="Units of live campaigns approved (in hold or paid).")
+    live_under_way: int = Field(
+        description="Units of live campaigns claimed or waiting for review."
+    )
+    waiting_for_review: int
+    in_dispute: int
+    handed_in_today: int = Field(description="Hand-ins since midnight, Beijing time.")
+    paid_this_month: int
+    paid_this_month_fen: int = Field(
+        description="Completions whose hold ended this month (Beijing time), and their charge."
+    )
+    in_hold: int
+    in_hold_fen: int = Field(
+        description="Approved completions still in their hold, charged when it ends."
+    )
+    escrow_fen: int = Field(description="What the escrows of campaigns not closed hold.")
+    available_fen: int = Field(description="The organisation's balance, free to fund campaigns.")
+    behind: list[LaggingOut] = Field(description="Live campaigns behind their plan (five at most).")
+    behind_count: int
+
+    @classmethod
+    def of(cls, overview: BrandOverview) -> BrandOverviewOut:
+        return cls(
+            **{name: getattr(overview, name) for name in cls.model_fields if name != "behind"},
+            behind=[LaggingOut(id=c.id, title=c.title) for c in overview.behind],
         )
