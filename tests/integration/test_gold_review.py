@@ -19,6 +19,7 @@ from tests.lifecycle_world import World, build_world, live_campaign, window_near
 from xingdong.campaigns.models import Campaign
 from xingdong.core.settings import Settings
 from xingdong.identity.models import Person
+from xingdong.work import gold
 from xingdong.work import service as work
 from xingdong.work.models import Assignment, GoldAnswer
 
@@ -252,8 +253,6 @@ async def test_a_gold_item_stands_where_its_score_puts_it(world: World) -> None:
 
     from sqlalchemy import update
 
-    from xingdong.work import gold
-
     campaign = await live_campaign(world, review_policy="manual", **window_nearly_over())
     low = await rejected(world, campaign, world.workers[0])
     risky = await handed_in(world, campaign, world.workers[1])
@@ -290,3 +289,31 @@ async def test_a_gold_item_stands_where_its_score_puts_it(world: World) -> None:
             s, actor=reviewer, settings=always, rng=Always(), gold_first=True
         )
     assert [e.item_id for e in queue] == [low_item.id, risky.id, calm.id]
+
+
+async def test_one_gold_item_is_found_wherever_it_comes_in_the_list(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, review_policy="manual", **window_nearly_over())
+    first = await rejected(world, campaign, world.workers[0])
+    second = await rejected(world, campaign, world.workers[1])
+    ops = await bearer(world, world.operator)
+    made = []
+    for source in (first, second):
+        answer = await client.post(
+            "/api/v1/ops/gold-items",
+            headers=ops,
+            json={"assignment_id": str(source.id), "approve": False, "reason": "action_not_done"},
+        )
+        assert answer.status_code == 201, answer.text
+        made.append(answer.json())
+    assert [m["source_assignment_id"] for m in made] == [str(first.id), str(second.id)]
+    # The list shows the newest first; the older one is still found on its own (the answer
+    # to making an item again reads it so, past the list's first hundred).
+    async with world.db.sessionmaker() as s:
+        top = await gold.gold_items(s, actor=await world.actor(world.operator), limit=1)
+        alone = await gold.gold_items(
+            s, actor=await world.actor(world.operator), limit=1, only=UUID(made[0]["id"])
+        )
+    assert [v.item.source_assignment_id for v in top] == [second.id]
+    assert [v.item.source_assignment_id for v in alone] == [first.id]

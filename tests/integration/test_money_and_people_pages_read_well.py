@@ -372,3 +372,41 @@ async def test_an_unpaid_top_up_can_be_closed_from_the_page_after_a_question(
     told = await client.get(late.headers["location"] + "&lang=en")
     assert "This top-up was closed; nothing was paid." in told.text
     assert await balance(client, owner, org_id) == 0
+
+
+async def test_older_top_ups_are_a_page_away(client: httpx.AsyncClient, db: Database) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    for n in range(12):
+        await start_deposit(client, owner, org_id, 10_000 + n * 100, f"top-{n}")
+    await sign_in(client, owner.phone)
+    first = (await client.get(f"/orgs/{org_id}?lang=en")).text
+    assert first.count("data-deposit-status=") == 10
+    assert "¥ 111.00" in first and "¥ 101.00" not in first  # newest first
+    older = re.search(r'href="(/orgs/[^"]+\?top_ups=[^"#]+)#top-ups"[^>]*data-older-top-ups', first)
+    assert older, "no link to the older top-ups"
+    second = (await client.get(html.unescape(older.group(1)) + "&lang=en")).text
+    assert second.count("data-deposit-status=") == 2
+    assert "¥ 100.00" in second and "¥ 101.00" in second
+    assert "data-older-top-ups" not in second and "data-latest-top-ups" in second
+    # An old one is still there to be closed.
+    assert second.count("data-close-top-up") == 2
+
+
+async def test_older_withdrawals_are_a_page_away(client: httpx.AsyncClient, db: Database) -> None:
+    user = await register(client)
+    await fund(db, user, 100_000)
+    await bind(client, user)
+    for n in range(22):
+        made = await withdraw(client, user, 1_000 + n, f"w-{n}")
+        assert made.status_code == 201, made.text
+    await sign_in(client, user.phone)
+    first = (await client.get("/wallet?lang=en")).text
+    assert first.count("data-withdrawal-status=") == 20
+    assert "¥ 10.21" in first and "¥ 10.01" not in first  # newest first
+    older = re.search(r'href="(/wallet\?withdrawals=[^"#]+)#withdrawals"[^>]*data-older', first)
+    assert older, "no link to the older withdrawals"
+    second = (await client.get(html.unescape(older.group(1)) + "&lang=en")).text
+    assert second.count("data-withdrawal-status=") == 2
+    assert "¥ 10.00" in second and "¥ 10.01" in second
+    assert "data-older-withdrawals" not in second and "data-latest-withdrawals" in second

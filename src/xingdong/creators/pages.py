@@ -64,6 +64,7 @@ async def _creators_context(
     status: str = "active",
     q: str = "",
     cursor: str | None = None,
+    withdrawals_cursor: str | None = None,
 ) -> dict[str, Any]:
     # First: a brand, or an organisation the actor cannot see, stops here with its error.
     org = await agencies.agency_of(session, actor=actor, org_id=org_id)
@@ -88,7 +89,9 @@ async def _creators_context(
         # Owners take the agency's shares out; the card is theirs alone.
         "can_pay": can(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id),
         "payout": await withdrawals.org_payout_account(session, org_id),
-        "withdrawals": await withdrawals.withdrawals_of_org(session, actor=actor, org_id=org_id),
+        "withdrawals": await withdrawals.withdrawal_list(
+            session, org=(actor, org_id), cursor=withdrawals_cursor
+        ),
         "settings": settings,
         "form_id": new_id(),
         **wallets.PAYOUT_CARD_LABELS,
@@ -105,11 +108,14 @@ async def creators_page(
     status: str = "active",
     q: str = "",
     cursor: CursorQuery = None,
+    withdrawals: CursorQuery = None,
 ) -> Response:
-    """An agency's creators: in force, offers waiting and closed, with what each shared."""
+    """An agency's creators: in force, offers waiting and closed, with what each shared;
+    and its payouts (``withdrawals``: older ones)."""
     context = await _creators_context(
-        session, actor, org_id, runtime.settings, status=status, q=q, cursor=cursor
-    )
+        session, actor, org_id, runtime.settings, status=status, q=q, cursor=cursor,
+        withdrawals_cursor=withdrawals,
+    )  # fmt: skip
     return render(request, "agency_creators.html", context)
 
 

@@ -606,8 +606,17 @@ async def invitation_answer(
     return redirect("/orgs", N_("Invitation declined."))
 
 
+TOP_UPS_SHOWN = 10
+"""Top-ups on the organisation page at a time, newest first; older ones a link away."""
+
+
 async def _org_context(
-    session: DbSession, actor: PageActor, org_id: UUID, q: str, cursor: str | None
+    session: DbSession,
+    actor: PageActor,
+    org_id: UUID,
+    q: str,
+    cursor: str | None,
+    top_ups_cursor: str | None = None,
 ) -> dict[str, object]:
     org = await service.get_organisation(session, actor=actor, org_id=org_id)
     members = await service.organisation_members(
@@ -617,7 +626,12 @@ async def _org_context(
     invitations = await service.pending_invitations(session, actor=actor, org_id=org_id)
     funds = can(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
     balance = await deposits.org_balance(session, org_id)
-    top_ups = (await deposits.deposits_page(session, org_id)).items if funds else []
+    top_up_page = (
+        await deposits.deposits_page(session, org_id, cursor=top_ups_cursor, limit=TOP_UPS_SHOWN)
+        if funds
+        else None
+    )
+    top_ups = top_up_page.items if top_up_page is not None else []
     top_up_refunds = await refunds.refunds_of_deposits(session, [d.id for d in top_ups])
     return {
         "org": org,
@@ -640,6 +654,8 @@ async def _org_context(
         "balance": balance,
         "can_fund": funds,
         "deposits": top_ups,
+        "older_top_ups": top_up_page.next_cursor if top_up_page is not None else None,
+        "top_ups_cursor": top_ups_cursor,
         "top_up_refunds": top_up_refunds,
         # Money already spent on campaigns cannot go back, whatever is left of a top-up.
         "refund_left": {
@@ -677,8 +693,13 @@ async def org_page(
     actor: PageActor,
     q: str = "",
     cursor: str | None = None,
+    top_ups: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    return render(request, "org.html", await _org_context(session, actor, org_id, q, cursor))
+    """The organisation: balance and top-ups (``top_ups``: the cursor of older ones),
+    members (``q``, ``cursor``), linked accounts."""
+    return render(
+        request, "org.html", await _org_context(session, actor, org_id, q, cursor, top_ups)
+    )
 
 
 @router.post("/orgs/{org_id}/invitations", dependencies=[CsrfChecked])

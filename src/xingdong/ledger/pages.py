@@ -218,8 +218,15 @@ async def wallet_page(
     runtime: RuntimeDep,
     actor: PageActor,
     cursor: CursorQuery = None,
+    withdrawals: CursorQuery = None,
 ) -> Response:
-    return render(request, "wallet.html", await _wallet_context(session, runtime, actor, cursor))
+    """Balances and movements (``cursor``: older movements), the payout account and the
+    withdrawals (``withdrawals``: older ones)."""
+    return render(
+        request,
+        "wallet.html",
+        await _wallet_context(session, runtime, actor, cursor, withdrawals),
+    )
 
 
 async def _hold_ends(
@@ -247,7 +254,11 @@ async def _hold_ends(
 
 
 async def _wallet_context(
-    session: DbSession, runtime: RuntimeDep, actor: PageActor, cursor: str | None = None
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+    cursor: str | None = None,
+    withdrawals_cursor: str | None = None,
 ) -> dict[str, object]:
     wallet = await wallets.wallet(session, actor.person_id, cursor=cursor)
     return {
@@ -255,7 +266,9 @@ async def _wallet_context(
         "hold_ends": await _hold_ends(session, actor.person_id, wallet.movements),
         "older": bool(cursor),
         "payout": await withdrawals.payout_account(session, actor.person_id),
-        "withdrawals": await withdrawals.withdrawals_of(session, actor.person_id),
+        "withdrawals": await withdrawals.withdrawal_list(
+            session, person_id=actor.person_id, cursor=withdrawals_cursor
+        ),
         "settings": runtime.settings,
         "form_id": new_id(),
         "form": {},

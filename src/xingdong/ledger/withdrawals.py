@@ -32,7 +32,7 @@ from xingdong.core.ids import new_id
 from xingdong.core.jobs import defer_in_transaction
 from xingdong.core.money import yuan
 from xingdong.core.numbers import ascii_digits
-from xingdong.core.pagination import in_pages
+from xingdong.core.pagination import in_pages, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.identity.validation import normalise_phone
@@ -619,6 +619,40 @@ async def withdrawals_of(
     query = select(Withdrawal).where(Withdrawal.person_id == person_id, Withdrawal.org_id.is_(None))
     paged = in_pages(query, Withdrawal.created_at, Withdrawal.id, cursor, newest_first=True)
     return list(await session.scalars(paged.limit(limit)))
+
+
+LISTED = 20
+"""Withdrawals a page lists at a time, newest first."""
+
+
+@dataclass(frozen=True)
+class WithdrawalList:
+    """A page's withdrawals: ``items``, the cursor of older ones (``older``) and the one
+    this list began after (``after``: None on the first page)."""
+
+    items: list[Withdrawal]
+    older: str | None
+    after: str | None
+
+
+async def withdrawal_list(
+    session: AsyncSession,
+    *,
+    person_id: UUID | None = None,
+    org: tuple[Actor, UUID] | None = None,
+    cursor: str | None = None,
+) -> WithdrawalList:
+    """A person's own withdrawals, or an organisation's payouts (``org``: who asks, and
+    which), :data:`LISTED` at a time from after ``cursor``."""
+    if org is not None:
+        actor, org_id = org
+        rows = await withdrawals_of_org(
+            session, actor=actor, org_id=org_id, limit=LISTED + 1, cursor=cursor
+        )
+    else:
+        assert person_id is not None
+        rows = await withdrawals_of(session, person_id, limit=LISTED + 1, cursor=cursor)
+    return WithdrawalList(rows[:LISTED], next_cursor(rows, LISTED), cursor)
 
 
 OPEN_STATUSES = ("requested", "approved", "processing")

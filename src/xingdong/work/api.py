@@ -391,8 +391,8 @@ async def create_gold_item(body: GoldItemIn, actor: ApiActor, session: DbSession
         approve=body.approve,
         reason=body.reason,
     )
-    views = [v for v in await gold.gold_items(session, actor=actor) if v.item.id == item.id]
-    return _gold_out(views[0])
+    (view,) = await gold.gold_items(session, actor=actor, only=item.id)
+    return _gold_out(view)
 
 
 @router.post(

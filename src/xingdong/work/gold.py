@@ -231,9 +231,10 @@ class GoldItemView:
 
 
 async def gold_items(
-    session: AsyncSession, *, actor: Actor, limit: int = 100
+    session: AsyncSession, *, actor: Actor, limit: int = 100, only: UUID | None = None
 ) -> list[GoldItemView]:
-    """Gold items, newest first, with how often reviewers answered them right."""
+    """Gold items, active ones first, newest first, with how often reviewers answered them
+    right (``only``: that one item, wherever it would come in the list)."""
     require(actor, Action.STAFF_CONSOLE)
     answers = (
         select(
@@ -244,7 +245,7 @@ async def gold_items(
         .group_by(GoldAnswer.gold_item_id)
         .subquery()
     )
-    rows = await session.execute(
+    query = (
         select(GoldItem, Assignment, Campaign, answers.c.answered, answers.c.correct)
         .join(Assignment, Assignment.id == GoldItem.source_assignment_id)
         .join(Campaign, Campaign.id == Assignment.campaign_id)
@@ -252,6 +253,9 @@ async def gold_items(
         .order_by(GoldItem.active.desc(), GoldItem.created_at.desc())
         .limit(limit)
     )
+    if only is not None:
+        query = query.where(GoldItem.id == only)
+    rows = await session.execute(query)
     return [GoldItemView(g, a, c, int(n or 0), int(k or 0)) for g, a, c, n, k in rows.all()]
 
 

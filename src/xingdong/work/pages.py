@@ -415,6 +415,10 @@ def _bulk_candidates(queue: list[service.QueueEntry], actor: Actor) -> list[UUID
     ]
 
 
+REVIEW_SHOWN = 50
+"""Submissions in the workbench's queue at once; each one decided lets the next in."""
+
+
 async def _workbench_context(
     request: Request, session: DbSession, actor: Actor, item: UUID | None, settings: Settings
 ) -> dict[str, Any]:
@@ -423,7 +427,7 @@ async def _workbench_context(
         actor=actor,
         settings=settings,
         rng=gold.GOLD_DRAW,
-        limit=50,
+        limit=REVIEW_SHOWN,
         gold_first=item is None,
     )
     ids = [entry.item_id for entry in queue]
@@ -439,8 +443,12 @@ async def _workbench_context(
         file = await evidence.get_file(session, current.assignment.evidence_file_id)
         reading = await evidence.reading_of(session, file.id)
     query = request.query_params
+    # The queue shows the first REVIEW_SHOWN; the count is of everything waiting, gold items
+    # shown included, so that it does not tell them from real submissions either.
+    gold_shown = sum(1 for entry in queue if entry.item_id != entry.assignment.id)
     return {
         "queue": queue,
+        "waiting": await service.review_waiting(session, actor=actor) + gold_shown,
         "index": index,
         "current": current,
         "file": file,

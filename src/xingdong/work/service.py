@@ -759,6 +759,17 @@ async def review_queue(
     return [(a, c) for a, c in rows.all()]
 
 
+async def review_waiting(session: AsyncSession, *, actor: Actor) -> int:
+    """How many submissions wait for this reviewer (all but their own)."""
+    require(actor, Action.REVIEW_QUEUE)
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Assignment)
+        .where(Assignment.status == "submitted", Assignment.person_id != actor.person_id)
+    )
+    return int(count or 0)
+
+
 @dataclass(frozen=True)
 class QueueEntry:
     """One item of the reviewers' queue. ``item_id`` is what a decision names: the

@@ -35,6 +35,7 @@ from xingdong.core.clock import local_time, utcnow
 from xingdong.dispatch.live import drain_exposures
 from xingdong.dispatch.models import ShownFeed
 from xingdong.identity.models import Person
+from xingdong.work import pages as work_pages
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
 from xingdong.work.service import REJECT_REASONS
@@ -539,7 +540,7 @@ async def test_a_rejected_task_shows_the_reason_and_takes_an_appeal(
 
 
 async def test_the_workbench_orders_by_risk_and_shows_the_evidence(
-    client: httpx.AsyncClient, world: World
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     campaign = await live_campaign(world, review_policy="manual", **window_nearly_over())
     ids = []
@@ -562,6 +563,13 @@ async def test_the_workbench_orders_by_risk_and_shows_the_evidence(
     assert f'data-current="{unverified}"' in bench.text
     order = re.findall(r'data-queue-item="([0-9a-f-]+)"', bench.text)
     assert order == [unverified, verified]
+    # A queue longer than the workbench shows says how many wait in all.
+    monkeypatch.setattr(work_pages, "REVIEW_SHOWN", 1)
+    narrow = await client.get("/review?lang=en")
+    assert 'data-queue-size="2"' in narrow.text and "2 waiting" in narrow.text
+    assert narrow.text.count("data-queue-item=") == 1
+    assert "Showing 1 of 2." in narrow.text
+    monkeypatch.undo()
     file_id = (await assignment_row(world, unverified)).evidence_file_id
     assert f'<img src="/evidence/{file_id}"' in bench.text
     assert 'data-risk-reason="platform_no_follow"' in bench.text
