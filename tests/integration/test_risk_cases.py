@@ -235,6 +235,16 @@ async def test_a_long_queue_says_how_many_wait_beyond_the_page(
     money = await client.get("/ops/money")
     assert money.status_code == 200
     assert "data-queue-more" not in money.text  # nothing waits there
+    # The rest are a page away.
+    assert 'href="?status=open&amp;page=2" rel="next"' in page and "Page 1 of 2" in page
+    second = (await client.get("/ops/risk?status=open&page=2&lang=en")).text
+    assert second.count("data-risk-case=") == 2
+    assert "score 0.01" in second and "score 0.00" in second and 'rel="prev"' in second
+    past = (await client.get("/ops/risk?status=open&page=9&lang=en")).text
+    assert "Page 2 of 2" in past  # past the last page: the last one
+    ops = await bearer(world, world.operator)
+    api_second = await client.get("/api/v1/ops/risk/cases?page=2", headers=ops)
+    assert [c["score"] for c in api_second.json()] == [0.01, 0.0]
 
 
 async def test_a_ring_that_grows_is_one_case_and_a_decided_account_is_not_judged_twice(

@@ -57,9 +57,13 @@ async def list_cases(
     actor: ApiActor,
     session: DbSession,
     status: Annotated[Literal["open", "confirmed", "cleared"], Query()] = "open",
+    page: Annotated[int, Query(ge=1, le=100_000, description="Fifty cases a page")] = 1,
 ) -> list[CaseOut]:
-    """Cases of one status, riskiest first."""
-    return [_out(c) for c in await cases.cases(session, actor=actor, status=status)]
+    """Cases of one status, riskiest first, fifty a page (an empty page after the last)."""
+    found = await cases.cases(
+        session, actor=actor, status=status, offset=(page - 1) * cases.CASES_PAGE
+    )
+    return [_out(c) for c in found]
 
 
 @router.post("/ops/risk/cases/{case_id}/decision")

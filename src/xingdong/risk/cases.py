@@ -204,10 +204,19 @@ async def _place_group(
     return "opened"
 
 
+CASES_PAGE = 50
+"""Cases a page lists."""
+
+
 async def cases(
-    session: AsyncSession, *, actor: Actor, status: str = "open", limit: int = 50
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    status: str = "open",
+    limit: int = CASES_PAGE,
+    offset: int = 0,
 ) -> list[RiskCase]:
-    """Cases of one status, riskiest first (operators)."""
+    """Cases of one status, riskiest first, ``offset`` of them skipped (operators)."""
     require(actor, Action.STAFF_CONSOLE)
     return list(
         (
@@ -215,6 +224,7 @@ async def cases(
                 select(RiskCase)
                 .where(RiskCase.status == status)
                 .order_by(RiskCase.score.desc(), RiskCase.id)
+                .offset(max(offset, 0))
                 .limit(limit)
             )
         ).all()

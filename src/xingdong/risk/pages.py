@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from xingdong.core.context import current_locale
@@ -51,13 +52,22 @@ async def _names(session: DbSession, actor: Actor, accounts: list[str]) -> dict[
     return names
 
 
-async def _context(session: DbSession, actor: Actor, status: str) -> dict[str, Any]:
+async def _context(session: DbSession, actor: Actor, status: str, page: int = 1) -> dict[str, Any]:
     chosen = status if status in CASE_STATUSES else "open"
-    found = await cases.cases(session, actor=actor, status=chosen)
+    total = await cases.count_cases(session, actor=actor, status=chosen)
+    pages = max(math.ceil(total / cases.CASES_PAGE), 1)
+    shown = min(max(page, 1), pages)
+    found = await cases.cases(
+        session, actor=actor, status=chosen, offset=(shown - 1) * cases.CASES_PAGE
+    )
     names = await _names(session, actor, [a for case in found for a in case.accounts])
     return {
         "cases": found,
-        "total": await cases.count_cases(session, actor=actor, status=chosen),
+        "total": total,
+        # Open cases leave the list as they are decided; the decided ones only grow, and
+        # are read a page at a time.
+        "page": shown,
+        "pages": pages,
         "status": chosen,
         "statuses": CASE_STATUSES,
         "names": names,
@@ -71,11 +81,16 @@ async def _context(session: DbSession, actor: Actor, status: str) -> dict[str, A
 
 @router.get("/ops/risk", response_class=HTMLResponse)
 async def risk_console(
-    request: Request, session: DbSession, actor: PageActor, status: str = "open"
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    status: str = "open",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    """Operators: accounts the batch detectors found acting together, to confirm or clear."""
+    """Operators: accounts the batch detectors found acting together, to confirm or clear
+    (``page``: fifty cases a page, riskiest first)."""
     require(actor, Action.STAFF_CONSOLE)
-    return render(request, "ops_risk.html", await _context(session, actor, status))
+    return render(request, "ops_risk.html", await _context(session, actor, status, page))
 
 
 @router.post("/ops/risk/scan", dependencies=[CsrfChecked])
