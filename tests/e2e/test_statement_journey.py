@@ -33,7 +33,7 @@ pytestmark = pytest.mark.e2e
 
 CHINESE_HEADER = (
     "完成编号,用户（代号）,状态,领取时间（北京时间）,提交时间（北京时间）,通过时间（北京时间）,"
-    "保留期结束（北京时间）,结算时间（北京时间）,计费金额（分）,计费"
+    "保留期结束（北京时间）,结算时间（北京时间）,计费金额（分）,计费,状态代码"
 )
 
 
@@ -152,7 +152,11 @@ def test_a_brand_owner_reads_prints_and_downloads_a_statement_on_a_phone(
     lines = content.decode("utf-8-sig").splitlines()
     assert lines[0] == CHINESE_HEADER
     assert len(lines) == 4
-    assert sorted(line.rsplit(",", 1)[1] for line in lines[1:]) == ["保留期内", "已结算", "已结算"]
+    billing = sorted(line.split(",")[9] for line in lines[1:])
+    assert billing == ["保留期内", "已结算", "已结算"]
+    assert sorted(line.rsplit(",", 1)[1] for line in lines[1:]) == [
+        "approved", "released", "released",
+    ]  # fmt: skip
 
 
 def test_a_brand_owner_reads_the_month_of_its_account_on_a_phone(phone: Page, scene: Scene) -> None:
