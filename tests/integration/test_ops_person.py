@@ -5,6 +5,8 @@ API, with the reason kept."""
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,12 +18,13 @@ from tests.integration.answers import csrf_from, problem
 from tests.integration.conftest import make_settings
 from tests.integration.test_money_pages import sign_in
 from tests.lifecycle_world import PASSWORD, World, add_worker, build_world, live_campaign
-from xingdong.core.audit import AuditEntry
+from xingdong.core.audit import AuditEntry, record_audit
 from xingdong.core.errors import XingdongError
 from xingdong.creators import agencies
 from xingdong.identity import erasure
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
+from xingdong.web import person_file as person_file_module
 from xingdong.work import service as work
 
 ENGLISH = {"Accept-Language": "en"}
@@ -381,3 +384,39 @@ async def test_the_api_erases_on_request_for_admins_only(
     problem(await client.get(url.format(settled.id), headers=admin), 409, "person_erased")
     assert check["blockers"][0]["detail"].startswith("Tasks of theirs not settled")
     assert (await world.person(busy.id)).erased_at is None
+
+
+async def test_a_long_history_is_read_a_page_at_a_time_and_the_audit_log_holds_the_rest(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(person_file_module, "RECENT", 2)
+    worker = world.workers[0]
+    titles = []
+    for n in range(3):
+        campaign = await live_campaign(world, title=f"关注任务 {n}")
+        titles.append(campaign.title)
+        async with world.db.session_scope() as s:
+            await work.claim(s, person=worker, campaign_id=campaign.id, settings=world.settings)
+    for n in range(3):
+        async with world.db.session_scope() as s:
+            await record_audit(
+                s, actor_id=world.operator.id, action="identity.note", object_type="person",
+                object_id=worker.id, data={"n": n},
+            )  # fmt: skip
+    await sign_in(client, world.operator.phone)
+    first = (await client.get(f"/ops/people/{worker.id}", headers=ENGLISH)).text
+    assert first.count("data-work=") == 2
+    assert titles[2] in first and titles[0] not in first  # the latest claims first
+    older = re.search(r'href="(/ops/people/[^"]+\?[^"#]*tasks=[^"#]+)#tasks"[^>]*data-older', first)
+    assert older, "no link to the older tasks"
+    second = (await client.get(html.unescape(older.group(1)), headers=ENGLISH)).text
+    assert second.count("data-work=") == 1 and titles[0] in second
+    assert "data-older-work" not in second and "data-first-page" in second
+    only = await client.get(f"/ops/people/{worker.id}?status=claimed", headers=ENGLISH)
+    assert '<strong class="chip" data-work-count="claimed">To do 3</strong>' in only.text
+    none = await client.get(f"/ops/people/{worker.id}?status=released", headers=ENGLISH)
+    assert "data-work=" not in none.text  # a status they have no task in lists nothing
+    # Two audit entries shown, and where the rest are.
+    assert first.count("data-audit-action=") == 2 and "data-audit-more" in first
+    assert f'href="/ops/audit?object={worker.id}"' in first
+    assert f'href="/ops/audit?who={worker.id}"' in first

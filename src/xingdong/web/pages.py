@@ -22,6 +22,7 @@ from xingdong.risk.pages import STATUS_LABELS as CASE_STATUS_LABELS
 from xingdong.web.audit_search import AuditPage, audit_details, search_audit
 from xingdong.web.deps import (
     CsrfChecked,
+    CursorQuery,
     DbSession,
     OptionalPageActor,
     PageActor,
@@ -84,10 +85,17 @@ async def _person_page(
     error: XingdongError | None = None,
     why: str = "",
     tried: str = "",
+    work_status: str = "",
+    work_cursor: str | None = None,
 ) -> Response:
     """``tried``: the form whose error and text the page shows again (``freeze`` also
-    stands for unfreeze, ``erase``)."""
-    found = await person_file(session, actor=actor, person_id=person_id)
+    stands for unfreeze, ``erase``); ``work_status`` and ``work_cursor`` choose the tasks
+    listed."""
+    status = work_status if work_status in WORK_STATUS_LABELS else ""
+    found = await person_file(
+        session, actor=actor, person_id=person_id, work_status=status or None,
+        work_cursor=work_cursor,
+    )  # fmt: skip
     person = found.person
     may_erase = can(actor, Action.ERASE_ON_REQUEST)
     check = None
@@ -109,6 +117,8 @@ async def _person_page(
             "is_admin": actor.has_staff(StaffRole.ADMIN),
             "check": check,
             "tried": tried or "freeze",
+            "work_status": status,
+            "work_cursor": work_cursor,
         },
         error=error,
     )
@@ -116,10 +126,20 @@ async def _person_page(
 
 @router.get("/ops/people/{person_id}", response_class=HTMLResponse)
 async def ops_person(
-    request: Request, person_id: UUID, session: DbSession, runtime: RuntimeDep, actor: PageActor
+    request: Request,
+    person_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+    status: Annotated[str, Query(max_length=20)] = "",
+    tasks: CursorQuery = None,
 ) -> Response:
-    """One person as operators see them, with the account's freeze and unfreeze."""
-    return await _person_page(request, session, actor, person_id, runtime.settings)
+    """One person as operators see them, with the account's freeze and unfreeze (``status``
+    keeps their tasks of one status, ``tasks`` pages through them)."""
+    return await _person_page(
+        request, session, actor, person_id, runtime.settings, work_status=status,
+        work_cursor=tasks,
+    )  # fmt: skip
 
 
 ACCOUNT_CHANGES = {

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns.models import Campaign
 from xingdong.core.audit import AuditEntry
+from xingdong.core.pagination import in_pages, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.creators import agencies
 from xingdong.creators.models import AgencyContract
@@ -23,7 +24,7 @@ from xingdong.risk.models import RiskCase
 from xingdong.work.models import Assignment
 
 RECENT = 20
-"""How many of their latest tasks and audit entries the page shows."""
+"""How many of their tasks (a page of them) and latest audit entries the page shows."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,25 @@ class PersonFile:
     work_counts: dict[str, int]
     """Their tasks by status, all time."""
     recent_work: list[tuple[Assignment, str]]
-    """Their latest tasks, newest first, with each campaign's title."""
+    """A page of their tasks, latest claim first, with each campaign's title."""
+    older_work: str | None
+    """The cursor of the next page of tasks, if there is one."""
     cases: list[RiskCase]
     audit: list[AuditEntry]
     """The latest entries about them or by them, newest first."""
+    audit_more: bool
+    """There are older entries (the audit log's search has them all)."""
 
 
-async def person_file(session: AsyncSession, *, actor: Actor, person_id: UUID) -> PersonFile:
+async def person_file(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    person_id: UUID,
+    work_status: str | None = None,
+    work_cursor: str | None = None,
+) -> PersonFile:
+    """``work_status`` keeps the tasks of one status; ``work_cursor`` pages through them."""
     require(actor, Action.STAFF_CONSOLE)
     person = await identity.get_person(session, actor=actor, person_id=person_id)
     organisations = [
@@ -67,16 +80,18 @@ async def person_file(session: AsyncSession, *, actor: Actor, person_id: UUID) -
             .group_by(Assignment.status)
         )
     }
+    tasks = (
+        select(Assignment, Campaign.title)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .where(Assignment.person_id == person_id)
+    )
+    if work_status:
+        tasks = tasks.where(Assignment.status == work_status)
+    tasks = in_pages(tasks, Assignment.claimed_at, Assignment.id, work_cursor, newest_first=True)
     recent = [
-        (assignment, title)
-        for assignment, title in await session.execute(
-            select(Assignment, Campaign.title)
-            .join(Campaign, Campaign.id == Assignment.campaign_id)
-            .where(Assignment.person_id == person_id)
-            .order_by(Assignment.claimed_at.desc(), Assignment.id.desc())
-            .limit(RECENT)
-        )
+        (assignment, title) for assignment, title in await session.execute(tasks.limit(RECENT + 1))
     ]
+    older_work = next_cursor([a for a, _ in recent], RECENT, at=lambda a: a.claimed_at)
     found_cases = list(
         await session.scalars(
             select(RiskCase)
@@ -89,7 +104,7 @@ async def person_file(session: AsyncSession, *, actor: Actor, person_id: UUID) -
             select(AuditEntry)
             .where(or_(AuditEntry.object_id == str(person_id), AuditEntry.actor_id == person_id))
             .order_by(AuditEntry.id.desc())
-            .limit(RECENT)
+            .limit(RECENT + 1)
         )
     )
     money = await wallets.wallet(session, person_id, limit=1)
@@ -106,7 +121,9 @@ async def person_file(session: AsyncSession, *, actor: Actor, person_id: UUID) -
         available=money.available,
         reserved=money.reserved,
         work_counts=counts,
-        recent_work=recent,
+        recent_work=recent[:RECENT],
+        older_work=older_work,
         cases=found_cases,
-        audit=audit,
+        audit=audit[:RECENT],
+        audit_more=len(audit) > RECENT,
     )
