@@ -20,6 +20,7 @@ from xingdong.campaigns.models import Campaign
 from xingdong.core.settings import Settings
 from xingdong.identity.models import Person
 from xingdong.work import gold
+from xingdong.work import pages as work_pages
 from xingdong.work import service as work
 from xingdong.work.models import Assignment, GoldAnswer
 
@@ -178,6 +179,13 @@ async def test_the_workbench_mixes_in_gold_items_and_the_operator_page_scores_th
     quality = await client.get("/ops/review-quality")
     assert quality.status_code == 200
     assert f'data-gold-candidate="{source.id}"' in quality.text
+    # Decided submissions are found by campaign or handle.
+    by_title = await client.get("/ops/review-quality", params={"q": campaign.title[:3]})
+    assert f'data-gold-candidate="{source.id}"' in by_title.text
+    by_handle = await client.get("/ops/review-quality", params={"q": "@" + source.actor_handle})
+    assert f'data-gold-candidate="{source.id}"' in by_handle.text
+    elsewhere = await client.get("/ops/review-quality", params={"q": "没有这个活动"})
+    assert "data-gold-candidate=" not in elsewhere.text
     bad = await client.post(
         "/ops/review-quality/gold",
         data={"csrf_token": csrf_from(quality.text), "assignment_id": "nonsense", "answer": "x"},
@@ -317,3 +325,27 @@ async def test_one_gold_item_is_found_wherever_it_comes_in_the_list(
         )
     assert [v.item.source_assignment_id for v in top] == [second.id]
     assert [v.item.source_assignment_id for v in alone] == [first.id]
+
+
+async def test_decided_submissions_and_gold_items_are_read_a_page_at_a_time(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign = await live_campaign(world, review_policy="manual", **window_nearly_over())
+    decided = [await rejected(world, campaign, worker) for worker in world.workers]
+    operator = await world.actor(world.operator)
+    async with world.db.sessionmaker() as s:
+        first = await gold.gold_candidates(s, actor=operator, limit=2)
+        rest = await gold.gold_candidates(s, actor=operator, limit=2, cursor=first.next_cursor)
+    seen = [a.id for a, _ in first.items + rest.items]
+    assert sorted(seen) == sorted(d.id for d in decided) and rest.next_cursor is None
+    async with world.db.session_scope() as s:
+        for row in decided:
+            await gold.make_gold_item(
+                s, actor=operator, assignment_id=row.id, approve=False, reason="action_not_done"
+            )
+    monkeypatch.setattr(work_pages, "GOLD_PAGE", 2)
+    await browse_as(client, world, world.operator)
+    page_one = await client.get("/ops/review-quality?lang=en")
+    assert page_one.text.count("data-gold-item=") == 2 and "Page 1 of 2" in page_one.text
+    page_two = await client.get("/ops/review-quality?page=2&lang=en")
+    assert page_two.text.count("data-gold-item=") == 1 and 'rel="prev"' in page_two.text

@@ -414,9 +414,8 @@ class Crowd:
             actor = await identity.actor_for(session, person=operator)
             have = sum(v.item.active for v in await gold.gold_items(session, actor=actor))
             made = 0
-            for assignment, _campaign in await gold.gold_candidates(
-                session, actor=actor, limit=200
-            ):
+            candidates = await gold.gold_candidates(session, actor=actor, limit=200)
+            for assignment, _campaign in candidates.items:
                 if have + made >= wanted:
                     break
                 if simulated is not None and assignment.reviewed_by == simulated.id:

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from xingdong.campaigns.models import Campaign
 from xingdong.core.audit import record_audit
 from xingdong.core.i18n import N_, Phrase
 from xingdong.core.ids import new_id
+from xingdong.core.pagination import contains, in_pages, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.work.errors import (
     AssignmentNotFound,
@@ -231,7 +232,12 @@ class GoldItemView:
 
 
 async def gold_items(
-    session: AsyncSession, *, actor: Actor, limit: int = 100, only: UUID | None = None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    limit: int = 100,
+    offset: int = 0,
+    only: UUID | None = None,
 ) -> list[GoldItemView]:
     """Gold items, active ones first, newest first, with how often reviewers answered them
     right (``only``: that one item, wherever it would come in the list)."""
@@ -250,7 +256,8 @@ async def gold_items(
         .join(Assignment, Assignment.id == GoldItem.source_assignment_id)
         .join(Campaign, Campaign.id == Assignment.campaign_id)
         .outerjoin(answers, answers.c.item_id == GoldItem.id)
-        .order_by(GoldItem.active.desc(), GoldItem.created_at.desc())
+        .order_by(GoldItem.active.desc(), GoldItem.created_at.desc(), GoldItem.id)
+        .offset(max(offset, 0))
         .limit(limit)
     )
     if only is not None:
@@ -259,12 +266,31 @@ async def gold_items(
     return [GoldItemView(g, a, c, int(n or 0), int(k or 0)) for g, a, c, n, k in rows.all()]
 
 
-async def gold_candidates(
-    session: AsyncSession, *, actor: Actor, limit: int = 20
-) -> list[tuple[Assignment, Campaign]]:
-    """Recently decided submissions with evidence that are not gold items yet."""
+async def count_gold_items(session: AsyncSession, *, actor: Actor) -> int:
     require(actor, Action.STAFF_CONSOLE)
-    rows = await session.execute(
+    return int(await session.scalar(select(func.count()).select_from(GoldItem)) or 0)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Decided submissions to choose gold items from, a page of them."""
+
+    items: list[tuple[Assignment, Campaign]]
+    next_cursor: str | None
+
+
+async def gold_candidates(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    limit: int = 20,
+    search: str | None = None,
+    cursor: str | None = None,
+) -> Candidates:
+    """Decided submissions with evidence that are not gold items yet, the latest decided
+    first (``search``: in the campaign's title or the worker's handle)."""
+    require(actor, Action.STAFF_CONSOLE)
+    query = (
         select(Assignment, Campaign)
         .join(Campaign, Campaign.id == Assignment.campaign_id)
         .where(
@@ -275,10 +301,20 @@ async def gold_candidates(
             Assignment.actor_handle != "",
             Assignment.id.not_in(select(GoldItem.source_assignment_id)),
         )
-        .order_by(Assignment.reviewed_at.desc())
-        .limit(limit)
     )
-    return [(a, c) for a, c in rows.all()]
+    if search:
+        query = query.where(
+            or_(
+                contains(Campaign.title, search),
+                contains(Assignment.actor_handle, search.removeprefix("@")),
+            )
+        )
+    query = in_pages(query, Assignment.reviewed_at, Assignment.id, cursor, newest_first=True)
+    rows = [(a, c) for a, c in (await session.execute(query.limit(limit + 1))).all()]
+    return Candidates(
+        rows[:limit],
+        next_cursor([a for a, _ in rows], limit, at=lambda a: a.reviewed_at),
+    )
 
 
 async def retire_gold_item(session: AsyncSession, *, actor: Actor, gold_item_id: UUID) -> None:

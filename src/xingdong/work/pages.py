@@ -4,6 +4,7 @@ phones), and the reviewers' workbench."""
 from __future__ import annotations
 
 import contextlib
+import math
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -542,8 +543,21 @@ async def bulk_approve_submit(
 # --- review quality (operators) ----------------------------------------------------------
 
 
-async def _review_quality_context(session: DbSession, actor: Actor) -> dict[str, Any]:
+GOLD_PAGE = 50
+"""Gold items the review-quality page lists at a time (active ones first)."""
+
+
+async def _review_quality_context(
+    session: DbSession,
+    actor: Actor,
+    *,
+    gold_page: int = 1,
+    q: str = "",
+    cursor: str | None = None,
+) -> dict[str, Any]:
     accuracy = await gold.reviewer_accuracy(session, actor=actor)
+    pages = max(math.ceil(await gold.count_gold_items(session, actor=actor) / GOLD_PAGE), 1)
+    shown = min(max(gold_page, 1), pages)
     names = {
         row.reviewer_id: (
             await identity.get_person(session, actor=actor, person_id=row.reviewer_id)
@@ -553,8 +567,15 @@ async def _review_quality_context(session: DbSession, actor: Actor) -> dict[str,
     return {
         "accuracy": accuracy,
         "names": names,
-        "items": await gold.gold_items(session, actor=actor),
-        "candidates": await gold.gold_candidates(session, actor=actor),
+        "items": await gold.gold_items(
+            session, actor=actor, limit=GOLD_PAGE, offset=(shown - 1) * GOLD_PAGE
+        ),
+        "gold_page": shown,
+        "gold_pages": pages,
+        "candidates": await gold.gold_candidates(
+            session, actor=actor, search=q.strip() or None, cursor=cursor
+        ),
+        "q": q,
         "reject_reasons": list(service.REJECT_REASONS.items()),
         "review_reasons": {**service.APPROVE_REASONS, **service.REJECT_REASONS},
         **_helpers(utcnow()),
@@ -562,10 +583,20 @@ async def _review_quality_context(session: DbSession, actor: Actor) -> dict[str,
 
 
 @router.get("/ops/review-quality", response_class=HTMLResponse)
-async def review_quality(request: Request, session: DbSession, actor: PageActor) -> Response:
-    """Operators: each reviewer's accuracy on gold items, and the gold items themselves."""
+async def review_quality(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    gold_page: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    q: Annotated[str, Query(max_length=80)] = "",
+    cursor: CursorQuery = None,
+) -> Response:
+    """Operators: each reviewer's accuracy on gold items, the gold items themselves
+    (``page``: fifty at a time), and decided submissions to choose new ones from (``q``
+    searches campaign titles and handles; ``cursor`` pages through them)."""
     require(actor, Action.STAFF_CONSOLE)
-    return render(request, "ops_review_quality.html", await _review_quality_context(session, actor))
+    context = await _review_quality_context(session, actor, gold_page=gold_page, q=q, cursor=cursor)
+    return render(request, "ops_review_quality.html", context)
 
 
 @router.post("/ops/review-quality/gold", dependencies=[CsrfChecked])
