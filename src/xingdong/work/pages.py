@@ -130,6 +130,8 @@ async def tasks_page(
                 if len(feed.tasks) >= size and size < service.MAX_CARDS
                 else None
             ),
+            # The feed stops at its most; a type narrows it to others.
+            "at_most": len(feed.tasks) >= service.MAX_CARDS,
             **_helpers(now),
         },
     )

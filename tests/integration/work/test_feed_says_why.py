@@ -140,7 +140,9 @@ async def test_bad_filters_and_hides_are_refused(client: httpx.AsyncClient, worl
         problem(refused, 422, "validation_failed")
 
 
-async def test_the_list_grows_on_request(client: httpx.AsyncClient, world: World) -> None:
+async def test_the_list_grows_on_request(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for n in range(3):
         await live_campaign(world, title=f"任务{n}", **window_nearly_over())
     auth = await bearer(world, world.workers[0])
@@ -159,4 +161,10 @@ async def test_the_list_grows_on_request(client: httpx.AsyncClient, world: World
     longer = await client.get("/tasks?more=1")
     assert "data-more-tasks" not in longer.text  # three of a possible four: all there is
     assert all(f"任务{n}" in longer.text for n in range(3))
+    assert "data-feed-at-most" not in longer.text
     assert (await client.get("/tasks?more=x")).status_code == 200
+    # At the feed's most, it says so and how to see others.
+    monkeypatch.setattr(work, "MAX_CARDS", 2)
+    capped = await client.get("/tasks?lang=en")
+    assert capped.text.count("data-task-type=") == 2 and "data-more-tasks" not in capped.text
+    assert "These are the 2 best for you now. Choose a type above" in capped.text
