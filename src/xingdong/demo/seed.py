@@ -22,7 +22,7 @@ from xingdong.identity import repository as identity_repo
 from xingdong.identity import service as identity
 from xingdong.ledger import deposits
 from xingdong.ledger.models import SandboxPayment
-from xingdong.ledger.payments import PaymentNotice
+from xingdong.ledger.payments import PaymentNotice, SandboxPaymentProvider
 from xingdong.platforms.sandbox.demo import seed_sandbox
 
 DEMO_PASSWORD = "xingdong2026"
@@ -123,7 +123,10 @@ async def seed_demo(
         await deposits.record_payment_notice(
             session,
             notice=PaymentNotice(
-                order_id=str(deposit.id), amount=deposit.amount, status="paid", provider_txn="demo"
+                order_id=str(deposit.id),
+                amount=deposit.amount,
+                status="paid",
+                provider_txn=SandboxPaymentProvider.transaction_number(str(deposit.id)),
             ),
         )
     logins += [

@@ -165,6 +165,11 @@ class SandboxPaymentProvider:
     def checkout_url(self, *, order_id: str, amount: int) -> str:
         return f"/sandbox/pay/{order_id}?amount={amount}"
 
+    @staticmethod
+    def transaction_number(order_id: str) -> str:
+        """The sandbox's number for an order's payment (what a payer's statement shows)."""
+        return "sbx-" + hashlib.sha256(order_id.encode()).hexdigest()[:16]
+
     def sign(self, body: bytes) -> str:
         return hmac.new(self._secret, body, hashlib.sha256).hexdigest()
 
@@ -173,7 +178,7 @@ class SandboxPaymentProvider:
             "order_id": order_id,
             "amount": amount,
             "status": status,
-            "provider_txn": "sbx-" + hashlib.sha256(order_id.encode()).hexdigest()[:16],
+            "provider_txn": self.transaction_number(order_id),
         }
         return json.dumps(payload, sort_keys=True).encode()
 
