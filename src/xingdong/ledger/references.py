@@ -10,6 +10,7 @@ of our internal ids.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
@@ -37,31 +38,28 @@ def _short(identifier: UUID) -> str:
     return identifier.hex[:8].upper()
 
 
+_NAMED_BY: tuple[tuple[str, Any, Any, bool], ...] = (
+    # kind, the id column, the column that names it, whether a missing name is told by id
+    ("deposit", Deposit.id, Deposit.provider_txn, True),
+    ("adjustment", Adjustment.id, Adjustment.reason, False),
+    ("withdrawal", Withdrawal.id, Withdrawal.provider_ref, True),
+)
+
+
 async def reference_names(session: AsyncSession, references: Iterable[str]) -> dict[str, str]:
     """For each ``deposit:``, ``adjustment:`` and ``withdrawal:`` reference among
     ``references``: the payment's number, the correction's reason, the payout's number.
     References of other kinds, or naming nothing that exists, are left out."""
     wanted = list(references)
     names: dict[str, str] = {}
-    deposits = _ids_of(wanted, "deposit")
-    if deposits:
-        paid = await session.execute(
-            select(Deposit.id, Deposit.provider_txn).where(Deposit.id.in_(deposits))
-        )
-        for deposit_id, number in paid:
-            names[deposits[deposit_id]] = number or _short(deposit_id)
-    adjustments = _ids_of(wanted, "adjustment")
-    if adjustments:
-        corrections = await session.execute(
-            select(Adjustment.id, Adjustment.reason).where(Adjustment.id.in_(adjustments))
-        )
-        for adjustment_id, reason in corrections:
-            names[adjustments[adjustment_id]] = reason
-    withdrawals = _ids_of(wanted, "withdrawal")
-    if withdrawals:
-        payouts = await session.execute(
-            select(Withdrawal.id, Withdrawal.provider_ref).where(Withdrawal.id.in_(withdrawals))
-        )
-        for withdrawal_id, number in payouts:
-            names[withdrawals[withdrawal_id]] = number or _short(withdrawal_id)
+    for kind, id_column, name_column, short_when_missing in _NAMED_BY:
+        ids = _ids_of(wanted, kind)
+        if not ids:
+            continue
+        rows = await session.execute(select(id_column, name_column).where(id_column.in_(ids)))
+        for row_id, name in rows:
+            if name:
+                names[ids[row_id]] = str(name)
+            elif short_when_missing:
+                names[ids[row_id]] = _short(row_id)
     return names
