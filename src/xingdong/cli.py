@@ -209,12 +209,25 @@ def admin_close_organisation(
     current_locale.set("en")
 
     async def action(session: object) -> org_closure.ClosureReceipt:
-        return await org_closure.close_on_request(
-            session,  # type: ignore[arg-type]
-            org_id=org_id,
-            why=why,
-            settings=settings,
-        )
+        from xingdong.core.db import Database
+        from xingdong.ledger.payments import build_payment_provider
+
+        # The provider is told to close the organisation's open checkouts.
+        provider_db = Database(_database_url(settings), pool_size=1)
+        try:
+            return await org_closure.close_on_request(
+                session,  # type: ignore[arg-type]
+                org_id=org_id,
+                why=why,
+                settings=settings,
+                payments=build_payment_provider(
+                    settings.payment_provider,
+                    settings.payment_sandbox_secret.get_secret_value(),
+                    provider_db,
+                ),
+            )
+        finally:
+            await provider_db.dispose()
 
     receipt = _run(_database_url(settings), action)
     assert isinstance(receipt, org_closure.ClosureReceipt)

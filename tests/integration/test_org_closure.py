@@ -33,6 +33,7 @@ from xingdong.ledger import refunds
 from xingdong.ledger import service as ledger
 from xingdong.ledger.deposits import org_account
 from xingdong.ledger.models import Deposit, LedgerAccount, Refund
+from xingdong.ledger.payments import SandboxPaymentProvider
 
 ENGLISH = {"Accept-Language": "en"}
 
@@ -176,6 +177,16 @@ async def test_an_owner_closes_a_brand_once_its_money_is_refunded(
     assert erasure.json()["allowed"] is True
 
 
+async def provider_took_it_anyway(db: Database, order_id: str, amount: int) -> None:
+    """A provider that takes a payment for an order it was told to close (the case the
+    refund sweep is there for): its own record says paid."""
+    async with db.session_scope() as s:
+        await s.execute(
+            text("UPDATE sandbox_payments SET status = 'paid', amount = :a WHERE order_id = :o"),
+            {"a": amount, "o": order_id},
+        )
+
+
 async def test_a_top_up_paid_after_the_closing_is_refunded(
     client: httpx.AsyncClient, db: Database
 ) -> None:
@@ -183,11 +194,15 @@ async def test_a_top_up_paid_after_the_closing_is_refunded(
     org_id = await create_org(client, owner)
     late = (await start_deposit(client, owner, org_id, 900, "late")).json()
     assert (await close(client, owner, org_id)).status_code == 200
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    # Its checkout was closed at the provider too; should a provider take the money all
+    # the same, the sweep gives it back.
+    record = await runtime.payments.query_order(order_id=late["id"])
+    assert record is not None and record.status == "closed"
     # Creating another top-up is refused; the payer of the one left open pays anyway.
     refused = await start_deposit(client, owner, org_id, 900, "again")
     assert refused.status_code in (403, 404, 409)
-    runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    await runtime.payments.record_payment(order_id=late["id"], amount=900, status="paid")
+    await provider_took_it_anyway(db, late["id"], 900)
     assert (await notify(client, late["id"], 900)).status_code == 200
     async with db.session_scope() as s:
         assert (await ledger.balance(s, org_account(UUID(org_id)))).available == 900
@@ -353,6 +368,7 @@ async def test_closing_at_once_with_a_campaign_closing(clean_db: str) -> None:
                             s, actor=owner, person=person, org_id=world.org_id,
                             name="测试品牌", password=PASSWORD, remainder_fen=0,
                             settings=settings, limits=RateLimits(None), via="api",
+                            payments=SandboxPaymentProvider("closure", world.db),
                         )  # fmt: skip
                 except org_closure.ClosureBlocked as exc:
                     return exc
@@ -375,9 +391,11 @@ async def test_a_late_top_up_of_an_organisation_closed_on_request_is_refunded_to
     late = (await start_deposit(client, owner, org_id, 600, "late")).json()
     settings = client.app.state.runtime.settings  # type: ignore[attr-defined]
     async with db.session_scope() as s:
-        await org_closure.close_on_request(s, org_id=UUID(org_id), why="工单 7", settings=settings)
-    runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    await runtime.payments.record_payment(order_id=late["id"], amount=600, status="paid")
+        await org_closure.close_on_request(
+            s, org_id=UUID(org_id), why="工单 7", settings=settings,
+            payments=SandboxPaymentProvider("closure", db),
+        )  # fmt: skip
+    await provider_took_it_anyway(db, late["id"], 600)
     assert (await notify(client, late["id"], 600)).status_code == 200
     async with db.session_scope() as s:
         assert await refunds.refund_closed_balances(s) == 1
@@ -386,3 +404,20 @@ async def test_a_late_top_up_of_an_organisation_closed_on_request_is_refunded_to
         # No owner closed it: the refund is asked in the name of the one who made it.
         assert refund is not None and str(refund.requested_by) == owner.id
         assert (await s.get_one(Organisation, UUID(org_id))).closed_by is None
+
+
+async def test_a_top_up_paid_at_the_provider_while_closing_stops_the_closing(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    paying = (await start_deposit(client, owner, org_id, 900, "paying")).json()
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    await runtime.payments.record_payment(order_id=paying["id"], amount=900, status="paid")
+    refused = await close(client, owner, org_id)
+    assert refused.status_code == 409 and refused.json()["code"] == "closure_changed"
+    async with db.sessionmaker() as s:
+        assert (await s.get_one(Organisation, UUID(org_id))).closed_at is None
+    assert (await notify(client, paying["id"], 900)).status_code == 200
+    found = await check(client, owner, org_id)
+    assert codes(found) == ["money_available"]  # now it has money to take out first

@@ -547,6 +547,7 @@ async def close_organisation(
         settings=runtime.settings,
         limits=runtime.limits,
         via="api",
+        payments=runtime.payments,
     )
     return ClosureOut(org_id=receipt.org_id, closed_at=receipt.closed_at)
 

@@ -50,6 +50,7 @@ from xingdong.insights.models import WebhookEndpoint
 from xingdong.ledger import adjustments, withdrawals
 from xingdong.ledger.deposits import org_account
 from xingdong.ledger.models import Deposit, LedgerAccount
+from xingdong.ledger.payments import PaymentProvider
 from xingdong.work import service as work
 
 
@@ -274,6 +275,7 @@ async def close_organisation(
     settings: Settings,
     limits: RateLimits,
     via: str,
+    payments: PaymentProvider,
 ) -> ClosureReceipt:
     """Close the organisation (see the module's docstring), once an owner typed its name
     and gave their password again. ``via``: ``page`` or ``api``. ``remainder_fen`` is the
@@ -291,12 +293,17 @@ async def close_organisation(
     )
     return await _close(
         session, org_id=org.id, by=person.id, via=via, settings=settings,
-        remainder_fen=remainder_fen,
+        remainder_fen=remainder_fen, payments=payments,
     )  # fmt: skip
 
 
 async def close_on_request(
-    session: AsyncSession, *, org_id: UUID, why: str, settings: Settings
+    session: AsyncSession,
+    *,
+    org_id: UUID,
+    why: str,
+    settings: Settings,
+    payments: PaymentProvider,
 ) -> ClosureReceipt:
     """Close the organisation for an operator, on its owners' request made by other means
     (``xingdong admin close-organisation``): the same checks and the same closing,
@@ -309,7 +316,7 @@ async def close_on_request(
         )
     return await _close(
         session, org_id=org_id, by=None, via="operator", settings=settings,
-        remainder_fen=None, why=why.strip(),
+        remainder_fen=None, why=why.strip(), payments=payments,
     )  # fmt: skip
 
 
@@ -321,6 +328,7 @@ async def _close(
     via: str,
     settings: Settings,
     remainder_fen: int | None,
+    payments: PaymentProvider,
     why: str | None = None,
 ) -> ClosureReceipt:
     """The closing itself. ``by`` None and ``remainder_fen`` None: an operator's closing
@@ -354,6 +362,20 @@ async def _close(
         session, account=agency_account(org.id), amount=check.remainder,
         code="closure_remainder", reference=f"organisation:{org.id}",
     )  # fmt: skip
+    # Each checkout left open is closed at the provider first, so that nobody pays into
+    # the closed organisation; one paid a moment ago changes what closing does.
+    unpaid = await session.scalars(
+        select(Deposit.id).where(Deposit.org_id == org.id, Deposit.status == "created")
+    )
+    for deposit_id in unpaid.all():
+        record = await payments.close_order(order_id=str(deposit_id))
+        if record is not None and record.status == "paid":
+            raise ClosureChanged(
+                detail=N_(
+                    "A top-up was paid a moment ago and is about to reach the balance. Look "
+                    "at what closing does again once it has."
+                )
+            )
     top_ups = await session.execute(
         update(Deposit)
         .where(Deposit.org_id == org.id, Deposit.status == "created")

@@ -859,6 +859,7 @@ async def close_submit(
                 settings=runtime.settings,
                 limits=runtime.limits,
                 via="page",
+                payments=runtime.payments,
             ),
         )
     except XingdongError as exc:
