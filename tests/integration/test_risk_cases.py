@@ -5,6 +5,7 @@ label; a cleared case only labels."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -240,6 +241,15 @@ async def test_a_long_queue_says_how_many_wait_beyond_the_page(
     second = (await client.get("/ops/risk?status=open&page=2&lang=en")).text
     assert second.count("data-risk-case=") == 2
     assert "score 0.01" in second and "score 0.00" in second and 'rel="prev"' in second
+    # A decision refused on page two shows page two again, the case with its error.
+    on_two = re.search(r'data-risk-case="(\d+)"', second)
+    assert on_two
+    refused = await client.post(
+        f"/ops/risk/cases/{on_two.group(1)}/decision",
+        data={"csrf_token": csrf_from(second), "decision": "clear", "note": "", "page": "2"},
+    )
+    assert refused.status_code == 422
+    assert f'data-risk-case="{on_two.group(1)}"' in refused.text and "Page 2 of 2" in refused.text
     past = (await client.get("/ops/risk?status=open&page=9&lang=en")).text
     assert "Page 2 of 2" in past  # past the last page: the last one
     ops = await bearer(world, world.operator)

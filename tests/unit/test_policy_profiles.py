@@ -19,6 +19,7 @@ from xingdong.campaigns.policy import (
     check_guardrails,
     get_profile,
     highest_price,
+    price_split,
 )
 from xingdong.core.settings import Settings
 
@@ -254,7 +255,7 @@ def test_a_purchase_reward_may_be_at_most_a_share_of_the_price() -> None:
 @pytest.mark.parametrize("fee_percent", [0, 1, 20, 33, 90])
 def test_the_highest_price_is_the_last_whose_reward_fits(fee_percent: int) -> None:
     def reward_of(price: int) -> int:
-        return price - price * fee_percent // 100
+        return price_split(price, fee_percent)[0]
 
     for reward in [*range(400), 3_870, 99_999]:
         price = highest_price(reward, fee_percent)

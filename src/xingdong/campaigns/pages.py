@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from xingdong.campaigns import service
 from xingdong.campaigns.errors import CampaignInvalid, ComplianceBlocked
 from xingdong.campaigns.models import CAMPAIGN_STATUSES, REVIEW_POLICIES, Campaign
-from xingdong.campaigns.policy import get_profile
+from xingdong.campaigns.policy import get_profile, price_split
 from xingdong.campaigns.presentation import (
     COMPLETION_LABELS,
     DISPUTE_KIND_LABELS,
@@ -303,7 +303,7 @@ def _split(values: dict[str, str], fee_percent: int) -> dict[str, int] | None:
     quantity = whole_number(values.get("quantity", ""), digits=9)
     if errors or quantity is None or quantity < 0:
         return None
-    reward, fee = service.price_split(price, fee_percent)
+    reward, fee = price_split(price, fee_percent)
     return {"reward": reward, "fee": fee, "total": price * quantity}
 
 

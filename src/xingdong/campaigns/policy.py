@@ -160,13 +160,19 @@ class GuardrailInput:
     """The platform's share of the unit price (the worker gets the rest, rounded up)."""
 
 
+def price_split(unit_price: int, fee_percent: int) -> tuple[int, int]:
+    """``(reward, fee)``: the platform keeps ``fee_percent`` of the unit price, rounded down."""
+    fee = unit_price * fee_percent // 100
+    return unit_price - fee, fee
+
+
 def highest_price(reward: int, fee_percent: int) -> int:
-    """The highest unit price whose worker's share (the price less the platform's fee,
-    rounded down) is at most ``reward``."""
+    """The highest unit price whose worker's share (:func:`price_split`) is at most
+    ``reward``."""
     if fee_percent >= 100:
         return reward
     price = reward * 100 // (100 - fee_percent) + 2
-    while price - price * fee_percent // 100 > reward:
+    while price_split(price, fee_percent)[0] > reward:
         price -= 1
     return price
 

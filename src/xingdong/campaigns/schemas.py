@@ -145,7 +145,7 @@ class FindingOut(BaseModel):
     limit: int | None = None
     allowed: str = ""
     """Where the bound is a share of an amount: the most it allows (``purchase_reward_too_high``:
-    the highest reward for the product, ``¥30.00``)."""
+    the highest price per completion for the product, the platform's fee included)."""
 
 
 class ProgressOut(BaseModel):

@@ -26,7 +26,13 @@ from xingdong.campaigns.errors import (
     ComplianceBlocked,
 )
 from xingdong.campaigns.models import REVIEW_POLICIES, Campaign
-from xingdong.campaigns.policy import GuardrailInput, TaskType, check_guardrails, get_profile
+from xingdong.campaigns.policy import (
+    GuardrailInput,
+    TaskType,
+    check_guardrails,
+    get_profile,
+    price_split,
+)
 from xingdong.campaigns.presentation import STATUS_LABELS
 from xingdong.core.audit import AuditEntry, record_audit
 from xingdong.core.clock import utcnow
@@ -60,12 +66,6 @@ MAX_AGE = 120
 
 def escrow_account(campaign_id: UUID) -> str:
     return f"campaign:{campaign_id}:escrow"
-
-
-def price_split(unit_price: int, fee_percent: int) -> tuple[int, int]:
-    """``(reward, fee)``: the platform keeps ``fee_percent`` of the unit price, rounded down."""
-    fee = unit_price * fee_percent // 100
-    return unit_price - fee, fee
 
 
 @dataclass(frozen=True)

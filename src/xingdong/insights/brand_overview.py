@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from xingdong.campaigns.models import Campaign
+from xingdong.campaigns.models import CAMPAIGN_STATUSES, Campaign
 from xingdong.campaigns.service import escrow_account
 from xingdong.core.clock import CHINA_TIME, utcnow
 from xingdong.core.policy import Actor
@@ -26,8 +26,6 @@ from xingdong.ledger.models import LedgerAccount
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
 
-HOLDS_ESCROW = ("pending_approval", "live", "paused")
-"""Campaign states whose escrow still holds budget (a closed or refused one gave it back)."""
 BEHIND_SHOWN = 5
 """Live campaigns behind plan named by title; the rest are counted."""
 
@@ -61,7 +59,8 @@ class BrandOverview:
     in_hold_fen: int
     """Approved completions still in their hold: charged when it ends, unless taken back."""
     escrow_fen: int
-    """What the escrows of campaigns not closed hold, reserved parts included."""
+    """What the campaigns' escrows hold, reserved parts included (a closed campaign's
+    only what its hand-ins still under review or in hold may be paid)."""
     available_fen: int
     """The organisation's balance, free to fund campaigns."""
     behind: list[Lagging] = field(default_factory=list)
@@ -82,9 +81,7 @@ async def brand_overview(
     today = _local_midnight(moment)
     month = today.replace(day=1)
 
-    statuses = dict.fromkeys(
-        ("draft", "pending_approval", "live", "paused", "rejected", "closed"), 0
-    )
+    statuses = dict.fromkeys(CAMPAIGN_STATUSES, 0)
     for status, count in await session.execute(
         select(Campaign.status, func.count())
         .where(Campaign.org_id == org.id)
@@ -129,7 +126,9 @@ async def brand_overview(
 
     escrow_keys = (
         await session.scalars(
-            select(Campaign.id).where(Campaign.org_id == org.id, Campaign.status.in_(HOLDS_ESCROW))
+            # Every campaign's: a closed one still holds what its hand-ins under review and
+            # in hold may be paid.
+            select(Campaign.id).where(Campaign.org_id == org.id)
         )
     ).all()
     escrow = 0

@@ -282,7 +282,7 @@ class BrandOverviewOut(BaseModel):
     in_hold_fen: int = Field(
         description="Approved completions still in their hold, charged when it ends."
     )
-    escrow_fen: int = Field(description="What the escrows of campaigns not closed hold.")
+    escrow_fen: int = Field(description="What the campaigns' escrows hold now.")
     available_fen: int = Field(description="The organisation's balance, free to fund campaigns.")
     behind: list[LaggingOut] = Field(description="Live campaigns behind their plan (five at most).")
     behind_count: int

@@ -113,6 +113,7 @@ async def decide_case(
     actor: PageActor,
     decision: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
+    page: Annotated[str, Form()] = "1",
 ) -> Response:
     try:
         await attempt(
@@ -122,7 +123,9 @@ async def decide_case(
             ),
         )
     except XingdongError as exc:
-        context = await _context(session, actor, "open")
+        # The page the case was on, so that the case and its error are both seen.
+        shown = int(page) if page.isascii() and page.isdecimal() else 1
+        context = await _context(session, actor, "open", min(shown, 100_000))
         context["notes"] = {case_id: note}
         return render(request, "ops_risk.html", context, error=exc)
     return redirect("/ops/risk", N_("Decision recorded."))

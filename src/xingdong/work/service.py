@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid5
 
-from sqlalchemy import ScalarSelect, func, select, tuple_, update
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -744,6 +744,11 @@ async def review(
     return assignment
 
 
+def _waiting_for(actor: Actor) -> ColumnElement[bool]:
+    """Submissions waiting for this reviewer: all but their own."""
+    return and_(Assignment.status == "submitted", Assignment.person_id != actor.person_id)
+
+
 async def review_queue(
     session: AsyncSession, *, actor: Actor, limit: int = 50
 ) -> list[tuple[Assignment, Campaign]]:
@@ -752,7 +757,7 @@ async def review_queue(
     rows = await session.execute(
         select(Assignment, Campaign)
         .join(Campaign, Campaign.id == Assignment.campaign_id)
-        .where(Assignment.status == "submitted", Assignment.person_id != actor.person_id)
+        .where(_waiting_for(actor))
         .order_by(Assignment.risk_score.desc(), Assignment.submitted_at)
         .limit(limit)
     )
@@ -763,9 +768,7 @@ async def review_waiting(session: AsyncSession, *, actor: Actor) -> int:
     """How many submissions wait for this reviewer (all but their own)."""
     require(actor, Action.REVIEW_QUEUE)
     count = await session.scalar(
-        select(func.count())
-        .select_from(Assignment)
-        .where(Assignment.status == "submitted", Assignment.person_id != actor.person_id)
+        select(func.count()).select_from(Assignment).where(_waiting_for(actor))
     )
     return int(count or 0)
 
