@@ -108,6 +108,22 @@ async def test_the_overview_adds_up_every_campaign_of_the_brand(
     assert f'href="/campaigns/{reviewed.id}#delivery"' in page.text
     assert "data-overview" not in filtered.text  # the overview heads the whole list only
 
+    # A read-only API key reads it; a closed campaign's escrow still counts what its
+    # hand-in waiting for review may be paid.
+    key = await client.post(
+        f"/api/v1/orgs/{world.org_id}/api-keys", json={"name": "看板", "access": "read"},
+        headers=auth,
+    )  # fmt: skip
+    key_auth = {"Authorization": f"Bearer {key.json()['key']}"}
+    async with world.db.session_scope() as s:
+        await campaigns.close_campaign(s, actor=actor, campaign_id=reviewed.id)
+    later = (await client.get(f"/api/v1/orgs/{world.org_id}/overview", headers=key_auth)).json()
+    held = await balance(world.db, campaigns.escrow_account(reviewed.id))
+    assert held.posted == 300  # the hand-in's price, the rest went back
+    assert later["campaigns"]["closed"] == 1 and later["campaigns"]["live"] == 1
+    followed_escrow = await balance(world.db, campaigns.escrow_account(followed.id))
+    assert later["escrow_fen"] == held.posted + followed_escrow.posted
+
     stranger = await build_stranger(client)
     hidden = await client.get(f"/api/v1/orgs/{world.org_id}/overview", headers=stranger)
     assert hidden.status_code == 404

@@ -60,7 +60,7 @@ class BrandOverview:
     """Approved completions still in their hold: charged when it ends, unless taken back."""
     escrow_fen: int
     """What the campaigns' escrows hold, reserved parts included (a closed campaign's
-    only what its hand-ins still under review or in hold may be paid)."""
+    only what its hand-ins still waiting for review may be paid)."""
     available_fen: int
     """The organisation's balance, free to fund campaigns."""
     behind: list[Lagging] = field(default_factory=list)
@@ -126,8 +126,8 @@ async def brand_overview(
 
     escrow_keys = (
         await session.scalars(
-            # Every campaign's: a closed one still holds what its hand-ins under review and
-            # in hold may be paid.
+            # Every campaign's: a closed one still holds what its hand-ins waiting for
+            # review may be paid.
             select(Campaign.id).where(Campaign.org_id == org.id)
         )
     ).all()
