@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -80,6 +81,14 @@ def next_cursor(
         return None
     last = rows[limit - 1]
     return encode_cursor(at(last) if at else last.created_at, last.id)
+
+
+def numbered_page(total: int, page: int, size: int) -> tuple[int, int]:
+    """For lists read by page number (ordered by something other than time): the page to
+    show (``page`` held between the first and the last) and how many pages there are
+    (one, for an empty list)."""
+    pages = max(math.ceil(total / size), 1)
+    return min(max(page, 1), pages), pages
 
 
 def contains(column: SQLCoreOperations[str], text: str) -> ColumnElement[bool]:

@@ -11,7 +11,6 @@ console names that process.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shlex
 from collections.abc import Iterator, Mapping
@@ -25,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.campaigns.models import Campaign
 from xingdong.core.i18n import N_
-from xingdong.core.pagination import contains
+from xingdong.core.pagination import contains, numbered_page
 from xingdong.dispatch import tuning
 from xingdong.dispatch.delivery import PACE_LABELS, pace
 from xingdong.dispatch.fairness import MIN_VISITS, TierStanding
@@ -248,8 +247,7 @@ async def dispatch_console(
     for campaign in every:
         counts[campaign.pace] += 1
     chosen = [c for c in every if pace_code is None or c.pace == pace_code]
-    pages = max(math.ceil(len(chosen) / page_size), 1)
-    shown = min(max(page, 1), pages)
+    shown, pages = numbered_page(len(chosen), page, page_size)
     return DispatchConsole(
         weights=weight_rows(weights),
         tiers=live.dispatcher.fairness.standing(),

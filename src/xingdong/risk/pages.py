@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -12,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from xingdong.core.context import current_locale
 from xingdong.core.errors import XingdongError
 from xingdong.core.i18n import N_
+from xingdong.core.pagination import numbered_page
 from xingdong.core.policy import Action, Actor, require
 from xingdong.identity import service as identity
 from xingdong.risk import cases
@@ -55,8 +55,7 @@ async def _names(session: DbSession, actor: Actor, accounts: list[str]) -> dict[
 async def _context(session: DbSession, actor: Actor, status: str, page: int = 1) -> dict[str, Any]:
     chosen = status if status in CASE_STATUSES else "open"
     total = await cases.count_cases(session, actor=actor, status=chosen)
-    pages = max(math.ceil(total / cases.CASES_PAGE), 1)
-    shown = min(max(page, 1), pages)
+    shown, pages = numbered_page(total, page, cases.CASES_PAGE)
     found = await cases.cases(
         session, actor=actor, status=chosen, offset=(shown - 1) * cases.CASES_PAGE
     )

@@ -4,7 +4,6 @@ phones), and the reviewers' workbench."""
 from __future__ import annotations
 
 import contextlib
-import math
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -20,6 +19,7 @@ from xingdong.core.context import current_locale
 from xingdong.core.errors import ValidationFailed, XingdongError
 from xingdong.core.i18n import N_, translate
 from xingdong.core.ids import new_id
+from xingdong.core.pagination import numbered_page
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.dispatch import service as dispatch
@@ -558,8 +558,8 @@ async def _review_quality_context(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     accuracy = await gold.reviewer_accuracy(session, actor=actor)
-    pages = max(math.ceil(await gold.count_gold_items(session, actor=actor) / GOLD_PAGE), 1)
-    shown = min(max(gold_page, 1), pages)
+    total = await gold.count_gold_items(session, actor=actor)
+    shown, pages = numbered_page(total, gold_page, GOLD_PAGE)
     names = {
         row.reviewer_id: (
             await identity.get_person(session, actor=actor, person_id=row.reviewer_id)
