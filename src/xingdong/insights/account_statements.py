@@ -33,7 +33,7 @@ from xingdong.identity import service as identity
 from xingdong.identity.models import Organisation
 from xingdong.ledger.account_statement import Entry, PeriodStatement, period_statement
 from xingdong.ledger.deposits import org_account
-from xingdong.ledger.references import reference_names
+from xingdong.ledger.references import ids_of_kind, reference_names
 
 CODE_LABELS = {
     "deposit": N_("Top-up"),
@@ -144,14 +144,7 @@ def _cursor(raw: str | None) -> int:
 
 async def _references(session: AsyncSession, entries: Sequence[Entry]) -> dict[str, str]:
     references = {entry.reference for entry in entries if entry.reference}
-    campaign_ids = {}
-    for reference in references:
-        kind, _, ref = reference.partition(":")
-        if kind == "campaign":
-            try:
-                campaign_ids[UUID(ref)] = reference
-            except ValueError:
-                continue
+    campaign_ids = ids_of_kind(references, "campaign")
     found = await campaigns.campaigns_by_ids(session, sorted(campaign_ids))
     names = {campaign_ids[c.id]: c.title for c in found}
     names.update(await reference_names(session, references))

@@ -124,27 +124,15 @@ async def brand_overview(
         )
     ).one()
 
-    escrow_keys = (
-        await session.scalars(
-            # Every campaign's: a closed one still holds what its hand-ins waiting for
-            # review may be paid.
-            select(Campaign.id).where(Campaign.org_id == org.id)
-        )
-    ).all()
-    escrow = 0
-    if escrow_keys:
-        escrow = int(
-            (
-                await session.execute(
-                    select(
-                        func.coalesce(
-                            func.sum(LedgerAccount.credits_posted - LedgerAccount.debits_posted),
-                            0,
-                        )
-                    ).where(LedgerAccount.key.in_([escrow_account(i) for i in escrow_keys]))
-                )
-            ).scalar_one()
-        )
+    # Every campaign's escrow: a closed one still holds what its hand-ins waiting for
+    # review may be paid.
+    escrow_keys = [escrow_account(i) for i in await session.scalars(
+        select(Campaign.id).where(Campaign.org_id == org.id)
+    )]  # fmt: skip
+    held = LedgerAccount.credits_posted - LedgerAccount.debits_posted
+    escrow = await session.scalar(
+        select(func.coalesce(func.sum(held), 0)).where(LedgerAccount.key.in_(escrow_keys))
+    )
     balance = await org_balance(session, org.id)
     return BrandOverview(
         org_id=org.id,
@@ -160,7 +148,7 @@ async def brand_overview(
         paid_this_month_fen=int(work_row[4]),
         in_hold=int(work_row[5]),
         in_hold_fen=int(work_row[6]),
-        escrow_fen=escrow,
+        escrow_fen=int(escrow or 0),
         available_fen=balance.available,
         behind=[Lagging(c.id, c.title) for c in lagging[:BEHIND_SHOWN]],
         behind_count=len(lagging),

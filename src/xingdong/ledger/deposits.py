@@ -176,9 +176,12 @@ async def record_payment_notice_alone(db: Database, *, notice: PaymentNotice) ->
 
 
 async def get_deposit(
-    session: AsyncSession, deposit_id: UUID, *, org_id: UUID | None = None
+    session: AsyncSession, deposit_id: UUID, *, org_id: UUID | None = None, lock: bool = False
 ) -> Deposit:
-    deposit = await session.get(Deposit, deposit_id)
+    """The deposit (of ``org_id``, when given), its row locked with ``lock``."""
+    deposit = await session.get(
+        Deposit, deposit_id, with_for_update=lock or None, populate_existing=lock
+    )
     if deposit is None or (org_id is not None and deposit.org_id != org_id):
         raise NotFound(detail=N_("No such deposit."))
     return deposit
@@ -226,9 +229,7 @@ async def close_deposit(
     only. The provider closes its checkout first, so the payer cannot pay it afterwards;
     closing a closed one again changes nothing; a paid one is refused (refund it)."""
     require(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
-    await get_deposit(session, deposit_id, org_id=org_id)
-    deposit = await session.get(Deposit, deposit_id, with_for_update=True, populate_existing=True)
-    assert deposit is not None  # found just above, and deposits are never deleted
+    deposit = await get_deposit(session, deposit_id, org_id=org_id, lock=True)
     if deposit.status == "closed":
         return deposit
     if deposit.status == "paid":

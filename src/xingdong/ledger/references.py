@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.ledger.models import Adjustment, Deposit, Withdrawal
 
 
-def _ids_of(references: Iterable[str], kind: str) -> dict[UUID, str]:
+def ids_of_kind(references: Iterable[str], kind: str) -> dict[UUID, str]:
+    """The ids that references of ``kind`` (``kind:<uuid>``) name, each with its
+    reference; malformed ones are left out."""
     found: dict[UUID, str] = {}
     for reference in references:
         prefix, _, raw = reference.partition(":")
@@ -53,7 +55,7 @@ async def reference_names(session: AsyncSession, references: Iterable[str]) -> d
     wanted = list(references)
     names: dict[str, str] = {}
     for kind, id_column, name_column, short_when_missing in _NAMED_BY:
-        ids = _ids_of(wanted, kind)
+        ids = ids_of_kind(wanted, kind)
         if not ids:
             continue
         rows = await session.execute(select(id_column, name_column).where(id_column.in_(ids)))
