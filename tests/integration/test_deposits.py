@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import datetime, timedelta
 
 import httpx
 import psycopg
@@ -458,3 +459,57 @@ async def test_a_top_up_paid_at_the_provider_while_being_closed_stays_open(
     assert refused.status_code == 409 and "just paid" in refused.json()["detail"]
     assert (await notify(client, deposit["id"], 700)).status_code == 200
     assert await balance(client, owner, org_id) == 700
+
+
+async def test_a_top_up_left_unpaid_closes_on_its_own_once(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    forgotten = (await start_deposit(client, owner, org_id, 900, "forgotten")).json()
+    just_paid = (await start_deposit(client, owner, org_id, 600, "paid-late")).json()
+    fresh = (await start_deposit(client, owner, org_id, 300, "fresh")).json()
+    started = datetime.fromisoformat(fresh["created_at"])
+    assert datetime.fromisoformat(fresh["expires_at"]) == started + timedelta(hours=24)
+    async with db.session_scope() as s:
+        await s.execute(
+            text("UPDATE ledger_deposits SET created_at = created_at - interval '25 hours'"
+                 " WHERE id IN (:a, :b)"),
+            {"a": forgotten["id"], "b": just_paid["id"]},
+        )  # fmt: skip
+    # The payer of one paid at the provider a moment ago; its notice is on its way.
+    sandbox = provider(client)
+    await sandbox.record_payment(order_id=just_paid["id"], amount=600, status="paid")
+    # Two sweeps at once (two workers): each top-up is closed once.
+    sweeps = await asyncio.gather(
+        *(deposit_service.expire_unpaid_deposits(db, sandbox, expiry_hours=24) for _ in range(2))
+    )
+    assert sorted(sweeps) == [0, 1]
+    url = f"/api/v1/orgs/{org_id}/deposits"
+    states = {
+        d["id"]: (d["status"], d["expires_at"], d["checkout_url"])
+        for d in (await client.get(url, headers=owner.auth)).json()["items"]
+    }
+    assert states[forgotten["id"]] == ("closed", None, None)
+    assert states[just_paid["id"]][0] == "created"
+    assert states[fresh["id"]][0] == "created" and states[fresh["id"]][1] is not None
+    record = await sandbox.query_order(order_id=forgotten["id"])
+    assert record is not None and record.status == "closed"  # its checkout takes nothing now
+    async with db.sessionmaker() as s:
+        entries = (
+            await s.execute(
+                text("SELECT actor_id, data FROM audit_log"
+                     " WHERE action = 'ledger.deposit_expired' AND object_id = :org"),
+                {"org": org_id},
+            )
+        ).all()  # fmt: skip
+    assert len(entries) == 1
+    assert entries[0].actor_id is None
+    assert entries[0].data == {"deposit": forgotten["id"], "amount": 900, "expiry_hours": 24}
+    # The late payment's notice credits as any other; the sweep after finds nothing more.
+    assert (await notify(client, just_paid["id"], 600)).status_code == 200
+    assert await deposit_service.expire_unpaid_deposits(db, sandbox, expiry_hours=24) == 0
+    assert await balance(client, owner, org_id) == 600
+    # An owner closing one the sweep closed first is told it is closed, not an error.
+    closed = await client.post(f"{url}/{forgotten['id']}/close", headers=owner.auth)
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"

@@ -390,8 +390,30 @@ async def test_older_top_ups_are_a_page_away(client: httpx.AsyncClient, db: Data
     assert second.count("data-deposit-status=") == 2
     assert "¥ 100.00" in second and "¥ 101.00" in second
     assert "data-older-top-ups" not in second and "data-latest-top-ups" in second
-    # An old one is still there to be closed.
+    # An old one is still there to be closed, and closing it comes back to its page.
     assert second.count("data-close-top-up") == 2
+    assert second.count("data-top-up-expires") == 2
+    assert "Closes on its own at" in second and "if still unpaid." in second
+    oldest = re.findall(r'action="(/orgs/[^"]+/deposits/[^"]+/close)"', second)[-1]
+    closed = await client.post(
+        oldest,
+        data={"csrf_token": csrf_from(second), "top_ups": top_ups_cursor(second)},
+    )
+    assert closed.status_code == 303
+    assert "top_ups=" in closed.headers["location"]
+    assert closed.headers["location"].endswith("#top-ups")
+    back = (await client.get(closed.headers["location"].split("#")[0] + "&lang=en")).text
+    assert "The top-up was closed: it can no longer be paid." in back
+    assert back.count("data-deposit-status=") == 2  # the same older page, not the first
+    assert back.count('data-deposit-status="closed"') == 1
+    assert "¥ 100.00" in back
+
+
+def top_ups_cursor(page: str) -> str:
+    """The older top-ups' cursor a page's close forms carry."""
+    found = re.search(r'name="top_ups" value="([^"]+)"', page)
+    assert found, "the close form does not say which page of top-ups it is on"
+    return html.unescape(found.group(1))
 
 
 async def test_older_withdrawals_are_a_page_away(client: httpx.AsyncClient, db: Database) -> None:

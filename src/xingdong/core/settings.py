@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     )
     deposit_min_fen: int = Field(default=100, ge=1)
     deposit_max_fen: int = Field(default=10_000_000, ge=1)
+    deposit_expiry_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 30,
+        description="A top-up still unpaid this many hours after it was started is closed "
+        "on its own, at the provider first.",
+    )
 
     payout_provider: Literal["sandbox"] = "sandbox"
     withdrawal_min_fen: int = Field(default=1_000, ge=1)

@@ -32,6 +32,7 @@ from xingdong.web.deps import (
     RuntimeDep,
     attempt,
     client_ip,
+    runtime_of,
 )
 from xingdong.web.middleware import cookie_is_secure
 from xingdong.web.templating import redirect, render
@@ -611,6 +612,7 @@ TOP_UPS_SHOWN = 10
 
 
 async def _org_context(
+    request: Request,
     session: DbSession,
     actor: PageActor,
     org_id: UUID,
@@ -633,6 +635,7 @@ async def _org_context(
     )
     top_ups = top_up_page.items if top_up_page is not None else []
     top_up_refunds = await refunds.refunds_of_deposits(session, [d.id for d in top_ups])
+    expiry_hours = runtime_of(request).settings.deposit_expiry_hours
     return {
         "org": org,
         "can_close": org.closed_at is None and can(actor, Action.ORG_CLOSE, org_id=org_id),
@@ -656,6 +659,7 @@ async def _org_context(
         "deposits": top_ups,
         "older_top_ups": top_up_page.next_cursor if top_up_page is not None else None,
         "top_ups_cursor": top_ups_cursor,
+        "top_up_expiry": {d.id: deposits.expires_at(d, expiry_hours) for d in top_ups},
         "top_up_refunds": top_up_refunds,
         # Money already spent on campaigns cannot go back, whatever is left of a top-up.
         "refund_left": {
@@ -677,10 +681,11 @@ async def org_page_with_error(
     org_id: UUID,
     error: XingdongError,
     form: dict[str, str] | None = None,
+    top_ups_cursor: str | None = None,
 ) -> Response:
     """The organisation page again, with ``error`` shown beside the form it came from
-    (and what was typed in it, ``form``)."""
-    context = await _org_context(session, actor, org_id, "", None)
+    (and what was typed in it, ``form``; ``top_ups_cursor``: the page of top-ups it was on)."""
+    context = await _org_context(request, session, actor, org_id, "", None, top_ups_cursor)
     context["form"] = form or {}
     return render(request, "org.html", context, error=error)
 
@@ -698,7 +703,7 @@ async def org_page(
     """The organisation: balance and top-ups (``top_ups``: the cursor of older ones),
     members (``q``, ``cursor``), linked accounts."""
     return render(
-        request, "org.html", await _org_context(session, actor, org_id, q, cursor, top_ups)
+        request, "org.html", await _org_context(request, session, actor, org_id, q, cursor, top_ups)
     )
 
 
@@ -719,7 +724,7 @@ async def org_invite(
             ),
         )
     except XingdongError as exc:
-        context = await _org_context(session, actor, org_id, "", None)
+        context = await _org_context(request, session, actor, org_id, "", None)
         context["form"] = {"phone": phone, "role": role}
         return render(request, "org.html", context, error=exc)
     return redirect(f"/orgs/{org_id}", N_("Invitation sent."))

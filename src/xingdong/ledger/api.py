@@ -66,6 +66,8 @@ class DepositOut(BaseModel):
     created_at: datetime
     paid_at: datetime | None
     checkout_url: str | None = None
+    expires_at: datetime | None = None
+    """While it waits for payment: when it closes on its own if still unpaid."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -140,6 +142,7 @@ def deposit_out(deposit: Deposit, runtime: Runtime, actor: Actor) -> DepositOut:
     """A top-up as the API shows it: while it waits for payment, with the address to pay
     it at, for those who may top up (the link is not lost with the first answer)."""
     out = DepositOut.model_validate(deposit)
+    out.expires_at = deposits.expires_at(deposit, runtime.settings.deposit_expiry_hours)
     if deposit.status == "created" and can(actor, Action.ORG_MANAGE_FUNDS, org_id=deposit.org_id):
         out.checkout_url = runtime.payments.checkout_url(
             order_id=str(deposit.id), amount=deposit.amount

@@ -8,12 +8,14 @@ the deposit, and a deposit, once paid, stays paid.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.audit import record_audit
+from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.errors import Conflict, FieldError, NotFound
 from xingdong.core.i18n import N_
@@ -234,8 +236,7 @@ async def close_deposit(
         return deposit
     if deposit.status == "paid":
         raise DepositNotOpen(detail=N_("This top-up was paid; to give the money back, refund it."))
-    record = await payments.close_order(order_id=str(deposit.id))
-    if record is not None and record.status == "paid":
+    if not await _closed_at_provider(deposit, payments):
         raise DepositNotOpen(
             detail=N_(
                 "The payer has just paid this top-up: it reaches the balance in a moment. "
@@ -253,6 +254,65 @@ async def close_deposit(
     )
     await session.flush()
     return deposit
+
+
+async def _closed_at_provider(deposit: Deposit, payments: PaymentProvider) -> bool:
+    """Ask the provider to close the top-up's checkout: False when the payer was quicker
+    (their payment's notice is on its way and credits the balance as any other)."""
+    record = await payments.close_order(order_id=str(deposit.id))
+    return record is None or record.status != "paid"
+
+
+def expires_at(deposit: Deposit, expiry_hours: int) -> datetime | None:
+    """When a top-up waiting for payment closes on its own (None once paid or closed)."""
+    if deposit.status != "created":
+        return None
+    return deposit.created_at + timedelta(hours=expiry_hours)
+
+
+async def expire_unpaid_deposits(
+    db: Database,
+    payments: PaymentProvider,
+    *,
+    expiry_hours: int,
+    now: datetime | None = None,
+    limit: int = 500,
+) -> int:
+    """Close top-ups left unpaid for ``expiry_hours`` (a periodic job), each in its own
+    transaction, at the provider first. Safe beside another sweep or an owner closing the
+    same top-up: each is locked and looked at again, so it closes once. Answers how many
+    were closed; one the payer has just paid is left for its notice."""
+    cutoff = (now or utcnow()) - timedelta(hours=expiry_hours)
+    async with db.sessionmaker() as session:
+        due = (
+            await session.scalars(
+                select(Deposit.id)
+                .where(Deposit.status == "created", Deposit.created_at < cutoff)
+                .order_by(Deposit.created_at)
+                .limit(limit)
+            )
+        ).all()
+    expired = 0
+    for deposit_id in due:
+        async with db.session_scope() as session:
+            deposit = await get_deposit(session, deposit_id, lock=True)
+            if deposit.status != "created" or not await _closed_at_provider(deposit, payments):
+                continue
+            deposit.status = "closed"
+            await record_audit(
+                session,
+                actor_id=None,
+                action="ledger.deposit_expired",
+                object_type="organisation",
+                object_id=deposit.org_id,
+                data={
+                    "deposit": str(deposit.id),
+                    "amount": deposit.amount,
+                    "expiry_hours": expiry_hours,
+                },
+            )
+            expired += 1
+    return expired
 
 
 STATUS_LABELS = {

@@ -114,3 +114,20 @@ async def refund_closed_balances(timestamp: int | None = None) -> int:  # noqa: 
     if requested:
         log.info("closed_balances_refunded", refunds=requested)
     return requested
+
+
+@blueprint.periodic(cron="*/10 * * * *")
+@blueprint.task(name="expire_unpaid_deposits")
+async def expire_unpaid_deposits(timestamp: int | None = None) -> int:  # noqa: ARG001
+    # procrastinate passes the periodic run's timestamp; the sweep reads the clock itself.
+    """Close top-ups left unpaid longer than ``deposit_expiry_hours``, at the provider first."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.ledger import deposits
+
+    runtime = current_runtime()
+    expired = await deposits.expire_unpaid_deposits(
+        runtime.db, runtime.payments, expiry_hours=runtime.settings.deposit_expiry_hours
+    )
+    if expired:
+        log.info("unpaid_top_ups_expired", count=expired)
+    return expired

@@ -144,6 +144,11 @@ class Deposit(CreatedAtMixin, Base):
         CheckConstraint("amount > 0", "amount_positive"),
         CheckConstraint("status IN ('created', 'paid', 'closed')", "status"),
         Index("uq_ledger_deposits_key", "requested_by", "idempotency_key", unique=True),
+        Index(
+            "ix_ledger_deposits_unpaid",
+            "created_at",
+            postgresql_where=text("status = 'created'"),
+        ),
     )
 
 

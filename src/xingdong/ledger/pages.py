@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlencode
 from uuid import UUID
 
 import httpx
@@ -109,9 +110,11 @@ async def refund_top_up(
     actor: PageActor,
     amount: Annotated[str, Form()] = "",
     form_id: Annotated[str, Form()] = "",
+    top_ups: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Give part or all of a paid top-up back to its payer. The form's one-off id keys the
-    refund, so pressing the button twice refunds once."""
+    refund, so pressing the button twice refunds once. ``top_ups``: the page of older
+    top-ups the form was on, shown again after."""
     try:
         await attempt(
             session,
@@ -127,8 +130,10 @@ async def refund_top_up(
     except XingdongError as exc:
         from xingdong.identity.pages import org_page_with_error
 
-        return await org_page_with_error(request, session, actor, org_id, exc)
-    return redirect(f"/orgs/{org_id}", N_("The refund is on its way to the payer."))
+        return await org_page_with_error(
+            request, session, actor, org_id, exc, top_ups_cursor=top_ups or None
+        )
+    return redirect(_top_ups_page(org_id, top_ups), N_("The refund is on its way to the payer."))
 
 
 @router.post("/orgs/{org_id}/deposits/{deposit_id}/close", dependencies=[CsrfChecked])
@@ -139,8 +144,10 @@ async def close_top_up(
     session: DbSession,
     runtime: RuntimeDep,
     actor: PageActor,
+    top_ups: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Close a top-up left unpaid (the page asks first); closing twice is closing once."""
+    """Close a top-up left unpaid (the page asks first); closing twice is closing once.
+    ``top_ups``: the page of older top-ups the form was on, shown again after."""
     try:
         await attempt(
             session,
@@ -155,8 +162,19 @@ async def close_top_up(
     except XingdongError as exc:
         from xingdong.identity.pages import org_page_with_error
 
-        return await org_page_with_error(request, session, actor, org_id, exc)
-    return redirect(f"/orgs/{org_id}", N_("The top-up was closed: it can no longer be paid."))
+        return await org_page_with_error(
+            request, session, actor, org_id, exc, top_ups_cursor=top_ups or None
+        )
+    return redirect(
+        _top_ups_page(org_id, top_ups), N_("The top-up was closed: it can no longer be paid.")
+    )
+
+
+def _top_ups_page(org_id: UUID, cursor: str) -> str:
+    """The organisation page at its top-ups: the older ones of ``cursor``, when given."""
+    if not cursor:
+        return f"/orgs/{org_id}"
+    return f"/orgs/{org_id}?{urlencode({'top_ups': cursor})}#top-ups"
 
 
 def _sandbox(runtime: RuntimeDep) -> SandboxPaymentProvider:
