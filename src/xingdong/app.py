@@ -189,6 +189,7 @@ def _add_routes(app: FastAPI) -> None:
     from xingdong.creators import pages as creators_pages
     from xingdong.dispatch import api as dispatch_api
     from xingdong.dispatch import pages as dispatch_pages
+    from xingdong.evidence import api as evidence_api
     from xingdong.evidence import pages as evidence_pages
     from xingdong.identity import api as identity_api
     from xingdong.identity import pages as identity_pages
@@ -214,6 +215,6 @@ def _add_routes(app: FastAPI) -> None:
         ledger_pages.router, sandbox_pages.router, evidence_pages.router,
         campaigns_pages.router, work_pages.router, dispatch_pages.router, risk_api.router,
         risk_pages.router, creators_api.router, creators_pages.router, insights_api.router,
-        insights_pages.router, sandbox_inbox.router,
+        insights_pages.router, sandbox_inbox.router, evidence_api.router,
     ):  # fmt: skip
         app.include_router(router)

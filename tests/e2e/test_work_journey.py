@@ -78,6 +78,7 @@ class Scene:
     campaign_id: UUID
     phones: list[str]
     reviewer_phone: str
+    owner_phone: str
     assignment_ids: list[UUID]
 
 
@@ -123,6 +124,7 @@ def set_the_scene(database_url: str, *, review_policy: str, submissions: int) ->
                 campaign_id=campaign.id,
                 phones=[w.phone for w in world.workers],
                 reviewer_phone=world.reviewer.phone,
+                owner_phone=world.owner.phone,
                 assignment_ids=made,
             )
         finally:
@@ -198,6 +200,22 @@ def test_a_worker_claims_follows_uploads_and_is_approved_on_a_phone(
 
     phone.goto("/me/tasks")
     expect(phone.locator('[data-assignment-status="approved"]')).to_have_count(1)
+
+    # The brand, on a phone too, sees the proof beside the hand-in, small.
+    phone.context.clear_cookies()
+    sign_in(phone, scene.owner_phone)
+    phone.goto(f"/campaigns/{scene.campaign_id}#completions")
+    thumb = phone.locator("[data-evidence-thumb]")
+    expect(thumb).to_have_count(1)
+    thumb.scroll_into_view_if_needed()
+    expect(thumb).to_be_visible()
+    phone.wait_for_function(
+        "() => { const i = document.querySelector('[data-evidence-thumb]');"
+        " return i.complete && i.naturalWidth > 0; }"
+    )
+    assert thumb.evaluate("i => i.naturalHeight") == 320  # the small version, not the whole
+    assert fits_the_screen(phone)
+    phone.screenshot(path=str(ARTIFACTS / "brand-proof-phone.png"), full_page=True)
     assert fits_the_screen(phone)
 
 

@@ -381,6 +381,12 @@ class CompletionOut(BaseModel):
     contest: ContestOutcomeOut | None = None
     """The brand's contest of it, if any: ``open``, ``upheld`` (taken back) or
     ``dismissed`` (it stands), with the operator's note."""
+    evidence_file_id: UUID | None = None
+    """The worker's proof, a picture or a video (``GET /api/v1/evidence/{id}``)."""
+    evidence_kind: str | None = None
+    """``image`` or ``video`` (None without a file)."""
+    evidence_link: str | None = None
+    """A link the worker gave as proof (their comment, their video), if any."""
 
     @classmethod
     def of(cls, completion: Completion) -> CompletionOut:
@@ -398,6 +404,9 @@ class CompletionOut(BaseModel):
             can_contest=completion.can_contest,
             rejected_reason=a.review_reason if a.status == "rejected" else None,
             contest=None if contest is None else ContestOutcomeOut.of(contest),
+            evidence_file_id=a.evidence_file_id,
+            evidence_kind=completion.evidence_kind,
+            evidence_link=a.evidence_link,
         )
 
 

@@ -82,6 +82,16 @@ def _ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
     return text.format(n=n, **params)
 
 
+def is_safe_link(link: str | None) -> bool:
+    """Only web addresses and paths on this site become clickable (a link someone typed
+    may be anything, ``javascript:`` included)."""
+    if not link:
+        return False
+    return link.startswith(("https://", "http://")) or (
+        link.startswith("/") and not link.startswith("//")
+    )
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(path)) for path in TEMPLATE_DIRS]),
@@ -102,6 +112,7 @@ def build_environment() -> Environment:
     env.globals["impressions_per_unit"] = IMPRESSIONS_PER_UNIT
     env.globals["yuan"] = yuan
     env.globals["plain_yuan"] = plain_yuan
+    env.globals["is_safe_link"] = is_safe_link
     return env
 
 

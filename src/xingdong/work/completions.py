@@ -23,6 +23,7 @@ from xingdong.core.clock import utcnow
 from xingdong.core.i18n import N_
 from xingdong.core.pagination import clamp_limit, in_pages, next_cursor
 from xingdong.core.policy import Action, Actor, require
+from xingdong.evidence.models import EvidenceFile
 from xingdong.work import service
 from xingdong.work.errors import AssignmentNotFound
 from xingdong.work.models import Assignment, Dispute
@@ -50,6 +51,9 @@ class Completion:
     """Approved, still in its hold and never contested: the brand may contest it now."""
     contest: Dispute | None = None
     """The brand's contest of it, open or decided (there is at most one)."""
+    evidence_kind: str | None = None
+    """``image`` or ``video``: what its evidence file is (None without one, and in a
+    statement's lines, which do not show it)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,19 @@ async def _contests(
     return {dispute.assignment_id: dispute for dispute in rows}
 
 
+async def _evidence_kinds(
+    session: AsyncSession, assignments: Sequence[Assignment]
+) -> dict[UUID, str]:
+    """What each of these assignments' evidence files is (picture or video), by file id."""
+    files = [a.evidence_file_id for a in assignments if a.evidence_file_id is not None]
+    if not files:
+        return {}
+    rows = await session.execute(
+        select(EvidenceFile.id, EvidenceFile.kind).where(EvidenceFile.id.in_(files))
+    )
+    return dict(rows.tuples().all())
+
+
 def _completion(
     assignment: Assignment,
     *,
@@ -99,6 +116,7 @@ def _completion(
     now: datetime,
     upheld: dict[UUID, datetime],
     contests: dict[UUID, Dispute],
+    kinds: dict[UUID, str],
 ) -> Completion:
     approved = assignment.review_reason in service.APPROVE_REASONS
     contest = contests.get(assignment.id)
@@ -112,6 +130,9 @@ def _completion(
         and now < assignment.hold_until
         and contest is None,
         contest=contest,
+        evidence_kind=(
+            None if assignment.evidence_file_id is None else kinds.get(assignment.evidence_file_id)
+        ),
     )
 
 
@@ -145,9 +166,10 @@ async def completions_page(
     moment = now or utcnow()
     upheld = await _appeals_upheld(session, rows[:size])
     contests = await _contests(session, rows[:size])
+    kinds = await _evidence_kinds(session, rows[:size])
     return CompletionPage(
         items=[
-            _completion(a, secret=secret, now=moment, upheld=upheld, contests=contests)
+            _completion(a, secret=secret, now=moment, upheld=upheld, contests=contests, kinds=kinds)
             for a in rows[:size]
         ],
         next_cursor=next_cursor(rows, size, at=_handed_in),
@@ -171,7 +193,10 @@ async def one_completion(
         raise AssignmentNotFound(detail=N_("No such task."))
     upheld = await _appeals_upheld(session, [found])
     contests = await _contests(session, [found])
-    return _completion(found, secret=secret, now=now or utcnow(), upheld=upheld, contests=contests)
+    kinds = await _evidence_kinds(session, [found])
+    return _completion(
+        found, secret=secret, now=now or utcnow(), upheld=upheld, contests=contests, kinds=kinds
+    )
 
 
 async def contest_completion(
@@ -277,6 +302,8 @@ async def every_completion(
     found = list(rows)
     upheld = await _appeals_upheld(session, found)
     contests = await _contests(session, found)
+    # A statement's lines do not show the evidence: its kind is not looked up.
     return [
-        _completion(a, secret=secret, now=moment, upheld=upheld, contests=contests) for a in found
+        _completion(a, secret=secret, now=moment, upheld=upheld, contests=contests, kinds={})
+        for a in found
     ]

@@ -72,21 +72,11 @@ def task_reason_text(reason: str, params: dict[str, str]) -> str:
     return translate(current_locale.get(), labels.TASK_REASONS[reason], **params)
 
 
-def is_safe_link(link: str | None) -> bool:
-    """Only web addresses and paths on this site become clickable."""
-    if not link:
-        return False
-    return link.startswith(("https://", "http://")) or (
-        link.startswith("/") and not link.startswith("//")
-    )
-
-
 def _helpers(now: datetime) -> dict[str, Any]:
     return {
         "now": now,
         "duration": duration,
         "seconds_until": lambda moment: int((moment - now).total_seconds()),
-        "is_safe_link": is_safe_link,
         "labels": labels,
     }
 
@@ -278,8 +268,10 @@ async def _assignment_context(
     view = await service.my_assignment(
         session, person=person, assignment_id=assignment_id, settings=runtime.settings
     )
+    proof = view.assignment.evidence_file_id
     return {
         "view": view,
+        "evidence_kind": None if proof is None else (await evidence.get_file(session, proof)).kind,
         "task_link": service.task_link(view.campaign, view.assignment),
         "impressions": await service.ad_impressions(view.campaign, view.assignment),
         "settings": runtime.settings,

@@ -3,12 +3,14 @@ and the reviewers' queue, decisions and bulk approval, with bad input of every k
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.evidence_samples import mp4_header, png_declaring, screenshot
 from tests.integration.answers import problem
@@ -847,3 +849,82 @@ async def test_members_of_the_brand_see_its_evidence_and_other_brands_do_not(
     assert (await client.get(f"/evidence/{file_id}")).status_code == 404
     await browse_as(client, world, world.workers[1])
     assert (await client.get(f"/evidence/{file_id}")).status_code == 404
+
+
+async def test_the_brand_sees_each_hand_in_s_proof_beside_it_small(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, review_policy="manual")
+    assignment_id = await submitted(client, world, campaign, 0, follow=False)
+    file_id = str((await assignment_row(world, assignment_id)).evidence_file_id)
+    await browse_as(client, world, world.owner)
+    page = (await client.get(f"/campaigns/{campaign.id}?lang=en")).text
+    row = page.split(f'data-completion="{assignment_id}"', 1)[1].split("</tr>", 1)[0]
+    assert f'src="/evidence/{file_id}?size=small"' in row and 'loading="lazy"' in row
+    assert f'href="/evidence/{file_id}"' in row  # the whole picture a click away
+    small = await client.get(f"/evidence/{file_id}", params={"size": "small"})
+    assert small.status_code == 200 and small.headers["content-type"] == "image/jpeg"
+    assert small.headers["cache-control"] == "private, max-age=3600"
+    whole = await client.get(f"/evidence/{file_id}")
+    assert len(small.content) < len(whole.content) / 2
+    with Image.open(io.BytesIO(small.content)) as picture:
+        assert max(picture.size) == 320
+        with Image.open(io.BytesIO(whole.content)) as original:
+            # The same shape, only smaller.
+            assert abs(picture.width / picture.height - original.width / original.height) < 0.02
+    # Nobody else gets the small one either.
+    await browse_as(client, world, world.workers[1])
+    assert (await client.get(f"/evidence/{file_id}", params={"size": "small"})).status_code == 404
+
+    # The brand's systems: the list says where the proof is, and a key reads it.
+    owner = await bearer(world, world.owner)
+    made = await client.post(
+        f"/api/v1/orgs/{world.org_id}/api-keys", json={"name": "proofs", "access": "read"},
+        headers=owner,
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    key = {"Authorization": f"Bearer {made.json()['key']}"}
+    listed = await client.get(f"/api/v1/campaigns/{campaign.id}/assignments", headers=key)
+    item = next(i for i in listed.json()["items"] if i["id"] == assignment_id)
+    assert (item["evidence_file_id"], item["evidence_kind"]) == (file_id, "image")
+    by_key = await client.get(f"/api/v1/evidence/{file_id}", headers=key)
+    assert by_key.status_code == 200 and by_key.content == whole.content
+    stranger = await bearer(world, world.workers[1])
+    problem(await client.get(f"/api/v1/evidence/{file_id}", headers=stranger), 404,
+            "evidence_not_found")  # fmt: skip
+    refused = await client.get(f"/api/v1/evidence/{file_id}?size=huge", headers=key)
+    assert refused.status_code == 422
+
+
+async def test_a_video_proof_is_played_not_shown_as_a_broken_picture(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(
+        world, task_type="shoot", title="拍一条视频", review_policy="manual",
+        brief="拍一条视频介绍我们的新品，提到 @brand_official。",
+    )  # fmt: skip
+    auth = await bearer(world, world.workers[0])
+    assignment_id = (await claim(client, auth, campaign)).json()["id"]
+    answer = await upload(
+        client, auth, assignment_id, mp4_header() + b"\x00" * 2000, name="v.mp4",
+        content_type="video/mp4",
+    )  # fmt: skip
+    file_id = answer.json()["evidence_file_id"]
+    await browse_as(client, world, world.workers[0])
+    own = (await client.get(f"/me/tasks/{assignment_id}")).text
+    assert f'<video class="wk-proof" src="/evidence/{file_id}"' in own
+    assert "data-evidence-image" not in own
+    await browse_as(client, world, world.owner)
+    page = (await client.get(f"/campaigns/{campaign.id}?lang=en")).text
+    row = page.split(f'data-completion="{assignment_id}"', 1)[1].split("</tr>", 1)[0]
+    assert f'data-evidence-video="{file_id}"' in row and "size=small" not in row
+    on_page = await client.get(f"/evidence/{file_id}?size=small&lang=en")
+    assert on_page.status_code == 415
+    assert "Only pictures have a small version; open the video itself." in on_page.text
+    problem(
+        await client.get(
+            f"/api/v1/evidence/{file_id}?size=small", headers=await bearer(world, world.owner)
+        ),
+        415,
+        "not_an_image",
+    )
