@@ -19,6 +19,7 @@ from xingdong.campaigns.compliance import (
     check_copy,
     load_word_list,
 )
+from xingdong.campaigns.presentation import RETIRED_FINDING_MESSAGES, finding_text
 from xingdong.core.settings import Settings
 
 CLEAN = CampaignCopy(
@@ -473,3 +474,18 @@ def test_the_setting_accepts_a_good_file_and_refuses_a_missing_one(
     )
     with pytest.raises(ValidationError, match="compliance_extra_words_file"):
         Settings(compliance_extra_words_file=tmp_path / "absent.txt")
+
+
+def test_a_finding_stored_with_a_message_since_reworded_still_reads_in_chinese() -> None:
+    (retired,) = RETIRED_FINDING_MESSAGES
+    stored = {
+        "code": "purchase_reward_too_high",
+        "field": "unit_price",
+        "excerpt": "¥60.00",
+        "limit": 30,
+        "message": retired,
+    }
+    text = finding_text(stored, "zh_CN")
+    assert text.startswith("报酬 ¥60.00 超过商品价格的 30%")
+    assert "{" not in text
+    assert finding_text(stored, "en").startswith("A reward of ¥60.00 is more than 30%")

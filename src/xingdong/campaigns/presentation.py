@@ -73,6 +73,18 @@ _TASK_TYPE_EXCERPTS = frozenset(
 read by its label instead."""
 
 
+RETIRED_FINDING_MESSAGES = (
+    N_(
+        "A reward of {excerpt} is more than {limit}% of the product's price: it "
+        "would pay for an order nobody wants (刷单). Lower the reward, or choose "
+        "a product that costs more."
+    ),
+)
+"""Messages findings no longer say, kept in the catalogs: findings are stored with their
+message, and a draft checked before one was reworded still reads in its reader's
+language (until it is checked again and takes the new one)."""
+
+
 def finding_text(stored: dict[str, Any], locale: str) -> str:
     """A stored finding's message in ``locale``, with its excerpt and limit filled in."""
     excerpt = stored.get("excerpt", "")
