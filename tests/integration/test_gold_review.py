@@ -20,7 +20,6 @@ from xingdong.campaigns.models import Campaign
 from xingdong.core.settings import Settings
 from xingdong.identity.models import Person
 from xingdong.work import gold
-from xingdong.work import pages as work_pages
 from xingdong.work import service as work
 from xingdong.work.models import Assignment, GoldAnswer
 
@@ -343,9 +342,22 @@ async def test_decided_submissions_and_gold_items_are_read_a_page_at_a_time(
             await gold.make_gold_item(
                 s, actor=operator, assignment_id=row.id, approve=False, reason="action_not_done"
             )
-    monkeypatch.setattr(work_pages, "GOLD_PAGE", 2)
+    monkeypatch.setattr(gold, "GOLD_PAGE", 2)
     await browse_as(client, world, world.operator)
     page_one = await client.get("/ops/review-quality?lang=en")
     assert page_one.text.count("data-gold-item=") == 2 and "Page 1 of 2" in page_one.text
     page_two = await client.get("/ops/review-quality?page=2&lang=en")
     assert page_two.text.count("data-gold-item=") == 1 and 'rel="prev"' in page_two.text
+    # The API reads them the same way, and every item comes once.
+    ops = await bearer(world, world.operator)
+    api_pages = [
+        (await client.get("/api/v1/ops/review-quality", params={"page": n}, headers=ops)).json()
+        for n in (1, 2, 3)
+    ]
+    assert [(p["page"], p["pages"], p["gold_items_total"]) for p in api_pages] == [
+        (1, 2, 3), (2, 2, 3), (3, 2, 3),
+    ]  # fmt: skip
+    listed = [item["id"] for p in api_pages for item in p["gold_items"]]
+    assert len(listed) == len(set(listed)) == 3 and api_pages[2]["gold_items"] == []
+    refused = await client.get("/api/v1/ops/review-quality", params={"page": 0}, headers=ops)
+    assert refused.status_code == 422

@@ -14,7 +14,7 @@ from fastapi import status as http_status
 from xingdong.core.client_signals import signals_of
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
-from xingdong.core.pagination import Page
+from xingdong.core.pagination import Page, numbered_page
 from xingdong.dispatch.live import live_dispatch
 from xingdong.dispatch.route import feed_api
 from xingdong.web.deps import (
@@ -364,9 +364,15 @@ def _gold_out(view: gold.GoldItemView) -> GoldItemOut:
 
 
 @router.get("/ops/review-quality", tags=["ops"])
-async def review_quality(actor: ApiActor, session: DbSession) -> ReviewQualityOut:
-    """Each reviewer's accuracy on gold items, and the gold items (operators)."""
+async def review_quality(
+    actor: ApiActor,
+    session: DbSession,
+    page: Annotated[int, Query(ge=1, le=100_000, description="Fifty gold items a page")] = 1,
+) -> ReviewQualityOut:
+    """Each reviewer's accuracy on gold items, and the gold items a page at a time
+    (operators); a page past the last is empty."""
     accuracy = await gold.reviewer_accuracy(session, actor=actor)
+    total = await gold.count_gold_items(session, actor=actor)
     return ReviewQualityOut(
         reviewers=[
             ReviewerAccuracyOut(
@@ -377,7 +383,15 @@ async def review_quality(actor: ApiActor, session: DbSession) -> ReviewQualityOu
             )
             for row in accuracy
         ],
-        gold_items=[_gold_out(view) for view in await gold.gold_items(session, actor=actor)],
+        gold_items=[
+            _gold_out(view)
+            for view in await gold.gold_items(
+                session, actor=actor, limit=gold.GOLD_PAGE, offset=(page - 1) * gold.GOLD_PAGE
+            )
+        ],
+        gold_items_total=total,
+        page=page,
+        pages=numbered_page(total, 1, gold.GOLD_PAGE)[1],
     )
 
 

@@ -231,11 +231,15 @@ class GoldItemView:
     correct: int
 
 
+GOLD_PAGE = 50
+"""Gold items a page, on the review-quality page and in its API."""
+
+
 async def gold_items(
     session: AsyncSession,
     *,
     actor: Actor,
-    limit: int = 100,
+    limit: int = GOLD_PAGE,
     offset: int = 0,
     only: UUID | None = None,
 ) -> list[GoldItemView]:

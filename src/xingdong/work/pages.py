@@ -537,7 +537,6 @@ async def bulk_approve_submit(
 # --- review quality (operators) ----------------------------------------------------------
 
 
-GOLD_PAGE = 50
 """Gold items the review-quality page lists at a time (active ones first)."""
 
 
@@ -551,7 +550,7 @@ async def _review_quality_context(
 ) -> dict[str, Any]:
     accuracy = await gold.reviewer_accuracy(session, actor=actor)
     total = await gold.count_gold_items(session, actor=actor)
-    shown, pages = numbered_page(total, gold_page, GOLD_PAGE)
+    shown, pages = numbered_page(total, gold_page, gold.GOLD_PAGE)
     names = {
         row.reviewer_id: (
             await identity.get_person(session, actor=actor, person_id=row.reviewer_id)
@@ -562,7 +561,7 @@ async def _review_quality_context(
         "accuracy": accuracy,
         "names": names,
         "items": await gold.gold_items(
-            session, actor=actor, limit=GOLD_PAGE, offset=(shown - 1) * GOLD_PAGE
+            session, actor=actor, limit=gold.GOLD_PAGE, offset=(shown - 1) * gold.GOLD_PAGE
         ),
         "gold_page": shown,
         "gold_pages": pages,

@@ -437,3 +437,7 @@ class ReviewerAccuracyOut(Output):
 class ReviewQualityOut(Output):
     reviewers: list[ReviewerAccuracyOut]
     gold_items: list[GoldItemOut]
+    """One page of the gold items, active ones first, newest first (``page``, fifty a page)."""
+    gold_items_total: int
+    page: int
+    pages: int
