@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from tests.factories import add_member, create_org, next_phone, register
 from xingdong.core.audit import AuditEntry
 from xingdong.core.db import Database
-from xingdong.identity.models import Membership
+from xingdong.identity.models import Membership, Organisation
 
 
 async def test_create_organisation_makes_the_creator_its_owner(
@@ -41,6 +41,43 @@ async def test_bad_organisation_input_is_refused(client: httpx.AsyncClient, db: 
     assert short.json()["errors"][0]["field"] == "name"
     async with db.sessionmaker() as s:
         assert (await s.execute(select(Membership))).first() is None
+
+
+async def test_one_person_s_organisations_have_different_names(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    headers = {**owner.auth, "Accept-Language": "en"}
+    # A form sent twice at once: one organisation, and the other answer says which.
+    sent = await asyncio.gather(
+        *(
+            client.post(
+                "/api/v1/orgs", json={"kind": "brand", "name": "星动 美妆"}, headers=headers
+            )
+            for _ in range(2)
+        )
+    )
+    assert sorted(r.status_code for r in sent) == [201, 409]
+    refused = next(r for r in sent if r.status_code == 409).json()
+    assert refused["code"] == "organisation_name_taken"
+    assert "“星动 美妆”" in refused["detail"] and refused["errors"][0]["field"] == "name"
+    # Case and runs of spaces aside, in a brand or an agency alike.
+    again = await client.post(
+        "/api/v1/orgs", json={"kind": "agency", "name": " 星动  美妆 "}, headers=headers
+    )
+    assert again.status_code == 409
+    listed = (await client.get("/api/v1/orgs", headers=owner.auth)).json()["items"]
+    assert [o["name"] for o in listed] == ["星动 美妆"]
+    # Someone else may use the name; so may the owner once that one is closed.
+    other = await register(client)
+    assert (await create_org(client, other, name="星动 美妆")) is not None
+    async with db.session_scope() as s:
+        await s.execute(
+            update(Organisation).where(Organisation.name == "星动 美妆",
+                                       Organisation.created_by == owner.id)
+            .values(closed_at=func.now())
+        )  # fmt: skip
+    assert (await create_org(client, owner, name="星动 美妆")) is not None
 
 
 async def test_invite_accept_and_list_members(client: httpx.AsyncClient) -> None:

@@ -63,6 +63,11 @@ class OrganisationClosed(Conflict):
     title = N_("This organisation is closed")
 
 
+class OrganisationNameTaken(Conflict):
+    code = "organisation_name_taken"
+    title = N_("You already have an organisation of this name")
+
+
 class LastOwner(Conflict):
     code = "last_owner"
     title = N_("An organisation needs at least one owner")

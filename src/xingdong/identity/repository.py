@@ -298,6 +298,16 @@ async def organisations_page(
     return [(org, role) for org, role in result.all()]
 
 
+async def open_organisation_names(session: AsyncSession, person_id: UUID) -> list[str]:
+    """The names of the organisations the person belongs to that are not closed."""
+    rows = await session.scalars(
+        select(Organisation.name)
+        .join(Membership, Membership.org_id == Organisation.id)
+        .where(Membership.person_id == person_id, Organisation.closed_at.is_(None))
+    )
+    return list(rows)
+
+
 async def members_page(
     session: AsyncSession, *, org_id: UUID, search: str | None, cursor: str | None, limit: int
 ) -> list[tuple[Membership, Person]]:

@@ -32,6 +32,7 @@ from xingdong.identity.errors import (
     InvalidCredentials,
     InvitationNotPending,
     LastOwner,
+    OrganisationNameTaken,
     PasswordWrong,
     PersonErased,
     PhoneAlreadyRegistered,
@@ -673,9 +674,17 @@ class OrgPage:
     next_cursor: str | None
 
 
+def _name_key(name: str) -> str:
+    """An organisation's name as compared for sameness: case and runs of spaces aside."""
+    return " ".join(name.split()).casefold()
+
+
 async def create_organisation(
     session: AsyncSession, *, actor: Actor, kind: str, name: str
 ) -> Organisation:
+    """A new organisation with the actor as its owner. Its name must differ from those of
+    the actor's other open organisations (a second press of the form, or two brands one
+    cannot tell apart in the list, is refused with ``organisation_name_taken``)."""
     errors: list[FieldError] = []
     name = name.strip()
     if kind not in ("brand", "agency"):
@@ -684,6 +693,19 @@ async def create_organisation(
         errors.append(FieldError("name", N_("Use 2 to 80 characters.")))
     if errors:
         raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
+    # One person's creations one at a time: a form sent twice makes one organisation.
+    await repo.lock_person(session, actor.person_id)
+    if _name_key(name) in {
+        _name_key(n) for n in await repo.open_organisation_names(session, actor.person_id)
+    }:
+        raise OrganisationNameTaken(
+            detail=N_(
+                "You already have an organisation named “{name}”: open it from your "
+                "organisations, or choose another name."
+            ),
+            fields=[FieldError("name", N_("You already have an organisation of this name."))],
+            extra={"name": name},
+        )
     org = Organisation(id=new_id(), kind=kind, name=name, created_by=actor.person_id)
     session.add(org)
     await session.flush()

@@ -106,7 +106,7 @@ async def _evidence_kinds(
     rows = await session.execute(
         select(EvidenceFile.id, EvidenceFile.kind).where(EvidenceFile.id.in_(files))
     )
-    return dict(rows.tuples().all())
+    return {row.id: row.kind for row in rows}
 
 
 def _completion(
