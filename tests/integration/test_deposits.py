@@ -18,7 +18,7 @@ from xingdong.core.settings import Settings
 from xingdong.ledger import deposits as deposit_service
 from xingdong.ledger import service as ledger
 from xingdong.ledger.models import Transfer
-from xingdong.ledger.payments import SandboxPaymentProvider
+from xingdong.ledger.payments import PaymentRecord, SandboxPaymentProvider
 
 
 def provider(client: httpx.AsyncClient) -> SandboxPaymentProvider:
@@ -513,3 +513,40 @@ async def test_a_top_up_left_unpaid_closes_on_its_own_once(
     # An owner closing one the sweep closed first is told it is closed, not an error.
     closed = await client.post(f"{url}/{forgotten['id']}/close", headers=owner.auth)
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
+
+
+class ProviderDownFor(SandboxPaymentProvider):
+    """The sandbox, unreachable for one order (a provider's outage as the sweep meets it)."""
+
+    def __init__(self, sandbox: SandboxPaymentProvider, order_id: str) -> None:
+        self.__dict__.update(sandbox.__dict__)
+        self.down_for = order_id
+
+    async def close_order(self, *, order_id: str) -> PaymentRecord | None:
+        if order_id == self.down_for:
+            raise httpx.ConnectError("the provider did not answer")
+        return await super().close_order(order_id=order_id)
+
+
+async def test_a_top_up_the_provider_cannot_answer_for_does_not_stop_the_others(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    stuck = (await start_deposit(client, owner, org_id, 100, "stuck")).json()
+    later = (await start_deposit(client, owner, org_id, 200, "later")).json()
+    async with db.session_scope() as s:
+        await s.execute(
+            text("UPDATE ledger_deposits SET created_at = created_at - interval '30 hours'"
+                 " WHERE id IN (:a, :b)"),
+            {"a": stuck["id"], "b": later["id"]},
+        )  # fmt: skip
+    flaky = ProviderDownFor(provider(client), stuck["id"])
+    assert await deposit_service.expire_unpaid_deposits(db, flaky, expiry_hours=24) == 1
+    url = f"/api/v1/orgs/{org_id}/deposits"
+    states = {
+        d["id"]: d["status"] for d in (await client.get(url, headers=owner.auth)).json()["items"]
+    }
+    assert states == {stuck["id"]: "created", later["id"]: "closed"}
+    # The provider answers again: the next sweep closes it.
+    assert await deposit_service.expire_unpaid_deposits(db, provider(client), expiry_hours=24) == 1

@@ -407,6 +407,9 @@ async def test_older_top_ups_are_a_page_away(client: httpx.AsyncClient, db: Data
     assert back.count("data-deposit-status=") == 2  # the same older page, not the first
     assert back.count('data-deposit-status="closed"') == 1
     assert "¥ 100.00" in back
+    # The message was for this page only: the link back to the latest does not repeat it.
+    latest = re.search(r'href="([^"]+)"[^>]*data-latest-top-ups', back)
+    assert latest and "done=" not in latest.group(1) and "lang=en" in latest.group(1)
 
 
 def top_ups_cursor(page: str) -> str:

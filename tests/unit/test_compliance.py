@@ -477,7 +477,12 @@ def test_the_setting_accepts_a_good_file_and_refuses_a_missing_one(
 
 
 def test_a_finding_stored_with_a_message_since_reworded_still_reads_in_chinese() -> None:
-    (retired,) = RETIRED_FINDING_MESSAGES
+    # Word for word what such findings hold (the message before it named the highest price).
+    retired = (
+        "A reward of {excerpt} is more than {limit}% of the product's price: it would pay for "
+        "an order nobody wants (刷单). Lower the reward, or choose a product that costs more."
+    )
+    assert retired in RETIRED_FINDING_MESSAGES
     stored = {
         "code": "purchase_reward_too_high",
         "field": "unit_price",

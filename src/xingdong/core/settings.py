@@ -87,6 +87,10 @@ class Settings(BaseSettings):
         default="10/hour;30/day",
         description="Pauses and resumes of one campaign, together.",
     )
+    rate_limit_evidence_copies: str = Field(
+        default="300/minute;3000/hour",
+        description="Evidence pictures one person has made small or clean, together.",
+    )
     rate_limit_api_key: str = Field(
         default="600/minute;20000/hour",
         description="Requests one organisation API key may make.",

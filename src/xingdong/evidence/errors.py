@@ -3,7 +3,7 @@ what to upload instead."""
 
 from __future__ import annotations
 
-from xingdong.core.errors import NotFound, ValidationFailed
+from xingdong.core.errors import Forbidden, NotFound, ValidationFailed
 from xingdong.core.i18n import N_
 
 
@@ -44,3 +44,8 @@ class NotAVideo(ValidationFailed):
 class EvidenceNotFound(NotFound):
     code = "evidence_not_found"
     title = N_("No such evidence file")
+
+
+class EvidenceWithheld(Forbidden):
+    code = "evidence_withheld"
+    title = N_("This file is shown to the platform's reviewers only")

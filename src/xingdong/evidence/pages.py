@@ -4,11 +4,11 @@ see it."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from enum import Enum
 from typing import Literal
 from uuid import UUID
 
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,9 +16,9 @@ from xingdong.core.i18n import N_
 from xingdong.core.policy import Action, Actor, can
 from xingdong.core.runtime import Runtime
 from xingdong.evidence import service
-from xingdong.evidence.errors import EvidenceNotFound, NotAnImage
+from xingdong.evidence.errors import CorruptImage, EvidenceNotFound, EvidenceWithheld, NotAnImage
 from xingdong.evidence.models import EvidenceFile
-from xingdong.evidence.small_pictures import small_picture
+from xingdong.evidence.picture_copies import UnreadablePicture, clean_copy, small_copy
 from xingdong.web.deps import DbSession, OptionalPageActor, RuntimeDep
 
 router = APIRouter(include_in_schema=False)
@@ -28,29 +28,42 @@ ExtraViewer = Callable[[AsyncSession, Actor, EvidenceFile], Awaitable[bool]]
 EXTRA_VIEWERS: list[ExtraViewer] = []
 """More rules for who may see a file, beyond its owner and review staff: another domain
 appends an async ``(session, actor, file) -> bool`` (the work domain lets the brand of
-the task a file proves see it). Any one answering True is enough."""
+the task a file proves see it). Any one answering True is enough. Those it lets in see
+pictures as clean copies and no videos (``Access.CLEAN``)."""
 
 STAFF_VIEWER_ACTIONS = (Action.REVIEW_QUEUE, Action.STAFF_CONSOLE)
 
+Size = Literal["small"]
 
-async def may_view(session: AsyncSession, actor: Actor, file: EvidenceFile) -> bool:
+
+class Access(Enum):
+    WHOLE = "whole"
+    """The file as uploaded: its uploader and review staff."""
+    CLEAN = "clean"
+    """Pictures without what the phone wrote besides the picture (where it was taken, the
+    phone's model), and no videos, whose files can hold where they were recorded: the
+    brand the file proves a task for."""
+
+
+async def access_to(session: AsyncSession, actor: Actor, file: EvidenceFile) -> Access | None:
+    """How ``actor`` may see ``file`` (None: not at all)."""
     # An organisation's key sees what its organisation may, not its maker's own uploads.
     if file.owner_id == actor.person_id and actor.api_key_id is None:
-        return True
+        return Access.WHOLE
     if any(can(actor, action) for action in STAFF_VIEWER_ACTIONS):
-        return True
+        return Access.WHOLE
     for viewer in EXTRA_VIEWERS:
         if await viewer(session, actor, file):
-            return True
-    return False
+            return Access.CLEAN
+    return None
 
 
 def _not_found() -> EvidenceNotFound:
     return EvidenceNotFound(detail=N_("No such evidence file."))
 
 
-SMALL_KEPT_BY_BROWSER_S = 3600
-"""How long a browser may keep a small picture: a list looked at again within the hour
+COPY_KEPT_BY_BROWSER_S = 3600
+"""How long a browser may keep a copy made for it: a list looked at again within the hour
 loads at once, and a file deleted with its uploader's account is gone from browsers an
 hour later at most."""
 
@@ -61,11 +74,11 @@ async def evidence_file(
     session: DbSession,
     runtime: RuntimeDep,
     actor: OptionalPageActor,
-    size: Literal["small"] | None = None,
+    size: Size | None = None,
 ) -> Response:
-    """The original bytes (``size=small``: a picture's small JPEG version, for lists).
-    Anyone not allowed to see the file (signed out included) gets the same "not found" as
-    for an id that does not exist, so ids cannot be probed."""
+    """The file (``size=small``: a picture's small JPEG version, for lists). Anyone not
+    allowed to see it (signed out included) gets the same "not found" as for an id that
+    does not exist, so ids cannot be probed."""
     return await file_response(session, runtime, actor, file_id, size)
 
 
@@ -74,7 +87,7 @@ async def file_response(
     runtime: Runtime,
     actor: Actor | None,
     file_id: str,
-    size: Literal["small"] | None,
+    size: Size | None,
 ) -> Response:
     """A file's bytes for ``actor`` (the page's and the API's answer alike)."""
     try:
@@ -84,16 +97,39 @@ async def file_response(
     if actor is None:
         raise _not_found()
     file = await service.get_file(session, parsed_id)
-    if not await may_view(session, actor, file):
+    access = await access_to(session, actor, file)
+    if access is None:
         raise _not_found()
-    if size == "small" and file.kind != "image":
-        raise NotAnImage(detail=N_("Only pictures have a small version; open the video itself."))
+    if file.kind != "image":
+        if size == "small":
+            raise NotAnImage(
+                detail=N_("Only pictures have a small version; open the video itself.")
+            )
+        if access is Access.CLEAN:
+            raise EvidenceWithheld(
+                detail=N_(
+                    "A video file can hold where it was recorded, so it is shown to the "
+                    "platform's reviewers only; the link the worker gave, if any, leads to "
+                    "the video as published."
+                )
+            )
     data = await service.read_bytes(runtime.evidence, file)
-    media_type, caching = file.content_type, "private"
-    if size == "small":
-        # Decoding a large picture takes tens of milliseconds: off the event loop.
-        data = await run_in_threadpool(small_picture, data)
-        media_type, caching = "image/jpeg", f"private, max-age={SMALL_KEPT_BY_BROWSER_S}"
+    if size is None and access is Access.WHOLE:
+        return _file_answer(data, file.content_type, "private")
+    # Each copy is a decoding: counted per person, so one cannot keep the server busy.
+    await runtime.limits.hit(
+        runtime.settings.rate_limit_evidence_copies, "evidence-copy", str(actor.person_id)
+    )
+    try:
+        copy = await (small_copy(data) if size == "small" else clean_copy(data))
+    except UnreadablePicture:
+        raise CorruptImage(
+            detail=N_("This picture is damaged in storage and cannot be shown.")
+        ) from None
+    return _file_answer(copy.data, copy.content_type, f"private, max-age={COPY_KEPT_BY_BROWSER_S}")
+
+
+def _file_answer(data: bytes, media_type: str, caching: str) -> Response:
     return Response(
         content=data,
         media_type=media_type,

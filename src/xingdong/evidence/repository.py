@@ -103,3 +103,12 @@ async def existing_storage_keys(session: AsyncSession, keys: list[str]) -> set[s
         select(EvidenceFile.storage_key).where(EvidenceFile.storage_key.in_(keys))
     )
     return set(rows)
+
+
+async def kinds_of(session: AsyncSession, file_ids: list[UUID]) -> dict[UUID, str]:
+    if not file_ids:
+        return {}
+    rows = await session.execute(
+        select(EvidenceFile.id, EvidenceFile.kind).where(EvidenceFile.id.in_(file_ids))
+    )
+    return {row.id: row.kind for row in rows}

@@ -5,6 +5,7 @@ and flush but never commit (the caller owns the transaction)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -134,6 +135,11 @@ async def get_file(session: AsyncSession, file_id: UUID) -> EvidenceFile:
     if file is None:
         raise EvidenceNotFound(detail=N_("No such evidence file."))
     return file
+
+
+async def kinds_of(session: AsyncSession, file_ids: Iterable[UUID]) -> dict[UUID, str]:
+    """What each of these files is, ``image`` or ``video``, by id (unknown ids left out)."""
+    return await repo.kinds_of(session, list(file_ids))
 
 
 async def files_of(session: AsyncSession, *, owner_id: UUID) -> list[EvidenceFile]:

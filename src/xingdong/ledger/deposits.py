@@ -20,6 +20,7 @@ from xingdong.core.db import Database
 from xingdong.core.errors import Conflict, FieldError, NotFound
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
+from xingdong.core.logging import get_logger
 from xingdong.core.money import yuan
 from xingdong.core.pagination import clamp_limit, in_pages, next_cursor
 from xingdong.core.policy import Action, Actor, require
@@ -32,6 +33,7 @@ from xingdong.ledger.models import Deposit
 from xingdong.ledger.payments import PaymentNotice, PaymentProvider
 
 DEPOSITS_ACCOUNT = "external:deposits"
+log = get_logger(__name__)
 
 
 class AmountMismatch(Conflict):
@@ -236,7 +238,7 @@ async def close_deposit(
         return deposit
     if deposit.status == "paid":
         raise DepositNotOpen(detail=N_("This top-up was paid; to give the money back, refund it."))
-    if not await _closed_at_provider(deposit, payments):
+    if not await _closed_at_provider(deposit.id, payments):
         raise DepositNotOpen(
             detail=N_(
                 "The payer has just paid this top-up: it reaches the balance in a moment. "
@@ -256,10 +258,10 @@ async def close_deposit(
     return deposit
 
 
-async def _closed_at_provider(deposit: Deposit, payments: PaymentProvider) -> bool:
+async def _closed_at_provider(deposit_id: UUID, payments: PaymentProvider) -> bool:
     """Ask the provider to close the top-up's checkout: False when the payer was quicker
     (their payment's notice is on its way and credits the balance as any other)."""
-    record = await payments.close_order(order_id=str(deposit.id))
+    record = await payments.close_order(order_id=str(deposit_id))
     return record is None or record.status != "paid"
 
 
@@ -294,24 +296,33 @@ async def expire_unpaid_deposits(
         ).all()
     expired = 0
     for deposit_id in due:
-        async with db.session_scope() as session:
-            deposit = await get_deposit(session, deposit_id, lock=True)
-            if deposit.status != "created" or not await _closed_at_provider(deposit, payments):
+        try:
+            # The provider first, with no lock held here: closing is idempotent there, and
+            # once closed nothing more can be paid, so what the row says next is final.
+            if not await _closed_at_provider(deposit_id, payments):
                 continue
-            deposit.status = "closed"
-            await record_audit(
-                session,
-                actor_id=None,
-                action="ledger.deposit_expired",
-                object_type="organisation",
-                object_id=deposit.org_id,
-                data={
-                    "deposit": str(deposit.id),
-                    "amount": deposit.amount,
-                    "expiry_hours": expiry_hours,
-                },
-            )
+            async with db.session_scope() as session:
+                deposit = await get_deposit(session, deposit_id, lock=True)
+                if deposit.status != "created":
+                    continue
+                deposit.status = "closed"
+                await record_audit(
+                    session,
+                    actor_id=None,
+                    action="ledger.deposit_expired",
+                    object_type="organisation",
+                    object_id=deposit.org_id,
+                    data={
+                        "deposit": str(deposit.id),
+                        "amount": deposit.amount,
+                        "expiry_hours": expiry_hours,
+                    },
+                )
             expired += 1
+        except Exception:
+            # One top-up the provider cannot answer for must not stop the others: it is
+            # tried again at the next sweep.
+            log.exception("top_up_expiry_failed", deposit=str(deposit_id))
     return expired
 
 

@@ -210,8 +210,17 @@ async def sandbox_confirm(
         # Closed by the organisation (or cancelled here) in another tab: as a real
         # provider, the sandbox no longer takes money for it.
         return redirect(f"/orgs/{deposit.org_id}", N_("This top-up was closed; nothing was paid."))
-    status = "paid" if decision == "pay" else "closed"
-    await provider.record_payment(order_id=str(deposit.id), amount=deposit.amount, status=status)
+    await provider.record_payment(
+        order_id=str(deposit.id),
+        amount=deposit.amount,
+        status="paid" if decision == "pay" else "closed",
+    )
+    # What the provider recorded, not what was asked: an order closed a moment before (by
+    # its organisation, or as it expired) stays closed, and is told so.
+    recorded = await provider.query_order(order_id=str(deposit.id))
+    status = recorded.status if recorded is not None else "closed"
+    if status == "closed" and decision == "pay":
+        return redirect(f"/orgs/{deposit.org_id}", N_("This top-up was closed; nothing was paid."))
     body = provider.notice_body(order_id=str(deposit.id), amount=deposit.amount, status=status)
     transport = httpx.ASGITransport(app=request.app)
     async with httpx.AsyncClient(transport=transport, base_url=str(request.base_url)) as http:

@@ -92,6 +92,17 @@ def is_safe_link(link: str | None) -> bool:
     )
 
 
+def other_params(request: Request, *names: str) -> dict[str, str]:
+    """The page's query without ``names`` (the list a pager moves) and without ``done``
+    (the message a form left, which belongs to the page it led to only): what a link to
+    another page of one list keeps of the rest of the page."""
+    return {
+        key: value
+        for key, value in request.query_params.items()
+        if key not in names and key != "done"
+    }
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(path)) for path in TEMPLATE_DIRS]),
@@ -113,6 +124,7 @@ def build_environment() -> Environment:
     env.globals["yuan"] = yuan
     env.globals["plain_yuan"] = plain_yuan
     env.globals["is_safe_link"] = is_safe_link
+    env.globals["other_params"] = other_params
     return env
 
 

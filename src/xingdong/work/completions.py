@@ -23,7 +23,7 @@ from xingdong.core.clock import utcnow
 from xingdong.core.i18n import N_
 from xingdong.core.pagination import clamp_limit, in_pages, next_cursor
 from xingdong.core.policy import Action, Actor, require
-from xingdong.evidence.models import EvidenceFile
+from xingdong.evidence import service as evidence
 from xingdong.work import service
 from xingdong.work.errors import AssignmentNotFound
 from xingdong.work.models import Assignment, Dispute
@@ -100,13 +100,9 @@ async def _evidence_kinds(
     session: AsyncSession, assignments: Sequence[Assignment]
 ) -> dict[UUID, str]:
     """What each of these assignments' evidence files is (picture or video), by file id."""
-    files = [a.evidence_file_id for a in assignments if a.evidence_file_id is not None]
-    if not files:
-        return {}
-    rows = await session.execute(
-        select(EvidenceFile.id, EvidenceFile.kind).where(EvidenceFile.id.in_(files))
+    return await evidence.kinds_of(
+        session, (a.evidence_file_id for a in assignments if a.evidence_file_id is not None)
     )
-    return {row.id: row.kind for row in rows}
 
 
 def _completion(

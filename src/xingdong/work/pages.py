@@ -537,9 +537,6 @@ async def bulk_approve_submit(
 # --- review quality (operators) ----------------------------------------------------------
 
 
-"""Gold items the review-quality page lists at a time (active ones first)."""
-
-
 async def _review_quality_context(
     session: DbSession,
     actor: Actor,

@@ -30,6 +30,7 @@ from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import local_time, utcnow
 from xingdong.core.settings import Settings
 from xingdong.dispatch.weights import DispatchWeights
+from xingdong.evidence import service as evidence
 from xingdong.identity import service as identity
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
@@ -888,7 +889,13 @@ async def test_the_brand_sees_each_hand_in_s_proof_beside_it_small(
     item = next(i for i in listed.json()["items"] if i["id"] == assignment_id)
     assert (item["evidence_file_id"], item["evidence_kind"]) == (file_id, "image")
     by_key = await client.get(f"/api/v1/evidence/{file_id}", headers=key)
-    assert by_key.status_code == 200 and by_key.content == whole.content
+    assert by_key.status_code == 200 and by_key.headers["content-type"] == "image/png"
+    await browse_as(client, world, world.workers[0])
+    uploaded = (await client.get(f"/evidence/{file_id}")).content  # its uploader: as sent
+    assert uploaded == await world_file_bytes(client, file_id)
+    with Image.open(io.BytesIO(by_key.content)) as clean, Image.open(io.BytesIO(uploaded)) as sent:
+        # A PNG stays lossless: the brand sees every pixel the worker sent.
+        assert clean.tobytes() == sent.convert(clean.mode).tobytes()
     stranger = await bearer(world, world.workers[1])
     problem(await client.get(f"/api/v1/evidence/{file_id}", headers=stranger), 404,
             "evidence_not_found")  # fmt: skip
@@ -918,6 +925,9 @@ async def test_a_video_proof_is_played_not_shown_as_a_broken_picture(
     page = (await client.get(f"/campaigns/{campaign.id}?lang=en")).text
     row = page.split(f'data-completion="{assignment_id}"', 1)[1].split("</tr>", 1)[0]
     assert f'data-evidence-video="{file_id}"' in row and "size=small" not in row
+    assert f'href="/evidence/{file_id}"' not in row  # its file can say where it was shot
+    withheld = await client.get(f"/evidence/{file_id}?lang=en")
+    assert withheld.status_code == 403 and "reviewers only" in withheld.text
     on_page = await client.get(f"/evidence/{file_id}?size=small&lang=en")
     assert on_page.status_code == 415
     assert "Only pictures have a small version; open the video itself." in on_page.text
@@ -928,3 +938,50 @@ async def test_a_video_proof_is_played_not_shown_as_a_broken_picture(
         415,
         "not_an_image",
     )
+
+
+async def world_file_bytes(client: httpx.AsyncClient, file_id: str) -> bytes:
+    """A file's bytes as the evidence storage holds them."""
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    async with runtime.db.sessionmaker() as s:
+        file = await evidence.get_file(s, UUID(file_id))
+    data: bytes = await runtime.evidence.get(file.storage_key)
+    return data
+
+
+async def test_a_brand_sees_a_photo_without_where_it_was_taken(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world, review_policy="manual")
+    auth = await bearer(world, world.workers[0])
+    assignment_id = (await claim(client, auth, campaign)).json()["id"]
+    exif = Image.Exif()
+    exif[0x0110] = "Phone Model 9"  # the phone's model
+    exif[0x8825] = {1: "N", 2: (31.0, 14.0, 2.0), 3: "E", 4: (121.0, 28.0, 5.0)}  # GPS
+    with Image.open(io.BytesIO(screenshot(seed=5))) as shot:
+        photo = io.BytesIO()
+        shot.convert("RGB").save(photo, "JPEG", quality=90, exif=exif)
+    sent = await upload(
+        client, auth, assignment_id, photo.getvalue(), name="p.jpg", content_type="image/jpeg"
+    )
+    assert sent.status_code == 200, sent.text
+    file_id = sent.json()["evidence_file_id"]
+    await browse_as(client, world, world.workers[0])
+    own = await client.get(f"/evidence/{file_id}")
+    with Image.open(io.BytesIO(own.content)) as mine:
+        assert mine.getexif()[0x0110] == "Phone Model 9"  # the uploader gets it as sent
+    await browse_as(client, world, world.owner)
+    for size in (None, "small"):
+        seen = await client.get(f"/evidence/{file_id}", params={"size": size} if size else {})
+        assert seen.status_code == 200 and seen.headers["content-type"] == "image/jpeg"
+        with Image.open(io.BytesIO(seen.content)) as theirs:
+            assert dict(theirs.getexif()) == {}, size
+            assert b"Phone Model 9" not in seen.content
+    # Stored bytes damaged since: a readable refusal, not a server error.
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    async with world.db.sessionmaker() as s:
+        stored = await evidence.get_file(s, UUID(file_id))
+    await runtime.evidence.put(stored.storage_key, photo.getvalue()[:500])
+    damaged = await client.get(f"/evidence/{file_id}", params={"size": "small", "lang": "en"})
+    assert damaged.status_code == 422
+    assert "damaged in storage" in damaged.text
