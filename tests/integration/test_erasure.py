@@ -311,6 +311,12 @@ async def test_a_settled_worker_erases_their_account_and_only_money_records_stay
         gone = await reviewer.get(f"/evidence/{shot.id}", headers=ENGLISH)
     assert gone.status_code == 404
     assert "deleted with the account" in gone.text
+    # The brand's list says so instead of showing a picture that is no longer there.
+    async with browser_of(client, world.owner) as brand:
+        page = (await brand.get(f"/campaigns/{manual.id}", headers=ENGLISH)).text
+    row = page.split(f'data-completion="{taken.id}"', 1)[1].split("</tr>", 1)[0]
+    assert "data-evidence-deleted" in row and "Deleted with the worker's account" in row
+    assert f"/evidence/{shot.id}" not in row
 
     # The number is free for someone new (the short-video account itself is the
     # platform's: only whoever can sign in to it there may bind it again).

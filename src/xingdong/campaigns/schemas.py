@@ -382,7 +382,8 @@ class CompletionOut(BaseModel):
     """The brand's contest of it, if any: ``open``, ``upheld`` (taken back) or
     ``dismissed`` (it stands), with the operator's note."""
     evidence_file_id: UUID | None = None
-    """The worker's proof, a picture or a video (``GET /api/v1/evidence/{id}``)."""
+    """The worker's proof, a picture or a video (``GET /api/v1/evidence/{id}``); None
+    without one, or once it was deleted with the worker's account."""
     evidence_kind: str | None = None
     """``image`` or ``video`` (None without a file)."""
     evidence_link: str | None = None
@@ -404,7 +405,7 @@ class CompletionOut(BaseModel):
             can_contest=completion.can_contest,
             rejected_reason=a.review_reason if a.status == "rejected" else None,
             contest=None if contest is None else ContestOutcomeOut.of(contest),
-            evidence_file_id=a.evidence_file_id,
+            evidence_file_id=None if completion.evidence_deleted else a.evidence_file_id,
             evidence_kind=completion.evidence_kind,
             evidence_link=a.evidence_link,
         )

@@ -54,6 +54,8 @@ class Completion:
     evidence_kind: str | None = None
     """``image`` or ``video``: what its evidence file is (None without one, and in a
     statement's lines, which do not show it)."""
+    evidence_deleted: bool = False
+    """Its evidence was deleted with the worker's account."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def _completion(
 ) -> Completion:
     approved = assignment.review_reason in service.APPROVE_REASONS
     contest = contests.get(assignment.id)
+    forgotten = service.details_forgotten(assignment)
     return Completion(
         assignment=assignment,
         worker=masked_worker(secret, assignment.campaign_id, assignment.person_id),
@@ -127,8 +130,11 @@ def _completion(
         and contest is None,
         contest=contest,
         evidence_kind=(
-            None if assignment.evidence_file_id is None else kinds.get(assignment.evidence_file_id)
+            None
+            if assignment.evidence_file_id is None or forgotten
+            else kinds.get(assignment.evidence_file_id)
         ),
+        evidence_deleted=forgotten and assignment.evidence_file_id is not None,
     )
 
 

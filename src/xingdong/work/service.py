@@ -1961,6 +1961,13 @@ async def open_work_on_campaigns_of(session: AsyncSession, *, org_id: UUID) -> i
     return count or 0
 
 
+def details_forgotten(assignment: Assignment) -> bool:
+    """Whether :func:`forget_worker_details` cleared the assignment (its worker erased
+    their account, and their proof's bytes went with it): the account used is the one
+    thing every claim records."""
+    return assignment.actor_handle == ""
+
+
 async def forget_worker_details(session: AsyncSession, *, person_id: UUID) -> int:
     """Clear what the person wrote and which account they used on their settled tasks, and
     the words of the appeals they raised (an erased account's): the assignments and
