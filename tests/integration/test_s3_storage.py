@@ -72,6 +72,7 @@ async def test_bytes_are_kept_read_and_deleted(endpoint: str, bucket: str) -> No
     key = service.storage_key_for(new_id(), "ab" * 8)
     await storage.put(key, b"\x89PNG bytes")
     assert await storage.get(key) == b"\x89PNG bytes"
+    assert storage.local_path(key) is None  # remote: sent from the bytes, not a file
     await storage.put(key, b"replaced")
     assert await storage.get(key) == b"replaced"
     stored = await storage.stored_at(key)

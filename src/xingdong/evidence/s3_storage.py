@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from aiobotocore.session import AioSession, get_session
@@ -81,6 +82,9 @@ class S3Storage:
             async with answer["Body"] as body:
                 data: bytes = await body.read()
                 return data
+
+    def local_path(self, key: str) -> Path | None:  # noqa: ARG002 - a remote store
+        return None
 
     async def stored_at(self, key: str) -> datetime | None:
         async with self._client() as client:

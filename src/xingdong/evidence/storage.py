@@ -39,6 +39,12 @@ class EvidenceStorage(Protocol):
         """Remove ``key``; nothing happens when it is not there."""
         ...
 
+    def local_path(self, key: str) -> Path | None:
+        """Where ``key``'s bytes lie on this host's disk, for a store that keeps them
+        there (they are then sent from the file, a part at a time when a player asks for
+        a range); None for a remote store."""
+        ...
+
     async def keys_after(self, after: str, limit: int) -> list[str]:
         """Up to ``limit`` stored keys that sort after ``after`` (``""``: from the first),
         in order: the whole store, a page at a time."""
@@ -90,6 +96,9 @@ class LocalFolderStorage:
     async def delete(self, key: str) -> None:
         path = self.path_for(key)
         await asyncio.to_thread(path.unlink, missing_ok=True)
+
+    def local_path(self, key: str) -> Path | None:
+        return self.path_for(key)
 
     async def keys_after(self, after: str, limit: int) -> list[str]:
         return await asyncio.to_thread(self._keys_after, after, limit)

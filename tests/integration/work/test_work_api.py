@@ -921,6 +921,17 @@ async def test_a_video_proof_is_played_not_shown_as_a_broken_picture(
     own = (await client.get(f"/me/tasks/{assignment_id}")).text
     assert f'<video class="wk-proof" src="/evidence/{file_id}"' in own
     assert "data-evidence-image" not in own
+    # A phone's player asks for a part first: it gets that part, from the stored file.
+    video = mp4_header() + b"\x00" * 2000
+    part = await client.get(f"/evidence/{file_id}", headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206, part.text
+    assert part.headers["content-range"] == f"bytes 0-99/{len(video)}"
+    assert part.content == video[:100]
+    assert part.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    whole = await client.get(f"/evidence/{file_id}")
+    assert whole.status_code == 200 and whole.content == video
+    assert whole.headers["content-type"] == "video/mp4"
+    assert whole.headers["x-content-type-options"] == "nosniff"
     await browse_as(client, world, world.owner)
     page = (await client.get(f"/campaigns/{campaign.id}?lang=en")).text
     row = page.split(f'data-completion="{assignment_id}"', 1)[1].split("</tr>", 1)[0]
