@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import Select, and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -555,6 +555,31 @@ class Share:
     amount: int
 
 
+def _contract_in_force(person_id: UUID, at: datetime) -> Select[UUID, UUID, int, str]:
+    """The person's agency contract in force for a task taken at ``at``, with an agency
+    still open (the latest, should two overlap)."""
+    return (
+        select(
+            AgencyContract.id,
+            AgencyContract.org_id,
+            AgencyContract.share_percent,
+            Organisation.name,
+        )
+        .join(Organisation, Organisation.id == AgencyContract.org_id)
+        .where(
+            Organisation.closed_at.is_(None),
+            AgencyContract.person_id == person_id,
+            AgencyContract.started_at <= at,
+            or_(
+                AgencyContract.status == "active",
+                and_(AgencyContract.status == "ended", AgencyContract.ended_at > at),
+            ),
+        )
+        .order_by(AgencyContract.started_at.desc())
+        .limit(1)
+    )
+
+
 async def share_of_release(
     session: AsyncSession, *, person_id: UUID, claimed_at: datetime, reward: int
 ) -> Share | None:
@@ -564,19 +589,7 @@ async def share_of_release(
     closed since: the creator keeps the whole reward."""
     found = (
         await session.execute(
-            select(AgencyContract.id, AgencyContract.org_id, AgencyContract.share_percent)
-            .join(Organisation, Organisation.id == AgencyContract.org_id)
-            .where(
-                Organisation.closed_at.is_(None),
-                AgencyContract.person_id == person_id,
-                AgencyContract.started_at <= claimed_at,
-                or_(
-                    AgencyContract.status == "active",
-                    and_(AgencyContract.status == "ended", AgencyContract.ended_at > claimed_at),
-                ),
-            )
-            .order_by(AgencyContract.started_at.desc())
-            .limit(1)
+            _contract_in_force(person_id, claimed_at)
             # Held (FOR SHARE) as whatever adds to an organisation holds it: closing the
             # agency waits for this share to reach its balance, or this sees it closed.
             .with_for_update(read=True, of=Organisation)
@@ -588,3 +601,27 @@ async def share_of_release(
     if amount <= 0:
         return None
     return Share(contract_id=found.id, org_id=found.org_id, amount=amount)
+
+
+@dataclass(frozen=True)
+class AgencyCut:
+    """What a creator's agency takes of their rewards, as their pages say it."""
+
+    agency: str
+    percent: int
+
+    def kept(self, reward: int) -> int:
+        """What the creator keeps of ``reward`` (the agency's share is rounded down)."""
+        return reward - reward * self.percent // 100
+
+
+async def agency_cut(
+    session: AsyncSession, *, person_id: UUID, at: datetime | None = None
+) -> AgencyCut | None:
+    """The share the person's agency takes of a reward for a task taken at ``at`` (now:
+    the tasks they may take), as :func:`share_of_release` will take it; None without an
+    agency."""
+    found = (await session.execute(_contract_in_force(person_id, at or utcnow()))).first()
+    if found is None:
+        return None
+    return AgencyCut(agency=found.name, percent=int(found.share_percent))

@@ -20,6 +20,7 @@ from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.numbers import fen_of_yuan
 from xingdong.core.policy import Action, require
+from xingdong.creators import agencies
 from xingdong.identity.models import Organisation, Person
 from xingdong.ledger import (
     adjustments,
@@ -303,6 +304,7 @@ async def _wallet_context(
         "state_label": wallets.state_label,
         **wallets.PAYOUT_CARD_LABELS,
         "task_link": task_link,
+        "agency_cut": await agencies.agency_cut(session, person_id=actor.person_id),
     }
 
 

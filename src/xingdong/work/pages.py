@@ -22,6 +22,7 @@ from xingdong.core.ids import new_id
 from xingdong.core.pagination import numbered_page
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
+from xingdong.creators import agencies
 from xingdong.dispatch import service as dispatch
 from xingdong.evidence import pages as evidence_pages
 from xingdong.evidence import service as evidence
@@ -122,6 +123,7 @@ async def tasks_page(
             ),
             # The feed stops at its most; a type narrows it to others.
             "at_most": len(feed.tasks) >= service.MAX_CARDS,
+            "agency_cut": await agencies.agency_cut(session, person_id=person.id, at=now),
             **_helpers(now),
         },
     )
@@ -142,6 +144,7 @@ async def _task_context(
         // timedelta(minutes=1),
         "settings": runtime.settings,
         "form_id": new_id(),
+        "agency_cut": await agencies.agency_cut(session, person_id=person.id, at=now),
         **_helpers(now),
     }
 
@@ -271,6 +274,10 @@ async def _assignment_context(
     proof = view.assignment.evidence_file_id
     return {
         "view": view,
+        # The share is the one of the contract in force when the task was taken.
+        "agency_cut": await agencies.agency_cut(
+            session, person_id=person.id, at=view.assignment.claimed_at
+        ),
         "evidence_kind": None if proof is None else (await evidence.get_file(session, proof)).kind,
         "task_link": service.task_link(view.campaign, view.assignment),
         "impressions": await service.ad_impressions(view.campaign, view.assignment),

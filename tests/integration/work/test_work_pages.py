@@ -32,8 +32,10 @@ from tests.lifecycle_world import (
 )
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import local_time, utcnow
+from xingdong.creators import agencies
 from xingdong.dispatch.live import drain_exposures
 from xingdong.dispatch.models import ShownFeed
+from xingdong.identity import service as identity
 from xingdong.identity.models import Person
 from xingdong.work import pages as work_pages
 from xingdong.work import service as work
@@ -709,3 +711,38 @@ async def test_a_claim_can_be_given_up_and_its_unit_goes_back(
     other = await bearer(world, world.workers[1])
     stranger = await client.post(f"/api/v1/me/assignments/{again}/give-up", headers=other)
     assert stranger.status_code == 404
+
+
+async def test_a_creator_under_contract_sees_what_they_keep_of_each_reward(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world)
+    creator = world.workers[0]
+    agency_owner = await add_worker(world)
+    async with world.db.session_scope() as s:
+        owner_actor = await identity.actor_for(s, person=agency_owner)
+        agency = await identity.create_organisation(
+            s, actor=owner_actor, kind="agency", name="星光 MCN"
+        )
+    owner_actor = await world.actor(agency_owner)  # now an owner of it
+    async with world.db.session_scope() as s:
+        offered = await agencies.offer_contract(
+            s, actor=owner_actor, org_id=agency.id, phone=creator.phone, share_percent=20
+        )
+    async with world.db.session_scope() as s:
+        await agencies.answer_offer(s, person=creator, contract_id=offered.id, accept=True)
+    reward = campaign.reward
+    kept = reward - reward * 20 // 100
+    await browse_as(client, world, creator)
+    center = (await client.get("/tasks?lang=en")).text
+    card = center.split(f'data-task="{campaign.id}"', 1)[1].split("</li>", 1)[0]
+    assert f'data-kept-fen="{kept}"' in card
+    assert f"You keep ¥{kept / 100:.2f}: 星光 MCN takes 20% under your contract." in card
+    task = (await client.get(f"/tasks/{campaign.id}?lang=en")).text
+    assert f'data-kept-fen="{kept}"' in task
+    wallet = (await client.get("/wallet?lang=en")).text
+    assert 'data-agency-cut="20"' in wallet and "星光 MCN" in wallet
+    # Someone without an agency is told nothing of the kind.
+    await browse_as(client, world, world.workers[1])
+    assert "data-agency-cut" not in (await client.get("/tasks")).text
+    assert "data-agency-cut" not in (await client.get("/wallet")).text
