@@ -10,7 +10,7 @@ part of eligibility.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 from numpy.typing import NDArray
@@ -205,6 +205,12 @@ class EligibilityIndex:
     def set_done(self, person_id: str, task_id: str, times: int) -> None:
         """Mirror the database: how often this person has done (or holds) this task."""
         self._done[person_id][task_id] = times
+
+    def set_all_done(self, person_id: str, taken: Mapping[str, int]) -> None:
+        """Mirror the database for all of a person's tasks at once: a task missing from
+        ``taken`` is one they no longer hold (a claim given up or run out), so it is
+        theirs to take again."""
+        self._done[person_id] = dict(taken)
 
     def done_by(self, person_id: str) -> dict[str, int]:
         return self._done.get(person_id, {})

@@ -176,6 +176,9 @@ class Dispatcher:
     def set_done(self, person_id: str, task_id: str, times: int) -> None:
         self.index.set_done(person_id, task_id, times)
 
+    def set_all_done(self, person_id: str, taken: Mapping[str, int]) -> None:
+        self.index.set_all_done(person_id, taken)
+
     def seed_prices(self, prices: Mapping[str, float]) -> None:
         """Start each campaign's pacing price at the given value (last night's duals)."""
         for task_id, price in prices.items():

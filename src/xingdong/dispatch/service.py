@@ -103,9 +103,10 @@ async def feed_for(
         return TaskFeed(tasks=[], reasons=gaps + ([] if live.campaigns else ["no_live_tasks"]))
     person_id = str(facts.person_id)
     dispatcher = live.dispatcher
-    for campaign_id, times in facts.taken.items():
-        if campaign_id in live.campaigns:
-            dispatcher.set_done(person_id, campaign_id, times)
+    # All of them at once: a claim given up since the last feed is no longer counted.
+    dispatcher.set_all_done(
+        person_id, {c: times for c, times in facts.taken.items() if c in live.campaigns}
+    )
     profile = PersonProfile(
         id=person_id,
         age=who.age,

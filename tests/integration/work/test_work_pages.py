@@ -682,6 +682,8 @@ async def test_a_claim_can_be_given_up_and_its_unit_goes_back(
     await browse_as(client, world, worker)
     assignment_id = await claim_in_page(client, campaign)
     assert (await campaign_row(world, campaign.id)).units_open == 1
+    # Held, it is not in the task center (one a person)...
+    assert f'data-task="{campaign.id}"' not in (await client.get("/tasks")).text
     page = await client.get(f"/me/tasks/{assignment_id}")
     assert "data-give-up" in page.text
     given = await client.post(
@@ -697,7 +699,9 @@ async def test_a_claim_can_be_given_up_and_its_unit_goes_back(
     row = await assignment_row(world, assignment_id)
     assert (row.status, row.settle_reason) == ("expired", "given_up")
     assert (await campaign_row(world, campaign.id)).units_open == 0
-    # The claim no longer counts against the limit of one: it can be taken again.
+    # ...and given up, it is back there: the claim no longer counts against the limit of
+    # one, so it can be taken again.
+    assert f'data-task="{campaign.id}"' in (await client.get("/tasks")).text
     again = await claim_in_page(client, campaign)
     assert again != assignment_id
     # Only an open claim can be given up.
