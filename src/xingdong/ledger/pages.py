@@ -281,6 +281,30 @@ async def _hold_ends(
     return {f"assignment:{aid}": until for aid, until in rows if until is not None}
 
 
+async def _under_appeal(
+    session: DbSession, person_id: UUID, movements: list[wallets.Movement]
+) -> set[str]:
+    """The references (tasks) of rewards shown as let go whose rejection the person has
+    appealed: the reward may still come, from the campaign, if the appeal is upheld."""
+    ids = {
+        found
+        for m in movements
+        if m.code == "task_reward"
+        and m.state == "released"
+        and (found := _assignment_of(m.reference)) is not None
+    }
+    if not ids:
+        return set()
+    rows = await session.scalars(
+        select(Assignment.id).where(
+            Assignment.id.in_(ids),
+            Assignment.person_id == person_id,
+            Assignment.status == "disputed",
+        )
+    )
+    return {f"assignment:{aid}" for aid in rows}
+
+
 async def _wallet_context(
     session: DbSession,
     runtime: RuntimeDep,
@@ -292,6 +316,7 @@ async def _wallet_context(
     return {
         "wallet": wallet,
         "hold_ends": await _hold_ends(session, actor.person_id, wallet.movements),
+        "under_appeal": await _under_appeal(session, actor.person_id, wallet.movements),
         "older": bool(cursor),
         "payout": await withdrawals.payout_account(session, actor.person_id),
         "withdrawals": await withdrawals.withdrawal_list(

@@ -769,6 +769,11 @@ async def test_a_rejection_can_be_appealed_once_within_the_window(
     detail = (await client.get(f"/api/v1/me/assignments/{assignment_id}", headers=worker)).json()
     assert detail["status"] == "disputed"
     assert detail["dispute"]["reason"] == "我确实关注了，截图里有"
+    # The wallet's reward let go says it may still come.
+    await browse_as(client, world, world.workers[0])
+    wallet = (await client.get("/wallet?lang=en")).text
+    assert wallet.count("data-under-appeal") == 1
+    assert "You appealed: if the appeal is upheld, the reward is paid after all." in wallet
     problem(
         await client.post(
             f"/api/v1/me/assignments/{assignment_id}/appeal",
@@ -789,6 +794,7 @@ async def test_a_rejection_can_be_appealed_once_within_the_window(
     assert dismissed.status_code == 200, dismissed.text
     detail = (await client.get(f"/api/v1/me/assignments/{assignment_id}", headers=worker)).json()
     assert detail["status"] == "rejected"
+    assert "data-under-appeal" not in (await client.get("/wallet")).text
     # Nothing offers a second appeal: neither the assignment nor the list.
     assert detail["appeal_until"] is None
     listed = (await client.get("/api/v1/me/assignments", headers=worker)).json()["items"]
