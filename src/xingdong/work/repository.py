@@ -29,6 +29,23 @@ async def units_taken_by(
     return {campaign_id: int(count) for campaign_id, count in rows.all()}
 
 
+async def latest_taken_on(
+    session: AsyncSession, *, person_id: UUID, campaign_id: UUID
+) -> Assignment | None:
+    """The person's latest task of the campaign they hold or handed in (not given up or
+    run out)."""
+    return await session.scalar(
+        select(Assignment)
+        .where(
+            Assignment.person_id == person_id,
+            Assignment.campaign_id == campaign_id,
+            Assignment.status != "expired",
+        )
+        .order_by(Assignment.claimed_at.desc())
+        .limit(1)
+    )
+
+
 async def open_claim_on(
     session: AsyncSession, *, person_id: UUID, campaign_id: UUID
 ) -> Assignment | None:

@@ -1653,6 +1653,9 @@ class TaskView:
     """The person's claim on it that still waits for evidence."""
     opens_at: datetime | None = None
     """When a campaign held back by pacing (reason ``paced``) takes claims again."""
+    latest_mine: Assignment | None = None
+    """Once the person has taken it as often as allowed: their latest task of it, to go
+    to from the campaign."""
 
     @property
     def reason_params(self) -> dict[str, str]:
@@ -1692,7 +1695,10 @@ async def task_view(
     if reason is None:
         reason, opens_at = _capped(await capped_campaigns(session, [campaign], moment), campaign)
     open_claim = await repo.open_claim_on(session, person_id=person.id, campaign_id=campaign.id)
-    return TaskView(campaign, _units_left(campaign), taken, reason, open_claim, opens_at)
+    latest = None
+    if reason == "limit_reached" and open_claim is None:
+        latest = await repo.latest_taken_on(session, person_id=person.id, campaign_id=campaign.id)
+    return TaskView(campaign, _units_left(campaign), taken, reason, open_claim, opens_at, latest)
 
 
 def why_not_claimable(

@@ -750,3 +750,19 @@ async def test_a_creator_under_contract_sees_what_they_keep_of_each_reward(
     await browse_as(client, world, world.workers[1])
     assert "data-agency-cut" not in (await client.get("/tasks")).text
     assert "data-agency-cut" not in (await client.get("/wallet")).text
+
+
+async def test_a_task_taken_as_often_as_allowed_leads_to_the_worker_s_own(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(world)
+    worker = world.workers[0]
+    async with world.db.session_scope() as s:
+        held = await work.claim(s, person=worker, campaign_id=campaign.id, settings=world.settings)
+    await browse_as(client, world, worker)
+    open_claim = (await client.get(f"/tasks/{campaign.id}")).text
+    assert "data-continue-claim" in open_claim and "data-my-latest" not in open_claim
+    await set_columns(world, Assignment, held.id, status="submitted", submitted_at=utcnow())
+    page = (await client.get(f"/tasks/{campaign.id}?lang=en")).text
+    assert 'data-claim-blocked="limit_reached"' in page
+    assert f'href="/me/tasks/{held.id}" data-my-latest' in page
