@@ -34,7 +34,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.errors import CampaignNotFound
 from xingdong.campaigns.models import Campaign
-from xingdong.campaigns.policy import IMPRESSIONS_PER_UNIT
+from xingdong.campaigns.policy import IMPRESSIONS_PER_UNIT, TaskType
 from xingdong.campaigns.targeting import (
     INELIGIBLE_REASONS,
     Targeted,
@@ -576,7 +576,11 @@ async def submit(
     campaign = await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id)
     if evidence.file_id is None and not (evidence.link or "").strip():
         raise EvidenceRequired(
-            detail=N_("Upload a screenshot or a video, or give a link."),
+            detail=(
+                N_("Upload your video or a screenshot of it, or give the video's link.")
+                if campaign.task_type == TaskType.SHOOT
+                else N_("Upload a screenshot, or give a link.")
+            ),
             fields=[FieldError("evidence", N_("Evidence is required."))],
         )
     verification = await _platform_sees(campaign, assignment)

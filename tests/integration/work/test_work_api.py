@@ -477,6 +477,12 @@ async def test_a_shoot_task_takes_a_video(client: httpx.AsyncClient, world: Worl
     )
     auth = await bearer(world, world.workers[0])
     assignment_id = (await claim(client, auth, campaign)).json()["id"]
+    nothing = problem(
+        await upload(client, {**auth, "Accept-Language": "en"}, assignment_id, None),
+        422,
+        "evidence_required",
+    )
+    assert nothing["detail"] == "Upload your video or a screenshot of it, or give the video's link."
     answer = await upload(
         client, auth, assignment_id, mp4_header() + b"\x00" * 2000, name="v.mp4",
         content_type="video/mp4",

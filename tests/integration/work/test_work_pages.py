@@ -405,7 +405,7 @@ async def test_the_camera_field_is_used_when_the_gallery_field_is_empty(
     ("data", "status", "words"),
     [
         (b"%PDF-1.7 not a picture", 415, "not a picture we can read"),
-        (None, 422, "Upload a screenshot or a video, or give a link."),
+        (None, 422, "Upload a screenshot, or give a link."),
     ],
     ids=["not-an-image", "nothing"],
 )
