@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 from uuid import UUID
@@ -506,6 +507,9 @@ async def test_a_rejected_task_shows_the_reason_and_takes_an_appeal(
     assert 'data-review-reason="action_not_done"' in page.text
     assert "没看到关注" in page.text
     assert "data-appeal-form" in page.text
+    # Asked first: there is one appeal.
+    button = page.text.split("data-appeal-button", 1)[1].split(">", 1)[0]
+    assert "data-confirm=" in button and "只能申诉一次" in html.unescape(button)
     empty = await client.post(
         f"/me/tasks/{assignment_id}/appeal", data={"csrf_token": csrf_from(page.text)}
     )
