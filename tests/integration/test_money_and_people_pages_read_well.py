@@ -438,3 +438,24 @@ async def test_older_withdrawals_are_a_page_away(client: httpx.AsyncClient, db: 
     assert second.count("data-withdrawal-status=") == 2
     assert "¥ 10.00" in second and "¥ 10.01" in second
     assert "data-older-withdrawals" not in second and "data-latest-withdrawals" in second
+
+
+async def test_a_wallet_with_too_little_to_withdraw_says_so_instead_of_a_form(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await register(client)
+    await bind(client, user)
+    await sign_in(client, user.phone)
+    empty = (await client.get("/wallet?lang=en")).text
+    assert "data-nothing-to-withdraw" in empty and 'action="/wallet/withdrawals"' not in empty
+    assert "once at least ¥10.00 is withdrawable (fee included); now ¥0.00 is." in empty
+    await fund(db, user, 1_000)
+    funded = (await client.get("/wallet?lang=en")).text
+    assert "data-nothing-to-withdraw" not in funded and 'action="/wallet/withdrawals"' in funded
+    # Too little typed: the field says the same bound as the message.
+    refused = await client.post(
+        "/wallet/withdrawals",
+        data={"csrf_token": csrf_from(funded), "form_id": "x", "amount": "5", "lang": "en"},
+    )
+    assert "The smallest withdrawal is ¥10.00." in refused.text
+    assert "At least ¥10.00." in refused.text and "Too small." not in refused.text

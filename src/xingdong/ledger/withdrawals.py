@@ -323,7 +323,7 @@ async def request_withdrawal(
     if amount < low:
         raise ValidationFailed(
             detail=N_("The smallest withdrawal is ¥{low_yuan}."),
-            fields=[FieldError("amount_fen", N_("Too small."), "out_of_range")],
+            fields=[FieldError("amount_fen", N_("At least ¥{low_yuan}."), "out_of_range")],
             extra={"low": low, "low_yuan": yuan(low)},
         )
     # Serialise the payer's withdrawals so two at once cannot both pass the daily limit.
