@@ -185,7 +185,7 @@ async def test_the_home_page_says_when_invitations_wait(client: httpx.AsyncClien
     home = await client.get("/", headers={"Accept-Language": "en"})
     assert 'data-home-invitations="2"' in home.text
     assert "Invitations to join an organisation waiting for your answer: 2" in home.text
-    assert "You belong to no brand or agency." in home.text
+    assert "You do not run a brand or an agency yourself" in home.text
 
 
 async def test_invitations_say_when_they_were_sent_in_beijing_time(

@@ -271,7 +271,7 @@ async def test_the_home_page_leads_into_the_task_center_and_each_organisation(
     await sign_in(client, user.phone)
     home = await client.get("/?lang=en")
     assert "data-home-tasks" in home.text
-    assert "You belong to no brand or agency." in home.text
+    assert "You do not run a brand or an agency yourself" in home.text
     brands = [await create_org(client, user, name=f"品牌{n}") for n in range(6)]
     home = await client.get("/?lang=en")
     # The first five, each straight to its campaigns; the rest are on /orgs.
