@@ -175,6 +175,13 @@ class Settings(BaseSettings):
     claim_ttl_minutes: int = Field(
         default=60, ge=1, description="How long a claimed task stays reserved for the worker."
     )
+    shoot_claim_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 30,
+        description="How long a claimed shoot task stays reserved: the time to film a "
+        "video, post it and hand it in.",
+    )
     profile_ad_claim_hours: int = Field(
         default=72,
         ge=1,

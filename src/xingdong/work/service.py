@@ -1100,10 +1100,14 @@ def _impressions_asked(campaign: Campaign) -> int:
 
 def claim_window(settings: Settings, campaign: Campaign, now: datetime) -> timedelta:
     """How long a claim taken ``now`` lasts: a profile ad's long enough to be seen a
-    thousand times, but no longer than the campaign's window, which closes open claims."""
-    if campaign.task_type == "profile_ad":
-        ttl = timedelta(hours=settings.profile_ad_claim_hours)
-        return max(min(ttl, campaign.ends_at - now), timedelta(0))
+    thousand times and a shoot task's to film, post and hand in a video, but no longer
+    than the campaign's window, which closes open claims; others an hour or so."""
+    hours = {
+        "profile_ad": settings.profile_ad_claim_hours,
+        "shoot": settings.shoot_claim_hours,
+    }.get(campaign.task_type)
+    if hours is not None:
+        return max(min(timedelta(hours=hours), campaign.ends_at - now), timedelta(0))
     return timedelta(minutes=settings.claim_ttl_minutes)
 
 
