@@ -467,3 +467,12 @@ async def test_the_user_agreement_can_be_read_before_it_is_accepted(
     profile = await client.get("/profile")
     assert 'href="/agreement" data-read-agreement' in profile.text
     assert '<a href="/agreement">' in profile.text
+
+
+async def test_a_page_s_title_names_it_once_before_the_site(client: httpx.AsyncClient) -> None:
+    home = await client.get("/?lang=en")
+    assert re.search(r"<title>\s*Xingdong\s*</title>", home.text)
+    user = await register(client)
+    await sign_in(client, user.phone)
+    wallet = await client.get("/wallet?lang=zh")
+    assert re.search(r"<title>\s*我的钱包 · 星动\s*</title>", wallet.text)
