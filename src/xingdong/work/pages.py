@@ -371,9 +371,8 @@ async def give_up_submit(
     except XingdongError as exc:
         context = await _assignment_context(session, runtime, person, assignment_id)
         return render(request, "work_assignment.html", context, error=exc)
-    return redirect(
-        f"/me/tasks/{assignment_id}", N_("You gave the task up; it went back to the pool.")
-    )
+    # The task's page says it was given up, with the ways on: no message on top of it.
+    return redirect(f"/me/tasks/{assignment_id}")
 
 
 @router.post("/me/tasks/{assignment_id}/appeal", dependencies=[CsrfChecked])

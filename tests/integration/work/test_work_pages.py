@@ -696,6 +696,7 @@ async def test_a_claim_can_be_given_up_and_its_unit_goes_back(
     assert given.status_code == 303
     after = await client.get(given.headers["location"])
     assert "data-given-up" in after.text and "data-give-up" not in after.text
+    assert after.text.count("你已放弃该任务") == 1  # said once, where the ways on are
     # Said as what the worker did, not as if time ran out.
     assert '<span class="badge badge-expired" data-status="expired">已放弃</span>' in after.text
     listed = await client.get("/me/tasks?status=expired")
