@@ -71,7 +71,7 @@ async def test_an_owner_offers_a_contract_from_the_agency_page(
     assert sent.status_code == 303
     assert sent.headers["location"].startswith(f"/orgs/{org_id}/creators?status=offered&done=")
     offers = await client.get(sent.headers["location"], headers=ENGLISH)
-    assert "Offer sent." in offers.text
+    assert "Offer sent. The creator sees it after signing in" in offers.text
     assert 'data-contract-count="offered">1<' in offers.text
     assert 'data-contract-status="offered"' in offers.text
     local = creator.phone
@@ -80,6 +80,15 @@ async def test_an_owner_offers_a_contract_from_the_agency_page(
     assert await contracts(db) == [("+86" + creator.phone, 20, "offered")]
     org_page = await client.get(f"/orgs/{org_id}", headers=CHINESE)
     assert "生效中：0 · 待回复邀请：1" in org_page.text
+    # To a number nobody has registered with: said so, the offer waits for them.
+    nobody = await client.post(
+        f"/orgs/{org_id}/creators",
+        data={"phone": "13900009999", "share_percent": "10", "csrf_token": csrf_from(page.text)},
+    )
+    told = await client.get(nobody.headers["location"], headers=ENGLISH)
+    assert "Nobody has registered with this number yet: they see the offer once they do." in (
+        told.text
+    )
 
 
 async def test_a_bad_offer_shows_its_field_errors_and_writes_nothing(

@@ -163,6 +163,13 @@ async def agency_of(session: AsyncSession, *, actor: Actor, org_id: UUID) -> Org
     return await _agency(session, actor, org_id, Action.ORG_READ)
 
 
+async def offer_reaches_someone(session: AsyncSession, contract: AgencyContract) -> bool:
+    """Whether someone has registered with the number an offer was sent to (else it waits
+    for whoever registers with it)."""
+    found = await session.scalar(select(Person.id).where(Person.phone == contract.phone))
+    return found is not None
+
+
 async def offer_contract(
     session: AsyncSession, *, actor: Actor, org_id: UUID, phone: str, share_percent: int | str
 ) -> AgencyContract:

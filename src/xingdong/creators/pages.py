@@ -130,7 +130,7 @@ async def offer_submit(
     share_percent: FormStr = "",
 ) -> Response:
     try:
-        await attempt(
+        offered = await attempt(
             session,
             lambda: agencies.offer_contract(
                 session, actor=actor, org_id=org_id, phone=phone, share_percent=share_percent
@@ -145,7 +145,12 @@ async def offer_submit(
         return render(request, "agency_creators.html", context, error=exc)
     return redirect(
         f"/orgs/{org_id}/creators?status=offered",
-        N_("Offer sent. The creator sees it after signing in, and accepts or declines it."),
+        N_("Offer sent. The creator sees it after signing in, and accepts or declines it.")
+        if await agencies.offer_reaches_someone(session, offered)
+        else N_(
+            "Offer sent. Nobody has registered with this number yet: they see the offer "
+            "once they do."
+        ),
     )
 
 
