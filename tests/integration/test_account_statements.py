@@ -13,6 +13,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from urllib.parse import unquote
 from uuid import UUID
 
 import httpx
@@ -224,9 +225,12 @@ async def test_who_reads_it_and_the_csv(client: httpx.AsyncClient, world: World)
     )
     assert csv_answer.status_code == 200
     assert csv_answer.headers["cache-control"] == "no-store"
-    assert csv_answer.headers["content-disposition"].endswith(
-        f'account-{world.org_id}-{account_statements.this_month().text}.csv"'
-    )
+    disposition = csv_answer.headers["content-disposition"]
+    month = account_statements.this_month().text
+    assert f'filename="account-{world.org_id}-{month}.csv"' in disposition
+    # Browsers that can save it under a name in the reader's words do.
+    readable = unquote(disposition.split("filename*=UTF-8''", 1)[1])
+    assert readable.endswith(f" {month}.csv") and "/" not in readable
     text = csv_answer.content.decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))

@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from urllib.parse import unquote
 from uuid import UUID
 
 import httpx
@@ -195,6 +196,8 @@ async def test_the_csv_has_one_row_per_completion_in_the_pages_language(
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
     disposition = answer.headers["content-disposition"]
     assert disposition.startswith(f'attachment; filename="statement-{campaign.id}-')
+    readable = unquote(disposition.split("filename*=UTF-8''", 1)[1])
+    assert readable.startswith(f"{campaign.title} ") and readable.endswith(".csv")
     assert answer.content.startswith("\ufeff".encode())
     rows = csv_rows(answer)
     assert rows[0] == [

@@ -12,8 +12,13 @@ from xingdong.web.downloads import attachment
 
 def statement_csv_response(campaign: Campaign, body: str) -> Response:
     """A statement's CSV as a download named after the campaign and the day."""
-    name = f"statement-{campaign.id}-{local_time(utcnow(), '%Y%m%d')}.csv"
-    return attachment(body.encode(), media_type="text/csv; charset=utf-8", filename=name)
+    day = local_time(utcnow(), "%Y%m%d")
+    return attachment(
+        body.encode(),
+        media_type="text/csv; charset=utf-8",
+        filename=f"statement-{campaign.id}-{day}.csv",
+        readable_name=f"{campaign.title} {day}.csv",
+    )
 
 
 def account_statement_response(
@@ -24,5 +29,6 @@ def account_statement_response(
         account_statements.statement_csv(statement, locale).encode(),
         media_type="text/csv; charset=utf-8",
         filename=account_statements.csv_file_name(statement),
+        readable_name=f"{statement.org.name} {statement.month.text}.csv",
         private=True,
     )
