@@ -262,13 +262,37 @@ def test_from_a_brand_s_campaign_to_a_worker_s_withdrawal(
     expect(worker.locator("[data-pending-fen]")).to_have_attribute("data-pending-fen", "0")
 
     # The worker binds a payout account once and withdraws; the sandbox provider pays.
+    # Two numbers that differ are the page's to point out, not a question's.
+    unasked: list[str] = []
+
+    def refuse(dialog: Dialog) -> None:
+        unasked.append(dialog.message)
+        dialog.dismiss()
+
+    worker.on("dialog", refuse)
+    worker.select_option("#payout-kind", "alipay")
+    worker.fill("#payout-holder", "林小晴")
+    worker.fill("#payout-number", "13812345678")
+    worker.fill("#payout-number-again", "13812345679")
+    worker.locator('form[action="/wallet/payout-account"] button[type=submit]').click()
+    expect(worker.locator('[data-error-for="number_again"]')).to_be_visible()
+    assert unasked == []
+    worker.remove_listener("dialog", refuse)
     worker.select_option("#payout-kind", "alipay")
     worker.fill("#payout-holder", "林小晴")
     worker.fill("#payout-number", "13812345678")
     worker.fill("#payout-number-again", "138 1234 5678")
-    worker.once("dialog", lambda dialog: dialog.accept())  # bound once: asked first
+    bind_question: list[str] = []
+
+    def bind_once(dialog: Dialog) -> None:
+        bind_question.append(dialog.message)
+        dialog.accept()
+
+    worker.once("dialog", bind_once)  # bound once: asked first, naming what is bound
     worker.locator('form[action="/wallet/payout-account"] button[type=submit]').click()
     expect(worker.locator("[data-payout-masked]")).to_be_visible()
+    assert len(bind_question) == 1
+    assert all(part in bind_question[0] for part in ("支付宝", "尾号 5678", "林小晴", "一次"))
     # Nothing to confirm at ¥0: the page says what is wrong instead.
     asked: list[str] = []
 

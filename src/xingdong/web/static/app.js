@@ -11,6 +11,7 @@
     var question = lacksWhatItNeeds(form, button)
       ? null
       : (button && button.getAttribute("data-confirm")) ||
+        filledQuestion(form) ||
         form.getAttribute("data-confirm") ||
         moneyQuestion(form);
     if (question && !window.confirm(question)) {
@@ -33,11 +34,40 @@
         fields.push(named);
       }
     }
-    return fields.some(function (field) {
+    var empty = fields.some(function (field) {
       if (field.disabled) {
         return false;
       }
       return field.type === "checkbox" ? !field.checked : !String(field.value || "").trim();
+    });
+    // A field typed twice that differs (an account number) is the server's to point out.
+    var twice = Array.prototype.slice.call(form.querySelectorAll("[data-same-as]"));
+    return (
+      empty ||
+      twice.some(function (field) {
+        var first = form.elements.namedItem(field.getAttribute("data-same-as"));
+        return first && first.value.replace(/\s/g, "") !== field.value.replace(/\s/g, "");
+      })
+    );
+  }
+  // A question naming what the form is about to do with what was typed: "{holder_name}"
+  // is that field's value (a choice's words for a select), "{number:last4}" its last
+  // four characters, spaces aside.
+  function filledQuestion(form) {
+    var template = form.getAttribute("data-confirm-filled");
+    if (!template) {
+      return null;
+    }
+    return template.replace(/\{(\w+)(:last4)?\}/g, function (whole, name, last4) {
+      var field = form.elements.namedItem(name);
+      if (!field) {
+        return whole;
+      }
+      var text =
+        field.tagName === "SELECT" && field.selectedIndex >= 0
+          ? field.options[field.selectedIndex].text
+          : String(field.value || "").trim();
+      return last4 ? text.replace(/\s/g, "").slice(-4) : text;
     });
   }
   // A number as the server reads what people type (core/numbers.py): full-width forms
