@@ -229,6 +229,13 @@ async def test_the_profile_names_the_platform_in_the_page_language(
     chinese = (await client.get("/profile?lang=zh_CN")).text
     line = chinese.split('data-bound-handle="my_channel">', 1)[1].split("</p>", 1)[0]
     assert "沙盒平台" in line and "sandbox" not in line
+    # The follower count typed is for a new account only, and binding again asks first.
+    english = (await client.get("/profile?lang=en")).text
+    assert "one that is already there reports its own followers" in english
+    again = english.split('action="/profile/platform" novalidate', 1)[1].split("</form>", 1)[0]
+    assert "takes the place of the one bound now" in html.unescape(again)
+    first = page.text.split('action="/profile/platform" novalidate', 1)[1].split("</form>", 1)[0]
+    assert "data-confirm" not in first  # nothing bound yet: nothing to replace
 
 
 async def test_the_profile_takes_numbers_as_people_type_them(
