@@ -127,7 +127,7 @@ async def test_movements_are_said_in_words_with_a_link_to_their_task(
         )  # fmt: skip
     page = (await client.get("/wallet?lang=en")).text
     row = page.split('data-movement="task_reward"', 1)[1].split("</tr>", 1)[0]
-    assert 'class="muted" data-not-moved>(1.60)</td>' in row, row
+    assert 'class="muted" data-not-moved>¥1.60</td>' in row, row
     assert "Set aside for your claim" in row
 
 
