@@ -61,6 +61,9 @@ async def test_an_owner_offers_a_contract_from_the_agency_page(
     page = await client.get(f"/orgs/{org_id}/creators", headers=ENGLISH)
     assert page.status_code == 200
     assert "data-offer-form" in page.text
+    # The list first (what an agency comes back for), the forms under it, a link away.
+    assert page.text.index('id="creators"') < page.text.index('id="offer"')
+    assert 'href="#offer"' in page.text
     assert "No creator is signed with the agency yet." in page.text
     assert 'data-agency-balance-fen="0"' in page.text
 
