@@ -54,7 +54,9 @@ async def hide_submit(
     task_type: Annotated[str, Form(alias="type")] = "",
 ) -> Response:
     await service.hide(session, person=person, kind=kind, ref=_ref(ref))
-    message = N_("Hidden. You will not see it in your feed.")
+    message = N_(
+        "Hidden. You will not see it in your feed; “What I hid”, above the tasks, shows it again."
+    )
     # Back to the feed as it was filtered.
     back = f"/tasks?type={task_type}" if task_type in TASK_TYPE_LABELS else "/tasks"
     return redirect(back, message)

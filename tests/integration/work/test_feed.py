@@ -168,6 +168,8 @@ async def test_the_task_center_page_hides_and_lists_what_was_hidden(
     )
     assert hide.status_code == 303
     assert hide.headers["location"].startswith("/tasks?type=follow&done=")
+    told = await client.get(hide.headers["location"])
+    assert "“我隐藏的内容”" in told.text  # where to show it again
     after = await client.get("/tasks")
     assert f'data-task="{campaign.id}"' not in after.text
     assert 'data-reason="all_hidden"' in after.text
