@@ -461,6 +461,16 @@ async def test_a_top_up_paid_at_the_provider_while_being_closed_stays_open(
     assert await balance(client, owner, org_id) == 700
 
 
+async def started_earlier(db: Database, hours: int, *deposit_ids: str) -> None:
+    """Move these top-ups' start ``hours`` into the past."""
+    async with db.session_scope() as s:
+        await s.execute(
+            text("UPDATE ledger_deposits SET created_at = created_at - make_interval(hours => :h)"
+                 " WHERE id = ANY(CAST(:ids AS uuid[]))"),
+            {"h": hours, "ids": list(deposit_ids)},
+        )  # fmt: skip
+
+
 async def test_a_top_up_left_unpaid_closes_on_its_own_once(
     client: httpx.AsyncClient, db: Database
 ) -> None:
@@ -471,12 +481,7 @@ async def test_a_top_up_left_unpaid_closes_on_its_own_once(
     fresh = (await start_deposit(client, owner, org_id, 300, "fresh")).json()
     started = datetime.fromisoformat(fresh["created_at"])
     assert datetime.fromisoformat(fresh["expires_at"]) == started + timedelta(hours=24)
-    async with db.session_scope() as s:
-        await s.execute(
-            text("UPDATE ledger_deposits SET created_at = created_at - interval '25 hours'"
-                 " WHERE id IN (:a, :b)"),
-            {"a": forgotten["id"], "b": just_paid["id"]},
-        )  # fmt: skip
+    await started_earlier(db, 25, forgotten["id"], just_paid["id"])
     # The payer of one paid at the provider a moment ago; its notice is on its way.
     sandbox = provider(client)
     await sandbox.record_payment(order_id=just_paid["id"], amount=600, status="paid")
@@ -535,12 +540,7 @@ async def test_a_top_up_the_provider_cannot_answer_for_does_not_stop_the_others(
     org_id = await create_org(client, owner)
     stuck = (await start_deposit(client, owner, org_id, 100, "stuck")).json()
     later = (await start_deposit(client, owner, org_id, 200, "later")).json()
-    async with db.session_scope() as s:
-        await s.execute(
-            text("UPDATE ledger_deposits SET created_at = created_at - interval '30 hours'"
-                 " WHERE id IN (:a, :b)"),
-            {"a": stuck["id"], "b": later["id"]},
-        )  # fmt: skip
+    await started_earlier(db, 30, stuck["id"], later["id"])
     flaky = ProviderDownFor(provider(client), stuck["id"])
     assert await deposit_service.expire_unpaid_deposits(db, flaky, expiry_hours=24) == 1
     url = f"/api/v1/orgs/{org_id}/deposits"

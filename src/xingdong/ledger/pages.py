@@ -3,6 +3,7 @@ provider's checkout page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -257,18 +258,23 @@ async def wallet_page(
     )
 
 
+def _rewarded_tasks(
+    movements: list[wallets.Movement], keep: Callable[[wallets.Movement], bool]
+) -> set[UUID]:
+    """The tasks whose reward movements ``keep`` takes."""
+    return {
+        found
+        for m in movements
+        if m.code == "task_reward" and keep(m) and (found := _assignment_of(m.reference))
+    }
+
+
 async def _hold_ends(
     session: DbSession, person_id: UUID, movements: list[wallets.Movement]
 ) -> dict[str, datetime]:
     """When each reward shown still in hold becomes withdrawable, by the movement's
     reference (the task)."""
-    ids = {
-        found
-        for m in movements
-        if m.code == "task_reward"
-        and m.account == "pending"
-        and (found := _assignment_of(m.reference)) is not None
-    }
+    ids = _rewarded_tasks(movements, lambda m: m.account == "pending")
     if not ids:
         return {}
     rows = await session.execute(
@@ -286,13 +292,7 @@ async def _under_appeal(
 ) -> set[str]:
     """The references (tasks) of rewards shown as let go whose rejection the person has
     appealed: the reward may still come, from the campaign, if the appeal is upheld."""
-    ids = {
-        found
-        for m in movements
-        if m.code == "task_reward"
-        and m.state == "released"
-        and (found := _assignment_of(m.reference)) is not None
-    }
+    ids = _rewarded_tasks(movements, lambda m: m.state == "released")
     if not ids:
         return set()
     rows = await session.scalars(
