@@ -144,7 +144,8 @@ def test_a_brand_owner_reads_prints_and_downloads_a_statement_on_a_phone(
     with page.expect_download() as download_info:
         page.locator("[data-statement-csv]").click()
     download = download_info.value
-    assert download.suggested_filename.startswith(f"statement-{scene.campaign_id}-")
+    # Saved under the campaign's title and the day (the plain name is the fallback).
+    assert download.suggested_filename.startswith(f"{scene.title} ")
     assert download.suggested_filename.endswith(".csv")
     saved = Path(download.path())
     content = saved.read_bytes()

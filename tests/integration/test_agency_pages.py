@@ -327,6 +327,7 @@ async def test_an_owner_pays_the_shares_out_from_the_agency_page(
     # The organisation page says what there is to pay out, apart from the campaign balance.
     org_page = await client.get(f"/orgs/{org_id}", headers=ENGLISH)
     assert 'data-agency-earnings-fen="5000"' in org_page.text
+    assert "data-two-balances" in org_page.text  # the campaign balance is said to be apart
     assert "Earnings to pay out: ¥50.00" in org_page.text
     assert "Balance <small>for campaigns</small>" in org_page.text
     page = await client.get(f"/orgs/{org_id}/creators", headers=ENGLISH)

@@ -425,15 +425,7 @@ async def test_missing_evidence_and_bad_links_are_refused(
 ) -> None:
     campaign = await live_campaign(world)
     auth = await bearer(world, world.workers[0])
-    # A day to film, post and hand in, not the hour a follow takes.
-    task = (await client.get(f"/api/v1/tasks/{campaign.id}", headers=auth)).json()
-    assert task["claim_minutes"] == 24 * 60
-    made = await claim(client, auth, campaign)
-    assignment_id = made.json()["id"]
-    lasts = datetime.fromisoformat(made.json()["expires_at"]) - datetime.fromisoformat(
-        made.json()["claimed_at"]
-    )
-    assert lasts == timedelta(hours=24)
+    assignment_id = (await claim(client, auth, campaign)).json()["id"]
     nothing = problem(await upload(client, auth, assignment_id, None), 422, "evidence_required")
     assert [e["field"] for e in nothing["errors"]] == ["evidence"]
     for bad in ("javascript:alert(1)", "//evil.example/x", "ftp://files.example/a", "x" * 301):
@@ -484,7 +476,15 @@ async def test_a_shoot_task_takes_a_video(client: httpx.AsyncClient, world: Worl
         brief="拍一条视频介绍我们的新品，提到 @brand_official。",
     )
     auth = await bearer(world, world.workers[0])
-    assignment_id = (await claim(client, auth, campaign)).json()["id"]
+    # A day to film, post and hand in, not the hour a follow takes.
+    task = (await client.get(f"/api/v1/tasks/{campaign.id}", headers=auth)).json()
+    assert task["claim_minutes"] == 24 * 60
+    made = await claim(client, auth, campaign)
+    assignment_id = made.json()["id"]
+    lasts = datetime.fromisoformat(made.json()["expires_at"]) - datetime.fromisoformat(
+        made.json()["claimed_at"]
+    )
+    assert lasts == timedelta(hours=24)
     nothing = problem(
         await upload(client, {**auth, "Accept-Language": "en"}, assignment_id, None),
         422,
