@@ -28,14 +28,17 @@ log = get_logger(__name__)
 @contextlib.asynccontextmanager
 async def _in_process_worker(runtime: Runtime) -> AsyncIterator[None]:
     """Run a job worker inside the server process (``serve``/``demo``)."""
-    from xingdong.core.jobs import build_job_app
+    from xingdong.core.jobs import build_job_app, keep_running
 
     job_app = build_job_app(runtime.db.url)
     async with job_app.open_async():
         worker = asyncio.create_task(
-            job_app.run_worker_async(
-                concurrency=runtime.settings.worker_concurrency,
-                install_signal_handlers=False,
+            keep_running(
+                lambda: job_app.run_worker_async(
+                    concurrency=runtime.settings.worker_concurrency,
+                    install_signal_handlers=False,
+                    name="in-process",
+                ),
                 name="in-process",
             )
         )

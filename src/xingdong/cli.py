@@ -8,7 +8,7 @@ import sys
 import webbrowser
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -855,7 +855,7 @@ def worker(
     queues: str = typer.Option("", help="Comma-separated queues (default: all)"),
 ) -> None:
     """Run a dedicated job worker (any number of them, on any hosts)."""
-    from xingdong.core.jobs import build_job_app
+    from xingdong.core.jobs import build_job_app, keep_running
     from xingdong.core.logging import configure_logging
     from xingdong.core.runtime import build_runtime
 
@@ -866,12 +866,14 @@ def worker(
 
     async def run() -> None:
         job_app = build_job_app(url)
+        chosen = [q for q in queues.split(",") if q]
+        # No queue named: every queue (procrastinate reads an absent list as all).
+        options: dict[str, Any] = {"queues": chosen} if chosen else {}
         async with job_app.open_async():
-            chosen = [q for q in queues.split(",") if q]
-            if chosen:
-                await job_app.run_worker_async(concurrency=concurrency, queues=chosen)
-            else:
-                await job_app.run_worker_async(concurrency=concurrency)
+            await keep_running(
+                lambda: job_app.run_worker_async(concurrency=concurrency, **options),
+                name="dedicated",
+            )
         await runtime.db.dispose()
 
     asyncio.run(run())

@@ -3,7 +3,18 @@ database asked for last."""
 
 from __future__ import annotations
 
-from xingdong.core.jobs import JOB_MODULES, build_job_app
+import asyncio
+
+import pytest
+
+from xingdong.core.jobs import (
+    JOB_MODULES,
+    RESTART_FIRST_S,
+    RESTART_MOST_S,
+    STEADY_AFTER_S,
+    build_job_app,
+    keep_running,
+)
 
 
 def test_asking_again_gives_the_same_jobs_on_the_new_database() -> None:
@@ -18,3 +29,55 @@ def test_asking_again_gives_the_same_jobs_on_the_new_database() -> None:
     # Moved to the second database: jobs are read and written there.
     assert second.connector is not first_connector
     assert second.job_manager.connector is second.connector
+
+
+async def test_a_worker_that_stops_on_its_own_is_started_again_with_growing_waits() -> None:
+    waits: list[float] = []
+    now = [0.0]
+    starts = 0
+    forever = asyncio.Event()
+
+    async def run() -> None:
+        nonlocal starts
+        starts += 1
+        now[0] += 1.0  # each start runs a second
+        if starts == 1:
+            raise ConnectionError("deadlock detected")  # a side task failed: it stops
+        if starts == 2:
+            raise RuntimeError("connection lost")
+        if starts == 3:
+            return  # stopped with no error
+        if starts == 4:
+            now[0] += STEADY_AFTER_S  # ran for long before stopping
+            raise ConnectionError("again")
+        await forever.wait()  # then it keeps going
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    task = asyncio.create_task(keep_running(run, name="test", sleep=sleep, clock=lambda: now[0]))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert starts == 5
+    # 1, 2, 4 while it keeps failing; after a long run, back to the first wait.
+    assert waits == [RESTART_FIRST_S, 2.0, 4.0, RESTART_FIRST_S]
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task  # stopping the server stops it for good
+    assert starts == 5
+
+
+async def test_the_waits_stop_growing_at_thirty_seconds() -> None:
+    waits: list[float] = []
+
+    async def run() -> None:
+        raise ConnectionError("down")
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 8:
+            raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        await keep_running(run, name="test", sleep=sleep, clock=lambda: 0.0)
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, RESTART_MOST_S, RESTART_MOST_S, RESTART_MOST_S]

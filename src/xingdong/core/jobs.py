@@ -8,7 +8,10 @@ a commit cannot lose it.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +20,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.db import libpq_url
+from xingdong.core.logging import get_logger
+
+log = get_logger(__name__)
 
 JOB_MODULES = (
     "xingdong.identity.jobs",
@@ -85,3 +91,40 @@ def build_job_app(database_url: str) -> procrastinate.App:
     _APP.connector = connector
     _APP.job_manager.connector = connector
     return _APP
+
+
+RESTART_FIRST_S = 1.0
+RESTART_MOST_S = 30.0
+STEADY_AFTER_S = 300.0
+"""A worker that ran this long before stopping starts again after the first wait, not
+after one grown by earlier stops."""
+
+
+async def keep_running(
+    run: Callable[[], Awaitable[None]],
+    *,
+    name: str,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Run a job worker (``run``) for as long as this task is not cancelled, starting it
+    again when it stops on its own. A worker stops for good when one of its side tasks
+    fails, and a moment's database trouble does that (a deadlock chosen its periodic
+    deferrer as the victim, a dropped connection): without this, a serving process would
+    take no job again until restarted. The waits between starts grow from a second to
+    thirty while it keeps failing."""
+    wait = RESTART_FIRST_S
+    while True:
+        started = clock()
+        try:
+            await run()
+            log.warning("job_worker_stopped", worker=name)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job_worker_failed", worker=name)
+        if clock() - started >= STEADY_AFTER_S:
+            wait = RESTART_FIRST_S
+        log.info("job_worker_restarting", worker=name, in_s=wait)
+        await sleep(wait)
+        wait = min(wait * 2, RESTART_MOST_S)
