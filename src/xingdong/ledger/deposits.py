@@ -245,17 +245,30 @@ async def close_deposit(
                 "To give the money back, refund it then."
             )
         )
+    await _mark_closed(session, deposit, actor_id=actor.person_id, action="ledger.deposit_closed")
+    await session.flush()
+    return deposit
+
+
+async def _mark_closed(
+    session: AsyncSession,
+    deposit: Deposit,
+    *,
+    actor_id: UUID | None,
+    action: str,
+    **data: object,
+) -> None:
+    """The locked top-up closed (its checkout closed at the provider first), and why in the
+    audit log."""
     deposit.status = "closed"
     await record_audit(
         session,
-        actor_id=actor.person_id,
-        action="ledger.deposit_closed",
+        actor_id=actor_id,
+        action=action,
         object_type="organisation",
-        object_id=org_id,
-        data={"deposit": str(deposit.id), "amount": deposit.amount},
+        object_id=deposit.org_id,
+        data={"deposit": str(deposit.id), "amount": deposit.amount, **data},
     )
-    await session.flush()
-    return deposit
 
 
 async def _closed_at_provider(deposit_id: UUID, payments: PaymentProvider) -> bool:
@@ -305,18 +318,12 @@ async def expire_unpaid_deposits(
                 deposit = await get_deposit(session, deposit_id, lock=True)
                 if deposit.status != "created":
                     continue
-                deposit.status = "closed"
-                await record_audit(
+                await _mark_closed(
                     session,
+                    deposit,
                     actor_id=None,
                     action="ledger.deposit_expired",
-                    object_type="organisation",
-                    object_id=deposit.org_id,
-                    data={
-                        "deposit": str(deposit.id),
-                        "amount": deposit.amount,
-                        "expiry_hours": expiry_hours,
-                    },
+                    expiry_hours=expiry_hours,
                 )
             expired += 1
         except Exception:
