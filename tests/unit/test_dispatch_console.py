@@ -219,7 +219,7 @@ def test_a_novice_feed_holds_an_onboarding_task_near_the_top() -> None:
         end_s=1e6, brand="school2", targeting=Targeting(tiers=frozenset({"novice"})),
         is_novice=True,
     ))  # fmt: skip
-    dispatcher.set_done("n1", "first", 1)
+    dispatcher.set_all_done("n1", {"first": 1})
     assert "second" not in [i.task_id for i in dispatcher.recommend(novice, 45.0, 3).items]
     # So too for one who did one in a campaign the index no longer holds (their profile
     # says so).

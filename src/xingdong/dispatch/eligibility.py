@@ -202,10 +202,6 @@ class EligibilityIndex:
         if slot is not None:
             self.completed[slot] += 1
 
-    def set_done(self, person_id: str, task_id: str, times: int) -> None:
-        """Mirror the database: how often this person has done (or holds) this task."""
-        self._done[person_id][task_id] = times
-
     def set_all_done(self, person_id: str, taken: Mapping[str, int]) -> None:
         """Mirror the database for all of a person's tasks at once: a task missing from
         ``taken`` is one they no longer hold (a claim given up or run out), so it is

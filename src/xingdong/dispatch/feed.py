@@ -1,7 +1,7 @@
 """The dispatcher: one person's feed at one moment, and learning from what happened.
 
 ``Dispatcher`` is shared by every request of a process. The live feed keeps it in step with
-the database (``upsert_task``, ``remove_task``, ``set_progress``, ``set_done``, nightly
+the database (``upsert_task``, ``remove_task``, ``set_progress``, ``set_all_done``, nightly
 ``seed_prices``) and reports outcomes with ``record``; the offline dispatcher drives the
 same object from simulated people.
 
@@ -172,9 +172,6 @@ class Dispatcher:
     def set_progress(self, task_id: str, *, completed: int, reserved: int = 0) -> None:
         self.index.set_progress(task_id, completed=completed, reserved=reserved)
         self._units_moved(self.index.slot_of[task_id])
-
-    def set_done(self, person_id: str, task_id: str, times: int) -> None:
-        self.index.set_done(person_id, task_id, times)
 
     def set_all_done(self, person_id: str, taken: Mapping[str, int]) -> None:
         self.index.set_all_done(person_id, taken)
