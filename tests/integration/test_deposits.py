@@ -482,10 +482,11 @@ async def test_a_top_up_left_unpaid_closes_on_its_own_once(
     started = datetime.fromisoformat(fresh["created_at"])
     assert datetime.fromisoformat(fresh["expires_at"]) == started + timedelta(hours=24)
     await started_earlier(db, 25, forgotten["id"], just_paid["id"])
-    # The payer of one paid at the provider a moment ago; its notice is on its way.
+    # One was paid at the provider, but its notice never reached us.
     sandbox = provider(client)
     await sandbox.record_payment(order_id=just_paid["id"], amount=600, status="paid")
-    # Two sweeps at once (two workers): each top-up is closed once.
+    # Two sweeps at once (two workers): each top-up is closed once, the paid one credited
+    # once.
     sweeps = await asyncio.gather(
         *(deposit_service.expire_unpaid_deposits(db, sandbox, expiry_hours=24) for _ in range(2))
     )
@@ -496,7 +497,8 @@ async def test_a_top_up_left_unpaid_closes_on_its_own_once(
         for d in (await client.get(url, headers=owner.auth)).json()["items"]
     }
     assert states[forgotten["id"]] == ("closed", None, None)
-    assert states[just_paid["id"]][0] == "created"
+    assert states[just_paid["id"]] == ("paid", None, None)
+    assert await balance(client, owner, org_id) == 600
     assert states[fresh["id"]][0] == "created" and states[fresh["id"]][1] is not None
     record = await sandbox.query_order(order_id=forgotten["id"])
     assert record is not None and record.status == "closed"  # its checkout takes nothing now
@@ -511,7 +513,7 @@ async def test_a_top_up_left_unpaid_closes_on_its_own_once(
     assert len(entries) == 1
     assert entries[0].actor_id is None
     assert entries[0].data == {"deposit": forgotten["id"], "amount": 900, "expiry_hours": 24}
-    # The late payment's notice credits as any other; the sweep after finds nothing more.
+    # The lost notice arriving after all changes nothing; the sweep after finds nothing.
     assert (await notify(client, just_paid["id"], 600)).status_code == 200
     assert await deposit_service.expire_unpaid_deposits(db, sandbox, expiry_hours=24) == 0
     assert await balance(client, owner, org_id) == 600
@@ -550,3 +552,66 @@ async def test_a_top_up_the_provider_cannot_answer_for_does_not_stop_the_others(
     assert states == {stuck["id"]: "created", later["id"]: "closed"}
     # The provider answers again: the next sweep closes it.
     assert await deposit_service.expire_unpaid_deposits(db, provider(client), expiry_hours=24) == 1
+
+
+async def test_an_owner_asks_the_provider_about_a_top_up_whose_notice_was_lost(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    member = await register(client)
+    await add_member(client, org_id, owner, member)
+    deposit = (await start_deposit(client, owner, org_id, 4_200, "lost-notice")).json()
+    check = f"/api/v1/orgs/{org_id}/deposits/{deposit['id']}/check"
+    # Not paid yet: asking changes nothing, and it is still open to pay.
+    waiting = await client.post(check, headers=owner.auth)
+    assert waiting.status_code == 200, waiting.text
+    assert waiting.json()["status"] == "created" and waiting.json()["checkout_url"]
+    assert (await client.post(check, headers=member.auth)).status_code == 403
+    stranger = await register(client)
+    assert (await client.post(check, headers=stranger.auth)).status_code in (403, 404)
+    # Paid at the provider; the notice is lost. Asking credits it, once.
+    await provider(client).record_payment(order_id=deposit["id"], amount=4_200, status="paid")
+    asked = await asyncio.gather(*(client.post(check, headers=owner.auth) for _ in range(3)))
+    assert [a.json()["status"] for a in asked] == ["paid"] * 3
+    assert asked[0].json()["checkout_url"] is None
+    assert await balance(client, owner, org_id) == 4_200
+    read = await client.get(f"/api/v1/orgs/{org_id}/deposits/{deposit['id']}", headers=owner.auth)
+    assert read.json()["refundable_fen"] == 4_200
+    # The notice turning up after all credits nothing more.
+    assert (await notify(client, deposit["id"], 4_200)).status_code == 200
+    assert await balance(client, owner, org_id) == 4_200
+    async with db.sessionmaker() as s:
+        credited = (
+            await s.execute(
+                select(func.count())
+                .select_from(Transfer)
+                .where(Transfer.idempotency_key == f"deposit:{deposit['id']}")
+            )
+        ).scalar_one()
+    assert credited == 1
+    unknown = await client.post(
+        f"/api/v1/orgs/{org_id}/deposits/{uuid.uuid4()}/check", headers=owner.auth
+    )
+    assert unknown.status_code == 404
+
+
+async def test_asking_the_provider_and_its_notice_at_the_same_moment_credit_once(
+    client: httpx.AsyncClient,
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    ids = [(await start_deposit(client, owner, org_id, 1_000 + n, f"both-{n}")).json()["id"]
+           for n in range(5)]  # fmt: skip
+    sandbox = provider(client)
+    for n, deposit_id in enumerate(ids):
+        await sandbox.record_payment(order_id=deposit_id, amount=1_000 + n, status="paid")
+    calls = []
+    for n, deposit_id in enumerate(ids):
+        calls.append(notify(client, deposit_id, 1_000 + n))
+        calls.append(
+            client.post(f"/api/v1/orgs/{org_id}/deposits/{deposit_id}/check", headers=owner.auth)
+        )
+    answers = await asyncio.gather(*calls)
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    assert await balance(client, owner, org_id) == sum(1_000 + n for n in range(5))

@@ -352,6 +352,40 @@ async def test_an_unpaid_top_up_says_so_and_leads_back_to_the_payment(
     assert (await client.get(resume)).status_code in (403, 404)
 
 
+async def test_a_payer_whose_payment_notice_was_lost_sees_it_credited_on_asking(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    first = (await start_deposit(client, owner, org_id, 8_800, "asked")).json()["id"]
+    second = (await start_deposit(client, owner, org_id, 9_900, "resumed")).json()["id"]
+    await sign_in(client, owner.phone)
+    page = (await client.get(f"/orgs/{org_id}?lang=en")).text
+    check = f"/orgs/{org_id}/deposits/{first}/check"
+    assert f'action="{check}"' in page and "Paid already? Check" in page
+    # Not paid: the page says the provider has nothing yet, and it stays waiting.
+    asked = await client.post(check, data={"csrf_token": csrf_from(page)})
+    assert asked.status_code == 303
+    told = (await client.get(asked.headers["location"] + "&lang=en")).text
+    assert "The payment provider has no payment for this top-up yet." in told
+    assert told.count('data-deposit-status="created"') == 2
+    # Both paid at the provider; neither notice arrived.
+    sandbox = client.app.state.runtime.payments  # type: ignore[attr-defined]
+    await sandbox.record_payment(order_id=first, amount=8_800, status="paid")
+    await sandbox.record_payment(order_id=second, amount=9_900, status="paid")
+    asked = await client.post(check, data={"csrf_token": csrf_from(told)})
+    told = (await client.get(asked.headers["location"] + "&lang=en")).text
+    assert "This top-up was already paid: it is in the balance." in told
+    assert await balance(client, owner, org_id) == 8_800
+    # "Pay now" on the other asks first instead of sending the payer to pay twice.
+    resumed = await client.get(f"/orgs/{org_id}/deposits/{second}/pay")
+    assert resumed.status_code == 303 and "/sandbox/pay" not in resumed.headers["location"]
+    told = (await client.get(resumed.headers["location"] + "&lang=en")).text
+    assert "This top-up was already paid: it is in the balance." in told
+    assert 'data-deposit-status="created"' not in told
+    assert await balance(client, owner, org_id) == 18_700
+
+
 async def test_an_unpaid_top_up_can_be_closed_from_the_page_after_a_question(
     client: httpx.AsyncClient, db: Database
 ) -> None:

@@ -138,6 +138,19 @@ async def close_deposit(
     return deposit_out(deposit, runtime, actor)
 
 
+@router.post("/orgs/{org_id}/deposits/{deposit_id}/check")
+async def check_deposit(
+    org_id: UUID, deposit_id: UUID, actor: ApiActor, session: DbSession, runtime: RuntimeDep
+) -> DepositOut:
+    """Ask the payment provider about a top-up still waiting for payment (owners): one it
+    says was paid is credited now, as its notice would have been (a notice lost on the
+    way). One already paid or closed is answered as it is."""
+    deposit = await deposits.check_deposit(
+        session, actor=actor, org_id=org_id, deposit_id=deposit_id, payments=runtime.payments
+    )
+    return deposit_out(deposit, runtime, actor)
+
+
 def deposit_out(deposit: Deposit, runtime: Runtime, actor: Actor) -> DepositOut:
     """A top-up as the API shows it: while it waits for payment, with the address to pay
     it at, for those who may top up (the link is not lost with the first answer)."""

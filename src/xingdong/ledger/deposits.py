@@ -30,7 +30,7 @@ from xingdong.ledger.batching import BatchCall, batcher_for
 from xingdong.ledger.errors import IdempotencyKeyReused, InvalidTransfer
 from xingdong.ledger.idempotency import claim_key
 from xingdong.ledger.models import Deposit
-from xingdong.ledger.payments import PaymentNotice, PaymentProvider
+from xingdong.ledger.payments import PaymentNotice, PaymentProvider, PaymentRecord
 
 DEPOSITS_ACCOUNT = "external:deposits"
 log = get_logger(__name__)
@@ -238,7 +238,7 @@ async def close_deposit(
         return deposit
     if deposit.status == "paid":
         raise DepositNotOpen(detail=N_("This top-up was paid; to give the money back, refund it."))
-    if not await _closed_at_provider(deposit.id, payments):
+    if await _closed_at_provider(deposit.id, payments) is not None:
         raise DepositNotOpen(
             detail=N_(
                 "The payer has just paid this top-up: it reaches the balance in a moment. "
@@ -271,11 +271,36 @@ async def _mark_closed(
     )
 
 
-async def _closed_at_provider(deposit_id: UUID, payments: PaymentProvider) -> bool:
-    """Ask the provider to close the top-up's checkout: False when the payer was quicker
-    (their payment's notice is on its way and credits the balance as any other)."""
+async def _closed_at_provider(deposit_id: UUID, payments: PaymentProvider) -> PaymentRecord | None:
+    """Ask the provider to close the top-up's checkout: None once it is closed there; the
+    payment when the payer was quicker (its notice is on its way, or was lost)."""
     record = await payments.close_order(order_id=str(deposit_id))
-    return record is None or record.status != "paid"
+    return record if record is not None and record.status == "paid" else None
+
+
+async def check_deposit(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    org_id: UUID,
+    deposit_id: UUID,
+    payments: PaymentProvider,
+) -> Deposit:
+    """Ask the provider whether a top-up waiting for payment was paid (a payer who paid
+    and still sees it waiting), and credit it now if it was, as its notice would have: a
+    notice lost on the way no longer leaves the money out of the balance. One already paid
+    or closed is answered as it is, without asking."""
+    require(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
+    deposit = await get_deposit(session, deposit_id, org_id=org_id)
+    if deposit.status != "created":
+        return deposit
+    record = await payments.query_order(order_id=str(deposit.id))
+    if record is not None and record.status == "paid":
+        outcome = await record_payment_notice(session, notice=record.as_notice())
+        if outcome == "paid":
+            log.info("top_up_credited_on_query", deposit=str(deposit.id), amount=record.amount)
+        deposit = await get_deposit(session, deposit_id, org_id=org_id, lock=True)
+    return deposit
 
 
 def expires_at(deposit: Deposit, expiry_hours: int) -> datetime | None:
@@ -296,7 +321,8 @@ async def expire_unpaid_deposits(
     """Close top-ups left unpaid for ``expiry_hours`` (a periodic job), each in its own
     transaction, at the provider first. Safe beside another sweep or an owner closing the
     same top-up: each is locked and looked at again, so it closes once. Answers how many
-    were closed; one the payer has just paid is left for its notice."""
+    were closed. One the provider says was paid is credited instead, as its notice would
+    have been: after a day its notice was lost (a notice arriving later changes nothing)."""
     cutoff = (now or utcnow()) - timedelta(hours=expiry_hours)
     async with db.sessionmaker() as session:
         due = (
@@ -312,9 +338,14 @@ async def expire_unpaid_deposits(
         try:
             # The provider first, with no lock held here: closing is idempotent there, and
             # once closed nothing more can be paid, so what the row says next is final.
-            if not await _closed_at_provider(deposit_id, payments):
-                continue
+            payment = await _closed_at_provider(deposit_id, payments)
             async with db.session_scope() as session:
+                if payment is not None:
+                    # Paid a day ago and still waiting here: its notice was lost. Credit
+                    # it as the notice would have (a notice arriving later changes nothing).
+                    if await record_payment_notice(session, notice=payment.as_notice()) == "paid":
+                        log.warning("top_up_notice_lost_credited", deposit=str(deposit_id))
+                    continue
                 deposit = await get_deposit(session, deposit_id, lock=True)
                 if deposit.status != "created":
                     continue

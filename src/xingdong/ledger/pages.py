@@ -95,12 +95,45 @@ async def resume_top_up(
 ) -> Response:
     """Back to the provider's checkout for a top-up left unpaid (the tab closed, the
     phone locked); one already paid or closed shows the organisation page instead."""
-    require(actor, Action.ORG_MANAGE_FUNDS, org_id=org_id)
-    deposit = await deposits.get_deposit(session, deposit_id, org_id=org_id)
+    # The provider first: a payer coming back to a top-up they paid (its notice lost) must
+    # not be sent to pay it again.
+    deposit = await deposits.check_deposit(
+        session, actor=actor, org_id=org_id, deposit_id=deposit_id, payments=runtime.payments
+    )
+    if deposit.status == "paid":
+        return redirect(
+            f"/orgs/{org_id}", N_("This top-up was already paid: it is in the balance.")
+        )
     if deposit.status != "created":
         return redirect(f"/orgs/{org_id}", N_("This top-up is no longer waiting for payment."))
     target = runtime.payments.checkout_url(order_id=str(deposit.id), amount=deposit.amount)
     return RedirectResponse(target, status_code=303)
+
+
+@router.post("/orgs/{org_id}/deposits/{deposit_id}/check", dependencies=[CsrfChecked])
+async def check_top_up(
+    org_id: UUID,
+    deposit_id: UUID,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: PageActor,
+    top_ups: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """ "I have paid": ask the provider about a top-up still shown as waiting, and credit
+    it if it was paid. ``top_ups``: the page of older top-ups the form was on."""
+    deposit = await deposits.check_deposit(
+        session, actor=actor, org_id=org_id, deposit_id=deposit_id, payments=runtime.payments
+    )
+    if deposit.status == "paid":
+        message = N_("This top-up was already paid: it is in the balance.")
+    elif deposit.status == "closed":
+        message = N_("This top-up is no longer waiting for payment.")
+    else:
+        message = N_(
+            "The payment provider has no payment for this top-up yet. If you have just paid, "
+            "check again in a minute."
+        )
+    return redirect(_top_ups_page(org_id, top_ups), message)
 
 
 @router.post("/orgs/{org_id}/deposits/{deposit_id}/refunds", dependencies=[CsrfChecked])

@@ -44,6 +44,18 @@ class PaymentRecord:
     order_id: str
     amount: int
     status: str
+    provider_txn: str
+    """The provider's number for the payment (as its notice would carry it)."""
+
+    def as_notice(self) -> PaymentNotice:
+        """What the provider's notice of this payment would have said: a notice that never
+        arrived is applied from the provider's answer to a query the same way."""
+        return PaymentNotice(
+            order_id=self.order_id,
+            amount=self.amount,
+            status=self.status,
+            provider_txn=self.provider_txn,
+        )
 
 
 @dataclass(frozen=True)
@@ -148,7 +160,12 @@ class SandboxPaymentProvider:
             row = await session.get(SandboxPayment, order_id)
         if row is None:
             return None
-        return PaymentRecord(order_id=row.order_id, amount=row.amount, status=row.status)
+        return PaymentRecord(
+            order_id=row.order_id,
+            amount=row.amount,
+            status=row.status,
+            provider_txn=self.transaction_number(row.order_id),
+        )
 
     async def close_order(self, *, order_id: str) -> PaymentRecord | None:
         """An order not yet paid or cancelled is closed; one paid stays paid."""

@@ -16,8 +16,9 @@ from xingdong.ledger.payments import PaymentProvider, PayoutProvider
 
 DIFFERENCE_LABELS = {
     "deposit_not_credited": N_(
-        "The provider says a top-up was paid; the ledger has not credited it. Ask the "
-        "provider to resend its notice."
+        "The provider says a top-up was paid; the ledger has not credited it (its notice was "
+        "lost). The expiry sweep credits it within a day; an owner's “Paid already? Check” "
+        "does at once."
     ),
     "deposit_without_payment": N_(
         "A top-up is credited, but the provider has no payment. Investigate before the "
