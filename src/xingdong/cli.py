@@ -759,27 +759,46 @@ def bench_dispatch(
 
 
 @ledger_app.command("reconcile")
-def ledger_reconcile() -> None:
+def ledger_reconcile(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            help="Compare what was started in this many days, and all still under way "
+            "(default: XINGDONG_RECONCILIATION_DAYS)"
+        ),
+    ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Compare every top-up, withdrawal and refund ever made")
+    ] = False,
+) -> None:
     """Compare the payment and payout providers' records with the ledger; exit 1 and list
     the differences if there are any."""
     from xingdong.core.runtime import build_runtime
     from xingdong.ledger import reconciliation
 
-    url = _database_url(get_settings())
-    runtime = build_runtime(get_settings(), url)
+    if days is not None and not 1 <= days <= 3650:
+        fail(f"--days must be from 1 to 3650, not {days}")
+    if days is not None and everything:
+        fail("give --days or --all, not both")
+    settings = get_settings()
+    url = _database_url(settings)
+    runtime = build_runtime(settings, url)
+    window = None if everything else (days or settings.reconciliation_days)
 
     async def action(session: object) -> object:
         report = await reconciliation.reconcile(
             session,  # type: ignore[arg-type]
             payments=runtime.payments,
             payouts=runtime.payouts,
+            days=window,
         )
         await runtime.db.dispose()
         return report
 
     report = _run(url, action)
     assert isinstance(report, reconciliation.ReconciliationReport)
-    console.print(f"{report.checked} deposits and withdrawals compared")
+    scope = "ever made" if window is None else f"of the last {window} days or under way"
+    console.print(f"{report.checked} top-ups, withdrawals and refunds {scope} compared")
     if not report.differences:
         console.print("[green]no differences[/green]")
         return

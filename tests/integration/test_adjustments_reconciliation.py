@@ -11,6 +11,7 @@ from tests.factories import User, create_org, register
 from tests.integration.test_deposits import notify, start_deposit
 from tests.integration.test_withdrawals import bind, fund, make_operator, pay_out, withdraw
 from xingdong.core.db import Database
+from xingdong.ledger import reconciliation
 from xingdong.ledger import service as ledger
 from xingdong.ledger.models import Transfer
 from xingdong.ledger.wallets import available_account
@@ -165,3 +166,44 @@ async def test_reconciliation_finds_what_the_ledger_and_providers_disagree_on(
     assert report.json()["checked"] == 4
     refused = await client.post("/api/v1/ops/reconciliation", headers=owner.auth)
     assert refused.status_code == 403
+
+
+async def test_reconciliation_asks_about_recent_rows_and_those_under_way_only(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(client)
+    org_id = await create_org(client, owner)
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    # A month-old top-up the ledger says was paid, whose payment the provider has lost,
+    # and a month-old one that still waits, paid at the provider (its notice lost).
+    settled = (await start_deposit(client, owner, org_id, 1_000, "old-settled")).json()
+    await notify(client, settled["id"], 1_000)
+    waiting = (await start_deposit(client, owner, org_id, 2_000, "old-waiting")).json()
+    await runtime.payments.record_payment(order_id=waiting["id"], amount=2_000, status="paid")
+    recent = (await start_deposit(client, owner, org_id, 3_000, "recent")).json()
+    await runtime.payments.record_payment(order_id=recent["id"], amount=3_000, status="paid")
+    await notify(client, recent["id"], 3_000)
+    async with db.session_scope() as s:
+        await s.execute(
+            text("UPDATE ledger_deposits SET created_at = now() - interval '30 days'"
+                 " WHERE id = ANY(CAST(:ids AS uuid[]))"),
+            {"ids": [settled["id"], waiting["id"]]},
+        )  # fmt: skip
+
+    async def differences(days: int | None) -> tuple[int, list[tuple[str, str]]]:
+        async with db.session_scope() as s:
+            report = await reconciliation.reconcile(
+                s, payments=runtime.payments, payouts=runtime.payouts, days=days
+            )
+        return report.checked, sorted((d["kind"], d["id"]) for d in report.differences)
+
+    # The last week: the recent one (in agreement) and the one still under way; the
+    # settled month-old one is not asked about again.
+    assert await differences(7) == (2, [("deposit_not_credited", waiting["id"])])
+    # Everything ever made (the command's --all): the month-old one is asked about too.
+    assert await differences(None) == (
+        3,
+        sorted(
+            [("deposit_not_credited", waiting["id"]), ("deposit_without_payment", settled["id"])]
+        ),
+    )

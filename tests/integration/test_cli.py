@@ -253,3 +253,19 @@ def test_an_operator_closes_an_organisation_on_request(cli_db: str) -> None:
         app, ["admin", "close-organisation", "--org", org_id, "--why", "x", "--yes"]
     )
     assert again.exit_code == 1 and "already closed" in again.output
+
+
+def test_reconcile_compares_a_window_or_everything_and_refuses_a_bad_one(cli_db: str) -> None:
+    window = runner.invoke(app, ["ledger", "reconcile", "--days", "30"])
+    assert window.exit_code == 0, window.output
+    assert "of the last 30 days or under way compared" in window.output
+    assert "no differences" in window.output
+    everything = runner.invoke(app, ["ledger", "reconcile", "--all"])
+    assert everything.exit_code == 0 and "ever made compared" in everything.output
+    for args, said in (
+        (["--days", "0"], "--days must be from 1 to 3650, not 0"),
+        (["--days", "7", "--all"], "give --days or --all, not both"),
+    ):
+        refused = runner.invoke(app, ["ledger", "reconcile", *args])
+        assert refused.exit_code != 0
+        assert said in refused.output and len(refused.output.strip().splitlines()) == 1

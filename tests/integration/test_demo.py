@@ -76,7 +76,7 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
     # The seeded top-up has its payment at the sandbox provider: nothing to reconcile.
     async with runtime.db.session_scope() as s:
         reconciled = await reconciliation.reconcile(
-            s, payments=runtime.payments, payouts=runtime.payouts
+            s, payments=runtime.payments, payouts=runtime.payouts, days=None
         )
     assert reconciled.differences == [] and reconciled.checked >= 1
     assert types == {"follow", "like", "comment", "live_visit", "shoot", "purchase", "profile_ad"}

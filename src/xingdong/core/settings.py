@@ -110,6 +110,13 @@ class Settings(BaseSettings):
         description="A top-up still unpaid this many hours after it was started is closed "
         "on its own, at the provider first.",
     )
+    reconciliation_days: int = Field(
+        default=7,
+        ge=1,
+        le=3650,
+        description="Reconciliation asks the providers about the top-ups, withdrawals and "
+        "refunds started in this many days, and about every one still under way.",
+    )
 
     payout_provider: Literal["sandbox"] = "sandbox"
     withdrawal_min_fen: int = Field(default=1_000, ge=1)

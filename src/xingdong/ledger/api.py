@@ -476,7 +476,10 @@ async def run_reconciliation(
     """Compare the providers' records with the ledger now (operators)."""
     require(actor, Action.APPROVE_MONEY)
     report = await reconciliation.reconcile(
-        session, payments=runtime.payments, payouts=runtime.payouts
+        session,
+        payments=runtime.payments,
+        payouts=runtime.payouts,
+        days=runtime.settings.reconciliation_days,
     )
     return ReconciliationOut.model_validate(report)
 

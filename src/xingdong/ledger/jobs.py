@@ -69,7 +69,10 @@ async def reconcile_providers(timestamp: int | None = None) -> int:  # noqa: ARG
     runtime = current_runtime()
     async with runtime.db.session_scope() as session:
         report = await reconciliation.reconcile(
-            session, payments=runtime.payments, payouts=runtime.payouts
+            session,
+            payments=runtime.payments,
+            payouts=runtime.payouts,
+            days=runtime.settings.reconciliation_days,
         )
     if report.differences:
         log.warning("reconciliation_differences", count=len(report.differences))

@@ -149,6 +149,8 @@ class Deposit(CreatedAtMixin, Base):
             "created_at",
             postgresql_where=text("status = 'created'"),
         ),
+        # Reconciliation reads the recent ones.
+        Index("ix_ledger_deposits_created_at", "created_at"),
     )
 
 
@@ -228,6 +230,7 @@ class Withdrawal(CreatedAtMixin, Base):
         ),
         Index("uq_ledger_withdrawals_key", "person_id", "idempotency_key", unique=True),
         Index("ix_ledger_withdrawals_status", "status", "updated_at"),
+        Index("ix_ledger_withdrawals_created_at", "created_at"),
     )
 
 
@@ -323,6 +326,7 @@ class Refund(CreatedAtMixin, Base):
         CheckConstraint("amount > 0", "amount_positive"),
         CheckConstraint("status IN ('requested', 'processing', 'refunded', 'failed')", "status"),
         Index("uq_ledger_refunds_key", "requested_by", "idempotency_key", unique=True),
+        Index("ix_ledger_refunds_created_at", "created_at"),
     )
 
 

@@ -612,7 +612,10 @@ async def ops_reconcile_now(session: DbSession, runtime: RuntimeDep, actor: Page
     """Compare the providers' records with the ledger now, instead of at the next hour."""
     require(actor, Action.APPROVE_MONEY)
     report = await reconciliation.reconcile(
-        session, payments=runtime.payments, payouts=runtime.payouts
+        session,
+        payments=runtime.payments,
+        payouts=runtime.payouts,
+        days=runtime.settings.reconciliation_days,
     )
     done = (
         N_("Reconciled: differences found, listed below.")

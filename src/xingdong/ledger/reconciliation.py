@@ -3,11 +3,13 @@ ledger holds, and report every difference to operators."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from xingdong.core.clock import utcnow
 from xingdong.core.i18n import N_
 from xingdong.ledger.models import Deposit, ReconciliationReport, Refund, Withdrawal
 
@@ -42,11 +44,37 @@ DIFFERENCE_LABELS = {
 """Each difference as an operator reads it on the money page: what it means, what to do."""
 
 
+UNDER_WAY = {
+    Deposit: ("created",),
+    Withdrawal: ("requested", "approved", "processing"),
+    Refund: ("requested", "processing"),
+}
+"""Statuses whose row is compared whatever its age: what the providers say of it may still
+change."""
+
+
+def _compared(model: type[Deposit | Withdrawal | Refund], since: datetime | None) -> Select[Any]:
+    """The rows of ``model`` started since ``since`` (all with None) and those under way."""
+    query = select(model).order_by(model.created_at)
+    if since is None:
+        return query
+    return query.where(or_(model.created_at >= since, model.status.in_(UNDER_WAY[model])))
+
+
 async def reconcile(
-    session: AsyncSession, *, payments: PaymentProvider, payouts: PayoutProvider
+    session: AsyncSession,
+    *,
+    payments: PaymentProvider,
+    payouts: PayoutProvider,
+    days: int | None,
 ) -> ReconciliationReport:
+    """Ask the providers about every top-up, withdrawal and refund of the last ``days``
+    days (all of them with None) and every one still under way, and store the differences.
+    An hourly run need not ask again about a year of settled rows, each asked a hundred
+    times already; the command can (``--days``)."""
+    since = utcnow() - timedelta(days=days) if days is not None else None
     differences: list[dict[str, Any]] = []
-    deposits = (await session.execute(select(Deposit))).scalars().all()
+    deposits = (await session.execute(_compared(Deposit, since))).scalars().all()
     for deposit in deposits:
         record = await payments.query_order(order_id=str(deposit.id))
         provider_paid = record is not None and record.status == "paid"
@@ -67,7 +95,7 @@ async def reconcile(
                     "ledger": deposit.amount,
                 }
             )
-    withdrawals = (await session.execute(select(Withdrawal))).scalars().all()
+    withdrawals = (await session.execute(_compared(Withdrawal, since))).scalars().all()
     for withdrawal in withdrawals:
         result = await payouts.query(payout_id=str(withdrawal.id))
         provider_paid = result is not None and result.status == "paid"
@@ -87,7 +115,7 @@ async def reconcile(
                     "amount": withdrawal.amount,
                 }
             )
-    refunds = (await session.execute(select(Refund))).scalars().all()
+    refunds = (await session.execute(_compared(Refund, since))).scalars().all()
     for refund in refunds:
         outcome = await payments.query_refund(refund_id=str(refund.id))
         provider_refunded = outcome is not None and outcome.status == "refunded"
