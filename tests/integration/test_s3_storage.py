@@ -11,23 +11,27 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
+import httpx
 import pytest
 from aiobotocore.session import get_session
 from moto.server import ThreadedMotoServer
 from pydantic import ValidationError
 
-from tests.evidence_samples import encoded, screenshot
+from tests.evidence_samples import encoded, mp4_header, screenshot
+from tests.factories import register
 from tests.integration.conftest import make_settings
 from tests.integration.test_evidence import add_person
 from tests.integration.test_evidence_sweep import every_key
+from tests.integration.test_pages_http import sign_in
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.ids import new_id
 from xingdong.core.runtime import build_evidence_storage
 from xingdong.core.settings import Settings
 from xingdong.evidence import service
+from xingdong.evidence.byte_ranges import PART_BYTES
 from xingdong.evidence.s3_storage import S3Storage
 from xingdong.evidence.storage import InvalidStorageKey
 
@@ -75,11 +79,14 @@ async def test_bytes_are_kept_read_and_deleted(endpoint: str, bucket: str) -> No
     assert storage.local_path(key) is None  # remote: sent from the bytes, not a file
     await storage.put(key, b"replaced")
     assert await storage.get(key) == b"replaced"
+    assert await storage.get_part(key, 2, 4) == b"pla"
     stored = await storage.stored_at(key)
     assert stored is not None and abs(stored - utcnow()) < timedelta(minutes=5)
     await storage.delete(key)
     with pytest.raises(FileNotFoundError):
         await storage.get(key)
+    with pytest.raises(FileNotFoundError):
+        await storage.get_part(key, 0, 1)
     assert await storage.stored_at(key) is None
     assert await storage.remove_leftovers(utcnow()) == 0
     await storage.delete(key)  # not there: nothing happens
@@ -161,3 +168,56 @@ def test_empty_settings_in_the_environment_count_as_unset(
     monkeypatch.setenv("XINGDONG_EVIDENCE_S3_BUCKET", "")
     with pytest.raises(ValidationError, match="EVIDENCE_S3_BUCKET"):
         Settings(_env_file=None, data_dir=tmp_path, evidence_storage="s3")
+
+
+async def test_a_video_in_a_bucket_is_sent_a_part_at_a_time_as_players_ask(
+    endpoint: str, bucket: str, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    storage = storage_for(endpoint, bucket)
+    monkeypatch.setattr(runtime, "evidence", storage)
+    owner = await register(client)
+    data = mp4_header() + bytes(range(256)) * (3 * PART_BYTES // 256 + 7)
+    async with runtime.db.session_scope() as s:
+        file = await service.store_video(
+            s, storage, owner_id=UUID(owner.id), data=data, filename="v.mp4",
+            settings=runtime.settings,
+        )  # fmt: skip
+    await sign_in(client, owner.phone)
+    url = f"/evidence/{file.id}"
+    # Safari's probe, then the player's open range: parts, never the whole at once.
+    probe = await client.get(url, headers={"Range": "bytes=0-1"})
+    assert probe.status_code == 206 and probe.content == data[:2]
+    assert probe.headers["content-range"] == f"bytes 0-1/{len(data)}"
+    assert probe.headers["accept-ranges"] == "bytes"
+    assert probe.headers["content-type"] == file.content_type
+    opened = await client.get(url, headers={"Range": "bytes=0-"})
+    assert opened.status_code == 206 and opened.content == data[:PART_BYTES]
+    got = opened.content
+    while len(got) < len(data):
+        more = await client.get(url, headers={"Range": f"bytes={len(got)}-"})
+        assert more.status_code == 206
+        first, last = more.headers["content-range"].split(" ")[1].split("/")[0].split("-")
+        assert int(first) == len(got) and int(last) - int(first) + 1 == len(more.content)
+        got += more.content
+    assert got == data
+    tail = await client.get(url, headers={"Range": "bytes=-100"})
+    assert tail.content == data[-100:]
+    # No range: the whole file, saying parts may be asked for.
+    whole = await client.get(url)
+    assert whole.status_code == 200 and whole.content == data
+    assert whole.headers["accept-ranges"] == "bytes"
+    # Past the end: refused, with the file's length.
+    past = await client.get(url, headers={"Range": f"bytes={len(data)}-"})
+    assert past.status_code == 416
+    assert past.headers["content-range"] == f"bytes */{len(data)}"
+    # The API answers the same way.
+    token = owner.auth
+    api = await client.get(f"/api/v1/evidence/{file.id}", headers={**token, "Range": "bytes=4-9"})
+    assert api.status_code == 206 and api.content == data[4:10]
+    refused = await client.get(
+        f"/api/v1/evidence/{file.id}", headers={**token, "Range": f"bytes={len(data) + 5}-"}
+    )
+    assert refused.status_code == 416
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "range_not_satisfiable"

@@ -248,12 +248,16 @@ async def test_local_storage_round_trip(tmp_path: Path) -> None:
     await storage.put(key, b"first")
     await storage.put(key, b"second")
     assert await storage.get(key) == b"second"
+    assert await storage.get_part(key, 1, 3) == b"eco"
+    assert await storage.get_part(key, 4, 99) == b"nd"
     assert (tmp_path / "ab" / "cd" / key).read_bytes() == b"second"
     assert [p.name for p in (tmp_path / "ab" / "cd").iterdir()] == [key]
     await storage.delete(key)
     await storage.delete(key)
     with pytest.raises(FileNotFoundError):
         await storage.get(key)
+    with pytest.raises(FileNotFoundError):
+        await storage.get_part(key, 0, 1)
 
 
 @pytest.mark.parametrize(

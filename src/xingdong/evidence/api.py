@@ -3,7 +3,9 @@ key looking at the proof of its campaign's work, a person's own uploads)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Header
 from fastapi.responses import Response
 
 from xingdong.evidence.pages import Size, file_response
@@ -23,10 +25,12 @@ async def evidence_file(
     runtime: RuntimeDep,
     actor: ApiActor,
     size: Size | None = None,
+    range_: Annotated[str | None, Header(alias="Range")] = None,
 ) -> Response:
     """The file as uploaded, for its uploader and review staff (``size=small``: a picture
     as a JPEG at most 320 pixels on its longest side). The members and keys of the
     organisation whose campaign it proves get pictures as clean copies (nothing but the
     picture) and no videos (``evidence_withheld``); anyone else gets
-    ``evidence_not_found``, as for an id that does not exist."""
-    return await file_response(session, runtime, actor, file_id, size)
+    ``evidence_not_found``, as for an id that does not exist. A ``Range: bytes=…``
+    header asks for a part (206; at most 2 MiB of an open range)."""
+    return await file_response(session, runtime, actor, file_id, size, range_)

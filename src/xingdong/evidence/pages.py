@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from fastapi.responses import FileResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,7 @@ from xingdong.core.i18n import N_
 from xingdong.core.policy import Action, Actor, can
 from xingdong.core.runtime import Runtime
 from xingdong.evidence import service
+from xingdong.evidence.byte_ranges import requested_range
 from xingdong.evidence.errors import CorruptImage, EvidenceNotFound, EvidenceWithheld, NotAnImage
 from xingdong.evidence.models import EvidenceFile
 from xingdong.evidence.picture_copies import UnreadablePicture, clean_copy, small_copy
@@ -76,11 +77,12 @@ async def evidence_file(
     runtime: RuntimeDep,
     actor: OptionalPageActor,
     size: Size | None = None,
+    range_: Annotated[str | None, Header(alias="Range")] = None,
 ) -> Response:
     """The file (``size=small``: a picture's small JPEG version, for lists). Anyone not
     allowed to see it (signed out included) gets the same "not found" as for an id that
     does not exist, so ids cannot be probed."""
-    return await file_response(session, runtime, actor, file_id, size)
+    return await file_response(session, runtime, actor, file_id, size, range_)
 
 
 async def file_response(
@@ -89,8 +91,10 @@ async def file_response(
     actor: Actor | None,
     file_id: str,
     size: Size | None,
+    byte_range: str | None = None,
 ) -> Response:
-    """A file's bytes for ``actor`` (the page's and the API's answer alike)."""
+    """A file's bytes for ``actor`` (the page's and the API's answer alike); of a whole
+    file, the part ``byte_range`` (a ``Range`` header) asks for."""
     try:
         parsed_id = UUID(file_id)
     except ValueError:
@@ -120,9 +124,19 @@ async def file_response(
             # Sent from the file, a part at a time when a video player asks for a range
             # (phones' players do before they play), never read whole into memory.
             return FileResponse(on_disk, media_type=file.content_type, headers=_HEADERS)
+        # A remote store: the part asked for, read from it alone.
+        part = requested_range(byte_range, file.byte_size)
+        if part is not None:
+            data = await service.read_bytes(runtime.evidence, file, part)
+            return Response(
+                content=data,
+                status_code=206,
+                media_type=file.content_type,
+                headers={**_HEADERS, **_RANGES, "Content-Range": part.content_range()},
+            )
     data = await service.read_bytes(runtime.evidence, file)
     if size is None and access is Access.WHOLE:
-        return _file_answer(data, file.content_type, "private")
+        return _file_answer(data, file.content_type, "private", _RANGES)
     # Each copy is a decoding: counted per person, so one cannot keep the server busy.
     await runtime.limits.hit(
         runtime.settings.rate_limit_evidence_copies, "evidence-copy", str(actor.person_id)
@@ -144,7 +158,15 @@ _HEADERS = {
 }
 
 
-def _file_answer(data: bytes, media_type: str, caching: str) -> Response:
+_RANGES = {"Accept-Ranges": "bytes"}
+"""Said of a whole file, so that a player knows it may ask for parts."""
+
+
+def _file_answer(
+    data: bytes, media_type: str, caching: str, more: dict[str, str] | None = None
+) -> Response:
     return Response(
-        content=data, media_type=media_type, headers={**_HEADERS, "Cache-Control": caching}
+        content=data,
+        media_type=media_type,
+        headers={**_HEADERS, "Cache-Control": caching, **(more or {})},
     )

@@ -72,9 +72,15 @@ class S3Storage:
             await client.put_object(Bucket=self.bucket, Key=self._object(key), Body=data)
 
     async def get(self, key: str) -> bytes:
+        return await self._read(key)
+
+    async def get_part(self, key: str, first: int, last: int) -> bytes:
+        return await self._read(key, Range=f"bytes={first}-{last}")
+
+    async def _read(self, key: str, **asked: str) -> bytes:
         async with self._client() as client:
             try:
-                answer = await client.get_object(Bucket=self.bucket, Key=self._object(key))
+                answer = await client.get_object(Bucket=self.bucket, Key=self._object(key), **asked)
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") in MISSING:
                     raise FileNotFoundError(key) from None

@@ -19,6 +19,7 @@ from xingdong.core.jobs import defer_in_transaction
 from xingdong.core.logging import get_logger
 from xingdong.core.settings import Settings, get_settings
 from xingdong.evidence import repository as repo
+from xingdong.evidence.byte_ranges import ByteRange
 from xingdong.evidence.errors import EvidenceNotFound
 from xingdong.evidence.models import EvidenceFile, EvidenceReading
 from xingdong.evidence.ocr import read_screenshot
@@ -147,10 +148,14 @@ async def files_of(session: AsyncSession, *, owner_id: UUID) -> list[EvidenceFil
     return await repo.files_of_owner(session, owner_id)
 
 
-async def read_bytes(storage: EvidenceStorage, file: EvidenceFile) -> bytes:
-    """The original bytes, exactly as uploaded; "not found" once they were deleted with
-    their uploader's account."""
+async def read_bytes(
+    storage: EvidenceStorage, file: EvidenceFile, part: ByteRange | None = None
+) -> bytes:
+    """The original bytes, exactly as uploaded (only ``part`` of them, when given); "not
+    found" once they were deleted with their uploader's account."""
     try:
+        if part is not None:
+            return await storage.get_part(file.storage_key, part.first, part.last)
         return await storage.get(file.storage_key)
     except FileNotFoundError:
         raise EvidenceNotFound(

@@ -35,6 +35,11 @@ class EvidenceStorage(Protocol):
         """The bytes stored under ``key``; :class:`FileNotFoundError` when there are none."""
         ...
 
+    async def get_part(self, key: str, first: int, last: int) -> bytes:
+        """Bytes ``first`` to ``last`` (inclusive) of ``key``; :class:`FileNotFoundError`
+        when there are none."""
+        ...
+
     async def delete(self, key: str) -> None:
         """Remove ``key``; nothing happens when it is not there."""
         ...
@@ -92,6 +97,15 @@ class LocalFolderStorage:
     async def get(self, key: str) -> bytes:
         path = self.path_for(key)
         return await asyncio.to_thread(path.read_bytes)
+
+    async def get_part(self, key: str, first: int, last: int) -> bytes:
+        return await asyncio.to_thread(self._read_part, self.path_for(key), first, last)
+
+    @staticmethod
+    def _read_part(path: Path, first: int, last: int) -> bytes:
+        with path.open("rb") as file:
+            file.seek(first)
+            return file.read(last - first + 1)
 
     async def delete(self, key: str) -> None:
         path = self.path_for(key)

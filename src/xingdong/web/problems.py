@@ -33,6 +33,16 @@ log = get_logger(__name__)
 PROBLEM_TYPE_BASE = "https://xingdong.dev/problems/"
 
 
+def _headers_said(status: int, extra: Mapping[str, Any] | None) -> dict[str, str]:
+    """The headers an error's own figures call for, on a page as in the API."""
+    if status == 429 and extra and "retry_after" in extra:
+        return {"Retry-After": str(extra["retry_after"])}
+    if status == 416 and extra and "size" in extra:
+        # RFC 9110: a refused range says how long the file is.
+        return {"Content-Range": f"bytes */{extra['size']}"}
+    return {}
+
+
 def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -65,12 +75,10 @@ def problem_response(
         body.update(
             {(f"current_{k}" if k in body else k): said(locale, v) for k, v in extra.items()}
         )
-    sent = dict(headers or {})
+    sent = dict(headers or {}) | _headers_said(status, extra)
     if status == 401:
         # RFC 9110: a 401 names how to authenticate; the API takes bearer tokens.
         sent.setdefault("WWW-Authenticate", 'Bearer realm="xingdong"')
-    if status == 429 and extra and "retry_after" in extra:
-        sent["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(
         body, status_code=status, media_type="application/problem+json", headers=sent
     )
@@ -195,7 +203,7 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
         )
     if isinstance(exc, NotAuthenticated):
         return RedirectResponse(_sign_in_address(request, exc), status_code=303)
-    return _page_error(request, exc.status, title, detail)
+    return _page_error(request, exc.status, title, detail, _headers_said(exc.status, exc.extra))
 
 
 def _location(error: Mapping[str, Any]) -> str:
