@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -145,3 +146,34 @@ def test_replays_average_days_of_other_choices() -> None:
     assert "mean of 3 plays" in str(bench.tables(thrice)[0].title)
     with pytest.raises(ValueError, match="at least 1"):
         bench.run([1], "quick", replays=0)
+
+
+def test_choices_by_taste_shocks_are_the_logits_and_shared_between_policies() -> None:
+    from xingdong.bench.dispatch import choice
+
+    weight = np.array([0.9, 0.3, 0.05])
+    rng = np.random.default_rng(5)
+    n = 200_000
+    shocks = rng.gumbel(size=(n, 4))
+    taken = np.bincount(
+        [choice(weight, shocks[k, :3], float(shocks[k, 3])) for k in range(n)], minlength=4
+    )
+    expected = np.append(weight, 1.0) / (1.0 + weight.sum())
+    assert np.allclose(taken / n, expected, atol=0.005)
+    # The same visit shown the same task at another place, beside another task, takes
+    # the same decision about it far more often than independent draws would (0.51).
+    other = np.array([0.9 * 0.6, 0.2])
+    fresh = rng.gumbel(size=(5_000, 4))
+
+    def agree(second: np.ndarray) -> float:
+        return (
+            sum(
+                (choice(weight[:1], shocks[k, :1], float(shocks[k, 3])) == 0)
+                == (choice(other, second[k, [0, 2]], float(second[k, 3])) == 0)
+                for k in range(5_000)
+            )
+            / 5_000
+        )
+
+    assert agree(shocks) > 0.78
+    assert agree(fresh) < 0.56

@@ -313,12 +313,19 @@ def play(
     seed: int,
     optimum: float,
 ) -> RunFigures:
-    """One day of visits against one policy; choices use common random numbers."""
-    draws: FloatArray = np.random.default_rng(seed).random((int(visits.person.shape[0]),))
+    """One day of visits against one policy. Choices use common random numbers: each
+    visit has its own fixed taste shock per task and for taking none (Gumbel), and the
+    person takes the shown task of highest log attraction plus shock, if above the
+    shock of taking none: the multinomial logit's choice exactly, and two policies that
+    show a visit the same task meet the same taste for it, wherever they place it and
+    whatever else they show. Policies then differ by what they show, much less by luck."""
+    tasks = len(instance.tasks)
+    shocks: FloatArray = np.random.default_rng(seed).gumbel(
+        size=(int(visits.person.shape[0]), tasks + 1)
+    )
     profiles = [PersonProfile.from_dict(p) for p in instance.people]
     column = {t["id"]: n for n, t in enumerate(instance.tasks)}
     bias = np.asarray(instance.position_bias)
-    tasks = len(instance.tasks)
     completions = np.zeros(tasks, dtype=np.int64)
     events: list[tuple[int, float]] = []
     expected_by_person = np.zeros(len(profiles))
@@ -340,7 +347,7 @@ def play(
         chance = weight / (1.0 + weight.sum())
         expected_by_person[person] += float(chance.sum())
         expected_value += float(instance.price[shown] @ chance)
-        chosen = int(np.searchsorted(np.cumsum(chance), draws[n : n + 1], side="right")[0])
+        chosen = choice(weight, shocks[n, shown], float(shocks[n, tasks]))
         for position, task_id in enumerate(slate):
             done = position == chosen
             record(profile.id, task_id, time_s, done)
@@ -361,6 +368,15 @@ def play(
         np.asarray(timings) * 1e6,
         optimum,
     )
+
+
+def choice(weight: FloatArray, shocks: FloatArray, shock_of_none: float) -> int:
+    """Which of the shown tasks (``weight``: each one's attraction at its place) a person
+    takes given their taste shocks: its index, or ``len(weight)`` for none. With Gumbel
+    shocks, task i is taken with chance weight_i / (1 + Σ weight), the logit's."""
+    taste = np.log(weight) + shocks
+    best = int(np.argmax(taste))
+    return best if taste[best] > shock_of_none else int(weight.shape[0])
 
 
 def _figures(
