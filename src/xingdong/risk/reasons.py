@@ -88,13 +88,45 @@ BEHAVIOURAL = frozenset(
 HARD_BLOCK = frozenset({"evidence_exact_reuse"})
 
 
+MISSING_FIELDS: dict[str, str] = {
+    "ip": N_("the network address"),
+    "device": N_("the device's id"),
+    "ua": N_("the browser's description"),
+    "phone_hash": N_("the phone number"),
+    "phone_prefix": N_("the phone number's prefix"),
+    "task": N_("the task"),
+    "target": N_("the target"),
+    "task_type": N_("the task type"),
+    "evidence": N_("the evidence"),
+    "evidence.sha256": N_("the file's fingerprint"),
+    "evidence.phash": N_("the picture's likeness fingerprint"),
+    "trajectory": N_("the path of the gesture that submitted"),
+    "verified": N_("the platform's check of the action"),
+    "amount_fen": N_("the amount"),
+    "payout_account": N_("the payout account"),
+}
+"""What each field a risk event may lack is, as staff read it (``signal_missing:<field>``)."""
+
+SAID_WHOLE: dict[str, str] = {
+    "signal_missing:evidence.ocr_text": N_(
+        "the screenshot's text was not read yet when it was handed in: the checks of its "
+        "handle, done state and clock are added here once it is"
+    ),
+}
+"""Reasons that read better said whole than with their field named."""
+
+
 def reason_text(code: str, locale: str) -> str:
     """A reason as staff read it, in ``locale``, with what its suffix names (the missing
-    field, the group, block or ring); an unknown code as it is."""
+    field in words, the group, block or ring); an unknown code as it is."""
+    if code in SAID_WHOLE:
+        return translate(locale, SAID_WHOLE[code])
     head, _, detail = code.partition(":")
     message = REAL_TIME.get(head) or BATCH.get(head)
     if message is None:
         return code
+    if head == "signal_missing" and detail in MISSING_FIELDS:
+        detail = translate(locale, MISSING_FIELDS[detail])
     return translate(locale, message, detail=detail or "?")
 
 
