@@ -368,6 +368,7 @@ async def test_a_payer_whose_payment_notice_was_lost_sees_it_credited_on_asking(
     assert asked.status_code == 303
     told = (await client.get(asked.headers["location"] + "&lang=en")).text
     assert "The payment provider has no payment for this top-up yet." in told
+    assert 'data-flash="info"' in told  # nothing was done: not shown as a success
     assert told.count('data-deposit-status="created"') == 2
     # Both paid at the provider; neither notice arrived.
     sandbox = client.app.state.runtime.payments  # type: ignore[attr-defined]
@@ -376,6 +377,7 @@ async def test_a_payer_whose_payment_notice_was_lost_sees_it_credited_on_asking(
     asked = await client.post(check, data={"csrf_token": csrf_from(told)})
     told = (await client.get(asked.headers["location"] + "&lang=en")).text
     assert "This top-up was already paid: it is in the balance." in told
+    assert 'data-flash="ok"' in told
     assert await balance(client, owner, org_id) == 8_800
     # "Pay now" on the other asks first instead of sending the payer to pay twice.
     resumed = await client.get(f"/orgs/{org_id}/deposits/{second}/pay")

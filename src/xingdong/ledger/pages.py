@@ -125,15 +125,18 @@ async def check_top_up(
         session, actor=actor, org_id=org_id, deposit_id=deposit_id, payments=runtime.payments
     )
     if deposit.status == "paid":
-        message = N_("This top-up was already paid: it is in the balance.")
-    elif deposit.status == "closed":
+        return redirect(
+            _top_ups_page(org_id, top_ups),
+            N_("This top-up was already paid: it is in the balance."),
+        )
+    if deposit.status == "closed":
         message = N_("This top-up is no longer waiting for payment.")
     else:
         message = N_(
             "The payment provider has no payment for this top-up yet. If you have just paid, "
             "check again in a minute."
         )
-    return redirect(_top_ups_page(org_id, top_ups), message)
+    return redirect(_top_ups_page(org_id, top_ups), message, tone="info")
 
 
 @router.post("/orgs/{org_id}/deposits/{deposit_id}/refunds", dependencies=[CsrfChecked])

@@ -99,7 +99,7 @@ def other_params(request: Request, *names: str) -> dict[str, str]:
     return {
         key: value
         for key, value in request.query_params.items()
-        if key not in names and key != "done"
+        if key not in names and key not in ("done", "tone")
     }
 
 
@@ -166,12 +166,19 @@ def _known_flash(message: str | None) -> str | None:
     return None
 
 
-def redirect(path: str, done: str | None = None) -> RedirectResponse:
+FLASH_TONES = frozenset({"ok", "info"})
+"""How a message after a form looks: ``ok``, something was done; ``info``, nothing was to
+be done (asked, and the answer is "not yet")."""
+
+
+def redirect(path: str, done: str | None = None, *, tone: str = "ok") -> RedirectResponse:
     """After a form: see ``path`` (303), with ``done`` (a message of our catalog) shown
-    on it once. A ``#fragment`` of ``path`` stays at the end, where browsers read it."""
+    on it once, in ``tone`` (one of :data:`FLASH_TONES`). A ``#fragment`` of ``path``
+    stays at the end, where browsers read it."""
     if done:
         path, hash_mark, fragment = path.partition("#")
-        path += ("&" if "?" in path else "?") + "done=" + quote(done) + hash_mark + fragment
+        said = "done=" + quote(done) + ("" if tone == "ok" else f"&tone={tone}")
+        path += ("&" if "?" in path else "?") + said + hash_mark + fragment
     return RedirectResponse(path, status_code=303)
 
 
@@ -186,7 +193,7 @@ def page_address(request: Request) -> str | None:
     host = request.headers.get("host", "")
     if not host or referer.netloc != host or not referer.path.startswith("/"):
         return None
-    kept = [(k, v) for k, v in parse_qsl(referer.query) if k not in ("lang", "done")]
+    kept = [(k, v) for k, v in parse_qsl(referer.query) if k not in ("lang", "done", "tone")]
     return referer.path + ("?" + urlencode(kept) if kept else "")
 
 
@@ -197,7 +204,9 @@ def in_language(request: Request, code: str) -> str:
     if own is not None:
         path, _, query = own.partition("?")
         return path + "?" + urlencode([*parse_qsl(query), ("lang", code)])
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("lang", "done")]
+    kept = [
+        (k, v) for k, v in request.query_params.multi_items() if k not in ("lang", "done", "tone")
+    ]
     return "?" + urlencode([*kept, ("lang", code)])
 
 
@@ -224,6 +233,7 @@ def render(
         "errors": field_messages(error),
         "error_summary": error_summary(error),
         "flash": _known_flash(request.query_params.get("done")),
+        "flash_tone": tone if (tone := request.query_params.get("tone")) in FLASH_TONES else "ok",
         "in_language": lambda code: in_language(request, code),
         "page_address": page_address(request),
     }
