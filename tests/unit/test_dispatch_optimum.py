@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import functools
 import itertools
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from xingdong.bench import dispatch as bench
 from xingdong.bench.dispatch_workload import Size, build_instance, draw_visits
+from xingdong.dispatch import optimum as optimum_module
 from xingdong.dispatch.optimum import (
+    OptimumNotSolved,
     VisitOptions,
     best_slates,
+    day_optimum,
     dual_bound,
     person_bound,
     solve_optimum,
@@ -275,3 +279,49 @@ def test_the_optimum_bounds_every_policy(order: str) -> None:
             values.append(run.expected_value)
         spread = np.std(values, ddof=1) / np.sqrt(len(values))
         assert np.mean(values) - 3 * spread <= optimum.value, name
+
+
+def _day() -> tuple[list[VisitOptions], dict[str, object]]:
+    visits = [VisitOptions(p % 3, np.array([0, 1]), np.array([0.8, 0.4])) for p in range(6)]
+    asked: dict[str, object] = {
+        "price": np.array([100.0, 60.0]),
+        "quantity": np.array([2.0, 5.0]),
+        "per_person_limit": np.ones(2, dtype=np.int64),
+        "position_bias": (1.0, 0.6),
+    }
+    return visits, asked
+
+
+def test_a_solver_in_numerical_trouble_gives_way_to_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    visits, asked = _day()
+    expected = solve_optimum(visits, **asked).value  # type: ignore[arg-type]
+    real = optimum_module.linprog  # type: ignore[attr-defined]
+    tried: list[str] = []
+
+    def troubled_first(*args: object, method: str, **kwargs: object) -> object:
+        tried.append(method)
+        if method == "highs":
+            return SimpleNamespace(status=4, message="(HiGHS Status 4: Solve error)")
+        return real(*args, method=method, **kwargs)
+
+    monkeypatch.setattr(optimum_module, "linprog", troubled_first)
+    assert solve_optimum(visits, **asked).value == pytest.approx(expected)  # type: ignore[arg-type]
+    assert tried == ["highs", "highs-ipm"]
+
+
+def test_a_day_no_solver_can_solve_is_bounded_instead(monkeypatch: pytest.MonkeyPatch) -> None:
+    visits, asked = _day()
+    exact = solve_optimum(visits, **asked).value  # type: ignore[arg-type]
+
+    def always_troubled(*_args: object, **_kwargs: object) -> object:
+        return SimpleNamespace(status=4, message="(HiGHS Status 4: Solve error)")
+
+    monkeypatch.setattr(optimum_module, "linprog", always_troubled)
+    with pytest.raises(OptimumNotSolved):
+        solve_optimum(visits, **asked)  # type: ignore[arg-type]
+    bounded, solved = day_optimum(visits, **asked)  # type: ignore[arg-type]
+    assert not solved
+    assert bounded.value >= exact - 1e-6 and np.isfinite(bounded.value)
+    assert bounded.quantity_duals.shape == (2,)

@@ -109,6 +109,8 @@ class DispatchConsoleOut(BaseModel):
     """Per tier (``None``: people without one): feeds this process served its people, the
     tasks they took from them, its relief."""
     seeded_at: datetime | None
+    seeding_failed_at: datetime | None
+    """When a seeding job failed since the last that stored prices (null: none did)."""
     campaigns: list[CampaignPacing]
     total: int
     counts: dict[str, int]
@@ -157,6 +159,7 @@ async def console(
         weights=[WeightOut.model_validate(w, from_attributes=True) for w in found.weights],
         tiers=found.tiers,
         seeded_at=found.seeded_at,
+        seeding_failed_at=found.seeding_failed_at,
         campaigns=found.campaigns.items,
         total=found.campaigns.total,
         counts=found.campaigns.counts,

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.campaigns.models import Campaign
 from xingdong.core.i18n import N_
 from xingdong.core.pagination import contains, numbered_page
-from xingdong.dispatch import tuning
+from xingdong.dispatch import nightly, tuning
 from xingdong.dispatch.delivery import PACE_LABELS, pace
 from xingdong.dispatch.fairness import MIN_VISITS, TierStanding
 from xingdong.dispatch.live import LiveDispatch
@@ -176,6 +176,8 @@ class DispatchConsole:
     campaigns: PacingPage
     seeded_at: datetime | None
     """When the nightly seeding last stored prices (None: never)."""
+    seeding_failed_at: datetime | None
+    """When a seeding failed since the last that stored prices (None: none did)."""
     process: int
     """The server process whose prices and tier counts these are."""
     changes: list[ChangeSeen]
@@ -248,6 +250,8 @@ async def dispatch_console(
         counts[campaign.pace] += 1
     chosen = [c for c in every if pace_code is None or c.pace == pace_code]
     shown, pages = numbered_page(len(chosen), page, page_size)
+    seeded_at = await session.scalar(select(func.max(SeededPrice.seeded_at)))
+    failed_at = await nightly.last_seeding_failure(session)
     return DispatchConsole(
         weights=weight_rows(weights),
         tiers=live.dispatcher.fairness.standing(),
@@ -258,7 +262,10 @@ async def dispatch_console(
             page=shown,
             pages=pages,
         ),
-        seeded_at=await session.scalar(select(func.max(SeededPrice.seeded_at))),
+        seeded_at=seeded_at,
+        seeding_failed_at=failed_at
+        if failed_at and (not seeded_at or failed_at > seeded_at)
+        else None,
         process=os.getpid(),
         changes=changes,
         bench_weights=bench_weights(weights, live.settings.dispatch_weights),
@@ -338,3 +345,10 @@ def _pacing(
             seeded=row.seeded,
             quality_plan=row.quality_plan,
         )
+
+
+def _failed_since(failed_at: datetime | None, seeded_at: datetime | None) -> datetime | None:
+    """A seeding's failure worth telling: one after the last seeding that stored prices."""
+    if failed_at is None or (seeded_at is not None and failed_at <= seeded_at):
+        return None
+    return failed_at

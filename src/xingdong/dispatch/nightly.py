@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import numpy as np
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -144,6 +144,19 @@ async def seed_prices(
         exact=exact,
         prices=prices,
     )
+
+
+_LAST_FAILURE = text(
+    "SELECT max(e.at) FROM procrastinate_events e"
+    " JOIN procrastinate_jobs j ON j.id = e.job_id"
+    " WHERE j.task_name = :task AND e.type = 'failed'"
+)
+
+
+async def last_seeding_failure(session: AsyncSession) -> datetime | None:
+    """When a seeding job last failed (procrastinate's record of its jobs), or None."""
+    failed: datetime | None = await session.scalar(_LAST_FAILURE, {"task": SEEDING_JOB})
+    return failed
 
 
 QUEUEING_LOCK_INDEX = "procrastinate_jobs_queueing_lock_idx"

@@ -45,6 +45,10 @@ from numpy.typing import NDArray
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, csr_matrix
 
+from xingdong.core.logging import get_logger
+
+log = get_logger(__name__)
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
@@ -233,17 +237,21 @@ class _Program:
         cost = np.zeros(self.columns)
         cost[:pairs] = -price[self.task_of] * self.weight
         assert self.equal is not None
-        result = linprog(
-            cost,
-            A_ub=self.upper,
-            b_ub=self.upper_bounds,
-            A_eq=self.equal,
-            b_eq=np.ones(self.equal.shape[0]),
-            bounds=(0, None),
-            method="highs",
-        )
-        if result.status != 0:
-            raise RuntimeError(f"the optimum could not be solved: {result.message}")
+        for method in SOLVERS:
+            result = linprog(
+                cost,
+                A_ub=self.upper,
+                b_ub=self.upper_bounds,
+                A_eq=self.equal,
+                b_eq=np.ones(self.equal.shape[0]),
+                bounds=(0, None),
+                method=method,
+            )
+            if result.status == 0:
+                break
+            log.warning("optimum_solver_failed", method=method, message=result.message)
+        else:
+            raise OptimumNotSolved(f"the optimum could not be solved: {result.message}")
         expected = self.weight * result.x[:pairs]
         completions = np.bincount(self.task_of, weights=expected, minlength=self.tasks)
         duals = np.zeros(self.tasks)
@@ -251,6 +259,16 @@ class _Program:
             duals = -np.asarray(result.ineqlin.marginals)[self.quantity_rows]
         value = float(-result.fun)
         return Optimum(value, completions.astype(np.float64), duals, value)
+
+
+SOLVERS = ("highs", "highs-ipm", "highs-ds")
+"""HiGHS's own choice first (its dual simplex), then its interior point and its simplex
+asked for by name: a program one of them meets numerical trouble on ("Solve error"), as
+a day of a few hundred nearly equal visits can be, another usually solves."""
+
+
+class OptimumNotSolved(RuntimeError):
+    """No solver found the optimum of a program (numerical trouble every time)."""
 
 
 def _return_cuts(
@@ -537,24 +555,33 @@ def day_optimum(
     upper bound by duality (``start``: prices to start the descent from): the fast
     per-visit bound, lowered by a few steps of the per-person one from its prices."""
     if sum(v.tasks.shape[0] for v in visits) <= EXACT_PAIRS:
-        exact = solve_optimum(
+        try:
+            exact = solve_optimum(
+                visits,
+                price=price,
+                quantity=quantity,
+                per_person_limit=per_person_limit,
+                position_bias=position_bias,
+            )
+        except OptimumNotSolved:
+            # The bound by duality needs no program solved whole: prices all the same.
+            log.warning("optimum_bounded_instead", visits=len(visits))
+        else:
+            return exact, True
+    bound = dual_bound(
+        visits, price=price, quantity=quantity, position_bias=position_bias, start=start
+    )
+    try:
+        per_person = person_bound(
             visits,
             price=price,
             quantity=quantity,
             per_person_limit=per_person_limit,
             position_bias=position_bias,
+            start=bound.quantity_duals,
+            iterations=PERSON_STEPS,
         )
-        return exact, True
-    bound = dual_bound(
-        visits, price=price, quantity=quantity, position_bias=position_bias, start=start
-    )
-    per_person = person_bound(
-        visits,
-        price=price,
-        quantity=quantity,
-        per_person_limit=per_person_limit,
-        position_bias=position_bias,
-        start=bound.quantity_duals,
-        iterations=PERSON_STEPS,
-    )
+    except OptimumNotSolved:
+        log.warning("optimum_person_bound_skipped", visits=len(visits))
+        return bound, False
     return min(bound, per_person, key=lambda o: o.value), False

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
@@ -20,7 +21,9 @@ from xingdong.core.audit import AuditEntry
 from xingdong.core.clock import utcnow
 from xingdong.core.jobs import build_job_app
 from xingdong.core.settings import Settings
+from xingdong.dispatch import nightly
 from xingdong.dispatch.live import live_dispatch
+from xingdong.dispatch.optimum import OptimumNotSolved
 from xingdong.dispatch.weights import TUNABLE
 
 
@@ -467,3 +470,44 @@ async def test_operators_put_a_campaign_in_the_quality_plan_and_the_feed_shows_i
     assert taken_out.status_code == 303, taken_out.text
     await client.get("/api/v1/tasks", headers=worker)
     assert not live.spec(str(chosen.id)).is_quality
+
+
+SEED_NOW = "/api/v1/ops/dispatch/seed-prices"
+
+
+async def test_a_seeding_that_failed_is_told_until_one_stores_prices(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await three_paces(client, world)
+    operator = await bearer(world, world.operator)
+    assert (await console(client, operator))["seeding_failed_at"] is None
+
+    def out_of_order(*_args: object, **_kwargs: object) -> NoReturn:
+        raise OptimumNotSolved("the optimum could not be solved: (HiGHS Status 4: Solve error)")
+
+    monkeypatch.setattr(nightly, "day_prices", out_of_order)
+    assert (
+        await client.post("/api/v1/ops/dispatch/seed-prices", headers=operator)
+    ).status_code == 202
+    job_app = build_job_app(world.db.url)
+    async with job_app.open_async():
+        await job_app.run_worker_async(wait=False, install_signal_handlers=False)
+    body = await console(client, operator)
+    assert body["seeding_failed_at"] is not None and body["seeded_at"] is None
+    await browse_as(client, world, world.operator)
+    page = (await client.get("/ops/dispatch?lang=en")).text
+    assert "data-seeding-failed" in page and "the prices stored before stay in force" in page
+    # The next seeding works (over a day of feeds): the failure before it is no longer news.
+    monkeypatch.undo()
+    for worker in world.workers:
+        await feed_ids(client, await bearer(world, worker))
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    await live_dispatch(runtime.db, runtime.settings).exposures.drain()
+    assert (
+        await client.post("/api/v1/ops/dispatch/seed-prices", headers=operator)
+    ).status_code == 202
+    async with job_app.open_async():
+        await job_app.run_worker_async(wait=False, install_signal_handlers=False)
+    body = await console(client, operator)
+    assert body["seeded_at"] is not None and body["seeding_failed_at"] is None
+    assert "data-seeding-failed" not in (await client.get("/ops/dispatch")).text
