@@ -153,6 +153,13 @@ def test_a_brand_creates_submits_and_an_operator_approves_on_phones(
     expect(step("[data-fee]")).to_have_text("0.40")
     expect(step("[data-total]")).to_have_text("20.00")
     assert fits_the_screen(owner)
+    # A quantity the server would refuse is caught before the next step.
+    for typed in ("-5", "0", "abc", "2.5"):
+        owner.fill("#quantity", typed)
+        step('fieldset[data-step="3"] [data-go="4"]').click()
+        expect(step("#quantity-needed")).to_contain_text("1 到")
+        expect(step('fieldset[data-step="3"]')).to_be_visible()
+    owner.fill("#quantity", "１０")
     # An end before the start is caught before the next step.
     starts = owner.input_value("#starts_at")
     ends = owner.input_value("#ends_at")

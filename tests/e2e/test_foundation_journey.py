@@ -302,3 +302,35 @@ def test_changing_a_role_asks_first_and_the_last_owner_is_told_what_to_do(
     # With a second owner, the first may leave.
     expect(me.locator("button.danger")).to_have_text("Leave")
     expect(me.locator("[data-sole-owner]")).to_have_count(0)
+
+
+def test_a_question_names_an_account_number_as_it_will_be_shown(page: Page) -> None:
+    # As the payout form asks before binding: masked as the server masks it once bound.
+    page.goto("/login")
+    page.evaluate(
+        """() => {
+          const form = document.createElement("form");
+          form.method = "get";
+          form.action = "/login";
+          form.setAttribute("data-confirm-filled", "Bind {number:masked} of {holder}?");
+          form.innerHTML = '<input name="number"><input name="holder" value="林小晴">'
+            + '<button id="ask">Bind</button>';
+          document.body.append(form);
+        }"""
+    )
+    questions: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    for typed in ("xiaolin@example.com", "138 1234 5678", "6222 5000 1111 2222"):
+        page.fill('input[name="number"]', typed)
+        page.locator("#ask").click()
+        page.wait_for_timeout(200)
+    assert questions == [
+        "Bind x***@example.com of 林小晴?",
+        "Bind 138****5678 of 林小晴?",
+        "Bind **** 2222 of 林小晴?",
+    ]

@@ -345,6 +345,10 @@ async def test_the_check_shows_findings_and_cost_before_creating(
     assert "data-review-step" in response.text
     assert 'data-finding="brief" data-severity="block"' in response.text
     assert "“全网最低” is an absolute claim" in response.text
+    # It says which field the words are in (a title and a brief can share them).
+    assert '<span data-finding-field="brief">Brief: what workers should do, and why</span>' in (
+        response.text
+    )
     assert "data-review-blocked" in response.text
     assert 'data-review-total="600"' in response.text
     assert "data-create" in response.text

@@ -127,6 +127,9 @@ async def test_operators_see_the_money_page_and_decide(
     assert "data-ledger-ok" in page.text
     assert f'data-review-withdrawal="{big.json()["id"]}"' in page.text
     assert 'data-total="person:available"' in page.text
+    # The wallet's ¥5,000 is posted; the ¥3,000 asked for is on its way out of it.
+    row = page.text.split('data-total="person:available"', 1)[1].split("</tr>", 1)[0]
+    assert "¥ 5,000.00" in row and 'data-reserved-out="300000"' in row and "¥ 3,000.00" in row
     decided = await client.post(
         f"/ops/withdrawals/{big.json()['id']}",
         data={"decision": "approve", "csrf_token": csrf_from(page.text)},

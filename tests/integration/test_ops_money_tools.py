@@ -18,6 +18,7 @@ from xingdong.ledger import service as ledger
 from xingdong.ledger.deposits import org_account
 from xingdong.ledger.models import Adjustment
 from xingdong.ledger.reconciliation import latest_report
+from xingdong.ledger.wallets import open_wallet
 
 ENGLISH = {"Accept-Language": "en"}
 FUNDS = 1_000_000
@@ -120,8 +121,51 @@ async def test_bad_adjustments_are_refused_beside_their_field(
         assert refused.status_code == expected, (field, refused.status_code)
         assert f'data-error-for="{field}"' in refused.text, field
         assert f'value="{data["amount"]}"' in refused.text  # what was typed stays
+    # An empty form is told everything it lacks at once.
+    empty = await client.post(
+        "/ops/adjustments",
+        data={"account_key": "", "amount": "", "reason": "", "csrf_token": csrf},
+        headers=ENGLISH,
+    )
+    assert empty.status_code == 422
+    for field in ("account_key", "amount_fen", "reason"):
+        assert f'data-error-for="{field}"' in empty.text, field
     async with world.db.sessionmaker() as s:
         assert await s.scalar(select(Adjustment)) is None
+
+
+async def test_a_worker_reads_the_reason_of_a_correction_of_their_wallet(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    worker = world.workers[0]
+    account = f"person:{worker.id}:available"
+    async with world.db.session_scope() as s:
+        await open_wallet(s, worker.id)
+    await sign_in(client, world.operator.phone)
+    csrf = csrf_from(await money_page(client))
+    help_text = (await client.get("/ops/money", headers=ENGLISH)).text
+    assert "a worker beside the correction in their wallet" in help_text
+    await client.post(
+        "/ops/adjustments",
+        data={"account_key": account, "amount": "3.50", "reason": "漏发的奖励补发 #12",
+              "csrf_token": csrf},
+    )  # fmt: skip
+    client.cookies.clear()
+    await sign_in(client, world.operator2.phone)
+    page = await money_page(client)
+    async with world.db.sessionmaker() as s:
+        adjustment = await s.scalar(select(Adjustment))
+    assert adjustment is not None
+    await client.post(
+        f"/ops/adjustments/{adjustment.id}",
+        data={"decision": "approve", "csrf_token": csrf_from(page)},
+    )
+    client.cookies.clear()
+    await sign_in(client, worker.phone)
+    wallet = (await client.get("/wallet", headers=ENGLISH)).text
+    row = wallet.split('data-movement="adjustment"', 1)[1].split("</tr>", 1)[0]
+    assert "Correction by the platform" in row
+    assert "<small data-movement-reason>漏发的奖励补发 #12</small>" in row
 
 
 async def test_a_persons_page_starts_an_adjustment_of_their_wallet(

@@ -80,6 +80,8 @@ def test_absolute_claims_block(title: str, excerpt: str) -> None:
     "title",
     [
         "最近上新",
+        "浏览主页最新一条视频",
+        "看完最新视频后点赞",
         "第一次体验",
         "第一步：打开视频",
         "最后一天",
@@ -103,7 +105,12 @@ def test_everyday_words_are_not_absolute_claims(title: str) -> None:
 
 @pytest.mark.parametrize(
     ("title", "excerpt"),
-    [("最美的春天", "最"), ("The only serum you need", "The only"), ("Best value", "Best")],
+    [
+        ("最美的春天", "最"),
+        ("最新款面霜", "最"),
+        ("The only serum you need", "The only"),
+        ("Best value", "Best"),
+    ],
 )
 def test_ambiguous_claims_go_to_review(title: str, excerpt: str) -> None:
     assert title_findings(title, FindingCode.ABSOLUTE_CLAIM) == [(Severity.REVIEW, excerpt)]

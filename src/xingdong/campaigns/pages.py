@@ -19,6 +19,7 @@ from xingdong.campaigns.policy import get_profile, price_split
 from xingdong.campaigns.presentation import (
     COMPLETION_LABELS,
     DISPUTE_KIND_LABELS,
+    FINDING_FIELDS,
     REVIEW_POLICY_LABELS,
     SEVERITY_LABELS,
     STATUS_LABELS,
@@ -130,6 +131,7 @@ def _page(
         "detail_labels": DETAIL_LABELS,
         "contest_labels": CONTEST_LABELS,
         "severity_labels": SEVERITY_LABELS,
+        "finding_fields": FINDING_FIELDS,
         "review_policy_labels": REVIEW_POLICY_LABELS,
         "tier_labels": TIER_LABELS,
     }

@@ -60,6 +60,15 @@ DISPUTE_KIND_LABELS = {
     "contest": N_("A brand contests an approval"),
 }
 SEVERITY_LABELS = {"block": N_("Must be fixed"), "review": N_("An operator will look at this")}
+FINDING_FIELDS = {
+    "title": N_("Title"),
+    "brief": N_("Brief: what workers should do, and why"),
+    "disclosure": N_("Promotion disclosure"),
+    "comment_guidance": N_("Comment guidance (comment tasks)"),
+    "target": N_("Target on the platform"),
+}
+"""The form's label of the field a compliance finding is in (the same words twice in the
+title and the brief are two findings, each saying where)."""
 
 
 _TASK_TYPE_EXCERPTS = frozenset(

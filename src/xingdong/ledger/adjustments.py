@@ -67,12 +67,17 @@ def _refuse_overdraft(account: LedgerAccount, amount: int) -> None:
             )
 
 
-async def request_adjustment(
-    session: AsyncSession, *, actor: Actor, account_key: str, amount: int, reason: str
-) -> Adjustment:
-    require(actor, Action.APPROVE_MONEY)
+def request_problems(account_key: str, amount: int | None, reason: str) -> list[FieldError]:
+    """Everything wrong with an adjustment asked for, all at once (``amount`` None: what
+    was typed is not an amount)."""
     errors = []
-    if amount == 0:
+    if not account_key.strip():
+        errors.append(FieldError("account_key", N_("Required.")))
+    if amount is None:
+        errors.append(
+            FieldError("amount_fen", N_("Enter an amount in yuan, like 12.50 or -12.50."))
+        )
+    elif amount == 0:
         errors.append(FieldError("amount_fen", N_("The amount cannot be zero.")))
     elif abs(amount) > ADJUSTMENT_MAX_FEN:
         errors.append(
@@ -82,6 +87,14 @@ async def request_adjustment(
         errors.append(FieldError("reason", N_("Required.")))
     elif len(reason.strip()) > REASON_MAX:
         errors.append(FieldError("reason", N_("Keep the reason to 200 characters.")))
+    return errors
+
+
+async def request_adjustment(
+    session: AsyncSession, *, actor: Actor, account_key: str, amount: int, reason: str
+) -> Adjustment:
+    require(actor, Action.APPROVE_MONEY)
+    errors = request_problems(account_key, amount, reason)
     if errors:
         raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
     account = await ledger.account_by_key(session, account_key)

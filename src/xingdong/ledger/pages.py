@@ -34,6 +34,7 @@ from xingdong.ledger import (
 )
 from xingdong.ledger.models import OrgPayoutAccount, PayoutAccount, Withdrawal
 from xingdong.ledger.payments import SandboxPaymentProvider
+from xingdong.ledger.references import reference_names
 from xingdong.risk import service as risk
 from xingdong.risk.reasons import REAL_TIME as RISK_REASONS
 from xingdong.web.deps import CsrfChecked, CursorQuery, DbSession, PageActor, RuntimeDep, attempt
@@ -353,6 +354,11 @@ async def _wallet_context(
         "wallet": wallet,
         "hold_ends": await _hold_ends(session, actor.person_id, wallet.movements),
         "under_appeal": await _under_appeal(session, actor.person_id, wallet.movements),
+        # A correction's reason, as the operator wrote it for the wallet's holder.
+        "reasons": await reference_names(
+            session,
+            [m.reference for m in wallet.movements if m.code == "adjustment" and m.reference],
+        ),
         "older": bool(cursor),
         "payout": await withdrawals.payout_account(session, actor.person_id),
         "withdrawals": await withdrawals.withdrawal_list(
@@ -643,9 +649,7 @@ async def ops_request_adjustment(
         if fen is None:
             raise ValidationFailed(
                 detail=N_("Please correct the marked fields."),
-                fields=[
-                    FieldError("amount_fen", N_("Enter an amount in yuan, like 12.50 or -12.50."))
-                ],
+                fields=adjustments.request_problems(account_key, None, reason),
             )
         await attempt(
             session,

@@ -662,18 +662,29 @@ async def _recompute_totals(session: AsyncSession) -> dict[int, tuple[int, int, 
     return {row[0]: (int(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in rows}
 
 
-async def totals_by_kind(session: AsyncSession) -> dict[str, int]:
-    """Posted balances summed by the kind of account (the key's first part and its last,
-    such as ``campaign:escrow`` or ``person:pending``), in CNY."""
+@dataclass(frozen=True)
+class KindTotal:
+    """The accounts of one kind, summed."""
+
+    posted: int
+    """Their posted balance."""
+    reserved_out: int
+    """Of it, what reservations hold to leave them (a withdrawal or a refund under way, a
+    task's reward while it is being done): posted, but no longer theirs to spend."""
+
+
+async def totals_by_kind(session: AsyncSession) -> dict[str, KindTotal]:
+    """Balances summed by the kind of account (the key's first part and its last, such as
+    ``campaign:escrow`` or ``person:pending``), in CNY."""
     rows = await session.execute(
         text(
             "SELECT split_part(key, ':', 1) || ':' || CASE WHEN key LIKE '%:%:%' "
             "THEN split_part(key, ':', 3) ELSE split_part(key, ':', 2) END, "
-            "sum(credits_posted - debits_posted) FROM ledger_accounts WHERE asset = 'CNY' "
-            "GROUP BY 1 ORDER BY 1"
+            "sum(credits_posted - debits_posted), sum(debits_pending) "
+            "FROM ledger_accounts WHERE asset = 'CNY' GROUP BY 1 ORDER BY 1"
         )
     )
-    return {kind: int(total) for kind, total in rows.all()}
+    return {kind: KindTotal(int(posted), int(out)) for kind, posted, out in rows.all()}
 
 
 @dataclass(frozen=True)

@@ -50,15 +50,29 @@
       })
     );
   }
+  // An account number shown as the server shows it once bound (mask_account in
+  // ledger/withdrawals.py): an e-mail's first letter and domain, a phone number's first
+  // three and last four digits, otherwise the last four characters.
+  function maskedAccount(typed) {
+    var text = typed.replace(/\s/g, "");
+    var at = text.indexOf("@");
+    if (at >= 0) {
+      return text.slice(0, 1) + "***" + text.slice(at);
+    }
+    if (/^1\d{10}$/.test(text)) {
+      return text.slice(0, 3) + "****" + text.slice(-4);
+    }
+    return "**** " + text.slice(-4);
+  }
   // A question naming what the form is about to do with what was typed: "{holder_name}"
-  // is that field's value (a choice's words for a select), "{number:last4}" its last
-  // four characters, spaces aside.
+  // is that field's value (a choice's words for a select), "{number:masked}" an account
+  // number as it will be shown once bound.
   function filledQuestion(form) {
     var template = form.getAttribute("data-confirm-filled");
     if (!template) {
       return null;
     }
-    return template.replace(/\{(\w+)(:last4)?\}/g, function (whole, name, last4) {
+    return template.replace(/\{(\w+)(:masked)?\}/g, function (whole, name, masked) {
       var field = form.elements.namedItem(name);
       if (!field) {
         return whole;
@@ -67,7 +81,7 @@
         field.tagName === "SELECT" && field.selectedIndex >= 0
           ? field.options[field.selectedIndex].text
           : String(field.value || "").trim();
-      return last4 ? text.replace(/\s/g, "").slice(-4) : text;
+      return masked ? maskedAccount(text) : text;
     });
   }
   // A number as the server reads what people type (core/numbers.py): full-width forms

@@ -73,6 +73,19 @@
       }
     }
 
+    // A number the server would refuse: none at all, below data-least, above
+    // data-most, or not whole where data-whole asks for one.
+    function inRange(field) {
+      var value = window.xingdongNumber(field.value);
+      var most = field.getAttribute("data-most");
+      return (
+        value !== null &&
+        value >= Number(field.getAttribute("data-least")) &&
+        (most === null || value <= Number(most)) &&
+        (!field.hasAttribute("data-whole") || Math.floor(value) === value)
+      );
+    }
+
     function firstProblem(number) {
       var step = form.querySelector('fieldset[data-step="' + number + '"]');
       var first = null;
@@ -83,6 +96,8 @@
           message = field.getAttribute("data-needed");
         } else if (after && form.querySelector("#" + after).value >= field.value) {
           message = field.getAttribute("data-after-message");
+        } else if (field.hasAttribute("data-least") && !inRange(field)) {
+          message = field.getAttribute("data-range-message");
         }
         note(field, message);
         if (message && !first) {
