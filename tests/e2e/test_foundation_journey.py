@@ -325,7 +325,7 @@ def test_a_question_names_an_account_number_as_it_will_be_shown(page: Page) -> N
         dialog.dismiss()
 
     page.on("dialog", dismiss)
-    for typed in ("xiaolin@example.com", "138 1234 5678", "6222 5000 1111 2222"):
+    for typed in ("xiaolin@example.com", "138-1234-５６７８", "6222 5000 1111 2222"):
         page.fill('input[name="number"]', typed)
         page.locator("#ask").click()
         page.wait_for_timeout(200)

@@ -183,12 +183,20 @@ async def test_reconciliation_asks_about_recent_rows_and_those_under_way_only(
     recent = (await start_deposit(client, owner, org_id, 3_000, "recent")).json()
     await runtime.payments.record_payment(order_id=recent["id"], amount=3_000, status="paid")
     await notify(client, recent["id"], 3_000)
+    # Started a month ago and paid today (after an old tab was used), with no payment at
+    # the provider: settled of late, so compared, and found to differ.
+    late = (await start_deposit(client, owner, org_id, 4_000, "paid-late")).json()
+    await notify(client, late["id"], 4_000)
     async with db.session_scope() as s:
         await s.execute(
             text("UPDATE ledger_deposits SET created_at = now() - interval '30 days'"
                  " WHERE id = ANY(CAST(:ids AS uuid[]))"),
-            {"ids": [settled["id"], waiting["id"]]},
+            {"ids": [settled["id"], waiting["id"], late["id"]]},
         )  # fmt: skip
+        await s.execute(
+            text("UPDATE ledger_deposits SET paid_at = now() - interval '30 days' WHERE id = :id"),
+            {"id": settled["id"]},
+        )
 
     async def differences(days: int | None) -> tuple[int, list[tuple[str, str]]]:
         async with db.session_scope() as s:
@@ -197,13 +205,20 @@ async def test_reconciliation_asks_about_recent_rows_and_those_under_way_only(
             )
         return report.checked, sorted((d["kind"], d["id"]) for d in report.differences)
 
-    # The last week: the recent one (in agreement) and the one still under way; the
-    # settled month-old one is not asked about again.
-    assert await differences(7) == (2, [("deposit_not_credited", waiting["id"])])
+    # The last week: the recent one (in agreement), the one paid of late and the one
+    # still under way; the month-old one settled a month ago is not asked about again.
+    assert await differences(7) == (
+        3,
+        sorted([("deposit_not_credited", waiting["id"]), ("deposit_without_payment", late["id"])]),
+    )
     # Everything ever made (the command's --all): the month-old one is asked about too.
     assert await differences(None) == (
-        3,
+        4,
         sorted(
-            [("deposit_not_credited", waiting["id"]), ("deposit_without_payment", settled["id"])]
+            [
+                ("deposit_not_credited", waiting["id"]),
+                ("deposit_without_payment", late["id"]),
+                ("deposit_without_payment", settled["id"]),
+            ]
         ),
     )

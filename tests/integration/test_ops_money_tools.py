@@ -45,7 +45,7 @@ async def test_an_operator_reconciles_now(client: httpx.AsyncClient, world: Worl
     )
     assert "Reconciled: no differences." in done.text
     assert "data-reconciliation-ok" in done.text
-    assert "started in the last 7 days, and about those still under way" in done.text
+    assert "started or settled in the last 7 days, and about those still under way" in done.text
     async with world.db.sessionmaker() as s:
         report = await latest_report(s)
     assert report is not None and report.differences == []

@@ -80,6 +80,7 @@ async def test_bytes_are_kept_read_and_deleted(endpoint: str, bucket: str) -> No
     await storage.put(key, b"replaced")
     assert await storage.get(key) == b"replaced"
     assert await storage.get_part(key, 2, 4) == b"pla"
+    assert b"".join([piece async for piece in storage.stream(key)]) == b"replaced"
     stored = await storage.stored_at(key)
     assert stored is not None and abs(stored - utcnow()) < timedelta(minutes=5)
     await storage.delete(key)
@@ -87,6 +88,8 @@ async def test_bytes_are_kept_read_and_deleted(endpoint: str, bucket: str) -> No
         await storage.get(key)
     with pytest.raises(FileNotFoundError):
         await storage.get_part(key, 0, 1)
+    with pytest.raises(FileNotFoundError):
+        [piece async for piece in storage.stream(key)]
     assert await storage.stored_at(key) is None
     assert await storage.remove_leftovers(utcnow()) == 0
     await storage.delete(key)  # not there: nothing happens
@@ -207,6 +210,10 @@ async def test_a_video_in_a_bucket_is_sent_a_part_at_a_time_as_players_ask(
     whole = await client.get(url)
     assert whole.status_code == 200 and whole.content == data
     assert whole.headers["accept-ranges"] == "bytes"
+    assert whole.headers["content-length"] == str(len(data))
+    # Several ranges: one part from the first to the last, never the whole file.
+    joined = await client.get(url, headers={"Range": "bytes=0-1,5-6"})
+    assert joined.status_code == 206 and joined.content == data[:7]
     # Past the end: refused, with the file's length.
     past = await client.get(url, headers={"Range": f"bytes={len(data)}-"})
     assert past.status_code == 416

@@ -23,6 +23,10 @@ from xingdong.evidence.byte_ranges import (
         ("bytes=-500", 100, (0, 99)),
         ("bytes=99-99", 100, (99, 99)),
         (" bytes = 5 - 6 ", 100, (5, 6)),
+        ("Bytes=5-6", 100, (5, 6)),  # the unit in any case
+        ("bytes=0-1,5-6", 100, (0, 6)),  # several: one part from the first to the last
+        ("bytes=50-59,0-1", 100, (0, 59)),
+        ("bytes=0-1,500-600", 100, (0, 1)),  # a range past the end adds nothing
     ],
 )
 def test_one_range_is_read(header: str, size: int, part: tuple[int, int]) -> None:
@@ -34,17 +38,21 @@ def test_one_range_is_read(header: str, size: int, part: tuple[int, int]) -> Non
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "bytes=0-1,5-6", "items=0-1", "bytes=-", "bytes=a-b", "bytes=20-10", "0-1"],
+    [None, "", "items=0-1", "bytes=-", "bytes=a-b", "bytes=20-10", "0-1", "bytes=0-1,x"],
 )
 def test_what_is_not_one_readable_range_is_answered_whole(header: str | None) -> None:
     assert requested_range(header, 100) is None
 
 
-@pytest.mark.parametrize("header", ["bytes=100-", "bytes=100-200", "bytes=-0"])
-def test_a_part_past_the_end_is_refused_with_the_size(header: str) -> None:
+@pytest.mark.parametrize(
+    ("header", "size"),
+    [("bytes=100-", 100), ("bytes=100-200", 100), ("bytes=-0", 100), ("bytes=100-,200-", 100),
+     ("bytes=-5", 0), ("bytes=0-", 0)],
+)  # fmt: skip
+def test_a_part_with_no_byte_of_the_file_is_refused_with_the_size(header: str, size: int) -> None:
     with pytest.raises(RangeNotSatisfiable) as refused:
-        requested_range(header, 100)
-    assert refused.value.status == 416 and refused.value.extra == {"size": 100}
+        requested_range(header, size)
+    assert refused.value.status == 416 and refused.value.extra == {"size": size}
 
 
 def test_an_open_range_is_sent_a_part_at_a_time() -> None:

@@ -32,7 +32,7 @@ from xingdong.evidence.errors import (
     NotAVideo,
     UnsupportedImageType,
 )
-from xingdong.evidence.storage import InvalidStorageKey, LocalFolderStorage
+from xingdong.evidence.storage import PIECE, InvalidStorageKey, LocalFolderStorage
 from xingdong.evidence.validation import hamming_distance, inspect_image, inspect_video
 
 MAX_BYTES = 8 * 1024 * 1024
@@ -250,7 +250,12 @@ async def test_local_storage_round_trip(tmp_path: Path) -> None:
     assert await storage.get(key) == b"second"
     assert await storage.get_part(key, 1, 3) == b"eco"
     assert await storage.get_part(key, 4, 99) == b"nd"
-    assert (tmp_path / "ab" / "cd" / key).read_bytes() == b"second"
+    assert [piece async for piece in storage.stream(key)] == [b"second"]
+    big = bytes(range(256)) * (PIECE // 256 * 2 + 3)
+    await storage.put(key, big)
+    pieces = [piece async for piece in storage.stream(key)]
+    assert b"".join(pieces) == big and len(pieces) == 3 and len(pieces[0]) == PIECE
+    assert (tmp_path / "ab" / "cd" / key).read_bytes() == big
     assert [p.name for p in (tmp_path / "ab" / "cd").iterdir()] == [key]
     await storage.delete(key)
     await storage.delete(key)

@@ -115,7 +115,7 @@ class Settings(BaseSettings):
         ge=1,
         le=3650,
         description="Reconciliation asks the providers about the top-ups, withdrawals and "
-        "refunds started in this many days, and about every one still under way.",
+        "refunds started or settled in this many days, and about every one still under way.",
     )
 
     payout_provider: Literal["sandbox"] = "sandbox"

@@ -263,9 +263,7 @@ async def dispatch_console(
             pages=pages,
         ),
         seeded_at=seeded_at,
-        seeding_failed_at=failed_at
-        if failed_at and (not seeded_at or failed_at > seeded_at)
-        else None,
+        seeding_failed_at=_failed_since(failed_at, seeded_at),
         process=os.getpid(),
         changes=changes,
         bench_weights=bench_weights(weights, live.settings.dispatch_weights),

@@ -27,7 +27,12 @@ async def seed_prices(timestamp: int | None = None) -> int:  # noqa: ARG001
     from xingdong.dispatch import nightly
 
     runtime = current_runtime()
-    seeding = await nightly.seed_prices(runtime.db, runtime.settings)
+    try:
+        seeding = await nightly.seed_prices(runtime.db, runtime.settings)
+    except Exception as exc:
+        # Said on the feed console until a seeding stores prices; the job still fails.
+        await nightly.record_seeding_failure(runtime.db, exc)
+        raise
     log.info(
         "dispatch_prices_seeded",
         visits=seeding.visits,

@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import numpy as np
-from sqlalchemy import delete, insert, text
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from xingdong.core.audit import record_audit
+from xingdong.core.audit import AuditEntry, record_audit
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.i18n import N_
@@ -146,16 +146,30 @@ async def seed_prices(
     )
 
 
-_LAST_FAILURE = text(
-    "SELECT max(e.at) FROM procrastinate_events e"
-    " JOIN procrastinate_jobs j ON j.id = e.job_id"
-    " WHERE j.task_name = :task AND e.type = 'failed'"
-)
+SEEDING_FAILED = "dispatch.seeding_failed"
+
+
+async def record_seeding_failure(db: Database, error: Exception) -> None:
+    """Write a failed seeding to the audit log (no actor: the job worker), in its own
+    transaction, for the feed console to tell."""
+    async with db.session_scope() as session:
+        await record_audit(
+            session,
+            actor_id=None,
+            action=SEEDING_FAILED,
+            object_type="job",
+            object_id=SEEDING_JOB,
+            data={"error": str(error)[:300]},
+        )
 
 
 async def last_seeding_failure(session: AsyncSession) -> datetime | None:
-    """When a seeding job last failed (procrastinate's record of its jobs), or None."""
-    failed: datetime | None = await session.scalar(_LAST_FAILURE, {"task": SEEDING_JOB})
+    """When a seeding last failed, or None (read by the audit log's object index)."""
+    failed: datetime | None = await session.scalar(
+        select(func.max(AuditEntry.created_at)).where(
+            AuditEntry.object_id == SEEDING_JOB, AuditEntry.action == SEEDING_FAILED
+        )
+    )
     return failed
 
 

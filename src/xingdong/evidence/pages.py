@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Header
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.i18n import N_
@@ -124,7 +124,8 @@ async def file_response(
             # Sent from the file, a part at a time when a video player asks for a range
             # (phones' players do before they play), never read whole into memory.
             return FileResponse(on_disk, media_type=file.content_type, headers=_HEADERS)
-        # A remote store: the part asked for, read from it alone.
+        # A remote store: the part asked for, read from it alone; or the whole, a piece
+        # at a time.
         part = requested_range(byte_range, file.byte_size)
         if part is not None:
             data = await service.read_bytes(runtime.evidence, file, part)
@@ -134,9 +135,12 @@ async def file_response(
                 media_type=file.content_type,
                 headers={**_HEADERS, **_RANGES, "Content-Range": part.content_range()},
             )
+        return StreamingResponse(
+            await service.stream_bytes(runtime.evidence, file),
+            media_type=file.content_type,
+            headers={**_HEADERS, **_RANGES, "Content-Length": str(file.byte_size)},
+        )
     data = await service.read_bytes(runtime.evidence, file)
-    if size is None and access is Access.WHOLE:
-        return _file_answer(data, file.content_type, "private", _RANGES)
     # Each copy is a decoding: counted per person, so one cannot keep the server busy.
     await runtime.limits.hit(
         runtime.settings.rate_limit_evidence_copies, "evidence-copy", str(actor.person_id)

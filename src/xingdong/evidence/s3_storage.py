@@ -19,7 +19,7 @@ from aiobotocore.session import AioSession, get_session
 from botocore.exceptions import ClientError
 
 from xingdong.core.settings import Settings
-from xingdong.evidence.storage import KEY_PATTERN, check_key
+from xingdong.evidence.storage import KEY_PATTERN, PIECE, check_key
 
 MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 
@@ -76,6 +76,18 @@ class S3Storage:
 
     async def get_part(self, key: str, first: int, last: int) -> bytes:
         return await self._read(key, Range=f"bytes={first}-{last}")
+
+    async def stream(self, key: str) -> AsyncIterator[bytes]:
+        async with self._client() as client:
+            try:
+                answer = await client.get_object(Bucket=self.bucket, Key=self._object(key))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in MISSING:
+                    raise FileNotFoundError(key) from None
+                raise
+            async with answer["Body"] as body:
+                async for piece in body.iter_chunks(PIECE):
+                    yield piece
 
     async def _read(self, key: str, **asked: str) -> bytes:
         async with self._client() as client:

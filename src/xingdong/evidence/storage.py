@@ -13,10 +13,13 @@ import contextlib
 import os
 import re
 import tempfile
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+PIECE = 256 * 1024
+"""How much of a file a stream hands on at a time."""
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{7,119}")
 """Keys are lower-case letters, digits, ``-`` and ``_`` only: no dots and no slashes, so a
 key can never name a path outside the storage's root."""
@@ -38,6 +41,11 @@ class EvidenceStorage(Protocol):
     async def get_part(self, key: str, first: int, last: int) -> bytes:
         """Bytes ``first`` to ``last`` (inclusive) of ``key``; :class:`FileNotFoundError`
         when there are none."""
+        ...
+
+    def stream(self, key: str) -> AsyncIterator[bytes]:
+        """The bytes stored under ``key`` a piece at a time (a whole video, never in
+        memory at once)."""
         ...
 
     async def delete(self, key: str) -> None:
@@ -106,6 +114,15 @@ class LocalFolderStorage:
         with path.open("rb") as file:
             file.seek(first)
             return file.read(last - first + 1)
+
+    async def stream(self, key: str) -> AsyncIterator[bytes]:
+        path = self.path_for(key)
+        position = 0
+        while piece := await asyncio.to_thread(
+            self._read_part, path, position, position + PIECE - 1
+        ):
+            yield piece
+            position += len(piece)
 
     async def delete(self, key: str) -> None:
         path = self.path_for(key)

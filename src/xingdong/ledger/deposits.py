@@ -241,8 +241,9 @@ async def close_deposit(
     if await _closed_at_provider(deposit.id, payments) is not None:
         raise DepositNotOpen(
             detail=N_(
-                "The payer has just paid this top-up: it reaches the balance in a moment. "
-                "To give the money back, refund it then."
+                "The payer has just paid this top-up: it reaches the balance when the "
+                "provider's notice arrives, or at once with “Paid already? Check”. To give "
+                "the money back, refund it then."
             )
         )
     await _mark_closed(session, deposit, actor_id=actor.person_id, action="ledger.deposit_closed")

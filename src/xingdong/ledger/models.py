@@ -149,8 +149,9 @@ class Deposit(CreatedAtMixin, Base):
             "created_at",
             postgresql_where=text("status = 'created'"),
         ),
-        # Reconciliation reads the recent ones.
+        # Reconciliation reads the ones started or paid of late.
         Index("ix_ledger_deposits_created_at", "created_at"),
+        Index("ix_ledger_deposits_paid_at", "paid_at"),
     )
 
 
@@ -231,6 +232,7 @@ class Withdrawal(CreatedAtMixin, Base):
         Index("uq_ledger_withdrawals_key", "person_id", "idempotency_key", unique=True),
         Index("ix_ledger_withdrawals_status", "status", "updated_at"),
         Index("ix_ledger_withdrawals_created_at", "created_at"),
+        Index("ix_ledger_withdrawals_updated_at", "updated_at"),
     )
 
 
@@ -327,6 +329,12 @@ class Refund(CreatedAtMixin, Base):
         CheckConstraint("status IN ('requested', 'processing', 'refunded', 'failed')", "status"),
         Index("uq_ledger_refunds_key", "requested_by", "idempotency_key", unique=True),
         Index("ix_ledger_refunds_created_at", "created_at"),
+        Index("ix_ledger_refunds_updated_at", "updated_at"),
+        Index(
+            "ix_ledger_refunds_under_way",
+            "status",
+            postgresql_where=text("status IN ('requested', 'processing')"),
+        ),
     )
 
 

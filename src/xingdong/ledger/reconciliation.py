@@ -19,8 +19,9 @@ from xingdong.ledger.payments import PaymentProvider, PayoutProvider
 DIFFERENCE_LABELS = {
     "deposit_not_credited": N_(
         "The provider says a top-up was paid; the ledger has not credited it (its notice was "
-        "lost). The expiry sweep credits it within a day; an owner's “Paid already? Check” "
-        "does at once."
+        "lost). An owner's “Paid already? Check” credits it at once, and the expiry sweep "
+        "when the top-up would have closed; for one closed already, ask the provider to "
+        "resend its notice."
     ),
     "deposit_without_payment": N_(
         "A top-up is credited, but the provider has no payment. Investigate before the "
@@ -54,11 +55,18 @@ change."""
 
 
 def _compared(model: type[Deposit | Withdrawal | Refund], since: datetime | None) -> Select[Any]:
-    """The rows of ``model`` started since ``since`` (all with None) and those under way."""
+    """The rows of ``model`` started or settled since ``since`` (all with None), and those
+    under way: a withdrawal approved a week after it was asked for, or a top-up paid the
+    day after it was started, is compared in the week after it settled, when what the
+    provider says of a settled row can first differ."""
     query = select(model).order_by(model.created_at)
     if since is None:
         return query
-    return query.where(or_(model.created_at >= since, model.status.in_(UNDER_WAY[model])))
+    if model is Deposit:
+        recent = or_(Deposit.created_at >= since, Deposit.paid_at >= since)
+    else:
+        recent = or_(model.created_at >= since, model.updated_at >= since)  # type: ignore[union-attr]
+    return query.where(or_(recent, model.status.in_(UNDER_WAY[model])))
 
 
 async def reconcile(

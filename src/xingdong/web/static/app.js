@@ -54,7 +54,13 @@
   // ledger/withdrawals.py): an e-mail's first letter and domain, a phone number's first
   // three and last four digits, otherwise the last four characters.
   function maskedAccount(typed) {
-    var text = typed.replace(/\s/g, "");
+    // Cleaned as the server cleans it (_cleaned): full-width forms folded, no spaces or
+    // dashes.
+    var text = typed
+      .replace(/[\uFF01-\uFF5E]/g, function (c) {
+        return String.fromCharCode(c.charCodeAt(0) - 0xfee0);
+      })
+      .replace(/[\s-]/g, "");
     var at = text.indexOf("@");
     if (at >= 0) {
       return text.slice(0, 1) + "***" + text.slice(at);
@@ -207,6 +213,7 @@
   if (window.history.replaceState && /[?&]done=/.test(window.location.search)) {
     var url = new URL(window.location.href);
     url.searchParams.delete("done");
+    url.searchParams.delete("tone");
     window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
   }
 })();
