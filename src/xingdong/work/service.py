@@ -467,6 +467,9 @@ def _verification_json(verification: Verification) -> dict[str, Any]:
         "watched_seconds": verification.watched_seconds,
         "stayed_seconds": verification.stayed_seconds,
         "impressions": verification.impressions,
+        # What the worker's comment says on the platform: the reviewer judges whether it is
+        # in their own words (a screenshot may not show it whole).
+        "comment_text": verification.comment_text,
     }
 
 
@@ -1990,7 +1993,12 @@ async def forget_worker_details(session: AsyncSession, *, person_id: UUID) -> in
     result = await session.execute(
         update(Assignment)
         .where(Assignment.person_id == person_id)
-        .values(actor_handle="", evidence_link=None, evidence_note=None)
+        .values(
+            actor_handle="",
+            evidence_link=None,
+            evidence_note=None,
+            verification=Assignment.verification.op("-")("comment_text"),
+        )
     )
     await session.execute(update(Dispute).where(Dispute.raised_by == person_id).values(reason=""))
     # Their proof is deleted: a gold item made of one can no longer be judged.

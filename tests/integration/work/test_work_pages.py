@@ -24,6 +24,7 @@ from tests.integration.work_support import (
     set_columns,
 )
 from tests.lifecycle_world import (
+    BRAND_HANDLE,
     World,
     add_worker,
     follow_on_sandbox,
@@ -38,6 +39,7 @@ from xingdong.dispatch.live import drain_exposures
 from xingdong.dispatch.models import ShownFeed
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
+from xingdong.platforms.sandbox import service as sandbox
 from xingdong.work import pages as work_pages
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
@@ -771,3 +773,39 @@ async def test_a_task_taken_as_often_as_allowed_leads_to_the_worker_s_own(
     page = (await client.get(f"/tasks/{campaign.id}?lang=en")).text
     assert 'data-claim-blocked="limit_reached"' in page
     assert f'href="/me/tasks/{held.id}" data-my-latest' in page
+
+
+async def test_a_reviewer_reads_the_comment_as_the_platform_shows_it(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    async with world.db.session_scope() as s:
+        brand = await sandbox.get_account(s, handle=BRAND_HANDLE)
+        video = await sandbox.post_video(s, account=brand, title="新品上脸实测", description="")
+    campaign = await live_campaign(
+        world,
+        title="评论新品视频",
+        task_type="comment",
+        target=str(video.id),
+        brief="看完视频后发表评论，说说你的感受。",
+        comment_guidance="可以聊聊质地和香味",
+        review_policy="manual",
+    )
+    worker = world.workers[0]
+    await browse_as(client, world, worker)
+    assignment_id = await claim_in_page(client, campaign)
+    await act_like_a_person(world, assignment_id, follow=False)
+    said = "质地很轻薄 <b>喜欢</b>"
+    async with world.db.session_scope() as s:
+        account = await sandbox.get_account(s, handle=await handle_of(world, worker))
+        await sandbox.comment(s, account=account, video=video, text=said)
+    assert (await submit_in_page(client, assignment_id, screenshot())).status_code == 303
+    await browse_as(client, world, world.reviewer)
+    bench = (await client.get(f"/review?item={assignment_id}&lang=en")).text
+    shown = bench.split("data-platform-comment>", 1)[1].split("</blockquote>", 1)[0]
+    assert "The comment on the platform:" in shown
+    assert html.escape(said, quote=False) in shown  # as text, never as markup
+    # Erased with the worker's account: what they wrote goes.
+    async with world.db.session_scope() as s:
+        await work.forget_worker_details(s, person_id=worker.id)
+    row = await assignment_row(world, assignment_id)
+    assert "comment_text" not in row.verification and row.verification["status"] == "verified"
