@@ -148,6 +148,12 @@ async def files_of(session: AsyncSession, *, owner_id: UUID) -> list[EvidenceFil
     return await repo.files_of_owner(session, owner_id)
 
 
+def _deleted() -> EvidenceNotFound:
+    return EvidenceNotFound(
+        detail=N_("This file was deleted with the account of the person who uploaded it.")
+    )
+
+
 async def read_bytes(
     storage: EvidenceStorage, file: EvidenceFile, part: ByteRange | None = None
 ) -> bytes:
@@ -158,18 +164,14 @@ async def read_bytes(
             return await storage.get_part(file.storage_key, part.first, part.last)
         return await storage.get(file.storage_key)
     except FileNotFoundError:
-        raise EvidenceNotFound(
-            detail=N_("This file was deleted with the account of the person who uploaded it.")
-        ) from None
+        raise _deleted() from None
 
 
 async def stream_bytes(storage: EvidenceStorage, file: EvidenceFile) -> AsyncIterator[bytes]:
     """The original bytes a piece at a time, after making sure they are there (so that
     "not found" is said before an answer starts); as :func:`read_bytes` otherwise."""
     if await storage.stored_at(file.storage_key) is None:
-        raise EvidenceNotFound(
-            detail=N_("This file was deleted with the account of the person who uploaded it.")
-        )
+        raise _deleted()
     return storage.stream(file.storage_key)
 
 

@@ -32,7 +32,7 @@ from xingdong.ledger import (
     wallets,
     withdrawals,
 )
-from xingdong.ledger.models import OrgPayoutAccount, PayoutAccount, Withdrawal
+from xingdong.ledger.models import Deposit, OrgPayoutAccount, PayoutAccount, Withdrawal
 from xingdong.ledger.payments import SandboxPaymentProvider
 from xingdong.ledger.references import reference_names
 from xingdong.risk import service as risk
@@ -101,12 +101,8 @@ async def resume_top_up(
     deposit = await deposits.check_deposit(
         session, actor=actor, org_id=org_id, deposit_id=deposit_id, payments=runtime.payments
     )
-    if deposit.status == "paid":
-        return redirect(
-            f"/orgs/{org_id}", N_("This top-up was already paid: it is in the balance.")
-        )
-    if deposit.status != "created":
-        return redirect(f"/orgs/{org_id}", N_("This top-up is no longer waiting for payment."))
+    if said := _no_longer_waiting(deposit):
+        return redirect(f"/orgs/{org_id}", said)
     target = runtime.payments.checkout_url(order_id=str(deposit.id), amount=deposit.amount)
     return RedirectResponse(target, status_code=303)
 
@@ -125,19 +121,24 @@ async def check_top_up(
     deposit = await deposits.check_deposit(
         session, actor=actor, org_id=org_id, deposit_id=deposit_id, payments=runtime.payments
     )
+    not_yet = N_(
+        "The payment provider has no payment for this top-up yet. If you have just paid, "
+        "check again in a minute."
+    )
+    return redirect(
+        _top_ups_page(org_id, top_ups),
+        _no_longer_waiting(deposit) or not_yet,
+        tone="ok" if deposit.status == "paid" else "info",
+    )
+
+
+def _no_longer_waiting(deposit: Deposit) -> str | None:
+    """What the page says of a top-up asked about that no longer waits for payment."""
     if deposit.status == "paid":
-        return redirect(
-            _top_ups_page(org_id, top_ups),
-            N_("This top-up was already paid: it is in the balance."),
-        )
+        return N_("This top-up was already paid: it is in the balance.")
     if deposit.status == "closed":
-        message = N_("This top-up is no longer waiting for payment.")
-    else:
-        message = N_(
-            "The payment provider has no payment for this top-up yet. If you have just paid, "
-            "check again in a minute."
-        )
-    return redirect(_top_ups_page(org_id, top_ups), message, tone="info")
+        return N_("This top-up is no longer waiting for payment.")
+    return None
 
 
 @router.post("/orgs/{org_id}/deposits/{deposit_id}/refunds", dependencies=[CsrfChecked])
