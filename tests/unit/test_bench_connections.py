@@ -26,6 +26,8 @@ FORKED = 2
 
 # A server like uvicorn's with workers: the parent binds and listens, each forked worker
 # accepts on the same socket (and ends when the parent is gone); the parent only waits.
+# It has one more child that accepts nothing, as multiprocessing's resource tracker is a
+# child of uvicorn's parent process: not a worker.
 FORKING_SERVER = """
 import os, socket, sys, time
 listener = socket.socket()
@@ -43,8 +45,17 @@ for _ in range(int(sys.argv[1])):
             except TimeoutError:
                 pass
         os._exit(0)
+if os.fork() == 0:
+    listener.close()
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(0)
 time.sleep(3600)
 """
+
+
+def _children(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
 
 
 @pytest.fixture(params=[FORKED])
@@ -60,9 +71,12 @@ def forking_server(request: pytest.FixtureRequest) -> Iterator[tuple[int, int]]:
     try:
         assert process.stdout is not None
         port = int(process.stdout.readline())
-        # Ready when every worker is forked, as the benchmark's server is when it answers.
+        # Ready when every child is forked, as the benchmark's server is when it answers.
         deadline = time.monotonic() + 10
-        while len(_worker_processes(process.pid)) < request.param:
+        while len(_children(process.pid)) < request.param + 1:
+            assert time.monotonic() < deadline, "the test server did not fork its children"
+            time.sleep(0.01)
+        while len(_worker_processes(process.pid, port)) < request.param:
             assert time.monotonic() < deadline, "the test server did not fork its workers"
             time.sleep(0.01)
         yield process.pid, port
@@ -107,7 +121,7 @@ async def test_the_server_s_processes_are_read_from_proc(
     # A server serving in its own process has none to spread over: each connection is
     # kept as it is opened (none is asked for its owner, which could not be said).
     server, port = forking_server
-    assert len(_worker_processes(server)) == request.node.callspec.params["forking_server"]
+    assert len(_worker_processes(server, port)) == request.node.callspec.params["forking_server"]
     connections = await _connections(port, server)
     for connection in connections:
         await connection.close()

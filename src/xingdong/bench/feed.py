@@ -271,39 +271,54 @@ BALANCE_TRIES = 40
 """Connections opened and closed again, per connection kept, to spread them evenly."""
 
 
-def _server_end_inode(port: int, client_port: int) -> int | None:
-    """The inode of the server's end of the loopback connection from ``client_port``."""
-    wanted = (f"{port:04X}", f"{client_port:04X}")
+def _inodes(port: int, *, state: str, client_port: int | None = None) -> list[int]:
+    """Inodes of the loopback sockets on ``port`` in ``state`` (``/proc/net/tcp``'s hex
+    code: 0A listening, 01 established), from ``client_port`` if given."""
     try:
         rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
     except OSError:
-        return None
+        return []
+    found = []
     for row in rows:
         fields = row.split()
-        if (fields[1].rsplit(":", 1)[1], fields[2].rsplit(":", 1)[1]) == wanted:
-            return int(fields[9])
-    return None
+        if fields[3] != state or fields[1].rsplit(":", 1)[1] != f"{port:04X}":
+            continue
+        if client_port is None or fields[2].rsplit(":", 1)[1] == f"{client_port:04X}":
+            found.append(int(fields[9]))
+    return found
 
 
-def _worker_processes(server: int) -> list[str]:
-    """The server's worker processes (none when it serves in its own process)."""
-    try:
-        return Path(f"/proc/{server}/task/{server}/children").read_text().split()
-    except OSError:
-        return []
-
-
-def _socket_owner(server: int, inode: int) -> int | None:
-    """Which of the server's processes holds the socket ``inode``, if ``/proc`` says."""
+def _holds(pid: str, inode: int) -> bool:
+    """Whether process ``pid`` holds the socket ``inode`` open."""
     target = f"socket:[{inode}]"
     try:
-        for child in _worker_processes(server):
-            for fd in Path(f"/proc/{child}/fd").iterdir():
-                with contextlib.suppress(OSError):
-                    if str(fd.readlink()) == target:
-                        return int(child)
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if str(fd.readlink()) == target:
+                    return True
     except OSError:
-        return None
+        return False
+    return False
+
+
+def _worker_processes(server: int, port: int) -> list[str]:
+    """The server's worker processes: its children that accept on ``port`` (none when it
+    serves in its own process). Not every child: multiprocessing's resource tracker is
+    one, and counted as a worker it would be given a share of the connections it never
+    accepts."""
+    try:
+        children = Path(f"/proc/{server}/task/{server}/children").read_text().split()
+    except OSError:
+        return []
+    listening = _inodes(port, state="0A")
+    return [child for child in children if any(_holds(child, inode) for inode in listening)]
+
+
+def _socket_owner(server: int, port: int, inode: int) -> int | None:
+    """Which of the server's processes holds the socket ``inode``, if ``/proc`` says."""
+    for child in _worker_processes(server, port):
+        if _holds(child, inode):
+            return int(child)
     return None
 
 
@@ -311,8 +326,8 @@ async def _owner(server: int, port: int, connection: KeepAliveConnection) -> int
     """The server process that accepted ``connection`` (it may take a moment to)."""
     client_port = connection.writer.get_extra_info("sockname")[1]
     for _ in range(50):
-        inode = _server_end_inode(port, client_port)
-        owner = None if inode is None else _socket_owner(server, inode)
+        inodes = _inodes(port, state="01", client_port=client_port)
+        owner = None if not inodes else _socket_owner(server, port, inodes[0])
         if owner is not None:
             return owner
         await asyncio.sleep(0.002)
@@ -327,7 +342,7 @@ async def _connections(port: int, server: int | None = None) -> list[KeepAliveCo
     more than it can serve."""
     opened: list[KeepAliveConnection] = []
     per_worker: dict[int, int] = {}
-    workers = [] if server is None else _worker_processes(server)
+    workers = [] if server is None else _worker_processes(server, port)
     most = -(-CONNECTIONS // max(len(workers), 1))
     tries = 0
     while len(opened) < CONNECTIONS:
