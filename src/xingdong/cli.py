@@ -439,6 +439,12 @@ app.add_typer(dispatch_app, name="dispatch")
 @dispatch_app.command("seed-prices")
 def dispatch_seed_prices(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object of the result"),
+    rest_of_day: bool = typer.Option(
+        False,
+        "--rest-of-day",
+        help="Solve them on the traffic still to come today, with the units left now "
+        "(the server does it every three hours)",
+    ),
 ) -> None:
     """Replay the last day's visits through the offline optimum and store each live
     campaign's starting pacing price now (the server does it every night)."""
@@ -455,6 +461,8 @@ def dispatch_seed_prices(
     async def seed() -> nightly.PriceSeeding:
         db = Database(url, pool_size=2)
         try:
+            if rest_of_day:
+                return await nightly.resolve_prices(db, settings)
             return await nightly.seed_prices(db, settings)
         finally:
             await db.dispose()
@@ -467,8 +475,9 @@ def dispatch_seed_prices(
         print(json.dumps(asdict(seeding)))  # noqa: T201 - the command's output
         return
     how = "solved exactly" if seeding.exact else "dual bound"
+    replayed = "visits to come" if rest_of_day else "visits replayed"
     console.print(
-        f"{seeding.visits:,} visits replayed; {seeding.campaigns} live campaigns priced, "
+        f"{seeding.visits:,} {replayed}; {seeding.campaigns} live campaigns priced, "
         f"{seeding.scarce} scarce; optimum ¥{seeding.value_fen / 100:,.2f} ({how})"
     )
 

@@ -458,6 +458,7 @@ def _policy(
             weights=weights,
             hourly_traffic=instance.hourly,
             prices=prices,
+            forecast_visits=forecast_visits,
         )
         if name == "oracle":
             truth = truth or TruePreferences.of(instance)

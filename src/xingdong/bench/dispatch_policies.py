@@ -20,9 +20,9 @@ from numpy.typing import NDArray
 
 from xingdong.dispatch.arrays import sigmoid
 from xingdong.dispatch.feed import Dispatcher
-from xingdong.dispatch.optimum import VisitOptions, dual_bound
 from xingdong.dispatch.pacing import TrafficForecast
 from xingdong.dispatch.profiles import PersonProfile, TaskSpec
+from xingdong.dispatch.rest_of_day import rest_of_day_duals
 from xingdong.dispatch.weights import DispatchWeights
 
 FloatArray = NDArray[np.float64]
@@ -100,41 +100,12 @@ class ResolvingLpPolicy(_Baseline):
         self.position_bias = position_bias
         self.every_s = every_s
         self.solved_at = -np.inf
-        self.order = [self.index.slot_of[t.id] for t in tasks]
         self.bid = np.zeros(self.index.capacity)
 
     def _resolve(self, now_s: float) -> None:
-        slots = np.array(self.order, dtype=np.int64)
-        position = {int(s): n for n, s in enumerate(slots)}
-        options = []
-        for person, time_s in self.forecast_visits:
-            if time_s < now_s:
-                continue
-            open_slots = np.flatnonzero(
-                self.index.targeting_mask(person) & self.index.open_mask(time_s)
-            )
-            p = sigmoid(
-                self.model.log_odds(open_slots, person.id, self.model.label_columns(person))
-            )
-            options.append(
-                VisitOptions(
-                    0,
-                    np.array([position[int(s)] for s in open_slots], dtype=np.int64),
-                    p / (1 - p),
-                )
-            )
-        left = (self.index.quantity - self.index.completed)[slots].astype(np.float64)
-        price = self.price_fen[slots]
-        start = self.bid[slots]
-        optimum = dual_bound(
-            options,
-            price=price,
-            quantity=left,
-            position_bias=self.position_bias,
-            iterations=40,
-            start=start,
+        self.bid, _ = rest_of_day_duals(
+            self, self.forecast_visits, now_s, position_bias=self.position_bias, start=self.bid
         )
-        self.bid[slots] = optimum.quantity_duals
 
     def scores(self, person: PersonProfile, slots: IntArray, k: int = 0) -> FloatArray:  # noqa: ARG002 - a baseline ranks by its rule, whatever the feed size
         now = self.pacer.clock_s

@@ -1,4 +1,5 @@
-"""Background jobs of the dispatch domain: the nightly seeding of the pacing prices."""
+"""Background jobs of the dispatch domain: the nightly seeding of the pacing prices and
+their solving again on the rest of the day every three hours."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ log = get_logger(__name__)
 SEEDING_JOB = f"{NAMESPACE}:seed_prices"
 SEEDING_LOCK = "dispatch_seed_prices"
 """One seeding waits at a time, the nightly one or one an operator asked for."""
+RESOLVING_JOB = f"{NAMESPACE}:resolve_prices"
 
 
 # 19:30 UTC is 03:30 in China, when the platform is quietest.
@@ -39,5 +41,30 @@ async def seed_prices(timestamp: int | None = None) -> int:  # noqa: ARG001
         campaigns=seeding.campaigns,
         scarce=seeding.scarce,
         exact=seeding.exact,
+    )
+    return seeding.campaigns
+
+
+# Every three hours on the quarter: 08:15, 11:15 … in China (00:15 UTC and on). The seeding
+# lock keeps it from running beside a seeding; each replaces the stored prices.
+@blueprint.periodic(cron="15 */3 * * *")
+@blueprint.task(name="resolve_prices", lock=SEEDING_LOCK, queueing_lock="dispatch_resolve_prices")
+async def resolve_prices(timestamp: int | None = None) -> int:  # noqa: ARG001
+    """Solve the pacing prices again on the traffic the rest of the day should bring, with
+    the units left now (``dispatch.rest_of_day``), and store them as the seeding."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.dispatch import nightly
+
+    runtime = current_runtime()
+    try:
+        seeding = await nightly.resolve_prices(runtime.db, runtime.settings)
+    except Exception as exc:
+        await nightly.record_seeding_failure(runtime.db, exc, job=RESOLVING_JOB)
+        raise
+    log.info(
+        "dispatch_prices_resolved",
+        visits=seeding.visits,
+        campaigns=seeding.campaigns,
+        scarce=seeding.scarce,
     )
     return seeding.campaigns

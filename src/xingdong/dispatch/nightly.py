@@ -41,6 +41,7 @@ from xingdong.dispatch.live import LiveDispatch
 from xingdong.dispatch.models import SeededPrice
 from xingdong.dispatch.optimum import Optimum, VisitOptions, day_optimum
 from xingdong.dispatch.profiles import TaskSpec
+from xingdong.dispatch.rest_of_day import rest_of_day_prices
 
 DAY = timedelta(days=1)
 MAX_SLATE = 32
@@ -126,16 +127,7 @@ async def seed_prices(
         )
     specs = {task_id: live.spec(task_id) for task_id in live.campaigns}
     prices, optimum, exact, replayed = day_prices(live.dispatcher, specs, live.units_left, shown)
-    async with db.session_scope() as session:
-        await session.execute(delete(SeededPrice))
-        if prices:
-            await session.execute(
-                insert(SeededPrice),
-                [
-                    {"campaign_id": UUID(task_id), "price": price, "seeded_at": moment}
-                    for task_id, price in prices.items()
-                ],
-            )
+    await _store(db, prices, moment)
     return PriceSeeding(
         visits=replayed,
         campaigns=len(prices),
@@ -146,12 +138,58 @@ async def seed_prices(
     )
 
 
+async def resolve_prices(
+    db: Database, settings: Settings, *, now: datetime | None = None
+) -> PriceSeeding:
+    """Solve the prices again on the traffic still to come (:mod:`rest_of_day`): the last
+    day's visits, a day later, offered the campaigns that will be open then, with the units
+    left now. Stored as a seeding, which serving processes pick up at their next sync."""
+    moment = now or utcnow()
+    live = LiveDispatch(db, settings)
+    async with db.sessionmaker() as session:
+        # Starts from the stored seeding, and learns what the exposure log teaches.
+        await live.sync(session, moment, max_age_s=0)
+        shown = await history.showings(
+            session, since=moment - DAY, until=moment, limit=settings.dispatch_history_limit
+        )
+    slates = history.visits(shown)
+    forecast = [
+        (slate[0].person, (slate[0].shown_at + DAY).timestamp()) for slate in slates if slate
+    ]
+    places = min(max((len(slate) for slate in slates), default=1), MAX_SLATE)
+    prices, value = rest_of_day_prices(live.dispatcher, forecast, moment.timestamp(), places=places)
+    await _store(db, prices, moment)
+    return PriceSeeding(
+        visits=len(forecast),
+        campaigns=len(prices),
+        scarce=sum(1 for p in prices.values() if p > 0),
+        value_fen=value,
+        exact=False,
+        prices=prices,
+    )
+
+
+async def _store(db: Database, prices: Mapping[str, float], moment: datetime) -> None:
+    """Replace the stored seeding with these prices, seeded at ``moment``."""
+    async with db.session_scope() as session:
+        await session.execute(delete(SeededPrice))
+        if prices:
+            await session.execute(
+                insert(SeededPrice),
+                [
+                    {"campaign_id": UUID(task_id), "price": price, "seeded_at": moment}
+                    for task_id, price in prices.items()
+                ],
+            )
+
+
 SEEDING_FAILED = "dispatch.seeding_failed"
 
 
-async def record_seeding_failure(db: Database, error: Exception) -> None:
+async def record_seeding_failure(db: Database, error: Exception, *, job: str = SEEDING_JOB) -> None:
     """Write a failed seeding to the audit log (no actor: the job worker), in its own
-    transaction, for the feed console to tell."""
+    transaction, for the feed console to tell. Filed under the seeding job whichever
+    ``job`` failed (the nightly seeding or the solving again), with its name."""
     async with db.session_scope() as session:
         await record_audit(
             session,
@@ -159,7 +197,7 @@ async def record_seeding_failure(db: Database, error: Exception) -> None:
             action=SEEDING_FAILED,
             object_type="job",
             object_id=SEEDING_JOB,
-            data={"error": str(error)[:300]},
+            data={"error": str(error)[:300], "job": job},
         )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
 from tests.integration.work_support import bearer
-from tests.lifecycle_world import World, live_campaign
+from tests.lifecycle_world import World, add_worker, live_campaign
 from xingdong.cli import app
 from xingdong.core.clock import utcnow
 from xingdong.core.settings import Settings, get_settings
@@ -23,6 +23,7 @@ from xingdong.dispatch import history, nightly
 from xingdong.dispatch.arrays import sigmoid
 from xingdong.dispatch.live import LiveDispatch
 from xingdong.dispatch.models import SeededPrice, ShownFeed
+from xingdong.work import service as work
 
 
 @pytest.fixture
@@ -141,14 +142,60 @@ async def test_the_nightly_seeding_prices_the_scarce_campaign_and_processes_pick
     assert count == again.campaigns == 2
 
 
+async def test_solving_again_prices_what_the_rest_of_the_day_wants_more_of_than_is_left(
+    world: World, settings: Settings
+) -> None:
+    # The last 20 hours' visits come again from 4 hours on: the scarce campaign is wanted
+    # by more of them than it has units for; the one ending in two hours is gone by then.
+    scarce = await live_campaign(world, title="抢手任务", interests=["美妆"], quantity=1)
+    plenty = await live_campaign(world, title="充足任务", interests=["美妆"], quantity=500)
+    ending = await live_campaign(
+        world, title="快结束的任务", interests=["美妆"], quantity=1,
+        ends_at=utcnow() + timedelta(hours=2),
+    )  # fmt: skip
+    await log_showings(
+        world, [scarce.id, plenty.id, ending.id], times=200, start=utcnow() - timedelta(hours=20)
+    )
+    serving = LiveDispatch(world.db, settings)
+    async with world.db.sessionmaker() as s:
+        await serving.sync(s, utcnow(), max_age_s=0)
+
+    resolved = await nightly.resolve_prices(world.db, settings, now=utcnow() + timedelta(seconds=1))
+    assert resolved.visits == 200
+    assert resolved.campaigns == 3 and resolved.scarce == 1
+    assert resolved.prices[str(scarce.id)] > 0.0
+    assert resolved.prices[str(plenty.id)] == pytest.approx(0.0, abs=1e-9)
+    assert resolved.prices[str(ending.id)] == pytest.approx(0.0, abs=1e-9)
+    assert resolved.value_fen > 0
+
+    # Stored as the seeding, and the serving process takes it at its next sync.
+    async with world.db.sessionmaker() as s:
+        await serving.sync(s, utcnow(), max_age_s=0)
+    slot = serving.dispatcher.index.slot_of[str(scarce.id)]
+    assert serving.dispatcher.pacer.price[slot] == pytest.approx(
+        min(resolved.prices[str(scarce.id)], serving.dispatcher.weights.pacing_max_price)
+    )
+
+    # With its one unit claimed, it is no longer live: nothing is left to price.
+    taker = await add_worker(world, handle="taker")
+    async with world.db.session_scope() as s:
+        await work.claim(s, person=taker, campaign_id=scarce.id, settings=settings)
+    later = await nightly.resolve_prices(world.db, settings, now=utcnow() + timedelta(seconds=2))
+    assert str(scarce.id) not in later.prices
+    assert later.campaigns == 2
+
+
 def test_seed_prices_from_the_command_line(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XINGDONG_DATABASE_URL", clean_db)
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(app, ["dispatch", "seed-prices", "--json"])
+        again = CliRunner().invoke(app, ["dispatch", "seed-prices", "--rest-of-day"])
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
     assert figures["visits"] == 0  # nothing was shown yet
     assert figures["prices"] == {}
+    assert again.exit_code == 0, again.output
+    assert "0 visits to come; 0 live campaigns priced" in again.output
