@@ -351,8 +351,11 @@ def best_slates(
     # The best slate's value exceeds θ by at most G(θ) - θ, with G(θ) the best
     # Σ (m - θ)·w·t (the denominator is at least 1): adding that keeps θ an upper bound
     # even if the iterations stopped early (at convergence it adds nothing).
-    gain = (margin - theta[:, None]) * attraction
-    best_gain = np.sort(np.maximum(gain, 0.0), axis=1)[:, ::-1][:, :slots] @ share_of_rank
+    gain = np.maximum((margin - theta[:, None]) * attraction, 0.0)
+    if slots < gain.shape[1]:
+        # The best ``slots`` of each row, found without sorting the whole row.
+        gain = -np.partition(-gain, slots - 1, axis=1)[:, :slots]
+    best_gain = np.sort(gain, axis=1)[:, ::-1][:, :slots] @ share_of_rank
     return theta + np.maximum(best_gain - theta, 0.0), attention
 
 
