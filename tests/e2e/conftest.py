@@ -65,7 +65,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         # Webhooks go to receivers on this machine (the server's own demo inbox).
         "XINGDONG_WEBHOOK_PRIVATE_TARGETS": "true",
     }
-    log_path = ARTIFACTS / "e2e-server.log"
+    log_path = ARTIFACTS / f"e2e-server-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
     ARTIFACTS.mkdir(exist_ok=True)
     with log_path.open("w") as log:
         process = subprocess.Popen(

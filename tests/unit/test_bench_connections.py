@@ -148,6 +148,7 @@ def _outside_work_three_ways() -> tuple[float, float, float]:
     return quiet[0], ours[0], others[0]
 
 
+@pytest.mark.serial  # other tests running beside it would be work outside it too
 def test_work_outside_the_benchmark_is_counted_and_its_own_is_not() -> None:
     if not Path("/proc/stat").exists():
         pytest.skip("needs Linux /proc")
