@@ -156,7 +156,10 @@ async def resolve_prices(
     forecast = [
         (slate[0].person, (slate[0].shown_at + DAY).timestamp()) for slate in slates if slate
     ]
-    places = min(max((len(slate) for slate in slates), default=1), MAX_SLATE)
+    if not forecast:
+        # Nothing to solve on (a platform's first day): the stored seeding stays.
+        return PriceSeeding(visits=0, campaigns=0, scarce=0, value_fen=0.0, exact=False, prices={})
+    places = min(max(len(slate) for slate in slates), MAX_SLATE)
     prices, value = rest_of_day_prices(live.dispatcher, forecast, moment.timestamp(), places=places)
     await _store(db, prices, moment)
     return PriceSeeding(

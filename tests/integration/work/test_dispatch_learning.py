@@ -153,6 +153,17 @@ async def test_solving_again_prices_what_the_rest_of_the_day_wants_more_of_than_
         world, title="快结束的任务", interests=["美妆"], quantity=1,
         ends_at=utcnow() + timedelta(hours=2),
     )  # fmt: skip
+    # With no feed shown yet there is nothing to solve on: the stored seeding stays.
+    async with world.db.session_scope() as s:
+        await s.execute(
+            insert(SeededPrice).values(campaign_id=scarce.id, price=0.25, seeded_at=utcnow())
+        )
+    idle = await nightly.resolve_prices(world.db, settings)
+    assert (idle.visits, idle.campaigns) == (0, 0)
+    async with world.db.sessionmaker() as s:
+        kept = dict((await s.execute(select(SeededPrice.campaign_id, SeededPrice.price))).all())
+    assert kept == {scarce.id: 0.25}
+
     await log_showings(
         world, [scarce.id, plenty.id, ending.id], times=200, start=utcnow() - timedelta(hours=20)
     )
