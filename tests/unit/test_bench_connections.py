@@ -93,7 +93,8 @@ async def test_connections_are_spread_evenly_over_the_worker_processes(
     server, port = forking_server
     connections = await _connections(port, server)
     try:
-        owners = [await _owner(server, port, c) for c in connections]
+        workers = _worker_processes(server, port)
+        owners = [await _owner(workers, port, c) for c in connections]
     finally:
         for connection in connections:
             await connection.close()

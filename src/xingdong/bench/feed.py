@@ -314,22 +314,15 @@ def _worker_processes(server: int, port: int) -> list[str]:
     return [child for child in children if any(_holds(child, inode) for inode in listening)]
 
 
-def _socket_owner(server: int, port: int, inode: int) -> int | None:
-    """Which of the server's processes holds the socket ``inode``, if ``/proc`` says."""
-    for child in _worker_processes(server, port):
-        if _holds(child, inode):
-            return int(child)
-    return None
-
-
-async def _owner(server: int, port: int, connection: KeepAliveConnection) -> int | None:
-    """The server process that accepted ``connection`` (it may take a moment to)."""
+async def _owner(workers: list[str], port: int, connection: KeepAliveConnection) -> int | None:
+    """Which of the server's ``workers`` accepted ``connection`` (it may take a moment
+    to), if ``/proc`` says."""
     client_port = connection.writer.get_extra_info("sockname")[1]
     for _ in range(50):
-        inodes = _inodes(port, state="01", client_port=client_port)
-        owner = None if not inodes else _socket_owner(server, port, inodes[0])
-        if owner is not None:
-            return owner
+        for inode in _inodes(port, state="01", client_port=client_port)[:1]:
+            for worker in workers:
+                if _holds(worker, inode):
+                    return int(worker)
         await asyncio.sleep(0.002)
     return None
 
@@ -351,7 +344,7 @@ async def _connections(port: int, server: int | None = None) -> list[KeepAliveCo
             opened.append(connection)
             continue
         await asyncio.sleep(0.005)
-        owner = await _owner(server, port, connection)
+        owner = await _owner(workers, port, connection)
         if owner is not None and per_worker.get(owner, 0) >= most:
             tries += 1
             if tries <= BALANCE_TRIES * CONNECTIONS:

@@ -16,6 +16,30 @@ SEEDING_LOCK = "dispatch_seed_prices"
 RESOLVING_JOB = f"{NAMESPACE}:resolve_prices"
 
 
+async def _seed(job: str, event: str) -> int:
+    """Run the seeding ``job`` names and log it as ``event``; a failure is written to the
+    audit log (said on the feed console until a seeding stores prices) and the job still
+    fails."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.dispatch import nightly
+
+    runtime = current_runtime()
+    run = nightly.seed_prices if job == SEEDING_JOB else nightly.resolve_prices
+    try:
+        seeding = await run(runtime.db, runtime.settings)
+    except Exception as exc:
+        await nightly.record_seeding_failure(runtime.db, exc, job=job)
+        raise
+    log.info(
+        event,
+        visits=seeding.visits,
+        campaigns=seeding.campaigns,
+        scarce=seeding.scarce,
+        exact=seeding.exact,
+    )
+    return seeding.campaigns
+
+
 # 19:30 UTC is 03:30 in China, when the platform is quietest.
 @blueprint.periodic(cron="30 19 * * *")
 # The lock makes a seeding an operator asked for and the nightly one run one after the
@@ -25,24 +49,7 @@ async def seed_prices(timestamp: int | None = None) -> int:  # noqa: ARG001
     # procrastinate passes the periodic run's timestamp; the seeding reads the clock itself.
     """Every night: replay the last day's visits through the optimum and store each live
     campaign's starting pacing price."""
-    from xingdong.core.runtime import current_runtime
-    from xingdong.dispatch import nightly
-
-    runtime = current_runtime()
-    try:
-        seeding = await nightly.seed_prices(runtime.db, runtime.settings)
-    except Exception as exc:
-        # Said on the feed console until a seeding stores prices; the job still fails.
-        await nightly.record_seeding_failure(runtime.db, exc)
-        raise
-    log.info(
-        "dispatch_prices_seeded",
-        visits=seeding.visits,
-        campaigns=seeding.campaigns,
-        scarce=seeding.scarce,
-        exact=seeding.exact,
-    )
-    return seeding.campaigns
+    return await _seed(SEEDING_JOB, "dispatch_prices_seeded")
 
 
 # Every three hours on the quarter: 08:15, 11:15 … in China (00:15 UTC and on). The seeding
@@ -52,19 +59,4 @@ async def seed_prices(timestamp: int | None = None) -> int:  # noqa: ARG001
 async def resolve_prices(timestamp: int | None = None) -> int:  # noqa: ARG001
     """Solve the pacing prices again on the traffic the rest of the day should bring, with
     the units left now (``dispatch.rest_of_day``), and store them as the seeding."""
-    from xingdong.core.runtime import current_runtime
-    from xingdong.dispatch import nightly
-
-    runtime = current_runtime()
-    try:
-        seeding = await nightly.resolve_prices(runtime.db, runtime.settings)
-    except Exception as exc:
-        await nightly.record_seeding_failure(runtime.db, exc, job=RESOLVING_JOB)
-        raise
-    log.info(
-        "dispatch_prices_resolved",
-        visits=seeding.visits,
-        campaigns=seeding.campaigns,
-        scarce=seeding.scarce,
-    )
-    return seeding.campaigns
+    return await _seed(RESOLVING_JOB, "dispatch_prices_resolved")

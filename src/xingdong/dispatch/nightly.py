@@ -60,6 +60,19 @@ class PriceSeeding:
     exact: bool
     prices: dict[str, float]
 
+    @classmethod
+    def of(
+        cls, prices: dict[str, float], *, visits: int, value_fen: float, exact: bool
+    ) -> PriceSeeding:
+        return cls(
+            visits=visits,
+            campaigns=len(prices),
+            scarce=sum(1 for p in prices.values() if p > 0),
+            value_fen=value_fen,
+            exact=exact,
+            prices=prices,
+        )
+
 
 def day_prices(
     dispatcher: Dispatcher,
@@ -112,30 +125,31 @@ def day_prices(
     return dict(zip(ids, shares.tolist(), strict=True)), optimum, exact, len(options)
 
 
-async def seed_prices(
-    db: Database, settings: Settings, *, now: datetime | None = None
-) -> PriceSeeding:
-    """Replay the last day's visits through the optimum and store each live campaign's
-    starting price (replacing the previous seeding)."""
-    moment = now or utcnow()
-    # A dispatcher of its own, trained as a serving process would be at start.
+async def _last_day(
+    db: Database, settings: Settings, moment: datetime
+) -> tuple[LiveDispatch, list[history.Showing]]:
+    """A dispatcher of its own, trained as a serving process would be at start (prices at
+    the stored seeding), and the showings of the day before ``moment``."""
     live = LiveDispatch(db, settings)
     async with db.sessionmaker() as session:
         await live.sync(session, moment, max_age_s=0)
         shown = await history.showings(
             session, since=moment - DAY, until=moment, limit=settings.dispatch_history_limit
         )
+    return live, shown
+
+
+async def seed_prices(
+    db: Database, settings: Settings, *, now: datetime | None = None
+) -> PriceSeeding:
+    """Replay the last day's visits through the optimum and store each live campaign's
+    starting price (replacing the previous seeding)."""
+    moment = now or utcnow()
+    live, shown = await _last_day(db, settings, moment)
     specs = {task_id: live.spec(task_id) for task_id in live.campaigns}
     prices, optimum, exact, replayed = day_prices(live.dispatcher, specs, live.units_left, shown)
     await _store(db, prices, moment)
-    return PriceSeeding(
-        visits=replayed,
-        campaigns=len(prices),
-        scarce=sum(1 for p in prices.values() if p > 0),
-        value_fen=float(optimum.value),
-        exact=exact,
-        prices=prices,
-    )
+    return PriceSeeding.of(prices, visits=replayed, value_fen=float(optimum.value), exact=exact)
 
 
 async def resolve_prices(
@@ -145,31 +159,16 @@ async def resolve_prices(
     day's visits, a day later, offered the campaigns that will be open then, with the units
     left now. Stored as a seeding, which serving processes pick up at their next sync."""
     moment = now or utcnow()
-    live = LiveDispatch(db, settings)
-    async with db.sessionmaker() as session:
-        # Starts from the stored seeding, and learns what the exposure log teaches.
-        await live.sync(session, moment, max_age_s=0)
-        shown = await history.showings(
-            session, since=moment - DAY, until=moment, limit=settings.dispatch_history_limit
-        )
+    live, shown = await _last_day(db, settings, moment)
     slates = history.visits(shown)
-    forecast = [
-        (slate[0].person, (slate[0].shown_at + DAY).timestamp()) for slate in slates if slate
-    ]
+    forecast = [(slate[0].person, (slate[0].shown_at + DAY).timestamp()) for slate in slates]
     if not forecast:
         # Nothing to solve on (a platform's first day): the stored seeding stays.
-        return PriceSeeding(visits=0, campaigns=0, scarce=0, value_fen=0.0, exact=False, prices={})
+        return PriceSeeding.of({}, visits=0, value_fen=0.0, exact=False)
     places = min(max(len(slate) for slate in slates), MAX_SLATE)
     prices, value = rest_of_day_prices(live.dispatcher, forecast, moment.timestamp(), places=places)
     await _store(db, prices, moment)
-    return PriceSeeding(
-        visits=len(forecast),
-        campaigns=len(prices),
-        scarce=sum(1 for p in prices.values() if p > 0),
-        value_fen=value,
-        exact=False,
-        prices=prices,
-    )
+    return PriceSeeding.of(prices, visits=len(forecast), value_fen=value, exact=False)
 
 
 async def _store(db: Database, prices: Mapping[str, float], moment: datetime) -> None:

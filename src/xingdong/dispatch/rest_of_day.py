@@ -57,9 +57,8 @@ def rest_of_day_duals(
     for person, moment in visits:
         if moment < now_s:
             continue
-        open_slots = np.flatnonzero(
-            index.targeting_mask(person) & index.open_mask(moment) & index.alive
-        )
+        # A removed slot is never runnable, so open_mask leaves it out.
+        open_slots = np.flatnonzero(index.targeting_mask(person) & index.open_mask(moment))
         if open_slots.size == 0:
             continue
         p = sigmoid(model.log_odds(open_slots, person.id, model.label_columns(person)))
