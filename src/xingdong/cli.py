@@ -476,6 +476,8 @@ def dispatch_seed_prices(
         return
     how = "solved exactly" if seeding.exact else "dual bound"
     replayed = "visits to come" if rest_of_day else "visits replayed"
+    if seeding.visits < seeding.day_visits:
+        replayed += f" (a sample of the last day's {seeding.day_visits:,})"
     console.print(
         f"{seeding.visits:,} {replayed}; {seeding.campaigns} live campaigns priced, "
         f"{seeding.scarce} scarce; optimum ¥{seeding.value_fen / 100:,.2f} ({how})"

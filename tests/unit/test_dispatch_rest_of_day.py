@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from xingdong.dispatch.feed import Dispatcher
 from xingdong.dispatch.offline import OfflineDispatcher
 from xingdong.dispatch.profiles import PersonProfile, TaskSpec
@@ -76,6 +78,20 @@ def test_units_taken_and_reserved_leave_fewer_to_sell() -> None:
     d.set_progress("filling", completed=250, reserved=45)
     after = rest_of_day_prices(d, visits, 12 * HOUR, places=4)[0]["filling"]
     assert after > before + 0.05
+
+
+def test_a_sample_of_the_visits_is_offered_its_share_of_the_units() -> None:
+    # Every visit twice, or once as a half sample: the same day, so the same prices.
+    d = dispatcher(spec("filling", 300), spec("scarce", 40), spec("plenty", 10_000))
+    d.set_progress("filling", completed=100)
+    visits = people(300, 12 * HOUR, 60.0)
+    whole, whole_value = rest_of_day_prices(d, visits + visits, 12 * HOUR, places=4)
+    half, half_value = rest_of_day_prices(d, visits, 12 * HOUR, places=4, share=0.5)
+    assert whole["scarce"] > 0.05
+    assert half == pytest.approx(whole, abs=1e-9)
+    assert half_value == pytest.approx(whole_value / 2)
+    # Offered all the units, the half sample would find them plentiful.
+    assert rest_of_day_prices(d, visits, 12 * HOUR, places=4)[0]["scarce"] < whole["scarce"]
 
 
 def test_a_removed_campaign_gets_no_price() -> None:

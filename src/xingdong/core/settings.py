@@ -285,8 +285,14 @@ class Settings(BaseSettings):
         default=50_000,
         ge=0,
         le=5_000_000,
-        description="At most this many of the latest exposures are learned from at start "
-        "(and replayed by the nightly price seeding).",
+        description="At most this many of the latest exposures are learned from at start.",
+    )
+    dispatch_solve_visits: int = Field(
+        default=10_000,
+        ge=1,
+        le=1_000_000,
+        description="At most about this many of the last day's feed requests are solved on "
+        "by the price seedings (a sample spread over the day, when there were more).",
     )
 
     risk_rules_file: FilePath | None = Field(

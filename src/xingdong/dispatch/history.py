@@ -53,18 +53,61 @@ _SHOWINGS = text(
     JOIN people p ON p.id = f.person_id
     CROSS JOIN LATERAL unnest(f.campaign_ids) WITH ORDINALITY AS x(campaign_id, n)
     WHERE f.shown_at >= :since AND f.shown_at < :until
+      AND hashint8(f.id)::bigint + 2147483648 < :kept_below
     ORDER BY f.id DESC, x.n DESC
     LIMIT :limit
     """
 )
+_FEEDS = text(
+    "SELECT count(*) FROM dispatch_shown_feeds WHERE shown_at >= :since AND shown_at < :until"
+)
+HASHES = 2**32
+"""How many values ``hashint8`` takes: a feed is kept in a sample of share s when its
+id's hash, moved to start at 0, is below s times this."""
 
 
 async def showings(
     session: AsyncSession, *, since: datetime, until: datetime, limit: int
 ) -> list[Showing]:
     """The showings in ``[since, until)``, the latest ``limit`` of them, oldest first."""
-    latest = _SHOWINGS.bindparams(since=since, until=until, limit=limit, taken_within=TAKEN_WITHIN)
-    rows = (await session.execute(latest)).all()
+    return await _read(session, since=since, until=until, limit=limit, share=1.0)
+
+
+@dataclass(frozen=True)
+class DaySample:
+    """The showings of a sample of the feeds in a time range, each feed whole."""
+
+    showings: list[Showing]
+    share: float
+    """The share of the range's feeds kept (1: all of them)."""
+    feeds: int
+    """Feeds in the range, kept or not."""
+
+
+async def sampled_showings(
+    session: AsyncSession, *, since: datetime, until: datetime, feeds: int
+) -> DaySample:
+    """The showings of about ``feeds`` of the feeds in ``[since, until)``, oldest first:
+    all of them if there are no more, else each kept with the same chance, by a hash of
+    its id (so the same rows give the same sample, spread over the whole range rather
+    than its latest hours)."""
+    count = int(await session.scalar(_FEEDS.bindparams(since=since, until=until)) or 0)
+    share = 1.0 if count <= feeds else feeds / count
+    found = await _read(session, since=since, until=until, limit=None, share=share)
+    return DaySample(found, share, count)
+
+
+async def _read(
+    session: AsyncSession, *, since: datetime, until: datetime, limit: int | None, share: float
+) -> list[Showing]:
+    query = _SHOWINGS.bindparams(
+        since=since,
+        until=until,
+        limit=limit,
+        taken_within=TAKEN_WITHIN,
+        kept_below=HASHES if share >= 1.0 else int(share * HASHES),
+    )
+    rows = (await session.execute(query)).all()
     profiles: dict[object, PersonProfile] = {}
     found: list[Showing] = []
     for row in reversed(rows):

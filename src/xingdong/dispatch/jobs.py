@@ -33,6 +33,7 @@ async def _seed(job: str, event: str) -> int:
     log.info(
         event,
         visits=seeding.visits,
+        day_visits=seeding.day_visits,
         campaigns=seeding.campaigns,
         scarce=seeding.scarce,
         exact=seeding.exact,

@@ -50,7 +50,9 @@ MAX_SLATE = 32
 @dataclass(frozen=True)
 class PriceSeeding:
     visits: int
-    """Feed requests of the last day replayed."""
+    """Feed requests of the last day replayed (a sample of them on a busy day)."""
+    day_visits: int
+    """Feed requests of the last day in all."""
     campaigns: int
     """Live campaigns priced."""
     scarce: int
@@ -62,10 +64,17 @@ class PriceSeeding:
 
     @classmethod
     def of(
-        cls, prices: dict[str, float], *, visits: int, value_fen: float, exact: bool
+        cls,
+        prices: dict[str, float],
+        *,
+        visits: int,
+        day_visits: int,
+        value_fen: float,
+        exact: bool,
     ) -> PriceSeeding:
         return cls(
             visits=visits,
+            day_visits=day_visits,
             campaigns=len(prices),
             scarce=sum(1 for p in prices.values() if p > 0),
             value_fen=value_fen,
@@ -79,15 +88,21 @@ def day_prices(
     specs: Mapping[str, TaskSpec],
     units_left: Mapping[str, int],
     shown: Sequence[history.Showing],
+    *,
+    share: float = 1.0,
 ) -> tuple[dict[str, float], Optimum, bool, int]:
     """Prices of the live campaigns from the optimum of these showings: the prices, the
-    optimum, whether it was solved exactly, and how many visits it replayed."""
+    optimum, whether it was solved exactly, and how many visits it replayed. ``share``:
+    the share of the day's feeds the showings are a sample of (their optimum's value is
+    then the day's times that share)."""
     ids = sorted(specs)
     column = {task_id: n for n, task_id in enumerate(ids)}
     price = np.array([specs[t].price_fen for t in ids], dtype=np.float64)
     taken = Counter(s.task_id for s in shown if s.taken)
-    # What each campaign had to give over the day: what is left now and what went.
-    quantity = np.array([units_left.get(t, 0) + taken[t] for t in ids], dtype=np.float64)
+    # What each campaign had to give over the day: what is left now and what went. A
+    # sample of the visits gets that share of what is left, so that it is as scarce for
+    # them as it was for the whole day (what they took is theirs already).
+    quantity = np.array([share * units_left.get(t, 0) + taken[t] for t in ids], dtype=np.float64)
     options: list[VisitOptions] = []
     people: dict[str, int] = {}
     longest = 1
@@ -127,16 +142,17 @@ def day_prices(
 
 async def _last_day(
     db: Database, settings: Settings, moment: datetime
-) -> tuple[LiveDispatch, list[history.Showing]]:
+) -> tuple[LiveDispatch, history.DaySample]:
     """A dispatcher of its own, trained as a serving process would be at start (prices at
-    the stored seeding), and the showings of the day before ``moment``."""
+    the stored seeding), and the showings of the day before ``moment`` (of at most
+    ``dispatch_solve_visits`` of its feeds, sampled evenly over the day)."""
     live = LiveDispatch(db, settings)
     async with db.sessionmaker() as session:
         await live.sync(session, moment, max_age_s=0)
-        shown = await history.showings(
-            session, since=moment - DAY, until=moment, limit=settings.dispatch_history_limit
+        day = await history.sampled_showings(
+            session, since=moment - DAY, until=moment, feeds=settings.dispatch_solve_visits
         )
-    return live, shown
+    return live, day
 
 
 async def seed_prices(
@@ -145,11 +161,19 @@ async def seed_prices(
     """Replay the last day's visits through the optimum and store each live campaign's
     starting price (replacing the previous seeding)."""
     moment = now or utcnow()
-    live, shown = await _last_day(db, settings, moment)
+    live, day = await _last_day(db, settings, moment)
     specs = {task_id: live.spec(task_id) for task_id in live.campaigns}
-    prices, optimum, exact, replayed = day_prices(live.dispatcher, specs, live.units_left, shown)
+    prices, optimum, exact, replayed = day_prices(
+        live.dispatcher, specs, live.units_left, day.showings, share=day.share
+    )
     await _store(db, prices, moment)
-    return PriceSeeding.of(prices, visits=replayed, value_fen=float(optimum.value), exact=exact)
+    return PriceSeeding.of(
+        prices,
+        visits=replayed,
+        day_visits=day.feeds,
+        value_fen=float(optimum.value) / day.share,
+        exact=exact,
+    )
 
 
 async def resolve_prices(
@@ -159,16 +183,24 @@ async def resolve_prices(
     day's visits, a day later, offered the campaigns that will be open then, with the units
     left now. Stored as a seeding, which serving processes pick up at their next sync."""
     moment = now or utcnow()
-    live, shown = await _last_day(db, settings, moment)
-    slates = history.visits(shown)
+    live, day = await _last_day(db, settings, moment)
+    slates = history.visits(day.showings)
     forecast = [(slate[0].person, (slate[0].shown_at + DAY).timestamp()) for slate in slates]
     if not forecast:
         # Nothing to solve on (a platform's first day): the stored seeding stays.
-        return PriceSeeding.of({}, visits=0, value_fen=0.0, exact=False)
+        return PriceSeeding.of({}, visits=0, day_visits=0, value_fen=0.0, exact=False)
     places = min(max(len(slate) for slate in slates), MAX_SLATE)
-    prices, value = rest_of_day_prices(live.dispatcher, forecast, moment.timestamp(), places=places)
+    prices, value = rest_of_day_prices(
+        live.dispatcher, forecast, moment.timestamp(), places=places, share=day.share
+    )
     await _store(db, prices, moment)
-    return PriceSeeding.of(prices, visits=len(forecast), value_fen=value, exact=False)
+    return PriceSeeding.of(
+        prices,
+        visits=len(forecast),
+        day_visits=day.feeds,
+        value_fen=value / day.share,
+        exact=False,
+    )
 
 
 async def _store(db: Database, prices: Mapping[str, float], moment: datetime) -> None:

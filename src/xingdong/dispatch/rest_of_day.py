@@ -43,11 +43,14 @@ def rest_of_day_duals(
     *,
     position_bias: Sequence[float],
     start: FloatArray | None = None,
+    share: float = 1.0,
 ) -> tuple[FloatArray, float]:
     """The dual price μ (in fen per unit) of every live slot's units in the optimum of the
     forecast ``visits`` (person, moment) still to come after ``now_s``, each shown a feed
     with places worth ``position_bias`` (0 for slots not live), and the optimum's value
-    (an upper bound, in fen). ``start``: the μ to start the descent from (by slot)."""
+    (an upper bound, in fen). ``start``: the μ to start the descent from (by slot).
+    ``share``: the share of the traffic to come that ``visits`` are a sample of; they are
+    offered that share of the units left (the value is still the sample's)."""
     index = dispatcher.index
     model = dispatcher.model
     slots = np.flatnonzero(index.alive)
@@ -70,7 +73,7 @@ def rest_of_day_duals(
     optimum = dual_bound(
         options,
         price=dispatcher.price_fen[slots],
-        quantity=left.astype(np.float64),
+        quantity=share * left.astype(np.float64),
         position_bias=position_bias,
         iterations=ITERATIONS,
         start=None if start is None else start[slots],
@@ -85,10 +88,12 @@ def rest_of_day_prices(
     now_s: float,
     *,
     places: int,
+    share: float = 1.0,
 ) -> tuple[dict[str, float], float]:
     """Each live task's pacing price from the rest of the day's optimum (its dual as a
     share of its unit price) for feeds of ``places`` tasks, started from the prices in
-    force and with the place weights the model has learned; and the optimum's value."""
+    force and with the place weights the model has learned; and the optimum's value (of
+    the ``visits`` given, a ``share`` of the traffic to come: see ``rest_of_day_duals``)."""
     index = dispatcher.index
     price = dispatcher.price_fen
     duals, value = rest_of_day_duals(
@@ -97,6 +102,7 @@ def rest_of_day_prices(
         now_s,
         position_bias=dispatcher.model.position_weights(places).tolist(),
         start=dispatcher.pacer.price * price,
+        share=share,
     )
     shares = np.divide(duals, price, out=np.zeros_like(duals), where=price > 0)
     prices = {

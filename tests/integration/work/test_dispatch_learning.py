@@ -119,7 +119,7 @@ async def test_the_nightly_seeding_prices_the_scarce_campaign_and_processes_pick
     async with world.db.sessionmaker() as s:
         await serving.sync(s, utcnow(), max_age_s=0)
     seeding = await nightly.seed_prices(world.db, settings, now=utcnow() + timedelta(seconds=1))
-    assert seeding.visits == 200
+    assert seeding.visits == seeding.day_visits == 200
     assert seeding.exact
     assert seeding.campaigns == 2
     assert seeding.prices[str(scarce.id)] > 0.0
@@ -194,6 +194,41 @@ async def test_solving_again_prices_what_the_rest_of_the_day_wants_more_of_than_
     later = await nightly.resolve_prices(world.db, settings, now=utcnow() + timedelta(seconds=2))
     assert str(scarce.id) not in later.prices
     assert later.campaigns == 2
+
+
+async def test_on_a_busy_day_the_seedings_solve_on_a_sample_spread_over_the_day(
+    world: World, settings: Settings
+) -> None:
+    scarce = await live_campaign(world, title="抢手任务", interests=["美妆"], quantity=1)
+    plenty = await live_campaign(world, title="充足任务", interests=["美妆"], quantity=500)
+    start = utcnow() - timedelta(hours=20)
+    await log_showings(world, [scarce.id, plenty.id], times=400, start=start)
+    since, until = utcnow() - timedelta(days=1), utcnow()
+    async with world.db.sessionmaker() as s:
+        everything = await history.sampled_showings(s, since=since, until=until, feeds=400)
+        day = await history.sampled_showings(s, since=since, until=until, feeds=100)
+        again = await history.sampled_showings(s, since=since, until=until, feeds=100)
+    assert (everything.share, everything.feeds, len(everything.showings)) == (1.0, 400, 800)
+    assert (day.share, day.feeds) == (0.25, 400)
+    slates = history.visits(day.showings)
+    assert 50 <= len(slates) <= 160
+    assert all(len(slate) == 2 for slate in slates)  # each feed whole
+    # Spread over the day, not its latest hours; the same rows give the same sample.
+    moments = sorted(slate[0].shown_at for slate in slates)
+    assert moments[0] < start + timedelta(minutes=100)
+    assert moments[-1] >= start + timedelta(minutes=300)
+    assert [(x.person.id, x.shown_at) for x in again.showings] == [
+        (x.person.id, x.shown_at) for x in day.showings
+    ]
+
+    busy = settings.model_copy(update={"dispatch_solve_visits": 100})
+    seeding = await nightly.seed_prices(world.db, busy, now=utcnow() + timedelta(seconds=1))
+    assert (seeding.visits, seeding.day_visits) == (len(slates), 400)
+    assert seeding.prices[str(scarce.id)] > 0.0
+    assert seeding.prices[str(plenty.id)] == pytest.approx(0.0, abs=1e-9)
+    resolved = await nightly.resolve_prices(world.db, busy, now=utcnow() + timedelta(seconds=2))
+    assert (resolved.visits, resolved.day_visits) == (len(slates), 400)
+    assert resolved.prices[str(scarce.id)] > 0.0
 
 
 def test_seed_prices_from_the_command_line(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
