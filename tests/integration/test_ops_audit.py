@@ -47,12 +47,25 @@ async def test_an_operator_finds_entries_by_action_object_and_who(
     assert "why: 工单 #5" in by_action.text
     assert f'<a href="/ops/people/{worker.id}">' in by_action.text
     assert "ledger.job_ran" not in by_action.text
+    # What the action means, beside its code; in Chinese on a Chinese page.
+    assert "<span data-audit-label>Account frozen</span>" in by_action.text
+    assert 'value="identity.person_frozen">Account frozen</option>' in by_action.text
+    in_chinese = await client.get(
+        "/ops/audit", params={"action": "identity.person"}, headers={"Accept-Language": "zh-CN"}
+    )
+    assert "<span data-audit-label>账号已冻结</span>" in in_chinese.text
     by_phone = await client.get("/ops/audit", params={"who": world.operator.phone})
-    assert "identity.person_frozen" in by_phone.text and "ledger.job_ran" not in by_phone.text
+    assert 'data-audit-action="identity.person_frozen"' in by_phone.text
+    assert "ledger.job_ran" not in by_phone.text
     by_system = await client.get("/ops/audit", params={"who": "system"})
-    assert "ledger.job_ran" in by_system.text and "identity.person_frozen" not in by_system.text
+    assert 'data-audit-action="ledger.job_ran"' in by_system.text
+    assert 'data-audit-action="identity.person_frozen"' not in by_system.text
     by_object = await client.get("/ops/audit", params={"object": "nightly"})
     assert 'data-audit-action="ledger.job_ran"' in by_object.text
+    # A code with no words (written by another version) is shown as it is.
+    assert '<td data-label="Action"><code>ledger.job_ran</code></td>' in (
+        by_object.text.replace("操作", "Action")
+    )
     # Amounts in yuan, lists joined, empty values left out.
     assert "accounts: a, b · amount: ¥1,234.56 · fee_fen: ¥1.00</small>" in by_object.text
     # Who acted, by name and masked number.
