@@ -253,6 +253,32 @@ def test_pacing_guard_holds_back_a_campaign_ahead_of_plan() -> None:
     assert d.recommend(person("late"), 80_000.0, 1) == ["t1"]
 
 
+@pytest.mark.parametrize("behind_slack", [0.05, 1.0])
+def test_a_campaign_far_behind_its_plan_pays_no_pacing_price(behind_slack: float) -> None:
+    from xingdong.dispatch.weights import DispatchWeights
+
+    weights = DispatchWeights(pacing_behind_slack=behind_slack)
+    prices = {"behind": 0.8, "on_plan": 0.8}
+    d = OfflineDispatcher(
+        [task("behind", end_s=86_400), task("on_plan", end_s=86_400, brand="other")],
+        weights=weights,
+        prices=prices,
+    )
+    # A tenth of the day has gone: "on_plan" has done its tenth, "behind" nothing.
+    d.dispatcher.set_progress("on_plan", completed=40)
+    d.recommend(person(), 8_640.0, 2)
+    behind, on_plan = d.dispatcher.pacing_price("behind"), d.dispatcher.pacing_price("on_plan")
+    assert on_plan is not None and on_plan > 0.5  # the descent moved it a little at most
+    if behind_slack < 1:
+        assert behind == 0.0
+        # Back within its slack, it is priced again as it spends.
+        d.dispatcher.set_progress("behind", completed=38)
+        d.record("p7", "behind", 8_700.0, True)
+        assert (d.dispatcher.pacing_price("behind") or 0.0) > 0.0
+    else:
+        assert behind is not None and behind > 0.5
+
+
 def test_tasks_can_be_added_updated_and_removed_live() -> None:
     d = OfflineDispatcher([task("t1")])
     live = d.dispatcher

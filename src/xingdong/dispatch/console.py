@@ -58,6 +58,10 @@ WEIGHT_HELP = {
         "Share of units a campaign may run ahead of its plan before the guard pauses it."
     ),
     "pacing_lead_s": N_("Seconds ahead the guard looks up the plan, so early traffic is served."),
+    "pacing_behind_slack": N_(
+        "Share of units a campaign may fall behind its plan before its pacing price is let "
+        "go until it catches up (1: never)."
+    ),
     "fairness_step": N_("How fast a lagging tier's relief grows (0: fairness off)."),
     "fairness_target": N_(
         "A tier lags when its tasks taken per visit are below this share of the mean."

@@ -219,6 +219,15 @@ class Dispatcher:
         )
         return mask
 
+    def _advance(self, now_s: float) -> None:
+        """Move the pacing plans to ``now_s``; when they moved, let go of the prices of
+        the campaigns that fell too far behind them."""
+        moved_at = self.pacer.planned_s
+        self.pacer.advance(now_s)
+        if self.pacer.planned_s != moved_at:
+            index = self.index
+            self.pacer.release_behind(index.completed + index.reserved, index.quantity)
+
     def _units_moved(self, slot: int) -> None:
         kept = self._open
         if kept is not None:
@@ -274,7 +283,7 @@ class Dispatcher:
     def recommend(self, person: PersonProfile, now_s: float, k: int) -> Feed:
         self._learn_outcomes(person.id)
         self._people[person.id] = person
-        self.pacer.advance(now_s)
+        self._advance(now_s)
         self.fairness.visited(person.tier)
         slots = self._open_slots(person, now_s) if k > 0 else np.empty(0, dtype=np.int64)
         if slots.size == 0:
@@ -390,7 +399,7 @@ class Dispatcher:
         slot = self.index.slot_of.get(task_id)
         if slot is None:
             return
-        self.pacer.advance(now_s)
+        self._advance(now_s)
         if completed:
             self.index.count_completion(person_id, task_id)
             self.pacer.spent(slot, 1.0 / max(int(self.index.quantity[slot]), 1))
@@ -402,7 +411,7 @@ class Dispatcher:
     def declined(self, person_id: str, task_ids: Iterable[str], now_s: float) -> None:
         """Shown tasks the person did not take (they asked for a feed again): the same as
         ``record`` of each with ``completed`` false, in one call."""
-        self.pacer.advance(now_s)
+        self._advance(now_s)
         slot_of = self.index.slot_of
         task_ids = list(task_ids)
         shown = self._shown_to(person_id)

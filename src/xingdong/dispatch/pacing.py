@@ -12,7 +12,9 @@ plan becomes dearer and one behind it cheaper. The starting λ is seeded each ni
 the optimum of the previous day's traffic (the duals of its budget constraints).
 
 On top, a hard guard pauses a campaign whose committed share (completed + reserved units)
-runs ahead of its plan, looked up ``lead`` seconds ahead, by more than ``slack``.
+runs ahead of its plan, looked up ``lead`` seconds ahead, by more than ``slack``; and a
+campaign that falls behind its plan by more than ``behind_slack`` pays no price until it
+is back within it.
 """
 
 from __future__ import annotations
@@ -131,6 +133,20 @@ class BudgetPacer:
         self.price -= self.weights.pacing_step * (plan - self.plan_done)
         np.clip(self.price, 0.0, self.weights.pacing_max_price, out=self.price)
         self.plan_done = plan
+
+    def release_behind(self, committed: IntArray, quantity: IntArray) -> None:
+        """Let go of the price of every campaign whose ``committed`` units (by slot, of
+        its ``quantity``) trail its plan by more than ``pacing_behind_slack`` and a unit
+        (a campaign of three units is a third behind until its first sells). The descent
+        lowers a price
+        by ``step`` times the plan's advance, too slowly for a campaign that fell far
+        behind (the people it suits came later than the day's traffic, or a re-solve
+        priced it for units the day then did not want): such a campaign would catch up
+        in a burst near the end of its window."""
+        n = min(committed.shape[0], self.price.shape[0])
+        units = np.maximum(quantity[:n], 1)
+        gap = self.plan_done[:n] - committed[:n] / units
+        self.price[:n][gap > self.weights.pacing_behind_slack + 1.0 / units] = 0.0
 
     def spent(self, slot: int, share: float) -> None:
         """The campaign spent ``share`` of its budget (one completion: 1 / quantity)."""

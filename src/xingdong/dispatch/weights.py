@@ -42,6 +42,9 @@ class DispatchWeights:
     pacing_lead_s: float = 900.0
     """The hard guard compares spend with the plan this many seconds ahead, so early
     traffic can still be served."""
+    pacing_behind_slack: float = 0.05
+    """Share of units (beyond one unit) a campaign may fall behind its plan before its
+    pacing price is let go (0 until it is back within it; 1 or more: never)."""
     fairness_step: float = 0.5
     """How fast the boost for a tier that falls behind grows (0 turns fairness off)."""
     fairness_target: float = 0.94
@@ -98,6 +101,7 @@ CEILINGS: dict[str, float] = {
     "pacing_max_price": 10.0,
     "pacing_slack": 10.0,
     "pacing_lead_s": 86_400.0,
+    "pacing_behind_slack": 10.0,
     "fairness_step": 100.0,
     "novice_boost": 10.0,
     "novice_place": 50,
