@@ -138,11 +138,10 @@ class BudgetPacer:
         """Let go of the price of every campaign whose ``committed`` units (by slot, of
         its ``quantity``) trail its plan by more than ``pacing_behind_slack`` and a unit
         (a campaign of three units is a third behind until its first sells). The descent
-        lowers a price
-        by ``step`` times the plan's advance, too slowly for a campaign that fell far
-        behind (the people it suits came later than the day's traffic, or a re-solve
-        priced it for units the day then did not want): such a campaign would catch up
-        in a burst near the end of its window."""
+        lowers a price by ``step`` times the plan's advance, too slowly for a campaign
+        that fell far behind (the people it suits came later than the day's traffic, or a
+        re-solve priced it for units the day then did not want): such a campaign would
+        catch up in a burst near the end of its window."""
         n = min(committed.shape[0], self.price.shape[0])
         units = np.maximum(quantity[:n], 1)
         gap = self.plan_done[:n] - committed[:n] / units

@@ -83,9 +83,5 @@ ACTION_LABELS: dict[str, str] = {
     "dispatch.seeding_requested": N_("Pacing price seeding asked for"),
     "dispatch.seeding_failed": N_("Pacing price seeding failed"),
 }
-
-
-def action_label(code: str) -> str | None:
-    """The words for an action code (not yet translated), None for a code not listed
-    (an entry written by an older or newer version is shown by its code alone)."""
-    return ACTION_LABELS.get(code)
+"""Words for each code (not yet translated). A code not listed (an entry written by an
+older or newer version) is shown by its code alone."""

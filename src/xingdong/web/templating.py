@@ -26,7 +26,7 @@ from xingdong.core.i18n import (
 )
 from xingdong.core.money import plain_yuan, yuan
 from xingdong.identity.validation import interest_name, mask_phone, region_name, spaced_phone
-from xingdong.web.audit_actions import ACTION_LABELS, action_label
+from xingdong.web.audit_actions import ACTION_LABELS
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
@@ -120,7 +120,6 @@ def build_environment() -> Environment:
     env.globals["region_name"] = lambda region: region_name(region, current_locale.get())
     env.globals["interest_name"] = lambda interest: interest_name(interest, current_locale.get())
     env.globals["local_time"] = local_time
-    env.globals["audit_action_label"] = action_label
     env.globals["AUDIT_ACTIONS"] = ACTION_LABELS
     # A profile ad's unit, which its pages count impressions in.
     env.globals["impressions_per_unit"] = IMPRESSIONS_PER_UNIT
