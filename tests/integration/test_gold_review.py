@@ -167,6 +167,50 @@ async def test_operators_make_gold_items_and_reviewers_meet_them_in_the_api_queu
         assert gold_id not in {item["assignment_id"] for item in queue.json()}
 
 
+async def test_a_narrowed_queue_shows_only_gold_items_that_fit_its_filter(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A reviewer who narrows the queue to one campaign must not meet a gold item of
+    another: it would be the one entry that does not fit, and so be known for gold."""
+    shown = await live_campaign(world, title="甲活动 关注", review_policy="manual")
+    elsewhere = await live_campaign(world, title="乙活动 关注", review_policy="manual")
+    source = await rejected(world, shown, world.workers[0])
+    waiting = await handed_in(world, elsewhere, world.workers[1])
+    ops = await bearer(world, world.operator)
+    made = await client.post(
+        "/api/v1/ops/gold-items",
+        headers=ops,
+        json={"assignment_id": str(source.id), "approve": False, "reason": "action_not_done"},
+    )
+    assert made.status_code == 201, made.text
+    gold_id = made.json()["id"]
+    reviewer2 = await bearer(world, world.reviewer2)
+
+    async def seen_with(**query: str) -> set[str]:
+        seen: set[str] = set()
+        for _ in range(TRIES):
+            queue = await client.get("/api/v1/review/queue", headers=reviewer2, params=query)
+            assert queue.status_code == 200, queue.text
+            seen.update(item["assignment_id"] for item in queue.json())
+            if gold_id in seen:
+                break
+        return seen
+
+    # Narrowed to the other campaign, or to a type, a check or a risk its source does not
+    # have: eighty draws at one in two, and the gold item never comes.
+    assert await seen_with(q="乙活动") == {str(waiting.id)}
+    assert await seen_with(type="comment") == set()
+    assert await seen_with(check="verified") == set()
+    # Narrowed to what the source fits, it comes as before.
+    assert await seen_with(q="甲活动") == {gold_id}
+    assert await seen_with(type="follow") == {str(waiting.id), gold_id}
+
+    for bad in ({"type": "dance"}, {"check": "maybe"}, {"risk": "medium"}, {"q": "x" * 81}):
+        refused = await client.get("/api/v1/review/queue", headers=reviewer2, params=bad)
+        assert refused.status_code == 422, bad
+        assert refused.headers["content-type"].startswith("application/problem+json")
+
+
 async def test_the_workbench_mixes_in_gold_items_and_the_operator_page_scores_them(
     client: httpx.AsyncClient, world: World
 ) -> None:

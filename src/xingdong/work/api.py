@@ -11,6 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi import status as http_status
 
+from xingdong.campaigns.policy import TaskType
 from xingdong.core.client_signals import signals_of
 from xingdong.core.clock import utcnow
 from xingdong.core.context import current_locale
@@ -27,6 +28,13 @@ from xingdong.web.deps import (
     RuntimeDep,
 )
 from xingdong.work import gold, labels, service
+from xingdong.work.review_filter import (
+    HIGH_RISK_SCORE,
+    SEARCH_LENGTH,
+    PlatformCheck,
+    ReviewFilter,
+    RiskLevel,
+)
 from xingdong.work.schemas import (
     AppealIn,
     AssignmentOut,
@@ -294,13 +302,40 @@ async def review_queue(
     session: DbSession,
     runtime: RuntimeDep,
     limit: LimitQuery = 50,
+    task_type: Annotated[
+        TaskType | None, Query(alias="type", description="Only hand-ins of this task type")
+    ] = None,
+    check: Annotated[
+        PlatformCheck | None,
+        Query(description="What the platform's check found (`none`: no check on record)"),
+    ] = None,
+    risk: Annotated[
+        RiskLevel | None,
+        Query(description=f"`high`: risk score {HIGH_RISK_SCORE} or more; `low`: below it"),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=SEARCH_LENGTH,
+            description="Campaign title, brand name or the worker's account handle",
+        ),
+    ] = None,
 ) -> list[ReviewItemOut]:
     """Submissions waiting for a decision, riskiest and oldest first (reviewers); never
-    your own. Gold items (known answers that measure accuracy) are mixed in at the
-    configured rate and are decided the same way."""
+    your own; narrowed by task type, platform check, risk and a search. Gold items (known
+    answers that measure accuracy) are mixed in at the configured rate, fit the same
+    filter and are decided the same way."""
     locale = current_locale.get()
+    narrowed = ReviewFilter(
+        task_type=task_type, check=check, risk=risk, search=(q or "").strip() or None
+    )
     entries = await service.review_queue_with_gold(
-        session, actor=actor, settings=runtime.settings, rng=gold.GOLD_DRAW, limit=limit
+        session,
+        actor=actor,
+        settings=runtime.settings,
+        rng=gold.GOLD_DRAW,
+        limit=limit,
+        narrowed=narrowed,
     )
     return [
         ReviewItemOut.of(entry.assignment, entry.campaign, locale=locale, item_id=entry.item_id)

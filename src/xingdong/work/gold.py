@@ -30,6 +30,7 @@ from xingdong.work.errors import (
 )
 from xingdong.work.labels import STATUS_LABELS
 from xingdong.work.models import Assignment, GoldAnswer, GoldItem
+from xingdong.work.review_filter import EVERYTHING, ReviewFilter
 
 DECIDED = ("approved", "released", "clawed_back", "rejected")
 
@@ -114,22 +115,22 @@ async def pick_gold_item(
     rate: float,
     rng: random.Random,
     at_least: int | None = None,
+    narrowed: ReviewFilter = EVERYTHING,
 ) -> GoldShown | None:
     """With probability ``rate``, a gold item this reviewer has not answered (and that is
-    not their own work), shown like any queue item. With ``at_least``, one whose risk
-    score is that high if there is one, so that it can stand first in a queue ordered by
-    score without its place giving it away."""
+    not their own work), shown like any queue item: one that the queue's filter
+    (``narrowed``) keeps. With ``at_least``, one whose risk score is that high if there
+    is one, so that it can stand first in a queue ordered by score without its place
+    giving it away."""
     require(actor, Action.REVIEW_QUEUE)
     if rate <= 0 or rng.random() >= rate:
         return None
+    open_here = _open_to(actor).where(*narrowed.conditions()).order_by(func.random())
     if at_least is not None:
-        fitting = await _first(
-            session,
-            _open_to(actor).where(Assignment.risk_score >= at_least).order_by(func.random()),
-        )
+        fitting = await _first(session, open_here.where(Assignment.risk_score >= at_least))
         if fitting is not None:
             return fitting
-    return await _first(session, _open_to(actor).order_by(func.random()))
+    return await _first(session, open_here)
 
 
 async def is_gold_item(session: AsyncSession, item_id: UUID) -> bool:

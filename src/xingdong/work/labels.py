@@ -65,6 +65,20 @@ VERIFICATION_LABELS = {
     "unknown": N_("The platform could not tell"),
 }
 
+CHECK_FILTER_LABELS = {
+    "verified": N_("Platform confirmed"),
+    "absent": N_("Platform did not find it"),
+    "unknown": N_("Platform could not tell"),
+    "none": N_("Not checked by the platform"),
+}
+"""The review queue's filter on the platform's check (``ReviewFilter.check``)."""
+
+RISK_FILTER_LABELS = {
+    "high": N_("Flagged by the risk checks"),
+    "low": N_("Not flagged"),
+}
+"""The review queue's filter on the risk score (``ReviewFilter.risk``)."""
+
 DETAIL_LABELS = {
     "follow_found": N_("Follow found"),
     "like_found": N_("Like found"),

@@ -4,6 +4,7 @@ phones), and the reviewers' workbench."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -42,6 +43,7 @@ from xingdong.work import gold, labels, service
 from xingdong.work.api import read_upload
 from xingdong.work.errors import AssignmentNotFound
 from xingdong.work.models import ASSIGNMENT_STATUSES
+from xingdong.work.review_filter import HIGH_RISK_SCORE, ReviewFilter
 
 router = APIRouter(include_in_schema=False)
 
@@ -420,8 +422,25 @@ REVIEW_SHOWN = 50
 """Submissions in the workbench's queue at once; each one decided lets the next in."""
 
 
+def _review_address(narrowed: ReviewFilter, item: UUID | None = None, **more: object) -> str:
+    """The workbench's address with its filter kept (and an item to open, and more)."""
+    query = {**({"item": str(item)} if item else {}), **narrowed.params()}
+    query.update({key: str(value) for key, value in more.items()})
+    return "/review" + ("?" + urlencode(query) if query else "")
+
+
+def _filter_of(form: Mapping[str, object]) -> ReviewFilter:
+    """The queue's filter a workbench form carried along (as hidden fields)."""
+    return ReviewFilter.from_query({k: v for k, v in form.items() if isinstance(v, str)})
+
+
 async def _workbench_context(
-    request: Request, session: DbSession, actor: Actor, item: UUID | None, settings: Settings
+    request: Request,
+    session: DbSession,
+    actor: Actor,
+    item: UUID | None,
+    settings: Settings,
+    narrowed: ReviewFilter,
 ) -> dict[str, Any]:
     queue = await service.review_queue_with_gold(
         session,
@@ -430,6 +449,7 @@ async def _workbench_context(
         rng=gold.GOLD_DRAW,
         limit=REVIEW_SHOWN,
         gold_first=item is None,
+        narrowed=narrowed,
     )
     ids = [entry.item_id for entry in queue]
     if item is not None and item not in ids:
@@ -447,9 +467,21 @@ async def _workbench_context(
     # The queue shows the first REVIEW_SHOWN; the count is of everything waiting, gold items
     # shown included, so that it does not tell them from real submissions either.
     gold_shown = sum(1 for entry in queue if entry.item_id != entry.assignment.id)
+    waiting = await service.review_waiting(session, actor=actor, narrowed=narrowed) + gold_shown
     return {
         "queue": queue,
-        "waiting": await service.review_waiting(session, actor=actor) + gold_shown,
+        "waiting": waiting,
+        "waiting_all": (
+            await service.review_waiting(session, actor=actor) + gold_shown
+            if narrowed.narrows
+            else waiting
+        ),
+        "narrowed": narrowed,
+        "address": lambda item=None: _review_address(narrowed, item),
+        "task_type_labels": labels.TASK_TYPE_LABELS,
+        "check_labels": labels.CHECK_FILTER_LABELS,
+        "risk_labels": labels.RISK_FILTER_LABELS,
+        "high_risk": HIGH_RISK_SCORE,
         "index": index,
         "current": current,
         "file": file,
@@ -474,9 +506,11 @@ async def workbench(
     actor: PageActor,
     item: Annotated[UUID | None, Query()] = None,
 ) -> Response:
-    """The reviewers' workbench: the queue by risk and age, one submission at a time."""
+    """The reviewers' workbench: the queue by risk and age, one submission at a time,
+    narrowed by ``type``, ``check``, ``risk`` and ``q`` (see ``ReviewFilter``)."""
     require(actor, Action.REVIEW_QUEUE)
-    context = await _workbench_context(request, session, actor, item, runtime.settings)
+    narrowed = ReviewFilter.from_query(request.query_params)
+    context = await _workbench_context(request, session, actor, item, runtime.settings, narrowed)
     return render(request, "review.html", context)
 
 
@@ -494,6 +528,7 @@ async def decision_submit(
 ) -> Response:
     require(actor, Action.REVIEW_QUEUE)
     approve = decision == "approve"
+    narrowed = _filter_of(await request.form())
     try:
         await attempt(
             session,
@@ -508,11 +543,13 @@ async def decision_submit(
             ),
         )
     except XingdongError as exc:
-        context = await _workbench_context(request, session, actor, assignment_id, runtime.settings)
+        context = await _workbench_context(
+            request, session, actor, assignment_id, runtime.settings, narrowed
+        )
         context["form"] = {"reason": reason, "note": note}
         return render(request, "review.html", context, error=exc)
     done = N_("Approved.") if approve else N_("Rejected.")
-    return redirect("/review", done)
+    return redirect(_review_address(narrowed), done)
 
 
 @router.post("/review/bulk-approve", dependencies=[CsrfChecked])
@@ -535,7 +572,7 @@ async def bulk_approve_submit(
     )
     approved = sum(1 for r in results if r.approved)
     return RedirectResponse(
-        "/review?" + urlencode({"approved": approved, "left": len(results) - approved}),
+        _review_address(_filter_of(form), approved=approved, left=len(results) - approved),
         status_code=303,
     )
 

@@ -96,6 +96,7 @@ from xingdong.work.models import (
     Dispute,
     GoldItem,
 )
+from xingdong.work.review_filter import EVERYTHING, ReviewFilter
 
 REJECT_REASONS = {
     "evidence_unclear": N_("The evidence does not show the action clearly"),
@@ -757,25 +758,36 @@ def _waiting_for(actor: Actor) -> ColumnElement[bool]:
 
 
 async def review_queue(
-    session: AsyncSession, *, actor: Actor, limit: int = 50
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    limit: int = 50,
+    narrowed: ReviewFilter = EVERYTHING,
 ) -> list[tuple[Assignment, Campaign]]:
-    """Submissions waiting, riskiest and oldest first; never the reviewer's own."""
+    """Submissions waiting (those ``narrowed`` keeps), riskiest and oldest first; never
+    the reviewer's own."""
     require(actor, Action.REVIEW_QUEUE)
     rows = await session.execute(
         select(Assignment, Campaign)
         .join(Campaign, Campaign.id == Assignment.campaign_id)
-        .where(_waiting_for(actor))
+        .where(_waiting_for(actor), *narrowed.conditions())
         .order_by(Assignment.risk_score.desc(), Assignment.submitted_at)
         .limit(limit)
     )
     return [(a, c) for a, c in rows.all()]
 
 
-async def review_waiting(session: AsyncSession, *, actor: Actor) -> int:
-    """How many submissions wait for this reviewer (all but their own)."""
+async def review_waiting(
+    session: AsyncSession, *, actor: Actor, narrowed: ReviewFilter = EVERYTHING
+) -> int:
+    """How many submissions wait for this reviewer (all but their own; those ``narrowed``
+    keeps)."""
     require(actor, Action.REVIEW_QUEUE)
     count = await session.scalar(
-        select(func.count()).select_from(Assignment).where(_waiting_for(actor))
+        select(func.count())
+        .select_from(Assignment)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .where(_waiting_for(actor), *narrowed.conditions())
     )
     return int(count or 0)
 
@@ -798,18 +810,24 @@ async def review_queue_with_gold(
     rng: random.Random,
     limit: int = 50,
     gold_first: bool = False,
+    narrowed: ReviewFilter = EVERYTHING,
 ) -> list[QueueEntry]:
     """The queue with, at the rate ``review_gold_rate`` says, one gold item mixed in.
     Reviewers are not told which one it is, and its place does not tell them either: it
-    stands where its risk score and hand-in time put it, as any submission does. With
-    ``gold_first`` (the workbench opens on the first item) a gold item whose score can
-    lead the queue is chosen when there is one."""
-    entries = [
-        QueueEntry(a.id, a, c) for a, c in await review_queue(session, actor=actor, limit=limit)
-    ]
+    stands where its risk score and hand-in time put it, as any submission does, and it
+    fits the queue's filter (``narrowed``) as they do. With ``gold_first`` (the workbench
+    opens on the first item) a gold item whose score can lead the queue is chosen when
+    there is one."""
+    waiting = await review_queue(session, actor=actor, limit=limit, narrowed=narrowed)
+    entries = [QueueEntry(a.id, a, c) for a, c in waiting]
     top = entries[0].assignment.risk_score if gold_first and entries else None
     picked = await gold.pick_gold_item(
-        session, actor=actor, rate=settings.review_gold_rate, rng=rng, at_least=top
+        session,
+        actor=actor,
+        rate=settings.review_gold_rate,
+        rng=rng,
+        at_least=top,
+        narrowed=narrowed,
     )
     if picked is not None:
         item, source, campaign = picked

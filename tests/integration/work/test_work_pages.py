@@ -38,11 +38,12 @@ from xingdong.creators import agencies
 from xingdong.dispatch.live import drain_exposures
 from xingdong.dispatch.models import ShownFeed
 from xingdong.identity import service as identity
-from xingdong.identity.models import Person
+from xingdong.identity.models import Organisation, Person
 from xingdong.platforms.sandbox import service as sandbox
 from xingdong.work import pages as work_pages
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
+from xingdong.work.review_filter import HIGH_RISK_SCORE
 from xingdong.work.service import REJECT_REASONS
 
 
@@ -631,6 +632,82 @@ async def test_the_workbench_orders_by_risk_and_shows_the_evidence(
     assert "data-queue-empty" in empty.text
     row = await assignment_row(world, unverified)
     assert (row.status, row.reviewed_by) == ("approved", world.reviewer.id)
+
+
+async def test_the_workbench_narrows_the_queue_and_keeps_the_filter_while_deciding(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    campaign = await live_campaign(
+        world, title="关注新品官方号", review_policy="manual", **window_nearly_over()
+    )
+    ids = []
+    for index, follows in enumerate((True, False)):
+        await browse_as(client, world, world.workers[index])
+        assignment_id = await claim_in_page(client, campaign)
+        await act_like_a_person(world, assignment_id, follow=follows)
+        await submit_in_page(client, assignment_id, screenshot(seed=index))
+        ids.append(assignment_id)
+    verified, unverified = ids
+    verified_handle = (await assignment_row(world, verified)).actor_handle
+    assert verified_handle is not None
+
+    await browse_as(client, world, world.reviewer)
+
+    async def queue_of(**query: str) -> tuple[list[str], str]:
+        page = await client.get("/review", params={"lang": "en", **query})
+        assert page.status_code == 200
+        return re.findall(r'data-queue-item="([0-9a-f-]+)"', page.text), page.text
+
+    assert (await queue_of())[0] == [unverified, verified]
+    assert (await queue_of(check="verified"))[0] == [verified]
+    assert (await queue_of(check="absent"))[0] == [unverified]
+    assert (await queue_of(check="none"))[0] == []
+    assert (await queue_of(q="新品"))[0] == [unverified, verified]
+    assert (await queue_of(q="@" + verified_handle))[0] == [verified]
+    async with world.db.sessionmaker() as s:
+        org = await s.get(Organisation, world.org_id)
+        assert org is not None
+    assert (await queue_of(q=org.name))[0] == [unverified, verified]
+    assert (await queue_of(type="follow", risk="low", check="verified"))[0] == [verified]
+    # The platform found no follow for the second: the risk checks flag it.
+    assert (await assignment_row(world, unverified)).risk_score >= HIGH_RISK_SCORE
+    assert (await assignment_row(world, verified)).risk_score < HIGH_RISK_SCORE
+    assert (await queue_of(risk="high"))[0] == [unverified]
+    assert (await queue_of(risk="low"))[0] == [verified]
+
+    # Narrowed to nothing: said so, with the way back to the whole queue.
+    ids_found, empty = await queue_of(type="comment")
+    assert ids_found == []
+    assert "Nothing waiting fits this filter." in empty
+    assert "Show the whole queue (2 waiting)" in empty
+    assert 'data-queue-size="0"' in empty and "0 of 2 waiting fit the filter" in empty
+    # A hand-edited value is left out rather than refused.
+    assert (await queue_of(type="nonsense", check="maybe"))[0] == [unverified, verified]
+
+    # The filter rides along: the queue's links, a decision and the bulk approval keep it.
+    _, narrowed = await queue_of(check="verified")
+    assert 'data-queue-size="1"' in narrowed and "1 of 2 waiting fit the filter" in narrowed
+    assert f'href="/review?item={verified}&amp;check=verified" data-queue-item' in narrowed
+    assert '<input type="hidden" name="check" value="verified">' in narrowed
+    bulk = await client.post(
+        "/review/bulk-approve",
+        data={"csrf_token": csrf_from(narrowed), "ids": [verified], "check": "verified"},
+    )
+    assert bulk.headers["location"] == "/review?check=verified&approved=1&left=0"
+    assert (await assignment_row(world, verified)).status == "approved"
+    _, flagged = await queue_of(check="absent")
+    decided = await client.post(
+        f"/review/{unverified}/decision",
+        data={
+            "csrf_token": csrf_from(flagged),
+            "decision": "reject",
+            "reason": "action_not_done",
+            "check": "absent",
+        },
+    )
+    assert decided.status_code == 303
+    assert decided.headers["location"].startswith("/review?check=absent&done=")
+    assert (await assignment_row(world, unverified)).status == "rejected"
 
 
 async def test_the_platform_can_be_asked_before_the_final_hand_in(
