@@ -8,6 +8,7 @@ import random
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from sqlalchemy import func, select
@@ -31,7 +32,12 @@ from xingdong.ledger import service as ledger
 from xingdong.platforms.sandbox import ads
 from xingdong.platforms.sandbox import service as sandbox
 from xingdong.platforms.sandbox.demo import BRAND_HANDLE
-from xingdong.platforms.sandbox.models import SandboxOrder, SandboxProfileAd
+from xingdong.platforms.sandbox.models import (
+    SandboxAccount,
+    SandboxOrder,
+    SandboxProfileAd,
+    SandboxVideo,
+)
 from xingdong.risk import cases
 from xingdong.risk.models import RiskCase, RiskEvent
 from xingdong.work import gold
@@ -148,6 +154,33 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
     stayed = [v for v in visits if v.verification.get("status") == "verified"]
     assert stayed, [v.verification for v in visits]
     assert not [v for v in visits if v.verification.get("detail") == "stayed_too_short"]
+    # A video shot is handed in with the link to the video the member posted (the
+    # reviewer watches it there); a cheater has no video to link.
+    async with runtime.db.sessionmaker() as s:
+        shot = (
+            await s.scalars(
+                select(Assignment)
+                .join(Campaign, Campaign.id == Assignment.campaign_id)
+                .where(Campaign.task_type == "shoot", Assignment.submitted_at.is_not(None))
+            )
+        ).all()
+        posted_by = dict(
+            (
+                await s.execute(
+                    select(SandboxVideo.id, SandboxAccount.handle).join(
+                        SandboxAccount, SandboxAccount.id == SandboxVideo.account_id
+                    )
+                )
+            ).all()
+        )
+    linked = [a for a in shot if a.evidence_link]
+    assert linked, [a.verification for a in shot]
+    for hand_in in linked:
+        assert hand_in.evidence_link is not None
+        video_id = UUID(hand_in.evidence_link.removeprefix("/sandbox/videos/"))
+        assert posted_by[video_id] == hand_in.actor_handle
+        assert hand_in.verification.get("detail") == "video_found"
+    assert all(a.evidence_link for a in shot if a.verification.get("detail") == "video_found")
     # The crowd took its tasks from its feed (logged as shown) and only as far as each
     # campaign's plan had come, leaving the feed's slack to the people trying the demo.
     end = clock()

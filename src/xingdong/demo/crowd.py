@@ -35,7 +35,8 @@ from xingdong.identity.models import Person
 from xingdong.identity.validation import INTERESTS, REGIONS
 from xingdong.platforms.sandbox import ads
 from xingdong.platforms.sandbox import service as sandbox
-from xingdong.platforms.sandbox.models import SandboxAccount, SandboxProfileAd
+from xingdong.platforms.sandbox.connector import video_url
+from xingdong.platforms.sandbox.models import SandboxAccount, SandboxProfileAd, SandboxVideo
 from xingdong.work import gold
 from xingdong.work import service as work
 from xingdong.work.models import Assignment
@@ -134,6 +135,8 @@ class Crowd:
     """The crowd's time (tests pass a clock that moves faster than the wall)."""
     visiting: dict[UUID, Visit] = field(default_factory=dict)
     """Live-room visits under way, by assignment id."""
+    posted: dict[UUID, SandboxVideo] = field(default_factory=dict)
+    """Videos shot for a task and not handed in yet, by assignment id."""
 
     async def step(self) -> str:
         """One action of one crowd member; returns what happened (for logs and tests)."""
@@ -226,11 +229,13 @@ class Crowd:
                 waiting = await self._act(session, assignment, campaign, now)
                 if waiting:
                     return "visiting"
+            # A video shot is shown on the worker's own page, with a link to it; every
+            # other action on the page of what was acted on.
+            video = self.posted.pop(assignment.id, None)
+            own_page = campaign.task_type == "shoot" or campaign.target_kind != "account"
             shot = render_action_screenshot(
-                handle=campaign.target_ref
-                if campaign.target_kind == "account"
-                else assignment.actor_handle,
-                target_title=campaign.target_title,
+                handle=assignment.actor_handle if own_page else campaign.target_ref,
+                target_title=video.title if video is not None else campaign.target_title,
                 done_word=DONE_WORDS.get(campaign.task_type, "已完成"),
                 clock=now,
                 seed=self.rng.randrange(1 << 30),
@@ -239,11 +244,14 @@ class Crowd:
                 session, self.runtime.evidence, owner_id=person.id, data=shot,
                 filename="screenshot.png", settings=settings,
             )  # fmt: skip
+        handed = work.Evidence(
+            file_id=stored.id, link=None if video is None else video_url(video.id)
+        )
         try:
             async with db.session_scope() as session:
                 done = await work.submit(
                     session, person=person, assignment_id=assignment_id,
-                    evidence=work.Evidence(file_id=stored.id), settings=settings, now=now,
+                    evidence=handed, settings=settings, now=now,
                     signals=self._signals(person, bot=cheat),
                 )  # fmt: skip
         except XingdongError as exc:
@@ -273,7 +281,7 @@ class Crowd:
             else:
                 await sandbox.share(session, account=me, video=video, channel="wechat", now=now)
         elif kind == "shoot":
-            await sandbox.post_video(
+            self.posted[assignment.id] = await sandbox.post_video(
                 session, account=me, title="新品体验来啦",
                 description=f"真实体验分享 @{campaign.target_ref} #广告", now=now,
             )  # fmt: skip
