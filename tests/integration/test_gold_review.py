@@ -14,7 +14,7 @@ import pytest
 
 from tests.integration.answers import csrf_from
 from tests.integration.conftest import make_settings
-from tests.integration.work_support import bearer, browse_as, work_settings
+from tests.integration.work_support import act_like_a_person, bearer, browse_as, work_settings
 from tests.lifecycle_world import World, build_world, live_campaign, window_nearly_over
 from xingdong.campaigns.models import Campaign
 from xingdong.core.settings import Settings
@@ -49,6 +49,21 @@ async def handed_in(world: World, campaign: Campaign, worker: Person) -> Assignm
         return await work.submit(
             s, person=worker, assignment_id=claimed.id, evidence=work.Evidence(link="https://x"),
             settings=world.settings, now=claimed.claimed_at + timedelta(seconds=40),
+        )  # fmt: skip
+
+
+async def verified_hand_in(world: World, campaign: Campaign, worker: Person) -> Assignment:
+    """Followed on the platform and handed in after a person's while: verified, and
+    nothing flagged."""
+    async with world.db.session_scope() as s:
+        claimed = await work.claim(
+            s, person=worker, campaign_id=campaign.id, settings=world.settings
+        )
+    await act_like_a_person(world, claimed.id, follow=True)
+    async with world.db.session_scope() as s:
+        return await work.submit(
+            s, person=worker, assignment_id=claimed.id, evidence=work.Evidence(link="https://x"),
+            settings=world.settings,
         )  # fmt: skip
 
 
@@ -340,6 +355,86 @@ async def test_a_gold_item_stands_where_its_score_puts_it(world: World) -> None:
             s, actor=reviewer, settings=always, rng=Always(), gold_first=True
         )
     assert [e.item_id for e in queue] == [low_item.id, risky.id, calm.id]
+    # A page holds what a page of real work would: a gold item past its last place is
+    # not shown, and one within it takes the place of the last.
+    async with world.db.session_scope() as s:
+        await s.execute(update(Assignment).where(Assignment.id == low.id).values(risk_score=5))
+    async with world.db.sessionmaker() as s:
+        past = await work.review_queue_with_gold(
+            s, actor=reviewer, settings=always, rng=Always(), limit=2
+        )
+    assert [e.item_id for e in past] == [risky.id, calm.id]
+    async with world.db.session_scope() as s:
+        await s.execute(update(Assignment).where(Assignment.id == low.id).values(risk_score=50))
+    async with world.db.sessionmaker() as s:
+        within = await work.review_queue_with_gold(
+            s, actor=reviewer, settings=always, rng=Always(), limit=2
+        )
+    assert [e.item_id for e in within] == [risky.id, low_item.id]
+
+
+async def test_asking_for_an_item_or_approving_in_bulk_tells_no_gold_item_apart(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A gold item asked for by its id, or among a bulk approval's ids, is answered as a
+    submission would be: only if it fits the queue's filter, and approved in bulk when its
+    source was a hand-in bulk approval takes."""
+    campaign = await live_campaign(world, review_policy="manual", **window_nearly_over())
+    source, waiting = (
+        await verified_hand_in(world, campaign, world.workers[0]),
+        await verified_hand_in(world, campaign, world.workers[1]),
+    )
+    for hand_in in (source, waiting):
+        assert (hand_in.verification["status"], hand_in.risk_reasons) == ("verified", [])
+    reviewer = await world.actor(world.reviewer)
+    async with world.db.session_scope() as s:
+        await work.review(
+            s, actor=reviewer, assignment_id=source.id, approve=True,
+            reason="platform_verified", note=None, settings=world.settings,
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        item = await gold.make_gold_item(
+            s, actor=await world.actor(world.operator), assignment_id=source.id,
+            approve=True, reason="platform_verified",
+        )  # fmt: skip
+
+    await browse_as(client, world, world.reviewer2)
+    # Asked for by id with a filter nothing fits: neither opens; without one, both do.
+    for asked in (item.id, waiting.id):
+        nothing = await client.get("/review", params={"item": str(asked), "q": "没有这个"})
+        assert "data-queue-empty" in nothing.text and "data-current=" not in nothing.text
+        opened = await client.get("/review", params={"item": str(asked)})
+        assert f'data-current="{asked}"' in opened.text
+    # Shown together, both are in the bulk approval, and it approves both.
+    for _ in range(TRIES):
+        bench = await client.get("/review")
+        if f'data-queue-item="{item.id}"' in bench.text:
+            break
+    for shown in (item.id, waiting.id):
+        assert f'name="ids" value="{shown}"' in bench.text
+    bulk = await client.post(
+        "/review/bulk-approve",
+        data={"csrf_token": csrf_from(bench.text), "ids": [str(item.id), str(waiting.id)]},
+    )
+    assert bulk.headers["location"] == "/review?approved=2&left=0"
+    assert (await source_state(world, waiting.id))[0] == "approved"
+    assert await source_state(world, source.id) == (
+        "approved",
+        world.reviewer.id,
+        "platform_verified",
+    )
+    async with world.db.sessionmaker() as s:
+        answers = (await s.execute(GoldAnswer.__table__.select())).all()
+    assert [(a.reviewer_id, a.approve, a.correct) for a in answers] == [
+        (world.reviewer2.id, True, True)
+    ]
+    # Asked again: said to be decided, as the submission decided with it is.
+    again = await client.post(
+        "/api/v1/review/bulk-approve",
+        headers=await bearer(world, world.reviewer2),
+        json={"ids": [str(item.id), str(waiting.id)]},
+    )
+    assert [i["code"] for i in again.json()["items"]] == ["assignment_state"] * 2
 
 
 async def test_one_gold_item_is_found_wherever_it_comes_in_the_list(

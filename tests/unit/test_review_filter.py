@@ -30,3 +30,14 @@ def test_a_page_s_address_is_read_leniently_and_written_back_the_same() -> None:
 def test_each_field_adds_one_condition() -> None:
     assert ReviewFilter().conditions() == []
     assert len(ReviewFilter(TaskType.LIKE, "verified", "low", "x").conditions()) == 4
+
+
+def test_a_bare_at_sign_names_no_account() -> None:
+    def sql(search: str) -> str:
+        (condition,) = ReviewFilter(search=search).conditions()
+        return str(condition.compile())
+
+    assert "actor_handle" not in sql("@")
+    assert "actor_handle" in sql("@worker")
+    # Cut to its length, a search ends with no space.
+    assert ReviewFilter.from_query({"q": "x" * 79 + "  y"}).search == "x" * 79

@@ -138,11 +138,31 @@ async def is_gold_item(session: AsyncSession, item_id: UUID) -> bool:
 
 
 async def unanswered_gold_item(
-    session: AsyncSession, *, actor: Actor, gold_item_id: UUID
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    gold_item_id: UUID,
+    narrowed: ReviewFilter = EVERYTHING,
 ) -> GoldShown | None:
-    """The gold item, its source and campaign, if this reviewer may still answer it."""
+    """The gold item, its source and campaign, if this reviewer may still answer it (and
+    it fits the queue's filter, ``narrowed``)."""
     require(actor, Action.REVIEW_QUEUE)
-    return await _first(session, _open_to(actor).where(GoldItem.id == gold_item_id))
+    return await _first(
+        session, _open_to(actor).where(GoldItem.id == gold_item_id, *narrowed.conditions())
+    )
+
+
+async def why_closed(session: AsyncSession, *, actor: Actor, gold_item_id: UUID) -> str:
+    """Why this reviewer may not answer the gold item, as the code a submission in its
+    place would give: none such (retired or never made), their own work, or decided
+    (answered, or made from their own decision)."""
+    item = await session.get(GoldItem, gold_item_id)
+    if item is None or not item.active:
+        return AssignmentNotFound.code
+    source = await session.get(Assignment, item.source_assignment_id)
+    if source is not None and source.person_id == actor.person_id:
+        return OwnWork.code
+    return AssignmentStateConflict.code
 
 
 async def source_task_type(session: AsyncSession, gold_item_id: UUID) -> str:

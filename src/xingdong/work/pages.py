@@ -408,11 +408,12 @@ async def appeal_submit(
 
 
 def _bulk_candidates(queue: list[service.QueueEntry], actor: Actor) -> list[UUID]:
+    """The items bulk approval takes: gold items too (it answers them), whose absence
+    would single them out."""
     return [
-        entry.assignment.id
+        entry.item_id
         for entry in queue
-        if entry.item_id == entry.assignment.id
-        and entry.assignment.verification.get("status") == "verified"
+        if entry.assignment.verification.get("status") == "verified"
         and not entry.assignment.risk_reasons
         and entry.assignment.person_id != actor.person_id
     ]
@@ -453,10 +454,11 @@ async def _workbench_context(
     )
     ids = [entry.item_id for entry in queue]
     if item is not None and item not in ids:
-        shown_again = await service.gold_entry(session, actor=actor, item_id=item)
-        if shown_again is not None:
-            queue.insert(0, shown_again)
-            ids.insert(0, shown_again.item_id)
+        asked = await service.queue_entry(session, actor=actor, item_id=item, narrowed=narrowed)
+        if asked is not None:
+            place = service.queue_place(queue, asked.assignment)
+            queue.insert(place, asked)
+            ids.insert(place, asked.item_id)
     index = ids.index(item) if item in ids else 0
     current = queue[index] if queue else None
     file = reading = None

@@ -47,7 +47,7 @@ class ReviewFilter:
         task_type = query.get("type", "")
         check = query.get("check", "")
         risk = query.get("risk", "")
-        search = query.get("q", "").strip()[:SEARCH_LENGTH]
+        search = query.get("q", "").strip()[:SEARCH_LENGTH].strip()
         return cls(
             task_type=TaskType(task_type) if task_type in set(TaskType) else None,
             check=next((c for c in PLATFORM_CHECKS if c == check), None),
@@ -82,11 +82,11 @@ class ReviewFilter:
                     Organisation.id == Campaign.org_id, contains(Organisation.name, self.search)
                 )
             )
-            where.append(
-                contains(Campaign.title, self.search)
-                | brand
-                | contains(Assignment.actor_handle, self.search.removeprefix("@"))
-            )
+            found = contains(Campaign.title, self.search) | brand
+            # A bare "@" names no account: it would match every handle.
+            if handle := self.search.removeprefix("@").strip():
+                found = found | contains(Assignment.actor_handle, handle)
+            where.append(found)
         return where
 
 

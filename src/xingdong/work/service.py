@@ -831,11 +831,17 @@ async def review_queue_with_gold(
     )
     if picked is not None:
         item, source, campaign = picked
-        entries.insert(_queue_place(entries, source), QueueEntry(item.id, source, campaign))
+        place = queue_place(entries, source)
+        # Past the last of a full page it would be the one entry beyond the limit; within
+        # it, the page keeps its length: either way a page holds what a page of real work
+        # would.
+        if place < limit:
+            entries.insert(place, QueueEntry(item.id, source, campaign))
+            del entries[limit:]
     return entries
 
 
-def _queue_place(entries: list[QueueEntry], shown: Assignment) -> int:
+def queue_place(entries: list[QueueEntry], shown: Assignment) -> int:
     """Where ``shown`` falls in a queue ordered riskiest and oldest first."""
 
     def key(a: Assignment) -> tuple[int, datetime]:
@@ -847,10 +853,26 @@ def _queue_place(entries: list[QueueEntry], shown: Assignment) -> int:
     )
 
 
-async def gold_entry(session: AsyncSession, *, actor: Actor, item_id: UUID) -> QueueEntry | None:
-    """A gold item this reviewer has yet to answer, as a queue entry (to show it again
-    after a form error)."""
-    picked = await gold.unanswered_gold_item(session, actor=actor, gold_item_id=item_id)
+async def queue_entry(
+    session: AsyncSession, *, actor: Actor, item_id: UUID, narrowed: ReviewFilter = EVERYTHING
+) -> QueueEntry | None:
+    """An item of this reviewer's queue asked for by id that the queue's first page does
+    not show (further down the queue, or a gold item shown again after a form error):
+    a submission waiting or a gold item still to answer, either only if it fits
+    ``narrowed``, so that asking tells a gold item from real work in no way."""
+    require(actor, Action.REVIEW_QUEUE)
+    row = (
+        await session.execute(
+            select(Assignment, Campaign)
+            .join(Campaign, Campaign.id == Assignment.campaign_id)
+            .where(Assignment.id == item_id, _waiting_for(actor), *narrowed.conditions())
+        )
+    ).first()
+    if row is not None:
+        return QueueEntry(row[0].id, row[0], row[1])
+    picked = await gold.unanswered_gold_item(
+        session, actor=actor, gold_item_id=item_id, narrowed=narrowed
+    )
     return None if picked is None else QueueEntry(picked[0].id, picked[1], picked[2])
 
 
@@ -2144,11 +2166,37 @@ def _why_not_in_bulk(assignment: Assignment, actor: Actor) -> str | None:
         return OwnWork.code
     if assignment.status != "submitted":
         return AssignmentStateConflict.code
+    return _why_not_verified(assignment)
+
+
+def _why_not_verified(assignment: Assignment) -> str | None:
     if assignment.verification.get("status") != "verified":
         return "not_verified"
     if assignment.risk_reasons:
         return "has_risk_reasons"
     return None
+
+
+async def _gold_in_bulk(session: AsyncSession, actor: Actor, item_id: UUID) -> BulkResult:
+    """A gold item among the ids of a bulk approval: answered "approve" when its source
+    was one bulk approval takes, and reported as a submission would be either way."""
+    shown = await gold.unanswered_gold_item(session, actor=actor, gold_item_id=item_id)
+    if shown is None:
+        if not await gold.is_gold_item(session, item_id):
+            return BulkResult(item_id, approved=False, code=AssignmentNotFound.code)
+        closed = await gold.why_closed(session, actor=actor, gold_item_id=item_id)
+        return BulkResult(item_id, approved=False, code=closed)
+    code = _why_not_verified(shown[1])
+    if code is None:
+        try:
+            async with session.begin_nested():
+                await gold.answer_gold_item(
+                    session, actor=actor, gold_item_id=item_id, approve=True,
+                    reason="platform_verified",
+                )  # fmt: skip
+        except XingdongError as exc:
+            code = exc.code
+    return BulkResult(item_id, approved=code is None, code=code)
 
 
 async def approve_verified(
@@ -2165,11 +2213,10 @@ async def approve_verified(
     moment = now or utcnow()
     wanted = list(dict.fromkeys(assignment_ids))[:MAX_BULK]
     campaign_of = await repo.campaigns_of_assignments(session, wanted)
-    results: dict[UUID, BulkResult] = {
-        missing: BulkResult(missing, approved=False, code=AssignmentNotFound.code)
-        for missing in wanted
-        if missing not in campaign_of
-    }
+    results: dict[UUID, BulkResult] = {}
+    for item_id in wanted:
+        if item_id not in campaign_of:
+            results[item_id] = await _gold_in_bulk(session, actor, item_id)
     # Campaign rows are locked in id order, so two bulk approvals cannot deadlock.
     for assignment_id in sorted(campaign_of, key=lambda a: (campaign_of[a], a)):
         savepoint = await session.begin_nested()
