@@ -191,14 +191,12 @@ async def test_a_narrowed_queue_shows_only_gold_items_that_fit_its_filter(
     elsewhere = await live_campaign(world, title="乙活动 关注", review_policy="manual")
     source = await rejected(world, shown, world.workers[0])
     waiting = await handed_in(world, elsewhere, world.workers[1])
-    ops = await bearer(world, world.operator)
-    made = await client.post(
-        "/api/v1/ops/gold-items",
-        headers=ops,
-        json={"assignment_id": str(source.id), "approve": False, "reason": "action_not_done"},
-    )
-    assert made.status_code == 201, made.text
-    gold_id = made.json()["id"]
+    async with world.db.session_scope() as s:
+        item = await gold.make_gold_item(
+            s, actor=await world.actor(world.operator), assignment_id=source.id,
+            approve=False, reason="action_not_done",
+        )  # fmt: skip
+    gold_id = str(item.id)
     reviewer2 = await bearer(world, world.reviewer2)
 
     async def seen_with(**query: str) -> set[str]:
