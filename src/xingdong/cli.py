@@ -923,14 +923,20 @@ def demo(
     """Start a complete demo: database, migrations, demo data, server and worker."""
     from xingdong.core.migrate import upgrade
     from xingdong.core.runtime import build_runtime
-    from xingdong.demo.seed import DEMO_PASSWORD, seed_demo
+    from xingdong.demo.seed import (
+        DEMO_HOLD_CHECK_HOURS,
+        DEMO_HOLD_HOURS,
+        DEMO_PASSWORD,
+        seed_demo,
+    )
     from xingdong.platforms.sandbox.inbox import INBOX_PATH
 
     overrides: dict[str, object] = {
         "sms_reveal_codes": True,
         "log_json": False,
         "demo_crowd": True,
-        "hold_hours": 1,
+        "hold_hours": DEMO_HOLD_HOURS,
+        "hold_check_hours": DEMO_HOLD_CHECK_HOURS,
         # Webhooks to this machine (the demo's own receiver) only while the demo listens
         # on it alone: on an address others reach, anyone registering could aim
         # webhooks at the network behind it.

@@ -74,3 +74,15 @@ def test_normalise_locale() -> None:
     assert normalise_locale("zh_Hans_CN") == "zh_CN"
     assert normalise_locale("EN") == "en"
     assert normalise_locale("xx-??") is None
+
+
+def test_the_demo_checks_holds_within_its_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fraction of an hour is a period the hold check takes, and the demo's is short
+    enough that its half-hourly job looks at least once before an hour's hold ends."""
+    from xingdong.core.settings import Settings
+    from xingdong.demo.seed import DEMO_HOLD_CHECK_HOURS, DEMO_HOLD_HOURS
+
+    monkeypatch.setenv("XINGDONG_HOLD_CHECK_HOURS", "0.25")
+    assert Settings().hold_check_hours == 0.25
+    job_looks_every_hours = 0.5
+    assert DEMO_HOLD_CHECK_HOURS + job_looks_every_hours < DEMO_HOLD_HOURS

@@ -199,13 +199,13 @@ class Settings(BaseSettings):
     hold_hours: int = Field(
         default=72, ge=0, description="How long an approved reward stays pending before release."
     )
-    hold_check_hours: int = Field(
+    hold_check_hours: float = Field(
         default=24,
         ge=0,
         le=720,
         description="How often a reward in hold is checked on the platform before the hold "
         "ends, so that a worker who undid the action is told in time to do it again (0: "
-        "only the hold's end asks).",
+        "only the hold's end asks; fractions allowed, 0.25 is a quarter of an hour).",
     )
     purchase_hold_hours: int = Field(
         default=192,

@@ -26,6 +26,11 @@ from xingdong.ledger.payments import PaymentNotice, SandboxPaymentProvider
 from xingdong.platforms.sandbox.demo import seed_sandbox
 
 DEMO_PASSWORD = "xingdong2026"
+DEMO_HOLD_HOURS = 1
+"""The demo holds rewards for an hour, so that wallets fill up while one watches."""
+DEMO_HOLD_CHECK_HOURS = 0.25
+"""… and checks them in the hold every quarter of an hour (the job looks every half hour),
+so that a follow undone on the sandbox shows on *My tasks* before the hold ends."""
 
 
 @dataclass(frozen=True)
