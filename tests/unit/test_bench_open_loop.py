@@ -65,9 +65,12 @@ async def test_over_capacity_the_wait_for_a_connection_counts(
     rate = capacity * 2
     latencies, in_flight, errors = await _open_loop(port, ["t"], rate=rate, seconds=0.5)
     assert (len(latencies), errors) == (int(rate * 0.5), 0)
-    # In flight, each request took the service time; the rest of its latency was the wait
-    # for a connection, which the latency counts and the time in flight does not.
-    assert max(in_flight) < 4 * SERVICE_S * 1000
+    # In flight, a request took the service time; the rest of its latency was the wait
+    # for a connection, which the latency counts and the time in flight does not. (The
+    # median: one request that a busy machine held up must not fail the test, and a
+    # generator that counted the wait in flight would have a median near three times the
+    # service time.)
+    assert sorted(in_flight)[len(in_flight) // 2] < 2 * SERVICE_S * 1000
     assert all(total >= sent for total, sent in zip(latencies, in_flight, strict=True))
     # Twice what the connections can carry: by the end a request has waited about as long
     # as the run was (the half of the requests that did not fit), far beyond the service
