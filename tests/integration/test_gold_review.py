@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -339,36 +340,25 @@ async def test_a_gold_item_stands_where_its_score_puts_it(world: World) -> None:
         def random(self) -> float:
             return 0.0
 
-    always = world.settings
-    async with world.db.sessionmaker() as s:
-        queue = await work.review_queue_with_gold(
-            s, actor=reviewer, settings=always, rng=Always(), gold_first=True
-        )
-    assert [e.item_id for e in queue] == [risky.id, calm.id, low_item.id]
+    async def queue_with_low_at(score: int, **asked: Any) -> list[UUID]:
+        """The queue's items once the gold item's source has ``score``."""
+        async with world.db.session_scope() as s:
+            await s.execute(
+                update(Assignment).where(Assignment.id == low.id).values(risk_score=score)
+            )
+        async with world.db.sessionmaker() as s:
+            queue = await work.review_queue_with_gold(
+                s, actor=reviewer, settings=world.settings, rng=Always(), **asked
+            )
+        return [e.item_id for e in queue]
+
+    assert await queue_with_low_at(5, gold_first=True) == [risky.id, calm.id, low_item.id]
     # With one that can lead, it leads.
-    async with world.db.session_scope() as s:
-        await s.execute(update(Assignment).where(Assignment.id == low.id).values(risk_score=90))
-    async with world.db.sessionmaker() as s:
-        queue = await work.review_queue_with_gold(
-            s, actor=reviewer, settings=always, rng=Always(), gold_first=True
-        )
-    assert [e.item_id for e in queue] == [low_item.id, risky.id, calm.id]
+    assert await queue_with_low_at(90, gold_first=True) == [low_item.id, risky.id, calm.id]
     # A page holds what a page of real work would: a gold item past its last place is
     # not shown, and one within it takes the place of the last.
-    async with world.db.session_scope() as s:
-        await s.execute(update(Assignment).where(Assignment.id == low.id).values(risk_score=5))
-    async with world.db.sessionmaker() as s:
-        past = await work.review_queue_with_gold(
-            s, actor=reviewer, settings=always, rng=Always(), limit=2
-        )
-    assert [e.item_id for e in past] == [risky.id, calm.id]
-    async with world.db.session_scope() as s:
-        await s.execute(update(Assignment).where(Assignment.id == low.id).values(risk_score=50))
-    async with world.db.sessionmaker() as s:
-        within = await work.review_queue_with_gold(
-            s, actor=reviewer, settings=always, rng=Always(), limit=2
-        )
-    assert [e.item_id for e in within] == [risky.id, low_item.id]
+    assert await queue_with_low_at(5, limit=2) == [risky.id, calm.id]
+    assert await queue_with_low_at(50, limit=2) == [risky.id, low_item.id]
 
 
 async def test_asking_for_an_item_or_approving_in_bulk_tells_no_gold_item_apart(

@@ -153,9 +153,9 @@ async def unanswered_gold_item(
 
 
 async def why_closed(session: AsyncSession, *, actor: Actor, gold_item_id: UUID) -> str:
-    """Why this reviewer may not answer the gold item, as the code a submission in its
-    place would give: none such (retired or never made), their own work, or decided
-    (answered, or made from their own decision)."""
+    """Why this reviewer may not answer ``gold_item_id``, as the code a submission in its
+    place would give: none such (no gold item by that id, or a retired one), their own
+    work, or decided (answered, or made from their own decision)."""
     item = await session.get(GoldItem, gold_item_id)
     if item is None or not item.active:
         return AssignmentNotFound.code

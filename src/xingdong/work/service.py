@@ -2182,8 +2182,6 @@ async def _gold_in_bulk(session: AsyncSession, actor: Actor, item_id: UUID) -> B
     was one bulk approval takes, and reported as a submission would be either way."""
     shown = await gold.unanswered_gold_item(session, actor=actor, gold_item_id=item_id)
     if shown is None:
-        if not await gold.is_gold_item(session, item_id):
-            return BulkResult(item_id, approved=False, code=AssignmentNotFound.code)
         closed = await gold.why_closed(session, actor=actor, gold_item_id=item_id)
         return BulkResult(item_id, approved=False, code=closed)
     code = _why_not_verified(shown[1])
