@@ -40,7 +40,7 @@ from xingdong.core.errors import FieldError, RateLimited
 from xingdong.core.i18n import N_, Phrase
 from xingdong.core.ids import new_id
 from xingdong.core.money import yuan
-from xingdong.core.pagination import clamp_limit, next_cursor
+from xingdong.core.pagination import CursorPage, clamp_limit
 from xingdong.core.policy import Action, Actor, can, require
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
@@ -860,12 +860,6 @@ async def earlier_request(
     return None
 
 
-@dataclass(frozen=True)
-class CampaignPage:
-    items: list[Campaign]
-    next_cursor: str | None
-
-
 async def campaigns_page(
     session: AsyncSession,
     *,
@@ -875,7 +869,7 @@ async def campaigns_page(
     search: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
-) -> CampaignPage:
+) -> CursorPage[Campaign]:
     """An organisation's campaigns, newest first, for its members and staff."""
     require(actor, Action.ORG_READ, org_id=org_id)
     size = clamp_limit(limit)
@@ -883,7 +877,7 @@ async def campaigns_page(
         session, org_id=org_id, status=status, search=search, cursor=cursor, limit=size,
         newest_first=True,
     )  # fmt: skip
-    return CampaignPage(items=rows[:size], next_cursor=next_cursor(rows, size))
+    return CursorPage.cut(rows, size)
 
 
 async def campaigns_for_operators(
@@ -894,7 +888,7 @@ async def campaigns_for_operators(
     search: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
-) -> CampaignPage:
+) -> CursorPage[Campaign]:
     """Every organisation's campaigns in one status (operators). Those waiting for
     approval come oldest first, like a queue; the others newest first."""
     require(actor, Action.STAFF_CONSOLE)
@@ -903,7 +897,7 @@ async def campaigns_for_operators(
         session, org_id=None, status=status, search=search, cursor=cursor, limit=size,
         newest_first=status != "pending_approval",
     )  # fmt: skip
-    return CampaignPage(items=rows[:size], next_cursor=next_cursor(rows, size))
+    return CursorPage.cut(rows, size)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import base64
 import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -27,6 +28,23 @@ MAX_PAGE_SIZE = 100
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class CursorPage(Generic[T]):
+    """One page of a long list as a service returns it (the API's :class:`Page` is what
+    it answers with, its items turned into schemas)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+    @classmethod
+    def cut(
+        cls, rows: list[T], limit: int, at: Callable[[Any], datetime] | None = None
+    ) -> CursorPage[T]:
+        """The first ``limit`` of ``rows`` (fetched with ``limit + 1``) and the cursor
+        of the page after them (see :func:`next_cursor`)."""
+        return cls(items=rows[:limit], next_cursor=next_cursor(rows, limit, at))
 
 
 def encode_cursor(created_at: datetime, row_id: UUID) -> str:

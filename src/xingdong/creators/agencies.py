@@ -23,7 +23,7 @@ from xingdong.core.errors import FieldError, NotFound, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.numbers import plain, whole_number
-from xingdong.core.pagination import clamp_limit, contains, in_pages, next_cursor
+from xingdong.core.pagination import CursorPage, clamp_limit, contains, in_pages, next_cursor
 from xingdong.core.policy import Action, Actor, can, require
 from xingdong.core.settings import Settings
 from xingdong.creators.errors import (
@@ -258,12 +258,6 @@ class RosterEntry:
     """What the agency has received from this contract so far, in fen."""
 
 
-@dataclass(frozen=True)
-class Roster:
-    items: list[RosterEntry]
-    next_cursor: str | None
-
-
 async def roster(
     session: AsyncSession,
     *,
@@ -273,7 +267,7 @@ async def roster(
     search: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
-) -> Roster:
+) -> CursorPage[RosterEntry]:
     """The agency's contracts in ``status`` (``active``, ``offered`` or ``closed`` for the
     rest), oldest first, with each creator's tier and what their contract has shared."""
     await _agency(session, actor, org_id, Action.ORG_READ)
@@ -317,7 +311,7 @@ async def roster(
         )
         for c, p in page
     ]
-    return Roster(items=items, next_cursor=next_cursor([c for c, _ in rows], size))
+    return CursorPage(items=items, next_cursor=next_cursor([c for c, _ in rows], size))
 
 
 async def _followers(session: AsyncSession, people: list[UUID]) -> dict[UUID, int]:

@@ -17,7 +17,7 @@ from xingdong.core.errors import FieldError, Forbidden, NotFound, ValidationFail
 from xingdong.core.i18n import N_, SUPPORTED_LOCALES
 from xingdong.core.ids import new_id
 from xingdong.core.jobs import defer_in_transaction
-from xingdong.core.pagination import clamp_limit, next_cursor
+from xingdong.core.pagination import CursorPage, clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, OrgRole, StaffRole, require
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
@@ -668,12 +668,6 @@ async def unbind_platform_account(session: AsyncSession, *, person: Person, plat
 # --- organisations --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OrgPage:
-    items: list[tuple[Organisation, str]]
-    next_cursor: str | None
-
-
 def _name_key(name: str) -> str:
     """An organisation's name as compared for sameness: case and runs of spaces aside."""
     return " ".join(name.split()).casefold()
@@ -729,12 +723,12 @@ async def my_organisations(
     search: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
-) -> OrgPage:
+) -> CursorPage[tuple[Organisation, str]]:
     size = clamp_limit(limit)
     rows = await repo.organisations_page(
         session, person_id=actor.person_id, search=search, cursor=cursor, limit=size
     )
-    return OrgPage(items=rows[:size], next_cursor=next_cursor([o for o, _ in rows], size))
+    return CursorPage(items=rows[:size], next_cursor=next_cursor([o for o, _ in rows], size))
 
 
 async def get_organisation(session: AsyncSession, *, actor: Actor, org_id: UUID) -> Organisation:
@@ -745,12 +739,6 @@ async def get_organisation(session: AsyncSession, *, actor: Actor, org_id: UUID)
     return org
 
 
-@dataclass(frozen=True)
-class MemberPage:
-    items: list[tuple[Membership, Person]]
-    next_cursor: str | None
-
-
 async def organisation_members(
     session: AsyncSession,
     *,
@@ -759,12 +747,12 @@ async def organisation_members(
     search: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
-) -> MemberPage:
+) -> CursorPage[tuple[Membership, Person]]:
     require(actor, Action.ORG_READ, org_id=org_id)
     size = clamp_limit(limit)
     rows = await repo.members_page(session, org_id=org_id, search=search, cursor=cursor, limit=size)
     cursor_rows = [_MemberCursor(m.created_at, m.person_id) for m, _ in rows]
-    return MemberPage(items=rows[:size], next_cursor=next_cursor(cursor_rows, size))
+    return CursorPage(items=rows[:size], next_cursor=next_cursor(cursor_rows, size))
 
 
 @dataclass(frozen=True)
@@ -1043,12 +1031,6 @@ async def revoke_staff_role(
     return removed
 
 
-@dataclass(frozen=True)
-class PeoplePage:
-    items: list[Person]
-    next_cursor: str | None
-
-
 async def search_people(
     session: AsyncSession,
     *,
@@ -1056,11 +1038,11 @@ async def search_people(
     search: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
-) -> PeoplePage:
+) -> CursorPage[Person]:
     require(actor, Action.STAFF_CONSOLE)
     size = clamp_limit(limit)
     rows = await repo.people_page(session, search=search, cursor=cursor, limit=size)
-    return PeoplePage(items=rows[:size], next_cursor=next_cursor(rows, size))
+    return CursorPage.cut(rows, size)
 
 
 async def purge_expired_sms_codes(session: AsyncSession) -> int:

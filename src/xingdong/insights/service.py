@@ -22,7 +22,7 @@ from xingdong.core.clock import utc_text, utcnow
 from xingdong.core.errors import FieldError, NotFound, RateLimited, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.jobs import defer_in_transaction
-from xingdong.core.pagination import clamp_limit, in_pages, next_cursor
+from xingdong.core.pagination import CursorPage, clamp_limit, in_pages, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
@@ -383,12 +383,6 @@ class DeliveryRow:
     event: Event
 
 
-@dataclass(frozen=True)
-class DeliveryPage:
-    items: list[DeliveryRow]
-    next_cursor: str | None
-
-
 async def deliveries_page(
     session: AsyncSession,
     *,
@@ -398,7 +392,7 @@ async def deliveries_page(
     status: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
-) -> DeliveryPage:
+) -> CursorPage[DeliveryRow]:
     """An endpoint's deliveries, newest first (members and keys)."""
     await endpoint_of(session, actor=actor, org_id=org_id, endpoint_id=endpoint_id)
     size = clamp_limit(limit)
@@ -415,16 +409,10 @@ async def deliveries_page(
         query, WebhookDelivery.created_at, WebhookDelivery.id, cursor, newest_first=True
     )
     rows = (await session.execute(query.limit(size + 1))).all()
-    return DeliveryPage(
+    return CursorPage(
         items=[DeliveryRow(d, e) for d, e in rows[:size]],
         next_cursor=next_cursor([d for d, _ in rows], size),
     )
-
-
-@dataclass(frozen=True)
-class EventPage:
-    items: list[Event]
-    next_cursor: str | None
 
 
 async def events_page(
@@ -435,7 +423,7 @@ async def events_page(
     type: str | None = None,  # noqa: A002 - the filter's own word
     cursor: str | None = None,
     limit: int | None = None,
-) -> EventPage:
+) -> CursorPage[Event]:
     """The organisation's events, newest first, for systems that would rather ask than be
     told, or that missed a delivery (members and keys)."""
     require(actor, Action.ORG_READ, org_id=org_id)
@@ -447,7 +435,7 @@ async def events_page(
         query = query.where(Event.type == type)
     query = in_pages(query, Event.created_at, Event.id, cursor, newest_first=True)
     rows = list(await session.scalars(query.limit(size + 1)))
-    return EventPage(items=rows[:size], next_cursor=next_cursor(rows, size))
+    return CursorPage.cut(rows, size)
 
 
 async def _sent_by_hand(

@@ -7,7 +7,6 @@ the deposit, and a deposit, once paid, stays paid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -22,7 +21,7 @@ from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.logging import get_logger
 from xingdong.core.money import yuan
-from xingdong.core.pagination import clamp_limit, in_pages, next_cursor
+from xingdong.core.pagination import CursorPage, clamp_limit, in_pages
 from xingdong.core.policy import Action, Actor, require
 from xingdong.identity import repository as identity_repo
 from xingdong.ledger import service as ledger
@@ -191,12 +190,6 @@ async def get_deposit(
     return deposit
 
 
-@dataclass(frozen=True)
-class DepositPage:
-    items: list[Deposit]
-    next_cursor: str | None
-
-
 async def deposits_page(
     session: AsyncSession,
     org_id: UUID,
@@ -204,7 +197,7 @@ async def deposits_page(
     status: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
-) -> DepositPage:
+) -> CursorPage[Deposit]:
     """An organisation's top-ups, newest first (``status`` keeps one state)."""
     size = clamp_limit(limit)
     query = select(Deposit).where(Deposit.org_id == org_id)
@@ -213,7 +206,7 @@ async def deposits_page(
     query = in_pages(query, Deposit.created_at, Deposit.id, cursor, newest_first=True)
     query = query.limit(size + 1)
     rows = list((await session.scalars(query)).all())
-    return DepositPage(items=rows[:size], next_cursor=next_cursor(rows, size))
+    return CursorPage.cut(rows, size)
 
 
 class DepositNotOpen(Conflict):

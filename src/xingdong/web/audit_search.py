@@ -15,7 +15,7 @@ from xingdong.core.audit import AuditEntry
 from xingdong.core.errors import FieldError, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.money import yuan
-from xingdong.core.pagination import bad_cursor
+from xingdong.core.pagination import CursorPage, bad_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.identity import repository as identity_repo
 from xingdong.identity.models import Person
@@ -27,9 +27,7 @@ SYSTEM = "system"
 
 
 @dataclass(frozen=True)
-class AuditPage:
-    items: list[AuditEntry]
-    next_cursor: str | None
+class AuditPage(CursorPage[AuditEntry]):
     actor_unknown: bool = False
     """The actor asked for is no one: nothing can match."""
     actors: dict[UUID, str] = field(default_factory=dict)

@@ -21,7 +21,7 @@ from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import utcnow
 from xingdong.core.i18n import N_
-from xingdong.core.pagination import clamp_limit, in_pages, next_cursor
+from xingdong.core.pagination import CursorPage, clamp_limit, in_pages, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.evidence import service as evidence
 from xingdong.work import service
@@ -56,12 +56,6 @@ class Completion:
     statement's lines, which do not show it)."""
     evidence_deleted: bool = False
     """Its evidence was deleted with the worker's account."""
-
-
-@dataclass(frozen=True)
-class CompletionPage:
-    items: list[Completion]
-    next_cursor: str | None
 
 
 async def _appeals_upheld(
@@ -152,7 +146,7 @@ async def completions_page(
     cursor: str | None = None,
     limit: int | None = None,
     now: datetime | None = None,
-) -> CompletionPage:
+) -> CursorPage[Completion]:
     """The work handed in for a campaign, the latest handed in first (its members and
     staff)."""
     await campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
@@ -169,7 +163,7 @@ async def completions_page(
     upheld = await _appeals_upheld(session, rows[:size])
     contests = await _contests(session, rows[:size])
     kinds = await _evidence_kinds(session, rows[:size])
-    return CompletionPage(
+    return CursorPage(
         items=[
             _completion(a, secret=secret, now=moment, upheld=upheld, contests=contests, kinds=kinds)
             for a in rows[:size]
@@ -239,12 +233,6 @@ class DisputeCase:
     campaign: Campaign
 
 
-@dataclass(frozen=True)
-class DisputeCasePage:
-    items: list[DisputeCase]
-    next_cursor: str | None
-
-
 async def dispute_cases(
     session: AsyncSession,
     *,
@@ -252,7 +240,7 @@ async def dispute_cases(
     status: str = "open",
     cursor: str | None = None,
     limit: int | None = None,
-) -> DisputeCasePage:
+) -> CursorPage[DisputeCase]:
     """Disputes with the work and the campaign they are about (operators). Open ones come
     oldest first, like a queue; decided ones newest first."""
     require(actor, Action.STAFF_CONSOLE)
@@ -266,9 +254,7 @@ async def dispute_cases(
     query = in_pages(query, Dispute.created_at, Dispute.id, cursor, newest_first=status != "open")
     rows = (await session.execute(query.limit(size + 1))).all()
     cases = [DisputeCase(d, a, c) for d, a, c in rows]
-    return DisputeCasePage(
-        items=cases[:size], next_cursor=next_cursor([c.dispute for c in cases], size)
-    )
+    return CursorPage(items=cases[:size], next_cursor=next_cursor([c.dispute for c in cases], size))
 
 
 CHARGED_STATUSES = ("approved", "released")

@@ -47,7 +47,7 @@ from xingdong.core.clock import local_time, utc_text, utcnow
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_, Phrase
 from xingdong.core.ids import new_id
-from xingdong.core.pagination import clamp_limit, next_cursor
+from xingdong.core.pagination import CursorPage, clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.creators import agencies
@@ -1942,9 +1942,7 @@ async def my_assignment(
 
 
 @dataclass(frozen=True)
-class AssignmentPage:
-    items: list[tuple[Assignment, Campaign]]
-    next_cursor: str | None
+class AssignmentPage(CursorPage[tuple[Assignment, Campaign]]):
     appealed: frozenset[UUID] = frozenset()
     """Which of them the worker has appealed already (rejected ones only)."""
 
