@@ -152,6 +152,10 @@ def test_kept_log_odds_agree_with_their_parts_after_learning() -> None:
     said = categories >= 0
     assert said.any() and not said.all()
     lift[said] += model.category_label_mean[categories[said]][:, columns].sum(axis=1)
+    # A category among the person's interests adds the lift all such matches share.
+    matches = said & np.isin(model.category_interest[categories], columns)
+    assert matches.any() and model.match[1] > 1.0 and model.match[0] != 0.0
+    lift[matches] += model.match[0]
     lift += model.label_task_mean[columns][:, slots].sum(axis=0)
     lift += model._people[person.id].mean[types]
     assert np.allclose(model.log_odds(slots, person.id, columns), base + lift)

@@ -196,6 +196,41 @@ def test_a_new_task_starts_from_what_its_category_taught() -> None:
     assert (reason.code, reason.params) == ("interest_match", {"interest": "母婴"})
 
 
+def test_a_category_never_shown_gains_from_what_the_others_taught_about_interests() -> None:
+    from xingdong.dispatch.profiles import TaskSpec
+
+    # Parenting and food tasks, each taken only by people into its category; people into
+    # 数码 or 美妆 are shown them too and take none. A 数码 task has never been shown.
+    tasks = [task(f"baby{n}", brand=f"b{n}", category="母婴") for n in range(2)]
+    tasks += [task(f"food{n}", brand=f"f{n}", category="美食") for n in range(2)]
+    tasks.append(task("gadget", brand="g", category="数码", start_s=50_000))
+    d = OfflineDispatcher(tasks, seed=3)
+    fans = (["母婴"], ["美食"], ["数码"], ["美妆"])
+    for n in range(800):
+        fan = fans[n % 4]
+        who = person(f"m{n}", interests=fan)
+        d.recommend(who, 40_000.0, 4)
+        for t in tasks[:4]:
+            d.record(who["id"], t["id"], 40_000.0, t["category"] == fan[0] and n % 3 == 0)
+    d.dispatcher.upsert_task(TaskSpec.from_dict(task("lipstick", brand="l", category="美妆")))
+    model, slot_of = d.dispatcher.model, d.dispatcher.index.slot_of
+    # Both categories know the interest of their name, whichever came first.
+    for category in ("数码", "美妆"):
+        row = model.categories.find(category)
+        assert row is not None
+        assert model.category_interest[row] == model.labels.find(f"interest:{category}")
+    # Neither task has taught anything, and the two people did the same; being about
+    # what the person likes is what sets each task apart for each of them.
+    gadget_fan = PersonProfile.from_dict(person("new-gadget", interests=["数码"]))
+    beauty_fan = PersonProfile.from_dict(person("new-beauty", interests=["美妆"]))
+    slots = np.array([slot_of["gadget"], slot_of["lipstick"]])
+    for_gadget_fan = model.log_odds(slots, gadget_fan.id, model.label_columns(gadget_fan))
+    for_beauty_fan = model.log_odds(slots, beauty_fan.id, model.label_columns(beauty_fan))
+    assert model.match[0] > 0.3
+    assert for_gadget_fan[0] > for_beauty_fan[0] + 0.3
+    assert for_beauty_fan[1] > for_gadget_fan[1] + 0.3
+
+
 def test_a_task_without_a_category_learns_on_its_own() -> None:
     d = OfflineDispatcher([task("plain"), task("typed", brand="x", category="美食")])
     model, slot_of = d.dispatcher.model, d.dispatcher.index.slot_of

@@ -100,6 +100,7 @@ class TruePreferences:
         model.type_mean[:] = 0.0
         model.type_label_mean[:] = 0.0
         model.category_label_mean[:] = 0.0
+        model.match[0] = 0.0
         model.task_mean[slots] = self.task_rate
         for row, label in enumerate(self.labels):
             column = model.labels.add(label)

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from xingdong.dispatch import kernels
 from xingdong.dispatch.arrays import grown
-from xingdong.dispatch.completion import CompletionModel
+from xingdong.dispatch.completion import INTEREST, CompletionModel
 from xingdong.dispatch.eligibility import EligibilityIndex
 from xingdong.dispatch.fairness import TierFairness
 from xingdong.dispatch.pacing import BudgetPacer, TrafficForecast
@@ -277,6 +277,8 @@ class Dispatcher:
             THETA_STEPS,
             model.slot_category,
             model.category_label_mean,
+            model.category_interest,
+            model.match,
         )
         return out
 
@@ -629,7 +631,7 @@ class _Reasons:
         if self._interests is None:
             self._interests = []
             for interest in sorted(self.person.interests):
-                column = model.labels.find(f"interest:{interest}")
+                column = model.labels.find(f"{INTEREST}{interest}")
                 if column is not None:
                     self._interests.append((interest, column))
         best: tuple[float, str] | None = None

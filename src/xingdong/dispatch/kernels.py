@@ -50,11 +50,16 @@ def log_odds_into(
     fit: float,
     slot_category: IntArray,
     category_label: FloatArray,
+    category_interest: IntArray,
+    match: FloatArray,
 ) -> None:
     """``out[i]`` = log-odds of the task in ``slots[i]`` for one person: its ``base``,
     plus ``fit`` times what the person adds (per type, the lifts of the person's labels
     and their ``leaning``; per category, the lifts of their labels, for a task with a
-    category, ``slot_category`` ≥ 0; per task, the lifts of their labels on that task)."""
+    category, ``slot_category`` ≥ 0, and the lift ``match[0]`` shared by every category
+    that is one of the person's interests, ``category_interest`` naming the interest's
+    label column of each category or -1; per task, the lifts of their labels on that
+    task)."""
     types = type_label.shape[0]
     per_type = np.zeros(types)
     for kind in range(types):
@@ -70,6 +75,8 @@ def log_odds_into(
         lift = 0.0
         for column in columns:
             lift += category_label[category, column]
+            if column == category_interest[category]:
+                lift += match[0]
         per_category[category] = lift
     for i in range(slots.shape[0]):
         slot = slots[i]
@@ -161,6 +168,8 @@ def scores_into(
     steps: int,
     slot_category: IntArray,
     category_label: FloatArray,
+    category_interest: IntArray,
+    match: FloatArray,
 ) -> float:
     """``out[i]`` = (margin - θ) * attraction of the task in ``slots[i]`` (see
     ``Dispatcher.scores``); returns θ. The attraction is e to the log-odds of
@@ -178,7 +187,7 @@ def scores_into(
     attraction = np.empty(n)
     log_odds_into(
         attraction, base, slots, slot_type, type_label, leaning, label_task, columns, fit,
-        slot_category, category_label,
+        slot_category, category_label, category_interest, match,
     )  # fmt: skip
     for i in range(n):
         slot = slots[i]
@@ -263,17 +272,21 @@ def learn_slate_step(
     slot_category: IntArray,
     category_label: FloatArray,
     category_label_precision: FloatArray,
+    category_interest: IntArray,
+    match: FloatArray,
 ) -> FloatArray:
     """One step of the completion model for the outcomes of one feed (see
     ``CompletionModel.learn_slate``), in place; returns how far each type's rate moved.
 
     ``shares`` holds, in order, the shares of the error that go to the task's own rate,
     its label lifts, the type's label lifts, the type's rate, the person's leaning, the
-    place and the category's label lifts (a task without a category gives that share to
-    its own label lifts)."""
+    place, the category's label lifts (a task without a category gives that share to
+    its own label lifts) and the lift of a category among the person's interests, which
+    takes its share beside the others' (``match`` holds its mean and precision)."""
     n = slots.shape[0]
     error = np.empty(n)
     curvature = np.empty(n)
+    matched = np.zeros(n, dtype=np.bool_)
     for i in range(n):
         slot = slots[i]
         kind = slot_type[slot]
@@ -284,6 +297,9 @@ def learn_slate_step(
             z += type_label[kind, column] + label_task[column, slot]
             if category >= 0:
                 z += category_label[category, column]
+                if column == category_interest[category]:
+                    z += match[0]
+                    matched[i] = True
         chance = 1.0 / (1.0 + math.exp(-z))
         error[i] = (completed[i] - chance) * learning_rate
         curvature[i] = max(chance * (1.0 - chance), 1e-3)
@@ -329,11 +345,29 @@ def learn_slate_step(
                 type_label[kind, column]
                 + shares[2] * kind_error[kind] / type_label_precision[kind, column]
             )
+    _match_step(matched, curvature, error, shares[7], match)
     _category_step(
         slots, slot_category, curvature, error, columns, shares[6],
         category_label, category_label_precision,
     )  # fmt: skip
     return moved
+
+
+@compiled
+def _match_step(
+    matched: BoolArray, curvature: FloatArray, error: FloatArray, share: float, match: FloatArray
+) -> None:
+    """The shared lift of a category among the person's interests takes the summed steps
+    of the feed's tasks it applies to."""
+    match_curvature = 0.0
+    match_error = 0.0
+    for i in range(error.shape[0]):
+        if matched[i]:
+            match_curvature += curvature[i]
+            match_error += error[i]
+    if match_curvature > 0.0:
+        match[1] += match_curvature
+        match[0] = _bounded(match[0] + share * match_error / match[1])
 
 
 def warm_up() -> None:
@@ -344,15 +378,17 @@ def warm_up() -> None:
     flags = np.zeros(4, dtype=np.bool_)
     table = np.zeros((2, 4))
     out = np.empty(2)
-    log_odds_into(out, floats, ints, ints, table, floats, table, ints, 1.0, ints, table)
+    log_odds_into(
+        out, floats, ints, ints, table, floats, table, ints, 1.0, ints, table, ints, floats
+    )
     scores_into(
         out, ints, floats, ints, table, floats, table, ints, 1.0,
-        floats, floats, flags, flags, floats, floats, floats, 2, 2, ints, table,
+        floats, floats, flags, flags, floats, floats, floats, 2, 2, ints, table, ints, floats,
     )  # fmt: skip
     best_value(floats, floats, floats, 8)
-    shares = np.zeros(7)
+    shares = np.zeros(8)
     learn_slate_step(
         ints, ints, floats, floats, ints, shares, 1.0, ints, floats, floats,
         floats, floats, floats, floats, table, table, table, table, floats, floats,
-        ints, table, table,
+        ints, table, table, ints, floats,
     )  # fmt: skip
