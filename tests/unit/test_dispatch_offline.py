@@ -163,6 +163,22 @@ def test_learns_which_interests_complete_a_task() -> None:
     assert (item.reason.code, item.reason.params) == ("interest_popular", {"interest": "母婴"})
 
 
+def test_a_task_every_interest_takes_alike_is_not_said_to_be_popular_with_one() -> None:
+    # Everyone takes it far more often than its type's prior says, whatever they are into:
+    # the lifts of every interest rise above zero with it, and none above the others.
+    d = OfflineDispatcher([task("liked", type="shoot")], seed=5)
+    fans = (["数码"], ["美妆"], ["母婴"], ["美食"])
+    for n in range(240):
+        who = person(f"m{n}", interests=fans[n % 4])
+        d.recommend(who, 40_000.0, 1)
+        d.record(who["id"], "liked", 40_000.0, n % 5 != 0)
+    model, slot = d.dispatcher.model, d.dispatcher.index.slot_of["liked"]
+    column = model.labels.find("interest:数码")
+    assert column is not None and model.label_lift(slot, column) > 0.2
+    item = d.feed(person("asks", interests=["数码"]), 40_000.0, 1).items[0]
+    assert item.reason.code != "interest_popular"
+
+
 def test_a_new_task_starts_from_what_its_category_taught() -> None:
     from xingdong.dispatch.profiles import TaskSpec
 

@@ -325,6 +325,11 @@ class CompletionModel:
                 lift += self.match[0]
         return float(lift)
 
+    def seen_by(self, slot: int, column: int) -> bool:
+        """Whether people with this label have been shown the task (and so taught its own
+        lift for them)."""
+        return bool(self.label_task_precision[column, slot] > LABEL_PRECISION)
+
     # --- learning ---------------------------------------------------------------------
 
     def attraction(self, slots: IntArray, person: PersonProfile, positions: IntArray) -> FloatArray:

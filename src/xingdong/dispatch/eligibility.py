@@ -45,6 +45,10 @@ class Vocabulary:
     def find_all(self, labels: Iterable[str]) -> list[int]:
         return [c for c in (self._columns.get(label) for label in labels) if c is not None]
 
+    def starting_with(self, prefix: str) -> list[int]:
+        """The columns of every label that starts with ``prefix`` (``interest:``)."""
+        return [column for label, column in self._columns.items() if label.startswith(prefix)]
+
 
 class LabelMatrix:
     """For each slot, which labels of one vocabulary its targeting lists."""

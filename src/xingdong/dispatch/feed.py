@@ -42,6 +42,11 @@ BoolArray = NDArray[np.bool_]
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 LEARNED_INTEREST_LIFT = 0.2
+"""How far above the other interests' lifts a person's interest must be for the feed to say
+the task is often taken by people into it."""
+MIN_INTERESTS_COMPARED = 2
+"""People of at least this many interests must have been shown a task before one of them
+is said to take it more than the others."""
 SCORED_SLATE = 20
 """The feed size ``scores`` assumes when none is given (the live feed's default)."""
 THETA_STEPS = 3
@@ -593,6 +598,7 @@ class _Reasons:
         self.now_s = now_s
         self.slots = slots
         self._interests: list[tuple[str, int]] | None = None
+        self._every_interest: list[int] = []
         self._median_reward: float | None = None
 
     def of(self, slot: int) -> Reason:  # noqa: PLR0911 - one return per reason, in order of precedence
@@ -627,6 +633,11 @@ class _Reasons:
         return Reason("recommended")
 
     def _learned_interest(self, slot: int) -> str | None:
+        """The person's interest whose people take the task more than people of the other
+        interests shown it do, by ``LEARNED_INTEREST_LIFT`` in log-odds over their mean.
+        Against the others, not zero: a task every interest takes alike has lifts above
+        zero for all of them when its own rate was set too low, and saying "often taken by
+        people into 数码" of it would be saying it to everyone."""
         model = self.dispatcher.model
         if self._interests is None:
             self._interests = []
@@ -634,10 +645,23 @@ class _Reasons:
                 column = model.labels.find(f"{INTEREST}{interest}")
                 if column is not None:
                     self._interests.append((interest, column))
+            self._every_interest = model.labels.starting_with(INTEREST)
+        if not self._interests:
+            return None
+        lifts = {
+            column: model.label_lift(slot, column)
+            for column in self._every_interest
+            if model.seen_by(slot, column)
+        }
+        if len(lifts) < MIN_INTERESTS_COMPARED:
+            return None
+        mean = sum(lifts.values()) / len(lifts)
         best: tuple[float, str] | None = None
         for interest, column in self._interests:
-            lift = model.label_lift(slot, column)
-            if lift > LEARNED_INTEREST_LIFT and (best is None or lift > best[0]):
+            lift = lifts.get(column)
+            if lift is None or lift - mean <= LEARNED_INTEREST_LIFT:
+                continue
+            if best is None or lift > best[0]:
                 best = (lift, interest)
         return None if best is None else best[1]
 
