@@ -179,6 +179,26 @@ def test_a_task_every_interest_takes_alike_is_not_said_to_be_popular_with_one() 
     assert item.reason.code != "interest_popular"
 
 
+@pytest.mark.parametrize(("ahead", "said"), [(0.35, True), (0.15, False)])
+def test_an_interest_is_said_popular_when_its_lift_beats_the_others_by_a_fifth(
+    ahead: float, said: bool
+) -> None:
+    d = OfflineDispatcher([task("video", type="shoot")], seed=6)
+    for n in range(40):
+        who = person(f"m{n}", interests=["数码"] if n % 2 else ["美妆"])
+        d.recommend(who, 40_000.0, 1)
+        d.record(who["id"], "video", 40_000.0, n % 4 == 0)
+    model, slot = d.dispatcher.model, d.dispatcher.index.slot_of["video"]
+    gadgets, beauty = model.labels.find("interest:数码"), model.labels.find("interest:美妆")
+    assert gadgets is not None and beauty is not None
+    # Set 数码's lift ``ahead`` of 美妆's, the only other interest shown the task.
+    model.label_task_mean[gadgets, slot] += (
+        model.label_lift(slot, beauty) + ahead - model.label_lift(slot, gadgets)
+    )
+    item = d.feed(person("asks", interests=["数码"]), 40_000.0, 1).items[0]
+    assert (item.reason.code == "interest_popular") is said
+
+
 def test_a_new_task_starts_from_what_its_category_taught() -> None:
     from xingdong.dispatch.profiles import TaskSpec
 

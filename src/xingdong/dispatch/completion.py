@@ -382,7 +382,9 @@ class CompletionModel:
         belief = self._person(person.id)
         # The groups of weights share one error, so that together they do not overshoot
         # (a diagonal belief cannot see that they explain the same thing): most goes to
-        # what tells tasks and people apart, the task's own rate and its label lifts.
+        # what tells tasks and people apart, the task's own rate and its label lifts. The
+        # lift of a category among the person's interests is the exception: it takes a
+        # whole step beside them (see SHARES), as one weight every match teaches.
         moved = kernels.learn_slate_step(
             np.ascontiguousarray(slots, dtype=np.int64),
             np.minimum(positions, MAX_POSITIONS - 1).astype(np.int64),

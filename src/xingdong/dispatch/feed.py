@@ -655,11 +655,14 @@ class _Reasons:
         }
         if len(lifts) < MIN_INTERESTS_COMPARED:
             return None
-        mean = sum(lifts.values()) / len(lifts)
+        total = sum(lifts.values())
         best: tuple[float, str] | None = None
         for interest, column in self._interests:
             lift = lifts.get(column)
-            if lift is None or lift - mean <= LEARNED_INTEREST_LIFT:
+            if lift is None:
+                continue
+            others = (total - lift) / (len(lifts) - 1)
+            if lift - others <= LEARNED_INTEREST_LIFT:
                 continue
             if best is None or lift > best[0]:
                 best = (lift, interest)
