@@ -187,9 +187,14 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
     await drain_exposures(runtime.db)
     async with runtime.db.sessionmaker() as s:
         assert (await s.scalar(select(func.count()).select_from(ShownFeed)) or 0) > 0
-        for campaign in (await s.scalars(select(Campaign))).all():
+        campaigns = (await s.scalars(select(Campaign))).all()
+        counted = await work.claims_counted(s, campaign_ids=[c.id for c in campaigns])
+        for campaign in campaigns:
             taken = campaign.units_open + campaign.units_done
             assert taken <= planned_share(campaign, end) * campaign.quantity, campaign.title
+            # The row's counters are the claims that hold a unit, through every claim,
+            # hand-in, approval, rejection and payout the crowd went through.
+            assert counted.get(campaign.id, 0) == taken, campaign.title
         worker = await identity_repo.person_by_phone(s, "+86" + WORKERS[0].phone)
         assert worker is not None
         shown = await dispatch.personal_feed(
