@@ -89,7 +89,7 @@ def test_an_operator_finds_a_paused_campaign_in_the_feed_console_on_a_phone(
     phone.locator('[data-console-campaigns] form[role="search"] button[type="submit"]').click()
     row = phone.locator(f'[data-console-campaign="{campaign_id}"]')
     expect(row).to_have_attribute("data-pace", "paused")
-    expect(row.locator("[data-taken]")).to_have_text("20%")
+    expect(row.locator("[data-held]")).to_have_text("20%")
     expect(row.locator("[data-paused-until]")).to_be_visible()
     expect(phone.locator('[data-pace-count="paused"]')).to_have_text("1")
     assert fits_the_screen(phone)

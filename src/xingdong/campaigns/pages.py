@@ -168,9 +168,8 @@ async def campaigns_list(
         session, actor=actor, org_id=org_id, status=chosen or None, search=q.strip() or None,
         cursor=cursor,
     )  # fmt: skip
-    claimed = await work.claims_counted(session, campaign_ids=[c.id for c in page.items])
     now = utcnow()
-    paces = {c.id: pace_now(c, claimed=claimed.get(c.id, 0), now=now) for c in page.items}
+    paces = {c.id: pace_now(c, now=now) for c in page.items}
     # The overview heads the list as it opens, not each filtered or later page of it.
     overview = (
         await brand_overview(session, actor=actor, org_id=org_id, now=now)

@@ -121,7 +121,6 @@ class Visit:
     """A crowd member in a live room, whose page keeps reporting that they are there."""
 
     visit_id: UUID
-    began: datetime
     handle: str
     room_id: UUID
 
@@ -290,12 +289,14 @@ class Crowd:
             visit = self.visiting.get(assignment.id)
             if visit is None:
                 entered = await sandbox.enter_live_room(session, account=me, room=room, now=now)
-                self.visiting[assignment.id] = Visit(entered.id, now, me.handle, room.id)
+                self.visiting[assignment.id] = Visit(entered.id, me.handle, room.id)
                 return True
-            await sandbox.heartbeat(
+            seen = await sandbox.heartbeat(
                 session, account=me, room_id=room.id, visit_id=visit.visit_id, now=now
             )
-            if (now - visit.began).total_seconds() < campaign.min_stay_seconds + 5:
+            # Stay until the platform has counted the time, as the room's page shows it: a
+            # slow moment between two reports counts for less than the clock says.
+            if seen.stayed_seconds < campaign.min_stay_seconds + 5:
                 return True
             await sandbox.leave_live_room(
                 session, account=me, room_id=room.id, visit_id=visit.visit_id, now=now

@@ -34,7 +34,6 @@ from xingdong.dispatch.plan import held_back, paced_until, planned_shares, windo
 from xingdong.dispatch.tuning import ChangeSeen
 from xingdong.dispatch.weights import TUNABLE, DispatchWeights
 from xingdong.identity.models import Organisation
-from xingdong.work import service as work
 
 PAGE_SIZE = 50
 
@@ -141,7 +140,8 @@ class CampaignPacing:
     planned: float
     """Share of the units its plan has reached now."""
     taken: float
-    """Share of the units claimed (claims that count: not expired)."""
+    """The same as ``held`` (the campaign's counters are the claims that hold a unit or
+    did); kept for the API's clients."""
     held: float
     """Share of the units held by claims or done: what the guard compares with the plan."""
     pace: str
@@ -216,8 +216,6 @@ class _Live:
     units_done: int
     starts_at: datetime
     ends_at: datetime
-    claimed: int
-    """Claims that count (not expired)."""
     seeded: float | None
     quality_plan: bool
 
@@ -293,7 +291,6 @@ async def _live_campaigns(
             Campaign.units_done,
             Campaign.starts_at,
             Campaign.ends_at,
-            work.claims_counted_of(Campaign.id),
             SeededPrice.price,
             Campaign.quality_plan,
         )
@@ -329,7 +326,6 @@ def _pacing(
     paused = held_back(rows, now, weights)
     for row, planned_now, held_now in zip(rows, planned.tolist(), paused.tolist(), strict=True):
         quantity = max(row.quantity, 1)
-        taken = row.claimed / quantity
         held = (row.units_open + row.units_done) / quantity
         until = paced_until(row, now, weights) if held_now else None
         yield CampaignPacing(
@@ -339,9 +335,9 @@ def _pacing(
             task_type=row.task_type,
             quantity=row.quantity,
             planned=planned_now,
-            taken=taken,
+            taken=held,
             held=held,
-            pace="paused" if until is not None else pace(planned_now, taken, held),
+            pace="paused" if until is not None else pace(planned_now, held, held),
             paused_until=until,
             price=live.dispatcher.pacing_price(str(row.id)),
             seeded=row.seeded,

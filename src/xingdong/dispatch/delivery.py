@@ -206,14 +206,13 @@ def pace(planned: float, taken: float, held: float) -> str:
     return "on_plan"
 
 
-def pace_now(campaign: Campaign, *, claimed: int, now: datetime) -> str | None:
-    """:func:`pace` of a live campaign within its window from its row and the number of
-    its claims that count (not expired); None for any other."""
+def pace_now(campaign: Campaign, *, now: datetime) -> str | None:
+    """:func:`pace` of a live campaign within its window from its row (its counters are
+    the claims that hold a unit or did); None for any other."""
     if campaign.status != "live" or not campaign.starts_at <= now < campaign.ends_at:
         return None
-    quantity = max(campaign.quantity, 1)
-    held = (campaign.units_open + campaign.units_done) / quantity
-    return pace(planned_share(campaign, now), claimed / quantity, held)
+    held = (campaign.units_open + campaign.units_done) / max(campaign.quantity, 1)
+    return pace(planned_share(campaign, now), held, held)
 
 
 async def campaign_delivery(

@@ -23,7 +23,6 @@ from xingdong.dispatch.delivery import pace_now
 from xingdong.identity import service as identity
 from xingdong.ledger.deposits import org_balance
 from xingdong.ledger.models import LedgerAccount
-from xingdong.work import service as work
 from xingdong.work.models import Assignment
 
 BEHIND_SHOWN = 5
@@ -95,11 +94,8 @@ async def brand_overview(
             )
         ).all()
     )
-    claimed = await work.claims_counted(session, campaign_ids=[c.id for c in live])
     lagging = [
-        c
-        for c in sorted(live, key=lambda c: c.ends_at)
-        if pace_now(c, claimed=claimed.get(c.id, 0), now=moment) == "behind"
+        c for c in sorted(live, key=lambda c: c.ends_at) if pace_now(c, now=moment) == "behind"
     ]
 
     in_hold = or_(

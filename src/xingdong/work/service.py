@@ -26,10 +26,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid5
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, func, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.errors import CampaignNotFound
@@ -1648,29 +1647,6 @@ async def claim_times(session: AsyncSession, *, campaign_id: UUID) -> list[datet
         .order_by(Assignment.claimed_at)
     )
     return list(rows.all())
-
-
-async def claims_counted(session: AsyncSession, *, campaign_ids: Sequence[UUID]) -> dict[UUID, int]:
-    """How many units the claims of each campaign hold or have done (:data:`HOLDS_UNIT`):
-    the units its delivery has taken."""
-    if not campaign_ids:
-        return {}
-    rows = await session.execute(
-        select(Assignment.campaign_id, func.count())
-        .where(Assignment.campaign_id.in_(campaign_ids), HOLDS_UNIT)
-        .group_by(Assignment.campaign_id)
-    )
-    return {campaign_id: int(count) for campaign_id, count in rows.all()}
-
-
-def claims_counted_of(campaign_id: InstrumentedAttribute[UUID]) -> ScalarSelect[int]:
-    """:func:`claims_counted` as a column of a query over campaigns (``campaign_id`` is
-    its campaign's id column)."""
-    return (
-        select(func.count())
-        .where(Assignment.campaign_id == campaign_id, HOLDS_UNIT)
-        .scalar_subquery()
-    )
 
 
 @dataclass(frozen=True)
