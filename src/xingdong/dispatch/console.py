@@ -337,7 +337,7 @@ def _pacing(
             planned=planned_now,
             taken=held,
             held=held,
-            pace="paused" if until is not None else pace(planned_now, held, held),
+            pace="paused" if until is not None else pace(planned_now, held),
             paused_until=until,
             price=live.dispatcher.pacing_price(str(row.id)),
             seeded=row.seeded,

@@ -171,7 +171,7 @@ class Delivery:
     def ahead(self) -> bool:
         """Held or done far ahead of the plan: the feed holds the campaign back until the
         plan catches up."""
-        return pace(self.planned_now, self.actual_now, self.committed_now) == "ahead"
+        return pace(self.planned_now, self.committed_now) == "ahead"
 
 
 def _shown(params: dict[str, str | int], locale: str) -> dict[str, str | int]:
@@ -195,13 +195,13 @@ def pacing_allows(cap_per_hour: int, since: datetime, end: datetime) -> int:
     return int(cap_per_hour * max((end - since).total_seconds() / 3600, 0.0))
 
 
-def pace(planned: float, taken: float, held: float) -> str:
+def pace(planned: float, held: float) -> str:
     """``ahead`` when the units held or done are far ahead of the plan (the feed holds
-    it back), ``behind`` when the units claimed are far behind it (its page says why),
-    otherwise ``on_plan``; all as shares of its units."""
+    it back), ``behind`` when they are far behind it (its page says why), otherwise
+    ``on_plan``; both as shares of its units."""
     if held > planned + AHEAD_BY:
         return "ahead"
-    if taken < planned - BEHIND_BY:
+    if held < planned - BEHIND_BY:
         return "behind"
     return "on_plan"
 
@@ -212,7 +212,7 @@ def pace_now(campaign: Campaign, *, now: datetime) -> str | None:
     if campaign.status != "live" or not campaign.starts_at <= now < campaign.ends_at:
         return None
     held = (campaign.units_open + campaign.units_done) / max(campaign.quantity, 1)
-    return pace(planned_share(campaign, now), held, held)
+    return pace(planned_share(campaign, now), held)
 
 
 async def campaign_delivery(
@@ -262,7 +262,7 @@ async def campaign_delivery(
     if now_s < start:
         delivery.slow.append(("not_started", {}))
         return delivery
-    if pace(planned_now, actual_now, 0.0) != "behind":
+    if pace(planned_now, actual_now) != "behind":
         return delivery
     delivery.slow.extend(await _why_slow(session, campaign, moment, quantity - claimed.size))
     return delivery
