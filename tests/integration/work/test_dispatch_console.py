@@ -22,6 +22,7 @@ from xingdong.core.clock import utcnow
 from xingdong.core.jobs import build_job_app
 from xingdong.core.settings import Settings
 from xingdong.dispatch import nightly
+from xingdong.dispatch.fairness import MIN_VISITS
 from xingdong.dispatch.live import live_dispatch
 from xingdong.dispatch.optimum import OptimumNotSolved
 from xingdong.dispatch.weights import TUNABLE
@@ -173,6 +174,9 @@ async def test_the_console_page(client: httpx.AsyncClient, world: World) -> None
     assert "Feed console" in english.text and "Paused by the guard" in english.text
     chinese = await client.get("/ops/dispatch?lang=zh_CN")
     assert "Feed console" not in chinese.text
+    # A tier served fewer feeds than fairness compares shows "—", and the page says why.
+    assert f"提供满 {MIN_VISITS} 次任务流后" in chinese.text
+    assert f"once this process has served it {MIN_VISITS} feeds" in english.text
 
 
 async def feed_ids(client: httpx.AsyncClient, auth: dict[str, str]) -> set[str]:
