@@ -20,6 +20,7 @@ from xingdong.core.runtime import Runtime, build_runtime
 from xingdong.demo.crowd import AUDIENCE_PER_STEP, CROWD_SIZE, STUDIO_PHONES, Crowd
 from xingdong.demo.seed import OPERATOR, WORKERS, seed_demo
 from xingdong.dispatch import service as dispatch
+from xingdong.dispatch.delivery import campaign_delivery
 from xingdong.dispatch.live import drain_exposures
 from xingdong.dispatch.models import ShownFeed
 from xingdong.dispatch.plan import planned_share
@@ -54,6 +55,41 @@ async def runtime(clean_db: str, tmp_path: Path) -> AsyncIterator[Runtime]:
     await built.db.dispose()
 
 
+async def test_the_demo_has_a_campaign_that_trails_its_plan_and_says_why(
+    runtime: Runtime,
+) -> None:
+    """A brand trying the demo sees what a slow campaign's page tells them, and the one
+    worker it is meant for finds it as matching her interest."""
+    async with runtime.db.session_scope() as s:
+        await seed_demo(s, runtime.settings, inbox_url="http://127.0.0.1:8000/inbox")
+    async with runtime.db.session_scope() as s:
+        narrow = await s.scalar(select(Campaign).where(Campaign.title == "宝妈换季护肤经验分享"))
+        assert narrow is not None
+        delivery = await campaign_delivery(s, campaign=narrow)
+        wang = await identity_repo.person_by_phone(s, "+86" + WORKERS[2].phone)
+        assert wang is not None and wang.region == "四川"
+        feed = await dispatch.personal_feed(
+            s, db=runtime.db, settings=runtime.settings, person=wang
+        )
+        others = [
+            await identity_repo.person_by_phone(s, "+86" + worker.phone)
+            for worker in WORKERS
+            if worker.region != "四川"
+        ]
+        their_feeds = [
+            await dispatch.personal_feed(s, db=runtime.db, settings=runtime.settings, person=p)
+            for p in others
+            if p is not None
+        ]
+    assert delivery.planned_now > 0.2 and delivery.actual_now == 0
+    (code, params), *_ = delivery.slow
+    assert code == "targeting_narrow", delivery.slow
+    assert 1 <= int(params["audience"]) < 10 and params["left"] == narrow.quantity
+    mine = [task for task in feed.tasks if task.campaign.id == narrow.id]
+    assert [(t.reason, t.reason_params) for t in mine] == [("interest_match", {"interest": "母婴"})]
+    assert all(narrow.id not in {t.campaign.id for t in f.tasks} for f in their_feeds)
+
+
 async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None:
     inbox = "http://127.0.0.1:8000/sandbox/webhook-inbox"
     async with runtime.db.session_scope() as s:
@@ -69,7 +105,7 @@ async def test_the_demo_seeds_once_and_its_crowd_works(runtime: Runtime) -> None
     async with runtime.db.sessionmaker() as s:
         statuses = (await s.scalars(select(Campaign.status))).all()
         types = set((await s.scalars(select(Campaign.task_type))).all())
-    assert statuses == ["live"] * 7
+    assert statuses == ["live"] * 8
     # The first demo worker has a follow approved and its reward in hold, as the getting
     # started guide says (and only one, however often the seed runs).
     async with runtime.db.sessionmaker() as s:

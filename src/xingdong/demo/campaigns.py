@@ -1,5 +1,6 @@
-"""The demo brand's live campaigns, one of each kind, created through the real rules:
-checked, funded from the brand's balance into escrow and approved by the operator."""
+"""The demo brand's live campaigns, one of each kind and one meant for too few people,
+created through the real rules: checked, funded from the brand's balance into escrow and
+approved by the operator."""
 
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ CATEGORY = "美妆"
 """What every demo campaign is about: the brand sells skincare and make-up."""
 WINDOW = timedelta(days=7)
 RUNNING_FOR = timedelta(hours=12)
-"""The campaigns began this long before the demo was seeded, so that their plans (which
-the feed paces them by) have reached a share of their units and the crowd has work at
-once; they then fill along their plans over the week."""
+"""The campaigns began this long before the demo was seeded (unless their spec says
+``running_for``), so that their plans (which the feed paces them by) have reached a share
+of their units and the crowd has work at once; they then fill along their plans over the
+week."""
 
 
 async def _brand_targets(session: AsyncSession) -> tuple[str, str, str, str]:
@@ -114,6 +116,24 @@ def _specs(video: str, other_video: str, room: str, product: str) -> list[dict[s
             **adults,
         },
         {
+            # Meant for few people and begun earlier, so that it trails its plan: its page
+            # shows the brand why (too few people match) and what to do, and 王姐 (四川,
+            # 母婴, 38) finds it in her feed as matching her interest.
+            "title": "宝妈换季护肤经验分享",
+            "task_type": "comment",
+            "target": other_video,
+            "brief": "看完视频后聊聊带娃时你怎么安排护肤，真实体验即可。",
+            "comment_guidance": "可以聊聊换季时的保湿、哺乳期的用品选择，请用自己的话写真实感受。",
+            "quantity": 100,
+            "unit_price": 80,
+            "review_policy": "manual",
+            "min_age": 30,
+            "max_age": 45,
+            "regions": ["四川"],
+            "interests": ["母婴"],
+            "running_for": timedelta(days=2),
+        },
+        {
             "title": "主页广告位 · 星动美妆",
             "task_type": "profile_ad",
             "target": f"@{BRAND_HANDLE}",
@@ -151,11 +171,12 @@ async def seed_campaigns(
     now = utcnow()
     made = 0
     for spec in _specs(video, other_video, room, product):
+        began = now - spec.pop("running_for", RUNNING_FOR)
         draft = campaigns.CampaignDraft(
             disclosure=DISCLOSURE,
             category=CATEGORY,
-            starts_at=now - RUNNING_FOR,
-            ends_at=now - RUNNING_FOR + WINDOW,
+            starts_at=began,
+            ends_at=began + WINDOW,
             **spec,
         )
         campaign = await campaigns.create_campaign(
