@@ -22,6 +22,7 @@ from tests.lifecycle_world import (
     BRAND_HANDLE,
     PASSWORD,
     World,
+    add_worker,
     build_world,
     follow_on_sandbox,
     live_campaign,
@@ -29,6 +30,7 @@ from tests.lifecycle_world import (
 )
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
+from xingdong.creators import agencies
 from xingdong.evidence.screenshots import render_action_screenshot
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
@@ -216,6 +218,55 @@ def test_a_worker_claims_follows_uploads_and_is_approved_on_a_phone(
     assert thumb.evaluate("i => i.naturalHeight") == 320  # the small version, not the whole
     assert fits_the_screen(phone)
     phone.screenshot(path=str(ARTIFACTS / "brand-proof-phone.png"), full_page=True)
+    assert fits_the_screen(phone)
+
+
+def creator_under_contract(database_url: str) -> tuple[str, UUID]:
+    """A worker signed to an agency that takes 20%, and a live campaign in their feed."""
+
+    async def build(_db: Database) -> tuple[str, UUID]:
+        world = await build_world(database_url, make_settings())
+        try:
+            campaign = await live_campaign(world, starts_at=utcnow() - timedelta(hours=1))
+            creator = world.workers[0]
+            agency_owner = await add_worker(world)
+            async with world.db.session_scope() as s:
+                agency = await identity.create_organisation(
+                    s, actor=await world.actor(agency_owner), kind="agency", name="星光 MCN"
+                )
+            async with world.db.session_scope() as s:
+                offered = await agencies.offer_contract(
+                    s, actor=await world.actor(agency_owner), org_id=agency.id,
+                    phone=creator.phone, share_percent=20,
+                )  # fmt: skip
+            async with world.db.session_scope() as s:
+                await agencies.answer_offer(s, person=creator, contract_id=offered.id, accept=True)
+            return creator.phone, campaign.id
+        finally:
+            await world.db.dispose()
+
+    return run_async(database_url, build)
+
+
+def test_a_creator_under_contract_reads_each_card_on_a_phone(
+    phone: Page, database_url: str
+) -> None:
+    """What the agency takes is said on a line of its own under the card's head, so that
+    the task type beside the reward stays on one line on a narrow screen."""
+    creator_phone, campaign_id = creator_under_contract(database_url)
+    sign_in(phone, creator_phone)
+    phone.goto("/tasks")
+    card = phone.locator(f'[data-task="{campaign_id}"]')
+    expect(card.locator("[data-agency-cut]")).to_contain_text("星光 MCN")
+    tag = card.locator("[data-task-type-label]")
+    height, font = tag.evaluate(
+        "e => [e.getBoundingClientRect().height, parseFloat(getComputedStyle(e).fontSize)]"
+    )
+    assert height < 2 * font, (height, font)  # one line: two would be over 3 font sizes
+    head = card.locator(".wk-card-head").bounding_box()
+    kept = card.locator("[data-agency-cut]").bounding_box()
+    assert head is not None and kept is not None
+    assert kept["y"] >= head["y"] + head["height"] - 1
     assert fits_the_screen(phone)
 
 
