@@ -15,7 +15,9 @@ def test_a_change_is_committed_before_its_answer_leaves(site: str) -> None:
     with httpx.Client(base_url=site) as http:
         for _ in range(40):
             phone = str(next(_phones))
-            code = http.post("/api/v1/auth/sms-codes", json={"phone": phone}).json()["code"]
+            sent = http.post("/api/v1/auth/sms-codes", json={"phone": phone})
+            assert sent.status_code == 201, sent.text  # a refusal's "code" is its problem's
+            code = sent.json()["code"]
             response = http.post(
                 "/api/v1/auth/register",
                 json={"phone": phone, "code": code, "password": "goodPass2026"},

@@ -5,6 +5,7 @@ out afresh, and the compiled scoring computes the documented formula."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 from hypothesis import given, settings
@@ -104,6 +105,37 @@ def test_kept_masks_agree_with_fresh_ones(seed: int) -> None:
         fresh = d.index._match_targeting(probe) & d._open_mask(now)
         fresh &= d.index.personal_mask(probe)
         assert np.array_equal(kept, fresh)
+
+
+def test_a_task_added_between_two_moves_of_the_plans_is_guarded_at_once() -> None:
+    """The plans move every ``ADVANCE_EVERY_S``; a task that arrives in between is held to
+    its own plan from its first claim, not to what its slot held before (a slot no task
+    had was planned as if its window began at the epoch: fully open)."""
+    now = 1_796_000_000.0  # a real clock: an empty slot's plan is worked out from it
+    week = 7 * 86_400.0
+    d = Dispatcher(DispatchWeights(), seed=0)
+    someone = PersonProfile(id="p", age=30, region="广东")
+
+    def task(task_id: str, quantity: int) -> TaskSpec:
+        return TaskSpec(
+            id=task_id, type="follow", price_fen=80, reward_fen=60, quantity=quantity,
+            start_s=now - 3_600.0, end_s=now - 3_600.0 + week, brand=task_id,
+        )  # fmt: skip
+
+    d.upsert_task(task("first", 100))
+    assert d.recommend(someone, now, 5).task_ids == ["first"]  # the plans move to now
+    d.upsert_task(task("new", 5))
+    assert "new" in d.recommend(someone, now + 1.0, 5).task_ids
+    # One of five units an hour into a week is far ahead of its plan.
+    d.set_progress("new", completed=0, reserved=1)
+    assert d.recommend(someone, now + 2.0, 5).task_ids == ["first"]
+    # The same when the task's window changes between two moves.
+    d.set_progress("new", completed=0, reserved=0)
+    d.upsert_task(replace(task("new", 5), start_s=now - week + 60.0, end_s=now + 60.0))
+    d.set_progress("new", completed=0, reserved=4)
+    assert "new" in d.recommend(someone, now + 3.0, 5).task_ids
+    d.upsert_task(task("new", 5))
+    assert d.recommend(someone, now + 4.0, 5).task_ids == ["first"]
 
 
 def test_a_new_task_reaches_people_whose_targeting_was_kept() -> None:

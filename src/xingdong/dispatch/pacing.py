@@ -105,6 +105,10 @@ class BudgetPacer:
         bounds = self.forecast.cumulative(np.array([start_s, end_s]))
         self.plan_from[slot] = bounds[0]
         self.plan_span[slot] = max(bounds[1] - bounds[0], 1e-12)
+        # The guard's look ahead as the last move of the plans set it for the others:
+        # until the next move, the slot's old figure would be another window's (or, for
+        # a slot no task had, a window from the epoch: fully planned, never guarded).
+        self.plan_ahead[slot] = self._plan_at(slot, self.planned_s + self.weights.pacing_lead_s)
 
     def _plan_at(self, slot: int, t: float) -> float:
         if not np.isfinite(t):
