@@ -2,7 +2,7 @@
 creator tier fares and the relief fairness gives it, and how every live campaign keeps to
 its plan, with the pacing price the feed gives it.
 
-The plans, the units taken, held or done and the pacing guard come from the database and
+The plans, the units held or done and the pacing guard come from the database and
 are the same whichever server process answers. The pacing prices and the tiers' counts
 are the answering process's own (each paces and learns on the traffic it serves), so the
 console names that process.
@@ -158,8 +158,8 @@ class CampaignPacing:
 
     @property
     def distance(self) -> float:
-        """How far it is from its plan, ahead (held) or behind (taken), as a share."""
-        return max(self.held - self.planned, self.planned - self.taken)
+        """How far its units held or done are from its plan, ahead or behind, as a share."""
+        return abs(self.held - self.planned)
 
 
 @dataclass(frozen=True)
