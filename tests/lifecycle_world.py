@@ -18,6 +18,7 @@ from xingdong.core.db import Database
 from xingdong.core.policy import Actor
 from xingdong.core.runtime import build_runtime
 from xingdong.core.settings import Settings
+from xingdong.creators import agencies
 from xingdong.identity import org_accounts
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
@@ -126,6 +127,26 @@ async def build_world(
 async def add_worker(world: World, **profile: Any) -> Person:
     async with world.db.session_scope() as s:
         return await _person(s, world.settings, **profile)
+
+
+async def sign_with_agency(
+    world: World, creator: Person, *, name: str = "星光 MCN", share_percent: int = 20
+) -> UUID:
+    """A new agency (its owner a new worker) offers ``creator`` a contract, which they
+    accept; the agency's id."""
+    owner = await add_worker(world)
+    async with world.db.session_scope() as s:
+        agency = await identity.create_organisation(
+            s, actor=await identity.actor_for(s, person=owner), kind="agency", name=name
+        )
+    async with world.db.session_scope() as s:
+        offered = await agencies.offer_contract(
+            s, actor=await world.actor(owner), org_id=agency.id, phone=creator.phone,
+            share_percent=share_percent,
+        )  # fmt: skip
+    async with world.db.session_scope() as s:
+        await agencies.answer_offer(s, person=creator, contract_id=offered.id, accept=True)
+    return agency.id
 
 
 def draft(**overrides: Any) -> campaigns.CampaignDraft:

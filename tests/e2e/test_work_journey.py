@@ -22,15 +22,14 @@ from tests.lifecycle_world import (
     BRAND_HANDLE,
     PASSWORD,
     World,
-    add_worker,
     build_world,
     follow_on_sandbox,
     live_campaign,
+    sign_with_agency,
     window_nearly_over,
 )
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
-from xingdong.creators import agencies
 from xingdong.evidence.screenshots import render_action_screenshot
 from xingdong.identity import service as identity
 from xingdong.identity.models import Person
@@ -229,18 +228,7 @@ def creator_under_contract(database_url: str) -> tuple[str, UUID]:
         try:
             campaign = await live_campaign(world, starts_at=utcnow() - timedelta(hours=1))
             creator = world.workers[0]
-            agency_owner = await add_worker(world)
-            async with world.db.session_scope() as s:
-                agency = await identity.create_organisation(
-                    s, actor=await world.actor(agency_owner), kind="agency", name="星光 MCN"
-                )
-            async with world.db.session_scope() as s:
-                offered = await agencies.offer_contract(
-                    s, actor=await world.actor(agency_owner), org_id=agency.id,
-                    phone=creator.phone, share_percent=20,
-                )  # fmt: skip
-            async with world.db.session_scope() as s:
-                await agencies.answer_offer(s, person=creator, contract_id=offered.id, accept=True)
+            await sign_with_agency(world, creator, name="星光 MCN", share_percent=20)
             return creator.phone, campaign.id
         finally:
             await world.db.dispose()

@@ -29,15 +29,14 @@ from tests.lifecycle_world import (
     add_worker,
     follow_on_sandbox,
     live_campaign,
+    sign_with_agency,
     unfollow_on_sandbox,
     window_nearly_over,
 )
 from xingdong.campaigns.models import Campaign
 from xingdong.core.clock import local_time, utcnow
-from xingdong.creators import agencies
 from xingdong.dispatch.live import drain_exposures
 from xingdong.dispatch.models import ShownFeed
-from xingdong.identity import service as identity
 from xingdong.identity.models import Organisation, Person
 from xingdong.platforms.sandbox import service as sandbox
 from xingdong.work import pages as work_pages
@@ -806,19 +805,7 @@ async def test_a_creator_under_contract_sees_what_they_keep_of_each_reward(
 ) -> None:
     campaign = await live_campaign(world)
     creator = world.workers[0]
-    agency_owner = await add_worker(world)
-    async with world.db.session_scope() as s:
-        owner_actor = await identity.actor_for(s, person=agency_owner)
-        agency = await identity.create_organisation(
-            s, actor=owner_actor, kind="agency", name="星光 MCN"
-        )
-    owner_actor = await world.actor(agency_owner)  # now an owner of it
-    async with world.db.session_scope() as s:
-        offered = await agencies.offer_contract(
-            s, actor=owner_actor, org_id=agency.id, phone=creator.phone, share_percent=20
-        )
-    async with world.db.session_scope() as s:
-        await agencies.answer_offer(s, person=creator, contract_id=offered.id, accept=True)
+    await sign_with_agency(world, creator, name="星光 MCN", share_percent=20)
     reward = campaign.reward
     kept = reward - reward * 20 // 100
     await browse_as(client, world, creator)
