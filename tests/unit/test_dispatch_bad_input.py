@@ -9,7 +9,7 @@ import pytest
 
 from xingdong.dispatch.offline import OfflineDispatcher
 from xingdong.dispatch.pacing import TrafficForecast
-from xingdong.dispatch.profiles import PersonProfile, TaskSpec
+from xingdong.dispatch.profiles import LARGEST, PersonProfile, TaskSpec
 
 
 def task(task_id: str, **over: Any) -> dict[str, Any]:
@@ -68,6 +68,19 @@ def test_malformed_targeting_values_mean_anyone() -> None:
     assert spec.targeting.regions == frozenset()
     assert spec.targeting.age_min is None
     assert OfflineDispatcher([raw]).recommend({"id": "p1"}, 100.0, 1) == ["t1"]
+
+
+def test_numbers_past_any_real_campaign_are_read_as_the_largest() -> None:
+    """A quantity of 2**63 or a price of 1e30 is a typing slip, not a reason to stop the
+    feed: it is read as LARGEST (a trillion), which no count overflows."""
+    huge = task("huge", quantity=2**63, price_fen=1e30, reward_fen=9.3e18, per_person_limit=1e20)
+    spec = TaskSpec.from_dict(huge)
+    assert (spec.quantity, spec.price_fen, spec.per_person_limit) == (LARGEST,) * 3
+    assert TaskSpec.from_dict(task("below", quantity=-(2**70))).quantity == -LARGEST
+    d = OfflineDispatcher([huge, task("small", brand="other")])
+    assert d.recommend({"id": "p1"}, 100.0, 2) == ["huge", "small"]
+    d.record("p1", "huge", 100.0, True)
+    assert d.recommend({"id": "p2"}, 200.0, 2)[0] == "huge"
 
 
 def test_a_task_without_window_runs_over_the_whole_horizon() -> None:

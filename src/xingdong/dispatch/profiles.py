@@ -33,9 +33,15 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+LARGEST = 10**12
+"""Whole numbers are read within ±this: far past any real quantity, price or limit, and
+small enough that the index's 64-bit counts and the products of prices and quantities
+stay exact."""
+
+
 def _integer(value: Any, default: int) -> int:
     number = _number(value)
-    return default if number is None else int(number)
+    return default if number is None else int(min(max(number, -LARGEST), LARGEST))
 
 
 def _texts(value: Any) -> frozenset[str]:
