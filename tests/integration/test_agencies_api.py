@@ -40,7 +40,7 @@ async def test_an_agency_signs_a_creator_through_the_api(client: httpx.AsyncClie
     accepted = await client.post(
         f"/api/v1/me/agency-offers/{contract['id']}", json={"accept": True}, headers=creator.auth
     )
-    assert accepted.json()["status"] == "active"
+    assert (accepted.json()["status"], accepted.json()["agency_name"]) == ("active", "星光 MCN")
     mine = (await client.get("/api/v1/me/agency", headers=creator.auth)).json()
     assert mine["contract"]["agency_name"] == "星光 MCN"
     assert (mine["shared_fen"], mine["offers"]) == (0, [])
@@ -69,7 +69,7 @@ async def test_an_agency_signs_a_creator_through_the_api(client: httpx.AsyncClie
     assert refused.headers["content-type"].startswith("application/problem+json")
 
     left = await client.post("/api/v1/me/agency/leave", headers=creator.auth)
-    assert left.json()["status"] == "ended"
+    assert (left.json()["status"], left.json()["agency_name"]) == ("ended", "星光 MCN")
     closed = await client.get(
         f"/api/v1/orgs/{org_id}/creators", params={"status": "closed"}, headers=owner.auth
     )

@@ -140,9 +140,13 @@ async def test_a_campaign_says_what_it_is_about(
         ({"regions": ["火星"]}, "regions"),
         ({"quantity": 3, "per_person_limit": 5}, "per_person_limit"),
         ({"category": "化妆品"}, "category"),
+        ({"min_stay_seconds": -5}, "min_stay_seconds"),
+        ({"title": "限时\r\n福利"}, "title"),
+        ({"min_watch_seconds": -5}, "min_watch_seconds"),
     ],
     ids=["unknown-target", "quantity-0", "price-below-minimum", "window-in-the-past",
-         "unknown-task-type", "unknown-region", "limit-above-quantity", "unknown-category"],
+         "unknown-task-type", "unknown-region", "limit-above-quantity", "unknown-category",
+         "negative-stay", "negative-watch", "title-with-line-break"],
 )  # fmt: skip
 async def test_bad_drafts_are_refused_beside_their_field(
     client: httpx.AsyncClient,
@@ -160,6 +164,22 @@ async def test_bad_drafts_are_refused_beside_their_field(
     assert [e["field"] for e in body["errors"]] == [field]
     if field == "unit_price_fen":
         assert "¥0.10" in body["errors"][0]["message"]  # the minimum, named
+    assert await count_campaigns(world) == 0
+
+
+async def test_a_platform_not_connected_is_named_beside_its_field(
+    client: httpx.AsyncClient, world: World, owner: dict[str, str]
+) -> None:
+    response = await client.post(
+        f"/api/v1/orgs/{world.org_id}/campaigns",
+        json=campaign_body(platform="douyin"),
+        headers={**owner, "Accept-Language": "en"},
+    )
+    body = problem(response, 422, "unknown_platform")
+    assert body["detail"] == "Supported platforms: sandbox."
+    assert [(e["field"], e["message"]) for e in body["errors"]] == [
+        ("platform", "Choose a supported platform.")
+    ]
     assert await count_campaigns(world) == 0
 
 

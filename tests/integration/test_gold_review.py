@@ -12,12 +12,14 @@ from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from tests.integration.answers import csrf_from
 from tests.integration.conftest import make_settings
 from tests.integration.work_support import act_like_a_person, bearer, browse_as, work_settings
 from tests.lifecycle_world import World, build_world, live_campaign, window_nearly_over
 from xingdong.campaigns.models import Campaign
+from xingdong.core.audit import AuditEntry
 from xingdong.core.settings import Settings
 from xingdong.identity.models import Person
 from xingdong.work import gold
@@ -176,6 +178,15 @@ async def test_operators_make_gold_items_and_reviewers_meet_them_in_the_api_queu
 
     retired = await client.post(f"/api/v1/ops/gold-items/{gold_id}/retire", headers=ops)
     assert retired.status_code == 204
+    again = await client.post(f"/api/v1/ops/gold-items/{gold_id}/retire", headers=ops)
+    assert again.status_code == 204
+    async with world.db.sessionmaker() as s:
+        logged = await s.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "work.gold_item_retired")
+        )
+    assert logged == 1  # a second retirement changes nothing, so logs nothing
     for _ in range(20):
         queue = await client.get(
             "/api/v1/review/queue", headers=await bearer(world, world.reviewer)

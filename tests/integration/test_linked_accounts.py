@@ -64,6 +64,10 @@ async def test_an_owner_links_an_account_once_and_unlinks_it(
     # Again, by its address on the platform: the same link, nothing new.
     again = await client.post(url, json={"handle": f"/sandbox/@{OTHER}"}, headers=owner)
     assert again.status_code == 200 and again.json()["id"] == made.json()["id"]
+    spec = (await client.get("/api/v1/openapi.json")).json()
+    assert {"200", "201"} <= spec["paths"]["/api/v1/orgs/{org_id}/accounts"]["post"][
+        "responses"
+    ].keys()
     listed = (await client.get(url, headers=owner)).json()
     assert [a["handle"] for a in listed["items"]] == [BRAND_HANDLE, OTHER]
     assert listed["next_cursor"] is None

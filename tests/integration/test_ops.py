@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from xingdong.work.labels import TASK_TYPE_LABELS
 
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
@@ -157,3 +161,103 @@ async def test_not_ready_while_the_database_does_not_answer() -> None:
         await app.state.runtime.db.dispose()
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
+
+
+def _body_models() -> dict[str, type[BaseModel]]:
+    """Every pydantic model of the application, by the names the OpenAPI document gives
+    them (the class name, or the module path and the name where two share a name)."""
+    found: dict[str, type[BaseModel]] = {}
+    waiting: list[type[BaseModel]] = [BaseModel]
+    while waiting:
+        for model in waiting.pop().__subclasses__():
+            waiting.append(model)
+            if model.__module__.startswith("xingdong."):
+                found.setdefault(model.__name__, model)
+                found[f"{model.__module__}.{model.__name__}".replace(".", "__")] = model
+    return found
+
+
+async def test_switches_and_counts_in_bodies_take_only_json_booleans_and_whole_numbers(
+    client: httpx.AsyncClient,
+) -> None:
+    """A request that says "accept": "no" or "fraud": 0 must not act as false (Pydantic's
+    lax mode would read both so); every boolean and integer field of every request body
+    refuses other JSON types."""
+    spec = (await client.get("/api/v1/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    models = _body_models()
+    checked: list[str] = []
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            ref = content.get("application/json", {}).get("schema", {}).get("$ref")
+            if ref is None:
+                continue
+            name = ref.rsplit("/", 1)[1]
+            for field, described in schemas[name].get("properties", {}).items():
+                kinds = {described.get("type")} | {
+                    alternative.get("type") for alternative in described.get("anyOf", [])
+                }
+                wrong: list[tuple[object, str]] = []
+                if "boolean" in kinds:
+                    wrong = [("no", "bool_type"), (0, "bool_type"), ("true", "bool_type")]
+                elif "integer" in kinds:
+                    wrong = [("9", "int_type"), (True, "int_type")]
+                for value, code in wrong:
+                    with pytest.raises(ValidationError) as refused:
+                        models[name].model_validate({field: value})
+                    said = {e["type"] for e in refused.value.errors() if e["loc"] == (field,)}
+                    assert said == {code}, (name, field, value, said)
+                if wrong:
+                    checked.append(f"{name}.{field}")
+    assert {"OfferAnswer.accept", "WeightsIn.based_on", "ProfileUpdate.birth_year"} <= set(checked)
+    assert any(name.endswith("risk__api__DecisionIn.fraud") for name in checked)
+
+
+async def test_a_body_not_in_utf8_is_refused_as_json_that_does_not_parse(
+    client: httpx.AsyncClient,
+) -> None:
+    garbled = b"\xb0\x3b\x8f"
+    json_type = {"Content-Type": "application/json"}
+    for language, message in (("en", "The body is not valid JSON."), ("zh-CN", None)):
+        refused = await client.post(
+            "/api/v1/auth/tokens",
+            content=garbled,
+            headers={**json_type, "Accept-Language": language},
+        )
+        assert refused.status_code == 422
+        assert refused.headers["content-type"] == "application/problem+json"
+        body = refused.json()
+        assert body["code"] == "validation_failed"
+        assert [(e["field"], e["code"]) for e in body["errors"]] == [("body", "json_invalid")]
+        if message is not None:
+            assert body["errors"][0]["message"] == message
+        else:
+            assert body["errors"][0]["message"] != "The body is not valid JSON."
+            assert "Request failed" not in body["title"]
+    # A page's form that cannot be read says so in words, not in the framework's.
+    broken_form = await client.post(
+        "/login",
+        content=garbled,
+        headers={"Content-Type": "multipart/form-data; boundary=zz", "Accept-Language": "en"},
+    )
+    assert broken_form.status_code == 400
+    assert "The form could not be read" in broken_form.text
+    assert "parsing the body" not in broken_form.text
+    # The same form sent to the API (evidence is sent as one) is a problem of its own.
+    broken_upload = await client.post(
+        "/api/v1/me/assignments/01a2502f-40be-71ad-b39f-98c7104e5a7c/submission",
+        content=garbled,
+        headers={"Content-Type": "multipart/form-data; boundary=zz", "Accept-Language": "en"},
+    )
+    assert broken_upload.status_code == 400
+    assert broken_upload.headers["content-type"] == "application/problem+json"
+    assert broken_upload.json()["code"] == "body_unreadable"
+    assert broken_upload.json()["detail"].startswith("The form could not be read")
+
+
+async def test_task_type_filters_list_the_types_they_take(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/api/v1/openapi.json")).json()
+    for path in ("/api/v1/tasks", "/api/v1/ops/dispatch"):
+        (described,) = [p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == "type"]
+        assert set(described["schema"]["enum"]) == set(TASK_TYPE_LABELS), path

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from tests.factories import add_member, create_org, next_phone, register
 from xingdong.core.audit import AuditEntry
 from xingdong.core.db import Database
+from xingdong.core.text import CONTROL_CHARACTERS
 from xingdong.identity.models import Membership, Organisation
 
 
@@ -39,6 +40,22 @@ async def test_bad_organisation_input_is_refused(client: httpx.AsyncClient, db: 
     )
     assert short.status_code == 422
     assert short.json()["errors"][0]["field"] == "name"
+    for name in ("\b\x16星动", "星动\t美妆", "星动\n美妆", "星\x1b[2J动"):
+        hidden = await client.post(
+            "/api/v1/orgs",
+            json={"kind": "brand", "name": name},
+            headers={**owner.auth, "Accept-Language": "en"},
+        )
+        assert hidden.status_code == 422, name
+        assert [(e["field"], e["message"]) for e in hidden.json()["errors"]] == [
+            ("name", CONTROL_CHARACTERS)
+        ]
+    # A name or title others read: the person's name and a campaign's title likewise.
+    renamed = await client.patch(
+        "/api/v1/me", json={"display_name": "小\u0007明"}, headers=owner.auth
+    )
+    assert renamed.status_code == 422
+    assert renamed.json()["errors"][0]["field"] == "display_name"
     async with db.sessionmaker() as s:
         assert (await s.execute(select(Membership))).first() is None
 

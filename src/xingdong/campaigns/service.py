@@ -44,6 +44,7 @@ from xingdong.core.pagination import CursorPage, clamp_limit
 from xingdong.core.policy import Action, Actor, can, require
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
+from xingdong.core.text import CONTROL_CHARACTERS, has_control_characters
 from xingdong.creators.tiers import TIERS
 from xingdong.identity import org_accounts
 from xingdong.identity import repository as identity_repo
@@ -127,6 +128,8 @@ def _draft_errors(  # noqa: PLR0912 - one check per field reads best
 
     if not draft.title.strip() or len(draft.title) > 80:
         bad("title", N_("Enter a title of 1 to 80 characters."))
+    elif has_control_characters(draft.title.strip()):
+        bad("title", CONTROL_CHARACTERS)
     if draft.task_type not in set(TaskType):
         bad("task_type", N_("Choose a task type."))
     if not draft.brief.strip():
@@ -169,8 +172,9 @@ def _draft_errors(  # noqa: PLR0912 - one check per field reads best
         bad("tiers", N_("Unknown tier."))
     if draft.pacing_per_hour is not None and draft.pacing_per_hour < 1:
         bad("pacing_per_hour", N_("The pacing cap must be at least 1 per hour."))
-    if draft.min_watch_seconds < 0 or draft.min_stay_seconds < 0:
-        bad("min_watch_seconds", N_("Times cannot be negative."))
+    for seconds_field in ("min_watch_seconds", "min_stay_seconds"):
+        if getattr(draft, seconds_field) < 0:
+            bad(seconds_field, N_("Times cannot be negative."))
     if draft.review_policy not in REVIEW_POLICIES:
         bad("review_policy", N_("Choose a review policy."))
     return errors

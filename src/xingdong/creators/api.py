@@ -194,10 +194,11 @@ async def answer_offer(
     contract = await agencies.answer_offer(
         session, person=person, contract_id=contract_id, accept=body.accept
     )
-    return _contract(contract)
+    return _contract(contract, await session.get(Organisation, contract.org_id))
 
 
 @router.post("/me/agency/leave")
 async def leave_agency(person: ApiPerson, session: DbSession) -> ContractOut:
     """End my contract with my agency. Tasks taken from now on are mine alone."""
-    return _contract(await agencies.leave_agency(session, person=person))
+    contract = await agencies.leave_agency(session, person=person)
+    return _contract(contract, await session.get(Organisation, contract.org_id))

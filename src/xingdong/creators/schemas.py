@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class Input(BaseModel):
@@ -19,11 +19,13 @@ class Output(BaseModel):
 
 class ContractOffer(Input):
     phone: str = Field(description="The creator's mobile number.")
-    share_percent: int = Field(description="The agency's share of task rewards, 1 to 50.")
+    share_percent: int = Field(
+        strict=True, description="The agency's share of task rewards, 1 to 50."
+    )
 
 
 class OfferAnswer(Input):
-    accept: bool
+    accept: StrictBool
 
 
 class ContractOut(Output):

@@ -96,7 +96,7 @@ class WeightsIn(BaseModel):
     setting gives are left to it. An empty object: back to the setting's weights."""
     note: str = Field(default="", max_length=NOTE_MAX)
     """Why (kept with the change)."""
-    based_on: int | None = Field(default=None, ge=0)
+    based_on: int | None = Field(default=None, strict=True, ge=0)
     """The id of the change in force when you looked (0: none); given, the change is
     refused (409 ``weights_changed_meanwhile``) if another came since."""
 
@@ -129,7 +129,9 @@ async def console(
     session: DbSession,
     runtime: RuntimeDep,
     q: Annotated[str, Query(max_length=80)] = "",
-    type: Annotated[str | None, Query(max_length=20)] = None,  # noqa: A002 - the query parameter's name, as on the feed
+    type: Annotated[  # noqa: A002 - the query parameter's name, as on the feed
+        str | None, Query(max_length=20, json_schema_extra={"enum": list(TASK_TYPE_LABELS)})
+    ] = None,
     pace: ConsolePace | None = None,
     quality: Annotated[bool, Query(description="Only campaigns in the quality-task plan")] = False,
     page: Annotated[int, Query(ge=1)] = 1,

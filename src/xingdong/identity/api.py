@@ -659,7 +659,11 @@ async def list_linked_accounts(
     return Page[LinkedAccountOut](items=[LinkedAccountOut.model_validate(r) for r in rows])
 
 
-@router.post("/orgs/{org_id}/accounts", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/orgs/{org_id}/accounts",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": LinkedAccountOut, "description": "Already linked: the link."}},
+)
 async def link_account(
     org_id: UUID, body: LinkedAccountIn, actor: ApiPersonActor, session: DbSession,
     response: Response,

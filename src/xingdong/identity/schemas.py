@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class Input(BaseModel):
@@ -80,7 +80,7 @@ class MeOut(PersonOut):
 
 class ProfileUpdate(Input):
     display_name: str | None = Field(default=None, max_length=40)
-    birth_year: int | None = None
+    birth_year: int | None = Field(default=None, strict=True)
     region: str | None = Field(default=None, max_length=20)
     interests: list[str] | None = Field(default=None, max_length=20)
     locale: Literal["zh_CN", "en", ""] | None = None
@@ -98,7 +98,7 @@ class ConsentOut(Output):
 class PlatformAccountIn(Input):
     platform: Literal["sandbox"] = "sandbox"
     handle: str = Field(max_length=40)
-    followers: int = Field(ge=0, le=1_000_000_000)
+    followers: int = Field(strict=True, ge=0, le=1_000_000_000)
 
 
 class PlatformAccountOut(Output):
@@ -152,7 +152,7 @@ class RoleChange(Input):
 
 
 class InvitationAnswer(Input):
-    accept: bool
+    accept: StrictBool
 
 
 class AccountStateIn(Input):
@@ -225,9 +225,10 @@ class ErasureCheckOut(Output):
 
 class ErasureIn(Input):
     password: str = Field(max_length=200, description="Your password, once more.")
-    confirm: bool = Field(description="Must be true: erasure cannot be undone.")
+    confirm: StrictBool = Field(description="Must be true: erasure cannot be undone.")
     remainder_given_up_fen: int = Field(
         default=0,
+        strict=True,
         ge=0,
         description="The balance too small to withdraw that you agree to give up, as "
         "GET /me/erasure showed it; refused with erasure_changed if it is not that now.",
@@ -259,6 +260,7 @@ class ClosureIn(Input):
     password: str = Field(max_length=200, description="Your password, once more.")
     remainder_given_up_fen: int = Field(
         default=0,
+        strict=True,
         ge=0,
         description="The agency's balance too small to pay out that you agree to give up, "
         "as GET .../closure showed it; refused with closure_changed if it is not that now.",
@@ -275,9 +277,10 @@ class ErasureOnRequestIn(Input):
         max_length=1000,
         description="The person's request and its reference, for the audit log (1–500 characters).",
     )
-    confirm: bool = Field(description="Must be true: erasure cannot be undone.")
+    confirm: StrictBool = Field(description="Must be true: erasure cannot be undone.")
     remainder_given_up_fen: int = Field(
         default=0,
+        strict=True,
         ge=0,
         description="The balance too small to withdraw that is given up, as "
         "GET /ops/people/{id}/erasure showed it; refused with erasure_changed if it is not "

@@ -22,6 +22,7 @@ from xingdong.core.policy import Action, Actor, OrgRole, StaffRole, require
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
 from xingdong.core.sms import SmsSender
+from xingdong.core.text import CONTROL_CHARACTERS, has_control_characters
 from xingdong.identity import repository as repo
 from xingdong.identity.errors import (
     AccountFrozen,
@@ -198,6 +199,8 @@ async def register_person(
     name = (display_name or "").strip()
     if len(name) > 40:
         errors.append(FieldError("display_name", N_("Use at most 40 characters.")))
+    elif has_control_characters(name):
+        errors.append(FieldError("display_name", CONTROL_CHARACTERS))
     if errors:
         raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
     assert normalised is not None
@@ -496,6 +499,8 @@ def _profile_errors(changes: ProfileChanges, this_year: int) -> list[FieldError]
     errors: list[FieldError] = []
     if changes.display_name is not None and not 1 <= len(changes.display_name.strip()) <= 40:
         errors.append(FieldError("display_name", N_("Use 1 to 40 characters.")))
+    elif changes.display_name is not None and has_control_characters(changes.display_name):
+        errors.append(FieldError("display_name", CONTROL_CHARACTERS))
     if changes.birth_year is not None and not (this_year - 100 <= changes.birth_year <= this_year):
         errors.append(
             FieldError("birth_year", N_("Enter a year between {low} and {high}."), "out_of_range")
@@ -685,6 +690,8 @@ async def create_organisation(
         errors.append(FieldError("kind", N_("Choose brand or agency.")))
     if not 2 <= len(name) <= 80:
         errors.append(FieldError("name", N_("Use 2 to 80 characters.")))
+    elif has_control_characters(name):
+        errors.append(FieldError("name", CONTROL_CHARACTERS))
     if errors:
         raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
     # One person's creations one at a time: a form sent twice makes one organisation.

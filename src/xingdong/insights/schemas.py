@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from xingdong.core.i18n import translate
 from xingdong.insights.account_statements import AccountStatement, account_of, entry_label
@@ -40,7 +40,7 @@ class EndpointChange(Input):
     url: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
     description: str | None = Field(default=None, max_length=120)
     event_types: list[str] | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class EndpointOut(BaseModel):

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from xingdong.core.errors import ValidationFailed
+from xingdong.core.errors import FieldError, ValidationFailed
 from xingdong.core.i18n import N_
 
 if TYPE_CHECKING:
@@ -200,4 +200,7 @@ def get_connector(platform: str) -> PlatformConnector:
     try:
         return current_runtime().platforms[platform]
     except KeyError:
-        raise UnknownPlatform(detail=N_("Supported platforms: sandbox.")) from None
+        raise UnknownPlatform(
+            detail=N_("Supported platforms: sandbox."),
+            fields=[FieldError("platform", N_("Choose a supported platform."))],
+        ) from None

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from xingdong.core.policy import Action, require
 from xingdong.risk import cases
@@ -37,7 +37,7 @@ class CaseOut(BaseModel):
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    fraud: bool
+    fraud: StrictBool
     note: str = Field(min_length=1, max_length=500)
 
 

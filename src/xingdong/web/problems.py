@@ -237,12 +237,18 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
 async def handle_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     locale = current_locale.get()
+    if exc.status_code == 400:
+        # Only the framework raises a bare 400 (our own errors are XingdongError): the
+        # body could not even be decoded (JSON not in UTF-8, a broken multipart form).
+        return _unreadable_body(request, locale)
     titles = {
         404: N_("Not found"),
         405: N_("Method not allowed"),
         413: N_("The request body is too large"),
     }
-    title = translate(locale, titles.get(exc.status_code, N_("Request failed")))
+    # Named apart: the extractor does not see a message nested in another call's arguments.
+    failed = N_("Request failed")
+    title = translate(locale, titles.get(exc.status_code, failed))
     detail = translate(locale, str(exc.detail)) if exc.detail else title
     if exc.detail == HTTPStatus(exc.status_code).phrase:
         # The framework's own wording ("Method Not Allowed"): ours says what to do, and in
@@ -261,6 +267,31 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
             headers=_headers_of(request, exc),
         )
     return _page_error(request, exc.status_code, title, detail, _headers_of(request, exc))
+
+
+def _unreadable_body(request: Request, locale: str) -> Response:
+    """A JSON body that is not text in UTF-8 is refused as JSON that does not parse is
+    (JSON is UTF-8 by RFC 8259); a form that cannot be read says so, in the request's
+    language either way."""
+    title = translate(locale, N_("Some fields are not valid"))
+    sent_json = request.headers.get("content-type", "").startswith("application/json")
+    if is_api(request) and sent_json:
+        message = schema_message({"type": "json_invalid"}, locale)
+        return problem_response(
+            request,
+            status=422,
+            code="validation_failed",
+            title=title,
+            detail=f"body: {message}",
+            errors=[{"field": "body", "code": "json_invalid", "message": message}],
+        )
+    detail = translate(locale, N_("The form could not be read. Go back to it and send it again."))
+    if is_api(request):
+        title = translate(locale, N_("The request body could not be read"))
+        return problem_response(
+            request, status=400, code="body_unreadable", title=title, detail=detail
+        )
+    return _page_error(request, 400, title, detail)
 
 
 def _headers_of(request: Request, exc: StarletteHTTPException) -> dict[str, str]:

@@ -66,8 +66,16 @@ MULTIPART_ALLOWANCE = 64 * 1024
 """Room in an upload's body for the form's other fields and the multipart framing."""
 
 TaskTypeQuery = Annotated[
-    str | None, Query(alias="type", max_length=20, description="Only tasks of this type")
+    str | None,
+    Query(
+        alias="type",
+        max_length=20,
+        description="Only tasks of this type",
+        json_schema_extra={"enum": list(labels.TASK_TYPE_LABELS)},
+    ),
 ]
+"""Checked by the route itself (a readable "choose a task type"); the enum is for the
+document."""
 ClaimKey = Annotated[
     str | None,
     Header(

@@ -343,11 +343,14 @@ async def gold_candidates(
 
 
 async def retire_gold_item(session: AsyncSession, *, actor: Actor, gold_item_id: UUID) -> None:
-    """Stop showing a gold item; its answers stay in reviewers' accuracy."""
+    """Stop showing a gold item; its answers stay in reviewers' accuracy. Retiring one
+    already retired changes nothing and writes nothing to the audit log."""
     require(actor, Action.STAFF_CONSOLE)
     item = await session.get(GoldItem, gold_item_id)
     if item is None:
         raise AssignmentNotFound(detail=N_("No such gold item."))
+    if not item.active:
+        return
     item.active = False
     await record_audit(
         session, actor_id=actor.person_id, action="work.gold_item_retired",
