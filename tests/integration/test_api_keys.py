@@ -243,6 +243,13 @@ async def test_bad_input_is_refused_and_writes_nothing(
         422,
         "validation_failed",
     )
+    for hidden in ("ERP\x1b[31m", "\u202eERP"):
+        refused = problem(
+            await client.post(url, json={"name": hidden, "access": "read"}, headers=owner),
+            422,
+            "validation_failed",
+        )
+        assert [e["field"] for e in refused["errors"]] == ["name"]
     problem(
         await client.get(
             f"/api/v1/orgs/{world.org_id}/campaigns",

@@ -655,6 +655,12 @@ async def test_operators_approve_and_reject_on_the_queue(
     assert no_note.status_code == 422
     assert 'data-error-for="note"' in no_note.text
     assert (await row(world, waiting[1].id)).status == "pending_approval"
+    typo = await operator.post(
+        f"/ops/campaigns/{waiting[1].id}/decision",
+        data={"csrf_token": token, "decision": "approve-typo", "note": "写错了"},
+    )
+    assert typo.status_code == 422 and "press one of its buttons" in typo.text
+    assert (await row(world, waiting[1].id)).status == "pending_approval"
 
     approved = await operator.post(
         f"/ops/campaigns/{waiting[0].id}/decision",

@@ -271,6 +271,11 @@ async def test_an_endpoint_s_address_and_description_have_one_limit_each(
         assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
             (field, "string_too_long")
         ]
+    hidden = await client.post(
+        url, json={"url": LOCAL_URL, "description": "订单\x08系统"}, headers=owner.auth
+    )
+    assert hidden.status_code == 422
+    assert [e["field"] for e in hidden.json()["errors"]] == ["description"]
     async with db.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(WebhookEndpoint)) == 0
 
@@ -340,6 +345,13 @@ async def test_an_owner_adds_disables_rolls_and_deletes_an_endpoint(
     assert "None yet" in page.text
     token = csrf_from(page.text)
 
+    garbled = await client.post(
+        f"{page_url(org_id)}/webhooks/{endpoint_id}/enabled",
+        data={"enabled": "abc", "csrf_token": token},
+    )
+    assert garbled.status_code == 422  # not read as "off"
+    still = await client.get(page_url(org_id), headers=ENGLISH)
+    assert 'data-endpoint-enabled="true"' in still.text
     off = await client.post(
         f"{page_url(org_id)}/webhooks/{endpoint_id}/enabled",
         data={"enabled": "false", "csrf_token": token},

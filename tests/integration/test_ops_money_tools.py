@@ -86,6 +86,18 @@ async def test_an_adjustment_is_asked_for_by_one_operator_and_applied_by_another
     assert org is not None
     assert f'<a href="/orgs/{world.org_id}" data-adjustment-holder>{org.name}</a>' in page
     assert f"Apply −¥1,234.50 to {org.name} ({account}) now?" in page
+    # A form that does not say which button (cut short, or changed by hand) decides
+    # nothing: it used to reject.
+    for decision in ("", "approve-typo"):
+        unsaid = await client.post(
+            f"/ops/adjustments/{adjustment.id}",
+            data={"decision": decision, "csrf_token": csrf_from(page)},
+            headers=ENGLISH,
+        )
+        assert unsaid.status_code == 422 and "press one of its buttons" in unsaid.text
+        async with world.db.sessionmaker() as s:
+            kept = await s.get(Adjustment, adjustment.id)
+        assert kept is not None and kept.status == "requested"
     applied = await client.post(
         f"/ops/adjustments/{adjustment.id}",
         data={"decision": "approve", "csrf_token": csrf_from(page)},

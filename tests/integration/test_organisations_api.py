@@ -40,7 +40,7 @@ async def test_bad_organisation_input_is_refused(client: httpx.AsyncClient, db: 
     )
     assert short.status_code == 422
     assert short.json()["errors"][0]["field"] == "name"
-    for name in ("\b\x16星动", "星动\t美妆", "星动\n美妆", "星\x1b[2J动"):
+    for name in ("\b\x16星动", "星动\t美妆", "星动\n美妆", "星\x1b[2J动", "\u202e妆美动星"):
         hidden = await client.post(
             "/api/v1/orgs",
             json={"kind": "brand", "name": name},

@@ -444,6 +444,29 @@ async def test_a_form_sent_again_with_other_values_says_so_in_plain_words(
     assert "idempotency" not in again.text.lower()
 
 
+async def test_a_money_form_without_its_one_off_id_is_refused_and_starts_nothing(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    """Without its id, every such form of a person would share one key: the first would
+    go through and every later one be refused as its replay, for good."""
+    user = await register(client)
+    org_id = await create_org(client, user)
+    await sign_in(client, user.phone)
+    page = (await client.get(f"/orgs/{org_id}")).text
+    for form_id in ("", "   ", None):
+        sent = {"csrf_token": csrf_from(page), "amount": "100"}
+        if form_id is not None:
+            sent["form_id"] = form_id
+        refused = await client.post(f"/orgs/{org_id}/deposits?lang=en", data=sent)
+        assert refused.status_code == 422, form_id
+        assert "This form is out of date. Open the page again" in refused.text
+    async with db.sessionmaker() as s:
+        assert await s.scalar(text("SELECT count(*) FROM ledger_deposits")) == 0
+    # The page's own form still goes through.
+    sent = {"form_id": form_id_from(page), "csrf_token": csrf_from(page), "amount": "100"}
+    assert (await client.post(f"/orgs/{org_id}/deposits", data=sent)).status_code == 303
+
+
 async def test_switching_language_keeps_the_search(client: httpx.AsyncClient) -> None:
     user = await register(client)
     await sign_in(client, user.phone)

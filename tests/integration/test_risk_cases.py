@@ -200,6 +200,12 @@ async def test_the_console_page_lists_cases_and_a_cleared_one_only_labels(
         data={"csrf_token": token, "decision": "clear", "note": ""},
     )
     assert empty_note.status_code == 422
+    no_button = await client.post(
+        f"/ops/risk/cases/{case.id}/decision", data={"csrf_token": token, "note": "说明"}
+    )
+    assert no_button.status_code == 422 and "点击其中一个按钮" in no_button.text
+    async with world.db.sessionmaker() as s:
+        assert (await s.scalars(select(RiskLabel))).all() == []
     cleared = await client.post(
         f"/ops/risk/cases/{case.id}/decision",
         data={"csrf_token": token, "decision": "clear", "note": "一家人共用手机"},

@@ -54,7 +54,15 @@ from xingdong.insights.brand_overview import brand_overview
 from xingdong.ledger import deposits
 from xingdong.ledger.errors import InsufficientFunds
 from xingdong.platforms.connector import ACTION_TARGET_KIND
-from xingdong.web.deps import CsrfChecked, CursorQuery, DbSession, PageActor, RuntimeDep, attempt
+from xingdong.web.deps import (
+    CsrfChecked,
+    CursorQuery,
+    DbSession,
+    PageActor,
+    RuntimeDep,
+    attempt,
+    pressed,
+)
 from xingdong.web.templating import redirect, render
 from xingdong.work import completions
 from xingdong.work import service as work
@@ -837,13 +845,13 @@ async def ops_decide_campaign(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     try:
+        approve = pressed(decision, ("approve", "reject")) == "approve"
         await attempt(
             session,
             lambda: service.decide_campaign(
-                session, actor=actor, campaign_id=campaign_id, approve=decision == "approve",
-                note=note,
+                session, actor=actor, campaign_id=campaign_id, approve=approve, note=note
             ),
-        )  # fmt: skip
+        )
     except XingdongError as exc:
         context = await _ops_campaigns_context(session, actor, "pending_approval", None)
         context["notes"] = {campaign_id: note}
@@ -889,10 +897,11 @@ async def ops_decide_dispute(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     try:
+        uphold = pressed(decision, ("uphold", "dismiss")) == "uphold"
         await attempt(
             session,
             lambda: work.decide_dispute(
-                session, actor=actor, dispute_id=dispute_id, uphold=decision == "uphold",
+                session, actor=actor, dispute_id=dispute_id, uphold=uphold,
                 note=note, settings=runtime.settings,
             ),
         )  # fmt: skip

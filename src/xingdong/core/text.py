@@ -10,8 +10,13 @@ CONTROL_CHARACTERS = N_("Remove the invisible control characters (tabs, line bre
 """What a name with control characters is told, beside its field."""
 
 
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""The embeddings, overrides and isolates of the Unicode bidirectional algorithm: one
+turns "李薇 负责人" round on screen while the stored text reads otherwise."""
+
+
 def has_control_characters(text: str) -> bool:
     """Whether a one-line name holds a control character (Unicode category Cc: tabs, line
-    breaks, backspaces, escapes). Such a name shows differently on every screen or not at
-    all, and a pasted one can pose as another's in a list."""
-    return any(unicodedata.category(char) == "Cc" for char in text)
+    breaks, backspaces, escapes) or a bidirectional control. Such a name shows differently
+    on every screen or not at all, and a pasted one can pose as another's in a list."""
+    return any(unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS for char in text)

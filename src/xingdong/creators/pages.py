@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from xingdong.core.errors import ValidationFailed, XingdongError
+from xingdong.core.errors import XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.ids import new_id
 from xingdong.core.policy import Action, Actor, can
@@ -28,6 +28,8 @@ from xingdong.web.deps import (
     PagePerson,
     RuntimeDep,
     attempt,
+    form_key,
+    pressed,
 )
 from xingdong.web.templating import redirect, render
 
@@ -227,7 +229,7 @@ async def payout_submit(
                 actor=actor,
                 org_id=org_id,
                 amount=yuan_to_fen(amount),
-                idempotency_key=f"page:{form_id}",
+                idempotency_key=form_key(form_id),
                 settings=runtime.settings,
             ),
         )
@@ -266,13 +268,11 @@ async def answer_submit(
     answer: FormStr = "",
 ) -> Response:
     try:
-        if answer not in ("accept", "decline"):
-            # Only the page's two buttons send this form; anything else declines nothing.
-            raise ValidationFailed(detail=N_("Choose to accept or to decline the offer."))
+        accept = pressed(answer, ("accept", "decline"), field="answer") == "accept"
         contract = await attempt(
             session,
             lambda: agencies.answer_offer(
-                session, person=person, contract_id=contract_id, accept=answer == "accept"
+                session, person=person, contract_id=contract_id, accept=accept
             ),
         )
     except XingdongError as exc:

@@ -22,7 +22,15 @@ from xingdong.dispatch.errors import WeightsChangedMeanwhile
 from xingdong.dispatch.fairness import MIN_VISITS
 from xingdong.dispatch.live import live_dispatch
 from xingdong.dispatch.weights import TUNABLE
-from xingdong.web.deps import CsrfChecked, DbSession, PageActor, PagePerson, RuntimeDep, attempt
+from xingdong.web.deps import (
+    CsrfChecked,
+    DbSession,
+    PageActor,
+    PagePerson,
+    RuntimeDep,
+    attempt,
+    pressed,
+)
 from xingdong.web.templating import redirect, render
 from xingdong.work.labels import TASK_TYPE_LABELS
 
@@ -137,6 +145,12 @@ async def change_weights_submit(
     reset = form.get("reset") == "1"
     based_on = _whole(str(form.get("based_on", "")), digits=18)
     try:
+        if based_on is None:
+            # The page always sends it: without it, a stale form would put its values over
+            # another operator's change unseen.
+            raise ValidationFailed(
+                detail=N_("This form is out of date. Open the page again and send it from there.")
+            )
         values = {} if reset else _numbers(fields)
         await attempt(
             session,
@@ -186,8 +200,8 @@ async def quality_plan_submit(
 ) -> Response:
     """Put a live campaign in the quality-task plan, or take it out."""
     form = await request.form()
-    included = form.get("included") == "1"
     try:
+        included = pressed(str(form.get("included", "")), ("0", "1"), field="included") == "1"
         await attempt(
             session,
             lambda: campaigns.set_quality_plan(

@@ -20,6 +20,7 @@ from xingdong.core.clock import utcnow
 from xingdong.core.errors import FieldError, NotFound, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.policy import Action, Actor, OrgRole, require
+from xingdong.core.text import CONTROL_CHARACTERS, has_control_characters
 from xingdong.identity import repository as repo
 from xingdong.identity.errors import SessionExpired, TooManyKeys
 from xingdong.identity.models import OrgApiKey
@@ -40,6 +41,8 @@ def _checked(name: str, access: str) -> str:
     clean = " ".join(name.split())
     if not 1 <= len(clean) <= 60:
         errors.append(FieldError("name", N_("Use 1 to 60 characters.")))
+    elif has_control_characters(clean):
+        errors.append(FieldError("name", CONTROL_CHARACTERS))
     if access not in ACCESS_LEVELS:
         errors.append(FieldError("access", N_("Choose read or write.")))
     if errors:

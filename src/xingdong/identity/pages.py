@@ -32,6 +32,7 @@ from xingdong.web.deps import (
     RuntimeDep,
     attempt,
     client_ip,
+    pressed,
     runtime_of,
 )
 from xingdong.web.middleware import cookie_is_secure
@@ -594,10 +595,11 @@ async def invitation_answer(
     answer: FormStr = "",
 ) -> Response:
     try:
+        accept = pressed(answer, ("accept", "decline"), field="answer") == "accept"
         invitation = await attempt(
             session,
             lambda: service.answer_invitation(
-                session, person=person, invitation_id=invitation_id, accept=answer == "accept"
+                session, person=person, invitation_id=invitation_id, accept=accept
             ),
         )
     except XingdongError as exc:

@@ -36,6 +36,7 @@ from xingdong.web.deps import (
     PageActor,
     RuntimeDep,
     attempt,
+    pressed,
 )
 from xingdong.web.templating import redirect, render
 
@@ -274,9 +275,9 @@ async def enable_submit(
     actor: PageActor,
     enabled: FormStr = "",
 ) -> Response:
-    """Turn an endpoint on (``enabled=true``) or off (anything else)."""
-    turn_on = enabled == "true"
+    """Turn an endpoint on (``enabled=true``) or off (``false``)."""
     try:
+        turn_on = pressed(enabled, ("true", "false"), field="enabled") == "true"
         await attempt(
             session,
             lambda: service.update_endpoint(

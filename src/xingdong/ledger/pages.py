@@ -37,7 +37,16 @@ from xingdong.ledger.payments import SandboxPaymentProvider
 from xingdong.ledger.references import reference_names
 from xingdong.risk import service as risk
 from xingdong.risk.reasons import REAL_TIME as RISK_REASONS
-from xingdong.web.deps import CsrfChecked, CursorQuery, DbSession, PageActor, RuntimeDep, attempt
+from xingdong.web.deps import (
+    CsrfChecked,
+    CursorQuery,
+    DbSession,
+    PageActor,
+    RuntimeDep,
+    attempt,
+    form_key,
+    pressed,
+)
 from xingdong.web.templating import redirect, render
 from xingdong.work.models import Assignment
 
@@ -76,7 +85,7 @@ async def start_top_up(
                 org_id=org_id,
                 requested_by=actor.person_id,
                 amount=yuan_to_fen(amount, positive=False),
-                idempotency_key=f"page:{form_id}",
+                idempotency_key=form_key(form_id),
                 provider=runtime.payments.name,
                 min_amount=runtime.settings.deposit_min_fen,
                 max_amount=runtime.settings.deposit_max_fen,
@@ -164,7 +173,7 @@ async def refund_top_up(
                 org_id=org_id,
                 deposit_id=deposit_id,
                 amount=yuan_to_fen(amount, field=f"refund-{deposit_id}"),
-                idempotency_key=f"page:{form_id}:{deposit_id}",
+                idempotency_key=f"{form_key(form_id)}:{deposit_id}",
             ),
         )
     except XingdongError as exc:
@@ -244,6 +253,7 @@ async def sandbox_confirm(
     """The payer confirms (or cancels); the sandbox then calls back, over HTTP, with a
     signed notification, as a real provider would."""
     provider = _sandbox(runtime)
+    pressed(decision, ("pay", "cancel"))
     deposit = await deposits.get_deposit(session, deposit_id)
     record = await provider.query_order(order_id=str(deposit.id))
     if record is not None and record.status == "closed":
@@ -433,6 +443,7 @@ async def wallet_withdraw(
     signals = signals_of(request, await request.form())
 
     async def withdraw() -> Withdrawal:
+        key = form_key(form_id)
         fen = yuan_to_fen(amount)
         risk_reasons = await risk.screen_withdrawal(
             session, person_id=actor.person_id, amount_fen=fen, signals=signals,
@@ -442,7 +453,7 @@ async def wallet_withdraw(
             session,
             person_id=actor.person_id,
             amount=fen,
-            idempotency_key=f"page:{form_id}",
+            idempotency_key=key,
             settings=runtime.settings,
             risk_reasons=risk_reasons,
         )
@@ -598,7 +609,7 @@ async def ops_decide_withdrawal(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        if decision == "approve":
+        if pressed(decision, ("approve", "reject")) == "approve":
             await attempt(
                 session,
                 lambda: withdrawals.approve_withdrawal(
@@ -677,7 +688,7 @@ async def ops_decide_adjustment(
     decision: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        if decision == "approve":
+        if pressed(decision, ("approve", "reject")) == "approve":
             await attempt(
                 session,
                 lambda: adjustments.approve_adjustment(

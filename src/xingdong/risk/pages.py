@@ -17,7 +17,7 @@ from xingdong.identity import service as identity
 from xingdong.risk import cases
 from xingdong.risk.models import CASE_STATUSES
 from xingdong.risk.reasons import reason_text
-from xingdong.web.deps import CsrfChecked, DbSession, PageActor, RuntimeDep, attempt
+from xingdong.web.deps import CsrfChecked, DbSession, PageActor, RuntimeDep, attempt, pressed
 from xingdong.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -115,11 +115,10 @@ async def decide_case(
     page: Annotated[str, Form()] = "1",
 ) -> Response:
     try:
+        fraud = pressed(decision, ("confirm", "clear")) == "confirm"
         await attempt(
             session,
-            lambda: cases.decide(
-                session, actor=actor, case_id=case_id, fraud=decision == "confirm", note=note
-            ),
+            lambda: cases.decide(session, actor=actor, case_id=case_id, fraud=fraud, note=note),
         )
     except XingdongError as exc:
         # The page the case was on, so that the case and its error are both seen.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Query, Request
@@ -10,7 +10,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.context import current_api_key, current_locale
-from xingdong.core.errors import CsrfFailed, NotAuthenticated, RateLimited, XingdongError
+from xingdong.core.errors import (
+    CsrfFailed,
+    FieldError,
+    NotAuthenticated,
+    RateLimited,
+    ValidationFailed,
+    XingdongError,
+)
 from xingdong.core.i18n import N_
 from xingdong.core.policy import Actor
 from xingdong.core.runtime import Runtime
@@ -78,6 +85,32 @@ async def attempt(session: AsyncSession, action: Callable[[], Awaitable[T]]) -> 
         raise
     await savepoint.commit()
     return result
+
+
+def pressed(value: str, buttons: Collection[str], *, field: str = "decision") -> str:
+    """Which of a page form's buttons was pressed, from the value it sent. Anything else (a
+    form cut short or changed by hand) is refused, never read as the other button: a
+    missing "approve" must not reject a withdrawal."""
+    if value not in buttons:
+        raise ValidationFailed(
+            detail=N_(
+                "The form did not say what to do. Open the page again and press one of its buttons."
+            ),
+            fields=[FieldError(field, N_("Press one of the form's buttons."))],
+        )
+    return value
+
+
+def form_key(form_id: str) -> str:
+    """The idempotency key of a money form, from the one-off id its page put in it. A form
+    without one (cut short, or made by hand) is refused: with an empty id, all such forms
+    of a person would share one key, and every one after the first would be refused as a
+    replay of it for good."""
+    if not form_id.strip():
+        raise ValidationFailed(
+            detail=N_("This form is out of date. Open the page again and send it from there.")
+        )
+    return f"page:{form_id}"
 
 
 def client_ip(request: Request) -> str:

@@ -37,6 +37,7 @@ from xingdong.web.deps import (
     PagePerson,
     RuntimeDep,
     attempt,
+    pressed,
 )
 from xingdong.web.templating import redirect, render
 from xingdong.work import gold, labels, service
@@ -529,6 +530,7 @@ async def decision_submit(
     approve = decision == "approve"
     narrowed = _filter_of(await request.form())
     try:
+        pressed(decision, ("approve", "reject"))
         await attempt(
             session,
             lambda: service.decide_review_item(

@@ -282,6 +282,16 @@ async def test_the_weights_form(client: httpx.AsyncClient, world: World) -> None
     pattern = r'name="([a-z_]+)" inputmode="decimal" size="8" value="([^"]*)"'
     form = dict(re.findall(pattern, page.text))
     assert set(form) == TUNABLE and form["max_per_brand"] == "2"
+    # The change in force when the page was made (none yet), as the page sends it.
+    assert 'name="based_on" value="0"' in page.text
+    form["based_on"] = "0"
+    for garbled in ("", "abc", "-1", "1e30"):
+        stale = await client.post(
+            "/ops/dispatch/weights",
+            data={**form, "based_on": garbled, "csrf_token": csrf_from(page.text)},
+        )
+        assert stale.status_code == 422 and "表单已过期" in stale.text, garbled
+    assert (await console(client, await bearer(world, world.operator)))["changes"] == []
 
     # A value that is not a number: the page again, the field said so, what was typed kept.
     wrong = await client.post(
@@ -306,8 +316,11 @@ async def test_the_weights_form(client: httpx.AsyncClient, world: World) -> None
     assert "新活动多" in change_row.group(0) and "设置值 → 0.3" in change_row.group(0)
     assert "data-weights-reset" in shown.text
 
+    based_on = re.search(r'name="based_on" value="(\d+)"', shown.text)
+    assert based_on is not None
     back = await client.post(
-        "/ops/dispatch/weights", data={"reset": "1", "csrf_token": csrf_from(shown.text)}
+        "/ops/dispatch/weights",
+        data={"reset": "1", "based_on": based_on.group(1), "csrf_token": csrf_from(shown.text)},
     )
     assert back.status_code == 303
     after = await client.get(back.headers["location"])
@@ -467,6 +480,12 @@ async def test_operators_put_a_campaign_in_the_quality_plan_and_the_feed_shows_i
     assert f'data-console-campaign="{chosen.id}"' in only.text
     assert f'data-console-campaign="{plain.id}"' not in only.text
     assert "&quality=1&" in only.text  # the pace chips keep the filter
+    garbled = await client.post(
+        f"/ops/dispatch/quality-plan/{chosen.id}",
+        data={"included": "abc", "csrf_token": csrf_from(page.text)},
+    )
+    assert garbled.status_code == 422  # not read as "take out"
+    assert 'data-quality-plan="in"' in (await client.get("/ops/dispatch")).text
     taken_out = await client.post(
         f"/ops/dispatch/quality-plan/{chosen.id}",
         data={"included": "0", "csrf_token": csrf_from(page.text)},
