@@ -701,6 +701,11 @@ async def test_operators_decide_disputes_on_their_page(
     token = csrf_from(queue.text)
     no_note = await operator.post(url, data={"csrf_token": token, "decision": "uphold"})
     assert no_note.status_code == 422
+    # A NUL in the note reaches the audit entry's JSON first; it was a 500 there.
+    nul = await operator.post(
+        url, data={"csrf_token": token, "decision": "dismiss", "note": "a\x00b"}
+    )
+    assert nul.status_code == 422 and "NUL" in nul.text
     decided = await operator.post(
         url, data={"csrf_token": token, "decision": "uphold", "note": "账号异常"}
     )

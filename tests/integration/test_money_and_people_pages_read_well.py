@@ -166,6 +166,19 @@ async def test_operators_confirm_before_approving_a_withdrawal(
     assert len(forms) == 2
     assert all("data-confirm=" in form for form in forms)
     assert "¥3,000.00" in confirm_of(page, action)
+    # A reason too long is refused, not cut, and stays in its row's field to shorten.
+    long_reason = "账户信息与实名不符" * 23
+    refused = await client.post(
+        f"{action}?lang=en",
+        data={"decision": "reject", "reason": long_reason, "csrf_token": csrf_from(page)},
+    )
+    assert refused.status_code == 422 and "Use at most 200 characters." in refused.text
+    assert f'value="{long_reason}"' in refused.text
+    async with db.sessionmaker() as s:
+        status = await s.scalar(
+            text("SELECT status FROM ledger_withdrawals WHERE id = :id"), {"id": big.json()["id"]}
+        )
+    assert status == "requested"
 
 
 async def test_operators_read_registrations_and_reconciliations_in_beijing_time(

@@ -256,6 +256,19 @@ async def test_a_long_queue_says_how_many_wait_beyond_the_page(
     )
     assert refused.status_code == 422
     assert f'data-risk-case="{on_two.group(1)}"' in refused.text and "Page 2 of 2" in refused.text
+    # A case number past what the database holds is no case, on the page and in the API.
+    huge = "99999999999999999999"
+    no_case = await client.post(
+        f"/ops/risk/cases/{huge}/decision",
+        data={"csrf_token": csrf_from(second), "decision": "clear", "note": "x"},
+    )
+    assert no_case.status_code == 404
+    api_huge = await client.post(
+        f"/api/v1/ops/risk/cases/{huge}/decision",
+        json={"fraud": False, "note": "x"},
+        headers=await bearer(world, world.operator),
+    )
+    assert api_huge.status_code == 422 and api_huge.json()["errors"][0]["field"] == "case_id"
     past = (await client.get("/ops/risk?status=open&page=9&lang=en")).text
     assert "Page 2 of 2" in past  # past the last page: the last one
     ops = await bearer(world, world.operator)

@@ -6,7 +6,7 @@ import unicodedata
 
 from xingdong.core.i18n import N_
 
-CONTROL_CHARACTERS = N_("Remove the invisible control characters (tabs, line breaks and the like).")
+CONTROL_CHARACTERS = N_("Remove the invisible control characters it holds (escapes and the like).")
 """What a name with control characters is told, beside its field."""
 
 
@@ -15,8 +15,17 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 turns "李薇 负责人" round on screen while the stored text reads otherwise."""
 
 
-def has_control_characters(text: str) -> bool:
+LINE_BREAKS = frozenset("\n\r\t")
+"""What a text of several lines (a reason, a note) may hold of the control characters."""
+
+
+def has_control_characters(text: str, *, lines: bool = False) -> bool:
     """Whether a one-line name holds a control character (Unicode category Cc: tabs, line
     breaks, backspaces, escapes) or a bidirectional control. Such a name shows differently
-    on every screen or not at all, and a pasted one can pose as another's in a list."""
-    return any(unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS for char in text)
+    on every screen or not at all, and a pasted one can pose as another's in a list. With
+    ``lines``, a text of several lines: its line breaks and tabs are its own."""
+    allowed = LINE_BREAKS if lines else frozenset()
+    return any(
+        (unicodedata.category(char) == "Cc" and char not in allowed) or char in BIDI_CONTROLS
+        for char in text
+    )

@@ -551,6 +551,7 @@ async def _money_context(
         "adjustment_form": adjustment_form or {},
         "holders": await _holders(session, {a.account_key for a in pending}),
         "me": actor.person_id,
+        "reasons_typed": {},
     }
 
 
@@ -624,7 +625,10 @@ async def ops_decide_withdrawal(
                 ),
             )
     except XingdongError as exc:
-        return render(request, "ops_money.html", await _money_context(session, actor), error=exc)
+        context = await _money_context(session, actor)
+        # The reason typed stays in its row's field, to correct rather than type again.
+        context["reasons_typed"] = {str(withdrawal_id): reason}
+        return render(request, "ops_money.html", context, error=exc)
     return redirect("/ops/money", N_("Decision recorded."))
 
 

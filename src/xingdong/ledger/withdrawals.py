@@ -506,6 +506,10 @@ async def _release(session: AsyncSession, withdrawal: Withdrawal, tag: str) -> N
             )
 
 
+REJECT_REASON_MAX = 200
+"""The longest reason a rejected withdrawal is given (the column holds no more)."""
+
+
 async def reject_withdrawal(
     session: AsyncSession, *, actor: Actor, withdrawal_id: UUID, reason: str
 ) -> Withdrawal:
@@ -515,12 +519,19 @@ async def reject_withdrawal(
             detail=N_("Say why the withdrawal is rejected."),
             fields=[FieldError("reason", N_("Required."))],
         )
+    if len(reason.strip()) > REJECT_REASON_MAX:
+        # The person reads it: refused rather than cut mid-sentence.
+        raise ValidationFailed(
+            detail=N_("Use at most {high} characters."),
+            fields=[FieldError("reason", N_("Use at most {high} characters."))],
+            extra={"high": REJECT_REASON_MAX},
+        )
     withdrawal = await _locked(session, withdrawal_id)
     if withdrawal.status != "requested":
         raise WithdrawalNotPending(detail=N_("This withdrawal is not waiting for review."))
     await _release(session, withdrawal, "reject")
     withdrawal.status = "rejected"
-    withdrawal.failure_reason = reason.strip()[:200]
+    withdrawal.failure_reason = reason.strip()
     withdrawal.updated_at = utcnow()
     await record_audit(
         session,
@@ -550,7 +561,7 @@ async def _settle(session: AsyncSession, withdrawal_id: UUID, result: PayoutResu
     else:
         await _release(session, withdrawal, "fail")
         withdrawal.status = "failed"
-        withdrawal.failure_reason = result.reason or "the payout failed"
+        withdrawal.failure_reason = (result.reason or "the payout failed")[:REJECT_REASON_MAX]
     withdrawal.provider_ref = result.reference
     withdrawal.updated_at = utcnow()
     await record_audit(

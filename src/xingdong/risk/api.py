@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from xingdong.core.policy import Action, require
@@ -14,6 +14,9 @@ from xingdong.risk.models import RiskCase
 from xingdong.web.deps import ApiActor, DbSession, RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["ops"])
+
+CaseId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The case's number")]
+"""A case's number as the database can hold it: a larger one is no case (not a fault)."""
 
 
 class CaseOut(BaseModel):
@@ -68,7 +71,7 @@ async def list_cases(
 
 @router.post("/ops/risk/cases/{case_id}/decision")
 async def decide_case(
-    case_id: int, body: DecisionIn, actor: ApiActor, session: DbSession
+    case_id: CaseId, body: DecisionIn, actor: ApiActor, session: DbSession
 ) -> CaseOut:
     """Confirm (``fraud: true``: accounts frozen, unsettled work undone) or clear a case;
     each account gets a label."""

@@ -15,6 +15,7 @@ from xingdong.core.pagination import numbered_page
 from xingdong.core.policy import Action, Actor, require
 from xingdong.identity import service as identity
 from xingdong.risk import cases
+from xingdong.risk.api import CaseId
 from xingdong.risk.models import CASE_STATUSES
 from xingdong.risk.reasons import reason_text
 from xingdong.web.deps import CsrfChecked, DbSession, PageActor, RuntimeDep, attempt, pressed
@@ -107,7 +108,7 @@ async def scan_now(
 @router.post("/ops/risk/cases/{case_id}/decision", dependencies=[CsrfChecked])
 async def decide_case(
     request: Request,
-    case_id: int,
+    case_id: CaseId,
     session: DbSession,
     actor: PageActor,
     decision: Annotated[str, Form()] = "",

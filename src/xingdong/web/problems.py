@@ -331,10 +331,14 @@ async def handle_unexpected_error(request: Request, _exc: Exception) -> Response
 async def handle_refused_data(request: Request, exc: Exception) -> Response:
     """Data the driver or the database refused. Text with a NUL character, which
     PostgreSQL cannot store, is the request's fault (a search box, a form or a JSON
-    string can carry one): 422. Anything else is ours."""
+    string can carry one, and it is refused as text or, inside JSON, as an untranslatable
+    character): 422. So is a number past what a column holds. Anything else is ours."""
     original = exc.orig if isinstance(exc, DBAPIError) else exc
-    if "NUL" in str(original):
+    if "NUL" in str(original) or isinstance(original, psycopg.errors.UntranslatableCharacter):
         detail = N_("The text sent contains a NUL character, which cannot be stored.")
+        return await handle_domain_error(request, ValidationFailed(detail=detail))
+    if isinstance(original, psycopg.errors.NumericValueOutOfRange):
+        detail = N_("A number sent is too large to be stored.")
         return await handle_domain_error(request, ValidationFailed(detail=detail))
     return await handle_unexpected_error(request, exc)
 

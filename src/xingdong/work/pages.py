@@ -394,7 +394,7 @@ async def appeal_submit(
                 session,
                 person=person,
                 assignment_id=assignment_id,
-                reason=reason[:500],
+                reason=reason,
                 settings=runtime.settings,
             ),
         )
@@ -539,7 +539,7 @@ async def decision_submit(
                 item_id=assignment_id,
                 approve=approve,
                 reason=approve_reason if approve else reason,
-                note=note[:500],
+                note=note,
                 settings=runtime.settings,
             ),
         )

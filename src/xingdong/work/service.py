@@ -49,6 +49,7 @@ from xingdong.core.ids import new_id
 from xingdong.core.pagination import CursorPage, clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
+from xingdong.core.text import CONTROL_CHARACTERS, has_control_characters
 from xingdong.creators import agencies
 from xingdong.creators.tiers import tier_for_followers
 from xingdong.dispatch.plan import paced_until
@@ -680,6 +681,9 @@ async def _tell_brand(
     )
 
 
+REVIEW_NOTE_MAX = 500
+
+
 def _check_review_reason(
     *, approve: bool, reason: str, note: str | None, verified: bool = True
 ) -> None:
@@ -699,6 +703,17 @@ def _check_review_reason(
     if reason == "other" and not (note or "").strip():
         raise ReasonRequired(
             detail=N_("Say why in the note."), fields=[FieldError("note", N_("Required."))]
+        )
+    if len((note or "").strip()) > REVIEW_NOTE_MAX:
+        # The worker reads it: refused rather than cut mid-sentence.
+        raise ValidationFailed(
+            detail=N_("Use at most {high} characters."),
+            fields=[FieldError("note", N_("Use at most {high} characters."))],
+            extra={"high": REVIEW_NOTE_MAX},
+        )
+    if has_control_characters(note or "", lines=True):
+        raise ValidationFailed(
+            detail=CONTROL_CHARACTERS, fields=[FieldError("note", CONTROL_CHARACTERS)]
         )
 
 
@@ -1384,6 +1399,10 @@ async def _open_dispute(
             detail=N_("Say why in {low} to {high} characters."),
             fields=[FieldError("reason", N_("Use {low} to {high} characters."))],
             extra={"low": DISPUTE_REASON_MIN, "high": DISPUTE_REASON_MAX},
+        )
+    if has_control_characters(reason, lines=True):
+        raise ValidationFailed(
+            detail=CONTROL_CHARACTERS, fields=[FieldError("reason", CONTROL_CHARACTERS)]
         )
     dispute = Dispute(
         id=new_id(),

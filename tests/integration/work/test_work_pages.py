@@ -517,6 +517,14 @@ async def test_a_rejected_task_shows_the_reason_and_takes_an_appeal(
     )
     assert empty.status_code == 422
     assert 'data-error-for="reason"' in empty.text
+    # Too long is refused, not cut (the page cut it before the service could say so); an
+    # escape sequence, which the operator's screen would act on, is refused too.
+    for reason in ("我" * 501, "不服\x1b[31m"):
+        refused = await client.post(
+            f"/me/tasks/{assignment_id}/appeal",
+            data={"csrf_token": csrf_from(page.text), "reason": reason},
+        )
+        assert refused.status_code == 422 and 'data-error-for="reason"' in refused.text
     sent = await client.post(
         f"/me/tasks/{assignment_id}/appeal",
         data={"csrf_token": csrf_from(page.text), "reason": "我关注了，请再看看"},
@@ -601,6 +609,23 @@ async def test_the_workbench_orders_by_risk_and_shows_the_evidence(
     assert no_reason.status_code == 422
     assert 'class="notice error"' in no_reason.text
     assert (await assignment_row(world, unverified)).status == "submitted"
+    # The worker reads the note: too long is refused, not cut, and what was typed stays;
+    # an escape sequence in it is refused too.
+    for note, said in (("太长" * 251, "500"), ("看不清\x1b[31m", "control characters")):
+        refused = await client.post(
+            f"/review/{unverified}/decision",
+            data={
+                "csrf_token": csrf_from(bench.text),
+                "decision": "reject",
+                "reason": "other",
+                "note": note,
+            },
+        )
+        assert refused.status_code == 422 and said in refused.text, said
+        assert 'data-error-for="note"' in refused.text
+        assert (await assignment_row(world, unverified)).status == "submitted"
+        if said == "500":
+            assert "太长" * 251 in refused.text  # kept in its field, whole
 
     bulk = await client.post(
         "/review/bulk-approve",
