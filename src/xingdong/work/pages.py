@@ -568,13 +568,21 @@ async def bulk_approve_submit(
             ids.append(UUID(str(raw)))
         except ValueError:
             continue
+    if not ids:
+        return redirect(
+            _review_address(_filter_of(form)),
+            N_("Nothing was selected: tick the submissions to approve first."),
+            tone="info",
+        )
     results = await service.approve_verified(
         session, actor=actor, assignment_ids=ids, settings=runtime.settings
     )
     approved = sum(1 for r in results if r.approved)
+    # Left for a reviewer: those still in the queue. An id decided meanwhile, not found or
+    # one's own is not waiting for anyone, and counting it would say so.
+    left = sum(1 for r in results if r.code in service.STILL_IN_QUEUE)
     return RedirectResponse(
-        _review_address(_filter_of(form), approved=approved, left=len(results) - approved),
-        status_code=303,
+        _review_address(_filter_of(form), approved=approved, left=left), status_code=303
     )
 
 

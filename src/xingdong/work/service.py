@@ -2162,6 +2162,10 @@ def _why_not_in_bulk(assignment: Assignment, actor: Actor) -> str | None:
     return _why_not_verified(assignment)
 
 
+STILL_IN_QUEUE = frozenset({"not_verified", "has_risk_reasons"})
+"""What bulk approval says of a submission it leaves in the queue for a reviewer's look."""
+
+
 def _why_not_verified(assignment: Assignment) -> str | None:
     if assignment.verification.get("status") != "verified":
         return "not_verified"

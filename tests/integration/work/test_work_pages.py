@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -627,6 +627,18 @@ async def test_the_workbench_orders_by_risk_and_shows_the_evidence(
         if said == "500":
             assert "太长" * 251 in refused.text  # kept in its field, whole
 
+    nothing = await client.post(
+        "/review/bulk-approve", data={"csrf_token": csrf_from(bench.text), "ids": ["x"]}
+    )
+    assert nothing.status_code == 303 and "tone=info" in nothing.headers["location"]
+    told = await client.get(nothing.headers["location"])
+    assert "data-bulk-result" not in told.text and "Nothing was selected" in told.text
+    # Ids of nothing in the queue are neither approved nor left for a reviewer.
+    strangers = await client.post(
+        "/review/bulk-approve",
+        data={"csrf_token": csrf_from(bench.text), "ids": [str(uuid4()), str(uuid4())]},
+    )
+    assert strangers.headers["location"] == "/review?approved=0&left=0"
     bulk = await client.post(
         "/review/bulk-approve",
         data={"csrf_token": csrf_from(bench.text), "ids": [verified, unverified]},
