@@ -56,6 +56,9 @@ async def test_bad_organisation_input_is_refused(client: httpx.AsyncClient, db: 
     )
     assert renamed.status_code == 422
     assert renamed.json()["errors"][0]["field"] == "display_name"
+    # A line break at an end is trimmed as spaces are, not refused.
+    trimmed = await client.patch("/api/v1/me", json={"display_name": "小明\n"}, headers=owner.auth)
+    assert trimmed.status_code == 200 and trimmed.json()["display_name"] == "小明"
     async with db.sessionmaker() as s:
         assert (await s.execute(select(Membership))).first() is None
 

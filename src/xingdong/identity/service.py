@@ -499,7 +499,7 @@ def _profile_errors(changes: ProfileChanges, this_year: int) -> list[FieldError]
     errors: list[FieldError] = []
     if changes.display_name is not None and not 1 <= len(changes.display_name.strip()) <= 40:
         errors.append(FieldError("display_name", N_("Use 1 to 40 characters.")))
-    elif changes.display_name is not None and has_control_characters(changes.display_name):
+    elif changes.display_name is not None and has_control_characters(changes.display_name.strip()):
         errors.append(FieldError("display_name", CONTROL_CHARACTERS))
     if changes.birth_year is not None and not (this_year - 100 <= changes.birth_year <= this_year):
         errors.append(
