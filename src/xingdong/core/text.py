@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from xingdong.core.errors import FieldError, ValidationFailed
 from xingdong.core.i18n import N_
 
 CONTROL_CHARACTERS = N_("Remove the invisible control characters it holds (escapes and the like).")
@@ -29,3 +30,12 @@ def has_control_characters(text: str, *, lines: bool = False) -> bool:
         (unicodedata.category(char) == "Cc" and char not in allowed) or char in BIDI_CONTROLS
         for char in text
     )
+
+
+def refuse_control_characters(text: str, *, field: str, lines: bool = False) -> None:
+    """Raise :class:`ValidationFailed` naming ``field`` if ``text`` holds what
+    :func:`has_control_characters` finds (for checks that refuse one field at a time)."""
+    if has_control_characters(text, lines=lines):
+        raise ValidationFailed(
+            detail=CONTROL_CHARACTERS, fields=[FieldError(field, CONTROL_CHARACTERS)]
+        )

@@ -23,6 +23,7 @@ from xingdong.dispatch.fairness import MIN_VISITS
 from xingdong.dispatch.live import live_dispatch
 from xingdong.dispatch.weights import TUNABLE
 from xingdong.web.deps import (
+    FORM_OUT_OF_DATE,
     CsrfChecked,
     DbSession,
     PageActor,
@@ -148,9 +149,7 @@ async def change_weights_submit(
         if based_on is None:
             # The page always sends it: without it, a stale form would put its values over
             # another operator's change unseen.
-            raise ValidationFailed(
-                detail=N_("This form is out of date. Open the page again and send it from there.")
-            )
+            raise ValidationFailed(detail=FORM_OUT_OF_DATE)
         values = {} if reset else _numbers(fields)
         await attempt(
             session,

@@ -26,7 +26,7 @@ from xingdong.core.pagination import CursorPage, clamp_limit, in_pages, next_cur
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.ratelimit import RateLimits
 from xingdong.core.settings import Settings
-from xingdong.core.text import CONTROL_CHARACTERS, has_control_characters
+from xingdong.core.text import refuse_control_characters
 from xingdong.identity import repository as identity_repo
 from xingdong.insights import signing, targets
 from xingdong.insights.errors import (
@@ -183,10 +183,7 @@ def _clean_description(description: str) -> str:
             detail=N_("Use at most 120 characters."),
             fields=[FieldError("description", N_("Use at most 120 characters."))],
         )
-    if has_control_characters(clean):
-        raise ValidationFailed(
-            detail=CONTROL_CHARACTERS, fields=[FieldError("description", CONTROL_CHARACTERS)]
-        )
+    refuse_control_characters(clean, field="description")
     return clean
 
 

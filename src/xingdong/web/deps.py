@@ -101,15 +101,17 @@ def pressed(value: str, buttons: Collection[str], *, field: str = "decision") ->
     return value
 
 
+FORM_OUT_OF_DATE = N_("This form is out of date. Open the page again and send it from there.")
+"""What a page form missing what its page always puts in it is told."""
+
+
 def form_key(form_id: str) -> str:
     """The idempotency key of a money form, from the one-off id its page put in it. A form
     without one (cut short, or made by hand) is refused: with an empty id, all such forms
     of a person would share one key, and every one after the first would be refused as a
     replay of it for good."""
     if not form_id.strip():
-        raise ValidationFailed(
-            detail=N_("This form is out of date. Open the page again and send it from there.")
-        )
+        raise ValidationFailed(detail=FORM_OUT_OF_DATE)
     return f"page:{form_id}"
 
 

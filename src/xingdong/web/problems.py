@@ -273,25 +273,22 @@ def _unreadable_body(request: Request, locale: str) -> Response:
     """A JSON body that is not text in UTF-8 is refused as JSON that does not parse is
     (JSON is UTF-8 by RFC 8259); a form that cannot be read says so, in the request's
     language either way."""
-    title = translate(locale, N_("Some fields are not valid"))
-    sent_json = request.headers.get("content-type", "").startswith("application/json")
-    if is_api(request) and sent_json:
+    invalid = translate(locale, N_("Some fields are not valid"))
+    unread = translate(locale, N_("The form could not be read. Go back to it and send it again."))
+    if not is_api(request):
+        return _page_error(request, 400, invalid, unread)
+    if request.headers.get("content-type", "").startswith("application/json"):
         message = schema_message({"type": "json_invalid"}, locale)
         return problem_response(
             request,
             status=422,
             code="validation_failed",
-            title=title,
+            title=invalid,
             detail=f"body: {message}",
             errors=[{"field": "body", "code": "json_invalid", "message": message}],
         )
-    detail = translate(locale, N_("The form could not be read. Go back to it and send it again."))
-    if is_api(request):
-        title = translate(locale, N_("The request body could not be read"))
-        return problem_response(
-            request, status=400, code="body_unreadable", title=title, detail=detail
-        )
-    return _page_error(request, 400, title, detail)
+    title = translate(locale, N_("The request body could not be read"))
+    return problem_response(request, status=400, code="body_unreadable", title=title, detail=unread)
 
 
 def _headers_of(request: Request, exc: StarletteHTTPException) -> dict[str, str]:

@@ -527,10 +527,9 @@ async def decision_submit(
     note: FormStr = "",
 ) -> Response:
     require(actor, Action.REVIEW_QUEUE)
-    approve = decision == "approve"
     narrowed = _filter_of(await request.form())
     try:
-        pressed(decision, ("approve", "reject"))
+        approve = pressed(decision, ("approve", "reject")) == "approve"
         await attempt(
             session,
             lambda: service.decide_review_item(

@@ -49,7 +49,7 @@ from xingdong.core.ids import new_id
 from xingdong.core.pagination import CursorPage, clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
-from xingdong.core.text import CONTROL_CHARACTERS, has_control_characters
+from xingdong.core.text import refuse_control_characters
 from xingdong.creators import agencies
 from xingdong.creators.tiers import tier_for_followers
 from xingdong.dispatch.plan import paced_until
@@ -711,10 +711,7 @@ def _check_review_reason(
             fields=[FieldError("note", N_("Use at most {high} characters."))],
             extra={"high": REVIEW_NOTE_MAX},
         )
-    if has_control_characters(note or "", lines=True):
-        raise ValidationFailed(
-            detail=CONTROL_CHARACTERS, fields=[FieldError("note", CONTROL_CHARACTERS)]
-        )
+    refuse_control_characters(note or "", field="note", lines=True)
 
 
 async def review(
@@ -1400,10 +1397,7 @@ async def _open_dispute(
             fields=[FieldError("reason", N_("Use {low} to {high} characters."))],
             extra={"low": DISPUTE_REASON_MIN, "high": DISPUTE_REASON_MAX},
         )
-    if has_control_characters(reason, lines=True):
-        raise ValidationFailed(
-            detail=CONTROL_CHARACTERS, fields=[FieldError("reason", CONTROL_CHARACTERS)]
-        )
+    refuse_control_characters(reason, field="reason", lines=True)
     dispute = Dispute(
         id=new_id(),
         assignment_id=assignment.id,
