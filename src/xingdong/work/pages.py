@@ -37,6 +37,7 @@ from xingdong.web.deps import (
     PagePerson,
     RuntimeDep,
     attempt,
+    form_key,
     pressed,
 )
 from xingdong.web.templating import redirect, render
@@ -211,16 +212,19 @@ async def claim_submit(
     person: PagePerson,
     form_id: FormStr = "",
 ) -> Response:
-    """The form carries a one-off id, so a button pressed twice claims one unit."""
+    """The form carries a one-off id, so a button pressed twice claims one unit; a form
+    without it is refused, or a double press could claim twice where a campaign allows
+    more than one claim per person."""
     signals = signals_of(request, await request.form())
     try:
+        key = form_key(form_id)
         assignment = await attempt(
             session,
             lambda: service.claim_once(
                 session,
                 person=person,
                 campaign_id=campaign_id,
-                idempotency_key=f"page:{form_id}" if form_id else None,
+                idempotency_key=key,
                 settings=runtime.settings,
                 signals=signals,
             ),

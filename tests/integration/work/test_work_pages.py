@@ -126,6 +126,13 @@ async def test_claiming_from_the_task_page_pressed_twice_claims_once(
     assert "data-disclosure" in page.text
     assert "data-claim-button" in page.text
     form = {"csrf_token": csrf_from(page.text), "form_id": form_id_from(page.text)}
+    keyless = await client.post(
+        f"/tasks/{campaign.id}/claim?lang=en", data={**form, "form_id": " "}
+    )
+    assert keyless.status_code == 422
+    assert "This form is out of date" in keyless.text
+    assert "data-claim-button" in keyless.text
+    assert (await campaign_row(world, campaign.id)).units_open == 0
     first = await client.post(f"/tasks/{campaign.id}/claim", data=form)
     second = await client.post(f"/tasks/{campaign.id}/claim", data=form)
     assert first.status_code == second.status_code == 303
