@@ -22,7 +22,11 @@ if TYPE_CHECKING:
     from xingdong.risk.model import RiskModel
     from xingdong.risk.settings import RiskSettings
 
-app = typer.Typer(help="Xingdong (星动): the engagement task platform.", no_args_is_help=True)
+app = typer.Typer(
+    help="Xingdong (星动): the engagement task platform.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 admin_app = typer.Typer(help="Staff accounts and roles.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
