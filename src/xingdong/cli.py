@@ -72,9 +72,16 @@ def _run(url: str, action: object) -> object:
     try:
         return asyncio.run(_with_session(url, action))
     except XingdongError as exc:
-        fail(exc.detail.format(**exc.extra) if exc.detail else exc.title)
+        fail(_one_line(exc))
     except OperationalError as exc:
         fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
+
+
+def _one_line(exc: XingdongError) -> str:
+    """The error as one line; a field's problems name the field, as no form marks it."""
+    if exc.fields:
+        return "; ".join(f"{error.field}: {error.message}" for error in exc.fields)
+    return exc.detail.format(**exc.extra) if exc.detail else exc.title
 
 
 @db_app.command("upgrade")
@@ -281,7 +288,9 @@ def _risk_options(
     except OSError as exc:
         fail(f"cannot read {exc.filename}: {exc.strerror}")
     except ValidationError as exc:
-        fail(f"{settings_file}: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}")
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        fail(f"{settings_file}: {where + ': ' if where else ''}{first['msg']}")
     except (ValueError, KeyError, TypeError) as exc:
         fail(f"{model_file}: not a risk model ({exc})")
     return settings, model
@@ -369,7 +378,7 @@ def risk_train(
 
 @risk_app.command("scan")
 def risk_scan(
-    days: float = typer.Option(7.0, min=0, help="How many days of traffic to judge"),
+    days: float = typer.Option(7.0, min=0, max=3650, help="How many days of traffic to judge"),
 ) -> None:
     """Run the batch detectors over the recorded traffic now and keep the cases for
     operators (the server does it every hour)."""
@@ -396,7 +405,7 @@ def risk_scan(
 @risk_app.command("export")
 def risk_export(
     out: Annotated[Path, typer.Option("--out", help="Where to write the events (JSON lines)")],
-    days: float = typer.Option(7.0, min=0, help="How many days back to export"),
+    days: float = typer.Option(7.0, min=0, max=3650, help="How many days back to export"),
     labels_out: Annotated[
         Path | None,
         typer.Option("--labels", help="Also write operators' verdicts, for `risk train`"),
@@ -494,7 +503,7 @@ app.add_typer(bench_app, name="bench")
 
 @bench_app.command("ledger")
 def bench_ledger(
-    seconds: float = typer.Option(10.0, help="Length of each measured phase"),
+    seconds: float = typer.Option(10.0, min=1.0, help="Length of each measured phase"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object of the figures"),
 ) -> None:
     """Ledger transfers per second, in-process and through the HTTP API, against pgbench's
@@ -542,7 +551,7 @@ def bench_ledger(
 
 @bench_app.command("feed")
 def bench_feed(
-    seconds: float = typer.Option(10.0, help="Length of each measured phase"),
+    seconds: float = typer.Option(10.0, min=1.0, help="Length of each measured phase"),
     rounds: int = typer.Option(3, min=1, help="Rounds of the three phases; figures are medians"),
     seed: int = typer.Option(0, help="Seed of the generated campaigns and workers"),
     campaigns: int = typer.Option(2_000, min=1, help="Live campaigns to generate"),
@@ -873,7 +882,9 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port to listen on"),
-    no_worker: bool = typer.Option(False, help="Do not run a job worker in this process"),
+    no_worker: bool = typer.Option(
+        False, "--no-worker", help="Do not run a job worker in this process"
+    ),
     workers: int = typer.Option(1, min=1, help="Server processes (each with its own pool)"),
 ) -> None:
     """Run the web server (with a job worker inside, unless --no-worker)."""
@@ -885,11 +896,12 @@ def serve(
 
 @app.command()
 def worker(
-    concurrency: int = typer.Option(4, help="Jobs run at once by this worker"),
+    concurrency: int = typer.Option(4, min=1, help="Jobs run at once by this worker"),
     queues: str = typer.Option("", help="Comma-separated queues (default: all)"),
 ) -> None:
-    """Run a dedicated job worker (any number of them, on any hosts)."""
-    from xingdong.core.jobs import build_job_app, keep_running
+    """Run a dedicated job worker (any number of them, on any hosts). SIGTERM or Ctrl+C
+    stops it once its running jobs are done; a second one stops those too."""
+    from xingdong.core.jobs import build_job_app, keep_running, until_signalled
     from xingdong.core.logging import configure_logging
     from xingdong.core.runtime import build_runtime
 
@@ -904,8 +916,13 @@ def worker(
         # No queue named: every queue (procrastinate reads an absent list as all).
         options: dict[str, Any] = {"queues": chosen} if chosen else {}
         async with job_app.open_async():
-            await keep_running(
-                lambda: job_app.run_worker_async(concurrency=concurrency, **options),
+            await until_signalled(
+                keep_running(
+                    lambda: job_app.run_worker_async(
+                        concurrency=concurrency, install_signal_handlers=False, **options
+                    ),
+                    name="dedicated",
+                ),
                 name="dedicated",
             )
         await runtime.db.dispose()
@@ -922,7 +939,7 @@ def demo(
     port: int = typer.Option(8000, help="Port to listen on"),
     data_dir: Path | None = typer.Option(None, help="Where the embedded database lives"),
     fresh: bool = typer.Option(False, help="Start from an empty database"),
-    no_browser: bool = typer.Option(False, help="Do not open a browser"),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser"),
 ) -> None:
     """Start a complete demo: database, migrations, demo data, server and worker."""
     from xingdong.core.migrate import upgrade

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -68,9 +73,16 @@ def test_create_staff_grant_and_revoke(cli_db: str) -> None:
         (["admin", "grant", "--phone", "13700000009", "--role", "admin"], "No account"),
         (["admin", "grant", "--phone", "13700000009", "--role", "boss"], "reviewer, operator"),
         (["admin", "create-staff", "--phone", "13700000002", "--role", "admin",
-          "--password", "weak"], "at least 8"),
+          "--password", "weak"], "password: Use at least 8"),
+        (["admin", "create-staff", "--phone", "13700000002", "--role", "admin",
+          "--password", "reviewPass1", "--name", "审" * 41], "display_name: Use at most 40"),
+        (["admin", "create-staff", "--phone", "13700000002", "--role", "admin",
+          "--password", "reviewPass1", "--name", "审核\x1b[2J员"], "display_name: Remove the"),
+        (["admin", "create-staff", "--phone", "13700000002", "--role", "boss",
+          "--password", "reviewPass1", "--name", "审核员"], "reviewer, operator"),
     ],
-    ids=["bad-phone", "no-account", "bad-role", "weak-password"],
+    ids=["bad-phone", "no-account", "bad-role", "weak-password", "long-name",
+         "name-with-escape", "new-staff-bad-role"],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_a_non_zero_exit(
     cli_db: str, args: list[str], message: str
@@ -269,3 +281,31 @@ def test_reconcile_compares_a_window_or_everything_and_refuses_a_bad_one(cli_db:
         refused = runner.invoke(app, ["ledger", "reconcile", *args])
         assert refused.exit_code != 0
         assert said in refused.output and len(refused.output.strip().splitlines()) == 1
+
+
+def test_a_dedicated_worker_stops_on_sigterm_instead_of_starting_again(
+    cli_db: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "worker.log"
+    env = {**os.environ, "XINGDONG_DATABASE_URL": cli_db, "XINGDONG_LOG_JSON": "true"}
+    with log.open("w") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "xingdong", "worker", "--concurrency", "1"],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while "Starting worker" not in log.read_text() and time.monotonic() < deadline:
+                assert worker.poll() is None, log.read_text()[-2000:]
+                time.sleep(0.2)
+            assert "Starting worker" in log.read_text()
+            worker.send_signal(signal.SIGTERM)
+            code = worker.wait(timeout=30)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    written = log.read_text()
+    assert code == 0, written[-2000:]
+    assert "job_worker_stopped_on_signal" in written
+    assert "job_worker_restarting" not in written

@@ -73,3 +73,46 @@ async def test_the_worker_purges_expired_codes_and_keeps_live_ones(
     # Both purges ran (the worker may also have started the periodic sweep).
     assert len(statuses) >= 2
     assert set(statuses) == {"succeeded"}
+
+
+async def test_jobs_of_a_worker_gone_silent_run_again_and_a_live_workers_stay(
+    db: Database,
+) -> None:
+    async with db.session_scope() as s:
+        for _ in range(2):
+            await defer_in_transaction(s, "identity:purge_expired_sms_codes")
+        gone, alive = (
+            (
+                await s.execute(
+                    text(
+                        "INSERT INTO procrastinate_workers (last_heartbeat) VALUES "
+                        "(now() - interval '10 minutes'), (now()) RETURNING id"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        # Each worker had taken one of the jobs when the first went silent (killed, say).
+        await s.execute(
+            text(
+                "UPDATE procrastinate_jobs SET status = 'doing', worker_id = CASE id "
+                "WHEN (SELECT min(id) FROM procrastinate_jobs) THEN :gone ELSE :alive END"
+            ),
+            {"gone": gone, "alive": alive},
+        )
+        await defer_in_transaction(s, "core:retry_stalled_jobs")
+    job_app = build_job_app(db.url)
+    async with job_app.open_async():
+        await job_app.run_worker_async(wait=False, install_signal_handlers=False)
+    async with db.sessionmaker() as s:
+        rows = (
+            await s.execute(
+                text("SELECT task_name, status FROM procrastinate_jobs ORDER BY id LIMIT 3")
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("identity:purge_expired_sms_codes", "succeeded"),  # run again, to the end
+        ("identity:purge_expired_sms_codes", "doing"),  # its worker still beats
+        ("core:retry_stalled_jobs", "succeeded"),
+    ]

@@ -4,16 +4,20 @@ database asked for last."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 import pytest
 
 from xingdong.core.jobs import (
+    FORCED_EXIT,
     JOB_MODULES,
     RESTART_FIRST_S,
     RESTART_MOST_S,
     STEADY_AFTER_S,
     build_job_app,
     keep_running,
+    until_signalled,
 )
 
 
@@ -81,3 +85,34 @@ async def test_the_waits_stop_growing_at_thirty_seconds() -> None:
     with pytest.raises(asyncio.CancelledError):
         await keep_running(run, name="test", sleep=sleep, clock=lambda: 0.0)
     assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, RESTART_MOST_S, RESTART_MOST_S, RESTART_MOST_S]
+
+
+async def test_a_stop_signal_lets_running_jobs_finish_and_a_second_leaves_at_once() -> None:
+    left: list[int] = []
+    stopping = asyncio.Event()
+    jobs_done = asyncio.Event()
+
+    async def worker() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            # As a procrastinate worker does when cancelled: no new job, the running
+            # ones finish, then it stops.
+            stopping.set()
+            await jobs_done.wait()
+            raise
+
+    runner = asyncio.create_task(until_signalled(worker(), name="test", leave=left.append))
+    await asyncio.sleep(0)  # its handlers are in place
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(stopping.wait(), 5)
+    await asyncio.sleep(0.05)
+    assert not runner.done()  # waiting for the running jobs, not started again
+    assert left == []
+    os.kill(os.getpid(), signal.SIGINT)
+    await asyncio.sleep(0.05)
+    assert left == [FORCED_EXIT]
+    jobs_done.set()
+    await asyncio.wait_for(runner, 5)  # a stop asked for is no error
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

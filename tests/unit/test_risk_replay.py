@@ -118,6 +118,15 @@ def test_command_rejects_bad_settings(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "review_threshold" in result.output
+    assert result.output.strip() == (
+        f"error: {settings}: review_threshold: Input should be less than or equal to 1"
+    )
+    settings.write_text("[1]", encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["risk", "replay", str(events), "--out", str(tmp_path / "o"), "--settings", str(settings)],
+    )
+    assert result.output.strip() == f"error: {settings}: Input should be an object"
 
 
 def test_settings_change_the_decisions(tmp_path: Path, stream: list[str]) -> None:

@@ -525,6 +525,11 @@ def _round(server: int, port: int, tokens: list[str], seconds: float) -> _Round:
     with _steadiness(probes), _other_work(other):
         baseline, baseline_cpu = _measured_peak(server, port, "/readyz", [None], seconds)
         peak, feed_cpu = _measured_peak(server, port, "/api/v1/tasks", list(tokens), seconds)
+        if peak <= 0:
+            raise RuntimeError(
+                f"the feed answered no request in its {seconds:g} s peak phase: "
+                "nothing to run open-loop at 70% of"
+            )
         rate = peak * OPEN_LOOP_SHARE
         loop = asyncio.run(_open_loop(port, tokens, rate, seconds, server))
     slowdown = max(probes) / min(probes) if probes and min(probes) > 0 else None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -25,6 +27,7 @@ from xingdong.core.logging import get_logger
 log = get_logger(__name__)
 
 JOB_MODULES = (
+    "xingdong.core.queue_upkeep",
     "xingdong.identity.jobs",
     "xingdong.ledger.jobs",
     "xingdong.work.jobs",
@@ -128,3 +131,53 @@ async def keep_running(
         log.info("job_worker_restarting", worker=name, in_s=wait)
         await sleep(wait)
         wait = min(wait * 2, RESTART_MOST_S)
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+FORCED_EXIT = 1
+
+
+class _StopOnSignal:
+    """The first stop signal cancels the worker's task, which a procrastinate worker takes
+    as a request to take no new job, let the running ones finish and stop. A second one
+    leaves at once: the jobs still running stay ``doing`` and, their worker silent, are
+    run again by ``core:retry_stalled_jobs``."""
+
+    def __init__(
+        self, task: asyncio.Future[None], leave: Callable[[int], object], *, name: str
+    ) -> None:
+        self._task = task
+        self._leave = leave
+        self._name = name
+        self.signals = 0
+
+    def __call__(self) -> None:
+        self.signals += 1
+        if self.signals == 1:
+            log.info("job_worker_stopping", worker=self._name)
+            self._task.cancel()
+        else:
+            log.warning("job_worker_left_at_once", worker=self._name)
+            self._leave(FORCED_EXIT)
+
+
+async def until_signalled(
+    work: Awaitable[None], *, name: str, leave: Callable[[int], object] = os._exit
+) -> None:
+    """Run ``work`` (a :func:`keep_running` worker) until SIGTERM or SIGINT
+    (:class:`_StopOnSignal`). Left to itself, procrastinate's own handling of the signal
+    ends ``run_worker_async`` as if the worker had stopped on its own, which
+    :func:`keep_running` answers by starting it again: a dedicated worker told to stop by
+    its service manager ran on until it was killed, in the middle of its jobs."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    handler = _StopOnSignal(task, leave, name=name)
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, handler)
+    try:
+        await task
+    except asyncio.CancelledError:
+        log.info("job_worker_stopped_on_signal", worker=name)
+    finally:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)

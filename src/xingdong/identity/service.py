@@ -182,6 +182,16 @@ async def _consume_sms_code(
 # --- registration and sign-in ---------------------------------------------------------
 
 
+def _new_display_name_errors(name: str) -> list[FieldError]:
+    """What is wrong with the (trimmed) name a new account is given; empty is allowed
+    (the account is then called 用户 and the number's last four digits)."""
+    if len(name) > 40:
+        return [FieldError("display_name", N_("Use at most 40 characters."))]
+    if has_control_characters(name):
+        return [FieldError("display_name", CONTROL_CHARACTERS)]
+    return []
+
+
 async def register_person(
     session: AsyncSession,
     *,
@@ -197,10 +207,7 @@ async def register_person(
     raising."""
     normalised, errors = _code_form_errors(phone, code, password)
     name = (display_name or "").strip()
-    if len(name) > 40:
-        errors.append(FieldError("display_name", N_("Use at most 40 characters.")))
-    elif has_control_characters(name):
-        errors.append(FieldError("display_name", CONTROL_CHARACTERS))
+    errors += _new_display_name_errors(name)
     if errors:
         raise ValidationFailed(detail=N_("Please correct the marked fields."), fields=errors)
     assert normalised is not None
@@ -980,11 +987,16 @@ async def create_person_directly(
     weak = password_problem(password, normalised)
     if weak:
         raise ValidationFailed(detail=weak, fields=[FieldError("password", weak)])
+    name = display_name.strip()
+    wrong = _new_display_name_errors(name)
+    if wrong:
+        # Refused, not cut to fit: the command line shows no form to correct it in.
+        raise ValidationFailed(detail=wrong[0].message, fields=wrong)
     person = Person(
         id=new_id(),
         phone=normalised,
         password_hash=security.hash_password(password),
-        display_name=display_name.strip()[:40] or "用户" + normalised[-4:],
+        display_name=name or "用户" + normalised[-4:],
     )
     if not await repo.insert_person(session, person):
         raise _phone_taken()

@@ -1,0 +1,42 @@
+"""The ``xingdong`` command itself: help that reads as sentences, options that refuse what
+cannot work before any work starts."""
+
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+from xingdong.cli import app
+
+
+def test_a_group_lists_each_command_as_one_wrapped_sentence() -> None:
+    answer = CliRunner().invoke(app, ["admin", "--help"], env={"COLUMNS": "200"})
+    assert answer.exit_code == 0, answer.output
+    # The docstring breaks its lines at 100 characters; the list must not keep those
+    # breaks, which cut a sentence in the middle of a wide terminal.
+    assert re.search(r"\(PIPL art\. 47\), with the checks people's own erasure has", answer.output)
+    assert "``" not in answer.output
+
+
+def test_lengths_a_command_cannot_use_are_refused_before_any_work() -> None:
+    runner = CliRunner()
+    # A phase of no time divided by zero after seeding 2,000 campaigns; ten million
+    # days back overflowed a date: both stopped with a traceback.
+    for args in (
+        ["bench", "feed", "--seconds", "0"],
+        ["bench", "ledger", "--seconds", "-1"],
+        ["risk", "scan", "--days", "1e9"],
+        ["risk", "export", "--out", "never-written.jsonl", "--days", "1e12"],
+    ):
+        answer = runner.invoke(app, args, env={"COLUMNS": "200"})
+        assert answer.exit_code == 2, (args, answer.output)
+        assert "Traceback" not in answer.output
+        assert "Invalid value for" in answer.output
+
+
+def test_the_demo_and_the_server_have_one_flag_each_for_what_they_leave_out() -> None:
+    for command, flag in (("demo", "--no-browser"), ("serve", "--no-worker")):
+        answer = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+        assert flag in answer.output
+        assert "--no-" + flag.removeprefix("--") not in answer.output
