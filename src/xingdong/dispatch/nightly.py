@@ -15,6 +15,7 @@ Serving processes pick a new seeding up at their next sync (``live.LiveDispatch`
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -163,8 +164,10 @@ async def seed_prices(
     moment = now or utcnow()
     live, day = await _last_day(db, settings, moment)
     specs = {task_id: live.spec(task_id) for task_id in live.campaigns}
-    prices, optimum, exact, replayed = day_prices(
-        live.dispatcher, specs, live.units_left, day.showings, share=day.share
+    # Minutes of solving on a busy day: off the event loop, which in `serve` is also the
+    # web server's (HiGHS lets go of the interpreter while it solves).
+    prices, optimum, exact, replayed = await asyncio.to_thread(
+        day_prices, live.dispatcher, specs, live.units_left, day.showings, share=day.share
     )
     await _store(db, prices, moment)
     return PriceSeeding.of(
@@ -190,8 +193,13 @@ async def resolve_prices(
         # Nothing to solve on (a platform's first day): the stored seeding stays.
         return PriceSeeding.of({}, visits=0, day_visits=0, value_fen=0.0, exact=False)
     places = min(max(len(slate) for slate in slates), MAX_SLATE)
-    prices, value = rest_of_day_prices(
-        live.dispatcher, forecast, moment.timestamp(), places=places, share=day.share
+    prices, value = await asyncio.to_thread(
+        rest_of_day_prices,
+        live.dispatcher,
+        forecast,
+        moment.timestamp(),
+        places=places,
+        share=day.share,
     )
     await _store(db, prices, moment)
     return PriceSeeding.of(
