@@ -9,6 +9,7 @@ account, the data the scoring model is trained on.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -114,11 +115,19 @@ class ScanResult:
     cases_updated: int
 
 
-async def scan(
-    session: AsyncSession, *, days: float = 7, rules_file: Path | None = None
-) -> ScanResult:
-    """Judge the accounts of the last ``days`` of traffic and keep the cases."""
-    events = await recorded_events(session, since=utcnow() - timedelta(days=days))
+@dataclass(frozen=True)
+class _Group:
+    """Accounts the batch detectors judged together, and what ties them."""
+
+    kind: str
+    members: dict[str, list[str]]
+    links: dict[str, Any]
+    score: float
+
+
+def _judge(events: list[dict[str, Any]], rules_file: Path | None) -> tuple[list[_Group], int]:
+    """The replay of ``events`` and the groups its verdicts make, with their links; and
+    how many accounts were judged. Pure work on the events, for a thread of its own."""
     summary = replay(
         (json.dumps(e) for e in events), io.StringIO(), settings=rules_from(rules_file)
     )
@@ -131,17 +140,31 @@ async def scan(
         scores[group] = max(scores[group], verdict.score)
     used = _values_used(events)
     acted = _targets_by_account(events)
-    opened = updated = 0
+    found: list[_Group] = []
     for group, members in groups.items():
         kind = group.split(":", 1)[0]
         links = _shared(used, sorted(members))
         if kind in TARGET_GROUPS:
             links |= _shared_targets(acted, sorted(members))
-        found = await _place_group(session, kind, members, links, round(scores[group], 4))
-        opened += found == "opened"
-        updated += found == "updated"
+        found.append(_Group(kind, members, links, round(scores[group], 4)))
+    return found, len(verdicts)
+
+
+async def scan(
+    session: AsyncSession, *, days: float = 7, rules_file: Path | None = None
+) -> ScanResult:
+    """Judge the accounts of the last ``days`` of traffic and keep the cases."""
+    events = await recorded_events(session, since=utcnow() - timedelta(days=days))
+    # A week of a busy platform's traffic is minutes of replay: in a thread, as the job
+    # worker inside `serve` shares the web server's event loop.
+    groups, judged = await asyncio.to_thread(_judge, events, rules_file)
+    opened = updated = 0
+    for group in groups:
+        placed = await _place_group(session, group.kind, group.members, group.links, group.score)
+        opened += placed == "opened"
+        updated += placed == "updated"
     await session.flush()
-    return ScanResult(len(events), len(verdicts), opened, updated)
+    return ScanResult(len(events), judged, opened, updated)
 
 
 async def _place_group(
