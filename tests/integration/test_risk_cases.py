@@ -391,6 +391,7 @@ async def test_the_event_loop_keeps_turning_while_a_scan_replays_the_week(world:
     done.set()
     await ticker
     assert result.events >= 20_000
-    # Replayed on the loop, it stood still 0.70 s of a 2.4 s scan here (29%); in a thread,
-    # 0.19 s at most (8%, reading the events).
-    assert max(gaps) < 0.15 * took, (max(gaps), took)
+    # Replayed on the loop, it stood still 0.70 s of a 2.4 s scan here (29%); read as text
+    # and replayed in a thread, 0.02 s (1%), and 0.35 s of 3.9 s with two other processes
+    # taking both cores (9%).
+    assert max(gaps) < 0.2 * took, (max(gaps), took)

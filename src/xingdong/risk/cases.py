@@ -31,7 +31,7 @@ from xingdong.core.policy import Action, Actor, require
 from xingdong.risk.errors import CaseDecided
 from xingdong.risk.models import RiskCase, RiskLabel
 from xingdong.risk.replay import replay
-from xingdong.risk.service import recorded_events, rules_from
+from xingdong.risk.service import recorded_event_lines, rules_from
 
 GROUP_KINDS = ("ring", "lockstep_group", "dense_block")
 
@@ -125,12 +125,12 @@ class _Group:
     score: float
 
 
-def _judge(events: list[dict[str, Any]], rules_file: Path | None) -> tuple[list[_Group], int]:
-    """The replay of ``events`` and the groups its verdicts make, with their links; and
-    how many accounts were judged. Pure work on the events, for a thread of its own."""
-    summary = replay(
-        (json.dumps(e) for e in events), io.StringIO(), settings=rules_from(rules_file)
-    )
+def _judge(lines: list[str], rules_file: Path | None) -> tuple[list[_Group], int]:
+    """The replay of the events (as JSON ``lines``) and the groups its verdicts make, with
+    their links; and how many accounts were judged. Pure work on the events, for a thread
+    of its own."""
+    summary = replay(lines, io.StringIO(), settings=rules_from(rules_file))
+    events = [json.loads(line) for line in lines]
     groups: dict[str, dict[str, list[str]]] = defaultdict(dict)
     scores: dict[str, float] = defaultdict(float)
     verdicts = summary.batch.verdicts if summary.batch is not None else []
@@ -154,17 +154,18 @@ async def scan(
     session: AsyncSession, *, days: float = 7, rules_file: Path | None = None
 ) -> ScanResult:
     """Judge the accounts of the last ``days`` of traffic and keep the cases."""
-    events = await recorded_events(session, since=utcnow() - timedelta(days=days))
-    # A week of a busy platform's traffic is minutes of replay: in a thread, as the job
-    # worker inside `serve` shares the web server's event loop.
-    groups, judged = await asyncio.to_thread(_judge, events, rules_file)
+    # Read as text and replayed in a thread: a week of a busy platform's traffic is
+    # minutes of work, and the job worker inside `serve` shares the web server's event
+    # loop (reading the events as JSON objects decoded them on that loop too).
+    lines = await recorded_event_lines(session, since=utcnow() - timedelta(days=days))
+    groups, judged = await asyncio.to_thread(_judge, lines, rules_file)
     opened = updated = 0
     for group in groups:
         placed = await _place_group(session, group.kind, group.members, group.links, group.score)
         opened += placed == "opened"
         updated += placed == "updated"
     await session.flush()
-    return ScanResult(len(events), judged, opened, updated)
+    return ScanResult(len(lines), judged, opened, updated)
 
 
 async def _place_group(
