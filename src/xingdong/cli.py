@@ -503,7 +503,7 @@ app.add_typer(bench_app, name="bench")
 
 @bench_app.command("ledger")
 def bench_ledger(
-    seconds: float = typer.Option(10.0, min=1.0, help="Length of each measured phase"),
+    seconds: float = typer.Option(10.0, min=0.1, help="Length of each measured phase"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object of the figures"),
 ) -> None:
     """Ledger transfers per second, in-process and through the HTTP API, against pgbench's
@@ -551,7 +551,7 @@ def bench_ledger(
 
 @bench_app.command("feed")
 def bench_feed(
-    seconds: float = typer.Option(10.0, min=1.0, help="Length of each measured phase"),
+    seconds: float = typer.Option(10.0, min=0.1, help="Length of each measured phase"),
     rounds: int = typer.Option(3, min=1, help="Rounds of the three phases; figures are medians"),
     seed: int = typer.Option(0, help="Seed of the generated campaigns and workers"),
     campaigns: int = typer.Option(2_000, min=1, help="Live campaigns to generate"),
