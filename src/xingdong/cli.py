@@ -906,15 +906,20 @@ def worker(
     from xingdong.core.runtime import build_runtime
 
     settings = get_settings()
-    configure_logging(level=settings.log_level, as_json=settings.log_json)
     url = _database_url(settings)
+    job_app = build_job_app(url)
+    chosen = [q.strip() for q in queues.split(",") if q.strip()]
+    known = sorted({task.queue for task in job_app.tasks.values()})
+    unknown = [q for q in chosen if q not in known]
+    if unknown:
+        # A misspelt queue left a worker waiting for ever on a queue no job goes to.
+        fail(f"unknown queue {unknown[0]!r}; the queues are {', '.join(known)}")
+    configure_logging(level=settings.log_level, as_json=settings.log_json)
     runtime = build_runtime(settings, url)
+    # No queue named: every queue (procrastinate reads an absent list as all).
+    options: dict[str, Any] = {"queues": chosen} if chosen else {}
 
     async def run() -> None:
-        job_app = build_job_app(url)
-        chosen = [q for q in queues.split(",") if q]
-        # No queue named: every queue (procrastinate reads an absent list as all).
-        options: dict[str, Any] = {"queues": chosen} if chosen else {}
         async with job_app.open_async():
             await until_signalled(
                 keep_running(

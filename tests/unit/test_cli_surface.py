@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from typer.testing import CliRunner
 
 from xingdong.cli import app
+from xingdong.core.settings import get_settings
 
 
 def test_a_group_lists_each_command_as_one_wrapped_sentence() -> None:
@@ -40,3 +42,17 @@ def test_the_demo_and_the_server_have_one_flag_each_for_what_they_leave_out() ->
         answer = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
         assert flag in answer.output
         assert "--no-" + flag.removeprefix("--") not in answer.output
+
+
+def test_a_worker_for_a_queue_no_job_goes_to_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Refused before anything connects: the address leads nowhere.
+    monkeypatch.setenv("XINGDONG_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    try:
+        answer = CliRunner().invoke(app, ["worker", "--queues", "default,webhook"])
+    finally:
+        get_settings.cache_clear()
+    assert answer.exit_code == 1
+    assert answer.output.strip() == (
+        "error: unknown queue 'webhook'; the queues are builtin, default, webhooks"
+    )
