@@ -294,7 +294,10 @@ class LiveDispatch:
             shown = await history.showings(
                 session, since=now - timedelta(days=days), until=now, limit=limit
             )
-            self.dispatcher.train(s.as_exposure() for s in shown)
+            # A second per 50,000 exposures, up to minutes at the limit's ceiling: off the
+            # loop, which the web server's requests share. Safe on another thread: this is
+            # the first sync, under its lock, before any slate was placed from this index.
+            await asyncio.to_thread(self.dispatcher.train, [s.as_exposure() for s in shown])
         self._history_learned = True
 
     async def _seed_prices(self, session: AsyncSession, new: list[str]) -> None:
