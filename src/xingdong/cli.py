@@ -881,17 +881,39 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
-    port: int = typer.Option(8000, help="Port to listen on"),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on"),
     no_worker: bool = typer.Option(
         False, "--no-worker", help="Do not run a job worker in this process"
     ),
     workers: int = typer.Option(1, min=1, help="Server processes (each with its own pool)"),
 ) -> None:
     """Run the web server (with a job worker inside, unless --no-worker)."""
+    _refuse_a_taken_port(host, port)
     settings = get_settings()
     if no_worker:
         settings = settings.model_copy(update={"run_worker_in_process": False})
     _serve(settings, _database_url(settings), host, port, workers)
+
+
+def _refuse_a_taken_port(host: str, port: int) -> None:
+    """Fail with one line if the server could not listen on ``host``:``port``."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}: {exc.strerror}")
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As the server sets it, so a port a stopped server left waiting counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            fail(
+                f"cannot listen on {host}:{port}: {exc.strerror} "
+                "(is another demo or server running? --port chooses another)"
+            )
 
 
 @app.command()
@@ -941,7 +963,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 @app.command()
 def demo(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
-    port: int = typer.Option(8000, help="Port to listen on"),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on"),
     data_dir: Path | None = typer.Option(None, help="Where the embedded database lives"),
     fresh: bool = typer.Option(False, help="Start from an empty database"),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser"),
@@ -957,6 +979,9 @@ def demo(
     )
     from xingdong.platforms.sandbox.inbox import INBOX_PATH
 
+    # Before the database, the migrations and the seeding: the server binds last, and a
+    # taken port showed the logins and "Open http://…" before its error.
+    _refuse_a_taken_port(host, port)
     overrides: dict[str, object] = {
         "sms_reveal_codes": True,
         "log_json": False,

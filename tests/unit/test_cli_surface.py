@@ -4,6 +4,7 @@ cannot work before any work starts."""
 from __future__ import annotations
 
 import re
+import socket
 
 import pytest
 from typer.testing import CliRunner
@@ -56,3 +57,18 @@ def test_a_worker_for_a_queue_no_job_goes_to_is_refused(monkeypatch: pytest.Monk
     assert answer.output.strip() == (
         "error: unknown queue 'webhook'; the queues are builtin, default, webhooks"
     )
+
+
+def test_a_taken_port_is_refused_before_anything_starts() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for command in (["demo", "--no-browser"], ["serve"]):
+            answer = CliRunner().invoke(app, [*command, "--port", str(port)])
+            assert answer.exit_code == 1, answer.output
+            # The demo printed its logins and "Open http://…" before the server's error.
+            assert answer.output.strip() == (
+                f"error: cannot listen on 127.0.0.1:{port}: Address already in use "
+                "(is another demo or server running? --port chooses another)"
+            )
