@@ -87,16 +87,28 @@ def _one_line(exc: XingdongError) -> str:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
+    _upgrade(_database_url(get_settings()), revision)
+    console.print(f"database at revision {revision}")
+
+
+def _upgrade(url: str, revision: str = "head") -> None:
+    """Apply migrations; what stops them is one line."""
+    from alembic.util.exc import CommandError
     from sqlalchemy.exc import OperationalError
 
     from xingdong.core.migrate import upgrade
 
-    url = _database_url(get_settings())
     try:
         upgrade(url, revision)
     except OperationalError as exc:
         fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
-    console.print(f"database at revision {revision}")
+    except CommandError as exc:
+        # Most often a database a newer release migrated, after a rollback of the code.
+        fail(
+            f"cannot upgrade: {' '.join(str(exc).split())} (a revision this release does "
+            "not have: the one asked for, or the database's own if a newer release "
+            "migrated it; run that release or restore the backup taken before it)"
+        )
 
 
 @db_app.command("revision")
@@ -969,7 +981,6 @@ def demo(
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser"),
 ) -> None:
     """Start a complete demo: database, migrations, demo data, server and worker."""
-    from xingdong.core.migrate import upgrade
     from xingdong.core.runtime import build_runtime
     from xingdong.demo.seed import (
         DEMO_HOLD_CHECK_HOURS,
@@ -1002,7 +1013,7 @@ def demo(
     if fresh:
         asyncio.run(_reset_schema(url))
     console.print("applying migrations …")
-    upgrade(url)
+    _upgrade(url)
 
     # Binding the workers' accounts asks the platform connectors, which live in the runtime.
     runtime = build_runtime(settings, url)

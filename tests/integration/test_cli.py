@@ -121,6 +121,17 @@ def test_db_upgrade_builds_an_empty_database(
             tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables")}
         assert version is not None
         assert {"people", "organisations", "procrastinate_jobs", "audit_log"} <= tables
+        # A database a newer release migrated (the code rolled back): one line, not
+        # Alembic's traceback.
+        with psycopg.connect(libpq_url(fresh), autocommit=True) as conn:
+            conn.execute("UPDATE alembic_version SET version_num = '20990101_newer'")
+        newer = runner.invoke(app, ["db", "upgrade"])
+        assert newer.exit_code == 1
+        assert newer.output.strip().count("\n") == 0
+        assert newer.output.startswith(
+            "error: cannot upgrade: Can't locate revision identified by '20990101_newer'"
+        )
+        assert "newer release" in newer.output
     finally:
         get_settings.cache_clear()
         with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
