@@ -76,7 +76,9 @@ def forking_server(request: pytest.FixtureRequest) -> Iterator[tuple[int, int]]:
         while len(_children(process.pid)) < request.param + 1:
             assert time.monotonic() < deadline, "the test server did not fork its children"
             time.sleep(0.01)
-        while len(_worker_processes(process.pid, port)) < request.param:
+        # Exactly: the child that accepts nothing holds the listening socket from its fork
+        # until it closes it, a moment in which it looks like one more worker.
+        while len(_worker_processes(process.pid, port)) != request.param:
             assert time.monotonic() < deadline, "the test server did not fork its workers"
             time.sleep(0.01)
         yield process.pid, port
