@@ -435,7 +435,8 @@ def risk_export(
     url = _database_url(get_settings())
 
     async def action(session: object) -> object:
-        events = await risk.recorded_events(
+        # The events as the database holds them, already JSON lines of the replay format.
+        events = await risk.recorded_event_lines(
             session,  # type: ignore[arg-type]
             since=utcnow() - timedelta(days=days),
         )
@@ -444,12 +445,13 @@ def risk_export(
     result = _run(url, action)
     assert isinstance(result, tuple)
     events, verdicts = result
-    written = [(out, events)] + ([(labels_out, verdicts)] if labels_out else [])
-    for path, rows in written:
+    labels = [json.dumps(verdict, ensure_ascii=False) for verdict in verdicts]
+    written = [(out, events)] + ([(labels_out, labels)] if labels_out else [])
+    for path, lines in written:
         try:
             with path.open("w", encoding="utf-8") as handle:
-                for row in rows:
-                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                for line in lines:
+                    handle.write(line + "\n")
         except OSError as exc:
             fail(f"cannot write {path}: {exc.strerror}")
     console.print(f"{len(events):,} events written to {out}")

@@ -184,19 +184,10 @@ async def prune_events(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def recorded_events(
-    session: AsyncSession, *, since: datetime, limit: int | None = None
-) -> list[dict[str, Any]]:
-    """Recorded events since a moment, oldest first, in the replay format."""
-    query = select(RiskEvent.event).where(RiskEvent.recorded_at >= since).order_by(RiskEvent.id)
-    if limit is not None:
-        query = query.limit(limit)
-    return list((await session.scalars(query)).all())
-
-
 async def recorded_event_lines(session: AsyncSession, *, since: datetime) -> list[str]:
-    """:func:`recorded_events` as JSON text, one event a line, left for the reader to
-    decode (off the event loop, where there is much of it)."""
+    """Recorded events since a moment, oldest first, in the replay format: JSON text, one
+    event a line, as ``risk export`` writes them and the scan replays them (decoded by
+    their reader, off the event loop where there is much of it)."""
     query = (
         select(cast(RiskEvent.event, Text))
         .where(RiskEvent.recorded_at >= since)
