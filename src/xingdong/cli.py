@@ -43,6 +43,11 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(code=1)
 
 
+def warn(message: str) -> None:
+    """One line on stderr; the command goes on."""
+    err.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
+
+
 def _database_url(settings: Settings) -> str:
     from xingdong.core.db import async_url
     from xingdong.core.runtime import resolve_database_url
@@ -53,6 +58,40 @@ def _database_url(settings: Settings) -> str:
     except Exception as exc:  # noqa: BLE001 - reported as one line, whatever failed
         fail(f"cannot start or reach the database: {exc}")
     return url
+
+
+def _migrated_database_url(settings: Settings) -> str:
+    """The database, once it is known to hold this release's schema."""
+    url = _database_url(settings)
+    _require_schema(url)
+    return url
+
+
+def _require_schema(url: str) -> None:
+    """Fail with one line unless the database holds this release's schema: a command on a
+    database never migrated, or one behind the release, failed deep in its first query."""
+    from psycopg import OperationalError
+
+    from xingdong.core.migrate import schema_standing
+
+    try:
+        standing = schema_standing(url)
+    except OperationalError as exc:
+        fail(f"cannot reach the database: {str(exc).strip().splitlines()[0]}")
+    if not standing.current:
+        fail("the database has no tables yet: run `xingdong db upgrade` first")
+    if standing.behind:
+        fail(
+            f"the database is at revision {', '.join(standing.current)} and this release "
+            f"needs {', '.join(standing.heads)}: run `xingdong db upgrade` first"
+        )
+    if standing.unknown:
+        # A rolling deployment or a rollback: a newer release's migrations add to what
+        # this one reads, so it goes on, and says so.
+        warn(
+            f"the database is at revision {', '.join(standing.unknown)}, which this release "
+            "does not have (a newer release migrated it); going on"
+        )
 
 
 async def _with_session(url: str, action: object) -> object:
@@ -143,7 +182,7 @@ def admin_create_staff(
         )
         await service.grant_staff_role(session, phone=phone, role=role, granted_by=None)  # type: ignore[arg-type]
 
-    _run(_database_url(get_settings()), action)
+    _run(_migrated_database_url(get_settings()), action)
     console.print(f"created {phone} with role {role}")
 
 
@@ -158,7 +197,7 @@ def admin_grant(
     async def action(session: object) -> bool:
         return await service.grant_staff_role(session, phone=phone, role=role, granted_by=None)  # type: ignore[arg-type]
 
-    added = _run(_database_url(get_settings()), action)
+    added = _run(_migrated_database_url(get_settings()), action)
     console.print(f"{phone}: {role} {'granted' if added else 'was already held'}")
 
 
@@ -173,7 +212,7 @@ def admin_revoke(
     async def action(session: object) -> bool:
         return await service.revoke_staff_role(session, phone=phone, role=role, revoked_by=None)  # type: ignore[arg-type]
 
-    removed = _run(_database_url(get_settings()), action)
+    removed = _run(_migrated_database_url(get_settings()), action)
     console.print(f"{phone}: {role} {'revoked' if removed else 'was not held'}")
 
 
@@ -201,7 +240,7 @@ def admin_erase_account(
             settings=settings,
         )
 
-    receipt = _run(_database_url(settings), action)
+    receipt = _run(_migrated_database_url(settings), action)
     assert isinstance(receipt, erasure.ErasureReceipt)
     console.print(
         f"erased account {receipt.person_id}; {receipt.files_deleted} evidence files "
@@ -252,7 +291,7 @@ def admin_close_organisation(
         finally:
             await provider_db.dispose()
 
-    receipt = _run(_database_url(settings), action)
+    receipt = _run(_migrated_database_url(settings), action)
     assert isinstance(receipt, org_closure.ClosureReceipt)
     console.print(f"closed organisation {receipt.org_id} at {receipt.closed_at:%Y-%m-%d %H:%M} UTC")
 
@@ -265,7 +304,7 @@ def ledger_verify() -> None:
     async def action(session: object) -> object:
         return await service.verify(session)  # type: ignore[arg-type]
 
-    report = _run(_database_url(get_settings()), action)
+    report = _run(_migrated_database_url(get_settings()), action)
     assert isinstance(report, service.VerifyReport)
     console.print(f"{report.accounts} accounts, {report.transfers} transfers checked")
     if report.ok:
@@ -397,7 +436,7 @@ def risk_scan(
     from xingdong.risk import cases
 
     settings = get_settings()
-    url = _database_url(settings)
+    url = _migrated_database_url(settings)
 
     async def action(session: object) -> object:
         return await cases.scan(
@@ -432,7 +471,7 @@ def risk_export(
     from xingdong.core.clock import utcnow
     from xingdong.risk import service as risk
 
-    url = _database_url(get_settings())
+    url = _migrated_database_url(get_settings())
 
     async def action(session: object) -> object:
         # The events as the database holds them, already JSON lines of the replay format.
@@ -483,7 +522,7 @@ def dispatch_seed_prices(
     from xingdong.dispatch import nightly
 
     settings = get_settings()
-    url = _database_url(settings)
+    url = _migrated_database_url(settings)
 
     async def seed() -> nightly.PriceSeeding:
         db = Database(url, pool_size=2)
@@ -819,7 +858,7 @@ def ledger_reconcile(
     if days is not None and everything:
         fail("give --days or --all, not both")
     settings = get_settings()
-    url = _database_url(settings)
+    url = _migrated_database_url(settings)
     runtime = build_runtime(settings, url)
     window = None if everything else (days or settings.reconciliation_days)
 
@@ -902,11 +941,13 @@ def serve(
     workers: int = typer.Option(1, min=1, help="Server processes (each with its own pool)"),
 ) -> None:
     """Run the web server (with a job worker inside, unless --no-worker)."""
-    _refuse_a_taken_port(host, port)
     settings = get_settings()
+    _refuse_development_settings(settings, host)
+    _refuse_a_taken_port(host, port)
+    _warn_of_a_weak_secret_key(settings)
     if no_worker:
         settings = settings.model_copy(update={"run_worker_in_process": False})
-    _serve(settings, _database_url(settings), host, port, workers)
+    _serve(settings, _migrated_database_url(settings), host, port, workers)
 
 
 def _refuse_a_taken_port(host: str, port: int) -> None:
@@ -930,6 +971,47 @@ def _refuse_a_taken_port(host: str, port: int) -> None:
             )
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _secret_key_weakness(settings: Settings) -> str | None:
+    """What is wrong with the secret key for more than one machine, if anything: with a
+    known key anyone can forge the forms' CSRF tokens and test one-time codes."""
+    from xingdong.core.settings import DEVELOPMENT_SECRET_KEY, MIN_SECRET_KEY_LENGTH
+
+    secret = settings.secret_key.get_secret_value()
+    if secret == DEVELOPMENT_SECRET_KEY:
+        return "the development value, which anyone can read in the source"
+    if len(secret) < MIN_SECRET_KEY_LENGTH:
+        return f"shorter than {MIN_SECRET_KEY_LENGTH} characters"
+    return None
+
+
+def _refuse_development_settings(settings: Settings, host: str) -> None:
+    """What is fit for one machine is refused where other machines reach the server."""
+    if host in LOOPBACK_HOSTS:
+        return
+    if not settings.database_url:
+        fail(
+            f"XINGDONG_DATABASE_URL is not set: the embedded database is for the demo and "
+            f"one machine, not for serving on {host} (docs/deployment.md)"
+        )
+    weakness = _secret_key_weakness(settings)
+    if weakness is not None:
+        fail(
+            f"XINGDONG_SECRET_KEY is {weakness}: set a long random one before serving on "
+            f"{host} (docs/deployment.md)"
+        )
+
+
+def _warn_of_a_weak_secret_key(settings: Settings) -> None:
+    """Behind a proxy on this machine, or in a worker (which does not listen), a weak key
+    may be a deployment's all the same: said, and the command goes on."""
+    weakness = _secret_key_weakness(settings)
+    if weakness is not None:
+        warn(f"XINGDONG_SECRET_KEY is {weakness}: set a long random one (docs/deployment.md)")
+
+
 @app.command()
 def worker(
     concurrency: int = typer.Option(4, min=1, help="Jobs run at once by this worker"),
@@ -950,6 +1032,8 @@ def worker(
     if unknown:
         # A misspelt queue left a worker waiting for ever on a queue no job goes to.
         fail(f"unknown queue {unknown[0]!r}; the queues are {', '.join(known)}")
+    _warn_of_a_weak_secret_key(settings)
+    _require_schema(url)
     configure_logging(level=settings.log_level, as_json=settings.log_json)
     runtime = build_runtime(settings, url)
     # No queue named: every queue (procrastinate reads an absent list as all).
@@ -969,9 +1053,6 @@ def worker(
         await runtime.db.dispose()
 
     asyncio.run(run())
-
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @app.command()

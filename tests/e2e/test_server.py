@@ -52,53 +52,6 @@ def test_the_in_process_worker_runs_jobs(site: str, database_url: str) -> None:
     assert remaining == (0,)
 
 
-def test_a_dedicated_worker_process_runs_jobs(site: str, database_url: str) -> None:
-    """``xingdong worker`` on its own (as on another host) takes jobs from the queue."""
-    import os
-    import subprocess
-    import sys
-    import time
-
-    import psycopg
-
-    from xingdong.core.db import libpq_url
-
-    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO sms_codes (id, phone, purpose, code_digest, expires_at) "
-            "VALUES (gen_random_uuid(), '+8613912345678', 'register', 'x', now())"
-        )
-        conn.execute(
-            "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW('solo', "
-            "'identity:purge_expired_sms_codes', 0, NULL, NULL, '{}'::jsonb, NULL)]"
-            "::procrastinate_job_to_defer_v1[])"
-        )
-    env = {**os.environ, "XINGDONG_DATABASE_URL": database_url, "XINGDONG_LOG_JSON": "false"}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "xingdong", "worker", "--queues", "solo", "--concurrency", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        status = None
-        with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
-            while time.monotonic() < deadline:
-                status = conn.execute(
-                    "SELECT status::text FROM procrastinate_jobs WHERE queue_name = 'solo'"
-                ).fetchone()
-                if status == ("succeeded",):
-                    break
-                time.sleep(0.2)
-            left = conn.execute("SELECT count(*) FROM sms_codes").fetchone()
-    finally:
-        worker.terminate()
-        worker.wait(timeout=10)
-    assert status == ("succeeded",)
-    assert left == (0,)
-
-
 def test_a_lost_answer_after_commit_is_retried_safely(site: str, database_url: str) -> None:
     """The client sends a withdrawal and hangs up before reading the answer (it cannot
     know whether it committed); retrying with the same Idempotency-Key gives the same

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -96,9 +97,9 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(
         assert conn.execute("SELECT count(*) FROM people").fetchone() == (0,)
 
 
-def test_db_upgrade_builds_an_empty_database(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def empty_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A database of its own, never migrated, that the commands run against."""
     from urllib.parse import urlsplit, urlunsplit
 
     from psycopg import sql
@@ -106,38 +107,102 @@ def test_db_upgrade_builds_an_empty_database(
     name = f"xingdong_test_upgrade_{os.getpid()}"
     parts = urlsplit(database_url)
     fresh = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+        conn.execute(drop)
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     monkeypatch.setenv("XINGDONG_DATABASE_URL", fresh)
     get_settings.cache_clear()
     try:
-        result = runner.invoke(app, ["db", "upgrade"])
-        assert result.exit_code == 0, result.output
-        with psycopg.connect(libpq_url(fresh)) as conn:
-            version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-            tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables")}
-        assert version is not None
-        assert {"people", "organisations", "procrastinate_jobs", "audit_log"} <= tables
-        # A database a newer release migrated (the code rolled back): one line, not
-        # Alembic's traceback.
-        with psycopg.connect(libpq_url(fresh), autocommit=True) as conn:
-            conn.execute("UPDATE alembic_version SET version_num = '20990101_newer'")
-        newer = runner.invoke(app, ["db", "upgrade"])
-        assert newer.exit_code == 1
-        assert newer.output.strip().count("\n") == 0
-        assert newer.output.startswith(
-            "error: cannot upgrade: Can't locate revision identified by '20990101_newer'"
-        )
-        assert "newer release" in newer.output
+        yield fresh
     finally:
         get_settings.cache_clear()
         with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+            conn.execute(drop)
+
+
+def set_revision(url: str, revision: str) -> None:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = %s", (revision,))
+
+
+def test_db_upgrade_builds_an_empty_database(empty_db: str) -> None:
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with psycopg.connect(libpq_url(empty_db)) as conn:
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables")}
+    assert version is not None
+    assert {"people", "organisations", "procrastinate_jobs", "audit_log"} <= tables
+    # A database a newer release migrated (the code rolled back): one line, not
+    # Alembic's traceback.
+    set_revision(empty_db, "20990101_newer")
+    newer = runner.invoke(app, ["db", "upgrade"])
+    assert newer.exit_code == 1
+    assert newer.output.strip().count("\n") == 0
+    assert newer.output.startswith(
+        "error: cannot upgrade: Can't locate revision identified by '20990101_newer'"
+    )
+    assert "newer release" in newer.output
+
+
+def schema_commands() -> list[list[str]]:
+    """The commands that read the schema (the server on a port nothing holds)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return [
+        ["admin", "grant", "--phone", "13700000001", "--role", "admin"],
+        ["admin", "revoke", "--phone", "13700000001", "--role", "admin"],
+        ["ledger", "verify"],
+        ["ledger", "reconcile"],
+        ["risk", "scan"],
+        ["risk", "export", "--out", os.devnull],
+        ["dispatch", "seed-prices"],
+        ["worker"],
+        ["serve", "--port", str(port)],
+    ]
+
+
+def test_commands_on_a_database_not_migrated_say_to_upgrade_it(empty_db: str) -> None:
+    """Every command that reads the schema, on a database never migrated and on one a
+    release behind: one line saying what to run (each was a traceback of its first
+    query), and nothing written."""
+    from xingdong.core.migrate import schema_standing
+
+    for args in schema_commands():
+        answer = runner.invoke(app, args)
+        assert answer.exit_code == 1, (args, answer.output)
+        assert answer.output.strip().splitlines()[-1] == (
+            "error: the database has no tables yet: run `xingdong db upgrade` first"
+        ), args
+    with psycopg.connect(libpq_url(empty_db)) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchone() == (0,)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    head = schema_standing(empty_db).heads[0]
+    set_revision(empty_db, "e3b5d7f9a1c2")  # the one before the newest
+    assert schema_standing(empty_db).behind
+    for args in schema_commands():
+        answer = runner.invoke(app, args)
+        assert answer.exit_code == 1, (args, answer.output)
+        assert answer.output.strip().splitlines()[-1] == (
+            f"error: the database is at revision e3b5d7f9a1c2 and this release needs "
+            f"{head}: run `xingdong db upgrade` first"
+        ), args
+    # Up to date, a command works; a newer release's revision is said and gone past
+    # (a rolling deployment: the older release's commands still run).
+    set_revision(empty_db, head)
+    assert runner.invoke(app, ["ledger", "verify"]).exit_code == 0
+    set_revision(empty_db, "20990101_newer")
+    newer = runner.invoke(app, ["ledger", "verify"])
+    assert newer.exit_code == 0, newer.output
+    assert newer.output.startswith(
+        "warning: the database is at revision 20990101_newer, which this release does not "
+        "have (a newer release migrated it); going on"
+    )
+    assert "ledger OK" in newer.output
 
 
 def test_unreachable_database_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -320,3 +385,43 @@ def test_a_dedicated_worker_stops_on_sigterm_instead_of_starting_again(
     assert code == 0, written[-2000:]
     assert "job_worker_stopped_on_signal" in written
     assert "job_worker_restarting" not in written
+
+
+def test_a_dedicated_worker_runs_the_jobs_of_its_queue(cli_db: str, tmp_path: Path) -> None:
+    """``xingdong worker`` on its own (as on another host) takes a job from its queue and
+    runs it; no other worker runs here."""
+    with psycopg.connect(libpq_url(cli_db), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO sms_codes (id, phone, purpose, code_digest, expires_at) "
+            "VALUES (gen_random_uuid(), '+8613912345678', 'register', 'x', now())"
+        )
+        conn.execute(
+            "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW('default', "
+            "'identity:purge_expired_sms_codes', 0, NULL, NULL, '{}'::jsonb, NULL)]"
+            "::procrastinate_job_to_defer_v1[])"
+        )
+    env = {**os.environ, "XINGDONG_DATABASE_URL": cli_db, "XINGDONG_LOG_JSON": "false"}
+    with (tmp_path / "worker.log").open("w") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "xingdong", "worker", "--queues", "default",
+             "--concurrency", "1"],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    status = None
+    try:
+        deadline = time.monotonic() + 60
+        with psycopg.connect(libpq_url(cli_db), autocommit=True) as conn:
+            while time.monotonic() < deadline and worker.poll() is None:
+                status = conn.execute(
+                    "SELECT status::text FROM procrastinate_jobs "
+                    "WHERE task_name = 'identity:purge_expired_sms_codes'"
+                ).fetchone()
+                if status == ("succeeded",):
+                    break
+                time.sleep(0.2)
+            left = conn.execute("SELECT count(*) FROM sms_codes").fetchone()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert status == ("succeeded",), (tmp_path / "worker.log").read_text()[-2000:]
+    assert left == (0,)

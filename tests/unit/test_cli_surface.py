@@ -72,3 +72,77 @@ def test_a_taken_port_is_refused_before_anything_starts() -> None:
                 f"error: cannot listen on 127.0.0.1:{port}: Address already in use "
                 "(is another demo or server running? --port chooses another)"
             )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("environment", "said"),
+    [
+        (
+            {"XINGDONG_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
+            "error: XINGDONG_SECRET_KEY is the development value, which anyone can read in "
+            "the source: set a long random one before serving on 192.0.2.1 (docs/deployment.md)",
+        ),
+        (
+            {
+                "XINGDONG_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+                "XINGDONG_SECRET_KEY": "x" * 31,
+            },
+            "error: XINGDONG_SECRET_KEY is shorter than 32 characters: set a long random one "
+            "before serving on 192.0.2.1 (docs/deployment.md)",
+        ),
+        (
+            {"XINGDONG_DATABASE_URL": "", "XINGDONG_SECRET_KEY": "x" * 32},
+            "error: XINGDONG_DATABASE_URL is not set: the embedded database is for the demo "
+            "and one machine, not for serving on 192.0.2.1 (docs/deployment.md)",
+        ),
+    ],
+    ids=["development-key", "short-key", "embedded-database"],
+)
+def test_serving_other_machines_refuses_what_is_fit_for_one(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], said: str
+) -> None:
+    """Before anything starts (the embedded database among them): a known key lets anyone
+    forge the forms' CSRF tokens, and an embedded database on a server host is an empty
+    one of its own."""
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        # An address of no machine (RFC 5737): refused before the port is tried.
+        answer = CliRunner().invoke(app, ["serve", "--host", "192.0.2.1"])
+    finally:
+        get_settings.cache_clear()
+    assert answer.exit_code == 1
+    assert answer.output.strip() == said
+
+
+def test_one_machine_is_warned_of_a_development_key_and_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Behind a proxy on the same host, or a worker (which does not listen): said, and the
+    # command goes on to the database, which here leads nowhere.
+    monkeypatch.setenv("XINGDONG_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.delenv("XINGDONG_SECRET_KEY", raising=False)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        answers = [
+            runner.invoke(app, ["serve", "--port", str(free_port())]),
+            runner.invoke(app, ["worker"]),
+        ]
+    finally:
+        get_settings.cache_clear()
+    for answer in answers:
+        assert answer.exit_code == 1
+        first, second = answer.output.strip().splitlines()
+        assert first == (
+            "warning: XINGDONG_SECRET_KEY is the development value, which anyone can read in "
+            "the source: set a long random one (docs/deployment.md)"
+        )
+        assert second.startswith("error: cannot reach the database: ")

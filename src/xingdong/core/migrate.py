@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -44,3 +45,50 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def revision(database_url: str, message: str, *, autogenerate: bool = True) -> None:
     command.revision(alembic_config(database_url), message=message, autogenerate=autogenerate)
+
+
+@dataclass(frozen=True)
+class SchemaStanding:
+    """Where a database's schema stands against this release's migrations."""
+
+    current: tuple[str, ...]
+    """The revisions the database records (none: never migrated)."""
+    heads: tuple[str, ...]
+    """The newest revisions this release has."""
+    unknown: tuple[str, ...]
+    """Recorded revisions this release does not have: a newer release migrated it."""
+
+    @property
+    def up_to_date(self) -> bool:
+        return set(self.current) == set(self.heads)
+
+    @property
+    def behind(self) -> bool:
+        """Migrations of this release are still to run (or none ever ran)."""
+        return not self.up_to_date and not self.unknown
+
+
+def schema_standing(database_url: str) -> SchemaStanding:
+    """Read the database's recorded revisions and compare them with this release's.
+
+    Raises psycopg's ``OperationalError`` when the database cannot be reached."""
+    import psycopg
+    from alembic.script import ScriptDirectory
+
+    from xingdong.core.db import libpq_url
+
+    with psycopg.connect(libpq_url(database_url), connect_timeout=10) as conn:
+        present = conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+        rows = (
+            conn.execute("SELECT version_num FROM alembic_version").fetchall()
+            if present and present[0]
+            else []
+        )
+    current = tuple(sorted(str(row[0]) for row in rows))
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    known = {revision.revision for revision in script.walk_revisions()}
+    return SchemaStanding(
+        current=current,
+        heads=tuple(sorted(script.get_heads())),
+        unknown=tuple(revision for revision in current if revision not in known),
+    )

@@ -23,6 +23,12 @@ RISK_WARM_DAYS = 30
 are kept at least this long."""
 
 
+DEVELOPMENT_SECRET_KEY = "dev-insecure-secret-change-me"
+"""The secret key a process has when none is set: public, so fit only for one machine."""
+
+MIN_SECRET_KEY_LENGTH = 32
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("xingdong", appauthor=False))
 
@@ -39,7 +45,7 @@ class Settings(BaseSettings):
         default=None, description="When set, rate limits are shared through this Redis."
     )
     secret_key: SecretStr = Field(
-        default=SecretStr("dev-insecure-secret-change-me"),
+        default=SecretStr(DEVELOPMENT_SECRET_KEY),
         description="Signs CSRF tokens and hashes one-time codes. Set a long random value.",
     )
     password_hashing: Literal["standard", "cheapest"] = Field(
