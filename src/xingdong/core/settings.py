@@ -53,7 +53,6 @@ class Settings(BaseSettings):
         description="standard: argon2id at its library's recommended cost. cheapest: for test "
         "suites only (hashes anyone can brute-force).",
     )
-    base_url: str = "http://127.0.0.1:8000"
     support_contact: str = Field(
         default="",
         max_length=200,
