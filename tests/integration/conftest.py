@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import psycopg
 import pytest
+from psycopg import sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.app import create_app
-from xingdong.core.db import Database
-from xingdong.core.settings import Settings
+from xingdong.core.db import Database, libpq_url
+from xingdong.core.settings import Settings, get_settings
 from xingdong.dispatch.live import drain_exposures
 
 RISK_RULES_SIMULATED_CLOCK = Path(__file__).with_name("risk_rules_simulated_clock.json")
@@ -62,3 +66,23 @@ async def db(clean_db: str) -> AsyncIterator[Database]:
 async def session(db: Database) -> AsyncIterator[AsyncSession]:
     async with db.sessionmaker() as s:
         yield s
+
+
+@pytest.fixture
+def empty_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A database of its own, never migrated, that the commands run against."""
+    name = f"xingdong_test_empty_{os.getpid()}"
+    parts = urlsplit(database_url)
+    fresh = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        conn.execute(drop)
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    monkeypatch.setenv("XINGDONG_DATABASE_URL", fresh)
+    get_settings.cache_clear()
+    try:
+        yield fresh
+    finally:
+        get_settings.cache_clear()
+        with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+            conn.execute(drop)

@@ -97,30 +97,6 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(
         assert conn.execute("SELECT count(*) FROM people").fetchone() == (0,)
 
 
-@pytest.fixture
-def empty_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A database of its own, never migrated, that the commands run against."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    from psycopg import sql
-
-    name = f"xingdong_test_upgrade_{os.getpid()}"
-    parts = urlsplit(database_url)
-    fresh = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
-        conn.execute(drop)
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    monkeypatch.setenv("XINGDONG_DATABASE_URL", fresh)
-    get_settings.cache_clear()
-    try:
-        yield fresh
-    finally:
-        get_settings.cache_clear()
-        with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
-            conn.execute(drop)
-
-
 def set_revision(url: str, revision: str) -> None:
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute("UPDATE alembic_version SET version_num = %s", (revision,))
