@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 from sqlalchemy import func, select, text
@@ -116,3 +118,56 @@ async def test_jobs_of_a_worker_gone_silent_run_again_and_a_live_workers_stay(
         ("identity:purge_expired_sms_codes", "doing"),  # its worker still beats
         ("core:retry_stalled_jobs", "succeeded"),
     ]
+
+
+async def test_finished_jobs_are_forgotten_after_the_retention_and_the_rest_stay(
+    db: Database,
+) -> None:
+    from xingdong.core.queue_upkeep import prune_finished
+
+    async with db.session_scope() as s:
+        for _ in range(8):
+            await defer_in_transaction(s, "identity:purge_expired_sms_codes")
+        ids = (await s.execute(text("SELECT id FROM procrastinate_jobs ORDER BY id"))).scalars()
+        old_succeeded, old_failed, old_cancelled, old_aborted, *rest = ids.all()
+        old_todo, old_doing, old_periodic, recent = rest
+        statuses = {
+            old_succeeded: "succeeded", old_failed: "failed", old_cancelled: "cancelled",
+            old_aborted: "aborted", old_todo: "todo", old_doing: "doing",
+            old_periodic: "succeeded", recent: "succeeded",
+        }  # fmt: skip
+        for job_id, status in statuses.items():
+            await s.execute(
+                text("UPDATE procrastinate_jobs SET status = :status WHERE id = :id"),
+                {"status": status, "id": job_id},
+            )
+        # Every event of every job but the recent one is three weeks old.
+        await s.execute(
+            text(
+                "UPDATE procrastinate_events SET at = now() - interval '21 days' WHERE job_id <> :r"
+            ),
+            {"r": recent},
+        )
+        await s.execute(
+            text(
+                "INSERT INTO procrastinate_periodic_defers (task_name, defer_timestamp, job_id) "
+                "VALUES ('identity:purge_expired_sms_codes', 1, :j)"
+            ),
+            {"j": old_periodic},
+        )
+        events_before = (
+            await s.execute(text("SELECT count(*) FROM procrastinate_events"))
+        ).scalar_one()
+    # Two a transaction, so the loop goes round until a short batch.
+    assert await prune_finished(db, days=14, batch=2) == 4
+    assert await prune_finished(db, days=14, batch=2) == 0
+    async with db.sessionmaker() as s:
+        left = (await s.execute(text("SELECT id FROM procrastinate_jobs ORDER BY id"))).scalars()
+        events_after = (
+            await s.execute(text("SELECT count(*) FROM procrastinate_events"))
+        ).scalar_one()
+    assert left.all() == [old_todo, old_doing, old_periodic, recent]
+    assert events_after < events_before  # the forgotten jobs' events went with them
+    # A shorter retention takes the recent one too; what is to run or running stays.
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    assert await prune_finished(db, days=0, now=tomorrow) == 1

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import procrastinate
+from datetime import datetime, timedelta
 
+import procrastinate
+from sqlalchemy import text
+
+from xingdong.core.clock import utcnow
+from xingdong.core.db import Database
 from xingdong.core.logging import get_logger
 
 NAMESPACE = "core"
@@ -32,3 +37,59 @@ async def retry_stalled_jobs(
     if stalled:
         log.warning("stalled_jobs_retried", jobs=[f"{job.task_name}[{job.id}]" for job in stalled])
     return len(stalled)
+
+
+PRUNE_BATCH = 5_000
+"""Jobs deleted per transaction: the first night after an upgrade may find millions (six
+periodic jobs run every minute), and one statement for all of them would hold its locks
+and its undo for minutes."""
+
+_PRUNE_FINISHED = text(
+    """
+    DELETE FROM procrastinate_jobs WHERE id IN (
+        SELECT job.id FROM procrastinate_jobs AS job
+        WHERE job.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
+          -- A periodic job's last run is what its next one is told apart from (the
+          -- reference has no ON DELETE): one row a periodic job, kept.
+          AND NOT EXISTS (
+              SELECT FROM procrastinate_periodic_defers AS defer WHERE defer.job_id = job.id
+          )
+          AND NOT EXISTS (
+              SELECT FROM procrastinate_events AS event
+              WHERE event.job_id = job.id AND event.at >= :cutoff
+          )
+        ORDER BY job.id
+        LIMIT :batch
+    )
+    """
+)
+
+
+async def prune_finished(
+    db: Database, *, days: int, now: datetime | None = None, batch: int = PRUNE_BATCH
+) -> int:
+    """Delete the jobs that finished (succeeded, failed, were cancelled or aborted) more
+    than ``days`` ago, with their events; those still to run or running stay."""
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    pruned = 0
+    while True:
+        async with db.session_scope() as session:
+            result = await session.execute(_PRUNE_FINISHED, {"cutoff": cutoff, "batch": batch})
+        deleted = int(getattr(result, "rowcount", 0) or 0)
+        pruned += deleted
+        if deleted < batch:
+            return pruned
+
+
+@blueprint.periodic(cron="37 20 * * *")  # 04:37 in China, when little else runs
+@blueprint.task(name="prune_finished_jobs", queueing_lock="core_prune_finished_jobs")
+async def prune_finished_jobs(timestamp: int | None = None) -> int:  # noqa: ARG001
+    """Forget finished jobs after XINGDONG_JOB_RETENTION_DAYS: procrastinate keeps every
+    job and its events for ever, some ten thousand a day from the periodic jobs alone."""
+    from xingdong.core.runtime import current_runtime
+
+    runtime = current_runtime()
+    pruned = await prune_finished(runtime.db, days=runtime.settings.job_retention_days)
+    if pruned:
+        log.info("finished_jobs_pruned", count=pruned)
+    return pruned

@@ -241,6 +241,13 @@ class Settings(BaseSettings):
     min_age_for_paid_tasks: int = 18
 
     run_worker_in_process: bool = True
+    job_retention_days: int = Field(
+        default=14,
+        ge=1,
+        le=3650,
+        description="How long finished background jobs (and their events) stay in the job "
+        "queue's tables; then a nightly job deletes them.",
+    )
     demo_crowd: bool = Field(
         default=False,
         description="Run the demo's simulated crowd in the server process (xingdong demo).",
