@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -359,3 +360,46 @@ async def test_problem_details_follow_the_request_language(client: httpx.AsyncCl
     assert en.json()["title"] == "Some fields are not valid"
     assert zh.json()["title"] != en.json()["title"]
     assert zh.json()["type"] == en.json()["type"]
+
+
+def hour_from_now(hours: int) -> datetime:
+    return datetime.now(UTC) + timedelta(hours=hours)
+
+
+async def test_expired_sign_ins_are_forgotten_and_live_ones_still_work(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    from xingdong.identity.service import purge_expired_sign_ins
+
+    gone, kept = await register(client), await register(client)
+    async with db.session_scope() as s:
+        await s.execute(
+            text("UPDATE api_tokens SET expires_at = :past WHERE person_id = :p"),
+            {"p": gone.id, "past": hour_from_now(-1)},
+        )
+        await s.execute(
+            text(
+                "INSERT INTO web_sessions (id, token_digest, person_id, expires_at, ip, created_at)"
+                " VALUES (gen_random_uuid(), 'a', :gone, :past, '198.51.100.1', now()),"
+                " (gen_random_uuid(), 'b', :kept, :future, '198.51.100.2', now())"
+            ),
+            {
+                "gone": gone.id,
+                "kept": kept.id,
+                "past": hour_from_now(-1),
+                "future": hour_from_now(1),
+            },
+        )
+    refused_before = await client.get("/api/v1/me", headers=gone.auth)
+    async with db.session_scope() as s:
+        assert await purge_expired_sign_ins(s) == (1, 1)
+    async with db.sessionmaker() as s:
+        tokens = (await s.execute(text("SELECT person_id::text FROM api_tokens"))).scalars()
+        sessions = (await s.execute(text("SELECT ip FROM web_sessions"))).scalars()
+        assert tokens.all() == [kept.id]
+        assert sessions.all() == ["198.51.100.2"]
+    assert (await client.get("/api/v1/me", headers=kept.auth)).status_code == 200
+    # The purged token is refused as it was while it was only expired.
+    refused = await client.get("/api/v1/me", headers=gone.auth)
+    assert refused.status_code == refused_before.status_code == 401
+    assert refused.json()["detail"] == refused_before.json()["detail"]

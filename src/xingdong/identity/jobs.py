@@ -27,6 +27,22 @@ async def purge_expired_sms_codes(timestamp: int | None = None) -> int:  # noqa:
     return removed
 
 
+@blueprint.periodic(cron="7 * * * *")
+@blueprint.task(name="purge_expired_sign_ins")
+async def purge_expired_sign_ins(timestamp: int | None = None) -> int:  # noqa: ARG001
+    """Delete browser sessions and API tokens past their expiry, hourly: they answer as
+    if they had never been, and kept they would only hold on to addresses and devices
+    (PIPL's minimum necessary)."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.identity import service
+
+    async with current_runtime().db.session_scope() as session:
+        sessions, tokens = await service.purge_expired_sign_ins(session)
+    if sessions or tokens:
+        log.info("expired_sign_ins_purged", sessions=sessions, tokens=tokens)
+    return sessions + tokens
+
+
 @blueprint.task(name="forget_stragglers", retry=5)
 async def forget_stragglers(person_id: str) -> None:
     """A few minutes after an erasure: delete what requests of the account that were under

@@ -136,6 +136,14 @@ async def delete_expired_sms_codes(session: AsyncSession, now: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def delete_expired_sign_ins(session: AsyncSession, now: datetime) -> tuple[int, int]:
+    """Delete the browser sessions and API tokens past their expiry (revoked tokens with
+    them, once they expire): neither is of use then, and each keeps an address or a name."""
+    sessions = await session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+    tokens = await session.execute(delete(ApiToken).where(ApiToken.expires_at <= now))
+    return int(sessions.rowcount), int(tokens.rowcount)  # type: ignore[attr-defined]
+
+
 async def web_session_by_digest(session: AsyncSession, digest: str) -> WebSession | None:
     result = await session.execute(select(WebSession).where(WebSession.token_digest == digest))
     return result.scalar_one_or_none()

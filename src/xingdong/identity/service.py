@@ -1068,6 +1068,13 @@ async def purge_expired_sms_codes(session: AsyncSession) -> int:
     return await repo.delete_expired_sms_codes(session, utcnow())
 
 
+async def purge_expired_sign_ins(
+    session: AsyncSession, *, now: datetime | None = None
+) -> tuple[int, int]:
+    """Forget expired browser sessions and API tokens; returns how many of each."""
+    return await repo.delete_expired_sign_ins(session, now or utcnow())
+
+
 async def get_person(session: AsyncSession, *, actor: Actor, person_id: UUID) -> Person:
     require(actor, Action.PERSON_READ, person_id=person_id)
     person = await repo.person_by_id(session, person_id)
