@@ -18,7 +18,7 @@ from uuid import UUID
 from psycopg import AsyncConnection, OperationalError
 from psycopg.pq import ConnStatus
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, MetaData, TextClause, func
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -84,6 +84,26 @@ async def check_idle_connection(conn: AsyncConnection[Any]) -> None:
     poller.register(conn.fileno(), select.POLLIN)
     if poller.poll(0):
         await AsyncConnectionPool.check_connection(conn)
+
+
+DELETE_BATCH = 5_000
+"""Rows a batched deletion removes per transaction."""
+
+
+async def delete_in_batches(
+    db: Database, statement: TextClause, params: dict[str, Any], *, batch: int = DELETE_BATCH
+) -> int:
+    """Run ``statement`` (a DELETE of at most ``:batch`` rows) in its own transaction until
+    it deletes fewer; returns how many in all. A retention's first run may find millions
+    of rows, and one statement for all of them would hold its locks for minutes."""
+    deleted = 0
+    while True:
+        async with db.session_scope() as session:
+            result = await session.execute(statement, {**params, "batch": batch})
+        count = int(getattr(result, "rowcount", 0) or 0)
+        deleted += count
+        if count < batch:
+            return deleted
 
 
 class Database:

@@ -8,7 +8,7 @@ import procrastinate
 from sqlalchemy import text
 
 from xingdong.core.clock import utcnow
-from xingdong.core.db import Database
+from xingdong.core.db import DELETE_BATCH, Database, delete_in_batches
 from xingdong.core.logging import get_logger
 
 NAMESPACE = "core"
@@ -39,11 +39,6 @@ async def retry_stalled_jobs(
     return len(stalled)
 
 
-PRUNE_BATCH = 5_000
-"""Jobs deleted per transaction: the first night after an upgrade may find millions (six
-periodic jobs run every minute), and one statement for all of them would hold its locks
-and its undo for minutes."""
-
 _PRUNE_FINISHED = text(
     """
     DELETE FROM procrastinate_jobs WHERE id IN (
@@ -66,19 +61,12 @@ _PRUNE_FINISHED = text(
 
 
 async def prune_finished(
-    db: Database, *, days: int, now: datetime | None = None, batch: int = PRUNE_BATCH
+    db: Database, *, days: int, now: datetime | None = None, batch: int = DELETE_BATCH
 ) -> int:
     """Delete the jobs that finished (succeeded, failed, were cancelled or aborted) more
     than ``days`` ago, with their events; those still to run or running stay."""
     cutoff = (now or utcnow()) - timedelta(days=days)
-    pruned = 0
-    while True:
-        async with db.session_scope() as session:
-            result = await session.execute(_PRUNE_FINISHED, {"cutoff": cutoff, "batch": batch})
-        deleted = int(getattr(result, "rowcount", 0) or 0)
-        pruned += deleted
-        if deleted < batch:
-            return pruned
+    return await delete_in_batches(db, _PRUNE_FINISHED, {"cutoff": cutoff}, batch=batch)
 
 
 @blueprint.periodic(cron="37 20 * * *")  # 04:37 in China, when little else runs

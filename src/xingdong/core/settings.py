@@ -293,6 +293,13 @@ class Settings(BaseSettings):
         le=90,
         description="Days of the exposure log a serving process learns from when it starts.",
     )
+    dispatch_exposure_retention_days: int = Field(
+        default=90,
+        ge=2,
+        le=3650,
+        description="How long the exposure log (each feed shown: to whom, which tasks) is "
+        "kept; then a nightly job deletes it.",
+    )
     dispatch_history_limit: int = Field(
         default=50_000,
         ge=0,
@@ -338,6 +345,15 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @model_validator(mode="after")
+    def _history_within_the_log(self) -> Settings:
+        if self.dispatch_history_days > self.dispatch_exposure_retention_days:
+            raise ValueError(
+                "XINGDONG_DISPATCH_HISTORY_DAYS cannot be more than "
+                "XINGDONG_DISPATCH_EXPOSURE_RETENTION_DAYS: the log is not kept that long"
+            )
+        return self
 
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> Settings:

@@ -19,7 +19,9 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from xingdong.core.db import Database
+from sqlalchemy import text
+
+from xingdong.core.db import Database, delete_in_batches
 from xingdong.core.logging import get_logger
 from xingdong.dispatch.models import ShownFeed
 
@@ -163,3 +165,20 @@ class ExposureLog:
                 await self._count_soon()
         finally:
             self._count_now.clear()
+
+
+_PRUNE = text(
+    """
+    DELETE FROM dispatch_shown_feeds WHERE id IN (
+        SELECT id FROM dispatch_shown_feeds WHERE shown_at < :cutoff
+        ORDER BY shown_at LIMIT :batch
+    )
+    """
+)
+
+
+async def prune_exposures(db: Database, *, days: int, now: datetime | None = None) -> int:
+    """Delete the feeds shown more than ``days`` ago. The counts per campaign and hour
+    (what the brand and CPM billing read) stay."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    return await delete_in_batches(db, _PRUNE, {"cutoff": cutoff})

@@ -61,3 +61,19 @@ async def resolve_prices(timestamp: int | None = None) -> int:  # noqa: ARG001
     """Solve the pacing prices again on the traffic the rest of the day should bring, with
     the units left now (``dispatch.rest_of_day``), and store them as the seeding."""
     return await _seed(RESOLVING_JOB, "dispatch_prices_resolved")
+
+
+@blueprint.periodic(cron="7 20 * * *")  # 04:07 in China, after the seeding read the day
+@blueprint.task(name="prune_exposures", queueing_lock="dispatch_prune_exposures")
+async def prune_exposures(timestamp: int | None = None) -> int:  # noqa: ARG001
+    """Forget the feeds shown more than XINGDONG_DISPATCH_EXPOSURE_RETENTION_DAYS ago: the
+    log grows by a row a feed request, and who was shown what is personal data."""
+    from xingdong.core.runtime import current_runtime
+    from xingdong.dispatch import exposures
+
+    runtime = current_runtime()
+    days = runtime.settings.dispatch_exposure_retention_days
+    pruned = await exposures.prune_exposures(runtime.db, days=days)
+    if pruned:
+        log.info("exposures_pruned", count=pruned)
+    return pruned

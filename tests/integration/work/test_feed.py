@@ -474,3 +474,33 @@ async def test_an_onboarding_task_done_in_an_ended_campaign_still_counts(world: 
     async with world.db.session_scope() as s:
         await campaigns.close_campaign(s, actor=None, campaign_id=onboarding.id)
     assert await onboarded() is True
+
+
+async def test_the_exposure_log_is_forgotten_after_its_retention_and_the_counts_stay(
+    world: World,
+) -> None:
+    from xingdong.dispatch.exposures import prune_exposures
+    from xingdong.dispatch.models import CampaignShowings
+
+    now = utcnow()
+    shown = await live_campaign(world, quantity=5)
+    worker = await add_worker(world, handle="long_ago")
+    log = ExposureLog(world.db)
+    for days_ago in (120, 91, 89, 1):
+        log.add(str(worker.id), now - timedelta(days=days_ago), [(str(shown.id), "recommended")])
+    await log.drain()
+    assert await prune_exposures(world.db, days=90, now=now) == 2
+    assert await prune_exposures(world.db, days=90, now=now) == 0
+    async with world.db.sessionmaker() as s:
+        left = (await s.scalars(select(ShownFeed.shown_at).order_by(ShownFeed.shown_at))).all()
+        counted = await s.scalar(
+            select(func.sum(CampaignShowings.shown)).where(CampaignShowings.campaign_id == shown.id)
+        )
+    assert left == [now - timedelta(days=89), now - timedelta(days=1)]
+    assert counted == 4  # what the brand and CPM billing read is not the log
+
+
+def test_the_history_learned_at_start_must_be_within_the_kept_log() -> None:
+    assert make_settings(dispatch_history_days=30, dispatch_exposure_retention_days=30)
+    with pytest.raises(ValidationError, match="cannot be more than"):
+        make_settings(dispatch_history_days=31, dispatch_exposure_retention_days=30)
