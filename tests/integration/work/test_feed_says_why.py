@@ -124,8 +124,11 @@ async def test_bad_filters_and_hides_are_refused(client: httpx.AsyncClient, worl
             "/api/v1/feed/hidden", headers=auth, json={"kind": kind, "ref": nowhere}
         )
         problem(refused, 404, code)
+    # Nothing refused was kept. The list is a JSON array: a problem answered instead (an
+    # object) must fail here, not read as "no items".
     listed = await client.get("/api/v1/feed/hidden", headers=auth)
-    assert listed.json() == [] or listed.json().get("items", []) == []
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == []
     # A brand that exists can be hidden, by its id.
     hidden = await client.post(
         "/api/v1/feed/hidden", headers=auth, json={"kind": "brand", "ref": str(campaign.org_id)}
