@@ -1139,6 +1139,19 @@ async def _reset_schema(url: str) -> None:
 
 def main() -> None:
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:
+        # A missing option or a value out of range is bad input like any other: one line
+        # naming the command's help, not the parser's usage text and a box around it.
+        message = exc.format_message()
+        context = getattr(exc, "ctx", None)
+        hint = f" (see {context.command_path} --help)" if context is not None else ""
+        if message:  # none: a group called alone, whose help was the answer
+            err.print(f"[red]error:[/red] {message}{hint}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("[red]error:[/red] stopped", highlight=False)
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

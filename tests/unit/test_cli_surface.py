@@ -146,3 +146,47 @@ def test_one_machine_is_warned_of_a_development_key_and_goes_on(
             "the source: set a long random one (docs/deployment.md)"
         )
         assert second.startswith("error: cannot reach the database: ")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["admin", "grant"], "error: Missing option '--phone'. (see xingdong admin grant --help)"),
+        (["nosuch"], "error: No such command 'nosuch'. (see xingdong --help)"),
+        (
+            ["risk", "scan", "--days", "1e9"],
+            "error: Invalid value for '--days': Input should be less than or equal to 3650 "
+            "(see xingdong risk scan --help)",
+        ),
+    ],
+    ids=["missing-option", "no-such-command", "out-of-range"],
+)
+def test_what_the_parser_refuses_is_one_line_naming_the_help(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str], said: str
+) -> None:
+    """As the command itself runs (``main``), not through the test runner: a usage error
+    was the parser's usage text and a box around the message."""
+    from xingdong.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr("sys.argv", ["xingdong", *args])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == said
+
+
+def test_a_group_called_alone_shows_its_help_and_no_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from xingdong.cli import main
+
+    monkeypatch.setattr("sys.argv", ["xingdong", "db"])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2
+    captured = capsys.readouterr()
+    assert "upgrade" in captured.out + captured.err
+    assert "error:" not in captured.out + captured.err
