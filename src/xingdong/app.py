@@ -204,7 +204,7 @@ def _add_routes(app: FastAPI) -> None:
     from xingdong.platforms.sandbox import pages as sandbox_pages
     from xingdong.risk import api as risk_api
     from xingdong.risk import pages as risk_pages
-    from xingdong.web import ops, pages
+    from xingdong.web import jobs_api, ops, pages
     from xingdong.web.plain_routes import plain_routes
     from xingdong.work import api as work_api
     from xingdong.work import pages as work_pages
@@ -218,6 +218,6 @@ def _add_routes(app: FastAPI) -> None:
         ledger_pages.router, sandbox_pages.router, evidence_pages.router,
         campaigns_pages.router, work_pages.router, dispatch_pages.router, risk_api.router,
         risk_pages.router, creators_api.router, creators_pages.router, insights_api.router,
-        insights_pages.router, sandbox_inbox.router, evidence_api.router,
+        insights_pages.router, sandbox_inbox.router, evidence_api.router, jobs_api.router,
     ):  # fmt: skip
         app.include_router(router)

@@ -58,6 +58,16 @@ def bad_cursor() -> ValidationFailed:
     return ValidationFailed(detail=said, fields=[FieldError("cursor", said)])
 
 
+def sequence_cursor(raw: str | None) -> int | None:
+    """The sequence number a cursor of a list ordered by one (the audit log, the job
+    queue) names: the last row seen; none for the first page."""
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit():
+        raise bad_cursor()
+    return int(raw)
+
+
 def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
     if not cursor:
         return None

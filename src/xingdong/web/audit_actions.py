@@ -12,6 +12,8 @@ from __future__ import annotations
 from xingdong.core.i18n import N_
 
 ACTION_LABELS: dict[str, str] = {
+    # The job queue
+    "core.job_run_again": N_("Failed background job run again"),
     # Campaigns
     "campaigns.submitted": N_("Campaign submitted for review"),
     "campaigns.approved": N_("Campaign approved"),

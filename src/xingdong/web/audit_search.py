@@ -15,7 +15,7 @@ from xingdong.core.audit import AuditEntry
 from xingdong.core.errors import FieldError, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.money import yuan
-from xingdong.core.pagination import CursorPage, bad_cursor
+from xingdong.core.pagination import CursorPage, sequence_cursor
 from xingdong.core.policy import Action, Actor, require
 from xingdong.identity import repository as identity_repo
 from xingdong.identity.models import Person
@@ -56,14 +56,6 @@ def audit_details(data: dict[str, Any]) -> list[tuple[str, str]]:
             text = str(value)
         shown.append((key, text))
     return shown
-
-
-def _cursor(raw: str | None) -> int | None:
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise bad_cursor()
-    return int(raw)
 
 
 async def _actor_id(session: AsyncSession, who: str) -> UUID | str | None:
@@ -110,7 +102,7 @@ async def search_audit(
             query = query.where(AuditEntry.actor_id.is_(None))
         else:
             query = query.where(AuditEntry.actor_id == found)
-    below = _cursor(cursor)
+    below = sequence_cursor(cursor)
     if below is not None:
         query = query.where(AuditEntry.id < below)
     rows = list(await session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit + 1)))

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from xingdong.core import job_board
 from xingdong.core.errors import ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
 from xingdong.core.numbers import whole_number
@@ -29,6 +31,7 @@ from xingdong.web.deps import (
     RuntimeDep,
     attempt,
 )
+from xingdong.web.jobs_api import JobId
 from xingdong.web.person_file import person_file
 from xingdong.web.templating import PACKAGE_DIR, redirect, render
 from xingdong.work.labels import STATUS_LABELS as WORK_STATUS_LABELS
@@ -238,3 +241,60 @@ async def ops_audit(
         "ops_audit.html",
         {"page": page, "filters": filters, "audit_details": audit_details},
     )
+
+
+async def _jobs_page(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    filters: dict[str, str],
+    cursor: str | None = None,
+    error: XingdongError | None = None,
+) -> Response:
+    shown: dict[str, object] = {
+        "filters": filters,
+        "statuses": job_board.STATUS_LABELS,
+        "events": job_board.EVENT_LABELS,
+    }
+    try:
+        shown["board"] = await job_board.job_board(
+            session, actor=actor, status=filters["status"], task=filters["task"], cursor=cursor
+        )
+    except ValidationFailed as exc:
+        # No rows: jobs shown under a filter that was not applied read as its result.
+        shown |= {"board": job_board.JobBoard(items=[], next_cursor=None), "refused": True}
+        error = error or exc
+    return render(request, "ops_jobs.html", shown, error=error)
+
+
+@router.get("/ops/jobs", response_class=HTMLResponse)
+async def ops_jobs(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    status: Annotated[str, Query(max_length=16)] = "failed",
+    task: Annotated[str, Query(max_length=128)] = "",
+    cursor: CursorQuery = None,
+) -> Response:
+    """Operators see the background jobs: failed ones first, by status and task."""
+    filters = {"status": status, "task": task}
+    return await _jobs_page(request, session, actor, filters, cursor)
+
+
+@router.post("/ops/jobs/{job_id}/run-again", dependencies=[CsrfChecked])
+async def ops_job_run_again(
+    request: Request,
+    job_id: JobId,
+    session: DbSession,
+    actor: PageActor,
+    status: Annotated[str, Form(max_length=16)] = "failed",
+    task: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Run a failed job again; back to the list as it was filtered."""
+    filters = {"status": status, "task": task}
+    try:
+        await attempt(session, lambda: job_board.run_again(session, actor=actor, job_id=job_id))
+    except XingdongError as exc:
+        return await _jobs_page(request, session, actor, filters, error=exc)
+    done = N_("The job is back in its queue and runs within seconds.")
+    return redirect("/ops/jobs?" + urlencode(filters), done)

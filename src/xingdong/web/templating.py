@@ -63,6 +63,7 @@ STAFF_PAGES = (
     StaffPage("review-quality", "/ops/review-quality", N_("Review quality"), _OPERATORS),
     StaffPage("risk", "/ops/risk", N_("Risk cases"), _OPERATORS),
     StaffPage("audit", "/ops/audit", N_("Audit log"), _OPERATORS),
+    StaffPage("jobs", "/ops/jobs", N_("Background jobs"), _OPERATORS),
     StaffPage("dispatch", "/ops/dispatch", N_("Feed console"), _OPERATORS),
 )
 """The staff consoles, in the order the menu and the home page list them."""

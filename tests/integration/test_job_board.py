@@ -1,0 +1,162 @@
+"""Operators see the job queue on a page and in the API (failed jobs first, by status and
+task, fifty at a time) and run a failed job again, which a worker then runs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.brand_world import bearer
+from tests.integration.answers import csrf_from, problem
+from tests.integration.conftest import make_settings
+from tests.integration.test_money_pages import sign_in
+from tests.lifecycle_world import World, build_world
+from xingdong.core.jobs import build_job_app, defer_in_transaction
+
+ENGLISH = {"Accept-Language": "en"}
+PURGE = "identity:purge_expired_sms_codes"
+SWEEP = "insights:sweep_webhooks"
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, clean_db: str) -> AsyncIterator[World]:
+    built = await build_world(clean_db, make_settings(), workers=1, funds=100_000)
+    yield built
+    await built.db.dispose()
+
+
+async def queue_jobs(world: World, *statuses: tuple[str, str]) -> list[int]:
+    """Jobs of the tasks and statuses given, in that order (procrastinate's own rows)."""
+    async with world.db.session_scope() as s:
+        await s.execute(text("DELETE FROM procrastinate_jobs"))
+        for task, _status in statuses:
+            await defer_in_transaction(s, task)
+        ids = list(
+            (await s.execute(text("SELECT id FROM procrastinate_jobs ORDER BY id"))).scalars()
+        )
+        for job_id, (_task, status) in zip(ids, statuses, strict=True):
+            await s.execute(
+                text("UPDATE procrastinate_jobs SET status = :status WHERE id = :id"),
+                {"status": status, "id": job_id},
+            )
+    return ids
+
+
+async def test_an_operator_lists_failed_jobs_and_runs_one_again_which_a_worker_runs(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    failed, other_failed, waiting, done = await queue_jobs(
+        world, (PURGE, "failed"), (SWEEP, "failed"), (PURGE, "todo"), (PURGE, "succeeded")
+    )
+    auth = await bearer(world, world.operator)
+    board = (await client.get("/api/v1/ops/jobs", headers=auth)).json()
+    # Failed ones first (the default), newest first; counts of every status.
+    assert [j["id"] for j in board["items"]] == [other_failed, failed]
+    assert board["counts"] == {
+        "failed": 2, "todo": 1, "doing": 0, "succeeded": 1, "cancelled": 0, "aborted": 0,
+    }  # fmt: skip
+    assert board["tasks"] == {PURGE: 1, SWEEP: 1}
+    purges = await client.get("/api/v1/ops/jobs", params={"task": PURGE}, headers=auth)
+    assert [j["id"] for j in purges.json()["items"]] == [failed]
+    assert purges.json()["counts"]["todo"] == 1 and purges.json()["counts"]["failed"] == 1
+    everything = await client.get("/api/v1/ops/jobs", params={"status": ""}, headers=auth)
+    assert [j["id"] for j in everything.json()["items"]] == [done, waiting, other_failed, failed]
+
+    again = await client.post(f"/api/v1/ops/jobs/{failed}/run-again", headers=auth)
+    assert again.status_code == 200, again.text
+    assert (again.json()["status"], again.json()["task"]) == ("todo", PURGE)
+    # Only a failed job: this one now waits, one done did its work, none is no job.
+    for job_id in (failed, done):
+        refused = await client.post(f"/api/v1/ops/jobs/{job_id}/run-again", headers=auth)
+        assert "只有失败的任务可以重新运行" in problem(refused, 409, "job_not_failed")["detail"]
+    problem(await client.post("/api/v1/ops/jobs/999999/run-again", headers=auth), 404, "not_found")
+    past_bigint = await client.post(f"/api/v1/ops/jobs/{2**63}/run-again", headers=auth)
+    assert past_bigint.status_code == 422
+    async with world.db.sessionmaker() as s:
+        entry = (
+            await s.execute(
+                text(
+                    "SELECT actor_id, object_id, data FROM audit_log "
+                    "WHERE action = 'core.job_run_again'"
+                )
+            )
+        ).one()
+    assert (entry.actor_id, entry.object_id) == (world.operator.id, str(failed))
+    assert entry.data == {"task": PURGE, "attempts": 0}
+
+    job_app = build_job_app(world.db.url)
+    async with job_app.open_async():
+        await job_app.run_worker_async(
+            wait=False, install_signal_handlers=False, queues=["default"]
+        )
+    ran = await client.get(f"/api/v1/ops/jobs/{failed}", headers=auth)
+    assert ran.json()["status"] == "succeeded"
+    assert ran.json()["last_event"] == "succeeded"
+    # The other failed one was left as it was.
+    other = await client.get(f"/api/v1/ops/jobs/{other_failed}", headers=auth)
+    assert other.json()["status"] == "failed"
+
+
+async def test_the_jobs_page_shows_failures_and_runs_one_again_after_asking(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    failed, waiting = await queue_jobs(world, (PURGE, "failed"), (SWEEP, "todo"))
+    await sign_in(client, world.operator.phone)
+    page = await client.get("/ops/jobs", headers=ENGLISH)
+    assert page.status_code == 200
+    assert f'data-job="{failed}"' in page.text and f'data-job="{waiting}"' not in page.text
+    assert '<strong data-job-count="failed">1</strong>' in page.text
+    assert f'data-confirm="Run job #{failed} ({PURGE}) again now?"' in page.text
+    assert "Background jobs" in page.text
+    done = await client.post(
+        f"/ops/jobs/{failed}/run-again",
+        data={"csrf_token": csrf_from(page.text), "status": "failed", "task": ""},
+    )
+    assert done.status_code == 303
+    assert done.headers["location"].startswith("/ops/jobs?status=failed&task=&done=")
+    after = await client.get(done.headers["location"], headers=ENGLISH)
+    assert "The job is back in its queue and runs within seconds." in after.text
+    assert "No job has failed." in after.text
+    # Twice: the page says why, in words, and keeps its filters.
+    twice = await client.post(
+        f"/ops/jobs/{failed}/run-again",
+        data={"csrf_token": csrf_from(page.text), "status": "failed", "task": ""},
+        headers=ENGLISH,
+    )
+    assert twice.status_code == 409
+    assert "This job&#39;s status is todo; only a failed job can be run again." in twice.text
+    waiting_list = await client.get("/ops/jobs", params={"status": "todo"}, headers=ENGLISH)
+    assert f'data-job="{failed}"' in waiting_list.text and "data-run-again" not in waiting_list.text
+    in_chinese = await client.get("/ops/jobs", params={"status": "todo"})
+    assert "后台任务" in in_chinese.text and "等待中" in in_chinese.text
+    bad = await client.get("/ops/jobs", params={"status": "lost"}, headers=ENGLISH)
+    assert bad.status_code == 422 and 'data-error-for="status"' in bad.text
+    assert "data-jobs" not in bad.text.replace("data-jobs-", "")
+    # Reviewers and workers do not see it.
+    client.cookies.clear()
+    await sign_in(client, world.reviewer.phone)
+    assert (await client.get("/ops/jobs")).status_code == 403
+    worker = await bearer(world, world.workers[0])
+    problem(await client.get("/api/v1/ops/jobs", headers=worker), 403, "forbidden")
+
+
+async def test_jobs_come_fifty_at_a_time(client: httpx.AsyncClient, world: World) -> None:
+    ids = await queue_jobs(world, *[(PURGE, "succeeded")] * 60)
+    auth = await bearer(world, world.operator)
+    first = (
+        await client.get("/api/v1/ops/jobs", params={"status": "succeeded"}, headers=auth)
+    ).json()
+    assert [j["id"] for j in first["items"]] == ids[::-1][:50]
+    rest = await client.get(
+        "/api/v1/ops/jobs",
+        params={"status": "succeeded", "cursor": first["next_cursor"]},
+        headers=auth,
+    )
+    assert [j["id"] for j in rest.json()["items"]] == ids[::-1][50:]
+    assert rest.json()["next_cursor"] is None
+    for cursor in ("x", "²"):
+        bad = await client.get("/api/v1/ops/jobs", params={"cursor": cursor}, headers=auth)
+        assert [e["field"] for e in problem(bad, 422, "validation_failed")["errors"]] == ["cursor"]
