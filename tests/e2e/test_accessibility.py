@@ -212,6 +212,7 @@ def pages_by_person(cast: Cast) -> dict[str | None, list[str]]:
             "/ops/audit",
             "/ops/dispatch",
             "/ops/review-quality",
+            "/ops/jobs?status=",
         ],
     }
 
