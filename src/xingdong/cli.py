@@ -1016,6 +1016,10 @@ def _warn_of_a_weak_secret_key(settings: Settings) -> None:
 def worker(
     concurrency: int = typer.Option(4, min=1, help="Jobs run at once by this worker"),
     queues: str = typer.Option("", help="Comma-separated queues (default: all)"),
+    metrics_port: int | None = typer.Option(
+        None, min=1, max=65535, help="Serve Prometheus metrics on this port (/metrics)"
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", help="Address the metrics are served on"),
 ) -> None:
     """Run a dedicated job worker (any number of them, on any hosts). SIGTERM or Ctrl+C
     stops it once its running jobs are done; a second one stops those too."""
@@ -1032,6 +1036,13 @@ def worker(
     if unknown:
         # A misspelt queue left a worker waiting for ever on a queue no job goes to.
         fail(f"unknown queue {unknown[0]!r}; the queues are {', '.join(known)}")
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        try:
+            start_http_server(metrics_port, addr=metrics_host)
+        except OSError as exc:
+            fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror}")
     _warn_of_a_weak_secret_key(settings)
     _require_schema(url)
     configure_logging(level=settings.log_level, as_json=settings.log_json)

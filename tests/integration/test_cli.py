@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from typer.testing import CliRunner
@@ -377,13 +378,17 @@ def test_a_dedicated_worker_runs_the_jobs_of_its_queue(cli_db: str, tmp_path: Pa
             "::procrastinate_job_to_defer_v1[])"
         )
     env = {**os.environ, "XINGDONG_DATABASE_URL": cli_db, "XINGDONG_LOG_JSON": "false"}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        metrics_port = probe.getsockname()[1]
     with (tmp_path / "worker.log").open("w") as out:
         worker = subprocess.Popen(
             [sys.executable, "-m", "xingdong", "worker", "--queues", "default",
-             "--concurrency", "1"],
+             "--concurrency", "1", "--metrics-port", str(metrics_port)],
             env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     status = None
+    metrics = ""
     try:
         deadline = time.monotonic() + 60
         with psycopg.connect(libpq_url(cli_db), autocommit=True) as conn:
@@ -396,8 +401,14 @@ def test_a_dedicated_worker_runs_the_jobs_of_its_queue(cli_db: str, tmp_path: Pa
                     break
                 time.sleep(0.2)
             left = conn.execute("SELECT count(*) FROM sms_codes").fetchone()
+        # What it ran, on its own metrics port (a dedicated worker serves no pages).
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
     finally:
         worker.terminate()
         worker.wait(timeout=30)
     assert status == ("succeeded",), (tmp_path / "worker.log").read_text()[-2000:]
     assert left == (0,)
+    assert (
+        'xingdong_jobs_total{outcome="succeeded",task="identity:purge_expired_sms_codes"}'
+        in metrics
+    )

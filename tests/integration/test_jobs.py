@@ -171,3 +171,31 @@ async def test_finished_jobs_are_forgotten_after_the_retention_and_the_rest_stay
     # A shorter retention takes the recent one too; what is to run or running stays.
     tomorrow = datetime.now(UTC) + timedelta(days=1)
     assert await prune_finished(db, days=0, now=tomorrow) == 1
+
+
+async def test_the_worker_counts_its_jobs_by_task_and_outcome(
+    client: httpx.AsyncClient,  # the app's runtime, which the jobs read
+    db: Database,
+) -> None:
+    from prometheus_client import REGISTRY
+
+    def ran(task: str, outcome: str) -> float:
+        labels = {"task": task, "outcome": outcome}
+        return REGISTRY.get_sample_value("xingdong_jobs_total", labels) or 0.0
+
+    purge, deliver = "identity:purge_expired_sms_codes", "insights:deliver_webhook"
+    before = (ran(purge, "succeeded"), ran(deliver, "error"), ran(deliver, "succeeded"))
+    async with db.session_scope() as s:
+        await defer_in_transaction(s, purge)
+        # No such delivery can be read from this id: the attempt raises.
+        await defer_in_transaction(s, deliver, args={"delivery_id": "not-a-uuid"}, queue="webhooks")
+    job_app = build_job_app(db.url)
+    async with job_app.open_async():
+        await job_app.run_worker_async(wait=False, install_signal_handlers=False)
+    after = (ran(purge, "succeeded"), ran(deliver, "error"), ran(deliver, "succeeded"))
+    purged, failed, delivered = (b - a for a, b in zip(before, after, strict=True))
+    # The worker may also have deferred and run the periodic purge.
+    assert purged >= 1
+    assert (failed, delivered) == (1.0, 0.0)
+    timed = REGISTRY.get_sample_value("xingdong_job_seconds_count", {"task": purge})
+    assert timed is not None and timed >= 1

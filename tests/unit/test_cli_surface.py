@@ -190,3 +190,20 @@ def test_a_group_called_alone_shows_its_help_and_no_error(
     captured = capsys.readouterr()
     assert "upgrade" in captured.out + captured.err
     assert "error:" not in captured.out + captured.err
+
+
+def test_a_worker_whose_metrics_port_is_taken_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XINGDONG_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    try:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            answer = CliRunner().invoke(app, ["worker", "--metrics-port", str(port)])
+    finally:
+        get_settings.cache_clear()
+    assert answer.exit_code == 1
+    assert answer.output.strip() == (
+        f"error: cannot serve metrics on 127.0.0.1:{port}: Address already in use"
+    )

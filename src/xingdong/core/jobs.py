@@ -85,7 +85,11 @@ def build_job_app(database_url: str) -> procrastinate.App:
     global _APP  # noqa: PLW0603 - one app a process, see _APP
     connector = procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))
     if _APP is None:
-        _APP = procrastinate.App(connector=connector)
+        from xingdong.core.job_metrics import measured
+
+        _APP = procrastinate.App(
+            connector=connector, worker_defaults={"worker_middleware": [measured]}
+        )
         for module_name in JOB_MODULES:
             module = importlib.import_module(module_name)
             _APP.add_tasks_from(module.blueprint, namespace=module.NAMESPACE)
