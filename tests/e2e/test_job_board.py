@@ -72,6 +72,8 @@ def test_an_operator_runs_a_failed_job_again_on_a_phone(phone: Page, database_ur
     # Dismissed, nothing happens; accepted, the job goes back to its queue.
     phone.once("dialog", lambda dialog: dialog.dismiss())
     row.locator("[data-run-again]").click()
+    phone.wait_for_timeout(500)  # a form sent would have left the page by now
+    expect(phone).to_have_url("/ops/jobs")
     expect(row.locator("[data-job-state]")).to_have_text("失败")
     phone.once("dialog", lambda dialog: dialog.accept())
     row.locator("[data-run-again]").click()

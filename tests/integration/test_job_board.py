@@ -19,6 +19,7 @@ from xingdong.core.jobs import build_job_app, defer_in_transaction
 ENGLISH = {"Accept-Language": "en"}
 PURGE = "identity:purge_expired_sms_codes"
 SWEEP = "insights:sweep_webhooks"
+SCAN = "risk:scan_cases"
 
 
 @pytest.fixture
@@ -69,9 +70,12 @@ async def test_an_operator_lists_failed_jobs_and_runs_one_again_which_a_worker_r
     assert again.status_code == 200, again.text
     assert (again.json()["status"], again.json()["task"]) == ("todo", PURGE)
     # Only a failed job: this one now waits, one done did its work, none is no job.
-    for job_id in (failed, done):
+    for job_id, said in (
+        (failed, "这个后台任务已在等待任务进程，会自行运行。"),
+        (done, "这个后台任务已成功，工作已经完成。"),
+    ):
         refused = await client.post(f"/api/v1/ops/jobs/{job_id}/run-again", headers=auth)
-        assert "只有失败的任务可以重新运行" in problem(refused, 409, "job_not_failed")["detail"]
+        assert problem(refused, 409, "job_not_failed")["detail"] == said
     problem(await client.post("/api/v1/ops/jobs/999999/run-again", headers=auth), 404, "not_found")
     past_bigint = await client.post(f"/api/v1/ops/jobs/{2**63}/run-again", headers=auth)
     assert past_bigint.status_code == 422
@@ -127,7 +131,7 @@ async def test_the_jobs_page_shows_failures_and_runs_one_again_after_asking(
         headers=ENGLISH,
     )
     assert twice.status_code == 409
-    assert "This job&#39;s status is todo; only a failed job can be run again." in twice.text
+    assert "This job is waiting for a worker already: it will run." in twice.text
     waiting_list = await client.get("/ops/jobs", params={"status": "todo"}, headers=ENGLISH)
     assert f'data-job="{failed}"' in waiting_list.text and "data-run-again" not in waiting_list.text
     in_chinese = await client.get("/ops/jobs", params={"status": "todo"})
@@ -157,6 +161,35 @@ async def test_jobs_come_fifty_at_a_time(client: httpx.AsyncClient, world: World
     )
     assert [j["id"] for j in rest.json()["items"]] == ids[::-1][50:]
     assert rest.json()["next_cursor"] is None
-    for cursor in ("x", "²"):
+    for cursor in ("x", "²", "9" * 20):
         bad = await client.get("/api/v1/ops/jobs", params={"cursor": cursor}, headers=auth)
         assert [e["field"] for e in problem(bad, 422, "validation_failed")["errors"]] == ["cursor"]
+
+
+async def test_a_job_of_a_kind_that_runs_alone_is_not_run_again_beside_a_waiting_one(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """The hourly risk scan runs one at a time (a queueing lock): with the next one already
+    waiting, a failed one is not put back beside it (it was a 500)."""
+    async with world.db.session_scope() as s:
+        await s.execute(text("DELETE FROM procrastinate_jobs"))
+        for _ in range(2):
+            await defer_in_transaction(s, SCAN, queueing_lock="risk_scan")
+            # The first fails before the second is deferred (one waits at a time).
+            await s.execute(
+                text(
+                    "UPDATE procrastinate_jobs SET status = 'failed' WHERE id = "
+                    "(SELECT min(id) FROM procrastinate_jobs) AND status = 'todo'"
+                )
+            )
+        failed = (await s.execute(text("SELECT min(id) FROM procrastinate_jobs"))).scalar_one()
+    auth = await bearer(world, world.operator)
+    refused = await client.post(f"/api/v1/ops/jobs/{failed}/run-again", headers=auth)
+    problem(refused, 409, "job_already_waiting")
+    still = await client.get(f"/api/v1/ops/jobs/{failed}", headers=auth)
+    assert (still.json()["status"], still.json()["attempts"]) == ("failed", 0)
+    async with world.db.sessionmaker() as s:
+        audited = await s.execute(
+            text("SELECT count(*) FROM audit_log WHERE action = 'core.job_run_again'")
+        )
+        assert audited.scalar_one() == 0

@@ -13,11 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.audit import record_audit
 from xingdong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from xingdong.core.i18n import N_
+from xingdong.core.jobs import QUEUEING_LOCK_INDEX
 from xingdong.core.pagination import CursorPage, sequence_cursor
 from xingdong.core.policy import Action, Actor, require
 
@@ -30,7 +32,7 @@ STATUS_LABELS: dict[str, str] = {
     "cancelled": N_("Cancelled"),
     "aborted": N_("Aborted"),
 }
-"""procrastinate's statuses, the one an operator looks for first first."""
+"""procrastinate's statuses, the one an operator looks for first listed first."""
 EVENT_LABELS: dict[str, str] = {
     "deferred": N_("Queued"),
     "scheduled": N_("Scheduled"),
@@ -49,6 +51,20 @@ EVENT_LABELS: dict[str, str] = {
 class JobNotFailed(Conflict):
     code = "job_not_failed"
     title = N_("Only a failed job can be run again")
+
+
+NOT_FAILED: dict[str, str] = {
+    "todo": N_("This job is waiting for a worker already: it will run."),
+    "doing": N_("This job is running now."),
+    "succeeded": N_("This job succeeded: its work is done."),
+    "cancelled": N_("This job was cancelled; only a failed job can be run again."),
+    "aborted": N_("This job was aborted; only a failed job can be run again."),
+}
+
+
+class JobAlreadyWaiting(Conflict):
+    code = "job_already_waiting"
+    title = N_("A job of this kind is already waiting")
 
 
 @dataclass(frozen=True)
@@ -190,12 +206,23 @@ async def run_again(session: AsyncSession, *, actor: Actor, job_id: int) -> Queu
         raise NotFound(detail=N_("No such job."))
     if found.status != "failed":
         raise JobNotFailed(
-            detail=N_("This job's status is {status}; only a failed job can be run again."),
+            detail=NOT_FAILED.get(found.status, N_("Only a failed job can be run again.")),
             extra={"status": found.status},
         )
-    await session.execute(
-        text("SELECT procrastinate_retry_job_v2(:id, now(), NULL, NULL, NULL)"), {"id": job_id}
-    )
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                text("SELECT procrastinate_retry_job_v2(:id, now(), NULL, NULL, NULL)"),
+                {"id": job_id},
+            )
+    except IntegrityError as exc:
+        # A job that runs once at a time (a periodic one, the price seeding) with another
+        # of its kind waiting: that one will do the work.
+        if QUEUEING_LOCK_INDEX not in str(exc.orig):
+            raise
+        raise JobAlreadyWaiting(
+            detail=N_("Another job of this kind is waiting to run; it will do this work.")
+        ) from None
     await record_audit(
         session,
         actor_id=actor.person_id,

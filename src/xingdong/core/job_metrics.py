@@ -18,7 +18,8 @@ from prometheus_client import Counter, Histogram
 JOBS = Counter(
     "xingdong_jobs_total",
     "Background jobs this process's worker ran, by task and outcome (succeeded; error: "
-    "the attempt raised, and the job is retried or failed; aborted)",
+    "the attempt raised, and the job is retried or failed; aborted; interrupted: the "
+    "worker stopped under it, and it runs again)",
     ["task", "outcome"],
 )
 JOB_SECONDS = Histogram(
@@ -39,8 +40,11 @@ async def measured(
     outcome = "error"
     try:
         result = await call_next()
-    except (JobAborted, asyncio.CancelledError):
+    except JobAborted:
         outcome = "aborted"
+        raise
+    except asyncio.CancelledError:
+        outcome = "interrupted"
         raise
     else:
         outcome = "succeeded"

@@ -76,6 +76,11 @@ _APP: procrastinate.App | None = None
 keeps a link to its app, so the tasks are gathered into one app, once."""
 
 
+QUEUEING_LOCK_INDEX = "procrastinate_jobs_queueing_lock_idx"
+"""procrastinate's unique index of the jobs waiting with a queueing lock: a second one
+waiting with the same lock is refused by it."""
+
+
 def build_job_app(database_url: str) -> procrastinate.App:
     """The process's job app, with every domain's jobs, on this database (a process that
     asks again for another database, as the test suite does, gets the same app moved

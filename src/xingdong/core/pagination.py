@@ -23,6 +23,8 @@ T = TypeVar("T")
 Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
 MAX_PAGE_SIZE = 100
+BIGINT_MAX = 2**63 - 1
+"""The largest sequence number the database holds (``bigint``)."""
 
 
 class Page(BaseModel, Generic[T]):
@@ -63,7 +65,7 @@ def sequence_cursor(raw: str | None) -> int | None:
     queue) names: the last row seen; none for the first page."""
     if not raw:
         return None
-    if not raw.isascii() or not raw.isdigit():
+    if not raw.isascii() or not raw.isdigit() or int(raw) > BIGINT_MAX:
         raise bad_cursor()
     return int(raw)
 

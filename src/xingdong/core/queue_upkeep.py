@@ -41,14 +41,13 @@ async def retry_stalled_jobs(
 
 _PRUNE_FINISHED = text(
     """
-    DELETE FROM procrastinate_jobs WHERE id IN (
+    -- The status again outside: a job run again while this waited for its row lock is
+    -- waiting now, and only this condition is checked again on the row as it is then.
+    -- (procrastinate's own trigger unlinks a periodic job's record of its last run.)
+    DELETE FROM procrastinate_jobs
+    WHERE status IN ('succeeded', 'failed', 'cancelled', 'aborted') AND id IN (
         SELECT job.id FROM procrastinate_jobs AS job
         WHERE job.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
-          -- A periodic job's last run is what its next one is told apart from (the
-          -- reference has no ON DELETE): one row a periodic job, kept.
-          AND NOT EXISTS (
-              SELECT FROM procrastinate_periodic_defers AS defer WHERE defer.job_id = job.id
-          )
           AND NOT EXISTS (
               SELECT FROM procrastinate_events AS event
               WHERE event.job_id = job.id AND event.at >= :cutoff

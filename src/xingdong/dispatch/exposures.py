@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
+from xingdong.core.clock import utcnow
 from xingdong.core.db import Database, delete_in_batches
 from xingdong.core.logging import get_logger
 from xingdong.dispatch.models import ShownFeed
@@ -180,5 +181,5 @@ _PRUNE = text(
 async def prune_exposures(db: Database, *, days: int, now: datetime | None = None) -> int:
     """Delete the feeds shown more than ``days`` ago. The counts per campaign and hour
     (what the brand and CPM billing read) stay."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    cutoff = (now or utcnow()) - timedelta(days=days)
     return await delete_in_batches(db, _PRUNE, {"cutoff": cutoff})

@@ -31,7 +31,7 @@ from xingdong.core.audit import AuditEntry, record_audit
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.i18n import N_
-from xingdong.core.jobs import defer_in_transaction
+from xingdong.core.jobs import QUEUEING_LOCK_INDEX, defer_in_transaction
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.dispatch import history
@@ -251,10 +251,6 @@ async def last_seeding_failure(session: AsyncSession) -> datetime | None:
         )
     )
     return failed
-
-
-QUEUEING_LOCK_INDEX = "procrastinate_jobs_queueing_lock_idx"
-"""procrastinate's unique index of the jobs waiting with a queueing lock."""
 
 
 async def seed_prices_soon(session: AsyncSession, *, actor: Actor) -> int:
