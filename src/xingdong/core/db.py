@@ -18,7 +18,7 @@ from uuid import UUID
 from psycopg import AsyncConnection, OperationalError
 from psycopg.pq import ConnStatus
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy import DateTime, MetaData, TextClause, func
+from sqlalchemy import DateTime, Executable, MetaData, func
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -91,10 +91,11 @@ DELETE_BATCH = 5_000
 
 
 async def delete_in_batches(
-    db: Database, statement: TextClause, params: dict[str, Any], *, batch: int = DELETE_BATCH
+    db: Database, statement: Executable, params: dict[str, Any], *, batch: int = DELETE_BATCH
 ) -> int:
-    """Run ``statement`` (a DELETE of at most ``:batch`` rows) in its own transaction until
-    it deletes fewer; returns how many in all. A retention's first run may find millions
+    """Run ``statement`` (a DELETE of at most ``:batch`` rows, ``bindparam("batch")`` in an
+    ORM statement) in its own transaction again and again until it deletes fewer; returns
+    how many in all. A retention's first run may find millions
     of rows, and one statement for all of them would hold its locks for minutes."""
     deleted = 0
     while True:

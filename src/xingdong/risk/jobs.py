@@ -34,13 +34,7 @@ async def prune_events(timestamp: int | None = None) -> int:  # noqa: ARG001
     from xingdong.risk import service
 
     runtime = current_runtime()
-    pruned = 0
-    while True:
-        async with runtime.db.session_scope() as session:
-            count = await service.prune_events(session, settings=runtime.settings)
-        pruned += count
-        if count < service.PRUNE_BATCH:
-            break
+    pruned = await service.prune_events(runtime.db, settings=runtime.settings)
     if pruned:
         log.info("risk_events_pruned", count=pruned)
     return pruned

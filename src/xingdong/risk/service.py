@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Text, cast, delete, func, select, update
+from sqlalchemy import Text, bindparam, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.client_signals import ClientSignals
 from xingdong.core.clock import utcnow
+from xingdong.core.db import DELETE_BATCH, Database, delete_in_batches
 from xingdong.core.logging import get_logger
 from xingdong.core.security import keyed_digest
 from xingdong.core.settings import RISK_WARM_DAYS, Settings, get_settings
@@ -159,29 +160,23 @@ async def decide(
     return RiskVerdict(decision.decision, decision.score, list(decision.reasons))
 
 
-PRUNE_BATCH = 10_000
-"""Events the nightly job deletes per transaction, so that a first run over years of
-traffic holds no long transaction."""
+_OLDEST_PRUNED = delete(RiskEvent).where(
+    RiskEvent.id.in_(
+        select(RiskEvent.id)
+        .where(RiskEvent.recorded_at < bindparam("cutoff"))
+        .order_by(RiskEvent.id)
+        .limit(bindparam("batch"))
+    )
+)
 
 
 async def prune_events(
-    session: AsyncSession,
-    *,
-    settings: Settings,
-    now: datetime | None = None,
-    limit: int = PRUNE_BATCH,
+    db: Database, *, settings: Settings, now: datetime | None = None, batch: int = DELETE_BATCH
 ) -> int:
-    """Delete up to ``limit`` of the recorded events older than
-    ``risk_event_retention_days``, oldest first; answers how many."""
+    """Delete the recorded events older than ``risk_event_retention_days``, oldest first,
+    ``batch`` a transaction; answers how many."""
     cutoff = (now or utcnow()) - timedelta(days=settings.risk_event_retention_days)
-    oldest = (
-        select(RiskEvent.id)
-        .where(RiskEvent.recorded_at < cutoff)
-        .order_by(RiskEvent.id)
-        .limit(limit)
-    )
-    result = await session.execute(delete(RiskEvent).where(RiskEvent.id.in_(oldest)))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return await delete_in_batches(db, _OLDEST_PRUNED, {"cutoff": cutoff}, batch=batch)
 
 
 async def recorded_event_lines(session: AsyncSession, *, since: datetime) -> list[str]:
