@@ -440,3 +440,28 @@ async def test_test_events_and_redeliveries_are_bounded_per_organisation(
     async with world.db.sessionmaker() as s:
         pings = await s.scalar(select(func.count()).select_from(Event).where(Event.type == "ping"))
     assert pings == 2
+
+
+async def test_events_past_their_retention_go_with_their_deliveries_in_batches(
+    world: World,
+) -> None:
+    endpoint = await add_endpoint(world, "http://127.0.0.1:9/hook", "campaign.approved")
+    now = utcnow()
+    async with world.db.session_scope() as s:
+        s.add_all(
+            Event(org_id=world.org_id, type="campaign.approved", data={"n": days},
+                  created_at=now - timedelta(days=days))
+            for days in (45, 40, 31, 29, 1)
+        )  # fmt: skip
+        await s.flush()
+        old = await s.scalar(select(Event.id).where(Event.data["n"].as_integer() == 45))
+        s.add(WebhookDelivery(event_id=old, endpoint_id=endpoint.id, status="failed"))
+    settings = make_settings(webhook_event_retention_days=30)
+    # Two a transaction: the loop goes round until a short batch.
+    assert await service.prune_events(world.db, settings=settings, now=now, batch=2) == 3
+    assert await service.prune_events(world.db, settings=settings, now=now, batch=2) == 0
+    async with world.db.sessionmaker() as s:
+        kept = sorted((await s.scalars(select(Event.data["n"].as_integer()))).all())
+        deliveries = await s.scalar(select(func.count()).select_from(WebhookDelivery))
+    assert kept == [1, 29]
+    assert deliveries == 0

@@ -52,8 +52,7 @@ async def prune_events(timestamp: int | None = None) -> int:  # noqa: ARG001
     from xingdong.insights import service
 
     runtime = current_runtime()
-    async with runtime.db.session_scope() as session:
-        pruned = await service.prune_events(session, settings=runtime.settings)
+    pruned = await service.prune_events(runtime.db, settings=runtime.settings)
     if pruned:
         log.info("events_pruned", count=pruned)
     return pruned

@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.audit import record_audit
 from xingdong.core.clock import utc_text, utcnow
+from xingdong.core.db import DELETE_BATCH, Database, delete_in_batches
 from xingdong.core.errors import FieldError, NotFound, RateLimited, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.jobs import defer_in_transaction
@@ -514,13 +515,23 @@ async def redeliver(
     return delivery
 
 
+_OLDEST_PRUNED = delete(Event).where(
+    Event.id.in_(
+        select(Event.id)
+        .where(Event.created_at < bindparam("cutoff"))
+        .order_by(Event.created_at)
+        .limit(bindparam("batch"))
+    )
+)
+
+
 async def prune_events(
-    session: AsyncSession, *, settings: Settings, now: datetime | None = None
+    db: Database, *, settings: Settings, now: datetime | None = None, batch: int = DELETE_BATCH
 ) -> int:
-    """Forget events (and their deliveries) older than the retention period."""
+    """Forget events (and their deliveries) older than the retention period, ``batch`` a
+    transaction; answers how many."""
     cutoff = (now or utcnow()) - timedelta(days=settings.webhook_event_retention_days)
-    result = await session.execute(delete(Event).where(Event.created_at < cutoff))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return await delete_in_batches(db, _OLDEST_PRUNED, {"cutoff": cutoff}, batch=batch)
 
 
 async def event_of(session: AsyncSession, event_id: UUID) -> Event:
