@@ -4,6 +4,7 @@ task, fifty at a time) and run a failed job again, which a worker then runs."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from tests.integration.answers import csrf_from, problem
 from tests.integration.conftest import make_settings
 from tests.integration.test_money_pages import sign_in
 from tests.lifecycle_world import World, build_world
+from xingdong.core.clock import utcnow
 from xingdong.core.jobs import build_job_app, defer_in_transaction
 
 ENGLISH = {"Accept-Language": "en"}
@@ -193,3 +195,51 @@ async def test_a_job_of_a_kind_that_runs_alone_is_not_run_again_beside_a_waiting
             text("SELECT count(*) FROM audit_log WHERE action = 'core.job_run_again'")
         )
         assert audited.scalar_one() == 0
+
+
+async def test_the_board_says_whether_the_queue_is_worked(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    auth = await bearer(world, world.operator)
+    await sign_in(client, world.operator.phone)
+    await queue_jobs(world, (PURGE, "succeeded"))
+    async with world.db.session_scope() as s:
+        await s.execute(text("DELETE FROM procrastinate_workers"))
+
+    async def health() -> dict[str, object]:
+        answer = await client.get("/api/v1/ops/jobs", headers=auth)
+        found: dict[str, object] = answer.json()["health"]
+        return found
+
+    # No worker beats: nothing runs, whatever waits.
+    gone = await health()
+    assert (gone["workers"], gone["behind"], gone["oldest_due_at"]) == (0, True, None)
+    page = await client.get("/ops/jobs", headers=ENGLISH)
+    assert 'data-queue-health="no-workers"' in page.text
+    assert "background jobs are not running" in page.text
+
+    # A worker beats and nothing due waits.
+    async with world.db.session_scope() as s:
+        await s.execute(
+            text(
+                "INSERT INTO procrastinate_workers (last_heartbeat) "
+                "VALUES (now() - interval '10 minutes'), (now() - interval '3 seconds')"
+            )
+        )
+        # Due later: not waiting yet.
+        await defer_in_transaction(s, PURGE, scheduled_at=utcnow() + timedelta(hours=1))
+    working = await health()
+    assert (working["workers"], working["behind"], working["oldest_due_at"]) == (1, False, None)
+    page = await client.get("/ops/jobs", headers=ENGLISH)
+    assert 'data-queue-health="ok"' in page.text and "Workers running: 1" in page.text
+
+    # A job due ten minutes ago still waits: the workers are behind.
+    async with world.db.session_scope() as s:
+        await defer_in_transaction(s, SWEEP, scheduled_at=utcnow() - timedelta(minutes=10))
+    behind = await health()
+    assert (behind["workers"], behind["behind"]) == (1, True)
+    assert 595 <= float(str(behind["waited_seconds"])) <= 660
+    page = await client.get("/ops/jobs", headers=ENGLISH)
+    assert "A job due 10 minutes ago still waits: the workers are behind." in page.text
+    in_chinese = await client.get("/ops/jobs")
+    assert 'data-queue-health="behind"' in in_chinese.text

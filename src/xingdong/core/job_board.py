@@ -22,6 +22,7 @@ from xingdong.core.i18n import N_
 from xingdong.core.jobs import QUEUEING_LOCK_INDEX
 from xingdong.core.pagination import CursorPage, sequence_cursor
 from xingdong.core.policy import Action, Actor, require
+from xingdong.core.queue_upkeep import STALLED_AFTER_S
 
 PAGE_SIZE = 50
 STATUS_LABELS: dict[str, str] = {
@@ -87,11 +88,38 @@ class QueuedJob:
 
 
 @dataclass(frozen=True)
+class QueueHealth:
+    """Whether the queue is being worked: the workers beating, and how long the job that
+    has been due longest has waited."""
+
+    workers: int
+    """Workers that beat within ``STALLED_AFTER_S`` (a server's in-process worker counts)."""
+    last_heartbeat_at: datetime | None
+    oldest_due_at: datetime | None
+    """When the job waiting longest past its due time fell due; none when nothing due
+    waits."""
+    now: datetime
+
+    @property
+    def waited_seconds(self) -> float:
+        if self.oldest_due_at is None:
+            return 0.0
+        return max(0.0, (self.now - self.oldest_due_at).total_seconds())
+
+    @property
+    def behind(self) -> bool:
+        """Nothing works the queue, or a due job has waited longer than a worker's silence
+        takes to count as gone: what an operator must look into."""
+        return self.workers == 0 or self.waited_seconds > STALLED_AFTER_S
+
+
+@dataclass(frozen=True)
 class JobBoard(CursorPage[QueuedJob]):
     counts: dict[str, int] = field(default_factory=dict)
     """Jobs of each status (the filter's task only, when one is chosen)."""
     tasks: dict[str, int] = field(default_factory=dict)
     """Every task in the queue and how many jobs of the chosen status it has."""
+    health: QueueHealth | None = None
 
 
 _COUNTS = text(
@@ -115,6 +143,33 @@ _JOBS = text(
     LIMIT :limit
     """
 )
+
+
+_HEALTH = text(
+    """
+    SELECT now() AS now,
+           (SELECT count(*) FROM procrastinate_workers
+            WHERE last_heartbeat >= now() - make_interval(secs => :stalled)) AS workers,
+           (SELECT max(last_heartbeat) FROM procrastinate_workers) AS last_heartbeat_at,
+           (SELECT min(due.at) FROM (
+                SELECT coalesce(job.scheduled_at, (
+                    SELECT min(event.at) FROM procrastinate_events AS event
+                    WHERE event.job_id = job.id
+                )) AS at
+                FROM procrastinate_jobs AS job WHERE job.status = 'todo'
+            ) AS due WHERE due.at <= now()) AS oldest_due_at
+    """
+)
+
+
+async def queue_health(session: AsyncSession) -> QueueHealth:
+    row = (await session.execute(_HEALTH, {"stalled": STALLED_AFTER_S})).one()
+    return QueueHealth(
+        workers=int(row.workers),
+        last_heartbeat_at=row.last_heartbeat_at,
+        oldest_due_at=row.oldest_due_at,
+        now=row.now,
+    )
 
 
 def _job(row: Any) -> QueuedJob:
@@ -173,6 +228,7 @@ async def job_board(
         next_cursor=str(jobs[-1].id) if more and jobs else None,
         counts=counts,
         tasks=dict(sorted(tasks.items())),
+        health=await queue_health(session),
     )
 
 

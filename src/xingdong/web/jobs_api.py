@@ -36,11 +36,34 @@ class JobOut(BaseModel):
         return cls(**asdict(job))
 
 
+class QueueHealthOut(BaseModel):
+    workers: int
+    """Workers that beat in the last two minutes (a server's own worker counts)."""
+    last_heartbeat_at: datetime | None
+    oldest_due_at: datetime | None
+    """When the job waiting longest past its due time fell due (none: nothing due waits)."""
+    waited_seconds: float
+    behind: bool
+    """No worker beats, or a due job has waited more than two minutes."""
+
+    @classmethod
+    def of(cls, health: job_board.QueueHealth) -> QueueHealthOut:
+        return cls(
+            workers=health.workers,
+            last_heartbeat_at=health.last_heartbeat_at,
+            oldest_due_at=health.oldest_due_at,
+            waited_seconds=round(health.waited_seconds, 1),
+            behind=health.behind,
+        )
+
+
 class JobBoardOut(Page[JobOut]):
     counts: dict[str, int]
     """Jobs of each status (of the task asked for, if one was)."""
     tasks: dict[str, int]
     """Every task in the queue and its jobs of the status asked for."""
+    health: QueueHealthOut
+    """Whether the queue is being worked."""
 
 
 StatusQuery = Annotated[
@@ -65,11 +88,13 @@ async def list_jobs(
     (``identity:purge_expired_sms_codes``), with how many there are of each. Finished jobs
     are kept ``XINGDONG_JOB_RETENTION_DAYS``."""
     board = await job_board.job_board(session, actor=actor, status=status, task=task, cursor=cursor)
+    assert board.health is not None
     return JobBoardOut(
         items=[JobOut.of(j) for j in board.items],
         next_cursor=board.next_cursor,
         counts=board.counts,
         tasks=board.tasks,
+        health=QueueHealthOut.of(board.health),
     )
 
 
