@@ -50,7 +50,10 @@ async def test_under_capacity_every_request_takes_the_service_time(
     latencies, in_flight, errors = await _open_loop(port, ["t"], rate=100.0, seconds=0.5)
     assert (len(latencies), len(in_flight), errors, len(arrivals)) == (50, 50, 0, 50)
     # Nothing waits for a connection: sent when due, each latency is its time in flight.
-    assert max(a - b for a, b in zip(sorted(latencies), sorted(in_flight), strict=True)) < 20
+    # (Nine in ten: a request a busy machine held up 30 ms failed the largest once in CI;
+    # a generator that made requests wait for a connection here would delay most.)
+    waits = sorted(a - b for a, b in zip(sorted(latencies), sorted(in_flight), strict=True))
+    assert waits[len(waits) * 9 // 10] < 20
     assert min(latencies) >= SERVICE_S * 1000
     assert sorted(latencies)[len(latencies) // 2] < SERVICE_S * 1000 * 2
     # Sent on the schedule: the arrivals are spread over the half second, not bunched.
