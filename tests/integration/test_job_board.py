@@ -233,6 +233,23 @@ async def test_the_board_says_whether_the_queue_is_worked(
     page = await client.get("/ops/jobs", headers=ENGLISH)
     assert 'data-queue-health="ok"' in page.text and "Workers running: 1" in page.text
 
+    # One due ten minutes ago that waits for the lock a running job holds waits by design.
+    async with world.db.session_scope() as s:
+        for status in ("doing", "todo"):
+            await defer_in_transaction(
+                s, "dispatch:seed_prices", lock="dispatch_seed_prices",
+                scheduled_at=utcnow() - timedelta(minutes=10),
+            )  # fmt: skip
+            await s.execute(
+                text(
+                    "UPDATE procrastinate_jobs SET status = :status WHERE id = "
+                    "(SELECT max(id) FROM procrastinate_jobs)"
+                ),
+                {"status": status},
+            )
+    locked = await health()
+    assert (locked["workers"], locked["behind"], locked["oldest_due_at"]) == (1, False, None)
+
     # A job due ten minutes ago still waits: the workers are behind.
     async with world.db.session_scope() as s:
         await defer_in_transaction(s, SWEEP, scheduled_at=utcnow() - timedelta(minutes=10))

@@ -96,8 +96,8 @@ class QueueHealth:
     """Workers that beat within ``STALLED_AFTER_S`` (a server's in-process worker counts)."""
     last_heartbeat_at: datetime | None
     oldest_due_at: datetime | None
-    """When the job waiting longest past its due time fell due; none when nothing due
-    waits."""
+    """When the job waiting longest past its due time fell due (one waiting for a lock a
+    running job holds left out); none when nothing due waits."""
     now: datetime
 
     @property
@@ -157,6 +157,12 @@ _HEALTH = text(
                     WHERE event.job_id = job.id
                 )) AS at
                 FROM procrastinate_jobs AS job WHERE job.status = 'todo'
+                  -- One waiting for its lock (the seeding's, held by a running seeding)
+                  -- waits by design, not because the workers are behind.
+                  AND NOT EXISTS (
+                      SELECT FROM procrastinate_jobs AS holder
+                      WHERE holder.status = 'doing' AND holder.lock = job.lock
+                  )
             ) AS due WHERE due.at <= now()) AS oldest_due_at
     """
 )
