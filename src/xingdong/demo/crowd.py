@@ -67,6 +67,8 @@ DONE_WORDS = {
     "purchase": "已付款",
     "profile_ad": "广告",
 }
+CHEAT_SHARE = 0.15
+"""The share of the crowd's claims handed in without the work done (a screenshot alone)."""
 AUDIENCE_PER_STEP = (400, 900)
 """Impressions the platform's own audience gives a crowd member's profile ad between two
 of their steps (the demo's stand-in for a real creator's traffic)."""
@@ -136,6 +138,11 @@ class Crowd:
     """Live-room visits under way, by assignment id."""
     posted: dict[UUID, SandboxVideo] = field(default_factory=dict)
     """Videos shot for a task and not handed in yet, by assignment id."""
+    cheating: dict[UUID, bool] = field(default_factory=dict)
+    """Whether the member cheats on a claim, decided once when they first turn to it: a
+    member who decided anew at every step of a task that takes several (an ad seen by a
+    thousand, a stay in a live room) gave up half-way now and then, and handed in a
+    short count or a short stay as an honest member."""
 
     async def step(self) -> str:
         """One action of one crowd member; returns what happened (for logs and tests)."""
@@ -222,14 +229,16 @@ class Crowd:
             campaign = await session.get(Campaign, assignment.campaign_id) if assignment else None
             if assignment is None or campaign is None:
                 return "gone"
-            # A profile ad takes several steps to be seen enough: fewer cheats per step.
-            cheat = self.rng.random() < (0.04 if campaign.task_type == "profile_ad" else 0.15)
+            cheat = self.cheating.get(assignment.id)
+            if cheat is None:
+                cheat = self.cheating[assignment.id] = self.rng.random() < CHEAT_SHARE
             if not cheat:
                 waiting = await self._act(session, assignment, campaign, now)
                 if waiting:
                     return "visiting"
             # A video shot is shown on the worker's own page, with a link to it; every
             # other action on the page of what was acted on.
+            self.cheating.pop(assignment.id, None)
             video = self.posted.pop(assignment.id, None)
             own_page = campaign.task_type == "shoot" or campaign.target_kind != "account"
             shot = render_action_screenshot(
