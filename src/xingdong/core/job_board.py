@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xingdong.core.audit import record_audit
 from xingdong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from xingdong.core.i18n import N_
-from xingdong.core.jobs import QUEUEING_LOCK_INDEX
-from xingdong.core.pagination import CursorPage, sequence_cursor
+from xingdong.core.jobs import another_waits
+from xingdong.core.pagination import CursorPage, sequence_cursor, sequence_cut
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.queue_upkeep import STALLED_AFTER_S
 
@@ -226,12 +226,10 @@ async def job_board(
         _JOBS,
         {"status": status, "task": task, "below": below, "job_id": None, "limit": limit + 1},
     )
-    jobs = [_job(row) for row in rows]
-    more = len(jobs) > limit
-    jobs = jobs[:limit]
+    jobs, next_cursor = sequence_cut([_job(row) for row in rows], limit, lambda j: j.id)
     return JobBoard(
         items=jobs,
-        next_cursor=str(jobs[-1].id) if more and jobs else None,
+        next_cursor=next_cursor,
         counts=counts,
         tasks=dict(sorted(tasks.items())),
         health=await queue_health(session),
@@ -280,7 +278,7 @@ async def run_again(session: AsyncSession, *, actor: Actor, job_id: int) -> Queu
     except IntegrityError as exc:
         # A job that runs once at a time (a periodic one, the price seeding) with another
         # of its kind waiting: that one will do the work.
-        if QUEUEING_LOCK_INDEX not in str(exc.orig):
+        if not another_waits(exc):
             raise
         raise JobAlreadyWaiting(
             detail=N_("Another job of this kind is waiting to run; it will do this work.")

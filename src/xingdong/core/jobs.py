@@ -19,6 +19,7 @@ from typing import Any
 
 import procrastinate
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xingdong.core.db import libpq_url
@@ -76,9 +77,15 @@ _APP: procrastinate.App | None = None
 keeps a link to its app, so the tasks are gathered into one app, once."""
 
 
-QUEUEING_LOCK_INDEX = "procrastinate_jobs_queueing_lock_idx"
+_QUEUEING_LOCK_INDEX = "procrastinate_jobs_queueing_lock_idx"
 """procrastinate's unique index of the jobs waiting with a queueing lock: a second one
 waiting with the same lock is refused by it."""
+
+
+def another_waits(refusal: IntegrityError) -> bool:
+    """Whether putting a job in its queue was refused because another with the same
+    queueing lock already waits there (any other refusal is a fault)."""
+    return _QUEUEING_LOCK_INDEX in str(refusal.orig)
 
 
 def build_job_app(database_url: str) -> procrastinate.App:

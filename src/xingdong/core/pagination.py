@@ -70,6 +70,15 @@ def sequence_cursor(raw: str | None) -> int | None:
     return int(raw)
 
 
+def sequence_cut(
+    rows: list[T], limit: int, number: Callable[[T], int]
+) -> tuple[list[T], str | None]:
+    """The first ``limit`` of ``rows`` (fetched with ``limit + 1``, newest first) and the
+    cursor of the page after them, which :func:`sequence_cursor` reads."""
+    page = rows[:limit]
+    return page, str(number(page[-1])) if len(rows) > limit and page else None
+
+
 def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
     if not cursor:
         return None

@@ -31,7 +31,7 @@ from xingdong.core.audit import AuditEntry, record_audit
 from xingdong.core.clock import utcnow
 from xingdong.core.db import Database
 from xingdong.core.i18n import N_
-from xingdong.core.jobs import QUEUEING_LOCK_INDEX, defer_in_transaction
+from xingdong.core.jobs import another_waits, defer_in_transaction
 from xingdong.core.policy import Action, Actor, require
 from xingdong.core.settings import Settings
 from xingdong.dispatch import history
@@ -263,7 +263,7 @@ async def seed_prices_soon(session: AsyncSession, *, actor: Actor) -> int:
                 session, SEEDING_JOB, lock=SEEDING_LOCK, queueing_lock=SEEDING_LOCK
             )
     except IntegrityError as exc:
-        if QUEUEING_LOCK_INDEX not in str(exc.orig):
+        if not another_waits(exc):
             raise
         raise SeedingWaiting(
             detail=N_("A seeding is already waiting for the job worker; its prices come soon.")

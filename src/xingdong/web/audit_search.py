@@ -15,7 +15,7 @@ from xingdong.core.audit import AuditEntry
 from xingdong.core.errors import FieldError, ValidationFailed
 from xingdong.core.i18n import N_
 from xingdong.core.money import yuan
-from xingdong.core.pagination import CursorPage, sequence_cursor
+from xingdong.core.pagination import CursorPage, sequence_cursor, sequence_cut
 from xingdong.core.policy import Action, Actor, require
 from xingdong.identity import repository as identity_repo
 from xingdong.identity.models import Person
@@ -105,12 +105,11 @@ async def search_audit(
     below = sequence_cursor(cursor)
     if below is not None:
         query = query.where(AuditEntry.id < below)
-    rows = list(await session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    fetched = list(await session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit + 1)))
+    rows, next_cursor = sequence_cut(fetched, limit, lambda e: e.id)
     return AuditPage(
         items=rows,
-        next_cursor=str(rows[-1].id) if more and rows else None,
+        next_cursor=next_cursor,
         actors=await _actor_names(session, {e.actor_id for e in rows if e.actor_id}),
     )
 
