@@ -212,6 +212,13 @@ class Settings(BaseSettings):
         "ends, so that a worker who undid the action is told in time to do it again (0: "
         "only the hold's end asks; fractions allowed, 0.25 is a quarter of an hour).",
     )
+    platform_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=120,
+        description="How long a short-video platform has to answer whether an action was "
+        "done or is still there; no answer by then counts as the platform cannot tell.",
+    )
     purchase_hold_hours: int = Field(
         default=192,
         # A shorter hold would release a reward while its order can still be returned.

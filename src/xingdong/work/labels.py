@@ -109,6 +109,7 @@ DETAIL_LABELS = {
     "ad_taken_down": N_("The ad was taken down before it was seen a thousand times"),
     "actor_not_found": N_("The worker's account is not on the platform"),
     "target_not_found": N_("The target is no longer on the platform"),
+    "no_answer": N_("The platform did not answer in time"),
 }
 """The platform connector's details (see docs/sandbox-platform.md)."""
 

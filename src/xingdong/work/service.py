@@ -17,9 +17,10 @@ quantity (a CHECK constraint says so too) and escrow (no overdraft) never pays m
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,8 +47,10 @@ from xingdong.core.clock import local_time, utc_text, utcnow
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_, Phrase
 from xingdong.core.ids import new_id
+from xingdong.core.logging import get_logger
 from xingdong.core.pagination import CursorPage, clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, require
+from xingdong.core.runtime import current_runtime
 from xingdong.core.settings import Settings
 from xingdong.core.text import refuse_control_characters
 from xingdong.creators import agencies
@@ -97,6 +100,8 @@ from xingdong.work.models import (
     GoldItem,
 )
 from xingdong.work.review_filter import EVERYTHING, ReviewFilter
+
+log = get_logger(__name__)
 
 REJECT_REASONS = {
     "evidence_unclear": N_("The evidence does not show the action clearly"),
@@ -474,17 +479,37 @@ def _verification_json(verification: Verification) -> dict[str, Any]:
     }
 
 
+NO_ANSWER = "no_answer"
+"""The detail of an ``unknown`` verification when the platform did not answer in
+``platform_timeout_seconds``."""
+
+
+async def _answer_in_time(platform: str, question: Awaitable[Verification]) -> Verification:
+    """The platform's answer, or "cannot tell" when none comes in time: a platform that
+    hangs must not keep a hand-in, a worker's page or the hold's job waiting with it."""
+    timeout = current_runtime().settings.platform_timeout_seconds
+    try:
+        async with asyncio.timeout(timeout):
+            return await question
+    except TimeoutError:
+        log.warning("platform_no_answer", platform=platform, timeout_seconds=timeout)
+        return Verification(status="unknown", observed_at=None, detail=NO_ANSWER)
+
+
 async def _platform_sees(campaign: Campaign, assignment: Assignment) -> Verification:
     """What the platform says now of the claimed action, asked as a hand-in asks."""
-    return await get_connector(campaign.platform).verify_action(
-        campaign.task_type,
-        actor_handle=assignment.actor_handle,
-        target=_target_of(campaign),
-        since=assignment.claimed_at,
-        min_watch_seconds=campaign.min_watch_seconds,
-        min_stay_seconds=campaign.min_stay_seconds,
-        tracking_code=_tracking_code_of(campaign, assignment),
-        min_impressions=_impressions_asked(campaign),
+    return await _answer_in_time(
+        campaign.platform,
+        get_connector(campaign.platform).verify_action(
+            campaign.task_type,
+            actor_handle=assignment.actor_handle,
+            target=_target_of(campaign),
+            since=assignment.claimed_at,
+            min_watch_seconds=campaign.min_watch_seconds,
+            min_stay_seconds=campaign.min_stay_seconds,
+            tracking_code=_tracking_code_of(campaign, assignment),
+            min_impressions=_impressions_asked(campaign),
+        ),
     )
 
 
@@ -556,6 +581,14 @@ async def check_now(
     return PlatformCheck(await _platform_sees(campaign, assignment))
 
 
+def _still_to_hand_in(assignment: Assignment, person: Person, moment: datetime) -> None:
+    if assignment.person_id != person.id:
+        raise AssignmentNotFound(detail=N_("No such task."))
+    _state(assignment, "claimed")
+    if assignment.expires_at <= moment:
+        raise ClaimExpired(detail=N_("Your claim has expired; the task went back to the pool."))
+
+
 async def submit(
     session: AsyncSession,
     *,
@@ -571,13 +604,13 @@ async def submit(
     risk engine decides too: a block refuses the hand-in, a review sends it to a
     reviewer with the reasons."""
     moment = now or utcnow()
-    assignment = await _locked_assignment(session, assignment_id)
-    if assignment.person_id != person.id:
+    # The platform is asked before the locks are taken: its answer can take seconds, and
+    # every claim, hand-in and review of the campaign waits for the campaign's lock.
+    found = await repo.assignment_with_campaign(session, assignment_id)
+    if found is None:
         raise AssignmentNotFound(detail=N_("No such task."))
-    _state(assignment, "claimed")
-    if assignment.expires_at <= moment:
-        raise ClaimExpired(detail=N_("Your claim has expired; the task went back to the pool."))
-    campaign = await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id)
+    _still_to_hand_in(found[0], person, moment)
+    campaign = found[1]
     if evidence.file_id is None and not (evidence.link or "").strip():
         raise EvidenceRequired(
             detail=(
@@ -587,7 +620,12 @@ async def submit(
             ),
             fields=[FieldError("evidence", N_("Evidence is required."))],
         )
-    verification = await _platform_sees(campaign, assignment)
+    verification = await _platform_sees(campaign, found[0])
+    assignment = await _locked_assignment(session, assignment_id)
+    # Again under the locks: the claim may have been handed in, given up or expired
+    # while the platform answered.
+    _still_to_hand_in(assignment, person, moment)
+    campaign = await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id)
     verdict = await risk.decide(
         session,
         event=await _submission_event(
@@ -1203,11 +1241,16 @@ async def settle_hold(session: AsyncSession, assignment_id: UUID, *, now: dateti
     reward to available if it is, claw it back to escrow if it was undone. Answers
     ``released``, ``clawed_back``, ``waiting`` (no answer yet, within the grace) or
     ``skipped`` (settled meanwhile)."""
+    # Asked before the locks are taken, as a hand-in asks (see :func:`submit`).
+    found = await repo.assignment_with_campaign(session, assignment_id)
+    if found is None or found[0].status != "approved" or found[0].hold_until is None:
+        return "skipped"
+    kept = await _still_there(found[1], found[0])
     assignment = await _locked_assignment(session, assignment_id)
     if assignment.status != "approved" or assignment.hold_until is None:
         return "skipped"
     campaign = await campaigns.get_campaign(session, actor=None, campaign_id=assignment.campaign_id)
-    outcome, reason = _hold_outcome(assignment, campaign, await _still_there(campaign, assignment))
+    outcome, reason = _hold_outcome(assignment, campaign, kept)
     if reason is None:  # the platform cannot tell: asked again, until the grace runs out
         if now < assignment.hold_until + RETENTION_GRACE:
             return outcome
@@ -1260,14 +1303,17 @@ async def _check_hold(
 
 async def _still_there(campaign: Campaign, assignment: Assignment) -> Verification:
     """The approved action as it stands now, asked as the hold's end asks."""
-    return await get_connector(campaign.platform).check_retention(
-        campaign.task_type,
-        actor_handle=assignment.actor_handle,
-        target=_target_of(campaign),
-        tracking_code=_tracking_code_of(campaign, assignment),
-        # The order the work was verified by, not one bought again near the hold's end.
-        until=assignment.submitted_at if campaign.task_type == "purchase" else None,
-        min_impressions=_impressions_asked(campaign),
+    return await _answer_in_time(
+        campaign.platform,
+        get_connector(campaign.platform).check_retention(
+            campaign.task_type,
+            actor_handle=assignment.actor_handle,
+            target=_target_of(campaign),
+            tracking_code=_tracking_code_of(campaign, assignment),
+            # The order the work was verified by, not one bought again near the hold's end.
+            until=assignment.submitted_at if campaign.task_type == "purchase" else None,
+            min_impressions=_impressions_asked(campaign),
+        ),
     )
 
 
