@@ -131,7 +131,9 @@ def create_app(
     """The application; ``served``: it runs in a server process of its own (``serve``),
     not inside tests or tools, and may tune the process for serving."""
     settings = settings or get_settings()
-    configure_logging(level=settings.log_level, as_json=settings.log_json)
+    configure_logging(
+        level=settings.log_level, as_json=settings.log_json, loggers=settings.log_levels
+    )
     runtime = build_runtime(settings, database_url or resolve_database_url(settings))
 
     @contextlib.asynccontextmanager

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -1045,7 +1046,9 @@ def worker(
             fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror}")
     _warn_of_a_weak_secret_key(settings)
     _require_schema(url)
-    configure_logging(level=settings.log_level, as_json=settings.log_json)
+    configure_logging(
+        level=settings.log_level, as_json=settings.log_json, loggers=settings.log_levels
+    )
     runtime = build_runtime(settings, url)
     # No queue named: every queue (procrastinate reads an absent list as all).
     options: dict[str, Any] = {"queues": chosen} if chosen else {}
@@ -1148,6 +1151,22 @@ async def _reset_schema(url: str) -> None:
     await database.dispose()
 
 
+def settings_problems(exc: ValidationError) -> list[str]:
+    """A line for each setting the environment got wrong, named as it is set."""
+    lines = []
+    for problem in exc.errors(include_url=False):
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        if problem["loc"] and not message.startswith("XINGDONG_"):
+            name = "XINGDONG_" + str(problem["loc"][0]).upper()
+            given = problem.get("input")
+            shown = (
+                f" (set to {given!r})" if isinstance(given, str) and given not in message else ""
+            )
+            message = f"{name}: {message}{shown}"
+        lines.append(message)
+    return lines
+
+
 def main() -> None:
     try:
         code = app(standalone_mode=False)
@@ -1162,6 +1181,12 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         err.print("[red]error:[/red] stopped", highlight=False)
+        sys.exit(1)
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        for problem in settings_problems(exc):
+            err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

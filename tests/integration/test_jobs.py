@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -183,6 +184,7 @@ async def test_finished_jobs_are_forgotten_after_the_retention_and_the_rest_stay
 async def test_the_worker_counts_its_jobs_by_task_and_outcome(
     client: httpx.AsyncClient,  # the app's runtime, which the jobs read
     db: Database,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from prometheus_client import REGISTRY
 
@@ -198,9 +200,21 @@ async def test_the_worker_counts_its_jobs_by_task_and_outcome(
         # No such delivery can be read from this id: the attempt raises.
         await defer_in_transaction(s, deliver, args={"delivery_id": "not-a-uuid"}, queue="webhooks")
     job_app = build_job_app(db.url)
-    async with job_app.open_async():
-        await job_app.run_worker_async(wait=False, install_signal_handlers=False)
+    with caplog.at_level(logging.WARNING):
+        async with job_app.open_async():
+            await job_app.run_worker_async(wait=False, install_signal_handlers=False)
     after = (ran(purge, "succeeded"), ran(deliver, "error"), ran(deliver, "succeeded"))
+    # The failed attempt is a warning of ours, with what raised (procrastinate's own line
+    # for it is INFO, which XINGDONG_LOG_LEVELS leaves out by default).
+    warned = [r.msg for r in caplog.records if isinstance(r.msg, dict)]
+    failures = [m for m in warned if m.get("event") == "job_attempt_failed"]
+    assert [(m["task"], m["attempt"]) for m in failures] == [(deliver, 1)]
+    assert failures[0]["exc_info"] is True
+    assert not [
+        r
+        for r in caplog.records
+        if r.name.startswith("procrastinate") and r.levelno < logging.WARNING
+    ]
     purged, failed, delivered = (b - a for a, b in zip(before, after, strict=True))
     # The worker may also have deferred and run the periodic purge.
     assert purged >= 1

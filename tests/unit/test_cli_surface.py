@@ -207,3 +207,48 @@ def test_a_worker_whose_metrics_port_is_taken_is_refused(monkeypatch: pytest.Mon
     assert answer.output.strip() == (
         f"error: cannot serve metrics on 127.0.0.1:{port}: Address already in use"
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        (
+            "XINGDONG_HOLD_HOURS",
+            "-5",
+            "error: XINGDONG_HOLD_HOURS: Input should be greater than or equal to 0 (set to '-5')",
+        ),
+        (
+            "XINGDONG_LOG_LEVELS",
+            "procrastinate",
+            "error: XINGDONG_LOG_LEVELS: 'procrastinate' is not name=LEVEL",
+        ),
+        (
+            "XINGDONG_EVIDENCE_STORAGE",
+            "s3",
+            "error: XINGDONG_EVIDENCE_STORAGE=s3 needs XINGDONG_EVIDENCE_S3_BUCKET",
+        ),
+    ],
+    ids=["out-of-range", "own-check", "two-settings"],
+)
+def test_a_setting_the_environment_got_wrong_is_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str,
+    said: str,
+) -> None:
+    """It was a screenful of traceback from inside pydantic."""
+    from xingdong.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("XINGDONG_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setattr("sys.argv", ["xingdong", "worker"])
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            main()
+    finally:
+        get_settings.cache_clear()
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err.strip() == said

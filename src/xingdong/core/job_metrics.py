@@ -15,6 +15,10 @@ import procrastinate
 from procrastinate.exceptions import JobAborted
 from prometheus_client import Counter, Histogram
 
+from xingdong.core.logging import get_logger
+
+log = get_logger(__name__)
+
 JOBS = Counter(
     "xingdong_jobs_total",
     "Background jobs this process's worker ran, by task and outcome (succeeded; error: "
@@ -45,6 +49,17 @@ async def measured(
         raise
     except asyncio.CancelledError:
         outcome = "interrupted"
+        raise
+    except Exception:
+        # procrastinate says this at INFO, which XINGDONG_LOG_LEVELS leaves out by
+        # default with its lines for every job; a failing attempt is worth a warning.
+        log.warning(
+            "job_attempt_failed",
+            task=task,
+            job_id=context.job.id,
+            attempt=context.job.attempts + 1,
+            exc_info=True,
+        )
         raise
     else:
         outcome = "succeeded"

@@ -8,8 +8,27 @@ import sys
 
 import structlog
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
-def configure_logging(*, level: str = "INFO", as_json: bool = True) -> None:
+
+def logger_levels(text: str) -> dict[str, str]:
+    """``name=LEVEL`` pairs joined by commas (``procrastinate=WARNING,sqlalchemy=INFO``)
+    as a mapping; raises ValueError saying which part is wrong."""
+    levels: dict[str, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name, sep, level = part.partition("=")
+        name, level = name.strip(), level.strip().upper()
+        if not sep or not name:
+            raise ValueError(f"{part.strip()!r} is not name=LEVEL")
+        if level not in LEVELS:
+            raise ValueError(f"{part.strip()!r}: the level is one of {', '.join(LEVELS)}")
+        levels[name] = level
+    return levels
+
+
+def configure_logging(*, level: str = "INFO", as_json: bool = True, loggers: str = "") -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if as_json
@@ -42,6 +61,8 @@ def configure_logging(*, level: str = "INFO", as_json: bool = True) -> None:
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name, own in logger_levels(loggers).items():
+        logging.getLogger(name).setLevel(own)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -260,7 +260,12 @@ class Settings(BaseSettings):
         description="Run the demo's simulated crowd in the server process (xingdong demo).",
     )
     worker_concurrency: int = Field(default=4, ge=1)
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_levels: str = Field(
+        default="procrastinate=WARNING",
+        description="Levels of their own for some loggers, name=LEVEL joined by commas: by "
+        "default the job queue's three lines for every job it runs are left out.",
+    )
     log_json: bool = True
 
     policy_profile: str = Field(
@@ -372,6 +377,26 @@ class Settings(BaseSettings):
                 "XINGDONG_EVIDENCE_S3_SECRET_ACCESS_KEY, or neither"
             )
         return self
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        from xingdong.core.logging import LEVELS
+
+        if value.strip().upper() not in LEVELS:
+            raise ValueError(f"XINGDONG_LOG_LEVEL is one of {', '.join(LEVELS)}")
+        return value.strip().upper()
+
+    @field_validator("log_levels")
+    @classmethod
+    def _readable_log_levels(cls, value: str) -> str:
+        from xingdong.core.logging import logger_levels
+
+        try:
+            logger_levels(value)
+        except ValueError as exc:
+            raise ValueError(f"XINGDONG_LOG_LEVELS: {exc}") from exc
+        return value
 
     @field_validator("risk_model_file")
     @classmethod
