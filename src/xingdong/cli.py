@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import sys
 import webbrowser
@@ -12,7 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from xingdong.core.errors import XingdongError
@@ -1155,6 +1158,8 @@ def settings_problems(exc: ValidationError) -> list[str]:
     """A line for each setting the environment got wrong, named as it is set."""
     lines = []
     for problem in exc.errors(include_url=False):
+        if problem["type"] == "default_factory_not_called":
+            continue  # a default made from another setting, which is the one wrong
         message = str(problem["msg"]).removeprefix("Value error, ")
         if problem["loc"] and not message.startswith("XINGDONG_"):
             name = "XINGDONG_" + str(problem["loc"][0]).upper()
@@ -1186,7 +1191,12 @@ def main() -> None:
         if exc.title != "Settings":
             raise
         for problem in settings_problems(exc):
-            err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/red] {escape(problem)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except SettingsError as exc:  # a setting of JSON that is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        said = f"XINGDONG_{field[1].upper()}: not valid JSON" if field else str(exc)
+        err.print(f"[red]error:[/red] {escape(said)}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -200,7 +200,7 @@ async def test_the_worker_counts_its_jobs_by_task_and_outcome(
         # No such delivery can be read from this id: the attempt raises.
         await defer_in_transaction(s, deliver, args={"delivery_id": "not-a-uuid"}, queue="webhooks")
     job_app = build_job_app(db.url)
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         async with job_app.open_async():
             await job_app.run_worker_async(wait=False, install_signal_handlers=False)
     after = (ran(purge, "succeeded"), ran(deliver, "error"), ran(deliver, "succeeded"))
@@ -210,6 +210,8 @@ async def test_the_worker_counts_its_jobs_by_task_and_outcome(
     failures = [m for m in warned if m.get("event") == "job_attempt_failed"]
     assert [(m["task"], m["attempt"]) for m in failures] == [(deliver, 1)]
     assert failures[0]["exc_info"] is True
+    chatter = [r for r in caplog.records if r.name.startswith("procrastinate")]
+    assert all(r.levelno >= logging.WARNING for r in chatter), [r.getMessage() for r in chatter]
     assert not [
         r
         for r in caplog.records

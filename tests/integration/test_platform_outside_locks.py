@@ -321,7 +321,11 @@ async def test_a_platform_that_does_not_answer_cannot_tell(impatient: World) -> 
     assert waiting == "waiting"
     assert (await row(world, mine.id)).status == "approved"
 
-    silent.gate.set()  # the platform answers again: the follow is there
+    # The platform answers again (the follow is there), and is given the time a loaded
+    # machine may take.
+    silent.gate.set()
+    runtime = current_runtime()
+    runtime.settings = runtime.settings.model_copy(update={"platform_timeout_seconds": PATIENCE})
     async with world.db.session_scope() as s:
         settled = await work.settle_hold(s, mine.id, now=approved.hold_until + timedelta(hours=1))
     assert settled == "released"

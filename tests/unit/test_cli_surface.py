@@ -227,8 +227,27 @@ def test_a_worker_whose_metrics_port_is_taken_is_refused(monkeypatch: pytest.Mon
             "s3",
             "error: XINGDONG_EVIDENCE_STORAGE=s3 needs XINGDONG_EVIDENCE_S3_BUCKET",
         ),
+        # Declared before the setting whose default is made from others: that one is not
+        # blamed as well.
+        (
+            "XINGDONG_PASSWORD_HASHING",
+            "x",
+            "error: XINGDONG_PASSWORD_HASHING: Input should be 'standard' or 'cheapest' "
+            "(set to 'x')",
+        ),
+        (
+            "XINGDONG_DISPATCH_WEIGHTS",
+            "notjson",
+            "error: XINGDONG_DISPATCH_WEIGHTS: not valid JSON",
+        ),
+        (
+            "XINGDONG_LOG_LEVELS",
+            "a[/b]=x",
+            "error: XINGDONG_LOG_LEVELS: 'a[/b]=x': the level is one of DEBUG, INFO, WARNING, "
+            "ERROR",
+        ),
     ],
-    ids=["out-of-range", "own-check", "two-settings"],
+    ids=["out-of-range", "own-check", "two-settings", "early", "not-json", "brackets"],
 )
 def test_a_setting_the_environment_got_wrong_is_one_line(
     monkeypatch: pytest.MonkeyPatch,

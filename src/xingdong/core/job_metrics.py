@@ -51,8 +51,9 @@ async def measured(
         outcome = "interrupted"
         raise
     except Exception:
-        # procrastinate says this at INFO, which XINGDONG_LOG_LEVELS leaves out by
-        # default with its lines for every job; a failing attempt is worth a warning.
+        # procrastinate says this at INFO when the job is to be retried (ERROR only for
+        # the last attempt), which XINGDONG_LOG_LEVELS leaves out by default with its
+        # lines for every job; every failing attempt is worth a warning.
         log.warning(
             "job_attempt_failed",
             task=task,

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid5
 
+from prometheus_client import Counter
 from sqlalchemy import ColumnElement, and_, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -483,6 +484,13 @@ NO_ANSWER = "no_answer"
 """The detail of an ``unknown`` verification when the platform did not answer in
 ``platform_timeout_seconds``."""
 
+PLATFORM_NO_ANSWER = Counter(
+    "xingdong_platform_no_answer_total",
+    "Questions to a short-video platform (was an action done, is it still there) that it "
+    "did not answer in time, by platform",
+    ["platform"],
+)
+
 
 async def _answer_in_time(platform: str, question: Awaitable[Verification]) -> Verification:
     """The platform's answer, or "cannot tell" when none comes in time: a platform that
@@ -492,6 +500,7 @@ async def _answer_in_time(platform: str, question: Awaitable[Verification]) -> V
         async with asyncio.timeout(timeout):
             return await question
     except TimeoutError:
+        PLATFORM_NO_ANSWER.labels(platform=platform).inc()
         log.warning("platform_no_answer", platform=platform, timeout_seconds=timeout)
         return Verification(status="unknown", observed_at=None, detail=NO_ANSWER)
 
