@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.integration.conftest import make_settings
 from tests.lifecycle_world import (
@@ -272,6 +273,11 @@ async def test_a_hold_settled_twice_at_once_is_paid_once(
     assert report.ok, report.problems
 
 
+def no_answers() -> float:
+    found = REGISTRY.get_sample_value("xingdong_platform_no_answer_total", {"platform": "sandbox"})
+    return found or 0.0
+
+
 @pytest.fixture
 async def impatient(clean_db: str) -> AsyncIterator[World]:
     built = await build_world(
@@ -293,7 +299,9 @@ async def test_a_platform_that_does_not_answer_cannot_tell(impatient: World) -> 
     mine = await claim(world, worker, campaign)
     await follow_on_sandbox(await handle_of(world, worker), world.db)
 
+    unanswered = no_answers()
     handed_in = await silent.meanwhile(hand_in(world, worker, mine), what="the hand-in")
+    assert no_answers() - unanswered == 1
     assert handed_in.status == "submitted"
     assert handed_in.verification is not None
     assert (handed_in.verification["status"], handed_in.verification["detail"]) == (
