@@ -300,6 +300,95 @@ def admin_close_organisation(
     console.print(f"closed organisation {receipt.org_id} at {receipt.closed_at:%Y-%m-%d %H:%M} UTC")
 
 
+jobs_app = typer.Typer(
+    help="Background jobs, as operators see them on /ops/jobs.", no_args_is_help=True
+)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("list")
+def jobs_list(
+    status: Annotated[
+        str, typer.Option(help="failed, todo, doing, succeeded, cancelled, aborted, or all")
+    ] = "failed",
+    task: Annotated[
+        str, typer.Option(help="Only jobs of this type (core:prune_finished_jobs …)")
+    ] = "",
+    limit: Annotated[int, typer.Option(min=1, max=200, help="Jobs shown, newest first")] = 20,
+) -> None:
+    """Whether the queue is worked, how many jobs are in each status, and the newest jobs
+    of one status (failed unless told)."""
+    from xingdong.core import job_board
+
+    if status != "all" and status not in job_board.STATUS_LABELS:
+        fail(f"unknown status {status!r}: one of {', '.join(job_board.STATUS_LABELS)} or all")
+
+    async def action(session: object) -> job_board.JobBoard:
+        return await job_board.job_board(
+            session,  # type: ignore[arg-type]
+            actor=None,
+            status="" if status == "all" else status,
+            task=task,
+            limit=limit,
+        )
+
+    board = _run(_migrated_database_url(get_settings()), action)
+    assert isinstance(board, job_board.JobBoard)
+    health = board.health
+    assert health is not None
+    beat = (
+        f"{health.last_heartbeat_at:%Y-%m-%d %H:%M:%S} UTC" if health.last_heartbeat_at else "never"
+    )
+    console.print(f"workers beating: {health.workers} (latest beat: {beat})", highlight=False)
+    if health.workers == 0:
+        warn("no worker beats: nothing runs the jobs (start `xingdong worker`, or a server)")
+    elif health.behind:
+        warn(f"a job due {health.waited_seconds:.0f} s ago still waits: the workers are behind")
+    console.print(
+        ", ".join(f"{name} {count}" for name, count in board.counts.items()), highlight=False
+    )
+    if not board.items:
+        console.print(f"no {status} jobs" + (f" of {task}" if task else ""), highlight=False)
+        return
+    table = Table("id", "type", "status", "attempts", "last event", "at (UTC)", "arguments")
+    for item in board.items:
+        table.add_row(
+            str(item.id),
+            item.task,
+            item.status,
+            str(item.attempts),
+            item.last_event or "",
+            f"{item.last_event_at:%Y-%m-%d %H:%M:%S}" if item.last_event_at else "",
+            escape(item.args_text),
+        )
+    console.print(table)
+    if board.next_cursor:
+        console.print(f"newest {limit} shown; --limit shows more", highlight=False)
+
+
+@jobs_app.command("run-again")
+def jobs_run_again(
+    job_id: Annotated[int, typer.Argument(help="The job's number (from xingdong jobs list)")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Put a failed job back in its queue to run at once (written to the audit log)."""
+    from xingdong.core import job_board
+
+    if not yes:
+        typer.confirm(f"Run job {job_id} again?", abort=True)
+
+    async def action(session: object) -> job_board.QueuedJob:
+        return await job_board.run_again(session, actor=None, job_id=job_id)  # type: ignore[arg-type]
+
+    queued = _run(_migrated_database_url(get_settings()), action)
+    assert isinstance(queued, job_board.QueuedJob)
+    console.print(
+        f"job {queued.id} ({queued.task}) is back in its queue: {queued.status}, "
+        f"attempts so far: {queued.attempts}",
+        highlight=False,
+    )
+
+
 @ledger_app.command("verify")
 def ledger_verify() -> None:
     """Check every ledger invariant; exit 1 and list the problems if any fails."""

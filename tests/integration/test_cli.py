@@ -136,6 +136,8 @@ def schema_commands() -> list[list[str]]:
         ["risk", "scan"],
         ["risk", "export", "--out", os.devnull],
         ["dispatch", "seed-prices"],
+        ["jobs", "list"],
+        ["jobs", "run-again", "1", "--yes"],
         ["worker"],
         ["serve", "--port", str(port)],
     ]
@@ -412,3 +414,96 @@ def test_a_dedicated_worker_runs_the_jobs_of_its_queue(cli_db: str, tmp_path: Pa
         'xingdong_jobs_total{outcome="succeeded",task="identity:purge_expired_sms_codes"}'
         in metrics
     )
+
+
+PURGE = "identity:purge_expired_sms_codes"
+SWEEP = "insights:sweep_webhooks"
+
+
+def queue_a_failed_and_a_waiting_job(url: str) -> tuple[int, int]:
+    import asyncio
+
+    from sqlalchemy import text
+
+    from xingdong.core.db import Database
+    from xingdong.core.jobs import defer_in_transaction
+
+    async def queue() -> tuple[int, int]:
+        db = Database(url, pool_size=1)
+        try:
+            async with db.session_scope() as s:
+                await defer_in_transaction(s, PURGE)
+                await defer_in_transaction(s, SWEEP)
+                found = await s.execute(
+                    text("SELECT id FROM procrastinate_jobs WHERE task_name = ANY(:t) ORDER BY id"),
+                    {"t": [PURGE, SWEEP]},
+                )
+                failed, waiting = found.scalars().all()
+                await s.execute(
+                    text("UPDATE procrastinate_jobs SET status = 'failed' WHERE id = :id"),
+                    {"id": failed},
+                )
+        finally:
+            await db.dispose()
+        return failed, waiting
+
+    return asyncio.run(queue())
+
+
+def job_status(url: str, job_id: int) -> str:
+    with psycopg.connect(libpq_url(url)) as conn:
+        row = conn.execute(
+            "SELECT status::text FROM procrastinate_jobs WHERE id = %s", (job_id,)
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_an_operator_sees_failed_jobs_and_runs_one_again_from_the_command_line(
+    cli_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    failed, waiting = queue_a_failed_and_a_waiting_job(cli_db)
+
+    listed = runner.invoke(app, ["jobs", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "warning: no worker beats: nothing runs the jobs" in listed.output
+    assert "failed 1, todo 1," in listed.output
+    rows = [line for line in listed.output.splitlines() if line.strip().startswith("│")]
+    assert [line.split("│")[1].strip() for line in rows] == [str(failed)], listed.output
+    assert PURGE in listed.output and SWEEP not in listed.output
+
+    everything = runner.invoke(app, ["jobs", "list", "--status", "all", "--task", SWEEP])
+    assert everything.exit_code == 0, everything.output
+    assert f"│ {waiting} " in everything.output and f"│ {failed} " not in everything.output
+    bad = runner.invoke(app, ["jobs", "list", "--status", "broken"])
+    assert (bad.exit_code, bad.output.strip()) == (
+        1,
+        "error: unknown status 'broken': one of failed, todo, doing, succeeded, cancelled, "
+        "aborted or all",
+    )
+
+    kept = runner.invoke(app, ["jobs", "run-again", str(failed)], input="n\n")
+    assert kept.exit_code == 1
+    assert job_status(cli_db, failed) == "failed"
+    again = runner.invoke(app, ["jobs", "run-again", str(failed), "--yes"])
+    assert again.exit_code == 0, again.output
+    assert (
+        again.output.strip()
+        == f"job {failed} ({PURGE}) is back in its queue: todo, attempts so far: 1"
+    )
+    assert job_status(cli_db, failed) == "todo"
+    with psycopg.connect(libpq_url(cli_db)) as conn:
+        audited = conn.execute(
+            "SELECT actor_id, object_id, data->>'task' FROM audit_log "
+            "WHERE action = 'core.job_run_again'"
+        ).fetchall()
+    assert audited == [(None, str(failed), PURGE)]
+
+    for job_id, said in (
+        (waiting, "error: This job is waiting for a worker already: it will run."),
+        (failed, "error: This job is waiting for a worker already: it will run."),
+        (999_999, "error: No such job."),
+    ):
+        refused = runner.invoke(app, ["jobs", "run-again", str(job_id), "--yes"])
+        assert (refused.exit_code, refused.output.strip()) == (1, said)

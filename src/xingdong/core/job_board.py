@@ -200,10 +200,17 @@ def _refuse_status(status: str) -> None:
         )
 
 
+def _staff_only(actor: Actor | None) -> None:
+    """Staff with the console, or (None) the command line, which runs where the database's
+    address is known and so is trusted as ``xingdong admin`` is."""
+    if actor is not None:
+        require(actor, Action.STAFF_CONSOLE)
+
+
 async def job_board(
     session: AsyncSession,
     *,
-    actor: Actor,
+    actor: Actor | None,
     status: str = "failed",
     task: str = "",
     cursor: str | None = None,
@@ -211,7 +218,7 @@ async def job_board(
 ) -> JobBoard:
     """The jobs of ``status`` (every status when empty) and ``task`` (every task when
     empty), newest first, with the counts the filters offer."""
-    require(actor, Action.STAFF_CONSOLE)
+    _staff_only(actor)
     _refuse_status(status)
     below = sequence_cursor(cursor)
     counts = dict.fromkeys(STATUS_LABELS, 0)
@@ -236,8 +243,8 @@ async def job_board(
     )
 
 
-async def job(session: AsyncSession, *, actor: Actor, job_id: int) -> QueuedJob:
-    require(actor, Action.STAFF_CONSOLE)
+async def job(session: AsyncSession, *, actor: Actor | None, job_id: int) -> QueuedJob:
+    _staff_only(actor)
     row = (
         await session.execute(
             _JOBS, {"status": "", "task": "", "below": None, "job_id": job_id, "limit": 1}
@@ -248,11 +255,11 @@ async def job(session: AsyncSession, *, actor: Actor, job_id: int) -> QueuedJob:
     return _job(row)
 
 
-async def run_again(session: AsyncSession, *, actor: Actor, job_id: int) -> QueuedJob:
+async def run_again(session: AsyncSession, *, actor: Actor | None, job_id: int) -> QueuedJob:
     """Put a failed job back in its queue to run at once (procrastinate counts the attempt);
     written to the audit log. A job in any other status is refused: one waiting or running
     will run, and one that succeeded did its work."""
-    require(actor, Action.STAFF_CONSOLE)
+    _staff_only(actor)
     found = (
         await session.execute(
             text(
@@ -285,7 +292,7 @@ async def run_again(session: AsyncSession, *, actor: Actor, job_id: int) -> Queu
         ) from None
     await record_audit(
         session,
-        actor_id=actor.person_id,
+        actor_id=actor.person_id if actor is not None else None,
         action="core.job_run_again",
         object_type="job",
         object_id=str(job_id),
