@@ -342,7 +342,13 @@ def test_a_dedicated_worker_stops_on_sigterm_instead_of_starting_again(
     cli_db: str, tmp_path: Path
 ) -> None:
     log = tmp_path / "worker.log"
-    env = {**os.environ, "XINGDONG_DATABASE_URL": cli_db, "XINGDONG_LOG_JSON": "true"}
+    env = {
+        **os.environ,
+        "XINGDONG_DATABASE_URL": cli_db,
+        "XINGDONG_LOG_JSON": "true",
+        # procrastinate's "Starting worker" says its worker is up and listening.
+        "XINGDONG_LOG_LEVELS": "procrastinate=INFO",
+    }
     with log.open("w") as out:
         worker = subprocess.Popen(
             [sys.executable, "-m", "xingdong", "worker", "--concurrency", "1"],
@@ -364,6 +370,7 @@ def test_a_dedicated_worker_stops_on_sigterm_instead_of_starting_again(
     assert code == 0, written[-2000:]
     assert "job_worker_stopped_on_signal" in written
     assert "job_worker_restarting" not in written
+    assert written.count('"job_worker_starting"') == 1  # started once, not again
 
 
 def test_a_dedicated_worker_runs_the_jobs_of_its_queue(cli_db: str, tmp_path: Path) -> None:

@@ -135,6 +135,7 @@ async def keep_running(
     wait = RESTART_FIRST_S
     while True:
         started = clock()
+        log.info("job_worker_starting", worker=name)
         try:
             await run()
             log.warning("job_worker_stopped", worker=name)
