@@ -339,18 +339,29 @@ def jobs_list(
     beat = (
         f"{health.last_heartbeat_at:%Y-%m-%d %H:%M:%S} UTC" if health.last_heartbeat_at else "never"
     )
-    console.print(f"workers beating: {health.workers} (latest beat: {beat})", highlight=False)
+    console.print(
+        f"workers beating: {health.workers} (latest beat: {beat})", highlight=False, soft_wrap=True
+    )
     if health.workers == 0:
         warn("no worker beats: nothing runs the jobs (start `xingdong worker`, or a server)")
     elif health.behind:
         warn(f"a job due {health.waited_seconds:.0f} s ago still waits: the workers are behind")
     console.print(
-        ", ".join(f"{name} {count}" for name, count in board.counts.items()), highlight=False
+        ", ".join(f"{name} {count}" for name, count in board.counts.items()),
+        highlight=False,
+        soft_wrap=True,
     )
     if not board.items:
-        console.print(f"no {status} jobs" + (f" of {task}" if task else ""), highlight=False)
+        console.print(
+            f"no {status} jobs" + (f" of {task}" if task else ""), highlight=False, soft_wrap=True
+        )
         return
-    table = Table("id", "type", "status", "attempts", "last event", "at (UTC)", "arguments")
+    table = Table("id")
+    # A narrow terminal folds a job type or its arguments onto more lines, never cuts them.
+    table.add_column("type", overflow="fold")
+    for heading in ("status", "attempts", "last event", "at (UTC)"):
+        table.add_column(heading)
+    table.add_column("arguments", overflow="fold")
     for item in board.items:
         table.add_row(
             str(item.id),
@@ -363,7 +374,7 @@ def jobs_list(
         )
     console.print(table)
     if board.next_cursor:
-        console.print(f"newest {limit} shown; --limit shows more", highlight=False)
+        console.print(f"newest {limit} shown; --limit shows more", highlight=False, soft_wrap=True)
 
 
 @jobs_app.command("run-again")
@@ -386,6 +397,7 @@ def jobs_run_again(
         f"job {queued.id} ({queued.task}) is back in its queue: {queued.status}, "
         f"attempts so far: {queued.attempts}",
         highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -457,6 +457,13 @@ def queue_a_failed_and_a_waiting_job(url: str) -> tuple[int, int]:
     return asyncio.run(queue())
 
 
+def listed_ids(output: str) -> list[int]:
+    """The job numbers in the table's first column (a row folded onto more lines leaves
+    it empty on the others), whatever the terminal's width."""
+    cells = [line.split("│")[1].strip() for line in output.splitlines() if line.startswith("│")]
+    return [int(cell) for cell in cells if cell]
+
+
 def job_status(url: str, job_id: int) -> str:
     with psycopg.connect(libpq_url(url)) as conn:
         row = conn.execute(
@@ -476,13 +483,11 @@ def test_an_operator_sees_failed_jobs_and_runs_one_again_from_the_command_line(
     assert listed.exit_code == 0, listed.output
     assert "warning: no worker beats: nothing runs the jobs" in listed.output
     assert "failed 1, todo 1," in listed.output
-    rows = [line for line in listed.output.splitlines() if line.strip().startswith("│")]
-    assert [line.split("│")[1].strip() for line in rows] == [str(failed)], listed.output
-    assert PURGE in listed.output and SWEEP not in listed.output
+    assert listed_ids(listed.output) == [failed], listed.output
 
     everything = runner.invoke(app, ["jobs", "list", "--status", "all", "--task", SWEEP])
     assert everything.exit_code == 0, everything.output
-    assert f"│ {waiting} " in everything.output and f"│ {failed} " not in everything.output
+    assert listed_ids(everything.output) == [waiting], everything.output
     bad = runner.invoke(app, ["jobs", "list", "--status", "broken"])
     assert (bad.exit_code, bad.output.strip()) == (
         1,
