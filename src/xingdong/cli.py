@@ -707,6 +707,60 @@ def bench_ledger(
     console.print(table)
 
 
+@bench_app.command("handins")
+def bench_handins(
+    handins: int = typer.Option(50, min=1, max=60, help="Hand-ins a round (one campaign)"),
+    concurrent: int = typer.Option(16, min=1, max=64, help="Sessions handing in at once"),
+    delay_ms: float = typer.Option(
+        50.0, min=1, max=2000, help="How late the slow platform answers"
+    ),
+    rounds: int = typer.Option(2, min=1, max=10, help="Rounds of each platform, alternating"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object of the figures"),
+) -> None:
+    """Hand-ins per second on one campaign while the platform takes DELAY_MS to say
+    whether the action was done, as a ratio to a platform that answers at once."""
+    import json
+
+    from xingdong.bench import handins as bench
+
+    url = _database_url(get_settings())
+    if not as_json:
+        err.print(
+            f"{rounds} rounds of {handins} hand-ins from {concurrent} sessions, the platform "
+            f"answering at once and after {delay_ms:g} ms …"
+        )
+    try:
+        figures = bench.run(
+            url, handins=handins, concurrent=concurrent, delay_ms=delay_ms, rounds=rounds
+        )
+    except (XingdongError, OSError) as exc:
+        fail(str(exc).splitlines()[0])
+    if as_json:
+        print(json.dumps(figures.as_dict()))  # noqa: T201 - the command's output
+        return
+    table = Table(title=f"Hand-ins on one campaign ({concurrent} sessions at once)")
+    table.add_column("platform answers")
+    table.add_column("hand-ins per second (each round)", justify="right")
+    table.add_column("ratio to at once", justify="right")
+    rounds_of = " / ".join
+    table.add_row(
+        "at once (baseline)",
+        f"{figures.at_once:,.1f} ({rounds_of(f'{r:,.1f}' for r in figures.at_once_per_s)})",
+        "1.00",
+    )
+    table.add_row(
+        f"after {delay_ms:g} ms",
+        f"{figures.delayed:,.1f} ({rounds_of(f'{r:,.1f}' for r in figures.delayed_per_s)})",
+        f"{figures.ratio:.2f}",
+    )
+    table.add_row(
+        "after it, one hand-in at a time (for comparison)",
+        f"{figures.one_at_a_time:,.1f}",
+        f"{figures.one_at_a_time / figures.at_once:.2f}",
+    )
+    console.print(table)
+
+
 @bench_app.command("feed")
 def bench_feed(
     seconds: float = typer.Option(10.0, min=0.1, help="Length of each measured phase"),
