@@ -7,8 +7,8 @@ the sandbox behind a gate the test opens."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from datetime import timedelta
 from typing import TypeVar
 
 import pytest
@@ -30,7 +30,8 @@ from xingdong.identity import service as identity
 from xingdong.identity.models import Person
 from xingdong.ledger import service as ledger
 from xingdong.ledger import wallets
-from xingdong.platforms.connector import AccountInfo, PlatformConnector, TargetInfo, Verification
+from xingdong.platforms.connector import PlatformConnector
+from xingdong.platforms.late_answers import LateAnswers
 from xingdong.work import service as work
 from xingdong.work.errors import AssignmentStateConflict
 from xingdong.work.models import Assignment
@@ -45,22 +46,20 @@ HANG = 20.0
 stuck (it takes well under a second)."""
 
 
-class GatedPlatform:
+class GatedPlatform(LateAnswers):
     """The sandbox platform, whose answers about actions wait until the test opens the
     gate, as a slow platform's would."""
 
     def __init__(self, inner: PlatformConnector) -> None:
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner, self._at_the_gate)
         self.gate = asyncio.Event()
         self.waiting = 0
         self.arrival = asyncio.Event()
 
-    async def _wait(self, answer: Callable[[], Awaitable[T]]) -> T:
+    async def _at_the_gate(self) -> None:
         self.waiting += 1
         self.arrival.set()
         await self.gate.wait()
-        return await answer()
 
     async def asked(self, times: int) -> None:
         """Until ``times`` questions wait at the gate."""
@@ -81,68 +80,6 @@ class GatedPlatform:
                 task.cancel()
             pytest.fail(f"{what} waited for the platform's answer")
         return task.result()
-
-    async def describe_account(
-        self, handle: str, *, declared_followers: int, claimant: str
-    ) -> AccountInfo:
-        return await self.inner.describe_account(
-            handle, declared_followers=declared_followers, claimant=claimant
-        )
-
-    async def authorise_org_link(self, handle: str, *, claimants: tuple[str, ...]) -> AccountInfo:
-        return await self.inner.authorise_org_link(handle, claimants=claimants)
-
-    async def resolve_target(self, kind: str, ref: str) -> TargetInfo:
-        return await self.inner.resolve_target(kind, ref)
-
-    async def verify_action(
-        self,
-        action: str,
-        *,
-        actor_handle: str,
-        target: TargetInfo,
-        since: datetime,
-        min_watch_seconds: int = 0,
-        min_stay_seconds: int = 0,
-        tracking_code: str | None = None,
-        min_impressions: int = 0,
-    ) -> Verification:
-        return await self._wait(
-            lambda: self.inner.verify_action(
-                action,
-                actor_handle=actor_handle,
-                target=target,
-                since=since,
-                min_watch_seconds=min_watch_seconds,
-                min_stay_seconds=min_stay_seconds,
-                tracking_code=tracking_code,
-                min_impressions=min_impressions,
-            )
-        )
-
-    async def check_retention(
-        self,
-        action: str,
-        *,
-        actor_handle: str,
-        target: TargetInfo,
-        tracking_code: str | None = None,
-        until: datetime | None = None,
-        min_impressions: int = 0,
-    ) -> Verification:
-        return await self._wait(
-            lambda: self.inner.check_retention(
-                action,
-                actor_handle=actor_handle,
-                target=target,
-                tracking_code=tracking_code,
-                until=until,
-                min_impressions=min_impressions,
-            )
-        )
-
-    async def public_stats(self, target: TargetInfo) -> dict[str, int]:
-        return await self.inner.public_stats(target)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ campaign of its own, promoting an account of its own (a follow campaign may have
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import shutil
 import statistics
@@ -38,7 +39,7 @@ from xingdong.identity import service as identity
 from xingdong.identity.models import Person
 from xingdong.ledger import service as ledger
 from xingdong.ledger.deposits import DEPOSITS_ACCOUNT, open_org_account, org_account
-from xingdong.platforms.connector import AccountInfo, PlatformConnector, TargetInfo, Verification
+from xingdong.platforms.late_answers import LateAnswers
 from xingdong.platforms.sandbox import service as sandbox
 from xingdong.work import service as work
 
@@ -48,67 +49,6 @@ HANDINS = 50
 CONCURRENT = 16
 DELAY_MS = 50
 ROUNDS = 2
-
-
-class SlowPlatform:
-    """A platform (the sandbox) whose answer about an action comes ``delay`` seconds late,
-    as a real platform's API answers in tens of milliseconds or more."""
-
-    def __init__(self, inner: PlatformConnector, delay: float) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.delay = delay
-
-    async def describe_account(
-        self, handle: str, *, declared_followers: int, claimant: str
-    ) -> AccountInfo:
-        return await self.inner.describe_account(
-            handle, declared_followers=declared_followers, claimant=claimant
-        )
-
-    async def authorise_org_link(self, handle: str, *, claimants: tuple[str, ...]) -> AccountInfo:
-        return await self.inner.authorise_org_link(handle, claimants=claimants)
-
-    async def resolve_target(self, kind: str, ref: str) -> TargetInfo:
-        return await self.inner.resolve_target(kind, ref)
-
-    async def verify_action(
-        self,
-        action: str,
-        *,
-        actor_handle: str,
-        target: TargetInfo,
-        since: datetime,
-        min_watch_seconds: int = 0,
-        min_stay_seconds: int = 0,
-        tracking_code: str | None = None,
-        min_impressions: int = 0,
-    ) -> Verification:
-        await asyncio.sleep(self.delay)
-        return await self.inner.verify_action(
-            action, actor_handle=actor_handle, target=target, since=since,
-            min_watch_seconds=min_watch_seconds, min_stay_seconds=min_stay_seconds,
-            tracking_code=tracking_code, min_impressions=min_impressions,
-        )  # fmt: skip
-
-    async def check_retention(
-        self,
-        action: str,
-        *,
-        actor_handle: str,
-        target: TargetInfo,
-        tracking_code: str | None = None,
-        until: datetime | None = None,
-        min_impressions: int = 0,
-    ) -> Verification:
-        await asyncio.sleep(self.delay)
-        return await self.inner.check_retention(
-            action, actor_handle=actor_handle, target=target, tracking_code=tracking_code,
-            until=until, min_impressions=min_impressions,
-        )  # fmt: skip
-
-    async def public_stats(self, target: TargetInfo) -> dict[str, int]:
-        return await self.inner.public_stats(target)
 
 
 @dataclass
@@ -279,7 +219,9 @@ async def _measure(runtime: Runtime, figures: HandinFigures, rounds: int) -> Non
     try:
         for round_no, delay in enumerate(delays):
             claims = await _claims(db, settings, brand, round_no, figures.handins)
-            runtime.platforms["sandbox"] = SlowPlatform(sandbox_platform, delay or 0.0)
+            runtime.platforms["sandbox"] = LateAnswers(
+                sandbox_platform, functools.partial(asyncio.sleep, delay or 0.0)
+            )
             try:
                 rate = await _hand_in_all(handing_in, settings, claims, figures.concurrent)
             finally:
