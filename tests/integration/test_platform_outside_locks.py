@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import func, select
 
 from tests.integration.conftest import make_settings
 from tests.lifecycle_world import (
@@ -20,17 +21,20 @@ from tests.lifecycle_world import (
     add_worker,
     balance,
     build_world,
+    draft,
     follow_on_sandbox,
     live_campaign,
     window_nearly_over,
 )
+from xingdong.campaigns import service as campaigns
 from xingdong.campaigns.models import Campaign
 from xingdong.core.runtime import current_runtime
+from xingdong.identity import org_accounts
 from xingdong.identity import service as identity
-from xingdong.identity.models import Person
+from xingdong.identity.models import OrgPlatformAccount, Person
 from xingdong.ledger import service as ledger
 from xingdong.ledger import wallets
-from xingdong.platforms.connector import PlatformConnector
+from xingdong.platforms.connector import PlatformConnector, PlatformUnavailable
 from xingdong.platforms.late_answers import LateAnswers
 from xingdong.work import service as work
 from xingdong.work.errors import AssignmentStateConflict
@@ -50,8 +54,8 @@ class GatedPlatform(LateAnswers):
     """The sandbox platform, whose answers about actions wait until the test opens the
     gate, as a slow platform's would."""
 
-    def __init__(self, inner: PlatformConnector) -> None:
-        super().__init__(inner, self._at_the_gate)
+    def __init__(self, inner: PlatformConnector, *, everything: bool = False) -> None:
+        super().__init__(inner, self._at_the_gate, everything=everything)
         self.gate = asyncio.Event()
         self.waiting = 0
         self.arrival = asyncio.Event()
@@ -217,11 +221,22 @@ def no_answers() -> float:
 
 @pytest.fixture
 async def impatient(clean_db: str) -> AsyncIterator[World]:
+    """A world built with a patient platform timeout (a loaded machine's answers in the
+    set-up take their time); each test shortens it before the platform falls silent."""
     built = await build_world(
-        clean_db, make_settings(hold_hours=24, platform_timeout_seconds=0.3), workers=1
+        clean_db, make_settings(hold_hours=24, platform_timeout_seconds=PATIENCE), workers=1
     )
     yield built
     await built.db.dispose()
+
+
+def platform_timeout(seconds: float) -> None:
+    runtime = current_runtime()
+    runtime.settings = runtime.settings.model_copy(update={"platform_timeout_seconds": seconds})
+
+
+SHORT = 0.3
+"""The platform's time to answer in the tests of one that does not."""
 
 
 async def test_a_platform_that_does_not_answer_cannot_tell(impatient: World) -> None:
@@ -235,6 +250,7 @@ async def test_a_platform_that_does_not_answer_cannot_tell(impatient: World) -> 
     worker = world.workers[0]
     mine = await claim(world, worker, campaign)
     await follow_on_sandbox(await handle_of(world, worker), world.db)
+    platform_timeout(SHORT)
 
     unanswered = no_answers()
     handed_in = await silent.meanwhile(hand_in(world, worker, mine), what="the hand-in")
@@ -269,8 +285,53 @@ async def test_a_platform_that_does_not_answer_cannot_tell(impatient: World) -> 
     # The platform answers again (the follow is there), and is given the time a loaded
     # machine may take.
     silent.gate.set()
-    runtime = current_runtime()
-    runtime.settings = runtime.settings.model_copy(update={"platform_timeout_seconds": PATIENCE})
+    platform_timeout(PATIENCE)
     async with world.db.session_scope() as s:
         settled = await work.settle_hold(s, mine.id, now=approved.hold_until + timedelta(hours=1))
     assert settled == "released"
+
+
+async def test_a_platform_that_does_not_answer_refuses_what_needs_its_word(
+    impatient: World,
+) -> None:
+    """Binding an account, linking one to a brand and a new campaign's target need the
+    platform's answer: without one in time they are refused (503, try again), nothing is
+    written, and the locks they hold are let go."""
+    world = impatient
+    platforms = current_runtime().platforms
+    silent = GatedPlatform(platforms["sandbox"], everything=True)
+    platforms["sandbox"] = silent
+    worker = await add_worker(world)
+    owner = await world.actor(world.owner)
+    platform_timeout(SHORT)
+    unanswered = no_answers()
+    async with world.db.session_scope() as s:
+        with pytest.raises(PlatformUnavailable):
+            await silent.meanwhile(
+                identity.bind_platform_account(
+                    s, person=worker, platform="sandbox", handle="new_handle", followers=10
+                ),
+                what="binding",
+            )
+    async with world.db.session_scope() as s:
+        with pytest.raises(PlatformUnavailable):
+            await silent.meanwhile(
+                org_accounts.link_account(
+                    s, actor=owner, org_id=world.org_id, platform="sandbox", handle="other_brand"
+                ),
+                what="linking",
+            )
+    async with world.db.session_scope() as s:
+        with pytest.raises(PlatformUnavailable):
+            await silent.meanwhile(
+                campaigns.create_campaign(
+                    s, actor=owner, org_id=world.org_id, draft=draft(), settings=world.settings
+                ),
+                what="the campaign",
+            )
+    assert no_answers() - unanswered == 3
+    async with world.db.sessionmaker() as s:
+        assert await identity.platform_accounts(s, person=worker) == []
+        assert await s.scalar(select(func.count()).select_from(Campaign)) == 0
+        linked = await s.scalar(select(func.count()).select_from(OrgPlatformAccount))
+    assert linked == 1  # the brand's own, linked when the world was built

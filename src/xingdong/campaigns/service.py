@@ -59,6 +59,7 @@ from xingdong.platforms.connector import (
     TARGET_KINDS,
     TargetInfo,
     TargetNotFound,
+    answered_in_time,
     get_connector,
 )
 
@@ -979,7 +980,7 @@ async def _resolve(platform: str, task_type: str, ref: str) -> TargetInfo:
     connector = get_connector(platform)
     needed = ACTION_TARGET_KIND[task_type]
     try:
-        return await connector.resolve_target(needed, ref)
+        return await answered_in_time(platform, connector.resolve_target(needed, ref))
     except TargetNotFound:
         pass
     # Not there as the kind needed: said so if it is there as another kind, so the brand
@@ -988,7 +989,7 @@ async def _resolve(platform: str, task_type: str, ref: str) -> TargetInfo:
         if other == needed:
             continue
         with contextlib.suppress(TargetNotFound):
-            await connector.resolve_target(other, ref)
+            await answered_in_time(platform, connector.resolve_target(other, ref))
             raise CampaignInvalid(
                 detail=N_("The target is not what this task type is done to."),
                 fields=[FieldError("target", WRONG_KIND[needed])],

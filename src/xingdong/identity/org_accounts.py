@@ -25,7 +25,7 @@ from xingdong.creators.models import AgencyContract
 from xingdong.identity import repository as repo
 from xingdong.identity.errors import TooManyAccounts
 from xingdong.identity.models import OrgPlatformAccount, PlatformAccount
-from xingdong.platforms.connector import get_connector
+from xingdong.platforms.connector import answered_in_time, get_connector
 
 MAX_LINKED_ACCOUNTS = 50
 
@@ -66,8 +66,9 @@ async def link_account(
             detail=N_("Unlink an account you no longer promote first (at most {limit})."),
             extra={"limit": MAX_LINKED_ACCOUNTS},
         )
-    info = await connector.authorise_org_link(
-        typed, claimants=(org_claimant(org_id), str(actor.person_id))
+    info = await answered_in_time(
+        platform,
+        connector.authorise_org_link(typed, claimants=(org_claimant(org_id), str(actor.person_id))),
     )
     existing = await _link(session, org_id, platform, info.handle)
     if existing is not None:

@@ -60,7 +60,7 @@ from xingdong.identity.validation import (
     password_problem,
     phone_error,
 )
-from xingdong.platforms.connector import get_connector
+from xingdong.platforms.connector import answered_in_time, get_connector
 
 SMS_PURPOSES = ("register", "reset")
 
@@ -660,8 +660,9 @@ async def bind_platform_account(
             detail=N_("This account is already bound by someone else."),
             fields=[FieldError("handle", N_("Already bound by someone else."))],
         )
-    info = await connector.describe_account(
-        handle, declared_followers=followers, claimant=str(person.id)
+    info = await answered_in_time(
+        platform,
+        connector.describe_account(handle, declared_followers=followers, claimant=str(person.id)),
     )
     await repo.delete_platform_account(session, person.id, platform)
     account = PlatformAccount(

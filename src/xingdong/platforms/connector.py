@@ -9,13 +9,18 @@ connector (Kuaishou …) implements :class:`PlatformConnector` and is added in
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from xingdong.core.errors import FieldError, ValidationFailed
+from prometheus_client import Counter
+
+from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_
+from xingdong.core.logging import get_logger
 
 if TYPE_CHECKING:
     from xingdong.core.db import Database
@@ -185,6 +190,40 @@ class PlatformConnector(Protocol):
         ``comments``/``shares`` for a video, ``visitors``/``live`` for a live room,
         ``price_fen``/``orders``/``refunds``/``on_sale`` for a product."""
         ...
+
+
+log = get_logger(__name__)
+T = TypeVar("T")
+
+PLATFORM_NO_ANSWER = Counter(
+    "xingdong_platform_no_answer_total",
+    "Questions to a short-video platform it did not answer in time, by platform",
+    ["platform"],
+)
+
+
+class PlatformUnavailable(XingdongError):
+    status = 503
+    code = "platform_unavailable"
+    title = N_("The platform did not answer")
+
+
+async def answered_in_time(platform: str, question: Awaitable[T]) -> T:
+    """The platform's answer to ``question``, or :class:`PlatformUnavailable` (503: try
+    again) when none comes within ``platform_timeout_seconds``: a platform that hangs must
+    not keep a person's request, or the locks it holds, waiting with it."""
+    from xingdong.core.runtime import current_runtime
+
+    timeout = current_runtime().settings.platform_timeout_seconds
+    try:
+        async with asyncio.timeout(timeout):
+            return await question
+    except TimeoutError:
+        PLATFORM_NO_ANSWER.labels(platform=platform).inc()
+        log.warning("platform_no_answer", platform=platform, timeout_seconds=timeout)
+        raise PlatformUnavailable(
+            detail=N_("The platform did not answer in time; please try again in a moment.")
+        ) from None
 
 
 def build_connectors(db: Database) -> dict[str, PlatformConnector]:

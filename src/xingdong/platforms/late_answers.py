@@ -12,24 +12,38 @@ from xingdong.platforms.connector import AccountInfo, PlatformConnector, TargetI
 
 class LateAnswers:
     """``inner``, whose answers to "was this done?" and "is it still there?" come only
-    after ``before_answer()`` returns; everything else it answers at once."""
+    after ``before_answer()`` returns; its other answers too when ``everything``."""
 
-    def __init__(self, inner: PlatformConnector, before_answer: Callable[[], Awaitable[None]]):
+    def __init__(
+        self,
+        inner: PlatformConnector,
+        before_answer: Callable[[], Awaitable[None]],
+        *,
+        everything: bool = False,
+    ) -> None:
         self.inner = inner
         self.name = inner.name
         self.before_answer = before_answer
+        self.everything = everything
+
+    async def _other_answer(self) -> None:
+        if self.everything:
+            await self.before_answer()
 
     async def describe_account(
         self, handle: str, *, declared_followers: int, claimant: str
     ) -> AccountInfo:
+        await self._other_answer()
         return await self.inner.describe_account(
             handle, declared_followers=declared_followers, claimant=claimant
         )
 
     async def authorise_org_link(self, handle: str, *, claimants: tuple[str, ...]) -> AccountInfo:
+        await self._other_answer()
         return await self.inner.authorise_org_link(handle, claimants=claimants)
 
     async def resolve_target(self, kind: str, ref: str) -> TargetInfo:
+        await self._other_answer()
         return await self.inner.resolve_target(kind, ref)
 
     async def verify_action(
@@ -68,4 +82,5 @@ class LateAnswers:
         )  # fmt: skip
 
     async def public_stats(self, target: TargetInfo) -> dict[str, int]:
+        await self._other_answer()
         return await self.inner.public_stats(target)

@@ -17,7 +17,6 @@ quantity (a CHECK constraint says so too) and escrow (no overdraft) never pays m
 
 from __future__ import annotations
 
-import asyncio
 import math
 import random
 from collections.abc import Awaitable, Sequence
@@ -27,7 +26,6 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid5
 
-from prometheus_client import Counter
 from sqlalchemy import ColumnElement, and_, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,10 +46,8 @@ from xingdong.core.clock import local_time, utc_text, utcnow
 from xingdong.core.errors import FieldError, ValidationFailed, XingdongError
 from xingdong.core.i18n import N_, Phrase
 from xingdong.core.ids import new_id
-from xingdong.core.logging import get_logger
 from xingdong.core.pagination import CursorPage, clamp_limit, next_cursor
 from xingdong.core.policy import Action, Actor, require
-from xingdong.core.runtime import current_runtime
 from xingdong.core.settings import Settings
 from xingdong.core.text import refuse_control_characters
 from xingdong.creators import agencies
@@ -70,7 +66,14 @@ from xingdong.ledger import wallets
 from xingdong.ledger.errors import IdempotencyKeyReused, InsufficientFunds
 from xingdong.ledger.idempotency import claim_key
 from xingdong.ledger.withdrawals import REVENUE_ACCOUNT
-from xingdong.platforms.connector import TargetInfo, Verification, get_connector, tracked_link
+from xingdong.platforms.connector import (
+    PlatformUnavailable,
+    TargetInfo,
+    Verification,
+    answered_in_time,
+    get_connector,
+    tracked_link,
+)
 from xingdong.risk import service as risk
 from xingdong.risk.errors import REFUSED, RiskRefused
 from xingdong.work import gold, labels
@@ -101,8 +104,6 @@ from xingdong.work.models import (
     GoldItem,
 )
 from xingdong.work.review_filter import EVERYTHING, ReviewFilter
-
-log = get_logger(__name__)
 
 REJECT_REASONS = {
     "evidence_unclear": N_("The evidence does not show the action clearly"),
@@ -484,24 +485,13 @@ NO_ANSWER = "no_answer"
 """The detail of an ``unknown`` verification when the platform did not answer in
 ``platform_timeout_seconds``."""
 
-PLATFORM_NO_ANSWER = Counter(
-    "xingdong_platform_no_answer_total",
-    "Questions to a short-video platform (was an action done, is it still there) that it "
-    "did not answer in time, by platform",
-    ["platform"],
-)
-
 
 async def _answer_in_time(platform: str, question: Awaitable[Verification]) -> Verification:
-    """The platform's answer, or "cannot tell" when none comes in time: a platform that
-    hangs must not keep a hand-in, a worker's page or the hold's job waiting with it."""
-    timeout = current_runtime().settings.platform_timeout_seconds
+    """The platform's answer, or "cannot tell" when none comes in time: a hand-in then
+    waits for a reviewer, and a hold's end for the next try, instead of for the platform."""
     try:
-        async with asyncio.timeout(timeout):
-            return await question
-    except TimeoutError:
-        PLATFORM_NO_ANSWER.labels(platform=platform).inc()
-        log.warning("platform_no_answer", platform=platform, timeout_seconds=timeout)
+        return await answered_in_time(platform, question)
+    except PlatformUnavailable:
         return Verification(status="unknown", observed_at=None, detail=NO_ANSWER)
 
 
