@@ -219,18 +219,9 @@ def no_answers() -> float:
     return found or 0.0
 
 
-@pytest.fixture
-async def impatient(clean_db: str) -> AsyncIterator[World]:
-    """A world built with a patient platform timeout (a loaded machine's answers in the
-    set-up take their time); each test shortens it before the platform falls silent."""
-    built = await build_world(
-        clean_db, make_settings(hold_hours=24, platform_timeout_seconds=PATIENCE), workers=1
-    )
-    yield built
-    await built.db.dispose()
-
-
 def platform_timeout(seconds: float) -> None:
+    """The platform's time to answer from now on: the world is built with a patient one
+    (a loaded machine's answers in the set-up take their time)."""
     runtime = current_runtime()
     runtime.settings = runtime.settings.model_copy(update={"platform_timeout_seconds": seconds})
 
@@ -239,10 +230,9 @@ SHORT = 0.3
 """The platform's time to answer in the tests of one that does not."""
 
 
-async def test_a_platform_that_does_not_answer_cannot_tell(impatient: World) -> None:
+async def test_a_platform_that_does_not_answer_cannot_tell(world: World) -> None:
     """A hand-in then waits for a reviewer, and a hold for the platform's next answer,
     instead of waiting with the platform."""
-    world = impatient
     platforms = current_runtime().platforms
     silent = GatedPlatform(platforms["sandbox"])
     platforms["sandbox"] = silent
@@ -292,12 +282,11 @@ async def test_a_platform_that_does_not_answer_cannot_tell(impatient: World) -> 
 
 
 async def test_a_platform_that_does_not_answer_refuses_what_needs_its_word(
-    impatient: World,
+    world: World,
 ) -> None:
     """Binding an account, linking one to a brand and a new campaign's target need the
     platform's answer: without one in time they are refused (503, try again), nothing is
     written, and the locks they hold are let go."""
-    world = impatient
     platforms = current_runtime().platforms
     silent = GatedPlatform(platforms["sandbox"], everything=True)
     platforms["sandbox"] = silent
